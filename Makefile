@@ -1,0 +1,44 @@
+# Smartshare — the README's commands. CMake does the building.
+#   make        build build/bin/sspd and build/bin/ssp
+#   make run    install deps, build, start a devnet node (datadir .devnet/)
+#   make test   install deps, build (+ ASan/UBSan unit build), run every test
+#   make bench  install deps, build, run the benchmarks
+#   make fuzz   build the libFuzzer harnesses with clang (build-fuzz/)
+JOBS ?= $(shell nproc)
+BUILD ?= build
+
+.PHONY: all deps build run test test-asan bench fuzz format clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: deps build
+	./$(BUILD)/bin/sspd --dev --datadir .devnet
+
+test-asan:
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSSP_SANITIZE=ON -DSSP_UNIT_ONLY=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz'
+
+test: deps build test-asan
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: deps build
+	./bench/run.sh $(BUILD)
+
+fuzz:
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSSP_FUZZ=ON -DSSP_UNIT_ONLY=ON >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan build-fuzz

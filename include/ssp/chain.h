@@ -1,0 +1,250 @@
+/*
+ * ssp/chain.h — the public API of libssp_chain: transactions, receipts,
+ * blocks, Merkle proofs, genesis, ledger state, the transaction-type
+ * registry, the mempool and the state transition. Sits above store and core.
+ *
+ * Threading: an ssp_chain is owned by one thread (the node loop) for every
+ * call that changes it; read helpers that take an ssp_store read txn may run
+ * on any thread.
+ */
+#ifndef SSP_CHAIN_H
+#define SSP_CHAIN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "ssp/core.h"
+#include "ssp/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ----------------------------------------------------------- transactions */
+
+#define SSP_TX_VERSION 1
+#define SSP_CHAIN_ID_MAX 32
+#define SSP_TX_MAX (192 * 1024)         /* whole encoded tx */
+#define SSP_TX_PAYLOAD_MAX (160 * 1024) /* payload bytes */
+#define SSP_MEMO_MAX 256
+
+enum {
+	SSP_TX_TRANSFER = 1,
+	/* modules register their own ids: tokens 0x10.., contracts 0x20.., staking 0x30.. */
+};
+
+/*
+ * Canonical encoding (all integers little-endian):
+ *   u8 version=1 | u8 len + chain_id | u16 type | from[20] | u64 nonce |
+ *   u64 fee | u64 expiry_height | u32 len + payload |
+ *   u8 has_pubkey (0|1) [u8 key_type | pubkey] | sig[64]
+ * The signature covers every byte before it under SSP_DOM_TX;
+ * txid = SHA-256(all bytes).
+ */
+typedef struct {
+	char chain_id[SSP_CHAIN_ID_MAX + 1];
+	uint16_t type;
+	ssp_addr from;
+	uint64_t nonce;
+	uint64_t fee;
+	uint64_t expiry; /* last height at which it may be included */
+	const uint8_t *payload; /* borrowed from raw */
+	uint32_t payload_len;
+	bool has_pubkey;
+	ssp_pubkey pubkey;
+	ssp_sig sig;
+	const uint8_t *raw; /* borrowed: the encoded tx */
+	size_t raw_len;
+	size_t signed_len; /* raw_len - SSP_SIG_LEN */
+	ssp_hash txid;
+} ssp_tx;
+
+/*
+ * Strictly decodes raw bytes into tx (borrowing raw, which must outlive tx).
+ * Checks structure, canonical form, the pubkey's validity and that it hashes
+ * to `from`; not the signature and not the payload (see ssp_tx_check).
+ */
+SSP_WUR int ssp_tx_decode(ssp_tx *tx, const uint8_t *raw, size_t n);
+
+/* Fields a wallet fills to build a tx. */
+typedef struct {
+	const char *chain_id;
+	uint16_t type;
+	uint64_t nonce;
+	uint64_t fee;
+	uint64_t expiry;
+	const uint8_t *payload;
+	size_t payload_len;
+	bool include_pubkey;
+} ssp_tx_build;
+
+/* Encodes and signs a tx; *out is malloc'd (caller frees), its txid in *txid. */
+SSP_WUR int ssp_tx_sign(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_build *b,
+			const ssp_seckey *sk);
+
+/* Transfer payload: to[20] | u64 amount | u32 len + memo (UTF-8, <= 256). */
+typedef struct {
+	ssp_addr to;
+	uint64_t amount;
+	const uint8_t *memo; /* borrowed */
+	uint32_t memo_len;
+} ssp_transfer;
+
+SSP_WUR int ssp_transfer_decode(ssp_transfer *t, const uint8_t *p, size_t n);
+/* Appends the encoded payload to b. */
+void ssp_transfer_encode(ssp_buf *b, const ssp_transfer *t);
+
+/* -------------------------------------------------------------- receipts */
+
+typedef enum { SSP_RCPT_OK = 0, SSP_RCPT_FAILED = 1 } ssp_rcpt_status;
+
+/*
+ * A receipt: u8 status | i32 error | u64 fee_paid | u64 gas_used |
+ * u32 len + return data | u32 len + events (module-defined encoding).
+ * Its Merkle leaf is SHA-256(txid || encoding).
+ */
+typedef struct {
+	ssp_hash txid;
+	uint8_t status;
+	int32_t error;
+	uint64_t fee_paid;
+	uint64_t gas_used;
+	uint8_t *ret; /* owned */
+	uint32_t ret_len;
+	uint8_t *events; /* owned */
+	uint32_t events_len;
+} ssp_receipt;
+
+void ssp_receipt_encode(ssp_buf *b, const ssp_receipt *r);
+SSP_WUR int ssp_receipt_decode(ssp_receipt *r, const uint8_t *p, size_t n); /* copies */
+void ssp_receipt_free(ssp_receipt *r);
+
+/* ------------------------------------------------------------------ Merkle */
+
+/*
+ * Binary Merkle tree with domain-separated nodes: leaf = SHA-256(0x00 || h),
+ * node = SHA-256(0x01 || left || right); an odd last node is carried up
+ * unchanged (never duplicated). The root of zero leaves is all zeros.
+ */
+void ssp_merkle_root(ssp_hash *root, const ssp_hash *leaves, size_t n);
+
+#define SSP_MERKLE_MAX_DEPTH 32
+typedef struct {
+	uint32_t index;
+	uint32_t count;
+	uint32_t depth;
+	ssp_hash siblings[SSP_MERKLE_MAX_DEPTH];
+} ssp_merkle_proof;
+
+SSP_WUR int ssp_merkle_prove(ssp_merkle_proof *pf, const ssp_hash *leaves, size_t n, size_t index);
+/* 1 if leaf is at pf->index of a tree with this root, else 0. */
+int ssp_merkle_verify(const ssp_hash *root, const ssp_hash *leaf, const ssp_merkle_proof *pf);
+
+/* ------------------------------------------------------------------ blocks */
+
+#define SSP_SEED_MAX 64
+#define SSP_QC_MAX (16 * 1024)
+
+/*
+ * Header encoding: u8 version=1 | u64 height | prev_id[32] | u64 slot |
+ * u64 timestamp_ms | producer[20] | tx_root | receipts_root | state_root |
+ * u32 len + seed_reveal (<= 64) | u32 len + finality_qc (<= 16 KiB) | sig[64].
+ * The producer signs every byte before sig under SSP_DOM_BLOCK;
+ * block id = SHA-256(the whole header).
+ */
+typedef struct {
+	uint64_t height;
+	ssp_hash prev_id;
+	uint64_t slot;
+	uint64_t timestamp_ms;
+	ssp_addr producer;
+	ssp_hash tx_root;
+	ssp_hash receipts_root;
+	ssp_hash state_root;
+	uint8_t seed_reveal[SSP_SEED_MAX];
+	uint32_t seed_len;
+	const uint8_t *qc; /* borrowed */
+	uint32_t qc_len;
+	ssp_sig sig;
+	ssp_hash id;
+} ssp_header;
+
+/* A block: header bytes | u32 tx count | (u32 len + tx bytes)*. */
+typedef struct {
+	ssp_header hdr;
+	uint32_t ntx;
+	ssp_tx *txs; /* owned array; each tx borrows from raw */
+	const uint8_t *raw;
+	size_t raw_len;
+} ssp_block;
+
+void ssp_header_encode(ssp_buf *b, const ssp_header *h, bool with_sig);
+/* Decodes a header from the reader (used inside block decoding). */
+SSP_WUR int ssp_header_read(ssp_header *h, ssp_rd *r);
+/* Strictly decodes a block, borrowing raw. Free with ssp_block_free. */
+SSP_WUR int ssp_block_decode(ssp_block *b, const uint8_t *raw, size_t n, size_t max_bytes);
+void ssp_block_free(ssp_block *b);
+
+/* ----------------------------------------------------------------- genesis */
+
+typedef struct {
+	uint64_t block_interval_ms;
+	uint64_t max_block_bytes;
+	uint32_t max_block_txs;
+	uint64_t min_fee;       /* per tx, base units */
+	uint64_t fee_per_byte;  /* base units per encoded byte */
+	uint64_t month_seconds; /* a vesting month */
+	uint32_t max_expiry_blocks; /* a tx may not expire further ahead than this */
+} ssp_params;
+
+/* The parsed genesis; an opaque object owned by the caller. */
+typedef struct ssp_genesis ssp_genesis;
+
+/* Parses and validates a genesis JSON document (allocation shares, sums, addresses). */
+SSP_WUR int ssp_genesis_parse(ssp_genesis **out, const char *json, size_t n, char *why, size_t whylen);
+SSP_WUR int ssp_genesis_load(ssp_genesis **out, const char *path, char *why, size_t whylen);
+void ssp_genesis_free(ssp_genesis *g);
+const char *ssp_genesis_chain_id(const ssp_genesis *g);
+const char *ssp_genesis_network(const ssp_genesis *g);
+const char *ssp_genesis_hrp(const ssp_genesis *g);
+const ssp_params *ssp_genesis_params(const ssp_genesis *g);
+const ssp_hash *ssp_genesis_hash(const ssp_genesis *g);
+/* The single producer's address (DPoS replaces this with the delegate set). */
+const ssp_addr *ssp_genesis_producer(const ssp_genesis *g);
+uint64_t ssp_genesis_time_ms(const ssp_genesis *g);
+
+/*
+ * Builds a devnet genesis JSON: `dev` receives the private-placement share
+ * (liquid), a generated foundation and team account get theirs, the rest is
+ * the pool; `producer` produces every block. Returns malloc'd text.
+ */
+char *ssp_genesis_dev_json(const ssp_addr *dev, const ssp_addr *producer, uint64_t time_ms);
+
+/* ----------------------------------------------------------------- accounts */
+
+typedef struct {
+	uint64_t balance; /* spendable */
+	uint64_t locked;  /* vesting or grant locks not yet released */
+	uint64_t nonce;   /* next expected nonce */
+	bool has_key;
+	ssp_pubkey key;
+} ssp_account;
+
+/* ------------------------------------------------------------------- chain */
+
+typedef struct ssp_chain ssp_chain;
+
+/*
+ * Opens (or initialises from genesis) the chain in an open store. The chain
+ * borrows store and genesis; both must outlive it.
+ */
+SSP_WUR int ssp_chain_open(ssp_chain **out, ssp_store *st, const ssp_genesis *g);
+void ssp_chain_close(ssp_chain *c);
+
+uint64_t ssp_chain_height(const ssp_chain *c);
+const ssp_hash *ssp_chain_head_id(const ssp_chain *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,97 @@
+/*
+ * ssp/rpc.h — the public API of libssp_rpc: a JSON-RPC 2.0 server over HTTP
+ * (libmicrohttpd + jansson) that dispatches to a method table, and the
+ * client (libcurl) used by the CLI, agent and gateway. Sits above core; it
+ * knows nothing of the chain — the node supplies the method table.
+ */
+#ifndef SSP_RPC_H
+#define SSP_RPC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "ssp/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* JSON-RPC 2.0 standard codes and our server codes (-32000 … -32099). */
+enum {
+	SSP_RPC_PARSE_ERROR = -32700,
+	SSP_RPC_INVALID_REQUEST = -32600,
+	SSP_RPC_METHOD_NOT_FOUND = -32601,
+	SSP_RPC_INVALID_PARAMS = -32602,
+	SSP_RPC_INTERNAL_ERROR = -32603,
+	SSP_RPC_TX_REJECTED = -32000, /* data: {"error": NAME, "reason": text} */
+	SSP_RPC_NOT_FOUND = -32001,
+	SSP_RPC_BUSY = -32002,
+	SSP_RPC_LIMIT = -32003, /* a request over a limit (batch length, list size) */
+};
+
+typedef struct {
+	int code;
+	char message[256];
+	json_t *data; /* optional, owned (stolen into the response) */
+} ssp_rpc_error;
+
+/* Fills err with code and a printf-style message; returns -1 for `return ssp_rpc_fail(...)`. */
+int ssp_rpc_fail(ssp_rpc_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * A method handler. Runs on one of the server's threads, concurrently with
+ * other handlers. `params` is borrowed (an object, an array, or NULL when
+ * absent). On success returns 0 and sets *result (a new reference); on
+ * failure returns non-zero and fills err.
+ */
+typedef int (*ssp_rpc_fn)(void *ctx, json_t *params, json_t **result, ssp_rpc_error *err);
+
+typedef struct {
+	const char *name;
+	ssp_rpc_fn fn;
+} ssp_rpc_method;
+
+typedef struct {
+	const char *listen;       /* "ADDR:PORT"; port 0 picks a free one */
+	size_t max_body;          /* bytes; larger bodies get HTTP 413 + -32600 */
+	size_t max_batch;         /* JSON-RPC batch entries */
+	size_t max_depth;         /* JSON nesting */
+	unsigned threads;         /* handler threads */
+	const ssp_rpc_method *methods;
+	size_t nmethods;
+	void *ctx;                /* passed to every handler */
+	/* Optional: text for GET /metrics (malloc'd, freed by the server). */
+	char *(*metrics)(void *ctx);
+} ssp_rpc_config;
+
+typedef struct ssp_rpc_server ssp_rpc_server;
+
+/* Starts serving POST /rpc on its own threads. cfg->methods must outlive the server. */
+SSP_WUR int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg);
+/* The port actually bound (useful with port 0). */
+unsigned ssp_rpc_server_port(const ssp_rpc_server *s);
+/* Stops accepting, waits for handlers to return, frees. */
+void ssp_rpc_server_stop(ssp_rpc_server *s);
+
+/* ------------------------------------------------------------------ client */
+
+typedef struct ssp_rpc_client ssp_rpc_client;
+
+/* url like "http://127.0.0.1:9631" (the /rpc path is added if missing). */
+SSP_WUR int ssp_rpc_client_new(ssp_rpc_client **out, const char *url, long timeout_ms);
+void ssp_rpc_client_free(ssp_rpc_client *c);
+
+/*
+ * Calls `method` with `params` (stolen; may be NULL). Returns 0 and *result
+ * (new reference), SSP_ERR_RPC with err filled for a JSON-RPC error,
+ * SSP_ERR_CONNECT when the node cannot be reached, SSP_ERR_TIMEOUT, or
+ * SSP_ERR_DECODE for a reply that is not JSON-RPC. Not thread-safe per client.
+ */
+SSP_WUR int ssp_rpc_call(ssp_rpc_client *c, const char *method, json_t *params, json_t **result,
+			 ssp_rpc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
