@@ -209,40 +209,231 @@ const char *ssp_genesis_network(const ssp_genesis *g);
 const char *ssp_genesis_hrp(const ssp_genesis *g);
 const ssp_params *ssp_genesis_params(const ssp_genesis *g);
 const ssp_hash *ssp_genesis_hash(const ssp_genesis *g);
-/* The single producer's address (DPoS replaces this with the delegate set). */
+/* The single producer's address and key (DPoS replaces this with the delegate set). */
 const ssp_addr *ssp_genesis_producer(const ssp_genesis *g);
+const ssp_pubkey *ssp_genesis_producer_key(const ssp_genesis *g);
+/* Public keys as text: "ed25519:HEX" / "p256:HEX". */
+SSP_WUR int ssp_pubkey_text_parse(ssp_pubkey *pk, const char *text);
+void ssp_pubkey_text(char *out, size_t cap, const ssp_pubkey *pk);
 uint64_t ssp_genesis_time_ms(const ssp_genesis *g);
 
 /*
  * Builds a devnet genesis JSON: `dev` receives the private-placement share
- * (liquid), a generated foundation and team account get theirs, the rest is
- * the pool; `producer` produces every block. Returns malloc'd text.
+ * (liquid), keyless foundation and team accounts get theirs, the rest is
+ * the pool; the `producer` key produces every block. Returns malloc'd text.
  */
-char *ssp_genesis_dev_json(const ssp_addr *dev, const ssp_addr *producer, uint64_t time_ms);
+char *ssp_genesis_dev_json(const ssp_addr *dev, const ssp_pubkey *producer, uint64_t time_ms);
 
 /* ----------------------------------------------------------------- accounts */
 
 typedef struct {
-	uint64_t balance; /* spendable */
-	uint64_t locked;  /* vesting or grant locks not yet released */
-	uint64_t nonce;   /* next expected nonce */
+	uint64_t balance;  /* spendable */
+	uint64_t locked;   /* vesting or grant locks not yet released */
+	uint64_t nonce;    /* next expected nonce */
+	uint64_t grant_lock_ms; /* >0: what this account sends is locked this long (foundation) */
 	bool has_key;
 	ssp_pubkey key;
 } ssp_account;
+
+typedef struct {
+	uint64_t total;
+	uint64_t circulating; /* total - locked - pool */
+	uint64_t locked;
+	uint64_t pool;
+} ssp_supply;
+
+/* ------------------------------------------------------------------- state */
+
+/*
+ * The state of the block being applied: a write overlay over the committed
+ * LMDB state with savepoints. All consensus state lives in one LMDB table
+ * keyed by u8 table id || key; a module owns the ids it registers.
+ * Only the chain's owner thread uses an ssp_state.
+ */
+typedef struct ssp_state ssp_state;
+
+enum {
+	SSP_TB_ACCOUNT = 1, /* addr -> account */
+	SSP_TB_LOCK = 2,    /* u64 BE unlock_ms || addr -> u64 amount */
+	SSP_TB_META = 3,    /* "supply" -> locked, pool */
+	SSP_TB_MODULE_FIRST = 16,
+};
+
+#define SSP_STATE_KEY_MAX 96
+#define SSP_STATE_VAL_MAX (256 * 1024)
+
+/* *v is borrowed until the next change to the state. SSP_ERR_NOTFOUND if absent. */
+SSP_WUR int ssp_state_get(ssp_state *st, uint8_t table, const void *k, size_t kl, const void **v,
+			  size_t *vl);
+SSP_WUR int ssp_state_put(ssp_state *st, uint8_t table, const void *k, size_t kl, const void *v,
+			  size_t vl);
+SSP_WUR int ssp_state_del(ssp_state *st, uint8_t table, const void *k, size_t kl);
+/* Reads an account; an unknown address yields a zero account. */
+SSP_WUR int ssp_state_account(ssp_state *st, const ssp_addr *a, ssp_account *out);
+SSP_WUR int ssp_state_set_account(ssp_state *st, const ssp_addr *a, const ssp_account *acc);
+/* Moves amount from the pool to an account / from an account to the pool. */
+SSP_WUR int ssp_state_pool_pay(ssp_state *st, const ssp_addr *to, uint64_t amount);
+SSP_WUR int ssp_state_pool_add(ssp_state *st, uint64_t amount);
+/* Credits `to`, locking the amount until unlock_ms when unlock_ms > 0. */
+SSP_WUR int ssp_state_credit(ssp_state *st, const ssp_addr *to, uint64_t amount, uint64_t unlock_ms);
+
+/* Savepoints: a nested undo log. Rollback undoes every change since the mark. */
+size_t ssp_state_mark(ssp_state *st);
+void ssp_state_rollback(ssp_state *st, size_t mark);
+
+/* ---------------------------------------------------------- tx type registry */
+
+typedef struct {
+	ssp_state *st;
+	const ssp_params *params;
+	const char *chain_id;
+	const char *hrp;
+	uint64_t height;
+	uint64_t time_ms;
+	ssp_receipt *rcpt; /* the tx's receipt, filled by the chain and the type */
+} ssp_txctx;
+
+/*
+ * A transaction type. The chain has charged the fee and advanced the nonce
+ * before apply runs. apply returning an error makes the tx invalid: all its
+ * changes are undone and it is not included. A type that wants a failed
+ * tx recorded on chain (fee kept) returns 0 with rcpt->status = FAILED.
+ */
+typedef struct {
+	uint16_t id;
+	const char *name;
+	/* Stateless payload check (canonical decode, ranges). */
+	int (*check)(const ssp_tx *tx);
+	/* SSP the tx can move out of the sender beyond its fee (mempool admission). */
+	uint64_t (*spend)(const ssp_tx *tx);
+	int (*apply)(ssp_txctx *c, const ssp_tx *tx);
+	/* The payload as JSON for RPC; new reference or NULL. */
+	json_t *(*to_json)(const ssp_tx *tx, const char *hrp);
+} ssp_txtype;
 
 /* ------------------------------------------------------------------- chain */
 
 typedef struct ssp_chain ssp_chain;
 
+typedef struct {
+	uint64_t height;
+	ssp_hash id;
+	ssp_hash state_root;
+	uint64_t timestamp_ms;
+	uint64_t slot;
+	uint64_t finalized;
+} ssp_head;
+
 /*
  * Opens (or initialises from genesis) the chain in an open store. The chain
- * borrows store and genesis; both must outlive it.
+ * borrows store, genesis and the extra tx types (modules); they must
+ * outlive it. Fails with SSP_ERR_DBVERSION if the store holds another chain.
  */
-SSP_WUR int ssp_chain_open(ssp_chain **out, ssp_store *st, const ssp_genesis *g);
+SSP_WUR int ssp_chain_open(ssp_chain **out, ssp_store *st, const ssp_genesis *g,
+			   const ssp_txtype *const *types, size_t ntypes);
 void ssp_chain_close(ssp_chain *c);
 
-uint64_t ssp_chain_height(const ssp_chain *c);
-const ssp_hash *ssp_chain_head_id(const ssp_chain *c);
+/* Owner-thread view of the head. */
+const ssp_head *ssp_chain_head(const ssp_chain *c);
+const ssp_genesis *ssp_chain_genesis(const ssp_chain *c);
+ssp_store *ssp_chain_store(const ssp_chain *c);
+const ssp_txtype *ssp_chain_txtype(const ssp_chain *c, uint16_t id);
+/* Check the supply invariant after every block (debug builds do by default). */
+void ssp_chain_set_check_invariants(ssp_chain *c, bool on);
+
+/* Minimum fee of an encoded tx of n bytes. */
+uint64_t ssp_chain_min_fee(const ssp_chain *c, size_t n);
+
+/*
+ * Stateless checks of a decoded tx: chain id, known type, payload, fee
+ * minimum. Thread-safe.
+ */
+SSP_WUR int ssp_chain_check_tx(const ssp_chain *c, const ssp_tx *tx);
+/*
+ * Verifies the signature with the tx's pubkey or the key on chain (read
+ * through rt). SSP_ERR_NOKEY when neither has it. Thread-safe.
+ */
+SSP_WUR int ssp_chain_verify_tx(const ssp_chain *c, ssp_txn *rt, const ssp_tx *tx);
+
+/* ---------------------------------------------------------------- mempool */
+
+typedef struct ssp_mempool ssp_mempool;
+
+typedef struct {
+	size_t max_count;
+	size_t max_bytes;
+	uint32_t max_per_sender; /* pending txs per sender */
+	size_t rejected_memory;  /* remembered rejections for tx_get */
+} ssp_mempool_opts;
+
+SSP_WUR int ssp_mempool_new(ssp_mempool **out, ssp_chain *c, const ssp_mempool_opts *o);
+void ssp_mempool_free(ssp_mempool *m);
+
+/*
+ * Admits a tx (copying raw). `verified` says the signature was already
+ * checked; otherwise the key is taken from the tx, the chain or an earlier
+ * pending tx of the sender, and checked here. Owner thread only.
+ */
+SSP_WUR int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified,
+			    ssp_hash *txid);
+/* 1 if pending. */
+int ssp_mempool_has(const ssp_mempool *m, const ssp_hash *txid);
+/* The error a tx was rejected or dropped with, or 0 if unknown. */
+int ssp_mempool_rejected(const ssp_mempool *m, const ssp_hash *txid);
+/* Records a rejection (for tx_get). */
+void ssp_mempool_note_rejected(ssp_mempool *m, const ssp_hash *txid, int err);
+/* Next nonce for the sender counting pending txs. */
+uint64_t ssp_mempool_pending_nonce(ssp_mempool *m, const ssp_addr *a);
+size_t ssp_mempool_count(const ssp_mempool *m);
+size_t ssp_mempool_bytes(const ssp_mempool *m);
+
+/* ------------------------------------------------------- block production */
+
+typedef struct {
+	uint64_t height;
+	ssp_hash id;
+	uint32_t ntx;
+	size_t bytes;
+	uint64_t apply_ns;  /* building and applying */
+	uint64_t commit_ns; /* the durable LMDB commit */
+} ssp_block_info;
+
+/*
+ * Builds a block from the mempool (fee priority, nonce order, limits),
+ * applies it, signs it with the producer key and commits it and all its
+ * state changes in one write txn; then removes included and newly invalid
+ * txs from the mempool. A commit failure is fatal to the chain object
+ * (every later call fails): the caller must stop. Owner thread only.
+ */
+SSP_WUR int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer,
+			      uint64_t slot, uint64_t time_ms, ssp_block_info *info);
+
+/*
+ * Validates and commits an encoded block from elsewhere (replay, tests,
+ * later P2P): structure, link, producer signature, every tx, roots.
+ * Signatures of txs already in the mempool are not checked again.
+ */
+SSP_WUR int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *raw, size_t n,
+			     ssp_block_info *info);
+
+/* ------------------------------------------------------- reads (any thread) */
+
+SSP_WUR int ssp_chain_read_head(const ssp_chain *c, ssp_txn *rt, ssp_head *out);
+SSP_WUR int ssp_chain_read_account(const ssp_chain *c, ssp_txn *rt, const ssp_addr *a,
+				   ssp_account *out);
+SSP_WUR int ssp_chain_read_supply(const ssp_chain *c, ssp_txn *rt, ssp_supply *out);
+/* Encoded block at height; *raw borrowed until rt ends. */
+SSP_WUR int ssp_chain_read_block(const ssp_chain *c, ssp_txn *rt, uint64_t height,
+				 const uint8_t **raw, size_t *n);
+SSP_WUR int ssp_chain_read_block_height(const ssp_chain *c, ssp_txn *rt, const ssp_hash *id,
+					uint64_t *height);
+SSP_WUR int ssp_chain_read_txloc(const ssp_chain *c, ssp_txn *rt, const ssp_hash *txid,
+				 uint64_t *height, uint32_t *index);
+/* Receipt `index` of block `height` (caller frees with ssp_receipt_free). */
+SSP_WUR int ssp_chain_read_receipt(const ssp_chain *c, ssp_txn *rt, uint64_t height,
+				   uint32_t index, ssp_receipt *out);
+/* Full scan: sum of balances, locks and pool equals the total supply. */
+SSP_WUR int ssp_chain_check_supply(const ssp_chain *c, ssp_txn *rt);
 
 #ifdef __cplusplus
 }

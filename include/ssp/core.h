@@ -19,6 +19,7 @@ extern "C" {
 #endif
 
 #define SSP_WUR __attribute__((warn_unused_result))
+#define SSP_VERSION "0.1.0"
 
 /* ---------------------------------------------------------------- errors */
 

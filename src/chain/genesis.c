@@ -1,0 +1,326 @@
+/*
+ * genesis.c — the genesis document (chain layer): parsing and validating
+ * the JSON file, its canonical hash, and the devnet genesis builder.
+ *
+ * The chain enforces the whitepaper's allocation: 25% private placement
+ * (liquid), 20% foundation (whatever it grants is locked 24 months), 10%
+ * team (vests in 12 monthly steps), 45% ecosystem pool (emitted only by
+ * protocol rules). A file whose shares differ is rejected.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "genesis_internal.h"
+#include "ssp/chain.h"
+
+static const struct {
+	const char *name;
+	int kind;
+	unsigned percent;
+} categories[] = {
+	{"private_placement", SSP_ALLOC_LIQUID, 25},
+	{"foundation", SSP_ALLOC_FOUNDATION, 20},
+	{"team", SSP_ALLOC_TEAM, 10},
+	{"ecosystem_pool", SSP_ALLOC_POOL, 45},
+};
+
+void ssp_genesis_free(ssp_genesis *g)
+{
+	if (!g) return;
+	free(g->alloc);
+	free(g);
+}
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(why, whylen, __VA_ARGS__);                                                \
+		rc = SSP_ERR_GENESIS;                                                              \
+		goto out;                                                                          \
+	} while (0)
+
+static int get_amount(json_t *o, const char *key, uint64_t def, uint64_t *out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_string(v)) return SSP_ERR_BADAMOUNT;
+	return ssp_amount_parse(out, json_string_value(v), SSP_DECIMALS);
+}
+
+static int get_uint(json_t *o, const char *key, uint64_t def, uint64_t max, uint64_t *out)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) > max)
+		return SSP_ERR_RANGE;
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static void genesis_hash(ssp_genesis *g)
+{
+	ssp_buf b;
+	ssp_buf_init(&b, 1 << 24);
+	ssp_buf_bytes(&b, g->chain_id, strlen(g->chain_id));
+	ssp_buf_bytes(&b, g->network, strlen(g->network));
+	ssp_buf_u64(&b, g->time_ms);
+	ssp_buf_u8(&b, g->producer_key.type);
+	ssp_buf_put(&b, g->producer_key.b, g->producer_key.len);
+	ssp_buf_u64(&b, g->params.block_interval_ms);
+	ssp_buf_u64(&b, g->params.max_block_bytes);
+	ssp_buf_u32(&b, g->params.max_block_txs);
+	ssp_buf_u64(&b, g->params.min_fee);
+	ssp_buf_u64(&b, g->params.fee_per_byte);
+	ssp_buf_u64(&b, g->params.month_seconds);
+	ssp_buf_u32(&b, g->params.max_expiry_blocks);
+	ssp_buf_u32(&b, (uint32_t)g->nalloc);
+	for (size_t i = 0; i < g->nalloc; i++) {
+		ssp_buf_u8(&b, (uint8_t)g->alloc[i].kind);
+		ssp_buf_put(&b, g->alloc[i].addr.b, SSP_ADDR_LEN);
+		ssp_buf_u64(&b, g->alloc[i].amount);
+	}
+	if (b.err) abort();
+	ssp_sha256(&g->hash, b.data, b.len);
+	ssp_buf_free(&b);
+}
+
+int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, size_t whylen)
+{
+	json_error_t je;
+	json_t *root = NULL, *v;
+	ssp_genesis *g = NULL;
+	int rc = 0;
+	uint64_t sums[4] = {0}, u;
+	*out = NULL;
+	snprintf(why, whylen, "ok");
+	root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
+	if (!root) FAIL("genesis is not valid JSON: %s (line %d)", je.text, je.line);
+	if (!json_is_object(root)) FAIL("genesis must be a JSON object");
+	g = calloc(1, sizeof *g);
+	if (!g) {
+		rc = SSP_ERR_NOMEM;
+		goto out;
+	}
+	v = json_object_get(root, "chain_id");
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > SSP_CHAIN_ID_MAX)
+		FAIL("chain_id must be a string of 1..%d characters", SSP_CHAIN_ID_MAX);
+	snprintf(g->chain_id, sizeof g->chain_id, "%s", json_string_value(v));
+	for (const char *p = g->chain_id; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+		      *p == '.' || *p == '_'))
+			FAIL("chain_id may only contain a-z 0-9 - . _");
+	v = json_object_get(root, "network");
+	if (!json_is_string(v) || !ssp_network_hrp(json_string_value(v)))
+		FAIL("network must be \"main\", \"test\" or \"dev\"");
+	snprintf(g->network, sizeof g->network, "%s", json_string_value(v));
+	g->hrp = ssp_network_hrp(g->network);
+	if (get_uint(root, "genesis_time", 0, UINT64_MAX / 4, &g->time_ms) || g->time_ms == 0)
+		FAIL("genesis_time must be a positive integer (ms since the epoch)");
+	v = json_object_get(root, "producer");
+	if (!json_is_string(v) || ssp_pubkey_text_parse(&g->producer_key, json_string_value(v)))
+		FAIL("producer must be a public key as \"ed25519:HEX\" or \"p256:HEX\"");
+	ssp_addr_from_pubkey(&g->producer, &g->producer_key);
+
+	json_t *pj = json_object_get(root, "params");
+	if (pj && !json_is_object(pj)) FAIL("params must be an object");
+	if (!pj) pj = json_object(); /* all defaults */
+	else json_incref(pj);
+	ssp_params *p = &g->params;
+	int bad = get_uint(pj, "block_interval_ms", 3000, 600000, &p->block_interval_ms) ||
+		  get_uint(pj, "max_block_bytes", 1 << 20, 64 << 20, &p->max_block_bytes) ||
+		  get_uint(pj, "max_block_txs", 20000, 1000000, &u) ||
+		  get_amount(pj, "min_fee", 1000, &p->min_fee) ||
+		  get_amount(pj, "fee_per_byte", 10, &p->fee_per_byte) ||
+		  get_uint(pj, "month_seconds", 2592000, 1ull << 32, &p->month_seconds);
+	p->max_block_txs = (uint32_t)u;
+	if (!bad) bad = get_uint(pj, "max_expiry_blocks", 100000, 1u << 30, &u);
+	p->max_expiry_blocks = (uint32_t)u;
+	json_decref(pj);
+	if (bad) FAIL("params: a value is malformed or out of range");
+	if (p->block_interval_ms < 100 || p->max_block_bytes < 4096 || p->max_block_txs == 0 ||
+	    p->month_seconds == 0 || p->max_expiry_blocks == 0)
+		FAIL("params: a value is below its minimum");
+
+	json_t *al = json_object_get(root, "allocations");
+	if (!json_is_array(al) || json_array_size(al) == 0 || json_array_size(al) > 100000)
+		FAIL("allocations must be a non-empty array");
+	g->alloc = calloc(json_array_size(al), sizeof *g->alloc);
+	if (!g->alloc) {
+		rc = SSP_ERR_NOMEM;
+		goto out;
+	}
+	size_t i;
+	json_t *a;
+	json_array_foreach(al, i, a)
+	{
+		ssp_alloc *x = &g->alloc[g->nalloc];
+		json_t *cat = json_object_get(a, "category");
+		size_t c;
+		if (!json_is_object(a) || !json_is_string(cat))
+			FAIL("allocation %zu: needs a category", i);
+		for (c = 0; c < 4; c++)
+			if (!strcmp(json_string_value(cat), categories[c].name)) break;
+		if (c == 4) FAIL("allocation %zu: unknown category %s", i, json_string_value(cat));
+		x->kind = categories[c].kind;
+		v = json_object_get(a, "amount");
+		if (!json_is_string(v) || ssp_amount_parse(&x->amount, json_string_value(v), 8) ||
+		    x->amount == 0)
+			FAIL("allocation %zu: amount must be a positive SSP decimal string", i);
+		v = json_object_get(a, "address");
+		if (x->kind == SSP_ALLOC_POOL) {
+			if (v) FAIL("allocation %zu: the ecosystem pool has no address", i);
+		} else if (!json_is_string(v) ||
+			   ssp_addr_decode(&x->addr, g->hrp, json_string_value(v))) {
+			FAIL("allocation %zu: address must be a %s address", i, g->hrp);
+		}
+		for (size_t k = 0; k < g->nalloc; k++)
+			if (x->kind != SSP_ALLOC_POOL &&
+			    !memcmp(&g->alloc[k].addr, &x->addr, sizeof x->addr))
+				FAIL("allocation %zu: address listed twice", i);
+		if (ssp_add_u64(&sums[c], sums[c], x->amount)) FAIL("allocation sums overflow");
+		g->nalloc++;
+	}
+	for (size_t c = 0; c < 4; c++) {
+		uint64_t want = SSP_TOTAL_SUPPLY / 100 * categories[c].percent;
+		if (sums[c] != want) {
+			char have[SSP_AMOUNT_STR], need[SSP_AMOUNT_STR];
+			ssp_amount_format(have, sizeof have, sums[c], 8);
+			ssp_amount_format(need, sizeof need, want, 8);
+			FAIL("category %s holds %s SSP; it must be exactly %s (%u%%)",
+			     categories[c].name, have, need, categories[c].percent);
+		}
+	}
+	genesis_hash(g);
+	*out = g;
+	g = NULL;
+out:
+	ssp_genesis_free(g);
+	json_decref(root);
+	return rc;
+}
+
+int ssp_genesis_load(ssp_genesis **out, const char *path, char *why, size_t whylen)
+{
+	FILE *f = fopen(path, "rb");
+	*out = NULL;
+	if (!f) {
+		snprintf(why, whylen, "cannot open genesis file %s", path);
+		return SSP_ERR_IO;
+	}
+	size_t cap = 64 << 20, n;
+	char *buf = malloc(cap);
+	if (!buf) {
+		fclose(f);
+		return SSP_ERR_NOMEM;
+	}
+	n = fread(buf, 1, cap, f);
+	int toolong = !feof(f);
+	fclose(f);
+	int rc;
+	if (toolong) {
+		snprintf(why, whylen, "genesis file %s is over 64 MiB", path);
+		rc = SSP_ERR_TOOBIG;
+	} else {
+		rc = ssp_genesis_parse(out, buf, n, why, whylen);
+	}
+	free(buf);
+	return rc;
+}
+
+const char *ssp_genesis_chain_id(const ssp_genesis *g)
+{
+	return g->chain_id;
+}
+const char *ssp_genesis_network(const ssp_genesis *g)
+{
+	return g->network;
+}
+const char *ssp_genesis_hrp(const ssp_genesis *g)
+{
+	return g->hrp;
+}
+const ssp_params *ssp_genesis_params(const ssp_genesis *g)
+{
+	return &g->params;
+}
+const ssp_hash *ssp_genesis_hash(const ssp_genesis *g)
+{
+	return &g->hash;
+}
+const ssp_addr *ssp_genesis_producer(const ssp_genesis *g)
+{
+	return &g->producer;
+}
+const ssp_pubkey *ssp_genesis_producer_key(const ssp_genesis *g)
+{
+	return &g->producer_key;
+}
+
+int ssp_pubkey_text_parse(ssp_pubkey *pk, const char *text)
+{
+	const char *colon = strchr(text, ':');
+	uint8_t raw[SSP_PUBKEY_MAX];
+	char tname[16];
+	if (!colon || (size_t)(colon - text) >= sizeof tname) return SSP_ERR_BADKEY;
+	memcpy(tname, text, (size_t)(colon - text));
+	tname[colon - text] = 0;
+	int type = ssp_key_type_parse(tname);
+	if (type < 0) return type;
+	size_t n = ssp_pubkey_len(type);
+	if (ssp_hex_decode(raw, n, colon + 1, strlen(colon + 1))) return SSP_ERR_BADKEY;
+	return ssp_pubkey_parse(pk, type, raw, n);
+}
+
+void ssp_pubkey_text(char *out, size_t cap, const ssp_pubkey *pk)
+{
+	char hex[2 * SSP_PUBKEY_MAX + 1];
+	ssp_hex_encode(hex, pk->b, pk->len);
+	snprintf(out, cap, "%s:%s", ssp_key_type_name(pk->type), hex);
+}
+uint64_t ssp_genesis_time_ms(const ssp_genesis *g)
+{
+	return g->time_ms;
+}
+
+static void derived_addr(ssp_addr *a, const char *label)
+{
+	ssp_hash h;
+	ssp_sha256(&h, label, strlen(label));
+	memcpy(a->b, h.b, SSP_ADDR_LEN);
+}
+
+char *ssp_genesis_dev_json(const ssp_addr *dev, const ssp_pubkey *producer, uint64_t time_ms)
+{
+	char devs[96], prod[96], fnd[96], team[96];
+	ssp_addr f, t;
+	/* keyless addresses: nobody can spend from them on a devnet */
+	derived_addr(&f, "smartshare/devnet/foundation");
+	derived_addr(&t, "smartshare/devnet/team");
+	ssp_addr_encode(devs, sizeof devs, "dssp", dev);
+	ssp_pubkey_text(prod, sizeof prod, producer);
+	ssp_addr_encode(fnd, sizeof fnd, "dssp", &f);
+	ssp_addr_encode(team, sizeof team, "dssp", &t);
+	json_t *g = json_pack(
+		"{s:s, s:s, s:I, s:s, s:{s:i, s:i, s:i, s:s, s:s, s:i, s:i}, s:["
+		"{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s}]}",
+		"chain_id", "ssp-devnet", "network", "dev", "genesis_time", (json_int_t)time_ms,
+		"producer", prod, "params", "block_interval_ms", 1000, "max_block_bytes", 1 << 20,
+		"max_block_txs", 20000, "min_fee", "0.00001", "fee_per_byte", "0.0000001",
+		"month_seconds", 2592000, "max_expiry_blocks", 100000, "allocations", "category",
+		"private_placement", "address", devs, "amount", "2500000000", "category",
+		"foundation", "address", fnd, "amount", "2000000000", "category", "team",
+		"address", team, "amount", "1000000000", "category", "ecosystem_pool", "amount",
+		"4500000000");
+	if (!g) return NULL;
+	char *s = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(g);
+	return s;
+}

@@ -1,0 +1,489 @@
+/*
+ * mempool.c — pending transactions (chain layer), owned by the node loop.
+ *
+ * Per sender, a queue of contiguous nonces starting at the account's next
+ * nonce (a tx further ahead is NONCE_GAP; the wallet asks for
+ * pending_nonce). Admission checks the stateful rules against committed
+ * state plus what the sender already has pending, so a block built from
+ * the pool rarely drops anything. Caps: total count, total bytes and per
+ * sender; when full, a tx paying a higher fee per byte evicts the cheapest
+ * tail (a tail, so no queue is left with a gap). Same sender and nonce
+ * with a fee at least 10% higher replaces. Rejections are remembered in a
+ * bounded ring for tx_get.
+ */
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mempool_internal.h"
+#include "state_internal.h"
+
+struct mp_sender {
+	ssp_addr addr;
+	uint64_t base; /* nonce of q[0] */
+	mp_entry **q;
+	uint32_t len, cap;
+	uint64_t cost; /* sum of pending costs */
+	bool has_key;
+	ssp_pubkey key; /* from a pending tx that carried it */
+	uint32_t cursor; /* select: next index */
+	mp_sender *next;  /* bucket chain */
+};
+
+typedef struct {
+	ssp_hash txid;
+	int err;
+} rejected;
+
+struct ssp_mempool {
+	ssp_chain *c;
+	ssp_mempool_opts o;
+	mp_entry **tb; /* txid buckets */
+	size_t ntb;
+	mp_sender **sb; /* sender buckets */
+	size_t nsb;
+	size_t count, bytes, nsenders;
+	uint64_t seq;
+	rejected *rej;
+	size_t nrej, rejpos;
+	uint8_t hkey[crypto_shorthash_KEYBYTES];
+};
+
+static size_t hidx(const ssp_mempool *m, const void *k, size_t n, size_t nb)
+{
+	uint8_t h[8];
+	crypto_shorthash(h, k, n, m->hkey);
+	uint64_t v;
+	memcpy(&v, h, 8);
+	return v & (nb - 1);
+}
+
+static size_t pow2(size_t n)
+{
+	size_t p = 1024;
+	while (p < n) p *= 2;
+	return p;
+}
+
+int ssp_mempool_new(ssp_mempool **out, ssp_chain *c, const ssp_mempool_opts *o)
+{
+	ssp_mempool *m = calloc(1, sizeof *m);
+	if (!m) return SSP_ERR_NOMEM;
+	m->c = c;
+	m->o = *o;
+	if (!m->o.max_count) m->o.max_count = 300000;
+	if (!m->o.max_bytes) m->o.max_bytes = 128u << 20;
+	if (!m->o.max_per_sender) m->o.max_per_sender = 4096;
+	if (!m->o.rejected_memory) m->o.rejected_memory = 65536;
+	m->ntb = pow2(m->o.max_count);
+	m->nsb = m->ntb;
+	m->tb = calloc(m->ntb, sizeof *m->tb);
+	m->sb = calloc(m->nsb, sizeof *m->sb);
+	m->rej = calloc(m->o.rejected_memory, sizeof *m->rej);
+	crypto_shorthash_keygen(m->hkey);
+	if (!m->tb || !m->sb || !m->rej) {
+		ssp_mempool_free(m);
+		return SSP_ERR_NOMEM;
+	}
+	*out = m;
+	return 0;
+}
+
+void ssp_mempool_free(ssp_mempool *m)
+{
+	if (!m) return;
+	for (size_t i = 0; m->sb && i < m->nsb; i++) {
+		mp_sender *s = m->sb[i];
+		while (s) {
+			mp_sender *n = s->next;
+			for (uint32_t k = 0; k < s->len; k++) {
+				free(s->q[k]->raw);
+				free(s->q[k]);
+			}
+			free(s->q);
+			free(s);
+			s = n;
+		}
+	}
+	free(m->sb);
+	free(m->tb);
+	free(m->rej);
+	free(m);
+}
+
+static mp_entry *find_tx(const ssp_mempool *m, const ssp_hash *id)
+{
+	for (mp_entry *e = m->tb[hidx(m, id->b, 32, m->ntb)]; e; e = e->next)
+		if (!memcmp(e->tx.txid.b, id->b, 32)) return e;
+	return NULL;
+}
+
+static void unlink_tx(ssp_mempool *m, mp_entry *e)
+{
+	mp_entry **pp = &m->tb[hidx(m, e->tx.txid.b, 32, m->ntb)];
+	while (*pp && *pp != e) pp = &(*pp)->next;
+	if (*pp) *pp = e->next;
+	m->count--;
+	m->bytes -= e->tx.raw_len;
+}
+
+static mp_sender *find_sender(ssp_mempool *m, const ssp_addr *a, int create)
+{
+	size_t h = hidx(m, a->b, SSP_ADDR_LEN, m->nsb);
+	for (mp_sender *s = m->sb[h]; s; s = s->next)
+		if (!memcmp(s->addr.b, a->b, SSP_ADDR_LEN)) return s;
+	if (!create) return NULL;
+	mp_sender *s = calloc(1, sizeof *s);
+	if (!s) return NULL;
+	s->addr = *a;
+	s->next = m->sb[h];
+	m->sb[h] = s;
+	m->nsenders++;
+	return s;
+}
+
+static void free_sender_if_empty(ssp_mempool *m, mp_sender *s)
+{
+	if (s->len) return;
+	mp_sender **pp = &m->sb[hidx(m, s->addr.b, SSP_ADDR_LEN, m->nsb)];
+	while (*pp && *pp != s) pp = &(*pp)->next;
+	if (*pp) *pp = s->next;
+	free(s->q);
+	free(s);
+	m->nsenders--;
+}
+
+void ssp_mempool_note_rejected(ssp_mempool *m, const ssp_hash *txid, int err)
+{
+	m->rej[m->rejpos].txid = *txid;
+	m->rej[m->rejpos].err = err;
+	m->rejpos = (m->rejpos + 1) % m->o.rejected_memory;
+	if (m->nrej < m->o.rejected_memory) m->nrej++;
+}
+
+int ssp_mempool_rejected(const ssp_mempool *m, const ssp_hash *txid)
+{
+	/* newest first, so a resubmitted-then-rejected tx reports its latest reason */
+	for (size_t i = 0; i < m->nrej; i++) {
+		size_t k = (m->rejpos + m->o.rejected_memory - 1 - i) % m->o.rejected_memory;
+		if (!memcmp(m->rej[k].txid.b, txid->b, 32)) return m->rej[k].err;
+	}
+	return 0;
+}
+
+int ssp_mempool_has(const ssp_mempool *m, const ssp_hash *txid)
+{
+	return find_tx(m, txid) != NULL;
+}
+
+size_t ssp_mempool_count(const ssp_mempool *m)
+{
+	return m->count;
+}
+
+size_t ssp_mempool_bytes(const ssp_mempool *m)
+{
+	return m->bytes;
+}
+
+uint64_t ssp_mempool_pending_nonce(ssp_mempool *m, const ssp_addr *a)
+{
+	mp_sender *s = find_sender(m, a, 0);
+	if (s) return s->base + s->len;
+	ssp_txn *rt;
+	ssp_account acc = {0};
+	if (ssp_store_read(ssp_chain_store(m->c), &rt) == 0) {
+		if (ssp_chain_read_account(m->c, rt, a, &acc)) acc.nonce = 0;
+		ssp_txn_end(rt);
+	}
+	return acc.nonce;
+}
+
+/* a pays more per byte than b (fee_a/len_a > fee_b/len_b), without floats */
+static int richer(const mp_entry *a, const mp_entry *b)
+{
+	unsigned __int128 x = (unsigned __int128)a->tx.fee * b->tx.raw_len;
+	unsigned __int128 y = (unsigned __int128)b->tx.fee * a->tx.raw_len;
+	if (x != y) return x > y;
+	return a->seq < b->seq;
+}
+
+/* Removes the last entry of s. */
+static void pop_tail(ssp_mempool *m, mp_sender *s, int err)
+{
+	mp_entry *e = s->q[--s->len];
+	unlink_tx(m, e);
+	s->cost -= e->cost;
+	if (err) ssp_mempool_note_rejected(m, &e->tx.txid, err);
+	free(e->raw);
+	free(e);
+}
+
+void ssp_mempool_drop_from(ssp_mempool *m, mp_entry *e, int err)
+{
+	mp_sender *s = e->s;
+	uint64_t nonce = e->tx.nonce;
+	while (s->len && s->q[s->len - 1]->tx.nonce >= nonce) pop_tail(m, s, err);
+	free_sender_if_empty(m, s);
+}
+
+/* The cheapest tail in the pool, or NULL. O(senders): runs only when full. */
+static mp_entry *cheapest_tail(ssp_mempool *m)
+{
+	mp_entry *best = NULL;
+	for (size_t i = 0; i < m->nsb; i++)
+		for (mp_sender *s = m->sb[i]; s; s = s->next)
+			if (s->len && (!best || richer(best, s->q[s->len - 1])))
+				best = s->q[s->len - 1];
+	return best;
+}
+
+int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified, ssp_hash *txid)
+{
+	mp_entry *e = calloc(1, sizeof *e);
+	int rc;
+	memset(txid, 0, sizeof *txid);
+	if (!e) return SSP_ERR_NOMEM;
+	e->raw = malloc(n ? n : 1);
+	if (!e->raw) {
+		free(e);
+		return SSP_ERR_NOMEM;
+	}
+	memcpy(e->raw, raw, n);
+	rc = ssp_tx_decode(&e->tx, e->raw, n);
+	if (rc) goto fail;
+	*txid = e->tx.txid;
+	if (find_tx(m, &e->tx.txid)) {
+		rc = SSP_ERR_DUPLICATE;
+		goto fail;
+	}
+	rc = ssp_chain_check_tx(m->c, &e->tx);
+	if (rc) goto fail;
+
+	const ssp_head *head = ssp_chain_head(m->c);
+	const ssp_params *p = ssp_genesis_params(ssp_chain_genesis(m->c));
+	if (e->tx.expiry <= head->height) {
+		rc = SSP_ERR_EXPIRED;
+		goto fail;
+	}
+	if (e->tx.expiry > head->height + p->max_expiry_blocks) {
+		rc = SSP_ERR_EXPIRY_FAR;
+		goto fail;
+	}
+
+	ssp_txn *rt;
+	ssp_account acc;
+	rc = ssp_store_read(ssp_chain_store(m->c), &rt);
+	if (rc) goto fail;
+	rc = ssp_chain_read_account(m->c, rt, &e->tx.from, &acc);
+	if (!rc && !verified) {
+		/* the key: in the tx, on chain, or carried by an earlier pending tx */
+		mp_sender *ks = find_sender(m, &e->tx.from, 0);
+		if (e->tx.has_pubkey || acc.has_key || !ks || !ks->has_key)
+			rc = ssp_chain_verify_tx(m->c, rt, &e->tx);
+		else
+			rc = ssp_verify(&ks->key, SSP_DOM_TX, e->tx.chain_id, e->tx.raw,
+					e->tx.signed_len, &e->tx.sig);
+	}
+	ssp_txn_end(rt);
+	if (rc) goto fail;
+
+	const ssp_txtype *tt = ssp_chain_txtype(m->c, e->tx.type);
+	uint64_t spend = tt->spend ? tt->spend(&e->tx) : 0;
+	if (ssp_add_u64(&e->cost, e->tx.fee, spend)) {
+		rc = SSP_ERR_BALANCE;
+		goto fail;
+	}
+	mp_sender *s = find_sender(m, &e->tx.from, 0);
+	uint64_t base = s ? s->base : acc.nonce;
+	uint32_t len = s ? s->len : 0;
+	if (e->tx.nonce < base) {
+		rc = SSP_ERR_NONCE_LOW;
+		goto fail;
+	}
+	if (e->tx.nonce > base + len) {
+		rc = SSP_ERR_NONCE_GAP;
+		goto fail;
+	}
+	if (!acc.has_key && !e->tx.has_pubkey && !(s && s->has_key) && e->tx.nonce == base) {
+		rc = SSP_ERR_NOKEY;
+		goto fail;
+	}
+	if (e->tx.nonce < base + len) {
+		/* replacement of a pending nonce */
+		mp_entry *old = s->q[e->tx.nonce - base];
+		unsigned __int128 need = (unsigned __int128)old->tx.fee * 11;
+		if ((unsigned __int128)e->tx.fee * 10 < need) {
+			rc = SSP_ERR_FEE_REPLACE;
+			goto fail;
+		}
+		uint64_t cost = s->cost - old->cost;
+		if (ssp_add_u64(&cost, cost, e->cost) || cost > acc.balance) {
+			rc = SSP_ERR_BALANCE;
+			goto fail;
+		}
+		unlink_tx(m, old);
+		ssp_mempool_note_rejected(m, &old->tx.txid, SSP_ERR_FEE_REPLACE);
+		free(old->raw);
+		free(old);
+		s->q[e->tx.nonce - base] = e;
+		s->cost = cost;
+		goto link;
+	}
+	uint64_t cost;
+	if (ssp_add_u64(&cost, s ? s->cost : 0, e->cost) || cost > acc.balance) {
+		rc = SSP_ERR_BALANCE;
+		goto fail;
+	}
+	if (len >= m->o.max_per_sender) {
+		rc = SSP_ERR_MEMPOOL_FULL;
+		goto fail;
+	}
+	while (m->count + 1 > m->o.max_count || m->bytes + n > m->o.max_bytes) {
+		mp_entry *victim = cheapest_tail(m);
+		if (!victim || !richer(e, victim) || victim->s == s) {
+			rc = SSP_ERR_MEMPOOL_FULL;
+			goto fail;
+		}
+		mp_sender *vs = victim->s;
+		pop_tail(m, vs, SSP_ERR_MEMPOOL_FULL);
+		free_sender_if_empty(m, vs);
+	}
+	if (!s) {
+		s = find_sender(m, &e->tx.from, 1);
+		if (!s) {
+			rc = SSP_ERR_NOMEM;
+			goto fail;
+		}
+		s->base = acc.nonce;
+	}
+	if (s->len == s->cap) {
+		uint32_t c = s->cap ? s->cap * 2 : 4;
+		mp_entry **q = realloc(s->q, c * sizeof *q);
+		if (!q) {
+			free_sender_if_empty(m, s);
+			rc = SSP_ERR_NOMEM;
+			goto fail;
+		}
+		s->q = q;
+		s->cap = c;
+	}
+	s->q[s->len++] = e;
+	s->cost = cost;
+link:
+	e->s = s;
+	e->seq = m->seq++;
+	if (e->tx.has_pubkey && !s->has_key) {
+		s->has_key = true;
+		s->key = e->tx.pubkey;
+	}
+	size_t h = hidx(m, e->tx.txid.b, 32, m->ntb);
+	e->next = m->tb[h];
+	m->tb[h] = e;
+	m->count++;
+	m->bytes += n;
+	return 0;
+fail:
+	if (rc != SSP_ERR_DUPLICATE && !ssp_hash_is_zero(txid) && e->tx.raw)
+		ssp_mempool_note_rejected(m, &e->tx.txid, rc);
+	free(e->raw);
+	free(e);
+	return rc;
+}
+
+/* ----------------------------------------------------------------- select */
+
+typedef struct {
+	mp_sender **h;
+	size_t n;
+} heap;
+
+static int heap_less(mp_sender *a, mp_sender *b)
+{
+	return richer(a->q[a->cursor], b->q[b->cursor]);
+}
+
+static void heap_down(heap *hp, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, best = i;
+		if (l < hp->n && heap_less(hp->h[l], hp->h[best])) best = l;
+		if (r < hp->n && heap_less(hp->h[r], hp->h[best])) best = r;
+		if (best == i) return;
+		mp_sender *t = hp->h[i];
+		hp->h[i] = hp->h[best];
+		hp->h[best] = t;
+		i = best;
+	}
+}
+
+size_t ssp_mempool_select(ssp_mempool *m, mp_entry **out, size_t max, size_t max_bytes)
+{
+	heap hp = {calloc(m->nsenders ? m->nsenders : 1, sizeof(mp_sender *)), 0};
+	size_t k = 0, bytes = 0;
+	if (!hp.h) return 0;
+	for (size_t i = 0; i < m->nsb; i++)
+		for (mp_sender *s = m->sb[i]; s; s = s->next)
+			if (s->len) {
+				s->cursor = 0;
+				hp.h[hp.n++] = s;
+			}
+	for (size_t i = hp.n; i-- > 0;) heap_down(&hp, i);
+	while (hp.n && k < max) {
+		mp_sender *s = hp.h[0];
+		mp_entry *e = s->q[s->cursor];
+		if (bytes + e->tx.raw_len > max_bytes) {
+			/* the block is full for this size; smaller txs may still fit */
+			hp.h[0] = hp.h[--hp.n];
+			heap_down(&hp, 0);
+			continue;
+		}
+		out[k++] = e;
+		bytes += e->tx.raw_len;
+		if (++s->cursor < s->len) {
+			heap_down(&hp, 0);
+		} else {
+			hp.h[0] = hp.h[--hp.n];
+			heap_down(&hp, 0);
+		}
+	}
+	free(hp.h);
+	return k;
+}
+
+void ssp_mempool_after_block(ssp_mempool *m, const ssp_tx *txs, size_t n, uint64_t height)
+{
+	for (size_t i = 0; i < n; i++) {
+		mp_sender *s = find_sender(m, &txs[i].from, 0);
+		if (!s) continue;
+		/* everything up to this nonce is now used */
+		uint32_t drop = 0;
+		while (drop < s->len && s->q[drop]->tx.nonce <= txs[i].nonce) drop++;
+		for (uint32_t k = 0; k < drop; k++) {
+			mp_entry *e = s->q[k];
+			unlink_tx(m, e);
+			s->cost -= e->cost;
+			if (memcmp(e->tx.txid.b, txs[i].txid.b, 32))
+				ssp_mempool_note_rejected(m, &e->tx.txid, SSP_ERR_NONCE_LOW);
+			free(e->raw);
+			free(e);
+		}
+		memmove(s->q, s->q + drop, (s->len - drop) * sizeof *s->q);
+		s->len -= drop;
+		if (txs[i].nonce + 1 > s->base) s->base = txs[i].nonce + 1;
+		free_sender_if_empty(m, s);
+	}
+	/* expiry: a tx that can no longer be included goes, with its successors */
+	for (size_t i = 0; i < m->nsb; i++) {
+		mp_sender *s = m->sb[i];
+		while (s) {
+			mp_sender *next = s->next;
+			for (uint32_t k = 0; k < s->len; k++)
+				if (s->q[k]->tx.expiry <= height) {
+					ssp_mempool_drop_from(m, s->q[k], SSP_ERR_EXPIRED);
+					break; /* s may be freed */
+				}
+			s = next;
+		}
+	}
+}

@@ -1,0 +1,27 @@
+/*
+ * state_internal.h — how the chain drives an ssp_state: create it over a
+ * write txn, hash its write set, flush it into LMDB (chain layer, private).
+ */
+#ifndef SSP_STATE_INTERNAL_H
+#define SSP_STATE_INTERNAL_H
+
+#include "ssp/chain.h"
+
+/* The state overlay reads through `t` (borrowed) from table `tb`. */
+SSP_WUR int ssp_state_new(ssp_state **out, ssp_txn *t, ssp_table tb);
+void ssp_state_free(ssp_state *st);
+/* SHA-256 of the sorted write set (key, deleted flag, value). */
+SSP_WUR int ssp_state_write_hash(ssp_state *st, ssp_hash *out);
+/* Writes every surviving change into the txn. */
+SSP_WUR int ssp_state_flush(ssp_state *st);
+/* Number of live changed keys. */
+size_t ssp_state_changes(const ssp_state *st);
+
+/* Account and supply codecs shared with the read path. */
+void ssp_account_encode(ssp_buf *b, const ssp_account *a);
+SSP_WUR int ssp_account_decode(ssp_account *a, const void *p, size_t n);
+SSP_WUR int ssp_supply_get(ssp_state *st, uint64_t *locked, uint64_t *pool);
+SSP_WUR int ssp_supply_set(ssp_state *st, uint64_t locked, uint64_t pool);
+SSP_WUR int ssp_supply_decode(const void *p, size_t n, uint64_t *locked, uint64_t *pool);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * tx.c — transaction encoding, strict decoding and signing (chain layer).
+ * The canonical form is documented in include/ssp/chain.h; decoding accepts
+ * exactly one byte string per transaction, so txid is a true identity.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ssp/chain.h"
+
+static int chain_id_ok(const uint8_t *p, size_t n)
+{
+	if (n == 0 || n > SSP_CHAIN_ID_MAX) return 0;
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		      c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+int ssp_tx_decode(ssp_tx *tx, const uint8_t *raw, size_t n)
+{
+	ssp_rd r;
+	int rc;
+	memset(tx, 0, sizeof *tx);
+	if (n > SSP_TX_MAX) return SSP_ERR_TOOBIG;
+	ssp_rd_init(&r, raw, n);
+	if (ssp_rd_u8(&r) != SSP_TX_VERSION && !r.err) return SSP_ERR_DECODE;
+	uint8_t cidlen = ssp_rd_u8(&r);
+	const uint8_t *cid = ssp_rd_view(&r, cidlen);
+	if (r.err) return r.err;
+	if (!chain_id_ok(cid, cidlen)) return SSP_ERR_DECODE;
+	memcpy(tx->chain_id, cid, cidlen);
+	tx->chain_id[cidlen] = 0;
+	tx->type = ssp_rd_u16(&r);
+	ssp_rd_raw(&r, tx->from.b, SSP_ADDR_LEN);
+	tx->nonce = ssp_rd_u64(&r);
+	tx->fee = ssp_rd_u64(&r);
+	tx->expiry = ssp_rd_u64(&r);
+	size_t plen;
+	tx->payload = ssp_rd_bytes(&r, SSP_TX_PAYLOAD_MAX, &plen);
+	tx->payload_len = (uint32_t)plen;
+	tx->has_pubkey = ssp_rd_bool(&r);
+	if (r.err) return r.err;
+	if (tx->type == 0) return SSP_ERR_TXTYPE;
+	if (tx->has_pubkey) {
+		uint8_t kt = ssp_rd_u8(&r);
+		size_t kl = ssp_pubkey_len(kt);
+		if (r.err) return r.err;
+		if (!kl) return SSP_ERR_KEYTYPE;
+		const uint8_t *kp = ssp_rd_view(&r, kl);
+		if (r.err) return r.err;
+		rc = ssp_pubkey_parse(&tx->pubkey, kt, kp, kl);
+		if (rc) return rc;
+	}
+	tx->signed_len = r.off;
+	ssp_rd_raw(&r, tx->sig.b, SSP_SIG_LEN);
+	rc = ssp_rd_end(&r);
+	if (rc) return rc;
+	if (tx->has_pubkey) {
+		ssp_addr a;
+		ssp_addr_from_pubkey(&a, &tx->pubkey);
+		if (memcmp(&a, &tx->from, sizeof a)) return SSP_ERR_KEYMISMATCH;
+	}
+	tx->raw = raw;
+	tx->raw_len = n;
+	ssp_sha256(&tx->txid, raw, n);
+	return 0;
+}
+
+int ssp_tx_sign(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_build *b,
+		const ssp_seckey *sk)
+{
+	ssp_pubkey pk;
+	ssp_addr from;
+	ssp_sig sig;
+	ssp_buf w;
+	size_t cidlen = strlen(b->chain_id);
+	int rc;
+	*out = NULL;
+	if (!chain_id_ok((const uint8_t *)b->chain_id, cidlen) || b->type == 0 ||
+	    b->payload_len > SSP_TX_PAYLOAD_MAX)
+		return SSP_ERR_INVAL;
+	rc = ssp_key_public(&pk, sk);
+	if (rc) return rc;
+	ssp_addr_from_pubkey(&from, &pk);
+	ssp_buf_init(&w, SSP_TX_MAX);
+	ssp_buf_u8(&w, SSP_TX_VERSION);
+	ssp_buf_u8(&w, (uint8_t)cidlen);
+	ssp_buf_put(&w, b->chain_id, cidlen);
+	ssp_buf_u16(&w, b->type);
+	ssp_buf_put(&w, from.b, SSP_ADDR_LEN);
+	ssp_buf_u64(&w, b->nonce);
+	ssp_buf_u64(&w, b->fee);
+	ssp_buf_u64(&w, b->expiry);
+	ssp_buf_bytes(&w, b->payload, b->payload_len);
+	ssp_buf_u8(&w, b->include_pubkey ? 1 : 0);
+	if (b->include_pubkey) {
+		ssp_buf_u8(&w, pk.type);
+		ssp_buf_put(&w, pk.b, pk.len);
+	}
+	if (w.err) {
+		rc = w.err;
+		goto out;
+	}
+	rc = ssp_sign(&sig, sk, SSP_DOM_TX, b->chain_id, w.data, w.len);
+	if (rc) goto out;
+	ssp_buf_put(&w, sig.b, SSP_SIG_LEN);
+	if (w.err) {
+		rc = w.err;
+		goto out;
+	}
+	ssp_sha256(txid, w.data, w.len);
+	*out = ssp_buf_take(&w, outlen);
+out:
+	ssp_buf_free(&w);
+	return rc;
+}
+
+static int utf8_ok(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		uint8_t c = s[i];
+		size_t extra;
+		uint32_t cp;
+		if (c == 0) return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			extra = 1;
+			cp = c & 0x1F;
+		} else if ((c & 0xF0) == 0xE0) {
+			extra = 2;
+			cp = c & 0x0F;
+		} else if ((c & 0xF8) == 0xF0) {
+			extra = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (i + extra >= n) return 0;
+		for (size_t k = 1; k <= extra; k++) {
+			if ((s[i + k] & 0xC0) != 0x80) return 0;
+			cp = cp << 6 | (s[i + k] & 0x3F);
+		}
+		/* reject overlong forms, surrogates and out-of-range code points */
+		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
+		    (extra == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		i += extra + 1;
+	}
+	return 1;
+}
+
+int ssp_transfer_decode(ssp_transfer *t, const uint8_t *p, size_t n)
+{
+	ssp_rd r;
+	size_t ml;
+	ssp_rd_init(&r, p, n);
+	ssp_rd_raw(&r, t->to.b, SSP_ADDR_LEN);
+	t->amount = ssp_rd_u64(&r);
+	t->memo = ssp_rd_bytes(&r, SSP_MEMO_MAX, &ml);
+	t->memo_len = (uint32_t)ml;
+	int rc = ssp_rd_end(&r);
+	if (rc) return rc == SSP_ERR_TOOBIG ? SSP_ERR_PAYLOAD : rc;
+	if (t->amount == 0 || !utf8_ok(t->memo, ml)) return SSP_ERR_PAYLOAD;
+	return 0;
+}
+
+void ssp_transfer_encode(ssp_buf *b, const ssp_transfer *t)
+{
+	ssp_buf_put(b, t->to.b, SSP_ADDR_LEN);
+	ssp_buf_u64(b, t->amount);
+	ssp_buf_bytes(b, t->memo, t->memo_len);
+}

@@ -1,0 +1,216 @@
+/*
+ * config.c — sspd's configuration (node layer): built-in defaults, then an
+ * INI file (--config), then command-line flags, which win. INI keys are the
+ * flag names without the leading dashes; [sections] are ignored.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/node.h"
+
+static const char usage[] =
+	"usage: sspd [options]\n"
+	"  --dev                   single-node devnet with a funded dev account\n"
+	"  --datadir DIR           data directory (default ~/.ssp/<network>)\n"
+	"  --rpc-listen ADDR:PORT  JSON-RPC address (default 127.0.0.1:9631)\n"
+	"  --genesis FILE          genesis JSON (required unless --dev)\n"
+	"  --producer-key FILE     keystore of the block producer key\n"
+	"                          (password from SSP_PRODUCER_PASSWORD, default empty)\n"
+	"  --config FILE           INI file with these keys; flags win\n"
+	"  --log-format plain|json log line format (default plain)\n"
+	"  --log-level debug|info|warn|error\n"
+	"  --check-invariants      check the supply invariant after every block\n"
+	"  --rpc-threads N         RPC handler threads (default: cores)\n"
+	"  --mempool-max N         pending transactions (default 300000)\n"
+	"  --no-sync               do not fsync commits (benchmarks only: a crash loses blocks)\n"
+	"  --version, -h/--help\n";
+
+typedef struct {
+	const char *name;
+	bool has_arg;
+} opt;
+
+static const opt opts[] = {
+	{"dev", false},		{"datadir", true},	 {"rpc-listen", true},
+	{"genesis", true},	{"producer-key", true},	 {"config", true},
+	{"log-format", true},	{"log-level", true},	 {"check-invariants", false},
+	{"rpc-threads", true},	{"mempool-max", true},	 {"no-sync", false},
+};
+
+static int set_str(char *dst, size_t cap, const char *v, const char *name)
+{
+	if (strlen(v) >= cap) {
+		fprintf(stderr, "sspd: error: value of %s is too long\n", name);
+		return 1;
+	}
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+static int parse_uint(const char *v, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	if (!*v || *v == '-') return 1;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (errno || *end || x > max) return 1;
+	*out = x;
+	return 0;
+}
+
+static int apply(ssp_node_config *c, const char *name, const char *v)
+{
+	unsigned long long u;
+	if (!strcmp(name, "dev")) c->dev = !v || !strcmp(v, "1") || !strcmp(v, "true");
+	else if (!strcmp(name, "datadir")) return set_str(c->datadir, sizeof c->datadir, v, name);
+	else if (!strcmp(name, "rpc-listen")) return set_str(c->rpc_listen, sizeof c->rpc_listen, v, name);
+	else if (!strcmp(name, "genesis")) return set_str(c->genesis, sizeof c->genesis, v, name);
+	else if (!strcmp(name, "producer-key"))
+		return set_str(c->producer_key, sizeof c->producer_key, v, name);
+	else if (!strcmp(name, "config")) return 0;
+	else if (!strcmp(name, "log-format")) {
+		if (!strcmp(v, "plain")) c->log_format = SSP_LOG_PLAIN;
+		else if (!strcmp(v, "json")) c->log_format = SSP_LOG_JSON;
+		else {
+			fprintf(stderr, "sspd: error: --log-format must be plain or json\n");
+			return 1;
+		}
+	} else if (!strcmp(name, "log-level")) {
+		static const char *lv[] = {"debug", "info", "warn", "error"};
+		int i;
+		for (i = 0; i < 4 && strcmp(v, lv[i]); i++)
+			;
+		if (i == 4) {
+			fprintf(stderr, "sspd: error: --log-level must be debug, info, warn or error\n");
+			return 1;
+		}
+		c->log_level = (ssp_log_level)i;
+	} else if (!strcmp(name, "check-invariants")) c->check_invariants = !v || !strcmp(v, "1") || !strcmp(v, "true");
+	else if (!strcmp(name, "no-sync")) c->no_sync = !v || !strcmp(v, "1") || !strcmp(v, "true");
+	else if (!strcmp(name, "rpc-threads")) {
+		if (parse_uint(v, 64, &u) || !u) {
+			fprintf(stderr, "sspd: error: --rpc-threads must be 1..64\n");
+			return 1;
+		}
+		c->rpc_threads = (unsigned)u;
+	} else if (!strcmp(name, "mempool-max")) {
+		if (parse_uint(v, 10000000, &u) || u < 100) {
+			fprintf(stderr, "sspd: error: --mempool-max must be 100..10000000\n");
+			return 1;
+		}
+		c->mempool_max = (size_t)u;
+	} else {
+		fprintf(stderr, "sspd: error: unknown option %s\n", name);
+		return 1;
+	}
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t') s++;
+	char *e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) *--e = 0;
+	return s;
+}
+
+static int load_ini(ssp_node_config *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[2048];
+	int lineno = 0, rc = 0;
+	if (!f) {
+		fprintf(stderr, "sspd: error: cannot read config %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while (!rc && fgets(line, sizeof line, f)) {
+		lineno++;
+		char *s = trim(line);
+		if (!*s || *s == '#' || *s == ';' || *s == '[') continue;
+		char *eq = strchr(s, '=');
+		if (!eq) {
+			fprintf(stderr, "sspd: error: %s:%d: expected key = value\n", path, lineno);
+			rc = 1;
+			break;
+		}
+		*eq = 0;
+		char *k = trim(s), *v = trim(eq + 1);
+		size_t i;
+		for (i = 0; i < sizeof opts / sizeof *opts && strcmp(opts[i].name, k); i++)
+			;
+		if (i == sizeof opts / sizeof *opts || !strcmp(k, "config")) {
+			fprintf(stderr, "sspd: error: %s:%d: unknown key '%s'\n", path, lineno, k);
+			rc = 1;
+			break;
+		}
+		rc = apply(c, k, v);
+		if (rc) fprintf(stderr, "sspd: (in %s line %d)\n", path, lineno);
+	}
+	fclose(f);
+	return rc;
+}
+
+int ssp_node_config_parse(ssp_node_config *c, int argc, char **argv)
+{
+	memset(c, 0, sizeof *c);
+	snprintf(c->rpc_listen, sizeof c->rpc_listen, "127.0.0.1:9631");
+	c->log_format = SSP_LOG_PLAIN;
+	c->log_level = SSP_LOG_INFO;
+	c->rpc_max_body = 16u << 20;
+	/* pass 1: the config file, so flags can override it */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(usage, stdout);
+			return 2;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("sspd %s\n", SSP_VERSION);
+			return 2;
+		}
+		if (!strcmp(argv[i], "--config")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "sspd: error: --config needs a file\n");
+				return 1;
+			}
+			if (load_ini(c, argv[i + 1])) return 1;
+		}
+	}
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2)) {
+			fprintf(stderr, "sspd: error: unexpected argument '%s'\n%s", a, usage);
+			return 1;
+		}
+		size_t k;
+		for (k = 0; k < sizeof opts / sizeof *opts && strcmp(opts[k].name, a + 2); k++)
+			;
+		if (k == sizeof opts / sizeof *opts) {
+			fprintf(stderr, "sspd: error: unknown option %s\n%s", a, usage);
+			return 1;
+		}
+		const char *v = NULL;
+		if (opts[k].has_arg) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "sspd: error: %s needs a value\n", a);
+				return 1;
+			}
+			v = argv[++i];
+		}
+		if (apply(c, opts[k].name, v)) return 1;
+	}
+	if (!c->dev && !c->genesis[0]) {
+		fprintf(stderr, "sspd: error: give --genesis FILE, or --dev for a devnet\n");
+		return 1;
+	}
+	if (!c->datadir[0]) {
+		const char *home = getenv("HOME");
+		if (!home) {
+			fprintf(stderr, "sspd: error: no --datadir and no $HOME\n");
+			return 1;
+		}
+		snprintf(c->datadir, sizeof c->datadir, "%s/.ssp/%s", home, c->dev ? "dev" : "node");
+	}
+	return 0;
+}

@@ -1,0 +1,416 @@
+/*
+ * node.c — the sspd node (node layer): datadir and devnet set-up, the
+ * libuv loop that owns the chain and the mempool, the slot timer that
+ * produces blocks, and the job queue through which RPC threads reach the
+ * loop. RPC threads never touch loop-owned state directly.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "node/node.h"
+
+#define LOG "node"
+#define QUEUE_MAX 256 /* jobs waiting for the loop; beyond this RPC answers busy */
+
+static void init_loop(ssp_node *n);
+
+/* ----------------------------------------------------------------- set-up */
+
+static int ensure_dir(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST) return 0;
+	SSP_LOGE(LOG, "cannot create %s: %s", path, strerror(errno));
+	return SSP_ERR_IO;
+}
+
+static int file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0;
+}
+
+/* Loads a keystore or, when missing and `create`, makes a fresh ed25519 one. */
+static int load_or_create_key(const char *path, const char *name, const char *password,
+			      bool create, ssp_seckey *sk, ssp_pubkey *pk)
+{
+	int rc;
+	if (!file_exists(path)) {
+		if (!create) {
+			SSP_LOGE(LOG, "key file %s does not exist", path);
+			return SSP_ERR_NOTFOUND;
+		}
+		rc = ssp_key_generate(sk, pk, SSP_KEY_ED25519);
+		if (!rc) rc = ssp_keystore_write(path, name, sk, password);
+		ssp_seckey_wipe(sk);
+		if (rc) {
+			SSP_LOGE(LOG, "cannot write key file %s: %s", path, ssp_strerror(rc));
+			return rc;
+		}
+	}
+	rc = ssp_keystore_read(path, password, sk, pk);
+	if (rc) SSP_LOGE(LOG, "cannot read key file %s: %s", path, ssp_strerror(rc));
+	return rc;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	char tmp[1200];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f) return SSP_ERR_IO;
+	int ok = fputs(text, f) >= 0;
+	ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
+	ok &= fclose(f) == 0;
+	if (!ok || rename(tmp, path)) {
+		unlink(tmp);
+		return SSP_ERR_IO;
+	}
+	return 0;
+}
+
+static int setup_dev(ssp_node *n, char *genesis_path, size_t cap)
+{
+	char dir[1100], path[1200];
+	ssp_seckey sk;
+	ssp_pubkey devpk, prodpk;
+	ssp_addr dev;
+	int rc;
+	snprintf(dir, sizeof dir, "%s/dev-keys", n->cfg.datadir);
+	if ((rc = ensure_dir(dir))) return rc;
+	snprintf(n->dev_keyfile, sizeof n->dev_keyfile, "%s/dev", dir);
+	rc = load_or_create_key(n->dev_keyfile, "dev", "", true, &sk, &devpk);
+	ssp_seckey_wipe(&sk);
+	if (rc) return rc;
+	ssp_addr_from_pubkey(&dev, &devpk);
+	ssp_addr_encode(n->dev_address, sizeof n->dev_address, "dssp", &dev);
+	snprintf(path, sizeof path, "%s/producer.key", n->cfg.datadir);
+	rc = load_or_create_key(path, "producer", "", true, &n->producer, &prodpk);
+	if (rc) return rc;
+	n->producing = true;
+	if (n->cfg.genesis[0]) {
+		snprintf(genesis_path, cap, "%s", n->cfg.genesis);
+		return 0;
+	}
+	snprintf(genesis_path, cap, "%s/genesis.json", n->cfg.datadir);
+	if (file_exists(genesis_path)) return 0;
+	char *g = ssp_genesis_dev_json(&dev, &prodpk, ssp_now_ms());
+	if (!g) return SSP_ERR_NOMEM;
+	rc = write_file(genesis_path, g);
+	free(g);
+	if (rc) SSP_LOGE(LOG, "cannot write %s", genesis_path);
+	return rc;
+}
+
+int ssp_node_start(ssp_node *n)
+{
+	char gpath[1200], why[512];
+	int rc;
+	pthread_mutex_init(&n->qlock, NULL);
+	if ((rc = ensure_dir(n->cfg.datadir))) return rc;
+	if (n->cfg.dev) {
+		rc = setup_dev(n, gpath, sizeof gpath);
+		if (rc) return rc;
+	} else {
+		snprintf(gpath, sizeof gpath, "%s", n->cfg.genesis);
+	}
+	rc = ssp_genesis_load(&n->genesis, gpath, why, sizeof why);
+	if (rc) {
+		SSP_LOGE(LOG, "%s", why);
+		return rc;
+	}
+	if (!n->cfg.dev && n->cfg.producer_key[0]) {
+		const char *pw = getenv("SSP_PRODUCER_PASSWORD");
+		ssp_pubkey pk;
+		rc = load_or_create_key(n->cfg.producer_key, "producer", pw ? pw : "", false,
+					&n->producer, &pk);
+		if (rc) return rc;
+		n->producing = true;
+	}
+	if (n->producing) {
+		ssp_pubkey pk;
+		ssp_addr a;
+		if ((rc = ssp_key_public(&pk, &n->producer))) return rc;
+		ssp_addr_from_pubkey(&a, &pk);
+		if (memcmp(a.b, ssp_genesis_producer(n->genesis)->b, SSP_ADDR_LEN)) {
+			SSP_LOGW(LOG, "the producer key is not this chain's producer: not producing");
+			n->producing = false;
+		}
+	}
+	ssp_store_opts so = {.no_sync = n->cfg.no_sync};
+	rc = ssp_store_open(&n->store, n->cfg.datadir, &so);
+	if (rc) {
+		SSP_LOGE(LOG, "cannot open the database in %s: %s", n->cfg.datadir, ssp_strerror(rc));
+		return rc;
+	}
+	size_t ntypes;
+	const ssp_txtype *const *types = ssp_modules_txtypes(&ntypes);
+	rc = ssp_chain_open(&n->chain, n->store, n->genesis, types, ntypes);
+	if (rc) {
+		SSP_LOGE(LOG, "cannot open the chain: %s", ssp_strerror(rc));
+		return rc;
+	}
+	if (n->cfg.check_invariants) ssp_chain_set_check_invariants(n->chain, true);
+	ssp_mempool_opts mo = {.max_count = n->cfg.mempool_max};
+	if ((rc = ssp_mempool_new(&n->mempool, n->chain, &mo))) return rc;
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	if (cores < 1) cores = 1;
+	if ((rc = ssp_workpool_new(&n->verify, (unsigned)(cores > 1 ? cores - 1 : 0)))) return rc;
+
+	init_loop(n); /* before RPC: handlers wake the loop */
+	size_t nm;
+	ssp_rpc_config rc_cfg = {
+		.listen = n->cfg.rpc_listen,
+		.max_body = n->cfg.rpc_max_body,
+		.max_batch = 100,
+		.max_depth = 32,
+		.threads = n->cfg.rpc_threads ? n->cfg.rpc_threads : (unsigned)(cores < 2 ? 2 : cores),
+		.ctx = n,
+		.metrics = ssp_node_metrics,
+	};
+	rc_cfg.methods = ssp_node_methods(&nm);
+	rc_cfg.nmethods = nm;
+	rc = ssp_rpc_server_start(&n->rpc, &rc_cfg);
+	if (rc) {
+		SSP_LOGE(LOG, "cannot serve RPC on %s: %s", n->cfg.rpc_listen, ssp_strerror(rc));
+		return rc;
+	}
+	const ssp_head *h = ssp_chain_head(n->chain);
+	char gh[65];
+	ssp_hex_encode(gh, ssp_genesis_hash(n->genesis)->b, 32);
+	char host[128];
+	snprintf(host, sizeof host, "%s", n->cfg.rpc_listen);
+	char *colon = strrchr(host, ':');
+	if (colon) *colon = 0;
+	printf("Smartshare node %s\n", SSP_VERSION);
+	printf("  chain:       %s (%s network, genesis %.16s…)\n", ssp_genesis_chain_id(n->genesis),
+	       ssp_genesis_network(n->genesis), gh);
+	printf("  height:      %llu\n", (unsigned long long)h->height);
+	printf("  datadir:     %s\n", n->cfg.datadir);
+	printf("  RPC:         http://%s:%u/rpc\n", host, ssp_rpc_server_port(n->rpc));
+	printf("  producing:   %s\n", n->producing ? "yes" : "no");
+	if (n->cfg.dev) {
+		printf("  dev account: %s\n", n->dev_address);
+		printf("  dev key:     %s (keystore, empty password)\n", n->dev_keyfile);
+		printf("  try:         build/bin/ssp --keystore %s/dev-keys balance dev\n",
+		       n->cfg.datadir);
+	}
+	fflush(stdout);
+	if (strncmp(host, "127.", 4) && strcmp(host, "localhost") && strcmp(host, "::1"))
+		SSP_LOGW(LOG, "RPC listens on %s, beyond loopback: put it behind a firewall", host);
+	return 0;
+}
+
+/* ------------------------------------------------------------------- jobs */
+
+static void on_wake(uv_async_t *a);
+static void on_signal(uv_signal_t *s, int sig);
+
+int ssp_node_job(ssp_node *n, job *j)
+{
+	sem_init(&j->done, 0, 0);
+	pthread_mutex_lock(&n->qlock);
+	if (n->stopping || n->qlen >= QUEUE_MAX) {
+		pthread_mutex_unlock(&n->qlock);
+		sem_destroy(&j->done);
+		return SSP_ERR_BUSY;
+	}
+	j->next = NULL;
+	if (n->qtail)
+		n->qtail->next = j;
+	else
+		n->qhead = j;
+	n->qtail = j;
+	n->qlen++;
+	pthread_mutex_unlock(&n->qlock);
+	uv_async_send(&n->wake);
+	while (sem_wait(&j->done) != 0 && errno == EINTR)
+		;
+	sem_destroy(&j->done);
+	return j->err;
+}
+
+static void run_job(ssp_node *n, job *j)
+{
+	switch (j->kind) {
+	case JOB_SUBMIT:
+		for (size_t i = 0; i < j->ntx; i++) {
+			job_tx *t = &j->txs[i];
+			if (!t->err)
+				t->err = ssp_mempool_add(n->mempool, t->raw, t->len, t->verified,
+							 &t->txid);
+			else if (!ssp_hash_is_zero(&t->txid))
+				ssp_mempool_note_rejected(n->mempool, &t->txid, t->err);
+			if (t->err)
+				atomic_fetch_add(&n->txs_rejected, 1);
+			else
+				atomic_fetch_add(&n->txs_admitted, 1);
+		}
+		break;
+	case JOB_TX_STATUS:
+		if (ssp_mempool_has(n->mempool, &j->txid))
+			j->status = 1;
+		else
+			j->status = ssp_mempool_rejected(n->mempool, &j->txid);
+		break;
+	case JOB_ACCOUNT_PENDING:
+		j->nonce = ssp_mempool_pending_nonce(n->mempool, &j->addr);
+		break;
+	case JOB_MEMPOOL_INFO:
+		j->count = ssp_mempool_count(n->mempool);
+		j->bytes = ssp_mempool_bytes(n->mempool);
+		break;
+	}
+}
+
+/* Takes the queue; with `fail`, completes every job with SSP_ERR_BUSY instead. */
+static void drain(ssp_node *n, bool fail)
+{
+	pthread_mutex_lock(&n->qlock);
+	job *j = n->qhead;
+	n->qhead = n->qtail = NULL;
+	n->qlen = 0;
+	pthread_mutex_unlock(&n->qlock);
+	while (j) {
+		job *next = j->next; /* j belongs to its RPC thread once posted */
+		if (fail)
+			j->err = SSP_ERR_BUSY;
+		else
+			run_job(n, j);
+		sem_post(&j->done);
+		j = next;
+	}
+}
+
+static void on_wake(uv_async_t *a)
+{
+	drain(a->data, false);
+}
+
+/* ------------------------------------------------------------- production */
+
+static void stop_node(ssp_node *n, int code);
+static void on_slot(uv_timer_t *t);
+
+static uint64_t slot_at(const ssp_node *n, uint64_t t)
+{
+	uint64_t g = ssp_genesis_time_ms(n->genesis);
+	uint64_t iv = ssp_genesis_params(n->genesis)->block_interval_ms;
+	return t <= g ? 0 : (t - g) / iv;
+}
+
+static void schedule(ssp_node *n)
+{
+	uint64_t now = ssp_now_ms();
+	uint64_t g = ssp_genesis_time_ms(n->genesis);
+	uint64_t iv = ssp_genesis_params(n->genesis)->block_interval_ms;
+	uint64_t next = g + (slot_at(n, now) + 1) * iv;
+	uv_timer_start(&n->timer, on_slot, next > now ? next - now : 1, 0);
+}
+
+static void on_slot(uv_timer_t *t)
+{
+	ssp_node *n = t->data;
+	uint64_t now = ssp_now_ms();
+	uint64_t slot = slot_at(n, now);
+	const ssp_head *h = ssp_chain_head(n->chain);
+	if (now >= ssp_genesis_time_ms(n->genesis) && (slot > h->slot || h->height == 0)) {
+		drain(n, false); /* admit what is waiting before building */
+		ssp_block_info info;
+		int rc = ssp_chain_produce(n->chain, n->mempool, &n->producer, slot, now, &info);
+		if (rc) {
+			SSP_LOGE(LOG, "block production failed: %s", ssp_strerror(rc));
+			stop_node(n, 1);
+			return;
+		}
+		atomic_fetch_add(&n->blocks_produced, 1);
+		atomic_fetch_add(&n->txs_included, info.ntx);
+		atomic_store(&n->last_commit_ns, info.commit_ns);
+		atomic_store(&n->last_apply_ns, info.apply_ns);
+		if (info.ntx)
+			SSP_LOGI(LOG, "block %llu: %u txs, %zu bytes, apply %.1f ms, commit %.1f ms",
+				 (unsigned long long)info.height, info.ntx, info.bytes,
+				 info.apply_ns / 1e6, info.commit_ns / 1e6);
+		else
+			SSP_LOGD(LOG, "block %llu (empty)", (unsigned long long)info.height);
+	}
+	schedule(n);
+}
+
+/* --------------------------------------------------------------- run, stop */
+
+static void close_cb(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void stop_node(ssp_node *n, int code)
+{
+	if (n->stopping) return;
+	if (code) n->exit_code = code;
+	pthread_mutex_lock(&n->qlock);
+	n->stopping = true;
+	pthread_mutex_unlock(&n->qlock);
+	drain(n, true);
+	uv_timer_stop(&n->timer);
+	uv_signal_stop(&n->sigint);
+	uv_signal_stop(&n->sigterm);
+	uv_close((uv_handle_t *)&n->timer, close_cb);
+	uv_close((uv_handle_t *)&n->wake, close_cb);
+	uv_close((uv_handle_t *)&n->sigint, close_cb);
+	uv_close((uv_handle_t *)&n->sigterm, close_cb);
+}
+
+static void on_signal(uv_signal_t *s, int sig)
+{
+	ssp_node *n = s->data;
+	SSP_LOGI(LOG, "signal %d: stopping", sig);
+	stop_node(n, 0);
+}
+
+static void init_loop(ssp_node *n)
+{
+	uv_loop_init(&n->loop);
+	uv_timer_init(&n->loop, &n->timer);
+	uv_async_init(&n->loop, &n->wake, on_wake);
+	uv_signal_init(&n->loop, &n->sigint);
+	uv_signal_init(&n->loop, &n->sigterm);
+	n->timer.data = n->wake.data = n->sigint.data = n->sigterm.data = n;
+	uv_signal_start(&n->sigint, on_signal, SIGINT);
+	uv_signal_start(&n->sigterm, on_signal, SIGTERM);
+	n->loop_ready = true;
+}
+
+int ssp_node_run(ssp_node *n)
+{
+	if (n->producing) schedule(n);
+	uv_run(&n->loop, UV_RUN_DEFAULT);
+	/* stop RPC with the queue refusing work, so no handler waits on the loop */
+	if (n->rpc) ssp_rpc_server_stop(n->rpc);
+	n->rpc = NULL;
+	drain(n, true);
+	uv_loop_close(&n->loop);
+	SSP_LOGI(LOG, "stopped at height %llu", (unsigned long long)ssp_chain_head(n->chain)->height);
+	return n->exit_code;
+}
+
+void ssp_node_free(ssp_node *n)
+{
+	if (n->rpc) ssp_rpc_server_stop(n->rpc);
+	if (n->loop_ready && !n->stopping) {
+		/* start-up failed after the loop was set up: close its handles */
+		stop_node(n, 0);
+		uv_run(&n->loop, UV_RUN_DEFAULT);
+		uv_loop_close(&n->loop);
+	}
+	ssp_workpool_free(n->verify);
+	ssp_mempool_free(n->mempool);
+	ssp_chain_close(n->chain);
+	ssp_store_close(n->store);
+	ssp_genesis_free(n->genesis);
+	ssp_seckey_wipe(&n->producer);
+	pthread_mutex_destroy(&n->qlock);
+}

@@ -1,0 +1,114 @@
+/*
+ * node.h — the node daemon's private interface (node layer): configuration,
+ * the node object owned by its libuv loop, the job queue through which RPC
+ * threads reach the loop, the verify worker pool and the RPC method table.
+ */
+#ifndef SSP_NODE_H
+#define SSP_NODE_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "ssp/chain.h"
+#include "ssp/modules.h"
+#include "ssp/rpc.h"
+
+typedef struct {
+	bool dev;
+	char datadir[1024];
+	char rpc_listen[128];
+	char genesis[1024];
+	char producer_key[1024];
+	ssp_log_format log_format;
+	ssp_log_level log_level;
+	bool check_invariants;
+	bool no_sync; /* benches only */
+	unsigned rpc_threads;
+	size_t mempool_max;
+	size_t rpc_max_body;
+	unsigned verify_threads;
+} ssp_node_config;
+
+/* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (error) or 2 (help). */
+int ssp_node_config_parse(ssp_node_config *cfg, int argc, char **argv);
+
+/* ------------------------------------------------------------- work pool */
+
+typedef struct ssp_workpool ssp_workpool;
+SSP_WUR int ssp_workpool_new(ssp_workpool **out, unsigned threads);
+void ssp_workpool_free(ssp_workpool *p);
+/* Runs fn(arg, i) for i in [0, n) on the pool and the calling thread; returns when all are done. */
+void ssp_workpool_for(ssp_workpool *p, size_t n, void (*fn)(void *arg, size_t i), void *arg);
+
+/* ------------------------------------------------------------------- jobs */
+
+enum { JOB_SUBMIT, JOB_TX_STATUS, JOB_ACCOUNT_PENDING, JOB_MEMPOOL_INFO };
+
+typedef struct {
+	const uint8_t *raw;
+	size_t len;
+	bool verified;
+	int err;
+	ssp_hash txid;
+} job_tx;
+
+typedef struct job {
+	int kind;
+	job_tx *txs;
+	size_t ntx;
+	ssp_hash txid;  /* TX_STATUS */
+	ssp_addr addr;  /* ACCOUNT_PENDING */
+	int status;     /* TX_STATUS: 1 pending, <0 rejected with error, 0 unknown */
+	uint64_t nonce; /* ACCOUNT_PENDING */
+	size_t count, bytes; /* MEMPOOL_INFO */
+	int err;        /* the job as a whole, e.g. SSP_ERR_BUSY while stopping */
+	sem_t done;
+	struct job *next;
+} job;
+
+typedef struct ssp_node {
+	ssp_node_config cfg;
+	ssp_genesis *genesis;
+	ssp_store *store;
+	ssp_chain *chain;
+	ssp_mempool *mempool;
+	ssp_rpc_server *rpc;
+	ssp_workpool *verify;
+	bool producing;
+	ssp_seckey producer;
+	char dev_address[96];
+	char dev_keyfile[1200];
+
+	uv_loop_t loop;
+	uv_timer_t timer;
+	uv_async_t wake;
+	uv_signal_t sigint, sigterm;
+
+	pthread_mutex_t qlock;
+	job *qhead, *qtail;
+	size_t qlen;
+	bool stopping;
+	bool loop_ready;
+
+	/* metrics, written by the loop, read by RPC threads */
+	_Atomic uint64_t blocks_produced, txs_included, last_commit_ns, last_apply_ns,
+		txs_admitted, txs_rejected;
+	int exit_code;
+} ssp_node;
+
+SSP_WUR int ssp_node_start(ssp_node *n);
+/* Runs the loop until a signal or a fatal error; returns the exit code. */
+int ssp_node_run(ssp_node *n);
+void ssp_node_free(ssp_node *n);
+
+/* Queues a job for the loop and waits for it. Returns 0 or SSP_ERR_BUSY. */
+int ssp_node_job(ssp_node *n, job *j);
+
+/* The RPC method table (rpc_methods.c). */
+const ssp_rpc_method *ssp_node_methods(size_t *n);
+char *ssp_node_metrics(void *ctx);
+extern const char ssp_openrpc_json[];
+
+#endif

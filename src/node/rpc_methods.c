@@ -1,0 +1,479 @@
+/*
+ * rpc_methods.c — the node's JSON-RPC methods (node layer). Handlers run
+ * on RPC threads: they read committed state through LMDB read txns and
+ * reach loop-owned state (mempool) only through jobs. Submitted
+ * transactions are decoded and signature-checked here, in parallel on the
+ * verify pool, so the loop only does the stateful admission.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "node/node.h"
+
+#define MAX_BATCH_TXS 10000
+
+static json_t *jhex(const void *p, size_t n)
+{
+	char stackbuf[256];
+	char *s = 2 * n + 1 <= sizeof stackbuf ? stackbuf : malloc(2 * n + 1);
+	if (!s) return NULL;
+	ssp_hex_encode(s, p, n);
+	json_t *j = json_string(s);
+	if (s != stackbuf) free(s);
+	return j;
+}
+
+static json_t *jamount(uint64_t v)
+{
+	char s[SSP_AMOUNT_STR];
+	ssp_amount_format(s, sizeof s, v, SSP_DECIMALS);
+	return json_string(s);
+}
+
+static json_t *jaddr(const ssp_node *n, const ssp_addr *a)
+{
+	char s[96];
+	ssp_addr_encode(s, sizeof s, ssp_genesis_hrp(n->genesis), a);
+	return json_string(s);
+}
+
+static int fail_err(ssp_rpc_error *err, int rc)
+{
+	if (rc == SSP_ERR_BUSY) return ssp_rpc_fail(err, SSP_RPC_BUSY, "node busy, retry");
+	if (rc == SSP_ERR_NOTFOUND) return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "not found");
+	return ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "internal error: %s", ssp_strerror(rc));
+}
+
+static int tx_rejected(ssp_rpc_error *err, int rc)
+{
+	ssp_rpc_fail(err, SSP_RPC_TX_REJECTED, "transaction rejected: %s", ssp_strerror(rc));
+	err->data = json_pack("{s:s, s:s}", "error", ssp_errname(rc), "reason", ssp_strerror(rc));
+	return -1;
+}
+
+/* params must be an object (absent counts as empty). */
+static int obj_params(json_t *params, ssp_rpc_error *err)
+{
+	if (params && !json_is_object(params))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "params must be an object");
+	return 0;
+}
+
+static int hash_param(json_t *params, const char *key, ssp_hash *out, ssp_rpc_error *err)
+{
+	json_t *v = params ? json_object_get(params, key) : NULL;
+	if (!json_is_string(v) ||
+	    ssp_hex_decode(out->b, 32, json_string_value(v), json_string_length(v)))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "%s must be 64 hex characters", key);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- chain_ */
+
+static int m_chain_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	ssp_node *n = ctx;
+	ssp_txn *rt;
+	ssp_head h;
+	job j = {.kind = JOB_MEMPOOL_INFO};
+	if (obj_params(params, err)) return -1;
+	int rc = ssp_store_read(n->store, &rt);
+	if (rc) return fail_err(err, rc);
+	rc = ssp_chain_read_head(n->chain, rt, &h);
+	ssp_txn_end(rt);
+	if (rc) return fail_err(err, rc);
+	rc = ssp_node_job(n, &j);
+	if (rc) return fail_err(err, rc);
+	const ssp_params *p = ssp_genesis_params(n->genesis);
+	*res = json_pack("{s:s, s:s, s:s, s:o, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:{s:I, s:I}, "
+			 "s:s, s:b}",
+			 "chain_id", ssp_genesis_chain_id(n->genesis), "network",
+			 ssp_genesis_network(n->genesis), "hrp", ssp_genesis_hrp(n->genesis),
+			 "genesis_hash", jhex(ssp_genesis_hash(n->genesis)->b, 32), "height",
+			 (json_int_t)h.height, "head_id", jhex(h.id.b, 32), "head_time",
+			 (json_int_t)h.timestamp_ms, "finalized_height", (json_int_t)h.finalized,
+			 "time", (json_int_t)ssp_now_ms(), "block_interval_ms",
+			 (json_int_t)p->block_interval_ms, "min_fee", jamount(p->min_fee),
+			 "fee_per_byte", jamount(p->fee_per_byte), "mempool", "count",
+			 (json_int_t)j.count, "bytes", (json_int_t)j.bytes, "version", SSP_VERSION,
+			 "producing", n->producing);
+	return *res ? 0 : fail_err(err, SSP_ERR_NOMEM);
+}
+
+static json_t *tx_json(const ssp_node *n, const ssp_tx *tx)
+{
+	const ssp_txtype *tt = ssp_chain_txtype(n->chain, tx->type);
+	json_t *payload = tt && tt->to_json ? tt->to_json(tx, ssp_genesis_hrp(n->genesis)) : NULL;
+	if (!payload) payload = jhex(tx->payload, tx->payload_len);
+	json_t *j = json_pack("{s:o, s:s, s:i, s:o, s:I, s:o, s:I, s:I, s:o}", "txid",
+			      jhex(tx->txid.b, 32), "type", tt ? tt->name : "unknown", "type_id",
+			      (int)tx->type, "from", jaddr(n, &tx->from), "nonce",
+			      (json_int_t)tx->nonce, "fee", jamount(tx->fee), "expiry",
+			      (json_int_t)tx->expiry, "size", (json_int_t)tx->raw_len, "payload",
+			      payload);
+	if (j && tx->has_pubkey) {
+		char pk[96];
+		ssp_pubkey_text(pk, sizeof pk, &tx->pubkey);
+		json_object_set_new(j, "pubkey", json_string(pk));
+	}
+	return j;
+}
+
+static json_t *block_json(const ssp_node *n, const ssp_block *b, bool full)
+{
+	const ssp_header *h = &b->hdr;
+	json_t *txs = json_array();
+	for (uint32_t i = 0; txs && i < b->ntx; i++)
+		json_array_append_new(txs, full ? tx_json(n, &b->txs[i]) : jhex(b->txs[i].txid.b, 32));
+	return json_pack("{s:o, s:I, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, "
+			 "s:o}",
+			 "id", jhex(h->id.b, 32), "height", (json_int_t)h->height, "prev_id",
+			 jhex(h->prev_id.b, 32), "slot", (json_int_t)h->slot, "timestamp",
+			 (json_int_t)h->timestamp_ms, "producer", jaddr(n, &h->producer),
+			 "tx_root", jhex(h->tx_root.b, 32), "receipts_root",
+			 jhex(h->receipts_root.b, 32), "state_root", jhex(h->state_root.b, 32),
+			 "seed_reveal", jhex(h->seed_reveal, h->seed_len), "finality_qc",
+			 jhex(h->qc, h->qc_len), "signature", jhex(h->sig.b, SSP_SIG_LEN), "size",
+			 (json_int_t)b->raw_len, "tx_count", (json_int_t)b->ntx, "txs", txs);
+}
+
+static int m_chain_getBlock(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	ssp_node *n = ctx;
+	ssp_txn *rt;
+	uint64_t height = 0;
+	const uint8_t *raw;
+	size_t len;
+	ssp_block b;
+	if (obj_params(params, err)) return -1;
+	json_t *jh = params ? json_object_get(params, "height") : NULL;
+	json_t *jid = params ? json_object_get(params, "id") : NULL;
+	json_t *jfull = params ? json_object_get(params, "full") : NULL;
+	if (jh && jid) return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "give height or id, not both");
+	if (jh && (!json_is_integer(jh) || json_integer_value(jh) < 0))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "height must be a non-negative integer");
+	if (jfull && !json_is_boolean(jfull))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "full must be a boolean");
+	ssp_hash id;
+	if (jid && hash_param(params, "id", &id, err)) return -1;
+	int rc = ssp_store_read(n->store, &rt);
+	if (rc) return fail_err(err, rc);
+	if (jh) {
+		height = (uint64_t)json_integer_value(jh);
+	} else if (jid) {
+		rc = ssp_chain_read_block_height(n->chain, rt, &id, &height);
+	} else {
+		ssp_head h;
+		rc = ssp_chain_read_head(n->chain, rt, &h);
+		height = h.height;
+	}
+	if (!rc) rc = ssp_chain_read_block(n->chain, rt, height, &raw, &len);
+	if (!rc) rc = ssp_block_decode(&b, raw, len, (size_t)1 << 31);
+	if (rc) {
+		ssp_txn_end(rt);
+		return rc == SSP_ERR_NOTFOUND ? ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "no such block")
+					      : fail_err(err, rc);
+	}
+	*res = block_json(n, &b, jfull && json_is_true(jfull));
+	ssp_block_free(&b);
+	ssp_txn_end(rt);
+	return *res ? 0 : fail_err(err, SSP_ERR_NOMEM);
+}
+
+static int m_chain_getSupply(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	ssp_node *n = ctx;
+	ssp_txn *rt;
+	ssp_supply s;
+	if (obj_params(params, err)) return -1;
+	int rc = ssp_store_read(n->store, &rt);
+	if (rc) return fail_err(err, rc);
+	rc = ssp_chain_read_supply(n->chain, rt, &s);
+	ssp_txn_end(rt);
+	if (rc) return fail_err(err, rc);
+	*res = json_pack("{s:o, s:o, s:o, s:o}", "total", jamount(s.total), "circulating",
+			 jamount(s.circulating), "locked", jamount(s.locked), "pool", jamount(s.pool));
+	return 0;
+}
+
+/* -------------------------------------------------------------- account_ */
+
+static int m_account_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	ssp_node *n = ctx;
+	ssp_txn *rt;
+	ssp_account a;
+	job j = {.kind = JOB_ACCOUNT_PENDING};
+	if (obj_params(params, err)) return -1;
+	json_t *v = params ? json_object_get(params, "address") : NULL;
+	if (!json_is_string(v))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "address must be a string");
+	int rc = ssp_addr_decode(&j.addr, ssp_genesis_hrp(n->genesis), json_string_value(v));
+	if (rc) return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "address: %s", ssp_strerror(rc));
+	rc = ssp_store_read(n->store, &rt);
+	if (rc) return fail_err(err, rc);
+	rc = ssp_chain_read_account(n->chain, rt, &j.addr, &a);
+	ssp_txn_end(rt);
+	if (rc) return fail_err(err, rc);
+	rc = ssp_node_job(n, &j);
+	if (rc) return fail_err(err, rc);
+	*res = json_pack("{s:o, s:o, s:o, s:I, s:I}", "address", jaddr(n, &j.addr), "balance",
+			 jamount(a.balance), "locked", jamount(a.locked), "nonce",
+			 (json_int_t)a.nonce, "pending_nonce",
+			 (json_int_t)(j.nonce > a.nonce ? j.nonce : a.nonce));
+	if (a.has_key) {
+		json_object_set_new(*res, "key_type", json_string(ssp_key_type_name(a.key.type)));
+		json_object_set_new(*res, "pubkey", jhex(a.key.b, a.key.len));
+	} else {
+		json_object_set_new(*res, "key_type", json_null());
+		json_object_set_new(*res, "pubkey", json_null());
+	}
+	if (a.grant_lock_ms)
+		json_object_set_new(*res, "grant_lock_ms", json_integer((json_int_t)a.grant_lock_ms));
+	return 0;
+}
+
+/* ------------------------------------------------------------------- tx_ */
+
+typedef struct {
+	ssp_node *n;
+	json_t *hexes; /* array of strings (borrowed) */
+	job_tx *txs;
+	uint8_t **bufs;
+} prep_ctx;
+
+/* Decodes and checks one submitted tx and verifies its signature (any thread). */
+static void prep_one(void *arg, size_t i)
+{
+	prep_ctx *p = arg;
+	job_tx *t = &p->txs[i];
+	json_t *h = json_array_get(p->hexes, i);
+	ssp_tx tx;
+	if (!json_is_string(h)) {
+		t->err = SSP_ERR_INVAL;
+		return;
+	}
+	size_t hl = json_string_length(h);
+	if (hl % 2 || hl / 2 > SSP_TX_MAX) {
+		t->err = hl % 2 ? SSP_ERR_DECODE : SSP_ERR_TOOBIG;
+		return;
+	}
+	p->bufs[i] = malloc(hl / 2 ? hl / 2 : 1);
+	if (!p->bufs[i]) {
+		t->err = SSP_ERR_NOMEM;
+		return;
+	}
+	if (ssp_hex_decode(p->bufs[i], hl / 2, json_string_value(h), hl)) {
+		t->err = SSP_ERR_DECODE;
+		return;
+	}
+	t->raw = p->bufs[i];
+	t->len = hl / 2;
+	t->err = ssp_tx_decode(&tx, t->raw, t->len);
+	if (t->err) return;
+	t->txid = tx.txid;
+	t->err = ssp_chain_check_tx(p->n->chain, &tx);
+	if (t->err) return;
+	if (tx.has_pubkey) {
+		t->err = ssp_chain_verify_tx(p->n->chain, NULL, &tx);
+	} else {
+		ssp_txn *rt;
+		t->err = ssp_store_read(p->n->store, &rt);
+		if (t->err) return;
+		t->err = ssp_chain_verify_tx(p->n->chain, rt, &tx);
+		ssp_txn_end(rt);
+	}
+	if (t->err == SSP_ERR_NOKEY)
+		t->err = 0; /* the key may come from a pending tx: the loop checks it */
+	else if (!t->err)
+		t->verified = true;
+}
+
+/* Submits the txs in `hexes`; fills txs[] results. Returns 0 or a whole-call error. */
+static int submit(ssp_node *n, json_t *hexes, job_tx *txs)
+{
+	size_t cnt = json_array_size(hexes);
+	uint8_t **bufs = calloc(cnt ? cnt : 1, sizeof *bufs);
+	if (!bufs) return SSP_ERR_NOMEM;
+	prep_ctx p = {.n = n, .hexes = hexes, .txs = txs, .bufs = bufs};
+	ssp_workpool_for(n->verify, cnt, prep_one, &p);
+	job j = {.kind = JOB_SUBMIT, .txs = txs, .ntx = cnt};
+	int rc = ssp_node_job(n, &j);
+	for (size_t i = 0; i < cnt; i++) free(bufs[i]);
+	free(bufs);
+	return rc;
+}
+
+static int m_tx_submit(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	ssp_node *n = ctx;
+	if (obj_params(params, err)) return -1;
+	json_t *v = params ? json_object_get(params, "tx") : NULL;
+	if (!json_is_string(v))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "tx must be a hex string");
+	json_t *arr = json_pack("[O]", v);
+	job_tx t = {0};
+	int rc = submit(n, arr, &t);
+	json_decref(arr);
+	if (rc) return fail_err(err, rc);
+	if (t.err == SSP_ERR_INVAL)
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "tx must be a hex string");
+	if (t.err) return tx_rejected(err, t.err);
+	*res = json_pack("{s:o}", "txid", jhex(t.txid.b, 32));
+	return 0;
+}
+
+static int m_tx_submitBatch(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	ssp_node *n = ctx;
+	if (obj_params(params, err)) return -1;
+	json_t *v = params ? json_object_get(params, "txs") : NULL;
+	if (!json_is_array(v))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "txs must be an array of hex strings");
+	size_t cnt = json_array_size(v);
+	if (cnt > MAX_BATCH_TXS)
+		return ssp_rpc_fail(err, SSP_RPC_LIMIT, "at most %d txs per batch", MAX_BATCH_TXS);
+	job_tx *txs = calloc(cnt ? cnt : 1, sizeof *txs);
+	if (!txs) return fail_err(err, SSP_ERR_NOMEM);
+	int rc = submit(n, v, txs);
+	if (rc) {
+		free(txs);
+		return fail_err(err, rc);
+	}
+	json_t *out = json_array();
+	for (size_t i = 0; i < cnt; i++) {
+		if (!txs[i].err) {
+			json_array_append_new(out, json_pack("{s:o}", "txid", jhex(txs[i].txid.b, 32)));
+			continue;
+		}
+		int code = txs[i].err == SSP_ERR_INVAL ? SSP_RPC_INVALID_PARAMS : SSP_RPC_TX_REJECTED;
+		json_array_append_new(
+			out, json_pack("{s:{s:i, s:s, s:{s:s, s:s}}}", "error", "code", code,
+				       "message", ssp_strerror(txs[i].err), "data", "error",
+				       ssp_errname(txs[i].err), "reason", ssp_strerror(txs[i].err)));
+	}
+	free(txs);
+	*res = json_pack("{s:o}", "results", out);
+	return 0;
+}
+
+static json_t *proof_json(const ssp_hash *root, const ssp_merkle_proof *pf)
+{
+	json_t *sib = json_array();
+	for (uint32_t i = 0; i < pf->depth; i++) json_array_append_new(sib, jhex(pf->siblings[i].b, 32));
+	return json_pack("{s:o, s:I, s:I, s:o, s:s}", "root", jhex(root->b, 32), "index",
+			 (json_int_t)pf->index, "count", (json_int_t)pf->count, "siblings", sib,
+			 "scheme", "sha256: leaf=H(0x00||txid), node=H(0x01||l||r), odd carried up");
+}
+
+static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	ssp_node *n = ctx;
+	ssp_hash txid;
+	ssp_txn *rt;
+	uint64_t height;
+	uint32_t idx;
+	if (obj_params(params, err) || hash_param(params, "txid", &txid, err)) return -1;
+	int rc = ssp_store_read(n->store, &rt);
+	if (rc) return fail_err(err, rc);
+	rc = ssp_chain_read_txloc(n->chain, rt, &txid, &height, &idx);
+	if (rc == SSP_ERR_NOTFOUND) {
+		ssp_txn_end(rt);
+		job j = {.kind = JOB_TX_STATUS, .txid = txid};
+		rc = ssp_node_job(n, &j);
+		if (rc) return fail_err(err, rc);
+		if (j.status == 1) {
+			*res = json_pack("{s:o, s:s}", "txid", jhex(txid.b, 32), "status", "pending");
+			return 0;
+		}
+		if (j.status < 0) {
+			*res = json_pack("{s:o, s:s, s:s, s:s}", "txid", jhex(txid.b, 32), "status",
+					 "rejected", "error", ssp_errname(j.status), "reason",
+					 ssp_strerror(j.status));
+			return 0;
+		}
+		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "unknown transaction");
+	}
+	ssp_head h;
+	const uint8_t *raw;
+	size_t len;
+	ssp_block b = {0};
+	ssp_receipt r = {0};
+	ssp_hash *leaves = NULL;
+	ssp_merkle_proof pf;
+	if (!rc) rc = ssp_chain_read_head(n->chain, rt, &h);
+	if (!rc) rc = ssp_chain_read_block(n->chain, rt, height, &raw, &len);
+	if (!rc) rc = ssp_block_decode(&b, raw, len, (size_t)1 << 31);
+	if (!rc && idx >= b.ntx) rc = SSP_ERR_DBCORRUPT;
+	if (!rc) rc = ssp_chain_read_receipt(n->chain, rt, height, idx, &r);
+	if (!rc) {
+		leaves = malloc(b.ntx * sizeof *leaves);
+		if (!leaves) rc = SSP_ERR_NOMEM;
+	}
+	if (!rc) {
+		for (uint32_t i = 0; i < b.ntx; i++) leaves[i] = b.txs[i].txid;
+		rc = ssp_merkle_prove(&pf, leaves, b.ntx, idx);
+	}
+	if (!rc) {
+		json_t *rj = json_pack("{s:s, s:I, s:o, s:I}", "status",
+				       r.status == SSP_RCPT_OK ? "ok" : "failed", "gas_used",
+				       (json_int_t)r.gas_used, "fee_paid", jamount(r.fee_paid),
+				       "events_size", (json_int_t)r.events_len);
+		if (r.error) json_object_set_new(rj, "error", json_string(ssp_errname(r.error)));
+		*res = json_pack("{s:o, s:s, s:{s:I, s:o}, s:I, s:o, s:o, s:o}", "txid",
+				 jhex(txid.b, 32), "status",
+				 height <= h.finalized ? "finalized" : "included", "block", "height",
+				 (json_int_t)height, "id", jhex(b.hdr.id.b, 32), "index", (json_int_t)idx,
+				 "tx", tx_json(n, &b.txs[idx]), "receipt", rj, "proof",
+				 proof_json(&b.hdr.tx_root, &pf));
+	}
+	free(leaves);
+	ssp_receipt_free(&r);
+	ssp_block_free(&b);
+	ssp_txn_end(rt);
+	return rc ? fail_err(err, rc) : 0;
+}
+
+static int m_rpc_discover(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	json_error_t je;
+	*res = json_loads(ssp_openrpc_json, 0, &je);
+	return *res ? 0 : ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "openrpc: %s", je.text);
+}
+
+static const ssp_rpc_method methods[] = {
+	{"chain_getInfo", m_chain_getInfo},
+	{"chain_getBlock", m_chain_getBlock},
+	{"chain_getSupply", m_chain_getSupply},
+	{"account_get", m_account_get},
+	{"tx_submit", m_tx_submit},
+	{"tx_submitBatch", m_tx_submitBatch},
+	{"tx_get", m_tx_get},
+	{"rpc_discover", m_rpc_discover},
+};
+
+const ssp_rpc_method *ssp_node_methods(size_t *n)
+{
+	*n = sizeof methods / sizeof *methods;
+	return methods;
+}
+
+char *ssp_node_metrics(void *ctx)
+{
+	ssp_node *n = ctx;
+	char *s = NULL;
+	int len = asprintf(
+		&s,
+		"# TYPE ssp_blocks_produced_total counter\nssp_blocks_produced_total %llu\n"
+		"# TYPE ssp_txs_included_total counter\nssp_txs_included_total %llu\n"
+		"# TYPE ssp_txs_admitted_total counter\nssp_txs_admitted_total %llu\n"
+		"# TYPE ssp_txs_rejected_total counter\nssp_txs_rejected_total %llu\n"
+		"# TYPE ssp_block_commit_seconds gauge\nssp_block_commit_seconds %.6f\n"
+		"# TYPE ssp_block_apply_seconds gauge\nssp_block_apply_seconds %.6f\n",
+		(unsigned long long)atomic_load(&n->blocks_produced),
+		(unsigned long long)atomic_load(&n->txs_included),
+		(unsigned long long)atomic_load(&n->txs_admitted),
+		(unsigned long long)atomic_load(&n->txs_rejected),
+		atomic_load(&n->last_commit_ns) / 1e9, atomic_load(&n->last_apply_ns) / 1e9);
+	return len < 0 ? NULL : s;
+}

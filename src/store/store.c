@@ -1,0 +1,225 @@
+/*
+ * store.c — the LMDB wrapper (store layer). One environment per datadir in
+ * DIR/chain.mdb, guarded by an exclusive flock on DIR/LOCK so two nodes can
+ * never share a datadir. Errors are mapped to ssp_err; a write transaction
+ * that failed once is poisoned and can only be aborted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ssp/store.h"
+
+struct ssp_store {
+	MDB_env *env;
+	int lock_fd;
+};
+
+struct ssp_txn {
+	MDB_txn *t;
+	int write;
+	int err; /* sticky: a failed write poisons the txn */
+};
+
+static int map_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return SSP_ERR_NOTFOUND;
+	case MDB_MAP_FULL:
+		return SSP_ERR_MAPFULL;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+		return SSP_ERR_DBCORRUPT;
+	case MDB_VERSION_MISMATCH:
+		return SSP_ERR_DBVERSION;
+	case ENOMEM:
+		return SSP_ERR_NOMEM;
+	case MDB_KEYEXIST:
+		return SSP_ERR_EXISTS;
+	case MDB_BAD_VALSIZE:
+		return SSP_ERR_TOOBIG;
+	default:
+		return SSP_ERR_IO;
+	}
+}
+
+int ssp_store_open(ssp_store **out, const char *dir, const ssp_store_opts *o)
+{
+	ssp_store *s = NULL;
+	char path[4096];
+	int rc, dead = 0;
+	*out = NULL;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		SSP_LOGE("store", "cannot create %s: %s", dir, strerror(errno));
+		return SSP_ERR_IO;
+	}
+	s = calloc(1, sizeof *s);
+	if (!s) return SSP_ERR_NOMEM;
+	s->lock_fd = -1;
+	snprintf(path, sizeof path, "%s/LOCK", dir);
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0) {
+		SSP_LOGE("store", "cannot open %s: %s", path, strerror(errno));
+		rc = SSP_ERR_IO;
+		goto fail;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		rc = SSP_ERR_DBLOCKED;
+		goto fail;
+	}
+	rc = mdb_env_create(&s->env);
+	if (rc) goto fail_mdb;
+	size_t map = o && o->map_size ? o->map_size : (size_t)256 << 30;
+	unsigned maxdbs = o && o->max_tables ? o->max_tables : 64;
+	if ((rc = mdb_env_set_mapsize(s->env, map)) || (rc = mdb_env_set_maxdbs(s->env, maxdbs)) ||
+	    (rc = mdb_env_set_maxreaders(s->env, 256)))
+		goto fail_mdb;
+	unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD;
+	if (o && o->no_sync) flags |= MDB_NOSYNC;
+	snprintf(path, sizeof path, "%s/chain.mdb", dir);
+	rc = mdb_env_open(s->env, path, flags, 0600);
+	if (rc) goto fail_mdb;
+	rc = mdb_reader_check(s->env, &dead);
+	if (rc) goto fail_mdb;
+	if (dead) SSP_LOGI("store", "cleared %d stale reader slot(s)", dead);
+	*out = s;
+	return 0;
+fail_mdb:
+	SSP_LOGE("store", "LMDB: %s", mdb_strerror(rc));
+	rc = map_err(rc);
+fail:
+	ssp_store_close(s);
+	return rc;
+}
+
+void ssp_store_close(ssp_store *s)
+{
+	if (!s) return;
+	if (s->env) mdb_env_close(s->env);
+	if (s->lock_fd >= 0) close(s->lock_fd);
+	free(s);
+}
+
+int ssp_store_table(ssp_store *s, const char *name, ssp_table *out)
+{
+	MDB_txn *t;
+	MDB_dbi dbi;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &t);
+	if (rc) return map_err(rc);
+	rc = mdb_dbi_open(t, name, MDB_CREATE, &dbi);
+	if (rc) {
+		mdb_txn_abort(t);
+		return map_err(rc);
+	}
+	rc = mdb_txn_commit(t);
+	if (rc) return map_err(rc);
+	*out = dbi;
+	return 0;
+}
+
+static int txn_begin(ssp_store *s, ssp_txn **out, int write)
+{
+	ssp_txn *x = calloc(1, sizeof *x);
+	if (!x) return SSP_ERR_NOMEM;
+	int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &x->t);
+	if (rc) {
+		free(x);
+		return map_err(rc);
+	}
+	x->write = write;
+	*out = x;
+	return 0;
+}
+
+int ssp_store_read(ssp_store *s, ssp_txn **out)
+{
+	return txn_begin(s, out, 0);
+}
+
+int ssp_store_write(ssp_store *s, ssp_txn **out)
+{
+	return txn_begin(s, out, 1);
+}
+
+int ssp_txn_get(ssp_txn *t, ssp_table tb, const void *key, size_t klen, const void **val,
+		size_t *vlen)
+{
+	MDB_val k = {klen, (void *)key}, v;
+	if (t->err) return t->err;
+	int rc = mdb_get(t->t, tb, &k, &v);
+	if (rc) return map_err(rc);
+	*val = v.mv_data;
+	*vlen = v.mv_size;
+	return 0;
+}
+
+int ssp_txn_put(ssp_txn *t, ssp_table tb, const void *key, size_t klen, const void *val,
+		size_t vlen)
+{
+	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
+	if (t->err) return t->err;
+	int rc = mdb_put(t->t, tb, &k, &v, 0);
+	if (rc) t->err = map_err(rc);
+	return t->err;
+}
+
+int ssp_txn_del(ssp_txn *t, ssp_table tb, const void *key, size_t klen)
+{
+	MDB_val k = {klen, (void *)key};
+	if (t->err) return t->err;
+	int rc = mdb_del(t->t, tb, &k, NULL);
+	if (rc == MDB_NOTFOUND) return 0;
+	if (rc) t->err = map_err(rc);
+	return t->err;
+}
+
+int ssp_txn_scan(ssp_txn *t, ssp_table tb, const void *start, size_t slen, ssp_txn_visit fn,
+		 void *arg)
+{
+	MDB_cursor *c;
+	MDB_val k = {slen, (void *)start}, v;
+	if (t->err) return t->err;
+	int rc = mdb_cursor_open(t->t, tb, &c);
+	if (rc) return map_err(rc);
+	rc = mdb_cursor_get(c, &k, &v, start ? MDB_SET_RANGE : MDB_FIRST);
+	while (rc == 0) {
+		int r = fn(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+		if (r) {
+			mdb_cursor_close(c);
+			return r;
+		}
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : map_err(rc);
+}
+
+int ssp_txn_commit(ssp_txn *t)
+{
+	int rc;
+	if (t->err) {
+		rc = t->err;
+		mdb_txn_abort(t->t);
+	} else {
+		rc = map_err(mdb_txn_commit(t->t));
+	}
+	free(t);
+	return rc;
+}
+
+void ssp_txn_end(ssp_txn *t)
+{
+	if (!t) return;
+	mdb_txn_abort(t->t);
+	free(t);
+}
