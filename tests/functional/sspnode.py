@@ -1,0 +1,178 @@
+"""Helpers for Smartshare black-box tests: start real sspd processes on
+loopback, talk JSON-RPC and run the ssp CLI. Standard library only.
+Every wait has a deadline; every process started is killed at exit."""
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+_procs = []
+_dirs = []
+
+
+def _cleanup():
+    for p in _procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+    for d in _dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_cleanup)
+for _s in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(_s, lambda *a: sys.exit(1))
+
+
+def bindir_from_argv():
+    args = sys.argv[1:]
+    if "--bindir" in args:
+        return os.path.abspath(args[args.index("--bindir") + 1])
+    return os.path.abspath("build/bin")
+
+
+def tempdir(prefix="ssp-test-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    _dirs.append(d)
+    return d
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+    print("ok -", what)
+
+
+def wait_for(pred, timeout, what, interval=0.1):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except Exception as e:  # the node may be starting
+            last = e
+        time.sleep(interval)
+    raise Failure("timed out after %ss waiting for %s (last: %r)" % (timeout, what, last))
+
+
+class RpcError(Exception):
+    def __init__(self, err):
+        super().__init__("%s: %s" % (err.get("code"), err.get("message")))
+        self.code = err.get("code")
+        self.message = err.get("message")
+        self.data = err.get("data")
+
+
+class Node:
+    def __init__(self, bindir, datadir=None, extra=None):
+        self.bindir = bindir
+        self.datadir = datadir or tempdir()
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d/rpc" % self.port
+        self.extra = extra or []
+        self.proc = None
+        self.log = os.path.join(self.datadir, "..", os.path.basename(self.datadir) + ".log")
+
+    def start(self, timeout=20):
+        args = [os.path.join(self.bindir, "sspd"), "--dev", "--datadir", self.datadir,
+                "--rpc-listen", "127.0.0.1:%d" % self.port, "--check-invariants"] + self.extra
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
+        _procs.append(self.proc)
+        wait_for(lambda: self.rpc("chain_getInfo"), timeout, "node RPC")
+        return self
+
+    def rpc_raw(self, body, timeout=30):
+        req = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def rpc(self, method, params=None, timeout=30):
+        body = {"jsonrpc": "2.0", "id": 1, "method": method}
+        if params is not None:
+            body["params"] = params
+        status, data = self.rpc_raw(json.dumps(body).encode(), timeout)
+        reply = json.loads(data)
+        if "error" in reply:
+            raise RpcError(reply["error"])
+        return reply["result"]
+
+    def height(self):
+        return self.rpc("chain_getInfo")["height"]
+
+    def wait_height(self, h, timeout=30):
+        return wait_for(lambda: self.height() >= h, timeout, "height %d" % h)
+
+    def stop(self, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+                raise Failure("node did not stop on SIGINT within %ss" % timeout)
+        return self.proc.returncode
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def logtext(self):
+        with open(self.log, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+class Cli:
+    def __init__(self, bindir, node, keystore, password=""):
+        self.exe = os.path.join(bindir, "ssp")
+        self.node = node
+        self.keystore = keystore
+        self.password = password
+
+    def run(self, *args, ok=True, json_out=True, timeout=60):
+        cmd = [self.exe, "--rpc", self.node.url.replace("/rpc", ""), "--keystore", self.keystore]
+        if json_out:
+            cmd.append("--json")
+        cmd += list(args)
+        env = dict(os.environ, SSP_PASSWORD=self.password)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        if ok and r.returncode != 0:
+            raise Failure("%s failed (%d): %s" % (" ".join(args), r.returncode, r.stderr.strip()))
+        if not ok:
+            return r
+        return json.loads(r.stdout) if json_out else r.stdout
+
+
+def main(fn):
+    try:
+        fn()
+    except Failure as e:
+        print("FAIL -", e)
+        sys.exit(1)
+    print("PASS")
