@@ -535,6 +535,7 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 	ssp_header h;
 	ssp_buf raw, blob;
 	mp_entry **cand = NULL;
+	ssp_hash *cid = NULL;
 	int rc;
 	uint64_t t0 = ssp_mono_ns();
 	memset(info, 0, sizeof *info);
@@ -555,12 +556,20 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 		rc = SSP_ERR_NOMEM;
 		goto out;
 	}
-	size_t nc = ssp_mempool_select(m, cand, p->max_block_txs, budget - 4 * p->max_block_txs);
-	mp_sender *skip = NULL;
+	size_t prefixes = 4 * (size_t)p->max_block_txs; /* each tx's length prefix */
+	size_t nc = ssp_mempool_select(m, cand, p->max_block_txs,
+				       budget > prefixes ? budget - prefixes : 0);
+	/* dropping a failed tx frees its sender's later ones: remember ids, not pointers */
+	cid = malloc((nc ? nc : 1) * sizeof *cid);
+	if (!cid) {
+		rc = SSP_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nc; i++) cid[i] = cand[i]->tx.txid;
 	for (size_t i = 0; i < nc; i++) {
 		ssp_receipt r;
+		if (!ssp_mempool_has(m, &cid[i])) continue; /* dropped with an earlier nonce */
 		mp_entry *e = cand[i];
-		if (e->s == skip || !e->s) continue; /* dropped with an earlier failure */
 		rc = apply_tx(&b, &e->tx, &r);
 		if (rc == SSP_ERR_NOMEM || rc == SSP_ERR_IO || rc == SSP_ERR_DBCORRUPT ||
 		    rc == SSP_ERR_MAPFULL)
@@ -568,9 +577,6 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 		if (rc) {
 			/* no longer valid: drop it and its successors from the pool */
 			SSP_LOGD(LOG, "dropping tx: %s", ssp_strerror(rc));
-			skip = e->s;
-			for (size_t k = i + 1; k < nc; k++)
-				if (cand[k]->s == skip && cand[k]->tx.nonce > e->tx.nonce) cand[k]->s = NULL;
 			ssp_mempool_drop_from(m, e, rc);
 			rc = 0;
 			continue;
@@ -624,6 +630,7 @@ out:
 	if (t) ssp_txn_end(t);
 	blockctx_free(&b);
 	free(cand);
+	free(cid);
 	ssp_buf_free(&raw);
 	ssp_buf_free(&blob);
 	return rc;
