@@ -492,8 +492,9 @@ static int commit_block(blockctx *b, ssp_txn *t, const ssp_header *h, const uint
 	info->commit_ns = ssp_mono_ns() - t0;
 	if (rc) {
 		c->fatal = rc;
-		SSP_LOGE(LOG, "cannot commit block %llu: %s — stopping; nothing was half-written",
-			 (unsigned long long)h->height, ssp_strerror(rc));
+		SSP_LOGE(LOG, "cannot commit block %llu: %s — stopping; nothing was half-written%s",
+			 (unsigned long long)h->height, ssp_strerror(rc),
+			 rc == SSP_ERR_MAPFULL ? " (raise --map-size and restart)" : "");
 		return rc;
 	}
 	c->head = nh;

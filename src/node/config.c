@@ -24,6 +24,7 @@ static const char usage[] =
 	"  --check-invariants      check the supply invariant after every block\n"
 	"  --rpc-threads N         RPC handler threads (default: cores)\n"
 	"  --mempool-max N         pending transactions (default 300000)\n"
+	"  --map-size MIB          LMDB map size, the database's maximum (default 262144 = 256 GiB)\n"
 	"  --no-sync               do not fsync commits (benchmarks only: a crash loses blocks)\n"
 	"  --version, -h/--help\n";
 
@@ -37,6 +38,7 @@ static const opt opts[] = {
 	{"genesis", true},	{"producer-key", true},	 {"config", true},
 	{"log-format", true},	{"log-level", true},	 {"check-invariants", false},
 	{"rpc-threads", true},	{"mempool-max", true},	 {"no-sync", false},
+	{"map-size", true},
 };
 
 static int set_str(char *dst, size_t cap, const char *v, const char *name)
@@ -101,6 +103,12 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 			return 1;
 		}
 		c->mempool_max = (size_t)u;
+	} else if (!strcmp(name, "map-size")) {
+		if (parse_uint(v, 1ull << 24, &u) || u < 1) {
+			fprintf(stderr, "sspd: error: --map-size must be 1..16777216 MiB\n");
+			return 1;
+		}
+		c->map_size = (size_t)u << 20;
 	} else {
 		fprintf(stderr, "sspd: error: unknown option %s\n", name);
 		return 1;

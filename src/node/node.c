@@ -140,7 +140,7 @@ int ssp_node_start(ssp_node *n)
 			n->producing = false;
 		}
 	}
-	ssp_store_opts so = {.no_sync = n->cfg.no_sync};
+	ssp_store_opts so = {.no_sync = n->cfg.no_sync, .map_size = n->cfg.map_size};
 	rc = ssp_store_open(&n->store, n->cfg.datadir, &so);
 	if (rc) {
 		SSP_LOGE(LOG, "cannot open the database in %s: %s", n->cfg.datadir, ssp_strerror(rc));
@@ -150,7 +150,8 @@ int ssp_node_start(ssp_node *n)
 	const ssp_txtype *const *types = ssp_modules_txtypes(&ntypes);
 	rc = ssp_chain_open(&n->chain, n->store, n->genesis, types, ntypes);
 	if (rc) {
-		SSP_LOGE(LOG, "cannot open the chain: %s", ssp_strerror(rc));
+		SSP_LOGE(LOG, "cannot open the chain: %s%s", ssp_strerror(rc),
+			 rc == SSP_ERR_MAPFULL ? " (raise --map-size)" : "");
 		return rc;
 	}
 	if (n->cfg.check_invariants) ssp_chain_set_check_invariants(n->chain, true);

@@ -29,6 +29,7 @@ typedef struct {
 	size_t mempool_max;
 	size_t rpc_max_body;
 	unsigned verify_threads;
+	size_t map_size; /* bytes; 0 = store default */
 } ssp_node_config;
 
 /* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (error) or 2 (help). */
