@@ -97,7 +97,7 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 	json_t *root = NULL, *v;
 	ssp_genesis *g = NULL;
 	int rc = 0;
-	uint64_t sums[4] = {0}, u;
+	uint64_t sums[4] = {0}, u = 0;
 	*out = NULL;
 	snprintf(why, whylen, "ok");
 	root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
