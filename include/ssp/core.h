@@ -84,6 +84,17 @@ extern "C" {
 	X(PASSWORD, -90, "wrong password or corrupted keystore")               \
 	X(KEYSTORE, -91, "malformed keystore file")                            \
 	X(PEM, -92, "unsupported or malformed PEM key")                        \
+	X(VM_ERROR, -110, "contract error")                                    \
+	X(VM_GAS, -111, "out of gas")                                          \
+	X(VM_MEMORY, -112, "contract out of memory")                           \
+	X(VM_DEPTH, -113, "call depth limit")                                  \
+	X(VM_REENTRY, -114, "re-entrant call")                                 \
+	X(VM_BYTECODE, -115, "bytecode is not accepted")                       \
+	X(VM_SYNTAX, -116, "contract does not compile")                        \
+	X(VM_NOFN, -117, "no such callable function")                          \
+	X(VM_NOTPAYABLE, -118, "function does not accept value")               \
+	X(VM_VIEW, -119, "state change in a view call")                        \
+	X(VM_VALUE, -120, "value cannot cross the contract boundary")          \
 	X(RPC, -100, "RPC error")                                              \
 	X(CONNECT, -101, "cannot connect to node")                             \
 	X(TIMEOUT, -102, "timed out")
@@ -365,6 +376,33 @@ static inline SSP_WUR int ssp_mul_u64(uint64_t *out, uint64_t a, uint64_t b)
 	*out = r;
 	return 0;
 }
+
+/* ------------------------------------------------------------------ values */
+
+/*
+ * Canonical values: what crosses a boundary between contracts and the chain
+ * (call arguments, return values, contract storage, event fields). Exactly
+ * one encoding per value:
+ *   0x00 nil | 0x01 false | 0x02 true | 0x03 i64 (8 bytes LE) |
+ *   0x04 string: u32 len + bytes |
+ *   0x05 table: u32 count + (key, value)* with keys integers or strings,
+ *        sorted by their encoded bytes, no duplicates, values never nil.
+ * Nesting at most SSP_VAL_MAX_DEPTH. No floats, ever.
+ * JSON mapping: null, true/false, integers (|v| < 2^63), strings; arrays are
+ * tables with keys 1..n; objects are tables with string keys. Floats in JSON
+ * are rejected with SSP_ERR_INVAL.
+ */
+#define SSP_VAL_MAX_DEPTH 16
+enum { SSP_VAL_NIL = 0, SSP_VAL_FALSE = 1, SSP_VAL_TRUE = 2, SSP_VAL_INT = 3, SSP_VAL_STR = 4,
+       SSP_VAL_TABLE = 5 };
+
+/* Checks that p[0..n) is exactly one canonical value (strict). */
+SSP_WUR int ssp_val_check(const uint8_t *p, size_t n);
+/* JSON (jansson json_t) -> canonical bytes appended to b. */
+struct json_t;
+SSP_WUR int ssp_val_from_json(ssp_buf *b, const struct json_t *j);
+/* Canonical bytes -> new JSON reference (arrays for tables whose keys are exactly 1..n). */
+SSP_WUR int ssp_val_to_json(struct json_t **out, const uint8_t *p, size_t n);
 
 /* ----------------------------------------------------------------- keystore */
 
