@@ -420,11 +420,13 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 				       (json_int_t)r.gas_used, "fee_paid", jamount(r.fee_paid),
 				       "events_size", (json_int_t)r.events_len);
 		if (r.error) json_object_set_new(rj, "error", json_string(ssp_errname(r.error)));
+		json_t *txj = tx_json(n, &b.txs[idx]);
+		if (txj) json_object_set_new(txj, "raw", jhex(b.txs[idx].raw, b.txs[idx].raw_len));
 		*res = json_pack("{s:o, s:s, s:{s:I, s:o}, s:I, s:o, s:o, s:o}", "txid",
 				 jhex(txid.b, 32), "status",
 				 height <= h.finalized ? "finalized" : "included", "block", "height",
 				 (json_int_t)height, "id", jhex(b.hdr.id.b, 32), "index", (json_int_t)idx,
-				 "tx", tx_json(n, &b.txs[idx]), "receipt", rj, "proof",
+				 "tx", txj, "receipt", rj, "proof",
 				 proof_json(&b.hdr.tx_root, &pf));
 	}
 	free(leaves);

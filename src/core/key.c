@@ -1,0 +1,677 @@
+/*
+ * key.c — typed keys and domain-separated signatures (core layer). Ed25519
+ * goes through libsodium; ECDSA P-256 goes through OpenSSL 3's EVP interface
+ * with compressed SEC1 public keys and fixed 64-byte r||s signatures that are
+ * always low-S (high S is rejected on verify). Every verify gets a fresh
+ * EVP_PKEY_CTX, because OpenSSL 3.0 can keep checking against an earlier key
+ * when a verify context is re-initialised with another one; only the imported
+ * (immutable) EVP_PKEYs are cached, per thread. See docs/internals/core.md.
+ */
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ssp/core.h"
+
+/* The order n of the P-256 group and floor(n / 2), big-endian. */
+static const uint8_t P256_N[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+                                   0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
+                                   0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+static const uint8_t P256_HALF_N[32] = {
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8};
+
+#define P256_GROUP_NAME "prime256v1"
+#define PEM_MAX (16 * 1024)
+
+int ssp_core_init(void)
+{
+	/* 0 = initialised now, 1 = already initialised, -1 = failure. */
+	return sodium_init() < 0 ? SSP_ERR_INTERNAL : 0;
+}
+
+const char *ssp_key_type_name(int type)
+{
+	switch (type) {
+	case SSP_KEY_ED25519:
+		return "ed25519";
+	case SSP_KEY_P256:
+		return "p256";
+	}
+	return "unknown";
+}
+
+int ssp_key_type_parse(const char *name)
+{
+	if (!name) return SSP_ERR_KEYTYPE;
+	if (strcmp(name, "ed25519") == 0) return SSP_KEY_ED25519;
+	if (strcmp(name, "p256") == 0) return SSP_KEY_P256;
+	return SSP_ERR_KEYTYPE;
+}
+
+size_t ssp_pubkey_len(int type)
+{
+	switch (type) {
+	case SSP_KEY_ED25519:
+		return crypto_sign_PUBLICKEYBYTES;
+	case SSP_KEY_P256:
+		return 33;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ P-256 helpers */
+
+static int is_zero32(const uint8_t *p)
+{
+	uint8_t acc = 0;
+	for (int i = 0; i < 32; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+/* 1 if 0 < v < n (v big-endian, 32 bytes). Not constant time in v's value
+ * beyond memcmp; only used on scalars and public signature halves. */
+static int p256_scalar_ok(const uint8_t v[32])
+{
+	return !is_zero32(v) && memcmp(v, P256_N, 32) < 0;
+}
+
+/*
+ * The curve group, one per thread: EC_GROUP objects are cheap to share read-only
+ * but OpenSSL documents no such guarantee, and hash.c uses the same pattern.
+ */
+static const EC_GROUP *p256_group(void)
+{
+	static _Thread_local EC_GROUP *g;
+	if (!g) g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	if (!g) abort(); /* OpenSSL without P-256 cannot run a node */
+	return g;
+}
+
+/* Decodes a 33-byte compressed point; 0 or SSP_ERR_BADKEY / NOMEM. */
+static int p256_point_decode(EC_POINT **out, const uint8_t *p, size_t n)
+{
+	int rc = SSP_ERR_BADKEY;
+	const EC_GROUP *g = p256_group();
+	EC_POINT *pt = NULL;
+
+	*out = NULL;
+	if (n != 33 || (p[0] != 2 && p[0] != 3)) goto out;
+	pt = EC_POINT_new(g);
+	if (!pt) {
+		rc = SSP_ERR_NOMEM;
+		goto out;
+	}
+	/* oct2point rejects x >= p and x with no square root (not on the curve). */
+	if (EC_POINT_oct2point(g, pt, p, n, NULL) != 1) goto out;
+	if (EC_POINT_is_at_infinity(g, pt) || EC_POINT_is_on_curve(g, pt, NULL) != 1) goto out;
+	*out = pt;
+	pt = NULL;
+	rc = 0;
+out:
+	EC_POINT_free(pt);
+	ERR_clear_error();
+	return rc;
+}
+
+/* pub = d*G as a compressed point. */
+static int p256_public(uint8_t pub[33], const uint8_t d[32])
+{
+	int rc = SSP_ERR_BADKEY;
+	const EC_GROUP *g = p256_group();
+	BIGNUM *bn = NULL;
+	EC_POINT *pt = NULL;
+
+	if (!p256_scalar_ok(d)) goto out;
+	rc = SSP_ERR_NOMEM;
+	bn = BN_secure_new();
+	pt = EC_POINT_new(g);
+	if (!bn || !pt) goto out;
+	rc = SSP_ERR_INTERNAL;
+	BN_set_flags(bn, BN_FLG_CONSTTIME);
+	if (!BN_bin2bn(d, 32, bn)) goto out;
+	if (EC_POINT_mul(g, pt, bn, NULL, NULL, NULL) != 1) goto out;
+	if (EC_POINT_point2oct(g, pt, POINT_CONVERSION_COMPRESSED, pub, 33, NULL) != 33) goto out;
+	rc = 0;
+out:
+	BN_clear_free(bn);
+	EC_POINT_free(pt);
+	ERR_clear_error();
+	return rc;
+}
+
+/* An EVP_PKEY for a compressed public key (verify only). */
+static int p256_pkey_public(EVP_PKEY **out, const uint8_t pub[33])
+{
+	int rc = SSP_ERR_BADKEY;
+	EVP_PKEY_CTX *ctx = NULL;
+	OSSL_PARAM params[3];
+
+	*out = NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	                                             (char *)P256_GROUP_NAME, 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)pub, 33);
+	params[2] = OSSL_PARAM_construct_end();
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!ctx) {
+		rc = SSP_ERR_NOMEM;
+		goto out;
+	}
+	if (EVP_PKEY_fromdata_init(ctx) != 1) goto out;
+	if (EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1) goto out;
+	rc = 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
+/*
+ * Importing a compressed key (a square root mod p plus provider plumbing) costs
+ * about half as much as the verification itself, and the same keys recur: block
+ * producers, voters, busy senders. So each thread keeps a small direct-mapped
+ * cache of imported keys, matched on all 33 bytes. Only the immutable EVP_PKEY
+ * is cached; every verify still gets a fresh EVP_PKEY_CTX.
+ */
+#define PKEY_CACHE_SLOTS 64
+
+typedef struct {
+	uint8_t pub[33];
+	EVP_PKEY *pkey;
+} pkey_slot;
+
+static pthread_key_t g_cache_key;
+static pthread_once_t g_cache_once = PTHREAD_ONCE_INIT;
+
+static void pkey_cache_free(void *p)
+{
+	pkey_slot *slots = p;
+	for (int i = 0; i < PKEY_CACHE_SLOTS; i++)
+		EVP_PKEY_free(slots[i].pkey);
+	free(slots);
+}
+
+static void pkey_cache_init(void)
+{
+	if (pthread_key_create(&g_cache_key, pkey_cache_free) != 0) abort();
+}
+
+/* This thread's cache, or NULL when memory is short (the cache is optional). */
+static pkey_slot *pkey_cache(void)
+{
+	pkey_slot *slots;
+	if (pthread_once(&g_cache_once, pkey_cache_init) != 0) abort();
+	slots = pthread_getspecific(g_cache_key);
+	if (!slots) {
+		slots = calloc(PKEY_CACHE_SLOTS, sizeof *slots);
+		if (slots && pthread_setspecific(g_cache_key, slots) != 0) {
+			free(slots);
+			slots = NULL;
+		}
+	}
+	return slots;
+}
+
+/* Like p256_pkey_public, through the cache; the caller frees its reference. */
+static int p256_pkey_cached(EVP_PKEY **out, const uint8_t pub[33])
+{
+	int rc;
+	pkey_slot *slots = pkey_cache();
+	pkey_slot *e = slots ? &slots[pub[32] % PKEY_CACHE_SLOTS] : NULL;
+
+	*out = NULL;
+	if (e && e->pkey && memcmp(e->pub, pub, 33) == 0) {
+		if (EVP_PKEY_up_ref(e->pkey) != 1) {
+			rc = SSP_ERR_INTERNAL;
+			goto out;
+		}
+		*out = e->pkey;
+		rc = 0;
+		goto out;
+	}
+	rc = p256_pkey_public(out, pub);
+	if (rc || !e) goto out;
+	if (EVP_PKEY_up_ref(*out) != 1) goto out; /* simply not cached */
+	EVP_PKEY_free(e->pkey);
+	e->pkey = *out;
+	memcpy(e->pub, pub, 33);
+out:
+	return rc;
+}
+
+/* An EVP_PKEY holding scalar d and its public point (for signing). */
+static int p256_pkey_private(EVP_PKEY **out, const uint8_t d[32])
+{
+	int rc;
+	EVP_PKEY_CTX *ctx = NULL;
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	BIGNUM *bn = NULL;
+	uint8_t pub[33];
+
+	*out = NULL;
+	rc = p256_public(pub, d);
+	if (rc) goto out;
+	rc = SSP_ERR_NOMEM;
+	bn = BN_secure_new();
+	bld = OSSL_PARAM_BLD_new();
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!bn || !bld || !ctx) goto out;
+	rc = SSP_ERR_INTERNAL;
+	if (!BN_bin2bn(d, 32, bn)) goto out;
+	if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, P256_GROUP_NAME, 0) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, bn))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	if (!params) goto out;
+	if (EVP_PKEY_fromdata_init(ctx) != 1) goto out;
+	if (EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) != 1) goto out;
+	rc = 0;
+out:
+	OSSL_PARAM_free(params); /* the secure part holding d is cleansed */
+	OSSL_PARAM_BLD_free(bld);
+	BN_clear_free(bn);
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return rc;
+}
+
+/* Appends a DER INTEGER for a 32-byte big-endian non-negative value. */
+static size_t der_int(uint8_t *out, const uint8_t v[32])
+{
+	size_t i = 0, n = 0;
+	while (i < 31 && v[i] == 0)
+		i++;
+	out[n++] = 0x02;
+	int pad = (v[i] & 0x80) != 0;
+	out[n++] = (uint8_t)(32 - i + (size_t)pad);
+	if (pad) out[n++] = 0;
+	memcpy(out + n, v + i, 32 - i);
+	return n + 32 - i;
+}
+
+/* DER ECDSA-Sig-Value for r||s; at most 72 bytes, no allocation. */
+static size_t der_sig(uint8_t out[72], const uint8_t rs[64])
+{
+	uint8_t body[70];
+	size_t n = der_int(body, rs);
+	n += der_int(body + n, rs + 32);
+	out[0] = 0x30;
+	out[1] = (uint8_t)n;
+	memcpy(out + 2, body, n);
+	return n + 2;
+}
+
+static int p256_sign(ssp_sig *sig, const uint8_t d[32], const ssp_hash *digest)
+{
+	int rc;
+	EVP_PKEY *pkey = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	ECDSA_SIG *es = NULL;
+	BIGNUM *n = NULL, *s2 = NULL;
+	uint8_t der[80];
+	size_t derlen = sizeof der;
+
+	rc = p256_pkey_private(&pkey, d);
+	if (rc) goto out;
+	rc = SSP_ERR_NOMEM;
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	n = BN_bin2bn(P256_N, 32, NULL);
+	s2 = BN_new();
+	if (!ctx || !n || !s2) goto out;
+	rc = SSP_ERR_INTERNAL;
+	if (EVP_PKEY_sign_init(ctx) != 1) goto out;
+	if (EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1) goto out;
+	if (EVP_PKEY_sign(ctx, der, &derlen, digest->b, sizeof digest->b) != 1) goto out;
+	const uint8_t *p = der;
+	es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
+	if (!es) goto out;
+	const BIGNUM *r = ECDSA_SIG_get0_r(es), *s = ECDSA_SIG_get0_s(es);
+	if (BN_bn2binpad(r, sig->b, 32) != 32 || BN_bn2binpad(s, sig->b + 32, 32) != 32) goto out;
+	/* Low S: replace s by n - s when s > n/2, so each signature has one form. */
+	if (memcmp(sig->b + 32, P256_HALF_N, 32) > 0) {
+		if (!BN_sub(s2, n, s) || BN_bn2binpad(s2, sig->b + 32, 32) != 32) goto out;
+	}
+	rc = 0;
+out:
+	if (rc) sodium_memzero(sig, sizeof *sig);
+	ECDSA_SIG_free(es);
+	BN_free(n);
+	BN_free(s2);
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+	return rc;
+}
+
+static int p256_verify(const ssp_pubkey *pk, const ssp_hash *digest, const ssp_sig *sig)
+{
+	int rc = SSP_ERR_BADSIG;
+	EVP_PKEY *pkey = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	uint8_t der[72];
+	size_t derlen;
+
+	/* Range checks first: they are free and reject the classic edge cases. */
+	if (!p256_scalar_ok(sig->b) || !p256_scalar_ok(sig->b + 32)) goto out;
+	if (memcmp(sig->b + 32, P256_HALF_N, 32) > 0) {
+		rc = SSP_ERR_HIGHS;
+		goto out;
+	}
+	if (pk->len != 33) {
+		rc = SSP_ERR_BADKEY;
+		goto out;
+	}
+	rc = p256_pkey_cached(&pkey, pk->b);
+	if (rc) goto out;
+	/* A fresh context per verify; never re-initialise one with another key. */
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	if (!ctx) {
+		rc = SSP_ERR_NOMEM;
+		goto out;
+	}
+	rc = SSP_ERR_BADSIG;
+	if (EVP_PKEY_verify_init(ctx) != 1) goto out;
+	if (EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) != 1) goto out;
+	derlen = der_sig(der, sig->b);
+	if (EVP_PKEY_verify(ctx, der, derlen, digest->b, sizeof digest->b) != 1) goto out;
+	rc = 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	EVP_PKEY_free(pkey);
+	ERR_clear_error();
+	return rc;
+}
+
+/* ------------------------------------------------------------------- keys */
+
+int ssp_key_generate(ssp_seckey *sk, ssp_pubkey *pk, int type)
+{
+	int rc;
+	uint8_t d[32];
+
+	memset(sk, 0, sizeof *sk);
+	memset(pk, 0, sizeof *pk);
+	switch (type) {
+	case SSP_KEY_ED25519:
+		sk->type = SSP_KEY_ED25519;
+		sk->len = crypto_sign_SECRETKEYBYTES;
+		pk->type = SSP_KEY_ED25519;
+		pk->len = crypto_sign_PUBLICKEYBYTES;
+		rc = crypto_sign_keypair(pk->b, sk->b) == 0 ? 0 : SSP_ERR_INTERNAL;
+		break;
+	case SSP_KEY_P256:
+		/* Rejection sampling: a uniform scalar in [1, n-1]. */
+		do
+			randombytes_buf(d, sizeof d);
+		while (!p256_scalar_ok(d));
+		rc = ssp_seckey_from_raw(sk, SSP_KEY_P256, d, sizeof d);
+		if (!rc) rc = ssp_key_public(pk, sk);
+		break;
+	default:
+		rc = SSP_ERR_KEYTYPE;
+	}
+	if (rc) {
+		ssp_seckey_wipe(sk);
+		memset(pk, 0, sizeof *pk);
+	}
+	sodium_memzero(d, sizeof d);
+	return rc;
+}
+
+int ssp_key_public(ssp_pubkey *pk, const ssp_seckey *sk)
+{
+	int rc = SSP_ERR_BADKEY;
+	uint8_t epk[crypto_sign_PUBLICKEYBYTES], esk[crypto_sign_SECRETKEYBYTES];
+
+	memset(pk, 0, sizeof *pk);
+	switch (sk->type) {
+	case SSP_KEY_ED25519:
+		if (sk->len != crypto_sign_SECRETKEYBYTES) goto out;
+		/* Re-derive from the seed so a corrupted sk (seed || wrong pk) is caught. */
+		if (crypto_sign_seed_keypair(epk, esk, sk->b) != 0) goto out;
+		if (sodium_memcmp(epk, sk->b + 32, sizeof epk) != 0) goto out;
+		pk->type = SSP_KEY_ED25519;
+		pk->len = sizeof epk;
+		memcpy(pk->b, epk, sizeof epk);
+		rc = 0;
+		break;
+	case SSP_KEY_P256:
+		if (sk->len != 32) goto out;
+		rc = p256_public(pk->b, sk->b);
+		if (rc) goto out;
+		pk->type = SSP_KEY_P256;
+		pk->len = 33;
+		break;
+	default:
+		rc = SSP_ERR_KEYTYPE;
+	}
+out:
+	if (rc) memset(pk, 0, sizeof *pk);
+	sodium_memzero(esk, sizeof esk);
+	return rc;
+}
+
+int ssp_seckey_from_raw(ssp_seckey *sk, int type, const uint8_t *raw, size_t n)
+{
+	int rc = SSP_ERR_INVAL;
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+
+	memset(sk, 0, sizeof *sk);
+	if (type != SSP_KEY_ED25519 && type != SSP_KEY_P256) {
+		rc = SSP_ERR_KEYTYPE;
+		goto out;
+	}
+	if (!raw || n != 32) goto out;
+	if (type == SSP_KEY_ED25519) {
+		if (crypto_sign_seed_keypair(pk, sk->b, raw) != 0) {
+			rc = SSP_ERR_INTERNAL;
+			goto out;
+		}
+		sk->len = crypto_sign_SECRETKEYBYTES;
+	} else {
+		if (!p256_scalar_ok(raw)) {
+			rc = SSP_ERR_BADKEY;
+			goto out;
+		}
+		memcpy(sk->b, raw, 32);
+		sk->len = 32;
+	}
+	sk->type = (uint8_t)type;
+	rc = 0;
+out:
+	if (rc) ssp_seckey_wipe(sk);
+	return rc;
+}
+
+void ssp_seckey_raw(const ssp_seckey *sk, uint8_t out[32])
+{
+	/* ed25519: the seed is the first half of libsodium's sk; p256: the scalar. */
+	memcpy(out, sk->b, 32);
+}
+
+int ssp_pubkey_parse(ssp_pubkey *pk, int type, const uint8_t *p, size_t n)
+{
+	int rc = SSP_ERR_BADKEY;
+	EC_POINT *pt = NULL;
+
+	memset(pk, 0, sizeof *pk);
+	switch (type) {
+	case SSP_KEY_ED25519:
+		/* Rejects non-canonical encodings, small-order points and the identity. */
+		if (!p || n != crypto_sign_PUBLICKEYBYTES) goto out;
+		if (!crypto_core_ed25519_is_valid_point(p)) goto out;
+		break;
+	case SSP_KEY_P256:
+		if (!p) goto out;
+		rc = p256_point_decode(&pt, p, n);
+		if (rc) goto out;
+		break;
+	default:
+		rc = SSP_ERR_KEYTYPE;
+		goto out;
+	}
+	pk->type = (uint8_t)type;
+	pk->len = (uint8_t)n;
+	memcpy(pk->b, p, n);
+	rc = 0;
+out:
+	EC_POINT_free(pt);
+	return rc;
+}
+
+/* Never prompt on a terminal for an encrypted PEM: report "no password". */
+static int pem_no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
+int ssp_seckey_from_pem(ssp_seckey *sk, const char *pem, size_t n)
+{
+	int rc = SSP_ERR_PEM;
+	BIO *bio = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *priv = NULL;
+	uint8_t raw[32];
+	size_t rawlen = sizeof raw;
+	char group[64];
+
+	memset(sk, 0, sizeof *sk);
+	if (!pem || n == 0 || n > PEM_MAX) goto out;
+	bio = BIO_new_mem_buf(pem, (int)n);
+	if (!bio) {
+		rc = SSP_ERR_NOMEM;
+		goto out;
+	}
+	pkey = PEM_read_bio_PrivateKey(bio, NULL, pem_no_password, NULL);
+	if (!pkey) goto out;
+	if (EVP_PKEY_is_a(pkey, "ED25519")) {
+		if (EVP_PKEY_get_raw_private_key(pkey, raw, &rawlen) != 1 || rawlen != 32) goto out;
+		rc = ssp_seckey_from_raw(sk, SSP_KEY_ED25519, raw, rawlen);
+	} else if (EVP_PKEY_is_a(pkey, "EC")) {
+		if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group,
+		                                   sizeof group, NULL) != 1)
+			goto out;
+		if (strcmp(group, P256_GROUP_NAME) != 0 && strcmp(group, "P-256") != 0) goto out;
+		if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &priv) != 1) goto out;
+		if (BN_bn2binpad(priv, raw, sizeof raw) != (int)sizeof raw) goto out;
+		rc = ssp_seckey_from_raw(sk, SSP_KEY_P256, raw, sizeof raw);
+	}
+	if (rc && rc != SSP_ERR_NOMEM) rc = SSP_ERR_PEM;
+out:
+	sodium_memzero(raw, sizeof raw);
+	BN_clear_free(priv);
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	ERR_clear_error();
+	if (rc) ssp_seckey_wipe(sk);
+	return rc;
+}
+
+/* ------------------------------------------------------------- signatures */
+
+static const char *domain_tag(int domain)
+{
+	switch (domain) {
+	case SSP_DOM_TX:
+		return "SSP/tx/v1";
+	case SSP_DOM_BLOCK:
+		return "SSP/block/v1";
+	case SSP_DOM_VOTE:
+		return "SSP/vote/v1";
+	case SSP_DOM_RECEIPT:
+		return "SSP/receipt/v1";
+	case SSP_DOM_ATTEST:
+		return "SSP/attest/v1";
+	}
+	return NULL;
+}
+
+void ssp_sig_digest(ssp_hash *out, int domain, const char *chain_id, const void *msg, size_t n)
+{
+	const char *tag = domain_tag(domain);
+	size_t idlen = chain_id ? strlen(chain_id) : 0;
+	/* An unknown domain, an over-long chain id or a NULL message is a programming error. */
+	if (!tag || idlen > 255 || (!msg && n)) abort();
+	uint8_t idlen8 = (uint8_t)idlen;
+	const void *parts[4] = {tag, &idlen8, chain_id, msg};
+	/* The tag's NUL is hashed too, so a tag can never run into a chain id. */
+	size_t lens[4] = {strlen(tag) + 1, 1, idlen, n};
+	ssp_sha256v(out, parts, lens, 4);
+}
+
+int ssp_sign_digest(ssp_sig *sig, const ssp_seckey *sk, const ssp_hash *digest)
+{
+	int rc = SSP_ERR_BADKEY;
+
+	memset(sig, 0, sizeof *sig);
+	switch (sk->type) {
+	case SSP_KEY_ED25519:
+		if (sk->len != crypto_sign_SECRETKEYBYTES) goto out;
+		if (crypto_sign_detached(sig->b, NULL, digest->b, sizeof digest->b, sk->b) != 0) {
+			rc = SSP_ERR_INTERNAL;
+			goto out;
+		}
+		rc = 0;
+		break;
+	case SSP_KEY_P256:
+		if (sk->len != 32) goto out;
+		rc = p256_sign(sig, sk->b, digest);
+		break;
+	default:
+		rc = SSP_ERR_KEYTYPE;
+	}
+out:
+	return rc;
+}
+
+int ssp_verify_digest(const ssp_pubkey *pk, const ssp_hash *digest, const ssp_sig *sig)
+{
+	switch (pk->type) {
+	case SSP_KEY_ED25519:
+		if (pk->len != crypto_sign_PUBLICKEYBYTES) return SSP_ERR_BADKEY;
+		/* libsodium rejects non-canonical S, small-order keys and R. */
+		if (crypto_sign_verify_detached(sig->b, digest->b, sizeof digest->b, pk->b) != 0)
+			return SSP_ERR_BADSIG;
+		return 0;
+	case SSP_KEY_P256:
+		return p256_verify(pk, digest, sig);
+	}
+	return SSP_ERR_BADKEY;
+}
+
+int ssp_sign(ssp_sig *sig, const ssp_seckey *sk, int domain, const char *chain_id, const void *msg,
+             size_t n)
+{
+	ssp_hash h;
+	ssp_sig_digest(&h, domain, chain_id, msg, n);
+	return ssp_sign_digest(sig, sk, &h);
+}
+
+int ssp_verify(const ssp_pubkey *pk, int domain, const char *chain_id, const void *msg, size_t n,
+               const ssp_sig *sig)
+{
+	ssp_hash h;
+	ssp_sig_digest(&h, domain, chain_id, msg, n);
+	return ssp_verify_digest(pk, &h, sig);
+}
+
+void ssp_seckey_wipe(ssp_seckey *sk)
+{
+	sodium_memzero(sk, sizeof *sk);
+}
