@@ -58,7 +58,7 @@ static int load_or_create_key(const char *path, const char *name, const char *pa
 
 static int write_file(const char *path, const char *text)
 {
-	char tmp[1200];
+	char tmp[1300]; /* path (< 1200) + ".tmp" */
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	FILE *f = fopen(tmp, "w");
 	if (!f) return SSP_ERR_IO;
