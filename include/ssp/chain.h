@@ -116,6 +116,25 @@ typedef struct {
 } ssp_receipt;
 
 void ssp_receipt_encode(ssp_buf *b, const ssp_receipt *r);
+
+/*
+ * Events in a receipt: u32 count | (emitter[20] | u8 len + name |
+ * u32 len + fields, a canonical table)*. Names are 1..64 bytes.
+ */
+SSP_WUR int ssp_receipt_emit(ssp_receipt *r, const ssp_addr *emitter, const char *name,
+			     const uint8_t *fields, size_t n);
+/* A savepoint of the events (for reverting a protected call's events). */
+uint64_t ssp_receipt_events_mark(const ssp_receipt *r);
+void ssp_receipt_events_rollback(ssp_receipt *r, uint64_t mark);
+
+typedef struct {
+	ssp_addr emitter;
+	char name[65];
+	const uint8_t *fields; /* borrowed */
+	size_t fields_len;
+} ssp_event;
+/* Iterates events: call with *off = 0 first; returns 1 with ev filled, 0 at the end, <0 on corruption. */
+int ssp_events_next(const uint8_t *p, size_t n, size_t *off, ssp_event *ev);
 SSP_WUR int ssp_receipt_decode(ssp_receipt *r, const uint8_t *p, size_t n); /* copies */
 void ssp_receipt_free(ssp_receipt *r);
 
@@ -195,6 +214,9 @@ typedef struct {
 	uint64_t fee_per_byte;  /* base units per encoded byte */
 	uint64_t month_seconds; /* a vesting month */
 	uint32_t max_expiry_blocks; /* a tx may not expire further ahead than this */
+	uint64_t max_block_gas; /* sum of the gas limits of a block's txs */
+	uint64_t gas_price;     /* base units per unit of contract gas */
+	uint64_t token_create_fee; /* IOT_Coin creation fee, to the pool */
 } ssp_params;
 
 /* The parsed genesis; an opaque object owned by the caller. */
@@ -309,6 +331,8 @@ typedef struct {
 	int (*apply)(ssp_txctx *c, const ssp_tx *tx);
 	/* The payload as JSON for RPC; new reference or NULL. */
 	json_t *(*to_json)(const ssp_tx *tx, const char *hrp);
+	/* Gas this tx may use (counted against the block's max_block_gas); NULL = 0. */
+	uint64_t (*gas_limit)(const ssp_tx *tx);
 } ssp_txtype;
 
 /* ------------------------------------------------------------------- chain */

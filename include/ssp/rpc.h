@@ -50,6 +50,7 @@ typedef int (*ssp_rpc_fn)(void *ctx, json_t *params, json_t **result, ssp_rpc_er
 typedef struct {
 	const char *name;
 	ssp_rpc_fn fn;
+	void *ctx; /* passed to fn; NULL means the server's ctx */
 } ssp_rpc_method;
 
 typedef struct {

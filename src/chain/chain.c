@@ -261,6 +261,12 @@ void ssp_chain_close(ssp_chain *c)
 
 /* ------------------------------------------------------------------ checks */
 
+static uint64_t tx_gas(const ssp_chain *c, const ssp_tx *tx)
+{
+	const ssp_txtype *tt = ssp_chain_txtype(c, tx->type);
+	return tt && tt->gas_limit ? tt->gas_limit(tx) : 0;
+}
+
 int ssp_chain_check_tx(const ssp_chain *c, const ssp_tx *tx)
 {
 	if (strcmp(tx->chain_id, c->g->chain_id)) return SSP_ERR_CHAINID;
@@ -567,10 +573,13 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 		goto out;
 	}
 	for (size_t i = 0; i < nc; i++) cid[i] = cand[i]->tx.txid;
+	uint64_t block_gas = 0;
 	for (size_t i = 0; i < nc; i++) {
 		ssp_receipt r;
 		if (!ssp_mempool_has(m, &cid[i])) continue; /* dropped with an earlier nonce */
 		mp_entry *e = cand[i];
+		uint64_t g = tx_gas(c, &e->tx);
+		if (g > p->max_block_gas - block_gas) break; /* the block's gas budget is spent */
 		rc = apply_tx(&b, &e->tx, &r);
 		if (rc == SSP_ERR_NOMEM || rc == SSP_ERR_IO || rc == SSP_ERR_DBCORRUPT ||
 		    rc == SSP_ERR_MAPFULL)
@@ -584,6 +593,7 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 		}
 		rc = push_included(&b, &e->tx, &r);
 		if (rc) goto out;
+		block_gas += g;
 	}
 	memset(&h, 0, sizeof h);
 	h.height = b.height;
@@ -687,6 +697,15 @@ int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *rawp, size_t n
 	rc = ssp_state_new(&b.st, t, c->t_state);
 	if (!rc) rc = release_locks(&b, t);
 	if (rc) goto out;
+	uint64_t block_gas = 0;
+	for (uint32_t i = 0; i < blk.ntx; i++) {
+		uint64_t g = ssp_chain_txtype(c, blk.txs[i].type) ? tx_gas(c, &blk.txs[i]) : 0;
+		if (g > p->max_block_gas - block_gas) {
+			rc = SSP_ERR_BLOCK_LIMIT;
+			goto out;
+		}
+		block_gas += g;
+	}
 	for (uint32_t i = 0; i < blk.ntx; i++) {
 		const ssp_tx *tx = &blk.txs[i];
 		ssp_receipt r;

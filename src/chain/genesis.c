@@ -80,6 +80,9 @@ static void genesis_hash(ssp_genesis *g)
 	ssp_buf_u64(&b, g->params.fee_per_byte);
 	ssp_buf_u64(&b, g->params.month_seconds);
 	ssp_buf_u32(&b, g->params.max_expiry_blocks);
+	ssp_buf_u64(&b, g->params.max_block_gas);
+	ssp_buf_u64(&b, g->params.gas_price);
+	ssp_buf_u64(&b, g->params.token_create_fee);
 	ssp_buf_u32(&b, (uint32_t)g->nalloc);
 	for (size_t i = 0; i < g->nalloc; i++) {
 		ssp_buf_u8(&b, (uint8_t)g->alloc[i].kind);
@@ -143,6 +146,10 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 	p->max_block_txs = (uint32_t)u;
 	if (!bad) bad = get_uint(pj, "max_expiry_blocks", 100000, 1u << 30, &u);
 	p->max_expiry_blocks = (uint32_t)u;
+	if (!bad)
+		bad = get_uint(pj, "max_block_gas", 200000000, 1ull << 50, &p->max_block_gas) ||
+		      get_amount(pj, "gas_price", 100, &p->gas_price) ||
+		      get_amount(pj, "token_create_fee", 100 * SSP_COIN, &p->token_create_fee);
 	json_decref(pj);
 	if (bad) FAIL("params: a value is malformed or out of range");
 	if (p->block_interval_ms < 100 || p->max_block_bytes < 4096 || p->max_block_txs == 0 ||

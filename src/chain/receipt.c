@@ -60,3 +60,80 @@ void ssp_receipt_free(ssp_receipt *r)
 	r->ret = r->events = NULL;
 	r->ret_len = r->events_len = 0;
 }
+
+/* ------------------------------------------------------------------ events */
+
+int ssp_receipt_emit(ssp_receipt *r, const ssp_addr *emitter, const char *name,
+		     const uint8_t *fields, size_t n)
+{
+	size_t nl = strlen(name);
+	if (nl == 0 || nl > 64 || n > RECEIPT_DATA_MAX) return SSP_ERR_INVAL;
+	size_t add = SSP_ADDR_LEN + 1 + nl + 4 + n;
+	size_t base = r->events_len ? r->events_len : 4;
+	if (base + add > RECEIPT_DATA_MAX) return SSP_ERR_TOOBIG;
+	uint8_t *p = realloc(r->events, base + add);
+	if (!p) return SSP_ERR_NOMEM;
+	r->events = p;
+	uint32_t count = r->events_len ? (uint32_t)ssp_le64_get((uint8_t[8]){p[0], p[1], p[2], p[3]})
+				       : 0;
+	count++;
+	p[0] = (uint8_t)count;
+	p[1] = (uint8_t)(count >> 8);
+	p[2] = (uint8_t)(count >> 16);
+	p[3] = (uint8_t)(count >> 24);
+	uint8_t *w = p + base;
+	memcpy(w, emitter->b, SSP_ADDR_LEN);
+	w += SSP_ADDR_LEN;
+	*w++ = (uint8_t)nl;
+	memcpy(w, name, nl);
+	w += nl;
+	w[0] = (uint8_t)n;
+	w[1] = (uint8_t)(n >> 8);
+	w[2] = (uint8_t)(n >> 16);
+	w[3] = (uint8_t)(n >> 24);
+	if (n) memcpy(w + 4, fields, n);
+	r->events_len = (uint32_t)(base + add);
+	return 0;
+}
+
+uint64_t ssp_receipt_events_mark(const ssp_receipt *r)
+{
+	uint32_t count = 0;
+	if (r->events_len >= 4)
+		count = (uint32_t)r->events[0] | (uint32_t)r->events[1] << 8 |
+			(uint32_t)r->events[2] << 16 | (uint32_t)r->events[3] << 24;
+	return (uint64_t)count << 32 | r->events_len;
+}
+
+void ssp_receipt_events_rollback(ssp_receipt *r, uint64_t mark)
+{
+	uint32_t count = (uint32_t)(mark >> 32), len = (uint32_t)mark;
+	if (len > r->events_len) return;
+	r->events_len = count ? len : 0;
+	if (count) {
+		r->events[0] = (uint8_t)count;
+		r->events[1] = (uint8_t)(count >> 8);
+		r->events[2] = (uint8_t)(count >> 16);
+		r->events[3] = (uint8_t)(count >> 24);
+	}
+}
+
+int ssp_events_next(const uint8_t *p, size_t n, size_t *off, ssp_event *ev)
+{
+	ssp_rd r;
+	if (n == 0) return 0;
+	if (*off == 0) *off = 4;
+	if (*off >= n) return 0;
+	ssp_rd_init(&r, p + *off, n - *off);
+	ssp_rd_raw(&r, ev->emitter.b, SSP_ADDR_LEN);
+	uint8_t nl = ssp_rd_u8(&r);
+	const uint8_t *name = ssp_rd_view(&r, nl);
+	size_t fl;
+	ev->fields = ssp_rd_bytes(&r, RECEIPT_DATA_MAX, &fl);
+	if (r.err || nl == 0 || nl > 64) return SSP_ERR_DECODE;
+	memcpy(ev->name, name, nl);
+	ev->name[nl] = 0;
+	ev->fields_len = fl;
+	*off += r.off;
+	return 1;
+}

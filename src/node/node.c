@@ -155,6 +155,16 @@ int ssp_node_start(ssp_node *n)
 		return rc;
 	}
 	if (n->cfg.check_invariants) ssp_chain_set_check_invariants(n->chain, true);
+	size_t nmod;
+	const ssp_module *const *mods = ssp_modules_all(&nmod);
+	for (size_t i = 0; i < nmod && i < 16; i++) {
+		n->menv[i] = (ssp_module_env){.chain = n->chain, .store = n->store, .genesis = n->genesis};
+		if (mods[i]->init && (rc = mods[i]->init(&n->menv[i]))) {
+			SSP_LOGE(LOG, "module %s: %s", mods[i]->name, ssp_strerror(rc));
+			return rc;
+		}
+		n->nmodules = i + 1;
+	}
 	ssp_mempool_opts mo = {.max_count = n->cfg.mempool_max};
 	if ((rc = ssp_mempool_new(&n->mempool, n->chain, &mo))) return rc;
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -162,7 +172,18 @@ int ssp_node_start(ssp_node *n)
 	if ((rc = ssp_workpool_new(&n->verify, (unsigned)(cores > 1 ? cores - 1 : 0)))) return rc;
 
 	init_loop(n); /* before RPC: handlers wake the loop */
-	size_t nm;
+	size_t nm, total;
+	const ssp_rpc_method *own = ssp_node_methods(&nm);
+	total = nm;
+	for (size_t i = 0; i < n->nmodules; i++) total += mods[i]->nmethods;
+	n->methods = calloc(total, sizeof *n->methods);
+	if (!n->methods) return SSP_ERR_NOMEM;
+	memcpy(n->methods, own, nm * sizeof *own);
+	for (size_t i = 0, k = nm; i < n->nmodules; i++)
+		for (size_t j = 0; j < mods[i]->nmethods; j++, k++) {
+			n->methods[k] = mods[i]->methods[j];
+			n->methods[k].ctx = &n->menv[i];
+		}
 	ssp_rpc_config rc_cfg = {
 		.listen = n->cfg.rpc_listen,
 		.max_body = n->cfg.rpc_max_body,
@@ -172,8 +193,8 @@ int ssp_node_start(ssp_node *n)
 		.ctx = n,
 		.metrics = ssp_node_metrics,
 	};
-	rc_cfg.methods = ssp_node_methods(&nm);
-	rc_cfg.nmethods = nm;
+	rc_cfg.methods = n->methods;
+	rc_cfg.nmethods = total;
 	rc = ssp_rpc_server_start(&n->rpc, &rc_cfg);
 	if (rc) {
 		SSP_LOGE(LOG, "cannot serve RPC on %s: %s", n->cfg.rpc_listen, ssp_strerror(rc));
@@ -408,6 +429,11 @@ void ssp_node_free(ssp_node *n)
 		uv_loop_close(&n->loop);
 	}
 	ssp_workpool_free(n->verify);
+	size_t nmod;
+	const ssp_module *const *mods = ssp_modules_all(&nmod);
+	for (size_t i = 0; i < n->nmodules; i++)
+		if (mods[i]->fini) mods[i]->fini(&n->menv[i]);
+	free(n->methods);
 	ssp_mempool_free(n->mempool);
 	ssp_chain_close(n->chain);
 	ssp_store_close(n->store);

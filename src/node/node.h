@@ -79,6 +79,9 @@ typedef struct ssp_node {
 	ssp_workpool *verify;
 	bool producing;
 	ssp_seckey producer;
+	ssp_module_env menv[16]; /* one per module, the ctx of its RPC methods */
+	size_t nmodules;
+	ssp_rpc_method *methods; /* node's and modules', combined */
 	char dev_address[96];
 	char dev_keyfile[1200];
 

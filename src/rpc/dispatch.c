@@ -151,24 +151,23 @@ static json_t *error_response(json_t *id, int code, const char *message)
 	return response(id, NULL, error_object(code, message, NULL));
 }
 
-static ssp_rpc_fn find_method(const ssp_rpc_config *cfg, const char *name)
+static const ssp_rpc_method *find_method(const ssp_rpc_config *cfg, const char *name)
 {
-	ssp_rpc_fn fn = NULL;
-
-	for (size_t i = 0; i < cfg->nmethods && !fn; i++)
+	for (size_t i = 0; i < cfg->nmethods; i++)
 		if (cfg->methods[i].name && strcmp(cfg->methods[i].name, name) == 0)
-			fn = cfg->methods[i].fn;
-	return fn;
+			return &cfg->methods[i];
+	return NULL;
 }
 
 /* Runs a handler and turns its outcome into a response (new reference; NULL when out of memory). */
-static json_t *call_method(const ssp_rpc_config *cfg, ssp_rpc_fn fn, json_t *params, json_t *id)
+static json_t *call_method(const ssp_rpc_config *cfg, const ssp_rpc_method *m, json_t *params,
+			   json_t *id)
 {
 	json_t *result = NULL, *r;
 	ssp_rpc_error err;
 
 	memset(&err, 0, sizeof(err));
-	if (fn(cfg->ctx, params, &result, &err) != 0) {
+	if (m->fn(m->ctx ? m->ctx : cfg->ctx, params, &result, &err) != 0) {
 		json_decref(result);
 		r = response(id, NULL,
 		             error_object(err.code ? err.code : SSP_RPC_INTERNAL_ERROR, err.message,
@@ -192,7 +191,7 @@ static int handle_one(const ssp_rpc_config *cfg, json_t *req, json_t **out)
 	const char *why = NULL;
 	char msg[128];
 	int has_id = 0, rc = 0;
-	ssp_rpc_fn fn;
+	const ssp_rpc_method *fn;
 
 	if (!json_is_object(req)) {
 		why = "request must be an object";
