@@ -456,6 +456,14 @@ SSP_WUR int ssp_chain_read_txloc(const ssp_chain *c, ssp_txn *rt, const ssp_hash
 /* Receipt `index` of block `height` (caller frees with ssp_receipt_free). */
 SSP_WUR int ssp_chain_read_receipt(const ssp_chain *c, ssp_txn *rt, uint64_t height,
 				   uint32_t index, ssp_receipt *out);
+/*
+ * A read-only view of the committed state through a read txn (RPC threads):
+ * the same ssp_state_* reads a tx sees. Changes made to the view stay in
+ * memory and vanish with it. Free with ssp_state_close before ending rt.
+ */
+SSP_WUR int ssp_chain_state_view(const ssp_chain *c, ssp_txn *rt, ssp_state **out);
+void ssp_state_close(ssp_state *st);
+
 /* Full scan: sum of balances, locks and pool equals the total supply. */
 SSP_WUR int ssp_chain_check_supply(const ssp_chain *c, ssp_txn *rt);
 

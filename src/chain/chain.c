@@ -758,6 +758,16 @@ out:
 
 /* ------------------------------------------------------------------- reads */
 
+int ssp_chain_state_view(const ssp_chain *c, ssp_txn *rt, ssp_state **out)
+{
+	return ssp_state_new(out, rt, c->t_state);
+}
+
+void ssp_state_close(ssp_state *st)
+{
+	ssp_state_free(st);
+}
+
 int ssp_chain_read_head(const ssp_chain *c, ssp_txn *rt, ssp_head *out)
 {
 	const void *v;
