@@ -87,7 +87,9 @@ void ssp_rpc_client_free(ssp_rpc_client *c);
  * Calls `method` with `params` (stolen; may be NULL). Returns 0 and *result
  * (new reference), SSP_ERR_RPC with err filled for a JSON-RPC error,
  * SSP_ERR_CONNECT when the node cannot be reached, SSP_ERR_TIMEOUT, or
- * SSP_ERR_DECODE for a reply that is not JSON-RPC. Not thread-safe per client.
+ * SSP_ERR_DECODE for a reply that is not JSON-RPC. On SSP_ERR_RPC, err->data
+ * (if any) is a new reference the caller must json_decref. Not thread-safe
+ * per client.
  */
 SSP_WUR int ssp_rpc_call(ssp_rpc_client *c, const char *method, json_t *params, json_t **result,
 			 ssp_rpc_error *err);

@@ -1,0 +1,275 @@
+/*
+ * main.c — entry point of `ssp`, the Smartshare wallet CLI (application
+ * layer): the command table, global options (accepted before or after the
+ * command), help, and the one exit path that prints the single error line.
+ */
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+#define TIMEOUT_MAX_S 86400
+
+typedef struct {
+	const char *group; /* "key" for `ssp key <name>`, else NULL */
+	const char *name;
+	int (*fn)(cli_ctx *c, const cli_args *a);
+	const cli_optspec *opts;
+	size_t min_pos, max_pos;
+	const char *usage;
+	const char *summary;
+} cli_cmd;
+
+enum { G_RPC, G_KEYSTORE, G_JSON, G_NETWORK, G_TIMEOUT, G_HELP, G_VERSION, G_COUNT };
+static const cli_optspec global_opts[] = {
+    [G_RPC] = {"rpc", true},          [G_KEYSTORE] = {"keystore", true}, [G_JSON] = {"json", false},
+    [G_NETWORK] = {"network", true},  [G_TIMEOUT] = {"timeout", true},   [G_HELP] = {"help", false},
+    [G_VERSION] = {"version", false}, [G_COUNT] = {NULL, false},
+};
+
+static const cli_optspec no_opts[] = {{NULL, false}};
+static const cli_optspec key_new_opts[] = {{"name", true}, {"type", true}, {NULL, false}};
+static const cli_optspec key_import_opts[] = {{"name", true}, {"pem", true}, {NULL, false}};
+static const cli_optspec transfer_opts[] = {
+    {"from", true}, {"to", true},    {"amount", true},        {"fee", true},
+    {"memo", true}, {"wait", false}, {"expiry-blocks", true}, {NULL, false},
+};
+
+static const cli_cmd commands[] = {
+    {"key", "new", cli_cmd_key_new, key_new_opts, 0, 0, "key new --name NAME [--type ed25519|p256]",
+     "Generate a key and write it, encrypted, to the keystore."},
+    {"key", "import", cli_cmd_key_import, key_import_opts, 0, 0,
+     "key import --name NAME --pem FILE",
+     "Import a PKCS#8 PEM private key (Ed25519 or P-256; FILE may be - for stdin)."},
+    {"key", "list", cli_cmd_key_list, no_opts, 0, 0, "key list",
+     "List the keys in the keystore (no password needed)."},
+    {"key", "show", cli_cmd_key_show, no_opts, 1, 1, "key show NAME",
+     "Show a key's type, address and public key (no password needed)."},
+    {NULL, "info", cli_cmd_info, no_opts, 0, 0, "info", "Show the node's chain summary."},
+    {NULL, "balance", cli_cmd_balance, no_opts, 1, 1, "balance ADDRESS|NAME",
+     "Show an account's balance, locked funds and nonce."},
+    {NULL, "supply", cli_cmd_supply, no_opts, 0, 0, "supply", "Show the SSP supply."},
+    {NULL, "block", cli_cmd_block, no_opts, 0, 1, "block [HEIGHT|ID]",
+     "Show a block by height or 64-hex id (default: the head)."},
+    {NULL, "tx", cli_cmd_tx, no_opts, 1, 1, "tx TXID", "Show a transaction and its status."},
+    {NULL, "transfer", cli_cmd_transfer, transfer_opts, 0, 0,
+     "transfer --from NAME --to ADDRESS|NAME --amount N [--fee N] [--memo TEXT]\n"
+     "             [--expiry-blocks N] [--wait]",
+     "Sign and submit an SSP transfer; --wait polls until it is in a block."},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char global_help[] =
+    "Global options (before or after the command):\n"
+    "  --rpc URL         node JSON-RPC endpoint (env SSP_RPC; default " CLI_DEFAULT_RPC ")\n"
+    "  --keystore DIR    keystore directory (env SSP_KEYSTORE; default ~/.ssp/keys)\n"
+    "  --json            print one JSON document on stdout\n"
+    "  --network NET     dev, test or main: address prefix for local keys when the\n"
+    "                    node is not asked (default: the node's, else dev)\n"
+    "  --timeout SECONDS how long --wait waits (default 30)\n"
+    "  -h, --help        this help;  --version  the version\n"
+    "Passwords come from $SSP_PASSWORD if set, else from the terminal.\n";
+
+static void print_help(const cli_cmd *cmd)
+{
+	if (cmd) {
+		printf("usage: ssp %s\n\n%s\n\n%s", cmd->usage, cmd->summary, global_help);
+		return;
+	}
+	printf("usage: ssp [options] <command> [arguments]\n\nCommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		printf("  %s\n", commands[i].usage);
+	printf("\n%s", global_help);
+}
+
+const char *cli_opt(const cli_args *a, const char *name)
+{
+	for (size_t i = 0; a->spec[i].name; i++)
+		if (strcmp(a->spec[i].name, name) == 0) return a->val[i];
+	return NULL;
+}
+
+/* Index of the option named by tok[0..len) in spec, or -1. */
+static int find_opt(const cli_optspec *spec, const char *name, size_t len)
+{
+	for (int i = 0; spec[i].name; i++)
+		if (strlen(spec[i].name) == len && strncmp(spec[i].name, name, len) == 0) return i;
+	return -1;
+}
+
+/* The command named by words, NULL if none (yet); *prefix says whether more words may match. */
+static const cli_cmd *find_cmd(const char *const *words, size_t n, bool *prefix)
+{
+	*prefix = false;
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const cli_cmd *c = &commands[i];
+		if (c->group) {
+			if (strcmp(c->group, words[0]) != 0) continue;
+			if (n == 1) {
+				*prefix = true;
+				continue;
+			}
+			if (strcmp(c->name, words[1]) == 0) return c;
+		} else if (n == 1 && strcmp(c->name, words[0]) == 0) {
+			return c;
+		}
+	}
+	return NULL;
+}
+
+typedef struct {
+	const char *global[G_COUNT];
+	const cli_cmd *cmd;
+	const char *words[2];
+	size_t nwords;
+	cli_args args;
+} parsed;
+
+/* One pass over argv: global options anywhere, the command's options after its name. */
+static int parse(parsed *p, int argc, char **argv)
+{
+	bool opts_done = false;
+	memset(p, 0, sizeof(*p));
+	p->args.spec = no_opts;
+	for (int i = 1; i < argc; i++) {
+		const char *tok = argv[i];
+		if (!opts_done && strcmp(tok, "--") == 0) {
+			opts_done = true;
+			continue;
+		}
+		if (!opts_done && tok[0] == '-' && tok[1]) {
+			const char *name, *eq, *value = NULL;
+			const char **slot;
+			const cli_optspec *spec;
+			size_t len;
+			int idx;
+			if (strcmp(tok, "-h") == 0) {
+				name = "help";
+			} else if (tok[1] == '-') {
+				name = tok + 2;
+			} else {
+				return cli_usage("unknown option '%s'", tok);
+			}
+			eq = strchr(name, '=');
+			len = eq ? (size_t)(eq - name) : strlen(name);
+			if ((idx = find_opt(global_opts, name, len)) >= 0) {
+				spec = &global_opts[idx];
+				slot = &p->global[idx];
+			} else if (p->cmd && (idx = find_opt(p->cmd->opts, name, len)) >= 0) {
+				spec = &p->cmd->opts[idx];
+				slot = &p->args.val[idx];
+			} else {
+				return cli_usage("unknown option '--%.*s'%s%s%s", (int)len, name,
+				                 p->cmd ? " for 'ssp " : "",
+				                 p->cmd ? p->cmd->usage : "", p->cmd ? "'" : "");
+			}
+			if (spec->has_arg) {
+				if (eq)
+					value = eq + 1;
+				else if (i + 1 < argc)
+					value = argv[++i];
+				else
+					return cli_usage("option --%s needs a value", spec->name);
+			} else {
+				if (eq) return cli_usage("option --%s takes no value", spec->name);
+				value = "";
+			}
+			if (*slot) return cli_usage("option --%s given twice", spec->name);
+			*slot = value;
+			continue;
+		}
+		if (!p->cmd) {
+			bool prefix;
+			p->words[p->nwords++] = tok;
+			p->cmd = find_cmd(p->words, p->nwords, &prefix);
+			if (p->cmd) p->args.spec = p->cmd->opts;
+			if (!p->cmd && !prefix)
+				return cli_usage("unknown command '%s%s%s' (see ssp --help)",
+				                 p->words[0], p->nwords > 1 ? " " : "",
+				                 p->nwords > 1 ? p->words[1] : "");
+			continue;
+		}
+		if (p->args.npos == p->cmd->max_pos || p->args.npos == CLI_MAX_POS)
+			return cli_usage("unexpected argument '%s' (usage: ssp %s)", tok,
+			                 p->cmd->usage);
+		p->args.pos[p->args.npos++] = tok;
+	}
+	if (p->global[G_HELP] || p->global[G_VERSION]) return CLI_OK;
+	if (!p->cmd && p->nwords == 0) return cli_usage("no command given (see ssp --help)");
+	if (!p->cmd)
+		return cli_usage("'%s' needs a subcommand: new, import, list or show", p->words[0]);
+	if (p->args.npos < p->cmd->min_pos)
+		return cli_usage("missing argument (usage: ssp %s)", p->cmd->usage);
+	return CLI_OK;
+}
+
+/* Fills the context from options, then the environment, then defaults. */
+static int setup(cli_ctx *c, const parsed *p)
+{
+	const char *ks = p->global[G_KEYSTORE];
+	const char *tmo = p->global[G_TIMEOUT];
+	size_t n;
+
+	memset(c, 0, sizeof(*c));
+	c->json = p->global[G_JSON] != NULL;
+	c->rpc_url = p->global[G_RPC] ? p->global[G_RPC] : getenv("SSP_RPC");
+	if (!c->rpc_url) c->rpc_url = CLI_DEFAULT_RPC;
+	if (!*c->rpc_url) return cli_usage("empty --rpc URL");
+
+	c->network = p->global[G_NETWORK];
+	if (c->network && !ssp_network_hrp(c->network))
+		return cli_usage("unknown --network '%s' (dev, test or main)", c->network);
+
+	c->timeout_s = CLI_DEFAULT_TIMEOUT_S;
+	if (tmo && (cli_parse_u64(&c->timeout_s, tmo) != 0 || c->timeout_s == 0 ||
+	            c->timeout_s > TIMEOUT_MAX_S))
+		return cli_usage("invalid --timeout '%s' (1 to %d seconds)", tmo, TIMEOUT_MAX_S);
+
+	if (!ks) ks = getenv("SSP_KEYSTORE");
+	if (ks && !*ks) return cli_usage("empty --keystore directory");
+	if (ks) {
+		n = (size_t)snprintf(c->keystore, sizeof(c->keystore), "%s", ks);
+	} else {
+		const char *home = getenv("HOME");
+		struct passwd *pw;
+		if ((!home || !*home) && (pw = getpwuid(getuid())) != NULL) home = pw->pw_dir;
+		if (!home || !*home)
+			return cli_fail("cannot find the home directory; use --keystore DIR");
+		n = (size_t)snprintf(c->keystore, sizeof(c->keystore), "%s/.ssp/keys", home);
+	}
+	if (n >= sizeof(c->keystore) - CLI_NAME_MAX - 2) return cli_fail("keystore path too long");
+	while (n > 1 && c->keystore[n - 1] == '/')
+		c->keystore[--n] = '\0';
+	return CLI_OK;
+}
+
+int main(int argc, char **argv)
+{
+	parsed p;
+	cli_ctx ctx;
+	int rc = parse(&p, argc, argv);
+
+	if (p.global[G_HELP]) {
+		print_help(p.cmd);
+		return CLI_OK;
+	}
+	if (!rc && p.global[G_VERSION]) {
+		printf("ssp %s\n", SSP_VERSION);
+		return CLI_OK;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	if (!rc) rc = setup(&ctx, &p);
+	if (!rc && ssp_core_init() != 0) rc = cli_fail("cannot initialise the crypto libraries");
+	if (!rc) rc = p.cmd->fn(&ctx, &p.args);
+	ssp_rpc_client_free(ctx.rpc);
+	if (fflush(stdout) != 0 || ferror(stdout)) rc = cli_fail("cannot write to stdout");
+	if (rc || cli_error_text()) {
+		const char *why = cli_error_text();
+		fprintf(stderr, "ssp: error: %s\n", why ? why : "failed");
+		return rc ? rc : CLI_FAIL;
+	}
+	return CLI_OK;
+}
