@@ -99,9 +99,9 @@ void ssp_transfer_encode(ssp_buf *b, const ssp_transfer *t);
 typedef enum { SSP_RCPT_OK = 0, SSP_RCPT_FAILED = 1 } ssp_rcpt_status;
 
 /*
- * A receipt: u8 status | i32 error | u64 fee_paid | u64 gas_used |
- * u32 len + return data | u32 len + events (module-defined encoding).
- * Its Merkle leaf is SHA-256(txid || encoding).
+ * A receipt: txid[32] | u8 status | i32 error | u64 fee_paid | u64 gas_used |
+ * u32 len + return data | u32 len + events (see ssp_receipt_emit).
+ * Its Merkle leaf is SHA-256(encoding), which starts with the txid.
  */
 typedef struct {
 	ssp_hash txid;
@@ -463,6 +463,16 @@ SSP_WUR int ssp_chain_read_receipt(const ssp_chain *c, ssp_txn *rt, uint64_t hei
  */
 SSP_WUR int ssp_chain_state_view(const ssp_chain *c, ssp_txn *rt, ssp_state **out);
 void ssp_state_close(ssp_state *st);
+
+/*
+ * Visits the committed entries of state table `table` whose keys (without
+ * the table byte) are >= start[0..slen) (every entry when start is NULL) in
+ * byte order, until fn returns non-zero (returned) or the table ends (0).
+ * fn sees the key without the table byte; key and value are borrowed until
+ * rt ends. Reads committed state only (not a view's changes). Any thread.
+ */
+SSP_WUR int ssp_chain_state_scan(const ssp_chain *c, ssp_txn *rt, uint8_t table, const void *start,
+				 size_t slen, ssp_txn_visit fn, void *arg);
 
 /* Full scan: sum of balances, locks and pool equals the total supply. */
 SSP_WUR int ssp_chain_check_supply(const ssp_chain *c, ssp_txn *rt);

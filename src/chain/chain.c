@@ -863,6 +863,37 @@ int ssp_chain_read_receipt(const ssp_chain *c, ssp_txn *rt, uint64_t height, uin
 }
 
 typedef struct {
+	uint8_t table;
+	bool ended; /* left the table: not the callback's stop */
+	ssp_txn_visit fn;
+	void *arg;
+} table_scan;
+
+static int table_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	table_scan *s = arg;
+	const uint8_t *key = k;
+	if (kl == 0 || key[0] != s->table) {
+		s->ended = true;
+		return 1;
+	}
+	return s->fn(s->arg, key + 1, kl - 1, v, vl);
+}
+
+int ssp_chain_state_scan(const ssp_chain *c, ssp_txn *rt, uint8_t table, const void *start,
+			 size_t slen, ssp_txn_visit fn, void *arg)
+{
+	uint8_t k[1 + SSP_STATE_KEY_MAX];
+	table_scan s = {.table = table, .fn = fn, .arg = arg};
+	if (!start) slen = 0;
+	if (slen > SSP_STATE_KEY_MAX) return SSP_ERR_TOOBIG;
+	k[0] = table;
+	if (slen) memcpy(k + 1, start, slen);
+	int rc = ssp_txn_scan(rt, c->t_state, k, 1 + slen, table_visit, &s);
+	return s.ended ? 0 : rc;
+}
+
+typedef struct {
 	uint64_t sum, locked_accounts, locked_entries;
 	int err;
 } supply_scan;

@@ -189,7 +189,7 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 			FAIL("allocation %zu: address must be a %s address", i, g->hrp);
 		}
 		for (size_t k = 0; k < g->nalloc; k++)
-			if (x->kind != SSP_ALLOC_POOL &&
+			if (x->kind != SSP_ALLOC_POOL && g->alloc[k].kind != SSP_ALLOC_POOL &&
 			    !memcmp(&g->alloc[k].addr, &x->addr, sizeof x->addr))
 				FAIL("allocation %zu: address listed twice", i);
 		if (ssp_add_u64(&sums[c], sums[c], x->amount)) FAIL("allocation sums overflow");

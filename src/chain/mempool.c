@@ -266,7 +266,8 @@ int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified,
 		rc = SSP_ERR_EXPIRED;
 		goto fail;
 	}
-	if (e->tx.expiry > head->height + p->max_expiry_blocks) {
+	/* the same bound block validation applies at the next height */
+	if (e->tx.expiry > head->height + 1 + p->max_expiry_blocks) {
 		rc = SSP_ERR_EXPIRY_FAR;
 		goto fail;
 	}
@@ -305,7 +306,11 @@ int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified,
 		rc = SSP_ERR_NONCE_GAP;
 		goto fail;
 	}
-	if (!acc.has_key && !e->tx.has_pubkey && !(s && s->has_key) && e->tx.nonce == base) {
+	/*
+	 * A keyless account's first pending tx must carry the key itself: a
+	 * replacement of it cannot lean on the key of the tx it replaces.
+	 */
+	if (!acc.has_key && !e->tx.has_pubkey && e->tx.nonce == base) {
 		rc = SSP_ERR_NOKEY;
 		goto fail;
 	}

@@ -130,7 +130,7 @@ int ssp_events_next(const uint8_t *p, size_t n, size_t *off, ssp_event *ev)
 	const uint8_t *name = ssp_rd_view(&r, nl);
 	size_t fl;
 	ev->fields = ssp_rd_bytes(&r, RECEIPT_DATA_MAX, &fl);
-	if (r.err || nl == 0 || nl > 64) return SSP_ERR_DECODE;
+	if (r.err || nl == 0 || nl > 64 || memchr(name, 0, nl)) return SSP_ERR_DECODE;
 	memcpy(ev->name, name, nl);
 	ev->name[nl] = 0;
 	ev->fields_len = fl;

@@ -1026,8 +1026,8 @@ static void test_handle_body_oom(void **state)
 	    "{\"jsonrpc\":\"2.0\",\"method\":\"fail\",\"id\":1}",
 	    "{\"jsonrpc\":\"2.0\",\"method\":\"nope\",\"id\":1}",
 	    "{\"jsonrpc\":\"2.0\",\"method\":\"bad_utf8\",\"id\":1}",
-	    "[{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[1,2],\"id\":1},7,"
-	    "{\"jsonrpc\":\"2.0\",\"method\":\"note\"},{\"jsonrpc\":\"2.0\",\"id\":{}}]",
+	    ("[{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[1,2],\"id\":1},7,"
+	     "{\"jsonrpc\":\"2.0\",\"method\":\"note\"},{\"jsonrpc\":\"2.0\",\"id\":{}}]"),
 	    "{\"jsonrpc\":",
 	    "[]",
 	};
