@@ -19,7 +19,7 @@ int main(int argc, char **argv)
 	}
 	rc = ssp_node_start(&node);
 	if (rc) {
-		fprintf(stderr, "sspd: error: %s\n", ssp_strerror(rc));
+		fprintf(stderr, "sspd: error: %s\n", node.why[0] ? node.why : ssp_strerror(rc));
 		ssp_node_free(&node);
 		return 1;
 	}

@@ -18,12 +18,19 @@
 
 static void init_loop(ssp_node *n);
 
+/* Logs a start-up failure and keeps it as the one-line reason main prints. */
+#define NODE_ERR(n, ...)                                                                           \
+	do {                                                                                       \
+		snprintf((n)->why, sizeof (n)->why, __VA_ARGS__);                                  \
+		SSP_LOGE(LOG, "%s", (n)->why);                                                     \
+	} while (0)
+
 /* ----------------------------------------------------------------- set-up */
 
-static int ensure_dir(const char *path)
+static int ensure_dir(ssp_node *n, const char *path)
 {
 	if (mkdir(path, 0700) == 0 || errno == EEXIST) return 0;
-	SSP_LOGE(LOG, "cannot create %s: %s", path, strerror(errno));
+	NODE_ERR(n, "cannot create %s: %s", path, strerror(errno));
 	return SSP_ERR_IO;
 }
 
@@ -34,25 +41,25 @@ static int file_exists(const char *path)
 }
 
 /* Loads a keystore or, when missing and `create`, makes a fresh ed25519 one. */
-static int load_or_create_key(const char *path, const char *name, const char *password,
+static int load_or_create_key(ssp_node *n, const char *path, const char *name, const char *password,
 			      bool create, ssp_seckey *sk, ssp_pubkey *pk)
 {
 	int rc;
 	if (!file_exists(path)) {
 		if (!create) {
-			SSP_LOGE(LOG, "key file %s does not exist", path);
+			NODE_ERR(n, "key file %s does not exist", path);
 			return SSP_ERR_NOTFOUND;
 		}
 		rc = ssp_key_generate(sk, pk, SSP_KEY_ED25519);
 		if (!rc) rc = ssp_keystore_write(path, name, sk, password);
 		ssp_seckey_wipe(sk);
 		if (rc) {
-			SSP_LOGE(LOG, "cannot write key file %s: %s", path, ssp_strerror(rc));
+			NODE_ERR(n, "cannot write key file %s: %s", path, ssp_strerror(rc));
 			return rc;
 		}
 	}
 	rc = ssp_keystore_read(path, password, sk, pk);
-	if (rc) SSP_LOGE(LOG, "cannot read key file %s: %s", path, ssp_strerror(rc));
+	if (rc) NODE_ERR(n, "cannot read key file %s: %s", path, ssp_strerror(rc));
 	return rc;
 }
 
@@ -80,15 +87,15 @@ static int setup_dev(ssp_node *n, char *genesis_path, size_t cap)
 	ssp_addr dev;
 	int rc;
 	snprintf(dir, sizeof dir, "%s/dev-keys", n->cfg.datadir);
-	if ((rc = ensure_dir(dir))) return rc;
+	if ((rc = ensure_dir(n, dir))) return rc;
 	snprintf(n->dev_keyfile, sizeof n->dev_keyfile, "%s/dev", dir);
-	rc = load_or_create_key(n->dev_keyfile, "dev", "", true, &sk, &devpk);
+	rc = load_or_create_key(n, n->dev_keyfile, "dev", "", true, &sk, &devpk);
 	ssp_seckey_wipe(&sk);
 	if (rc) return rc;
 	ssp_addr_from_pubkey(&dev, &devpk);
 	ssp_addr_encode(n->dev_address, sizeof n->dev_address, "dssp", &dev);
 	snprintf(path, sizeof path, "%s/producer.key", n->cfg.datadir);
-	rc = load_or_create_key(path, "producer", "", true, &n->producer, &prodpk);
+	rc = load_or_create_key(n, path, "producer", "", true, &n->producer, &prodpk);
 	if (rc) return rc;
 	n->producing = true;
 	if (n->cfg.genesis[0]) {
@@ -101,7 +108,7 @@ static int setup_dev(ssp_node *n, char *genesis_path, size_t cap)
 	if (!g) return SSP_ERR_NOMEM;
 	rc = write_file(genesis_path, g);
 	free(g);
-	if (rc) SSP_LOGE(LOG, "cannot write %s", genesis_path);
+	if (rc) NODE_ERR(n, "cannot write %s", genesis_path);
 	return rc;
 }
 
@@ -110,7 +117,7 @@ int ssp_node_start(ssp_node *n)
 	char gpath[1200], why[512];
 	int rc;
 	pthread_mutex_init(&n->qlock, NULL);
-	if ((rc = ensure_dir(n->cfg.datadir))) return rc;
+	if ((rc = ensure_dir(n, n->cfg.datadir))) return rc;
 	if (n->cfg.dev) {
 		rc = setup_dev(n, gpath, sizeof gpath);
 		if (rc) return rc;
@@ -119,13 +126,13 @@ int ssp_node_start(ssp_node *n)
 	}
 	rc = ssp_genesis_load(&n->genesis, gpath, why, sizeof why);
 	if (rc) {
-		SSP_LOGE(LOG, "%s", why);
+		NODE_ERR(n, "%s", why);
 		return rc;
 	}
 	if (!n->cfg.dev && n->cfg.producer_key[0]) {
 		const char *pw = getenv("SSP_PRODUCER_PASSWORD");
 		ssp_pubkey pk;
-		rc = load_or_create_key(n->cfg.producer_key, "producer", pw ? pw : "", false,
+		rc = load_or_create_key(n, n->cfg.producer_key, "producer", pw ? pw : "", false,
 					&n->producer, &pk);
 		if (rc) return rc;
 		n->producing = true;
@@ -143,14 +150,14 @@ int ssp_node_start(ssp_node *n)
 	ssp_store_opts so = {.no_sync = n->cfg.no_sync, .map_size = n->cfg.map_size};
 	rc = ssp_store_open(&n->store, n->cfg.datadir, &so);
 	if (rc) {
-		SSP_LOGE(LOG, "cannot open the database in %s: %s", n->cfg.datadir, ssp_strerror(rc));
+		NODE_ERR(n, "cannot open the database in %s: %s", n->cfg.datadir, ssp_strerror(rc));
 		return rc;
 	}
 	size_t ntypes;
 	const ssp_txtype *const *types = ssp_modules_txtypes(&ntypes);
 	rc = ssp_chain_open(&n->chain, n->store, n->genesis, types, ntypes);
 	if (rc) {
-		SSP_LOGE(LOG, "cannot open the chain: %s%s", ssp_strerror(rc),
+		NODE_ERR(n, "cannot open the chain: %s%s", ssp_strerror(rc),
 			 rc == SSP_ERR_MAPFULL ? " (raise --map-size)" : "");
 		return rc;
 	}
@@ -160,7 +167,7 @@ int ssp_node_start(ssp_node *n)
 	for (size_t i = 0; i < nmod && i < 16; i++) {
 		n->menv[i] = (ssp_module_env){.chain = n->chain, .store = n->store, .genesis = n->genesis};
 		if (mods[i]->init && (rc = mods[i]->init(&n->menv[i]))) {
-			SSP_LOGE(LOG, "module %s: %s", mods[i]->name, ssp_strerror(rc));
+			NODE_ERR(n, "module %s: %s", mods[i]->name, ssp_strerror(rc));
 			return rc;
 		}
 		n->nmodules = i + 1;
@@ -197,7 +204,7 @@ int ssp_node_start(ssp_node *n)
 	rc_cfg.nmethods = total;
 	rc = ssp_rpc_server_start(&n->rpc, &rc_cfg);
 	if (rc) {
-		SSP_LOGE(LOG, "cannot serve RPC on %s: %s", n->cfg.rpc_listen, ssp_strerror(rc));
+		NODE_ERR(n, "cannot serve RPC on %s: %s", n->cfg.rpc_listen, ssp_strerror(rc));
 		return rc;
 	}
 	const ssp_head *h = ssp_chain_head(n->chain);

@@ -100,6 +100,7 @@ typedef struct ssp_node {
 	_Atomic uint64_t blocks_produced, txs_included, last_commit_ns, last_apply_ns,
 		txs_admitted, txs_rejected;
 	int exit_code;
+	char why[4096]; /* the reason start-up failed, for main's one-line error */
 } ssp_node;
 
 SSP_WUR int ssp_node_start(ssp_node *n);
