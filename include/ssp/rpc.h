@@ -58,7 +58,7 @@ typedef struct {
 	size_t max_body;          /* bytes; larger bodies get HTTP 413 + -32600 */
 	size_t max_batch;         /* JSON-RPC batch entries */
 	size_t max_depth;         /* JSON nesting */
-	unsigned threads;         /* handler threads */
+	unsigned threads;         /* unused since handlers got a thread per connection (max 64) */
 	const ssp_rpc_method *methods;
 	size_t nmethods;
 	void *ctx;                /* passed to every handler */

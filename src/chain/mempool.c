@@ -6,7 +6,7 @@
  * pending_nonce). Admission checks the stateful rules against committed
  * state plus what the sender already has pending, so a block built from
  * the pool rarely drops anything. Caps: total count, total bytes and per
- * sender; when full, a tx paying a higher fee per byte evicts the cheapest
+ * sender; when full, a tx paying more over its minimum fee evicts the cheapest
  * tail (a tail, so no queue is left with a gap). Same sender and nonce
  * with a fee at least 10% higher replaces. Rejections are remembered in a
  * bounded ring for tx_get.
@@ -199,11 +199,16 @@ uint64_t ssp_mempool_pending_nonce(ssp_mempool *m, const ssp_addr *a)
 	return acc.nonce;
 }
 
-/* a pays more per byte than b (fee_a/len_a > fee_b/len_b), without floats */
+/*
+ * a outbids b: it pays more over its own minimum fee (fee_a/min_a >
+ * fee_b/min_b), without floats. Relative to the minimum rather than per
+ * byte, so a first tx that carries its public key (a bigger tx paying the
+ * minimum) is not ranked below its sender's later ones and evicted first.
+ */
 static int richer(const mp_entry *a, const mp_entry *b)
 {
-	unsigned __int128 x = (unsigned __int128)a->tx.fee * b->tx.raw_len;
-	unsigned __int128 y = (unsigned __int128)b->tx.fee * a->tx.raw_len;
+	unsigned __int128 x = (unsigned __int128)a->tx.fee * b->minfee;
+	unsigned __int128 y = (unsigned __int128)b->tx.fee * a->minfee;
 	if (x != y) return x > y;
 	return a->seq < b->seq;
 }
@@ -259,6 +264,8 @@ int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified,
 	}
 	rc = ssp_chain_check_tx(m->c, &e->tx);
 	if (rc) goto fail;
+	e->minfee = ssp_chain_min_fee(m->c, n);
+	if (!e->minfee) e->minfee = 1;
 
 	const ssp_head *head = ssp_chain_head(m->c);
 	const ssp_params *p = ssp_genesis_params(ssp_chain_genesis(m->c));
@@ -344,6 +351,7 @@ int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified,
 		rc = SSP_ERR_MEMPOOL_FULL;
 		goto fail;
 	}
+	e->seq = m->seq; /* the newest: a tie in priority keeps what is already pending */
 	while (m->count + 1 > m->o.max_count || m->bytes + n > m->o.max_bytes) {
 		mp_entry *victim = cheapest_tail(m);
 		if (!victim || !richer(e, victim) || victim->s == s) {

@@ -15,13 +15,14 @@ typedef struct mp_entry {
 	uint8_t *raw;
 	uint64_t seq; /* arrival order: the tie-break */
 	uint64_t cost; /* fee + type spend */
+	uint64_t minfee; /* the least fee this tx could pay (its size's minimum) */
 	mp_sender *s;
 	struct mp_entry *next; /* txid bucket chain */
 } mp_entry;
 
 /*
  * Fills out[] (capacity max) with ready txs in priority order: the highest
- * fee per byte first among each sender's next nonce. Returns the count.
+ * fee relative to its own minimum first among each sender's next nonce. Returns the count.
  * A sender whose tx fails during the block is skipped by the caller
  * through ssp_mempool_block_sender.
  */

@@ -666,6 +666,57 @@ static void test_rejections(void **state)
 	fx_node_close(&n, false);
 }
 
+/* An exact-minimum-fee transfer: sign once to learn the size, then at its minimum. */
+static fx_xfer xf_min(const fx_node *n, const fx_key *from, const fx_key *to, uint64_t nonce,
+		      bool pubkey)
+{
+	fx_xfer x = xf(to, COIN, nonce, pubkey);
+	size_t len;
+	ssp_hash id;
+	x.fee = 0;
+	free(fx_sign_transfer(from, &x, &len, &id));
+	x.fee = ssp_chain_min_fee(n->chain, len);
+	return x;
+}
+
+/*
+ * Regression: an equal priority never evicts what is pending (the newcomer
+ * once sorted before every tail), and a first tx carrying its key at the
+ * minimum fee ranks equal to a keyless one at its minimum, so it is not
+ * pushed out by it (fee per byte would have ranked it lower).
+ */
+static void test_mempool_equal_priority(void **state)
+{
+	(void)state;
+	fx_node n;
+	ssp_hash c0, id;
+	fx_node_open(&n, NULL, G_DEF);
+	/* alice's key goes on chain first */
+	assert_int_equal(submit(&n, &ALICE, xf(&BOB, COIN, 0, true), &id), 0);
+	assert_int_equal(fx_produce(&n, &PROD, T0 + 1000).ntx, 1);
+	ssp_mempool *pool, *main_pool = n.pool;
+	ssp_mempool_opts o = {.max_count = 1};
+	assert_int_equal(ssp_mempool_new(&pool, n.chain, &o), 0);
+	n.pool = pool;
+	fx_xfer x = xf_min(&n, &CAROL, &BOB, 0, true);
+	assert_int_equal(submit(&n, &CAROL, x, &c0), 0);
+	/* same shape, same fee: refused, carol's stays */
+	x = xf_min(&n, &DAVE, &BOB, 0, true);
+	assert_int_equal(submit(&n, &DAVE, x, &id), SSP_ERR_MEMPOOL_FULL);
+	/* keyless (smaller, more per byte) at its own minimum: still refused */
+	x = xf_min(&n, &ALICE, &BOB, 1, false);
+	assert_int_equal(submit(&n, &ALICE, x, &id), SSP_ERR_MEMPOOL_FULL);
+	assert_true(ssp_mempool_has(pool, &c0));
+	/* paying more over its minimum does evict */
+	x.fee = x.fee * 2;
+	assert_int_equal(submit(&n, &ALICE, x, &id), 0);
+	assert_false(ssp_mempool_has(pool, &c0));
+	assert_int_equal(ssp_mempool_rejected(pool, &c0), SSP_ERR_MEMPOOL_FULL);
+	n.pool = main_pool;
+	ssp_mempool_free(pool);
+	fx_node_close(&n, false);
+}
+
 static void test_mempool_caps(void **state)
 {
 	(void)state;
@@ -1479,6 +1530,7 @@ int main(void)
 		cmocka_unit_test(test_nonce_order),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_mempool_caps),
+		cmocka_unit_test(test_mempool_equal_priority),
 		cmocka_unit_test(test_fee_priority),
 		cmocka_unit_test(test_expiry_eviction),
 		cmocka_unit_test(test_team_vesting),
