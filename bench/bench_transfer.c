@@ -1,0 +1,1330 @@
+/*
+ * bench_transfer.c — end-to-end signed-transfer throughput of one devnet
+ * node (benchmark, links the chain and rpc layers).
+ *
+ *   1. the raw libsodium Ed25519 verify rate on one core and on all cores
+ *      (best of 3 short runs before and 3 after the transfers);
+ *   2. a fresh datadir: K deterministic sender keys funded out of the
+ *      private-placement share, a producer keystore (empty password), a
+ *      genesis with 8 MiB / 60,000-tx blocks every second; then
+ *      `sspd --dev --datadir DIR --genesis DIR/genesis.json` as a child
+ *      (durable commits: no --no-sync);
+ *   3. N transfers pre-signed on every core, round-robin across senders,
+ *      hex-encoded into tx_submitBatch bodies before the clock starts;
+ *   4. two HTTP connections submit them (senders partitioned between the
+ *      connections so each sender's nonces arrive in order), while the main
+ *      thread polls chain_getBlock for every new height and sums tx_count;
+ *   5. throughput = N / (first submission .. the block holding the last tx
+ *      seen committed), its ratio to the all-core verify rate, the durable
+ *      commit time per block (from the node's log), the node's RSS, and
+ *      the CPU the node, the bench and other processes used meanwhile.
+ *
+ * Every figure is printed as `BENCH <name> <value> <unit>`; context lines
+ * start with `#`. Every wait has a deadline; any failure exits non-zero.
+ *
+ * usage: bench_transfer [options] DATADIR   (see usage[] below)
+ */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ssp/chain.h"
+#include "ssp/rpc.h"
+
+static const char usage[] =
+    "usage: bench_transfer [options] DATADIR\n"
+    "  DATADIR              created for the run (must not exist or be empty); removed at the end\n"
+    "  --txs N              transfers to submit (default 1000000)\n"
+    "  --senders K          sender accounts (default 2000)\n"
+    "  --batch B            txs per tx_submitBatch call, 1..10000 (default 5000)\n"
+    "  --connections C      concurrent HTTP connections (default 2)\n"
+    "  --verify-seconds S   length of each verify baseline round, before and after (default 3)\n"
+    "  --timeout S          seconds allowed from the first submission to the last commit (900)\n"
+    "  --max-pending P      pause a connection while more than P - C*B accepted txs are not yet\n"
+    "                       in a block (default 150000, half the node's default mempool; 0: off)\n"
+    "  --sspd PATH          node binary (default: sspd next to this program)\n"
+    "  --keep               keep DATADIR (and the node log in it)\n";
+
+/* ------------------------------------------------------------------ options */
+
+static struct {
+	const char *datadir;
+	const char *sspd;
+	size_t ntx;
+	uint32_t nsenders;
+	size_t batch;
+	unsigned conns;
+	double verify_s;
+	double timeout_s;
+	size_t max_pending;
+	bool keep;
+} opt = {.ntx = 1000000,
+         .nsenders = 2000,
+         .batch = 5000,
+         .conns = 2,
+         .verify_s = 3,
+         .timeout_s = 900,
+         .max_pending = 150000};
+
+#define CHAIN_ID "ssp-bench"
+#define BLOCK_INTERVAL_MS 1000
+#define MAX_BLOCK_BYTES 8388608
+#define MAX_BLOCK_TXS 60000
+#define MAX_EXPIRY_BLOCKS 100000
+#define EXPIRY_AHEAD 50000 /* blocks: far beyond the run, within max_expiry_blocks */
+#define AMOUNT 1000        /* base units per transfer */
+#define BIG_BLOCK_TXS 1000 /* blocks counted in the per-block figures */
+
+/* ---------------------------------------------------------------- the node */
+
+static pid_t g_node = -1;
+static char g_log[1200];
+static bool g_created_dir;
+
+static double now_s(void)
+{
+	return (double)ssp_mono_ns() / 1e9;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Sends SIGTERM, waits up to `grace` seconds, then SIGKILL. Returns the wait status or -1. */
+static int stop_node(double grace)
+{
+	int status = -1;
+	if (g_node <= 0) return -1;
+	kill(g_node, SIGTERM);
+	double deadline = now_s() + grace;
+	for (;;) {
+		pid_t r = waitpid(g_node, &status, WNOHANG);
+		if (r == g_node) break;
+		if (r < 0) {
+			status = -1;
+			break;
+		}
+		if (now_s() > deadline) {
+			fprintf(stderr, "bench_transfer: node did not stop in %.0f s: SIGKILL\n",
+			        grace);
+			kill(g_node, SIGKILL);
+			waitpid(g_node, &status, 0);
+			status = -1;
+			break;
+		}
+		sleep_ms(20);
+	}
+	g_node = -1;
+	return status;
+}
+
+static void print_log_tail(void)
+{
+	FILE *f = g_log[0] ? fopen(g_log, "r") : NULL;
+	if (!f) return;
+	fseek(f, 0, SEEK_END);
+	long sz = ftell(f);
+	fseek(f, sz > 4000 ? sz - 4000 : 0, SEEK_SET);
+	char buf[4001];
+	size_t n = fread(buf, 1, 4000, f);
+	buf[n] = 0;
+	fclose(f);
+	fprintf(stderr, "---- tail of the node log %s ----\n%s\n----\n", g_log, buf);
+}
+
+static int rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void remove_datadir(void)
+{
+	if (!opt.keep && g_created_dir && opt.datadir)
+		nftw(opt.datadir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	static atomic_flag dying = ATOMIC_FLAG_INIT;
+	va_list ap;
+	if (atomic_flag_test_and_set(&dying))
+		for (;;)
+			pause(); /* another thread is already reporting and exiting */
+	fprintf(stderr, "bench_transfer: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (g_node > 0) {
+		stop_node(10);
+		print_log_tail();
+	}
+	remove_datadir();
+	exit(1);
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p) die("out of memory (%zu bytes)", n);
+	return p;
+}
+
+static void *xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+	if (!p) die("out of memory");
+	return p;
+}
+
+static unsigned cores(void)
+{
+	long c = sysconf(_SC_NPROCESSORS_ONLN);
+	return c < 1 ? 1 : (unsigned)c;
+}
+
+/* ----------------------------------------------------- raw verify baseline */
+
+#define VSIGS 64
+
+typedef struct {
+	double seconds;
+	pthread_barrier_t *start;
+	uint64_t count;
+	double elapsed, cpu;
+} vjob;
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *verify_thread(void *arg)
+{
+	vjob *j = arg;
+	static _Thread_local uint8_t pk[VSIGS][32], sk[VSIGS][64], msg[VSIGS][32], sig[VSIGS][64];
+	for (int i = 0; i < VSIGS; i++) {
+		crypto_sign_keypair(pk[i], sk[i]);
+		randombytes_buf(msg[i], sizeof msg[i]); /* a 32-byte digest, as ssp_verify checks */
+		crypto_sign_detached(sig[i], NULL, msg[i], sizeof msg[i], sk[i]);
+	}
+	pthread_barrier_wait(j->start);
+	double t0 = now_s(), t = t0, c0 = thread_cpu_s();
+	uint64_t n = 0;
+	while (t - t0 < j->seconds) {
+		for (int i = 0; i < VSIGS; i++)
+			if (crypto_sign_verify_detached(sig[i], msg[i], sizeof msg[i], pk[i]) != 0)
+				abort(); /* a valid signature failed: libsodium is broken */
+		n += VSIGS;
+		t = now_s();
+	}
+	j->count = n;
+	j->elapsed = t - t0;
+	j->cpu = thread_cpu_s() - c0;
+	return NULL;
+}
+
+/*
+ * Verifies pre-made signatures on `threads` threads at once for `seconds`.
+ * Returns the sum over threads of verifications per CPU-second the thread
+ * got: the rate with every core to itself, which time-slicing by other
+ * processes does not lower (sharing a core's pipeline or caches would).
+ * *wall gets the plain wall-clock rate, *oncpu the share of the wall time
+ * the threads were running.
+ */
+static double verify_rate(unsigned threads, double seconds, double *wall, double *oncpu)
+{
+	pthread_t *th = xcalloc(threads, sizeof *th);
+	vjob *jobs = xcalloc(threads, sizeof *jobs);
+	pthread_barrier_t bar;
+	pthread_barrier_init(&bar, NULL, threads);
+	for (unsigned i = 0; i < threads; i++) {
+		jobs[i] = (vjob){.seconds = seconds, .start = &bar};
+		if (pthread_create(&th[i], NULL, verify_thread, &jobs[i]))
+			die("cannot start a thread");
+	}
+	double rate = 0, wrate = 0, share = 0;
+	for (unsigned i = 0; i < threads; i++) {
+		pthread_join(th[i], NULL);
+		rate += (double)jobs[i].count / jobs[i].cpu;
+		wrate += (double)jobs[i].count / jobs[i].elapsed;
+		share += jobs[i].cpu / jobs[i].elapsed / threads;
+	}
+	*wall = wrate;
+	*oncpu = share;
+	pthread_barrier_destroy(&bar);
+	free(th);
+	free(jobs);
+	return rate;
+}
+
+typedef struct {
+	double one, all;           /* per CPU-second, best */
+	double one_wall, all_wall; /* wall clock, best */
+	double on_all; /* share of the time the all-core run's threads ran, at its best */
+} vbase;
+
+/* Best of 3 short runs on one core and on all cores; raises b's figures if this round is better. */
+static void baseline(unsigned ncores, vbase *b)
+{
+	for (int r = 0; r < 3; r++) {
+		double w, on, v = verify_rate(1, opt.verify_s / 6, &w, &on);
+		if (v > b->one) b->one = v;
+		if (w > b->one_wall) b->one_wall = w;
+	}
+	for (int r = 0; r < 3; r++) {
+		double w, on, v = verify_rate(ncores, opt.verify_s / 3, &w, &on);
+		if (v > b->all) b->all = v;
+		if (w > b->all_wall) b->all_wall = w, b->on_all = on;
+	}
+}
+
+/* -------------------------------------------------------------- the chain */
+
+typedef struct {
+	ssp_seckey sk;
+	ssp_addr addr;
+} sender;
+
+static sender *g_senders;
+
+static void derive_key(ssp_seckey *sk, ssp_pubkey *pk, const char *label)
+{
+	ssp_hash seed;
+	ssp_sha256(&seed, label, strlen(label));
+	if (ssp_seckey_from_raw(sk, SSP_KEY_ED25519, seed.b, 32) || ssp_key_public(pk, sk))
+		die("cannot derive key %s", label);
+}
+
+static void label_addr(ssp_addr *a, const char *label)
+{
+	ssp_hash h;
+	ssp_sha256(&h, label, strlen(label));
+	memcpy(a->b, h.b, SSP_ADDR_LEN);
+}
+
+static json_t *jamount(uint64_t v)
+{
+	char s[SSP_AMOUNT_STR];
+	ssp_amount_format(s, sizeof s, v, SSP_DECIMALS);
+	return json_string(s);
+}
+
+static json_t *alloc_entry(const char *cat, const ssp_addr *a, uint64_t amount)
+{
+	char text[96];
+	json_t *o = json_pack("{s:s, s:o}", "category", cat, "amount", jamount(amount));
+	if (!o) die("out of memory");
+	if (a) {
+		ssp_addr_encode(text, sizeof text, "dssp", a);
+		json_object_set_new(o, "address", json_string(text));
+	}
+	return o;
+}
+
+/* Writes DIR/producer.key and DIR/genesis.json; derives the sender keys. */
+static void make_datadir(void)
+{
+	char path[1200];
+	struct stat st;
+	if (stat(opt.datadir, &st) == 0) {
+		DIR *d = opendir(opt.datadir);
+		struct dirent *e;
+		if (!d) die("cannot open %s: %s", opt.datadir, strerror(errno));
+		while ((e = readdir(d)))
+			if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+				closedir(d);
+				die("datadir %s is not empty", opt.datadir);
+			}
+		closedir(d);
+	} else if (mkdir(opt.datadir, 0700)) {
+		die("cannot create %s: %s", opt.datadir, strerror(errno));
+	}
+	g_created_dir = true;
+
+	ssp_seckey psk;
+	ssp_pubkey ppk;
+	derive_key(&psk, &ppk, "smartshare/bench/producer");
+	snprintf(path, sizeof path, "%s/producer.key", opt.datadir);
+	int rc = ssp_keystore_write(path, "producer", &psk, "");
+	ssp_seckey_wipe(&psk);
+	if (rc) die("cannot write %s: %s", path, ssp_strerror(rc));
+
+	g_senders = xcalloc(opt.nsenders, sizeof *g_senders);
+	const uint64_t share = SSP_TOTAL_SUPPLY / 100 * 25;
+	const uint64_t each = share / (opt.nsenders + 1) / SSP_COIN * SSP_COIN;
+	json_t *allocs = json_array();
+	for (uint32_t i = 0; i < opt.nsenders; i++) {
+		char label[64];
+		ssp_pubkey pk;
+		snprintf(label, sizeof label, "smartshare/bench/sender/%u", i);
+		derive_key(&g_senders[i].sk, &pk, label);
+		ssp_addr_from_pubkey(&g_senders[i].addr, &pk);
+		json_array_append_new(allocs,
+		                      alloc_entry("private_placement", &g_senders[i].addr, each));
+	}
+	ssp_addr rest, fnd, team;
+	label_addr(&rest, "smartshare/bench/remainder");
+	label_addr(&fnd, "smartshare/bench/foundation");
+	label_addr(&team, "smartshare/bench/team");
+	json_array_append_new(allocs,
+	                      alloc_entry("private_placement", &rest, share - each * opt.nsenders));
+	json_array_append_new(allocs, alloc_entry("foundation", &fnd, SSP_TOTAL_SUPPLY / 100 * 20));
+	json_array_append_new(allocs, alloc_entry("team", &team, SSP_TOTAL_SUPPLY / 100 * 10));
+	json_array_append_new(allocs,
+	                      alloc_entry("ecosystem_pool", NULL, SSP_TOTAL_SUPPLY / 100 * 45));
+
+	char prod[96];
+	ssp_pubkey_text(prod, sizeof prod, &ppk);
+	json_t *g = json_pack("{s:s, s:s, s:I, s:s, s:{s:i, s:i, s:i, s:s, s:s, s:i, s:i}, s:o}",
+	                      "chain_id", CHAIN_ID, "network", "dev", "genesis_time",
+	                      (json_int_t)ssp_now_ms(), "producer", prod, "params",
+	                      "block_interval_ms", BLOCK_INTERVAL_MS, "max_block_bytes",
+	                      MAX_BLOCK_BYTES, "max_block_txs", MAX_BLOCK_TXS, "min_fee", "0.00001",
+	                      "fee_per_byte", "0.0000001", "month_seconds", 2592000,
+	                      "max_expiry_blocks", MAX_EXPIRY_BLOCKS, "allocations", allocs);
+	if (!g) die("cannot build the genesis JSON");
+	char *text = json_dumps(g, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(g);
+	if (!text) die("out of memory");
+	/* validate it the way the node will */
+	ssp_genesis *parsed;
+	char why[512];
+	rc = ssp_genesis_parse(&parsed, text, strlen(text), why, sizeof why);
+	if (rc) die("the bench's genesis is invalid: %s", why);
+	ssp_genesis_free(parsed);
+	snprintf(path, sizeof path, "%s/genesis.json", opt.datadir);
+	FILE *f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f)) die("cannot write %s", path);
+	free(text);
+}
+
+static unsigned free_port(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof a;
+	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) ||
+	    getsockname(s, (struct sockaddr *)&a, &len))
+		die("cannot find a free port: %s", strerror(errno));
+	close(s);
+	return ntohs(a.sin_port);
+}
+
+static char g_url[128];
+
+static void start_node(void)
+{
+	char genesis[1200], listen[64], out[1200];
+	unsigned port = free_port();
+	snprintf(genesis, sizeof genesis, "%s/genesis.json", opt.datadir);
+	snprintf(listen, sizeof listen, "127.0.0.1:%u", port);
+	snprintf(g_url, sizeof g_url, "http://127.0.0.1:%u/rpc", port);
+	snprintf(g_log, sizeof g_log, "%s/node.log", opt.datadir);
+	snprintf(out, sizeof out, "%s/node.out", opt.datadir);
+	if (access(opt.sspd, X_OK)) die("node binary %s: %s", opt.sspd, strerror(errno));
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
+		int lo = open(g_log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int oo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (lo < 0 || oo < 0) _exit(126);
+		dup2(oo, 1);
+		dup2(lo, 2);
+		close(lo);
+		close(oo);
+		execl(opt.sspd, opt.sspd, "--dev", "--datadir", opt.datadir, "--genesis", genesis,
+		      "--rpc-listen", listen, (char *)NULL);
+		_exit(127);
+	}
+	g_node = pid;
+}
+
+/* Waits until chain_getInfo answers; returns the info (caller decrefs). */
+static json_t *wait_ready(ssp_rpc_client *cl, double deadline_s)
+{
+	double deadline = now_s() + deadline_s;
+	for (;;) {
+		json_t *res = NULL;
+		ssp_rpc_error err = {0};
+		int rc = ssp_rpc_call(cl, "chain_getInfo", NULL, &res, &err);
+		json_decref(err.data);
+		if (!rc) return res;
+		int status;
+		if (waitpid(g_node, &status, WNOHANG) == g_node) {
+			g_node = -1;
+			print_log_tail();
+			die("the node exited during start-up (status %d)", status);
+		}
+		if (now_s() > deadline)
+			die("the node did not answer chain_getInfo within %.0f s: %s", deadline_s,
+			    err.message);
+		sleep_ms(50);
+	}
+}
+
+static uint64_t info_u64(json_t *info, const char *key)
+{
+	json_t *v = json_object_get(info, key);
+	if (!json_is_integer(v) || json_integer_value(v) < 0) die("chain_getInfo: no %s", key);
+	return (uint64_t)json_integer_value(v);
+}
+
+static uint64_t info_amount(json_t *info, const char *key)
+{
+	json_t *v = json_object_get(info, key);
+	uint64_t out;
+	if (!json_is_string(v) || ssp_amount_parse(&out, json_string_value(v), SSP_DECIMALS))
+		die("chain_getInfo: no %s", key);
+	return out;
+}
+
+/* ---------------------------------------------------------------- signing */
+
+static struct {
+	char chain_id[SSP_CHAIN_ID_MAX + 1];
+	uint64_t min_fee, fee_per_byte, expiry;
+	size_t len_plain, len_pk; /* encoded sizes without / with the pubkey */
+	char *hex;                /* every tx's hex, back to back */
+	size_t *off;              /* tx i's hex starts at hex + off[i]; off[N] = end */
+} sg;
+
+/* Signs with ssp_tx_sign: sender s, nonce n, to the next sender; the pubkey on nonce 0. */
+static int sign_full(uint32_t s, uint64_t nonce, uint64_t fee, uint8_t **raw, size_t *len)
+{
+	uint8_t pay[64];
+	ssp_buf b;
+	ssp_hash txid;
+	ssp_transfer t = {.to = g_senders[(s + 1) % opt.nsenders].addr, .amount = AMOUNT};
+	ssp_buf_init(&b, sizeof pay);
+	ssp_transfer_encode(&b, &t);
+	if (b.err) return b.err;
+	memcpy(pay, b.data, b.len);
+	ssp_tx_build tb = {.chain_id = sg.chain_id,
+	                   .type = SSP_TX_TRANSFER,
+	                   .nonce = nonce,
+	                   .fee = fee,
+	                   .expiry = sg.expiry,
+	                   .payload = pay,
+	                   .payload_len = b.len,
+	                   .include_pubkey = nonce == 0};
+	ssp_buf_free(&b);
+	return ssp_tx_sign(raw, len, &txid, &tb, &g_senders[s].sk);
+}
+
+static uint64_t fee_for(size_t len)
+{
+	uint64_t per, fee;
+	if (ssp_mul_u64(&per, sg.fee_per_byte, len) || ssp_add_u64(&fee, sg.min_fee, per))
+		die("the fee schedule overflows");
+	return fee;
+}
+
+/*
+ * ssp_tx_sign re-derives the key pair on every call (a scalar multiplication
+ * as dear as the signature), so the bench signs each sender's nonce-1 tx
+ * with it once and derives the others by patching the nonce (fixed-width
+ * little-endian at a fixed offset, include/ssp/chain.h) and re-signing the
+ * signed part with ssp_sign. Ed25519 is deterministic: presign() checks the
+ * result byte for byte against ssp_tx_sign.
+ */
+static uint8_t **g_tmpl; /* per sender: its nonce-1 tx (no pubkey) */
+
+static size_t nonce_off(void)
+{
+	return 1 + 1 + strlen(sg.chain_id) + 2 +
+	       SSP_ADDR_LEN; /* version, cid len, cid, type, from */
+}
+
+static void sign_patched(uint8_t *out, uint32_t s, uint64_t nonce)
+{
+	ssp_sig sig;
+	size_t n = sg.len_plain - SSP_SIG_LEN;
+	memcpy(out, g_tmpl[s], sg.len_plain);
+	ssp_le64_put(out + nonce_off(), nonce);
+	if (ssp_sign(&sig, &g_senders[s].sk, SSP_DOM_TX, sg.chain_id, out, n)) die("cannot sign");
+	memcpy(out + n, sig.b, SSP_SIG_LEN);
+}
+
+static size_t tx_len(size_t i)
+{
+	return i < opt.nsenders ? sg.len_pk : sg.len_plain;
+}
+
+typedef struct {
+	unsigned idx, nthreads;
+	int err;
+} sjob;
+
+static void *sign_thread(void *arg)
+{
+	sjob *j = arg;
+	uint64_t fee_pk = fee_for(sg.len_pk);
+	uint8_t buf[1024];
+	char hex[2 * sizeof buf + 1];
+	for (size_t i = j->idx; i < opt.ntx; i += j->nthreads) {
+		uint32_t s = (uint32_t)(i % opt.nsenders);
+		uint64_t nonce = i / opt.nsenders;
+		size_t len = tx_len(i);
+		if (nonce == 0) {
+			uint8_t *raw;
+			size_t got;
+			int rc = sign_full(s, 0, fee_pk, &raw, &got);
+			if (rc || got != len) {
+				if (!rc) free(raw);
+				j->err = rc ? rc : SSP_ERR_INTERNAL;
+				return NULL;
+			}
+			memcpy(buf, raw, len);
+			free(raw);
+		} else {
+			sign_patched(buf, s, nonce);
+		}
+		ssp_hex_encode(hex, buf, len); /* not in place: its NUL would hit the next tx */
+		memcpy(sg.hex + sg.off[i], hex, 2 * len);
+	}
+	return NULL;
+}
+
+/* Pre-signs all N transfers on every core into sg.hex. */
+static void presign(void)
+{
+	uint8_t *raw, *ref, check[1024];
+	size_t len;
+	/* the encoded length does not depend on the fee's value: probe both shapes with fee 0 */
+	if (sign_full(0, 0, 0, &raw, &sg.len_pk)) die("cannot sign a probe transaction");
+	free(raw);
+	if (sign_full(0, 1, 0, &raw, &sg.len_plain)) die("cannot sign a probe transaction");
+	free(raw);
+	if (sg.len_pk > sizeof check || sg.len_plain > sizeof check) die("transactions too long");
+	uint64_t fee_plain = fee_for(sg.len_plain);
+	g_tmpl = xcalloc(opt.nsenders, sizeof *g_tmpl);
+	for (uint32_t s = 0; s < opt.nsenders; s++)
+		if (sign_full(s, 1, fee_plain, &g_tmpl[s], &len) || len != sg.len_plain)
+			die("cannot sign a template transaction");
+	/* the shortcut must give exactly what ssp_tx_sign gives */
+	if (sign_full(1, 7, fee_plain, &ref, &len) || len != sg.len_plain)
+		die("cannot sign a check transaction");
+	sign_patched(check, 1, 7);
+	if (memcmp(check, ref, len))
+		die("internal error: patched signing differs from ssp_tx_sign");
+	free(ref);
+
+	sg.off = xmalloc((opt.ntx + 1) * sizeof *sg.off);
+	size_t o = 0;
+	for (size_t i = 0; i < opt.ntx; i++) {
+		sg.off[i] = o;
+		o += 2 * tx_len(i);
+	}
+	sg.off[opt.ntx] = o;
+	sg.hex = xmalloc(o + 1);
+	unsigned n = cores();
+	pthread_t *th = xcalloc(n, sizeof *th);
+	sjob *jobs = xcalloc(n, sizeof *jobs);
+	for (unsigned t = 0; t < n; t++) {
+		jobs[t] = (sjob){.idx = t, .nthreads = n};
+		if (pthread_create(&th[t], NULL, sign_thread, &jobs[t]))
+			die("cannot start a thread");
+	}
+	for (unsigned t = 0; t < n; t++) {
+		pthread_join(th[t], NULL);
+		if (jobs[t].err) die("signing failed: %s", ssp_strerror(jobs[t].err));
+	}
+	for (uint32_t s = 0; s < opt.nsenders; s++)
+		free(g_tmpl[s]);
+	free(g_tmpl);
+	free(th);
+	free(jobs);
+}
+
+/* ------------------------------------------------------------- submission */
+
+typedef struct {
+	char *p;
+	size_t len, cap;
+} sbuf;
+
+static void sb_put(sbuf *b, const char *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t c = b->cap ? b->cap : 1 << 16;
+		while (c < b->len + n + 1)
+			c *= 2;
+		char *np = realloc(b->p, c);
+		if (!np) die("out of memory");
+		b->p = np;
+		b->cap = c;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+static void sb_puts(sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+static const char body_head[] =
+    "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tx_submitBatch\",\"params\":{\"txs\":[";
+
+/* The request body for txs idx[0..n). */
+static void build_body(sbuf *b, const uint32_t *idx, size_t n)
+{
+	b->len = 0;
+	sb_puts(b, body_head);
+	for (size_t k = 0; k < n; k++) {
+		if (k) sb_puts(b, ",");
+		sb_puts(b, "\"");
+		sb_put(b, sg.hex + sg.off[idx[k]], sg.off[idx[k] + 1] - sg.off[idx[k]]);
+		sb_puts(b, "\"");
+	}
+	sb_puts(b, "]}}");
+}
+
+typedef struct {
+	unsigned id;
+	uint32_t *idx; /* this connection's txs, in submission order */
+	size_t n;
+	sbuf *bodies; /* pre-built, one per batch */
+	size_t nbatches;
+	pthread_barrier_t *start;
+	/* results */
+	size_t accepted, rejected, retried, busy, paused;
+	char first_error[256];
+	json_t *errnames; /* error name -> count */
+	double done_at;
+} conn;
+
+static _Atomic size_t g_accepted, g_included;
+
+/*
+ * Flow control: a tx the node acknowledged can still be evicted from a full
+ * mempool by a richer one (mempool.c); a sender's first tx, carrying its key
+ * at the minimum fee, pays less per byte than its later ones, so evictions
+ * would strand whole senders. Keeping well below the mempool's size avoids it.
+ */
+static void wait_for_room(conn *c)
+{
+	double deadline = now_s() + 120;
+	bool counted = false;
+	while (opt.max_pending) {
+		size_t acc = atomic_load(&g_accepted), inc = atomic_load(&g_included);
+		size_t pend = acc > inc ? acc - inc : 0;
+		if (pend == 0 || pend + opt.conns * opt.batch <= opt.max_pending) return;
+		if (now_s() > deadline)
+			die("connection %u: %zu txs pending for 120 s", c->id, pend);
+		if (!counted) c->paused++;
+		counted = true;
+		sleep_ms(5);
+	}
+}
+static _Atomic unsigned g_conns_done;
+
+static size_t on_reply(char *p, size_t size, size_t nmemb, void *ud)
+{
+	sb_put(ud, p, size * nmemb);
+	return size * nmemb;
+}
+
+static size_t count_str(const char *hay, size_t len, const char *needle)
+{
+	size_t n = 0, nl = strlen(needle);
+	const char *p = hay, *end = hay + len;
+	while ((p = memmem(p, (size_t)(end - p), needle, nl))) {
+		n++;
+		p += nl;
+	}
+	return n;
+}
+
+static void note_error(conn *c, const char *name, const char *msg)
+{
+	json_t *v = json_object_get(c->errnames, name);
+	json_object_set_new(c->errnames, name, json_integer(v ? json_integer_value(v) + 1 : 1));
+	if (!c->first_error[0])
+		snprintf(c->first_error, sizeof c->first_error, "%s: %s", name, msg);
+}
+
+/* POSTs body; returns the reply in `reply` (dies on a transport failure). */
+static void post(CURL *h, const sbuf *body, sbuf *reply)
+{
+	long status = 0;
+	for (int attempt = 0;; attempt++) {
+		reply->len = 0;
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body->p);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len);
+		CURLcode rc = curl_easy_perform(h);
+		if (rc == CURLE_OK) {
+			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+			if (status == 200) return;
+			die("tx_submitBatch: HTTP %ld: %.300s", status, reply->p ? reply->p : "");
+		}
+		if (attempt >= 3) die("tx_submitBatch: %s", curl_easy_strerror(rc));
+		sleep_ms(200);
+	}
+}
+
+static void *submit_thread(void *arg)
+{
+	conn *c = arg;
+	CURL *h = curl_easy_init();
+	struct curl_slist *hdr = NULL;
+	sbuf reply = {0}, retry_body = {0};
+	if (!h) die("curl_easy_init failed");
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	hdr = curl_slist_append(hdr, "Expect:");
+	curl_easy_setopt(h, CURLOPT_URL, g_url);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 120000L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_reply);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &reply);
+	uint32_t *pending = xmalloc(opt.batch * sizeof *pending);
+	uint32_t *again = xmalloc(opt.batch * sizeof *again);
+	bool *blocked = xcalloc(opt.nsenders, sizeof *blocked);
+	pthread_barrier_wait(c->start);
+
+	for (size_t b = 0; b < c->nbatches; b++) {
+		size_t first = b * opt.batch;
+		size_t n = c->n - first < opt.batch ? c->n - first : opt.batch;
+		memcpy(pending, c->idx + first, n * sizeof *pending);
+		const sbuf *body = &c->bodies[b];
+		unsigned backoff = 5;
+		wait_for_room(c);
+		double deadline = now_s() + 120;
+		for (;;) {
+			post(h, body, &reply);
+			/* fast path: every tx accepted */
+			if (!memmem(reply.p, reply.len, "\"error\"", 7)) {
+				size_t ok = count_str(reply.p, reply.len, "\"txid\"");
+				if (ok != n) die("tx_submitBatch: %zu txids for %zu txs", ok, n);
+				c->accepted += n;
+				atomic_fetch_add(&g_accepted, n);
+				break;
+			}
+			json_error_t je;
+			json_t *res = json_loadb(reply.p, reply.len, 0, &je);
+			if (!res) die("tx_submitBatch: reply is not JSON: %s", je.text);
+			json_t *e = json_object_get(res, "error");
+			size_t nagain = 0;
+			if (e) {
+				json_int_t code = json_integer_value(json_object_get(e, "code"));
+				if (code != SSP_RPC_BUSY)
+					die("tx_submitBatch: error %lld: %s", (long long)code,
+					    json_string_value(json_object_get(e, "message")));
+				c->busy++;
+				memcpy(again, pending, n * sizeof *again);
+				nagain = n;
+			} else {
+				json_t *rs =
+				    json_object_get(json_object_get(res, "result"), "results");
+				if (json_array_size(rs) != n)
+					die("tx_submitBatch: %zu results for %zu txs",
+					    json_array_size(rs), n);
+				for (size_t k = 0; k < n; k++) {
+					json_t *r = json_array_get(rs, k);
+					json_t *re = json_object_get(r, "error");
+					uint32_t s = (uint32_t)(pending[k] % opt.nsenders);
+					if (!re) {
+						c->accepted++;
+						atomic_fetch_add(&g_accepted, 1);
+						continue;
+					}
+					const char *name = json_string_value(
+					    json_object_get(json_object_get(re, "data"), "error"));
+					const char *msg =
+					    json_string_value(json_object_get(re, "message"));
+					if (!name) name = "?";
+					if (!msg) msg = "?";
+					if (!strcmp(name, "MEMPOOL_FULL") ||
+					    (blocked[s] && !strcmp(name, "NONCE_GAP"))) {
+						/* its predecessors were refused for space: resend
+						 * in order */
+						blocked[s] = true;
+						again[nagain++] = pending[k];
+					} else {
+						c->rejected++;
+						note_error(c, name, msg);
+					}
+				}
+			}
+			json_decref(res);
+			if (!nagain) break;
+			c->retried += nagain;
+			if (now_s() > deadline)
+				die("connection %u: the node kept refusing a batch for 120 s",
+				    c->id);
+			sleep_ms(backoff);
+			if (backoff < 200) backoff *= 2;
+			for (size_t k = 0; k < nagain; k++)
+				blocked[again[k] % opt.nsenders] = false;
+			memcpy(pending, again, nagain * sizeof *pending);
+			n = nagain;
+			build_body(&retry_body, pending, n);
+			body = &retry_body;
+		}
+		free(c->bodies[b].p); /* sent: give the memory back */
+		c->bodies[b].p = NULL;
+	}
+	c->done_at = now_s();
+	atomic_fetch_add(&g_conns_done, 1);
+	free(pending);
+	free(again);
+	free(blocked);
+	free(reply.p);
+	free(retry_body.p);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(h);
+	return NULL;
+}
+
+/* ----------------------------------------------------------------- results */
+
+/* CPU time, in seconds, of the whole machine (busy, idle) and of a process. */
+typedef struct {
+	double busy, idle, node, self;
+} cpusnap;
+
+static double proc_cpu(pid_t pid)
+{
+	char path[64], buf[2048];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f) return 0;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	const char *p = strrchr(buf, ')'); /* the comm may contain spaces */
+	unsigned long long ut = 0, st = 0;
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static cpusnap cpu_snap(void)
+{
+	cpusnap c = {0};
+	unsigned long long v[10] = {0};
+	FILE *f = fopen("/proc/stat", "r");
+	if (f) {
+		if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+		           &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+			memset(v, 0, sizeof v);
+		fclose(f);
+	}
+	double hz = (double)sysconf(_SC_CLK_TCK);
+	c.idle = (double)(v[3] + v[4]) / hz;
+	c.busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / hz;
+	c.node = proc_cpu(g_node);
+	c.self = proc_cpu(getpid());
+	return c;
+}
+
+typedef struct {
+	uint64_t height;
+	uint64_t ntx;
+	double seen_at;
+} blockrec;
+
+static uint64_t read_vm(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	uint64_t kb = 0;
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f) die("cannot read %s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, key, strlen(key)) && line[strlen(key)] == ':')
+			kb = strtoull(line + strlen(key) + 1, NULL, 10);
+	fclose(f);
+	if (!kb) die("no %s in %s", key, path);
+	return kb;
+}
+
+typedef struct {
+	size_t blocks;
+	double commit_sum, commit_max, apply_sum, apply_max;
+	uint64_t txs;
+} logstats;
+
+/* Parses "block H: N txs, B bytes, apply A ms, commit C ms" for heights in (from, to]. */
+static logstats parse_log(uint64_t from, uint64_t to)
+{
+	logstats ls = {0};
+	FILE *f = fopen(g_log, "r");
+	char line[1024];
+	if (!f) die("cannot read the node log %s", g_log);
+	while (fgets(line, sizeof line, f)) {
+		const char *p = strstr(line, "] block ");
+		unsigned long long h;
+		unsigned ntx;
+		size_t bytes;
+		double apply, commit;
+		if (!p ||
+		    sscanf(p + 2, "block %llu: %u txs, %zu bytes, apply %lf ms, commit %lf ms", &h,
+		           &ntx, &bytes, &apply, &commit) != 5)
+			continue;
+		if (h <= from || h > to || ntx < BIG_BLOCK_TXS) continue;
+		ls.blocks++;
+		ls.txs += ntx;
+		ls.commit_sum += commit;
+		ls.apply_sum += apply;
+		if (commit > ls.commit_max) ls.commit_max = commit;
+		if (apply > ls.apply_max) ls.apply_max = apply;
+	}
+	fclose(f);
+	return ls;
+}
+
+/* -------------------------------------------------------------------- main */
+
+static void parse_args(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		char *end;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(usage, stdout);
+			exit(0);
+		} else if (!strcmp(a, "--keep")) {
+			opt.keep = true;
+			continue;
+		} else if (strncmp(a, "--", 2)) {
+			if (opt.datadir) die("unexpected argument %s\n%s", a, usage);
+			opt.datadir = a;
+			continue;
+		}
+		if (!v) die("%s needs a value", a);
+		i++;
+		errno = 0;
+		if (!strcmp(a, "--sspd")) {
+			opt.sspd = v;
+			continue;
+		}
+		double d = strtod(v, &end);
+		if (errno || *end || d < 0 || d > 1e12) die("%s: bad value %s", a, v);
+		if (!strcmp(a, "--txs"))
+			opt.ntx = (size_t)d;
+		else if (!strcmp(a, "--senders"))
+			opt.nsenders = (uint32_t)d;
+		else if (!strcmp(a, "--batch"))
+			opt.batch = (size_t)d;
+		else if (!strcmp(a, "--connections"))
+			opt.conns = (unsigned)d;
+		else if (!strcmp(a, "--verify-seconds"))
+			opt.verify_s = d;
+		else if (!strcmp(a, "--timeout"))
+			opt.timeout_s = d;
+		else if (!strcmp(a, "--max-pending"))
+			opt.max_pending = (size_t)d;
+		else
+			die("unknown option %s\n%s", a, usage);
+	}
+	if (!opt.datadir) die("give a DATADIR\n%s", usage);
+	if (opt.verify_s <= 0 || opt.timeout_s <= 0)
+		die("--verify-seconds and --timeout must be > 0");
+	if (opt.batch < 1 || opt.batch > 10000) die("--batch must be 1..10000");
+	if (opt.nsenders < 2 || opt.nsenders > 20000) die("--senders must be 2..20000");
+	if (opt.conns < 1 || opt.conns > 64 || opt.conns > opt.nsenders)
+		die("--connections must be 1..64");
+	if (opt.ntx < 1 || opt.ntx > 50000000) die("--txs must be 1..50000000");
+	if ((opt.ntx + opt.nsenders - 1) / opt.nsenders > 4000)
+		die("--txs / --senders must stay under the mempool's 4096 pending per sender");
+}
+
+static char *default_sspd(void)
+{
+	static char path[4096];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof path - 16);
+	if (n <= 0) die("cannot find my own path; give --sspd");
+	path[n] = 0;
+	char *slash = strrchr(path, '/');
+	snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "sspd");
+	return path;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	parse_args(argc, argv);
+	if (!opt.sspd) opt.sspd = default_sspd();
+	if (ssp_core_init()) die("cannot initialise libsodium");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) die("cannot initialise libcurl");
+	unsigned ncores = cores();
+
+	/* 1. the baseline, with nothing else running */
+	printf("# cores: %u\n", ncores);
+	/* the baseline now and again after the transfer run: the best counts */
+	vbase vb = {0};
+	baseline(ncores, &vb);
+
+	/* 2. datadir, genesis, node */
+	double t_setup = now_s();
+	make_datadir();
+	start_node();
+	ssp_rpc_client *cl;
+	if (ssp_rpc_client_new(&cl, g_url, 60000)) die("cannot create an RPC client");
+	json_t *info = wait_ready(cl, 60);
+	const char *cid = json_string_value(json_object_get(info, "chain_id"));
+	if (!cid || strcmp(cid, CHAIN_ID))
+		die("the node runs chain %s, not %s", cid ? cid : "?", CHAIN_ID);
+	snprintf(sg.chain_id, sizeof sg.chain_id, "%s", cid);
+	sg.min_fee = info_amount(info, "min_fee");
+	sg.fee_per_byte = info_amount(info, "fee_per_byte");
+	uint64_t start_height = info_u64(info, "height");
+	json_decref(info);
+	sg.expiry = start_height + EXPIRY_AHEAD;
+	printf("# node: pid %d, %s, started in %.1f s\n", (int)g_node, g_url, now_s() - t_setup);
+	printf("# blocks: block_interval_ms %d, max_block_bytes %d, max_block_txs %d "
+	       "(bigger than the default devnet's 1 MiB / 20000: the 10,000-tx blocks of "
+	       "ARCHITECTURE.md section 11); commits durable (no --no-sync)\n",
+	       BLOCK_INTERVAL_MS, MAX_BLOCK_BYTES, MAX_BLOCK_TXS);
+
+	/* 3. pre-sign and pre-build the request bodies */
+	double t_sign = now_s();
+	presign();
+	double sign_s = now_s() - t_sign;
+	conn *cs = xcalloc(opt.conns, sizeof *cs);
+	pthread_barrier_t bar;
+	pthread_barrier_init(&bar, NULL, opt.conns + 1);
+	for (unsigned c = 0; c < opt.conns; c++) {
+		cs[c].id = c;
+		cs[c].idx = xmalloc(opt.ntx * sizeof *cs[c].idx);
+		cs[c].start = &bar;
+		cs[c].errnames = json_object();
+	}
+	for (size_t i = 0; i < opt.ntx; i++) {
+		conn *c = &cs[(i % opt.nsenders) % opt.conns];
+		c->idx[c->n++] = (uint32_t)i;
+	}
+	for (unsigned c = 0; c < opt.conns; c++) {
+		cs[c].nbatches = (cs[c].n + opt.batch - 1) / opt.batch;
+		cs[c].bodies = xcalloc(cs[c].nbatches, sizeof *cs[c].bodies);
+		for (size_t b = 0; b < cs[c].nbatches; b++) {
+			size_t first = b * opt.batch;
+			size_t n = cs[c].n - first < opt.batch ? cs[c].n - first : opt.batch;
+			build_body(&cs[c].bodies[b], cs[c].idx + first, n);
+		}
+	}
+	printf("# txs: %zu transfers from %u senders (%zu/%zu bytes with/without pubkey), "
+	       "pre-signed on %u threads in %.1f s; batches of %zu over %u connections\n",
+	       opt.ntx, opt.nsenders, sg.len_pk, sg.len_plain, ncores, sign_s, opt.batch,
+	       opt.conns);
+
+	/* 4. submit on opt.conns connections; count what the chain commits */
+	info = NULL;
+	{
+		ssp_rpc_error err = {0};
+		if (ssp_rpc_call(cl, "chain_getInfo", NULL, &info, &err))
+			die("chain_getInfo: %s", err.message);
+		start_height = info_u64(info, "height");
+		json_decref(info);
+	}
+	pthread_t *th = xcalloc(opt.conns, sizeof *th);
+	for (unsigned c = 0; c < opt.conns; c++)
+		if (pthread_create(&th[c], NULL, submit_thread, &cs[c]))
+			die("cannot start a thread");
+	pthread_barrier_wait(&bar);
+	const double t0 = now_s();
+	const cpusnap c0 = cpu_snap();
+	const double deadline = t0 + opt.timeout_s;
+	size_t nblocks = 0, capblocks = 1024;
+	blockrec *blocks = xmalloc(capblocks * sizeof *blocks);
+	uint64_t seen = start_height, included = 0;
+	double t_last = 0, last_progress = t0;
+	for (;;) {
+		bool all_sent = atomic_load(&g_conns_done) == opt.conns;
+		size_t target = atomic_load(&g_accepted);
+		if (all_sent && included >= target) break;
+		double now = now_s();
+		if (now > deadline)
+			die("only %llu of %zu txs committed after %.0f s",
+			    (unsigned long long)included, target, opt.timeout_s);
+		if (now - last_progress > 60)
+			die("no progress for 60 s: %llu of %zu accepted txs committed",
+			    (unsigned long long)included, target);
+		json_t *res = NULL;
+		ssp_rpc_error err = {0};
+		if (ssp_rpc_call(cl, "chain_getInfo", NULL, &res, &err))
+			die("chain_getInfo: %s", err.message);
+		uint64_t height = info_u64(res, "height");
+		json_decref(res);
+		if (height == seen) {
+			sleep_ms(20);
+			continue;
+		}
+		while (seen < height) {
+			ssp_rpc_error e2 = {0};
+			res = NULL;
+			if (ssp_rpc_call(cl, "chain_getBlock",
+			                 json_pack("{s:I}", "height", (json_int_t)(seen + 1)), &res,
+			                 &e2))
+				die("chain_getBlock %llu: %s", (unsigned long long)(seen + 1),
+				    e2.message);
+			seen++;
+			json_t *tc = json_object_get(res, "tx_count");
+			if (!json_is_integer(tc)) die("chain_getBlock: no tx_count");
+			uint64_t ntx = (uint64_t)json_integer_value(tc);
+			json_decref(res);
+			double at = now_s();
+			if (nblocks == capblocks) {
+				capblocks *= 2;
+				blocks = realloc(blocks, capblocks * sizeof *blocks);
+				if (!blocks) die("out of memory");
+			}
+			blocks[nblocks++] = (blockrec){.height = seen, .ntx = ntx, .seen_at = at};
+			if (ntx) {
+				included += ntx;
+				atomic_store(&g_included, included);
+				t_last = at;
+				last_progress = at;
+			}
+		}
+		if (atomic_load(&g_accepted) != target) last_progress = now_s();
+	}
+	const double window = t_last - t0;
+	const cpusnap c1 = cpu_snap();
+	const double wall = now_s() - t0;
+	const uint64_t last_height = seen;
+
+	/* RSS right after everything is in, before anything else touches the node */
+	uint64_t rss_kb = read_vm(g_node, "VmRSS"), hwm_kb = read_vm(g_node, "VmHWM");
+	uint64_t anon_kb = read_vm(g_node, "RssAnon"), file_kb = read_vm(g_node, "RssFile");
+	for (unsigned c = 0; c < opt.conns; c++)
+		pthread_join(th[c], NULL);
+	size_t accepted = 0, rejected = 0, retried = 0, busy = 0, paused = 0;
+	double sent_at = t0;
+	for (unsigned c = 0; c < opt.conns; c++) {
+		accepted += cs[c].accepted;
+		rejected += cs[c].rejected;
+		retried += cs[c].retried;
+		busy += cs[c].busy;
+		paused += cs[c].paused;
+		if (cs[c].done_at > sent_at) sent_at = cs[c].done_at;
+	}
+
+	/* 5. stop the node (cleanly: its exit status is checked), then report */
+	int status = stop_node(30);
+	logstats ls = parse_log(start_height, last_height);
+	baseline(ncores, &vb);
+	const double v1 = vb.one, vall = vb.all;
+	printf("# verify baseline: 32-byte digests, best of 3 runs before and 3 after the "
+	       "transfers, counted per CPU-second each thread got; by the wall clock: one core "
+	       "%.0f, all cores %.0f (threads on a CPU %.0f%% of the time)\n",
+	       vb.one_wall, vb.all_wall, vb.on_all * 100);
+	printf("BENCH ed25519_verify_one_core %.0f verify/s\n", v1);
+	printf("BENCH ed25519_verify_all_cores %.0f verify/s\n", vall);
+
+	double tps = (double)included / window;
+	printf("# window: first submission .. block %llu (holding the last tx) seen committed: "
+	       "%.2f s; all submitted after %.2f s; heights %llu..%llu\n",
+	       (unsigned long long)last_height, window, sent_at - t0,
+	       (unsigned long long)start_height + 1, (unsigned long long)last_height);
+	printf("# submission: %zu accepted, %zu rejected, %zu resent after MEMPOOL_FULL, %zu busy "
+	       "replies, %zu batches held back by --max-pending %zu\n",
+	       accepted, rejected, retried, busy, paused, opt.max_pending);
+	printf("# cpu in the window, in cores of %u: node %.2f, bench %.2f, other processes %.2f, "
+	       "idle %.2f\n",
+	       ncores, (c1.node - c0.node) / wall, (c1.self - c0.self) / wall,
+	       ((c1.busy - c0.busy) - (c1.node - c0.node) - (c1.self - c0.self)) / wall,
+	       (c1.idle - c0.idle) / wall);
+	double other = ((c1.busy - c0.busy) - (c1.node - c0.node) - (c1.self - c0.self)) / wall;
+	if (other > 0.1 * ncores)
+		printf("# warning: other processes took %.2f cores during the window: transfer_tps "
+		       "is lowered by them\n",
+		       other);
+	double node_cores = (c1.node - c0.node) / wall;
+	printf("BENCH transfer_tps %.0f tx/s\n", tps);
+	printf("BENCH transfer_vs_verify %.3f ratio\n", tps / vall);
+	/* robust to other load: what the node does per CPU-second it actually got */
+	printf("BENCH transfer_per_node_cpu_s %.0f tx/cpu-s\n", tps / node_cores);
+	printf("BENCH transfer_cpu_vs_verify_cpu %.3f ratio\n", tps / node_cores / v1);
+	if (ls.blocks) {
+		printf("BENCH block_commit_ms_mean %.1f ms\n", ls.commit_sum / (double)ls.blocks);
+		printf("BENCH block_commit_ms_max %.1f ms\n", ls.commit_max);
+		printf("BENCH block_apply_ms_mean %.1f ms\n", ls.apply_sum / (double)ls.blocks);
+		printf("BENCH txs_per_block_mean %.0f tx\n", (double)ls.txs / (double)ls.blocks);
+		printf("# per-block figures over the %zu blocks with >= %d txs\n", ls.blocks,
+		       BIG_BLOCK_TXS);
+	} else {
+		fprintf(stderr,
+		        "bench_transfer: warning: no block with >= %d txs in the node log\n",
+		        BIG_BLOCK_TXS);
+	}
+	printf("BENCH node_rss_after_%zu_transfers %.1f MiB\n", opt.ntx, (double)rss_kb / 1024);
+	printf("BENCH node_rss_peak %.1f MiB\n", (double)hwm_kb / 1024);
+	printf("# node RSS: %.1f MiB anonymous (heap), %.1f MiB file-backed (mostly LMDB's "
+	       "memory map: page cache, reclaimable)\n",
+	       (double)anon_kb / 1024, (double)file_kb / 1024);
+	int exit_code = 0;
+	if (rejected) {
+		fprintf(stderr, "bench_transfer: error: %zu txs rejected:", rejected);
+		for (unsigned c = 0; c < opt.conns; c++) {
+			const char *k;
+			json_t *v;
+			json_object_foreach(cs[c].errnames, k, v)
+			    fprintf(stderr, " %s x%lld", k, (long long)json_integer_value(v));
+			if (cs[c].first_error[0])
+				fprintf(stderr, " (first: %s)", cs[c].first_error);
+		}
+		fputc('\n', stderr);
+		exit_code = 1;
+	}
+	if (status != 0) {
+		fprintf(stderr,
+		        "bench_transfer: error: the node did not exit cleanly (wait status %d)\n",
+		        status);
+		print_log_tail();
+		exit_code = 1;
+	}
+	ssp_rpc_client_free(cl);
+	for (unsigned c = 0; c < opt.conns; c++) {
+		free(cs[c].idx);
+		free(cs[c].bodies);
+		json_decref(cs[c].errnames);
+	}
+	free(cs);
+	free(th);
+	free(blocks);
+	free(sg.hex);
+	free(sg.off);
+	free(g_senders);
+	pthread_barrier_destroy(&bar);
+	remove_datadir();
+	curl_global_cleanup();
+	return exit_code;
+}
