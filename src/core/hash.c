@@ -4,6 +4,7 @@
  * several times faster than EVP_Digest for the short inputs we hash most.
  */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,20 +14,55 @@ struct ssp_sha256_ctx {
 	EVP_MD_CTX *md;
 };
 
+/*
+ * Per-thread hashing state. The _Thread_local pointer is the fast path; the
+ * pthread key's destructor frees the state when a thread exits (RPC
+ * connection threads come and go), so nothing leaks per thread.
+ */
+typedef struct {
+	EVP_MD *md;
+	EVP_MD_CTX *ctx;
+} tls_sha;
+
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+static _Thread_local tls_sha *tls;
+
+static void tls_free(void *p)
+{
+	tls_sha *t = p;
+	EVP_MD_CTX_free(t->ctx);
+	EVP_MD_free(t->md);
+	free(t);
+	tls = NULL;
+}
+
+static void tls_key_init(void)
+{
+	if (pthread_key_create(&tls_key, tls_free) != 0) abort();
+}
+
+static tls_sha *tls_get(void)
+{
+	if (tls) return tls;
+	if (pthread_once(&tls_once, tls_key_init) != 0) abort();
+	tls_sha *t = calloc(1, sizeof *t);
+	if (!t) abort();
+	t->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	t->ctx = EVP_MD_CTX_new();
+	/* OpenSSL without SHA-256, or no memory for 200 bytes: a node cannot run */
+	if (!t->md || !t->ctx || pthread_setspecific(tls_key, t) != 0) abort();
+	return tls = t;
+}
+
 static const EVP_MD *sha256_md(void)
 {
-	static _Thread_local EVP_MD *md;
-	if (!md) md = EVP_MD_fetch(NULL, "SHA256", NULL);
-	if (!md) abort(); /* OpenSSL without SHA-256 cannot run a node */
-	return md;
+	return tls_get()->md;
 }
 
 static EVP_MD_CTX *tls_ctx(void)
 {
-	static _Thread_local EVP_MD_CTX *c;
-	if (!c) c = EVP_MD_CTX_new();
-	if (!c) abort();
-	return c;
+	return tls_get()->ctx;
 }
 
 void ssp_sha256v(ssp_hash *out, const void *const *parts, const size_t *lens, size_t count)

@@ -90,12 +90,30 @@ static int p256_scalar_ok(const uint8_t v[32])
  * The curve group, one per thread: EC_GROUP objects are cheap to share read-only
  * but OpenSSL documents no such guarantee, and hash.c uses the same pattern.
  */
+static pthread_key_t g_group_key;
+static pthread_once_t g_group_once = PTHREAD_ONCE_INIT;
+static _Thread_local EC_GROUP *g_group;
+
+/* Frees a thread's group when the thread exits. */
+static void group_free(void *p)
+{
+	EC_GROUP_free(p);
+	g_group = NULL;
+}
+
+static void group_key_init(void)
+{
+	if (pthread_key_create(&g_group_key, group_free) != 0) abort();
+}
+
 static const EC_GROUP *p256_group(void)
 {
-	static _Thread_local EC_GROUP *g;
-	if (!g) g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
-	if (!g) abort(); /* OpenSSL without P-256 cannot run a node */
-	return g;
+	if (g_group) return g_group;
+	if (pthread_once(&g_group_once, group_key_init) != 0) abort();
+	EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+	/* OpenSSL without P-256 cannot run a node */
+	if (!g || pthread_setspecific(g_group_key, g) != 0) abort();
+	return g_group = g;
 }
 
 /* Decodes a 33-byte compressed point; 0 or SSP_ERR_BADKEY / NOMEM. */
