@@ -72,11 +72,85 @@ SSP_WUR int ssp_token_approve(ssp_txctx *c, const ssp_addr *caller, const char *
 SSP_WUR int ssp_token_transfer_from(ssp_txctx *c, const ssp_addr *caller, const char *symbol,
 				    const ssp_addr *from, const ssp_addr *to, uint64_t amount);
 
+/*
+ * ssp_token_create details: max_supply must be 1..INT64_MAX (SSP_ERR_RANGE
+ * above) so that every amount is representable as an event's integer;
+ * flags may only hold BURNABLE|MINTABLE; the creation fee
+ * (params->token_create_fee) moves from the caller's SSP balance to the
+ * ecosystem pool (SSP_ERR_BALANCE if short). A token created without
+ * MINTABLE has a fixed supply: all of max_supply is issued to the caller
+ * at creation. ssp_token_approve accepts 0 (revokes) and amounts up to
+ * INT64_MAX (SSP_ERR_RANGE above); an allowance that is too small for
+ * ssp_token_transfer_from is SSP_ERR_BALANCE. Each operation is atomic:
+ * on error it leaves c->st and c->rcpt as they were.
+ */
+
 /* Reads within a tx (state overlay). */
 SSP_WUR int ssp_token_get(ssp_state *st, const char *symbol, ssp_token_info *out);
 SSP_WUR int ssp_token_balance(ssp_state *st, const char *symbol, const ssp_addr *a, uint64_t *out);
 SSP_WUR int ssp_token_allowance(ssp_state *st, const char *symbol, const ssp_addr *owner,
 				const ssp_addr *spender, uint64_t *out);
+
+/*
+ * The token's pseudo-address, the emitter of its events: the first 20
+ * bytes of SHA-256("ssp/token/" || symbol). Any string; thread-safe.
+ */
+void ssp_token_address(ssp_addr *out, const char *symbol);
+/* 1 if symbol matches [A-Z][A-Z0-9]{1,11}, else 0. */
+int ssp_token_symbol_valid(const char *symbol);
+/* 1 if name[0..n) is 1..64 bytes of strict UTF-8 without C0/C1 control characters or DEL. */
+int ssp_token_name_valid(const char *name, size_t n);
+
+/*
+ * Payloads of the token transactions (integers little-endian, strings
+ * length-prefixed by one byte, addresses 20 raw bytes):
+ *   create        u8 len + symbol | u8 len + name | u8 decimals |
+ *                 u64 max_supply | u32 flags
+ *   issue         u8 len + symbol | to[20] | u64 amount
+ *   transfer      u8 len + symbol | to[20] | u64 amount
+ *   burn          u8 len + symbol | u64 amount
+ *   approve       u8 len + symbol | spender[20] | u64 amount
+ *   transfer_from u8 len + symbol | owner[20] | to[20] | u64 amount
+ * One struct serves every type; the fields a type does not carry are
+ * ignored by the encoder and zeroed by the decoder.
+ */
+typedef struct {
+	char symbol[SSP_TOKEN_SYMBOL_MAX + 1];
+	char name[SSP_TOKEN_NAME_MAX + 1]; /* create */
+	uint8_t decimals;                  /* create */
+	uint64_t max_supply;               /* create, base units */
+	uint32_t flags;                    /* create */
+	ssp_addr to;                       /* issue, transfer, transfer_from */
+	ssp_addr owner;                    /* transfer_from: whose tokens move */
+	ssp_addr spender;                  /* approve */
+	uint64_t amount;                   /* all but create, base units */
+} ssp_token_payload;
+
+/*
+ * Appends the payload of a token tx of `type` to b (b->err becomes
+ * SSP_ERR_INVAL for a type that is not a token type or a symbol/name
+ * too long to encode; the ranges are the decoder's business).
+ */
+void ssp_token_payload_encode(ssp_buf *b, uint16_t type, const ssp_token_payload *p);
+/*
+ * Strictly decodes and range-checks the payload of a token tx of `type`:
+ * symbol syntax, name 1..64 bytes of UTF-8 without control characters,
+ * decimals <= 18, max_supply 1..INT64_MAX, known flags, amounts
+ * 1..INT64_MAX (approve: 0..INT64_MAX), no trailing bytes.
+ * SSP_ERR_PAYLOAD on any violation, SSP_ERR_TXTYPE for another type.
+ */
+SSP_WUR int ssp_token_payload_decode(ssp_token_payload *p, uint16_t type, const uint8_t *buf,
+				     size_t n);
+
+/*
+ * Reads over the committed state (RPC threads and tests): visits the
+ * tokens with symbol >= start (NULL: from the first) in byte order until
+ * fn returns non-zero (returned) or the table ends (0). rt is a read txn
+ * of the chain's store; info is valid during the call only.
+ */
+typedef int (*ssp_token_visit)(void *arg, const ssp_token_info *info);
+SSP_WUR int ssp_token_scan(const ssp_chain *c, ssp_txn *rt, const char *start, ssp_token_visit fn,
+			   void *arg);
 
 #ifdef __cplusplus
 }

@@ -11,7 +11,8 @@
 static const char *const info_amounts[] = {"min_fee", "fee_per_byte", NULL};
 static const char *const account_amounts[] = {"balance", "locked", NULL};
 static const char *const supply_amounts[] = {"total", "circulating", "locked", "pool", NULL};
-static const char *const tx_amounts[] = {"tx.fee", "tx.payload.amount", "receipt.fee_paid", NULL};
+static const char *const tx_amounts[] = {"tx.fee", "tx.payload.amount", "tx.payload.value",
+                                         "receipt.fee_paid", NULL};
 
 /* Calls a method and prints its result; params are stolen (NULL only on OOM). */
 static int show(cli_ctx *c, const char *method, json_t *params, const char *const *amounts)

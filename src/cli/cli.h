@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ssp/chain.h"
 #include "ssp/core.h"
 #include "ssp/rpc.h"
 
@@ -162,6 +163,55 @@ json_t *cli_key_json(const char *name, const ssp_pubkey *pk, const char *hrp, co
  */
 SSP_WUR int cli_resolve_account(cli_ctx *c, ssp_addr *out, const char *hrp, const char *text);
 
+/* ------------------------------------------------------------- txsend.c */
+
+/* How a signing command prices, bounds and follows its transaction. */
+typedef struct {
+	bool fee_given;
+	uint64_t fee; /* base units; else min_fee + fee_per_byte x size */
+	uint64_t expiry_blocks;
+	bool wait;
+} cli_txopts;
+
+/* A sender and what the node says about the chain and it; cli_tx_end wipes it. */
+typedef struct {
+	ssp_seckey sk;
+	ssp_pubkey pk;
+	ssp_addr from;
+	char from_text[96];
+	char chain_id[SSP_CHAIN_ID_MAX + 1];
+	uint64_t height, min_fee, fee_per_byte;
+	uint64_t nonce; /* the sender's next, pending txs included */
+	bool include_pubkey;
+} cli_txsession;
+
+/* --fee, --expiry-blocks and --wait of a signing command; `cmd` names it in errors. */
+SSP_WUR int cli_txopts_parse(cli_txopts *o, const cli_args *a, const char *cmd);
+/*
+ * Unlocks key `from` (before the node is asked anything), then reads the
+ * chain (setting c->hrp) and the sender's nonce and key status. Call
+ * cli_tx_end on every path afterwards. Reports its own error.
+ */
+SSP_WUR int cli_tx_begin(cli_ctx *c, cli_txsession *s, const char *from);
+/*
+ * Signs a tx of `type` with `payload`, submits it and, with o->wait, polls
+ * until it is in a block (a rejection or failed receipt is an error). The
+ * key is wiped. *result (new reference) is {txid, from, <fields>, fee,
+ * nonce, expiry[, status, height; with --json also block and events]};
+ * fields (borrowed, may be NULL) are the command's own. Reports its own error.
+ */
+SSP_WUR int cli_tx_send(cli_ctx *c, cli_txsession *s, const cli_txopts *o, uint16_t type,
+                        const uint8_t *payload, size_t payload_len, const json_t *fields,
+                        json_t **result);
+void cli_tx_end(cli_txsession *s);
+/*
+ * Prints a cli_tx_send result: JSON with --json, else a table where "fee"
+ * gets " SSP" and the keys in amount_keys (NULL-terminated, may be NULL)
+ * get `unit` appended (e.g. " SSP", " PARK").
+ */
+void cli_print_tx(cli_ctx *c, const json_t *out, const char *const *amount_keys,
+                  const char *unit);
+
 /* ------------------------------------------------------------ commands */
 
 int cli_cmd_key_new(cli_ctx *c, const cli_args *a);
@@ -174,5 +224,20 @@ int cli_cmd_supply(cli_ctx *c, const cli_args *a);
 int cli_cmd_block(cli_ctx *c, const cli_args *a);
 int cli_cmd_tx(cli_ctx *c, const cli_args *a);
 int cli_cmd_transfer(cli_ctx *c, const cli_args *a);
+int cli_cmd_token_create(cli_ctx *c, const cli_args *a);
+int cli_cmd_token_issue(cli_ctx *c, const cli_args *a);
+int cli_cmd_token_transfer(cli_ctx *c, const cli_args *a);
+int cli_cmd_token_burn(cli_ctx *c, const cli_args *a);
+int cli_cmd_token_approve(cli_ctx *c, const cli_args *a);
+int cli_cmd_token_transfer_from(cli_ctx *c, const cli_args *a);
+int cli_cmd_token_balance(cli_ctx *c, const cli_args *a);
+int cli_cmd_token_allowance(cli_ctx *c, const cli_args *a);
+int cli_cmd_token_info(cli_ctx *c, const cli_args *a);
+int cli_cmd_token_list(cli_ctx *c, const cli_args *a);
+int cli_cmd_contract_deploy(cli_ctx *c, const cli_args *a);
+int cli_cmd_contract_call(cli_ctx *c, const cli_args *a);
+int cli_cmd_contract_query(cli_ctx *c, const cli_args *a);
+int cli_cmd_contract_events(cli_ctx *c, const cli_args *a);
+int cli_cmd_contract_code(cli_ctx *c, const cli_args *a);
 
 #endif

@@ -38,6 +38,44 @@ static const cli_optspec transfer_opts[] = {
     {"memo", true}, {"wait", false}, {"expiry-blocks", true}, {NULL, false},
 };
 
+static const cli_optspec contract_deploy_opts[] = {
+    {"from", true}, {"args", true},  {"gas", true},           {"fee", true},
+    {"wait", false}, {"expiry-blocks", true}, {NULL, false},
+};
+static const cli_optspec contract_call_opts[] = {
+    {"from", true}, {"args", true},  {"value", true}, {"gas", true},
+    {"fee", true},  {"wait", false}, {"expiry-blocks", true}, {NULL, false},
+};
+static const cli_optspec contract_query_opts[] = {{"args", true}, {"from", true}, {NULL, false}};
+static const cli_optspec contract_events_opts[] = {
+    {"name", true}, {"from-height", true}, {"to-height", true}, {"limit", true}, {NULL, false},
+};
+static const cli_optspec token_create_opts[] = {
+    {"from", true},       {"symbol", true},  {"name", true},          {"decimals", true},
+    {"max-supply", true}, {"no-burn", false}, {"fixed-supply", false}, {"fee", true},
+    {"wait", false},      {"expiry-blocks", true}, {NULL, false},
+};
+static const cli_optspec token_to_opts[] = {
+    {"from", true}, {"symbol", true}, {"to", true},            {"amount", true},
+    {"fee", true},  {"wait", false},  {"expiry-blocks", true}, {NULL, false},
+};
+static const cli_optspec token_burn_opts[] = {
+    {"from", true},  {"symbol", true},        {"amount", true}, {"fee", true},
+    {"wait", false}, {"expiry-blocks", true}, {NULL, false},
+};
+static const cli_optspec token_approve_opts[] = {
+    {"from", true}, {"symbol", true}, {"spender", true},       {"amount", true},
+    {"fee", true},  {"wait", false},  {"expiry-blocks", true}, {NULL, false},
+};
+static const cli_optspec token_transfer_from_opts[] = {
+    {"from", true}, {"symbol", true}, {"owner", true},         {"to", true}, {"amount", true},
+    {"fee", true},  {"wait", false},  {"expiry-blocks", true}, {NULL, false},
+};
+static const cli_optspec token_symbol_opts[] = {{"symbol", true}, {NULL, false}};
+static const cli_optspec token_allowance_opts[] = {
+    {"symbol", true}, {"owner", true}, {"spender", true}, {NULL, false}};
+static const cli_optspec token_list_opts[] = {{"from", true}, {"limit", true}, {NULL, false}};
+
 static const cli_cmd commands[] = {
     {"key", "new", cli_cmd_key_new, key_new_opts, 0, 0, "key new --name NAME [--type ed25519|p256]",
      "Generate a key and write it, encrypted, to the keystore."},
@@ -59,6 +97,53 @@ static const cli_cmd commands[] = {
      "transfer --from NAME --to ADDRESS|NAME --amount N [--fee N] [--memo TEXT]\n"
      "             [--expiry-blocks N] [--wait]",
      "Sign and submit an SSP transfer; --wait polls until it is in a block."},
+    {"contract", "deploy", cli_cmd_contract_deploy, contract_deploy_opts, 1, 1,
+     "contract deploy --from NAME FILE.lua [--args JSON-ARRAY] [--gas N] [--fee N] [--wait]",
+     "Deploy a Lua contract (init gets --args); prints its address and txid. The fee is\n"
+     "the base fee + gas x gas_price; unused gas is refunded."},
+    {"contract", "call", cli_cmd_contract_call, contract_call_opts, 2, 2,
+     "contract call --from NAME ADDRESS FUNCTION [--args JSON-ARRAY] [--value SSP]\n"
+     "             [--gas N] [--fee N] [--wait]",
+     "Call a contract function in a transaction; --wait prints the receipt (status,\n"
+     "gas, fee paid, return value or error message, events)."},
+    {"contract", "query", cli_cmd_contract_query, contract_query_opts, 2, 2,
+     "contract query ADDRESS FUNCTION [--args JSON-ARRAY] [--from ADDRESS|NAME]",
+     "Run a view function without a transaction; prints its return value as JSON."},
+    {"contract", "events", cli_cmd_contract_events, contract_events_opts, 1, 1,
+     "contract events ADDRESS [--name N] [--from-height H] [--to-height H] [--limit N]",
+     "List a contract's events (at most 10,000 blocks and 1,000 events per request)."},
+    {"contract", "code", cli_cmd_contract_code, no_opts, 1, 1, "contract code ADDRESS",
+     "Show a contract's creator, code hash, functions and source."},
+    {"token", "create", cli_cmd_token_create, token_create_opts, 0, 0,
+     "token create --from NAME --symbol SYM --name TEXT [--decimals N] --max-supply N\n"
+     "             [--no-burn] [--fixed-supply] [--fee N] [--expiry-blocks N] [--wait]",
+     "Create an IOT_Coin token; the chain takes its creation fee in SSP for the ecosystem\n"
+     "pool. --fixed-supply issues all of --max-supply to the creator at once."},
+    {"token", "issue", cli_cmd_token_issue, token_to_opts, 0, 0,
+     "token issue --from NAME --symbol SYM --to ADDRESS|NAME --amount N [--wait]",
+     "Issue new tokens (the token's creator only, up to its max supply)."},
+    {"token", "transfer", cli_cmd_token_transfer, token_to_opts, 0, 0,
+     "token transfer --from NAME --symbol SYM --to ADDRESS|NAME --amount N [--wait]",
+     "Send tokens."},
+    {"token", "burn", cli_cmd_token_burn, token_burn_opts, 0, 0,
+     "token burn --from NAME --symbol SYM --amount N [--wait]",
+     "Destroy some of your own tokens (burnable tokens only)."},
+    {"token", "approve", cli_cmd_token_approve, token_approve_opts, 0, 0,
+     "token approve --from NAME --symbol SYM --spender ADDRESS|NAME --amount N [--wait]",
+     "Let a spender move up to N of your tokens (replaces the allowance; 0 revokes)."},
+    {"token", "transfer-from", cli_cmd_token_transfer_from, token_transfer_from_opts, 0, 0,
+     "token transfer-from --from NAME --symbol SYM --owner ADDRESS|NAME --to ADDRESS|NAME\n"
+     "             --amount N [--wait]",
+     "As a spender (--from), move an owner's tokens within your allowance."},
+    {"token", "balance", cli_cmd_token_balance, token_symbol_opts, 1, 1,
+     "token balance --symbol SYM ADDRESS|NAME", "Show an account's token balance."},
+    {"token", "allowance", cli_cmd_token_allowance, token_allowance_opts, 0, 0,
+     "token allowance --symbol SYM --owner ADDRESS|NAME --spender ADDRESS|NAME",
+     "Show how much a spender may still move of an owner's tokens."},
+    {"token", "info", cli_cmd_token_info, no_opts, 1, 1, "token info SYMBOL",
+     "Show a token: name, decimals, supply, issuer, flags."},
+    {"token", "list", cli_cmd_token_list, token_list_opts, 0, 0,
+     "token list [--from SYMBOL] [--limit N]", "List tokens by symbol, 100 per page."},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -200,7 +285,7 @@ static int parse(parsed *p, int argc, char **argv)
 	if (p->global[G_HELP] || p->global[G_VERSION]) return CLI_OK;
 	if (!p->cmd && p->nwords == 0) return cli_usage("no command given (see ssp --help)");
 	if (!p->cmd)
-		return cli_usage("'%s' needs a subcommand: new, import, list or show", p->words[0]);
+		return cli_usage("'%s' needs a subcommand (see ssp --help)", p->words[0]);
 	if (p->args.npos < p->cmd->min_pos)
 		return cli_usage("missing argument (usage: ssp %s)", p->cmd->usage);
 	return CLI_OK;

@@ -5,8 +5,12 @@
  * the server from this table.
  */
 #include "ssp/modules.h"
+#include "ssp/contract.h"
+#include "ssp/token.h"
 
 static const ssp_module *const modules[] = {
+	&ssp_token_module,
+	&ssp_contract_module,
 	NULL, /* keeps the array non-empty; NULLs are skipped */
 };
 

@@ -97,6 +97,11 @@ static int m_chain_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_erro
 			 "fee_per_byte", jamount(p->fee_per_byte), "mempool", "count",
 			 (json_int_t)j.count, "bytes", (json_int_t)j.bytes, "version", SSP_VERSION,
 			 "producing", n->producing);
+	if (*res) {
+		/* contract fees: gas_limit × gas_price on top of the base fee */
+		json_object_set_new(*res, "gas_price", jamount(p->gas_price));
+		json_object_set_new(*res, "max_block_gas", json_integer((json_int_t)p->max_block_gas));
+	}
 	return *res ? 0 : fail_err(err, SSP_ERR_NOMEM);
 }
 
@@ -366,6 +371,35 @@ static json_t *proof_json(const ssp_hash *root, const ssp_merkle_proof *pf)
 			 "scheme", "sha256: leaf=H(0x00||txid), node=H(0x01||l||r), odd carried up");
 }
 
+/*
+ * The receipt's events as [{emitter, name, fields}]; fields in the JSON
+ * mapping of the value codec (hex if they do not decode, which a committed
+ * receipt never has). NULL on corrupt event framing or OOM.
+ */
+static json_t *events_json(const ssp_node *n, const ssp_receipt *r)
+{
+	json_t *arr = json_array();
+	ssp_event ev;
+	size_t off = 0;
+	int rc = 0;
+	while (arr && (rc = ssp_events_next(r->events, r->events_len, &off, &ev)) == 1) {
+		json_t *fields = NULL;
+		if (ssp_val_to_json(&fields, ev.fields, ev.fields_len))
+			fields = jhex(ev.fields, ev.fields_len);
+		if (json_array_append_new(arr, json_pack("{s:o, s:s, s:o}", "emitter",
+							 jaddr(n, &ev.emitter), "name", ev.name,
+							 "fields", fields))) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	if (arr && rc < 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
 static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 {
 	ssp_node *n = ctx;
@@ -420,6 +454,15 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 				       (json_int_t)r.gas_used, "fee_paid", jamount(r.fee_paid),
 				       "events_size", (json_int_t)r.events_len);
 		if (r.error) json_object_set_new(rj, "error", json_string(ssp_errname(r.error)));
+		json_t *ej = events_json(n, &r);
+		json_object_set_new(rj, "events", ej ? ej : json_null());
+		if (r.ret_len) {
+			/* a contract's return value; on failure its error message (a string) */
+			json_t *rv = NULL;
+			if (ssp_val_to_json(&rv, r.ret, r.ret_len)) rv = jhex(r.ret, r.ret_len);
+			bool msg = r.status == SSP_RCPT_FAILED && json_is_string(rv);
+			json_object_set_new(rj, msg ? "message" : "return", rv ? rv : json_null());
+		}
 		json_t *txj = tx_json(n, &b.txs[idx]);
 		if (txj) json_object_set_new(txj, "raw", jhex(b.txs[idx].raw, b.txs[idx].raw_len));
 		*res = json_pack("{s:o, s:s, s:{s:I, s:o}, s:I, s:o, s:o, s:o}", "txid",

@@ -20,7 +20,7 @@
 #include "ssp/rpc.h"
 
 #define CONN_LIMIT 64u     /* concurrent HTTP connections, each with its own thread */
-#define THREAD_STACK (1u << 20)
+#define THREAD_STACK (8u << 20) /* contract queries run the Lua VM here: it needs C stack */
 #define CONN_TIMEOUT_S 30u /* idle seconds before a connection is dropped */
 #define ADDR_MAX 64        /* longest host part of cfg->listen */
 #define THREADS_MAX 64u    /* more pool threads than this is a configuration mistake */

@@ -1,0 +1,330 @@
+/*
+ * rewrite.c — the source pass before compilation (vm layer). A small Lua
+ * lexer walks the source once to
+ *   - reject bytecode (a leading ESC),
+ *   - reject the '^' operator: float pow comes from the C library and is not
+ *     bit-identical across libm builds and CPUs (math.ipow covers integers),
+ *   - rewrite the bounds of every numeric for as (e)*1. A string bound would
+ *     otherwise be converted to a number inside one VM instruction, in time
+ *     proportional to its length, for every loop entry; (e)*1 sends strings
+ *     through the metered string-arithmetic metamethod and leaves numbers
+ *     exactly as they were (-0.0 * 1 is -0.0, unlike -0.0 - 0). Constant
+ *     bounds fold away at compile time; other bounds cost one instruction
+ *     per loop entry.
+ * Insertions never add a newline, so line numbers in messages are unchanged.
+ * Anything the lexer does not understand is left for lua_load to report.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm/vm_internal.h"
+
+enum { T_EOF, T_NAME, T_STRING, T_NUMBER, T_OP, T_BAD };
+
+typedef struct {
+	int type;
+	const char *start;
+	size_t len;
+	int line;
+} tok;
+
+typedef struct {
+	const char *s, *p, *e;
+	int line;
+	char *out;
+	size_t olen, ocap;
+	const char *copied; /* source copied to the output up to here */
+	int oom;
+} lexer;
+
+static int is_nl(char c)
+{
+	return c == '\n' || c == '\r';
+}
+
+static void newline(lexer *x)
+{
+	char c = *x->p++;
+	if (x->p < x->e && is_nl(*x->p) && *x->p != c) x->p++;
+	x->line++;
+}
+
+/* At '[': the level of a long bracket ([[ or [==[), or -1. */
+static int long_level(lexer *x)
+{
+	const char *q = x->p + 1;
+	int level = 0;
+	while (q < x->e && *q == '=') {
+		q++;
+		level++;
+	}
+	return (q < x->e && *q == '[') ? level : -1;
+}
+
+/* Skips a long bracket of the given level starting at '['; 0, or -1 if unfinished. */
+static int skip_long(lexer *x, int level)
+{
+	x->p += (size_t)level + 2;
+	while (x->p < x->e) {
+		if (*x->p == ']') {
+			const char *q = x->p + 1;
+			int l = 0;
+			while (q < x->e && *q == '=') {
+				q++;
+				l++;
+			}
+			if (l == level && q < x->e && *q == ']') {
+				x->p = q + 1;
+				return 0;
+			}
+			x->p++;
+		} else if (is_nl(*x->p)) {
+			newline(x);
+		} else {
+			x->p++;
+		}
+	}
+	return -1;
+}
+
+static int is_namec(char c, int first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+	       (!first && c >= '0' && c <= '9');
+}
+
+static void next_tok(lexer *x, tok *t)
+{
+	for (;;) {
+		while (x->p < x->e) {
+			char c = *x->p;
+			if (is_nl(c))
+				newline(x);
+			else if (c == ' ' || c == '\t' || c == '\v' || c == '\f')
+				x->p++;
+			else
+				break;
+		}
+		if (x->p + 1 < x->e && x->p[0] == '-' && x->p[1] == '-') {
+			x->p += 2;
+			int level;
+			if (x->p < x->e && *x->p == '[' && (level = long_level(x)) >= 0) {
+				if (skip_long(x, level)) {
+					t->type = T_BAD;
+					return;
+				}
+			} else {
+				while (x->p < x->e && !is_nl(*x->p))
+					x->p++;
+			}
+			continue;
+		}
+		break;
+	}
+	t->start = x->p;
+	t->line = x->line;
+	if (x->p >= x->e) {
+		t->type = T_EOF;
+		t->len = 0;
+		return;
+	}
+	char c = *x->p;
+	if (is_namec(c, 1)) {
+		while (x->p < x->e && is_namec(*x->p, 0))
+			x->p++;
+		t->type = T_NAME;
+	} else if ((c >= '0' && c <= '9') ||
+	           (c == '.' && x->p + 1 < x->e && x->p[1] >= '0' && x->p[1] <= '9')) {
+		int hex = c == '0' && x->p + 1 < x->e && (x->p[1] == 'x' || x->p[1] == 'X');
+		x->p += hex ? 2 : 1;
+		while (x->p < x->e) {
+			char d = *x->p;
+			if ((!hex && (d == 'e' || d == 'E')) || (hex && (d == 'p' || d == 'P'))) {
+				x->p++;
+				if (x->p < x->e && (*x->p == '+' || *x->p == '-')) x->p++;
+			} else if (is_namec(d, 0) || d == '.') {
+				x->p++;
+			} else {
+				break;
+			}
+		}
+		t->type = T_NUMBER;
+	} else if (c == '"' || c == '\'') {
+		x->p++;
+		t->type = T_BAD;
+		while (x->p < x->e) {
+			char d = *x->p;
+			if (d == c) {
+				x->p++;
+				t->type = T_STRING;
+				break;
+			}
+			if (is_nl(d)) break; /* unfinished string: lua_load reports it */
+			if (d == '\\') {
+				x->p++;
+				if (x->p >= x->e) break;
+				if (is_nl(*x->p)) {
+					newline(x);
+				} else if (*x->p == 'z') {
+					x->p++;
+					while (x->p < x->e &&
+					       (is_nl(*x->p) || *x->p == ' ' || *x->p == '\t' ||
+					        *x->p == '\v' || *x->p == '\f')) {
+						if (is_nl(*x->p))
+							newline(x);
+						else
+							x->p++;
+					}
+				} else {
+					x->p++;
+				}
+				continue;
+			}
+			x->p++;
+		}
+	} else if (c == '[') {
+		int level = long_level(x);
+		if (level >= 0) {
+			t->type = skip_long(x, level) ? T_BAD : T_STRING;
+		} else {
+			x->p++;
+			t->type = T_OP;
+		}
+	} else {
+		/* operators: only single '=' and the brackets matter; keep multi-char ones whole */
+		static const char *const two[] = {"==", "~=", "<=", ">=", "//",
+		                                  "::", "<<", ">>", "..", NULL};
+		t->type = T_OP;
+		size_t n = 1;
+		if (x->p + 2 < x->e && memcmp(x->p, "...", 3) == 0) {
+			n = 3;
+		} else if (x->p + 1 < x->e) {
+			for (const char *const *o = two; *o; o++)
+				if (x->p[0] == (*o)[0] && x->p[1] == (*o)[1]) n = 2;
+		}
+		x->p += n;
+	}
+	t->len = (size_t)(x->p - t->start);
+}
+
+static int is(const tok *t, int type, const char *s)
+{
+	size_t l = strlen(s);
+	return t->type == type && t->len == l && memcmp(t->start, s, l) == 0;
+}
+
+static void put(lexer *x, const char *p, size_t n)
+{
+	if (x->oom) return;
+	if (x->olen + n > x->ocap) {
+		size_t cap = x->ocap ? x->ocap : 256;
+		while (cap < x->olen + n)
+			cap *= 2;
+		char *o = realloc(x->out, cap);
+		if (!o) {
+			x->oom = 1;
+			return;
+		}
+		x->out = o;
+		x->ocap = cap;
+	}
+	memcpy(x->out + x->olen, p, n);
+	x->olen += n;
+}
+
+/* Copies source up to `upto`, then the inserted text. */
+static void insert_at(lexer *x, const char *upto, const char *text)
+{
+	put(x, x->copied, (size_t)(upto - x->copied));
+	x->copied = upto;
+	put(x, text, strlen(text));
+}
+
+int vm_rewrite(const char *src, size_t n, char **out, size_t *outn, char *err, size_t errlen)
+{
+	*out = NULL;
+	*outn = 0;
+	if (n > SSP_VM_SOURCE_MAX) {
+		snprintf(err, errlen, "source larger than %d bytes", SSP_VM_SOURCE_MAX);
+		return SSP_ERR_TOOBIG;
+	}
+	if (n > 0 && (unsigned char)src[0] == 0x1b) {
+		snprintf(err, errlen, "bytecode is not accepted, deploy Lua source");
+		return SSP_ERR_VM_BYTECODE;
+	}
+	lexer x = {.s = src, .p = src, .e = src + n, .line = 1, .copied = src};
+	struct {
+		int b, k;
+	} hdr[256];
+	int nh = 0, bdepth = 0, kdepth = 0;
+	tok t;
+	for (;;) {
+		next_tok(&x, &t);
+		if (t.type == T_EOF || t.type == T_BAD) break;
+		if (t.type == T_OP && t.len == 1 && *t.start == '^') {
+			snprintf(err, errlen,
+			         "line %d: the '^' operator is not allowed (float pow differs "
+			         "across platforms); "
+			         "use math.ipow for integers",
+			         t.line);
+			free(x.out);
+			return SSP_ERR_VM_SYNTAX;
+		}
+		if (is(&t, T_NAME, "for")) {
+			lexer save = x;
+			tok a, b;
+			next_tok(&x, &a);
+			next_tok(&x, &b);
+			if (a.type == T_NAME && is(&b, T_OP, "=") &&
+			    nh < (int)(sizeof hdr / sizeof hdr[0])) {
+				insert_at(&x, b.start + 1, "(");
+				hdr[nh].b = bdepth;
+				hdr[nh].k = kdepth;
+				nh++;
+			} else {
+				x.p = save.p;
+				x.line = save.line;
+			}
+			continue;
+		}
+		int at_hdr = nh > 0 && hdr[nh - 1].b == bdepth && hdr[nh - 1].k == kdepth;
+		if (t.type == T_OP && t.len == 1) {
+			char c = *t.start;
+			if (at_hdr && c == ',') {
+				insert_at(&x, t.start, ")*1");
+				insert_at(&x, t.start + 1, "(");
+			} else if (c == '(' || c == '[' || c == '{') {
+				bdepth++;
+			} else if (c == ')' || c == ']' || c == '}') {
+				bdepth--;
+			}
+		} else if (t.type == T_NAME) {
+			if (is(&t, T_NAME, "do")) {
+				if (at_hdr) {
+					insert_at(&x, t.start, ")*1 ");
+					nh--;
+				}
+				kdepth++;
+			} else if (is(&t, T_NAME, "function") || is(&t, T_NAME, "if") ||
+			           is(&t, T_NAME, "repeat")) {
+				kdepth++;
+			} else if (is(&t, T_NAME, "end") || is(&t, T_NAME, "until")) {
+				kdepth--;
+			}
+		}
+	}
+	put(&x, x.copied, (size_t)(x.e - x.copied));
+	if (x.oom || !x.out) {
+		if (!x.oom && n == 0) {
+			*out = malloc(1);
+			if (*out) return 0;
+		}
+		free(x.out);
+		snprintf(err, errlen, "out of memory");
+		return SSP_ERR_NOMEM;
+	}
+	*out = x.out;
+	*outn = x.olen;
+	return 0;
+}

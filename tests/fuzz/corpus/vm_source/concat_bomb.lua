@@ -1,0 +1,1 @@
+function f() local s = "x" for i = 1, 40 do s = s .. s end return #s end abi.register(f)

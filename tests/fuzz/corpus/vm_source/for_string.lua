@@ -1,0 +1,1 @@
+function f() for i = ("0"):rep(100) .. "1", 0 do end return {1, "a", {b = true}} end abi.register(f) abi.view(f)

@@ -1,0 +1,1 @@
+function f() while true do end end abi.register(f)

@@ -1,0 +1,1 @@
+local t = setmetatable({}, {__index = function(t, k) return t[k + 1] end}) function f() return t[1] end abi.register(f)

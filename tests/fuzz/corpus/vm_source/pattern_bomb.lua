@@ -1,0 +1,1 @@
+function f() return ("a"):rep(16000):find(("a.-"):rep(50) .. "b") end abi.register(f)

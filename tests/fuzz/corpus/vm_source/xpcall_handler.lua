@@ -1,0 +1,1 @@
+function f() xpcall(function() while true do end end, function() while true do end end) end abi.register(f)

@@ -1,0 +1,186 @@
+/*
+ * ssp_replay.c — determinism check tool (test infrastructure): reads every
+ * block of a node's datadir (a copy taken while the node was stopped) and
+ * imports them, in order, into a fresh datadir with the same genesis and
+ * every native module, exactly as a syncing node would. Each import
+ * re-executes the block's transactions (contracts included) and must
+ * reproduce its receipts root and state root. Prints
+ *
+ *   height <head height>
+ *   state_root <hex of the replayed head's state root>
+ *   receipts <hex of SHA-256 over every replayed receipt's encoding, in order>
+ *   gas <sum of gas_used over all receipts>
+ *
+ * so two runs in separate processes can be compared, and against the
+ * node's own head. Exit status 0 on success, 1 on any failure.
+ *
+ * usage: ssp_replay --from DATADIR --to NEWDIR [--genesis FILE]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ssp/chain.h"
+#include "ssp/modules.h"
+
+static int die(const char *what, int rc)
+{
+	fprintf(stderr, "ssp_replay: %s: %s\n", what, rc ? ssp_strerror(rc) : "failed");
+	return 1;
+}
+
+typedef struct {
+	ssp_store *store;
+	ssp_chain *chain;
+} side;
+
+static int open_side(side *s, const char *dir, const ssp_genesis *g)
+{
+	ssp_store_opts so = {.no_sync = true};
+	size_t nt;
+	const ssp_txtype *const *types = ssp_modules_txtypes(&nt);
+	int rc = ssp_store_open(&s->store, dir, &so);
+	if (!rc) rc = ssp_chain_open(&s->chain, s->store, g, types, nt);
+	return rc;
+}
+
+static void close_side(side *s)
+{
+	if (s->chain) ssp_chain_close(s->chain);
+	if (s->store) ssp_store_close(s->store);
+}
+
+int main(int argc, char **argv)
+{
+	const char *from = NULL, *to = NULL, *gpath = NULL;
+	char gbuf[4096], why[512];
+	ssp_genesis *g = NULL;
+	side src = {0}, dst = {0};
+	ssp_module_env envs[16];
+	size_t nmod = 0, inited = 0;
+	const ssp_module *const *mods = ssp_modules_all(&nmod);
+	int rc, status = 1;
+
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--from"))
+			from = argv[i + 1];
+		else if (!strcmp(argv[i], "--to"))
+			to = argv[i + 1];
+		else if (!strcmp(argv[i], "--genesis"))
+			gpath = argv[i + 1];
+	}
+	if (!from || !to || argc % 2 == 0) {
+		fprintf(stderr, "usage: ssp_replay --from DATADIR --to NEWDIR [--genesis FILE]\n");
+		return 2;
+	}
+	if (!gpath) {
+		snprintf(gbuf, sizeof gbuf, "%s/genesis.json", from);
+		gpath = gbuf;
+	}
+	if ((rc = ssp_core_init())) return die("core", rc);
+	ssp_log_setup(SSP_LOG_PLAIN, SSP_LOG_WARN);
+	if ((rc = ssp_genesis_load(&g, gpath, why, sizeof why))) {
+		fprintf(stderr, "ssp_replay: genesis %s: %s\n", gpath, why);
+		return 1;
+	}
+	if ((rc = open_side(&src, from, g))) {
+		die("opening the source datadir", rc);
+		goto out;
+	}
+	if ((rc = open_side(&dst, to, g))) {
+		die("opening the new datadir", rc);
+		goto out;
+	}
+	if (ssp_chain_head(dst.chain)->height != 0) {
+		fprintf(stderr, "ssp_replay: %s is not fresh\n", to);
+		goto out;
+	}
+	/* the modules, initialised as the node does (the contract module's VM among them) */
+	for (size_t i = 0; i < nmod && i < 16; i++) {
+		envs[i] = (ssp_module_env){.chain = dst.chain, .store = dst.store, .genesis = g};
+		if (mods[i]->init && (rc = mods[i]->init(&envs[i]))) {
+			die(mods[i]->name, rc);
+			goto out;
+		}
+		inited = i + 1;
+	}
+
+	uint64_t head = ssp_chain_head(src.chain)->height, gas = 0;
+	ssp_sha256_ctx *hc = ssp_sha256_new();
+	ssp_buf enc;
+	if (!hc) {
+		die("hash", SSP_ERR_NOMEM);
+		goto out;
+	}
+	ssp_sha256_init(hc);
+	ssp_buf_init(&enc, (size_t)4 << 20);
+	for (uint64_t h = 1; h <= head; h++) {
+		ssp_txn *rt;
+		const uint8_t *raw;
+		size_t n;
+		ssp_block_info info;
+		if ((rc = ssp_store_read(src.store, &rt))) break;
+		rc = ssp_chain_read_block(src.chain, rt, h, &raw, &n);
+		uint8_t *copy = rc ? NULL : malloc(n);
+		if (copy) memcpy(copy, raw, n);
+		ssp_txn_end(rt);
+		if (!rc && !copy) rc = SSP_ERR_NOMEM;
+		if (rc) break;
+		rc = ssp_chain_import(dst.chain, NULL, copy, n, &info);
+		free(copy);
+		if (rc) {
+			fprintf(stderr, "ssp_replay: block %llu: %s\n", (unsigned long long)h,
+			        ssp_strerror(rc));
+			break;
+		}
+		/* the replayed receipts, in order */
+		if ((rc = ssp_store_read(dst.store, &rt))) break;
+		for (uint32_t i = 0;; i++) {
+			ssp_receipt r;
+			rc = ssp_chain_read_receipt(dst.chain, rt, h, i, &r);
+			if (rc == SSP_ERR_NOTFOUND) {
+				rc = 0;
+				break;
+			}
+			if (rc) break;
+			ssp_buf_reset(&enc);
+			ssp_receipt_encode(&enc, &r);
+			gas += r.gas_used;
+			ssp_receipt_free(&r);
+			if ((rc = enc.err)) break;
+			ssp_sha256_update(hc, enc.data, enc.len);
+		}
+		ssp_txn_end(rt);
+		if (rc) break;
+	}
+	ssp_buf_free(&enc);
+	if (rc) {
+		ssp_sha256_free(hc);
+		die("replay", rc);
+		goto out;
+	}
+	ssp_hash rh;
+	char hex[65];
+	ssp_sha256_final(hc, &rh);
+	ssp_sha256_free(hc);
+	const ssp_head *hd = ssp_chain_head(dst.chain);
+	if (hd->height != head ||
+	    memcmp(hd->state_root.b, ssp_chain_head(src.chain)->state_root.b, 32)) {
+		fprintf(stderr, "ssp_replay: the replayed head differs from the source's\n");
+		goto out;
+	}
+	printf("height %llu\n", (unsigned long long)hd->height);
+	ssp_hex_encode(hex, hd->state_root.b, 32);
+	printf("state_root %s\n", hex);
+	ssp_hex_encode(hex, rh.b, 32);
+	printf("receipts %s\n", hex);
+	printf("gas %llu\n", (unsigned long long)gas);
+	status = 0;
+out:
+	for (size_t i = inited; i-- > 0;)
+		if (mods[i]->fini) mods[i]->fini(&envs[i]);
+	close_side(&dst);
+	close_side(&src);
+	ssp_genesis_free(g);
+	return status;
+}

@@ -1,0 +1,277 @@
+/*
+ * test_vm_lib.c — the contract VM's libraries (vm layer): ordered pairs and
+ * next, the deterministic sort, the string library and its patterns, table,
+ * math (ipow) and utf8 functions, and what may cross the boundary (no
+ * floats, no functions, keys of the right types, bounded depth).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "vm_fixture.h"
+
+#define G 5000000
+
+/* Runs `return <expr>` in a function and compares the JSON of the result. */
+static void eval_eq(const char *body, const char *want)
+{
+	char src[4096];
+	snprintf(src, sizeof src,
+	         "local function P(...) return {...} end\n"
+	         "local function H(s) return (s:gsub('.', function(c) return "
+	         "('%%02x'):format(c:byte()) end)) end\n"
+	         "function f()\n%s\nend\nabi.register(f)\n",
+	         body);
+	fx_out o = fx_twice(src, "f", NULL, G);
+	if (o.status || strcmp(o.ret, want))
+		fprintf(stderr, "body: %s\n got %s %s (%s)\nwant %s\n", body, ssp_errname(o.status),
+		        o.ret, o.error, want);
+	assert_int_equal(o.status, 0);
+	assert_string_equal(o.ret, want);
+}
+
+static void eval_err(const char *body, int status, const char *needle)
+{
+	char src[4096];
+	snprintf(src, sizeof src, "function f()\n%s\nend\nabi.register(f)\n", body);
+	fx_out o = fx_twice(src, "f", NULL, G);
+	if (o.status != status || !strstr(o.error, needle))
+		fprintf(stderr, "body: %s\n got %s (%s)\nwant %s %s\n", body, ssp_errname(o.status),
+		        o.error, ssp_errname(status), needle);
+	assert_int_equal(o.status, status);
+	assert_non_null(strstr(o.error, needle));
+}
+
+static void test_pairs_order(void **state)
+{
+	(void)state;
+	eval_eq("local r = {} for k in pairs({[3]=1, [-7]=1, [0]=1, [100]=1, [math.mininteger]=1, "
+	        "[2]=1}) do\n"
+	        "  r[#r+1] = k end return r",
+	        "[-9223372036854775808,-7,0,2,3,100]");
+	eval_eq("local r = {} for k in pairs({b=1, a=1, ab=1, ['']=1, B=1, ['a\\0']=1, "
+	        "['\\xff']=1, aa=1}) do\n"
+	        "  r[#r+1] = H(k) end return table.concat(r, '|')",
+	        "\"|42|61|6100|6161|6162|62|ff\"");
+	eval_eq("local r = {} for k in pairs({x=1, [2]=1, [true]=1, [false]=1, [1]=1, y=1}) do\n"
+	        "  r[#r+1] = tostring(k) end return table.concat(r, ',')",
+	        "\"1,2,x,y,false,true\"");
+	/* next follows the same order */
+	eval_eq("local t = {z=1, [5]=2, a=3, [false]=4} local r = {} local k = next(t)\n"
+	        "while k ~= nil do r[#r+1] = tostring(k) k = next(t, k) end return table.concat(r, "
+	        "',')",
+	        "\"5,a,z,false\"");
+	/* assigning and clearing fields during the traversal is fine */
+	eval_eq("local t = {} for i = 1, 10 do t[i] = i end local n = 0\n"
+	        "for k, v in pairs(t) do if k % 2 == 0 then t[k + 1] = nil end t[k] = v * 2 n = n "
+	        "+ 1 end\n"
+	        "return {n, t[2], t[3]}",
+	        "[6,4]");
+	eval_err("for k in pairs({[1.5] = 1}) do end", SSP_ERR_VM_ERROR, "float key");
+	eval_err("for k in pairs({[{}] = 1}) do end", SSP_ERR_VM_ERROR, "table key");
+	eval_err("return next({[print or f] = 1})", SSP_ERR_VM_ERROR, "function key");
+	/* __pairs is honoured */
+	eval_eq("local t = setmetatable({}, {__pairs = function(t) return function(_, k) if not k "
+	        "then return 1, 'one' end end, t, nil end})\n"
+	        "local r for k, v in pairs(t) do r = v end return r",
+	        "\"one\"");
+}
+
+static void test_sort(void **state)
+{
+	(void)state;
+	eval_eq("local t = {5, 3, 9, 1, 3, -2, 7} table.sort(t) return t", "[-2,1,3,3,5,7,9]");
+	eval_eq("local t = {'b', 'a', 'c', 'aa', ''} table.sort(t, function(a, b) return a > b "
+	        "end) return t",
+	        "[\"c\",\"b\",\"aa\",\"a\",\"\"]");
+	/* stable: equal keys keep their order */
+	eval_eq("local t = {} for i = 1, 20 do t[i] = {k = i % 3, i = i} end\n"
+	        "table.sort(t, function(a, b) return a.k < b.k end)\n"
+	        "local r = {} for i, v in ipairs(t) do r[i] = v.i end return r",
+	        "[3,6,9,12,15,18,1,4,7,10,13,16,19,2,5,8,11,14,17,20]");
+	/* inconsistent comparators terminate with a deterministic order */
+	eval_eq(
+	    "local t = {} for i = 1, 50 do t[i] = i end table.sort(t, function() return true end)\n"
+	    "return {t[1], t[2], t[25], t[50]}",
+	    "[50,49,26,1]");
+	eval_eq(
+	    "local t = {} for i = 1, 40 do t[i] = (i * 7) % 11 end local n = 0\n"
+	    "table.sort(t, function(a, b) n = n + 1 return n % 3 == 0 end) return {t[1], t[40], n}",
+	    "[9,4,150]");
+	eval_err("table.sort({3, 'x', 1})", SSP_ERR_VM_ERROR, "attempt to compare");
+	eval_err("table.sort({3, 2, 1}, function(a, b) error('boom') end)", SSP_ERR_VM_ERROR,
+	         "boom");
+	eval_eq("local t = {1} table.sort(t) local e = {} table.sort(e) return {#t, #e}", "[1,0]");
+}
+
+static void test_strings(void **state)
+{
+	(void)state;
+	eval_eq("local s = 'Hello, World' return {s:len(), s:sub(2, 4), s:sub(-5), s:sub(0), "
+	        "s:sub(8, 100), s:sub(5, 2),\n"
+	        "  s:upper(), s:lower(), s:reverse(), ('ab'):rep(3, '-'), ('x'):rep(0), s:byte(1), "
+	        "#{s:byte(1, -1)},\n"
+	        "  string.char(72, 105), ('%d|%5.2f|%-4s|%x|%q'):format(42, 3.14159, 'ab', 255, "
+	        "'a\\nb\"')}",
+	        "[12,\"ell\",\"World\",\"Hello, World\",\"World\",\"\",\"HELLO, WORLD\",\"hello, "
+	        "world\","
+	        "\"dlroW ,olleH\",\"ab-ab-ab\",\"\",72,12,\"Hi\",\"42| 3.14|ab  "
+	        "|ff|\\\"a\\\\\\nb\\\\\\\"\\\"\"]");
+	eval_eq("return {H(('\\xe9'):upper()), H(('\\xc9'):lower()), tostring(12):rep(2), "
+	        "('x'):format()}",
+	        "[\"e9\",\"c9\",\"1212\",\"x\"]");
+	eval_eq("return {string.pack('<i4', 258):byte(1, -1)}", "[2,1,0,0]");
+	eval_eq("return {string.unpack('<i2', '\\1\\2')}", "[513,3]");
+	eval_eq("return {string.packsize('i4i8'), ('10') + 5, '3' * '4', -'2'}", "[12,15,12,-2]");
+	eval_err("return ('x'):rep('3')", SSP_ERR_VM_ERROR, "number expected, got string");
+	eval_err("return ('x'):sub(1.5)", SSP_ERR_VM_ERROR, "number has no integer representation");
+	eval_err("return string.char(256)", SSP_ERR_VM_ERROR, "value out of range");
+	eval_err("return ('%d'):format('x')", SSP_ERR_VM_ERROR, "number expected");
+	eval_err("return ('%y'):format(1)", SSP_ERR_VM_ERROR, "invalid conversion");
+	eval_err("return ('%d %d'):format(1)", SSP_ERR_VM_ERROR, "no value");
+	eval_err("return ('%p'):format({})", SSP_ERR_VM_ERROR, "no addresses");
+}
+
+static void test_patterns(void **state)
+{
+	(void)state;
+	eval_eq("local s = 'key = value; other=42'\n"
+	        "return {P(s:find('=')), P(s:find('%s*=%s*')), P(s:find('o', 1, true)), "
+	        "P(s:find('.', 1, true)),\n"
+	        "  P(s:find('x')), P(s:match('(%w+)%s*=%s*(%w+)')), P(s:match('()=()')), "
+	        "s:match('%d+$'), P(s:find('', 100)),\n"
+	        "  P(s:find('', 22)), P(s:find('e', -3))}",
+	        "[[5,5],[4,6],[14,14],[],[],[\"key\",\"value\"],[5,6],\"42\",[],[22,21],[]]");
+	eval_eq("local r = {} for k, v in ('a=1, b=22, c=333'):gmatch('(%a)=(%d+)') do r[#r+1] = k "
+	        ".. v end\n"
+	        "return table.concat(r, ' ')",
+	        "\"a1 b22 c333\"");
+	eval_eq(
+	    "local r = {} for w in ('one two  three'):gmatch('%a+', 5) do r[#r+1] = w end return r",
+	    "[\"two\",\"three\"]");
+	eval_eq(
+	    "return {P(('hello world'):gsub('o', '0')), P(('hello world'):gsub('(%w+)', '<%1>')),\n"
+	    "  P(('abc'):gsub('', '-')), P(('hello'):gsub('l', {l = 'L'})), P(('x=1 "
+	    "y=2'):gsub('(%w)=(%w)', '%2=%1', 1)),\n"
+	    "  P(('abc'):gsub('%w', function(c) if c == 'b' then return false end return c:upper() "
+	    "end)),\n"
+	    "  ('f(a(b)c) g()'):match('%b()'), P(('THE (quick) fox'):find('%f[%a]%a+%f[%A]')),\n"
+	    "  P(('aaa'):gsub('^a', 'b')), P(('hello'):match('^(h)(e)')), "
+	    "P(('abab'):find('(ab)%1'))}",
+	    "[[\"hell0 w0rld\",2],[\"<hello> <world>\",2],[\"-a-b-c-\",4],[\"heLLo\",2],[\"1=x "
+	    "y=2\",1],[\"AbC\",3],"
+	    "\"(a(b)c)\",[1,3],[\"baa\",1],[\"h\",\"e\"],[1,4,\"ab\"]]");
+	eval_eq("return {P(('%d'):rep(3):find('%%d')), P(('a.b'):gsub('%.', '%%')), "
+	        "('[x]'):match('%[(.-)%]'),\n"
+	        "  P(('a1b2'):gsub('[%d]', '')), ('A-z'):match('[%a-]+'), ('  x  "
+	        "'):match('^%s*(.-)%s*$')}",
+	        "[[1,2],[\"a%b\",1],\"x\",[\"ab\",2],\"A-z\",\"x\"]");
+	eval_err("return ('x'):find('%')", SSP_ERR_VM_ERROR, "malformed pattern (ends with '%')");
+	eval_err("return ('x'):find('[a')", SSP_ERR_VM_ERROR, "malformed pattern (missing ']')");
+	eval_err("return ('x'):find('(x')", SSP_ERR_VM_ERROR, "unfinished capture");
+	eval_err("return ('x'):match('x)')", SSP_ERR_VM_ERROR, "invalid pattern capture");
+	eval_err("return ('x'):find('%1')", SSP_ERR_VM_ERROR, "invalid capture index %1");
+	eval_err("return ('x'):gsub('x', '%2')", SSP_ERR_VM_ERROR, "invalid capture index %2");
+	eval_err("return ('x'):gsub('x', {x = {}})", SSP_ERR_VM_ERROR,
+	         "invalid replacement value (a table)");
+	eval_err("return ('x'):find('%f')", SSP_ERR_VM_ERROR, "missing '[' after '%f' in pattern");
+}
+
+static void test_tables(void **state)
+{
+	(void)state;
+	eval_eq("local t = {1, 2, 3} table.insert(t, 4) table.insert(t, 1, 0) local r = "
+	        "table.remove(t, 2)\n"
+	        "local last = table.remove(t) return {t, r, last}",
+	        "[[0,2,3],1,4]");
+	eval_eq("return {table.concat({1, 'a', 2.5}, ','), table.concat({}, 'x'), "
+	        "table.concat({'a', 'b', 'c'}, '', 2, 3)}",
+	        "[\"1,a,2.5\",\"\",\"bc\"]");
+	eval_eq("local p = table.pack(1, nil, 3) return {p.n, p[3], select('#', table.unpack({1, "
+	        "2, 3}, 2))}",
+	        "[3,3,2]");
+	eval_eq("local a = {1, 2, 3, 4, 5} table.move(a, 2, 4, 1) local b = table.move({1, 2}, 1, "
+	        "2, 3, {9, 9})\n"
+	        "return {a, b}",
+	        "[[2,3,4,4,5],[9,9,1,2]]");
+	eval_err("table.insert({}, 5, 1)", SSP_ERR_VM_ERROR, "position out of bounds");
+	eval_err("table.insert({}, 1, 2, 3)", SSP_ERR_VM_ERROR, "wrong number of arguments");
+	eval_err("return table.concat({{}})", SSP_ERR_VM_ERROR, "invalid value (at index 1)");
+	/* a lying __len cannot make insert do unbounded work for free */
+	char src[] = "function f() local t = setmetatable({}, {__len = function() return "
+	             "math.maxinteger - 2 end})\n"
+	             "  table.insert(t, 1, 'x') end\nabi.register(f)\n";
+	fx_out o = fx_twice(src, "f", NULL, 1000000);
+	assert_int_equal(o.status, SSP_ERR_VM_GAS);
+}
+
+static void test_math_utf8(void **state)
+{
+	(void)state;
+	eval_eq("return {math.ipow(2, 62), math.ipow(-3, 3), math.ipow(7, 0), math.floor(3.7), "
+	        "math.ceil(-3.5),\n"
+	        "  math.fmod(7, 3), math.max(1, 9, 3), math.min(4, -1), math.tointeger(5.0), "
+	        "math.type(1), math.type(1.0),\n"
+	        "  math.ult(1, -1), math.abs(math.mininteger), math.maxinteger, 7 // 2, -7 // 2, 7 "
+	        "% -3}",
+	        "[4611686018427387904,-27,1,3,-3,1,9,-1,5,\"integer\",\"float\",true,-"
+	        "9223372036854775808,"
+	        "9223372036854775807,3,-4,-2]");
+	eval_err("return math.ipow(2, 63)", SSP_ERR_VM_ERROR, "integer overflow");
+	eval_err("return math.ipow(2, -1)", SSP_ERR_VM_ERROR, "negative exponent");
+	eval_eq("return {utf8.char(72, 233, 8364, 128512), utf8.len('h\\u{e9}\\u{20ac}'), "
+	        "P(utf8.codepoint('\\u{e9}x', 1, -1)),\n"
+	        "  utf8.offset('a\\u{e9}b', 3), P(utf8.len('\\xff')), #utf8.charpattern}",
+	        "[\"H\\u00E9\\u20AC\\uD83D\\uDE00\",3,[233,120],4,{\"2\":1},14]");
+	eval_eq("local r = {} for p, c in utf8.codes('a\\u{e9}z') do r[#r+1] = p .. ':' .. c end "
+	        "return r",
+	        "[\"1:97\",\"2:233\",\"4:122\"]");
+	eval_err("for p, c in utf8.codes('a\\xffz') do end", SSP_ERR_VM_ERROR,
+	         "invalid UTF-8 code");
+	eval_err("return utf8.codepoint(('x'):rep(300), 1, -1)", SSP_ERR_VM_ERROR,
+	         "string slice too long");
+	eval_eq("return {tonumber('0x10'), tonumber('10', 2), tonumber('z', 36), tonumber('  12  "
+	        "'), tonumber('1e2') == 100,\n"
+	        "  tonumber('abc'), tonumber(nil)}",
+	        "[16,2,35,12,true]");
+}
+
+static void test_boundary_values(void **state)
+{
+	(void)state;
+	eval_eq("return {1, 'two', true, {a = {b = {c = false}}}, [10] = -5}",
+	        "{\"1\":1,\"10\":-5,\"2\":\"two\",\"3\":true,\"4\":{\"a\":{\"b\":{\"c\":false}}}}");
+	eval_eq("return {}", "[]");
+	eval_eq("return nil", "null");
+	eval_eq("return setmetatable({x = 1}, {__index = function() return 2 end})", "{\"x\":1}");
+	eval_err("return 1.0", SSP_ERR_VM_VALUE, "float");
+	eval_err("return {x = 0.5}", SSP_ERR_VM_VALUE, "float");
+	eval_err("return f", SSP_ERR_VM_VALUE, "a function cannot cross");
+	eval_err("return {[true] = 1}", SSP_ERR_VM_VALUE, "key of type boolean");
+	eval_err("return {[1.5] = 1}", SSP_ERR_VM_VALUE, "key of type float");
+	eval_err("local t = {} t.self = t return t", SSP_ERR_VM_VALUE, "nested deeper");
+	eval_err("return 1, 2", SSP_ERR_VM_VALUE, "at most one value");
+	eval_err("storage.set('k', 2.5)", SSP_ERR_VM_VALUE, "storage value");
+	eval_err("ssp.emit('E', {x = {}, y = 1.5})", SSP_ERR_VM_VALUE, "event fields");
+	eval_err("local ok = pcall(storage.set, 'k', {f})", SSP_ERR_VM_VALUE, "storage value");
+	/* sixteen levels cross, seventeen do not */
+	eval_eq("local t = 1 for i = 1, 16 do t = {t} end return #t", "1");
+	eval_eq("local t = 1 for i = 1, 16 do t = {t} end storage.set('deep', t) return 'ok'",
+	        "\"ok\"");
+	eval_err("local t = 1 for i = 1, 17 do t = {t} end storage.set('deep', t)",
+	         SSP_ERR_VM_VALUE, "nested deeper");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pairs_order),     cmocka_unit_test(test_sort),
+	    cmocka_unit_test(test_strings),         cmocka_unit_test(test_patterns),
+	    cmocka_unit_test(test_tables),          cmocka_unit_test(test_math_utf8),
+	    cmocka_unit_test(test_boundary_values),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
