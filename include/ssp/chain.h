@@ -327,7 +327,7 @@ typedef struct {
 	/* Stateless payload check (canonical decode, ranges). */
 	int (*check)(const ssp_tx *tx);
 	/* SSP the tx can move out of the sender beyond its fee (mempool admission). */
-	uint64_t (*spend)(const ssp_tx *tx);
+	uint64_t (*spend)(const ssp_tx *tx, const ssp_params *p);
 	int (*apply)(ssp_txctx *c, const ssp_tx *tx);
 	/* The payload as JSON for RPC; new reference or NULL. */
 	json_t *(*to_json)(const ssp_tx *tx, const char *hrp);

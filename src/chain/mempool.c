@@ -297,7 +297,7 @@ int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified,
 	if (rc) goto fail;
 
 	const ssp_txtype *tt = ssp_chain_txtype(m->c, e->tx.type);
-	uint64_t spend = tt->spend ? tt->spend(&e->tx) : 0;
+	uint64_t spend = tt->spend ? tt->spend(&e->tx, p) : 0;
 	if (ssp_add_u64(&e->cost, e->tx.fee, spend)) {
 		rc = SSP_ERR_BALANCE;
 		goto fail;

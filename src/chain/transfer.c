@@ -17,8 +17,9 @@ static int transfer_check(const ssp_tx *tx)
 	return 0;
 }
 
-static uint64_t transfer_spend(const ssp_tx *tx)
+static uint64_t transfer_spend(const ssp_tx *tx, const ssp_params *p)
 {
+	(void)p;
 	ssp_transfer t;
 	return ssp_transfer_decode(&t, tx->payload, tx->payload_len) ? 0 : t.amount;
 }

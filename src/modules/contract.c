@@ -64,13 +64,16 @@ static int call_check(const ssp_tx *tx)
 }
 
 /* The gas is inside the fee; beyond it only a call's value leaves the sender. */
-static uint64_t deploy_spend(const ssp_tx *tx)
+static uint64_t deploy_spend(const ssp_tx *tx, const ssp_params *p)
 {
+	(void)tx;
+	(void)p;
 	return 0;
 }
 
-static uint64_t call_spend(const ssp_tx *tx)
+static uint64_t call_spend(const ssp_tx *tx, const ssp_params *p)
 {
+	(void)p;
 	ssp_contract_call k;
 	return ssp_contract_call_decode(&k, tx->payload, tx->payload_len) ? 0 : k.value;
 }

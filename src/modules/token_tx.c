@@ -105,15 +105,13 @@ static int token_check(const ssp_tx *tx)
 }
 
 /*
- * Nothing beyond the fee is spent by a token tx, except the creation fee,
- * which this hook cannot see (it has no chain parameters): a create the
- * sender cannot pay for is admitted to the mempool and dropped with
- * SSP_ERR_BALANCE when a block applies it.
+ * Nothing beyond the fee is spent by a token tx, except a create's
+ * creation fee: counted at admission, so a create the sender cannot pay
+ * for is refused with SSP_ERR_BALANCE instead of being dropped later.
  */
-static uint64_t token_spend(const ssp_tx *tx)
+static uint64_t token_spend(const ssp_tx *tx, const ssp_params *p)
 {
-	(void)tx;
-	return 0;
+	return tx->type == SSP_TX_TOKEN_CREATE ? p->token_create_fee : 0;
 }
 
 static int token_apply(ssp_txctx *c, const ssp_tx *tx)

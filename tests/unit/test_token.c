@@ -652,6 +652,8 @@ static void test_token_rejections(void **state)
 		(*nonce_of(&t, &alice))++;
 	}
 	p = pl_create("POOR", "Poor", 0, 10, 3);
+	/* refused at admission: spend() counts the creation fee */
+	assert_int_equal(submit(&t, &carol, SSP_TX_TOKEN_CREATE, &p, NULL), SSP_ERR_BALANCE);
 	assert_int_equal(run(&t, &carol, SSP_TX_TOKEN_CREATE, &p, NULL), SSP_ERR_BALANCE);
 	assert_int_equal(token_rc(&t, "POOR"), SSP_ERR_NOTFOUND);
 	assert_int_equal(fx_account(&t.n, &carol.addr).balance, SSP_COIN);
@@ -972,7 +974,10 @@ static void test_token_tx_json(void **state)
 	const ssp_txtype *tt = ssp_chain_txtype(t.n.chain, SSP_TX_TOKEN_CREATE);
 	assert_string_equal(tt->name, "token_create");
 	assert_int_equal(tt->check(&tx), 0);
-	assert_int_equal(tt->spend(&tx), 0);
+	/* a create counts its creation fee at admission */
+	const ssp_params *gp = ssp_genesis_params(ssp_chain_genesis(t.n.chain));
+	assert_true(gp->token_create_fee > 0);
+	assert_int_equal(tt->spend(&tx, gp), gp->token_create_fee);
 	json_t *j = tt->to_json(&tx, "dssp");
 	assert_string_equal(json_string_value(json_object_get(j, "symbol")), "PARK");
 	assert_string_equal(json_string_value(json_object_get(j, "max_supply")), "1000000");
