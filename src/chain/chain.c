@@ -579,6 +579,7 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 		if (!ssp_mempool_has(m, &cid[i])) continue; /* dropped with an earlier nonce */
 		mp_entry *e = cand[i];
 		uint64_t g = tx_gas(c, &e->tx);
+		/* a tx fits if its limit fits what the block has not used yet (gas used, not limits) */
 		if (g > p->max_block_gas - block_gas) break; /* the block's gas budget is spent */
 		rc = apply_tx(&b, &e->tx, &r);
 		if (rc == SSP_ERR_NOMEM || rc == SSP_ERR_IO || rc == SSP_ERR_DBCORRUPT ||
@@ -591,9 +592,9 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 			rc = 0;
 			continue;
 		}
+		block_gas += r.gas_used < g ? r.gas_used : g;
 		rc = push_included(&b, &e->tx, &r);
 		if (rc) goto out;
-		block_gas += g;
 	}
 	memset(&h, 0, sizeof h);
 	h.height = b.height;
@@ -699,17 +700,15 @@ int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *rawp, size_t n
 	if (rc) goto out;
 	uint64_t block_gas = 0;
 	for (uint32_t i = 0; i < blk.ntx; i++) {
-		uint64_t g = ssp_chain_txtype(c, blk.txs[i].type) ? tx_gas(c, &blk.txs[i]) : 0;
+		const ssp_tx *tx = &blk.txs[i];
+		ssp_receipt r;
+		rc = ssp_chain_check_tx(c, tx);
+		/* the same gas rule as production: the limit must fit what is unused */
+		uint64_t g = rc ? 0 : tx_gas(c, tx);
 		if (g > p->max_block_gas - block_gas) {
 			rc = SSP_ERR_BLOCK_LIMIT;
 			goto out;
 		}
-		block_gas += g;
-	}
-	for (uint32_t i = 0; i < blk.ntx; i++) {
-		const ssp_tx *tx = &blk.txs[i];
-		ssp_receipt r;
-		rc = ssp_chain_check_tx(c, tx);
 		/* the signature: once per txid — pool members were checked on admission */
 		if (!rc && !(m && ssp_mempool_has(m, &tx->txid))) {
 			ssp_account a;
@@ -724,6 +723,7 @@ int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *rawp, size_t n
 			}
 		}
 		if (!rc) rc = apply_tx(&b, tx, &r);
+		if (!rc) block_gas += r.gas_used < g ? r.gas_used : g;
 		if (!rc) rc = push_included(&b, tx, &r);
 		if (rc) {
 			SSP_LOGW(LOG, "block %llu tx %u invalid: %s", (unsigned long long)h->height,

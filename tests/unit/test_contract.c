@@ -865,6 +865,11 @@ static void test_deploy_errors(void **state)
 	cx_close(&x);
 }
 
+/*
+ * The block gas budget counts gas used, and a tx fits if its limit fits what
+ * is left (Ethereum's rule): generous limits do not crowd a block, heavy
+ * calls do. Budget 2.5 M, every limit 1 M.
+ */
 static void test_block_gas_limit(void **state)
 {
 	(void)state;
@@ -874,15 +879,23 @@ static void test_block_gas_limit(void **state)
 	cx_open(&x, G_SMALLGAS);
 	assert_int_equal(deploy(&x, &ALICE, COUNTER, "[0]", &c, NULL), 0);
 	cx_produce(&x);
+	/* four light calls: 4 M of limits but a few thousand gas used: one block */
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(call(&x, &BOB, &c, "inc", NULL, 0, &t[i]), 0);
 	ssp_block_info bi = cx_produce(&x);
-	assert_int_equal(bi.ntx, 2); /* 2.5 M of gas per block, 1 M per tx */
-	assert_true(included(&x, &t[1]));
-	assert_false(included(&x, &t[2]));
+	assert_int_equal(bi.ntx, 4);
+	expect_query(&x, &c, "get", NULL, "4");
+	/* three spins use their whole 1 M each: two fit (2 M used), the third waits */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(call(&x, &BOB, &c, "spin", NULL, 0, &t[i]), 0);
 	bi = cx_produce(&x);
 	assert_int_equal(bi.ntx, 2);
-	expect_query(&x, &c, "get", NULL, "4");
+	assert_true(included(&x, &t[1]));
+	assert_false(included(&x, &t[2]));
+	expect_fail(&x, &t[0], SSP_ERR_VM_GAS, NULL);
+	bi = cx_produce(&x);
+	assert_int_equal(bi.ntx, 1);
+	expect_fail(&x, &t[2], SSP_ERR_VM_GAS, NULL);
 	cx_close(&x);
 }
 
