@@ -47,7 +47,7 @@ typedef struct {
 	ssp_addr from;
 	uint64_t nonce;
 	uint64_t fee;
-	uint64_t expiry; /* last height at which it may be included */
+	uint64_t expiry;        /* last height at which it may be included */
 	const uint8_t *payload; /* borrowed from raw */
 	uint32_t payload_len;
 	bool has_pubkey;
@@ -80,7 +80,7 @@ typedef struct {
 
 /* Encodes and signs a tx; *out is malloc'd (caller frees), its txid in *txid. */
 SSP_WUR int ssp_tx_sign(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_build *b,
-			const ssp_seckey *sk);
+                        const ssp_seckey *sk);
 
 /* Transfer payload: to[20] | u64 amount | u32 len + memo (UTF-8, <= 256). */
 typedef struct {
@@ -122,7 +122,7 @@ void ssp_receipt_encode(ssp_buf *b, const ssp_receipt *r);
  * u32 len + fields, a canonical table)*. Names are 1..64 bytes.
  */
 SSP_WUR int ssp_receipt_emit(ssp_receipt *r, const ssp_addr *emitter, const char *name,
-			     const uint8_t *fields, size_t n);
+                             const uint8_t *fields, size_t n);
 /* A savepoint of the events (for reverting a protected call's events). */
 uint64_t ssp_receipt_events_mark(const ssp_receipt *r);
 void ssp_receipt_events_rollback(ssp_receipt *r, uint64_t mark);
@@ -133,7 +133,8 @@ typedef struct {
 	const uint8_t *fields; /* borrowed */
 	size_t fields_len;
 } ssp_event;
-/* Iterates events: call with *off = 0 first; returns 1 with ev filled, 0 at the end, <0 on corruption. */
+/* Iterates events: call with *off = 0 first; returns 1 with ev filled, 0 at the end, <0 on
+ * corruption. */
 int ssp_events_next(const uint8_t *p, size_t n, size_t *off, ssp_event *ev);
 SSP_WUR int ssp_receipt_decode(ssp_receipt *r, const uint8_t *p, size_t n); /* copies */
 void ssp_receipt_free(ssp_receipt *r);
@@ -210,20 +211,21 @@ typedef struct {
 	uint64_t block_interval_ms;
 	uint64_t max_block_bytes;
 	uint32_t max_block_txs;
-	uint64_t min_fee;       /* per tx, base units */
-	uint64_t fee_per_byte;  /* base units per encoded byte */
-	uint64_t month_seconds; /* a vesting month */
+	uint64_t min_fee;           /* per tx, base units */
+	uint64_t fee_per_byte;      /* base units per encoded byte */
+	uint64_t month_seconds;     /* a vesting month */
 	uint32_t max_expiry_blocks; /* a tx may not expire further ahead than this */
-	uint64_t max_block_gas; /* sum of the gas limits of a block's txs */
-	uint64_t gas_price;     /* base units per unit of contract gas */
-	uint64_t token_create_fee; /* IOT_Coin creation fee, to the pool */
+	uint64_t max_block_gas;     /* sum of the gas limits of a block's txs */
+	uint64_t gas_price;         /* base units per unit of contract gas */
+	uint64_t token_create_fee;  /* IOT_Coin creation fee, to the pool */
 } ssp_params;
 
 /* The parsed genesis; an opaque object owned by the caller. */
 typedef struct ssp_genesis ssp_genesis;
 
 /* Parses and validates a genesis JSON document (allocation shares, sums, addresses). */
-SSP_WUR int ssp_genesis_parse(ssp_genesis **out, const char *json, size_t n, char *why, size_t whylen);
+SSP_WUR int ssp_genesis_parse(ssp_genesis **out, const char *json, size_t n, char *why,
+                              size_t whylen);
 SSP_WUR int ssp_genesis_load(ssp_genesis **out, const char *path, char *why, size_t whylen);
 void ssp_genesis_free(ssp_genesis *g);
 const char *ssp_genesis_chain_id(const ssp_genesis *g);
@@ -249,9 +251,9 @@ char *ssp_genesis_dev_json(const ssp_addr *dev, const ssp_pubkey *producer, uint
 /* ----------------------------------------------------------------- accounts */
 
 typedef struct {
-	uint64_t balance;  /* spendable */
-	uint64_t locked;   /* vesting or grant locks not yet released */
-	uint64_t nonce;    /* next expected nonce */
+	uint64_t balance;       /* spendable */
+	uint64_t locked;        /* vesting or grant locks not yet released */
+	uint64_t nonce;         /* next expected nonce */
 	uint64_t grant_lock_ms; /* >0: what this account sends is locked this long (foundation) */
 	bool has_key;
 	ssp_pubkey key;
@@ -286,9 +288,9 @@ enum {
 
 /* *v is borrowed until the next change to the state. SSP_ERR_NOTFOUND if absent. */
 SSP_WUR int ssp_state_get(ssp_state *st, uint8_t table, const void *k, size_t kl, const void **v,
-			  size_t *vl);
+                          size_t *vl);
 SSP_WUR int ssp_state_put(ssp_state *st, uint8_t table, const void *k, size_t kl, const void *v,
-			  size_t vl);
+                          size_t vl);
 SSP_WUR int ssp_state_del(ssp_state *st, uint8_t table, const void *k, size_t kl);
 /* Reads an account; an unknown address yields a zero account. */
 SSP_WUR int ssp_state_account(ssp_state *st, const ssp_addr *a, ssp_account *out);
@@ -297,7 +299,8 @@ SSP_WUR int ssp_state_set_account(ssp_state *st, const ssp_addr *a, const ssp_ac
 SSP_WUR int ssp_state_pool_pay(ssp_state *st, const ssp_addr *to, uint64_t amount);
 SSP_WUR int ssp_state_pool_add(ssp_state *st, uint64_t amount);
 /* Credits `to`, locking the amount until unlock_ms when unlock_ms > 0. */
-SSP_WUR int ssp_state_credit(ssp_state *st, const ssp_addr *to, uint64_t amount, uint64_t unlock_ms);
+SSP_WUR int ssp_state_credit(ssp_state *st, const ssp_addr *to, uint64_t amount,
+                             uint64_t unlock_ms);
 
 /* Savepoints: a nested undo log. Rollback undoes every change since the mark. */
 size_t ssp_state_mark(ssp_state *st);
@@ -354,7 +357,7 @@ typedef struct {
  * outlive it. Fails with SSP_ERR_DBVERSION if the store holds another chain.
  */
 SSP_WUR int ssp_chain_open(ssp_chain **out, ssp_store *st, const ssp_genesis *g,
-			   const ssp_txtype *const *types, size_t ntypes);
+                           const ssp_txtype *const *types, size_t ntypes);
 void ssp_chain_close(ssp_chain *c);
 
 /* Owner-thread view of the head. */
@@ -399,7 +402,7 @@ void ssp_mempool_free(ssp_mempool *m);
  * pending tx of the sender, and checked here. Owner thread only.
  */
 SSP_WUR int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified,
-			    ssp_hash *txid);
+                            ssp_hash *txid);
 /* 1 if pending. */
 int ssp_mempool_has(const ssp_mempool *m, const ssp_hash *txid);
 /* The error a tx was rejected or dropped with, or 0 if unknown. */
@@ -430,7 +433,7 @@ typedef struct {
  * (every later call fails): the caller must stop. Owner thread only.
  */
 SSP_WUR int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer,
-			      uint64_t slot, uint64_t time_ms, ssp_block_info *info);
+                              uint64_t slot, uint64_t time_ms, ssp_block_info *info);
 
 /*
  * Validates and commits an encoded block from elsewhere (replay, tests,
@@ -438,24 +441,24 @@ SSP_WUR int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *pr
  * Signatures of txs already in the mempool are not checked again.
  */
 SSP_WUR int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *raw, size_t n,
-			     ssp_block_info *info);
+                             ssp_block_info *info);
 
 /* ------------------------------------------------------- reads (any thread) */
 
 SSP_WUR int ssp_chain_read_head(const ssp_chain *c, ssp_txn *rt, ssp_head *out);
 SSP_WUR int ssp_chain_read_account(const ssp_chain *c, ssp_txn *rt, const ssp_addr *a,
-				   ssp_account *out);
+                                   ssp_account *out);
 SSP_WUR int ssp_chain_read_supply(const ssp_chain *c, ssp_txn *rt, ssp_supply *out);
 /* Encoded block at height; *raw borrowed until rt ends. */
 SSP_WUR int ssp_chain_read_block(const ssp_chain *c, ssp_txn *rt, uint64_t height,
-				 const uint8_t **raw, size_t *n);
+                                 const uint8_t **raw, size_t *n);
 SSP_WUR int ssp_chain_read_block_height(const ssp_chain *c, ssp_txn *rt, const ssp_hash *id,
-					uint64_t *height);
+                                        uint64_t *height);
 SSP_WUR int ssp_chain_read_txloc(const ssp_chain *c, ssp_txn *rt, const ssp_hash *txid,
-				 uint64_t *height, uint32_t *index);
+                                 uint64_t *height, uint32_t *index);
 /* Receipt `index` of block `height` (caller frees with ssp_receipt_free). */
-SSP_WUR int ssp_chain_read_receipt(const ssp_chain *c, ssp_txn *rt, uint64_t height,
-				   uint32_t index, ssp_receipt *out);
+SSP_WUR int ssp_chain_read_receipt(const ssp_chain *c, ssp_txn *rt, uint64_t height, uint32_t index,
+                                   ssp_receipt *out);
 /*
  * A read-only view of the committed state through a read txn (RPC threads):
  * the same ssp_state_* reads a tx sees. Changes made to the view stay in
@@ -472,7 +475,7 @@ void ssp_state_close(ssp_state *st);
  * rt ends. Reads committed state only (not a view's changes). Any thread.
  */
 SSP_WUR int ssp_chain_state_scan(const ssp_chain *c, ssp_txn *rt, uint8_t table, const void *start,
-				 size_t slen, ssp_txn_visit fn, void *arg);
+                                 size_t slen, ssp_txn_visit fn, void *arg);
 
 /* Full scan: sum of balances, locks and pool equals the total supply. */
 SSP_WUR int ssp_chain_check_supply(const ssp_chain *c, ssp_txn *rt);

@@ -27,76 +27,76 @@ extern "C" {
  * X(name, code, message). Codes are negative and never renumbered: append
  * new ones at the end of their group only.
  */
-#define SSP_ERR_MAP(X)                                                         \
-	X(OK, 0, "success")                                                    \
-	X(NOMEM, -1, "out of memory")                                          \
-	X(INVAL, -2, "invalid argument")                                       \
-	X(IO, -3, "I/O error")                                                 \
-	X(NOTFOUND, -4, "not found")                                           \
-	X(EXISTS, -5, "already exists")                                        \
-	X(TOOBIG, -6, "too large")                                             \
-	X(RANGE, -7, "value out of range")                                     \
-	X(OVERFLOW, -8, "arithmetic overflow")                                 \
-	X(BUSY, -9, "busy, try again")                                         \
-	X(INTERNAL, -10, "internal error")                                     \
-	X(DECODE, -20, "malformed encoding")                                   \
-	X(TRAILING, -21, "trailing bytes after object")                        \
-	X(NONCANON, -22, "non-canonical encoding")                             \
-	X(TRUNCATED, -23, "truncated input")                                   \
-	X(BADKEY, -30, "invalid public key")                                   \
-	X(BADSIG, -31, "invalid signature")                                    \
-	X(HIGHS, -32, "non-canonical signature (high S)")                      \
-	X(KEYTYPE, -33, "unsupported key type")                                \
-	X(BADADDR, -34, "invalid address")                                     \
-	X(BADHRP, -35, "address is for another network")                       \
-	X(BADCHECKSUM, -36, "bad address checksum")                            \
-	X(BADAMOUNT, -37, "invalid amount")                                    \
-	X(CHAINID, -40, "wrong chain id")                                      \
-	X(NONCE_LOW, -41, "nonce already used")                                \
-	X(NONCE_GAP, -42, "nonce too far ahead")                               \
-	X(FEE_LOW, -43, "fee below minimum")                                   \
-	X(EXPIRED, -44, "transaction expired")                                 \
-	X(BALANCE, -45, "insufficient balance")                                \
-	X(TXTYPE, -46, "unknown transaction type")                             \
-	X(DUPLICATE, -47, "transaction already known")                         \
-	X(MEMPOOL_FULL, -48, "mempool full")                                   \
-	X(NOKEY, -49, "sender public key unknown: include it")                 \
-	X(KEYMISMATCH, -50, "public key does not match sender")                \
-	X(PAYLOAD, -51, "invalid transaction payload")                         \
-	X(SELF_TRANSFER, -52, "transfer to self")                              \
-	X(LOCKED, -53, "funds are locked")                                     \
-	X(FEE_REPLACE, -54, "replacement fee too low")                         \
-	X(EXPIRY_FAR, -55, "expiry too far in the future")                     \
-	X(BLOCK_PREV, -60, "block does not extend the head")                   \
-	X(BLOCK_HEIGHT, -61, "wrong block height")                             \
-	X(BLOCK_ROOT, -62, "block root mismatch")                              \
-	X(BLOCK_STATE, -63, "block state root mismatch")                       \
-	X(BLOCK_PRODUCER, -64, "wrong block producer")                         \
-	X(BLOCK_TIME, -65, "bad block timestamp")                              \
-	X(BLOCK_LIMIT, -66, "block over its limits")                           \
-	X(BLOCK_TX, -67, "block contains an invalid transaction")              \
-	X(GENESIS, -70, "invalid genesis")                                     \
-	X(SUPPLY, -71, "supply invariant violated")                            \
-	X(MAPFULL, -80, "database map full")                                   \
-	X(DBCORRUPT, -81, "database corrupt")                                  \
-	X(DBLOCKED, -82, "data directory in use by another process")           \
-	X(DBVERSION, -83, "database from another chain or version")            \
-	X(PASSWORD, -90, "wrong password or corrupted keystore")               \
-	X(KEYSTORE, -91, "malformed keystore file")                            \
-	X(PEM, -92, "unsupported or malformed PEM key")                        \
-	X(VM_ERROR, -110, "contract error")                                    \
-	X(VM_GAS, -111, "out of gas")                                          \
-	X(VM_MEMORY, -112, "contract out of memory")                           \
-	X(VM_DEPTH, -113, "call depth limit")                                  \
-	X(VM_REENTRY, -114, "re-entrant call")                                 \
-	X(VM_BYTECODE, -115, "bytecode is not accepted")                       \
-	X(VM_SYNTAX, -116, "contract does not compile")                        \
-	X(VM_NOFN, -117, "no such callable function")                          \
-	X(VM_NOTPAYABLE, -118, "function does not accept value")               \
-	X(VM_VIEW, -119, "state change in a view call")                        \
-	X(VM_VALUE, -120, "value cannot cross the contract boundary")          \
-	X(RPC, -100, "RPC error")                                              \
-	X(CONNECT, -101, "cannot connect to node")                             \
+#define SSP_ERR_MAP(X)                                                \
+	X(OK, 0, "success")                                           \
+	X(NOMEM, -1, "out of memory")                                 \
+	X(INVAL, -2, "invalid argument")                              \
+	X(IO, -3, "I/O error")                                        \
+	X(NOTFOUND, -4, "not found")                                  \
+	X(EXISTS, -5, "already exists")                               \
+	X(TOOBIG, -6, "too large")                                    \
+	X(RANGE, -7, "value out of range")                            \
+	X(OVERFLOW, -8, "arithmetic overflow")                        \
+	X(BUSY, -9, "busy, try again")                                \
+	X(INTERNAL, -10, "internal error")                            \
+	X(DECODE, -20, "malformed encoding")                          \
+	X(TRAILING, -21, "trailing bytes after object")               \
+	X(NONCANON, -22, "non-canonical encoding")                    \
+	X(TRUNCATED, -23, "truncated input")                          \
+	X(BADKEY, -30, "invalid public key")                          \
+	X(BADSIG, -31, "invalid signature")                           \
+	X(HIGHS, -32, "non-canonical signature (high S)")             \
+	X(KEYTYPE, -33, "unsupported key type")                       \
+	X(BADADDR, -34, "invalid address")                            \
+	X(BADHRP, -35, "address is for another network")              \
+	X(BADCHECKSUM, -36, "bad address checksum")                   \
+	X(BADAMOUNT, -37, "invalid amount")                           \
+	X(CHAINID, -40, "wrong chain id")                             \
+	X(NONCE_LOW, -41, "nonce already used")                       \
+	X(NONCE_GAP, -42, "nonce too far ahead")                      \
+	X(FEE_LOW, -43, "fee below minimum")                          \
+	X(EXPIRED, -44, "transaction expired")                        \
+	X(BALANCE, -45, "insufficient balance")                       \
+	X(TXTYPE, -46, "unknown transaction type")                    \
+	X(DUPLICATE, -47, "transaction already known")                \
+	X(MEMPOOL_FULL, -48, "mempool full")                          \
+	X(NOKEY, -49, "sender public key unknown: include it")        \
+	X(KEYMISMATCH, -50, "public key does not match sender")       \
+	X(PAYLOAD, -51, "invalid transaction payload")                \
+	X(SELF_TRANSFER, -52, "transfer to self")                     \
+	X(LOCKED, -53, "funds are locked")                            \
+	X(FEE_REPLACE, -54, "replacement fee too low")                \
+	X(EXPIRY_FAR, -55, "expiry too far in the future")            \
+	X(BLOCK_PREV, -60, "block does not extend the head")          \
+	X(BLOCK_HEIGHT, -61, "wrong block height")                    \
+	X(BLOCK_ROOT, -62, "block root mismatch")                     \
+	X(BLOCK_STATE, -63, "block state root mismatch")              \
+	X(BLOCK_PRODUCER, -64, "wrong block producer")                \
+	X(BLOCK_TIME, -65, "bad block timestamp")                     \
+	X(BLOCK_LIMIT, -66, "block over its limits")                  \
+	X(BLOCK_TX, -67, "block contains an invalid transaction")     \
+	X(GENESIS, -70, "invalid genesis")                            \
+	X(SUPPLY, -71, "supply invariant violated")                   \
+	X(MAPFULL, -80, "database map full")                          \
+	X(DBCORRUPT, -81, "database corrupt")                         \
+	X(DBLOCKED, -82, "data directory in use by another process")  \
+	X(DBVERSION, -83, "database from another chain or version")   \
+	X(PASSWORD, -90, "wrong password or corrupted keystore")      \
+	X(KEYSTORE, -91, "malformed keystore file")                   \
+	X(PEM, -92, "unsupported or malformed PEM key")               \
+	X(VM_ERROR, -110, "contract error")                           \
+	X(VM_GAS, -111, "out of gas")                                 \
+	X(VM_MEMORY, -112, "contract out of memory")                  \
+	X(VM_DEPTH, -113, "call depth limit")                         \
+	X(VM_REENTRY, -114, "re-entrant call")                        \
+	X(VM_BYTECODE, -115, "bytecode is not accepted")              \
+	X(VM_SYNTAX, -116, "contract does not compile")               \
+	X(VM_NOFN, -117, "no such callable function")                 \
+	X(VM_NOTPAYABLE, -118, "function does not accept value")      \
+	X(VM_VIEW, -119, "state change in a view call")               \
+	X(VM_VALUE, -120, "value cannot cross the contract boundary") \
+	X(RPC, -100, "RPC error")                                     \
+	X(CONNECT, -101, "cannot connect to node")                    \
 	X(TIMEOUT, -102, "timed out")
 
 typedef enum {
@@ -119,7 +119,7 @@ typedef enum { SSP_LOG_PLAIN, SSP_LOG_JSON } ssp_log_format;
 void ssp_log_setup(ssp_log_format fmt, ssp_log_level min);
 /* Thread-safe; one line per call. `module` is a short static string. */
 void ssp_log(ssp_log_level lvl, const char *module, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define SSP_LOGD(mod, ...) ssp_log(SSP_LOG_DEBUG, mod, __VA_ARGS__)
 #define SSP_LOGI(mod, ...) ssp_log(SSP_LOG_INFO, mod, __VA_ARGS__)
@@ -144,7 +144,7 @@ typedef struct {
 
 void ssp_buf_init(ssp_buf *b, size_t max);
 void ssp_buf_free(ssp_buf *b);
-void ssp_buf_reset(ssp_buf *b); /* len = 0, err = 0, keeps memory */
+void ssp_buf_reset(ssp_buf *b);                        /* len = 0, err = 0, keeps memory */
 void ssp_buf_put(ssp_buf *b, const void *p, size_t n); /* raw bytes */
 void ssp_buf_u8(ssp_buf *b, uint8_t v);
 void ssp_buf_u16(ssp_buf *b, uint16_t v);
@@ -183,23 +183,27 @@ SSP_WUR int ssp_rd_end(ssp_rd *r);
 /* Little-endian helpers for fixed fields. */
 static inline void ssp_le64_put(uint8_t *p, uint64_t v)
 {
-	for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
 }
 static inline uint64_t ssp_le64_get(const uint8_t *p)
 {
 	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
 	return v;
 }
 /* Big-endian u64, used in database keys so byte order sorts numerically. */
 static inline void ssp_be64_put(uint8_t *p, uint64_t v)
 {
-	for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (56 - 8 * i));
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
 }
 static inline uint64_t ssp_be64_get(const uint8_t *p)
 {
 	uint64_t v = 0;
-	for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+	for (int i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
 	return v;
 }
 
@@ -272,9 +276,9 @@ typedef enum {
 /* Must be called once before any other core call (sodium_init); idempotent. */
 SSP_WUR int ssp_core_init(void);
 
-const char *ssp_key_type_name(int type);   /* "ed25519" / "p256" / "unknown" */
-int ssp_key_type_parse(const char *name);  /* type, or SSP_ERR_KEYTYPE */
-size_t ssp_pubkey_len(int type);           /* 32, 33, or 0 */
+const char *ssp_key_type_name(int type);  /* "ed25519" / "p256" / "unknown" */
+int ssp_key_type_parse(const char *name); /* type, or SSP_ERR_KEYTYPE */
+size_t ssp_pubkey_len(int type);          /* 32, 33, or 0 */
 
 /* Generates a fresh key pair from the OS CSPRNG. */
 SSP_WUR int ssp_key_generate(ssp_seckey *sk, ssp_pubkey *pk, int type);
@@ -299,9 +303,9 @@ SSP_WUR int ssp_verify_digest(const ssp_pubkey *pk, const ssp_hash *digest, cons
 
 /* Convenience: digest + sign / digest + verify. */
 SSP_WUR int ssp_sign(ssp_sig *sig, const ssp_seckey *sk, int domain, const char *chain_id,
-		     const void *msg, size_t n);
+                     const void *msg, size_t n);
 SSP_WUR int ssp_verify(const ssp_pubkey *pk, int domain, const char *chain_id, const void *msg,
-		       size_t n, const ssp_sig *sig);
+                       size_t n, const ssp_sig *sig);
 
 void ssp_seckey_wipe(ssp_seckey *sk); /* sodium_memzero */
 
@@ -328,23 +332,23 @@ SSP_WUR int ssp_addr_decode(ssp_addr *out, const char *hrp, const char *text);
 typedef enum { SSP_BECH32 = 1, SSP_BECH32M = 2 } ssp_bech32_enc;
 /* Encodes 5-bit `data` under hrp; returns 0 or SSP_ERR_TOOBIG / INVAL. */
 SSP_WUR int ssp_bech32_encode(char *out, size_t outlen, const char *hrp, const uint8_t *data,
-			      size_t n, int enc);
+                              size_t n, int enc);
 /*
  * Decodes into hrp (lower-cased, size hrpcap) and 5-bit data; *enc says which
  * checksum matched. Rejects mixed case, bad chars, over 90 chars.
  */
 SSP_WUR int ssp_bech32_decode(char *hrp, size_t hrpcap, uint8_t *data, size_t *n, size_t datacap,
-			      int *enc, const char *text);
+                              int *enc, const char *text);
 /* Regroups bits (BIP-173 convertbits); pad=1 when encoding. */
 SSP_WUR int ssp_convert_bits(uint8_t *out, size_t *outlen, size_t outcap, int outbits,
-			     const uint8_t *in, size_t inlen, int inbits, int pad);
+                             const uint8_t *in, size_t inlen, int inbits, int pad);
 
 /* ------------------------------------------------------------------ amounts */
 
 #define SSP_DECIMALS 8
-#define SSP_COIN 100000000ULL                    /* 1 SSP in base units */
+#define SSP_COIN 100000000ULL                   /* 1 SSP in base units */
 #define SSP_TOTAL_SUPPLY 1000000000000000000ULL /* 10,000,000,000 SSP */
-#define SSP_AMOUNT_STR 32                        /* buffer size for any u64 amount */
+#define SSP_AMOUNT_STR 32                       /* buffer size for any u64 amount */
 
 /*
  * Parses a decimal amount with up to `decimals` fraction digits ("12.5",
@@ -393,8 +397,14 @@ static inline SSP_WUR int ssp_mul_u64(uint64_t *out, uint64_t a, uint64_t b)
  * are rejected with SSP_ERR_INVAL.
  */
 #define SSP_VAL_MAX_DEPTH 16
-enum { SSP_VAL_NIL = 0, SSP_VAL_FALSE = 1, SSP_VAL_TRUE = 2, SSP_VAL_INT = 3, SSP_VAL_STR = 4,
-       SSP_VAL_TABLE = 5 };
+enum {
+	SSP_VAL_NIL = 0,
+	SSP_VAL_FALSE = 1,
+	SSP_VAL_TRUE = 2,
+	SSP_VAL_INT = 3,
+	SSP_VAL_STR = 4,
+	SSP_VAL_TABLE = 5
+};
 
 /* Checks that p[0..n) is exactly one canonical value (strict). */
 SSP_WUR int ssp_val_check(const uint8_t *p, size_t n);
@@ -416,20 +426,20 @@ SSP_WUR int ssp_val_to_json(struct json_t **out, const uint8_t *p, size_t n);
 
 /* Creates path with mode 0600 atomically (temp file + rename); SSP_ERR_EXISTS if present. */
 SSP_WUR int ssp_keystore_write(const char *path, const char *name, const ssp_seckey *sk,
-			       const char *password);
+                               const char *password);
 /*
  * Decrypts a keystore. SSP_ERR_PASSWORD for a wrong password or tampered
  * ciphertext, SSP_ERR_KEYSTORE for a malformed file; never modifies the file.
  */
 SSP_WUR int ssp_keystore_read(const char *path, const char *password, ssp_seckey *sk,
-			      ssp_pubkey *pk);
+                              ssp_pubkey *pk);
 /* Reads the public part (name, key) without a password. name may be NULL. */
 SSP_WUR int ssp_keystore_info(const char *path, ssp_pubkey *pk, char *name, size_t namecap);
 
 /* ------------------------------------------------------------------- misc */
 
-uint64_t ssp_now_ms(void);   /* wall clock, ms since the epoch */
-uint64_t ssp_mono_ns(void);  /* monotonic clock */
+uint64_t ssp_now_ms(void);          /* wall clock, ms since the epoch */
+uint64_t ssp_mono_ns(void);         /* monotonic clock */
 void ssp_random(void *p, size_t n); /* OS CSPRNG (libsodium) */
 
 #ifdef __cplusplus

@@ -37,7 +37,7 @@ typedef struct {
 
 /* Fills err with code and a printf-style message; returns -1 for `return ssp_rpc_fail(...)`. */
 int ssp_rpc_fail(ssp_rpc_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * A method handler. Runs on one of the server's threads, concurrently with
@@ -54,14 +54,14 @@ typedef struct {
 } ssp_rpc_method;
 
 typedef struct {
-	const char *listen;       /* "ADDR:PORT"; port 0 picks a free one */
-	size_t max_body;          /* bytes; larger bodies get HTTP 413 + -32600 */
-	size_t max_batch;         /* JSON-RPC batch entries */
-	size_t max_depth;         /* JSON nesting */
-	unsigned threads;         /* unused since handlers got a thread per connection (max 64) */
+	const char *listen; /* "ADDR:PORT"; port 0 picks a free one */
+	size_t max_body;    /* bytes; larger bodies get HTTP 413 + -32600 */
+	size_t max_batch;   /* JSON-RPC batch entries */
+	size_t max_depth;   /* JSON nesting */
+	unsigned threads;   /* unused since handlers got a thread per connection (max 64) */
 	const ssp_rpc_method *methods;
 	size_t nmethods;
-	void *ctx;                /* passed to every handler */
+	void *ctx; /* passed to every handler */
 	/* Optional: text for GET /metrics (malloc'd, freed by the server). */
 	char *(*metrics)(void *ctx);
 } ssp_rpc_config;
@@ -92,7 +92,7 @@ void ssp_rpc_client_free(ssp_rpc_client *c);
  * per client.
  */
 SSP_WUR int ssp_rpc_call(ssp_rpc_client *c, const char *method, json_t *params, json_t **result,
-			 ssp_rpc_error *err);
+                         ssp_rpc_error *err);
 
 #ifdef __cplusplus
 }

@@ -22,9 +22,9 @@ typedef struct ssp_txn ssp_txn; /* an LMDB transaction, read or write */
 typedef unsigned ssp_table;     /* a named table handle, valid for the store's life */
 
 typedef struct {
-	size_t map_size;   /* bytes of address space to reserve; 0 = 256 GiB */
+	size_t map_size;     /* bytes of address space to reserve; 0 = 256 GiB */
 	unsigned max_tables; /* 0 = 64 */
-	bool no_sync;      /* tests/benches only: skip fsync at commit */
+	bool no_sync;        /* tests/benches only: skip fsync at commit */
 } ssp_store_opts;
 
 /*
@@ -48,9 +48,9 @@ SSP_WUR int ssp_store_write(ssp_store *s, ssp_txn **out);
  * ends or (write txn) the next change. Returns 0 or SSP_ERR_NOTFOUND.
  */
 SSP_WUR int ssp_txn_get(ssp_txn *t, ssp_table tb, const void *key, size_t klen, const void **val,
-			size_t *vlen);
+                        size_t *vlen);
 SSP_WUR int ssp_txn_put(ssp_txn *t, ssp_table tb, const void *key, size_t klen, const void *val,
-			size_t vlen);
+                        size_t vlen);
 SSP_WUR int ssp_txn_del(ssp_txn *t, ssp_table tb, const void *key, size_t klen); /* NOTFOUND ok */
 
 /*
@@ -59,7 +59,7 @@ SSP_WUR int ssp_txn_del(ssp_txn *t, ssp_table tb, const void *key, size_t klen);
  */
 typedef int (*ssp_txn_visit)(void *arg, const void *key, size_t klen, const void *val, size_t vlen);
 SSP_WUR int ssp_txn_scan(ssp_txn *t, ssp_table tb, const void *start, size_t slen, ssp_txn_visit fn,
-			 void *arg);
+                         void *arg);
 
 /* Commits a write txn (durable unless no_sync) and frees it, or on failure aborts it. */
 SSP_WUR int ssp_txn_commit(ssp_txn *t);

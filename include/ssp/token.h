@@ -60,17 +60,18 @@ extern const ssp_module ssp_token_module;
  * and SSP_ERR_INVAL when a non-issuer issues.
  */
 SSP_WUR int ssp_token_create(ssp_txctx *c, const ssp_addr *caller, const char *symbol,
-			     const char *name, uint8_t decimals, uint64_t max_supply, uint32_t flags);
+                             const char *name, uint8_t decimals, uint64_t max_supply,
+                             uint32_t flags);
 SSP_WUR int ssp_token_issue(ssp_txctx *c, const ssp_addr *caller, const char *symbol,
-			    const ssp_addr *to, uint64_t amount);
+                            const ssp_addr *to, uint64_t amount);
 SSP_WUR int ssp_token_transfer(ssp_txctx *c, const ssp_addr *caller, const char *symbol,
-			       const ssp_addr *to, uint64_t amount);
+                               const ssp_addr *to, uint64_t amount);
 SSP_WUR int ssp_token_burn(ssp_txctx *c, const ssp_addr *caller, const char *symbol,
-			   uint64_t amount);
+                           uint64_t amount);
 SSP_WUR int ssp_token_approve(ssp_txctx *c, const ssp_addr *caller, const char *symbol,
-			      const ssp_addr *spender, uint64_t amount);
+                              const ssp_addr *spender, uint64_t amount);
 SSP_WUR int ssp_token_transfer_from(ssp_txctx *c, const ssp_addr *caller, const char *symbol,
-				    const ssp_addr *from, const ssp_addr *to, uint64_t amount);
+                                    const ssp_addr *from, const ssp_addr *to, uint64_t amount);
 
 /*
  * ssp_token_create details: max_supply must be 1..INT64_MAX (SSP_ERR_RANGE
@@ -89,7 +90,7 @@ SSP_WUR int ssp_token_transfer_from(ssp_txctx *c, const ssp_addr *caller, const 
 SSP_WUR int ssp_token_get(ssp_state *st, const char *symbol, ssp_token_info *out);
 SSP_WUR int ssp_token_balance(ssp_state *st, const char *symbol, const ssp_addr *a, uint64_t *out);
 SSP_WUR int ssp_token_allowance(ssp_state *st, const char *symbol, const ssp_addr *owner,
-				const ssp_addr *spender, uint64_t *out);
+                                const ssp_addr *spender, uint64_t *out);
 
 /*
  * The token's pseudo-address, the emitter of its events: the first 20
@@ -140,7 +141,7 @@ void ssp_token_payload_encode(ssp_buf *b, uint16_t type, const ssp_token_payload
  * SSP_ERR_PAYLOAD on any violation, SSP_ERR_TXTYPE for another type.
  */
 SSP_WUR int ssp_token_payload_decode(ssp_token_payload *p, uint16_t type, const uint8_t *buf,
-				     size_t n);
+                                     size_t n);
 
 /*
  * Reads over the committed state (RPC threads and tests): visits the
@@ -150,7 +151,7 @@ SSP_WUR int ssp_token_payload_decode(ssp_token_payload *p, uint16_t type, const 
  */
 typedef int (*ssp_token_visit)(void *arg, const ssp_token_info *info);
 SSP_WUR int ssp_token_scan(const ssp_chain *c, ssp_txn *rt, const char *start, ssp_token_visit fn,
-			   void *arg);
+                           void *arg);
 
 #ifdef __cplusplus
 }

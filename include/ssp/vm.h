@@ -28,9 +28,9 @@ extern "C" {
 typedef struct ssp_vm ssp_vm;
 
 typedef struct {
-	size_t mem_limit;     /* bytes per contract call; 0 = 32 MiB */
-	unsigned max_depth;   /* nested contract calls; 0 = 8 */
-	unsigned pool_size;   /* warm lua_States kept; 0 = 16 */
+	size_t mem_limit;   /* bytes per contract call; 0 = 32 MiB */
+	unsigned max_depth; /* nested contract calls; 0 = 8 */
+	unsigned pool_size; /* warm lua_States kept; 0 = 16 */
 } ssp_vm_opts;
 
 SSP_WUR int ssp_vm_new(ssp_vm **out, const ssp_vm_opts *o);
@@ -39,7 +39,8 @@ void ssp_vm_free(ssp_vm *vm);
 /* The functions a contract exposes, from abi.register / abi.payable / abi.view. */
 typedef struct {
 	char name[SSP_VM_NAME_MAX + 1];
-	uint8_t kind; /* SSP_VM_FN_CALL (register) | SSP_VM_FN_PAYABLE | SSP_VM_FN_VIEW, bit flags */
+	uint8_t
+	    kind; /* SSP_VM_FN_CALL (register) | SSP_VM_FN_PAYABLE | SSP_VM_FN_VIEW, bit flags */
 } ssp_vm_fn;
 
 enum { SSP_VM_FN_CALL = 1, SSP_VM_FN_PAYABLE = 2, SSP_VM_FN_VIEW = 4 };
@@ -59,7 +60,7 @@ void ssp_vm_abi_free(ssp_vm_abi *abi);
  * and returns its ABI. Returns 0 or SSP_ERR_VM_* / SSP_ERR_TOOBIG.
  */
 SSP_WUR int ssp_vm_check(ssp_vm *vm, const char *src, size_t n, uint64_t gas_limit, ssp_vm_abi *abi,
-			 char *err, size_t errlen);
+                         char *err, size_t errlen);
 
 /*
  * What a contract can do to the world. Every callback returns 0 or an
@@ -85,8 +86,8 @@ typedef struct ssp_vm_host {
 	 * failure reverts the callee's writes, transfers and events and returns
 	 * SSP_ERR_VM_ERROR with the message in ret (as a string value).
 	 */
-	int (*call)(void *ctx, const ssp_addr *target, const char *fn, const uint8_t *args, size_t n,
-		    uint64_t value, bool protected_call, uint64_t *gas, ssp_buf *ret);
+	int (*call)(void *ctx, const ssp_addr *target, const char *fn, const uint8_t *args,
+	            size_t n, uint64_t value, bool protected_call, uint64_t *gas, ssp_buf *ret);
 	/* event: name and a canonical table of fields */
 	int (*emit)(void *ctx, const char *name, const uint8_t *fields, size_t n);
 	/* IOT_Coin bridge: op is "create", "issue", "transfer", … with canonical args (a table) */
@@ -112,8 +113,8 @@ typedef struct {
  * for misuse / OOM of the host itself.
  */
 SSP_WUR int ssp_vm_call(ssp_vm *vm, const ssp_vm_host *host, const ssp_hash *code_hash,
-			const char *src, size_t n, int mode, const char *fn, const uint8_t *args,
-			size_t argn, uint64_t gas_limit, ssp_vm_result *res);
+                        const char *src, size_t n, int mode, const char *fn, const uint8_t *args,
+                        size_t argn, uint64_t gas_limit, ssp_vm_result *res);
 void ssp_vm_result_free(ssp_vm_result *res);
 
 #ifdef __cplusplus

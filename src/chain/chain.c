@@ -119,7 +119,8 @@ static int genesis_state(ssp_chain *c, ssp_state *st)
 			for (int k = 1; k <= 12 && !rc; k++) {
 				uint64_t amt = k == 12 ? left : step;
 				left -= amt;
-				rc = ssp_state_credit(st, &a->addr, amt, g->time_ms + (uint64_t)k * month_ms);
+				rc = ssp_state_credit(st, &a->addr, amt,
+				                      g->time_ms + (uint64_t)k * month_ms);
 			}
 			break;
 		}
@@ -176,8 +177,8 @@ static int init_genesis(ssp_chain *c)
 		rc = ssp_header_read(&h, &r);
 		if (rc) goto out;
 	}
-	c->head = (ssp_head){.height = 0, .id = h.id, .state_root = h.state_root,
-			     .timestamp_ms = h.timestamp_ms};
+	c->head = (ssp_head){
+	    .height = 0, .id = h.id, .state_root = h.state_root, .timestamp_ms = h.timestamp_ms};
 	uint8_t hv[96];
 	head_encode(hv, &c->head);
 	if ((rc = ssp_state_flush(st)) || (rc = put_block(c, t, &h, b.data, b.len)) ||
@@ -195,7 +196,7 @@ out:
 }
 
 int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g,
-		   const ssp_txtype *const *types, size_t ntypes)
+                   const ssp_txtype *const *types, size_t ntypes)
 {
 	ssp_chain *c = calloc(1, sizeof *c);
 	ssp_txn *rt = NULL;
@@ -280,7 +281,7 @@ int ssp_chain_verify_tx(const ssp_chain *c, ssp_txn *rt, const ssp_tx *tx)
 {
 	if (tx->has_pubkey)
 		return ssp_verify(&tx->pubkey, SSP_DOM_TX, tx->chain_id, tx->raw, tx->signed_len,
-				  &tx->sig);
+		                  &tx->sig);
 	ssp_account a;
 	int rc = ssp_chain_read_account(c, rt, &tx->from, &a);
 	if (rc) return rc;
@@ -307,7 +308,7 @@ typedef struct {
 	struct due {
 		uint8_t key[1 + 8 + SSP_ADDR_LEN];
 		uint64_t amount;
-	} *v;
+	} * v;
 	size_t n, cap;
 	int err;
 } due_scan;
@@ -395,8 +396,13 @@ static int apply_tx(blockctx *b, const ssp_tx *tx, ssp_receipt *r)
 	if ((rc = ssp_state_set_account(b->st, &tx->from, &acc)) ||
 	    (rc = ssp_state_pool_add(b->st, tx->fee)))
 		goto undo;
-	ssp_txctx ctx = {.st = b->st, .params = &c->g->params, .chain_id = c->g->chain_id,
-			 .hrp = c->g->hrp, .height = b->height, .time_ms = b->time_ms, .rcpt = r};
+	ssp_txctx ctx = {.st = b->st,
+	                 .params = &c->g->params,
+	                 .chain_id = c->g->chain_id,
+	                 .hrp = c->g->hrp,
+	                 .height = b->height,
+	                 .time_ms = b->time_ms,
+	                 .rcpt = r};
 	rc = ssp_chain_txtype(c, tx->type)->apply(&ctx, tx);
 	if (rc) goto undo;
 	return 0;
@@ -426,7 +432,8 @@ static int push_included(blockctx *b, const ssp_tx *tx, const ssp_receipt *r)
 
 static void blockctx_free(blockctx *b)
 {
-	for (size_t i = 0; i < b->n; i++) ssp_receipt_free(&b->rcpts[i]);
+	for (size_t i = 0; i < b->n; i++)
+		ssp_receipt_free(&b->rcpts[i]);
 	free(b->rcpts);
 	free(b->txs);
 	ssp_state_free(b->st);
@@ -440,7 +447,8 @@ static int block_roots(blockctx *b, ssp_header *h, ssp_buf *rcpt_blob)
 	ssp_hash wh;
 	int rc = 0;
 	if (!leaves) return SSP_ERR_NOMEM;
-	for (size_t i = 0; i < b->n; i++) leaves[i] = b->txs[i]->txid;
+	for (size_t i = 0; i < b->n; i++)
+		leaves[i] = b->txs[i]->txid;
 	ssp_merkle_root(&h->tx_root, leaves, b->n);
 	ssp_buf_init(&one, 2 << 20);
 	ssp_buf_u32(rcpt_blob, (uint32_t)b->n);
@@ -468,13 +476,17 @@ static int block_roots(blockctx *b, ssp_header *h, ssp_buf *rcpt_blob)
 }
 
 /* Writes the block, its index and receipts, the state and the head; commits. */
-static int commit_block(blockctx *b, ssp_txn *t, const ssp_header *h, const uint8_t *raw,
-			size_t n, const ssp_buf *rcpt_blob, ssp_block_info *info)
+static int commit_block(blockctx *b, ssp_txn *t, const ssp_header *h, const uint8_t *raw, size_t n,
+                        const ssp_buf *rcpt_blob, ssp_block_info *info)
 {
 	ssp_chain *c = b->c;
 	uint8_t hk[8], loc[12], hv[96];
-	ssp_head nh = {.height = h->height, .id = h->id, .state_root = h->state_root,
-		       .timestamp_ms = h->timestamp_ms, .slot = h->slot, .finalized = h->height};
+	ssp_head nh = {.height = h->height,
+	               .id = h->id,
+	               .state_root = h->state_root,
+	               .timestamp_ms = h->timestamp_ms,
+	               .slot = h->slot,
+	               .finalized = h->height};
 	int rc = ssp_state_flush(b->st);
 	if (!rc) rc = put_block(c, t, h, raw, n);
 	ssp_be64_put(hk, h->height);
@@ -499,8 +511,8 @@ static int commit_block(blockctx *b, ssp_txn *t, const ssp_header *h, const uint
 	if (rc) {
 		c->fatal = rc;
 		SSP_LOGE(LOG, "cannot commit block %llu: %s — stopping; nothing was half-written%s",
-			 (unsigned long long)h->height, ssp_strerror(rc),
-			 rc == SSP_ERR_MAPFULL ? " (raise --map-size and restart)" : "");
+		         (unsigned long long)h->height, ssp_strerror(rc),
+		         rc == SSP_ERR_MAPFULL ? " (raise --map-size and restart)" : "");
 		return rc;
 	}
 	c->head = nh;
@@ -517,7 +529,7 @@ static int commit_block(blockctx *b, ssp_txn *t, const ssp_header *h, const uint
 		}
 		if (rc) {
 			SSP_LOGE(LOG, "supply invariant violated after block %llu: %s",
-				 (unsigned long long)h->height, ssp_strerror(rc));
+			         (unsigned long long)h->height, ssp_strerror(rc));
 			c->fatal = SSP_ERR_SUPPLY;
 			return SSP_ERR_SUPPLY;
 		}
@@ -529,12 +541,13 @@ static int encode_block(ssp_buf *out, const ssp_header *h, const ssp_tx *const *
 {
 	ssp_header_encode(out, h, true);
 	ssp_buf_u32(out, (uint32_t)n);
-	for (size_t i = 0; i < n; i++) ssp_buf_bytes(out, txs[i]->raw, txs[i]->raw_len);
+	for (size_t i = 0; i < n; i++)
+		ssp_buf_bytes(out, txs[i]->raw, txs[i]->raw_len);
 	return out->err;
 }
 
 int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, uint64_t slot,
-		      uint64_t time_ms, ssp_block_info *info)
+                      uint64_t time_ms, ssp_block_info *info)
 {
 	const ssp_params *p = &c->g->params;
 	blockctx b = {.c = c, .height = c->head.height + 1};
@@ -565,21 +578,23 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 	}
 	size_t prefixes = 4 * (size_t)p->max_block_txs; /* each tx's length prefix */
 	size_t nc = ssp_mempool_select(m, cand, p->max_block_txs,
-				       budget > prefixes ? budget - prefixes : 0);
+	                               budget > prefixes ? budget - prefixes : 0);
 	/* dropping a failed tx frees its sender's later ones: remember ids, not pointers */
 	cid = malloc((nc ? nc : 1) * sizeof *cid);
 	if (!cid) {
 		rc = SSP_ERR_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < nc; i++) cid[i] = cand[i]->tx.txid;
+	for (size_t i = 0; i < nc; i++)
+		cid[i] = cand[i]->tx.txid;
 	uint64_t block_gas = 0;
 	for (size_t i = 0; i < nc; i++) {
 		ssp_receipt r;
 		if (!ssp_mempool_has(m, &cid[i])) continue; /* dropped with an earlier nonce */
 		mp_entry *e = cand[i];
 		uint64_t g = tx_gas(c, &e->tx);
-		/* a tx fits if its limit fits what the block has not used yet (gas used, not limits) */
+		/* a tx fits if its limit fits what the block has not used yet (gas used, not
+		 * limits) */
 		if (g > p->max_block_gas - block_gas) break; /* the block's gas budget is spent */
 		rc = apply_tx(&b, &e->tx, &r);
 		if (rc == SSP_ERR_NOMEM || rc == SSP_ERR_IO || rc == SSP_ERR_DBCORRUPT ||
@@ -633,7 +648,8 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 	{
 		ssp_tx *done = malloc((b.n ? b.n : 1) * sizeof *done);
 		if (done) {
-			for (size_t i = 0; i < b.n; i++) done[i] = *b.txs[i];
+			for (size_t i = 0; i < b.n; i++)
+				done[i] = *b.txs[i];
 			ssp_mempool_after_block(m, done, b.n, c->head.height);
 			free(done);
 		}
@@ -649,7 +665,7 @@ out:
 }
 
 int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *rawp, size_t n,
-		     ssp_block_info *info)
+                     ssp_block_info *info)
 {
 	const ssp_params *p = &c->g->params;
 	blockctx b = {.c = c};
@@ -692,8 +708,8 @@ int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *rawp, size_t n
 	/* the producer's signature */
 	ssp_header_encode(&hb, h, false);
 	rc = hb.err ? hb.err
-		    : ssp_verify(&c->g->producer_key, SSP_DOM_BLOCK, c->g->chain_id, hb.data,
-				 hb.len, &h->sig);
+	            : ssp_verify(&c->g->producer_key, SSP_DOM_BLOCK, c->g->chain_id, hb.data,
+	                         hb.len, &h->sig);
 	if (rc) goto out;
 	rc = ssp_state_new(&b.st, t, c->t_state);
 	if (!rc) rc = release_locks(&b, t);
@@ -715,10 +731,10 @@ int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *rawp, size_t n
 			rc = ssp_state_account(b.st, &tx->from, &a);
 			if (!rc) {
 				const ssp_pubkey *k = tx->has_pubkey ? &tx->pubkey
-					      : a.has_key    ? &a.key
-							     : NULL;
+				                      : a.has_key    ? &a.key
+				                                     : NULL;
 				rc = k ? ssp_verify(k, SSP_DOM_TX, tx->chain_id, tx->raw,
-						    tx->signed_len, &tx->sig)
+				                    tx->signed_len, &tx->sig)
 				       : SSP_ERR_NOKEY;
 			}
 		}
@@ -727,7 +743,7 @@ int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *rawp, size_t n
 		if (!rc) rc = push_included(&b, tx, &r);
 		if (rc) {
 			SSP_LOGW(LOG, "block %llu tx %u invalid: %s", (unsigned long long)h->height,
-				 i, ssp_strerror(rc));
+			         i, ssp_strerror(rc));
 			rc = SSP_ERR_BLOCK_TX;
 			goto out;
 		}
@@ -807,7 +823,7 @@ int ssp_chain_read_supply(const ssp_chain *c, ssp_txn *rt, ssp_supply *out)
 }
 
 int ssp_chain_read_block(const ssp_chain *c, ssp_txn *rt, uint64_t height, const uint8_t **raw,
-			 size_t *n)
+                         size_t *n)
 {
 	uint8_t k[8];
 	const void *v;
@@ -818,7 +834,7 @@ int ssp_chain_read_block(const ssp_chain *c, ssp_txn *rt, uint64_t height, const
 }
 
 int ssp_chain_read_block_height(const ssp_chain *c, ssp_txn *rt, const ssp_hash *id,
-				uint64_t *height)
+                                uint64_t *height)
 {
 	const void *v;
 	size_t vl;
@@ -830,7 +846,7 @@ int ssp_chain_read_block_height(const ssp_chain *c, ssp_txn *rt, const ssp_hash 
 }
 
 int ssp_chain_read_txloc(const ssp_chain *c, ssp_txn *rt, const ssp_hash *txid, uint64_t *height,
-			 uint32_t *index)
+                         uint32_t *index)
 {
 	const void *v;
 	size_t vl;
@@ -844,7 +860,7 @@ int ssp_chain_read_txloc(const ssp_chain *c, ssp_txn *rt, const ssp_hash *txid, 
 }
 
 int ssp_chain_read_receipt(const ssp_chain *c, ssp_txn *rt, uint64_t height, uint32_t index,
-			   ssp_receipt *out)
+                           ssp_receipt *out)
 {
 	uint8_t k[8];
 	const void *v;
@@ -857,7 +873,8 @@ int ssp_chain_read_receipt(const ssp_chain *c, ssp_txn *rt, uint64_t height, uin
 	uint32_t n = ssp_rd_u32(&r);
 	if (r.err || index >= n) return SSP_ERR_NOTFOUND;
 	const uint8_t *p = NULL;
-	for (uint32_t i = 0; i <= index; i++) p = ssp_rd_bytes(&r, vl, &rl);
+	for (uint32_t i = 0; i <= index; i++)
+		p = ssp_rd_bytes(&r, vl, &rl);
 	if (r.err) return SSP_ERR_DBCORRUPT;
 	return ssp_receipt_decode(out, p, rl);
 }
@@ -881,7 +898,7 @@ static int table_visit(void *arg, const void *k, size_t kl, const void *v, size_
 }
 
 int ssp_chain_state_scan(const ssp_chain *c, ssp_txn *rt, uint8_t table, const void *start,
-			 size_t slen, ssp_txn_visit fn, void *arg)
+                         size_t slen, ssp_txn_visit fn, void *arg)
 {
 	uint8_t k[1 + SSP_STATE_KEY_MAX];
 	table_scan s = {.table = table, .fn = fn, .arg = arg};
@@ -911,7 +928,8 @@ static int supply_visit(void *arg, const void *k, size_t kl, const void *v, size
 			return 1;
 		}
 	} else if (key[0] == SSP_TB_LOCK) {
-		if (vl != 8 || ssp_add_u64(&s->locked_entries, s->locked_entries, ssp_le64_get(v))) {
+		if (vl != 8 ||
+		    ssp_add_u64(&s->locked_entries, s->locked_entries, ssp_le64_get(v))) {
 			s->err = SSP_ERR_SUPPLY;
 			return 1;
 		}

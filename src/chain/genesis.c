@@ -19,10 +19,10 @@ static const struct {
 	int kind;
 	unsigned percent;
 } categories[] = {
-	{"private_placement", SSP_ALLOC_LIQUID, 25},
-	{"foundation", SSP_ALLOC_FOUNDATION, 20},
-	{"team", SSP_ALLOC_TEAM, 10},
-	{"ecosystem_pool", SSP_ALLOC_POOL, 45},
+    {"private_placement", SSP_ALLOC_LIQUID, 25},
+    {"foundation", SSP_ALLOC_FOUNDATION, 20},
+    {"team", SSP_ALLOC_TEAM, 10},
+    {"ecosystem_pool", SSP_ALLOC_POOL, 45},
 };
 
 void ssp_genesis_free(ssp_genesis *g)
@@ -32,11 +32,11 @@ void ssp_genesis_free(ssp_genesis *g)
 	free(g);
 }
 
-#define FAIL(...)                                                                                  \
-	do {                                                                                       \
-		snprintf(why, whylen, __VA_ARGS__);                                                \
-		rc = SSP_ERR_GENESIS;                                                              \
-		goto out;                                                                          \
+#define FAIL(...)                                   \
+	do {                                        \
+		snprintf(why, whylen, __VA_ARGS__); \
+		rc = SSP_ERR_GENESIS;               \
+		goto out;                           \
 	} while (0)
 
 static int get_amount(json_t *o, const char *key, uint64_t def, uint64_t *out)
@@ -134,15 +134,17 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 
 	json_t *pj = json_object_get(root, "params");
 	if (pj && !json_is_object(pj)) FAIL("params must be an object");
-	if (!pj) pj = json_object(); /* all defaults */
-	else json_incref(pj);
+	if (!pj)
+		pj = json_object(); /* all defaults */
+	else
+		json_incref(pj);
 	ssp_params *p = &g->params;
 	int bad = get_uint(pj, "block_interval_ms", 3000, 600000, &p->block_interval_ms) ||
-		  get_uint(pj, "max_block_bytes", 1 << 20, 64 << 20, &p->max_block_bytes) ||
-		  get_uint(pj, "max_block_txs", 20000, 1000000, &u) ||
-		  get_amount(pj, "min_fee", 1000, &p->min_fee) ||
-		  get_amount(pj, "fee_per_byte", 10, &p->fee_per_byte) ||
-		  get_uint(pj, "month_seconds", 2592000, 1ull << 32, &p->month_seconds);
+	          get_uint(pj, "max_block_bytes", 1 << 20, 64 << 20, &p->max_block_bytes) ||
+	          get_uint(pj, "max_block_txs", 20000, 1000000, &u) ||
+	          get_amount(pj, "min_fee", 1000, &p->min_fee) ||
+	          get_amount(pj, "fee_per_byte", 10, &p->fee_per_byte) ||
+	          get_uint(pj, "month_seconds", 2592000, 1ull << 32, &p->month_seconds);
 	p->max_block_txs = (uint32_t)u;
 	if (!bad) bad = get_uint(pj, "max_expiry_blocks", 100000, 1u << 30, &u);
 	p->max_expiry_blocks = (uint32_t)u;
@@ -185,7 +187,7 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 		if (x->kind == SSP_ALLOC_POOL) {
 			if (v) FAIL("allocation %zu: the ecosystem pool has no address", i);
 		} else if (!json_is_string(v) ||
-			   ssp_addr_decode(&x->addr, g->hrp, json_string_value(v))) {
+		           ssp_addr_decode(&x->addr, g->hrp, json_string_value(v))) {
 			FAIL("allocation %zu: address must be a %s address", i, g->hrp);
 		}
 		for (size_t k = 0; k < g->nalloc; k++)
@@ -316,16 +318,15 @@ char *ssp_genesis_dev_json(const ssp_addr *dev, const ssp_pubkey *producer, uint
 	ssp_addr_encode(fnd, sizeof fnd, "dssp", &f);
 	ssp_addr_encode(team, sizeof team, "dssp", &t);
 	json_t *g = json_pack(
-		"{s:s, s:s, s:I, s:s, s:{s:i, s:i, s:i, s:s, s:s, s:i, s:i}, s:["
-		"{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s}]}",
-		"chain_id", "ssp-devnet", "network", "dev", "genesis_time", (json_int_t)time_ms,
-		"producer", prod, "params", "block_interval_ms", 1000, "max_block_bytes", 1 << 20,
-		"max_block_txs", 20000, "min_fee", "0.00001", "fee_per_byte", "0.0000001",
-		"month_seconds", 2592000, "max_expiry_blocks", 100000, "allocations", "category",
-		"private_placement", "address", devs, "amount", "2500000000", "category",
-		"foundation", "address", fnd, "amount", "2000000000", "category", "team",
-		"address", team, "amount", "1000000000", "category", "ecosystem_pool", "amount",
-		"4500000000");
+	    "{s:s, s:s, s:I, s:s, s:{s:i, s:i, s:i, s:s, s:s, s:i, s:i}, s:["
+	    "{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s}]}",
+	    "chain_id", "ssp-devnet", "network", "dev", "genesis_time", (json_int_t)time_ms,
+	    "producer", prod, "params", "block_interval_ms", 1000, "max_block_bytes", 1 << 20,
+	    "max_block_txs", 20000, "min_fee", "0.00001", "fee_per_byte", "0.0000001",
+	    "month_seconds", 2592000, "max_expiry_blocks", 100000, "allocations", "category",
+	    "private_placement", "address", devs, "amount", "2500000000", "category", "foundation",
+	    "address", fnd, "amount", "2000000000", "category", "team", "address", team, "amount",
+	    "1000000000", "category", "ecosystem_pool", "amount", "4500000000");
 	if (!g) return NULL;
 	char *s = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(g);

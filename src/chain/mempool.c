@@ -25,9 +25,9 @@ struct mp_sender {
 	uint32_t len, cap;
 	uint64_t cost; /* sum of pending costs */
 	bool has_key;
-	ssp_pubkey key; /* from a pending tx that carried it */
+	ssp_pubkey key;  /* from a pending tx that carried it */
 	uint32_t cursor; /* select: next index */
-	mp_sender *next;  /* bucket chain */
+	mp_sender *next; /* bucket chain */
 };
 
 typedef struct {
@@ -61,7 +61,8 @@ static size_t hidx(const ssp_mempool *m, const void *k, size_t n, size_t nb)
 static size_t pow2(size_t n)
 {
 	size_t p = 1024;
-	while (p < n) p *= 2;
+	while (p < n)
+		p *= 2;
 	return p;
 }
 
@@ -121,7 +122,8 @@ static mp_entry *find_tx(const ssp_mempool *m, const ssp_hash *id)
 static void unlink_tx(ssp_mempool *m, mp_entry *e)
 {
 	mp_entry **pp = &m->tb[hidx(m, e->tx.txid.b, 32, m->ntb)];
-	while (*pp && *pp != e) pp = &(*pp)->next;
+	while (*pp && *pp != e)
+		pp = &(*pp)->next;
 	if (*pp) *pp = e->next;
 	m->count--;
 	m->bytes -= e->tx.raw_len;
@@ -146,7 +148,8 @@ static void free_sender_if_empty(ssp_mempool *m, mp_sender *s)
 {
 	if (s->len) return;
 	mp_sender **pp = &m->sb[hidx(m, s->addr.b, SSP_ADDR_LEN, m->nsb)];
-	while (*pp && *pp != s) pp = &(*pp)->next;
+	while (*pp && *pp != s)
+		pp = &(*pp)->next;
 	if (*pp) *pp = s->next;
 	free(s->q);
 	free(s);
@@ -228,7 +231,8 @@ void ssp_mempool_drop_from(ssp_mempool *m, mp_entry *e, int err)
 {
 	mp_sender *s = e->s;
 	uint64_t nonce = e->tx.nonce;
-	while (s->len && s->q[s->len - 1]->tx.nonce >= nonce) pop_tail(m, s, err);
+	while (s->len && s->q[s->len - 1]->tx.nonce >= nonce)
+		pop_tail(m, s, err);
 	free_sender_if_empty(m, s);
 }
 
@@ -291,7 +295,7 @@ int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified,
 			rc = ssp_chain_verify_tx(m->c, rt, &e->tx);
 		else
 			rc = ssp_verify(&ks->key, SSP_DOM_TX, e->tx.chain_id, e->tx.raw,
-					e->tx.signed_len, &e->tx.sig);
+			                e->tx.signed_len, &e->tx.sig);
 	}
 	ssp_txn_end(rt);
 	if (rc) goto fail;
@@ -441,7 +445,8 @@ size_t ssp_mempool_select(ssp_mempool *m, mp_entry **out, size_t max, size_t max
 				s->cursor = 0;
 				hp.h[hp.n++] = s;
 			}
-	for (size_t i = hp.n; i-- > 0;) heap_down(&hp, i);
+	for (size_t i = hp.n; i-- > 0;)
+		heap_down(&hp, i);
 	while (hp.n && k < max) {
 		mp_sender *s = hp.h[0];
 		mp_entry *e = s->q[s->cursor];
@@ -471,7 +476,8 @@ void ssp_mempool_after_block(ssp_mempool *m, const ssp_tx *txs, size_t n, uint64
 		if (!s) continue;
 		/* everything up to this nonce is now used */
 		uint32_t drop = 0;
-		while (drop < s->len && s->q[drop]->tx.nonce <= txs[i].nonce) drop++;
+		while (drop < s->len && s->q[drop]->tx.nonce <= txs[i].nonce)
+			drop++;
 		for (uint32_t k = 0; k < drop; k++) {
 			mp_entry *e = s->q[k];
 			unlink_tx(m, e);

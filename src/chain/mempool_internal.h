@@ -13,8 +13,8 @@ typedef struct mp_sender mp_sender;
 typedef struct mp_entry {
 	ssp_tx tx; /* borrows raw */
 	uint8_t *raw;
-	uint64_t seq; /* arrival order: the tie-break */
-	uint64_t cost; /* fee + type spend */
+	uint64_t seq;    /* arrival order: the tie-break */
+	uint64_t cost;   /* fee + type spend */
 	uint64_t minfee; /* the least fee this tx could pay (its size's minimum) */
 	mp_sender *s;
 	struct mp_entry *next; /* txid bucket chain */

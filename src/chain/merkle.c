@@ -45,8 +45,10 @@ void ssp_merkle_root(ssp_hash *root, const ssp_hash *leaves, size_t n)
 	if (n == 0) return;
 	ssp_hash *lv = malloc(n * sizeof *lv);
 	if (!lv) abort(); /* roots are consensus: never return a wrong one */
-	for (size_t i = 0; i < n; i++) leaf_hash(&lv[i], &leaves[i]);
-	while (n > 1) n = reduce(lv, n);
+	for (size_t i = 0; i < n; i++)
+		leaf_hash(&lv[i], &leaves[i]);
+	while (n > 1)
+		n = reduce(lv, n);
 	*root = lv[0];
 	free(lv);
 }
@@ -57,7 +59,8 @@ int ssp_merkle_prove(ssp_merkle_proof *pf, const ssp_hash *leaves, size_t n, siz
 	if (index >= n || n > UINT32_MAX) return SSP_ERR_RANGE;
 	ssp_hash *lv = malloc(n * sizeof *lv);
 	if (!lv) return SSP_ERR_NOMEM;
-	for (size_t i = 0; i < n; i++) leaf_hash(&lv[i], &leaves[i]);
+	for (size_t i = 0; i < n; i++)
+		leaf_hash(&lv[i], &leaves[i]);
 	pf->index = (uint32_t)index;
 	pf->count = (uint32_t)n;
 	size_t idx = index;

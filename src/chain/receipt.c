@@ -64,7 +64,7 @@ void ssp_receipt_free(ssp_receipt *r)
 /* ------------------------------------------------------------------ events */
 
 int ssp_receipt_emit(ssp_receipt *r, const ssp_addr *emitter, const char *name,
-		     const uint8_t *fields, size_t n)
+                     const uint8_t *fields, size_t n)
 {
 	size_t nl = strlen(name);
 	if (nl == 0 || nl > 64 || n > RECEIPT_DATA_MAX) return SSP_ERR_INVAL;
@@ -74,8 +74,8 @@ int ssp_receipt_emit(ssp_receipt *r, const ssp_addr *emitter, const char *name,
 	uint8_t *p = realloc(r->events, base + add);
 	if (!p) return SSP_ERR_NOMEM;
 	r->events = p;
-	uint32_t count = r->events_len ? (uint32_t)ssp_le64_get((uint8_t[8]){p[0], p[1], p[2], p[3]})
-				       : 0;
+	uint32_t count =
+	    r->events_len ? (uint32_t)ssp_le64_get((uint8_t[8]){p[0], p[1], p[2], p[3]}) : 0;
 	count++;
 	p[0] = (uint8_t)count;
 	p[1] = (uint8_t)(count >> 8);
@@ -101,7 +101,7 @@ uint64_t ssp_receipt_events_mark(const ssp_receipt *r)
 	uint32_t count = 0;
 	if (r->events_len >= 4)
 		count = (uint32_t)r->events[0] | (uint32_t)r->events[1] << 8 |
-			(uint32_t)r->events[2] << 16 | (uint32_t)r->events[3] << 24;
+		        (uint32_t)r->events[2] << 16 | (uint32_t)r->events[3] << 24;
 	return (uint64_t)count << 32 | r->events_len;
 }
 

@@ -70,8 +70,10 @@ int ssp_state_new(ssp_state **out, ssp_txn *t, ssp_table tb)
 void ssp_state_free(ssp_state *st)
 {
 	if (!st) return;
-	for (size_t i = 0; i < st->ne; i++) free(st->e[i].val);
-	for (size_t i = 0; i < st->nu; i++) free(st->u[i].val);
+	for (size_t i = 0; i < st->ne; i++)
+		free(st->e[i].val);
+	for (size_t i = 0; i < st->nu; i++)
+		free(st->u[i].val);
 	free(st->e);
 	free(st->u);
 	free(st->slots);
@@ -85,7 +87,8 @@ static int grow_slots(ssp_state *st)
 	if (!s) return SSP_ERR_NOMEM;
 	for (size_t i = 0; i < st->ne; i++) {
 		size_t h = key_hash(st, st->e[i].key, st->e[i].klen) & (n - 1);
-		while (s[h]) h = (h + 1) & (n - 1);
+		while (s[h])
+			h = (h + 1) & (n - 1);
 		s[h] = (uint32_t)i + 1;
 	}
 	free(st->slots);
@@ -135,7 +138,7 @@ static int make_key(uint8_t *out, uint8_t table, const void *k, size_t kl)
 }
 
 int ssp_state_get(ssp_state *st, uint8_t table, const void *k, size_t kl, const void **v,
-		  size_t *vl)
+                  size_t *vl)
 {
 	uint8_t key[1 + SSP_STATE_KEY_MAX];
 	int rc = make_key(key, table, k, kl), err = 0;
@@ -150,8 +153,8 @@ int ssp_state_get(ssp_state *st, uint8_t table, const void *k, size_t kl, const 
 	return ssp_txn_get(st->t, st->tb, key, kl + 1, v, vl);
 }
 
-static int change(ssp_state *st, uint8_t table, const void *k, size_t kl, const void *v,
-		  size_t vl, int del)
+static int change(ssp_state *st, uint8_t table, const void *k, size_t kl, const void *v, size_t vl,
+                  int del)
 {
 	uint8_t key[1 + SSP_STATE_KEY_MAX];
 	int rc = make_key(key, table, k, kl), err = 0;
@@ -230,7 +233,8 @@ static int cmp_entry(const void *a, const void *b)
 size_t ssp_state_changes(const ssp_state *st)
 {
 	size_t n = 0;
-	for (size_t i = 0; i < st->ne; i++) n += st->e[i].present;
+	for (size_t i = 0; i < st->ne; i++)
+		n += st->e[i].present;
 	return n;
 }
 
@@ -336,7 +340,8 @@ int ssp_state_set_account(ssp_state *st, const ssp_addr *a, const ssp_account *a
 	b.data = tmp;
 	b.cap = sizeof tmp;
 	ssp_account_encode(&b, acc);
-	int rc = b.err ? b.err : ssp_state_put(st, SSP_TB_ACCOUNT, a->b, SSP_ADDR_LEN, b.data, b.len);
+	int rc =
+	    b.err ? b.err : ssp_state_put(st, SSP_TB_ACCOUNT, a->b, SSP_ADDR_LEN, b.data, b.len);
 	return rc;
 }
 
@@ -395,10 +400,13 @@ int ssp_state_credit(ssp_state *st, const ssp_addr *to, uint64_t amount, uint64_
 	ssp_be64_put(k, unlock_ms);
 	memcpy(k + 8, to->b, SSP_ADDR_LEN);
 	rc = ssp_state_get(st, SSP_TB_LOCK, k, sizeof k, &v, &vl);
-	if (rc == 0 && vl == 8) have = ssp_le64_get(v);
-	else if (rc != SSP_ERR_NOTFOUND) return rc ? rc : SSP_ERR_DBCORRUPT;
+	if (rc == 0 && vl == 8)
+		have = ssp_le64_get(v);
+	else if (rc != SSP_ERR_NOTFOUND)
+		return rc ? rc : SSP_ERR_DBCORRUPT;
 	uint8_t nv[8];
-	if ((rc = ssp_add_u64(&have, have, amount)) || (rc = ssp_add_u64(&a.locked, a.locked, amount)))
+	if ((rc = ssp_add_u64(&have, have, amount)) ||
+	    (rc = ssp_add_u64(&a.locked, a.locked, amount)))
 		return rc;
 	ssp_le64_put(nv, have);
 	if ((rc = ssp_state_put(st, SSP_TB_LOCK, k, sizeof k, nv, 8)) ||

@@ -49,15 +49,15 @@ static json_t *transfer_json(const ssp_tx *tx, const char *hrp)
 	if (ssp_transfer_decode(&t, tx->payload, tx->payload_len)) return NULL;
 	ssp_addr_encode(to, sizeof to, hrp, &t.to);
 	ssp_amount_format(amt, sizeof amt, t.amount, SSP_DECIMALS);
-	return json_pack("{s:s, s:s, s:s%}", "to", to, "amount", amt, "memo",
-			 (const char *)t.memo, (size_t)t.memo_len);
+	return json_pack("{s:s, s:s, s:s%}", "to", to, "amount", amt, "memo", (const char *)t.memo,
+	                 (size_t)t.memo_len);
 }
 
 const ssp_txtype ssp_transfer_type = {
-	.id = SSP_TX_TRANSFER,
-	.name = "transfer",
-	.check = transfer_check,
-	.spend = transfer_spend,
-	.apply = transfer_apply,
-	.to_json = transfer_json,
+    .id = SSP_TX_TRANSFER,
+    .name = "transfer",
+    .check = transfer_check,
+    .spend = transfer_spend,
+    .apply = transfer_apply,
+    .to_json = transfer_json,
 };

@@ -71,7 +71,7 @@ int ssp_tx_decode(ssp_tx *tx, const uint8_t *raw, size_t n)
 }
 
 int ssp_tx_sign(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_build *b,
-		const ssp_seckey *sk)
+                const ssp_seckey *sk)
 {
 	ssp_pubkey pk;
 	ssp_addr from;

@@ -16,7 +16,6 @@
 #include "ssp/core.h"
 #include "ssp/rpc.h"
 
-
 #define CLI_DEFAULT_RPC "http://127.0.0.1:9631"
 #define CLI_DEFAULT_TIMEOUT_S 30
 #define CLI_RPC_TIMEOUT_MS 15000  /* one request */
@@ -209,8 +208,7 @@ void cli_tx_end(cli_txsession *s);
  * gets " SSP" and the keys in amount_keys (NULL-terminated, may be NULL)
  * get `unit` appended (e.g. " SSP", " PARK").
  */
-void cli_print_tx(cli_ctx *c, const json_t *out, const char *const *amount_keys,
-                  const char *unit);
+void cli_print_tx(cli_ctx *c, const json_t *out, const char *const *amount_keys, const char *unit);
 
 /* ------------------------------------------------------------ commands */
 

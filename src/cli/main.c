@@ -39,11 +39,11 @@ static const cli_optspec transfer_opts[] = {
 };
 
 static const cli_optspec contract_deploy_opts[] = {
-    {"from", true}, {"args", true},  {"gas", true},           {"fee", true},
+    {"from", true},  {"args", true},          {"gas", true}, {"fee", true},
     {"wait", false}, {"expiry-blocks", true}, {NULL, false},
 };
 static const cli_optspec contract_call_opts[] = {
-    {"from", true}, {"args", true},  {"value", true}, {"gas", true},
+    {"from", true}, {"args", true},  {"value", true},         {"gas", true},
     {"fee", true},  {"wait", false}, {"expiry-blocks", true}, {NULL, false},
 };
 static const cli_optspec contract_query_opts[] = {{"args", true}, {"from", true}, {NULL, false}};
@@ -51,13 +51,13 @@ static const cli_optspec contract_events_opts[] = {
     {"name", true}, {"from-height", true}, {"to-height", true}, {"limit", true}, {NULL, false},
 };
 static const cli_optspec token_create_opts[] = {
-    {"from", true},       {"symbol", true},  {"name", true},          {"decimals", true},
-    {"max-supply", true}, {"no-burn", false}, {"fixed-supply", false}, {"fee", true},
+    {"from", true},       {"symbol", true},        {"name", true},          {"decimals", true},
+    {"max-supply", true}, {"no-burn", false},      {"fixed-supply", false}, {"fee", true},
     {"wait", false},      {"expiry-blocks", true}, {NULL, false},
 };
 static const cli_optspec token_to_opts[] = {
-    {"from", true}, {"symbol", true}, {"to", true},            {"amount", true},
-    {"fee", true},  {"wait", false},  {"expiry-blocks", true}, {NULL, false},
+    {"from", true},  {"symbol", true},        {"to", true},  {"amount", true}, {"fee", true},
+    {"wait", false}, {"expiry-blocks", true}, {NULL, false},
 };
 static const cli_optspec token_burn_opts[] = {
     {"from", true},  {"symbol", true},        {"amount", true}, {"fee", true},
@@ -68,7 +68,7 @@ static const cli_optspec token_approve_opts[] = {
     {"fee", true},  {"wait", false},  {"expiry-blocks", true}, {NULL, false},
 };
 static const cli_optspec token_transfer_from_opts[] = {
-    {"from", true}, {"symbol", true}, {"owner", true},         {"to", true}, {"amount", true},
+    {"from", true}, {"symbol", true}, {"owner", true},         {"to", true},  {"amount", true},
     {"fee", true},  {"wait", false},  {"expiry-blocks", true}, {NULL, false},
 };
 static const cli_optspec token_symbol_opts[] = {{"symbol", true}, {NULL, false}};
@@ -284,8 +284,7 @@ static int parse(parsed *p, int argc, char **argv)
 	}
 	if (p->global[G_HELP] || p->global[G_VERSION]) return CLI_OK;
 	if (!p->cmd && p->nwords == 0) return cli_usage("no command given (see ssp --help)");
-	if (!p->cmd)
-		return cli_usage("'%s' needs a subcommand (see ssp --help)", p->words[0]);
+	if (!p->cmd) return cli_usage("'%s' needs a subcommand (see ssp --help)", p->words[0]);
 	if (p->args.npos < p->cmd->min_pos)
 		return cli_usage("missing argument (usage: ssp %s)", p->cmd->usage);
 	return CLI_OK;

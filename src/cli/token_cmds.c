@@ -297,15 +297,16 @@ int cli_cmd_token_issue(cli_ctx *c, const cli_args *a)
 	int rc;
 	if (!to) return cli_usage("token issue: --to ADDRESS|NAME is required");
 	if ((rc = tx_begin(c, &x, a, "issue", true))) return tx_end(&x, rc);
-	if ((rc = parse_amount(&x.p.amount, "issue", "amount", cli_opt(a, "amount"), &x.t, false)) ||
+	if ((rc =
+	         parse_amount(&x.p.amount, "issue", "amount", cli_opt(a, "amount"), &x.t, false)) ||
 	    (rc = cli_resolve_account(c, &x.p.to, c->hrp, to)))
 		return tx_end(&x, rc);
 	if (memcmp(x.t.issuer.b, x.s.from.b, SSP_ADDR_LEN) != 0)
 		return tx_end(&x, cli_fail("only the issuer of %s can issue it, not %s", x.t.symbol,
 		                           x.s.from_text));
 	if (!x.t.mintable)
-		return tx_end(&x, cli_fail("%s has a fixed supply: nothing more can be issued",
-		                           x.t.symbol));
+		return tx_end(
+		    &x, cli_fail("%s has a fixed supply: nothing more can be issued", x.t.symbol));
 	if (ssp_add_u64(&supply, x.t.supply, x.p.amount) || supply > x.t.max_supply) {
 		fmt_units(s, sizeof(s), x.t.supply, &x.t);
 		fmt_units(m, sizeof(m), x.t.max_supply, &x.t);
@@ -342,8 +343,7 @@ int cli_cmd_token_burn(cli_ctx *c, const cli_args *a)
 	if ((rc = tx_begin(c, &x, a, "burn", true)) ||
 	    (rc = parse_amount(&x.p.amount, "burn", "amount", cli_opt(a, "amount"), &x.t, false)))
 		return tx_end(&x, rc);
-	if (!x.t.burnable)
-		return tx_end(&x, cli_fail("%s is not burnable", x.t.symbol));
+	if (!x.t.burnable) return tx_end(&x, cli_fail("%s is not burnable", x.t.symbol));
 	if ((rc = check_balance(c, &x.t, &x.s.from, x.p.amount))) return tx_end(&x, rc);
 	add_amount(&x, "amount", x.p.amount);
 	return tx_end(&x, tx_finish(c, &x, SSP_TX_TOKEN_BURN, amount_only));
@@ -415,7 +415,8 @@ static void print_token_result(cli_ctx *c, const json_t *res, const char *const 
 	json_object_foreach((json_t *)res, key, v)
 	{
 		bool amount = false;
-		for (size_t i = 0; amounts[i]; i++) amount |= !strcmp(key, amounts[i]);
+		for (size_t i = 0; amounts[i]; i++)
+			amount |= !strcmp(key, amounts[i]);
 		if (json_is_string(v))
 			cli_table_add(&t, key, "%s%s%s", json_string_value(v), amount ? " " : "",
 			              amount ? symbol : "");
@@ -467,9 +468,10 @@ int cli_cmd_token_allowance(cli_ctx *c, const cli_args *a)
 		return rc;
 	ssp_addr_encode(otext, sizeof(otext), c->hrp, &o);
 	ssp_addr_encode(stext, sizeof(stext), c->hrp, &s);
-	rc = cli_rpc(c, "token_allowance",
-	             json_pack("{s:s, s:s, s:s}", "symbol", symbol, "owner", otext, "spender", stext),
-	             &res, NULL);
+	rc = cli_rpc(
+	    c, "token_allowance",
+	    json_pack("{s:s, s:s, s:s}", "symbol", symbol, "owner", otext, "spender", stext), &res,
+	    NULL);
 	if (!rc) print_token_result(c, res, amounts, symbol);
 	json_decref(res);
 	return rc;
@@ -502,7 +504,8 @@ int cli_cmd_token_list(cli_ctx *c, const cli_args *a)
 	if (from && !ssp_token_symbol_valid(from))
 		return cli_usage("token list: invalid --from symbol '%s'", from);
 	if (limit && (cli_parse_u64(&n, limit) != 0 || n == 0 || n > LIST_LIMIT_MAX))
-		return cli_usage("token list: invalid --limit '%s' (1 to %d)", limit, LIST_LIMIT_MAX);
+		return cli_usage("token list: invalid --limit '%s' (1 to %d)", limit,
+		                 LIST_LIMIT_MAX);
 	params = json_pack("{s:I}", "limit", (json_int_t)n);
 	if (!params) cli_oom();
 	if (from && json_object_set_new(params, "from", json_string(from))) cli_oom();

@@ -64,7 +64,8 @@ static int read_sender(cli_ctx *c, cli_txsession *s)
 {
 	json_t *acct = NULL, *key;
 	char hex[2 * SSP_PUBKEY_MAX + 1];
-	int rc = cli_rpc(c, "account_get", json_pack("{s:s}", "address", s->from_text), &acct, NULL);
+	int rc =
+	    cli_rpc(c, "account_get", json_pack("{s:s}", "address", s->from_text), &acct, NULL);
 	if (rc) return rc;
 	rc = cli_json_u64(&s->nonce, acct, "pending_nonce", "account_get");
 	if (rc) goto out;
@@ -275,7 +276,8 @@ int cli_tx_send(cli_ctx *c, cli_txsession *s, const cli_txopts *o, uint16_t type
 		    json_object_set(out, "block", json_object_get(final, "block")))
 			cli_oom();
 		json_t *events = json_object_get(json_object_get(final, "receipt"), "events");
-		if (c->json && json_array_size(events) > 0 && json_object_set(out, "events", events))
+		if (c->json && json_array_size(events) > 0 &&
+		    json_object_set(out, "events", events))
 			cli_oom();
 	}
 	*result = out;
@@ -290,8 +292,7 @@ out:
 	return rc;
 }
 
-void cli_print_tx(cli_ctx *c, const json_t *out, const char *const *amount_keys,
-                  const char *unit)
+void cli_print_tx(cli_ctx *c, const json_t *out, const char *const *amount_keys, const char *unit)
 {
 	if (c->json) {
 		cli_print_json(out);

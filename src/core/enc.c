@@ -35,7 +35,8 @@ static int buf_reserve(ssp_buf *b, size_t n)
 	}
 	if (b->len + n <= b->cap) return 1;
 	size_t cap = b->cap ? b->cap : 64;
-	while (cap < b->len + n) cap *= 2;
+	while (cap < b->len + n)
+		cap *= 2;
 	if (cap > b->max) cap = b->max;
 	uint8_t *p = realloc(b->data, cap);
 	if (!p) {
@@ -143,8 +144,8 @@ uint32_t ssp_rd_u32(ssp_rd *r)
 {
 	const uint8_t *p = ssp_rd_view(r, 4);
 	return p ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-			   (uint32_t)p[3] << 24
-		 : 0;
+	               (uint32_t)p[3] << 24
+	         : 0;
 }
 
 uint64_t ssp_rd_u64(ssp_rd *r)

@@ -6,8 +6,8 @@
 const char *ssp_strerror(int err)
 {
 	switch (err) {
-#define X(name, code, msg)                                                                         \
-	case code:                                                                                 \
+#define X(name, code, msg) \
+	case code:         \
 		return msg;
 		SSP_ERR_MAP(X)
 #undef X
@@ -18,8 +18,8 @@ const char *ssp_strerror(int err)
 const char *ssp_errname(int err)
 {
 	switch (err) {
-#define X(name, code, msg)                                                                         \
-	case code:                                                                                 \
+#define X(name, code, msg) \
+	case code:         \
 		return #name;
 		SSP_ERR_MAP(X)
 #undef X

@@ -56,18 +56,19 @@ void ssp_log(ssp_log_level lvl, const char *module, const char *fmt, ...)
 	gmtime_r(&ts.tv_sec, &tm);
 	char when[128]; /* sized for gcc's worst case of every %d field, not for real dates */
 	snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 	size_t n;
 	if (g_fmt == SSP_LOG_JSON) {
-		n = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"",
-				     when, level_name(lvl));
+		n = (size_t)snprintf(line, sizeof line,
+		                     "{\"ts\":\"%s\",\"level\":\"%s\",\"module\":\"", when,
+		                     level_name(lvl));
 		n = json_escape(line, sizeof line, n, module);
 		n += (size_t)snprintf(line + n, sizeof line - n, "\",\"msg\":\"");
 		n = json_escape(line, sizeof line, n, msg);
 		n += (size_t)snprintf(line + n, sizeof line - n, "\"}\n");
 	} else {
 		n = (size_t)snprintf(line, sizeof line, "%s %-5s [%s] %s\n", when, level_name(lvl),
-				     module, msg);
+		                     module, msg);
 	}
 	if (n >= sizeof line) n = sizeof line - 1;
 	fwrite(line, 1, n, stderr);

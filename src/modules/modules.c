@@ -9,9 +9,8 @@
 #include "ssp/token.h"
 
 static const ssp_module *const modules[] = {
-	&ssp_token_module,
-	&ssp_contract_module,
-	NULL, /* keeps the array non-empty; NULLs are skipped */
+    &ssp_token_module, &ssp_contract_module,
+    NULL, /* keeps the array non-empty; NULLs are skipped */
 };
 
 #define NMOD (sizeof modules / sizeof *modules)
@@ -33,7 +32,8 @@ const ssp_txtype *const *ssp_modules_txtypes(size_t *n)
 	size_t k = 0, nm;
 	const ssp_module *const *m = ssp_modules_all(&nm);
 	for (size_t i = 0; i < nm; i++)
-		for (size_t j = 0; j < m[i]->ntxtypes && k < MAX_TYPES; j++) types[k++] = m[i]->txtypes[j];
+		for (size_t j = 0; j < m[i]->ntxtypes && k < MAX_TYPES; j++)
+			types[k++] = m[i]->txtypes[j];
 	*n = k;
 	return types;
 }

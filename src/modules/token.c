@@ -95,7 +95,7 @@ void ssp_token_record_encode(ssp_buf *b, const ssp_token_info *t)
 }
 
 int ssp_token_record_decode(ssp_token_info *t, const char *symbol, size_t slen, const void *p,
-			    size_t n)
+                            size_t n)
 {
 	ssp_rd r;
 	memset(t, 0, sizeof *t);
@@ -124,8 +124,9 @@ static int put_token(ssp_state *st, const ssp_token_info *t)
 	ssp_buf b;
 	ssp_buf_init(&b, 256);
 	ssp_token_record_encode(&b, t);
-	int rc = b.err ? b.err
-		       : ssp_state_put(st, SSP_TB_TOKEN, t->symbol, strlen(t->symbol), b.data, b.len);
+	int rc = b.err
+	             ? b.err
+	             : ssp_state_put(st, SSP_TB_TOKEN, t->symbol, strlen(t->symbol), b.data, b.len);
 	ssp_buf_free(&b);
 	return rc;
 }
@@ -142,7 +143,7 @@ int ssp_token_get(ssp_state *st, const char *symbol, ssp_token_info *out)
 
 /* symbol 0x00 a [b]: the key of a balance (b NULL) or an allowance. */
 static size_t amount_key(uint8_t k[KEY_MAX], const char *symbol, const ssp_addr *a,
-			 const ssp_addr *b)
+                         const ssp_addr *b)
 {
 	size_t n = strlen(symbol);
 	memcpy(k, symbol, n);
@@ -173,7 +174,7 @@ static int get_amount(ssp_state *st, uint8_t table, const uint8_t *k, size_t kl,
 
 /* Stores v, or deletes the key when v is 0 (old is the value it had). */
 static int set_amount(ssp_state *st, uint8_t table, const uint8_t *k, size_t kl, uint64_t old,
-		      uint64_t v)
+                      uint64_t v)
 {
 	uint8_t b[8];
 	if (v == old) return 0;
@@ -190,7 +191,7 @@ int ssp_token_balance(ssp_state *st, const char *symbol, const ssp_addr *a, uint
 }
 
 int ssp_token_allowance(ssp_state *st, const char *symbol, const ssp_addr *owner,
-			const ssp_addr *spender, uint64_t *out)
+                        const ssp_addr *spender, uint64_t *out)
 {
 	uint8_t k[KEY_MAX];
 	if (!ssp_token_symbol_valid(symbol)) return SSP_ERR_INVAL;
@@ -199,7 +200,7 @@ int ssp_token_allowance(ssp_state *st, const char *symbol, const ssp_addr *owner
 
 /* Credits or debits a's balance (SSP_ERR_BALANCE when a debit exceeds it). */
 static int move_balance(ssp_state *st, const char *symbol, const ssp_addr *a, uint64_t amount,
-			bool credit)
+                        bool credit)
 {
 	uint8_t k[KEY_MAX];
 	size_t kl = amount_key(k, symbol, a, NULL);
@@ -261,8 +262,8 @@ static int emit(ssp_txctx *c, const char *symbol, const char *name, ev_field *f,
 }
 
 /* Transfer {symbol, from?, to?, value}: from absent for issues, to absent for burns. */
-static int emit_transfer(ssp_txctx *c, const char *symbol, const ssp_addr *from,
-			 const ssp_addr *to, uint64_t value)
+static int emit_transfer(ssp_txctx *c, const char *symbol, const ssp_addr *from, const ssp_addr *to,
+                         uint64_t value)
 {
 	char ftext[96], ttext[96];
 	ev_field f[4];
@@ -281,15 +282,15 @@ static int emit_transfer(ssp_txctx *c, const char *symbol, const ssp_addr *from,
 }
 
 static int emit_approval(ssp_txctx *c, const char *symbol, const ssp_addr *owner,
-			 const ssp_addr *spender, uint64_t value)
+                         const ssp_addr *spender, uint64_t value)
 {
 	char otext[96], stext[96];
 	ssp_addr_encode(otext, sizeof otext, c->hrp, owner);
 	ssp_addr_encode(stext, sizeof stext, c->hrp, spender);
 	ev_field f[4] = {{.key = "symbol", .str = symbol},
-			 {.key = "owner", .str = otext},
-			 {.key = "spender", .str = stext},
-			 {.key = "value", .num = (int64_t)value}};
+	                 {.key = "owner", .str = otext},
+	                 {.key = "spender", .str = stext},
+	                 {.key = "value", .num = (int64_t)value}};
 	return emit(c, symbol, "Approval", f, 4);
 }
 
@@ -329,7 +330,7 @@ static int pay_create_fee(ssp_txctx *c, const ssp_addr *caller)
 }
 
 int ssp_token_create(ssp_txctx *c, const ssp_addr *caller, const char *symbol, const char *name,
-		     uint8_t decimals, uint64_t max_supply, uint32_t flags)
+                     uint8_t decimals, uint64_t max_supply, uint32_t flags)
 {
 	ssp_token_info t;
 	savepoint sp = begin(c);
@@ -361,7 +362,7 @@ out:
 }
 
 int ssp_token_issue(ssp_txctx *c, const ssp_addr *caller, const char *symbol, const ssp_addr *to,
-		    uint64_t amount)
+                    uint64_t amount)
 {
 	ssp_token_info t;
 	savepoint sp = begin(c);
@@ -371,7 +372,8 @@ int ssp_token_issue(ssp_txctx *c, const ssp_addr *caller, const char *symbol, co
 	if ((rc = ssp_token_get(c->st, symbol, &t))) return rc;
 	if (memcmp(t.issuer.b, caller->b, SSP_ADDR_LEN) || !(t.flags & SSP_TOKEN_FLAG_MINTABLE))
 		return SSP_ERR_INVAL;
-	if (ssp_add_u64(&supply, t.supply, amount) || supply > t.max_supply) return SSP_ERR_OVERFLOW;
+	if (ssp_add_u64(&supply, t.supply, amount) || supply > t.max_supply)
+		return SSP_ERR_OVERFLOW;
 	t.supply = supply;
 	if (!(rc = put_token(c->st, &t)) && !(rc = move_balance(c->st, symbol, to, amount, true)))
 		rc = emit_transfer(c, symbol, NULL, to, amount);
@@ -379,7 +381,7 @@ int ssp_token_issue(ssp_txctx *c, const ssp_addr *caller, const char *symbol, co
 }
 
 int ssp_token_transfer(ssp_txctx *c, const ssp_addr *caller, const char *symbol, const ssp_addr *to,
-		       uint64_t amount)
+                       uint64_t amount)
 {
 	ssp_token_info t;
 	savepoint sp = begin(c);
@@ -413,7 +415,7 @@ out:
 }
 
 int ssp_token_approve(ssp_txctx *c, const ssp_addr *caller, const char *symbol,
-		      const ssp_addr *spender, uint64_t amount)
+                      const ssp_addr *spender, uint64_t amount)
 {
 	ssp_token_info t;
 	savepoint sp = begin(c);
@@ -430,7 +432,7 @@ int ssp_token_approve(ssp_txctx *c, const ssp_addr *caller, const char *symbol,
 }
 
 int ssp_token_transfer_from(ssp_txctx *c, const ssp_addr *caller, const char *symbol,
-			    const ssp_addr *from, const ssp_addr *to, uint64_t amount)
+                            const ssp_addr *from, const ssp_addr *to, uint64_t amount)
 {
 	ssp_token_info t;
 	savepoint sp = begin(c);
@@ -471,20 +473,20 @@ static int scan_visit(void *arg, const void *k, size_t kl, const void *v, size_t
 }
 
 int ssp_token_scan(const ssp_chain *c, ssp_txn *rt, const char *start, ssp_token_visit fn,
-		   void *arg)
+                   void *arg)
 {
 	scan_ctx s = {.fn = fn, .arg = arg};
 	int rc = ssp_chain_state_scan(c, rt, SSP_TB_TOKEN, start, start ? strlen(start) : 0,
-				      scan_visit, &s);
+	                              scan_visit, &s);
 	return s.err ? s.err : rc;
 }
 
 /* ------------------------------------------------------------------ module */
 
 const ssp_module ssp_token_module = {
-	.name = "token",
-	.txtypes = ssp_token_txtypes,
-	.ntxtypes = TOKEN_NTXTYPES,
-	.methods = ssp_token_methods,
-	.nmethods = TOKEN_NMETHODS,
+    .name = "token",
+    .txtypes = ssp_token_txtypes,
+    .ntxtypes = TOKEN_NTXTYPES,
+    .methods = ssp_token_methods,
+    .nmethods = TOKEN_NMETHODS,
 };

@@ -22,6 +22,6 @@ extern const ssp_rpc_method ssp_token_methods[TOKEN_NMETHODS];
  */
 void ssp_token_record_encode(ssp_buf *b, const ssp_token_info *t);
 SSP_WUR int ssp_token_record_decode(ssp_token_info *t, const char *symbol, size_t slen,
-				    const void *p, size_t n);
+                                    const void *p, size_t n);
 
 #endif

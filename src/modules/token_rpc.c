@@ -37,12 +37,12 @@ static json_t *token_json(const ssp_module_env *env, const ssp_token_info *t)
 	ssp_addr emitter;
 	ssp_token_address(&emitter, t->symbol);
 	return json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:i, s:b, s:b, s:I, s:o}", "symbol",
-			 t->symbol, "name", t->name, "decimals", (int)t->decimals, "max_supply",
-			 jamount(t->max_supply, t->decimals), "supply",
-			 jamount(t->supply, t->decimals), "issuer", jaddr(env, &t->issuer), "flags",
-			 (int)t->flags, "burnable", (t->flags & SSP_TOKEN_FLAG_BURNABLE) != 0,
-			 "mintable", (t->flags & SSP_TOKEN_FLAG_MINTABLE) != 0, "created_height",
-			 (json_int_t)t->created_height, "address", jaddr(env, &emitter));
+	                 t->symbol, "name", t->name, "decimals", (int)t->decimals, "max_supply",
+	                 jamount(t->max_supply, t->decimals), "supply",
+	                 jamount(t->supply, t->decimals), "issuer", jaddr(env, &t->issuer), "flags",
+	                 (int)t->flags, "burnable", (t->flags & SSP_TOKEN_FLAG_BURNABLE) != 0,
+	                 "mintable", (t->flags & SSP_TOKEN_FLAG_MINTABLE) != 0, "created_height",
+	                 (json_int_t)t->created_height, "address", jaddr(env, &emitter));
 }
 
 /* ------------------------------------------------------------------ params */
@@ -56,27 +56,29 @@ static int obj_params(json_t *params, ssp_rpc_error *err)
 
 /* A symbol param: a string matching [A-Z][A-Z0-9]{1,11}. */
 static int symbol_param(json_t *params, const char *key, bool required, const char **out,
-			ssp_rpc_error *err)
+                        ssp_rpc_error *err)
 {
 	json_t *v = params ? json_object_get(params, key) : NULL;
 	*out = NULL;
 	if (!v && !required) return 0;
 	if (!json_is_string(v) || !ssp_token_symbol_valid(json_string_value(v)) ||
 	    strlen(json_string_value(v)) != json_string_length(v))
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS,
-				    "%s must be a token symbol: 2 to 12 characters A-Z 0-9, starting "
-				    "with a letter",
-				    key);
+		return ssp_rpc_fail(
+		    err, SSP_RPC_INVALID_PARAMS,
+		    "%s must be a token symbol: 2 to 12 characters A-Z 0-9, starting "
+		    "with a letter",
+		    key);
 	*out = json_string_value(v);
 	return 0;
 }
 
 static int addr_param(const ssp_module_env *env, json_t *params, const char *key, ssp_addr *out,
-		      ssp_rpc_error *err)
+                      ssp_rpc_error *err)
 {
 	json_t *v = params ? json_object_get(params, key) : NULL;
 	if (!json_is_string(v))
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "%s must be an address string", key);
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "%s must be an address string",
+		                    key);
 	int rc = ssp_addr_decode(out, ssp_genesis_hrp(env->genesis), json_string_value(v));
 	if (rc) return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "%s: %s", key, ssp_strerror(rc));
 	return 0;
@@ -129,7 +131,8 @@ static int m_token_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *e
 	const char *symbol;
 	ssp_token_info t;
 	reader r;
-	if (obj_params(params, err) || symbol_param(params, "symbol", true, &symbol, err)) return -1;
+	if (obj_params(params, err) || symbol_param(params, "symbol", true, &symbol, err))
+		return -1;
 	int rc = reader_open(&r, env);
 	if (rc) return fail_internal(err, rc);
 	rc = read_token(&r, symbol, &t, err);
@@ -157,7 +160,7 @@ static int m_token_balance(void *ctx, json_t *params, json_t **res, ssp_rpc_erro
 	reader_close(&r);
 	if (rc) return rc;
 	*res = json_pack("{s:s, s:o, s:o, s:i}", "symbol", symbol, "address", jaddr(env, &a),
-			 "balance", jamount(bal, t.decimals), "decimals", (int)t.decimals);
+	                 "balance", jamount(bal, t.decimals), "decimals", (int)t.decimals);
 	return *res ? 0 : fail_internal(err, SSP_ERR_NOMEM);
 }
 
@@ -181,8 +184,8 @@ static int m_token_allowance(void *ctx, json_t *params, json_t **res, ssp_rpc_er
 	reader_close(&r);
 	if (rc) return rc;
 	*res = json_pack("{s:s, s:o, s:o, s:o, s:i}", "symbol", symbol, "owner", jaddr(env, &owner),
-			 "spender", jaddr(env, &spender), "allowance", jamount(v, t.decimals),
-			 "decimals", (int)t.decimals);
+	                 "spender", jaddr(env, &spender), "allowance", jamount(v, t.decimals),
+	                 "decimals", (int)t.decimals);
 	return *res ? 0 : fail_internal(err, SSP_ERR_NOMEM);
 }
 
@@ -219,10 +222,10 @@ static int m_token_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 	if (jl) {
 		if (!json_is_integer(jl) || json_integer_value(jl) < 1)
 			return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS,
-					    "limit must be an integer from 1 to %d", LIST_MAX);
+			                    "limit must be an integer from 1 to %d", LIST_MAX);
 		if (json_integer_value(jl) > LIST_MAX)
 			return ssp_rpc_fail(err, SSP_RPC_LIMIT, "limit: at most %d tokens per call",
-					    LIST_MAX);
+			                    LIST_MAX);
 		limit = json_integer_value(jl);
 	}
 	list_ctx l = {.env = env, .tokens = json_array(), .limit = (size_t)limit};
@@ -243,8 +246,8 @@ static int m_token_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 }
 
 const ssp_rpc_method ssp_token_methods[TOKEN_NMETHODS] = {
-	{"token_get", m_token_get, NULL},
-	{"token_list", m_token_list, NULL},
-	{"token_balance", m_token_balance, NULL},
-	{"token_allowance", m_token_allowance, NULL},
+    {"token_get", m_token_get, NULL},
+    {"token_list", m_token_list, NULL},
+    {"token_balance", m_token_balance, NULL},
+    {"token_allowance", m_token_allowance, NULL},
 };

@@ -100,8 +100,9 @@ int ssp_token_payload_decode(ssp_token_payload *p, uint16_t type, const uint8_t 
 static int token_check(const ssp_tx *tx)
 {
 	ssp_token_payload p;
-	return ssp_token_payload_decode(&p, tx->type, tx->payload, tx->payload_len) ? SSP_ERR_PAYLOAD
-										    : 0;
+	return ssp_token_payload_decode(&p, tx->type, tx->payload, tx->payload_len)
+	           ? SSP_ERR_PAYLOAD
+	           : 0;
 }
 
 /*
@@ -122,7 +123,7 @@ static int token_apply(ssp_txctx *c, const ssp_tx *tx)
 	switch (tx->type) {
 	case SSP_TX_TOKEN_CREATE:
 		return ssp_token_create(c, &tx->from, p.symbol, p.name, p.decimals, p.max_supply,
-					p.flags);
+		                        p.flags);
 	case SSP_TX_TOKEN_ISSUE:
 		return ssp_token_issue(c, &tx->from, p.symbol, &p.to, p.amount);
 	case SSP_TX_TOKEN_TRANSFER:
@@ -194,10 +195,10 @@ static json_t *token_json(const ssp_tx *tx, const char *hrp)
 	return j;
 }
 
-#define TOKEN_TYPE(ID, NAME)                                                                     \
-	{                                                                                        \
-		.id = (ID), .name = (NAME), .check = token_check, .spend = token_spend,          \
-		.apply = token_apply, .to_json = token_json,                                     \
+#define TOKEN_TYPE(ID, NAME)                                                            \
+	{                                                                               \
+		.id = (ID), .name = (NAME), .check = token_check, .spend = token_spend, \
+		.apply = token_apply, .to_json = token_json,                            \
 	}
 
 static const ssp_txtype t_create = TOKEN_TYPE(SSP_TX_TOKEN_CREATE, "token_create");
@@ -206,8 +207,8 @@ static const ssp_txtype t_transfer = TOKEN_TYPE(SSP_TX_TOKEN_TRANSFER, "token_tr
 static const ssp_txtype t_burn = TOKEN_TYPE(SSP_TX_TOKEN_BURN, "token_burn");
 static const ssp_txtype t_approve = TOKEN_TYPE(SSP_TX_TOKEN_APPROVE, "token_approve");
 static const ssp_txtype t_transfer_from =
-	TOKEN_TYPE(SSP_TX_TOKEN_TRANSFER_FROM, "token_transfer_from");
+    TOKEN_TYPE(SSP_TX_TOKEN_TRANSFER_FROM, "token_transfer_from");
 
 const ssp_txtype *const ssp_token_txtypes[TOKEN_NTXTYPES] = {
-	&t_create, &t_issue, &t_transfer, &t_burn, &t_approve, &t_transfer_from,
+    &t_create, &t_issue, &t_transfer, &t_burn, &t_approve, &t_transfer_from,
 };

@@ -11,22 +11,22 @@
 #include "node/node.h"
 
 static const char usage[] =
-	"usage: sspd [options]\n"
-	"  --dev                   single-node devnet with a funded dev account\n"
-	"  --datadir DIR           data directory (default ~/.ssp/<network>)\n"
-	"  --rpc-listen ADDR:PORT  JSON-RPC address (default 127.0.0.1:9631)\n"
-	"  --genesis FILE          genesis JSON (required unless --dev)\n"
-	"  --producer-key FILE     keystore of the block producer key\n"
-	"                          (password from SSP_PRODUCER_PASSWORD, default empty)\n"
-	"  --config FILE           INI file with these keys; flags win\n"
-	"  --log-format plain|json log line format (default plain)\n"
-	"  --log-level debug|info|warn|error\n"
-	"  --check-invariants      check the supply invariant after every block\n"
-	"  --rpc-threads N         RPC handler threads (default: cores)\n"
-	"  --mempool-max N         pending transactions (default 300000)\n"
-	"  --map-size MIB          LMDB map size, the database's maximum (default 262144 = 256 GiB)\n"
-	"  --no-sync               do not fsync commits (benchmarks only: a crash loses blocks)\n"
-	"  --version, -h/--help\n";
+    "usage: sspd [options]\n"
+    "  --dev                   single-node devnet with a funded dev account\n"
+    "  --datadir DIR           data directory (default ~/.ssp/<network>)\n"
+    "  --rpc-listen ADDR:PORT  JSON-RPC address (default 127.0.0.1:9631)\n"
+    "  --genesis FILE          genesis JSON (required unless --dev)\n"
+    "  --producer-key FILE     keystore of the block producer key\n"
+    "                          (password from SSP_PRODUCER_PASSWORD, default empty)\n"
+    "  --config FILE           INI file with these keys; flags win\n"
+    "  --log-format plain|json log line format (default plain)\n"
+    "  --log-level debug|info|warn|error\n"
+    "  --check-invariants      check the supply invariant after every block\n"
+    "  --rpc-threads N         RPC handler threads (default: cores)\n"
+    "  --mempool-max N         pending transactions (default 300000)\n"
+    "  --map-size MIB          LMDB map size, the database's maximum (default 262144 = 256 GiB)\n"
+    "  --no-sync               do not fsync commits (benchmarks only: a crash loses blocks)\n"
+    "  --version, -h/--help\n";
 
 typedef struct {
 	const char *name;
@@ -34,11 +34,11 @@ typedef struct {
 } opt;
 
 static const opt opts[] = {
-	{"dev", false},		{"datadir", true},	 {"rpc-listen", true},
-	{"genesis", true},	{"producer-key", true},	 {"config", true},
-	{"log-format", true},	{"log-level", true},	 {"check-invariants", false},
-	{"rpc-threads", true},	{"mempool-max", true},	 {"no-sync", false},
-	{"map-size", true},
+    {"dev", false},        {"datadir", true},      {"rpc-listen", true},
+    {"genesis", true},     {"producer-key", true}, {"config", true},
+    {"log-format", true},  {"log-level", true},    {"check-invariants", false},
+    {"rpc-threads", true}, {"mempool-max", true},  {"no-sync", false},
+    {"map-size", true},
 };
 
 static int set_str(char *dst, size_t cap, const char *v, const char *name)
@@ -65,16 +65,23 @@ static int parse_uint(const char *v, unsigned long long max, unsigned long long 
 static int apply(ssp_node_config *c, const char *name, const char *v)
 {
 	unsigned long long u;
-	if (!strcmp(name, "dev")) c->dev = !v || !strcmp(v, "1") || !strcmp(v, "true");
-	else if (!strcmp(name, "datadir")) return set_str(c->datadir, sizeof c->datadir, v, name);
-	else if (!strcmp(name, "rpc-listen")) return set_str(c->rpc_listen, sizeof c->rpc_listen, v, name);
-	else if (!strcmp(name, "genesis")) return set_str(c->genesis, sizeof c->genesis, v, name);
+	if (!strcmp(name, "dev"))
+		c->dev = !v || !strcmp(v, "1") || !strcmp(v, "true");
+	else if (!strcmp(name, "datadir"))
+		return set_str(c->datadir, sizeof c->datadir, v, name);
+	else if (!strcmp(name, "rpc-listen"))
+		return set_str(c->rpc_listen, sizeof c->rpc_listen, v, name);
+	else if (!strcmp(name, "genesis"))
+		return set_str(c->genesis, sizeof c->genesis, v, name);
 	else if (!strcmp(name, "producer-key"))
 		return set_str(c->producer_key, sizeof c->producer_key, v, name);
-	else if (!strcmp(name, "config")) return 0;
+	else if (!strcmp(name, "config"))
+		return 0;
 	else if (!strcmp(name, "log-format")) {
-		if (!strcmp(v, "plain")) c->log_format = SSP_LOG_PLAIN;
-		else if (!strcmp(v, "json")) c->log_format = SSP_LOG_JSON;
+		if (!strcmp(v, "plain"))
+			c->log_format = SSP_LOG_PLAIN;
+		else if (!strcmp(v, "json"))
+			c->log_format = SSP_LOG_JSON;
 		else {
 			fprintf(stderr, "sspd: error: --log-format must be plain or json\n");
 			return 1;
@@ -85,12 +92,15 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 		for (i = 0; i < 4 && strcmp(v, lv[i]); i++)
 			;
 		if (i == 4) {
-			fprintf(stderr, "sspd: error: --log-level must be debug, info, warn or error\n");
+			fprintf(stderr,
+			        "sspd: error: --log-level must be debug, info, warn or error\n");
 			return 1;
 		}
 		c->log_level = (ssp_log_level)i;
-	} else if (!strcmp(name, "check-invariants")) c->check_invariants = !v || !strcmp(v, "1") || !strcmp(v, "true");
-	else if (!strcmp(name, "no-sync")) c->no_sync = !v || !strcmp(v, "1") || !strcmp(v, "true");
+	} else if (!strcmp(name, "check-invariants"))
+		c->check_invariants = !v || !strcmp(v, "1") || !strcmp(v, "true");
+	else if (!strcmp(name, "no-sync"))
+		c->no_sync = !v || !strcmp(v, "1") || !strcmp(v, "true");
 	else if (!strcmp(name, "rpc-threads")) {
 		if (parse_uint(v, 64, &u) || !u) {
 			fprintf(stderr, "sspd: error: --rpc-threads must be 1..64\n");
@@ -118,9 +128,11 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 
 static char *trim(char *s)
 {
-	while (*s == ' ' || *s == '\t') s++;
+	while (*s == ' ' || *s == '\t')
+		s++;
 	char *e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r')) *--e = 0;
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = 0;
 	return s;
 }
 
@@ -218,7 +230,8 @@ int ssp_node_config_parse(ssp_node_config *c, int argc, char **argv)
 			fprintf(stderr, "sspd: error: no --datadir and no $HOME\n");
 			return 1;
 		}
-		snprintf(c->datadir, sizeof c->datadir, "%s/.ssp/%s", home, c->dev ? "dev" : "node");
+		snprintf(c->datadir, sizeof c->datadir, "%s/.ssp/%s", home,
+		         c->dev ? "dev" : "node");
 	}
 	return 0;
 }

@@ -19,10 +19,10 @@
 static void init_loop(ssp_node *n);
 
 /* Logs a start-up failure and keeps it as the one-line reason main prints. */
-#define NODE_ERR(n, ...)                                                                           \
-	do {                                                                                       \
-		snprintf((n)->why, sizeof (n)->why, __VA_ARGS__);                                  \
-		SSP_LOGE(LOG, "%s", (n)->why);                                                     \
+#define NODE_ERR(n, ...)                                         \
+	do {                                                     \
+		snprintf((n)->why, sizeof(n)->why, __VA_ARGS__); \
+		SSP_LOGE(LOG, "%s", (n)->why);                   \
 	} while (0)
 
 /* ----------------------------------------------------------------- set-up */
@@ -42,7 +42,7 @@ static int file_exists(const char *path)
 
 /* Loads a keystore or, when missing and `create`, makes a fresh ed25519 one. */
 static int load_or_create_key(ssp_node *n, const char *path, const char *name, const char *password,
-			      bool create, ssp_seckey *sk, ssp_pubkey *pk)
+                              bool create, ssp_seckey *sk, ssp_pubkey *pk)
 {
 	int rc;
 	if (!file_exists(path)) {
@@ -133,7 +133,7 @@ int ssp_node_start(ssp_node *n)
 		const char *pw = getenv("SSP_PRODUCER_PASSWORD");
 		ssp_pubkey pk;
 		rc = load_or_create_key(n, n->cfg.producer_key, "producer", pw ? pw : "", false,
-					&n->producer, &pk);
+		                        &n->producer, &pk);
 		if (rc) return rc;
 		n->producing = true;
 	}
@@ -143,7 +143,8 @@ int ssp_node_start(ssp_node *n)
 		if ((rc = ssp_key_public(&pk, &n->producer))) return rc;
 		ssp_addr_from_pubkey(&a, &pk);
 		if (memcmp(a.b, ssp_genesis_producer(n->genesis)->b, SSP_ADDR_LEN)) {
-			SSP_LOGW(LOG, "the producer key is not this chain's producer: not producing");
+			SSP_LOGW(LOG,
+			         "the producer key is not this chain's producer: not producing");
 			n->producing = false;
 		}
 	}
@@ -158,14 +159,15 @@ int ssp_node_start(ssp_node *n)
 	rc = ssp_chain_open(&n->chain, n->store, n->genesis, types, ntypes);
 	if (rc) {
 		NODE_ERR(n, "cannot open the chain: %s%s", ssp_strerror(rc),
-			 rc == SSP_ERR_MAPFULL ? " (raise --map-size)" : "");
+		         rc == SSP_ERR_MAPFULL ? " (raise --map-size)" : "");
 		return rc;
 	}
 	if (n->cfg.check_invariants) ssp_chain_set_check_invariants(n->chain, true);
 	size_t nmod;
 	const ssp_module *const *mods = ssp_modules_all(&nmod);
 	for (size_t i = 0; i < nmod && i < 16; i++) {
-		n->menv[i] = (ssp_module_env){.chain = n->chain, .store = n->store, .genesis = n->genesis};
+		n->menv[i] =
+		    (ssp_module_env){.chain = n->chain, .store = n->store, .genesis = n->genesis};
 		if (mods[i]->init && (rc = mods[i]->init(&n->menv[i]))) {
 			NODE_ERR(n, "module %s: %s", mods[i]->name, ssp_strerror(rc));
 			return rc;
@@ -182,7 +184,8 @@ int ssp_node_start(ssp_node *n)
 	size_t nm, total;
 	const ssp_rpc_method *own = ssp_node_methods(&nm);
 	total = nm;
-	for (size_t i = 0; i < n->nmodules; i++) total += mods[i]->nmethods;
+	for (size_t i = 0; i < n->nmodules; i++)
+		total += mods[i]->nmethods;
 	n->methods = calloc(total, sizeof *n->methods);
 	if (!n->methods) return SSP_ERR_NOMEM;
 	memcpy(n->methods, own, nm * sizeof *own);
@@ -192,13 +195,13 @@ int ssp_node_start(ssp_node *n)
 			n->methods[k].ctx = &n->menv[i];
 		}
 	ssp_rpc_config rc_cfg = {
-		.listen = n->cfg.rpc_listen,
-		.max_body = n->cfg.rpc_max_body,
-		.max_batch = 100,
-		.max_depth = 32,
-		.threads = n->cfg.rpc_threads ? n->cfg.rpc_threads : (unsigned)(cores < 2 ? 2 : cores),
-		.ctx = n,
-		.metrics = ssp_node_metrics,
+	    .listen = n->cfg.rpc_listen,
+	    .max_body = n->cfg.rpc_max_body,
+	    .max_batch = 100,
+	    .max_depth = 32,
+	    .threads = n->cfg.rpc_threads ? n->cfg.rpc_threads : (unsigned)(cores < 2 ? 2 : cores),
+	    .ctx = n,
+	    .metrics = ssp_node_metrics,
 	};
 	rc_cfg.methods = n->methods;
 	rc_cfg.nmethods = total;
@@ -270,7 +273,7 @@ static void run_job(ssp_node *n, job *j)
 			job_tx *t = &j->txs[i];
 			if (!t->err)
 				t->err = ssp_mempool_add(n->mempool, t->raw, t->len, t->verified,
-							 &t->txid);
+				                         &t->txid);
 			else if (!ssp_hash_is_zero(&t->txid))
 				ssp_mempool_note_rejected(n->mempool, &t->txid, t->err);
 			if (t->err)
@@ -360,9 +363,10 @@ static void on_slot(uv_timer_t *t)
 		atomic_store(&n->last_commit_ns, info.commit_ns);
 		atomic_store(&n->last_apply_ns, info.apply_ns);
 		if (info.ntx)
-			SSP_LOGI(LOG, "block %llu: %u txs, %zu bytes, apply %.1f ms, commit %.1f ms",
-				 (unsigned long long)info.height, info.ntx, info.bytes,
-				 info.apply_ns / 1e6, info.commit_ns / 1e6);
+			SSP_LOGI(LOG,
+			         "block %llu: %u txs, %zu bytes, apply %.1f ms, commit %.1f ms",
+			         (unsigned long long)info.height, info.ntx, info.bytes,
+			         info.apply_ns / 1e6, info.commit_ns / 1e6);
 		else
 			SSP_LOGD(LOG, "block %llu (empty)", (unsigned long long)info.height);
 	}
@@ -422,7 +426,8 @@ int ssp_node_run(ssp_node *n)
 	n->rpc = NULL;
 	drain(n, true);
 	uv_loop_close(&n->loop);
-	SSP_LOGI(LOG, "stopped at height %llu", (unsigned long long)ssp_chain_head(n->chain)->height);
+	SSP_LOGI(LOG, "stopped at height %llu",
+	         (unsigned long long)ssp_chain_head(n->chain)->height);
 	return n->exit_code;
 }
 

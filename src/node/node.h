@@ -32,7 +32,8 @@ typedef struct {
 	size_t map_size; /* bytes; 0 = store default */
 } ssp_node_config;
 
-/* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (error) or 2 (help). */
+/* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (error) or
+ * 2 (help). */
 int ssp_node_config_parse(ssp_node_config *cfg, int argc, char **argv);
 
 /* ------------------------------------------------------------- work pool */
@@ -59,12 +60,12 @@ typedef struct job {
 	int kind;
 	job_tx *txs;
 	size_t ntx;
-	ssp_hash txid;  /* TX_STATUS */
-	ssp_addr addr;  /* ACCOUNT_PENDING */
-	int status;     /* TX_STATUS: 1 pending, <0 rejected with error, 0 unknown */
-	uint64_t nonce; /* ACCOUNT_PENDING */
+	ssp_hash txid;       /* TX_STATUS */
+	ssp_addr addr;       /* ACCOUNT_PENDING */
+	int status;          /* TX_STATUS: 1 pending, <0 rejected with error, 0 unknown */
+	uint64_t nonce;      /* ACCOUNT_PENDING */
 	size_t count, bytes; /* MEMPOOL_INFO */
-	int err;        /* the job as a whole, e.g. SSP_ERR_BUSY while stopping */
+	int err;             /* the job as a whole, e.g. SSP_ERR_BUSY while stopping */
 	sem_t done;
 	struct job *next;
 } job;
@@ -97,8 +98,8 @@ typedef struct ssp_node {
 	bool loop_ready;
 
 	/* metrics, written by the loop, read by RPC threads */
-	_Atomic uint64_t blocks_produced, txs_included, last_commit_ns, last_apply_ns,
-		txs_admitted, txs_rejected;
+	_Atomic uint64_t blocks_produced, txs_included, last_commit_ns, last_apply_ns, txs_admitted,
+	    txs_rejected;
 	int exit_code;
 	char why[4096]; /* the reason start-up failed, for main's one-line error */
 } ssp_node;

@@ -64,7 +64,8 @@ static int hash_param(json_t *params, const char *key, ssp_hash *out, ssp_rpc_er
 	json_t *v = params ? json_object_get(params, key) : NULL;
 	if (!json_is_string(v) ||
 	    ssp_hex_decode(out->b, 32, json_string_value(v), json_string_length(v)))
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "%s must be 64 hex characters", key);
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "%s must be 64 hex characters",
+		                    key);
 	return 0;
 }
 
@@ -85,22 +86,22 @@ static int m_chain_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_erro
 	rc = ssp_node_job(n, &j);
 	if (rc) return fail_err(err, rc);
 	const ssp_params *p = ssp_genesis_params(n->genesis);
-	*res = json_pack("{s:s, s:s, s:s, s:o, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:{s:I, s:I}, "
-			 "s:s, s:b}",
-			 "chain_id", ssp_genesis_chain_id(n->genesis), "network",
-			 ssp_genesis_network(n->genesis), "hrp", ssp_genesis_hrp(n->genesis),
-			 "genesis_hash", jhex(ssp_genesis_hash(n->genesis)->b, 32), "height",
-			 (json_int_t)h.height, "head_id", jhex(h.id.b, 32), "head_time",
-			 (json_int_t)h.timestamp_ms, "finalized_height", (json_int_t)h.finalized,
-			 "time", (json_int_t)ssp_now_ms(), "block_interval_ms",
-			 (json_int_t)p->block_interval_ms, "min_fee", jamount(p->min_fee),
-			 "fee_per_byte", jamount(p->fee_per_byte), "mempool", "count",
-			 (json_int_t)j.count, "bytes", (json_int_t)j.bytes, "version", SSP_VERSION,
-			 "producing", n->producing);
+	*res = json_pack(
+	    "{s:s, s:s, s:s, s:o, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:{s:I, s:I}, "
+	    "s:s, s:b}",
+	    "chain_id", ssp_genesis_chain_id(n->genesis), "network",
+	    ssp_genesis_network(n->genesis), "hrp", ssp_genesis_hrp(n->genesis), "genesis_hash",
+	    jhex(ssp_genesis_hash(n->genesis)->b, 32), "height", (json_int_t)h.height, "head_id",
+	    jhex(h.id.b, 32), "head_time", (json_int_t)h.timestamp_ms, "finalized_height",
+	    (json_int_t)h.finalized, "time", (json_int_t)ssp_now_ms(), "block_interval_ms",
+	    (json_int_t)p->block_interval_ms, "min_fee", jamount(p->min_fee), "fee_per_byte",
+	    jamount(p->fee_per_byte), "mempool", "count", (json_int_t)j.count, "bytes",
+	    (json_int_t)j.bytes, "version", SSP_VERSION, "producing", n->producing);
 	if (*res) {
 		/* contract fees: gas_limit × gas_price on top of the base fee */
 		json_object_set_new(*res, "gas_price", jamount(p->gas_price));
-		json_object_set_new(*res, "max_block_gas", json_integer((json_int_t)p->max_block_gas));
+		json_object_set_new(*res, "max_block_gas",
+		                    json_integer((json_int_t)p->max_block_gas));
 	}
 	return *res ? 0 : fail_err(err, SSP_ERR_NOMEM);
 }
@@ -110,12 +111,11 @@ static json_t *tx_json(const ssp_node *n, const ssp_tx *tx)
 	const ssp_txtype *tt = ssp_chain_txtype(n->chain, tx->type);
 	json_t *payload = tt && tt->to_json ? tt->to_json(tx, ssp_genesis_hrp(n->genesis)) : NULL;
 	if (!payload) payload = jhex(tx->payload, tx->payload_len);
-	json_t *j = json_pack("{s:o, s:s, s:i, s:o, s:I, s:o, s:I, s:I, s:o}", "txid",
-			      jhex(tx->txid.b, 32), "type", tt ? tt->name : "unknown", "type_id",
-			      (int)tx->type, "from", jaddr(n, &tx->from), "nonce",
-			      (json_int_t)tx->nonce, "fee", jamount(tx->fee), "expiry",
-			      (json_int_t)tx->expiry, "size", (json_int_t)tx->raw_len, "payload",
-			      payload);
+	json_t *j = json_pack(
+	    "{s:o, s:s, s:i, s:o, s:I, s:o, s:I, s:I, s:o}", "txid", jhex(tx->txid.b, 32), "type",
+	    tt ? tt->name : "unknown", "type_id", (int)tx->type, "from", jaddr(n, &tx->from),
+	    "nonce", (json_int_t)tx->nonce, "fee", jamount(tx->fee), "expiry",
+	    (json_int_t)tx->expiry, "size", (json_int_t)tx->raw_len, "payload", payload);
 	if (j && tx->has_pubkey) {
 		char pk[96];
 		ssp_pubkey_text(pk, sizeof pk, &tx->pubkey);
@@ -129,17 +129,18 @@ static json_t *block_json(const ssp_node *n, const ssp_block *b, bool full)
 	const ssp_header *h = &b->hdr;
 	json_t *txs = json_array();
 	for (uint32_t i = 0; txs && i < b->ntx; i++)
-		json_array_append_new(txs, full ? tx_json(n, &b->txs[i]) : jhex(b->txs[i].txid.b, 32));
+		json_array_append_new(txs,
+		                      full ? tx_json(n, &b->txs[i]) : jhex(b->txs[i].txid.b, 32));
 	return json_pack("{s:o, s:I, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, "
-			 "s:o}",
-			 "id", jhex(h->id.b, 32), "height", (json_int_t)h->height, "prev_id",
-			 jhex(h->prev_id.b, 32), "slot", (json_int_t)h->slot, "timestamp",
-			 (json_int_t)h->timestamp_ms, "producer", jaddr(n, &h->producer),
-			 "tx_root", jhex(h->tx_root.b, 32), "receipts_root",
-			 jhex(h->receipts_root.b, 32), "state_root", jhex(h->state_root.b, 32),
-			 "seed_reveal", jhex(h->seed_reveal, h->seed_len), "finality_qc",
-			 jhex(h->qc, h->qc_len), "signature", jhex(h->sig.b, SSP_SIG_LEN), "size",
-			 (json_int_t)b->raw_len, "tx_count", (json_int_t)b->ntx, "txs", txs);
+	                 "s:o}",
+	                 "id", jhex(h->id.b, 32), "height", (json_int_t)h->height, "prev_id",
+	                 jhex(h->prev_id.b, 32), "slot", (json_int_t)h->slot, "timestamp",
+	                 (json_int_t)h->timestamp_ms, "producer", jaddr(n, &h->producer), "tx_root",
+	                 jhex(h->tx_root.b, 32), "receipts_root", jhex(h->receipts_root.b, 32),
+	                 "state_root", jhex(h->state_root.b, 32), "seed_reveal",
+	                 jhex(h->seed_reveal, h->seed_len), "finality_qc", jhex(h->qc, h->qc_len),
+	                 "signature", jhex(h->sig.b, SSP_SIG_LEN), "size", (json_int_t)b->raw_len,
+	                 "tx_count", (json_int_t)b->ntx, "txs", txs);
 }
 
 static int m_chain_getBlock(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -154,9 +155,11 @@ static int m_chain_getBlock(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 	json_t *jh = params ? json_object_get(params, "height") : NULL;
 	json_t *jid = params ? json_object_get(params, "id") : NULL;
 	json_t *jfull = params ? json_object_get(params, "full") : NULL;
-	if (jh && jid) return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "give height or id, not both");
+	if (jh && jid)
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "give height or id, not both");
 	if (jh && (!json_is_integer(jh) || json_integer_value(jh) < 0))
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "height must be a non-negative integer");
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS,
+		                    "height must be a non-negative integer");
 	if (jfull && !json_is_boolean(jfull))
 		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "full must be a boolean");
 	ssp_hash id;
@@ -176,8 +179,9 @@ static int m_chain_getBlock(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 	if (!rc) rc = ssp_block_decode(&b, raw, len, (size_t)1 << 31);
 	if (rc) {
 		ssp_txn_end(rt);
-		return rc == SSP_ERR_NOTFOUND ? ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "no such block")
-					      : fail_err(err, rc);
+		return rc == SSP_ERR_NOTFOUND
+		           ? ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "no such block")
+		           : fail_err(err, rc);
 	}
 	*res = block_json(n, &b, jfull && json_is_true(jfull));
 	ssp_block_free(&b);
@@ -196,8 +200,9 @@ static int m_chain_getSupply(void *ctx, json_t *params, json_t **res, ssp_rpc_er
 	rc = ssp_chain_read_supply(n->chain, rt, &s);
 	ssp_txn_end(rt);
 	if (rc) return fail_err(err, rc);
-	*res = json_pack("{s:o, s:o, s:o, s:o}", "total", jamount(s.total), "circulating",
-			 jamount(s.circulating), "locked", jamount(s.locked), "pool", jamount(s.pool));
+	*res =
+	    json_pack("{s:o, s:o, s:o, s:o}", "total", jamount(s.total), "circulating",
+	              jamount(s.circulating), "locked", jamount(s.locked), "pool", jamount(s.pool));
 	return 0;
 }
 
@@ -222,10 +227,10 @@ static int m_account_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error 
 	if (rc) return fail_err(err, rc);
 	rc = ssp_node_job(n, &j);
 	if (rc) return fail_err(err, rc);
-	*res = json_pack("{s:o, s:o, s:o, s:I, s:I}", "address", jaddr(n, &j.addr), "balance",
-			 jamount(a.balance), "locked", jamount(a.locked), "nonce",
-			 (json_int_t)a.nonce, "pending_nonce",
-			 (json_int_t)(j.nonce > a.nonce ? j.nonce : a.nonce));
+	*res =
+	    json_pack("{s:o, s:o, s:o, s:I, s:I}", "address", jaddr(n, &j.addr), "balance",
+	              jamount(a.balance), "locked", jamount(a.locked), "nonce", (json_int_t)a.nonce,
+	              "pending_nonce", (json_int_t)(j.nonce > a.nonce ? j.nonce : a.nonce));
 	if (a.has_key) {
 		json_object_set_new(*res, "key_type", json_string(ssp_key_type_name(a.key.type)));
 		json_object_set_new(*res, "pubkey", jhex(a.key.b, a.key.len));
@@ -234,7 +239,8 @@ static int m_account_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error 
 		json_object_set_new(*res, "pubkey", json_null());
 	}
 	if (a.grant_lock_ms)
-		json_object_set_new(*res, "grant_lock_ms", json_integer((json_int_t)a.grant_lock_ms));
+		json_object_set_new(*res, "grant_lock_ms",
+		                    json_integer((json_int_t)a.grant_lock_ms));
 	return 0;
 }
 
@@ -304,7 +310,8 @@ static int submit(ssp_node *n, json_t *hexes, job_tx *txs)
 	ssp_workpool_for(n->verify, cnt, prep_one, &p);
 	job j = {.kind = JOB_SUBMIT, .txs = txs, .ntx = cnt};
 	int rc = ssp_node_job(n, &j);
-	for (size_t i = 0; i < cnt; i++) free(bufs[i]);
+	for (size_t i = 0; i < cnt; i++)
+		free(bufs[i]);
 	free(bufs);
 	return rc;
 }
@@ -334,7 +341,8 @@ static int m_tx_submitBatch(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 	if (obj_params(params, err)) return -1;
 	json_t *v = params ? json_object_get(params, "txs") : NULL;
 	if (!json_is_array(v))
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "txs must be an array of hex strings");
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS,
+		                    "txs must be an array of hex strings");
 	size_t cnt = json_array_size(v);
 	if (cnt > MAX_BATCH_TXS)
 		return ssp_rpc_fail(err, SSP_RPC_LIMIT, "at most %d txs per batch", MAX_BATCH_TXS);
@@ -348,14 +356,16 @@ static int m_tx_submitBatch(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 	json_t *out = json_array();
 	for (size_t i = 0; i < cnt; i++) {
 		if (!txs[i].err) {
-			json_array_append_new(out, json_pack("{s:o}", "txid", jhex(txs[i].txid.b, 32)));
+			json_array_append_new(out,
+			                      json_pack("{s:o}", "txid", jhex(txs[i].txid.b, 32)));
 			continue;
 		}
-		int code = txs[i].err == SSP_ERR_INVAL ? SSP_RPC_INVALID_PARAMS : SSP_RPC_TX_REJECTED;
+		int code =
+		    txs[i].err == SSP_ERR_INVAL ? SSP_RPC_INVALID_PARAMS : SSP_RPC_TX_REJECTED;
 		json_array_append_new(
-			out, json_pack("{s:{s:i, s:s, s:{s:s, s:s}}}", "error", "code", code,
-				       "message", ssp_strerror(txs[i].err), "data", "error",
-				       ssp_errname(txs[i].err), "reason", ssp_strerror(txs[i].err)));
+		    out, json_pack("{s:{s:i, s:s, s:{s:s, s:s}}}", "error", "code", code, "message",
+		                   ssp_strerror(txs[i].err), "data", "error",
+		                   ssp_errname(txs[i].err), "reason", ssp_strerror(txs[i].err)));
 	}
 	free(txs);
 	*res = json_pack("{s:o}", "results", out);
@@ -365,10 +375,12 @@ static int m_tx_submitBatch(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 static json_t *proof_json(const ssp_hash *root, const ssp_merkle_proof *pf)
 {
 	json_t *sib = json_array();
-	for (uint32_t i = 0; i < pf->depth; i++) json_array_append_new(sib, jhex(pf->siblings[i].b, 32));
+	for (uint32_t i = 0; i < pf->depth; i++)
+		json_array_append_new(sib, jhex(pf->siblings[i].b, 32));
 	return json_pack("{s:o, s:I, s:I, s:o, s:s}", "root", jhex(root->b, 32), "index",
-			 (json_int_t)pf->index, "count", (json_int_t)pf->count, "siblings", sib,
-			 "scheme", "sha256: leaf=H(0x00||txid), node=H(0x01||l||r), odd carried up");
+	                 (json_int_t)pf->index, "count", (json_int_t)pf->count, "siblings", sib,
+	                 "scheme",
+	                 "sha256: leaf=H(0x00||txid), node=H(0x01||l||r), odd carried up");
 }
 
 /*
@@ -387,8 +399,8 @@ static json_t *events_json(const ssp_node *n, const ssp_receipt *r)
 		if (ssp_val_to_json(&fields, ev.fields, ev.fields_len))
 			fields = jhex(ev.fields, ev.fields_len);
 		if (json_array_append_new(arr, json_pack("{s:o, s:s, s:o}", "emitter",
-							 jaddr(n, &ev.emitter), "name", ev.name,
-							 "fields", fields))) {
+		                                         jaddr(n, &ev.emitter), "name", ev.name,
+		                                         "fields", fields))) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -417,13 +429,14 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 		rc = ssp_node_job(n, &j);
 		if (rc) return fail_err(err, rc);
 		if (j.status == 1) {
-			*res = json_pack("{s:o, s:s}", "txid", jhex(txid.b, 32), "status", "pending");
+			*res =
+			    json_pack("{s:o, s:s}", "txid", jhex(txid.b, 32), "status", "pending");
 			return 0;
 		}
 		if (j.status < 0) {
 			*res = json_pack("{s:o, s:s, s:s, s:s}", "txid", jhex(txid.b, 32), "status",
-					 "rejected", "error", ssp_errname(j.status), "reason",
-					 ssp_strerror(j.status));
+			                 "rejected", "error", ssp_errname(j.status), "reason",
+			                 ssp_strerror(j.status));
 			return 0;
 		}
 		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "unknown transaction");
@@ -445,14 +458,15 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 		if (!leaves) rc = SSP_ERR_NOMEM;
 	}
 	if (!rc) {
-		for (uint32_t i = 0; i < b.ntx; i++) leaves[i] = b.txs[i].txid;
+		for (uint32_t i = 0; i < b.ntx; i++)
+			leaves[i] = b.txs[i].txid;
 		rc = ssp_merkle_prove(&pf, leaves, b.ntx, idx);
 	}
 	if (!rc) {
 		json_t *rj = json_pack("{s:s, s:I, s:o, s:I}", "status",
-				       r.status == SSP_RCPT_OK ? "ok" : "failed", "gas_used",
-				       (json_int_t)r.gas_used, "fee_paid", jamount(r.fee_paid),
-				       "events_size", (json_int_t)r.events_len);
+		                       r.status == SSP_RCPT_OK ? "ok" : "failed", "gas_used",
+		                       (json_int_t)r.gas_used, "fee_paid", jamount(r.fee_paid),
+		                       "events_size", (json_int_t)r.events_len);
 		if (r.error) json_object_set_new(rj, "error", json_string(ssp_errname(r.error)));
 		json_t *ej = events_json(n, &r);
 		json_object_set_new(rj, "events", ej ? ej : json_null());
@@ -465,12 +479,11 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 		}
 		json_t *txj = tx_json(n, &b.txs[idx]);
 		if (txj) json_object_set_new(txj, "raw", jhex(b.txs[idx].raw, b.txs[idx].raw_len));
-		*res = json_pack("{s:o, s:s, s:{s:I, s:o}, s:I, s:o, s:o, s:o}", "txid",
-				 jhex(txid.b, 32), "status",
-				 height <= h.finalized ? "finalized" : "included", "block", "height",
-				 (json_int_t)height, "id", jhex(b.hdr.id.b, 32), "index", (json_int_t)idx,
-				 "tx", txj, "receipt", rj, "proof",
-				 proof_json(&b.hdr.tx_root, &pf));
+		*res = json_pack(
+		    "{s:o, s:s, s:{s:I, s:o}, s:I, s:o, s:o, s:o}", "txid", jhex(txid.b, 32),
+		    "status", height <= h.finalized ? "finalized" : "included", "block", "height",
+		    (json_int_t)height, "id", jhex(b.hdr.id.b, 32), "index", (json_int_t)idx, "tx",
+		    txj, "receipt", rj, "proof", proof_json(&b.hdr.tx_root, &pf));
 	}
 	free(leaves);
 	ssp_receipt_free(&r);
@@ -487,14 +500,14 @@ static int m_rpc_discover(void *ctx, json_t *params, json_t **res, ssp_rpc_error
 }
 
 static const ssp_rpc_method methods[] = {
-	{"chain_getInfo", m_chain_getInfo},
-	{"chain_getBlock", m_chain_getBlock},
-	{"chain_getSupply", m_chain_getSupply},
-	{"account_get", m_account_get},
-	{"tx_submit", m_tx_submit},
-	{"tx_submitBatch", m_tx_submitBatch},
-	{"tx_get", m_tx_get},
-	{"rpc_discover", m_rpc_discover},
+    {"chain_getInfo", m_chain_getInfo},
+    {"chain_getBlock", m_chain_getBlock},
+    {"chain_getSupply", m_chain_getSupply},
+    {"account_get", m_account_get},
+    {"tx_submit", m_tx_submit},
+    {"tx_submitBatch", m_tx_submitBatch},
+    {"tx_get", m_tx_get},
+    {"rpc_discover", m_rpc_discover},
 };
 
 const ssp_rpc_method *ssp_node_methods(size_t *n)
@@ -507,18 +520,18 @@ char *ssp_node_metrics(void *ctx)
 {
 	ssp_node *n = ctx;
 	char *s = NULL;
-	int len = asprintf(
-		&s,
-		"# TYPE ssp_blocks_produced_total counter\nssp_blocks_produced_total %llu\n"
-		"# TYPE ssp_txs_included_total counter\nssp_txs_included_total %llu\n"
-		"# TYPE ssp_txs_admitted_total counter\nssp_txs_admitted_total %llu\n"
-		"# TYPE ssp_txs_rejected_total counter\nssp_txs_rejected_total %llu\n"
-		"# TYPE ssp_block_commit_seconds gauge\nssp_block_commit_seconds %.6f\n"
-		"# TYPE ssp_block_apply_seconds gauge\nssp_block_apply_seconds %.6f\n",
-		(unsigned long long)atomic_load(&n->blocks_produced),
-		(unsigned long long)atomic_load(&n->txs_included),
-		(unsigned long long)atomic_load(&n->txs_admitted),
-		(unsigned long long)atomic_load(&n->txs_rejected),
-		atomic_load(&n->last_commit_ns) / 1e9, atomic_load(&n->last_apply_ns) / 1e9);
+	int len =
+	    asprintf(&s,
+	             "# TYPE ssp_blocks_produced_total counter\nssp_blocks_produced_total %llu\n"
+	             "# TYPE ssp_txs_included_total counter\nssp_txs_included_total %llu\n"
+	             "# TYPE ssp_txs_admitted_total counter\nssp_txs_admitted_total %llu\n"
+	             "# TYPE ssp_txs_rejected_total counter\nssp_txs_rejected_total %llu\n"
+	             "# TYPE ssp_block_commit_seconds gauge\nssp_block_commit_seconds %.6f\n"
+	             "# TYPE ssp_block_apply_seconds gauge\nssp_block_apply_seconds %.6f\n",
+	             (unsigned long long)atomic_load(&n->blocks_produced),
+	             (unsigned long long)atomic_load(&n->txs_included),
+	             (unsigned long long)atomic_load(&n->txs_admitted),
+	             (unsigned long long)atomic_load(&n->txs_rejected),
+	             atomic_load(&n->last_commit_ns) / 1e9, atomic_load(&n->last_apply_ns) / 1e9);
 	return len < 0 ? NULL : s;
 }

@@ -32,7 +32,8 @@ static void run_chunks(ssp_workpool *p, void (*fn)(void *, size_t), void *arg, s
 		size_t s = atomic_fetch_add(&p->next, CHUNK);
 		if (s >= total) break;
 		size_t e = s + CHUNK < total ? s + CHUNK : total;
-		for (size_t i = s; i < e; i++) fn(arg, i);
+		for (size_t i = s; i < e; i++)
+			fn(arg, i);
 		pthread_mutex_lock(&p->mu);
 		p->finished += e - s;
 		if (p->finished == total) pthread_cond_broadcast(&p->donecv);
@@ -46,7 +47,8 @@ static void *worker(void *vp)
 	unsigned seen = 0;
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (!p->quit && p->gen == seen) pthread_cond_wait(&p->cv, &p->mu);
+		while (!p->quit && p->gen == seen)
+			pthread_cond_wait(&p->cv, &p->mu);
 		if (p->quit) break;
 		seen = p->gen;
 		void (*fn)(void *, size_t) = p->fn;
@@ -91,7 +93,8 @@ void ssp_workpool_free(ssp_workpool *p)
 	p->quit = true;
 	pthread_cond_broadcast(&p->cv);
 	pthread_mutex_unlock(&p->mu);
-	for (unsigned i = 0; i < p->n; i++) pthread_join(p->th[i], NULL);
+	for (unsigned i = 0; i < p->n; i++)
+		pthread_join(p->th[i], NULL);
 	free(p->th);
 	free(p);
 }
@@ -100,12 +103,14 @@ void ssp_workpool_for(ssp_workpool *p, size_t n, void (*fn)(void *arg, size_t i)
 {
 	if (n == 0) return;
 	if (!p || p->n == 0 || n <= CHUNK) {
-		for (size_t i = 0; i < n; i++) fn(arg, i);
+		for (size_t i = 0; i < n; i++)
+			fn(arg, i);
 		return;
 	}
 	pthread_mutex_lock(&p->callers);
 	pthread_mutex_lock(&p->mu);
-	while (p->active) pthread_cond_wait(&p->donecv, &p->mu); /* late workers of the last loop */
+	while (p->active)
+		pthread_cond_wait(&p->donecv, &p->mu); /* late workers of the last loop */
 	p->fn = fn;
 	p->arg = arg;
 	p->total = n;
@@ -116,7 +121,8 @@ void ssp_workpool_for(ssp_workpool *p, size_t n, void (*fn)(void *arg, size_t i)
 	pthread_mutex_unlock(&p->mu);
 	run_chunks(p, fn, arg, n);
 	pthread_mutex_lock(&p->mu);
-	while (p->finished < n || p->active) pthread_cond_wait(&p->donecv, &p->mu);
+	while (p->finished < n || p->active)
+		pthread_cond_wait(&p->donecv, &p->mu);
 	pthread_mutex_unlock(&p->mu);
 	pthread_mutex_unlock(&p->callers);
 }

@@ -161,7 +161,7 @@ static const ssp_rpc_method *find_method(const ssp_rpc_config *cfg, const char *
 
 /* Runs a handler and turns its outcome into a response (new reference; NULL when out of memory). */
 static json_t *call_method(const ssp_rpc_config *cfg, const ssp_rpc_method *m, json_t *params,
-			   json_t *id)
+                           json_t *id)
 {
 	json_t *result = NULL, *r;
 	ssp_rpc_error err;

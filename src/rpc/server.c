@@ -19,11 +19,11 @@
 #include "rpc/server_internal.h"
 #include "ssp/rpc.h"
 
-#define CONN_LIMIT 64u     /* concurrent HTTP connections, each with its own thread */
+#define CONN_LIMIT 64u          /* concurrent HTTP connections, each with its own thread */
 #define THREAD_STACK (8u << 20) /* contract queries run the Lua VM here: it needs C stack */
-#define CONN_TIMEOUT_S 30u /* idle seconds before a connection is dropped */
-#define ADDR_MAX 64        /* longest host part of cfg->listen */
-#define THREADS_MAX 64u    /* more pool threads than this is a configuration mistake */
+#define CONN_TIMEOUT_S 30u      /* idle seconds before a connection is dropped */
+#define ADDR_MAX 64             /* longest host part of cfg->listen */
+#define THREADS_MAX 64u         /* more pool threads than this is a configuration mistake */
 
 #define JSON_TYPE "application/json"
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"

@@ -152,7 +152,7 @@ int ssp_store_write(ssp_store *s, ssp_txn **out)
 }
 
 int ssp_txn_get(ssp_txn *t, ssp_table tb, const void *key, size_t klen, const void **val,
-		size_t *vlen)
+                size_t *vlen)
 {
 	MDB_val k = {klen, (void *)key}, v;
 	if (t->err) return t->err;
@@ -164,7 +164,7 @@ int ssp_txn_get(ssp_txn *t, ssp_table tb, const void *key, size_t klen, const vo
 }
 
 int ssp_txn_put(ssp_txn *t, ssp_table tb, const void *key, size_t klen, const void *val,
-		size_t vlen)
+                size_t vlen)
 {
 	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
 	if (t->err) return t->err;
@@ -184,7 +184,7 @@ int ssp_txn_del(ssp_txn *t, ssp_table tb, const void *key, size_t klen)
 }
 
 int ssp_txn_scan(ssp_txn *t, ssp_table tb, const void *start, size_t slen, ssp_txn_visit fn,
-		 void *arg)
+                 void *arg)
 {
 	MDB_cursor *c;
 	MDB_val k = {slen, (void *)start}, v;

@@ -226,7 +226,8 @@ static int run(ssp_vm *vm, vm_job *j, vm_call *c, int *status, char *err, size_t
 	                    ? UINT64_MAX
 	                    : VM_WORK_BASE + VM_WORK_PER_GAS * c->gas_limit;
 	s->call = c;
-	lua_sethook(L, vm_hook, LUA_MASKCOUNT | LUA_MASKCALL, VM_HOOK_CHUNK);
+	if (!vm->bench_no_hook) /* test-only switch, see vm_internal.h */
+		lua_sethook(L, vm_hook, LUA_MASKCOUNT | LUA_MASKCALL, VM_HOOK_CHUNK);
 	int st = vm_protected(s, entry, j);
 	if (st == VM_PANIC) vm_set_abort(c, VM_ABORT_NODE, SSP_ERR_INTERNAL, "Lua panic");
 	s->metering = 0;

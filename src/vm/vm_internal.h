@@ -128,6 +128,14 @@ struct ssp_vm {
 	size_t shortstr_alloc; /* allocation size of a 40-byte (longest interned) string */
 	vm_frame frames[64];
 	unsigned nframes;
+	/*
+	 * Test-only switch: when set, calls run without the instruction count /
+	 * call hook, so no per-instruction gas and no Lua depth or vararg bound
+	 * (allocation accounting and C-function charges stay). Only
+	 * bench/bench_vm.c sets it, to measure what the hook costs; the node and
+	 * the CLI never do, and no public API reaches it.
+	 */
+	int bench_no_hook;
 };
 
 /* ---------------------------------------------------------------- gas.c */

@@ -29,7 +29,8 @@ static void transfer_round_trip(const uint8_t *p, size_t n)
 	ssp_buf b;
 	if (ssp_transfer_decode(&t, p, n)) return;
 	check(t.amount != 0 && t.memo_len <= SSP_MEMO_MAX);
-	for (uint32_t i = 0; i < t.memo_len; i++) check(t.memo[i] != 0);
+	for (uint32_t i = 0; i < t.memo_len; i++)
+		check(t.memo[i] != 0);
 	ssp_buf_init(&b, n + 64);
 	ssp_transfer_encode(&b, &t);
 	check(b.err == 0 && b.len == n && memcmp(b.data, p, n) == 0);
@@ -92,8 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (tx.type == SSP_TX_TRANSFER) transfer_round_trip(tx.payload, tx.payload_len);
 	if (tx.has_pubkey) {
-		int rc = ssp_verify(&tx.pubkey, SSP_DOM_TX, tx.chain_id, data, tx.signed_len, &tx.sig);
-		check(rc == 0 || rc == SSP_ERR_BADSIG || rc == SSP_ERR_HIGHS || rc == SSP_ERR_BADKEY);
+		int rc =
+		    ssp_verify(&tx.pubkey, SSP_DOM_TX, tx.chain_id, data, tx.signed_len, &tx.sig);
+		check(rc == 0 || rc == SSP_ERR_BADSIG || rc == SSP_ERR_HIGHS ||
+		      rc == SSP_ERR_BADKEY);
 	}
 	return 0;
 }

@@ -55,7 +55,7 @@ typedef struct {
 
 /* Signs a transfer; returns malloc'd bytes (caller frees). */
 static FX_UNUSED uint8_t *fx_sign_transfer(const fx_key *from, const fx_xfer *x, size_t *n,
-					   ssp_hash *txid)
+                                           ssp_hash *txid)
 {
 	ssp_buf pb;
 	ssp_transfer t = {.to = *x->to, .amount = x->amount};
@@ -65,13 +65,13 @@ static FX_UNUSED uint8_t *fx_sign_transfer(const fx_key *from, const fx_xfer *x,
 	ssp_transfer_encode(&pb, &t);
 	assert_int_equal(pb.err, 0);
 	ssp_tx_build b = {.chain_id = x->chain_id ? x->chain_id : FX_CHAIN_ID,
-			  .type = SSP_TX_TRANSFER,
-			  .nonce = x->nonce,
-			  .fee = x->fee,
-			  .expiry = x->expiry,
-			  .payload = pb.data,
-			  .payload_len = pb.len,
-			  .include_pubkey = x->pubkey};
+	                  .type = SSP_TX_TRANSFER,
+	                  .nonce = x->nonce,
+	                  .fee = x->fee,
+	                  .expiry = x->expiry,
+	                  .payload = pb.data,
+	                  .payload_len = pb.len,
+	                  .include_pubkey = x->pubkey};
 	uint8_t *out = NULL;
 	ssp_hash id;
 	assert_int_equal(ssp_tx_sign(&out, n, txid ? txid : &id, &b, &from->sk), 0);
@@ -88,8 +88,8 @@ typedef struct {
 	const fx_key *liquid[4]; /* private placement, split evenly (first takes the rest) */
 	const fx_key *foundation;
 	const fx_key *team;
-	uint64_t month_seconds; /* 0 = default */
-	uint32_t max_block_txs; /* 0 = default */
+	uint64_t month_seconds;     /* 0 = default */
+	uint32_t max_block_txs;     /* 0 = default */
 	uint32_t max_expiry_blocks; /* 0 = default */
 } fx_genesis_spec;
 
@@ -103,31 +103,35 @@ static FX_UNUSED char *fx_genesis_json(const fx_genesis_spec *s)
 	json_object_set_new(g, "chain_id", json_string(s->chain_id ? s->chain_id : FX_CHAIN_ID));
 	json_object_set_new(g, "network", json_string("dev"));
 	json_object_set_new(g, "genesis_time",
-			    json_integer((json_int_t)(s->time_ms ? s->time_ms : FX_GENESIS_MS)));
+	                    json_integer((json_int_t)(s->time_ms ? s->time_ms : FX_GENESIS_MS)));
 	json_object_set_new(g, "producer", json_string(prod));
 	json_object_set_new(params, "min_fee", json_string("0.00001"));
 	json_object_set_new(params, "fee_per_byte", json_string("0.0000001"));
 	if (s->month_seconds)
-		json_object_set_new(params, "month_seconds", json_integer((json_int_t)s->month_seconds));
+		json_object_set_new(params, "month_seconds",
+		                    json_integer((json_int_t)s->month_seconds));
 	if (s->max_block_txs)
 		json_object_set_new(params, "max_block_txs", json_integer(s->max_block_txs));
 	if (s->max_expiry_blocks)
-		json_object_set_new(params, "max_expiry_blocks", json_integer(s->max_expiry_blocks));
+		json_object_set_new(params, "max_expiry_blocks",
+		                    json_integer(s->max_expiry_blocks));
 	json_object_set_new(g, "params", params);
-	while (nl < 4 && s->liquid[nl]) nl++;
+	while (nl < 4 && s->liquid[nl])
+		nl++;
 	uint64_t pp = SSP_TOTAL_SUPPLY / 100 * 25;
 	for (size_t i = 0; i < nl; i++) {
 		uint64_t a = pp / nl + (i == 0 ? pp % nl : 0);
 		ssp_amount_format(amt, sizeof amt, a, SSP_DECIMALS);
-		json_array_append_new(al, json_pack("{s:s, s:s, s:s}", "category", "private_placement",
-						    "address", s->liquid[i]->text, "amount", amt));
+		json_array_append_new(al,
+		                      json_pack("{s:s, s:s, s:s}", "category", "private_placement",
+		                                "address", s->liquid[i]->text, "amount", amt));
 	}
 	json_array_append_new(al, json_pack("{s:s, s:s, s:s}", "category", "foundation", "address",
-					    s->foundation->text, "amount", "2000000000"));
+	                                    s->foundation->text, "amount", "2000000000"));
 	json_array_append_new(al, json_pack("{s:s, s:s, s:s}", "category", "team", "address",
-					    s->team->text, "amount", "1000000000"));
-	json_array_append_new(al, json_pack("{s:s, s:s}", "category", "ecosystem_pool", "amount",
-					    "4500000000"));
+	                                    s->team->text, "amount", "1000000000"));
+	json_array_append_new(
+	    al, json_pack("{s:s, s:s}", "category", "ecosystem_pool", "amount", "4500000000"));
 	json_object_set_new(g, "allocations", al);
 	char *text = json_dumps(g, JSON_PRESERVE_ORDER | JSON_INDENT(2));
 	json_decref(g);
@@ -195,7 +199,7 @@ typedef struct {
 
 /* Opens a node in `dir` (NULL: a fresh temp dir, removed by fx_node_close). */
 static FX_UNUSED void fx_node_open_opts(fx_node *n, const char *dir, const ssp_genesis *g,
-					const ssp_mempool_opts *mo)
+                                        const ssp_mempool_opts *mo)
 {
 	ssp_store_opts so = {.map_size = (size_t)64 << 20, .no_sync = true};
 	ssp_mempool_opts def = {0};
@@ -304,20 +308,22 @@ static FX_UNUSED int fx_submit(fx_node *n, const fx_key *from, const fx_xfer *x,
  * Returns malloc'd bytes of exactly *len.
  */
 static FX_UNUSED uint8_t *fx_block_encode(ssp_header *h, const uint8_t *const *txs,
-					  const size_t *lens, size_t ntx, const fx_key *signer,
-					  const char *chain_id, size_t *len)
+                                          const size_t *lens, size_t ntx, const fx_key *signer,
+                                          const char *chain_id, size_t *len)
 {
 	ssp_buf b;
 	ssp_buf_init(&b, (size_t)64 << 20);
 	if (signer) {
 		ssp_header_encode(&b, h, false);
 		assert_int_equal(b.err, 0);
-		assert_int_equal(ssp_sign(&h->sig, &signer->sk, SSP_DOM_BLOCK, chain_id, b.data, b.len), 0);
+		assert_int_equal(
+		    ssp_sign(&h->sig, &signer->sk, SSP_DOM_BLOCK, chain_id, b.data, b.len), 0);
 		ssp_buf_reset(&b);
 	}
 	ssp_header_encode(&b, h, true);
 	ssp_buf_u32(&b, (uint32_t)ntx);
-	for (size_t i = 0; i < ntx; i++) ssp_buf_bytes(&b, txs[i], lens[i]);
+	for (size_t i = 0; i < ntx; i++)
+		ssp_buf_bytes(&b, txs[i], lens[i]);
 	assert_int_equal(b.err, 0);
 	uint8_t *out = malloc(b.len);
 	assert_non_null(out);
@@ -329,11 +335,12 @@ static FX_UNUSED uint8_t *fx_block_encode(ssp_header *h, const uint8_t *const *t
 
 /* The tx root of raw txs (decoding each). */
 static FX_UNUSED void fx_tx_root(ssp_hash *root, const uint8_t *const *txs, const size_t *lens,
-				 size_t ntx)
+                                 size_t ntx)
 {
 	ssp_hash *ids = calloc(ntx ? ntx : 1, sizeof *ids);
 	assert_non_null(ids);
-	for (size_t i = 0; i < ntx; i++) ssp_sha256(&ids[i], txs[i], lens[i]);
+	for (size_t i = 0; i < ntx; i++)
+		ssp_sha256(&ids[i], txs[i], lens[i]);
 	ssp_merkle_root(root, ids, ntx);
 	free(ids);
 }
@@ -344,8 +351,8 @@ static FX_UNUSED void fx_tx_root(ssp_hash *root, const uint8_t *const *txs, cons
  * roots: for blocks that must fail before the roots are compared.
  */
 static FX_UNUSED uint8_t *fx_block_build(const fx_node *n, const fx_key *signer,
-					 const uint8_t *const *txs, const size_t *lens,
-					 size_t ntx, uint64_t time_ms, size_t *len)
+                                         const uint8_t *const *txs, const size_t *lens, size_t ntx,
+                                         uint64_t time_ms, size_t *len)
 {
 	const ssp_head *hd = ssp_chain_head(n->chain);
 	ssp_header h;
@@ -357,7 +364,7 @@ static FX_UNUSED uint8_t *fx_block_build(const fx_node *n, const fx_key *signer,
 	h.producer = signer->addr;
 	fx_tx_root(&h.tx_root, txs, lens, ntx);
 	return fx_block_encode(&h, txs, lens, ntx, signer,
-			       ssp_genesis_chain_id(ssp_chain_genesis(n->chain)), len);
+	                       ssp_genesis_chain_id(ssp_chain_genesis(n->chain)), len);
 }
 
 #endif

@@ -18,11 +18,11 @@
 #include "chain_fixture.h"
 
 #define COIN SSP_COIN
-#define LIQ (625000000ULL * COIN)    /* each of the four private-placement holders */
+#define LIQ (625000000ULL * COIN) /* each of the four private-placement holders */
 #define FOUND_AMT (2000000000ULL * COIN)
 #define TEAM_AMT (1000000000ULL * COIN)
 #define POOL_AMT (4500000000ULL * COIN)
-#define FEE 100000ULL                /* 0.001 SSP */
+#define FEE 100000ULL /* 0.001 SSP */
 #define T0 FX_GENESIS_MS
 #define MONTH_MS (2592000ULL * 1000) /* the default vesting month */
 #define BIG ((size_t)64 << 20)
@@ -36,9 +36,9 @@ static ssp_genesis *G_ONE;  /* max_block_txs = 1 */
 static fx_genesis_spec spec(void)
 {
 	fx_genesis_spec s = {.producer = &PROD,
-			     .liquid = {&ALICE, &CAROL, &DAVE, &ERIN},
-			     .foundation = &FOUND,
-			     .team = &TEAM};
+	                     .liquid = {&ALICE, &CAROL, &DAVE, &ERIN},
+	                     .foundation = &FOUND,
+	                     .team = &TEAM};
 	return s;
 }
 
@@ -83,8 +83,12 @@ static int teardown(void **state)
 /* A transfer with the usual fee and a far expiry. */
 static fx_xfer xf(const fx_key *to, uint64_t amount, uint64_t nonce, bool pubkey)
 {
-	fx_xfer x = {.to = &to->addr, .amount = amount, .fee = FEE, .nonce = nonce,
-		     .expiry = 1000, .pubkey = pubkey};
+	fx_xfer x = {.to = &to->addr,
+	             .amount = amount,
+	             .fee = FEE,
+	             .nonce = nonce,
+	             .expiry = 1000,
+	             .pubkey = pubkey};
 	return x;
 }
 
@@ -101,7 +105,8 @@ static size_t block_txids(const fx_node *n, uint64_t height, ssp_hash *out, size
 	uint8_t *raw = fx_block_copy(n, height, &len);
 	assert_int_equal(ssp_block_decode(&b, raw, len, BIG), 0);
 	assert_true(b.ntx <= max);
-	for (uint32_t i = 0; i < b.ntx; i++) out[i] = b.txs[i].txid;
+	for (uint32_t i = 0; i < b.ntx; i++)
+		out[i] = b.txs[i].txid;
 	size_t k = b.ntx;
 	ssp_block_free(&b);
 	free(raw);
@@ -115,8 +120,10 @@ static int parse_json(json_t *doc, char *why, size_t whylen)
 	char *text = json_dumps(doc, JSON_PRESERVE_ORDER);
 	ssp_genesis *g = NULL;
 	int rc = ssp_genesis_parse(&g, text, strlen(text), why, whylen);
-	if (rc == 0) assert_non_null(g);
-	else assert_null(g);
+	if (rc == 0)
+		assert_non_null(g);
+	else
+		assert_null(g);
 	ssp_genesis_free(g);
 	free(text);
 	return rc;
@@ -200,9 +207,13 @@ static void test_genesis_rejections(void **state)
 	json_decref(doc);
 
 	/* the producer */
-	const char *bad_prod[] = {"ed25519:zz", "ed25519:", "rsa:00", "ed25519",
-				  "ed25519:0000000000000000000000000000000000000000000000000000000000000000",
-				  "p256:040000000000000000000000000000000000000000000000000000000000000000"};
+	const char *bad_prod[] = {
+	    "ed25519:zz",
+	    "ed25519:",
+	    "rsa:00",
+	    "ed25519",
+	    "ed25519:0000000000000000000000000000000000000000000000000000000000000000",
+	    "p256:040000000000000000000000000000000000000000000000000000000000000000"};
 	for (size_t i = 0; i < sizeof bad_prod / sizeof bad_prod[0]; i++) {
 		doc = json_loads(J_DEF, 0, NULL);
 		json_object_set_new(doc, "producer", json_string(bad_prod[i]));
@@ -236,17 +247,17 @@ static void test_genesis_rejections(void **state)
 		const char *key;
 		json_t *val;
 	} bad_top[] = {
-		{"chain_id", json_string("")},
-		{"chain_id", json_string("Upper")},
-		{"chain_id", json_string("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")},
-		{"chain_id", json_integer(5)},
-		{"network", json_string("moon")},
-		{"genesis_time", json_integer(0)},
-		{"genesis_time", json_integer(-5)},
-		{"genesis_time", json_string("1700000000000")},
-		{"params", json_string("fast")},
-		{"allocations", json_array()},
-		{"allocations", json_object()},
+	    {"chain_id", json_string("")},
+	    {"chain_id", json_string("Upper")},
+	    {"chain_id", json_string("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")},
+	    {"chain_id", json_integer(5)},
+	    {"network", json_string("moon")},
+	    {"genesis_time", json_integer(0)},
+	    {"genesis_time", json_integer(-5)},
+	    {"genesis_time", json_string("1700000000000")},
+	    {"params", json_string("fast")},
+	    {"allocations", json_array()},
+	    {"allocations", json_object()},
 	};
 	for (size_t i = 0; i < sizeof bad_top / sizeof bad_top[0]; i++) {
 		doc = json_loads(J_DEF, 0, NULL);
@@ -260,18 +271,15 @@ static void test_genesis_rejections(void **state)
 		const char *key;
 		json_t *val;
 	} bad_params[] = {
-		{"month_seconds", json_integer(0)},
-		{"block_interval_ms", json_integer(99)},
-		{"max_block_bytes", json_integer(4095)},
-		{"max_block_txs", json_integer(0)},
-		{"max_expiry_blocks", json_integer(0)},
-		{"min_fee", json_integer(1000)},
-		{"min_fee", json_string("0.000000001")},
-		{"fee_per_byte", json_string("-1")},
+	    {"month_seconds", json_integer(0)},      {"block_interval_ms", json_integer(99)},
+	    {"max_block_bytes", json_integer(4095)}, {"max_block_txs", json_integer(0)},
+	    {"max_expiry_blocks", json_integer(0)},  {"min_fee", json_integer(1000)},
+	    {"min_fee", json_string("0.000000001")}, {"fee_per_byte", json_string("-1")},
 	};
 	for (size_t i = 0; i < sizeof bad_params / sizeof bad_params[0]; i++) {
 		doc = json_loads(J_DEF, 0, NULL);
-		json_object_set_new(json_object_get(doc, "params"), bad_params[i].key, bad_params[i].val);
+		json_object_set_new(json_object_get(doc, "params"), bad_params[i].key,
+		                    bad_params[i].val);
 		if (parse_json(doc, why, sizeof why) != SSP_ERR_GENESIS)
 			fail_msg("params case %zu (%s) accepted", i, bad_params[i].key);
 		json_decref(doc);
@@ -281,13 +289,14 @@ static void test_genesis_rejections(void **state)
 	const char *bad_text[] = {"", "{", "[]", "null", "{\"chain_id\": }", "\xff\xfe"};
 	for (size_t i = 0; i < sizeof bad_text / sizeof bad_text[0]; i++) {
 		g = (ssp_genesis *)1;
-		assert_int_equal(ssp_genesis_parse(&g, bad_text[i], strlen(bad_text[i]), why, sizeof why),
-				 SSP_ERR_GENESIS);
+		assert_int_equal(
+		    ssp_genesis_parse(&g, bad_text[i], strlen(bad_text[i]), why, sizeof why),
+		    SSP_ERR_GENESIS);
 		assert_null(g);
 	}
 	/* the valid document cut short */
 	assert_int_equal(ssp_genesis_parse(&g, J_DEF, strlen(J_DEF) - 2, why, sizeof why),
-			 SSP_ERR_GENESIS);
+	                 SSP_ERR_GENESIS);
 	/* a duplicated key, at the top and inside an allocation */
 	size_t jl = strlen(J_DEF);
 	char *dup = malloc(jl + 64);
@@ -435,8 +444,8 @@ static void test_transfer_and_fees(void **state)
 	ssp_buf hb;
 	ssp_buf_init(&hb, 4096);
 	ssp_header_encode(&hb, &blk.hdr, false);
-	assert_int_equal(ssp_verify(&PROD.pk, SSP_DOM_BLOCK, FX_CHAIN_ID, hb.data, hb.len, &blk.hdr.sig),
-			 0);
+	assert_int_equal(
+	    ssp_verify(&PROD.pk, SSP_DOM_BLOCK, FX_CHAIN_ID, hb.data, hb.len, &blk.hdr.sig), 0);
 	ssp_buf_free(&hb);
 	ssp_block_free(&blk);
 	free(raw);
@@ -599,9 +608,13 @@ static void test_rejections(void **state)
 	assert_int_equal(submit(&n, &ALICE, x, &id), SSP_ERR_PAYLOAD);
 	/* an unknown type, properly signed */
 	{
-		ssp_tx_build b = {.chain_id = FX_CHAIN_ID, .type = 9, .fee = FEE, .expiry = 10,
-				  .payload = (const uint8_t *)"x", .payload_len = 1,
-				  .include_pubkey = true};
+		ssp_tx_build b = {.chain_id = FX_CHAIN_ID,
+		                  .type = 9,
+		                  .fee = FEE,
+		                  .expiry = 10,
+		                  .payload = (const uint8_t *)"x",
+		                  .payload_len = 1,
+		                  .include_pubkey = true};
 		ssp_hash got;
 		assert_int_equal(ssp_tx_sign(&raw, &len, &id, &b, &ALICE.sk), 0);
 		assert_int_equal(ssp_mempool_add(n.pool, raw, len, false, &got), SSP_ERR_TXTYPE);
@@ -668,7 +681,7 @@ static void test_rejections(void **state)
 
 /* An exact-minimum-fee transfer: sign once to learn the size, then at its minimum. */
 static fx_xfer xf_min(const fx_node *n, const fx_key *from, const fx_key *to, uint64_t nonce,
-		      bool pubkey)
+                      bool pubkey)
 {
 	fx_xfer x = xf(to, COIN, nonce, pubkey);
 	size_t len;
@@ -988,7 +1001,8 @@ static void test_foundation_grant(void **state)
 		const uint8_t *txs[1] = {tx};
 		uint8_t *blk = fx_block_build(&n, &PROD, txs, &tl, 1, T0 + 1500, &bl);
 		ssp_block_info info;
-		assert_int_equal(ssp_chain_import(n.chain, n.pool, blk, bl, &info), SSP_ERR_BLOCK_TX);
+		assert_int_equal(ssp_chain_import(n.chain, n.pool, blk, bl, &info),
+		                 SSP_ERR_BLOCK_TX);
 		free(blk);
 		free(tx);
 	}
@@ -1165,7 +1179,7 @@ static void test_import_replay(void **state)
 		}
 		/* the same block again no longer extends the head */
 		assert_int_equal(ssp_chain_import(b.chain, b.pool, raw, len, &info),
-				 SSP_ERR_BLOCK_HEIGHT);
+		                 SSP_ERR_BLOCK_HEIGHT);
 		free(raw);
 	}
 	assert_same_state(&a, &b);
@@ -1273,7 +1287,8 @@ static void test_import_tampered(void **state)
 		size_t l2;
 		p.h = orig;
 		uint8_t *other = fx_block_encode(&p.h, p.tx, p.len, p.n, &PROD, "ssp-other", &l2);
-		assert_int_equal(ssp_chain_import(b.chain, b.pool, other, l2, &info), SSP_ERR_BADSIG);
+		assert_int_equal(ssp_chain_import(b.chain, b.pool, other, l2, &info),
+		                 SSP_ERR_BADSIG);
 		free(other);
 	}
 	/* timestamps: not after the head, or from the future */
@@ -1335,9 +1350,9 @@ static void test_import_tampered(void **state)
 		memcpy(longer, raw, len);
 		longer[len] = 0;
 		assert_int_equal(ssp_chain_import(b.chain, b.pool, longer, len + 1, &info),
-				 SSP_ERR_TRAILING);
+		                 SSP_ERR_TRAILING);
 		assert_int_equal(ssp_chain_import(b.chain, b.pool, raw, len - 1, &info),
-				 SSP_ERR_TRUNCATED);
+		                 SSP_ERR_TRUNCATED);
 		free(longer);
 	}
 	/* every failure left B at genesis, and the real block still imports */
@@ -1463,9 +1478,9 @@ static void test_check_and_verify(void **state)
 		fx_xfer x;
 		int rc;
 	} cases[] = {
-		{xf(&BOB, COIN, 0, true), 0},
-		{xf(&ALICE, COIN, 0, true), SSP_ERR_SELF_TRANSFER},
-		{xf(&BOB, 0, 0, true), SSP_ERR_PAYLOAD},
+	    {xf(&BOB, COIN, 0, true), 0},
+	    {xf(&ALICE, COIN, 0, true), SSP_ERR_SELF_TRANSFER},
+	    {xf(&BOB, 0, 0, true), SSP_ERR_PAYLOAD},
 	};
 	for (size_t i = 0; i < 3; i++) {
 		uint8_t *raw = fx_sign_transfer(&ALICE, &cases[i].x, &len, NULL);
@@ -1486,8 +1501,11 @@ static void test_check_and_verify(void **state)
 	assert_int_equal(ssp_chain_check_tx(n.chain, &tx), SSP_ERR_FEE_LOW);
 	free(raw);
 	{
-		ssp_tx_build b = {.chain_id = FX_CHAIN_ID, .type = 0x7fff, .fee = FEE, .expiry = 5,
-				  .include_pubkey = true};
+		ssp_tx_build b = {.chain_id = FX_CHAIN_ID,
+		                  .type = 0x7fff,
+		                  .fee = FEE,
+		                  .expiry = 5,
+		                  .include_pubkey = true};
 		assert_int_equal(ssp_tx_sign(&raw, &len, &id, &b, &ALICE.sk), 0);
 		assert_int_equal(ssp_tx_decode(&tx, raw, len), 0);
 		assert_int_equal(ssp_chain_check_tx(n.chain, &tx), SSP_ERR_TXTYPE);
@@ -1524,25 +1542,25 @@ static void test_dev_genesis(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_genesis_rejections),
-		cmocka_unit_test(test_genesis_state),
-		cmocka_unit_test(test_transfer_and_fees),
-		cmocka_unit_test(test_nonce_order),
-		cmocka_unit_test(test_rejections),
-		cmocka_unit_test(test_mempool_caps),
-		cmocka_unit_test(test_mempool_equal_priority),
-		cmocka_unit_test(test_fee_priority),
-		cmocka_unit_test(test_expiry_eviction),
-		cmocka_unit_test(test_team_vesting),
-		cmocka_unit_test(test_team_locked_in_block),
-		cmocka_unit_test(test_foundation_grant),
-		cmocka_unit_test(test_reopen),
-		cmocka_unit_test(test_import_replay),
-		cmocka_unit_test(test_import_tampered),
-		cmocka_unit_test(test_produce_drops_invalid_sender),
-		cmocka_unit_test(test_replacement_keeps_key),
-		cmocka_unit_test(test_check_and_verify),
-		cmocka_unit_test(test_dev_genesis),
+	    cmocka_unit_test(test_genesis_rejections),
+	    cmocka_unit_test(test_genesis_state),
+	    cmocka_unit_test(test_transfer_and_fees),
+	    cmocka_unit_test(test_nonce_order),
+	    cmocka_unit_test(test_rejections),
+	    cmocka_unit_test(test_mempool_caps),
+	    cmocka_unit_test(test_mempool_equal_priority),
+	    cmocka_unit_test(test_fee_priority),
+	    cmocka_unit_test(test_expiry_eviction),
+	    cmocka_unit_test(test_team_vesting),
+	    cmocka_unit_test(test_team_locked_in_block),
+	    cmocka_unit_test(test_foundation_grant),
+	    cmocka_unit_test(test_reopen),
+	    cmocka_unit_test(test_import_replay),
+	    cmocka_unit_test(test_import_tampered),
+	    cmocka_unit_test(test_produce_drops_invalid_sender),
+	    cmocka_unit_test(test_replacement_keeps_key),
+	    cmocka_unit_test(test_check_and_verify),
+	    cmocka_unit_test(test_dev_genesis),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -31,14 +31,15 @@ static char *genesis_json(void)
 	ssp_addr_encode(f, sizeof f, "dssp", &fa);
 	ssp_addr_encode(t, sizeof t, "dssp", &ta);
 	char *s = malloc(4096);
-	snprintf(s, 4096,
-		 "{\"chain_id\":\"mapfull\",\"network\":\"dev\",\"genesis_time\":1000,"
-		 "\"producer\":\"%s\",\"params\":{\"block_interval_ms\":1000},\"allocations\":["
-		 "{\"category\":\"private_placement\",\"address\":\"%s\",\"amount\":\"2500000000\"},"
-		 "{\"category\":\"foundation\",\"address\":\"%s\",\"amount\":\"2000000000\"},"
-		 "{\"category\":\"team\",\"address\":\"%s\",\"amount\":\"1000000000\"},"
-		 "{\"category\":\"ecosystem_pool\",\"amount\":\"4500000000\"}]}",
-		 pk, a, f, t);
+	snprintf(
+	    s, 4096,
+	    "{\"chain_id\":\"mapfull\",\"network\":\"dev\",\"genesis_time\":1000,"
+	    "\"producer\":\"%s\",\"params\":{\"block_interval_ms\":1000},\"allocations\":["
+	    "{\"category\":\"private_placement\",\"address\":\"%s\",\"amount\":\"2500000000\"},"
+	    "{\"category\":\"foundation\",\"address\":\"%s\",\"amount\":\"2000000000\"},"
+	    "{\"category\":\"team\",\"address\":\"%s\",\"amount\":\"1000000000\"},"
+	    "{\"category\":\"ecosystem_pool\",\"amount\":\"4500000000\"}]}",
+	    pk, a, f, t);
 	return s;
 }
 
@@ -52,9 +53,14 @@ static int submit_transfer(ssp_chain *c, ssp_mempool *m, uint64_t nonce, uint64_
 	memset(t.to.b, (int)(nonce % 251) + 1, 20);
 	ssp_buf_init(&pl, 1024);
 	ssp_transfer_encode(&pl, &t);
-	ssp_tx_build b = {.chain_id = "mapfull", .type = SSP_TX_TRANSFER, .nonce = nonce,
-			  .fee = 100000, .expiry = expiry, .payload = pl.data,
-			  .payload_len = pl.len, .include_pubkey = nonce == 0};
+	ssp_tx_build b = {.chain_id = "mapfull",
+	                  .type = SSP_TX_TRANSFER,
+	                  .nonce = nonce,
+	                  .fee = 100000,
+	                  .expiry = expiry,
+	                  .payload = pl.data,
+	                  .payload_len = pl.len,
+	                  .include_pubkey = nonce == 0};
 	int rc = ssp_tx_sign(&raw, &n, &id, &b, &alice);
 	ssp_buf_free(&pl);
 	if (rc) return rc;
@@ -88,7 +94,8 @@ static void test_mapfull(void **state)
 	ssp_block_info info;
 	for (int blk = 0; blk < 200 && !rc; blk++) {
 		uint64_t h = ssp_chain_head(c)->height;
-		for (int k = 0; k < 200; k++) assert_int_equal(submit_transfer(c, m, nonce++, h + 50), 0);
+		for (int k = 0; k < 200; k++)
+			assert_int_equal(submit_transfer(c, m, nonce++, h + 50), 0);
 		rc = ssp_chain_produce(c, m, &prod, blk + 1, t += 1000, &info);
 	}
 	assert_int_equal(rc, SSP_ERR_MAPFULL);

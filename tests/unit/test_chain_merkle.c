@@ -57,7 +57,8 @@ static void ref_root(ssp_hash *out, const ssp_hash *v, size_t n)
 		return;
 	}
 	size_t k = 1;
-	while (k * 2 < n) k *= 2;
+	while (k * 2 < n)
+		k *= 2;
 	ssp_hash a, b;
 	ref_root(&a, v, k);
 	ref_root(&b, v + k, n - k);
@@ -108,7 +109,8 @@ static void test_roots_match_reference(void **state)
 	assert_memory_equal(roots[5].b, r.b, 32);
 	/* every prefix of the list has its own root */
 	for (size_t a = 1; a <= MAXN; a++)
-		for (size_t b = a + 1; b <= MAXN; b++) assert_memory_not_equal(roots[a].b, roots[b].b, 32);
+		for (size_t b = a + 1; b <= MAXN; b++)
+			assert_memory_not_equal(roots[a].b, roots[b].b, 32);
 	/* order matters */
 	ssp_hash sw[2] = {L[1], L[0]};
 	ssp_merkle_root(&r, sw, 2);
@@ -135,7 +137,8 @@ static void test_duplicate_last_leaf(void **state)
 	assert_memory_not_equal(r3.b, r4.b, 32);
 	/* inner nodes offered as leaves do not reproduce the root (leaf/node tags) */
 	ssp_hash l[4], inner[2], r;
-	for (int i = 0; i < 4; i++) ref_leaf(&l[i], &L[i]);
+	for (int i = 0; i < 4; i++)
+		ref_leaf(&l[i], &L[i]);
 	ref_node(&inner[0], &l[0], &l[1]);
 	ref_node(&inner[1], &l[2], &l[3]);
 	ssp_merkle_root(&r4, L, 4);
@@ -190,7 +193,8 @@ static void test_proofs_every_index(void **state)
 			/* depth: one sibling per level where one exists */
 			uint8_t sh[64];
 			size_t levels = shape(sh, i, n), sibs = 0;
-			for (size_t k = 0; k < levels; k++) sibs += sh[k] != 0;
+			for (size_t k = 0; k < levels; k++)
+				sibs += sh[k] != 0;
 			assert_int_equal(pf.depth, sibs);
 			assert_int_equal(ssp_merkle_verify(&root, &L[i], &pf), 1);
 
@@ -242,7 +246,8 @@ static void test_proofs_every_index(void **state)
 				bad.count = (uint32_t)m;
 				int ok = ssp_merkle_verify(&root, &L[i], &bad);
 				if (i < m && same_shape(i, n, i, m)) {
-					/* the root does not commit to the count (see the test below) */
+					/* the root does not commit to the count (see the test
+					 * below) */
 					assert_int_equal(ok, 1);
 					coincidences++;
 				} else {
@@ -361,13 +366,13 @@ static void test_prove_range_and_large(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty_root),
-		cmocka_unit_test(test_roots_match_reference),
-		cmocka_unit_test(test_duplicate_last_leaf),
-		cmocka_unit_test(test_proofs_every_index),
-		cmocka_unit_test(test_count_not_committed),
-		cmocka_unit_test(test_carried_odd_node),
-		cmocka_unit_test(test_prove_range_and_large),
+	    cmocka_unit_test(test_empty_root),
+	    cmocka_unit_test(test_roots_match_reference),
+	    cmocka_unit_test(test_duplicate_last_leaf),
+	    cmocka_unit_test(test_proofs_every_index),
+	    cmocka_unit_test(test_count_not_committed),
+	    cmocka_unit_test(test_carried_odd_node),
+	    cmocka_unit_test(test_prove_range_and_large),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

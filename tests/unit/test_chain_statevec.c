@@ -143,18 +143,20 @@ static size_t sign_txs(const vec *v, json_t *blk, uint8_t **raw, size_t *len)
 		const char *from = json_string_value(json_object_get(t, "from"));
 		const char *to = json_string_value(json_object_get(t, "to"));
 		const fx_key *k = from ? key_by_name(v, from) : NULL;
-		if (!k || !to) fail_msg("%s: tx %zu needs a known \"from\" and a \"to\"", v->file, i);
+		if (!k || !to)
+			fail_msg("%s: tx %zu needs a known \"from\" and a \"to\"", v->file, i);
 		ssp_addr dest = resolve(v, to);
 		json_t *pk = json_object_get(t, "pubkey");
 		fx_xfer x = {.chain_id = json_string_value(json_object_get(t, "chain_id")),
-			     .to = &dest,
-			     .amount = amount(v, t, "amount"),
-			     .fee = amount(v, t, "fee"),
-			     .nonce = uint_field(v, t, "nonce"),
-			     .expiry = uint_field(v, t, "expiry"),
-			     .pubkey = json_is_true(pk),
-			     .memo = json_string_value(json_object_get(t, "memo"))};
-		if (!json_is_boolean(pk)) fail_msg("%s: tx %zu needs \"pubkey\": true|false", v->file, i);
+		             .to = &dest,
+		             .amount = amount(v, t, "amount"),
+		             .fee = amount(v, t, "fee"),
+		             .nonce = uint_field(v, t, "nonce"),
+		             .expiry = uint_field(v, t, "expiry"),
+		             .pubkey = json_is_true(pk),
+		             .memo = json_string_value(json_object_get(t, "memo"))};
+		if (!json_is_boolean(pk))
+			fail_msg("%s: tx %zu needs \"pubkey\": true|false", v->file, i);
 		if (!x.chain_id) x.chain_id = ssp_genesis_chain_id(v->g);
 		raw[i] = fx_sign_transfer(k, &x, &len[i], NULL);
 	}
@@ -182,20 +184,22 @@ static void check_expect(const vec *v, size_t bi, json_t *exp)
 				ssp_amount_format(w, sizeof w, want, SSP_DECIMALS);
 				ssp_amount_format(h, sizeof h, f[k].have, SSP_DECIMALS);
 				fail_msg("%s block %zu: %s %s is %s, want %s", v->file, bi, who,
-					 f[k].field, h, w);
+				         f[k].field, h, w);
 			}
 		}
 		if (json_object_get(a, "nonce") && uint_field(v, a, "nonce") != acc.nonce)
 			fail_msg("%s block %zu: %s nonce is %llu", v->file, bi, who,
-				 (unsigned long long)acc.nonce);
+			         (unsigned long long)acc.nonce);
 	}
 	json_t *sup = json_object_get(exp, "supply");
 	if (sup) {
 		ssp_supply s = fx_supply(&v->test);
 		if (json_object_get(sup, "pool") && amount(v, sup, "pool") != s.pool)
-			fail_msg("%s block %zu: pool is %llu", v->file, bi, (unsigned long long)s.pool);
+			fail_msg("%s block %zu: pool is %llu", v->file, bi,
+			         (unsigned long long)s.pool);
 		if (json_object_get(sup, "locked") && amount(v, sup, "locked") != s.locked)
-			fail_msg("%s block %zu: locked is %llu", v->file, bi, (unsigned long long)s.locked);
+			fail_msg("%s block %zu: locked is %llu", v->file, bi,
+			         (unsigned long long)s.locked);
 	}
 }
 
@@ -213,13 +217,13 @@ static void run_block(vec *v, size_t bi, json_t *blk)
 
 	if (want_err) {
 		size_t bl;
-		uint8_t *b = fx_block_build(&v->test, v->producer, (const uint8_t *const *)raw, len, n,
-					    time_ms, &bl);
+		uint8_t *b = fx_block_build(&v->test, v->producer, (const uint8_t *const *)raw, len,
+		                            n, time_ms, &bl);
 		ssp_head before = *ssp_chain_head(v->test.chain);
 		int rc = ssp_chain_import(v->test.chain, v->test.pool, b, bl, &info);
 		if (strcmp(ssp_errname(rc), want_err))
-			fail_msg("%s block %zu: import gave %s, want %s", v->file, bi, ssp_errname(rc),
-				 want_err);
+			fail_msg("%s block %zu: import gave %s, want %s", v->file, bi,
+			         ssp_errname(rc), want_err);
 		/* a rejected block changes nothing */
 		assert_memory_equal(ssp_chain_head(v->test.chain)->id.b, before.id.b, 32);
 		if (v->print) printf("%s block %zu: %s\n", v->file, bi, want_err);
@@ -228,8 +232,9 @@ static void run_block(vec *v, size_t bi, json_t *blk)
 		for (size_t i = 0; i < n; i++) {
 			ssp_hash id;
 			int rc = ssp_mempool_add(v->prod.pool, raw[i], len[i], false, &id);
-			if (rc) fail_msg("%s block %zu tx %zu: mempool says %s", v->file, bi, i,
-					 ssp_errname(rc));
+			if (rc)
+				fail_msg("%s block %zu tx %zu: mempool says %s", v->file, bi, i,
+				         ssp_errname(rc));
 		}
 		info = fx_produce(&v->prod, v->producer, time_ms);
 		if (info.ntx != n)
@@ -239,7 +244,8 @@ static void run_block(vec *v, size_t bi, json_t *blk)
 		int rc = ssp_chain_import(v->test.chain, v->test.pool, b, bl, &info);
 		if (rc) fail_msg("%s block %zu: import failed: %s", v->file, bi, ssp_errname(rc));
 		free(b);
-		const ssp_head *ht = ssp_chain_head(v->test.chain), *hp = ssp_chain_head(v->prod.chain);
+		const ssp_head *ht = ssp_chain_head(v->test.chain),
+		               *hp = ssp_chain_head(v->prod.chain);
 		assert_memory_equal(ht->id.b, hp->id.b, 32);
 		assert_memory_equal(ht->state_root.b, hp->state_root.b, 32);
 		char have[65];
@@ -248,12 +254,13 @@ static void run_block(vec *v, size_t bi, json_t *blk)
 			printf("%s block %zu: %s\n", v->file, bi, have);
 		} else if (!want_root || strcmp(have, want_root)) {
 			fail_msg("%s block %zu: state root %s, pinned %s", v->file, bi, have,
-				 want_root ? want_root : "(none)");
+			         want_root ? want_root : "(none)");
 		}
 		fx_check_supply(&v->test);
 		check_expect(v, bi, exp);
 	}
-	for (size_t i = 0; i < n; i++) free(raw[i]);
+	for (size_t i = 0; i < n; i++)
+		free(raw[i]);
 }
 
 static int vec_setup(void **state)
@@ -303,8 +310,8 @@ static void run_vector(void **state)
 		fail_msg("%s: needs a non-empty \"blocks\" array", v->file);
 	json_array_foreach(blocks, bi, blk) run_block(v, bi, blk);
 	/* both nodes end on the same block */
-	assert_memory_equal(ssp_chain_head(v->test.chain)->id.b, ssp_chain_head(v->prod.chain)->id.b,
-			    32);
+	assert_memory_equal(ssp_chain_head(v->test.chain)->id.b,
+	                    ssp_chain_head(v->prod.chain)->id.b, 32);
 }
 
 static int by_name(const void *a, const void *b)
@@ -347,7 +354,8 @@ int main(void)
 		tests[i].initial_state = names[i];
 	}
 	int rc = _cmocka_run_group_tests("statevec", tests, n, NULL, NULL);
-	for (size_t i = 0; i < n; i++) free(names[i]);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
 	free(names);
 	free(tests);
 	return rc;

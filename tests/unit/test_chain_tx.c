@@ -126,12 +126,12 @@ static signed_tx make(const fx_key *k, bool pubkey)
 {
 	signed_tx s = {.k = k, .pubkey = pubkey};
 	fx_xfer x = {.to = &BOB.addr,
-		     .amount = 150000000,
-		     .fee = 100000,
-		     .nonce = 7,
-		     .expiry = 1234,
-		     .pubkey = pubkey,
-		     .memo = MEMO};
+	             .amount = 150000000,
+	             .fee = 100000,
+	             .nonce = 7,
+	             .expiry = 1234,
+	             .pubkey = pubkey,
+	             .memo = MEMO};
 	s.raw = fx_sign_transfer(k, &x, &s.n, &s.txid);
 	return s;
 }
@@ -155,7 +155,7 @@ static void round_trip_one(const signed_tx *s)
 	ssp_hash h;
 	size_t payload_len = 20 + 8 + 4 + strlen(MEMO);
 	size_t want = 1 + 1 + strlen(FX_CHAIN_ID) + 2 + 20 + 8 + 8 + 8 + 4 + payload_len + 1 +
-		      (s->pubkey ? 1 + s->k->pk.len : 0) + SSP_SIG_LEN;
+	              (s->pubkey ? 1 + s->k->pk.len : 0) + SSP_SIG_LEN;
 	assert_int_equal(s->n, want);
 	assert_int_equal(ssp_tx_decode(&tx, s->raw, s->n), 0);
 	assert_string_equal(tx.chain_id, FX_CHAIN_ID);
@@ -187,8 +187,8 @@ static void round_trip_one(const signed_tx *s)
 	assert_int_equal(t.memo_len, strlen(MEMO));
 	assert_memory_equal(t.memo, MEMO, strlen(MEMO));
 	/* the signature covers signed_len bytes under the tx domain */
-	assert_int_equal(ssp_verify(&s->k->pk, SSP_DOM_TX, FX_CHAIN_ID, s->raw, tx.signed_len, &tx.sig),
-			 0);
+	assert_int_equal(
+	    ssp_verify(&s->k->pk, SSP_DOM_TX, FX_CHAIN_ID, s->raw, tx.signed_len, &tx.sig), 0);
 	/* an independent encoder gives back exactly the same bytes */
 	txf f;
 	size_t n2;
@@ -211,22 +211,22 @@ static void test_layout(void **state)
 	(void)state;
 	signed_tx s = make(&ED, true);
 	const uint8_t *p = s.raw;
-	assert_int_equal(p[0], 1);                   /* version */
-	assert_int_equal(p[1], 8);                   /* len("ssp-test") */
+	assert_int_equal(p[0], 1); /* version */
+	assert_int_equal(p[1], 8); /* len("ssp-test") */
 	assert_memory_equal(p + 2, "ssp-test", 8);
-	assert_int_equal(p[10], 1);                  /* type, u16 LE */
+	assert_int_equal(p[10], 1); /* type, u16 LE */
 	assert_int_equal(p[11], 0);
 	assert_memory_equal(p + 12, ED.addr.b, 20);
-	assert_int_equal(ssp_le64_get(p + 32), 7);   /* nonce */
+	assert_int_equal(ssp_le64_get(p + 32), 7);      /* nonce */
 	assert_int_equal(ssp_le64_get(p + 40), 100000); /* fee */
 	assert_int_equal(ssp_le64_get(p + 48), 1234);   /* expiry */
-	uint32_t plen = (uint32_t)p[56] | (uint32_t)p[57] << 8 | (uint32_t)p[58] << 16 |
-			(uint32_t)p[59] << 24;
+	uint32_t plen =
+	    (uint32_t)p[56] | (uint32_t)p[57] << 8 | (uint32_t)p[58] << 16 | (uint32_t)p[59] << 24;
 	assert_int_equal(plen, 32 + strlen(MEMO));
 	assert_memory_equal(p + 60, BOB.addr.b, 20); /* transfer: to */
 	assert_int_equal(ssp_le64_get(p + 80), 150000000);
 	size_t k = 60 + plen;
-	assert_int_equal(p[k], 1);                   /* has_pubkey */
+	assert_int_equal(p[k], 1); /* has_pubkey */
 	assert_int_equal(p[k + 1], SSP_KEY_ED25519);
 	assert_memory_equal(p + k + 2, ED.pk.b, 32);
 	assert_int_equal(s.n, k + 2 + 32 + 64);
@@ -382,8 +382,10 @@ static void test_payload_limits(void **state)
 	memcpy(huge, BASE.raw, BASE.n);
 	assert_int_equal(ssp_tx_decode(&tx, huge, SSP_TX_MAX + 1), SSP_ERR_TOOBIG);
 	/* the signer refuses an over-long payload */
-	ssp_tx_build b = {.chain_id = FX_CHAIN_ID, .type = 1, .payload = big,
-			  .payload_len = SSP_TX_PAYLOAD_MAX + 1};
+	ssp_tx_build b = {.chain_id = FX_CHAIN_ID,
+	                  .type = 1,
+	                  .payload = big,
+	                  .payload_len = SSP_TX_PAYLOAD_MAX + 1};
 	uint8_t *out;
 	size_t n;
 	ssp_hash id;
@@ -471,9 +473,9 @@ static void test_invalid_pubkey(void **state)
 	assert_int_equal(decode_f(&f), SSP_ERR_BADKEY);
 	/* x = p (not reduced) */
 	static const uint8_t P[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x01,
-				      0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-				      0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
-				      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	                              0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	                              0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
+	                              0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	f.key[0] = 0x02;
 	memcpy(f.key + 1, P, 32);
 	assert_int_equal(decode_f(&f), SSP_ERR_BADKEY);
@@ -496,7 +498,7 @@ static void test_invalid_pubkey(void **state)
 /* ------------------------------------------------------------ transfers */
 
 static uint8_t *xfer_bytes(const ssp_addr *to, uint64_t amount, const void *memo, size_t ml,
-			   size_t *n)
+                           size_t *n)
 {
 	ssp_buf b;
 	ssp_buf_init(&b, 1 << 16);
@@ -543,36 +545,36 @@ static void test_transfer_decode(void **state)
 		const char *s;
 		int ok;
 	} utf8[] = {
-		{"plain ascii", 1},
-		{"h\xc3\xa9llo", 1},            /* U+00E9 */
-		{"\xe2\x82\xac", 1},            /* U+20AC */
-		{"\xf0\x9f\x98\x80", 1},        /* U+1F600 */
-		{"\xf4\x8f\xbf\xbf", 1},        /* U+10FFFF, the last code point */
-		{"\xed\x9f\xbf", 1},            /* U+D7FF, just below the surrogates */
-		{"\xee\x80\x80", 1},            /* U+E000, just above */
-		{"\xc2\x80", 1},                /* U+0080, shortest 2-byte */
-		{"\xe0\xa0\x80", 1},            /* U+0800, shortest 3-byte */
-		{"\xf0\x90\x80\x80", 1},        /* U+10000, shortest 4-byte */
-		{"\x80", 0},                    /* lone continuation */
-		{"a\xbf", 0},
-		{"\xc3", 0},                    /* truncated 2-byte at the end */
-		{"\xe2\x82", 0},                /* truncated 3-byte at the end */
-		{"\xf0\x9f\x98", 0},            /* truncated 4-byte at the end */
-		{"\xc3(", 0},                   /* bad continuation */
-		{"\xc0\xaf", 0},                /* overlong '/' */
-		{"\xc1\xbf", 0},                /* overlong U+007F */
-		{"\xe0\x80\xaf", 0},            /* overlong 3-byte */
-		{"\xe0\x9f\xbf", 0},            /* overlong U+07FF */
-		{"\xf0\x80\x80\xaf", 0},        /* overlong 4-byte */
-		{"\xf0\x8f\xbf\xbf", 0},        /* overlong U+FFFF */
-		{"\xed\xa0\x80", 0},            /* U+D800, high surrogate */
-		{"\xed\xbf\xbf", 0},            /* U+DFFF, low surrogate */
-		{"\xed\xa0\xbd\xed\xb8\x80", 0}, /* CESU-8 surrogate pair */
-		{"\xf4\x90\x80\x80", 0},        /* U+110000 */
-		{"\xf5\x80\x80\x80", 0},
-		{"\xf8\x88\x80\x80\x80", 0},    /* 5-byte form */
-		{"\xfe", 0},
-		{"\xff", 0},
+	    {"plain ascii", 1},
+	    {"h\xc3\xa9llo", 1},     /* U+00E9 */
+	    {"\xe2\x82\xac", 1},     /* U+20AC */
+	    {"\xf0\x9f\x98\x80", 1}, /* U+1F600 */
+	    {"\xf4\x8f\xbf\xbf", 1}, /* U+10FFFF, the last code point */
+	    {"\xed\x9f\xbf", 1},     /* U+D7FF, just below the surrogates */
+	    {"\xee\x80\x80", 1},     /* U+E000, just above */
+	    {"\xc2\x80", 1},         /* U+0080, shortest 2-byte */
+	    {"\xe0\xa0\x80", 1},     /* U+0800, shortest 3-byte */
+	    {"\xf0\x90\x80\x80", 1}, /* U+10000, shortest 4-byte */
+	    {"\x80", 0},             /* lone continuation */
+	    {"a\xbf", 0},
+	    {"\xc3", 0},                     /* truncated 2-byte at the end */
+	    {"\xe2\x82", 0},                 /* truncated 3-byte at the end */
+	    {"\xf0\x9f\x98", 0},             /* truncated 4-byte at the end */
+	    {"\xc3(", 0},                    /* bad continuation */
+	    {"\xc0\xaf", 0},                 /* overlong '/' */
+	    {"\xc1\xbf", 0},                 /* overlong U+007F */
+	    {"\xe0\x80\xaf", 0},             /* overlong 3-byte */
+	    {"\xe0\x9f\xbf", 0},             /* overlong U+07FF */
+	    {"\xf0\x80\x80\xaf", 0},         /* overlong 4-byte */
+	    {"\xf0\x8f\xbf\xbf", 0},         /* overlong U+FFFF */
+	    {"\xed\xa0\x80", 0},             /* U+D800, high surrogate */
+	    {"\xed\xbf\xbf", 0},             /* U+DFFF, low surrogate */
+	    {"\xed\xa0\xbd\xed\xb8\x80", 0}, /* CESU-8 surrogate pair */
+	    {"\xf4\x90\x80\x80", 0},         /* U+110000 */
+	    {"\xf5\x80\x80\x80", 0},
+	    {"\xf8\x88\x80\x80\x80", 0}, /* 5-byte form */
+	    {"\xfe", 0},
+	    {"\xff", 0},
 	};
 	for (size_t i = 0; i < sizeof utf8 / sizeof utf8[0]; i++) {
 		int rc = xfer_decode(9, utf8[i].s, strlen(utf8[i].s));
@@ -614,9 +616,9 @@ static void bitflip_one(const signed_tx *s)
 	for (size_t i = 0; i < tx.signed_len; i++) {
 		uint8_t bit = (uint8_t)(1u << (i % 8));
 		m[i] ^= bit;
-		assert_int_equal(ssp_verify(&s->k->pk, SSP_DOM_TX, FX_CHAIN_ID, m, tx.signed_len,
-					    &tx.sig),
-				 SSP_ERR_BADSIG);
+		assert_int_equal(
+		    ssp_verify(&s->k->pk, SSP_DOM_TX, FX_CHAIN_ID, m, tx.signed_len, &tx.sig),
+		    SSP_ERR_BADSIG);
 		m[i] ^= bit;
 	}
 	/* or in the signature itself */
@@ -627,12 +629,15 @@ static void bitflip_one(const signed_tx *s)
 		assert_true(rc == SSP_ERR_BADSIG || rc == SSP_ERR_HIGHS);
 	}
 	/* the untouched bytes still verify: the failures above were the flips */
-	assert_int_equal(ssp_verify(&s->k->pk, SSP_DOM_TX, FX_CHAIN_ID, m, tx.signed_len, &tx.sig), 0);
+	assert_int_equal(ssp_verify(&s->k->pk, SSP_DOM_TX, FX_CHAIN_ID, m, tx.signed_len, &tx.sig),
+	                 0);
 	/* signed_len is exact: one byte more or less does not verify */
-	assert_int_equal(ssp_verify(&s->k->pk, SSP_DOM_TX, FX_CHAIN_ID, m, tx.signed_len - 1, &tx.sig),
-			 SSP_ERR_BADSIG);
-	assert_int_equal(ssp_verify(&s->k->pk, SSP_DOM_TX, FX_CHAIN_ID, m, tx.signed_len + 1, &tx.sig),
-			 SSP_ERR_BADSIG);
+	assert_int_equal(
+	    ssp_verify(&s->k->pk, SSP_DOM_TX, FX_CHAIN_ID, m, tx.signed_len - 1, &tx.sig),
+	    SSP_ERR_BADSIG);
+	assert_int_equal(
+	    ssp_verify(&s->k->pk, SSP_DOM_TX, FX_CHAIN_ID, m, tx.signed_len + 1, &tx.sig),
+	    SSP_ERR_BADSIG);
 	free(m);
 }
 
@@ -646,19 +651,19 @@ static void domain_one(const signed_tx *s)
 {
 	ssp_tx tx;
 	assert_int_equal(ssp_tx_decode(&tx, s->raw, s->n), 0);
-	assert_int_equal(ssp_verify(&s->k->pk, SSP_DOM_TX, "ssp-test", s->raw, tx.signed_len, &tx.sig),
-			 0);
+	assert_int_equal(
+	    ssp_verify(&s->k->pk, SSP_DOM_TX, "ssp-test", s->raw, tx.signed_len, &tx.sig), 0);
 	/* the same bytes under another chain id, or as another kind of message */
 	const char *other[] = {"ssp-tesu", "ssp-test2", "ssp-tes", "ssp-main", ""};
 	for (size_t i = 0; i < 5; i++)
-		assert_int_equal(ssp_verify(&s->k->pk, SSP_DOM_TX, other[i], s->raw, tx.signed_len,
-					    &tx.sig),
-				 SSP_ERR_BADSIG);
+		assert_int_equal(
+		    ssp_verify(&s->k->pk, SSP_DOM_TX, other[i], s->raw, tx.signed_len, &tx.sig),
+		    SSP_ERR_BADSIG);
 	const int doms[] = {SSP_DOM_BLOCK, SSP_DOM_VOTE, SSP_DOM_RECEIPT, SSP_DOM_ATTEST};
 	for (size_t i = 0; i < 4; i++)
-		assert_int_equal(ssp_verify(&s->k->pk, doms[i], FX_CHAIN_ID, s->raw, tx.signed_len,
-					    &tx.sig),
-				 SSP_ERR_BADSIG);
+		assert_int_equal(
+		    ssp_verify(&s->k->pk, doms[i], FX_CHAIN_ID, s->raw, tx.signed_len, &tx.sig),
+		    SSP_ERR_BADSIG);
 	/* re-labelled for chain "ssp-tesu" (same length): decodes, fails to verify */
 	uint8_t *m = malloc(s->n);
 	memcpy(m, s->raw, s->n);
@@ -666,9 +671,9 @@ static void domain_one(const signed_tx *s)
 	ssp_tx moved;
 	assert_int_equal(ssp_tx_decode(&moved, m, s->n), 0);
 	assert_string_equal(moved.chain_id, "ssp-tesu");
-	assert_int_equal(ssp_verify(&s->k->pk, SSP_DOM_TX, moved.chain_id, m, moved.signed_len,
-				    &moved.sig),
-			 SSP_ERR_BADSIG);
+	assert_int_equal(
+	    ssp_verify(&s->k->pk, SSP_DOM_TX, moved.chain_id, m, moved.signed_len, &moved.sig),
+	    SSP_ERR_BADSIG);
 	free(m);
 }
 
@@ -688,11 +693,12 @@ static void test_domain_separation(void **state)
 	assert_int_equal(ssp_tx_decode(&ta, ra, na), 0);
 	assert_int_equal(ssp_tx_decode(&tb, rb, nb), 0);
 	assert_memory_not_equal(ia.b, ib.b, 32);
-	assert_int_equal(ssp_verify(&ED.pk, SSP_DOM_TX, "ssp-other", rb, tb.signed_len, &tb.sig), 0);
+	assert_int_equal(ssp_verify(&ED.pk, SSP_DOM_TX, "ssp-other", rb, tb.signed_len, &tb.sig),
+	                 0);
 	assert_int_equal(ssp_verify(&ED.pk, SSP_DOM_TX, "ssp-other", rb, tb.signed_len, &ta.sig),
-			 SSP_ERR_BADSIG);
+	                 SSP_ERR_BADSIG);
 	assert_int_equal(ssp_verify(&ED.pk, SSP_DOM_TX, FX_CHAIN_ID, rb, tb.signed_len, &tb.sig),
-			 SSP_ERR_BADSIG);
+	                 SSP_ERR_BADSIG);
 	free(ra);
 	free(rb);
 }
@@ -714,9 +720,9 @@ static void test_p256_high_s(void **state)
 {
 	(void)state;
 	static const uint8_t N[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
-				      0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-				      0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
-				      0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+	                              0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                              0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
+	                              0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
 	signed_tx s = make(&P2, true);
 	ssp_tx tx;
 	assert_int_equal(ssp_tx_decode(&tx, s.raw, s.n), 0);
@@ -728,9 +734,10 @@ static void test_p256_high_s(void **state)
 		hi.b[32 + i] = (uint8_t)(d + (borrow ? 256 : 0));
 	}
 	assert_int_equal(borrow, 0);
-	assert_int_equal(ssp_verify(&P2.pk, SSP_DOM_TX, FX_CHAIN_ID, s.raw, tx.signed_len, &tx.sig), 0);
+	assert_int_equal(ssp_verify(&P2.pk, SSP_DOM_TX, FX_CHAIN_ID, s.raw, tx.signed_len, &tx.sig),
+	                 0);
 	assert_int_equal(ssp_verify(&P2.pk, SSP_DOM_TX, FX_CHAIN_ID, s.raw, tx.signed_len, &hi),
-			 SSP_ERR_HIGHS);
+	                 SSP_ERR_HIGHS);
 	free(s.raw);
 }
 
@@ -744,22 +751,22 @@ static int teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_layout),
-		cmocka_unit_test(test_truncated_and_trailing),
-		cmocka_unit_test(test_version),
-		cmocka_unit_test(test_chain_id),
-		cmocka_unit_test(test_type_zero),
-		cmocka_unit_test(test_payload_limits),
-		cmocka_unit_test(test_has_pubkey_flag),
-		cmocka_unit_test(test_key_type),
-		cmocka_unit_test(test_key_mismatch),
-		cmocka_unit_test(test_invalid_pubkey),
-		cmocka_unit_test(test_transfer_decode),
-		cmocka_unit_test(test_signature_covers_every_bit),
-		cmocka_unit_test(test_domain_separation),
-		cmocka_unit_test(test_determinism),
-		cmocka_unit_test(test_p256_high_s),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_layout),
+	    cmocka_unit_test(test_truncated_and_trailing),
+	    cmocka_unit_test(test_version),
+	    cmocka_unit_test(test_chain_id),
+	    cmocka_unit_test(test_type_zero),
+	    cmocka_unit_test(test_payload_limits),
+	    cmocka_unit_test(test_has_pubkey_flag),
+	    cmocka_unit_test(test_key_type),
+	    cmocka_unit_test(test_key_mismatch),
+	    cmocka_unit_test(test_invalid_pubkey),
+	    cmocka_unit_test(test_transfer_decode),
+	    cmocka_unit_test(test_signature_covers_every_bit),
+	    cmocka_unit_test(test_domain_separation),
+	    cmocka_unit_test(test_determinism),
+	    cmocka_unit_test(test_p256_high_s),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

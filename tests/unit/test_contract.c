@@ -847,9 +847,9 @@ static void test_deploy_errors(void **state)
 	char *big = malloc(SSP_VM_SOURCE_MAX + 2);
 	memset(big, '-', SSP_VM_SOURCE_MAX + 1);
 	big[SSP_VM_SOURCE_MAX + 1] = 0;
-	assert_int_equal(
-	    deploy_opts(&x, &ALICE, big, SSP_VM_SOURCE_MAX + 1, NULL, SSP_CONTRACT_GAS_MAX, NULL, NULL),
-	    SSP_ERR_TOOBIG);
+	assert_int_equal(deploy_opts(&x, &ALICE, big, SSP_VM_SOURCE_MAX + 1, NULL,
+	                             SSP_CONTRACT_GAS_MAX, NULL, NULL),
+	                 SSP_ERR_TOOBIG);
 	/* exactly 128 KiB (one long comment and a function) is fine with enough gas */
 	const char tail[] = "\nfunction f() return 1 end\nabi.register(f)\n";
 	memcpy(big + SSP_VM_SOURCE_MAX - (sizeof tail - 1), tail, sizeof tail - 1);

@@ -32,8 +32,10 @@ typedef struct {
 
 static void tnode_open(tnode *t)
 {
-	fx_genesis_spec spec = {.producer = &producer, .liquid = {&alice, &bob},
-				.foundation = &foundation, .team = &team};
+	fx_genesis_spec spec = {.producer = &producer,
+	                        .liquid = {&alice, &bob},
+	                        .foundation = &foundation,
+	                        .team = &team};
 	char *json = fx_genesis_json(&spec);
 	size_t ntypes;
 	const ssp_txtype *const *types = ssp_modules_txtypes(&ntypes);
@@ -66,12 +68,17 @@ static uint64_t *nonce_of(tnode *t, const fx_key *k)
 
 /* Signs a tx of the sender's next nonce and adds it to the pool; returns the pool's code. */
 static int submit_raw(tnode *t, const fx_key *k, uint16_t type, const uint8_t *payload, size_t n,
-		      ssp_hash *txid)
+                      ssp_hash *txid)
 {
 	uint64_t *nonce = nonce_of(t, k);
-	ssp_tx_build b = {.chain_id = FX_CHAIN_ID, .type = type, .nonce = *nonce, .fee = FEE,
-			  .expiry = ssp_chain_head(t->n.chain)->height + 100, .payload = payload,
-			  .payload_len = n, .include_pubkey = *nonce == 0};
+	ssp_tx_build b = {.chain_id = FX_CHAIN_ID,
+	                  .type = type,
+	                  .nonce = *nonce,
+	                  .fee = FEE,
+	                  .expiry = ssp_chain_head(t->n.chain)->height + 100,
+	                  .payload = payload,
+	                  .payload_len = n,
+	                  .include_pubkey = *nonce == 0};
 	uint8_t *raw;
 	size_t len;
 	ssp_hash id, got;
@@ -83,7 +90,7 @@ static int submit_raw(tnode *t, const fx_key *k, uint16_t type, const uint8_t *p
 }
 
 static int submit(tnode *t, const fx_key *k, uint16_t type, const ssp_token_payload *p,
-		  ssp_hash *txid)
+                  ssp_hash *txid)
 {
 	ssp_buf b;
 	ssp_buf_init(&b, 4096);
@@ -128,7 +135,7 @@ static ssp_token_payload pl(const char *symbol)
 }
 
 static ssp_token_payload pl_create(const char *symbol, const char *name, uint8_t decimals,
-				   uint64_t max, uint32_t flags)
+                                   uint64_t max, uint32_t flags)
 {
 	ssp_token_payload p = pl(symbol);
 	snprintf(p.name, sizeof p.name, "%s", name);
@@ -223,7 +230,7 @@ static json_t *events_of(tnode *t, const ssp_hash *txid)
 		assert_int_equal(ssp_val_to_json(&fields, ev.fields, ev.fields_len), 0);
 		ssp_addr_encode(emitter, sizeof emitter, "dssp", &ev.emitter);
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "emitter", emitter, "name",
-						     ev.name, "fields", fields));
+		                                     ev.name, "fields", fields));
 	}
 	assert_int_equal(rc, 0);
 	ssp_receipt_free(&r);
@@ -232,7 +239,7 @@ static json_t *events_of(tnode *t, const ssp_hash *txid)
 
 /* Asserts event i: name, token emitter, and fields exactly {symbol, [from], [to], value}. */
 static void assert_transfer_event(json_t *events, size_t i, const char *symbol, const fx_key *from,
-				  const fx_key *to, json_int_t value)
+                                  const fx_key *to, json_int_t value)
 {
 	json_t *e = json_array_get(events, i);
 	ssp_addr em;
@@ -245,10 +252,14 @@ static void assert_transfer_event(json_t *events, size_t i, const char *symbol, 
 	json_t *f = json_object_get(e, "fields");
 	assert_int_equal(json_object_size(f), 2 + (from != NULL) + (to != NULL));
 	assert_string_equal(json_string_value(json_object_get(f, "symbol")), symbol);
-	if (from) assert_string_equal(json_string_value(json_object_get(f, "from")), from->text);
-	else assert_null(json_object_get(f, "from"));
-	if (to) assert_string_equal(json_string_value(json_object_get(f, "to")), to->text);
-	else assert_null(json_object_get(f, "to"));
+	if (from)
+		assert_string_equal(json_string_value(json_object_get(f, "from")), from->text);
+	else
+		assert_null(json_object_get(f, "from"));
+	if (to)
+		assert_string_equal(json_string_value(json_object_get(f, "to")), to->text);
+	else
+		assert_null(json_object_get(f, "to"));
 	assert_true(json_is_integer(json_object_get(f, "value")));
 	assert_int_equal(json_integer_value(json_object_get(f, "value")), value);
 }
@@ -302,16 +313,17 @@ static void test_token_payload_codec(void **state)
 		ssp_token_payload q;
 		ssp_buf_init(&b, 256);
 		ssp_token_payload_encode(&b, SSP_TX_TOKEN_CREATE, &p);
-		assert_int_equal(ssp_token_payload_decode(&q, SSP_TX_TOKEN_CREATE, b.data, b.len), 0);
+		assert_int_equal(ssp_token_payload_decode(&q, SSP_TX_TOKEN_CREATE, b.data, b.len),
+		                 0);
 		assert_string_equal(q.name, "Parking Credit");
 		assert_int_equal(q.decimals, 2);
 		assert_int_equal(q.max_supply, 100000000);
 		assert_int_equal(q.flags, 3);
 		/* the same bytes are not a burn's payload, and not a token payload at all for 1 */
 		assert_int_equal(ssp_token_payload_decode(&q, SSP_TX_TOKEN_BURN, b.data, b.len),
-				 SSP_ERR_PAYLOAD);
+		                 SSP_ERR_PAYLOAD);
 		assert_int_equal(ssp_token_payload_decode(&q, SSP_TX_TRANSFER, b.data, b.len),
-				 SSP_ERR_TXTYPE);
+		                 SSP_ERR_TXTYPE);
 		ssp_buf_free(&b);
 	}
 	ssp_token_payload t = pl_to("PARK", &bob, 1250);
@@ -327,9 +339,9 @@ static void test_token_payload_codec(void **state)
 	const char *bad_symbols[] = {"P", "park", "1PARK", "PARK-X", "ABCDEFGHIJKLM", "", "PA RK"};
 	for (size_t i = 0; i < sizeof bad_symbols / sizeof *bad_symbols; i++) {
 		ssp_token_payload q = pl_create("PARK", "x", 0, 1, 3);
-		memcpy(q.symbol, bad_symbols[i], strlen(bad_symbols[i]) + 1 > sizeof q.symbol
-							 ? sizeof q.symbol - 1
-							 : strlen(bad_symbols[i]) + 1);
+		memcpy(q.symbol, bad_symbols[i],
+		       strlen(bad_symbols[i]) + 1 > sizeof q.symbol ? sizeof q.symbol - 1
+		                                                    : strlen(bad_symbols[i]) + 1);
 		if (strlen(bad_symbols[i]) >= sizeof q.symbol) {
 			/* too long for the struct: hand-encode 13 letters */
 			ssp_buf b;
@@ -337,8 +349,9 @@ static void test_token_payload_codec(void **state)
 			ssp_buf_u8(&b, 13);
 			ssp_buf_put(&b, "ABCDEFGHIJKLM", 13);
 			ssp_buf_u64(&b, 1);
-			assert_int_equal(ssp_token_payload_decode(&q, SSP_TX_TOKEN_BURN, b.data, b.len),
-					 SSP_ERR_PAYLOAD);
+			assert_int_equal(
+			    ssp_token_payload_decode(&q, SSP_TX_TOKEN_BURN, b.data, b.len),
+			    SSP_ERR_PAYLOAD);
 			ssp_buf_free(&b);
 			continue;
 		}
@@ -371,8 +384,9 @@ static void test_token_payload_codec(void **state)
 	assert_int_equal(decode_create(&q), 0);
 
 	/* zero amounts: only approve (a revocation) takes one; above INT64_MAX never */
-	static const uint16_t types[] = {SSP_TX_TOKEN_ISSUE, SSP_TX_TOKEN_TRANSFER, SSP_TX_TOKEN_BURN,
-					 SSP_TX_TOKEN_APPROVE, SSP_TX_TOKEN_TRANSFER_FROM};
+	static const uint16_t types[] = {SSP_TX_TOKEN_ISSUE, SSP_TX_TOKEN_TRANSFER,
+	                                 SSP_TX_TOKEN_BURN, SSP_TX_TOKEN_APPROVE,
+	                                 SSP_TX_TOKEN_TRANSFER_FROM};
 	for (size_t i = 0; i < 5; i++) {
 		ssp_buf b;
 		ssp_token_payload r;
@@ -381,7 +395,8 @@ static void test_token_payload_codec(void **state)
 			ssp_buf_init(&b, 256);
 			ssp_token_payload_encode(&b, types[i], &t);
 			int want = !k && types[i] == SSP_TX_TOKEN_APPROVE ? 0 : SSP_ERR_PAYLOAD;
-			assert_int_equal(ssp_token_payload_decode(&r, types[i], b.data, b.len), want);
+			assert_int_equal(ssp_token_payload_decode(&r, types[i], b.data, b.len),
+			                 want);
 			ssp_buf_free(&b);
 		}
 	}
@@ -518,8 +533,8 @@ static void test_token_lifecycle(void **state)
 	assert_int_equal(allowance(&t, "PARK", &alice, &bob), 0);
 	ev = events_of(&t, &id);
 	assert_int_equal(json_integer_value(json_object_get(
-				 json_object_get(json_array_get(ev, 0), "fields"), "value")),
-			 0);
+	                     json_object_get(json_array_get(ev, 0), "fields"), "value")),
+	                 0);
 	json_decref(ev);
 
 	/* burn: a Transfer without "to"; the supply shrinks */
@@ -542,8 +557,8 @@ static void test_token_lifecycle(void **state)
 		size_t n = 0;
 		assert_int_equal(ssp_store_read(t.n.store, &rt), 0);
 		assert_int_equal(ssp_chain_state_scan(t.n.chain, rt, SSP_TB_TOKEN_BAL, NULL, 0,
-						      count_entries, &n),
-				 0);
+		                                      count_entries, &n),
+		                 0);
 		ssp_txn_end(rt);
 		assert_int_equal(n, 2);
 	}
@@ -592,15 +607,17 @@ static void test_token_rejections(void **state)
 	assert_int_equal(submit(&t, &alice, SSP_TX_TOKEN_TRANSFER, &bad, NULL), SSP_ERR_PAYLOAD);
 	assert_int_equal(submit(&t, &alice, SSP_TX_TOKEN_ISSUE, &bad, NULL), SSP_ERR_PAYLOAD);
 	assert_int_equal(submit(&t, &alice, SSP_TX_TOKEN_BURN, &bad, NULL), SSP_ERR_PAYLOAD);
-	assert_int_equal(submit(&t, &alice, SSP_TX_TOKEN_TRANSFER_FROM, &bad, NULL), SSP_ERR_PAYLOAD);
-	assert_int_equal(submit_raw(&t, &alice, SSP_TX_TOKEN_TRANSFER, (const uint8_t *)"\x04PARK", 5,
-				    NULL),
-			 SSP_ERR_PAYLOAD);
+	assert_int_equal(submit(&t, &alice, SSP_TX_TOKEN_TRANSFER_FROM, &bad, NULL),
+	                 SSP_ERR_PAYLOAD);
+	assert_int_equal(
+	    submit_raw(&t, &alice, SSP_TX_TOKEN_TRANSFER, (const uint8_t *)"\x04PARK", 5, NULL),
+	    SSP_ERR_PAYLOAD);
 
 	/* stateful: admitted, then dropped by the block with the operation's error */
 	assert_int_equal(run(&t, &bob, SSP_TX_TOKEN_CREATE, &p, NULL), SSP_ERR_EXISTS);
 	q = pl_to("PARK", &bob, 1);
-	assert_int_equal(run(&t, &bob, SSP_TX_TOKEN_ISSUE, &q, NULL), SSP_ERR_INVAL); /* not issuer */
+	assert_int_equal(run(&t, &bob, SSP_TX_TOKEN_ISSUE, &q, NULL),
+	                 SSP_ERR_INVAL); /* not issuer */
 	q = pl_to("PARK", &alice, 401);
 	assert_int_equal(run(&t, &alice, SSP_TX_TOKEN_ISSUE, &q, NULL), SSP_ERR_OVERFLOW);
 	q = pl_to("NOPE", &alice, 1);
@@ -644,9 +661,11 @@ static void test_token_rejections(void **state)
 
 	/* the creation fee: carol has 1 SSP, enough for the tx fee but not the creation fee */
 	{
-		fx_xfer x = {.to = &carol.addr, .amount = SSP_COIN, .fee = FEE,
-			     .nonce = *nonce_of(&t, &alice),
-			     .expiry = ssp_chain_head(t.n.chain)->height + 10};
+		fx_xfer x = {.to = &carol.addr,
+		             .amount = SSP_COIN,
+		             .fee = FEE,
+		             .nonce = *nonce_of(&t, &alice),
+		             .expiry = ssp_chain_head(t.n.chain)->height + 10};
 		assert_int_equal(fx_submit(&t.n, &alice, &x, NULL), 0);
 		assert_int_equal(produce(&t), 1);
 		(*nonce_of(&t, &alice))++;
@@ -681,8 +700,13 @@ static void test_token_ops_direct(void **state)
 	assert_int_equal(ssp_store_read(t.n.store, &rt), 0);
 	assert_int_equal(ssp_chain_state_view(t.n.chain, rt, &st), 0);
 	memset(&r, 0, sizeof r);
-	ssp_txctx c = {.st = st, .params = ssp_genesis_params(t.g), .chain_id = FX_CHAIN_ID,
-		       .hrp = "dssp", .height = 7, .time_ms = T0, .rcpt = &r};
+	ssp_txctx c = {.st = st,
+	               .params = ssp_genesis_params(t.g),
+	               .chain_id = FX_CHAIN_ID,
+	               .hrp = "dssp",
+	               .height = 7,
+	               .time_ms = T0,
+	               .rcpt = &r};
 	const ssp_addr *A = &alice.addr, *B = &bob.addr;
 
 	/* malformed creates */
@@ -694,7 +718,7 @@ static void test_token_ops_direct(void **state)
 	assert_int_equal(ssp_token_create(&c, A, "PARK", "x", 0, 0, 3), SSP_ERR_INVAL);
 	assert_int_equal(ssp_token_create(&c, A, "PARK", "x", 0, 1, 8), SSP_ERR_INVAL);
 	assert_int_equal(ssp_token_create(&c, A, "PARK", "x", 0, (uint64_t)INT64_MAX + 1, 3),
-			 SSP_ERR_RANGE);
+	                 SSP_ERR_RANGE);
 	/* a poor caller: the zero account */
 	ssp_addr nobody;
 	memset(nobody.b, 0x55, SSP_ADDR_LEN);
@@ -720,7 +744,8 @@ static void test_token_ops_direct(void **state)
 	assert_int_equal(ssp_token_transfer(&c, A, "PARK", B, 0), SSP_ERR_PAYLOAD);
 	assert_int_equal(ssp_token_burn(&c, A, "PARK", 0), SSP_ERR_PAYLOAD);
 	assert_int_equal(ssp_token_transfer_from(&c, B, "PARK", A, B, 0), SSP_ERR_PAYLOAD);
-	assert_int_equal(ssp_token_approve(&c, A, "PARK", B, (uint64_t)INT64_MAX + 1), SSP_ERR_RANGE);
+	assert_int_equal(ssp_token_approve(&c, A, "PARK", B, (uint64_t)INT64_MAX + 1),
+	                 SSP_ERR_RANGE);
 	assert_int_equal(ssp_token_approve(&c, A, "PARK", B, INT64_MAX), 0);
 
 	/* atomic: a failing op leaves no events and no state behind */
@@ -787,11 +812,12 @@ static int count_keys(void *arg, const void *k, size_t kl, const void *v, size_t
 }
 
 static json_t *call(tnode *t, ssp_module_env *env, const char *method, const char *params,
-		    int *code)
+                    int *code)
 {
 	const ssp_rpc_method *m = NULL;
 	for (size_t i = 0; i < ssp_token_module.nmethods; i++)
-		if (!strcmp(ssp_token_module.methods[i].name, method)) m = &ssp_token_module.methods[i];
+		if (!strcmp(ssp_token_module.methods[i].name, method))
+			m = &ssp_token_module.methods[i];
 	assert_non_null(m);
 	(void)t;
 	json_error_t je;
@@ -847,24 +873,21 @@ static void test_token_scan_and_rpc(void **state)
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.seen[0], "PARK");
 	size_t nbal = 0;
-	assert_int_equal(ssp_chain_state_scan(t.n.chain, rt, SSP_TB_TOKEN_BAL, NULL, 0, count_keys,
-					      &nbal),
-			 0);
+	assert_int_equal(
+	    ssp_chain_state_scan(t.n.chain, rt, SSP_TB_TOKEN_BAL, NULL, 0, count_keys, &nbal), 0);
 	assert_int_equal(nbal, 2);
 	nbal = 0;
-	assert_int_equal(ssp_chain_state_scan(t.n.chain, rt, SSP_TB_TOKEN_BAL, "PARK", 4,
-					      count_keys, &nbal),
-			 0);
+	assert_int_equal(
+	    ssp_chain_state_scan(t.n.chain, rt, SSP_TB_TOKEN_BAL, "PARK", 4, count_keys, &nbal), 0);
 	assert_int_equal(nbal, 2);
 	nbal = 0; /* past the last balance: the allowance table that follows is not visited */
-	assert_int_equal(ssp_chain_state_scan(t.n.chain, rt, SSP_TB_TOKEN_BAL, "Q", 1, count_keys,
-					      &nbal),
-			 0);
+	assert_int_equal(
+	    ssp_chain_state_scan(t.n.chain, rt, SSP_TB_TOKEN_BAL, "Q", 1, count_keys, &nbal), 0);
 	assert_int_equal(nbal, 0);
 	uint8_t big[SSP_STATE_KEY_MAX + 1] = {0};
-	assert_int_equal(ssp_chain_state_scan(t.n.chain, rt, SSP_TB_TOKEN, big, sizeof big,
-					      count_keys, &nbal),
-			 SSP_ERR_TOOBIG);
+	assert_int_equal(
+	    ssp_chain_state_scan(t.n.chain, rt, SSP_TB_TOKEN, big, sizeof big, count_keys, &nbal),
+	    SSP_ERR_TOOBIG);
 	ssp_txn_end(rt);
 
 	/* RPC */
@@ -893,7 +916,7 @@ static void test_token_scan_and_rpc(void **state)
 	assert_string_equal(json_string_value(json_object_get(r, "balance")), "0");
 	json_decref(r);
 	snprintf(buf, sizeof buf, "{\"symbol\":\"PARK\",\"owner\":\"%s\",\"spender\":\"%s\"}",
-		 bob.text, carol.text);
+	         bob.text, carol.text);
 	r = call(&t, &env, "token_allowance", buf, &code);
 	assert_int_equal(code, 0);
 	assert_string_equal(json_string_value(json_object_get(r, "allowance")), "0.005");
@@ -922,7 +945,8 @@ static void test_token_scan_and_rpc(void **state)
 	assert_int_equal(code, SSP_RPC_INVALID_PARAMS);
 	assert_null(call(&t, &env, "token_get", "[\"PARK\"]", &code));
 	assert_int_equal(code, SSP_RPC_INVALID_PARAMS);
-	assert_null(call(&t, &env, "token_balance", "{\"symbol\":\"PARK\",\"address\":\"x\"}", &code));
+	assert_null(
+	    call(&t, &env, "token_balance", "{\"symbol\":\"PARK\",\"address\":\"x\"}", &code));
 	assert_int_equal(code, SSP_RPC_INVALID_PARAMS);
 	snprintf(buf, sizeof buf, "{\"symbol\":\"NOPE\",\"address\":\"%s\"}", bob.text);
 	assert_null(call(&t, &env, "token_balance", buf, &code));
@@ -940,13 +964,15 @@ static void test_token_scan_and_rpc(void **state)
 	size_t nm, nt;
 	const ssp_module *const *mods = ssp_modules_all(&nm);
 	bool found = false;
-	for (size_t i = 0; i < nm; i++) found |= mods[i] == &ssp_token_module;
+	for (size_t i = 0; i < nm; i++)
+		found |= mods[i] == &ssp_token_module;
 	assert_true(found);
 	assert_int_equal(ssp_token_module.ntxtypes, 6);
 	const ssp_txtype *const *types = ssp_modules_txtypes(&nt);
 	for (uint16_t id = SSP_TX_TOKEN_CREATE; id <= SSP_TX_TOKEN_TRANSFER_FROM; id++) {
 		found = false;
-		for (size_t i = 0; i < nt; i++) found |= types[i]->id == id;
+		for (size_t i = 0; i < nt; i++)
+			found |= types[i]->id == id;
 		assert_true(found);
 		assert_non_null(ssp_chain_txtype(t.n.chain, id));
 	}
@@ -963,8 +989,12 @@ static void test_token_tx_json(void **state)
 	ssp_buf b;
 	ssp_buf_init(&b, 256);
 	ssp_token_payload_encode(&b, SSP_TX_TOKEN_CREATE, &p);
-	ssp_tx_build tb = {.chain_id = FX_CHAIN_ID, .type = SSP_TX_TOKEN_CREATE, .fee = FEE,
-			   .expiry = 10, .payload = b.data, .payload_len = b.len};
+	ssp_tx_build tb = {.chain_id = FX_CHAIN_ID,
+	                   .type = SSP_TX_TOKEN_CREATE,
+	                   .fee = FEE,
+	                   .expiry = 10,
+	                   .payload = b.data,
+	                   .payload_len = b.len};
 	uint8_t *raw;
 	size_t len;
 	ssp_hash id;
@@ -1022,13 +1052,13 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_token_payload_codec),
-		cmocka_unit_test(test_token_symbol_and_address),
-		cmocka_unit_test(test_token_lifecycle),
-		cmocka_unit_test(test_token_rejections),
-		cmocka_unit_test(test_token_ops_direct),
-		cmocka_unit_test(test_token_scan_and_rpc),
-		cmocka_unit_test(test_token_tx_json),
+	    cmocka_unit_test(test_token_payload_codec),
+	    cmocka_unit_test(test_token_symbol_and_address),
+	    cmocka_unit_test(test_token_lifecycle),
+	    cmocka_unit_test(test_token_rejections),
+	    cmocka_unit_test(test_token_ops_direct),
+	    cmocka_unit_test(test_token_scan_and_rpc),
+	    cmocka_unit_test(test_token_tx_json),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
