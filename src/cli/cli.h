@@ -212,6 +212,9 @@ void cli_print_tx(cli_ctx *c, const json_t *out, const char *const *amount_keys,
 
 /* ------------------------------------------------------------ commands */
 
+/* Waits until txid is in a block: CLI_OK with *final = its tx_get result (caller frees). */
+int cli_tx_wait(cli_ctx *c, json_t **final, const char *txid);
+
 int cli_cmd_key_new(cli_ctx *c, const cli_args *a);
 int cli_cmd_key_import(cli_ctx *c, const cli_args *a);
 int cli_cmd_key_list(cli_ctx *c, const cli_args *a);

@@ -16,7 +16,6 @@
 #include "ssp/contract.h"
 
 #define DEFAULT_GAS 1000000ULL
-#define POLL_MS 200
 
 /* ------------------------------------------------------------- helpers */
 
@@ -109,55 +108,6 @@ static int price_tx(cli_ctx *c, cli_txopts *o, const cli_txsession *s, uint16_t 
 	return CLI_OK;
 }
 
-static void sleep_ms(uint64_t ms)
-{
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0) {
-	}
-}
-
-/* Polls tx_get until the tx is in a block (*res = the tx_get result) or rejected. */
-static int wait_receipt(cli_ctx *c, const char *txid, json_t **res)
-{
-	uint64_t deadline = ssp_mono_ns() + c->timeout_s * 1000000000ULL;
-	char last[64] = "unknown";
-	*res = NULL;
-	for (;;) {
-		ssp_rpc_error err;
-		json_t *r = NULL;
-		int rc = cli_rpc_quiet(c, "tx_get", json_pack("{s:s}", "txid", txid), &r, &err);
-		if (rc == 0) {
-			const char *st = json_string_value(json_object_get(r, "status"));
-			snprintf(last, sizeof(last), "%s", st ? st : "?");
-			if (st && (!strcmp(st, "included") || !strcmp(st, "finalized"))) {
-				*res = r;
-				return CLI_OK;
-			}
-			if (st && !strcmp(st, "rejected")) {
-				const char *why = json_string_value(json_object_get(r, "reason"));
-				const char *name = json_string_value(json_object_get(r, "error"));
-				rc = cli_fail("transaction %s rejected: %s (%s)", txid,
-				              why ? why : "no reason given", name ? name : "?");
-				json_decref(r);
-				return rc;
-			}
-			json_decref(r);
-		} else if (rc == SSP_ERR_RPC && err.code != SSP_RPC_NOT_FOUND &&
-		           err.code != SSP_RPC_BUSY) {
-			json_decref(err.data);
-			return cli_fail("tx_get: %s (code %d)", err.message, err.code);
-		} else {
-			json_decref(err.data);
-		}
-		uint64_t now = ssp_mono_ns();
-		if (now >= deadline)
-			return cli_fail(
-			    "transaction %s not in a block after %llu s (last status: %s)", txid,
-			    (unsigned long long)c->timeout_s, last);
-		sleep_ms(POLL_MS);
-	}
-}
-
 /*
  * Adds the receipt of an included tx to out (status, height, gas_used,
  * fee_paid, return or message, events). Returns CLI_FAIL with the
@@ -225,7 +175,7 @@ static int send_contract_tx(cli_ctx *c, cli_txsession *s, cli_txopts *o, uint16_
 	if (rc) return rc;
 	if (wait) {
 		const char *txid = json_string_value(json_object_get(out, "txid"));
-		rc = wait_receipt(c, txid, &got);
+		rc = cli_tx_wait(c, &got, txid);
 		if (!rc) rc = add_receipt(out, got, txid);
 		if (got) print_out(c, out);
 	} else {

@@ -143,10 +143,11 @@ static void sleep_ms(uint64_t ms)
 }
 
 /*
- * Polls tx_get until the tx is in a block (0, *final = the tx_get result),
- * rejected, failed in execution, or the deadline passes (CLI_FAIL).
+ * Polls tx_get until the tx is in a block (CLI_OK, *final = the tx_get
+ * result, whatever its receipt says), rejected, or the deadline passes
+ * (CLI_FAIL with a one-line reason).
  */
-static int wait_included(cli_ctx *c, json_t **final, const char *txid)
+int cli_tx_wait(cli_ctx *c, json_t **final, const char *txid)
 {
 	uint64_t deadline = ssp_mono_ns() + c->timeout_s * 1000000000ULL;
 	char last[64] = "unknown";
@@ -265,7 +266,7 @@ int cli_tx_send(cli_ctx *c, cli_txsession *s, const cli_txopts *o, uint16_t type
 		cli_oom();
 	if (o->wait) {
 		uint64_t height;
-		rc = wait_included(c, &final, txid_hex);
+		rc = cli_tx_wait(c, &final, txid_hex);
 		if (rc) goto out;
 		rc = check_included(final, txid_hex, &height);
 		if (rc) goto out;

@@ -169,6 +169,24 @@ class Cli:
         return json.loads(r.stdout) if json_out else r.stdout
 
 
+def replay_twice(bindir, datadir):
+    """Replays a stopped node's blocks into two fresh datadirs with
+    ssp_replay, in separate processes; returns both outputs as dicts
+    (height, state_root, receipts hash, gas)."""
+    copy = os.path.join(tempdir(), "copy")
+    shutil.copytree(datadir, copy)
+    outs = []
+    for i in range(2):
+        fresh = os.path.join(tempdir(), "replay%d" % i)
+        os.makedirs(fresh)
+        r = subprocess.run([os.path.join(bindir, "ssp_replay"), "--from", copy, "--to", fresh],
+                           capture_output=True, text=True, timeout=180)
+        if r.returncode != 0:
+            raise Failure("ssp_replay failed: %s" % r.stderr.strip())
+        outs.append(dict(line.split(" ", 1) for line in r.stdout.strip().splitlines()))
+    return outs
+
+
 def main(fn):
     try:
         fn()

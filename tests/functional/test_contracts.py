@@ -8,11 +8,11 @@ the node's blocks in two separate processes gives identical receipts, gas
 and state root, equal to the node's own."""
 import json
 import os
-import shutil
 import subprocess
 import time
 
-from sspnode import Cli, Failure, Node, bindir_from_argv, check, main, tempdir, wait_for
+from sspnode import (Cli, Failure, Node, bindir_from_argv, check, main, replay_twice, tempdir,
+                     wait_for)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -212,17 +212,7 @@ def test():
 
     # ------------------------------------------------------------ determinism
     check(node.stop() == 0, "node stopped")
-    copy = os.path.join(tempdir(), "copy")
-    shutil.copytree(node.datadir, copy)
-    outs = []
-    for i in range(2):
-        fresh = os.path.join(tempdir(), "replay%d" % i)
-        os.makedirs(fresh)
-        r = subprocess.run([os.path.join(bindir, "ssp_replay"), "--from", copy, "--to", fresh],
-                           capture_output=True, text=True, timeout=120)
-        if r.returncode != 0:
-            raise Failure("ssp_replay failed: %s" % r.stderr.strip())
-        outs.append(dict(line.split(" ", 1) for line in r.stdout.strip().splitlines()))
+    outs = replay_twice(bindir, node.datadir)
     check(outs[0] == outs[1], "two replays in separate processes agree: %s" % outs[0])
     node2 = Node(bindir, datadir=node.datadir).start()
     h = int(outs[0]["height"])

@@ -5,10 +5,9 @@ and allocation churn. Each call ends in a failed receipt with a definite
 error and gas, the fee is charged, the node keeps producing and serving,
 and two replays of the chain in separate processes agree with the node."""
 import os
-import shutil
-import subprocess
 
-from sspnode import Cli, Failure, Node, bindir_from_argv, check, main, tempdir, wait_for
+from sspnode import (Cli, Failure, Node, bindir_from_argv, check, main, replay_twice, tempdir,
+                     wait_for)
 
 HOSTILE = r'''
 function spin() while true do end end
@@ -92,17 +91,7 @@ def test():
 
     # determinism: two replays in separate processes agree with the node
     check(node.stop() == 0, "node stopped cleanly")
-    copy = os.path.join(tempdir(), "copy")
-    shutil.copytree(node.datadir, copy)
-    outs = []
-    for i in range(2):
-        fresh = os.path.join(tempdir(), "replay%d" % i)
-        os.makedirs(fresh)
-        r = subprocess.run([os.path.join(bindir, "ssp_replay"), "--from", copy, "--to", fresh],
-                           capture_output=True, text=True, timeout=180)
-        if r.returncode != 0:
-            raise Failure("ssp_replay failed: %s" % r.stderr.strip())
-        outs.append(dict(line.split(" ", 1) for line in r.stdout.strip().splitlines()))
+    outs = replay_twice(bindir, node.datadir)
     check(outs[0] == outs[1], "two replays agree on receipts, gas and state root")
     node2 = Node(bindir, datadir=node.datadir).start()
     blk = node2.rpc("chain_getBlock", {"height": int(outs[0]["height"])})
