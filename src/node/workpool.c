@@ -107,7 +107,16 @@ void ssp_workpool_for(ssp_workpool *p, size_t n, void (*fn)(void *arg, size_t i)
 			fn(arg, i);
 		return;
 	}
-	pthread_mutex_lock(&p->callers);
+	/*
+	 * One loop at a time owns the pool. Another caller does not wait for it:
+	 * it runs its loop on its own thread, so concurrent batches (one per RPC
+	 * connection) keep every core busy instead of queueing.
+	 */
+	if (pthread_mutex_trylock(&p->callers) != 0) {
+		for (size_t i = 0; i < n; i++)
+			fn(arg, i);
+		return;
+	}
 	pthread_mutex_lock(&p->mu);
 	while (p->active)
 		pthread_cond_wait(&p->donecv, &p->mu); /* late workers of the last loop */
