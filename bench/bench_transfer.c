@@ -1,26 +1,38 @@
 /*
- * bench_transfer.c — end-to-end signed-transfer throughput of one devnet
- * node (benchmark, links the chain and rpc layers).
+ * bench_transfer.c — end-to-end signed-transaction throughput of one devnet
+ * node (benchmark, links the chain, modules and rpc layers).
  *
  *   1. the raw libsodium Ed25519 verify rate on one core and on all cores
- *      (best of 3 short runs before and 3 after the transfers);
- *   2. a fresh datadir: K deterministic sender keys funded out of the
- *      private-placement share, a producer keystore (empty password), a
- *      genesis with 8 MiB / 60,000-tx blocks every second; then
+ *      (best of 3 short runs before and 3 after the transfers; skipped with
+ *      --verify-seconds 0);
+ *   2. a fresh datadir: K deterministic sender keys and one setup account
+ *      funded out of the private-placement share, a producer keystore (empty
+ *      password), a genesis with 8 MiB / 60,000-tx blocks every second; then
  *      `sspd --dev --datadir DIR --genesis DIR/genesis.json` as a child
  *      (durable commits: no --no-sync);
- *   3. N transfers pre-signed on every core, round-robin across senders,
- *      hex-encoded into tx_submitBatch bodies before the clock starts;
- *   4. two HTTP connections submit them (senders partitioned between the
+ *   3. --kind token|lua only, not timed: the setup account creates the native
+ *      token BENCH (fixed supply, all to it) or deploys contracts/iot20.lua,
+ *      and hands every sender its share with K token transfers / contract
+ *      calls, waiting until they are committed (lua: one probe call first,
+ *      whose gas_used x 2 becomes every call's gas limit);
+ *   4. N transactions pre-signed on every core, round-robin across senders
+ *      (SSP transfers, token transfers or iot20 `transfer` calls), each to
+ *      the next sender, hex-encoded into tx_submitBatch bodies before the
+ *      clock starts;
+ *   5. two HTTP connections submit them (senders partitioned between the
  *      connections so each sender's nonces arrive in order), while the main
  *      thread polls chain_getBlock for every new height and sums tx_count;
- *   5. throughput = N / (first submission .. the block holding the last tx
+ *   6. throughput = N / (first submission .. the block holding the last tx
  *      seen committed), its ratio to the all-core verify rate, the durable
  *      commit time per block (from the node's log), the node's RSS, and
- *      the CPU the node, the bench and other processes used meanwhile.
+ *      the CPU the node, the bench and other processes used meanwhile; a
+ *      sample of receipts is checked (a failed contract call is included
+ *      too, so it must not count as a transfer).
  *
  * Every figure is printed as `BENCH <name> <value> <unit>`; context lines
- * start with `#`. Every wait has a deadline; any failure exits non-zero.
+ * start with `#`. --kind ssp prints the transfer_* names, token and lua
+ * their own (native_token_*, lua_token_*); bench/run.sh runs all three and
+ * prints the ratios. Every wait has a deadline; any failure exits non-zero.
  *
  * usage: bench_transfer [options] DATADIR   (see usage[] below)
  */
@@ -48,16 +60,27 @@
 #include <unistd.h>
 
 #include "ssp/chain.h"
+#include "ssp/contract.h"
 #include "ssp/rpc.h"
+#include "ssp/token.h"
+
+#ifndef SSP_SOURCE_DIR
+#define SSP_SOURCE_DIR "."
+#endif
 
 static const char usage[] =
     "usage: bench_transfer [options] DATADIR\n"
     "  DATADIR              created for the run (must not exist or be empty); removed at the end\n"
-    "  --txs N              transfers to submit (default 1000000)\n"
+    "  --kind K             ssp (native SSP transfers, default), token (IOT_Coin transfers of a\n"
+    "                       native token) or lua (`transfer` calls of contracts/iot20.lua)\n"
+    "  --contract PATH      iot20.lua for --kind lua (default " SSP_SOURCE_DIR
+    "/contracts/iot20.lua)\n"
+    "  --txs N              transactions to submit (default 1000000)\n"
     "  --senders K          sender accounts (default 2000)\n"
     "  --batch B            txs per tx_submitBatch call, 1..10000 (default 5000)\n"
     "  --connections C      concurrent HTTP connections (default 2)\n"
-    "  --verify-seconds S   length of each verify baseline round, before and after (default 3)\n"
+    "  --verify-seconds S   length of each verify baseline round, before and after (default 3;\n"
+    "                       0: no baseline)\n"
     "  --timeout S          seconds allowed from the first submission to the last commit (900)\n"
     "  --max-pending P      pause a connection while more than P - C*B accepted txs are not yet\n"
     "                       in a block (default 150000, half the node's default mempool; 0: off)\n"
@@ -66,9 +89,16 @@ static const char usage[] =
 
 /* ------------------------------------------------------------------ options */
 
+enum { KIND_SSP, KIND_TOKEN, KIND_LUA };
+static const char *const kind_name[] = {"ssp", "token", "lua"};
+/* the prefix of a kind's BENCH names */
+static const char *const kind_prefix[] = {"transfer", "native_token", "lua_token"};
+
 static struct {
 	const char *datadir;
 	const char *sspd;
+	int kind;
+	const char *contract;
 	size_t ntx;
 	uint32_t nsenders;
 	size_t batch;
@@ -93,6 +123,17 @@ static struct {
 #define EXPIRY_AHEAD 50000 /* blocks: far beyond the run, within max_expiry_blocks */
 #define AMOUNT 1000        /* base units per transfer */
 #define BIG_BLOCK_TXS 1000 /* blocks counted in the per-block figures */
+/*
+ * The default max_block_gas (200,000,000) would cap a block at ~10,000 iot20
+ * calls of ~20,000 gas limit each: raised so only bytes and tx count bound a
+ * block, as for the other kinds.
+ */
+#define MAX_BLOCK_GAS 5000000000LL
+#define TOKEN_SYMBOL "BENCH"
+#define TOKEN_SHARE 1000000000000ULL /* token base units each sender gets in the setup */
+#define DEPLOY_GAS 1000000           /* iot20.lua: ~47,000 to store the code, + top level, init */
+#define PROBE_GAS 200000             /* the first transfer call, to measure the real gas */
+#define SAMPLE_RECEIPTS 64           /* receipts of the timed phase checked after the run */
 
 /* ---------------------------------------------------------------- the node */
 
@@ -315,6 +356,7 @@ typedef struct {
 } sender;
 
 static sender *g_senders;
+static sender g_setup; /* funds the remainder; creates / deploys and distributes the token */
 
 static void derive_key(ssp_seckey *sk, ssp_pubkey *pk, const char *label)
 {
@@ -391,12 +433,16 @@ static void make_datadir(void)
 		json_array_append_new(allocs,
 		                      alloc_entry("private_placement", &g_senders[i].addr, each));
 	}
-	ssp_addr rest, fnd, team;
-	label_addr(&rest, "smartshare/bench/remainder");
+	ssp_addr fnd, team;
+	{
+		ssp_pubkey pk;
+		derive_key(&g_setup.sk, &pk, "smartshare/bench/setup");
+		ssp_addr_from_pubkey(&g_setup.addr, &pk);
+	}
 	label_addr(&fnd, "smartshare/bench/foundation");
 	label_addr(&team, "smartshare/bench/team");
-	json_array_append_new(allocs,
-	                      alloc_entry("private_placement", &rest, share - each * opt.nsenders));
+	json_array_append_new(
+	    allocs, alloc_entry("private_placement", &g_setup.addr, share - each * opt.nsenders));
 	json_array_append_new(allocs, alloc_entry("foundation", &fnd, SSP_TOTAL_SUPPLY / 100 * 20));
 	json_array_append_new(allocs, alloc_entry("team", &team, SSP_TOTAL_SUPPLY / 100 * 10));
 	json_array_append_new(allocs,
@@ -404,13 +450,13 @@ static void make_datadir(void)
 
 	char prod[96];
 	ssp_pubkey_text(prod, sizeof prod, &ppk);
-	json_t *g = json_pack("{s:s, s:s, s:I, s:s, s:{s:i, s:i, s:i, s:s, s:s, s:i, s:i}, s:o}",
-	                      "chain_id", CHAIN_ID, "network", "dev", "genesis_time",
-	                      (json_int_t)ssp_now_ms(), "producer", prod, "params",
-	                      "block_interval_ms", BLOCK_INTERVAL_MS, "max_block_bytes",
-	                      MAX_BLOCK_BYTES, "max_block_txs", MAX_BLOCK_TXS, "min_fee", "0.00001",
-	                      "fee_per_byte", "0.0000001", "month_seconds", 2592000,
-	                      "max_expiry_blocks", MAX_EXPIRY_BLOCKS, "allocations", allocs);
+	json_t *g = json_pack(
+	    "{s:s, s:s, s:I, s:s, s:{s:i, s:i, s:i, s:s, s:s, s:i, s:i, s:I}, s:o}", "chain_id",
+	    CHAIN_ID, "network", "dev", "genesis_time", (json_int_t)ssp_now_ms(), "producer", prod,
+	    "params", "block_interval_ms", BLOCK_INTERVAL_MS, "max_block_bytes", MAX_BLOCK_BYTES,
+	    "max_block_txs", MAX_BLOCK_TXS, "min_fee", "0.00001", "fee_per_byte", "0.0000001",
+	    "month_seconds", 2592000, "max_expiry_blocks", MAX_EXPIRY_BLOCKS, "max_block_gas",
+	    (json_int_t)MAX_BLOCK_GAS, "allocations", allocs);
 	if (!g) die("cannot build the genesis JSON");
 	char *text = json_dumps(g, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	json_decref(g);
@@ -513,41 +559,97 @@ static uint64_t info_amount(json_t *info, const char *key)
 
 static struct {
 	char chain_id[SSP_CHAIN_ID_MAX + 1];
+	char hrp[16];
 	uint64_t min_fee, fee_per_byte, expiry;
+	uint64_t gas_price, max_block_gas;
+	uint64_t gas;       /* lua: every transfer call's gas limit (2 x the probe's gas_used) */
+	uint64_t probe_gas; /* lua: gas_used of the probe call */
+	ssp_addr contract;  /* lua: the iot20 contract */
 	size_t len_plain, len_pk; /* encoded sizes without / with the pubkey */
 	char *hex;                /* every tx's hex, back to back */
 	size_t *off;              /* tx i's hex starts at hex + off[i]; off[N] = end */
 } sg;
 
+/* Appends the payload of an iot20 `transfer(to, amount)` call with this gas limit. */
+static void lua_call_payload(ssp_buf *b, const ssp_addr *to, uint64_t amount, uint64_t gas)
+{
+	char text[96];
+	ssp_buf args;
+	ssp_addr_encode(text, sizeof text, sg.hrp, to);
+	json_t *j = json_pack("[s, I]", text, (json_int_t)amount);
+	ssp_buf_init(&args, 4096);
+	if (!j || ssp_val_from_json(&args, j) || args.err) die("cannot encode the call's args");
+	json_decref(j);
+	ssp_contract_call k = {.contract = sg.contract,
+	                       .fn = "transfer",
+	                       .args = args.data,
+	                       .args_len = (uint32_t)args.len,
+	                       .value = 0,
+	                       .gas_limit = gas};
+	ssp_contract_call_encode(b, &k);
+	ssp_buf_free(&args);
+}
+
+/* Appends the payload of sender s's timed tx (to the next sender); returns its tx type. */
+static uint16_t timed_payload(ssp_buf *b, uint32_t s)
+{
+	const ssp_addr *to = &g_senders[(s + 1) % opt.nsenders].addr;
+	switch (opt.kind) {
+	case KIND_TOKEN: {
+		ssp_token_payload p = {.symbol = TOKEN_SYMBOL, .to = *to, .amount = AMOUNT};
+		ssp_token_payload_encode(b, SSP_TX_TOKEN_TRANSFER, &p);
+		return SSP_TX_TOKEN_TRANSFER;
+	}
+	case KIND_LUA:
+		lua_call_payload(b, to, AMOUNT, sg.gas);
+		return SSP_TX_CONTRACT_CALL;
+	default: {
+		ssp_transfer t = {.to = *to, .amount = AMOUNT};
+		ssp_transfer_encode(b, &t);
+		return SSP_TX_TRANSFER;
+	}
+	}
+}
+
 /* Signs with ssp_tx_sign: sender s, nonce n, to the next sender; the pubkey on nonce 0. */
 static int sign_full(uint32_t s, uint64_t nonce, uint64_t fee, uint8_t **raw, size_t *len)
 {
-	uint8_t pay[64];
 	ssp_buf b;
 	ssp_hash txid;
-	ssp_transfer t = {.to = g_senders[(s + 1) % opt.nsenders].addr, .amount = AMOUNT};
-	ssp_buf_init(&b, sizeof pay);
-	ssp_transfer_encode(&b, &t);
-	if (b.err) return b.err;
-	memcpy(pay, b.data, b.len);
+	ssp_buf_init(&b, 4096);
+	uint16_t type = timed_payload(&b, s);
+	if (b.err) {
+		int rc = b.err;
+		ssp_buf_free(&b);
+		return rc;
+	}
 	ssp_tx_build tb = {.chain_id = sg.chain_id,
-	                   .type = SSP_TX_TRANSFER,
+	                   .type = type,
 	                   .nonce = nonce,
 	                   .fee = fee,
 	                   .expiry = sg.expiry,
-	                   .payload = pay,
+	                   .payload = b.data,
 	                   .payload_len = b.len,
 	                   .include_pubkey = nonce == 0};
+	int rc = ssp_tx_sign(raw, len, &txid, &tb, &g_senders[s].sk);
 	ssp_buf_free(&b);
-	return ssp_tx_sign(raw, len, &txid, &tb, &g_senders[s].sk);
+	return rc;
 }
 
-static uint64_t fee_for(size_t len)
+/* min_fee + fee_per_byte x len + gas x gas_price: what the CLI pays. */
+static uint64_t fee_gas(size_t len, uint64_t gas)
 {
-	uint64_t per, fee;
-	if (ssp_mul_u64(&per, sg.fee_per_byte, len) || ssp_add_u64(&fee, sg.min_fee, per))
+	uint64_t per, fee, gf;
+	if (ssp_mul_u64(&per, sg.fee_per_byte, len) || ssp_add_u64(&fee, sg.min_fee, per) ||
+	    ssp_mul_u64(&gf, gas, sg.gas_price) || ssp_add_u64(&fee, fee, gf))
 		die("the fee schedule overflows");
 	return fee;
+}
+
+/* The fee of a timed tx of len bytes. */
+static uint64_t fee_for(size_t len)
+{
+	return fee_gas(len, opt.kind == KIND_LUA ? sg.gas : 0);
 }
 
 /*
@@ -665,6 +767,271 @@ static void presign(void)
 	free(g_tmpl);
 	free(th);
 	free(jobs);
+}
+
+/* ------------------------------------------------------------------ setup */
+
+/* Calls method; dies on any failure. Returns the result (caller decrefs). */
+static json_t *rpc(ssp_rpc_client *cl, const char *method, json_t *params)
+{
+	json_t *res = NULL;
+	ssp_rpc_error err = {0};
+	if (ssp_rpc_call(cl, method, params, &res, &err)) {
+		char *d = err.data ? json_dumps(err.data, JSON_COMPACT) : NULL;
+		die("%s: %s %s", method, err.message, d ? d : "");
+	}
+	return res;
+}
+
+static void addr_text(char *out, size_t cap, const ssp_addr *a)
+{
+	ssp_addr_encode(out, cap, sg.hrp, a);
+}
+
+/*
+ * Signs a tx of the setup account (the pubkey on nonce 0) with the CLI's
+ * fee for its size and gas; returns its hex (malloc'd) and its txid.
+ */
+static char *setup_tx(uint16_t type, const ssp_buf *pay, uint64_t nonce, uint64_t gas,
+                      ssp_hash *txid)
+{
+	uint8_t *raw;
+	size_t len;
+	if (pay->err) die("cannot encode a setup payload: %s", ssp_strerror(pay->err));
+	ssp_tx_build tb = {.chain_id = sg.chain_id,
+	                   .type = type,
+	                   .nonce = nonce,
+	                   .fee = 0,
+	                   .expiry = sg.expiry,
+	                   .payload = pay->data,
+	                   .payload_len = pay->len,
+	                   .include_pubkey = nonce == 0};
+	/* the size does not depend on the fee's value (fixed width) */
+	if (ssp_tx_sign(&raw, &len, txid, &tb, &g_setup.sk)) die("cannot sign a setup tx");
+	free(raw);
+	tb.fee = fee_gas(len, gas);
+	if (ssp_tx_sign(&raw, &len, txid, &tb, &g_setup.sk)) die("cannot sign a setup tx");
+	char *hex = xmalloc(2 * len + 1);
+	ssp_hex_encode(hex, raw, len);
+	free(raw);
+	return hex;
+}
+
+/* Waits until the chain's nonce of the setup account reaches `want` (all its txs committed). */
+static void wait_setup_nonce(ssp_rpc_client *cl, uint64_t want, double deadline_s)
+{
+	char text[96];
+	double deadline = now_s() + deadline_s;
+	addr_text(text, sizeof text, &g_setup.addr);
+	for (;;) {
+		json_t *res = rpc(cl, "account_get", json_pack("{s:s}", "address", text));
+		uint64_t nonce = info_u64(res, "nonce");
+		json_decref(res);
+		if (nonce >= want) return;
+		if (now_s() > deadline)
+			die("setup: only %llu of %llu setup txs committed after %.0f s",
+			    (unsigned long long)nonce, (unsigned long long)want, deadline_s);
+		sleep_ms(50);
+	}
+}
+
+/*
+ * Submits the setup account's txs hex[0..n) (nonces first..first+n) in
+ * order, at most 4,000 pending at a time (the mempool keeps 4,096 per
+ * sender), and waits until each chunk is committed. Frees hex[].
+ */
+static void setup_submit(ssp_rpc_client *cl, char **hex, size_t n, uint64_t first)
+{
+	for (size_t off = 0; off < n;) {
+		size_t m = n - off < 4000 ? n - off : 4000;
+		for (int attempt = 0;; attempt++) {
+			json_t *arr = json_array();
+			for (size_t k = 0; k < m; k++)
+				json_array_append_new(arr, json_string(hex[off + k]));
+			json_t *res = NULL;
+			ssp_rpc_error err = {0};
+			if (ssp_rpc_call(cl, "tx_submitBatch", json_pack("{s:o}", "txs", arr), &res,
+			                 &err)) {
+				json_decref(err.data);
+				if (err.code == SSP_RPC_BUSY && attempt < 100) {
+					sleep_ms(100);
+					continue;
+				}
+				die("setup: tx_submitBatch: %s", err.message);
+			}
+			json_t *rs = json_object_get(res, "results");
+			if (json_array_size(rs) != m)
+				die("setup: tx_submitBatch: wrong result count");
+			for (size_t k = 0; k < m; k++) {
+				json_t *e = json_object_get(json_array_get(rs, k), "error");
+				if (e)
+					die("setup: tx %zu refused: %s (%s)", off + k,
+					    json_string_value(json_object_get(e, "message")),
+					    json_string_value(json_object_get(
+					        json_object_get(e, "data"), "error")));
+			}
+			json_decref(res);
+			break;
+		}
+		wait_setup_nonce(cl, first + off + m, 120);
+		for (size_t k = 0; k < m; k++)
+			free(hex[off + k]);
+		off += m;
+	}
+}
+
+/*
+ * tx_get of a committed tx: dies unless it is in a block with an "ok"
+ * receipt (a failed contract call is included too). Returns its gas_used.
+ */
+static uint64_t check_receipt(ssp_rpc_client *cl, const ssp_hash *txid, const char *what)
+{
+	char hex[65];
+	ssp_hex_encode(hex, txid->b, 32);
+	json_t *res = rpc(cl, "tx_get", json_pack("{s:s}", "txid", hex));
+	const char *st = json_string_value(json_object_get(res, "status"));
+	json_t *r = json_object_get(res, "receipt");
+	const char *rst = json_string_value(json_object_get(r, "status"));
+	if (!st || (strcmp(st, "included") && strcmp(st, "finalized")) || !rst ||
+	    strcmp(rst, "ok")) {
+		char *d = json_dumps(res, JSON_COMPACT);
+		die("%s %s: not committed with an ok receipt: %.600s", what, hex, d ? d : "?");
+	}
+	json_t *g = json_object_get(r, "gas_used");
+	uint64_t gas = json_is_integer(g) ? (uint64_t)json_integer_value(g) : 0;
+	json_decref(res);
+	return gas;
+}
+
+/* Dies unless the setup account holds no tokens any more: then every hand-out succeeded. */
+static void check_setup_empty(ssp_rpc_client *cl)
+{
+	char text[96];
+	addr_text(text, sizeof text, &g_setup.addr);
+	json_t *res;
+	if (opt.kind == KIND_TOKEN) {
+		res = rpc(cl, "token_balance",
+		          json_pack("{s:s, s:s}", "symbol", TOKEN_SYMBOL, "address", text));
+		const char *bal = json_string_value(json_object_get(res, "balance"));
+		if (!bal || strcmp(bal, "0")) die("setup: the setup account still holds %s", bal);
+	} else {
+		char caddr[96];
+		addr_text(caddr, sizeof caddr, &sg.contract);
+		res = rpc(cl, "contract_query",
+		          json_pack("{s:s, s:s, s:[s]}", "address", caddr, "function", "balanceOf",
+		                    "args", text));
+		json_t *v = json_object_get(res, "return");
+		if (!json_is_integer(v) || json_integer_value(v) != 0)
+			die("setup: the setup account still holds iot20 tokens");
+	}
+	json_decref(res);
+}
+
+/* --kind token: create BENCH (fixed supply, all to the setup account), one share per sender. */
+static void setup_token(ssp_rpc_client *cl)
+{
+	size_t n = opt.nsenders;
+	char **hex = xcalloc(n + 1, sizeof *hex);
+	ssp_hash txid;
+	ssp_buf b;
+	ssp_buf_init(&b, 4096);
+	/* not MINTABLE: the whole max_supply goes to the creator */
+	ssp_token_payload p = {.symbol = TOKEN_SYMBOL,
+	                       .name = "Bench token",
+	                       .decimals = 0,
+	                       .max_supply = TOKEN_SHARE * n,
+	                       .flags = SSP_TOKEN_FLAG_BURNABLE};
+	ssp_token_payload_encode(&b, SSP_TX_TOKEN_CREATE, &p);
+	hex[0] = setup_tx(SSP_TX_TOKEN_CREATE, &b, 0, 0, &txid);
+	for (uint32_t s = 0; s < n; s++) {
+		ssp_token_payload q = {
+		    .symbol = TOKEN_SYMBOL, .to = g_senders[s].addr, .amount = TOKEN_SHARE};
+		ssp_buf_reset(&b);
+		ssp_token_payload_encode(&b, SSP_TX_TOKEN_TRANSFER, &q);
+		hex[s + 1] = setup_tx(SSP_TX_TOKEN_TRANSFER, &b, s + 1, 0, &txid);
+	}
+	ssp_buf_free(&b);
+	setup_submit(cl, hex, n + 1, 0);
+	free(hex);
+	check_receipt(cl, &txid, "setup: the last hand-out");
+	check_setup_empty(cl);
+}
+
+static char *read_file(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) die("cannot open %s: %s (give --contract)", path, strerror(errno));
+	char *buf = xmalloc(SSP_VM_SOURCE_MAX + 1);
+	*n = fread(buf, 1, SSP_VM_SOURCE_MAX + 1, f);
+	fclose(f);
+	if (*n == 0 || *n > SSP_VM_SOURCE_MAX)
+		die("%s: empty or over %d bytes", path, SSP_VM_SOURCE_MAX);
+	return buf;
+}
+
+/*
+ * --kind lua: deploy iot20.lua with init("BENCH", "Bench token", 0, supply,
+ * supply) (all to the setup account), probe one transfer call's gas, then
+ * one share per sender with the gas limit every timed call uses.
+ */
+static void setup_lua(ssp_rpc_client *cl)
+{
+	size_t n = opt.nsenders, srclen;
+	ssp_hash txid;
+	ssp_buf b, args;
+	char *src = read_file(opt.contract, &srclen);
+	json_t *ja = json_pack("[s, s, i, I, I]", TOKEN_SYMBOL, "Bench token", 0,
+	                       (json_int_t)(TOKEN_SHARE * n), (json_int_t)(TOKEN_SHARE * n));
+	ssp_buf_init(&args, 4096);
+	if (!ja || ssp_val_from_json(&args, ja) || args.err) die("cannot encode the init args");
+	json_decref(ja);
+	ssp_contract_deploy d = {.gas_limit = DEPLOY_GAS,
+	                         .src = (const uint8_t *)src,
+	                         .src_len = (uint32_t)srclen,
+	                         .args = args.data,
+	                         .args_len = (uint32_t)args.len};
+	ssp_buf_init(&b, SSP_VM_SOURCE_MAX + 8192);
+	ssp_contract_deploy_encode(&b, &d);
+	char *hex = setup_tx(SSP_TX_CONTRACT_DEPLOY, &b, 0, DEPLOY_GAS, &txid);
+	ssp_buf_free(&args);
+	free(src);
+	setup_submit(cl, &hex, 1, 0);
+	uint64_t deploy_gas = check_receipt(cl, &txid, "setup: the deploy of iot20.lua");
+	ssp_contract_address(&sg.contract, &g_setup.addr, 0);
+
+	/* the probe: one share to sender 0 with a generous limit; its gas_used sizes the rest */
+	ssp_buf_reset(&b);
+	lua_call_payload(&b, &g_senders[0].addr, TOKEN_SHARE, PROBE_GAS);
+	hex = setup_tx(SSP_TX_CONTRACT_CALL, &b, 1, PROBE_GAS, &txid);
+	setup_submit(cl, &hex, 1, 1);
+	sg.probe_gas = check_receipt(cl, &txid, "setup: the probe call");
+	sg.gas = 2 * sg.probe_gas;
+	if (sg.gas == 0 || sg.gas > PROBE_GAS)
+		die("setup: odd gas_used %llu of the probe call", (unsigned long long)sg.probe_gas);
+
+	char **hx = xcalloc(n, sizeof *hx);
+	for (uint32_t s = 1; s < n; s++) {
+		ssp_buf_reset(&b);
+		lua_call_payload(&b, &g_senders[s].addr, TOKEN_SHARE, sg.gas);
+		hx[s - 1] = setup_tx(SSP_TX_CONTRACT_CALL, &b, s + 1, sg.gas, &txid);
+	}
+	ssp_buf_free(&b);
+	setup_submit(cl, hx, n - 1, 2);
+	free(hx);
+	check_receipt(cl, &txid, "setup: the last hand-out");
+	check_setup_empty(cl);
+	char caddr[96];
+	addr_text(caddr, sizeof caddr, &sg.contract);
+	printf("# lua: iot20.lua (%zu bytes) deployed at %s with %llu gas; a transfer call uses "
+	       "%llu gas (the probe), so every call's gas limit is %llu (2x) and pays %llu base "
+	       "units of gas fee up front (the unused half is refunded)\n",
+	       srclen, caddr, (unsigned long long)deploy_gas, (unsigned long long)sg.probe_gas,
+	       (unsigned long long)sg.gas, (unsigned long long)(sg.gas * sg.gas_price));
+	printf("# lua: max_block_gas %llu in the bench genesis: %llu calls per block by gas "
+	       "(the default 200,000,000 would allow only %llu, below max_block_txs %d)\n",
+	       (unsigned long long)sg.max_block_gas,
+	       (unsigned long long)(sg.max_block_gas / sg.gas),
+	       (unsigned long long)(200000000ULL / sg.gas), MAX_BLOCK_TXS);
 }
 
 /* ------------------------------------------------------------- submission */
@@ -1034,6 +1401,18 @@ static void parse_args(int argc, char **argv)
 			opt.sspd = v;
 			continue;
 		}
+		if (!strcmp(a, "--contract")) {
+			opt.contract = v;
+			continue;
+		}
+		if (!strcmp(a, "--kind")) {
+			int k;
+			for (k = 0; k < 3 && strcmp(v, kind_name[k]); k++)
+				;
+			if (k == 3) die("--kind must be ssp, token or lua");
+			opt.kind = k;
+			continue;
+		}
 		double d = strtod(v, &end);
 		if (errno || *end || d < 0 || d > 1e12) die("%s: bad value %s", a, v);
 		if (!strcmp(a, "--txs"))
@@ -1054,8 +1433,8 @@ static void parse_args(int argc, char **argv)
 			die("unknown option %s\n%s", a, usage);
 	}
 	if (!opt.datadir) die("give a DATADIR\n%s", usage);
-	if (opt.verify_s <= 0 || opt.timeout_s <= 0)
-		die("--verify-seconds and --timeout must be > 0");
+	if (opt.verify_s < 0 || opt.timeout_s <= 0)
+		die("--verify-seconds must be >= 0 and --timeout > 0");
 	if (opt.batch < 1 || opt.batch > 10000) die("--batch must be 1..10000");
 	if (opt.nsenders < 2 || opt.nsenders > 20000) die("--senders must be 2..20000");
 	if (opt.conns < 1 || opt.conns > 64 || opt.conns > opt.nsenders)
@@ -1082,15 +1461,17 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	parse_args(argc, argv);
 	if (!opt.sspd) opt.sspd = default_sspd();
+	if (!opt.contract) opt.contract = SSP_SOURCE_DIR "/contracts/iot20.lua";
 	if (ssp_core_init()) die("cannot initialise libsodium");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) die("cannot initialise libcurl");
 	unsigned ncores = cores();
 
 	/* 1. the baseline, with nothing else running */
-	printf("# cores: %u\n", ncores);
+	const char *kn = kind_name[opt.kind], *px = kind_prefix[opt.kind];
+	printf("# [%s] cores: %u\n", kn, ncores);
 	/* the baseline now and again after the transfer run: the best counts */
 	vbase vb = {0};
-	baseline(ncores, &vb);
+	if (opt.verify_s > 0) baseline(ncores, &vb);
 
 	/* 2. datadir, genesis, node */
 	double t_setup = now_s();
@@ -1105,16 +1486,40 @@ int main(int argc, char **argv)
 	snprintf(sg.chain_id, sizeof sg.chain_id, "%s", cid);
 	sg.min_fee = info_amount(info, "min_fee");
 	sg.fee_per_byte = info_amount(info, "fee_per_byte");
+	sg.gas_price = info_amount(info, "gas_price");
+	sg.max_block_gas = info_u64(info, "max_block_gas");
+	{
+		const char *hrp = json_string_value(json_object_get(info, "hrp"));
+		if (!hrp || strlen(hrp) >= sizeof sg.hrp) die("chain_getInfo: no hrp");
+		snprintf(sg.hrp, sizeof sg.hrp, "%s", hrp);
+	}
 	uint64_t start_height = info_u64(info, "height");
 	json_decref(info);
 	sg.expiry = start_height + EXPIRY_AHEAD;
-	printf("# node: pid %d, %s, started in %.1f s\n", (int)g_node, g_url, now_s() - t_setup);
-	printf("# blocks: block_interval_ms %d, max_block_bytes %d, max_block_txs %d "
+	printf("# [%s] node: pid %d, %s, started in %.1f s\n", kn, (int)g_node, g_url,
+	       now_s() - t_setup);
+	printf("# [%s] blocks: block_interval_ms %d, max_block_bytes %d, max_block_txs %d "
 	       "(bigger than the default devnet's 1 MiB / 20000: the 10,000-tx blocks of "
-	       "ARCHITECTURE.md section 11); commits durable (no --no-sync)\n",
-	       BLOCK_INTERVAL_MS, MAX_BLOCK_BYTES, MAX_BLOCK_TXS);
+	       "ARCHITECTURE.md section 11), max_block_gas %llu; commits durable (no --no-sync)\n",
+	       kn, BLOCK_INTERVAL_MS, MAX_BLOCK_BYTES, MAX_BLOCK_TXS,
+	       (unsigned long long)sg.max_block_gas);
 
-	/* 3. pre-sign and pre-build the request bodies */
+	/* 3. the token kinds: create/deploy and hand out the token (not timed) */
+	if (opt.kind != KIND_SSP) {
+		double t_tok = now_s();
+		if (opt.kind == KIND_TOKEN)
+			setup_token(cl);
+		else
+			setup_lua(cl);
+		printf("# [%s] setup: %s, %u shares of %llu handed out and committed in %.1f s\n",
+		       kn,
+		       opt.kind == KIND_TOKEN ? "native token " TOKEN_SYMBOL
+		                                " created (fixed supply, 100 SSP fee)"
+		                              : "iot20.lua deployed",
+		       opt.nsenders, (unsigned long long)TOKEN_SHARE, now_s() - t_tok);
+	}
+
+	/* 4. pre-sign and pre-build the request bodies */
 	double t_sign = now_s();
 	presign();
 	double sign_s = now_s() - t_sign;
@@ -1140,12 +1545,15 @@ int main(int argc, char **argv)
 			build_body(&cs[c].bodies[b], cs[c].idx + first, n);
 		}
 	}
-	printf("# txs: %zu transfers from %u senders (%zu/%zu bytes with/without pubkey), "
+	printf("# [%s] txs: %zu %s from %u senders (%zu/%zu bytes with/without pubkey), "
 	       "pre-signed on %u threads in %.1f s; batches of %zu over %u connections\n",
-	       opt.ntx, opt.nsenders, sg.len_pk, sg.len_plain, ncores, sign_s, opt.batch,
-	       opt.conns);
+	       kn, opt.ntx,
+	       opt.kind == KIND_SSP     ? "SSP transfers"
+	       : opt.kind == KIND_TOKEN ? "token_transfer txs of " TOKEN_SYMBOL
+	                                : "iot20 transfer calls",
+	       opt.nsenders, sg.len_pk, sg.len_plain, ncores, sign_s, opt.batch, opt.conns);
 
-	/* 4. submit on opt.conns connections; count what the chain commits */
+	/* 5. submit on opt.conns connections; count what the chain commits */
 	info = NULL;
 	{
 		ssp_rpc_error err = {0};
@@ -1237,59 +1645,96 @@ int main(int argc, char **argv)
 		if (cs[c].done_at > sent_at) sent_at = cs[c].done_at;
 	}
 
-	/* 5. stop the node (cleanly: its exit status is checked), then report */
+	/* a sample of receipts: in a block, and ok (a failed contract call is included too) */
+	uint64_t sample_gas = 0;
+	size_t nsample = opt.ntx < SAMPLE_RECEIPTS ? opt.ntx : SAMPLE_RECEIPTS;
+	if (!rejected)
+		for (size_t k = 0; k < nsample; k++) {
+			size_t i = nsample > 1 ? (opt.ntx - 1) * k / (nsample - 1) : 0;
+			size_t len = (sg.off[i + 1] - sg.off[i]) / 2;
+			uint8_t raw[1024];
+			ssp_tx tx;
+			if (len > sizeof raw ||
+			    ssp_hex_decode(raw, len, sg.hex + sg.off[i], 2 * len) ||
+			    ssp_tx_decode(&tx, raw, len))
+				die("cannot decode pre-signed tx %zu", i);
+			sample_gas += check_receipt(cl, &tx.txid, "a timed tx");
+		}
+
+	/* 6. stop the node (cleanly: its exit status is checked), then report */
 	int status = stop_node(30);
 	logstats ls = parse_log(start_height, last_height);
-	baseline(ncores, &vb);
-	const double v1 = vb.one, vall = vb.all;
-	printf("# verify baseline: 32-byte digests, best of 3 runs before and 3 after the "
-	       "transfers, counted per CPU-second each thread got; by the wall clock: one core "
-	       "%.0f, all cores %.0f (threads on a CPU %.0f%% of the time)\n",
-	       vb.one_wall, vb.all_wall, vb.on_all * 100);
-	printf("BENCH ed25519_verify_one_core %.0f verify/s\n", v1);
-	printf("BENCH ed25519_verify_all_cores %.0f verify/s\n", vall);
+	double v1 = 0, vall = 0;
+	if (opt.verify_s > 0) {
+		baseline(ncores, &vb);
+		v1 = vb.one;
+		vall = vb.all;
+		printf("# verify baseline: 32-byte digests, best of 3 runs before and 3 after the "
+		       "transfers, counted per CPU-second each thread got; by the wall clock: one "
+		       "core %.0f, all cores %.0f (threads on a CPU %.0f%% of the time)\n",
+		       vb.one_wall, vb.all_wall, vb.on_all * 100);
+		printf("BENCH ed25519_verify_one_core %.0f verify/s\n", v1);
+		printf("BENCH ed25519_verify_all_cores %.0f verify/s\n", vall);
+	}
 
 	double tps = (double)included / window;
-	printf("# window: first submission .. block %llu (holding the last tx) seen committed: "
-	       "%.2f s; all submitted after %.2f s; heights %llu..%llu\n",
-	       (unsigned long long)last_height, window, sent_at - t0,
+	printf("# [%s] window: first submission .. block %llu (holding the last tx) seen "
+	       "committed: %.2f s; all submitted after %.2f s; heights %llu..%llu\n",
+	       kn, (unsigned long long)last_height, window, sent_at - t0,
 	       (unsigned long long)start_height + 1, (unsigned long long)last_height);
-	printf("# submission: %zu accepted, %zu rejected, %zu resent after MEMPOOL_FULL, %zu busy "
-	       "replies, %zu batches held back by --max-pending %zu\n",
-	       accepted, rejected, retried, busy, paused, opt.max_pending);
-	printf("# cpu in the window, in cores of %u: node %.2f, bench %.2f, other processes %.2f, "
-	       "idle %.2f\n",
-	       ncores, (c1.node - c0.node) / wall, (c1.self - c0.self) / wall,
+	printf("# [%s] submission: %zu accepted, %zu rejected, %zu resent after MEMPOOL_FULL, %zu "
+	       "busy replies, %zu batches held back by --max-pending %zu\n",
+	       kn, accepted, rejected, retried, busy, paused, opt.max_pending);
+	if (nsample && !rejected)
+		printf(
+		    "# [%s] receipts: %zu sampled evenly over the run, all committed with status "
+		    "ok; mean gas_used %.0f\n",
+		    kn, nsample, (double)sample_gas / (double)nsample);
+	printf("# [%s] cpu in the window, in cores of %u: node %.2f, bench %.2f, other processes "
+	       "%.2f, idle %.2f\n",
+	       kn, ncores, (c1.node - c0.node) / wall, (c1.self - c0.self) / wall,
 	       ((c1.busy - c0.busy) - (c1.node - c0.node) - (c1.self - c0.self)) / wall,
 	       (c1.idle - c0.idle) / wall);
 	double other = ((c1.busy - c0.busy) - (c1.node - c0.node) - (c1.self - c0.self)) / wall;
 	if (other > 0.1 * ncores)
-		printf("# warning: other processes took %.2f cores during the window: transfer_tps "
+		printf("# [%s] warning: other processes took %.2f cores during the window: %s_tps "
 		       "is lowered by them\n",
-		       other);
+		       kn, other, px);
 	double node_cores = (c1.node - c0.node) / wall;
-	printf("BENCH transfer_tps %.0f tx/s\n", tps);
-	printf("BENCH transfer_vs_verify %.3f ratio\n", tps / vall);
+	printf("BENCH %s_tps %.0f tx/s\n", px, tps);
+	if (vall > 0) printf("BENCH %s_vs_verify %.3f ratio\n", px, tps / vall);
 	/* robust to other load: what the node does per CPU-second it actually got */
-	printf("BENCH transfer_per_node_cpu_s %.0f tx/cpu-s\n", tps / node_cores);
-	printf("BENCH transfer_cpu_vs_verify_cpu %.3f ratio\n", tps / node_cores / v1);
+	printf("BENCH %s_per_node_cpu_s %.0f tx/cpu-s\n", px, tps / node_cores);
+	if (v1 > 0) printf("BENCH %s_cpu_vs_verify_cpu %.3f ratio\n", px, tps / node_cores / v1);
+	/* the SSP kind keeps its historical names; the others are prefixed */
+	const char *bp = opt.kind == KIND_SSP ? "" : px, *bs = opt.kind == KIND_SSP ? "" : "_";
 	if (ls.blocks) {
-		printf("BENCH block_commit_ms_mean %.1f ms\n", ls.commit_sum / (double)ls.blocks);
-		printf("BENCH block_commit_ms_max %.1f ms\n", ls.commit_max);
-		printf("BENCH block_apply_ms_mean %.1f ms\n", ls.apply_sum / (double)ls.blocks);
-		printf("BENCH txs_per_block_mean %.0f tx\n", (double)ls.txs / (double)ls.blocks);
-		printf("# per-block figures over the %zu blocks with >= %d txs\n", ls.blocks,
-		       BIG_BLOCK_TXS);
+		printf("BENCH %s%sblock_commit_ms_mean %.1f ms\n", bp, bs,
+		       ls.commit_sum / (double)ls.blocks);
+		printf("BENCH %s%sblock_commit_ms_max %.1f ms\n", bp, bs, ls.commit_max);
+		printf("BENCH %s%sblock_apply_ms_mean %.1f ms\n", bp, bs,
+		       ls.apply_sum / (double)ls.blocks);
+		printf("BENCH %s%stxs_per_block_mean %.0f tx\n", bp, bs,
+		       (double)ls.txs / (double)ls.blocks);
+		printf("# [%s] per-block figures over the %zu blocks with >= %d txs; apply per tx "
+		       "%.1f us\n",
+		       kn, ls.blocks, BIG_BLOCK_TXS, ls.apply_sum * 1000 / (double)ls.txs);
 	} else {
 		fprintf(stderr,
 		        "bench_transfer: warning: no block with >= %d txs in the node log\n",
 		        BIG_BLOCK_TXS);
 	}
-	printf("BENCH node_rss_after_%zu_transfers %.1f MiB\n", opt.ntx, (double)rss_kb / 1024);
-	printf("BENCH node_rss_peak %.1f MiB\n", (double)hwm_kb / 1024);
-	printf("# node RSS: %.1f MiB anonymous (heap), %.1f MiB file-backed (mostly LMDB's "
+	if (opt.kind == KIND_SSP) {
+		printf("BENCH node_rss_after_%zu_transfers %.1f MiB\n", opt.ntx,
+		       (double)rss_kb / 1024);
+		printf("BENCH node_rss_peak %.1f MiB\n", (double)hwm_kb / 1024);
+	} else {
+		printf("# [%s] node RSS after the %zu txs: %.1f MiB, peak %.1f MiB\n", kn, opt.ntx,
+		       (double)rss_kb / 1024, (double)hwm_kb / 1024);
+	}
+	printf("# [%s] node RSS: %.1f MiB anonymous (heap), %.1f MiB file-backed (mostly LMDB's "
 	       "memory map: page cache, reclaimable)\n",
-	       (double)anon_kb / 1024, (double)file_kb / 1024);
+	       kn, (double)anon_kb / 1024, (double)file_kb / 1024);
 	int exit_code = 0;
 	if (rejected) {
 		fprintf(stderr, "bench_transfer: error: %zu txs rejected:", rejected);

@@ -2,31 +2,65 @@
 # bench/run.sh BUILD_DIR — runs Smartshare's benchmarks against BUILD_DIR/bin
 # and prints every figure as `BENCH <name> <value> <unit>`, with the run's
 # context as `#` lines. What the figures mean: docs/bench.md.
-# Environment: BENCH_TXS (default 1000000) to shorten or lengthen the run.
+#
+# Three end-to-end runs back to back, each on a fresh devnet node with the
+# same N: native SSP transfers, native IOT_Coin token transfers and
+# contracts/iot20.lua transfer calls; the token figures are also given as
+# ratios to the SSP transfer figure of this same invocation. Then bench_vm:
+# the contract VM's gas-metering overhead and call rates.
+# Environment: BENCH_TXS (default 300000) to shorten or lengthen each run.
 set -euo pipefail
 
 build=${1:?usage: bench/run.sh BUILD_DIR}
 bin="$build/bin"
-for b in sspd bench_transfer; do
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+for b in sspd bench_transfer bench_vm; do
 	if [ ! -x "$bin/$b" ]; then
 		echo "bench/run.sh: $bin/$b is missing: build first (make build)" >&2
 		exit 1
 	fi
 done
+ntx=${BENCH_TXS:-300000}
 
 echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "# host: $(uname -srm), nproc $(nproc), $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || echo 'cpu unknown')"
 echo "# memory: $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
 echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-# The datadir lives on the same filesystem as the build (not tmpfs): commits are fsync'd.
-datadir=$(mktemp -d "${TMPDIR:-/tmp}/ssp-bench.XXXXXX")
-rmdir "$datadir" # bench_transfer creates it and removes it at the end
-trap 'rm -rf "$datadir"' EXIT
+# The datadirs live on the same filesystem as the build (not tmpfs): commits are fsync'd.
+base=$(mktemp -d "${TMPDIR:-/tmp}/ssp-bench.XXXXXX")
+out="$base/figures"
+trap 'rm -rf "$base"' EXIT
 
-echo "# bench_transfer: end-to-end signed-transfer throughput of one devnet node"
-# Every wait inside has its own deadline (--timeout bounds the transfer window);
-# `timeout` is the last resort.
-timeout 420 "$bin/bench_transfer" --sspd "$bin/sspd" --txs "${BENCH_TXS:-1000000}" \
-	--timeout 300 "$datadir"
+# One end-to-end run. Every wait inside has its own deadline (--timeout bounds
+# the transfer window); `timeout` is the last resort. bench_transfer creates
+# the datadir and removes it at the end.
+run_kind() {
+	local kind=$1
+	shift
+	echo "# bench_transfer --kind $kind: end-to-end throughput of one devnet node, $ntx txs"
+	timeout 300 "$bin/bench_transfer" --kind "$kind" --sspd "$bin/sspd" --txs "$ntx" \
+		--contract "$repo/contracts/iot20.lua" --timeout 240 "$@" "$base/$kind" | tee -a "$out"
+	echo "# load average after --kind $kind: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+run_kind ssp
+# the verify baseline belongs to the SSP run; the token runs are compared with that run
+run_kind token --verify-seconds 0
+run_kind lua --verify-seconds 0
+
+fig() { awk -v n="$1" '$1 == "BENCH" && $2 == n {v = $3} END {print v}' "$out"; }
+ratio() { # name numerator denominator
+	if [ -n "$2" ] && [ -n "$3" ]; then
+		awk -v a="$2" -v b="$3" -v n="$1" 'BEGIN {if (b > 0) printf "BENCH %s %.3f ratio\n", n, a / b}'
+	fi
+}
+echo "# token throughput against the SSP transfers of this invocation (same N, same block limits)"
+ratio native_token_vs_ssp "$(fig native_token_tps)" "$(fig transfer_tps)"
+ratio lua_token_vs_ssp "$(fig lua_token_tps)" "$(fig transfer_tps)"
+# per CPU-second the node got: robust to other processes on a shared machine
+ratio native_token_cpu_vs_ssp_cpu "$(fig native_token_per_node_cpu_s)" "$(fig transfer_per_node_cpu_s)"
+ratio lua_token_cpu_vs_ssp_cpu "$(fig lua_token_per_node_cpu_s)" "$(fig transfer_per_node_cpu_s)"
+
+echo "# bench_vm: the contract VM alone (no chain): gas-metering overhead and call rates"
+timeout 120 "$bin/bench_vm" --contract "$repo/contracts/iot20.lua"
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
