@@ -384,6 +384,11 @@ SSP_WUR int ssp_chain_verify_tx(const ssp_chain *c, ssp_txn *rt, const ssp_tx *t
 
 /* ---------------------------------------------------------------- mempool */
 
+/*
+ * Pending transactions. Thread-safe: every function takes the pool's
+ * mutex, so one thread may admit while the chain's writer builds a block
+ * (ssp_chain_produce copies its candidates out under the lock).
+ */
 typedef struct ssp_mempool ssp_mempool;
 
 typedef struct {
@@ -399,7 +404,7 @@ void ssp_mempool_free(ssp_mempool *m);
 /*
  * Admits a tx (copying raw). `verified` says the signature was already
  * checked; otherwise the key is taken from the tx, the chain or an earlier
- * pending tx of the sender, and checked here. Owner thread only.
+ * pending tx of the sender, and checked here.
  */
 SSP_WUR int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified,
                             ssp_hash *txid);
@@ -429,8 +434,10 @@ typedef struct {
  * Builds a block from the mempool (fee priority, nonce order, limits),
  * applies it, signs it with the producer key and commits it and all its
  * state changes in one write txn; then removes included and newly invalid
- * txs from the mempool. A commit failure is fatal to the chain object
- * (every later call fails): the caller must stop. Owner thread only.
+ * txs from the mempool. The pool stays open to admission meanwhile (the
+ * candidates are copied out). A commit failure is fatal to the chain
+ * object (every later call fails): the caller must stop. Only the chain's
+ * writer thread calls this (and ssp_chain_import).
  */
 SSP_WUR int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer,
                               uint64_t slot, uint64_t time_ms, ssp_block_info *info);

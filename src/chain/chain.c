@@ -546,6 +546,48 @@ static int encode_block(ssp_buf *out, const ssp_header *h, const ssp_tx *const *
 	return out->err;
 }
 
+/* A set of addresses (senders whose tx failed while building this block). */
+typedef struct {
+	ssp_addr *slot;
+	uint8_t *used;
+	size_t cap;
+} addrset;
+
+static int addrset_has(const addrset *s, const ssp_addr *a, size_t *pos)
+{
+	size_t h = ssp_le64_get(a->b) & (s->cap - 1);
+	while (s->used[h]) {
+		if (!memcmp(s->slot[h].b, a->b, SSP_ADDR_LEN)) return 1;
+		h = (h + 1) & (s->cap - 1);
+	}
+	*pos = h;
+	return 0;
+}
+
+/* Records a failed tx: its sender is skipped for the rest of the block. */
+static int note_failure(addrset *s, size_t n, const ssp_tx *tx, ssp_hash **ids, int **errs,
+                        size_t *nf, int err)
+{
+	size_t pos;
+	if (!s->cap) {
+		s->cap = 16;
+		while (s->cap < 2 * n)
+			s->cap *= 2;
+		s->slot = malloc(s->cap * sizeof *s->slot);
+		s->used = calloc(s->cap, 1);
+		*ids = malloc(n * sizeof **ids);
+		*errs = malloc(n * sizeof **errs);
+		if (!s->slot || !s->used || !*ids || !*errs) return SSP_ERR_NOMEM;
+	}
+	if (!addrset_has(s, &tx->from, &pos)) {
+		s->slot[pos] = tx->from;
+		s->used[pos] = 1;
+	}
+	(*ids)[*nf] = tx->txid;
+	(*errs)[(*nf)++] = err;
+	return 0;
+}
+
 int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, uint64_t slot,
                       uint64_t time_ms, ssp_block_info *info)
 {
@@ -554,8 +596,11 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 	ssp_txn *t = NULL;
 	ssp_header h;
 	ssp_buf raw, blob;
-	mp_entry **cand = NULL;
-	ssp_hash *cid = NULL;
+	mp_batch cand = {0};
+	addrset failed = {0};
+	ssp_hash *fids = NULL;
+	int *ferrs = NULL;
+	size_t nfail = 0;
 	int rc;
 	uint64_t t0 = ssp_mono_ns();
 	memset(info, 0, sizeof *info);
@@ -563,52 +608,44 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 	b.time_ms = time_ms > c->head.timestamp_ms ? time_ms : c->head.timestamp_ms + 1;
 	ssp_buf_init(&raw, p->max_block_bytes + 4096);
 	ssp_buf_init(&blob, (size_t)1 << 30);
+
+	/*
+	 * Candidates are copied out under the pool's lock; the pool keeps
+	 * admitting while this block is applied and committed.
+	 */
+	size_t budget = p->max_block_bytes > 1024 ? p->max_block_bytes - 1024 : 0; /* header */
+	size_t prefixes = 4 * (size_t)p->max_block_txs; /* each tx's length prefix */
+	rc =
+	    ssp_mempool_take(m, &cand, p->max_block_txs, budget > prefixes ? budget - prefixes : 0);
+	if (rc) goto out;
 	rc = ssp_store_write(c->store, &t);
 	if (rc) goto out;
 	rc = ssp_state_new(&b.st, t, c->t_state);
 	if (!rc) rc = release_locks(&b, t);
 	if (rc) goto out;
-
-	/* leave room for the header and length prefixes */
-	size_t budget = p->max_block_bytes > 1024 ? p->max_block_bytes - 1024 : 0;
-	cand = malloc(p->max_block_txs * sizeof *cand);
-	if (!cand) {
-		rc = SSP_ERR_NOMEM;
-		goto out;
-	}
-	size_t prefixes = 4 * (size_t)p->max_block_txs; /* each tx's length prefix */
-	size_t nc = ssp_mempool_select(m, cand, p->max_block_txs,
-	                               budget > prefixes ? budget - prefixes : 0);
-	/* dropping a failed tx frees its sender's later ones: remember ids, not pointers */
-	cid = malloc((nc ? nc : 1) * sizeof *cid);
-	if (!cid) {
-		rc = SSP_ERR_NOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < nc; i++)
-		cid[i] = cand[i]->tx.txid;
 	uint64_t block_gas = 0;
-	for (size_t i = 0; i < nc; i++) {
+	for (size_t i = 0; i < cand.n; i++) {
 		ssp_receipt r;
-		if (!ssp_mempool_has(m, &cid[i])) continue; /* dropped with an earlier nonce */
-		mp_entry *e = cand[i];
-		uint64_t g = tx_gas(c, &e->tx);
-		/* a tx fits if its limit fits what the block has not used yet (gas used, not
-		 * limits) */
+		const ssp_tx *tx = &cand.txs[i];
+		size_t pos;
+		if (failed.cap && addrset_has(&failed, &tx->from, &pos)) continue;
+		/* a tx fits if its limit fits what the block has not used yet (gas used) */
+		uint64_t g = tx_gas(c, tx);
 		if (g > p->max_block_gas - block_gas) break; /* the block's gas budget is spent */
-		rc = apply_tx(&b, &e->tx, &r);
+		rc = apply_tx(&b, tx, &r);
 		if (rc == SSP_ERR_NOMEM || rc == SSP_ERR_IO || rc == SSP_ERR_DBCORRUPT ||
 		    rc == SSP_ERR_MAPFULL)
 			goto out;
 		if (rc) {
-			/* no longer valid: drop it and its successors from the pool */
+			/* no longer valid: it and its sender's later txs leave the pool after the
+			 * commit */
 			SSP_LOGD(LOG, "dropping tx: %s", ssp_strerror(rc));
-			ssp_mempool_drop_from(m, e, rc);
-			rc = 0;
+			rc = note_failure(&failed, cand.n, tx, &fids, &ferrs, &nfail, rc);
+			if (rc) goto out;
 			continue;
 		}
 		block_gas += r.gas_used < g ? r.gas_used : g;
-		rc = push_included(&b, &e->tx, &r);
+		rc = push_included(&b, tx, &r);
 		if (rc) goto out;
 	}
 	memset(&h, 0, sizeof h);
@@ -644,7 +681,9 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 	rc = commit_block(&b, t, &h, raw.data, raw.len, &blob, info);
 	t = NULL;
 	if (rc) goto out;
-	/* the pool forgets what the block used; copy the txs first (they borrow pool memory) */
+	/* reconcile the pool: failures go with their successors, included txs go */
+	for (size_t i = 0; i < nfail; i++)
+		ssp_mempool_drop_tx(m, &fids[i], ferrs[i]);
 	{
 		ssp_tx *done = malloc((b.n ? b.n : 1) * sizeof *done);
 		if (done) {
@@ -657,8 +696,11 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 out:
 	if (t) ssp_txn_end(t);
 	blockctx_free(&b);
-	free(cand);
-	free(cid);
+	mp_batch_free(&cand);
+	free(failed.slot);
+	free(failed.used);
+	free(fids);
+	free(ferrs);
 	ssp_buf_free(&raw);
 	ssp_buf_free(&blob);
 	return rc;

@@ -10,7 +10,13 @@
  * tail (a tail, so no queue is left with a gap). Same sender and nonce
  * with a fee at least 10% higher replaces. Rejections are remembered in a
  * bounded ring for tx_get.
+ *
+ * Thread-safe: every public function takes the pool's mutex. The node
+ * admits on its loop thread while blocks are built and committed on the
+ * producer thread, which holds the lock only to copy candidates out
+ * (ssp_mempool_take) and to reconcile after the commit.
  */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +42,8 @@ typedef struct {
 } rejected;
 
 struct ssp_mempool {
+	pthread_mutex_t mu;
+	uint64_t height; /* the head as of the last reconciliation (expiry checks) */
 	ssp_chain *c;
 	ssp_mempool_opts o;
 	mp_entry **tb; /* txid buckets */
@@ -72,6 +80,8 @@ int ssp_mempool_new(ssp_mempool **out, ssp_chain *c, const ssp_mempool_opts *o)
 	if (!m) return SSP_ERR_NOMEM;
 	m->c = c;
 	m->o = *o;
+	pthread_mutex_init(&m->mu, NULL);
+	m->height = ssp_chain_head(c)->height;
 	if (!m->o.max_count) m->o.max_count = 300000;
 	if (!m->o.max_bytes) m->o.max_bytes = 128u << 20;
 	if (!m->o.max_per_sender) m->o.max_per_sender = 4096;
@@ -109,6 +119,7 @@ void ssp_mempool_free(ssp_mempool *m)
 	free(m->sb);
 	free(m->tb);
 	free(m->rej);
+	pthread_mutex_destroy(&m->mu);
 	free(m);
 }
 
@@ -156,7 +167,7 @@ static void free_sender_if_empty(ssp_mempool *m, mp_sender *s)
 	m->nsenders--;
 }
 
-void ssp_mempool_note_rejected(ssp_mempool *m, const ssp_hash *txid, int err)
+static void note_rejected(ssp_mempool *m, const ssp_hash *txid, int err)
 {
 	m->rej[m->rejpos].txid = *txid;
 	m->rej[m->rejpos].err = err;
@@ -164,7 +175,17 @@ void ssp_mempool_note_rejected(ssp_mempool *m, const ssp_hash *txid, int err)
 	if (m->nrej < m->o.rejected_memory) m->nrej++;
 }
 
-int ssp_mempool_rejected(const ssp_mempool *m, const ssp_hash *txid)
+#define LOCK(m) pthread_mutex_lock((pthread_mutex_t *)&(m)->mu)
+#define UNLOCK(m) pthread_mutex_unlock((pthread_mutex_t *)&(m)->mu)
+
+void ssp_mempool_note_rejected(ssp_mempool *m, const ssp_hash *txid, int err)
+{
+	LOCK(m);
+	note_rejected(m, txid, err);
+	UNLOCK(m);
+}
+
+static int rejected_err(const ssp_mempool *m, const ssp_hash *txid)
 {
 	/* newest first, so a resubmitted-then-rejected tx reports its latest reason */
 	for (size_t i = 0; i < m->nrej; i++) {
@@ -174,25 +195,45 @@ int ssp_mempool_rejected(const ssp_mempool *m, const ssp_hash *txid)
 	return 0;
 }
 
+int ssp_mempool_rejected(const ssp_mempool *m, const ssp_hash *txid)
+{
+	LOCK(m);
+	int rc = rejected_err(m, txid);
+	UNLOCK(m);
+	return rc;
+}
+
 int ssp_mempool_has(const ssp_mempool *m, const ssp_hash *txid)
 {
-	return find_tx(m, txid) != NULL;
+	LOCK(m);
+	int has = find_tx(m, txid) != NULL;
+	UNLOCK(m);
+	return has;
 }
 
 size_t ssp_mempool_count(const ssp_mempool *m)
 {
-	return m->count;
+	LOCK(m);
+	size_t n = m->count;
+	UNLOCK(m);
+	return n;
 }
 
 size_t ssp_mempool_bytes(const ssp_mempool *m)
 {
-	return m->bytes;
+	LOCK(m);
+	size_t n = m->bytes;
+	UNLOCK(m);
+	return n;
 }
 
 uint64_t ssp_mempool_pending_nonce(ssp_mempool *m, const ssp_addr *a)
 {
+	LOCK(m);
 	mp_sender *s = find_sender(m, a, 0);
-	if (s) return s->base + s->len;
+	uint64_t next = s ? s->base + s->len : 0;
+	UNLOCK(m);
+	if (s) return next;
 	ssp_txn *rt;
 	ssp_account acc = {0};
 	if (ssp_store_read(ssp_chain_store(m->c), &rt) == 0) {
@@ -222,12 +263,12 @@ static void pop_tail(ssp_mempool *m, mp_sender *s, int err)
 	mp_entry *e = s->q[--s->len];
 	unlink_tx(m, e);
 	s->cost -= e->cost;
-	if (err) ssp_mempool_note_rejected(m, &e->tx.txid, err);
+	if (err) note_rejected(m, &e->tx.txid, err);
 	free(e->raw);
 	free(e);
 }
 
-void ssp_mempool_drop_from(ssp_mempool *m, mp_entry *e, int err)
+static void drop_from(ssp_mempool *m, mp_entry *e, int err)
 {
 	mp_sender *s = e->s;
 	uint64_t nonce = e->tx.nonce;
@@ -247,7 +288,28 @@ static mp_entry *cheapest_tail(ssp_mempool *m)
 	return best;
 }
 
+static int add_locked(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified, ssp_hash *txid);
+
 int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified, ssp_hash *txid)
+{
+	LOCK(m);
+	int rc = add_locked(m, raw, n, verified, txid);
+	UNLOCK(m);
+	return rc;
+}
+
+void ssp_mempool_drop_tx(ssp_mempool *m, const ssp_hash *txid, int err)
+{
+	LOCK(m);
+	mp_entry *e = find_tx(m, txid);
+	if (e)
+		drop_from(m, e, err);
+	else
+		note_rejected(m, txid, err);
+	UNLOCK(m);
+}
+
+static int add_locked(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified, ssp_hash *txid)
 {
 	mp_entry *e = calloc(1, sizeof *e);
 	int rc;
@@ -271,14 +333,13 @@ int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified,
 	e->minfee = ssp_chain_min_fee(m->c, n);
 	if (!e->minfee) e->minfee = 1;
 
-	const ssp_head *head = ssp_chain_head(m->c);
 	const ssp_params *p = ssp_genesis_params(ssp_chain_genesis(m->c));
-	if (e->tx.expiry <= head->height) {
+	if (e->tx.expiry <= m->height) {
 		rc = SSP_ERR_EXPIRED;
 		goto fail;
 	}
 	/* the same bound block validation applies at the next height */
-	if (e->tx.expiry > head->height + 1 + p->max_expiry_blocks) {
+	if (e->tx.expiry > m->height + 1 + p->max_expiry_blocks) {
 		rc = SSP_ERR_EXPIRY_FAR;
 		goto fail;
 	}
@@ -339,7 +400,7 @@ int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified,
 			goto fail;
 		}
 		unlink_tx(m, old);
-		ssp_mempool_note_rejected(m, &old->tx.txid, SSP_ERR_FEE_REPLACE);
+		note_rejected(m, &old->tx.txid, SSP_ERR_FEE_REPLACE);
 		free(old->raw);
 		free(old);
 		s->q[e->tx.nonce - base] = e;
@@ -402,7 +463,7 @@ link:
 	return 0;
 fail:
 	if (rc != SSP_ERR_DUPLICATE && !ssp_hash_is_zero(txid) && e->tx.raw)
-		ssp_mempool_note_rejected(m, &e->tx.txid, rc);
+		note_rejected(m, &e->tx.txid, rc);
 	free(e->raw);
 	free(e);
 	return rc;
@@ -434,7 +495,7 @@ static void heap_down(heap *hp, size_t i)
 	}
 }
 
-size_t ssp_mempool_select(ssp_mempool *m, mp_entry **out, size_t max, size_t max_bytes)
+static size_t select_locked(ssp_mempool *m, mp_entry **out, size_t max, size_t max_bytes)
 {
 	heap hp = {calloc(m->nsenders ? m->nsenders : 1, sizeof(mp_sender *)), 0};
 	size_t k = 0, bytes = 0;
@@ -469,8 +530,50 @@ size_t ssp_mempool_select(ssp_mempool *m, mp_entry **out, size_t max, size_t max
 	return k;
 }
 
+int ssp_mempool_take(ssp_mempool *m, mp_batch *b, size_t max, size_t max_bytes)
+{
+	int rc = 0;
+	memset(b, 0, sizeof *b);
+	mp_entry **sel = malloc((max ? max : 1) * sizeof *sel);
+	if (!sel) return SSP_ERR_NOMEM;
+	LOCK(m);
+	size_t n = select_locked(m, sel, max, max_bytes), bytes = 0;
+	for (size_t i = 0; i < n; i++)
+		bytes += sel[i]->tx.raw_len;
+	b->txs = malloc((n ? n : 1) * sizeof *b->txs);
+	b->arena = malloc(bytes ? bytes : 1);
+	if (!b->txs || !b->arena) {
+		rc = SSP_ERR_NOMEM;
+	} else {
+		size_t off = 0;
+		for (size_t i = 0; i < n; i++) {
+			const ssp_tx *t = &sel[i]->tx;
+			ssp_tx *c = &b->txs[i];
+			*c = *t; /* then point its borrowed bytes into the copy */
+			memcpy(b->arena + off, t->raw, t->raw_len);
+			c->raw = b->arena + off;
+			c->payload = t->payload ? c->raw + (t->payload - t->raw) : NULL;
+			off += t->raw_len;
+		}
+		b->n = n;
+	}
+	UNLOCK(m);
+	free(sel);
+	if (rc) mp_batch_free(b);
+	return rc;
+}
+
+void mp_batch_free(mp_batch *b)
+{
+	free(b->txs);
+	free(b->arena);
+	memset(b, 0, sizeof *b);
+}
+
 void ssp_mempool_after_block(ssp_mempool *m, const ssp_tx *txs, size_t n, uint64_t height)
 {
+	LOCK(m);
+	m->height = height;
 	for (size_t i = 0; i < n; i++) {
 		mp_sender *s = find_sender(m, &txs[i].from, 0);
 		if (!s) continue;
@@ -483,7 +586,7 @@ void ssp_mempool_after_block(ssp_mempool *m, const ssp_tx *txs, size_t n, uint64
 			unlink_tx(m, e);
 			s->cost -= e->cost;
 			if (memcmp(e->tx.txid.b, txs[i].txid.b, 32))
-				ssp_mempool_note_rejected(m, &e->tx.txid, SSP_ERR_NONCE_LOW);
+				note_rejected(m, &e->tx.txid, SSP_ERR_NONCE_LOW);
 			free(e->raw);
 			free(e);
 		}
@@ -499,10 +602,11 @@ void ssp_mempool_after_block(ssp_mempool *m, const ssp_tx *txs, size_t n, uint64
 			mp_sender *next = s->next;
 			for (uint32_t k = 0; k < s->len; k++)
 				if (s->q[k]->tx.expiry <= height) {
-					ssp_mempool_drop_from(m, s->q[k], SSP_ERR_EXPIRED);
+					drop_from(m, s->q[k], SSP_ERR_EXPIRED);
 					break; /* s may be freed */
 				}
 			s = next;
 		}
 	}
+	UNLOCK(m);
 }

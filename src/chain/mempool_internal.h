@@ -20,15 +20,22 @@ typedef struct mp_entry {
 	struct mp_entry *next; /* txid bucket chain */
 } mp_entry;
 
+/* Ready txs copied out of the pool (the pool may change while a block is built). */
+typedef struct {
+	ssp_tx *txs;    /* each borrows from arena */
+	uint8_t *arena; /* their encoded bytes */
+	size_t n;
+} mp_batch;
+
 /*
- * Fills out[] (capacity max) with ready txs in priority order: the highest
- * fee relative to its own minimum first among each sender's next nonce. Returns the count.
- * A sender whose tx fails during the block is skipped by the caller
- * through ssp_mempool_block_sender.
+ * Copies up to max ready txs (at most max_bytes) out of the pool in
+ * priority order: the highest fee over its minimum first among each
+ * sender's next nonce. Free with mp_batch_free. Thread-safe.
  */
-size_t ssp_mempool_select(ssp_mempool *m, mp_entry **out, size_t max, size_t max_bytes);
-/* Drops entry e and every later-nonce tx of its sender, remembering err. */
-void ssp_mempool_drop_from(ssp_mempool *m, mp_entry *e, int err);
+SSP_WUR int ssp_mempool_take(ssp_mempool *m, mp_batch *b, size_t max, size_t max_bytes);
+void mp_batch_free(mp_batch *b);
+/* Drops the tx (if still pooled) and every later-nonce tx of its sender, remembering err. */
+void ssp_mempool_drop_tx(ssp_mempool *m, const ssp_hash *txid, int err);
 /* After a block at `height` committed: removes its txs, expired ones, refreshes senders. */
 void ssp_mempool_after_block(ssp_mempool *m, const ssp_tx *txs, size_t n, uint64_t height);
 

@@ -1,8 +1,9 @@
 /*
  * node.c — the sspd node (node layer): datadir and devnet set-up, the
- * libuv loop that owns the chain and the mempool, the slot timer that
- * produces blocks, and the job queue through which RPC threads reach the
- * loop. RPC threads never touch loop-owned state directly.
+ * libuv loop that admits transactions into the mempool, the producer
+ * thread that builds and commits a block at each slot (the chain's only
+ * writer), and the job queue through which RPC threads reach the loop.
+ * RPC threads never touch the chain or the mempool directly.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #define QUEUE_MAX 256 /* jobs waiting for the loop; beyond this RPC answers busy */
 
 static void init_loop(ssp_node *n);
+static void stop_node(ssp_node *n, int code);
 
 /* Logs a start-up failure and keeps it as the one-line reason main prints. */
 #define NODE_ERR(n, ...)                                         \
@@ -117,6 +119,8 @@ int ssp_node_start(ssp_node *n)
 	char gpath[1200], why[512];
 	int rc;
 	pthread_mutex_init(&n->qlock, NULL);
+	pthread_mutex_init(&n->plock, NULL);
+	pthread_cond_init(&n->pcond, NULL);
 	if ((rc = ensure_dir(n, n->cfg.datadir))) return rc;
 	if (n->cfg.dev) {
 		rc = setup_dev(n, gpath, sizeof gpath);
@@ -319,13 +323,15 @@ static void drain(ssp_node *n, bool fail)
 
 static void on_wake(uv_async_t *a)
 {
-	drain(a->data, false);
+	ssp_node *n = a->data;
+	if (atomic_load(&n->fatal)) {
+		stop_node(n, 1);
+		return;
+	}
+	drain(n, false);
 }
 
 /* ------------------------------------------------------------- production */
-
-static void stop_node(ssp_node *n, int code);
-static void on_slot(uv_timer_t *t);
 
 static uint64_t slot_at(const ssp_node *n, uint64_t t)
 {
@@ -334,43 +340,85 @@ static uint64_t slot_at(const ssp_node *n, uint64_t t)
 	return t <= g ? 0 : (t - g) / iv;
 }
 
-static void schedule(ssp_node *n)
+/*
+ * The producer thread: at each slot boundary it builds, applies, signs and
+ * commits a block (ssp_chain_produce). It is the chain's only writer; the
+ * loop keeps admitting into the (thread-safe) mempool meanwhile, so RPC
+ * threads never wait for a block to be built or fsync'd. A fatal error
+ * (disk full, I/O) wakes the loop, which stops the node.
+ */
+static void *producer_main(void *arg)
 {
-	uint64_t now = ssp_now_ms();
+	ssp_node *n = arg;
 	uint64_t g = ssp_genesis_time_ms(n->genesis);
 	uint64_t iv = ssp_genesis_params(n->genesis)->block_interval_ms;
-	uint64_t next = g + (slot_at(n, now) + 1) * iv;
-	uv_timer_start(&n->timer, on_slot, next > now ? next - now : 1, 0);
-}
-
-static void on_slot(uv_timer_t *t)
-{
-	ssp_node *n = t->data;
-	uint64_t now = ssp_now_ms();
-	uint64_t slot = slot_at(n, now);
-	const ssp_head *h = ssp_chain_head(n->chain);
-	if (now >= ssp_genesis_time_ms(n->genesis) && (slot > h->slot || h->height == 0)) {
-		drain(n, false); /* admit what is waiting before building */
-		ssp_block_info info;
-		int rc = ssp_chain_produce(n->chain, n->mempool, &n->producer, slot, now, &info);
+	pthread_mutex_lock(&n->plock);
+	while (!n->pstop) {
+		uint64_t now = ssp_now_ms();
+		uint64_t next = g + (slot_at(n, now) + 1) * iv;
+		struct timespec until = {(time_t)(next / 1000), (long)(next % 1000) * 1000000L};
+		while (!n->pstop && ssp_now_ms() < next)
+			pthread_cond_timedwait(&n->pcond, &n->plock, &until);
+		if (n->pstop) break;
+		pthread_mutex_unlock(&n->plock);
+		now = ssp_now_ms();
+		uint64_t slot = slot_at(n, now);
+		const ssp_head *h = ssp_chain_head(n->chain);
+		int rc = 0;
+		if (now >= g && (slot > h->slot || h->height == 0)) {
+			ssp_block_info info;
+			rc =
+			    ssp_chain_produce(n->chain, n->mempool, &n->producer, slot, now, &info);
+			if (!rc) {
+				atomic_fetch_add(&n->blocks_produced, 1);
+				atomic_fetch_add(&n->txs_included, info.ntx);
+				atomic_store(&n->last_commit_ns, info.commit_ns);
+				atomic_store(&n->last_apply_ns, info.apply_ns);
+				if (info.ntx)
+					SSP_LOGI(LOG,
+					         "block %llu: %u txs, %zu bytes, apply %.1f ms, "
+					         "commit %.1f ms",
+					         (unsigned long long)info.height, info.ntx,
+					         info.bytes, info.apply_ns / 1e6,
+					         info.commit_ns / 1e6);
+				else
+					SSP_LOGD(LOG, "block %llu (empty)",
+					         (unsigned long long)info.height);
+			}
+		}
+		pthread_mutex_lock(&n->plock);
 		if (rc) {
 			SSP_LOGE(LOG, "block production failed: %s", ssp_strerror(rc));
-			stop_node(n, 1);
-			return;
+			atomic_store(&n->fatal, 1);
+			uv_async_send(&n->wake); /* the loop stops the node */
+			break;
 		}
-		atomic_fetch_add(&n->blocks_produced, 1);
-		atomic_fetch_add(&n->txs_included, info.ntx);
-		atomic_store(&n->last_commit_ns, info.commit_ns);
-		atomic_store(&n->last_apply_ns, info.apply_ns);
-		if (info.ntx)
-			SSP_LOGI(LOG,
-			         "block %llu: %u txs, %zu bytes, apply %.1f ms, commit %.1f ms",
-			         (unsigned long long)info.height, info.ntx, info.bytes,
-			         info.apply_ns / 1e6, info.commit_ns / 1e6);
-		else
-			SSP_LOGD(LOG, "block %llu (empty)", (unsigned long long)info.height);
 	}
-	schedule(n);
+	pthread_mutex_unlock(&n->plock);
+	return NULL;
+}
+
+static int start_producer(ssp_node *n)
+{
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 16u << 20); /* contracts run here: the Lua VM wants C stack */
+	int rc = pthread_create(&n->producer_thread, &a, producer_main, n);
+	pthread_attr_destroy(&a);
+	if (rc) return SSP_ERR_NOMEM;
+	n->producer_started = true;
+	return 0;
+}
+
+static void stop_producer(ssp_node *n)
+{
+	if (!n->producer_started) return;
+	pthread_mutex_lock(&n->plock);
+	n->pstop = true;
+	pthread_cond_broadcast(&n->pcond);
+	pthread_mutex_unlock(&n->plock);
+	pthread_join(n->producer_thread, NULL);
+	n->producer_started = false;
 }
 
 /* --------------------------------------------------------------- run, stop */
@@ -388,10 +436,8 @@ static void stop_node(ssp_node *n, int code)
 	n->stopping = true;
 	pthread_mutex_unlock(&n->qlock);
 	drain(n, true);
-	uv_timer_stop(&n->timer);
 	uv_signal_stop(&n->sigint);
 	uv_signal_stop(&n->sigterm);
-	uv_close((uv_handle_t *)&n->timer, close_cb);
 	uv_close((uv_handle_t *)&n->wake, close_cb);
 	uv_close((uv_handle_t *)&n->sigint, close_cb);
 	uv_close((uv_handle_t *)&n->sigterm, close_cb);
@@ -407,11 +453,10 @@ static void on_signal(uv_signal_t *s, int sig)
 static void init_loop(ssp_node *n)
 {
 	uv_loop_init(&n->loop);
-	uv_timer_init(&n->loop, &n->timer);
 	uv_async_init(&n->loop, &n->wake, on_wake);
 	uv_signal_init(&n->loop, &n->sigint);
 	uv_signal_init(&n->loop, &n->sigterm);
-	n->timer.data = n->wake.data = n->sigint.data = n->sigterm.data = n;
+	n->wake.data = n->sigint.data = n->sigterm.data = n;
 	uv_signal_start(&n->sigint, on_signal, SIGINT);
 	uv_signal_start(&n->sigterm, on_signal, SIGTERM);
 	n->loop_ready = true;
@@ -419,8 +464,12 @@ static void init_loop(ssp_node *n)
 
 int ssp_node_run(ssp_node *n)
 {
-	if (n->producing) schedule(n);
+	if (n->producing && start_producer(n)) {
+		SSP_LOGE(LOG, "cannot start the producer thread");
+		stop_node(n, 1);
+	}
 	uv_run(&n->loop, UV_RUN_DEFAULT);
+	stop_producer(n); /* finishes the block it may be committing */
 	/* stop RPC with the queue refusing work, so no handler waits on the loop */
 	if (n->rpc) ssp_rpc_server_stop(n->rpc);
 	n->rpc = NULL;
@@ -433,6 +482,7 @@ int ssp_node_run(ssp_node *n)
 
 void ssp_node_free(ssp_node *n)
 {
+	stop_producer(n);
 	if (n->rpc) ssp_rpc_server_stop(n->rpc);
 	if (n->loop_ready && !n->stopping) {
 		/* start-up failed after the loop was set up: close its handles */
@@ -452,4 +502,6 @@ void ssp_node_free(ssp_node *n)
 	ssp_genesis_free(n->genesis);
 	ssp_seckey_wipe(&n->producer);
 	pthread_mutex_destroy(&n->qlock);
+	pthread_mutex_destroy(&n->plock);
+	pthread_cond_destroy(&n->pcond);
 }

@@ -87,7 +87,6 @@ typedef struct ssp_node {
 	char dev_keyfile[1200];
 
 	uv_loop_t loop;
-	uv_timer_t timer;
 	uv_async_t wake;
 	uv_signal_t sigint, sigterm;
 
@@ -96,6 +95,14 @@ typedef struct ssp_node {
 	size_t qlen;
 	bool stopping;
 	bool loop_ready;
+
+	/* the producer thread (node.c) */
+	pthread_t producer_thread;
+	bool producer_started;
+	pthread_mutex_t plock;
+	pthread_cond_t pcond;
+	bool pstop;
+	_Atomic int fatal; /* set by the producer on a fatal error; the loop stops the node */
 
 	/* metrics, written by the loop, read by RPC threads */
 	_Atomic uint64_t blocks_produced, txs_included, last_commit_ns, last_apply_ns, txs_admitted,
