@@ -3,7 +3,7 @@
  * blocks, Merkle proofs, genesis, ledger state, the transaction-type
  * registry, the mempool and the state transition. Sits above store and core.
  *
- * Threading: an ssp_chain is owned by one thread (the node loop) for every
+ * Threading: an ssp_chain is owned by one thread (the node's producer) for every
  * call that changes it; read helpers that take an ssp_store read txn may run
  * on any thread.
  */
