@@ -408,6 +408,13 @@ void ssp_mempool_free(ssp_mempool *m);
  */
 SSP_WUR int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified,
                             ssp_hash *txid);
+/*
+ * The same for a tx the caller already decoded and passed through
+ * ssp_chain_check_tx (the RPC threads do both in parallel), so the pool's
+ * owner does not repeat them. tx's bytes are copied.
+ */
+SSP_WUR int ssp_mempool_add_checked(ssp_mempool *m, const ssp_tx *tx, bool verified,
+                                    ssp_hash *txid);
 /* 1 if pending. */
 int ssp_mempool_has(const ssp_mempool *m, const ssp_hash *txid);
 /* The error a tx was rejected or dropped with, or 0 if unknown. */

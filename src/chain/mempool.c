@@ -288,12 +288,25 @@ static mp_entry *cheapest_tail(ssp_mempool *m)
 	return best;
 }
 
-static int add_locked(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified, ssp_hash *txid);
+static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verified,
+                      ssp_hash *txid);
 
 int ssp_mempool_add(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified, ssp_hash *txid)
 {
+	ssp_tx tx;
+	memset(txid, 0, sizeof *txid);
+	int rc = ssp_tx_decode(&tx, raw, n);
+	if (rc) return rc;
 	LOCK(m);
-	int rc = add_locked(m, raw, n, verified, txid);
+	rc = add_locked(m, &tx, false, verified, txid);
+	UNLOCK(m);
+	return rc;
+}
+
+int ssp_mempool_add_checked(ssp_mempool *m, const ssp_tx *tx, bool verified, ssp_hash *txid)
+{
+	LOCK(m);
+	int rc = add_locked(m, tx, true, verified, txid);
 	UNLOCK(m);
 	return rc;
 }
@@ -309,26 +322,28 @@ void ssp_mempool_drop_tx(ssp_mempool *m, const ssp_hash *txid, int err)
 	UNLOCK(m);
 }
 
-static int add_locked(ssp_mempool *m, const uint8_t *raw, size_t n, bool verified, ssp_hash *txid)
+/* Admits a decoded tx (copying its bytes); `checked`: ssp_chain_check_tx already passed. */
+static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verified, ssp_hash *txid)
 {
+	size_t n = in->raw_len;
 	mp_entry *e = calloc(1, sizeof *e);
 	int rc;
-	memset(txid, 0, sizeof *txid);
+	*txid = in->txid;
 	if (!e) return SSP_ERR_NOMEM;
 	e->raw = malloc(n ? n : 1);
 	if (!e->raw) {
 		free(e);
 		return SSP_ERR_NOMEM;
 	}
-	memcpy(e->raw, raw, n);
-	rc = ssp_tx_decode(&e->tx, e->raw, n);
-	if (rc) goto fail;
-	*txid = e->tx.txid;
+	memcpy(e->raw, in->raw, n);
+	e->tx = *in; /* then point its borrowed bytes into the pool's copy */
+	e->tx.raw = e->raw;
+	e->tx.payload = in->payload ? e->raw + (in->payload - in->raw) : NULL;
 	if (find_tx(m, &e->tx.txid)) {
 		rc = SSP_ERR_DUPLICATE;
 		goto fail;
 	}
-	rc = ssp_chain_check_tx(m->c, &e->tx);
+	rc = checked ? 0 : ssp_chain_check_tx(m->c, &e->tx);
 	if (rc) goto fail;
 	e->minfee = ssp_chain_min_fee(m->c, n);
 	if (!e->minfee) e->minfee = 1;

@@ -276,8 +276,8 @@ static void run_job(ssp_node *n, job *j)
 		for (size_t i = 0; i < j->ntx; i++) {
 			job_tx *t = &j->txs[i];
 			if (!t->err)
-				t->err = ssp_mempool_add(n->mempool, t->raw, t->len, t->verified,
-				                         &t->txid);
+				t->err = ssp_mempool_add_checked(n->mempool, &t->tx, t->verified,
+				                                 &t->txid);
 			else if (!ssp_hash_is_zero(&t->txid))
 				ssp_mempool_note_rejected(n->mempool, &t->txid, t->err);
 			if (t->err)

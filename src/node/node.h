@@ -51,6 +51,7 @@ enum { JOB_SUBMIT, JOB_TX_STATUS, JOB_ACCOUNT_PENDING, JOB_MEMPOOL_INFO };
 typedef struct {
 	const uint8_t *raw;
 	size_t len;
+	ssp_tx tx; /* decoded and checked by the RPC thread (borrows raw) when !err */
 	bool verified;
 	int err;
 	ssp_hash txid;

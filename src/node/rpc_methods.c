@@ -259,7 +259,7 @@ static void prep_one(void *arg, size_t i)
 	prep_ctx *p = arg;
 	job_tx *t = &p->txs[i];
 	json_t *h = json_array_get(p->hexes, i);
-	ssp_tx tx;
+	ssp_tx *tx = &t->tx; /* kept for the loop, which then skips decode and checks */
 	if (!json_is_string(h)) {
 		t->err = SSP_ERR_INVAL;
 		return;
@@ -280,18 +280,18 @@ static void prep_one(void *arg, size_t i)
 	}
 	t->raw = p->bufs[i];
 	t->len = hl / 2;
-	t->err = ssp_tx_decode(&tx, t->raw, t->len);
+	t->err = ssp_tx_decode(tx, t->raw, t->len);
 	if (t->err) return;
-	t->txid = tx.txid;
-	t->err = ssp_chain_check_tx(p->n->chain, &tx);
+	t->txid = tx->txid;
+	t->err = ssp_chain_check_tx(p->n->chain, tx);
 	if (t->err) return;
-	if (tx.has_pubkey) {
-		t->err = ssp_chain_verify_tx(p->n->chain, NULL, &tx);
+	if (tx->has_pubkey) {
+		t->err = ssp_chain_verify_tx(p->n->chain, NULL, tx);
 	} else {
 		ssp_txn *rt;
 		t->err = ssp_store_read(p->n->store, &rt);
 		if (t->err) return;
-		t->err = ssp_chain_verify_tx(p->n->chain, rt, &tx);
+		t->err = ssp_chain_verify_tx(p->n->chain, rt, tx);
 		ssp_txn_end(rt);
 	}
 	if (t->err == SSP_ERR_NOKEY)
