@@ -63,6 +63,22 @@ void ssp_receipt_free(ssp_receipt *r)
 
 /* ------------------------------------------------------------------ events */
 
+static void put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* The event count at the front of the events (0 when there are none). */
+static uint32_t events_count(const ssp_receipt *r)
+{
+	const uint8_t *p = r->events;
+	if (r->events_len < 4) return 0;
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 int ssp_receipt_emit(ssp_receipt *r, const ssp_addr *emitter, const char *name,
                      const uint8_t *fields, size_t n)
 {
@@ -71,26 +87,18 @@ int ssp_receipt_emit(ssp_receipt *r, const ssp_addr *emitter, const char *name,
 	size_t add = SSP_ADDR_LEN + 1 + nl + 4 + n;
 	size_t base = r->events_len ? r->events_len : 4;
 	if (base + add > RECEIPT_DATA_MAX) return SSP_ERR_TOOBIG;
+	uint32_t count = events_count(r) + 1;
 	uint8_t *p = realloc(r->events, base + add);
 	if (!p) return SSP_ERR_NOMEM;
 	r->events = p;
-	uint32_t count =
-	    r->events_len ? (uint32_t)ssp_le64_get((uint8_t[8]){p[0], p[1], p[2], p[3]}) : 0;
-	count++;
-	p[0] = (uint8_t)count;
-	p[1] = (uint8_t)(count >> 8);
-	p[2] = (uint8_t)(count >> 16);
-	p[3] = (uint8_t)(count >> 24);
+	put_u32(p, count);
 	uint8_t *w = p + base;
 	memcpy(w, emitter->b, SSP_ADDR_LEN);
 	w += SSP_ADDR_LEN;
 	*w++ = (uint8_t)nl;
 	memcpy(w, name, nl);
 	w += nl;
-	w[0] = (uint8_t)n;
-	w[1] = (uint8_t)(n >> 8);
-	w[2] = (uint8_t)(n >> 16);
-	w[3] = (uint8_t)(n >> 24);
+	put_u32(w, (uint32_t)n);
 	if (n) memcpy(w + 4, fields, n);
 	r->events_len = (uint32_t)(base + add);
 	return 0;
@@ -98,11 +106,7 @@ int ssp_receipt_emit(ssp_receipt *r, const ssp_addr *emitter, const char *name,
 
 uint64_t ssp_receipt_events_mark(const ssp_receipt *r)
 {
-	uint32_t count = 0;
-	if (r->events_len >= 4)
-		count = (uint32_t)r->events[0] | (uint32_t)r->events[1] << 8 |
-		        (uint32_t)r->events[2] << 16 | (uint32_t)r->events[3] << 24;
-	return (uint64_t)count << 32 | r->events_len;
+	return (uint64_t)events_count(r) << 32 | r->events_len;
 }
 
 void ssp_receipt_events_rollback(ssp_receipt *r, uint64_t mark)
@@ -110,12 +114,7 @@ void ssp_receipt_events_rollback(ssp_receipt *r, uint64_t mark)
 	uint32_t count = (uint32_t)(mark >> 32), len = (uint32_t)mark;
 	if (len > r->events_len) return;
 	r->events_len = count ? len : 0;
-	if (count) {
-		r->events[0] = (uint8_t)count;
-		r->events[1] = (uint8_t)(count >> 8);
-		r->events[2] = (uint8_t)(count >> 16);
-		r->events[3] = (uint8_t)(count >> 24);
-	}
+	if (count) put_u32(r->events, count);
 }
 
 int ssp_events_next(const uint8_t *p, size_t n, size_t *off, ssp_event *ev)
