@@ -2,7 +2,9 @@
  * base.c — the contract VM's base library (vm layer): ordered next/pairs,
  * tostring without addresses, setmetatable/getmetatable that hide the real
  * metatable and refuse __gc/__mode, a rawset that respects read-only library
- * tables, and the whitelisted stock base functions.
+ * tables, the length operator (`#` is rewritten at deploy into a call of
+ * LIB.__ssp_len) with a border that depends only on the table's contents,
+ * and the whitelisted stock base functions.
  *
  * Iteration order (docs/contracts.md "Determinism rules"): integer keys
  * ascending, then string keys in byte order (a prefix first), then false,
@@ -374,6 +376,108 @@ static int b_rawset(lua_State *L)
 	return 1;
 }
 
+/* ---------------------------------------------------------------- length */
+
+/*
+ * Stock Lua's #t returns "a border" found from the array part's size, which
+ * for a table with holes depends on when the table last rehashed, hence on
+ * the per-state random string-hash seed: two nodes could disagree. This
+ * border depends only on the contents: 0 if t[1] is nil, else the first
+ * nil found by doubling j = 2, 4, 8, ... and a binary search between the
+ * last non-nil and the first nil index (raw reads, at most ~126, charged
+ * one gas each). For a sequence it is the sequence's length, as in Lua.
+ */
+static lua_Integer raw_border(lua_State *L, int t)
+{
+	uint64_t probes = 1;
+	lua_Unsigned i, j;
+	int nil = lua_rawgeti(L, t, 1) == LUA_TNIL;
+	lua_pop(L, 1);
+	if (nil) {
+		vm_charge(L, probes * VM_GAS_ELEM);
+		return 0;
+	}
+	for (i = 1, j = 2;; j *= 2) { /* t[i] ~= nil */
+		probes++;
+		nil = lua_rawgeti(L, t, (lua_Integer)j) == LUA_TNIL;
+		lua_pop(L, 1);
+		if (nil) break;
+		i = j;
+		if (j > (lua_Unsigned)LUA_MAXINTEGER / 2) {
+			probes++;
+			nil = lua_rawgeti(L, t, LUA_MAXINTEGER) == LUA_TNIL;
+			lua_pop(L, 1);
+			if (!nil) {
+				vm_charge(L, probes * VM_GAS_ELEM);
+				return LUA_MAXINTEGER;
+			}
+			j = (lua_Unsigned)LUA_MAXINTEGER;
+			break;
+		}
+	}
+	while (j - i > 1) { /* t[i] ~= nil, t[j] == nil */
+		lua_Unsigned m = i + (j - i) / 2;
+		probes++;
+		nil = lua_rawgeti(L, t, (lua_Integer)m) == LUA_TNIL;
+		lua_pop(L, 1);
+		if (nil)
+			j = m;
+		else
+			i = m;
+	}
+	vm_charge(L, probes * VM_GAS_ELEM);
+	return (lua_Integer)i;
+}
+
+/* Pushes #v with the operator's semantics: strings raw, tables __len or border. */
+static void push_len(lua_State *L, int idx)
+{
+	idx = lua_absindex(L, idx);
+	switch (lua_type(L, idx)) {
+	case LUA_TSTRING:
+		lua_pushinteger(L, (lua_Integer)lua_rawlen(L, idx));
+		return;
+	case LUA_TTABLE:
+		if (luaL_getmetafield(L, idx, "__len") == LUA_TNIL) {
+			lua_pushinteger(L, raw_border(L, idx));
+			return;
+		}
+		lua_pop(L, 1);
+		break;
+	default:
+		break;
+	}
+	lua_len(L, idx); /* __len, or Lua's own "attempt to get length of a X value" */
+}
+
+lua_Integer vm_len(lua_State *L, int idx)
+{
+	push_len(L, idx);
+	int isnum;
+	lua_Integer n = lua_tointegerx(L, -1, &isnum);
+	if (!isnum || lua_type(L, -1) != LUA_TNUMBER)
+		luaL_error(L, "object length is not an integer");
+	lua_pop(L, 1);
+	return n;
+}
+
+/* LIB.__ssp_len(v): what `#v` compiles to (rewrite.c). */
+static int b_len(lua_State *L)
+{
+	if (lua_isnone(L, 1)) lua_pushnil(L); /* #... with no varargs */
+	lua_settop(L, 1);
+	push_len(L, 1);
+	return 1;
+}
+
+static int b_rawlen(lua_State *L)
+{
+	int t = lua_type(L, 1);
+	luaL_argexpected(L, t == LUA_TTABLE || t == LUA_TSTRING, 1, "table or string");
+	lua_pushinteger(L, t == LUA_TSTRING ? (lua_Integer)lua_rawlen(L, 1) : raw_border(L, 1));
+	return 1;
+}
+
 /* ------------------------------------------------------------- opening */
 
 void vm_open_base(lua_State *L, int lib)
@@ -383,8 +487,8 @@ void vm_open_base(lua_State *L, int lib)
 	lua_pushcfunction(L, luaopen_base);
 	lua_call(L, 0, 1);
 	int g = lua_gettop(L);
-	static const char *const direct[] = {"assert", "ipairs", "type", "rawequal",
-	                                     "rawlen", "rawget", NULL};
+	static const char *const direct[] = {"assert",   "ipairs", "type",
+	                                     "rawequal", "rawget", NULL};
 	static const char *const wrapped[] = {"error", "select", "tonumber", NULL};
 	for (const char *const *n = direct; *n; n++) {
 		lua_getfield(L, g, *n);
@@ -404,6 +508,8 @@ void vm_open_base(lua_State *L, int lib)
 	    {"getmetatable", b_getmetatable},
 	    {"setmetatable", b_setmetatable},
 	    {"rawset", b_rawset},
+	    {"rawlen", b_rawlen},
+	    {VM_LEN_NAME, b_len},
 	    {"pcall", vm_pcall_wrap},
 	    {"xpcall", vm_xpcall_wrap},
 	    {NULL, NULL},

@@ -10,7 +10,16 @@
  *     through the metered string-arithmetic metamethod and leaves numbers
  *     exactly as they were (-0.0 * 1 is -0.0, unlike -0.0 - 0). Constant
  *     bounds fold away at compile time; other bounds cost one instruction
- *     per loop entry.
+ *     per loop entry,
+ *   - rewrite the length operator: `#e` becomes `__ssp_len(e)`, a chunk
+ *     local bound to LIB.__ssp_len (base.c), whose border for a table with
+ *     holes depends only on the contents; Lua's own depends on the table's
+ *     rehash history, which the random string-hash seed decides. The
+ *     operand is found by a small parser of Lua's unary level (unary
+ *     operators, then a literal, a table constructor, `...` or a suffixed
+ *     expression); `^`, the only operator binding tighter, is rejected. The
+ *     name is reserved: a contract may not use it, so nothing can shadow
+ *     or rebind the local.
  * Insertions never add a newline, so line numbers in messages are unchanged.
  * Anything the lexer does not understand is left for lua_load to report.
  */
@@ -241,6 +250,77 @@ static void insert_at(lexer *x, const char *upto, const char *text)
 	put(x, text, strlen(text));
 }
 
+/* Skips a balanced bracket group whose opening token was just read; 0 or -1. */
+static int skip_group(lexer *x, char open)
+{
+	static const char closer[] = {['('] = ')', ['['] = ']', ['{'] = '}'};
+	char stack[256];
+	int n = 0;
+	stack[n++] = closer[(unsigned char)open];
+	tok t;
+	while (n > 0) {
+		next_tok(x, &t);
+		if (t.type == T_EOF || t.type == T_BAD) return -1;
+		if (t.type != T_OP || t.len != 1) continue;
+		char c = *t.start;
+		if (c == '(' || c == '[' || c == '{') {
+			if (n == (int)sizeof stack) return -1;
+			stack[n++] = closer[(unsigned char)c];
+		} else if (c == ')' || c == ']' || c == '}') {
+			if (stack[--n] != c) return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * With x just past a '#': the end of its operand (one past its last token),
+ * or NULL when there is nothing to rewrite (an operand that can never be a
+ * table or string, like a number or a function literal, whose OP_LEN error
+ * is already deterministic, or a syntax error left for lua_load).
+ */
+static const char *operand_end(lexer *x)
+{
+	tok t;
+	for (;;) { /* unary operators */
+		next_tok(x, &t);
+		if (!(is(&t, T_OP, "#") || is(&t, T_OP, "-") || is(&t, T_OP, "~") ||
+		      is(&t, T_NAME, "not")))
+			break;
+	}
+	if (t.type == T_STRING || is(&t, T_OP, "...")) return t.start + t.len;
+	if (is(&t, T_OP, "{")) return skip_group(x, '{') ? NULL : x->p;
+	if (is(&t, T_OP, "(")) {
+		if (skip_group(x, '(')) return NULL;
+	} else if (t.type != T_NAME || is(&t, T_NAME, "nil") || is(&t, T_NAME, "true") ||
+	           is(&t, T_NAME, "false") || is(&t, T_NAME, "function") || is(&t, T_NAME, "not")) {
+		return NULL;
+	}
+	const char *end = x->p;
+	for (;;) { /* suffixes: .name [exp] :name args (args) {table} "string" */
+		next_tok(x, &t);
+		if (is(&t, T_OP, ".")) {
+			next_tok(x, &t);
+			if (t.type != T_NAME) return NULL;
+		} else if (is(&t, T_OP, ":")) {
+			next_tok(x, &t);
+			if (t.type != T_NAME) return NULL;
+			next_tok(x, &t);
+			if (t.type == T_STRING) {
+			} else if (is(&t, T_OP, "(") || is(&t, T_OP, "{")) {
+				if (skip_group(x, *t.start)) return NULL;
+			} else {
+				return NULL;
+			}
+		} else if (is(&t, T_OP, "[") || is(&t, T_OP, "(") || is(&t, T_OP, "{")) {
+			if (skip_group(x, *t.start)) return NULL;
+		} else if (t.type != T_STRING) {
+			return end;
+		}
+		end = x->p;
+	}
+}
+
 int vm_rewrite(const char *src, size_t n, char **out, size_t *outn, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -258,10 +338,39 @@ int vm_rewrite(const char *src, size_t n, char **out, size_t *outn, char *err, s
 		int b, k;
 	} hdr[256];
 	int nh = 0, bdepth = 0, kdepth = 0;
+	const char *close[VM_LEN_NEST_MAX]; /* where each open __ssp_len( closes */
+	int nclose = 0, nlen = 0;
 	tok t;
 	for (;;) {
 		next_tok(&x, &t);
+		while (nclose > 0 && close[nclose - 1] <= t.start)
+			insert_at(&x, close[--nclose], ")");
 		if (t.type == T_EOF || t.type == T_BAD) break;
+		if (t.type == T_NAME && t.len == sizeof VM_LEN_NAME - 1 &&
+		    memcmp(t.start, VM_LEN_NAME, t.len) == 0) {
+			snprintf(err, errlen, "line %d: the name '%s' is reserved", t.line,
+			         VM_LEN_NAME);
+			free(x.out);
+			return SSP_ERR_VM_SYNTAX;
+		}
+		if (is(&t, T_OP, "#")) {
+			lexer y = x;
+			const char *end = operand_end(&y);
+			if (end) {
+				if (nclose == VM_LEN_NEST_MAX) {
+					snprintf(err, errlen,
+					         "line %d: '#' operators nested more than %d deep",
+					         t.line, VM_LEN_NEST_MAX);
+					free(x.out);
+					return SSP_ERR_VM_SYNTAX;
+				}
+				insert_at(&x, t.start, VM_LEN_NAME "(");
+				x.copied = t.start + 1; /* drop the '#' */
+				close[nclose++] = end;
+				nlen++;
+			}
+			continue;
+		}
 		if (t.type == T_OP && t.len == 1 && *t.start == '^') {
 			snprintf(err, errlen,
 			         "line %d: the '^' operator is not allowed (float pow differs "
@@ -315,6 +424,17 @@ int vm_rewrite(const char *src, size_t n, char **out, size_t *outn, char *err, s
 		}
 	}
 	put(&x, x.copied, (size_t)(x.e - x.copied));
+	if (nlen > 0 && !x.oom) {
+		/* bind the length function once, on line 1, before any contract code */
+		static const char pro[] = "local " VM_LEN_NAME "=" VM_LEN_NAME " ";
+		lexer p = {.copied = pro};
+		put(&p, pro, sizeof pro - 1);
+		put(&p, x.out, x.olen);
+		free(x.out);
+		x.out = p.out;
+		x.olen = p.olen;
+		x.oom = p.oom;
+	}
 	if (x.oom || !x.out) {
 		if (!x.oom && n == 0) {
 			*out = malloc(1);

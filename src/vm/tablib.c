@@ -18,7 +18,7 @@ static void charge_elems(lua_State *L, lua_Integer n)
 static int t_insert(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_Integer e = luaL_len(L, 1);
+	lua_Integer e = vm_len(L, 1);
 	e = (lua_Integer)((lua_Unsigned)e + 1u);
 	lua_Integer pos;
 	switch (lua_gettop(L)) {
@@ -46,7 +46,7 @@ static int t_insert(lua_State *L)
 static int t_remove(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_Integer size = luaL_len(L, 1);
+	lua_Integer size = vm_len(L, 1);
 	lua_Integer pos = vm_optint(L, 2, size);
 	if (pos != size)
 		luaL_argcheck(L, (lua_Unsigned)pos - 1u <= (lua_Unsigned)size, 2,
@@ -98,7 +98,7 @@ static int t_concat(lua_State *L)
 	size_t lsep;
 	const char *sep = luaL_optlstring(L, 2, "", &lsep);
 	lua_Integer i = vm_optint(L, 3, 1);
-	lua_Integer last = lua_isnoneornil(L, 4) ? luaL_len(L, 1) : vm_checkint(L, 4);
+	lua_Integer last = lua_isnoneornil(L, 4) ? vm_len(L, 1) : vm_checkint(L, 4);
 	luaL_Buffer b;
 	luaL_buffinit(L, &b);
 	for (; i <= last; i++) {
@@ -135,7 +135,7 @@ static int t_pack(lua_State *L)
 static int t_unpack(lua_State *L)
 {
 	lua_Integer i = vm_optint(L, 2, 1);
-	lua_Integer e = lua_isnoneornil(L, 3) ? luaL_len(L, 1) : vm_checkint(L, 3);
+	lua_Integer e = lua_isnoneornil(L, 3) ? vm_len(L, 1) : vm_checkint(L, 3);
 	if (i > e) return 0;
 	lua_Unsigned n = (lua_Unsigned)e - (lua_Unsigned)i;
 	if (n >= VM_MULTRET_MAX)
@@ -168,7 +168,7 @@ static int sort_less(lua_State *L, int comp)
 static int t_sort(lua_State *L)
 {
 	luaL_checktype(L, 1, LUA_TTABLE);
-	lua_Integer n = luaL_len(L, 1);
+	lua_Integer n = vm_len(L, 1);
 	if (n <= 1) return 0;
 	luaL_argcheck(L, n < INT_MAX / 2, 1, "array too big");
 	int comp = !lua_isnoneornil(L, 2);

@@ -43,7 +43,7 @@ static void test_golden(void **state)
 	fx_world *w = fx_new(NULL);
 	uint64_t gas = 0;
 	assert_int_equal(ssp_vm_selftest(w->vm, &gas), 0);
-	assert_true(gas == 130488);
+	assert_true(gas == 135903);
 	fx_free(w);
 	const char *loop =
 	    "function f() local s = 0 for i = 1, 100000 do s = s + i % 7 end return s end\n"
@@ -57,7 +57,7 @@ static void test_golden(void **state)
 	    "abi.register(f)";
 	o = expect_status(fx_twice(strs, "f", NULL, G), 0);
 	assert_string_equal(o.ret, "12378");
-	assert_int_equal(o.gas, 19875);
+	assert_int_equal(o.gas, 19896);
 	const char *objs =
 	    "local P = {} P.__index = P\n"
 	    "function P.new(x) return setmetatable({x = x}, P) end\n"

@@ -1,8 +1,10 @@
 /*
  * test_vm_lib.c — the contract VM's libraries (vm layer): ordered pairs and
  * next, the deterministic sort, the string library and its patterns, table,
- * math (ipow) and utf8 functions, and what may cross the boundary (no
- * floats, no functions, keys of the right types, bounded depth).
+ * math (ipow) and utf8 functions, the length operator (a border that
+ * depends only on a table's contents, unlike stock Lua's), and what may
+ * cross the boundary (no floats, no functions, keys of the right types,
+ * bounded depth).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +12,9 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
 
 #include "vm_fixture.h"
 
@@ -208,6 +213,138 @@ static void test_tables(void **state)
 	assert_int_equal(o.status, SSP_ERR_VM_GAS);
 }
 
+/*
+ * Tables mixing string keys (set and deleted) with holey integer keys: on
+ * stock Lua, #t depends on when each table rehashed, which the per-state
+ * random string-hash seed decides.
+ */
+static const char holes_src[] =
+    "local seed = 7\n"
+    "local function rnd(n) seed = (seed * 1103515245 + 12345) % 2147483648 return seed % n + 1 "
+    "end\n"
+    "local function border(t)\n" /* the documented rule, in Lua */
+    "  if rawget(t, 1) == nil then return 0 end\n"
+    "  local i, j = 1, 2\n"
+    "  while rawget(t, j) ~= nil do i = j j = j * 2 end\n"
+    "  while j - i > 1 do local m = (i + j) // 2 if rawget(t, m) == nil then j = m else i = m "
+    "end end\n"
+    "  return i\n"
+    "end\n"
+    "function f()\n"
+    "  local acc, bad = 0, 0\n"
+    "  for trial = 1, 300 do\n"
+    "    local t = {}\n"
+    "    local n = 4 + rnd(60)\n"
+    "    local dens = rnd(10)\n"
+    "    for i = 1, 3 * n do\n"
+    "      local r = rnd(10)\n"
+    "      if r <= 4 then t['k' .. rnd(60)] = i\n"
+    "      elseif r <= 6 then t['k' .. rnd(60)] = nil\n"
+    "      elseif r <= 6 + dens * 4 // 10 then t[rnd(n)] = i\n"
+    "      else t[rnd(n)] = nil end\n"
+    "    end\n"
+    "    if #t ~= border(t) or rawlen(t) ~= #t then bad = bad + 1 end\n"
+    "    acc = (acc * 31 + #t) % 99991\n"
+    "  end\n"
+    "  return {acc, bad}\n"
+    "end\n"
+    "abi.register(f)\n";
+
+static void test_length(void **state)
+{
+	(void)state;
+	/* the program really is seed-dependent on stock Lua (30 fresh states) */
+	lua_Integer first = -1;
+	int distinct = 0;
+	lua_State *Ls[30]; /* all alive at once: each at a new address, with a new seed */
+	for (int k = 0; k < 30; k++) {
+		lua_State *L = Ls[k] = luaL_newstate();
+		assert_non_null(L);
+		luaL_openlibs(L);
+		assert_int_equal(luaL_dostring(L, "abi = {register = function() end}"), LUA_OK);
+		assert_int_equal(luaL_dostring(L, holes_src), LUA_OK);
+		assert_int_equal(luaL_dostring(L, "R = f()[1]"), LUA_OK);
+		lua_getglobal(L, "R");
+		lua_Integer r = lua_tointeger(L, -1);
+		if (first < 0) first = r;
+		if (r != first) distinct = 1;
+	}
+	for (int k = 0; k < 30; k++)
+		lua_close(Ls[k]);
+	assert_true(distinct);
+	/* ours: the same in every fresh VM, and equal to the documented border */
+	char want[sizeof((fx_out *)0)->ret] = "";
+	for (int k = 0; k < 12; k++) {
+		fx_out o = fx_twice(holes_src, "f", NULL, G);
+		assert_int_equal(o.status, 0);
+		if (!*want) snprintf(want, sizeof want, "%s", o.ret);
+		assert_string_equal(o.ret, want);
+	}
+	assert_non_null(strstr(want, ",0]"));
+
+	eval_eq("local t = {} for i = 1, 1000 do t[#t + 1] = i end return {#t, rawlen(t)}",
+	        "[1000,1000]");
+	eval_eq("return {#{}, #{1, nil, 3}, #{nil, 2}, #{1, 2, nil}, #'abc', #'', #{n = 1}}",
+	        "[0,1,0,2,3,0,0]");
+	eval_eq("local t = {1, 2, 3, nil, 5, 6, 7, 8} return {#t, select('#', table.unpack(t))}",
+	        "[3,3]");
+	eval_eq("local t = {} t[1] = 1 t[2] = 2 t[4] = 4 t[8] = 8 t[16] = 16 return #t", "16");
+	eval_eq("local t = {[1] = 1, [math.maxinteger] = 1} local j = 1\n"
+	        "while j < math.maxinteger // 2 do t[j] = 1 j = j * 2 end\n"
+	        "t[j] = 1 return #t == math.maxinteger",
+	        "true");
+	/* precedence: # applies to the whole suffixed expression, before binary operators */
+	eval_eq("local o = {x = {y = function(self, a) return {a, a, a} end}}\n"
+	        "local s = 'abcd' local t = {{1, 2}, {3}}\n"
+	        "return {#o.x:y(1) + 1, #s .. '', -#s, #t[#t] * 2, #(s .. s),\n"
+	        "  #t[1] == 2 and 'y' or 'n', #{1, 2} - #{1}, #s:rep(3), #'x' .. #'yy'}",
+	        "[4,\"4\",-4,2,8,\"y\",1,12,\"12\"]");
+	eval_eq("local function n(...) return #... end return {n('abc', 1), n({1, 2})}", "[3,2]");
+	eval_eq(
+	    "local t = {5, 4, 3} local r = 0 for i = #t, 1, -1 do r = r * 10 + t[i] end return r",
+	    "345");
+	eval_eq("local t = setmetatable({}, {__len = function() return 42 end}) return {#t, "
+	        "rawlen(t)}",
+	        "[42,0]");
+	eval_eq("local t = setmetatable({}, {__len = function() return 'x' end}) return #t",
+	        "\"x\"");
+	eval_eq("return #--[[ comment ]] 'abc' -- #'x'\n", "3");
+	eval_eq("local t = {1, nil, 3} table.insert(t, 'x') return {t[2], t[3]}", "[\"x\",3]");
+	eval_err("return #nil", SSP_ERR_VM_ERROR, "attempt to get length of a nil value");
+	eval_err("local x = 5 return #x", SSP_ERR_VM_ERROR,
+	         "attempt to get length of a number value");
+	eval_err("local function n(...) return #... end return n()", SSP_ERR_VM_ERROR,
+	         "attempt to get length of a nil value");
+	eval_err("return rawlen(5)", SSP_ERR_VM_ERROR, "table or string expected");
+	eval_err("local t = setmetatable({}, {__len = function() return 'x' end}) "
+	         "table.insert(t, 1)",
+	         SSP_ERR_VM_ERROR, "object length is not an integer");
+	/* the rewrite keeps line numbers */
+	eval_err("local t = {}\nlocal n = #t\nerror('here')", SSP_ERR_VM_ERROR, "contract:4: here");
+	/* the function's name is reserved, in any position */
+	const char *reserved[] = {
+	    "function f() return __ssp_len('abc') end abi.register(f)",
+	    "local __ssp_len = 1 function f() return #'x' end abi.register(f)",
+	    "function f() local t = {} t.__ssp_len = 1 end abi.register(f)",
+	};
+	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++) {
+		fx_out o = fx_twice(reserved[i], "f", NULL, G);
+		assert_int_equal(o.status, SSP_ERR_VM_SYNTAX);
+		assert_non_null(strstr(o.error, "line 1: the name '__ssp_len' is reserved"));
+	}
+	/* nesting bound at deploy */
+	char deep[1024] = "function f() local t = {} return ";
+	for (int i = 0; i < 70; i++)
+		strcat(deep, "#t[");
+	strcat(deep, "1");
+	for (int i = 0; i < 70; i++)
+		strcat(deep, "]");
+	strcat(deep, " end abi.register(f)");
+	fx_out o = fx_twice(deep, "f", NULL, G);
+	assert_int_equal(o.status, SSP_ERR_VM_SYNTAX);
+	assert_non_null(strstr(o.error, "nested more than"));
+}
+
 static void test_math_utf8(void **state)
 {
 	(void)state;
@@ -268,10 +405,10 @@ static void test_boundary_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pairs_order),     cmocka_unit_test(test_sort),
-	    cmocka_unit_test(test_strings),         cmocka_unit_test(test_patterns),
-	    cmocka_unit_test(test_tables),          cmocka_unit_test(test_math_utf8),
-	    cmocka_unit_test(test_boundary_values),
+	    cmocka_unit_test(test_pairs_order), cmocka_unit_test(test_sort),
+	    cmocka_unit_test(test_strings),     cmocka_unit_test(test_patterns),
+	    cmocka_unit_test(test_tables),      cmocka_unit_test(test_length),
+	    cmocka_unit_test(test_math_utf8),   cmocka_unit_test(test_boundary_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
