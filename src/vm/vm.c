@@ -52,6 +52,43 @@ static void syntax_msg(char *dst, size_t cap, const char *m)
 
 /* --------------------------------------------------------------- compile */
 
+/* lua_load with the compile-time checks of vm_alloc; 0, or -1 with the job's error set. */
+static int load_checked(lua_State *L, vm_state *s, vm_job *j, const char *src, size_t n,
+                        int rewritten)
+{
+	s->compiling = 1;
+	int st = luaL_loadbufferx(L, src, n, "=contract", "t");
+	int flag = s->compiling;
+	s->compiling = 0;
+	if (st == LUA_OK) return 0;
+	if (flag == 2) {
+		j->compile_err = SSP_ERR_VM_SYNTAX;
+		snprintf(j->msg, sizeof j->msg, "a string constant is longer than %u bytes",
+		         VM_STRING_MAX);
+	} else if (flag == 3 || st == LUA_ERRMEM) {
+		j->compile_err = SSP_ERR_VM_MEMORY;
+		snprintf(j->msg, sizeof j->msg, "the contract is too large to compile");
+	} else {
+		const char *m = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+		char line[200];
+		syntax_msg(line, sizeof line, m);
+		if (rewritten)
+			snprintf(j->msg, sizeof j->msg,
+			         "the source could not be prepared for metering: %s", line);
+		else
+			snprintf(j->msg, sizeof j->msg, "%s", line);
+		j->compile_err = SSP_ERR_VM_SYNTAX;
+	}
+	lua_pop(L, 1);
+	return -1;
+}
+
+/*
+ * The source is first compiled as written, so Lua alone decides what is
+ * valid (the rewrite could otherwise turn invalid text into valid text,
+ * e.g. `x = y #t` into a call), then rewritten (rewrite.c) and compiled
+ * again; the second chunk is the one that runs. Only a cache miss pays.
+ */
 static int compile(lua_State *L, vm_state *s, vm_job *j, const char *src, size_t n)
 {
 	char *rw;
@@ -65,35 +102,14 @@ static int compile(lua_State *L, vm_state *s, vm_job *j, const char *src, size_t
 		j->compile_err = rc;
 		return -1;
 	}
-	s->compiling = 1;
-	int st = luaL_loadbufferx(L, rw, rwn, "=contract", "t");
-	int flag = s->compiling;
-	s->compiling = 0;
-	free(rw);
-	if (st == LUA_OK) return 0;
-	if (flag == 2) {
-		j->compile_err = SSP_ERR_VM_SYNTAX;
-		snprintf(j->msg, sizeof j->msg, "a string constant is longer than %u bytes",
-		         VM_STRING_MAX);
-	} else if (flag == 3 || st == LUA_ERRMEM) {
-		j->compile_err = SSP_ERR_VM_MEMORY;
-		snprintf(j->msg, sizeof j->msg, "the contract is too large to compile");
-	} else {
-		/* report the original source's own error when it has one */
-		lua_pop(L, 1);
-		s->compiling = 1;
-		int st2 = luaL_loadbufferx(L, src, n, "=contract", "t");
-		s->compiling = 0;
-		if (st2 == LUA_OK)
-			snprintf(j->msg, sizeof j->msg,
-			         "the source could not be prepared for metering");
-		else
-			syntax_msg(j->msg, sizeof j->msg,
-			           lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?");
-		j->compile_err = SSP_ERR_VM_SYNTAX;
+	if (load_checked(L, s, j, src, n, 0)) {
+		free(rw);
+		return -1;
 	}
 	lua_pop(L, 1);
-	return -1;
+	rc = load_checked(L, s, j, rw, rwn, 1);
+	free(rw);
+	return rc;
 }
 
 /* Pushes the compiled chunk for the job, from the cache when possible. */

@@ -332,6 +332,12 @@ static void test_length(void **state)
 		assert_int_equal(o.status, SSP_ERR_VM_SYNTAX);
 		assert_non_null(strstr(o.error, "line 1: the name '__ssp_len' is reserved"));
 	}
+	/* what Lua rejects stays rejected, though the rewrite would make it a call */
+	fx_out bad = fx_twice("function f() local y, t = type, {} x = y #t end abi.register(f)",
+	                      "f", NULL, G);
+	assert_int_equal(bad.status, SSP_ERR_VM_SYNTAX);
+	assert_non_null(strstr(bad.error, "line 1:"));
+	assert_non_null(strstr(bad.error, "near '#'"));
 	/* nesting bound at deploy */
 	char deep[1024] = "function f() local t = {} return ";
 	for (int i = 0; i < 70; i++)

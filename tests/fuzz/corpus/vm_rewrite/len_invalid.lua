@@ -1,0 +1,4 @@
+x = y #t
+local a = 1 #t
+#t = 1
+return #

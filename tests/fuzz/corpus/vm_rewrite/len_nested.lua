@@ -1,0 +1,3 @@
+local t = {}
+return #t[#t[#t[#t[#t[#t[1]]]]]] + #t:m()
+:n() * 2
