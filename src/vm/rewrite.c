@@ -45,6 +45,7 @@ typedef struct {
 	size_t olen, ocap;
 	const char *copied; /* source copied to the output up to here */
 	int oom;
+	int disorder; /* an insertion before text already copied */
 } lexer;
 
 static int is_nl(char c)
@@ -245,9 +246,31 @@ static void put(lexer *x, const char *p, size_t n)
 /* Copies source up to `upto`, then the inserted text. */
 static void insert_at(lexer *x, const char *upto, const char *text)
 {
+	if (upto < x->copied) { /* out of order: a bug, never silently wrong output */
+		x->disorder = 1;
+		return;
+	}
 	put(x, x->copied, (size_t)(upto - x->copied));
 	x->copied = upto;
 	put(x, text, strlen(text));
+}
+
+static int is_keyword(const tok *t)
+{
+	static const char *const kw[] = {"and",   "break", "do",       "else",  "elseif", "end",
+	                                 "false", "for",   "function", "goto",  "if",     "in",
+	                                 "local", "nil",   "not",      "or",    "repeat", "return",
+	                                 "then",  "true",  "until",    "while", NULL};
+	if (t->type != T_NAME) return 0;
+	for (const char *const *k = kw; *k; k++)
+		if (is(t, T_NAME, *k)) return 1;
+	return 0;
+}
+
+/* A name that can be a variable or a field (not a keyword). */
+static int is_plain_name(const tok *t)
+{
+	return t->type == T_NAME && !is_keyword(t);
 }
 
 /* Skips a balanced bracket group whose opening token was just read; 0 or -1. */
@@ -292,19 +315,18 @@ static const char *operand_end(lexer *x)
 	if (is(&t, T_OP, "{")) return skip_group(x, '{') ? NULL : x->p;
 	if (is(&t, T_OP, "(")) {
 		if (skip_group(x, '(')) return NULL;
-	} else if (t.type != T_NAME || is(&t, T_NAME, "nil") || is(&t, T_NAME, "true") ||
-	           is(&t, T_NAME, "false") || is(&t, T_NAME, "function") || is(&t, T_NAME, "not")) {
-		return NULL;
+	} else if (!is_plain_name(&t)) {
+		return NULL; /* a keyword: nil, true, false, function, or a syntax error */
 	}
 	const char *end = x->p;
 	for (;;) { /* suffixes: .name [exp] :name args (args) {table} "string" */
 		next_tok(x, &t);
 		if (is(&t, T_OP, ".")) {
 			next_tok(x, &t);
-			if (t.type != T_NAME) return NULL;
+			if (!is_plain_name(&t)) return NULL;
 		} else if (is(&t, T_OP, ":")) {
 			next_tok(x, &t);
-			if (t.type != T_NAME) return NULL;
+			if (!is_plain_name(&t)) return NULL;
 			next_tok(x, &t);
 			if (t.type == T_STRING) {
 			} else if (is(&t, T_OP, "(") || is(&t, T_OP, "{")) {
@@ -424,6 +446,11 @@ int vm_rewrite(const char *src, size_t n, char **out, size_t *outn, char *err, s
 		}
 	}
 	put(&x, x.copied, (size_t)(x.e - x.copied));
+	if (x.disorder) {
+		free(x.out);
+		snprintf(err, errlen, "the source could not be prepared for metering");
+		return SSP_ERR_VM_SYNTAX;
+	}
 	if (nlen > 0 && !x.oom) {
 		/* bind the length function once, on line 1, before any contract code */
 		static const char pro[] = "local " VM_LEN_NAME "=" VM_LEN_NAME " ";

@@ -1,0 +1,1 @@
+#t.for i = 1, 2 do end
