@@ -316,6 +316,13 @@ typedef struct {
 	uint64_t height;
 	uint64_t time_ms;
 	ssp_receipt *rcpt; /* the tx's receipt, filled by the chain and the type */
+	/*
+	 * The block came from elsewhere (ssp_chain_import: replay, later P2P),
+	 * not from this node's producer. Node-local resource caps that are not
+	 * consensus rules (the VM's live-memory and allocation caps) are looser
+	 * then, so a tx its producer ran within them cannot exceed them here.
+	 */
+	bool validating;
 } ssp_txctx;
 
 /*

@@ -74,6 +74,13 @@ typedef struct ssp_vm_host {
 	uint64_t value; /* SSP base units sent with this call */
 	uint64_t height, time_ms;
 	const char *hrp; /* for address strings in Lua */
+	/*
+	 * Validating someone else's block: the node-local caps (live memory,
+	 * cumulative allocation; never consensus results) are doubled, so a call
+	 * its producer ran within them, with a different string-hash seed and
+	 * so different table sizes, cannot exceed them here.
+	 */
+	bool validating;
 	/* storage of `self`: key is a Lua string; NOTFOUND means nil */
 	int (*storage_get)(void *ctx, const uint8_t *key, size_t kl, ssp_buf *val);
 	int (*storage_set)(void *ctx, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl);

@@ -295,6 +295,7 @@ typedef struct {
 	ssp_chain *c;
 	ssp_state *st;
 	uint64_t height, time_ms;
+	bool validating; /* an imported block (ssp_txctx.validating) */
 	/* included txs and their receipts */
 	const ssp_tx **txs;
 	ssp_receipt *rcpts;
@@ -402,7 +403,8 @@ static int apply_tx(blockctx *b, const ssp_tx *tx, ssp_receipt *r)
 	                 .hrp = c->g->hrp,
 	                 .height = b->height,
 	                 .time_ms = b->time_ms,
-	                 .rcpt = r};
+	                 .rcpt = r,
+	                 .validating = b->validating};
 	rc = ssp_chain_txtype(c, tx->type)->apply(&ctx, tx);
 	if (rc) goto undo;
 	return 0;
@@ -710,7 +712,7 @@ int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *rawp, size_t n
                      ssp_block_info *info)
 {
 	const ssp_params *p = &c->g->params;
-	blockctx b = {.c = c};
+	blockctx b = {.c = c, .validating = true};
 	ssp_block blk;
 	ssp_txn *t = NULL;
 	ssp_buf hb, blob;

@@ -204,6 +204,7 @@ void contract_frame_init(contract_frame *f, contract_exec *x, const contract_fra
 	    .height = x->c->height,
 	    .time_ms = x->c->time_ms,
 	    .hrp = x->c->hrp,
+	    .validating = x->c->validating,
 	    .storage_get = h_storage_get,
 	    .storage_set = h_storage_set,
 	    .storage_del = h_storage_del,

@@ -237,10 +237,12 @@ static int run(ssp_vm *vm, vm_job *j, vm_call *c, int *status, char *err, size_t
 	}
 	lua_State *L = s->L;
 	c->st = s;
-	c->phys_limit = s->inuse + VM_PHYS_FACTOR * vm->mem_limit;
-	c->work_limit = c->gas_limit > (UINT64_MAX - VM_WORK_BASE) / VM_WORK_PER_GAS
+	/* node-local caps, looser when validating another node's block (ssp/vm.h) */
+	unsigned slack = c->host && c->host->validating ? VM_VALIDATE_SLACK : 1;
+	c->phys_limit = s->inuse + slack * VM_PHYS_FACTOR * vm->mem_limit;
+	c->work_limit = c->gas_limit > (UINT64_MAX / slack - VM_WORK_BASE) / VM_WORK_PER_GAS
 	                    ? UINT64_MAX
-	                    : VM_WORK_BASE + VM_WORK_PER_GAS * c->gas_limit;
+	                    : slack * (VM_WORK_BASE + VM_WORK_PER_GAS * c->gas_limit);
 	s->call = c;
 	if (!vm->bench_no_hook) /* test-only switch, see vm_internal.h */
 		lua_sethook(L, vm_hook, LUA_MASKCOUNT | LUA_MASKCALL, VM_HOOK_CHUNK);

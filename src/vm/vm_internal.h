@@ -62,6 +62,7 @@ _Static_assert(sizeof(void *) == 8 && sizeof(lua_Integer) == 8, "64-bit hosts on
 #define VM_PHYS_FACTOR 4                  /* node-local live-memory cap = 4 x mem_limit */
 #define VM_WORK_BASE (256u * 1024 * 1024) /* node-local cumulative allocation: base + */
 #define VM_WORK_PER_GAS 64                /* 64 bytes per gas of the limit */
+#define VM_VALIDATE_SLACK 2               /* both caps x2 when validating another's block */
 #define VM_COMPILE_MEM (256u * 1024 * 1024)
 #define VM_CACHE_ENTRIES 256              /* compiled chunks kept per lua_State */
 #define VM_CACHE_BYTES (8u * 1024 * 1024) /* total source bytes behind them */

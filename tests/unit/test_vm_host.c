@@ -443,6 +443,32 @@ static void test_node_limit(void **state)
 	fx_free(w);
 }
 
+/*
+ * Validating another node's block doubles the node-local caps: a call that
+ * passes them by less than 2x fails when producing and runs when validating
+ * (a producer that ran it has table sizes of its own seed; see ssp/vm.h).
+ */
+static void test_node_limit_validating(void **state)
+{
+	(void)state;
+	ssp_vm_opts o = {.mem_limit = 1 << 20}; /* live cap 4 MiB producing, 8 MiB validating */
+	fx_world *w = fx_new(&o);
+	fx_contract *k =
+	    fx_add(w, 9,
+	           "function f(n) local t = {} for i = 1, n do t[i] = i end return #t end\n"
+	           "abi.register(f)");
+	fx_out p = fx_run(w, k, SSP_VM_MODE_CALL, "f", "[200000]", 1, 0, 100000000);
+	assert_int_equal(p.rc, SSP_ERR_NOMEM);
+	assert_non_null(strstr(p.error, "node memory limit"));
+	w->validating = true;
+	fx_out v = ok(fx_run(w, k, SSP_VM_MODE_CALL, "f", "[200000]", 1, 0, 100000000));
+	assert_string_equal(v.ret, "200000");
+	/* still bounded: twice as far fails again */
+	fx_out v2 = fx_run(w, k, SSP_VM_MODE_CALL, "f", "[1000000]", 1, 0, 100000000);
+	assert_int_equal(v2.rc, SSP_ERR_NOMEM);
+	fx_free(w);
+}
+
 static void test_misuse(void **state)
 {
 	(void)state;
@@ -483,7 +509,8 @@ int main(void)
 	    cmocka_unit_test(test_escrow),     cmocka_unit_test(test_iot20_and_parking),
 	    cmocka_unit_test(test_api),        cmocka_unit_test(test_nested),
 	    cmocka_unit_test(test_depth),      cmocka_unit_test(test_cold_warm),
-	    cmocka_unit_test(test_node_limit), cmocka_unit_test(test_misuse),
+	    cmocka_unit_test(test_node_limit), cmocka_unit_test(test_node_limit_validating),
+	    cmocka_unit_test(test_misuse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,6 +61,7 @@ typedef struct {
 	int nc;
 	fx_state st;
 	uint64_t height, time_ms;
+	bool validating; /* passed to every call's host (ssp_vm_host.validating) */
 	char last_token_op[32];
 	char last_token_args[256];
 	int storage_calls;
@@ -235,6 +236,7 @@ static inline void fx_host(ssp_vm_host *h, fx_ctx *ctx, const ssp_addr *self,
 	h->height = ctx->w->height;
 	h->time_ms = ctx->w->time_ms;
 	h->hrp = "dssp";
+	h->validating = ctx->w->validating;
 	h->storage_get = fx_storage_get;
 	h->storage_set = fx_storage_set;
 	h->storage_del = fx_storage_del;
