@@ -61,6 +61,9 @@ void ssp_vm_abi_free(ssp_vm_abi *abi);
  */
 SSP_WUR int ssp_vm_check(ssp_vm *vm, const char *src, size_t n, uint64_t gas_limit, ssp_vm_abi *abi,
                          char *err, size_t errlen);
+/* The same, validating another node's block (see ssp_vm_host.validating). */
+SSP_WUR int ssp_vm_check_ex(ssp_vm *vm, const char *src, size_t n, uint64_t gas_limit,
+                            bool validating, ssp_vm_abi *abi, char *err, size_t errlen);
 
 /*
  * What a contract can do to the world. Every callback returns 0 or an

@@ -108,8 +108,8 @@ int contract_deploy_apply(ssp_txctx *c, const ssp_tx *tx)
 	}
 	gas_used = code_gas;
 	err[0] = 0;
-	rc = ssp_vm_check(vm, (const char *)d.src, d.src_len, d.gas_limit - code_gas, &ci.abi, err,
-	                  sizeof err);
+	rc = ssp_vm_check_ex(vm, (const char *)d.src, d.src_len, d.gas_limit - code_gas,
+	                     c->validating, &ci.abi, err, sizeof err);
 	if (rc) {
 		ssp_vm_abi_free(&ci.abi);
 		if (!is_vm_err(rc)) return rc;

@@ -20,8 +20,8 @@ static int addr_eq(const ssp_addr *a, const ssp_addr *b)
 
 int contract_err_fatal(int rc)
 {
-	return rc == SSP_ERR_NOMEM || rc == SSP_ERR_IO || rc == SSP_ERR_DBCORRUPT ||
-	       rc == SSP_ERR_MAPFULL || rc == SSP_ERR_INTERNAL;
+	return rc == SSP_ERR_NOMEM || rc == SSP_ERR_VM_NODELIMIT || rc == SSP_ERR_IO ||
+	       rc == SSP_ERR_DBCORRUPT || rc == SSP_ERR_MAPFULL || rc == SSP_ERR_INTERNAL;
 }
 
 int contract_host_rc(contract_frame *f, int rc)

@@ -204,6 +204,13 @@ static int m_query(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 	view_close(&v);
 	ssp_buf_free(&args);
 	if (!rc) rc = x.fatal;
+	if (rc == SSP_ERR_VM_NODELIMIT) {
+		ssp_vm_result_free(&r);
+		return ssp_rpc_fail(
+		    err, RPC_CONTRACT_ERROR,
+		    "contract error: the call passed this node's resource limits (%s)",
+		    ssp_errname(rc));
+	}
 	if (rc) {
 		ssp_vm_result_free(&r);
 		return internal(err, rc);

@@ -127,12 +127,12 @@ void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 				return NULL;
 			}
 			if (s->inuse + grow > c->phys_limit) {
-				vm_set_abort(c, VM_ABORT_NODE, SSP_ERR_NOMEM,
+				vm_set_abort(c, VM_ABORT_NODE, SSP_ERR_VM_NODELIMIT,
 				             "node memory limit of the call");
 				return NULL;
 			}
 			if (grow > c->work_limit - c->work_used) {
-				vm_set_abort(c, VM_ABORT_NODE, SSP_ERR_NOMEM,
+				vm_set_abort(c, VM_ABORT_NODE, SSP_ERR_VM_NODELIMIT,
 				             "node allocation budget of the call");
 				return NULL;
 			}

@@ -238,7 +238,7 @@ static int run(ssp_vm *vm, vm_job *j, vm_call *c, int *status, char *err, size_t
 	lua_State *L = s->L;
 	c->st = s;
 	/* node-local caps, looser when validating another node's block (ssp/vm.h) */
-	unsigned slack = c->host && c->host->validating ? VM_VALIDATE_SLACK : 1;
+	unsigned slack = c->validating || (c->host && c->host->validating) ? VM_VALIDATE_SLACK : 1;
 	c->phys_limit = s->inuse + slack * VM_PHYS_FACTOR * vm->mem_limit;
 	c->work_limit = c->gas_limit > (UINT64_MAX / slack - VM_WORK_BASE) / VM_WORK_PER_GAS
 	                    ? UINT64_MAX
@@ -362,6 +362,12 @@ unsigned long ssp_vm_states_created(const ssp_vm *vm)
 int ssp_vm_check(ssp_vm *vm, const char *src, size_t n, uint64_t gas_limit, ssp_vm_abi *abi,
                  char *err, size_t errlen)
 {
+	return ssp_vm_check_ex(vm, src, n, gas_limit, false, abi, err, errlen);
+}
+
+int ssp_vm_check_ex(ssp_vm *vm, const char *src, size_t n, uint64_t gas_limit, bool validating,
+                    ssp_vm_abi *abi, char *err, size_t errlen)
+{
 	char dummy[1];
 	if (!err || !errlen) {
 		err = dummy;
@@ -374,7 +380,10 @@ int ssp_vm_check(ssp_vm *vm, const char *src, size_t n, uint64_t gas_limit, ssp_
 		snprintf(err, errlen, "source larger than %d bytes", SSP_VM_SOURCE_MAX);
 		return SSP_ERR_TOOBIG;
 	}
-	vm_call c = {.mode = VM_MODE_CHECK, .gas_limit = gas_limit, .obj_limit = vm->mem_limit};
+	vm_call c = {.mode = VM_MODE_CHECK,
+	             .gas_limit = gas_limit,
+	             .obj_limit = vm->mem_limit,
+	             .validating = validating};
 	ssp_buf_init(&c.ret, 16);
 	vm_job j = {.c = &c, .src = src ? src : "", .n = n, .abi = abi};
 	int status;

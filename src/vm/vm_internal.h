@@ -90,6 +90,7 @@ typedef struct vm_call {
 	uint64_t obj_used, obj_limit;   /* objective memory: bytes of new objects */
 	uint64_t work_used, work_limit; /* node-local: cumulative bytes allocated */
 	size_t phys_limit;              /* node-local: live bytes of the lua_State */
+	bool validating;                /* check mode: ssp_vm_check_ex's flag (calls: the host's) */
 	int abort;                      /* VM_ABORT_* */
 	int status;                     /* SSP_ERR_VM_* when abort == STATUS */
 	int node_err;                   /* ssp_err when abort == NODE */

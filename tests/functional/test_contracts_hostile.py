@@ -7,6 +7,7 @@ and two replays of the chain in separate processes agree with the node.
 One call succeeds on purpose: `holes` stores #t of tables whose stock-Lua
 border depends on each process's random string-hash seed; the node and
 both replays must store the same values."""
+import json
 import os
 
 from sspnode import (Cli, Failure, Node, bindir_from_argv, check, main, replay_twice, tempdir,
@@ -30,6 +31,12 @@ function tostring_bomb()
 end
 function churn() local t = {} for i = 1, 100000000 do t[i % 1000] = {i} end end
 function ok() return 42 end
+function rehash_churn()
+  local t = {}
+  for i = 1, 1024 do t[i * 4294967296] = true end
+  local j = 1
+  while true do t[j * 4294967296] = nil t[(1024 + j) * 4294967296] = true j = j + 1 end
+end
 function holes()
   local seed, acc = 7, 0
   local function rnd(n) seed = (seed * 1103515245 + 12345) % 2147483648 return seed % n + 1 end
@@ -48,7 +55,7 @@ function holes()
   end
   return acc
 end
-abi.register(holes, spin, spin_pcall, rep_bomb, concat_bomb, pattern_bomb, deep, gc_trick,
+abi.register(holes, rehash_churn, spin, spin_pcall, rep_bomb, concat_bomb, pattern_bomb, deep, gc_trick,
              tostring_bomb, churn)
 abi.view(ok)
 '''
@@ -104,6 +111,17 @@ def test():
     msg = got["tostring_bomb"]["receipt"].get("message", "")
     check(msg != "" and "0x" not in msg,
           "a non-string error object gets a generic message, its __tostring never run: %r" % msg)
+
+    # a call that passes the node-local allocation budget (each insert rehashes the whole
+    # table: uncharged, seed-dependent work) is not valid here: rejected, not fatal
+    r = dev.run("contract", "call", "--from", "dev", addr, "rehash_churn", "--gas", "2000000")
+    def churn_done():
+        g = node.rpc("tx_get", {"txid": r["txid"]})
+        return g if g["status"] != "pending" else None
+    g = wait_for(churn_done, 30, "the rehash-churn call leaves the pool")
+    check(g["status"] == "rejected" and "VM_NODELIMIT" in json.dumps(g),
+          "rehash_churn: rejected by this node's VM limits, not included: %s" % g)
+    check(node.proc.poll() is None, "the node survived it")
 
     # the node is unharmed: it answers, produces, and the contract still works
     h = node.height()

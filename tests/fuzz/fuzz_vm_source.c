@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ssp_vm_abi abi;
 	char err[256];
 	int rc = ssp_vm_check(w->vm, (const char *)data, size, FUZZ_GAS, &abi, err, sizeof err);
-	if (rc == SSP_ERR_NOMEM) return 0; /* a node-local limit: allowed, not a result */
+	if (rc == SSP_ERR_NOMEM || rc == SSP_ERR_VM_NODELIMIT)
+		return 0; /* node-local: not a result */
 	if (!vm_status_ok(rc)) abort();
 	if (rc) return 0;
 	fx_contract k;
@@ -51,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int mode = (abi.fns[i].kind & SSP_VM_FN_VIEW) ? SSP_VM_MODE_VIEW : SSP_VM_MODE_CALL;
 		rc = ssp_vm_call(w->vm, &h, &k.hash, k.src, k.n, mode, abi.fns[i].name, NULL, 0,
 		                 FUZZ_GAS, &res);
-		if (rc && rc != SSP_ERR_NOMEM) abort();
+		if (rc && rc != SSP_ERR_NOMEM && rc != SSP_ERR_VM_NODELIMIT) abort();
 		if (!rc) {
 			if (!vm_status_ok(res.status) || res.gas_used > FUZZ_GAS) abort();
 			if (res.status == SSP_ERR_VM_GAS && res.gas_used != FUZZ_GAS) abort();

@@ -436,7 +436,7 @@ static void test_node_limit(void **state)
 	                        "function f() local t = {} for i = 1, 1e8 do t[i] = i end end\n"
 	                        "function g() return 1 end abi.register(f, g)");
 	fx_out r = fx_run(w, k, SSP_VM_MODE_CALL, "f", NULL, 1, 0, 1000000000);
-	assert_int_equal(r.rc, SSP_ERR_NOMEM);
+	assert_int_equal(r.rc, SSP_ERR_VM_NODELIMIT);
 	assert_int_equal(r.status, SSP_ERR_VM_MEMORY);
 	assert_non_null(strstr(r.error, "node limit"));
 	assert_string_equal(ok(fx_run(w, k, SSP_VM_MODE_CALL, "g", NULL, 1, 0, G)).ret, "1");
@@ -458,14 +458,14 @@ static void test_node_limit_validating(void **state)
 	           "function f(n) local t = {} for i = 1, n do t[i] = i end return #t end\n"
 	           "abi.register(f)");
 	fx_out p = fx_run(w, k, SSP_VM_MODE_CALL, "f", "[200000]", 1, 0, 100000000);
-	assert_int_equal(p.rc, SSP_ERR_NOMEM);
+	assert_int_equal(p.rc, SSP_ERR_VM_NODELIMIT);
 	assert_non_null(strstr(p.error, "node memory limit"));
 	w->validating = true;
 	fx_out v = ok(fx_run(w, k, SSP_VM_MODE_CALL, "f", "[200000]", 1, 0, 100000000));
 	assert_string_equal(v.ret, "200000");
 	/* still bounded: twice as far fails again */
 	fx_out v2 = fx_run(w, k, SSP_VM_MODE_CALL, "f", "[1000000]", 1, 0, 100000000);
-	assert_int_equal(v2.rc, SSP_ERR_NOMEM);
+	assert_int_equal(v2.rc, SSP_ERR_VM_NODELIMIT);
 	fx_free(w);
 }
 
