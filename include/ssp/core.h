@@ -27,77 +27,78 @@ extern "C" {
  * X(name, code, message). Codes are negative and never renumbered: append
  * new ones at the end of their group only.
  */
-#define SSP_ERR_MAP(X)                                                                 \
-	X(OK, 0, "success")                                                            \
-	X(NOMEM, -1, "out of memory")                                                  \
-	X(INVAL, -2, "invalid argument")                                               \
-	X(IO, -3, "I/O error")                                                         \
-	X(NOTFOUND, -4, "not found")                                                   \
-	X(EXISTS, -5, "already exists")                                                \
-	X(TOOBIG, -6, "too large")                                                     \
-	X(RANGE, -7, "value out of range")                                             \
-	X(OVERFLOW, -8, "arithmetic overflow")                                         \
-	X(BUSY, -9, "busy, try again")                                                 \
-	X(INTERNAL, -10, "internal error")                                             \
-	X(DECODE, -20, "malformed encoding")                                           \
-	X(TRAILING, -21, "trailing bytes after object")                                \
-	X(NONCANON, -22, "non-canonical encoding")                                     \
-	X(TRUNCATED, -23, "truncated input")                                           \
-	X(BADKEY, -30, "invalid public key")                                           \
-	X(BADSIG, -31, "invalid signature")                                            \
-	X(HIGHS, -32, "non-canonical signature (high S)")                              \
-	X(KEYTYPE, -33, "unsupported key type")                                        \
-	X(BADADDR, -34, "invalid address")                                             \
-	X(BADHRP, -35, "address is for another network")                               \
-	X(BADCHECKSUM, -36, "bad address checksum")                                    \
-	X(BADAMOUNT, -37, "invalid amount")                                            \
-	X(CHAINID, -40, "wrong chain id")                                              \
-	X(NONCE_LOW, -41, "nonce already used")                                        \
-	X(NONCE_GAP, -42, "nonce too far ahead")                                       \
-	X(FEE_LOW, -43, "fee below minimum")                                           \
-	X(EXPIRED, -44, "transaction expired")                                         \
-	X(BALANCE, -45, "insufficient balance")                                        \
-	X(TXTYPE, -46, "unknown transaction type")                                     \
-	X(DUPLICATE, -47, "transaction already known")                                 \
-	X(MEMPOOL_FULL, -48, "mempool full")                                           \
-	X(NOKEY, -49, "sender public key unknown: include it")                         \
-	X(KEYMISMATCH, -50, "public key does not match sender")                        \
-	X(PAYLOAD, -51, "invalid transaction payload")                                 \
-	X(SELF_TRANSFER, -52, "transfer to self")                                      \
-	X(LOCKED, -53, "funds are locked")                                             \
-	X(FEE_REPLACE, -54, "replacement fee too low")                                 \
-	X(EXPIRY_FAR, -55, "expiry too far in the future")                             \
-	X(BLOCK_PREV, -60, "block does not extend the head")                           \
-	X(BLOCK_HEIGHT, -61, "wrong block height")                                     \
-	X(BLOCK_ROOT, -62, "block root mismatch")                                      \
-	X(BLOCK_STATE, -63, "block state root mismatch")                               \
-	X(BLOCK_PRODUCER, -64, "wrong block producer")                                 \
-	X(BLOCK_TIME, -65, "bad block timestamp")                                      \
-	X(BLOCK_LIMIT, -66, "block over its limits")                                   \
-	X(BLOCK_TX, -67, "block contains an invalid transaction")                      \
-	X(GENESIS, -70, "invalid genesis")                                             \
-	X(SUPPLY, -71, "supply invariant violated")                                    \
-	X(MAPFULL, -80, "database map full")                                           \
-	X(DBCORRUPT, -81, "database corrupt")                                          \
-	X(DBLOCKED, -82, "data directory in use by another process")                   \
-	X(DBVERSION, -83, "database from another chain or version")                    \
-	X(PASSWORD, -90, "wrong password or corrupted keystore")                       \
-	X(KEYSTORE, -91, "malformed keystore file")                                    \
-	X(PEM, -92, "unsupported or malformed PEM key")                                \
-	X(VM_ERROR, -110, "contract error")                                            \
-	X(VM_GAS, -111, "out of gas")                                                  \
-	X(VM_MEMORY, -112, "contract out of memory")                                   \
-	X(VM_DEPTH, -113, "call depth limit")                                          \
-	X(VM_REENTRY, -114, "re-entrant call")                                         \
-	X(VM_BYTECODE, -115, "bytecode is not accepted")                               \
-	X(VM_SYNTAX, -116, "contract does not compile")                                \
-	X(VM_NOFN, -117, "no such callable function")                                  \
-	X(VM_NOTPAYABLE, -118, "function does not accept value")                       \
-	X(VM_VIEW, -119, "state change in a view call")                                \
-	X(VM_VALUE, -120, "value cannot cross the contract boundary")                  \
-	X(VM_NODELIMIT, -121, "node-local VM resource limit (not valid on this node)") \
-	X(RPC, -100, "RPC error")                                                      \
-	X(CONNECT, -101, "cannot connect to node")                                     \
+#define SSP_ERR_MAP(X)                                                                  \
+	X(OK, 0, "success")                                                             \
+	X(NOMEM, -1, "out of memory")                                                   \
+	X(INVAL, -2, "invalid argument")                                                \
+	X(IO, -3, "I/O error")                                                          \
+	X(NOTFOUND, -4, "not found")                                                    \
+	X(EXISTS, -5, "already exists")                                                 \
+	X(TOOBIG, -6, "too large")                                                      \
+	X(RANGE, -7, "value out of range")                                              \
+	X(OVERFLOW, -8, "arithmetic overflow")                                          \
+	X(BUSY, -9, "busy, try again")                                                  \
+	X(INTERNAL, -10, "internal error")                                              \
+	X(DECODE, -20, "malformed encoding")                                            \
+	X(TRAILING, -21, "trailing bytes after object")                                 \
+	X(NONCANON, -22, "non-canonical encoding")                                      \
+	X(TRUNCATED, -23, "truncated input")                                            \
+	X(BADKEY, -30, "invalid public key")                                            \
+	X(BADSIG, -31, "invalid signature")                                             \
+	X(HIGHS, -32, "non-canonical signature (high S)")                               \
+	X(KEYTYPE, -33, "unsupported key type")                                         \
+	X(BADADDR, -34, "invalid address")                                              \
+	X(BADHRP, -35, "address is for another network")                                \
+	X(BADCHECKSUM, -36, "bad address checksum")                                     \
+	X(BADAMOUNT, -37, "invalid amount")                                             \
+	X(CHAINID, -40, "wrong chain id")                                               \
+	X(NONCE_LOW, -41, "nonce already used")                                         \
+	X(NONCE_GAP, -42, "nonce too far ahead")                                        \
+	X(FEE_LOW, -43, "fee below minimum")                                            \
+	X(EXPIRED, -44, "transaction expired")                                          \
+	X(BALANCE, -45, "insufficient balance")                                         \
+	X(TXTYPE, -46, "unknown transaction type")                                      \
+	X(DUPLICATE, -47, "transaction already known")                                  \
+	X(MEMPOOL_FULL, -48, "mempool full")                                            \
+	X(NOKEY, -49, "sender public key unknown: include it")                          \
+	X(KEYMISMATCH, -50, "public key does not match sender")                         \
+	X(PAYLOAD, -51, "invalid transaction payload")                                  \
+	X(SELF_TRANSFER, -52, "transfer to self")                                       \
+	X(LOCKED, -53, "funds are locked")                                              \
+	X(FEE_REPLACE, -54, "replacement fee too low")                                  \
+	X(EXPIRY_FAR, -55, "expiry too far in the future")                              \
+	X(PAUSED, -56, "sender paused: its contract call passed this node's VM limits") \
+	X(BLOCK_PREV, -60, "block does not extend the head")                            \
+	X(BLOCK_HEIGHT, -61, "wrong block height")                                      \
+	X(BLOCK_ROOT, -62, "block root mismatch")                                       \
+	X(BLOCK_STATE, -63, "block state root mismatch")                                \
+	X(BLOCK_PRODUCER, -64, "wrong block producer")                                  \
+	X(BLOCK_TIME, -65, "bad block timestamp")                                       \
+	X(BLOCK_LIMIT, -66, "block over its limits")                                    \
+	X(BLOCK_TX, -67, "block contains an invalid transaction")                       \
+	X(GENESIS, -70, "invalid genesis")                                              \
+	X(SUPPLY, -71, "supply invariant violated")                                     \
+	X(MAPFULL, -80, "database map full")                                            \
+	X(DBCORRUPT, -81, "database corrupt")                                           \
+	X(DBLOCKED, -82, "data directory in use by another process")                    \
+	X(DBVERSION, -83, "database from another chain or version")                     \
+	X(PASSWORD, -90, "wrong password or corrupted keystore")                        \
+	X(KEYSTORE, -91, "malformed keystore file")                                     \
+	X(PEM, -92, "unsupported or malformed PEM key")                                 \
+	X(VM_ERROR, -110, "contract error")                                             \
+	X(VM_GAS, -111, "out of gas")                                                   \
+	X(VM_MEMORY, -112, "contract out of memory")                                    \
+	X(VM_DEPTH, -113, "call depth limit")                                           \
+	X(VM_REENTRY, -114, "re-entrant call")                                          \
+	X(VM_BYTECODE, -115, "bytecode is not accepted")                                \
+	X(VM_SYNTAX, -116, "contract does not compile")                                 \
+	X(VM_NOFN, -117, "no such callable function")                                   \
+	X(VM_NOTPAYABLE, -118, "function does not accept value")                        \
+	X(VM_VIEW, -119, "state change in a view call")                                 \
+	X(VM_VALUE, -120, "value cannot cross the contract boundary")                   \
+	X(VM_NODELIMIT, -121, "node-local VM resource limit (not valid on this node)")  \
+	X(RPC, -100, "RPC error")                                                       \
+	X(CONNECT, -101, "cannot connect to node")                                      \
 	X(TIMEOUT, -102, "timed out")
 
 typedef enum {

@@ -9,7 +9,11 @@
  * sender; when full, a tx paying more over its minimum fee evicts the cheapest
  * tail (a tail, so no queue is left with a gap). Same sender and nonce
  * with a fee at least 10% higher replaces. Rejections are remembered in a
- * bounded ring for tx_get.
+ * bounded ring for tx_get. A sender whose tx the producer had to drop
+ * because it passed the VM's node-local limits (VM_NODELIMIT: uncharged
+ * work, so no fee was paid) is paused for MP_PAUSE_BLOCKS: its new txs get
+ * PAUSED, so one funded account cannot make the producer redo that work
+ * every block for free.
  *
  * Thread-safe: every public function takes the pool's mutex. The node
  * admits on its loop thread while blocks are built and committed on the
@@ -41,6 +45,14 @@ typedef struct {
 	int err;
 } rejected;
 
+#define MP_PAUSE_BLOCKS 600 /* ~10 minutes at one block per second */
+#define MP_PAUSE_MAX 1024   /* paused senders remembered (oldest forgotten first) */
+
+typedef struct {
+	ssp_addr addr;
+	uint64_t until; /* paused while the pool's height is below this */
+} paused;
+
 struct ssp_mempool {
 	pthread_mutex_t mu;
 	uint64_t height; /* the head as of the last reconciliation (expiry checks) */
@@ -54,6 +66,8 @@ struct ssp_mempool {
 	uint64_t seq;
 	rejected *rej;
 	size_t nrej, rejpos;
+	paused pause[MP_PAUSE_MAX];
+	size_t npause, pausepos;
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
 };
 
@@ -268,10 +282,27 @@ static void pop_tail(ssp_mempool *m, mp_sender *s, int err)
 	free(e);
 }
 
+static void pause_sender(ssp_mempool *m, const ssp_addr *a)
+{
+	m->pause[m->pausepos] = (paused){.addr = *a, .until = m->height + MP_PAUSE_BLOCKS};
+	m->pausepos = (m->pausepos + 1) % MP_PAUSE_MAX;
+	if (m->npause < MP_PAUSE_MAX) m->npause++;
+}
+
+static bool is_paused(const ssp_mempool *m, const ssp_addr *a)
+{
+	for (size_t i = 0; i < m->npause; i++)
+		if (m->pause[i].until > m->height &&
+		    !memcmp(m->pause[i].addr.b, a->b, SSP_ADDR_LEN))
+			return true;
+	return false;
+}
+
 static void drop_from(ssp_mempool *m, mp_entry *e, int err)
 {
 	mp_sender *s = e->s;
 	uint64_t nonce = e->tx.nonce;
+	if (err == SSP_ERR_VM_NODELIMIT) pause_sender(m, &s->addr);
 	while (s->len && s->q[s->len - 1]->tx.nonce >= nonce)
 		pop_tail(m, s, err);
 	free_sender_if_empty(m, s);
@@ -341,6 +372,10 @@ static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verif
 	e->tx.payload = in->payload ? e->raw + (in->payload - in->raw) : NULL;
 	if (find_tx(m, &e->tx.txid)) {
 		rc = SSP_ERR_DUPLICATE;
+		goto fail;
+	}
+	if (m->npause && is_paused(m, &e->tx.from)) {
+		rc = SSP_ERR_PAUSED;
 		goto fail;
 	}
 	rc = checked ? 0 : ssp_chain_check_tx(m->c, &e->tx);

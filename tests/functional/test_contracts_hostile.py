@@ -122,6 +122,10 @@ def test():
     check(g["status"] == "rejected" and "VM_NODELIMIT" in json.dumps(g),
           "rehash_churn: rejected by this node's VM limits, not included: %s" % g)
     check(node.proc.poll() is None, "the node survived it")
+    # no fee was paid for that work, so the sender is paused for a while
+    r = dev.run("contract", "call", "--from", "dev", addr, "holes", "--gas", "2000000", ok=False)
+    check(r.returncode != 0 and "PAUSED" in r.stderr + r.stdout,
+          "the same sender's next tx is refused: %s" % (r.stderr.strip() or r.stdout.strip()))
 
     # the node is unharmed: it answers, produces, and the contract still works
     h = node.height()
