@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "chain/mempool_internal.h"
 #include "chain_fixture.h"
 
 #define COIN SSP_COIN
@@ -727,6 +728,39 @@ static void test_mempool_equal_priority(void **state)
 	assert_int_equal(ssp_mempool_rejected(pool, &c0), SSP_ERR_MEMPOOL_FULL);
 	n.pool = main_pool;
 	ssp_mempool_free(pool);
+	fx_node_close(&n, false);
+}
+
+/*
+ * A tx dropped with VM_NODELIMIT (node-local VM limits: no fee was paid)
+ * drops its successors and pauses its sender for 600 blocks; others are
+ * unaffected, and the pause ends.
+ */
+static void test_mempool_pause(void **state)
+{
+	(void)state;
+	fx_node n;
+	ssp_hash a0, a1, c0, id;
+	fx_node_open(&n, NULL, G_DEF);
+	assert_int_equal(submit(&n, &ALICE, xf(&BOB, COIN, 0, true), &a0), 0);
+	assert_int_equal(submit(&n, &ALICE, xf(&BOB, COIN, 1, false), &a1), 0);
+	assert_int_equal(submit(&n, &CAROL, xf(&BOB, COIN, 0, true), &c0), 0);
+	ssp_mempool_drop_tx(n.pool, &a0, SSP_ERR_VM_NODELIMIT);
+	assert_false(ssp_mempool_has(n.pool, &a0));
+	assert_false(ssp_mempool_has(n.pool, &a1));
+	assert_int_equal(ssp_mempool_rejected(n.pool, &a0), SSP_ERR_VM_NODELIMIT);
+	assert_int_equal(submit(&n, &ALICE, xf(&BOB, 2 * COIN, 0, true), &id), SSP_ERR_PAUSED);
+	assert_int_equal(ssp_mempool_rejected(n.pool, &id), SSP_ERR_PAUSED);
+	assert_true(ssp_mempool_has(n.pool, &c0));
+	assert_int_equal(submit(&n, &DAVE, xf(&BOB, COIN, 0, true), &id), 0);
+	/* another reason to drop does not pause */
+	ssp_mempool_drop_tx(n.pool, &id, SSP_ERR_BALANCE);
+	assert_int_equal(submit(&n, &DAVE, xf(&BOB, 2 * COIN, 0, true), &id), 0);
+	/* 600 blocks later alice may submit again */
+	ssp_mempool_after_block(n.pool, NULL, 0, 599);
+	assert_int_equal(submit(&n, &ALICE, xf(&BOB, 3 * COIN, 0, true), &id), SSP_ERR_PAUSED);
+	ssp_mempool_after_block(n.pool, NULL, 0, 600);
+	assert_int_equal(submit(&n, &ALICE, xf(&BOB, 3 * COIN, 0, true), &id), 0);
 	fx_node_close(&n, false);
 }
 
@@ -1548,6 +1582,7 @@ int main(void)
 	    cmocka_unit_test(test_nonce_order),
 	    cmocka_unit_test(test_rejections),
 	    cmocka_unit_test(test_mempool_caps),
+	    cmocka_unit_test(test_mempool_pause),
 	    cmocka_unit_test(test_mempool_equal_priority),
 	    cmocka_unit_test(test_fee_priority),
 	    cmocka_unit_test(test_expiry_eviction),
