@@ -387,40 +387,31 @@ static int b_rawset(lua_State *L)
  * last non-nil and the first nil index (raw reads, at most ~126, charged
  * one gas each). For a sequence it is the sequence's length, as in Lua.
  */
+/* t[i] == nil, raw; counts the read. */
+static int raw_nil(lua_State *L, int t, lua_Integer i, uint64_t *probes)
+{
+	++*probes;
+	int nil = lua_rawgeti(L, t, i) == LUA_TNIL;
+	lua_pop(L, 1);
+	return nil;
+}
+
 static lua_Integer raw_border(lua_State *L, int t)
 {
-	uint64_t probes = 1;
-	lua_Unsigned i, j;
-	int nil = lua_rawgeti(L, t, 1) == LUA_TNIL;
-	lua_pop(L, 1);
-	if (nil) {
-		vm_charge(L, probes * VM_GAS_ELEM);
-		return 0;
-	}
-	for (i = 1, j = 2;; j *= 2) { /* t[i] ~= nil */
-		probes++;
-		nil = lua_rawgeti(L, t, (lua_Integer)j) == LUA_TNIL;
-		lua_pop(L, 1);
-		if (nil) break;
+	uint64_t probes = 0;
+	lua_Unsigned i = 0, j = 1; /* i == 0 or t[i] ~= nil; j: the next index to look at */
+	while (!raw_nil(L, t, (lua_Integer)j, &probes)) {
 		i = j;
-		if (j > (lua_Unsigned)LUA_MAXINTEGER / 2) {
-			probes++;
-			nil = lua_rawgeti(L, t, LUA_MAXINTEGER) == LUA_TNIL;
-			lua_pop(L, 1);
-			if (!nil) {
-				vm_charge(L, probes * VM_GAS_ELEM);
-				return LUA_MAXINTEGER;
-			}
+		if (j > (lua_Unsigned)LUA_MAXINTEGER / 2) { /* doubling would overflow */
 			j = (lua_Unsigned)LUA_MAXINTEGER;
+			if (!raw_nil(L, t, (lua_Integer)j, &probes)) i = j;
 			break;
 		}
+		j *= 2;
 	}
-	while (j - i > 1) { /* t[i] ~= nil, t[j] == nil */
+	while (j - i > 1) { /* t[i] ~= nil (or i == 0), t[j] == nil */
 		lua_Unsigned m = i + (j - i) / 2;
-		probes++;
-		nil = lua_rawgeti(L, t, (lua_Integer)m) == LUA_TNIL;
-		lua_pop(L, 1);
-		if (nil)
+		if (raw_nil(L, t, (lua_Integer)m, &probes))
 			j = m;
 		else
 			i = m;

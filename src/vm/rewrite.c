@@ -368,8 +368,7 @@ int vm_rewrite(const char *src, size_t n, char **out, size_t *outn, char *err, s
 		while (nclose > 0 && close[nclose - 1] <= t.start)
 			insert_at(&x, close[--nclose], ")");
 		if (t.type == T_EOF || t.type == T_BAD) break;
-		if (t.type == T_NAME && t.len == sizeof VM_LEN_NAME - 1 &&
-		    memcmp(t.start, VM_LEN_NAME, t.len) == 0) {
+		if (is(&t, T_NAME, VM_LEN_NAME)) {
 			snprintf(err, errlen, "line %d: the name '%s' is reserved", t.line,
 			         VM_LEN_NAME);
 			free(x.out);

@@ -238,7 +238,7 @@ static int run(ssp_vm *vm, vm_job *j, vm_call *c, int *status, char *err, size_t
 	lua_State *L = s->L;
 	c->st = s;
 	/* node-local caps, looser when validating another node's block (ssp/vm.h) */
-	unsigned slack = c->validating || (c->host && c->host->validating) ? VM_VALIDATE_SLACK : 1;
+	unsigned slack = c->validating ? VM_VALIDATE_SLACK : 1;
 	c->phys_limit = s->inuse + slack * VM_PHYS_FACTOR * vm->mem_limit;
 	c->work_limit = c->gas_limit > (UINT64_MAX / slack - VM_WORK_BASE) / VM_WORK_PER_GAS
 	                    ? UINT64_MAX
@@ -422,7 +422,8 @@ int ssp_vm_call(ssp_vm *vm, const ssp_vm_host *host, const ssp_hash *code_hash, 
 		ssp_buf_u8(&res->ret, SSP_VAL_NIL);
 		return 0;
 	}
-	vm_call c = {.host = host, .mode = mode, .gas_limit = gas_limit};
+	vm_call c = {
+	    .host = host, .mode = mode, .gas_limit = gas_limit, .validating = host->validating};
 	c.obj_limit = parent ? parent->obj_limit - parent->obj_used : vm->mem_limit;
 	ssp_buf_init(&c.ret, VM_VALUE_MAX);
 	vm_job j = {.c = &c,

@@ -90,12 +90,12 @@ typedef struct vm_call {
 	uint64_t obj_used, obj_limit;   /* objective memory: bytes of new objects */
 	uint64_t work_used, work_limit; /* node-local: cumulative bytes allocated */
 	size_t phys_limit;              /* node-local: live bytes of the lua_State */
-	bool validating;                /* check mode: ssp_vm_check_ex's flag (calls: the host's) */
-	int abort;                      /* VM_ABORT_* */
-	int status;                     /* SSP_ERR_VM_* when abort == STATUS */
-	int node_err;                   /* ssp_err when abort == NODE */
-	char msg[200];                  /* message of an abort */
-	ssp_buf ret;                    /* encoded return value */
+	bool validating; /* node-local caps x VM_VALIDATE_SLACK (ssp_vm_host.validating) */
+	int abort;       /* VM_ABORT_* */
+	int status;      /* SSP_ERR_VM_* when abort == STATUS */
+	int node_err;    /* ssp_err when abort == NODE */
+	char msg[200];   /* message of an abort */
+	ssp_buf ret;     /* encoded return value */
 } vm_call;
 
 /* A warm lua_State with the sandbox built, owned by the pool of one ssp_vm. */
