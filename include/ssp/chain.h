@@ -316,6 +316,7 @@ typedef struct {
 	uint64_t height;
 	uint64_t time_ms;
 	ssp_receipt *rcpt; /* the tx's receipt, filled by the chain and the type */
+	void *mod;         /* the tx type's per-chain module state (ssp_txreg.mod) */
 	/*
 	 * The block came from elsewhere (ssp_chain_import: replay, later P2P),
 	 * not from this node's producer. Node-local resource caps that are not
@@ -328,22 +329,36 @@ typedef struct {
 /*
  * A transaction type. The chain has charged the fee and advanced the nonce
  * before apply runs. apply returning an error makes the tx invalid: all its
- * changes are undone and it is not included. A type that wants a failed
- * tx recorded on chain (fee kept) returns 0 with rcpt->status = FAILED.
+ * changes are undone and it is not included — unless the error is a local
+ * failure (ssp_err_local: out of memory, I/O …), which is never the tx's
+ * fault: the chain then stops (see "Error classes" below). A type that
+ * wants a failed tx recorded on chain (fee kept) returns 0 with
+ * rcpt->status = FAILED.
+ *
+ * Callbacks get the type's per-chain module state `mod` (ssp_txreg) —
+ * check and spend as their first argument, apply as ssp_txctx.mod — so no
+ * module keeps process-wide state. check and spend may run on any thread
+ * and must only read `mod`; apply runs on the chain's owner thread.
  */
 typedef struct {
 	uint16_t id;
 	const char *name;
 	/* Stateless payload check (canonical decode, ranges). */
-	int (*check)(const ssp_tx *tx);
+	int (*check)(void *mod, const ssp_tx *tx);
 	/* SSP the tx can move out of the sender beyond its fee (mempool admission). */
-	uint64_t (*spend)(const ssp_tx *tx, const ssp_params *p);
+	uint64_t (*spend)(void *mod, const ssp_tx *tx, const ssp_params *p);
 	int (*apply)(ssp_txctx *c, const ssp_tx *tx);
 	/* The payload as JSON for RPC; new reference or NULL. */
 	json_t *(*to_json)(const ssp_tx *tx, const char *hrp);
 	/* Gas this tx may use (counted against the block's max_block_gas); NULL = 0. */
 	uint64_t (*gas_limit)(const ssp_tx *tx);
 } ssp_txtype;
+
+/* A registered tx type and the per-chain state its callbacks get. */
+typedef struct {
+	const ssp_txtype *type;
+	void *mod;
+} ssp_txreg;
 
 /* ------------------------------------------------------------------- chain */
 
@@ -360,11 +375,12 @@ typedef struct {
 
 /*
  * Opens (or initialises from genesis) the chain in an open store. The chain
- * borrows store, genesis and the extra tx types (modules); they must
- * outlive it. Fails with SSP_ERR_DBVERSION if the store holds another chain.
+ * borrows store, genesis and the extra tx types (modules) with their
+ * per-chain states; they must outlive it. Fails with SSP_ERR_DBVERSION if
+ * the store holds another chain.
  */
 SSP_WUR int ssp_chain_open(ssp_chain **out, ssp_store *st, const ssp_genesis *g,
-                           const ssp_txtype *const *types, size_t ntypes);
+                           const ssp_txreg *types, size_t ntypes);
 void ssp_chain_close(ssp_chain *c);
 
 /* Owner-thread view of the head. */
@@ -372,6 +388,8 @@ const ssp_head *ssp_chain_head(const ssp_chain *c);
 const ssp_genesis *ssp_chain_genesis(const ssp_chain *c);
 ssp_store *ssp_chain_store(const ssp_chain *c);
 const ssp_txtype *ssp_chain_txtype(const ssp_chain *c, uint16_t id);
+/* The registration (type and module state) of type id, or NULL. */
+const ssp_txreg *ssp_chain_txreg(const ssp_chain *c, uint16_t id);
 /* Check the supply invariant after every block (debug builds do by default). */
 void ssp_chain_set_check_invariants(ssp_chain *c, bool on);
 

@@ -11,6 +11,7 @@
 #define SSP_CORE_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,7 +100,8 @@ extern "C" {
 	X(VM_NODELIMIT, -121, "node-local VM resource limit (not valid on this node)")  \
 	X(RPC, -100, "RPC error")                                                       \
 	X(CONNECT, -101, "cannot connect to node")                                      \
-	X(TIMEOUT, -102, "timed out")
+	X(TIMEOUT, -102, "timed out")                                                   \
+	X(NOSPACE, -84, "no space left on device")
 
 typedef enum {
 #define SSP_ERR_ENUM(name, code, msg) SSP_ERR_##name = (code),
@@ -111,6 +113,46 @@ typedef enum {
 const char *ssp_strerror(int err);
 /* Stable upper-case name such as "NONCE_LOW"; never NULL, static storage. */
 const char *ssp_errname(int err);
+
+/*
+ * Error classes. A local failure is the node's own trouble — memory, disk,
+ * a corrupt or full database, a bug — and says nothing about the block or
+ * tx being processed: another node would not see it. Such an error never
+ * makes a tx or block invalid and never becomes a receipt; the chain stops
+ * (poisoned) instead. Every other error is a verdict on the input.
+ */
+static inline bool ssp_err_local(int err)
+{
+	return err == SSP_ERR_NOMEM || err == SSP_ERR_IO || err == SSP_ERR_INTERNAL ||
+	       err == SSP_ERR_MAPFULL || err == SSP_ERR_DBCORRUPT || err == SSP_ERR_NOSPACE;
+}
+
+/* ------------------------------------------------- allocation, fault hooks */
+
+/*
+ * malloc/calloc/realloc for every library of ours on the consensus path
+ * (core, store, chain, vm, modules). Memory from them is released with
+ * free(). Each call passes the fault hook below first.
+ */
+void *ssp_malloc(size_t n);
+void *ssp_calloc(size_t n, size_t size);
+void *ssp_realloc(void *p, size_t n);
+
+/*
+ * Fault injection for tests (SQLite's sqlite3FaultSim is the model). After
+ * ssp_fault_arm(kind, nth, persist) the nth operation of `kind` (1-based)
+ * on the calling thread fails — an allocation returns NULL, a store write
+ * returns SSP_ERR_IO — and with `persist` every later one does too;
+ * nth = 0 disarms. The hook is per thread, so a test's faults never reach
+ * other threads. ssp_fault_count tells how many operations of `kind` the
+ * thread has made since the last arm while armed (arm with UINT64_MAX to
+ * count without failing: that finds every point a test must walk).
+ */
+typedef enum { SSP_FAULT_ALLOC = 0, SSP_FAULT_WRITE = 1 } ssp_fault_kind;
+void ssp_fault_arm(ssp_fault_kind kind, uint64_t nth, bool persist);
+uint64_t ssp_fault_count(ssp_fault_kind kind);
+/* 1 when the current operation of `kind` must fail (called by the hooked code). */
+bool ssp_fault_hit(ssp_fault_kind kind);
 
 /* ---------------------------------------------------------------- logging */
 

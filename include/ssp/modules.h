@@ -22,7 +22,8 @@ typedef struct ssp_module_env {
 	ssp_chain *chain;
 	ssp_store *store;
 	const ssp_genesis *genesis;
-	void *priv; /* the module's own, set by init */
+	void *chain_state; /* the module's per-chain state (chain_new), owner thread only */
+	void *priv;        /* the module's own, set by init */
 } ssp_module_env;
 
 typedef struct ssp_module {
@@ -31,14 +32,32 @@ typedef struct ssp_module {
 	size_t ntxtypes;
 	const ssp_rpc_method *methods; /* handler ctx is this module's ssp_module_env */
 	size_t nmethods;
+	/*
+	 * Optional: the state one chain's tx types of this module need (their
+	 * `mod`), made before the chain opens and freed after it closes. Two
+	 * chains in one process get two states; nothing is process-wide.
+	 */
+	int (*chain_new)(void **out, const ssp_genesis *g);
+	void (*chain_free)(void *st);
 	int (*init)(ssp_module_env *env);  /* optional, after the chain opens */
 	void (*fini)(ssp_module_env *env); /* optional */
 } ssp_module;
 
-/* Every native module, in a fixed order. Static storage. */
+/* Every native module, in a fixed order; *n gets the count. Static, immutable. */
 const ssp_module *const *ssp_modules_all(size_t *n);
-/* Every module's transaction types, flattened, for ssp_chain_open. Static storage. */
-const ssp_txtype *const *ssp_modules_txtypes(size_t *n);
+
+/*
+ * Every module's per-chain state for one chain, and every module's tx
+ * types registered with their state (for ssp_chain_open). Owned by the
+ * caller; it must outlive the chain it is opened with.
+ */
+typedef struct ssp_modset ssp_modset;
+SSP_WUR int ssp_modset_new(ssp_modset **out, const ssp_genesis *g);
+void ssp_modset_free(ssp_modset *ms);
+/* The registrations, borrowed from ms. */
+const ssp_txreg *ssp_modset_txtypes(const ssp_modset *ms, size_t *n);
+/* Module i's (in ssp_modules_all order) per-chain state, or NULL. */
+void *ssp_modset_state(const ssp_modset *ms, size_t i);
 
 #ifdef __cplusplus
 }

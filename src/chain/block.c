@@ -62,7 +62,7 @@ int ssp_block_decode(ssp_block *b, const uint8_t *raw, size_t n, size_t max_byte
 	if (r.err) return r.err;
 	/* each tx needs at least its 4-byte length: bound the allocation by the input */
 	if (ntx > (n - r.off) / 4) return SSP_ERR_DECODE;
-	b->txs = calloc(ntx ? ntx : 1, sizeof *b->txs);
+	b->txs = ssp_calloc(ntx ? ntx : 1, sizeof *b->txs);
 	if (!b->txs) return SSP_ERR_NOMEM;
 	for (uint32_t i = 0; i < ntx; i++) {
 		size_t tl;

@@ -23,7 +23,7 @@ struct ssp_chain {
 	ssp_store *store;
 	const ssp_genesis *g;
 	ssp_table t_state, t_meta, t_blocks, t_blockid, t_txidx, t_rcpts;
-	const ssp_txtype *types[MAX_TYPES];
+	ssp_txreg types[MAX_TYPES];
 	size_t ntypes;
 	ssp_head head;
 	bool check_invariants;
@@ -51,11 +51,17 @@ void ssp_chain_set_check_invariants(ssp_chain *c, bool on)
 	c->check_invariants = on;
 }
 
-const ssp_txtype *ssp_chain_txtype(const ssp_chain *c, uint16_t id)
+const ssp_txreg *ssp_chain_txreg(const ssp_chain *c, uint16_t id)
 {
 	for (size_t i = 0; i < c->ntypes; i++)
-		if (c->types[i]->id == id) return c->types[i];
+		if (c->types[i].type->id == id) return &c->types[i];
 	return NULL;
+}
+
+const ssp_txtype *ssp_chain_txtype(const ssp_chain *c, uint16_t id)
+{
+	const ssp_txreg *r = ssp_chain_txreg(c, id);
+	return r ? r->type : NULL;
 }
 
 uint64_t ssp_chain_min_fee(const ssp_chain *c, size_t n)
@@ -195,10 +201,10 @@ out:
 	return rc;
 }
 
-int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g,
-                   const ssp_txtype *const *types, size_t ntypes)
+int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, const ssp_txreg *types,
+                   size_t ntypes)
 {
-	ssp_chain *c = calloc(1, sizeof *c);
+	ssp_chain *c = ssp_calloc(1, sizeof *c);
 	ssp_txn *rt = NULL;
 	const void *v;
 	size_t vl;
@@ -210,9 +216,9 @@ int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g,
 #ifdef SSP_DEBUG
 	c->check_invariants = true;
 #endif
-	c->types[c->ntypes++] = &ssp_transfer_type;
+	c->types[c->ntypes++] = (ssp_txreg){.type = &ssp_transfer_type};
 	for (size_t i = 0; i < ntypes; i++) {
-		if (c->ntypes == MAX_TYPES || ssp_chain_txtype(c, types[i]->id)) {
+		if (c->ntypes == MAX_TYPES || ssp_chain_txtype(c, types[i].type->id)) {
 			rc = SSP_ERR_INVAL; /* duplicate id: a wiring bug */
 			goto fail;
 		}
@@ -271,10 +277,10 @@ static uint64_t tx_gas(const ssp_chain *c, const ssp_tx *tx)
 int ssp_chain_check_tx(const ssp_chain *c, const ssp_tx *tx)
 {
 	if (strcmp(tx->chain_id, c->g->chain_id)) return SSP_ERR_CHAINID;
-	const ssp_txtype *tt = ssp_chain_txtype(c, tx->type);
-	if (!tt) return SSP_ERR_TXTYPE;
+	const ssp_txreg *tr = ssp_chain_txreg(c, tx->type);
+	if (!tr) return SSP_ERR_TXTYPE;
 	if (tx->fee < ssp_chain_min_fee(c, tx->raw_len)) return SSP_ERR_FEE_LOW;
-	return tt->check ? tt->check(tx) : 0;
+	return tr->type->check ? tr->type->check(tr->mod, tx) : 0;
 }
 
 int ssp_chain_verify_tx(const ssp_chain *c, ssp_txn *rt, const ssp_tx *tx)
@@ -326,7 +332,7 @@ static int due_visit(void *arg, const void *k, size_t kl, const void *v, size_t 
 	}
 	if (d->n == d->cap) {
 		size_t nc = d->cap ? d->cap * 2 : 16;
-		struct due *nv = realloc(d->v, nc * sizeof *nv);
+		struct due *nv = ssp_realloc(d->v, nc * sizeof *nv);
 		if (!nv) {
 			d->err = SSP_ERR_NOMEM;
 			return 1;
@@ -397,7 +403,9 @@ static int apply_tx(blockctx *b, const ssp_tx *tx, ssp_receipt *r)
 	if ((rc = ssp_state_set_account(b->st, &tx->from, &acc)) ||
 	    (rc = ssp_state_pool_add(b->st, tx->fee)))
 		goto undo;
+	const ssp_txreg *tr = ssp_chain_txreg(c, tx->type);
 	ssp_txctx ctx = {.st = b->st,
+	                 .mod = tr->mod,
 	                 .params = &c->g->params,
 	                 .chain_id = c->g->chain_id,
 	                 .hrp = c->g->hrp,
@@ -405,7 +413,7 @@ static int apply_tx(blockctx *b, const ssp_tx *tx, ssp_receipt *r)
 	                 .time_ms = b->time_ms,
 	                 .rcpt = r,
 	                 .validating = b->validating};
-	rc = ssp_chain_txtype(c, tx->type)->apply(&ctx, tx);
+	rc = tr->type->apply(&ctx, tx);
 	if (rc) goto undo;
 	return 0;
 undo:
@@ -418,10 +426,10 @@ static int push_included(blockctx *b, const ssp_tx *tx, const ssp_receipt *r)
 {
 	if (b->n == b->cap) {
 		size_t nc = b->cap ? b->cap * 2 : 256;
-		const ssp_tx **t = realloc(b->txs, nc * sizeof *t);
+		const ssp_tx **t = ssp_realloc(b->txs, nc * sizeof *t);
 		if (!t) return SSP_ERR_NOMEM;
 		b->txs = t;
-		ssp_receipt *nr = realloc(b->rcpts, nc * sizeof *nr);
+		ssp_receipt *nr = ssp_realloc(b->rcpts, nc * sizeof *nr);
 		if (!nr) return SSP_ERR_NOMEM;
 		b->rcpts = nr;
 		b->cap = nc;
@@ -444,7 +452,7 @@ static void blockctx_free(blockctx *b)
 /* Roots of the included txs and receipts, and the new state root. */
 static int block_roots(blockctx *b, ssp_header *h, ssp_buf *rcpt_blob)
 {
-	ssp_hash *leaves = malloc((b->n ? b->n : 1) * sizeof *leaves);
+	ssp_hash *leaves = ssp_malloc((b->n ? b->n : 1) * sizeof *leaves);
 	ssp_buf one;
 	ssp_hash wh;
 	int rc = 0;
@@ -575,8 +583,8 @@ static int note_failure(addrset *s, size_t n, const ssp_tx *tx, ssp_hash **ids, 
 		s->cap = 16;
 		while (s->cap < 2 * n)
 			s->cap *= 2;
-		s->slot = malloc(s->cap * sizeof *s->slot);
-		s->used = calloc(s->cap, 1);
+		s->slot = ssp_malloc(s->cap * sizeof *s->slot);
+		s->used = ssp_calloc(s->cap, 1);
 		*ids = malloc(n * sizeof **ids);
 		*errs = malloc(n * sizeof **errs);
 		if (!s->slot || !s->used || !*ids || !*errs) return SSP_ERR_NOMEM;
@@ -687,7 +695,7 @@ int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer, 
 	for (size_t i = 0; i < nfail; i++)
 		ssp_mempool_drop_tx(m, &fids[i], ferrs[i]);
 	{
-		ssp_tx *done = malloc((b.n ? b.n : 1) * sizeof *done);
+		ssp_tx *done = ssp_malloc((b.n ? b.n : 1) * sizeof *done);
 		if (done) {
 			for (size_t i = 0; i < b.n; i++)
 				done[i] = *b.txs[i];

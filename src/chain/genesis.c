@@ -106,7 +106,7 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 	root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je);
 	if (!root) FAIL("genesis is not valid JSON: %s (line %d)", je.text, je.line);
 	if (!json_is_object(root)) FAIL("genesis must be a JSON object");
-	g = calloc(1, sizeof *g);
+	g = ssp_calloc(1, sizeof *g);
 	if (!g) {
 		rc = SSP_ERR_NOMEM;
 		goto out;
@@ -161,7 +161,7 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 	json_t *al = json_object_get(root, "allocations");
 	if (!json_is_array(al) || json_array_size(al) == 0 || json_array_size(al) > 100000)
 		FAIL("allocations must be a non-empty array");
-	g->alloc = calloc(json_array_size(al), sizeof *g->alloc);
+	g->alloc = ssp_calloc(json_array_size(al), sizeof *g->alloc);
 	if (!g->alloc) {
 		rc = SSP_ERR_NOMEM;
 		goto out;
@@ -225,7 +225,7 @@ int ssp_genesis_load(ssp_genesis **out, const char *path, char *why, size_t whyl
 		return SSP_ERR_IO;
 	}
 	size_t cap = 64 << 20, n;
-	char *buf = malloc(cap);
+	char *buf = ssp_malloc(cap);
 	if (!buf) {
 		fclose(f);
 		return SSP_ERR_NOMEM;

@@ -90,7 +90,7 @@ static size_t pow2(size_t n)
 
 int ssp_mempool_new(ssp_mempool **out, ssp_chain *c, const ssp_mempool_opts *o)
 {
-	ssp_mempool *m = calloc(1, sizeof *m);
+	ssp_mempool *m = ssp_calloc(1, sizeof *m);
 	if (!m) return SSP_ERR_NOMEM;
 	m->c = c;
 	m->o = *o;
@@ -102,9 +102,9 @@ int ssp_mempool_new(ssp_mempool **out, ssp_chain *c, const ssp_mempool_opts *o)
 	if (!m->o.rejected_memory) m->o.rejected_memory = 65536;
 	m->ntb = pow2(m->o.max_count);
 	m->nsb = m->ntb;
-	m->tb = calloc(m->ntb, sizeof *m->tb);
-	m->sb = calloc(m->nsb, sizeof *m->sb);
-	m->rej = calloc(m->o.rejected_memory, sizeof *m->rej);
+	m->tb = ssp_calloc(m->ntb, sizeof *m->tb);
+	m->sb = ssp_calloc(m->nsb, sizeof *m->sb);
+	m->rej = ssp_calloc(m->o.rejected_memory, sizeof *m->rej);
 	crypto_shorthash_keygen(m->hkey);
 	if (!m->tb || !m->sb || !m->rej) {
 		ssp_mempool_free(m);
@@ -160,7 +160,7 @@ static mp_sender *find_sender(ssp_mempool *m, const ssp_addr *a, int create)
 	for (mp_sender *s = m->sb[h]; s; s = s->next)
 		if (!memcmp(s->addr.b, a->b, SSP_ADDR_LEN)) return s;
 	if (!create) return NULL;
-	mp_sender *s = calloc(1, sizeof *s);
+	mp_sender *s = ssp_calloc(1, sizeof *s);
 	if (!s) return NULL;
 	s->addr = *a;
 	s->next = m->sb[h];
@@ -357,11 +357,11 @@ void ssp_mempool_drop_tx(ssp_mempool *m, const ssp_hash *txid, int err)
 static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verified, ssp_hash *txid)
 {
 	size_t n = in->raw_len;
-	mp_entry *e = calloc(1, sizeof *e);
+	mp_entry *e = ssp_calloc(1, sizeof *e);
 	int rc;
 	*txid = in->txid;
 	if (!e) return SSP_ERR_NOMEM;
-	e->raw = malloc(n ? n : 1);
+	e->raw = ssp_malloc(n ? n : 1);
 	if (!e->raw) {
 		free(e);
 		return SSP_ERR_NOMEM;
@@ -411,8 +411,8 @@ static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verif
 	ssp_txn_end(rt);
 	if (rc) goto fail;
 
-	const ssp_txtype *tt = ssp_chain_txtype(m->c, e->tx.type);
-	uint64_t spend = tt->spend ? tt->spend(&e->tx, p) : 0;
+	const ssp_txreg *tr = ssp_chain_txreg(m->c, e->tx.type);
+	uint64_t spend = tr->type->spend ? tr->type->spend(tr->mod, &e->tx, p) : 0;
 	if (ssp_add_u64(&e->cost, e->tx.fee, spend)) {
 		rc = SSP_ERR_BALANCE;
 		goto fail;
@@ -487,7 +487,7 @@ static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verif
 	}
 	if (s->len == s->cap) {
 		uint32_t c = s->cap ? s->cap * 2 : 4;
-		mp_entry **q = realloc(s->q, c * sizeof *q);
+		mp_entry **q = ssp_realloc(s->q, c * sizeof *q);
 		if (!q) {
 			free_sender_if_empty(m, s);
 			rc = SSP_ERR_NOMEM;
@@ -547,7 +547,7 @@ static void heap_down(heap *hp, size_t i)
 
 static size_t select_locked(ssp_mempool *m, mp_entry **out, size_t max, size_t max_bytes)
 {
-	heap hp = {calloc(m->nsenders ? m->nsenders : 1, sizeof(mp_sender *)), 0};
+	heap hp = {ssp_calloc(m->nsenders ? m->nsenders : 1, sizeof(mp_sender *)), 0};
 	size_t k = 0, bytes = 0;
 	if (!hp.h) return 0;
 	for (size_t i = 0; i < m->nsb; i++)
@@ -584,14 +584,14 @@ int ssp_mempool_take(ssp_mempool *m, mp_batch *b, size_t max, size_t max_bytes)
 {
 	int rc = 0;
 	memset(b, 0, sizeof *b);
-	mp_entry **sel = malloc((max ? max : 1) * sizeof *sel);
+	mp_entry **sel = ssp_malloc((max ? max : 1) * sizeof *sel);
 	if (!sel) return SSP_ERR_NOMEM;
 	LOCK(m);
 	size_t n = select_locked(m, sel, max, max_bytes), bytes = 0;
 	for (size_t i = 0; i < n; i++)
 		bytes += sel[i]->tx.raw_len;
-	b->txs = malloc((n ? n : 1) * sizeof *b->txs);
-	b->arena = malloc(bytes ? bytes : 1);
+	b->txs = ssp_malloc((n ? n : 1) * sizeof *b->txs);
+	b->arena = ssp_malloc(bytes ? bytes : 1);
 	if (!b->txs || !b->arena) {
 		rc = SSP_ERR_NOMEM;
 	} else {

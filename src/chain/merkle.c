@@ -43,7 +43,7 @@ void ssp_merkle_root(ssp_hash *root, const ssp_hash *leaves, size_t n)
 {
 	memset(root, 0, sizeof *root);
 	if (n == 0) return;
-	ssp_hash *lv = malloc(n * sizeof *lv);
+	ssp_hash *lv = ssp_malloc(n * sizeof *lv);
 	if (!lv) abort(); /* roots are consensus: never return a wrong one */
 	for (size_t i = 0; i < n; i++)
 		leaf_hash(&lv[i], &leaves[i]);
@@ -57,7 +57,7 @@ int ssp_merkle_prove(ssp_merkle_proof *pf, const ssp_hash *leaves, size_t n, siz
 {
 	memset(pf, 0, sizeof *pf);
 	if (index >= n || n > UINT32_MAX) return SSP_ERR_RANGE;
-	ssp_hash *lv = malloc(n * sizeof *lv);
+	ssp_hash *lv = ssp_malloc(n * sizeof *lv);
 	if (!lv) return SSP_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++)
 		leaf_hash(&lv[i], &leaves[i]);

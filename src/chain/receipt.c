@@ -21,7 +21,7 @@ void ssp_receipt_encode(ssp_buf *b, const ssp_receipt *r)
 
 static uint8_t *dup_bytes(const uint8_t *p, size_t n)
 {
-	uint8_t *d = malloc(n ? n : 1);
+	uint8_t *d = ssp_malloc(n ? n : 1);
 	if (d && n) memcpy(d, p, n);
 	return d;
 }
@@ -88,7 +88,7 @@ int ssp_receipt_emit(ssp_receipt *r, const ssp_addr *emitter, const char *name,
 	size_t base = r->events_len ? r->events_len : 4;
 	if (base + add > RECEIPT_DATA_MAX) return SSP_ERR_TOOBIG;
 	uint32_t count = events_count(r) + 1;
-	uint8_t *p = realloc(r->events, base + add);
+	uint8_t *p = ssp_realloc(r->events, base + add);
 	if (!p) return SSP_ERR_NOMEM;
 	r->events = p;
 	put_u32(p, count);

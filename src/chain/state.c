@@ -52,12 +52,12 @@ static uint64_t key_hash(const ssp_state *st, const uint8_t *k, size_t n)
 
 int ssp_state_new(ssp_state **out, ssp_txn *t, ssp_table tb)
 {
-	ssp_state *st = calloc(1, sizeof *st);
+	ssp_state *st = ssp_calloc(1, sizeof *st);
 	if (!st) return SSP_ERR_NOMEM;
 	st->t = t;
 	st->tb = tb;
 	st->nslots = 1024;
-	st->slots = calloc(st->nslots, sizeof *st->slots);
+	st->slots = ssp_calloc(st->nslots, sizeof *st->slots);
 	if (!st->slots) {
 		free(st);
 		return SSP_ERR_NOMEM;
@@ -83,7 +83,7 @@ void ssp_state_free(ssp_state *st)
 static int grow_slots(ssp_state *st)
 {
 	size_t n = st->nslots * 2;
-	uint32_t *s = calloc(n, sizeof *s);
+	uint32_t *s = ssp_calloc(n, sizeof *s);
 	if (!s) return SSP_ERR_NOMEM;
 	for (size_t i = 0; i < st->ne; i++) {
 		size_t h = key_hash(st, st->e[i].key, st->e[i].klen) & (n - 1);
@@ -113,7 +113,7 @@ static entry *find(ssp_state *st, const uint8_t *k, size_t n, int create, int *e
 	}
 	if (st->ne == st->cape) {
 		size_t c = st->cape ? st->cape * 2 : 256;
-		entry *ne = realloc(st->e, c * sizeof *ne);
+		entry *ne = ssp_realloc(st->e, c * sizeof *ne);
 		if (!ne) {
 			*err = SSP_ERR_NOMEM;
 			return NULL;
@@ -162,13 +162,13 @@ static int change(ssp_state *st, uint8_t table, const void *k, size_t kl, const 
 	if (vl > SSP_STATE_VAL_MAX) return SSP_ERR_TOOBIG;
 	uint8_t *copy = NULL;
 	if (!del) {
-		copy = malloc(vl ? vl : 1);
+		copy = ssp_malloc(vl ? vl : 1);
 		if (!copy) return SSP_ERR_NOMEM;
 		memcpy(copy, v, vl);
 	}
 	if (st->nu == st->capu) {
 		size_t c = st->capu ? st->capu * 2 : 256;
-		undo *nu = realloc(st->u, c * sizeof *nu);
+		undo *nu = ssp_realloc(st->u, c * sizeof *nu);
 		if (!nu) {
 			free(copy);
 			return SSP_ERR_NOMEM;
@@ -241,7 +241,7 @@ size_t ssp_state_changes(const ssp_state *st)
 int ssp_state_write_hash(ssp_state *st, ssp_hash *out)
 {
 	size_t n = 0;
-	entry **v = malloc((st->ne ? st->ne : 1) * sizeof *v);
+	entry **v = ssp_malloc((st->ne ? st->ne : 1) * sizeof *v);
 	if (!v) return SSP_ERR_NOMEM;
 	for (size_t i = 0; i < st->ne; i++)
 		if (st->e[i].present) v[n++] = &st->e[i];

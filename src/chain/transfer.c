@@ -8,8 +8,9 @@
 
 #include "chain_internal.h"
 
-static int transfer_check(const ssp_tx *tx)
+static int transfer_check(void *mod, const ssp_tx *tx)
 {
+	(void)mod;
 	ssp_transfer t;
 	int rc = ssp_transfer_decode(&t, tx->payload, tx->payload_len);
 	if (rc) return SSP_ERR_PAYLOAD;
@@ -17,8 +18,9 @@ static int transfer_check(const ssp_tx *tx)
 	return 0;
 }
 
-static uint64_t transfer_spend(const ssp_tx *tx, const ssp_params *p)
+static uint64_t transfer_spend(void *mod, const ssp_tx *tx, const ssp_params *p)
 {
+	(void)mod;
 	(void)p;
 	ssp_transfer t;
 	return ssp_transfer_decode(&t, tx->payload, tx->payload_len) ? 0 : t.amount;

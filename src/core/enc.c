@@ -38,7 +38,7 @@ static int buf_reserve(ssp_buf *b, size_t n)
 	while (cap < b->len + n)
 		cap *= 2;
 	if (cap > b->max) cap = b->max;
-	uint8_t *p = realloc(b->data, cap);
+	uint8_t *p = ssp_realloc(b->data, cap);
 	if (!p) {
 		b->err = SSP_ERR_NOMEM;
 		return 0;
@@ -92,7 +92,7 @@ void ssp_buf_bytes(ssp_buf *b, const void *p, size_t n)
 uint8_t *ssp_buf_take(ssp_buf *b, size_t *len)
 {
 	uint8_t *p = b->data;
-	if (!p) p = malloc(1); /* an empty result is still a valid pointer */
+	if (!p) p = ssp_malloc(1); /* an empty result is still a valid pointer */
 	*len = b->len;
 	b->data = NULL;
 	b->len = b->cap = 0;

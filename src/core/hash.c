@@ -46,7 +46,7 @@ static tls_sha *tls_get(void)
 {
 	if (tls) return tls;
 	if (pthread_once(&tls_once, tls_key_init) != 0) abort();
-	tls_sha *t = calloc(1, sizeof *t);
+	tls_sha *t = calloc(1, sizeof *t); /* one per thread; failure aborts below */
 	if (!t) abort();
 	t->md = EVP_MD_fetch(NULL, "SHA256", NULL);
 	t->ctx = EVP_MD_CTX_new();
@@ -82,7 +82,7 @@ void ssp_sha256(ssp_hash *out, const void *p, size_t n)
 
 ssp_sha256_ctx *ssp_sha256_new(void)
 {
-	ssp_sha256_ctx *c = calloc(1, sizeof *c);
+	ssp_sha256_ctx *c = ssp_calloc(1, sizeof *c);
 	if (!c) return NULL;
 	c->md = EVP_MD_CTX_new();
 	if (!c->md) {

@@ -231,7 +231,7 @@ static pkey_slot *pkey_cache(void)
 	if (pthread_once(&g_cache_once, pkey_cache_init) != 0) abort();
 	slots = pthread_getspecific(g_cache_key);
 	if (!slots) {
-		slots = calloc(PKEY_CACHE_SLOTS, sizeof *slots);
+		slots = ssp_calloc(PKEY_CACHE_SLOTS, sizeof *slots);
 		if (slots && pthread_setspecific(g_cache_key, slots) != 0) {
 			free(slots);
 			slots = NULL;

@@ -203,7 +203,7 @@ int ssp_keystore_write(const char *path, const char *name, const ssp_seckey *sk,
 	if (!text) goto out;
 
 	plen = strlen(path);
-	tmp = malloc(plen + 32);
+	tmp = ssp_malloc(plen + 32);
 	if (!tmp) goto out;
 	randombytes_buf(rnd, sizeof rnd);
 	ssp_hex_encode(rhex, rnd, sizeof rnd);
@@ -248,7 +248,7 @@ static int read_file(const char *path, char **buf, size_t *len)
 	rc = SSP_ERR_KEYSTORE;
 	if (!S_ISREG(st.st_mode) || st.st_size > KS_FILE_MAX) goto out;
 	rc = SSP_ERR_NOMEM;
-	p = malloc(KS_FILE_MAX + 1);
+	p = ssp_malloc(KS_FILE_MAX + 1);
 	if (!p) goto out;
 	rc = SSP_ERR_IO;
 	for (;;) {

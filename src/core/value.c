@@ -162,14 +162,14 @@ static int from_json(ssp_buf *b, const json_t *j, int depth)
 		if (depth >= SSP_VAL_MAX_DEPTH) return SSP_ERR_TOOBIG;
 		size_t n = json_is_array(j) ? json_array_size(j) : json_object_size(j);
 		if (n > VAL_MAX / 2) return SSP_ERR_TOOBIG;
-		jentry *e = calloc(n ? n : 1, sizeof *e);
+		jentry *e = ssp_calloc(n ? n : 1, sizeof *e);
 		if (!e) return SSP_ERR_NOMEM;
 		int rc = 0;
 		size_t i = 0;
 		if (json_is_array(j)) {
 			for (i = 0; i < n && !rc; i++) {
 				e[i].val = json_array_get(j, i);
-				e[i].key = malloc(9);
+				e[i].key = ssp_malloc(9);
 				if (!e[i].key) {
 					rc = SSP_ERR_NOMEM;
 					break;
@@ -188,7 +188,7 @@ static int from_json(ssp_buf *b, const json_t *j, int depth)
 				v = json_object_iter_value(it);
 				size_t kl = strlen(k);
 				e[i].val = v;
-				e[i].key = malloc(5 + kl);
+				e[i].key = ssp_malloc(5 + kl);
 				if (!e[i].key) {
 					rc = SSP_ERR_NOMEM;
 					break;
@@ -298,7 +298,7 @@ static int table_to_json(json_t **out, ssp_rd *r, int depth)
 	if (!t) return SSP_ERR_NOMEM;
 	json_t **items = NULL;
 	if (array && n) {
-		items = calloc(n, sizeof *items);
+		items = ssp_calloc(n, sizeof *items);
 		if (!items) {
 			json_decref(t);
 			return SSP_ERR_NOMEM;

@@ -2,77 +2,83 @@
  * contract.c — the contract module's registration (modules layer): its two
  * transaction types, its RPC methods and the VMs it runs code in.
  *
- * VMs. Transactions run on the chain owner's thread, but a tx type's apply
- * sees only the ssp_txctx, not the module's env. So the transaction VM is
- * a module-level pointer: created by init (or lazily on first use, for
- * tools and tests that drive a chain without the node), used only by the
- * chain owner thread, freed by fini. RPC threads never touch it: queries
- * use a second VM in the env's private slot behind a mutex.
+ * VMs. Each chain has its own transaction VM (and compiled-code cache) in
+ * the module's per-chain state (contract_chain, made by chain_new), used
+ * only by that chain's owner thread through ssp_txctx.mod; two chains in
+ * one process share nothing. RPC threads never touch it: queries use a
+ * second VM in the env's private slot behind a mutex.
  *
- * Params. check() has no chain at hand either; init records the genesis
- * params so check() can refuse at admission a fee that apply() would refuse
- * anyway (apply checks again with the chain's own params).
+ * Params. check() runs at admission on any thread; it reads the chain's
+ * genesis params from the same per-chain state to refuse a fee that
+ * apply() would refuse anyway.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "contract_internal.h"
 
-static ssp_vm *tx_vm;
-static ssp_params init_params;
-static bool have_params;
-
-ssp_vm *contract_tx_vm(void)
+static int contract_chain_new(void **out, const ssp_genesis *g)
 {
-	if (!tx_vm) {
-		ssp_vm_opts o = {.max_depth = CONTRACT_MAX_DEPTH};
-		if (ssp_vm_new(&tx_vm, &o)) tx_vm = NULL;
+	ssp_vm_opts o = {.max_depth = CONTRACT_MAX_DEPTH};
+	contract_chain *cc = ssp_calloc(1, sizeof *cc);
+	int rc;
+	*out = NULL;
+	if (!cc) return SSP_ERR_NOMEM;
+	if ((rc = ssp_vm_new(&cc->vm, &o))) {
+		free(cc);
+		return rc;
 	}
-	return tx_vm;
+	cc->params = *ssp_genesis_params(g);
+	*out = cc;
+	return 0;
 }
 
-const ssp_params *contract_params(void)
+static void contract_chain_free(void *st)
 {
-	return have_params ? &init_params : NULL;
+	contract_chain *cc = st;
+	if (!cc) return;
+	ssp_vm_free(cc->vm);
+	free(cc);
 }
 
 /* ------------------------------------------------------------ tx types */
 
-static int fee_ok(const ssp_tx *tx, uint64_t gas_limit)
+static int fee_ok(const contract_chain *cc, const ssp_tx *tx, uint64_t gas_limit)
 {
-	const ssp_params *p = contract_params();
+	const ssp_params *p = &cc->params;
 	uint64_t min;
-	if (!p) return 0;
 	if (gas_limit > p->max_block_gas) return SSP_ERR_PAYLOAD;
 	if (ssp_contract_min_fee(p, tx->raw_len, gas_limit, &min) || tx->fee < min)
 		return SSP_ERR_FEE_LOW;
 	return 0;
 }
 
-static int deploy_check(const ssp_tx *tx)
+static int deploy_check(void *mod, const ssp_tx *tx)
 {
 	ssp_contract_deploy d;
 	int rc = ssp_contract_deploy_decode(&d, tx->payload, tx->payload_len);
-	return rc ? rc : fee_ok(tx, d.gas_limit);
+	return rc ? rc : fee_ok(mod, tx, d.gas_limit);
 }
 
-static int call_check(const ssp_tx *tx)
+static int call_check(void *mod, const ssp_tx *tx)
 {
 	ssp_contract_call k;
 	int rc = ssp_contract_call_decode(&k, tx->payload, tx->payload_len);
-	return rc ? rc : fee_ok(tx, k.gas_limit);
+	return rc ? rc : fee_ok(mod, tx, k.gas_limit);
 }
 
 /* The gas is inside the fee; beyond it only a call's value leaves the sender. */
-static uint64_t deploy_spend(const ssp_tx *tx, const ssp_params *p)
+static uint64_t deploy_spend(void *mod, const ssp_tx *tx, const ssp_params *p)
 {
+	(void)mod;
 	(void)tx;
 	(void)p;
 	return 0;
 }
 
-static uint64_t call_spend(const ssp_tx *tx, const ssp_params *p)
+static uint64_t call_spend(void *mod, const ssp_tx *tx, const ssp_params *p)
 {
+	(void)mod;
 	(void)p;
 	ssp_contract_call k;
 	return ssp_contract_call_decode(&k, tx->payload, tx->payload_len) ? 0 : k.value;
@@ -151,23 +157,14 @@ static const ssp_txtype *const types[] = {&deploy_type, &call_type};
 static int contract_init(ssp_module_env *env)
 {
 	ssp_vm_opts o = {.max_depth = CONTRACT_MAX_DEPTH};
-	contract_priv *p = calloc(1, sizeof *p);
+	contract_priv *p = ssp_calloc(1, sizeof *p);
 	int rc;
 	if (!p) return SSP_ERR_NOMEM;
 	if ((rc = ssp_vm_new(&p->vm, &o))) {
 		free(p);
 		return rc;
 	}
-	if (!contract_tx_vm()) {
-		ssp_vm_free(p->vm);
-		free(p);
-		return SSP_ERR_NOMEM;
-	}
 	pthread_mutex_init(&p->lock, NULL);
-	if (env->genesis) {
-		init_params = *ssp_genesis_params(env->genesis);
-		have_params = true;
-	}
 	env->priv = p;
 	return 0;
 }
@@ -181,9 +178,6 @@ static void contract_fini(ssp_module_env *env)
 		free(p);
 		env->priv = NULL;
 	}
-	if (tx_vm) ssp_vm_free(tx_vm);
-	tx_vm = NULL;
-	have_params = false;
 }
 
 const ssp_module ssp_contract_module = {
@@ -192,6 +186,8 @@ const ssp_module ssp_contract_module = {
     .ntxtypes = sizeof types / sizeof *types,
     .methods = contract_rpc_methods,
     .nmethods = CONTRACT_RPC_NMETHODS,
+    .chain_new = contract_chain_new,
+    .chain_free = contract_chain_free,
     .init = contract_init,
     .fini = contract_fini,
 };

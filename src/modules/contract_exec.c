@@ -18,7 +18,7 @@
 /* Replaces the receipt's return value by a copy of p[0..n). */
 static int set_ret(ssp_receipt *r, const uint8_t *p, size_t n)
 {
-	uint8_t *d = malloc(n ? n : 1);
+	uint8_t *d = ssp_malloc(n ? n : 1);
 	if (!d) return SSP_ERR_NOMEM;
 	if (n) memcpy(d, p, n);
 	free(r->ret);
@@ -88,8 +88,7 @@ int contract_deploy_apply(ssp_txctx *c, const ssp_tx *tx)
 	int rc = ssp_contract_deploy_decode(&d, tx->payload, tx->payload_len);
 	if (rc) return rc;
 	if ((rc = fee_check(c, tx, d.gas_limit))) return rc;
-	ssp_vm *vm = contract_tx_vm();
-	if (!vm) return SSP_ERR_NOMEM;
+	ssp_vm *vm = ((contract_chain *)c->mod)->vm;
 	size_t mark = ssp_state_mark(c->st);
 	uint64_t emark = ssp_receipt_events_mark(c->rcpt);
 	memset(&ci, 0, sizeof ci);
@@ -169,8 +168,7 @@ int contract_call_apply(ssp_txctx *c, const ssp_tx *tx)
 	int rc = ssp_contract_call_decode(&k, tx->payload, tx->payload_len);
 	if (rc) return rc;
 	if ((rc = fee_check(c, tx, k.gas_limit))) return rc;
-	ssp_vm *vm = contract_tx_vm();
-	if (!vm) return SSP_ERR_NOMEM;
+	ssp_vm *vm = ((contract_chain *)c->mod)->vm;
 	/* the value, like a transfer's amount, must be there: otherwise the tx is invalid */
 	if ((rc = ssp_state_account(c->st, &tx->from, &from))) return rc;
 	if (k.value) {

@@ -220,7 +220,7 @@ int contract_run(contract_frame *f, const ssp_contract_info *ci, int mode, const
                  const uint8_t *args, size_t argn, uint64_t gas, ssp_vm_result *res)
 {
 	/* the source is borrowed from the state, which the call itself changes: copy it */
-	char *src = malloc(ci->src_len ? ci->src_len : 1);
+	char *src = ssp_malloc(ci->src_len ? ci->src_len : 1);
 	if (!src) return SSP_ERR_NOMEM;
 	memcpy(src, ci->src, ci->src_len);
 	int rc = ssp_vm_call(f->x->vm, &f->host, &ci->code_hash, src, ci->src_len, mode, fn, args,

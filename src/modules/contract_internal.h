@@ -74,10 +74,15 @@ int contract_host_rc(contract_frame *f, int rc);
 
 /* -------------------------------------------------------------- VMs */
 
-/* The chain owner's VM for transactions (created on first use; owner thread only). */
-ssp_vm *contract_tx_vm(void);
-/* The params the module was initialised with, or NULL (check() uses them). */
-const ssp_params *contract_params(void);
+/*
+ * The module's per-chain state (ssp_txctx.mod of its tx types): the chain
+ * owner's VM for transactions and the chain's genesis params (check()
+ * reads them on any thread; they never change).
+ */
+typedef struct {
+	ssp_vm *vm;
+	ssp_params params;
+} contract_chain;
 
 /* ------------------------------------------------ canonical values */
 

@@ -93,7 +93,7 @@ static int meta_decode(ssp_contract_info *ci, const uint8_t *p, size_t n)
 	ci->abi.has_init = ssp_rd_bool(&r) == 1;
 	uint16_t nf = ssp_rd_u16(&r);
 	if (r.err) return SSP_ERR_DBCORRUPT;
-	ci->abi.fns = calloc(nf ? nf : 1, sizeof *ci->abi.fns);
+	ci->abi.fns = ssp_calloc(nf ? nf : 1, sizeof *ci->abi.fns);
 	if (!ci->abi.fns) return SSP_ERR_NOMEM;
 	for (uint16_t i = 0; i < nf; i++) {
 		uint8_t nl = ssp_rd_u8(&r);

@@ -2,15 +2,17 @@
  * modules.c — the one table of native modules (modules layer). Adding a
  * module means adding one line to `modules` below, nothing else: the node
  * registers its transaction types with the chain and its RPC methods with
- * the server from this table.
+ * the server from this table. A modset holds one chain's module states.
  */
-#include "ssp/modules.h"
+#include <stdlib.h>
+
 #include "ssp/contract.h"
+#include "ssp/modules.h"
 #include "ssp/token.h"
 
 static const ssp_module *const modules[] = {
-    &ssp_token_module, &ssp_contract_module,
-    NULL, /* keeps the array non-empty; NULLs are skipped */
+    &ssp_token_module,
+    &ssp_contract_module,
 };
 
 #define NMOD (sizeof modules / sizeof *modules)
@@ -18,22 +20,57 @@ static const ssp_module *const modules[] = {
 
 const ssp_module *const *ssp_modules_all(size_t *n)
 {
-	static const ssp_module *list[NMOD];
-	size_t k = 0;
-	for (size_t i = 0; i < NMOD; i++)
-		if (modules[i]) list[k++] = modules[i];
-	*n = k;
-	return list;
+	*n = NMOD;
+	return modules;
 }
 
-const ssp_txtype *const *ssp_modules_txtypes(size_t *n)
+struct ssp_modset {
+	void *state[NMOD];
+	ssp_txreg types[MAX_TYPES];
+	size_t ntypes;
+};
+
+int ssp_modset_new(ssp_modset **out, const ssp_genesis *g)
 {
-	static const ssp_txtype *types[MAX_TYPES];
-	size_t k = 0, nm;
-	const ssp_module *const *m = ssp_modules_all(&nm);
-	for (size_t i = 0; i < nm; i++)
-		for (size_t j = 0; j < m[i]->ntxtypes && k < MAX_TYPES; j++)
-			types[k++] = m[i]->txtypes[j];
-	*n = k;
-	return types;
+	ssp_modset *ms = ssp_calloc(1, sizeof *ms);
+	int rc = 0;
+	*out = NULL;
+	if (!ms) return SSP_ERR_NOMEM;
+	for (size_t i = 0; i < NMOD && !rc; i++) {
+		const ssp_module *m = modules[i];
+		if (m->chain_new) rc = m->chain_new(&ms->state[i], g);
+		for (size_t j = 0; j < m->ntxtypes && !rc; j++) {
+			if (ms->ntypes == MAX_TYPES) {
+				rc = SSP_ERR_INTERNAL; /* the table outgrew MAX_TYPES */
+				break;
+			}
+			ms->types[ms->ntypes++] =
+			    (ssp_txreg){.type = m->txtypes[j], .mod = ms->state[i]};
+		}
+	}
+	if (rc) {
+		ssp_modset_free(ms);
+		return rc;
+	}
+	*out = ms;
+	return 0;
+}
+
+void ssp_modset_free(ssp_modset *ms)
+{
+	if (!ms) return;
+	for (size_t i = NMOD; i-- > 0;)
+		if (ms->state[i] && modules[i]->chain_free) modules[i]->chain_free(ms->state[i]);
+	free(ms);
+}
+
+const ssp_txreg *ssp_modset_txtypes(const ssp_modset *ms, size_t *n)
+{
+	*n = ms->ntypes;
+	return ms->types;
+}
+
+void *ssp_modset_state(const ssp_modset *ms, size_t i)
+{
+	return i < NMOD ? ms->state[i] : NULL;
 }

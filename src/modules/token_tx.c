@@ -97,8 +97,9 @@ int ssp_token_payload_decode(ssp_token_payload *p, uint16_t type, const uint8_t 
 
 /* ------------------------------------------------------------- the types */
 
-static int token_check(const ssp_tx *tx)
+static int token_check(void *mod, const ssp_tx *tx)
 {
+	(void)mod;
 	ssp_token_payload p;
 	return ssp_token_payload_decode(&p, tx->type, tx->payload, tx->payload_len)
 	           ? SSP_ERR_PAYLOAD
@@ -110,8 +111,9 @@ static int token_check(const ssp_tx *tx)
  * creation fee: counted at admission, so a create the sender cannot pay
  * for is refused with SSP_ERR_BALANCE instead of being dropped later.
  */
-static uint64_t token_spend(const ssp_tx *tx, const ssp_params *p)
+static uint64_t token_spend(void *mod, const ssp_tx *tx, const ssp_params *p)
 {
+	(void)mod;
 	return tx->type == SSP_TX_TOKEN_CREATE ? p->token_create_fee : 0;
 }
 

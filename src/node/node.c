@@ -159,7 +159,12 @@ int ssp_node_start(ssp_node *n)
 		return rc;
 	}
 	size_t ntypes;
-	const ssp_txtype *const *types = ssp_modules_txtypes(&ntypes);
+	rc = ssp_modset_new(&n->modset, n->genesis);
+	if (rc) {
+		NODE_ERR(n, "cannot set up the modules: %s", ssp_strerror(rc));
+		return rc;
+	}
+	const ssp_txreg *types = ssp_modset_txtypes(n->modset, &ntypes);
 	rc = ssp_chain_open(&n->chain, n->store, n->genesis, types, ntypes);
 	if (rc) {
 		NODE_ERR(n, "cannot open the chain: %s%s", ssp_strerror(rc),
@@ -170,8 +175,10 @@ int ssp_node_start(ssp_node *n)
 	size_t nmod;
 	const ssp_module *const *mods = ssp_modules_all(&nmod);
 	for (size_t i = 0; i < nmod && i < 16; i++) {
-		n->menv[i] =
-		    (ssp_module_env){.chain = n->chain, .store = n->store, .genesis = n->genesis};
+		n->menv[i] = (ssp_module_env){.chain = n->chain,
+		                              .store = n->store,
+		                              .genesis = n->genesis,
+		                              .chain_state = ssp_modset_state(n->modset, i)};
 		if (mods[i]->init && (rc = mods[i]->init(&n->menv[i]))) {
 			NODE_ERR(n, "module %s: %s", mods[i]->name, ssp_strerror(rc));
 			return rc;
@@ -498,6 +505,7 @@ void ssp_node_free(ssp_node *n)
 	free(n->methods);
 	ssp_mempool_free(n->mempool);
 	ssp_chain_close(n->chain);
+	ssp_modset_free(n->modset);
 	ssp_store_close(n->store);
 	ssp_genesis_free(n->genesis);
 	ssp_seckey_wipe(&n->producer);

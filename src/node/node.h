@@ -81,6 +81,7 @@ typedef struct ssp_node {
 	ssp_workpool *verify;
 	bool producing;
 	ssp_seckey producer;
+	ssp_modset *modset;      /* the modules' per-chain states (the chain's tx types) */
 	ssp_module_env menv[16]; /* one per module, the ctx of its RPC methods */
 	size_t nmodules;
 	ssp_rpc_method *methods; /* node's and modules', combined */

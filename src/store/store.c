@@ -63,7 +63,7 @@ int ssp_store_open(ssp_store **out, const char *dir, const ssp_store_opts *o)
 		SSP_LOGE("store", "cannot create %s: %s", dir, strerror(errno));
 		return SSP_ERR_IO;
 	}
-	s = calloc(1, sizeof *s);
+	s = ssp_calloc(1, sizeof *s);
 	if (!s) return SSP_ERR_NOMEM;
 	s->lock_fd = -1;
 	snprintf(path, sizeof path, "%s/LOCK", dir);
@@ -129,7 +129,7 @@ int ssp_store_table(ssp_store *s, const char *name, ssp_table *out)
 
 static int txn_begin(ssp_store *s, ssp_txn **out, int write)
 {
-	ssp_txn *x = calloc(1, sizeof *x);
+	ssp_txn *x = ssp_calloc(1, sizeof *x);
 	if (!x) return SSP_ERR_NOMEM;
 	int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &x->t);
 	if (rc) {

@@ -133,7 +133,7 @@ void vm_abi_collect(lua_State *L, int env, ssp_vm_abi *abi)
 	abi->has_init = lua_rawget(L, env) == LUA_TFUNCTION;
 	lua_pop(L, 1);
 	/* nothing below raises: safe to hold malloc'd memory */
-	abi->fns = calloc((size_t)n + 1, sizeof(ssp_vm_fn));
+	abi->fns = ssp_calloc((size_t)n + 1, sizeof(ssp_vm_fn));
 	if (!abi->fns) {
 		vm_set_abort(vm_cur(L), VM_ABORT_NODE, SSP_ERR_NOMEM, "out of memory");
 		vm_throw(L);

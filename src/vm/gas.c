@@ -179,7 +179,7 @@ void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 			}
 		}
 	}
-	void *np = realloc(ptr, nsize);
+	void *np = ssp_realloc(ptr, nsize);
 	if (!np) {
 		if (s->metering)
 			vm_set_abort(s->call, VM_ABORT_NODE, SSP_ERR_NOMEM, "host out of memory");

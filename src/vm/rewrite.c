@@ -231,7 +231,7 @@ static void put(lexer *x, const char *p, size_t n)
 		size_t cap = x->ocap ? x->ocap : 256;
 		while (cap < x->olen + n)
 			cap *= 2;
-		char *o = realloc(x->out, cap);
+		char *o = ssp_realloc(x->out, cap);
 		if (!o) {
 			x->oom = 1;
 			return;

@@ -160,7 +160,7 @@ int vm_protected(vm_state *s, lua_CFunction f, void *ud)
 
 vm_state *vm_state_new(ssp_vm *vm)
 {
-	vm_state *s = calloc(1, sizeof *s);
+	vm_state *s = ssp_calloc(1, sizeof *s);
 	if (!s) return NULL;
 	s->vm = vm;
 	ssp_buf_init(&s->io, VM_VALUE_MAX);

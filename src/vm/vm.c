@@ -304,7 +304,7 @@ int ssp_vm_new(ssp_vm **out, const ssp_vm_opts *o)
 		return SSP_ERR_INTERNAL;
 	}
 	if (o->mem_limit > (1u << 30)) return SSP_ERR_INVAL;
-	ssp_vm *vm = calloc(1, sizeof *vm);
+	ssp_vm *vm = ssp_calloc(1, sizeof *vm);
 	if (!vm) return SSP_ERR_NOMEM;
 	vm->mem_limit = o->mem_limit ? o->mem_limit : VM_MEM_DEFAULT;
 	vm->max_depth = o->max_depth ? o->max_depth : VM_DEPTH_DEFAULT;
@@ -473,7 +473,7 @@ static void *cal_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 		r->tag = osize;
 		r->last = nsize;
 	}
-	return realloc(ptr, nsize);
+	return ssp_realloc(ptr, nsize);
 }
 
 static int calibrate_shortstr(size_t *out)

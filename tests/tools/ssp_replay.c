@@ -31,15 +31,17 @@ static int die(const char *what, int rc)
 
 typedef struct {
 	ssp_store *store;
+	ssp_modset *mods;
 	ssp_chain *chain;
 } side;
 
 static int open_side(side *s, const char *dir, const ssp_genesis *g)
 {
 	ssp_store_opts so = {.no_sync = true};
-	size_t nt;
-	const ssp_txtype *const *types = ssp_modules_txtypes(&nt);
+	size_t nt = 0;
 	int rc = ssp_store_open(&s->store, dir, &so);
+	if (!rc) rc = ssp_modset_new(&s->mods, g);
+	const ssp_txreg *types = rc ? NULL : ssp_modset_txtypes(s->mods, &nt);
 	if (!rc) rc = ssp_chain_open(&s->chain, s->store, g, types, nt);
 	return rc;
 }
@@ -47,6 +49,7 @@ static int open_side(side *s, const char *dir, const ssp_genesis *g)
 static void close_side(side *s)
 {
 	if (s->chain) ssp_chain_close(s->chain);
+	ssp_modset_free(s->mods);
 	if (s->store) ssp_store_close(s->store);
 }
 

@@ -195,6 +195,8 @@ typedef struct {
 	ssp_store *store;
 	ssp_chain *chain;
 	ssp_mempool *pool;
+	void *mods;                  /* modules' per-chain states (tests above chain) */
+	void (*mods_free)(void *ms); /* frees mods after the chain closes */
 } fx_node;
 
 /* Opens a node in `dir` (NULL: a fresh temp dir, removed by fx_node_close). */
@@ -226,6 +228,8 @@ static FX_UNUSED void fx_node_close(fx_node *n, bool keep_dir)
 {
 	ssp_mempool_free(n->pool);
 	ssp_chain_close(n->chain);
+	if (n->mods_free) n->mods_free(n->mods);
+	n->mods = NULL;
 	ssp_store_close(n->store);
 	if (n->own_dir && !keep_dir) fx_rmdir(n->dir);
 	n->pool = NULL;

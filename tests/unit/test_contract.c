@@ -46,19 +46,25 @@ static void cx_open(cx *x, const ssp_genesis *g)
 	ssp_store_opts so = {.map_size = (size_t)256 << 20, .no_sync = true};
 	ssp_mempool_opts mo = {0};
 	size_t nt;
-	const ssp_txtype *const *types = ssp_modules_txtypes(&nt);
+	ssp_modset *ms;
 	memset(x, 0, sizeof *x);
 	x->g = g;
 	fx_tmpdir(x->n.dir);
 	x->n.own_dir = true;
 	assert_int_equal(ssp_store_open(&x->n.store, x->n.dir, &so), 0);
+	assert_int_equal(ssp_modset_new(&ms, g), 0);
+	x->n.mods = ms;
+	x->n.mods_free = (void (*)(void *))ssp_modset_free;
+	const ssp_txreg *types = ssp_modset_txtypes(ms, &nt);
 	assert_int_equal(ssp_chain_open(&x->n.chain, x->n.store, g, types, nt), 0);
 	ssp_chain_set_check_invariants(x->n.chain, true);
 	assert_int_equal(ssp_mempool_new(&x->n.pool, x->n.chain, &mo), 0);
 	const ssp_module *const *m = ssp_modules_all(&x->nmod);
 	for (size_t i = 0; i < x->nmod; i++) {
-		x->env[i] =
-		    (ssp_module_env){.chain = x->n.chain, .store = x->n.store, .genesis = g};
+		x->env[i] = (ssp_module_env){.chain = x->n.chain,
+		                             .store = x->n.store,
+		                             .genesis = g,
+		                             .chain_state = ssp_modset_state(ms, i)};
 		if (m[i]->init) assert_int_equal(m[i]->init(&x->env[i]), 0);
 	}
 	x->t = T0;

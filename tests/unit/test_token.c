@@ -38,7 +38,6 @@ static void tnode_open(tnode *t)
 	                        .team = &team};
 	char *json = fx_genesis_json(&spec);
 	size_t ntypes;
-	const ssp_txtype *const *types = ssp_modules_txtypes(&ntypes);
 	ssp_store_opts so = {.map_size = (size_t)64 << 20, .no_sync = true};
 	ssp_mempool_opts mo = {0};
 	memset(t, 0, sizeof *t);
@@ -47,6 +46,11 @@ static void tnode_open(tnode *t)
 	fx_tmpdir(t->n.dir);
 	t->n.own_dir = true;
 	assert_int_equal(ssp_store_open(&t->n.store, t->n.dir, &so), 0);
+	ssp_modset *ms;
+	assert_int_equal(ssp_modset_new(&ms, t->g), 0);
+	t->n.mods = ms;
+	t->n.mods_free = (void (*)(void *))ssp_modset_free;
+	const ssp_txreg *types = ssp_modset_txtypes(ms, &ntypes);
 	assert_int_equal(ssp_chain_open(&t->n.chain, t->n.store, t->g, types, ntypes), 0);
 	ssp_chain_set_check_invariants(t->n.chain, true);
 	assert_int_equal(ssp_mempool_new(&t->n.pool, t->n.chain, &mo), 0);
@@ -968,11 +972,11 @@ static void test_token_scan_and_rpc(void **state)
 		found |= mods[i] == &ssp_token_module;
 	assert_true(found);
 	assert_int_equal(ssp_token_module.ntxtypes, 6);
-	const ssp_txtype *const *types = ssp_modules_txtypes(&nt);
+	const ssp_txreg *types = ssp_modset_txtypes(t.n.mods, &nt);
 	for (uint16_t id = SSP_TX_TOKEN_CREATE; id <= SSP_TX_TOKEN_TRANSFER_FROM; id++) {
 		found = false;
 		for (size_t i = 0; i < nt; i++)
-			found |= types[i]->id == id;
+			found |= types[i].type->id == id;
 		assert_true(found);
 		assert_non_null(ssp_chain_txtype(t.n.chain, id));
 	}
@@ -1003,11 +1007,11 @@ static void test_token_tx_json(void **state)
 	assert_int_equal(ssp_tx_decode(&tx, raw, len), 0);
 	const ssp_txtype *tt = ssp_chain_txtype(t.n.chain, SSP_TX_TOKEN_CREATE);
 	assert_string_equal(tt->name, "token_create");
-	assert_int_equal(tt->check(&tx), 0);
+	assert_int_equal(tt->check(NULL, &tx), 0);
 	/* a create counts its creation fee at admission */
 	const ssp_params *gp = ssp_genesis_params(ssp_chain_genesis(t.n.chain));
 	assert_true(gp->token_create_fee > 0);
-	assert_int_equal(tt->spend(&tx, gp), gp->token_create_fee);
+	assert_int_equal(tt->spend(NULL, &tx, gp), gp->token_create_fee);
 	json_t *j = tt->to_json(&tx, "dssp");
 	assert_string_equal(json_string_value(json_object_get(j, "symbol")), "PARK");
 	assert_string_equal(json_string_value(json_object_get(j, "max_supply")), "1000000");
