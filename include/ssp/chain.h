@@ -3,9 +3,18 @@
  * blocks, Merkle proofs, genesis, ledger state, the transaction-type
  * registry, the mempool and the state transition. Sits above store and core.
  *
- * Threading: an ssp_chain is owned by one thread (the node's producer) for every
- * call that changes it; read helpers that take an ssp_store read txn may run
- * on any thread.
+ * Threading (the one place this is stated): an ssp_chain is owned by one
+ * thread — the node's chain thread (producer or follower) — for every call
+ * that changes it (execute, commit, import, produce, set_*); debug builds
+ * assert it. Read helpers that take an ssp_store read txn, and the
+ * stateless checks (ssp_chain_check_tx, ssp_chain_verify_tx), run on any
+ * thread. The mempool is thread-safe (its own mutex): RPC threads and the
+ * node's loop admit while the chain thread builds a block from it.
+ *
+ * Error classes: see ssp_err_local in ssp/core.h. A block or tx is invalid
+ * only for its own content; a local failure while executing or committing
+ * poisons the chain object (every later change fails with that error) and
+ * the node must stop.
  */
 #ifndef SSP_CHAIN_H
 #define SSP_CHAIN_H
@@ -407,6 +416,121 @@ SSP_WUR int ssp_chain_check_tx(const ssp_chain *c, const ssp_tx *tx);
  */
 SSP_WUR int ssp_chain_verify_tx(const ssp_chain *c, ssp_txn *rt, const ssp_tx *tx);
 
+/* What a committed block was. */
+typedef struct {
+	uint64_t height;
+	ssp_hash id;
+	uint32_t ntx;
+	size_t bytes;
+	uint64_t apply_ns;  /* building and applying */
+	uint64_t commit_ns; /* the durable LMDB commit */
+} ssp_block_info;
+
+/* -------------------------------------------------------- consensus interface */
+
+/*
+ * What the chain asks the consensus layer: who may sign the block of a
+ * slot, and which height is final. The chain validates every block's
+ * producer and slot through it, so the network and DPoS layers replace
+ * this one object, not the chain. Callbacks run on the chain's owner
+ * thread and must be deterministic functions of the chain's committed
+ * state (never of timing or local failures).
+ */
+typedef struct {
+	/* The key that may sign the block of `slot` extending `parent`; 0 or an error. */
+	int (*producer)(void *ctx, const ssp_chain *c, const ssp_head *parent, uint64_t slot,
+	                ssp_pubkey *key);
+	/* The final height once `head` is committed (never above head->height). */
+	uint64_t (*finalized)(void *ctx, const ssp_chain *c, const ssp_head *head);
+	void *ctx;
+} ssp_consensus;
+
+/*
+ * Replaces the chain's consensus (copied; ctx borrowed). The default is
+ * the genesis producer in every slot and "final = head".
+ */
+void ssp_chain_set_consensus(ssp_chain *c, const ssp_consensus *cs);
+/* The slot a time falls in: (time - genesis time) / block interval; 0 before genesis. */
+uint64_t ssp_chain_slot_at(const ssp_chain *c, uint64_t time_ms);
+/* The first millisecond of a slot. */
+uint64_t ssp_chain_slot_start(const ssp_chain *c, uint64_t slot);
+/*
+ * Verifies imported blocks' tx signatures on this pool (borrowed; NULL =
+ * on the calling thread).
+ */
+void ssp_chain_set_workpool(ssp_chain *c, ssp_workpool *pool);
+/* The error that poisoned the chain, or 0. */
+int ssp_chain_fatal(const ssp_chain *c);
+
+/* ----------------------------------------------------- execute, build, commit */
+
+/*
+ * A block being executed on top of the head: its state changes, receipts
+ * and roots, not yet committed. It holds the store's write txn (the one
+ * writer) until ssp_chain_commit or ssp_exec_abort. Producers, followers
+ * and the consensus layer all go through these steps:
+ *
+ *   ssp_chain_begin -> ssp_exec_candidates (producer) | ssp_exec_block (import)
+ *   -> ssp_exec_header (roots; an unsigned header) -> sign -> ssp_chain_commit
+ *
+ * A step that fails with a validity error leaves the chain as it was
+ * (abort the exec); one that fails with a local failure (ssp_err_local)
+ * also poisons the chain.
+ */
+typedef struct ssp_exec ssp_exec;
+
+/*
+ * Starts a block of `slot` at `time_ms` on the head: checks the slot
+ * (after the head's, and time_ms inside it), takes the write txn and
+ * releases the locks that are due. SSP_ERR_BLOCK_TIME for a bad slot/time.
+ */
+SSP_WUR int ssp_chain_begin(ssp_chain *c, ssp_exec **out, uint64_t slot, uint64_t time_ms);
+/*
+ * Producer: applies candidates in order, leaving out each tx that is no
+ * longer valid (and its sender's later ones; see ssp_exec_dropped) and
+ * stopping at the block's limits. txs are borrowed until commit/abort.
+ * Fails only with a local failure.
+ */
+SSP_WUR int ssp_exec_candidates(ssp_exec *x, const ssp_tx *txs, size_t n);
+/*
+ * Import: applies a block's txs, every one of which must be valid
+ * (SSP_ERR_BLOCK_TX, SSP_ERR_BLOCK_LIMIT otherwise). verified[i] says tx
+ * i's signature was already checked (NULL: check each here). txs borrowed.
+ */
+SSP_WUR int ssp_exec_block(ssp_exec *x, const ssp_tx *txs, size_t n, const bool *verified);
+/*
+ * The block's unsigned header: height, parent, slot, time, producer and
+ * the tx, receipts and state roots of what was executed.
+ */
+SSP_WUR int ssp_exec_header(ssp_exec *x, ssp_header *h, const ssp_addr *producer);
+/* The txs the exec left out and why (producer), borrowed from x. */
+size_t ssp_exec_dropped(const ssp_exec *x, const ssp_hash **txids, const int **errs);
+/* The txs included so far, borrowed from x. */
+size_t ssp_exec_included(const ssp_exec *x, const ssp_tx *const **txs);
+/* Ends an exec without committing; the chain is as before begin. NULL is fine. */
+void ssp_exec_abort(ssp_exec *x);
+
+/*
+ * Commits an executed block under the signed header h (from
+ * ssp_exec_header, or an imported block's): h must match what was executed
+ * (SSP_ERR_BLOCK_ROOT / BLOCK_STATE / BLOCK_HEIGHT / BLOCK_TIME otherwise)
+ * and carry a valid signature by the slot's producer (BLOCK_PRODUCER /
+ * BADSIG). Writes the block, its receipts, index, state and head in one
+ * LMDB txn. Always consumes x. A failed write poisons the chain.
+ */
+SSP_WUR int ssp_chain_commit(ssp_chain *c, ssp_exec *x, const ssp_header *h, ssp_block_info *info);
+
+/* A block signer: the producer key stays outside the chain (a keystore, later an HSM). */
+typedef struct {
+	/* Signs the 32-byte digest of a header (ssp_sig_digest under SSP_DOM_BLOCK). */
+	int (*sign)(void *ctx, ssp_sig *sig, const ssp_hash *digest);
+	void *ctx;
+	ssp_pubkey pub;
+} ssp_signer;
+
+/* A signer over a software key (borrowed; must outlive the signer). */
+void ssp_signer_soft(ssp_signer *s, const ssp_seckey *sk);
+
 /* ---------------------------------------------------------------- mempool */
 
 /*
@@ -453,31 +577,27 @@ size_t ssp_mempool_bytes(const ssp_mempool *m);
 
 /* ------------------------------------------------------- block production */
 
-typedef struct {
-	uint64_t height;
-	ssp_hash id;
-	uint32_t ntx;
-	size_t bytes;
-	uint64_t apply_ns;  /* building and applying */
-	uint64_t commit_ns; /* the durable LMDB commit */
-} ssp_block_info;
-
 /*
- * Builds a block from the mempool (fee priority, nonce order, limits),
- * applies it, signs it with the producer key and commits it and all its
- * state changes in one write txn; then removes included and newly invalid
- * txs from the mempool. The pool stays open to admission meanwhile (the
- * candidates are copied out). A commit failure is fatal to the chain
- * object (every later call fails): the caller must stop. Only the chain's
- * writer thread calls this (and ssp_chain_import).
+ * The producer's composition of the steps above (it adds nothing to
+ * them): takes the mempool's best candidates (the pool keeps admitting
+ * meanwhile), executes them in `slot` at time_ms, signs the header with
+ * the signer and commits; then drops the txs found invalid and the
+ * included ones from the pool. A local failure poisons the chain: the
+ * caller must stop. Chain owner thread only.
  */
-SSP_WUR int ssp_chain_produce(ssp_chain *c, ssp_mempool *m, const ssp_seckey *producer,
-                              uint64_t slot, uint64_t time_ms, ssp_block_info *info);
+SSP_WUR int ssp_produce_block(ssp_chain *c, ssp_mempool *m, const ssp_signer *signer, uint64_t slot,
+                              uint64_t time_ms, ssp_block_info *info);
 
 /*
- * Validates and commits an encoded block from elsewhere (replay, tests,
- * later P2P): structure, link, producer signature, every tx, roots.
- * Signatures of txs already in the mempool are not checked again.
+ * Validates and commits an encoded block from elsewhere (a peer, a
+ * follower's source, replay). Before the write txn is taken: size,
+ * decoding, height, parent, slot, the producer's signature, and every
+ * tx's signature (in parallel on the chain's work pool; txs pending in m,
+ * if given, were checked on admission). Then it executes the block and
+ * commits it if its roots match. A validity error leaves the chain as it
+ * was; a local failure poisons it. With m, the pool is reconciled after.
+ * SSP_ERR_BLOCK_EARLY: the block's time is ahead of this node's clock
+ * (not invalid; retry later).
  */
 SSP_WUR int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *raw, size_t n,
                              ssp_block_info *info);

@@ -77,6 +77,7 @@ extern "C" {
 	X(BLOCK_TIME, -65, "bad block timestamp")                                       \
 	X(BLOCK_LIMIT, -66, "block over its limits")                                    \
 	X(BLOCK_TX, -67, "block contains an invalid transaction")                       \
+	X(BLOCK_EARLY, -68, "block is ahead of this node's clock: retry later")         \
 	X(GENESIS, -70, "invalid genesis")                                              \
 	X(SUPPLY, -71, "supply invariant violated")                                     \
 	X(MAPFULL, -80, "database map full")                                            \
@@ -153,6 +154,23 @@ void ssp_fault_arm(ssp_fault_kind kind, uint64_t nth, bool persist);
 uint64_t ssp_fault_count(ssp_fault_kind kind);
 /* 1 when the current operation of `kind` must fail (called by the hooked code). */
 bool ssp_fault_hit(ssp_fault_kind kind);
+
+/* -------------------------------------------------------------- work pool */
+
+/*
+ * A fixed pool of threads for data-parallel loops (signature checks of a
+ * submitted batch or an imported block run on every core). The caller
+ * takes part, so a pool of N-1 threads keeps N cores busy; a caller that
+ * finds the pool busy with another loop runs its own loop alone.
+ */
+typedef struct ssp_workpool ssp_workpool;
+SSP_WUR int ssp_workpool_new(ssp_workpool **out, unsigned threads);
+void ssp_workpool_free(ssp_workpool *p);
+/*
+ * Runs fn(arg, i) for i in [0, n) on the pool and the calling thread;
+ * returns when all are done. p may be NULL: then the caller runs them all.
+ */
+void ssp_workpool_for(ssp_workpool *p, size_t n, void (*fn)(void *arg, size_t i), void *arg);
 
 /* ---------------------------------------------------------------- logging */
 

@@ -1,11 +1,43 @@
 /*
- * chain_internal.h — declarations shared inside the chain layer (private).
+ * chain_internal.h — declarations shared inside the chain layer (private):
+ * the chain object, which chain.c (open, genesis, reads) and exec.c
+ * (execute, commit, import) share.
  */
 #ifndef SSP_CHAIN_INTERNAL_H
 #define SSP_CHAIN_INTERNAL_H
 
+#include <pthread.h>
+
 #include "ssp/chain.h"
 
 extern const ssp_txtype ssp_transfer_type;
+
+#define CHAIN_MAX_TYPES 64
+
+struct ssp_chain {
+	ssp_store *store;
+	const ssp_genesis *g;
+	ssp_table t_state, t_meta, t_blocks, t_blockid, t_txidx, t_rcpts;
+	ssp_txreg types[CHAIN_MAX_TYPES];
+	size_t ntypes;
+	ssp_head head;
+	ssp_consensus cons;
+	ssp_workpool *pool; /* borrowed; NULL = verify on the caller's thread */
+	bool check_invariants;
+	bool executing; /* an ssp_exec holds the write txn */
+	int fatal;      /* poisoned by a local failure: every later change fails with it */
+#ifdef SSP_DEBUG
+	bool has_owner;
+	pthread_t owner; /* the first thread that changed the chain */
+#endif
+};
+
+/* Debug builds: asserts that the calling thread is the chain's owner (the first writer). */
+void chain_assert_owner(ssp_chain *c);
+
+void chain_head_encode(uint8_t out[96], const ssp_head *h);
+SSP_WUR int chain_put_block(ssp_chain *c, ssp_txn *t, const ssp_header *h, const uint8_t *raw,
+                            size_t n);
+uint64_t chain_tx_gas(const ssp_chain *c, const ssp_tx *tx);
 
 #endif

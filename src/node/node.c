@@ -349,7 +349,7 @@ static uint64_t slot_at(const ssp_node *n, uint64_t t)
 
 /*
  * The producer thread: at each slot boundary it builds, applies, signs and
- * commits a block (ssp_chain_produce). It is the chain's only writer; the
+ * commits a block (ssp_produce_block). It is the chain's only writer; the
  * loop keeps admitting into the (thread-safe) mempool meanwhile, so RPC
  * threads never wait for a block to be built or fsync'd. A fatal error
  * (disk full, I/O) wakes the loop, which stops the node.
@@ -372,10 +372,11 @@ static void *producer_main(void *arg)
 		uint64_t slot = slot_at(n, now);
 		const ssp_head *h = ssp_chain_head(n->chain);
 		int rc = 0;
-		if (now >= g && (slot > h->slot || h->height == 0)) {
+		if (now > g && now > h->timestamp_ms && (slot > h->slot || h->height == 0)) {
 			ssp_block_info info;
-			rc =
-			    ssp_chain_produce(n->chain, n->mempool, &n->producer, slot, now, &info);
+			ssp_signer signer;
+			ssp_signer_soft(&signer, &n->producer);
+			rc = ssp_produce_block(n->chain, n->mempool, &signer, slot, now, &info);
 			if (!rc) {
 				atomic_fetch_add(&n->blocks_produced, 1);
 				atomic_fetch_add(&n->txs_included, info.ntx);

@@ -36,14 +36,6 @@ typedef struct {
  * 2 (help). */
 int ssp_node_config_parse(ssp_node_config *cfg, int argc, char **argv);
 
-/* ------------------------------------------------------------- work pool */
-
-typedef struct ssp_workpool ssp_workpool;
-SSP_WUR int ssp_workpool_new(ssp_workpool **out, unsigned threads);
-void ssp_workpool_free(ssp_workpool *p);
-/* Runs fn(arg, i) for i in [0, n) on the pool and the calling thread; returns when all are done. */
-void ssp_workpool_for(ssp_workpool *p, size_t n, void (*fn)(void *arg, size_t i), void *arg);
-
 /* ------------------------------------------------------------------- jobs */
 
 enum { JOB_SUBMIT, JOB_TX_STATUS, JOB_ACCOUNT_PENDING, JOB_MEMPOOL_INFO };

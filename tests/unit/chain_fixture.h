@@ -90,6 +90,7 @@ typedef struct {
 	const fx_key *team;
 	uint64_t month_seconds;     /* 0 = default */
 	uint32_t max_block_txs;     /* 0 = default */
+	uint64_t block_interval_ms; /* 0 = 100 */
 	uint32_t max_expiry_blocks; /* 0 = default */
 } fx_genesis_spec;
 
@@ -106,6 +107,10 @@ static FX_UNUSED char *fx_genesis_json(const fx_genesis_spec *s)
 	                    json_integer((json_int_t)(s->time_ms ? s->time_ms : FX_GENESIS_MS)));
 	json_object_set_new(g, "producer", json_string(prod));
 	json_object_set_new(params, "min_fee", json_string("0.00001"));
+	/* 100 ms slots (the minimum): tests step block times by 500 ms or across a boundary */
+	json_object_set_new(
+	    params, "block_interval_ms",
+	    json_integer(s->block_interval_ms ? (json_int_t)s->block_interval_ms : 100));
 	json_object_set_new(params, "fee_per_byte", json_string("0.0000001"));
 	if (s->month_seconds)
 		json_object_set_new(params, "month_seconds",
@@ -269,8 +274,12 @@ static FX_UNUSED void fx_check_supply(const fx_node *n)
 static FX_UNUSED ssp_block_info fx_produce(fx_node *n, const fx_key *producer, uint64_t time_ms)
 {
 	ssp_block_info info;
+	ssp_signer s;
 	uint64_t h = ssp_chain_head(n->chain)->height + 1;
-	assert_int_equal(ssp_chain_produce(n->chain, n->pool, &producer->sk, h, time_ms, &info), 0);
+	ssp_signer_soft(&s, &producer->sk);
+	assert_int_equal(ssp_produce_block(n->chain, n->pool, &s,
+	                                   ssp_chain_slot_at(n->chain, time_ms), time_ms, &info),
+	                 0);
 	assert_int_equal(info.height, h);
 	assert_int_equal(ssp_chain_head(n->chain)->height, h);
 	fx_check_supply(n);
@@ -363,7 +372,7 @@ static FX_UNUSED uint8_t *fx_block_build(const fx_node *n, const fx_key *signer,
 	memset(&h, 0, sizeof h);
 	h.height = hd->height + 1;
 	h.prev_id = hd->id;
-	h.slot = h.height;
+	h.slot = ssp_chain_slot_at(n->chain, time_ms);
 	h.timestamp_ms = time_ms;
 	h.producer = signer->addr;
 	fx_tx_root(&h.tx_root, txs, lens, ntx);

@@ -429,7 +429,7 @@ static void test_transfer_and_fees(void **state)
 	assert_int_equal(len, info.bytes);
 	assert_int_equal(ssp_block_decode(&blk, raw, len, BIG), 0);
 	assert_int_equal(blk.hdr.height, 1);
-	assert_int_equal(blk.hdr.slot, 1);
+	assert_int_equal(blk.hdr.slot, 10); /* 1000 ms after genesis in 100 ms slots */
 	assert_int_equal(blk.hdr.timestamp_ms, T0 + 1000);
 	assert_memory_equal(blk.hdr.prev_id.b, g0.b, 32);
 	assert_memory_equal(blk.hdr.producer.b, PROD.addr.b, SSP_ADDR_LEN);
@@ -1059,14 +1059,14 @@ static void test_foundation_grant(void **state)
 	/* spendable now; what bob sends on is liquid (only the foundation locks) */
 	x = xf(&CAROL, 50 * COIN, 1, false);
 	assert_int_equal(submit(&n, &BOB, x, &id), 0);
-	fx_produce(&n, &PROD, T0 + 1000 + lock_ms + 1);
+	fx_produce(&n, &PROD, T0 + 1000 + lock_ms + 100); /* the next 100 ms slot */
 	ssp_account c = fx_account(&n, &CAROL.addr);
 	assert_int_equal(c.balance, LIQ + 50 * COIN + COIN / 2);
 	assert_int_equal(c.locked, 0);
 	/* a second grant locks from its own block's time */
 	x = xf(&DAVE, 7 * COIN, 1, false);
 	assert_int_equal(submit(&n, &FOUND, x, &id), 0);
-	uint64_t t2 = T0 + 1000 + lock_ms + 2;
+	uint64_t t2 = T0 + 1000 + lock_ms + 200; /* a slot boundary */
 	fx_produce(&n, &PROD, t2);
 	assert_int_equal(fx_account(&n, &DAVE.addr).locked, 7 * COIN);
 	assert_int_equal(fx_account(&n, &DAVE.addr).balance, LIQ);

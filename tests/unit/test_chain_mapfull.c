@@ -89,6 +89,8 @@ static void test_mapfull(void **state)
 	ssp_mempool_opts mo = {0};
 	assert_int_equal(ssp_mempool_new(&m, c, &mo), 0);
 
+	ssp_signer signer;
+	ssp_signer_soft(&signer, &prod);
 	uint64_t nonce = 0, t = 2000;
 	int rc = 0;
 	ssp_block_info info;
@@ -96,13 +98,16 @@ static void test_mapfull(void **state)
 		uint64_t h = ssp_chain_head(c)->height;
 		for (int k = 0; k < 200; k++)
 			assert_int_equal(submit_transfer(c, m, nonce++, h + 50), 0);
-		rc = ssp_chain_produce(c, m, &prod, blk + 1, t += 1000, &info);
+		t += 1000;
+		rc = ssp_produce_block(c, m, &signer, ssp_chain_slot_at(c, t), t, &info);
 	}
 	assert_int_equal(rc, SSP_ERR_MAPFULL);
 	uint64_t last = ssp_chain_head(c)->height;
 	assert_true(last > 0);
 	/* the chain object is poisoned: it refuses to go on */
-	assert_int_equal(ssp_chain_produce(c, m, &prod, 9999, t + 1000, &info), SSP_ERR_MAPFULL);
+	assert_int_equal(
+	    ssp_produce_block(c, m, &signer, ssp_chain_slot_at(c, t + 1000), t + 1000, &info),
+	    SSP_ERR_MAPFULL);
 	ssp_mempool_free(m);
 	ssp_chain_close(c);
 	ssp_store_close(st);
@@ -120,7 +125,8 @@ static void test_mapfull(void **state)
 	ssp_txn_end(rt);
 	assert_int_equal(ssp_mempool_new(&m, c, &mo), 0);
 	assert_int_equal(submit_transfer(c, m, a.nonce, last + 10), 0);
-	assert_int_equal(ssp_chain_produce(c, m, &prod, 10000, t + 2000, &info), 0);
+	assert_int_equal(
+	    ssp_produce_block(c, m, &signer, ssp_chain_slot_at(c, t + 2000), t + 2000, &info), 0);
 	assert_int_equal(info.ntx, 1);
 	assert_int_equal(ssp_chain_head(c)->height, last + 1);
 	ssp_mempool_free(m);

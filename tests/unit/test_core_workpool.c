@@ -6,13 +6,14 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include <cmocka.h>
 
-#include "node/node.h"
+#include "ssp/core.h"
 
 #define N 20000
 #define CALLERS 4

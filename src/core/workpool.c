@@ -1,11 +1,15 @@
 /*
  * workpool.c — a small fixed pool of threads for data-parallel loops
- * (node layer): signature checks of a submitted batch run on every core.
+ * (core layer): signature checks of a submitted batch or of an imported
+ * block run on every core.
  * The caller takes part, so a pool of N-1 threads keeps N cores busy.
  */
 #include <stdlib.h>
 
-#include "node/node.h"
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "ssp/core.h"
 
 struct ssp_workpool {
 	pthread_t *th;

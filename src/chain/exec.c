@@ -1,0 +1,762 @@
+/*
+ * exec.c — executing and committing blocks (chain layer): the steps every
+ * producer, follower and (later) the consensus layer share — begin a block
+ * on the head, execute candidates or an imported block's txs against an
+ * overlay of the state, build the unsigned header from the result, commit
+ * under a signed header — and import, which prechecks a block from
+ * elsewhere before the write txn and verifies its signatures in parallel.
+ *
+ * Error classes. A tx or block is invalid only for its own content. A
+ * local failure (ssp_err_local: memory, I/O, map full, corruption, bugs)
+ * is never blamed on the block or tx at hand: it poisons the chain
+ * (c->fatal), so every later change fails and the node stops, and
+ * nothing half-done reaches the disk because the write txn is aborted.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain_internal.h"
+#include "genesis_internal.h"
+#include "mempool_internal.h"
+#include "state_internal.h"
+
+#define LOG "chain"
+
+struct ssp_exec {
+	ssp_chain *c;
+	ssp_txn *t;
+	ssp_state *st;
+	uint64_t height, slot, time_ms;
+	bool validating; /* an imported block (ssp_txctx.validating) */
+	/* included txs and their receipts */
+	const ssp_tx **txs;
+	ssp_receipt *rcpts;
+	size_t n, cap;
+	size_t bytes;
+	uint64_t gas; /* gas used so far against max_block_gas */
+	/* dropped candidates (producer) */
+	ssp_hash *drop_ids;
+	int *drop_errs;
+	size_t ndrop;
+	ssp_addr *failed; /* open-addressing set of their senders */
+	uint8_t *fused;
+	size_t fcap;
+	/* the roots, once ssp_exec_header computed them */
+	bool have_roots;
+	ssp_hash tx_root, receipts_root, state_root;
+	ssp_buf blob; /* the receipts as stored */
+	uint64_t t0;
+};
+
+/* Records a local failure: the chain is poisoned from here on. */
+static int poison(ssp_chain *c, int rc, const char *what)
+{
+	if (!c->fatal) {
+		c->fatal = rc;
+		SSP_LOGE(LOG, "local failure while %s: %s — the chain stops; nothing was written",
+		         what, ssp_strerror(rc));
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------ locks due */
+
+typedef struct {
+	uint64_t now;
+	struct due {
+		uint8_t key[1 + 8 + SSP_ADDR_LEN];
+		uint64_t amount;
+	} * v;
+	size_t n, cap;
+	int err;
+} due_scan;
+
+static int due_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	due_scan *d = arg;
+	const uint8_t *key = k;
+	if (kl != 1 + 8 + SSP_ADDR_LEN || key[0] != SSP_TB_LOCK) return 1;
+	if (ssp_be64_get(key + 1) > d->now) return 1;
+	if (vl != 8) {
+		d->err = SSP_ERR_DBCORRUPT;
+		return 1;
+	}
+	if (d->n == d->cap) {
+		size_t nc = d->cap ? d->cap * 2 : 16;
+		struct due *nv = ssp_realloc(d->v, nc * sizeof *nv);
+		if (!nv) {
+			d->err = SSP_ERR_NOMEM;
+			return 1;
+		}
+		d->v = nv;
+		d->cap = nc;
+	}
+	memcpy(d->v[d->n].key, key, kl);
+	d->v[d->n++].amount = ssp_le64_get(v);
+	return 0;
+}
+
+/* Releases every lock whose time has come (before the block's txs). */
+static int release_locks(ssp_exec *x)
+{
+	uint8_t start = SSP_TB_LOCK;
+	due_scan d = {.now = x->time_ms};
+	int rc = ssp_txn_scan(x->t, x->c->t_state, &start, 1, due_visit, &d);
+	if (rc == 1) rc = 0;
+	if (!rc) rc = d.err;
+	for (size_t i = 0; i < d.n && !rc; i++) {
+		ssp_addr a;
+		ssp_account acc;
+		uint64_t locked, pool;
+		memcpy(a.b, d.v[i].key + 9, SSP_ADDR_LEN);
+		rc = ssp_state_account(x->st, &a, &acc);
+		if (rc) break;
+		if (acc.locked < d.v[i].amount) {
+			rc = SSP_ERR_DBCORRUPT;
+			break;
+		}
+		acc.locked -= d.v[i].amount;
+		if ((rc = ssp_add_u64(&acc.balance, acc.balance, d.v[i].amount)) ||
+		    (rc = ssp_state_set_account(x->st, &a, &acc)) ||
+		    (rc = ssp_state_del(x->st, SSP_TB_LOCK, d.v[i].key + 1, 8 + SSP_ADDR_LEN)) ||
+		    (rc = ssp_supply_get(x->st, &locked, &pool)))
+			break;
+		rc = ssp_supply_set(x->st, locked - d.v[i].amount, pool);
+	}
+	free(d.v);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- begin */
+
+uint64_t ssp_chain_slot_at(const ssp_chain *c, uint64_t time_ms)
+{
+	uint64_t g = c->g->time_ms, iv = c->g->params.block_interval_ms;
+	return time_ms <= g ? 0 : (time_ms - g) / iv;
+}
+
+uint64_t ssp_chain_slot_start(const ssp_chain *c, uint64_t slot)
+{
+	return c->g->time_ms + slot * c->g->params.block_interval_ms;
+}
+
+/* The slot rule: after the parent's slot (the first block may share slot 0), time inside it. */
+static int slot_ok(const ssp_chain *c, uint64_t slot, uint64_t time_ms)
+{
+	const ssp_head *h = &c->head;
+	if (slot <= h->slot && h->height != 0) return SSP_ERR_BLOCK_TIME;
+	if (time_ms <= h->timestamp_ms) return SSP_ERR_BLOCK_TIME;
+	if (ssp_chain_slot_at(c, time_ms) != slot || time_ms < c->g->time_ms)
+		return SSP_ERR_BLOCK_TIME;
+	return 0;
+}
+
+int ssp_chain_begin(ssp_chain *c, ssp_exec **out, uint64_t slot, uint64_t time_ms)
+{
+	ssp_exec *x;
+	int rc;
+	*out = NULL;
+	chain_assert_owner(c);
+	if (c->fatal) return c->fatal;
+	if (c->executing) return SSP_ERR_BUSY; /* one exec at a time: it holds the writer */
+	if ((rc = slot_ok(c, slot, time_ms))) return rc;
+	x = ssp_calloc(1, sizeof *x);
+	if (!x) return poison(c, SSP_ERR_NOMEM, "starting a block");
+	x->c = c;
+	x->height = c->head.height + 1;
+	x->slot = slot;
+	x->time_ms = time_ms;
+	x->t0 = ssp_mono_ns();
+	ssp_buf_init(&x->blob, (size_t)1 << 30);
+	rc = ssp_store_write(c->store, &x->t);
+	if (!rc) rc = ssp_state_new(&x->st, x->t, c->t_state);
+	if (!rc) rc = release_locks(x);
+	if (rc) {
+		ssp_exec_abort(x);
+		return poison(c, rc, "starting a block");
+	}
+	c->executing = true;
+	*out = x;
+	return 0;
+}
+
+void ssp_exec_abort(ssp_exec *x)
+{
+	if (!x) return;
+	for (size_t i = 0; i < x->n; i++)
+		ssp_receipt_free(&x->rcpts[i]);
+	free(x->rcpts);
+	free(x->txs);
+	free(x->drop_ids);
+	free(x->drop_errs);
+	free(x->failed);
+	free(x->fused);
+	ssp_buf_free(&x->blob);
+	ssp_state_free(x->st);
+	if (x->t) {
+		ssp_txn_end(x->t);
+		x->c->executing = false;
+	}
+	free(x);
+}
+
+/* -------------------------------------------------------------- apply */
+
+/* Applies one tx; on error every change it made is undone and r holds nothing. */
+static int apply_tx(ssp_exec *x, const ssp_tx *tx, ssp_receipt *r)
+{
+	ssp_chain *c = x->c;
+	size_t mark = ssp_state_mark(x->st);
+	ssp_account acc;
+	memset(r, 0, sizeof *r);
+	int rc = ssp_chain_check_tx(c, tx);
+	if (rc) return rc;
+	if (tx->expiry < x->height) return SSP_ERR_EXPIRED;
+	if (tx->expiry > x->height + c->g->params.max_expiry_blocks) return SSP_ERR_EXPIRY_FAR;
+	rc = ssp_state_account(x->st, &tx->from, &acc);
+	if (rc) return rc;
+	if (tx->nonce < acc.nonce) return SSP_ERR_NONCE_LOW;
+	if (tx->nonce > acc.nonce) return SSP_ERR_NONCE_GAP;
+	if (!acc.has_key) {
+		if (!tx->has_pubkey) return SSP_ERR_NOKEY;
+		acc.has_key = true;
+		acc.key = tx->pubkey;
+	}
+	if (acc.balance < tx->fee) return acc.locked ? SSP_ERR_LOCKED : SSP_ERR_BALANCE;
+	acc.balance -= tx->fee;
+	acc.nonce++;
+	r->txid = tx->txid;
+	r->fee_paid = tx->fee;
+	if ((rc = ssp_state_set_account(x->st, &tx->from, &acc)) ||
+	    (rc = ssp_state_pool_add(x->st, tx->fee)))
+		goto undo;
+	const ssp_txreg *tr = ssp_chain_txreg(c, tx->type);
+	ssp_txctx ctx = {.st = x->st,
+	                 .mod = tr->mod,
+	                 .params = &c->g->params,
+	                 .chain_id = c->g->chain_id,
+	                 .hrp = c->g->hrp,
+	                 .height = x->height,
+	                 .time_ms = x->time_ms,
+	                 .rcpt = r,
+	                 .validating = x->validating};
+	rc = tr->type->apply(&ctx, tx);
+	if (rc) goto undo;
+	return 0;
+undo:
+	ssp_state_rollback(x->st, mark);
+	ssp_receipt_free(r);
+	return rc;
+}
+
+/* Appends an included tx; on failure the receipt is freed (nobody else owns it). */
+static int push_included(ssp_exec *x, const ssp_tx *tx, ssp_receipt *r)
+{
+	if (x->n == x->cap) {
+		size_t nc = x->cap ? x->cap * 2 : 256;
+		const ssp_tx **t = ssp_realloc(x->txs, nc * sizeof *t);
+		if (!t) goto nomem;
+		x->txs = t;
+		ssp_receipt *nr = ssp_realloc(x->rcpts, nc * sizeof *nr);
+		if (!nr) goto nomem;
+		x->rcpts = nr;
+		x->cap = nc;
+	}
+	x->txs[x->n] = tx;
+	x->rcpts[x->n++] = *r;
+	x->bytes += tx->raw_len;
+	return 0;
+nomem:
+	ssp_receipt_free(r);
+	return SSP_ERR_NOMEM;
+}
+
+static bool failed_has(const ssp_exec *x, const ssp_addr *a, size_t *pos)
+{
+	size_t h = ssp_le64_get(a->b) & (x->fcap - 1);
+	while (x->fused[h]) {
+		if (!memcmp(x->failed[h].b, a->b, SSP_ADDR_LEN)) return true;
+		h = (h + 1) & (x->fcap - 1);
+	}
+	*pos = h;
+	return false;
+}
+
+/* Records a dropped candidate: its sender is skipped for the rest of the block. */
+static int note_drop(ssp_exec *x, size_t n, const ssp_tx *tx, int err)
+{
+	size_t pos;
+	if (!x->fcap) {
+		size_t cap = 16;
+		while (cap < 2 * n)
+			cap *= 2;
+		x->failed = ssp_malloc(cap * sizeof *x->failed);
+		x->fused = ssp_calloc(cap, 1);
+		x->drop_ids = ssp_malloc(n * sizeof *x->drop_ids);
+		x->drop_errs = ssp_malloc(n * sizeof *x->drop_errs);
+		if (!x->failed || !x->fused || !x->drop_ids || !x->drop_errs) return SSP_ERR_NOMEM;
+		x->fcap = cap;
+	}
+	if (!failed_has(x, &tx->from, &pos)) {
+		x->failed[pos] = tx->from;
+		x->fused[pos] = 1;
+	}
+	x->drop_ids[x->ndrop] = tx->txid;
+	x->drop_errs[x->ndrop++] = err;
+	return 0;
+}
+
+int ssp_exec_candidates(ssp_exec *x, const ssp_tx *txs, size_t n)
+{
+	ssp_chain *c = x->c;
+	const ssp_params *p = &c->g->params;
+	size_t budget = p->max_block_bytes > 1024 ? p->max_block_bytes - 1024 : 0; /* header */
+	int rc = 0;
+	if (c->fatal) return c->fatal;
+	for (size_t i = 0; i < n; i++) {
+		const ssp_tx *tx = &txs[i];
+		ssp_receipt r;
+		size_t pos;
+		if (x->fcap && failed_has(x, &tx->from, &pos)) continue;
+		if (x->n == p->max_block_txs) break;
+		if (x->bytes + 4 * (x->n + 1) + tx->raw_len > budget) continue;
+		/* a tx fits if its limit fits what the block has not used yet (gas used) */
+		uint64_t g = chain_tx_gas(c, tx);
+		if (g > p->max_block_gas - x->gas) break; /* the block's gas budget is spent */
+		rc = apply_tx(x, tx, &r);
+		if (ssp_err_local(rc)) return poison(c, rc, "building a block");
+		if (rc) {
+			/* no longer valid (a node-limit too: this node cannot include it) */
+			SSP_LOGD(LOG, "dropping tx: %s", ssp_strerror(rc));
+			rc = note_drop(x, n, tx, rc);
+			if (rc) return poison(c, rc, "building a block");
+			continue;
+		}
+		x->gas += r.gas_used < g ? r.gas_used : g;
+		rc = push_included(x, tx, &r);
+		if (rc) return poison(c, rc, "building a block");
+	}
+	return 0;
+}
+
+int ssp_exec_block(ssp_exec *x, const ssp_tx *txs, size_t n, const bool *verified)
+{
+	ssp_chain *c = x->c;
+	const ssp_params *p = &c->g->params;
+	int rc;
+	if (c->fatal) return c->fatal;
+	x->validating = true;
+	if (n > p->max_block_txs) return SSP_ERR_BLOCK_LIMIT;
+	for (size_t i = 0; i < n; i++) {
+		const ssp_tx *tx = &txs[i];
+		ssp_receipt r;
+		rc = ssp_chain_check_tx(c, tx);
+		/* the same gas rule as production: the limit must fit what is unused */
+		uint64_t g = rc ? 0 : chain_tx_gas(c, tx);
+		if (g > p->max_block_gas - x->gas) return SSP_ERR_BLOCK_LIMIT;
+		if (!rc && !(verified && verified[i])) {
+			ssp_account a;
+			rc = ssp_state_account(x->st, &tx->from, &a);
+			if (!rc) {
+				const ssp_pubkey *k = tx->has_pubkey ? &tx->pubkey
+				                      : a.has_key    ? &a.key
+				                                     : NULL;
+				rc = k ? ssp_verify(k, SSP_DOM_TX, tx->chain_id, tx->raw,
+				                    tx->signed_len, &tx->sig)
+				       : SSP_ERR_NOKEY;
+			}
+		}
+		if (!rc) rc = apply_tx(x, tx, &r);
+		/*
+		 * A node-local VM limit passed while validating says nothing about the
+		 * block (its producer ran the tx within its own limits): this node
+		 * cannot follow, which is a local failure, not an invalid block.
+		 */
+		if (ssp_err_local(rc) || rc == SSP_ERR_VM_NODELIMIT)
+			return poison(c, rc, "executing an imported block");
+		if (rc) {
+			SSP_LOGW(LOG, "block %llu tx %zu invalid: %s",
+			         (unsigned long long)x->height, i, ssp_strerror(rc));
+			return SSP_ERR_BLOCK_TX;
+		}
+		x->gas += r.gas_used < g ? r.gas_used : g;
+		rc = push_included(x, tx, &r);
+		if (rc) return poison(c, rc, "executing an imported block");
+	}
+	return 0;
+}
+
+size_t ssp_exec_dropped(const ssp_exec *x, const ssp_hash **txids, const int **errs)
+{
+	*txids = x->drop_ids;
+	*errs = x->drop_errs;
+	return x->ndrop;
+}
+
+size_t ssp_exec_included(const ssp_exec *x, const ssp_tx *const **txs)
+{
+	*txs = x->txs;
+	return x->n;
+}
+
+/* --------------------------------------------------------------- roots */
+
+/* Roots of the included txs and receipts, and the new state root. */
+static int exec_roots(ssp_exec *x)
+{
+	ssp_hash *leaves;
+	ssp_buf one;
+	ssp_hash wh;
+	int rc = 0;
+	if (x->have_roots) return 0;
+	leaves = ssp_malloc((x->n ? x->n : 1) * sizeof *leaves);
+	if (!leaves) return SSP_ERR_NOMEM;
+	for (size_t i = 0; i < x->n; i++)
+		leaves[i] = x->txs[i]->txid;
+	ssp_merkle_root(&x->tx_root, leaves, x->n);
+	ssp_buf_init(&one, 2 << 20);
+	ssp_buf_reset(&x->blob);
+	ssp_buf_u32(&x->blob, (uint32_t)x->n);
+	for (size_t i = 0; i < x->n; i++) {
+		ssp_buf_reset(&one);
+		ssp_receipt_encode(&one, &x->rcpts[i]);
+		if (one.err) {
+			rc = one.err;
+			break;
+		}
+		ssp_sha256(&leaves[i], one.data, one.len);
+		ssp_buf_bytes(&x->blob, one.data, one.len);
+	}
+	ssp_buf_free(&one);
+	if (!rc) rc = x->blob.err;
+	if (!rc) ssp_merkle_root(&x->receipts_root, leaves, x->n);
+	free(leaves);
+	if (!rc) rc = ssp_state_write_hash(x->st, &wh);
+	if (!rc) {
+		const void *parts[2] = {x->c->head.state_root.b, wh.b};
+		size_t lens[2] = {32, 32};
+		ssp_sha256v(&x->state_root, parts, lens, 2);
+		x->have_roots = true;
+	}
+	return rc;
+}
+
+int ssp_exec_header(ssp_exec *x, ssp_header *h, const ssp_addr *producer)
+{
+	ssp_chain *c = x->c;
+	if (c->fatal) return c->fatal;
+	int rc = exec_roots(x);
+	if (rc) return ssp_err_local(rc) ? poison(c, rc, "computing block roots") : rc;
+	memset(h, 0, sizeof *h);
+	h->height = x->height;
+	h->prev_id = c->head.id;
+	h->slot = x->slot;
+	h->timestamp_ms = x->time_ms;
+	h->producer = *producer;
+	h->tx_root = x->tx_root;
+	h->receipts_root = x->receipts_root;
+	h->state_root = x->state_root;
+	return 0;
+}
+
+/* -------------------------------------------------------------- commit */
+
+static int check_header(ssp_exec *x, const ssp_header *h)
+{
+	ssp_chain *c = x->c;
+	ssp_pubkey key;
+	ssp_addr a;
+	ssp_buf hb;
+	int rc;
+	if (h->height != x->height) return SSP_ERR_BLOCK_HEIGHT;
+	if (memcmp(h->prev_id.b, c->head.id.b, 32)) return SSP_ERR_BLOCK_PREV;
+	if (h->slot != x->slot || h->timestamp_ms != x->time_ms) return SSP_ERR_BLOCK_TIME;
+	if (memcmp(h->tx_root.b, x->tx_root.b, 32) ||
+	    memcmp(h->receipts_root.b, x->receipts_root.b, 32))
+		return SSP_ERR_BLOCK_ROOT;
+	if (memcmp(h->state_root.b, x->state_root.b, 32)) return SSP_ERR_BLOCK_STATE;
+	rc = c->cons.producer(c->cons.ctx, c, &c->head, h->slot, &key);
+	if (rc) return rc;
+	ssp_addr_from_pubkey(&a, &key);
+	if (memcmp(a.b, h->producer.b, SSP_ADDR_LEN)) return SSP_ERR_BLOCK_PRODUCER;
+	ssp_buf_init(&hb, 64 * 1024);
+	ssp_header_encode(&hb, h, false);
+	rc = hb.err ? hb.err
+	            : ssp_verify(&key, SSP_DOM_BLOCK, c->g->chain_id, hb.data, hb.len, &h->sig);
+	ssp_buf_free(&hb);
+	return rc;
+}
+
+/* Writes the block, its index and receipts, the state and the head; commits. */
+static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, size_t n,
+                       ssp_block_info *info)
+{
+	ssp_chain *c = x->c;
+	uint8_t hk[8], loc[12], hv[96];
+	ssp_head nh = {.height = h->height,
+	               .id = h->id,
+	               .state_root = h->state_root,
+	               .timestamp_ms = h->timestamp_ms,
+	               .slot = h->slot};
+	nh.finalized = c->cons.finalized(c->cons.ctx, c, &nh);
+	if (nh.finalized > nh.height) nh.finalized = nh.height;
+	if (nh.finalized < c->head.finalized) nh.finalized = c->head.finalized;
+	int rc = ssp_state_flush(x->st);
+	if (!rc) rc = chain_put_block(c, x->t, h, raw, n);
+	ssp_be64_put(hk, h->height);
+	if (!rc) rc = ssp_txn_put(x->t, c->t_rcpts, hk, 8, x->blob.data, x->blob.len);
+	for (size_t i = 0; i < x->n && !rc; i++) {
+		ssp_be64_put(loc, h->height);
+		loc[8] = (uint8_t)(i >> 24);
+		loc[9] = (uint8_t)(i >> 16);
+		loc[10] = (uint8_t)(i >> 8);
+		loc[11] = (uint8_t)i;
+		rc = ssp_txn_put(x->t, c->t_txidx, x->txs[i]->txid.b, 32, loc, 12);
+	}
+	chain_head_encode(hv, &nh);
+	if (!rc) rc = ssp_txn_put(x->t, c->t_meta, "head", 4, hv, sizeof hv);
+	uint64_t t0 = ssp_mono_ns();
+	if (rc) {
+		ssp_txn_end(x->t);
+	} else {
+		rc = ssp_txn_commit(x->t);
+	}
+	x->t = NULL;
+	c->executing = false;
+	info->commit_ns = ssp_mono_ns() - t0;
+	if (rc) {
+		c->fatal = rc;
+		SSP_LOGE(LOG, "cannot commit block %llu: %s — stopping; nothing was half-written%s",
+		         (unsigned long long)h->height, ssp_strerror(rc),
+		         rc == SSP_ERR_MAPFULL ? " (raise --map-size and restart)" : "");
+		return rc;
+	}
+	c->head = nh;
+	info->height = h->height;
+	info->id = h->id;
+	info->ntx = (uint32_t)x->n;
+	info->bytes = n;
+	if (c->check_invariants) {
+		ssp_txn *rt;
+		rc = ssp_store_read(c->store, &rt);
+		if (!rc) {
+			rc = ssp_chain_check_supply(c, rt);
+			ssp_txn_end(rt);
+		}
+		if (rc) {
+			SSP_LOGE(LOG, "supply invariant violated after block %llu: %s",
+			         (unsigned long long)h->height, ssp_strerror(rc));
+			c->fatal = SSP_ERR_SUPPLY;
+			return SSP_ERR_SUPPLY;
+		}
+	}
+	return 0;
+}
+
+int ssp_chain_commit(ssp_chain *c, ssp_exec *x, const ssp_header *h, ssp_block_info *info)
+{
+	ssp_buf raw;
+	ssp_header hh = *h;
+	int rc;
+	memset(info, 0, sizeof *info);
+	chain_assert_owner(c);
+	if (c->fatal) {
+		rc = c->fatal;
+		goto out;
+	}
+	rc = exec_roots(x);
+	if (rc) {
+		if (ssp_err_local(rc)) poison(c, rc, "computing block roots");
+		goto out;
+	}
+	rc = check_header(x, h);
+	if (rc) {
+		if (ssp_err_local(rc)) poison(c, rc, "checking a block header");
+		goto out;
+	}
+	ssp_buf_init(&raw, c->g->params.max_block_bytes + 4096);
+	ssp_header_encode(&raw, &hh, true);
+	ssp_buf_u32(&raw, (uint32_t)x->n);
+	for (size_t i = 0; i < x->n; i++)
+		ssp_buf_bytes(&raw, x->txs[i]->raw, x->txs[i]->raw_len);
+	rc = raw.err;
+	if (!rc) {
+		ssp_rd r;
+		ssp_rd_init(&r, raw.data, raw.len);
+		rc = ssp_header_read(&hh, &r); /* computes the id */
+	}
+	if (rc == SSP_ERR_TOOBIG) {
+		rc = SSP_ERR_BLOCK_LIMIT;
+	} else if (rc) {
+		poison(c, rc, "encoding a block");
+	} else {
+		info->apply_ns = ssp_mono_ns() - x->t0;
+		rc = write_block(x, &hh, raw.data, raw.len, info);
+	}
+	ssp_buf_free(&raw);
+out:
+	ssp_exec_abort(x);
+	return rc;
+}
+
+/* ----------------------------------------------------------- signers */
+
+static int soft_sign(void *ctx, ssp_sig *sig, const ssp_hash *digest)
+{
+	return ssp_sign_digest(sig, ctx, digest);
+}
+
+void ssp_signer_soft(ssp_signer *s, const ssp_seckey *sk)
+{
+	s->sign = soft_sign;
+	s->ctx = (void *)sk;
+	if (ssp_key_public(&s->pub, sk)) memset(&s->pub, 0, sizeof s->pub);
+}
+
+/* -------------------------------------------------------------- import */
+
+typedef struct {
+	const ssp_chain *c;
+	const ssp_block *blk;
+	const ssp_pubkey **keys; /* per tx: the key to check with, NULL = none known */
+	bool *ok;
+} sigjob;
+
+static void verify_one(void *arg, size_t i)
+{
+	sigjob *j = arg;
+	const ssp_tx *tx = &j->blk->txs[i];
+	if (j->ok[i] || !j->keys[i]) return;
+	j->ok[i] = ssp_verify(j->keys[i], SSP_DOM_TX, tx->chain_id, tx->raw, tx->signed_len,
+	                      &tx->sig) == 0;
+}
+
+/*
+ * Every tx's signature, before the write txn: the key is the tx's own, the
+ * one on chain (keys never change once set), or one an earlier tx of the
+ * block brings. A tx no key is known for, or whose signature fails, makes
+ * the block invalid here. ok[i] is left true for each checked tx.
+ */
+static int verify_sigs(ssp_chain *c, ssp_mempool *m, const ssp_block *blk, bool *ok)
+{
+	ssp_account *accs = NULL;
+	const ssp_pubkey **keys = NULL;
+	ssp_txn *rt = NULL;
+	int rc = 0;
+	if (!blk->ntx) return 0;
+	keys = ssp_calloc(blk->ntx, sizeof *keys);
+	accs = ssp_malloc(blk->ntx * sizeof *accs);
+	if (!keys || !accs) {
+		rc = SSP_ERR_NOMEM;
+		goto out;
+	}
+	rc = ssp_store_read(c->store, &rt);
+	if (rc) goto out;
+	for (uint32_t i = 0; i < blk->ntx && !rc; i++) {
+		const ssp_tx *tx = &blk->txs[i];
+		if (m && ssp_mempool_has(m, &tx->txid)) {
+			ok[i] = true; /* checked on admission */
+			continue;
+		}
+		if (tx->has_pubkey) {
+			keys[i] = &tx->pubkey;
+			continue;
+		}
+		rc = ssp_chain_read_account(c, rt, &tx->from, &accs[i]);
+		if (rc) break;
+		if (accs[i].has_key) {
+			keys[i] = &accs[i].key;
+			continue;
+		}
+		for (uint32_t k = 0; k < i && !keys[i]; k++)
+			if (blk->txs[k].has_pubkey &&
+			    !memcmp(blk->txs[k].from.b, tx->from.b, SSP_ADDR_LEN))
+				keys[i] = &blk->txs[k].pubkey;
+	}
+	ssp_txn_end(rt);
+	if (rc) goto out;
+	sigjob j = {.c = c, .blk = blk, .keys = keys, .ok = ok};
+	ssp_workpool_for(c->pool, blk->ntx, verify_one, &j);
+	for (uint32_t i = 0; i < blk->ntx; i++)
+		if (!ok[i]) {
+			SSP_LOGW(LOG, "block %llu tx %u: %s", (unsigned long long)blk->hdr.height,
+			         i, keys[i] ? "bad signature" : "no key known for the sender");
+			rc = SSP_ERR_BLOCK_TX;
+			break;
+		}
+out:
+	free(keys);
+	free(accs);
+	return rc;
+}
+
+int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *rawp, size_t n,
+                     ssp_block_info *info)
+{
+	const ssp_params *p = &c->g->params;
+	ssp_block blk;
+	ssp_exec *x = NULL;
+	ssp_pubkey key;
+	ssp_addr a;
+	ssp_buf hb;
+	bool *ok = NULL;
+	int rc;
+	memset(info, 0, sizeof *info);
+	chain_assert_owner(c);
+	if (c->fatal) return c->fatal;
+	/* everything that needs no state, before the write txn */
+	rc = ssp_block_decode(&blk, rawp, n, p->max_block_bytes);
+	if (rc) return ssp_err_local(rc) ? poison(c, rc, "decoding a block") : rc;
+	const ssp_header *h = &blk.hdr;
+	ssp_buf_init(&hb, 64 * 1024);
+	if (h->height != c->head.height + 1) {
+		rc = SSP_ERR_BLOCK_HEIGHT;
+		goto out;
+	}
+	if (memcmp(h->prev_id.b, c->head.id.b, 32)) {
+		rc = SSP_ERR_BLOCK_PREV;
+		goto out;
+	}
+	if (blk.ntx > p->max_block_txs) {
+		rc = SSP_ERR_BLOCK_LIMIT;
+		goto out;
+	}
+	if ((rc = slot_ok(c, h->slot, h->timestamp_ms))) goto out;
+	if (h->timestamp_ms > ssp_now_ms() + 5000) {
+		rc = SSP_ERR_BLOCK_EARLY; /* this node's clock decides only "not yet" */
+		goto out;
+	}
+	rc = c->cons.producer(c->cons.ctx, c, &c->head, h->slot, &key);
+	if (rc) goto out;
+	ssp_addr_from_pubkey(&a, &key);
+	if (memcmp(a.b, h->producer.b, SSP_ADDR_LEN)) {
+		rc = SSP_ERR_BLOCK_PRODUCER;
+		goto out;
+	}
+	ssp_header_encode(&hb, h, false);
+	rc = hb.err ? hb.err
+	            : ssp_verify(&key, SSP_DOM_BLOCK, c->g->chain_id, hb.data, hb.len, &h->sig);
+	if (rc) goto out;
+	ok = ssp_calloc(blk.ntx ? blk.ntx : 1, sizeof *ok);
+	if (!ok) {
+		rc = SSP_ERR_NOMEM;
+		goto out;
+	}
+	rc = verify_sigs(c, m, &blk, ok);
+	if (rc) goto out;
+	/* then the state: execute and commit under the block's own header */
+	rc = ssp_chain_begin(c, &x, h->slot, h->timestamp_ms);
+	if (!rc) rc = ssp_exec_block(x, blk.txs, blk.ntx, ok);
+	if (rc) {
+		ssp_exec_abort(x);
+		goto out;
+	}
+	rc = ssp_chain_commit(c, x, h, info);
+	if (!rc && m) ssp_mempool_after_block(m, blk.txs, blk.ntx, c->head.height);
+out:
+	if (ssp_err_local(rc)) poison(c, rc, "importing a block");
+	free(ok);
+	ssp_buf_free(&hb);
+	ssp_block_free(&blk);
+	return rc;
+}
