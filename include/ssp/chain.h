@@ -156,6 +156,8 @@ void ssp_receipt_free(ssp_receipt *r);
  * unchanged (never duplicated). The root of zero leaves is all zeros.
  */
 void ssp_merkle_root(ssp_hash *root, const ssp_hash *leaves, size_t n);
+/* The same root, computed in leaves[0..n) (overwritten): no allocation, so it cannot fail. */
+void ssp_merkle_root_inplace(ssp_hash *root, ssp_hash *leaves, size_t n);
 
 #define SSP_MERKLE_MAX_DEPTH 32
 typedef struct {

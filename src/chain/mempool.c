@@ -545,11 +545,13 @@ static void heap_down(heap *hp, size_t i)
 	}
 }
 
-static size_t select_locked(ssp_mempool *m, mp_entry **out, size_t max, size_t max_bytes)
+/* Fills out[0..*nout) in priority order; SSP_ERR_NOMEM if the heap cannot be made. */
+static int select_locked(ssp_mempool *m, mp_entry **out, size_t max, size_t max_bytes, size_t *nout)
 {
 	heap hp = {ssp_calloc(m->nsenders ? m->nsenders : 1, sizeof(mp_sender *)), 0};
 	size_t k = 0, bytes = 0;
-	if (!hp.h) return 0;
+	*nout = 0;
+	if (!hp.h) return SSP_ERR_NOMEM;
 	for (size_t i = 0; i < m->nsb; i++)
 		for (mp_sender *s = m->sb[i]; s; s = s->next)
 			if (s->len) {
@@ -577,7 +579,8 @@ static size_t select_locked(ssp_mempool *m, mp_entry **out, size_t max, size_t m
 		}
 	}
 	free(hp.h);
-	return k;
+	*nout = k;
+	return 0;
 }
 
 int ssp_mempool_take(ssp_mempool *m, mp_batch *b, size_t max, size_t max_bytes)
@@ -587,13 +590,16 @@ int ssp_mempool_take(ssp_mempool *m, mp_batch *b, size_t max, size_t max_bytes)
 	mp_entry **sel = ssp_malloc((max ? max : 1) * sizeof *sel);
 	if (!sel) return SSP_ERR_NOMEM;
 	LOCK(m);
-	size_t n = select_locked(m, sel, max, max_bytes), bytes = 0;
+	size_t n, bytes = 0;
+	rc = select_locked(m, sel, max, max_bytes, &n);
 	for (size_t i = 0; i < n; i++)
 		bytes += sel[i]->tx.raw_len;
-	b->txs = ssp_malloc((n ? n : 1) * sizeof *b->txs);
-	b->arena = ssp_malloc(bytes ? bytes : 1);
-	if (!b->txs || !b->arena) {
-		rc = SSP_ERR_NOMEM;
+	if (!rc) {
+		b->txs = ssp_malloc((n ? n : 1) * sizeof *b->txs);
+		b->arena = ssp_malloc(bytes ? bytes : 1);
+	}
+	if (rc || !b->txs || !b->arena) {
+		rc = SSP_ERR_NOMEM; /* (the only failure select_locked has) */
 	} else {
 		size_t off = 0;
 		for (size_t i = 0; i < n; i++) {

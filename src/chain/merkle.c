@@ -39,17 +39,25 @@ static size_t reduce(ssp_hash *level, size_t n)
 	return m;
 }
 
+void ssp_merkle_root_inplace(ssp_hash *root, ssp_hash *leaves, size_t n)
+{
+	memset(root, 0, sizeof *root);
+	if (n == 0) return;
+	for (size_t i = 0; i < n; i++)
+		leaf_hash(&leaves[i], &leaves[i]);
+	while (n > 1)
+		n = reduce(leaves, n);
+	*root = leaves[0];
+}
+
 void ssp_merkle_root(ssp_hash *root, const ssp_hash *leaves, size_t n)
 {
 	memset(root, 0, sizeof *root);
 	if (n == 0) return;
 	ssp_hash *lv = ssp_malloc(n * sizeof *lv);
 	if (!lv) abort(); /* roots are consensus: never return a wrong one */
-	for (size_t i = 0; i < n; i++)
-		leaf_hash(&lv[i], &leaves[i]);
-	while (n > 1)
-		n = reduce(lv, n);
-	*root = lv[0];
+	memcpy(lv, leaves, n * sizeof *lv);
+	ssp_merkle_root_inplace(root, lv, n);
 	free(lv);
 }
 

@@ -4,7 +4,9 @@
  * The hook's state is thread-local: arming it on the test's thread never
  * disturbs another thread, and nothing here is process-wide.
  */
+#include <execinfo.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "ssp/core.h"
 
@@ -33,7 +35,14 @@ bool ssp_fault_hit(ssp_fault_kind kind)
 	fault_state *f = &faults[kind];
 	uint64_t k = ++f->count;
 	if (!f->nth) return false;
-	return k == f->nth || (f->persist && k > f->nth);
+	bool hit = k == f->nth || (f->persist && k > f->nth);
+	if (hit && getenv("SSP_FAULT_TRACE")) {
+		/* where the fault lands, for a developer chasing a swallowed failure */
+		void *frames[16];
+		int n = backtrace(frames, 16);
+		backtrace_symbols_fd(frames, n, STDERR_FILENO);
+	}
+	return hit;
 }
 
 void *ssp_malloc(size_t n)

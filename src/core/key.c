@@ -7,6 +7,7 @@
  * when a verify context is re-initialised with another one; only the imported
  * (immutable) EVP_PKEYs are cached, per thread. See docs/internals/core.md.
  */
+#include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -35,6 +36,8 @@ static const uint8_t P256_HALF_N[32] = {
 
 int ssp_core_init(void)
 {
+	/* jansson's allocations pass the same fault hook as ours (tests walk them too) */
+	json_set_alloc_funcs(ssp_malloc, free);
 	/* 0 = initialised now, 1 = already initialised, -1 = failure. */
 	return sodium_init() < 0 ? SSP_ERR_INTERNAL : 0;
 }

@@ -86,7 +86,9 @@ int contract_token_op(contract_frame *f, const char *op, const uint8_t *args, si
 	int rc;
 	if (write && x->view) return SSP_ERR_VM_VIEW;
 	rc = ssp_val_to_json(&a.arr, args, n);
-	if (rc) return SSP_ERR_VM_VALUE;
+	if (rc)
+		return ssp_err_local(rc) ? rc
+		                         : SSP_ERR_VM_VALUE; /* host OOM is not the args' fault */
 	if (!json_is_array(a.arr) && !(json_is_object(a.arr) && json_object_size(a.arr) == 0)) {
 		json_decref(a.arr);
 		return SSP_ERR_VM_VALUE;

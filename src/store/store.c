@@ -168,7 +168,7 @@ int ssp_txn_put(ssp_txn *t, ssp_table tb, const void *key, size_t klen, const vo
 {
 	MDB_val k = {klen, (void *)key}, v = {vlen, (void *)val};
 	if (t->err) return t->err;
-	int rc = mdb_put(t->t, tb, &k, &v, 0);
+	int rc = ssp_fault_hit(SSP_FAULT_WRITE) ? EIO : mdb_put(t->t, tb, &k, &v, 0);
 	if (rc) t->err = map_err(rc);
 	return t->err;
 }
@@ -177,7 +177,7 @@ int ssp_txn_del(ssp_txn *t, ssp_table tb, const void *key, size_t klen)
 {
 	MDB_val k = {klen, (void *)key};
 	if (t->err) return t->err;
-	int rc = mdb_del(t->t, tb, &k, NULL);
+	int rc = ssp_fault_hit(SSP_FAULT_WRITE) ? EIO : mdb_del(t->t, tb, &k, NULL);
 	if (rc == MDB_NOTFOUND) return 0;
 	if (rc) t->err = map_err(rc);
 	return t->err;
@@ -209,6 +209,9 @@ int ssp_txn_commit(ssp_txn *t)
 	int rc;
 	if (t->err) {
 		rc = t->err;
+		mdb_txn_abort(t->t);
+	} else if (ssp_fault_hit(SSP_FAULT_WRITE)) {
+		rc = SSP_ERR_IO; /* an injected failed commit: nothing reaches the disk */
 		mdb_txn_abort(t->t);
 	} else {
 		rc = map_err(mdb_txn_commit(t->t));

@@ -127,6 +127,12 @@ static void enc_value(lua_State *L, int idx, ssp_buf *b, int depth, const char *
 		vm_fail(L, SSP_ERR_VM_VALUE, "%s: a %s cannot cross the contract boundary", what,
 		        luaL_typename(L, idx));
 	}
+	if (b->err == SSP_ERR_NOMEM) {
+		/* the host's shortage, not the value's size: a node error */
+		vm_set_abort(vm_cur(L), VM_ABORT_NODE, SSP_ERR_NOMEM, "%s: host out of memory",
+		             what);
+		vm_throw(L);
+	}
 	if (b->err) vm_fail(L, SSP_ERR_VM_VALUE, "%s: larger than %zu bytes", what, b->max);
 }
 

@@ -181,7 +181,12 @@ void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 	}
 	void *np = ssp_realloc(ptr, nsize);
 	if (!np) {
-		if (s->metering)
+		/*
+		 * The host's own shortage, whatever the VM is doing (metering,
+		 * compiling, looking up the code cache): a node error, never a
+		 * contract result another node would not reproduce.
+		 */
+		if (s->call)
 			vm_set_abort(s->call, VM_ABORT_NODE, SSP_ERR_NOMEM, "host out of memory");
 		return NULL;
 	}

@@ -253,16 +253,16 @@ static int run(ssp_vm *vm, vm_job *j, vm_call *c, int *status, char *err, size_t
 	int rc = 0;
 	*status = 0;
 	err[0] = 0;
-	if (j->compile_err) {
+	if (c->abort == VM_ABORT_NODE) { /* first: it may have caused the others */
+		rc = c->node_err ? c->node_err : SSP_ERR_INTERNAL;
+		*status = SSP_ERR_VM_MEMORY;
+		snprintf(err, errlen, "node limit: %s", c->msg);
+	} else if (j->compile_err) {
 		*status = j->compile_err;
 		snprintf(err, errlen, "%s", j->msg);
 	} else if (c->abort == VM_ABORT_STATUS) {
 		*status = c->status;
 		snprintf(err, errlen, "%s", c->msg);
-	} else if (c->abort == VM_ABORT_NODE) {
-		rc = c->node_err ? c->node_err : SSP_ERR_INTERNAL;
-		*status = SSP_ERR_VM_MEMORY;
-		snprintf(err, errlen, "node limit: %s", c->msg);
 	} else if (st != LUA_OK) {
 		*status = SSP_ERR_VM_ERROR;
 		if (!s->broken && lua_type(L, -1) == LUA_TSTRING) {
@@ -447,6 +447,7 @@ int ssp_vm_call(ssp_vm *vm, const ssp_vm_host *host, const ssp_hash *code_hash, 
 	} else {
 		ssp_buf_free(&c.ret);
 		ssp_buf_u8(&res->ret, SSP_VAL_NIL);
+		if (res->ret.err && !rc) rc = SSP_ERR_NOMEM; /* the host's, not the contract's */
 	}
 	return rc;
 }

@@ -19,8 +19,10 @@
 
 #include <cmocka.h>
 
+#include "chain/mempool_internal.h"
 #include "chain_fixture.h"
 #include "ssp/contract.h"
+#include "ssp/token.h"
 
 #define T0 FX_GENESIS_MS
 #define GAS 1000000ULL
@@ -28,8 +30,10 @@
 #define CONTRACT_DEPTH_TEST 9 /* one more than the depth limit */
 
 static fx_key PROD, ALICE, BOB, CAROL, DAVE, FOUND, TEAM;
-static char *J_DEF, *J_SMALLGAS;
-static ssp_genesis *G_DEF, *G_SMALLGAS;
+static char *J_DEF, *J_SMALLGAS, *J_CHEAP;
+static ssp_genesis *G_DEF, *G_SMALLGAS, *G_CHEAP;
+#define COIN 100000000ULL
+#define FEE 1000000ULL
 
 /* ------------------------------------------------------------ the node */
 
@@ -414,7 +418,7 @@ static int setup(void **state)
 {
 	(void)state;
 	if (ssp_core_init()) return -1;
-	ssp_log_setup(SSP_LOG_PLAIN, SSP_LOG_ERROR);
+	ssp_log_setup(SSP_LOG_PLAIN, getenv("DBG") ? SSP_LOG_DEBUG : SSP_LOG_ERROR);
 	fx_key_make(&PROD, SSP_KEY_ED25519, 0x01);
 	fx_key_make(&ALICE, SSP_KEY_ED25519, 0xa1);
 	fx_key_make(&BOB, SSP_KEY_ED25519, 0xb0);
@@ -433,6 +437,12 @@ static int setup(void **state)
 	                    json_integer((json_int_t)(5 * GAS / 2)));
 	J_SMALLGAS = json_dumps(doc, JSON_PRESERVE_ORDER);
 	json_decref(doc);
+	/* gas at a tenth of the default price: another chain's params */
+	doc = json_loads(J_DEF, 0, NULL);
+	json_object_set_new(json_object_get(doc, "params"), "gas_price", json_string("0.0000001"));
+	J_CHEAP = json_dumps(doc, JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	G_CHEAP = fx_genesis(J_CHEAP);
 	G_DEF = fx_genesis(J_DEF);
 	G_SMALLGAS = fx_genesis(J_SMALLGAS);
 	return 0;
@@ -443,8 +453,10 @@ static int teardown(void **state)
 	(void)state;
 	ssp_genesis_free(G_DEF);
 	ssp_genesis_free(G_SMALLGAS);
+	ssp_genesis_free(G_CHEAP);
 	free(J_DEF);
 	free(J_SMALLGAS);
+	free(J_CHEAP);
 	return 0;
 }
 
@@ -1160,10 +1172,326 @@ static void test_token_bridge(void **state)
 	cx_close(&x);
 }
 
+/* -------------------------------------------- local failures, fault injection */
+
+/* Closes and reopens the chain objects on the same store (a poisoned chain is discarded). */
+static void cx_reopen_chain(cx *x)
+{
+	ssp_mempool_opts mo = {0};
+	size_t nt;
+	ssp_modset *ms;
+	ssp_mempool_free(x->n.pool);
+	ssp_chain_close(x->n.chain);
+	ssp_modset_free(x->n.mods);
+	assert_int_equal(ssp_modset_new(&ms, x->g), 0);
+	x->n.mods = ms;
+	const ssp_txreg *types = ssp_modset_txtypes(ms, &nt);
+	assert_int_equal(ssp_chain_open(&x->n.chain, x->n.store, x->g, types, nt), 0);
+	/* the walks check the supply themselves (the debug check allocates after commit) */
+	ssp_chain_set_check_invariants(x->n.chain, false);
+	assert_int_equal(ssp_mempool_new(&x->n.pool, x->n.chain, &mo), 0);
+	for (size_t i = 0; i < x->nmod; i++)
+		x->env[i].chain = x->n.chain;
+}
+
+/* Moves every pending tx of `from` into x's pool, in each sender's nonce order. */
+static void requeue(cx *x, ssp_mempool *from)
+{
+	mp_batch b = {0};
+	ssp_hash id;
+	assert_int_equal(ssp_mempool_take(from, &b, 1000, (size_t)1 << 24), 0);
+	for (size_t i = 0; i < b.n; i++)
+		assert_int_equal(
+		    ssp_mempool_add(x->n.pool, b.txs[i].raw, b.txs[i].raw_len, false, &id), 0);
+	mp_batch_free(&b);
+}
+
+/* A native token tx at its minimum fee. */
+static int submit_token(cx *x, const fx_key *k, uint16_t type, const ssp_token_payload *tp)
+{
+	ssp_buf p;
+	size_t len;
+	ssp_hash id;
+	uint8_t *raw = NULL;
+	ssp_buf_init(&p, 1024);
+	ssp_token_payload_encode(&p, type, tp);
+	assert_int_equal(p.err, 0);
+	ssp_tx_build b = {.chain_id = FX_CHAIN_ID,
+	                  .type = type,
+	                  .nonce = next_nonce(x, k),
+	                  .expiry = 100000,
+	                  .payload = p.data,
+	                  .payload_len = p.len,
+	                  .include_pubkey = !fx_account(&x->n, &k->addr).has_key};
+	assert_int_equal(ssp_tx_sign(&raw, &len, &id, &b, &k->sk), 0);
+	free(raw);
+	b.fee = ssp_chain_min_fee(x->n.chain, len);
+	assert_int_equal(ssp_tx_sign(&raw, &len, &id, &b, &k->sk), 0);
+	ssp_buf_free(&p);
+	return submit_raw(x, raw, len);
+}
+
+/*
+ * A chain at height 2 (VENDOR deployed and set up) and a pool holding a
+ * block's worth of everything: SSP transfers (one a key's first use), a
+ * native token create/issue/transfer, contract calls that move bridge
+ * tokens (storage, events) and one that fails and reverts. Returns the
+ * number of txs queued.
+ */
+static size_t fault_scenario(cx *x, ssp_addr *c)
+{
+	char args[200], bob[96];
+	ssp_hash t;
+	size_t n = 0;
+	ssp_addr_encode(bob, sizeof bob, "dssp", &BOB.addr);
+	assert_int_equal(deploy(x, &ALICE, VENDOR, NULL, c, NULL), 0);
+	cx_produce(x);
+	uint64_t fee = ssp_genesis_params(x->g)->token_create_fee;
+	assert_int_equal(call(x, &ALICE, c, "setup", "[\"VND\"]", fee, &t), 0);
+	cx_produce(x);
+	expect_ok(x, &t, "true");
+
+	fx_xfer a = {.to = &BOB.addr, .amount = 5 * COIN, .fee = FEE, .expiry = 1000};
+	a.nonce = next_nonce(x, &ALICE);
+	assert_int_equal(fx_submit(&x->n, &ALICE, &a, &t), 0), n++;
+	fx_xfer d = {.to = &CAROL.addr, .amount = COIN, .fee = FEE, .expiry = 1000, .pubkey = true};
+	assert_int_equal(fx_submit(&x->n, &DAVE, &d, &t), 0), n++;
+	ssp_token_payload tp = {.decimals = 2, .max_supply = 1000000, .flags = 3};
+	snprintf(tp.symbol, sizeof tp.symbol, "BOB");
+	snprintf(tp.name, sizeof tp.name, "Bob points");
+	int trc = submit_token(x, &BOB, SSP_TX_TOKEN_CREATE, &tp);
+	if (trc) fail_msg("token create: %s", ssp_errname(trc));
+	n++;
+	tp.to = ALICE.addr;
+	tp.amount = 700;
+	assert_int_equal(submit_token(x, &BOB, SSP_TX_TOKEN_ISSUE, &tp), 0), n++;
+	snprintf(args, sizeof args, "[\"VND\", \"%s\", 7]", bob);
+	assert_int_equal(call(x, &BOB, c, "give", args, 0, &t), 0), n++;
+	snprintf(args, sizeof args, "[\"VND\", \"%s\"]", bob);
+	assert_int_equal(call(x, &ALICE, c, "give_then_fail", args, 0, &t), 0), n++;
+	tp.to = CAROL.addr;
+	tp.amount = 30;
+	assert_int_equal(submit_token(x, &ALICE, SSP_TX_TOKEN_TRANSFER, &tp), 0), n++;
+	return n;
+}
+
+/* The head's id and state root and the supply, to compare before and after a fault. */
+static void expect_head(cx *x, const ssp_head *want)
+{
+	const ssp_head *h = ssp_chain_head(x->n.chain);
+	assert_int_equal(h->height, want->height);
+	assert_memory_equal(h->id.b, want->id.b, 32);
+	assert_memory_equal(h->state_root.b, want->state_root.b, 32);
+	fx_check_supply(&x->n);
+}
+
+/*
+ * Walks N over every allocation (then every store write) an import of the
+ * mixed block makes: each faulted import must end as a local failure that
+ * poisons the chain — never an invalid block — and leave the store as it
+ * was; once the fault is gone the same bytes import and reach the
+ * producer's state root. LSan (the sanitizer build) checks no path leaks.
+ */
+static void test_fault_import(void **state)
+{
+	(void)state;
+	cx p, f;
+	ssp_addr c;
+	cx_open(&p, G_DEF);
+	size_t ntx = fault_scenario(&p, &c);
+	ssp_block_info bi = cx_produce(&p);
+	assert_int_equal(bi.ntx, ntx);
+	size_t len[4];
+	uint8_t *blk[4];
+	for (uint64_t h = 1; h <= 3; h++)
+		blk[h] = fx_block_copy(&p.n, h, &len[h]);
+
+	ssp_log_setup(SSP_LOG_PLAIN, (ssp_log_level)(SSP_LOG_ERROR + 1)); /* hundreds of stops */
+	for (int kind = SSP_FAULT_ALLOC; kind <= SSP_FAULT_WRITE; kind++) {
+		cx_open(&f, G_DEF);
+		for (uint64_t h = 1; h <= 2; h++)
+			assert_int_equal(ssp_chain_import(f.n.chain, NULL, blk[h], len[h], &bi), 0);
+		ssp_head before = *ssp_chain_head(f.n.chain);
+		ssp_chain_set_check_invariants(f.n.chain, false);
+		uint64_t nth, faults = 0;
+		for (nth = 1; nth < 1000000; nth++) {
+			ssp_fault_arm((ssp_fault_kind)kind, nth, false);
+			int rc = ssp_chain_import(f.n.chain, NULL, blk[3], len[3], &bi);
+			bool hit = ssp_fault_count((ssp_fault_kind)kind) >= nth;
+			ssp_fault_arm((ssp_fault_kind)kind, 0, false);
+			if (!hit) {
+				assert_int_equal(rc, 0); /* no fault left to inject: it imports */
+				break;
+			}
+			faults++;
+			if (!ssp_err_local(rc))
+				fail_msg("%s fault %llu: import said %s, not a local failure",
+				         kind ? "write" : "alloc", (unsigned long long)nth,
+				         ssp_errname(rc));
+			assert_int_equal(ssp_chain_fatal(f.n.chain), rc);
+			/* the poisoned object refuses work; a fresh one sees the old head */
+			assert_int_equal(ssp_chain_import(f.n.chain, NULL, blk[3], len[3], &bi),
+			                 rc);
+			cx_reopen_chain(&f);
+			expect_head(&f, &before);
+		}
+		assert_true(faults > (kind == SSP_FAULT_ALLOC ? 100 : 5));
+		print_message("import: %llu %s faults, each a local failure\n",
+		              (unsigned long long)faults, kind ? "write" : "allocation");
+		assert_memory_equal(ssp_chain_head(f.n.chain)->state_root.b,
+		                    ssp_chain_head(p.n.chain)->state_root.b, 32);
+		fx_check_supply(&f.n);
+		cx_close(&f);
+	}
+	for (uint64_t h = 1; h <= 3; h++)
+		free(blk[h]);
+	cx_close(&p);
+	ssp_log_setup(SSP_LOG_PLAIN, SSP_LOG_ERROR);
+}
+
+/*
+ * The same walk over block production: a faulted produce is a local
+ * failure, drops no tx from the pool as invalid and writes nothing; the
+ * block produced without faults holds every tx.
+ */
+static void test_fault_produce(void **state)
+{
+	(void)state;
+	cx x;
+	ssp_addr c;
+	ssp_log_setup(SSP_LOG_PLAIN, (ssp_log_level)(SSP_LOG_ERROR + 1));
+	for (int kind = SSP_FAULT_ALLOC; kind <= SSP_FAULT_WRITE; kind++) {
+		cx_open(&x, G_DEF);
+		size_t ntx = fault_scenario(&x, &c);
+		ssp_head before = *ssp_chain_head(x.n.chain);
+		ssp_chain_set_check_invariants(x.n.chain, false);
+		uint64_t nth, faults = 0;
+		ssp_signer signer;
+		ssp_signer_soft(&signer, &PROD.sk);
+		uint64_t t = x.t + 1000;
+		for (nth = 1; nth < 1000000; nth++) {
+			ssp_block_info bi;
+			assert_int_equal(ssp_mempool_count(x.n.pool), ntx);
+			ssp_fault_arm((ssp_fault_kind)kind, nth, false);
+			int rc = ssp_produce_block(x.n.chain, x.n.pool, &signer,
+			                           ssp_chain_slot_at(x.n.chain, t), t, &bi);
+			bool hit = ssp_fault_count((ssp_fault_kind)kind) >= nth;
+			ssp_fault_arm((ssp_fault_kind)kind, 0, false);
+			if (!hit) {
+				assert_int_equal(rc, 0);
+				assert_int_equal(bi.ntx, ntx); /* no tx was lost to a fault */
+				fx_check_supply(&x.n);
+				break;
+			}
+			faults++;
+			if (!ssp_err_local(rc))
+				fail_msg("%s fault %llu: produce said %s, not a local failure",
+				         kind ? "write" : "alloc", (unsigned long long)nth,
+				         ssp_errname(rc));
+			assert_int_equal(ssp_chain_fatal(x.n.chain), rc);
+			/* nothing was dropped as invalid: the pool still holds every tx */
+			assert_int_equal(ssp_mempool_count(x.n.pool), ntx);
+			/* a fresh chain object over the same store: the old head, the same txs */
+			ssp_mempool *old = x.n.pool;
+			x.n.pool = NULL;
+			ssp_mempool_opts mo = {0};
+			ssp_chain_close(x.n.chain);
+			ssp_modset_free(x.n.mods);
+			ssp_modset *ms;
+			size_t nt;
+			assert_int_equal(ssp_modset_new(&ms, x.g), 0);
+			x.n.mods = ms;
+			const ssp_txreg *types = ssp_modset_txtypes(ms, &nt);
+			assert_int_equal(ssp_chain_open(&x.n.chain, x.n.store, x.g, types, nt), 0);
+			assert_int_equal(ssp_mempool_new(&x.n.pool, x.n.chain, &mo), 0);
+			for (size_t i = 0; i < x.nmod; i++)
+				x.env[i].chain = x.n.chain;
+			/* move the pending txs over in nonce order (take copies them out) */
+			expect_head(&x, &before);
+			requeue(&x, old);
+			ssp_mempool_free(old);
+		}
+		assert_true(faults > (kind == SSP_FAULT_ALLOC ? 100 : 5));
+		print_message("produce: %llu %s faults, each a local failure\n",
+		              (unsigned long long)faults, kind ? "write" : "allocation");
+		cx_close(&x);
+	}
+	ssp_log_setup(SSP_LOG_PLAIN, SSP_LOG_ERROR);
+}
+
+/*
+ * Two chains in one process with different genesis parameters, each with
+ * a follower importing its blocks, interleaved: each keeps its own VM,
+ * code cache and params. The low-gas-price chain's contract call is
+ * priced below the other chain's minimum, so a shared params slot (the
+ * old process-wide state) would refuse it on one of them.
+ */
+static void test_two_chains_one_process(void **state)
+{
+	(void)state;
+	cx a, b, fa, fb;
+	ssp_addr ca, cb;
+	ssp_hash t;
+	ssp_block_info bi;
+	cx_open(&a, G_DEF);
+	cx_open(&b, G_CHEAP);
+	cx_open(&fa, G_DEF);
+	cx_open(&fb, G_CHEAP);
+	assert_true(cx_params(&a)->gas_price != cx_params(&b)->gas_price);
+	assert_int_equal(deploy(&a, &ALICE, COUNTER, NULL, &ca, NULL), 0);
+	assert_int_equal(deploy(&b, &ALICE, COUNTER, NULL, &cb, NULL), 0);
+	for (int round = 0; round < 6; round++) {
+		cx_produce(&a);
+		cx_produce(&b);
+		for (int i = 0; i < 2; i++) {
+			cx *src = i ? &b : &a, *dst = i ? &fb : &fa;
+			uint64_t h = ssp_chain_head(src->n.chain)->height;
+			size_t len;
+			uint8_t *raw = fx_block_copy(&src->n, h, &len);
+			assert_int_equal(ssp_chain_import(dst->n.chain, NULL, raw, len, &bi), 0);
+			free(raw);
+			assert_memory_equal(ssp_chain_head(dst->n.chain)->state_root.b,
+			                    ssp_chain_head(src->n.chain)->state_root.b, 32);
+		}
+		assert_int_equal(call(&a, &BOB, &ca, "inc", NULL, 0, &t), 0);
+		assert_int_equal(call(&b, &BOB, &cb, "inc", NULL, 0, &t), 0);
+	}
+	/* the same contract gives the same result on both, each chain charging its own price */
+	expect_query(&a, &ca, "get", NULL, "5");
+	expect_query(&b, &cb, "get", NULL, "5");
+	/* a call priced for the cheap chain is below the other chain's minimum */
+	ssp_buf pl;
+	size_t len;
+	ssp_buf args;
+	ssp_contract_call k = {.contract = cb, .gas_limit = GAS};
+	snprintf(k.fn, sizeof k.fn, "inc");
+	ssp_buf_init(&args, 1024);
+	args_from(&args, NULL);
+	k.args = args.data;
+	k.args_len = (uint32_t)args.len;
+	ssp_buf_init(&pl, 1024);
+	ssp_contract_call_encode(&pl, &k);
+	ssp_buf_free(&args);
+	uint8_t *raw = sign_ctx(&b, &CAROL, SSP_TX_CONTRACT_CALL, &pl, GAS, 0, &len, &t);
+	ssp_buf_free(&pl);
+	ssp_hash got;
+	int arc = ssp_mempool_add(a.n.pool, raw, len, false, &got);
+	if (arc != SSP_ERR_FEE_LOW) fail_msg("dear chain: %s", ssp_errname(arc));
+	assert_int_equal(ssp_mempool_add(b.n.pool, raw, len, false, &got), 0);
+	free(raw);
+	cx_close(&fa);
+	cx_close(&fb);
+	cx_close(&a);
+	cx_close(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_codec),
+	    cmocka_unit_test(test_fault_import),
+	    cmocka_unit_test(test_fault_produce),
+	    cmocka_unit_test(test_two_chains_one_process),
 	    cmocka_unit_test(test_deploy_call_fees),
 	    cmocka_unit_test(test_failures_revert),
 	    cmocka_unit_test(test_wrong_argument_types),
