@@ -1403,6 +1403,7 @@ static void test_fault_produce(void **state)
 			x.n.mods = ms;
 			const ssp_txreg *types = ssp_modset_txtypes(ms, &nt);
 			assert_int_equal(ssp_chain_open(&x.n.chain, x.n.store, x.g, types, nt), 0);
+			ssp_chain_set_check_invariants(x.n.chain, false);
 			assert_int_equal(ssp_mempool_new(&x.n.pool, x.n.chain, &mo), 0);
 			for (size_t i = 0; i < x.nmod; i++)
 				x.env[i].chain = x.n.chain;
