@@ -18,6 +18,8 @@ static const char usage[] =
     "  --genesis FILE          genesis JSON (required unless --dev)\n"
     "  --producer-key FILE     keystore of the block producer key\n"
     "                          (password from SSP_PRODUCER_PASSWORD, default empty)\n"
+    "  --follow URL            follower: import every block from another node's RPC\n"
+    "                          (verifying each); never produces\n"
     "  --config FILE           INI file with these keys; flags win\n"
     "  --log-format plain|json log line format (default plain)\n"
     "  --log-level debug|info|warn|error\n"
@@ -38,7 +40,7 @@ static const opt opts[] = {
     {"genesis", true},     {"producer-key", true}, {"config", true},
     {"log-format", true},  {"log-level", true},    {"check-invariants", false},
     {"rpc-threads", true}, {"mempool-max", true},  {"no-sync", false},
-    {"map-size", true},
+    {"map-size", true},    {"follow", true},
 };
 
 static int set_str(char *dst, size_t cap, const char *v, const char *name)
@@ -75,6 +77,8 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 		return set_str(c->genesis, sizeof c->genesis, v, name);
 	else if (!strcmp(name, "producer-key"))
 		return set_str(c->producer_key, sizeof c->producer_key, v, name);
+	else if (!strcmp(name, "follow"))
+		return set_str(c->follow, sizeof c->follow, v, name);
 	else if (!strcmp(name, "config"))
 		return 0;
 	else if (!strcmp(name, "log-format")) {

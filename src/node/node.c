@@ -133,6 +133,11 @@ int ssp_node_start(ssp_node *n)
 		NODE_ERR(n, "%s", why);
 		return rc;
 	}
+	if (n->cfg.follow[0] && (n->cfg.dev || n->cfg.producer_key[0])) {
+		NODE_ERR(n, "--follow makes a follower: it cannot be combined with --dev or "
+		            "--producer-key");
+		return SSP_ERR_INVAL;
+	}
 	if (!n->cfg.dev && n->cfg.producer_key[0]) {
 		const char *pw = getenv("SSP_PRODUCER_PASSWORD");
 		ssp_pubkey pk;
@@ -190,6 +195,7 @@ int ssp_node_start(ssp_node *n)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	if (cores < 1) cores = 1;
 	if ((rc = ssp_workpool_new(&n->verify, (unsigned)(cores > 1 ? cores - 1 : 0)))) return rc;
+	ssp_chain_set_workpool(n->chain, n->verify); /* imported blocks' signatures */
 
 	init_loop(n); /* before RPC: handlers wake the loop */
 	size_t nm, total;
@@ -235,6 +241,7 @@ int ssp_node_start(ssp_node *n)
 	printf("  datadir:     %s\n", n->cfg.datadir);
 	printf("  RPC:         http://%s:%u/rpc\n", host, ssp_rpc_server_port(n->rpc));
 	printf("  producing:   %s\n", n->producing ? "yes" : "no");
+	if (n->cfg.follow[0]) printf("  following:   %s\n", n->cfg.follow);
 	if (n->cfg.dev) {
 		printf("  dev account: %s\n", n->dev_address);
 		printf("  dev key:     %s (keystore, empty password)\n", n->dev_keyfile);
@@ -406,12 +413,130 @@ static void *producer_main(void *arg)
 	return NULL;
 }
 
+/* Waits up to ms on the chain thread's condition; false once the node stops. */
+static bool chain_wait(ssp_node *n, uint64_t ms)
+{
+	uint64_t until_ms = ssp_now_ms() + ms;
+	struct timespec until = {(time_t)(until_ms / 1000), (long)(until_ms % 1000) * 1000000L};
+	pthread_mutex_lock(&n->plock);
+	while (!n->pstop && ssp_now_ms() < until_ms)
+		pthread_cond_timedwait(&n->pcond, &n->plock, &until);
+	bool go = !n->pstop;
+	pthread_mutex_unlock(&n->plock);
+	return go;
+}
+
+/* Fetches the encoded block at height from the source; SSP_ERR_NOTFOUND if it has none yet. */
+static int fetch_block(ssp_rpc_client *cl, uint64_t height, uint8_t **raw, size_t *len)
+{
+	json_t *res = NULL;
+	ssp_rpc_error e = {0};
+	int rc =
+	    ssp_rpc_call(cl, "chain_getBlock",
+	                 json_pack("{s:I, s:b}", "height", (json_int_t)height, "raw", 1), &res, &e);
+	if (rc == SSP_ERR_RPC) {
+		json_decref(e.data);
+		return e.code == SSP_RPC_NOT_FOUND ? SSP_ERR_NOTFOUND : SSP_ERR_RPC;
+	}
+	if (rc) return rc;
+	const char *hex = json_string_value(json_object_get(res, "raw"));
+	size_t hl = hex ? strlen(hex) : 0;
+	*raw = NULL;
+	*len = hl / 2;
+	if (!hex || hl % 2 || !hl) {
+		rc = SSP_ERR_DECODE;
+	} else if (!(*raw = malloc(*len))) {
+		rc = SSP_ERR_NOMEM;
+	} else if (ssp_hex_decode(*raw, *len, hex, hl)) {
+		rc = SSP_ERR_DECODE;
+		free(*raw);
+		*raw = NULL;
+	}
+	json_decref(res);
+	return rc;
+}
+
+/*
+ * Follower mode: the chain thread pulls each next block from another
+ * node's RPC (--follow URL) and imports it through ssp_chain_import, the
+ * path P2P will use: every block is checked (producer, slot, signatures,
+ * roots) before it is committed. A source that is down or has nothing
+ * new is polled again; a block this node finds invalid is refused and
+ * retried later (the source may be replaced); a local failure stops the
+ * node.
+ */
+static void *follower_main(void *arg)
+{
+	ssp_node *n = arg;
+	ssp_rpc_client *cl = NULL;
+	uint64_t iv = ssp_genesis_params(n->genesis)->block_interval_ms;
+	uint64_t poll = iv / 4 < 50 ? 50 : iv / 4;
+	bool warned = false;
+	int rc = ssp_rpc_client_new(&cl, n->cfg.follow, 10000);
+	if (rc) {
+		SSP_LOGE(LOG, "cannot follow %s: %s", n->cfg.follow, ssp_strerror(rc));
+		atomic_store(&n->fatal, 1);
+		uv_async_send(&n->wake);
+		return NULL;
+	}
+	SSP_LOGI(LOG, "following %s from height %llu", n->cfg.follow,
+	         (unsigned long long)ssp_chain_head(n->chain)->height);
+	while (!n->pstop) {
+		uint64_t h = ssp_chain_head(n->chain)->height + 1;
+		uint8_t *raw = NULL;
+		size_t len = 0;
+		ssp_block_info info;
+		rc = fetch_block(cl, h, &raw, &len);
+		if (rc == SSP_ERR_NOTFOUND) {
+			warned = false;
+			if (!chain_wait(n, poll)) break;
+			continue;
+		}
+		if (rc) {
+			if (!warned)
+				SSP_LOGW(LOG, "%s: %s; retrying", n->cfg.follow, ssp_strerror(rc));
+			warned = true;
+			if (!chain_wait(n, 1000)) break;
+			continue;
+		}
+		warned = false;
+		rc = ssp_chain_import(n->chain, n->mempool, raw, len, &info);
+		free(raw);
+		if (!rc) {
+			atomic_fetch_add(&n->blocks_imported, 1);
+			atomic_fetch_add(&n->txs_included, info.ntx);
+			atomic_store(&n->last_commit_ns, info.commit_ns);
+			atomic_store(&n->last_apply_ns, info.apply_ns);
+			SSP_LOGD(LOG, "imported block %llu: %u txs",
+			         (unsigned long long)info.height, info.ntx);
+			continue;
+		}
+		if (ssp_chain_fatal(n->chain)) {
+			SSP_LOGE(LOG, "cannot import block %llu: %s — stopping",
+			         (unsigned long long)h, ssp_strerror(rc));
+			atomic_store(&n->fatal, 1);
+			uv_async_send(&n->wake);
+			break;
+		}
+		if (rc == SSP_ERR_BLOCK_EARLY) {
+			if (!chain_wait(n, poll)) break;
+			continue;
+		}
+		SSP_LOGE(LOG, "block %llu from %s is invalid: %s — refused, retrying in 5 s",
+		         (unsigned long long)h, n->cfg.follow, ssp_strerror(rc));
+		if (!chain_wait(n, 5000)) break;
+	}
+	ssp_rpc_client_free(cl);
+	return NULL;
+}
+
 static int start_producer(ssp_node *n)
 {
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setstacksize(&a, 16u << 20); /* contracts run here: the Lua VM wants C stack */
-	int rc = pthread_create(&n->producer_thread, &a, producer_main, n);
+	int rc = pthread_create(&n->producer_thread, &a,
+	                        n->cfg.follow[0] ? follower_main : producer_main, n);
 	pthread_attr_destroy(&a);
 	if (rc) return SSP_ERR_NOMEM;
 	n->producer_started = true;
@@ -472,7 +597,7 @@ static void init_loop(ssp_node *n)
 
 int ssp_node_run(ssp_node *n)
 {
-	if (n->producing && start_producer(n)) {
+	if ((n->producing || n->cfg.follow[0]) && start_producer(n)) {
 		SSP_LOGE(LOG, "cannot start the producer thread");
 		stop_node(n, 1);
 	}

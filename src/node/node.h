@@ -21,6 +21,7 @@ typedef struct {
 	char rpc_listen[128];
 	char genesis[1024];
 	char producer_key[1024];
+	char follow[512]; /* follower mode: another node's RPC URL to pull blocks from */
 	ssp_log_format log_format;
 	ssp_log_level log_level;
 	bool check_invariants;
@@ -99,8 +100,8 @@ typedef struct ssp_node {
 	_Atomic int fatal; /* set by the producer on a fatal error; the loop stops the node */
 
 	/* metrics, written by the loop, read by RPC threads */
-	_Atomic uint64_t blocks_produced, txs_included, last_commit_ns, last_apply_ns, txs_admitted,
-	    txs_rejected;
+	_Atomic uint64_t blocks_produced, blocks_imported, txs_included, last_commit_ns,
+	    last_apply_ns, txs_admitted, txs_rejected;
 	int exit_code;
 	char why[4096]; /* the reason start-up failed, for main's one-line error */
 } ssp_node;

@@ -155,6 +155,9 @@ static int m_chain_getBlock(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 	json_t *jh = params ? json_object_get(params, "height") : NULL;
 	json_t *jid = params ? json_object_get(params, "id") : NULL;
 	json_t *jfull = params ? json_object_get(params, "full") : NULL;
+	json_t *jraw = params ? json_object_get(params, "raw") : NULL;
+	if (jraw && !json_is_boolean(jraw))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "raw must be a boolean");
 	if (jh && jid)
 		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "give height or id, not both");
 	if (jh && (!json_is_integer(jh) || json_integer_value(jh) < 0))
@@ -184,6 +187,8 @@ static int m_chain_getBlock(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 		           : fail_err(err, rc);
 	}
 	*res = block_json(n, &b, jfull && json_is_true(jfull));
+	/* the block's encoded bytes, for followers (and later peers) to import */
+	if (*res && jraw && json_is_true(jraw)) json_object_set_new(*res, "raw", jhex(raw, len));
 	ssp_block_free(&b);
 	ssp_txn_end(rt);
 	return *res ? 0 : fail_err(err, SSP_ERR_NOMEM);
@@ -523,12 +528,14 @@ char *ssp_node_metrics(void *ctx)
 	int len =
 	    asprintf(&s,
 	             "# TYPE ssp_blocks_produced_total counter\nssp_blocks_produced_total %llu\n"
+	             "# TYPE ssp_blocks_imported_total counter\nssp_blocks_imported_total %llu\n"
 	             "# TYPE ssp_txs_included_total counter\nssp_txs_included_total %llu\n"
 	             "# TYPE ssp_txs_admitted_total counter\nssp_txs_admitted_total %llu\n"
 	             "# TYPE ssp_txs_rejected_total counter\nssp_txs_rejected_total %llu\n"
 	             "# TYPE ssp_block_commit_seconds gauge\nssp_block_commit_seconds %.6f\n"
 	             "# TYPE ssp_block_apply_seconds gauge\nssp_block_apply_seconds %.6f\n",
 	             (unsigned long long)atomic_load(&n->blocks_produced),
+	             (unsigned long long)atomic_load(&n->blocks_imported),
 	             (unsigned long long)atomic_load(&n->txs_included),
 	             (unsigned long long)atomic_load(&n->txs_admitted),
 	             (unsigned long long)atomic_load(&n->txs_rejected),

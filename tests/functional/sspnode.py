@@ -86,8 +86,9 @@ class RpcError(Exception):
 
 
 class Node:
-    def __init__(self, bindir, datadir=None, extra=None):
+    def __init__(self, bindir, datadir=None, extra=None, dev=True):
         self.bindir = bindir
+        self.dev = dev
         self.datadir = datadir or tempdir()
         self.port = free_port()
         self.url = "http://127.0.0.1:%d/rpc" % self.port
@@ -96,8 +97,9 @@ class Node:
         self.log = os.path.join(self.datadir, "..", os.path.basename(self.datadir) + ".log")
 
     def start(self, timeout=20):
-        args = [os.path.join(self.bindir, "sspd"), "--dev", "--datadir", self.datadir,
-                "--rpc-listen", "127.0.0.1:%d" % self.port, "--check-invariants"] + self.extra
+        args = [os.path.join(self.bindir, "sspd")] + (["--dev"] if self.dev else []) + [
+            "--datadir", self.datadir, "--rpc-listen", "127.0.0.1:%d" % self.port,
+            "--check-invariants"] + self.extra
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
         _procs.append(self.proc)
