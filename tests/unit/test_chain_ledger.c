@@ -1573,6 +1573,168 @@ static void test_dev_genesis(void **state)
 	free(json);
 }
 
+/* ------------------------------------------------------------- slots */
+
+/*
+ * An empty block on a's head at `time_ms` in `slot`, signed by signer: its
+ * roots from executing it (then aborted) when the slot is acceptable, else
+ * zero roots (the slot check comes first).
+ */
+static uint8_t *slot_block(fx_node *a, const fx_key *signer, uint64_t slot, uint64_t time_ms,
+                           size_t *len)
+{
+	const ssp_head *hd = ssp_chain_head(a->chain);
+	ssp_header h;
+	ssp_exec *x;
+	memset(&h, 0, sizeof h);
+	if (ssp_chain_begin(a->chain, &x, slot, time_ms) == 0) {
+		assert_int_equal(ssp_exec_header(x, &h, &signer->addr), 0);
+		ssp_exec_abort(x);
+	}
+	h.height = hd->height + 1;
+	h.prev_id = hd->id;
+	h.slot = slot;
+	h.timestamp_ms = time_ms;
+	h.producer = signer->addr;
+	return fx_block_encode(&h, NULL, NULL, 0, signer, FX_CHAIN_ID, len);
+}
+
+/* Odd slots belong to ALICE, even ones to PROD: a stand-in for a real schedule. */
+static int alternate(void *ctx, const ssp_chain *c, const ssp_head *parent, uint64_t slot,
+                     ssp_pubkey *key)
+{
+	(void)ctx;
+	(void)c;
+	(void)parent;
+	*key = slot % 2 ? ALICE.pk : PROD.pk;
+	return 0;
+}
+
+static uint64_t final_two_behind(void *ctx, const ssp_chain *c, const ssp_head *head)
+{
+	(void)ctx;
+	(void)c;
+	return head->height >= 2 ? head->height - 2 : 0;
+}
+
+/*
+ * The slot rules an imported block must meet (a block's slot follows its
+ * parent's; its timestamp lies inside its slot; a time ahead of this
+ * node's clock is "not yet", never invalid), and the producer and the
+ * finality rule come from the consensus interface.
+ */
+static void test_import_slot_rules(void **state)
+{
+	(void)state;
+	fx_node n;
+	size_t len;
+	uint8_t *b;
+	ssp_block_info info;
+	fx_node_open(&n, NULL, G_DEF);
+	uint64_t t = T0 + 1000, s = ssp_chain_slot_at(n.chain, t);
+	assert_int_equal(s, 10);
+	assert_int_equal(ssp_chain_slot_start(n.chain, s), t);
+	/* the slot does not match the timestamp */
+	b = slot_block(&n, &PROD, s + 1, t, &len);
+	assert_int_equal(ssp_chain_import(n.chain, NULL, b, len, &info), SSP_ERR_BLOCK_TIME);
+	free(b);
+	b = slot_block(&n, &PROD, s, t + 100, &len);
+	assert_int_equal(ssp_chain_import(n.chain, NULL, b, len, &info), SSP_ERR_BLOCK_TIME);
+	free(b);
+	/* a block from the future is refused for now, not as invalid */
+	uint64_t later = ssp_now_ms() + 60000;
+	b = slot_block(&n, &PROD, ssp_chain_slot_at(n.chain, later), later, &len);
+	assert_int_equal(ssp_chain_import(n.chain, NULL, b, len, &info), SSP_ERR_BLOCK_EARLY);
+	free(b);
+	/* a good one */
+	b = slot_block(&n, &PROD, s, t, &len);
+	assert_int_equal(ssp_chain_import(n.chain, NULL, b, len, &info), 0);
+	free(b);
+	assert_int_equal(ssp_chain_head(n.chain)->slot, s);
+	/* the same slot again, a later time in it: the slot must move on */
+	b = slot_block(&n, &PROD, s, t + 50, &len);
+	assert_int_equal(ssp_chain_import(n.chain, NULL, b, len, &info), SSP_ERR_BLOCK_TIME);
+	free(b);
+	/* with another schedule, PROD may not sign odd slots, ALICE may */
+	ssp_consensus cs = {.producer = alternate, .finalized = final_two_behind};
+	ssp_chain_set_consensus(n.chain, &cs);
+	b = slot_block(&n, &PROD, s + 1, t + 100, &len);
+	assert_int_equal(ssp_chain_import(n.chain, NULL, b, len, &info), SSP_ERR_BLOCK_PRODUCER);
+	free(b);
+	/* ALICE's key named as producer but PROD's signature */
+	{
+		const ssp_head *hd = ssp_chain_head(n.chain);
+		ssp_header h;
+		memset(&h, 0, sizeof h);
+		h.height = hd->height + 1;
+		h.prev_id = hd->id;
+		h.slot = s + 1;
+		h.timestamp_ms = t + 100;
+		h.producer = ALICE.addr;
+		b = fx_block_encode(&h, NULL, NULL, 0, &PROD, FX_CHAIN_ID, &len);
+		assert_int_equal(ssp_chain_import(n.chain, NULL, b, len, &info), SSP_ERR_BADSIG);
+		free(b);
+	}
+	b = slot_block(&n, &ALICE, s + 1, t + 100, &len);
+	assert_int_equal(ssp_chain_import(n.chain, NULL, b, len, &info), 0);
+	free(b);
+	for (int k = 2; k <= 4; k++) {
+		b = slot_block(&n, k % 2 ? &ALICE : &PROD, s + (uint64_t)k, t + 100 * (uint64_t)k,
+		               &len);
+		assert_int_equal(ssp_chain_import(n.chain, NULL, b, len, &info), 0);
+		free(b);
+	}
+	/* the finality rule is the interface's: two behind the head */
+	assert_int_equal(ssp_chain_head(n.chain)->height, 5);
+	assert_int_equal(ssp_chain_head(n.chain)->finalized, 3);
+	fx_node_close(&n, false);
+}
+
+/* The execute/build/commit steps by hand: a header that disagrees with the execution is refused. */
+static void test_exec_steps(void **state)
+{
+	(void)state;
+	fx_node n;
+	ssp_exec *x;
+	ssp_header h;
+	ssp_block_info info;
+	ssp_signer sg;
+	fx_node_open(&n, NULL, G_DEF);
+	ssp_signer_soft(&sg, &PROD.sk);
+	uint64_t t = T0 + 1000;
+	assert_int_equal(ssp_chain_begin(n.chain, &x, ssp_chain_slot_at(n.chain, t), t), 0);
+	/* one exec at a time: it holds the writer */
+	ssp_exec *y;
+	assert_int_equal(ssp_chain_begin(n.chain, &y, ssp_chain_slot_at(n.chain, t), t),
+	                 SSP_ERR_BUSY);
+	assert_int_equal(ssp_exec_candidates(x, NULL, 0), 0);
+	assert_int_equal(ssp_exec_header(x, &h, &PROD.addr), 0);
+	h.state_root.b[0] ^= 1; /* a header that lies about the result */
+	ssp_buf b;
+	ssp_buf_init(&b, 4096);
+	ssp_header_encode(&b, &h, false);
+	assert_int_equal(ssp_sign(&h.sig, &PROD.sk, SSP_DOM_BLOCK, FX_CHAIN_ID, b.data, b.len), 0);
+	assert_int_equal(ssp_chain_commit(n.chain, x, &h, &info), SSP_ERR_BLOCK_STATE);
+	assert_int_equal(ssp_chain_head(n.chain)->height, 0);
+	assert_int_equal(ssp_chain_fatal(n.chain), 0); /* a verdict, not a local failure */
+	/* the same steps with the honest header commit */
+	assert_int_equal(ssp_chain_begin(n.chain, &x, ssp_chain_slot_at(n.chain, t), t), 0);
+	assert_int_equal(ssp_exec_header(x, &h, &PROD.addr), 0);
+	ssp_buf_reset(&b);
+	ssp_header_encode(&b, &h, false);
+	assert_int_equal(ssp_sign(&h.sig, &PROD.sk, SSP_DOM_BLOCK, FX_CHAIN_ID, b.data, b.len), 0);
+	assert_int_equal(ssp_chain_commit(n.chain, x, &h, &info), 0);
+	assert_int_equal(ssp_chain_head(n.chain)->height, 1);
+	ssp_buf_free(&b);
+	/* an aborted exec leaves the chain as it was */
+	assert_int_equal(
+	    ssp_chain_begin(n.chain, &x, ssp_chain_slot_at(n.chain, t + 1000), t + 1000), 0);
+	ssp_exec_abort(x);
+	assert_int_equal(ssp_chain_head(n.chain)->height, 1);
+	fx_produce(&n, &PROD, t + 1000);
+	fx_node_close(&n, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1596,6 +1758,8 @@ int main(void)
 	    cmocka_unit_test(test_replacement_keeps_key),
 	    cmocka_unit_test(test_check_and_verify),
 	    cmocka_unit_test(test_dev_genesis),
+	    cmocka_unit_test(test_import_slot_rules),
+	    cmocka_unit_test(test_exec_steps),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
