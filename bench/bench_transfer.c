@@ -61,6 +61,7 @@
 
 #include "ssp/chain.h"
 #include "ssp/contract.h"
+#include "ssp/modules.h"
 #include "ssp/rpc.h"
 #include "ssp/token.h"
 
@@ -514,6 +515,107 @@ static void start_node(void)
 		_exit(127);
 	}
 	g_node = pid;
+}
+
+/*
+ * A follower's import rate: every block the node committed, read into
+ * memory first (a follower gets them from the network), then imported
+ * into a fresh datadir through ssp_chain_import — decode, producer
+ * signature, every tx signature in parallel on a pool of cores-1 threads
+ * plus this one, execution, durable commit — the path sspd --follow and
+ * P2P use. Returns txs per second (0 if the run could not be made).
+ */
+#define FOLLOW_BATCH 16 /* blocks per ssp_chain_import_many, like sspd --follow */
+
+static double proc_cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double follower_import(unsigned ncores, uint64_t *blocks_out, uint64_t *txs_out,
+                              double *per_cpu_s)
+{
+	char gpath[1200], dst[1200], why[256];
+	ssp_genesis *g = NULL;
+	ssp_store *ss = NULL, *ds = NULL;
+	ssp_modset *sm = NULL, *dm = NULL;
+	ssp_chain *sc = NULL, *dc = NULL;
+	ssp_workpool *pool = NULL;
+	uint8_t **raw = NULL;
+	size_t *len = NULL, nt;
+	uint64_t head = 0, txs = 0;
+	double rate = 0;
+	snprintf(gpath, sizeof gpath, "%s/genesis.json", opt.datadir);
+	snprintf(dst, sizeof dst, "%s/follower", opt.datadir);
+	ssp_store_opts so = {0};
+	if (ssp_genesis_load(&g, gpath, why, sizeof why) || ssp_store_open(&ss, opt.datadir, &so) ||
+	    ssp_modset_new(&sm, g))
+		goto out;
+	const ssp_txreg *types = ssp_modset_txtypes(sm, &nt);
+	if (ssp_chain_open(&sc, ss, g, types, nt) || mkdir(dst, 0700) ||
+	    ssp_store_open(&ds, dst, &so) || ssp_modset_new(&dm, g))
+		goto out;
+	types = ssp_modset_txtypes(dm, &nt);
+	if (ssp_chain_open(&dc, ds, g, types, nt) ||
+	    ssp_workpool_new(&pool, ncores > 1 ? ncores - 1 : 0))
+		goto out;
+	ssp_chain_set_workpool(dc, pool);
+	head = ssp_chain_head(sc)->height;
+	raw = xcalloc(head + 1, sizeof *raw);
+	len = xcalloc(head + 1, sizeof *len);
+	for (uint64_t h = 1; h <= head; h++) {
+		ssp_txn *rt;
+		const uint8_t *p;
+		if (ssp_store_read(ss, &rt)) goto out;
+		int rc = ssp_chain_read_block(sc, rt, h, &p, &len[h]);
+		if (!rc) {
+			raw[h] = xcalloc(1, len[h]);
+			memcpy(raw[h], p, len[h]);
+		}
+		ssp_txn_end(rt);
+		if (rc) goto out;
+	}
+	double t0 = now_s(), c0 = proc_cpu_s();
+	/* as sspd --follow does: batches, each pipelined (block h+1 checked while h commits) */
+	for (uint64_t h = 1; h <= head; h += FOLLOW_BATCH) {
+		ssp_block_info info[FOLLOW_BATCH];
+		size_t nb = head - h + 1 < FOLLOW_BATCH ? (size_t)(head - h + 1) : FOLLOW_BATCH,
+		       done;
+		int rc = ssp_chain_import_many(dc, NULL, (const uint8_t *const *)&raw[h], &len[h],
+		                               nb, info, &done);
+		for (size_t k = 0; k < done; k++)
+			txs += info[k].ntx;
+		if (rc) {
+			fprintf(stderr, "bench_transfer: follower import of block %llu: %s\n",
+			        (unsigned long long)(h + done), ssp_strerror(rc));
+			goto out;
+		}
+	}
+	double dt = now_s() - t0, dc_s = proc_cpu_s() - c0;
+	*per_cpu_s = dc_s > 0 ? (double)txs / dc_s : 0;
+	if (memcmp(ssp_chain_head(dc)->state_root.b, ssp_chain_head(sc)->state_root.b, 32)) {
+		fprintf(stderr, "bench_transfer: the follower's state root differs\n");
+		goto out;
+	}
+	rate = dt > 0 ? (double)txs / dt : 0;
+	*blocks_out = head;
+	*txs_out = txs;
+out:
+	for (uint64_t h = 0; raw && h <= head; h++)
+		free(raw[h]);
+	free(raw);
+	free(len);
+	ssp_chain_close(dc);
+	ssp_chain_close(sc);
+	ssp_modset_free(dm);
+	ssp_modset_free(sm);
+	ssp_workpool_free(pool);
+	ssp_store_close(ds);
+	ssp_store_close(ss);
+	ssp_genesis_free(g);
+	return rate;
 }
 
 /* Waits until chain_getInfo answers; returns the info (caller decrefs). */
@@ -1723,6 +1825,27 @@ int main(int argc, char **argv)
 		fprintf(stderr,
 		        "bench_transfer: warning: no block with >= %d txs in the node log\n",
 		        BIG_BLOCK_TXS);
+	}
+	if (opt.kind == KIND_SSP && status == 0 && !rejected) {
+		uint64_t fb = 0, ft = 0;
+		double fcpu = 0, fr = follower_import(ncores, &fb, &ft, &fcpu);
+		if (fr > 0) {
+			printf("# [%s] follower: %llu blocks (%llu txs) imported from raw bytes "
+			       "into a "
+			       "fresh datadir, durable commits, signatures on %u threads\n",
+			       kn, (unsigned long long)fb, (unsigned long long)ft, ncores);
+			printf("BENCH follower_import_tps %.0f tx/s\n", fr);
+			if (vall > 0)
+				printf("BENCH follower_import_vs_verify %.3f ratio\n", fr / vall);
+			/* per CPU-second this process got: robust to other load on the machine */
+			printf("BENCH follower_import_per_cpu_s %.0f tx/cpu-s\n", fcpu);
+			if (v1 > 0)
+				printf("BENCH follower_import_cpu_vs_verify_cpu %.3f ratio\n",
+				       fcpu / v1);
+		} else {
+			fprintf(stderr,
+			        "bench_transfer: warning: the follower import run failed\n");
+		}
 	}
 	if (opt.kind == KIND_SSP) {
 		printf("BENCH node_rss_after_%zu_transfers %.1f MiB\n", opt.ntx,

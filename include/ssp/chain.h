@@ -604,6 +604,29 @@ SSP_WUR int ssp_produce_block(ssp_chain *c, ssp_mempool *m, const ssp_signer *si
 SSP_WUR int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *raw, size_t n,
                              ssp_block_info *info);
 
+/*
+ * The two halves of ssp_chain_import, so a node can check block h+1 while
+ * it commits block h. ssp_chain_prepare (any thread; raw must outlive the
+ * result): size, decoding, limits and every tx signature whose key is
+ * known (from the tx, the committed state or an earlier tx of the block;
+ * the rest are checked at execution). ssp_chain_import_prepared (owner
+ * thread): height, parent, slot, producer signature, execution, commit;
+ * it always frees ip.
+ */
+typedef struct ssp_import ssp_import;
+SSP_WUR int ssp_chain_prepare(const ssp_chain *c, ssp_mempool *m, ssp_import **out,
+                              const uint8_t *raw, size_t n);
+SSP_WUR int ssp_chain_import_prepared(ssp_chain *c, ssp_mempool *m, ssp_import *ip,
+                                      ssp_block_info *info);
+void ssp_import_free(ssp_import *ip);
+/*
+ * Imports n consecutive blocks, preparing block i+1 on a second thread
+ * while block i executes and commits (owner thread). Stops at the first
+ * error, which it returns; *done = blocks imported, infos[0..*done) filled.
+ */
+SSP_WUR int ssp_chain_import_many(ssp_chain *c, ssp_mempool *m, const uint8_t *const *raw,
+                                  const size_t *len, size_t n, ssp_block_info *infos, size_t *done);
+
 /* ------------------------------------------------------- reads (any thread) */
 
 SSP_WUR int ssp_chain_read_head(const ssp_chain *c, ssp_txn *rt, ssp_head *out);

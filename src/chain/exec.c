@@ -12,6 +12,7 @@
  * (c->fatal), so every later change fails and the node stops, and
  * nothing half-done reaches the disk because the write txn is aborted.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -638,19 +639,26 @@ static void verify_one(void *arg, size_t i)
 /*
  * Every tx's signature, before the write txn: the key is the tx's own, the
  * one on chain (keys never change once set), or one an earlier tx of the
- * block brings. A tx no key is known for, or whose signature fails, makes
- * the block invalid here. ok[i] is left true for each checked tx.
+ * block brings. A failed signature makes the block invalid here; ok[i] is
+ * left true for each tx checked. A tx whose key is not known yet (its
+ * sender's key arrives in a block committed after the read snapshot) is
+ * checked when it is executed. Reads only committed state: any thread.
  */
-static int verify_sigs(ssp_chain *c, ssp_mempool *m, const ssp_block *blk, bool *ok)
+static int verify_sigs(const ssp_chain *c, ssp_mempool *m, const ssp_block *blk, bool *ok)
 {
 	ssp_account *accs = NULL;
 	const ssp_pubkey **keys = NULL;
+	uint32_t *brought = NULL; /* open addressing: tx index + 1 of a sender's first pubkey */
+	size_t cap = 16;
 	ssp_txn *rt = NULL;
 	int rc = 0;
 	if (!blk->ntx) return 0;
+	while (cap < 2 * (size_t)blk->ntx)
+		cap *= 2;
 	keys = ssp_calloc(blk->ntx, sizeof *keys);
 	accs = ssp_malloc(blk->ntx * sizeof *accs);
-	if (!keys || !accs) {
+	brought = ssp_calloc(cap, sizeof *brought);
+	if (!keys || !accs || !brought) {
 		rc = SSP_ERR_NOMEM;
 		goto out;
 	}
@@ -662,20 +670,23 @@ static int verify_sigs(ssp_chain *c, ssp_mempool *m, const ssp_block *blk, bool 
 			ok[i] = true; /* checked on admission */
 			continue;
 		}
+		/* the sender's slot in `brought` (a pubkey an earlier tx of the block carries) */
+		size_t h = ssp_le64_get(tx->from.b) & (cap - 1);
+		while (brought[h] &&
+		       memcmp(blk->txs[brought[h] - 1].from.b, tx->from.b, SSP_ADDR_LEN))
+			h = (h + 1) & (cap - 1);
 		if (tx->has_pubkey) {
 			keys[i] = &tx->pubkey;
+			if (!brought[h]) brought[h] = i + 1;
+			continue;
+		}
+		if (brought[h]) { /* keys never change: the earlier tx's key is the sender's */
+			keys[i] = &blk->txs[brought[h] - 1].pubkey;
 			continue;
 		}
 		rc = ssp_chain_read_account(c, rt, &tx->from, &accs[i]);
 		if (rc) break;
-		if (accs[i].has_key) {
-			keys[i] = &accs[i].key;
-			continue;
-		}
-		for (uint32_t k = 0; k < i && !keys[i]; k++)
-			if (blk->txs[k].has_pubkey &&
-			    !memcmp(blk->txs[k].from.b, tx->from.b, SSP_ADDR_LEN))
-				keys[i] = &blk->txs[k].pubkey;
+		if (accs[i].has_key) keys[i] = &accs[i].key;
 	}
 	ssp_txn_end(rt);
 	if (rc) goto out;
@@ -691,38 +702,69 @@ static int verify_sigs(ssp_chain *c, ssp_mempool *m, const ssp_block *blk, bool 
 out:
 	free(keys);
 	free(accs);
+	free(brought);
 	return rc;
 }
 
-int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *rawp, size_t n,
-                     ssp_block_info *info)
+struct ssp_import {
+	ssp_block blk; /* borrows the caller's raw bytes */
+	bool *ok;      /* per tx: signature already checked */
+};
+
+void ssp_import_free(ssp_import *p)
+{
+	if (!p) return;
+	ssp_block_free(&p->blk);
+	free(p->ok);
+	free(p);
+}
+
+int ssp_chain_prepare(const ssp_chain *c, ssp_mempool *m, ssp_import **out, const uint8_t *raw,
+                      size_t n)
 {
 	const ssp_params *p = &c->g->params;
-	ssp_block blk;
+	ssp_import *ip;
+	int rc;
+	*out = NULL;
+	ip = ssp_calloc(1, sizeof *ip);
+	if (!ip) return SSP_ERR_NOMEM;
+	rc = ssp_block_decode(&ip->blk, raw, n, p->max_block_bytes);
+	if (!rc && ip->blk.ntx > p->max_block_txs) rc = SSP_ERR_BLOCK_LIMIT;
+	if (!rc) {
+		ip->ok = ssp_calloc(ip->blk.ntx ? ip->blk.ntx : 1, sizeof *ip->ok);
+		if (!ip->ok) rc = SSP_ERR_NOMEM;
+	}
+	if (!rc) rc = verify_sigs(c, m, &ip->blk, ip->ok);
+	if (rc) {
+		ssp_import_free(ip);
+		return rc;
+	}
+	*out = ip;
+	return 0;
+}
+
+int ssp_chain_import_prepared(ssp_chain *c, ssp_mempool *m, ssp_import *ip, ssp_block_info *info)
+{
+	const ssp_header *h = &ip->blk.hdr;
 	ssp_exec *x = NULL;
 	ssp_pubkey key;
 	ssp_addr a;
 	ssp_buf hb;
-	bool *ok = NULL;
 	int rc;
 	memset(info, 0, sizeof *info);
 	chain_assert_owner(c);
-	if (c->fatal) return c->fatal;
-	/* everything that needs no state, before the write txn */
-	rc = ssp_block_decode(&blk, rawp, n, p->max_block_bytes);
-	if (rc) return ssp_err_local(rc) ? poison(c, rc, "decoding a block") : rc;
-	const ssp_header *h = &blk.hdr;
 	ssp_buf_init(&hb, 64 * 1024);
+	if (c->fatal) {
+		rc = c->fatal;
+		goto out;
+	}
+	/* the header against the head, before the write txn */
 	if (h->height != c->head.height + 1) {
 		rc = SSP_ERR_BLOCK_HEIGHT;
 		goto out;
 	}
 	if (memcmp(h->prev_id.b, c->head.id.b, 32)) {
 		rc = SSP_ERR_BLOCK_PREV;
-		goto out;
-	}
-	if (blk.ntx > p->max_block_txs) {
-		rc = SSP_ERR_BLOCK_LIMIT;
 		goto out;
 	}
 	if ((rc = slot_ok(c, h->slot, h->timestamp_ms))) goto out;
@@ -741,26 +783,121 @@ int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *rawp, size_t n
 	rc = hb.err ? hb.err
 	            : ssp_verify(&key, SSP_DOM_BLOCK, c->g->chain_id, hb.data, hb.len, &h->sig);
 	if (rc) goto out;
-	ok = ssp_calloc(blk.ntx ? blk.ntx : 1, sizeof *ok);
-	if (!ok) {
-		rc = SSP_ERR_NOMEM;
-		goto out;
-	}
-	rc = verify_sigs(c, m, &blk, ok);
-	if (rc) goto out;
 	/* then the state: execute and commit under the block's own header */
 	rc = ssp_chain_begin(c, &x, h->slot, h->timestamp_ms);
-	if (!rc) rc = ssp_exec_block(x, blk.txs, blk.ntx, ok);
+	if (!rc) rc = ssp_exec_block(x, ip->blk.txs, ip->blk.ntx, ip->ok);
 	if (rc) {
 		ssp_exec_abort(x);
 		goto out;
 	}
 	rc = ssp_chain_commit(c, x, h, info);
-	if (!rc && m) ssp_mempool_after_block(m, blk.txs, blk.ntx, c->head.height);
+	if (!rc && m) ssp_mempool_after_block(m, ip->blk.txs, ip->blk.ntx, c->head.height);
 out:
 	if (ssp_err_local(rc)) poison(c, rc, "importing a block");
-	free(ok);
 	ssp_buf_free(&hb);
-	ssp_block_free(&blk);
+	ssp_import_free(ip);
+	return rc;
+}
+
+int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *raw, size_t n,
+                     ssp_block_info *info)
+{
+	ssp_import *ip;
+	memset(info, 0, sizeof *info);
+	chain_assert_owner(c);
+	if (c->fatal) return c->fatal;
+	int rc = ssp_chain_prepare(c, m, &ip, raw, n);
+	if (rc) return ssp_err_local(rc) ? poison(c, rc, "preparing a block") : rc;
+	return ssp_chain_import_prepared(c, m, ip, info);
+}
+
+/* The import pipeline: a thread prepares block i+1 (signatures) while the owner imports block i. */
+typedef struct {
+	const ssp_chain *c;
+	ssp_mempool *m;
+	const uint8_t *const *raw;
+	const size_t *len;
+	size_t n;
+	ssp_import **prep;
+	int *rc;
+	size_t ready; /* blocks prepared so far */
+	bool stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+} pipeline;
+
+static void *prepare_main(void *arg)
+{
+	pipeline *pl = arg;
+	for (size_t i = 0; i < pl->n; i++) {
+		pthread_mutex_lock(&pl->mu);
+		bool stop = pl->stop;
+		pthread_mutex_unlock(&pl->mu);
+		if (stop) break;
+		ssp_import *ip = NULL;
+		int rc = ssp_chain_prepare(pl->c, pl->m, &ip, pl->raw[i], pl->len[i]);
+		pthread_mutex_lock(&pl->mu);
+		pl->prep[i] = ip;
+		pl->rc[i] = rc;
+		pl->ready = i + 1;
+		pthread_cond_signal(&pl->cv);
+		pthread_mutex_unlock(&pl->mu);
+		if (rc) break; /* the owner stops at this block */
+	}
+	return NULL;
+}
+
+int ssp_chain_import_many(ssp_chain *c, ssp_mempool *m, const uint8_t *const *raw,
+                          const size_t *len, size_t n, ssp_block_info *infos, size_t *done)
+{
+	pipeline pl = {.c = c, .m = m, .raw = raw, .len = len, .n = n};
+	pthread_t th;
+	int rc = 0;
+	*done = 0;
+	chain_assert_owner(c);
+	if (c->fatal) return c->fatal;
+	if (n == 0) return 0;
+	if (n == 1) {
+		rc = ssp_chain_import(c, m, raw[0], len[0], &infos[0]);
+		*done = rc ? 0 : 1;
+		return rc;
+	}
+	pl.prep = ssp_calloc(n, sizeof *pl.prep);
+	pl.rc = ssp_calloc(n, sizeof *pl.rc);
+	if (!pl.prep || !pl.rc) {
+		free(pl.prep);
+		free(pl.rc);
+		return poison(c, SSP_ERR_NOMEM, "importing blocks");
+	}
+	pthread_mutex_init(&pl.mu, NULL);
+	pthread_cond_init(&pl.cv, NULL);
+	bool threaded = pthread_create(&th, NULL, prepare_main, &pl) == 0;
+	if (!threaded) prepare_main(&pl); /* no thread: prepare them all first */
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&pl.mu);
+		while (pl.ready <= i)
+			pthread_cond_wait(&pl.cv, &pl.mu);
+		ssp_import *ip = pl.prep[i];
+		pl.prep[i] = NULL;
+		rc = pl.rc[i];
+		pthread_mutex_unlock(&pl.mu);
+		if (rc) {
+			if (ssp_err_local(rc)) poison(c, rc, "preparing a block");
+			break;
+		}
+		rc = ssp_chain_import_prepared(c, m, ip, &infos[i]);
+		if (rc) break;
+		*done = i + 1;
+	}
+	pthread_mutex_lock(&pl.mu);
+	pl.stop = true;
+	pthread_mutex_unlock(&pl.mu);
+	if (threaded) pthread_join(th, NULL);
+	for (size_t i = 0; i < n; i++)
+		ssp_import_free(pl.prep[i]);
+	free(pl.prep);
+	free(pl.rc);
+	pthread_mutex_destroy(&pl.mu);
+	pthread_cond_destroy(&pl.cv);
 	return rc;
 }

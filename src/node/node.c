@@ -413,6 +413,8 @@ static void *producer_main(void *arg)
 	return NULL;
 }
 
+#define FOLLOW_BATCH 16 /* blocks fetched, then imported as one pipeline */
+
 /* Waits up to ms on the chain thread's condition; false once the node stops. */
 static bool chain_wait(ssp_node *n, uint64_t ms)
 {
@@ -483,16 +485,21 @@ static void *follower_main(void *arg)
 	         (unsigned long long)ssp_chain_head(n->chain)->height);
 	while (!n->pstop) {
 		uint64_t h = ssp_chain_head(n->chain)->height + 1;
-		uint8_t *raw = NULL;
-		size_t len = 0;
-		ssp_block_info info;
-		rc = fetch_block(cl, h, &raw, &len);
-		if (rc == SSP_ERR_NOTFOUND) {
+		uint8_t *raw[FOLLOW_BATCH];
+		size_t len[FOLLOW_BATCH], nb = 0, done = 0;
+		ssp_block_info info[FOLLOW_BATCH];
+		/* a batch of what the source has (it may be far ahead while syncing) */
+		while (nb < FOLLOW_BATCH) {
+			rc = fetch_block(cl, h + nb, &raw[nb], &len[nb]);
+			if (rc) break;
+			nb++;
+		}
+		if (!nb && rc == SSP_ERR_NOTFOUND) {
 			warned = false;
 			if (!chain_wait(n, poll)) break;
 			continue;
 		}
-		if (rc) {
+		if (!nb) {
 			if (!warned)
 				SSP_LOGW(LOG, "%s: %s; retrying", n->cfg.follow, ssp_strerror(rc));
 			warned = true;
@@ -500,17 +507,22 @@ static void *follower_main(void *arg)
 			continue;
 		}
 		warned = false;
-		rc = ssp_chain_import(n->chain, n->mempool, raw, len, &info);
-		free(raw);
-		if (!rc) {
+		/* block h+1 is checked (signatures) while block h executes and commits */
+		rc = ssp_chain_import_many(n->chain, n->mempool, (const uint8_t *const *)raw, len,
+		                           nb, info, &done);
+		for (size_t k = 0; k < nb; k++)
+			free(raw[k]);
+		for (size_t k = 0; k < done; k++) {
 			atomic_fetch_add(&n->blocks_imported, 1);
-			atomic_fetch_add(&n->txs_included, info.ntx);
-			atomic_store(&n->last_commit_ns, info.commit_ns);
-			atomic_store(&n->last_apply_ns, info.apply_ns);
-			SSP_LOGD(LOG, "imported block %llu: %u txs",
-			         (unsigned long long)info.height, info.ntx);
-			continue;
+			atomic_fetch_add(&n->txs_included, info[k].ntx);
+			atomic_store(&n->last_commit_ns, info[k].commit_ns);
+			atomic_store(&n->last_apply_ns, info[k].apply_ns);
 		}
+		if (done)
+			SSP_LOGD(LOG, "imported blocks %llu..%llu", (unsigned long long)h,
+			         (unsigned long long)(h + done - 1));
+		if (!rc) continue;
+		h += done;
 		if (ssp_chain_fatal(n->chain)) {
 			SSP_LOGE(LOG, "cannot import block %llu: %s — stopping",
 			         (unsigned long long)h, ssp_strerror(rc));
