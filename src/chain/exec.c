@@ -693,9 +693,9 @@ static int verify_sigs(const ssp_chain *c, ssp_mempool *m, const ssp_block *blk,
 	sigjob j = {.c = c, .blk = blk, .keys = keys, .ok = ok};
 	ssp_workpool_for(c->pool, blk->ntx, verify_one, &j);
 	for (uint32_t i = 0; i < blk->ntx; i++)
-		if (!ok[i]) {
-			SSP_LOGW(LOG, "block %llu tx %u: %s", (unsigned long long)blk->hdr.height,
-			         i, keys[i] ? "bad signature" : "no key known for the sender");
+		if (!ok[i] && keys[i]) { /* (no key known yet: checked when it executes) */
+			SSP_LOGW(LOG, "block %llu tx %u: bad signature",
+			         (unsigned long long)blk->hdr.height, i);
 			rc = SSP_ERR_BLOCK_TX;
 			break;
 		}

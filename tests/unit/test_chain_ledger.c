@@ -1735,6 +1735,66 @@ static void test_exec_steps(void **state)
 	fx_node_close(&n, false);
 }
 
+/*
+ * ssp_chain_import_many checks block h+1 while h commits: a sender whose
+ * key arrives in block 1 and who signs block 2 without it is checked at
+ * execution (the key is not in the snapshot the checker read), and a bad
+ * signature there is still refused.
+ */
+static void test_import_many_keys(void **state)
+{
+	(void)state;
+	fx_node a, b, c;
+	ssp_hash id;
+	ssp_block_info info[3];
+	size_t len[3], done;
+	uint8_t *raw[3];
+	fx_node_open(&a, NULL, G_DEF);
+	fx_node_open(&b, NULL, G_DEF);
+	fx_node_open(&c, NULL, G_DEF);
+	assert_int_equal(submit(&a, &ALICE, xf(&BOB, COIN, 0, true), &id), 0);
+	fx_produce(&a, &PROD, T0 + 1000);
+	assert_int_equal(submit(&a, &ALICE, xf(&BOB, COIN, 1, false), &id), 0);
+	fx_produce(&a, &PROD, T0 + 2000);
+	fx_produce(&a, &PROD, T0 + 3000);
+	for (int i = 0; i < 3; i++)
+		raw[i] = fx_block_copy(&a, (uint64_t)i + 1, &len[i]);
+	assert_int_equal(
+	    ssp_chain_import_many(b.chain, NULL, (const uint8_t *const *)raw, len, 3, info, &done),
+	    0);
+	assert_int_equal(done, 3);
+	assert_memory_equal(ssp_chain_head(b.chain)->state_root.b,
+	                    ssp_chain_head(a.chain)->state_root.b, 32);
+	/* block 2's tx with a broken signature, the block re-signed by its producer */
+	ssp_block blk;
+	assert_int_equal(ssp_block_decode(&blk, raw[1], len[1], BIG), 0);
+	size_t tl = blk.txs[0].raw_len;
+	uint8_t *tx = malloc(tl);
+	memcpy(tx, blk.txs[0].raw, tl);
+	tx[tl - 1] ^= 1;
+	ssp_header h = blk.hdr;
+	const uint8_t *txs[1] = {tx};
+	size_t bad_len;
+	uint8_t *bad = fx_block_encode(&h, txs, &tl, 1, &PROD, FX_CHAIN_ID, &bad_len);
+	ssp_block_free(&blk);
+	raw[2] = NULL;
+	free(raw[1]);
+	raw[1] = bad;
+	len[1] = bad_len;
+	assert_int_equal(
+	    ssp_chain_import_many(c.chain, NULL, (const uint8_t *const *)raw, len, 2, info, &done),
+	    SSP_ERR_BLOCK_TX);
+	assert_int_equal(done, 1);
+	assert_int_equal(ssp_chain_head(c.chain)->height, 1);
+	assert_int_equal(ssp_chain_fatal(c.chain), 0);
+	free(tx);
+	for (int i = 0; i < 3; i++)
+		free(raw[i]);
+	fx_node_close(&a, false);
+	fx_node_close(&b, false);
+	fx_node_close(&c, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1760,6 +1820,7 @@ int main(void)
 	    cmocka_unit_test(test_dev_genesis),
 	    cmocka_unit_test(test_import_slot_rules),
 	    cmocka_unit_test(test_exec_steps),
+	    cmocka_unit_test(test_import_many_keys),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
