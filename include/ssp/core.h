@@ -274,6 +274,26 @@ void ssp_hex_encode(char *out, const void *p, size_t n);
 /* Decodes exactly 2*n hex chars of `hex` (length hexlen) into out[n]; lower or upper case. */
 SSP_WUR int ssp_hex_decode(void *out, size_t n, const char *hex, size_t hexlen);
 
+/* --------------------------------------------------------------------- text */
+
+/*
+ * Strict UTF-8 (RFC 3629): 1 if p[0..n) is a sequence of shortest-form
+ * encodings of code points in U+0000..U+10FFFF other than the surrogates
+ * U+D800..U+DFFF; overlong forms, lone or missing continuation bytes, the
+ * bytes 0xC0, 0xC1 and 0xF5..0xFF and a sequence cut off at the end are
+ * invalid. Every consensus rule about text uses this one function (tx memo,
+ * contract source, token name, canonical strings as JSON), so they agree.
+ * U+0000 is rejected unless SSP_UTF8_NUL is given: text that reaches C code
+ * as a C string would silently end there. SSP_UTF8_NOCTRL also rejects the
+ * C0 controls, DEL and the C1 controls (U+0000..U+001F, U+007F..U+009F),
+ * whatever the other flags say. p may be NULL when n is 0. Thread-safe.
+ */
+enum {
+	SSP_UTF8_NUL = 1,    /* U+0000 is allowed (binary-safe text, e.g. a JSON string) */
+	SSP_UTF8_NOCTRL = 2, /* no control characters at all (names shown to people) */
+};
+bool ssp_utf8_valid(const void *p, size_t n, unsigned flags);
+
 /* ------------------------------------------------------------------- hashes */
 
 typedef struct {
@@ -473,7 +493,12 @@ SSP_WUR int ssp_val_check(const uint8_t *p, size_t n);
 /* JSON (jansson json_t) -> canonical bytes appended to b. */
 struct json_t;
 SSP_WUR int ssp_val_from_json(ssp_buf *b, const struct json_t *j);
-/* Canonical bytes -> new JSON reference (arrays for tables whose keys are exactly 1..n). */
+/*
+ * Canonical bytes -> new JSON reference (arrays for tables whose keys are
+ * exactly 1..n). A string must be UTF-8 (ssp_utf8_valid; NUL allowed in
+ * values, not in object keys), else SSP_ERR_INVAL, as for "5" and 5 as keys
+ * of one table; SSP_ERR_NOMEM when out of memory.
+ */
 SSP_WUR int ssp_val_to_json(struct json_t **out, const uint8_t *p, size_t n);
 
 /* ----------------------------------------------------------------- keystore */
