@@ -343,9 +343,17 @@ typedef struct {
 } ssp_sig;
 
 /*
- * Signing domains. A signature always covers
- *   SHA-256(domain tag || u8 len(chain_id) || chain_id || message)
- * so it can never be replayed across message kinds or chains.
+ * Signing domains. A signature always covers the 32-byte digest
+ *   SHA-256(tag || 0x00 || u8 len(chain_id) || chain_id || message)
+ * so it can never be replayed across message kinds or chains. tag is the
+ * domain's ASCII name ("SSP/tx/v1", "SSP/block/v1", "SSP/vote/v1",
+ * "SSP/receipt/v1", "SSP/attest/v1"), followed by one 0x00 byte (its C
+ * string's NUL, hashed); len(chain_id) is one byte and chain_id its bytes,
+ * neither with a terminator. Ed25519 signs the 32 digest bytes as its
+ * message (pure Ed25519, RFC 8032); P-256 ECDSA takes them as the message
+ * hash itself (they are not hashed again) and gives r || s big-endian with
+ * low S. Known-answer vectors: tests/vectors/tx_kat.json, described in
+ * docs/internals/vectors.md.
  */
 typedef enum {
 	SSP_DOM_TX = 1,
@@ -375,7 +383,11 @@ SSP_WUR int ssp_pubkey_parse(ssp_pubkey *pk, int type, const uint8_t *p, size_t 
 /* Loads a PEM private key as `openssl genpkey` writes it (PKCS#8, P-256 or Ed25519). */
 SSP_WUR int ssp_seckey_from_pem(ssp_seckey *sk, const char *pem, size_t n);
 
-/* The 32-byte digest a signature in `domain` covers. */
+/*
+ * The 32-byte digest a signature in `domain` covers (layout above); a NULL
+ * chain_id is the empty one. An unknown domain or a chain id over 255 bytes
+ * is misuse and aborts.
+ */
 void ssp_sig_digest(ssp_hash *out, int domain, const char *chain_id, const void *msg, size_t n);
 
 /* Signs a digest from ssp_sig_digest. p256 signatures are always low-S. */
