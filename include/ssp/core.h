@@ -274,6 +274,26 @@ void ssp_hex_encode(char *out, const void *p, size_t n);
 /* Decodes exactly 2*n hex chars of `hex` (length hexlen) into out[n]; lower or upper case. */
 SSP_WUR int ssp_hex_decode(void *out, size_t n, const char *hex, size_t hexlen);
 
+/* --------------------------------------------------------------------- text */
+
+/*
+ * Strict UTF-8 (RFC 3629): 1 if p[0..n) is a sequence of shortest-form
+ * encodings of code points in U+0000..U+10FFFF other than the surrogates
+ * U+D800..U+DFFF; overlong forms, lone or missing continuation bytes, the
+ * bytes 0xC0, 0xC1 and 0xF5..0xFF and a sequence cut off at the end are
+ * invalid. Every consensus rule about text uses this one function (tx memo,
+ * contract source, token name, canonical strings as JSON), so they agree.
+ * U+0000 is rejected unless SSP_UTF8_NUL is given: text that reaches C code
+ * as a C string would silently end there. SSP_UTF8_NOCTRL also rejects the
+ * C0 controls, DEL and the C1 controls (U+0000..U+001F, U+007F..U+009F),
+ * whatever the other flags say. p may be NULL when n is 0. Thread-safe.
+ */
+enum {
+	SSP_UTF8_NUL = 1,    /* U+0000 is allowed (binary-safe text, e.g. a JSON string) */
+	SSP_UTF8_NOCTRL = 2, /* no control characters at all (names shown to people) */
+};
+bool ssp_utf8_valid(const void *p, size_t n, unsigned flags);
+
 /* ------------------------------------------------------------------- hashes */
 
 typedef struct {
@@ -323,9 +343,17 @@ typedef struct {
 } ssp_sig;
 
 /*
- * Signing domains. A signature always covers
- *   SHA-256(domain tag || u8 len(chain_id) || chain_id || message)
- * so it can never be replayed across message kinds or chains.
+ * Signing domains. A signature always covers the 32-byte digest
+ *   SHA-256(tag || 0x00 || u8 len(chain_id) || chain_id || message)
+ * so it can never be replayed across message kinds or chains. tag is the
+ * domain's ASCII name ("SSP/tx/v1", "SSP/block/v1", "SSP/vote/v1",
+ * "SSP/receipt/v1", "SSP/attest/v1"), followed by one 0x00 byte (its C
+ * string's NUL, hashed); len(chain_id) is one byte and chain_id its bytes,
+ * neither with a terminator. Ed25519 signs the 32 digest bytes as its
+ * message (pure Ed25519, RFC 8032); P-256 ECDSA takes them as the message
+ * hash itself (they are not hashed again) and gives r || s big-endian with
+ * low S. Known-answer vectors: tests/vectors/tx_kat.json, described in
+ * docs/internals/vectors.md.
  */
 typedef enum {
 	SSP_DOM_TX = 1,
@@ -355,7 +383,11 @@ SSP_WUR int ssp_pubkey_parse(ssp_pubkey *pk, int type, const uint8_t *p, size_t 
 /* Loads a PEM private key as `openssl genpkey` writes it (PKCS#8, P-256 or Ed25519). */
 SSP_WUR int ssp_seckey_from_pem(ssp_seckey *sk, const char *pem, size_t n);
 
-/* The 32-byte digest a signature in `domain` covers. */
+/*
+ * The 32-byte digest a signature in `domain` covers (layout above); a NULL
+ * chain_id is the empty one. An unknown domain or a chain id over 255 bytes
+ * is misuse and aborts.
+ */
 void ssp_sig_digest(ssp_hash *out, int domain, const char *chain_id, const void *msg, size_t n);
 
 /* Signs a digest from ssp_sig_digest. p256 signatures are always low-S. */
@@ -473,7 +505,12 @@ SSP_WUR int ssp_val_check(const uint8_t *p, size_t n);
 /* JSON (jansson json_t) -> canonical bytes appended to b. */
 struct json_t;
 SSP_WUR int ssp_val_from_json(ssp_buf *b, const struct json_t *j);
-/* Canonical bytes -> new JSON reference (arrays for tables whose keys are exactly 1..n). */
+/*
+ * Canonical bytes -> new JSON reference (arrays for tables whose keys are
+ * exactly 1..n). A string must be UTF-8 (ssp_utf8_valid; NUL allowed in
+ * values, not in object keys), else SSP_ERR_INVAL, as for "5" and 5 as keys
+ * of one table; SSP_ERR_NOMEM when out of memory.
+ */
 SSP_WUR int ssp_val_to_json(struct json_t **out, const uint8_t *p, size_t n);
 
 /* ----------------------------------------------------------------- keystore */

@@ -57,7 +57,10 @@ extern const ssp_module ssp_token_module;
  * c->rcpt. Errors (SSP_ERR_*): INVAL for malformed symbol/name/decimals,
  * EXISTS for a taken symbol, NOTFOUND for an unknown token, BALANCE,
  * OVERFLOW (over max_supply or u64), PAYLOAD for zero amounts,
- * and SSP_ERR_INVAL when a non-issuer issues.
+ * and SSP_ERR_INVAL when a non-issuer issues. symbol and name are C
+ * strings: a caller holding counted bytes (a tx payload, a Lua string)
+ * must refuse a NUL inside them first, or "ABC\0x" would act as "ABC"
+ * (token_tx.c and contract_token.c do).
  */
 SSP_WUR int ssp_token_create(ssp_txctx *c, const ssp_addr *caller, const char *symbol,
                              const char *name, uint8_t decimals, uint64_t max_supply,

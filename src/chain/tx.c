@@ -119,43 +119,6 @@ out:
 	return rc;
 }
 
-static int utf8_ok(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint8_t c = s[i];
-		size_t extra;
-		uint32_t cp;
-		if (c == 0) return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			extra = 1;
-			cp = c & 0x1F;
-		} else if ((c & 0xF0) == 0xE0) {
-			extra = 2;
-			cp = c & 0x0F;
-		} else if ((c & 0xF8) == 0xF0) {
-			extra = 3;
-			cp = c & 0x07;
-		} else {
-			return 0;
-		}
-		if (i + extra >= n) return 0;
-		for (size_t k = 1; k <= extra; k++) {
-			if ((s[i + k] & 0xC0) != 0x80) return 0;
-			cp = cp << 6 | (s[i + k] & 0x3F);
-		}
-		/* reject overlong forms, surrogates and out-of-range code points */
-		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-		    (extra == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return 0;
-		i += extra + 1;
-	}
-	return 1;
-}
-
 int ssp_transfer_decode(ssp_transfer *t, const uint8_t *p, size_t n)
 {
 	ssp_rd r;
@@ -167,7 +130,8 @@ int ssp_transfer_decode(ssp_transfer *t, const uint8_t *p, size_t n)
 	t->memo_len = (uint32_t)ml;
 	int rc = ssp_rd_end(&r);
 	if (rc) return rc == SSP_ERR_TOOBIG ? SSP_ERR_PAYLOAD : rc;
-	if (t->amount == 0 || !utf8_ok(t->memo, ml)) return SSP_ERR_PAYLOAD;
+	/* a memo is text without NUL (ssp_utf8_valid) */
+	if (t->amount == 0 || !ssp_utf8_valid(t->memo, ml, 0)) return SSP_ERR_PAYLOAD;
 	return 0;
 }
 

@@ -98,8 +98,6 @@ void cli_print_json(const json_t *doc);
 SSP_WUR int cli_parse_u64(uint64_t *out, const char *s);
 /* [A-Za-z0-9_.-]{1,64}, not starting with '.'. */
 bool cli_name_valid(const char *name);
-/* Strict UTF-8 (no overlongs, surrogates or code points over U+10FFFF). */
-bool cli_utf8_valid(const uint8_t *p, size_t n);
 /* 64 hex characters. */
 bool cli_is_hash_hex(const char *s);
 

@@ -196,7 +196,7 @@ static int check_source(const char *path, const char *src, size_t n)
 	if (n > SSP_VM_SOURCE_MAX)
 		return cli_fail("%s is %zu bytes: a contract's source may be at most %d bytes",
 		                path, n, SSP_VM_SOURCE_MAX);
-	if (memchr(src, 0, n) || !cli_utf8_valid((const uint8_t *)src, n))
+	if (!ssp_utf8_valid(src, n, 0)) /* the node's rule: no NUL */
 		return cli_fail("%s is not UTF-8 text", path);
 	return CLI_OK;
 }

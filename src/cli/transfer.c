@@ -43,7 +43,7 @@ static int parse_request(transfer_req *r, const cli_args *a)
 		if (r->memo_len > SSP_MEMO_MAX)
 			return cli_usage("transfer: --memo is %zu bytes, at most %d are allowed",
 			                 r->memo_len, SSP_MEMO_MAX);
-		if (!cli_utf8_valid((const uint8_t *)r->memo, r->memo_len))
+		if (!ssp_utf8_valid(r->memo, r->memo_len, 0))
 			return cli_usage("transfer: --memo is not valid UTF-8");
 	}
 	if (!cli_name_valid(r->from))

@@ -1,7 +1,7 @@
 /*
  * util.c — error reporting and small input checks for the `ssp` CLI
- * (application layer): the single recorded error line, number/name/UTF-8
- * validation and bounded file reading.
+ * (application layer): the single recorded error line, number/name
+ * validation (UTF-8 is ssp_utf8_valid in core) and bounded file reading.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -90,36 +90,6 @@ bool cli_name_valid(const char *name)
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'))
 			return false;
-	}
-	return true;
-}
-
-bool cli_utf8_valid(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint8_t b = p[i];
-		size_t len;
-		uint32_t cp, min;
-		if (b < 0x80) {
-			i++;
-			continue;
-		} else if ((b & 0xe0) == 0xc0) {
-			len = 2, cp = b & 0x1f, min = 0x80;
-		} else if ((b & 0xf0) == 0xe0) {
-			len = 3, cp = b & 0x0f, min = 0x800;
-		} else if ((b & 0xf8) == 0xf0) {
-			len = 4, cp = b & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i < len) return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80) return false;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-		i += len;
 	}
 	return true;
 }

@@ -228,46 +228,6 @@ int ssp_val_from_json(ssp_buf *b, const json_t *j)
 
 static int to_json(json_t **out, ssp_rd *r, int depth);
 
-/* Strict UTF-8 (RFC 3629: no overlongs, surrogates or code points above U+10FFFF). */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		unsigned c = s[i];
-		size_t len;
-		unsigned min, cp;
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			len = 2, min = 0x80, cp = c & 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, min = 0x800, cp = c & 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, min = 0x10000, cp = c & 0x07;
-		} else {
-			return false;
-		}
-		if (n - i < len) return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80) return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-		i += len;
-	}
-	return true;
-}
-
-/*
- * Why jansson refused to make a string: invalid UTF-8 (SSP_ERR_INVAL, the
- * value's fault) or no memory (SSP_ERR_NOMEM, the host's).
- */
-static int str_err(const char *s, size_t n)
-{
-	return utf8_ok((const unsigned char *)s, n) ? SSP_ERR_NOMEM : SSP_ERR_INVAL;
-}
-
 /* Advances over one (already checked) value. */
 static int skip_value(ssp_rd *r)
 {
@@ -364,7 +324,8 @@ static int table_to_json(json_t **out, ssp_rd *r, int depth)
 			snprintf(kbuf, sizeof kbuf, "%lld", (long long)iv);
 			key = kbuf;
 		} else {
-			if (memchr(s, 0, sl)) {
+			/* an object key is a C string: UTF-8 without NUL */
+			if (!ssp_utf8_valid(s, sl, 0)) {
 				json_decref(v);
 				rc = SSP_ERR_INVAL;
 				break;
@@ -380,7 +341,7 @@ static int table_to_json(json_t **out, ssp_rd *r, int depth)
 			rc = SSP_ERR_INVAL; /* "5" and 5 both present */
 			json_decref(v);
 		} else if (json_object_set_new(t, key, v)) { /* takes v even when it fails */
-			rc = str_err(key, strlen(key)); /* a key that is not UTF-8, or no memory */
+			rc = SSP_ERR_NOMEM;                  /* the key is valid UTF-8 */
 		}
 		if (!is_int) free(key);
 	}
@@ -424,8 +385,10 @@ static int to_json(json_t **out, ssp_rd *r, int depth)
 		size_t n;
 		const char *s = (const char *)ssp_rd_bytes(r, VAL_MAX, &n);
 		if (r->err) return r->err;
+		/* our validator decides, not jansson's: JSON strings may hold NUL (\u0000) */
+		if (!ssp_utf8_valid(s, n, SSP_UTF8_NUL)) return SSP_ERR_INVAL;
 		v = json_stringn(s, n);
-		if (!v) return str_err(s, n); /* not UTF-8, or no memory */
+		if (!v) return SSP_ERR_NOMEM;
 		break;
 	}
 	case SSP_VAL_TABLE:

@@ -8,39 +8,6 @@
 
 #include "ssp/contract.h"
 
-/* Strict UTF-8 without NUL: no overlongs, surrogates or code points over U+10FFFF. */
-static int utf8_text(const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		uint8_t c = p[i];
-		if (c == 0) return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t len;
-		uint32_t cp, min;
-		if ((c & 0xe0) == 0xc0) {
-			len = 2, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			len = 3, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			len = 4, cp = c & 0x07, min = 0x10000;
-		} else {
-			return 0;
-		}
-		if (n - i < len) return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80) return 0;
-			cp = cp << 6 | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-		i += len;
-	}
-	return 1;
-}
-
 /* A canonical table value (the argument list). */
 static int args_ok(const uint8_t *p, size_t n)
 {
@@ -73,7 +40,7 @@ int ssp_contract_deploy_decode(ssp_contract_deploy *d, const uint8_t *p, size_t 
 	if (d->gas_limit == 0 || d->gas_limit > SSP_CONTRACT_GAS_MAX) return SSP_ERR_PAYLOAD;
 	if (sl > SSP_VM_SOURCE_MAX) return SSP_ERR_TOOBIG;
 	if (sl > 0 && d->src[0] == 0x1b) return SSP_ERR_VM_BYTECODE;
-	if (sl == 0 || !utf8_text(d->src, sl)) return SSP_ERR_PAYLOAD;
+	if (sl == 0 || !ssp_utf8_valid(d->src, sl, 0)) return SSP_ERR_PAYLOAD; /* no NUL */
 	if (!args_ok(d->args, al)) return SSP_ERR_PAYLOAD;
 	return 0;
 }

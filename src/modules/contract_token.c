@@ -29,11 +29,25 @@ typedef struct {
 	int err;
 } targs;
 
+/*
+ * A Lua string may hold NUL bytes, and the token module takes C strings:
+ * cut at its first NUL, "ABC\0x" would pass as "ABC". Such a string is
+ * refused whole.
+ */
+static bool has_nul(const json_t *v)
+{
+	return strlen(json_string_value(v)) != json_string_length(v);
+}
+
 static const char *arg_str(targs *a, size_t i)
 {
 	json_t *v = json_array_get(a->arr, i);
 	if (!json_is_string(v)) {
 		a->err = SSP_ERR_VM_VALUE;
+		return "";
+	}
+	if (has_nul(v)) {
+		a->err = SSP_ERR_INVAL; /* as for any other invalid symbol, name or address */
 		return "";
 	}
 	return json_string_value(v);
@@ -53,7 +67,9 @@ static uint64_t arg_u64(targs *a, size_t i)
 	uint64_t out = 0;
 	if (json_is_integer(v) && json_integer_value(v) >= 0)
 		return (uint64_t)json_integer_value(v);
-	if (json_is_string(v) && ssp_amount_parse(&out, json_string_value(v), 0) == 0) return out;
+	if (json_is_string(v) && !has_nul(v) &&
+	    ssp_amount_parse(&out, json_string_value(v), 0) == 0)
+		return out;
 	a->err = SSP_ERR_VM_VALUE;
 	return 0;
 }

@@ -37,36 +37,7 @@ int ssp_token_symbol_valid(const char *s)
 
 int ssp_token_name_valid(const char *s, size_t n)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0;
-	if (n == 0 || n > SSP_TOKEN_NAME_MAX) return 0;
-	while (i < n) {
-		uint8_t b = p[i];
-		size_t len;
-		uint32_t cp, min;
-		if (b < 0x80) {
-			if (b < 0x20 || b == 0x7f) return 0;
-			i++;
-			continue;
-		}
-		if ((b & 0xe0) == 0xc0)
-			len = 2, cp = b & 0x1f, min = 0x80;
-		else if ((b & 0xf0) == 0xe0)
-			len = 3, cp = b & 0x0f, min = 0x800;
-		else if ((b & 0xf8) == 0xf0)
-			len = 4, cp = b & 0x07, min = 0x10000;
-		else
-			return 0;
-		if (n - i < len) return 0;
-		for (size_t k = 1; k < len; k++) {
-			if ((p[i + k] & 0xc0) != 0x80) return 0;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-		if (cp >= 0x80 && cp < 0xa0) return 0; /* C1 controls */
-		i += len;
-	}
-	return 1;
+	return n > 0 && n <= SSP_TOKEN_NAME_MAX && ssp_utf8_valid(s, n, SSP_UTF8_NOCTRL);
 }
 
 void ssp_token_address(ssp_addr *out, const char *symbol)

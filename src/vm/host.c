@@ -301,13 +301,14 @@ static int h_sha256(lua_State *L)
 /* ssp.verify(key_type, pubkey_hex, msg, sig_hex): a signature over SHA-256(msg). */
 static int h_verify(lua_State *L)
 {
-	const char *kt = luaL_checkstring(L, 1);
-	size_t pl, ml, sl;
+	size_t kl, pl, ml, sl;
+	const char *kt = luaL_checklstring(L, 1, &kl);
 	const char *pk_hex = luaL_checklstring(L, 2, &pl);
 	const char *msg = luaL_checklstring(L, 3, &ml);
 	const char *sig_hex = luaL_checklstring(L, 4, &sl);
 	vm_charge(L, VM_GAS_VERIFY + (ml >> 2));
-	int type = ssp_key_type_parse(kt);
+	/* the name is parsed as a C string: one with a NUL inside is no key type */
+	int type = strlen(kt) == kl ? ssp_key_type_parse(kt) : SSP_ERR_KEYTYPE;
 	if (type < 0) luaL_argerror(L, 1, "unknown key type");
 	size_t klen = ssp_pubkey_len(type);
 	uint8_t raw[SSP_PUBKEY_MAX];

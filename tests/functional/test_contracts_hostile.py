@@ -1,7 +1,8 @@
 """Hostile contracts through a real node (issue #3): endless loops (also
 under pcall), memory and concat bombs, a pattern-matching bomb, unbounded
-recursion, __gc finalizers, an error object whose __tostring never returns
-and allocation churn. Each call ends in a failed receipt with a definite
+recursion, __gc finalizers, an error object whose __tostring never returns,
+allocation churn, and strings with a NUL inside handed to native code
+(a token symbol, a key type). Each call ends in a failed receipt with a definite
 error and gas, the fee is charged, the node keeps producing and serving,
 and two replays of the chain in separate processes agree with the node.
 One call succeeds on purpose: `holes` stores #t of tables whose stock-Lua
@@ -31,6 +32,8 @@ function tostring_bomb()
 end
 function churn() local t = {} for i = 1, 100000000 do t[i % 1000] = {i} end end
 function ok() return 42 end
+function nul_symbol() return token.transfer("AB\0x", ssp.self(), 1) end
+function nul_keytype() return ssp.verify("ed25519\0", string.rep("00", 32), "m", string.rep("00", 64)) end
 function rehash_churn()
   local t = {}
   for i = 1, 1024 do t[i * 4294967296] = true end
@@ -56,7 +59,7 @@ function holes()
   return acc
 end
 abi.register(holes, rehash_churn, spin, spin_pcall, rep_bomb, concat_bomb, pattern_bomb, deep, gc_trick,
-             tostring_bomb, churn)
+             tostring_bomb, churn, nul_symbol, nul_keytype)
 abi.view(ok)
 '''
 
@@ -71,6 +74,8 @@ EXPECT = {
     "gc_trick": {"VM_ERROR"},
     "tostring_bomb": {"VM_ERROR"},
     "churn": {"VM_GAS", "VM_MEMORY"},
+    "nul_symbol": {"VM_ERROR"},
+    "nul_keytype": {"VM_ERROR"},
 }
 GAS = 1_000_000
 
@@ -108,6 +113,11 @@ def test():
     hl = dev.run("contract", "call", "--from", "dev", addr, "holes", "--gas", "2000000", "--wait")
     check(hl["status"] == "ok" and isinstance(hl["return"], int),
           "holes: # on seed-sensitive tables stored (%s)" % hl.get("return"))
+    # strings with a NUL inside are refused whole, never cut short at the NUL
+    for fn, want in (("nul_symbol", "token.transfer: invalid argument"),
+                     ("nul_keytype", "unknown key type")):
+        msg = got[fn]["receipt"].get("message", "")
+        check(want in msg, "%s: %r" % (fn, msg))
     msg = got["tostring_bomb"]["receipt"].get("message", "")
     check(msg != "" and "0x" not in msg,
           "a non-string error object gets a generic message, its __tostring never run: %r" % msg)

@@ -1122,8 +1122,15 @@ static const char VENDOR[] =
     "function give(sym, to, amt) return token.transfer(sym, to, amt) end\n"
     "function give_then_fail(sym, to) token.transfer(sym, to, 1) error('nope') end\n"
     "function bal(sym, who) return token.balance(sym, who) end\n"
-    "abi.payable(setup)\n"
-    "abi.register(give, give_then_fail)\n"
+    "function give_nul(sym, to, amt, which)\n"
+    "  if which == 1 then sym = sym .. '\\0x' elseif which == 2 then to = to .. '\\0x'\n"
+    "  elseif which == 3 then amt = amt .. '\\0' end\n"
+    "  return token.transfer(sym, to, amt)\n"
+    "end\n"
+    "function create_nul(sym) return token.create(sym, 'Nul\\0name', 2, 1000) end\n"
+    "function bal_nul(sym, who) return token.balance(sym .. '\\0', who) end\n"
+    "abi.payable(setup, create_nul)\n"
+    "abi.register(give, give_then_fail, give_nul, bal_nul)\n"
     "abi.view(bal)\n";
 
 static void test_token_bridge(void **state)
@@ -1169,6 +1176,32 @@ static void test_token_bridge(void **state)
 	assert_int_equal(call(&x, &BOB, &c, "give", args, 0, &t), 0);
 	cx_produce(&x);
 	expect_fail(&x, &t, SSP_ERR_VM_ERROR, "token.transfer");
+	/*
+	 * A string with a NUL in it is not cut short on its way to the token
+	 * module: symbol, address, amount and name are refused whole.
+	 */
+	for (int which = 1; which <= 3; which++) {
+		snprintf(args, sizeof args, "[\"VND\", \"%s\", 5, %d]", bob, which);
+		assert_int_equal(call(&x, &BOB, &c, "give_nul", args, 0, &t), 0);
+		cx_produce(&x);
+		expect_fail(&x, &t, SSP_ERR_VM_ERROR,
+		            which < 3 ? "token.transfer: invalid argument"
+		                      : "token.transfer: value cannot cross");
+	}
+	snprintf(args, sizeof args, "[\"VND\", \"%s\"]", bob);
+	expect_query(&x, &c, "bal", args, "30");
+	snprintf(args, sizeof args, "[\"VND\", \"%s\", 5, 0]", bob); /* the same without NUL */
+	assert_int_equal(call(&x, &BOB, &c, "give_nul", args, 0, &t), 0);
+	cx_produce(&x);
+	expect_ok(&x, &t, "true");
+	snprintf(args, sizeof args, "[\"VND\", \"%s\"]", bob);
+	expect_query(&x, &c, "bal", args, "35");
+	assert_int_equal(call(&x, &BOB, &c, "bal_nul", args, 0, &t), 0);
+	cx_produce(&x);
+	expect_fail(&x, &t, SSP_ERR_VM_ERROR, "token.balance: invalid argument");
+	assert_int_equal(call(&x, &ALICE, &c, "create_nul", "[\"NUL\"]", fee, &t), 0);
+	cx_produce(&x);
+	expect_fail(&x, &t, SSP_ERR_VM_ERROR, "token.create: invalid argument");
 	cx_close(&x);
 }
 

@@ -178,6 +178,23 @@ static void test_json_rejects(void **state)
 	static const uint8_t bin[] = {4, 1, 0, 0, 0, 0xff};
 	json_t *j = NULL;
 	assert_int_equal(ssp_val_to_json(&j, bin, sizeof bin), SSP_ERR_INVAL);
+	/* strict UTF-8 (ssp_utf8_valid): a lone surrogate or an overlong form is refused */
+	static const uint8_t surrogate[] = {4, 3, 0, 0, 0, 0xed, 0xa0, 0x80};
+	assert_int_equal(ssp_val_to_json(&j, surrogate, sizeof surrogate), SSP_ERR_INVAL);
+	static const uint8_t overlong[] = {4, 2, 0, 0, 0, 0xc0, 0xaf};
+	assert_int_equal(ssp_val_to_json(&j, overlong, sizeof overlong), SSP_ERR_INVAL);
+	/* a string value may hold NUL (JSON writes \u0000); an object key may not */
+	static const uint8_t nulstr[] = {4, 3, 0, 0, 0, 'a', 0, 'b'};
+	assert_int_equal(ssp_val_to_json(&j, nulstr, sizeof nulstr), 0);
+	assert_int_equal(json_string_length(j), 3);
+	assert_memory_equal(json_string_value(j), "a\0b", 3);
+	json_decref(j);
+	static const uint8_t nulkey[] = {5, 1, 0, 0, 0, 4, 3, 0, 0, 0, 'a', 0, 'b', 2};
+	assert_int_equal(ssp_val_to_json(&j, nulkey, sizeof nulkey), SSP_ERR_INVAL);
+	assert_null(j);
+	static const uint8_t badkey[] = {5, 1, 0, 0, 0, 4, 1, 0, 0, 0, 0xff, 2};
+	assert_int_equal(ssp_val_to_json(&j, badkey, sizeof badkey), SSP_ERR_INVAL);
+	assert_null(j);
 	/* mixed and sparse tables become objects; a key collision is refused */
 	static const uint8_t mixed[] = {5, 2, 0, 0, 0, 3, 5, 0, 0, 0,   0,
 	                                0, 0, 0, 1, 4, 1, 0, 0, 0, 'a', 2};

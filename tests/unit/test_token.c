@@ -424,6 +424,28 @@ static void test_token_symbol_and_address(void **state)
 	assert_false(ssp_token_symbol_valid("Park"));
 	assert_false(ssp_token_symbol_valid(""));
 	assert_false(ssp_token_symbol_valid(NULL));
+	/* names: strict UTF-8 (ssp_utf8_valid) without any control character, NUL included */
+	assert_true(ssp_token_name_valid("Park \xe2\x82\xac", 8));
+	assert_true(ssp_token_name_valid("nb\xc2\xa0sp", 6)); /* U+00A0 is not a control */
+	assert_false(ssp_token_name_valid("Nul\0name", 8));
+	assert_false(ssp_token_name_valid("del\x7f", 4));
+	assert_false(ssp_token_name_valid("c1\xc2\x85", 4));      /* U+0085 NEL */
+	assert_false(ssp_token_name_valid("sur\xed\xa0\x80", 6)); /* U+D800 */
+	assert_false(ssp_token_name_valid("cut\xe2\x82", 5));
+	/* a symbol or name with a NUL inside is refused by the tx decoder, not cut short */
+	static const uint8_t sym_nul[] = "\x05PARK\0\x01x\x00\x01\0\0\0\0\0\0\0\x03\0\0\0";
+	ssp_token_payload q;
+	assert_int_equal(
+	    ssp_token_payload_decode(&q, SSP_TX_TOKEN_CREATE, sym_nul, sizeof sym_nul - 1),
+	    SSP_ERR_PAYLOAD);
+	static const uint8_t name_nul[] = "\x04PARK\x03x\0y\x00\x01\0\0\0\0\0\0\0\x03\0\0\0";
+	assert_int_equal(
+	    ssp_token_payload_decode(&q, SSP_TX_TOKEN_CREATE, name_nul, sizeof name_nul - 1),
+	    SSP_ERR_PAYLOAD);
+	static const uint8_t name_ok[] = "\x04PARK\x03xzy\x00\x01\0\0\0\0\0\0\0\x03\0\0\0";
+	assert_int_equal(
+	    ssp_token_payload_decode(&q, SSP_TX_TOKEN_CREATE, name_ok, sizeof name_ok - 1), 0);
+	assert_string_equal(q.name, "xzy");
 	ssp_addr a;
 	ssp_hash h;
 	ssp_token_address(&a, "PARK");

@@ -469,6 +469,67 @@ static void test_node_limit_validating(void **state)
 	fx_free(w);
 }
 
+/*
+ * Strings from Lua reach native code with their length, never as C strings
+ * cut at a NUL: an address, function name, event name or key type with a
+ * NUL in it is refused, storage keys are binary (NUL is a byte like any
+ * other), and token arguments reach the host byte for byte (the token
+ * module refuses them: test_contract.c).
+ */
+static const char nul_src[] =
+    "function ver() return ssp.verify('ed25519\\0', '00', 'm', '00') end\n"
+    "function ver2() return ssp.verify('ed25519', '00', 'm', '00') end\n"
+    "function bal(a) return ssp.balance(a .. '\\0') end\n"
+    "function pay(a) ssp.transfer(a .. '\\0x', 1) end\n"
+    "function fcall(a) return ssp.call(a, 'get\\0x') end\n"
+    "function tcall(a) return ssp.call({to = a .. '\\0'}, 'get') end\n"
+    "function ev() ssp.emit('Thing\\0x', {}) end\n"
+    "function keys() storage.set('a\\0b', 1) storage.set('a', 2)\n"
+    "  return {storage.get('a\\0b'), storage.get('a'), storage.get('a\\0') == nil} end\n"
+    "function tok() return token.transfer('T\\0x', 'n\\0', '5\\0') end\n"
+    "abi.register(ver, ver2, bal, pay, fcall, tcall, ev, keys, tok)\n";
+
+static void test_nul_crossings(void **state)
+{
+	(void)state;
+	fx_world *w = fx_new(NULL);
+	fx_contract *k = fx_add(w, 31, nul_src);
+	fx_add(w, 32, callee_src);
+	char a1[96], b[96], args[256];
+	addr(a1, 1);
+	addr(b, 32);
+	*fx_balance_ref(w, &k->addr) = 10;
+	fails(fx_run(w, k, SSP_VM_MODE_CALL, "ver", NULL, 1, 0, G), SSP_ERR_VM_ERROR,
+	      "unknown key type");
+	assert_string_equal(ok(fx_run(w, k, SSP_VM_MODE_CALL, "ver2", NULL, 1, 0, G)).ret, "false");
+	snprintf(args, sizeof args, "[\"%s\"]", a1);
+	fails(fx_run(w, k, SSP_VM_MODE_CALL, "bal", args, 1, 0, G), SSP_ERR_VM_ERROR,
+	      "invalid address");
+	fails(fx_run(w, k, SSP_VM_MODE_CALL, "pay", args, 1, 0, G), SSP_ERR_VM_ERROR,
+	      "invalid address");
+	snprintf(args, sizeof args, "[\"%s\"]", b);
+	fails(fx_run(w, k, SSP_VM_MODE_CALL, "fcall", args, 1, 0, G), SSP_ERR_VM_ERROR,
+	      "invalid function name");
+	fails(fx_run(w, k, SSP_VM_MODE_CALL, "tcall", args, 1, 0, G), SSP_ERR_VM_ERROR,
+	      "invalid address");
+	fails(fx_run(w, k, SSP_VM_MODE_CALL, "ev", NULL, 1, 0, G), SSP_ERR_VM_ERROR,
+	      "invalid event name");
+	assert_string_equal(ok(fx_run(w, k, SSP_VM_MODE_CALL, "keys", NULL, 1, 0, G)).ret,
+	                    "[1,2,true]");
+	ok(fx_run(w, k, SSP_VM_MODE_CALL, "tok", NULL, 1, 0, G));
+	assert_string_equal(w->last_token_op, "transfer");
+	assert_string_equal(w->last_token_args, "[\"T\\u0000x\",\"n\\u0000\",\"5\\u0000\"]");
+	/* a global whose name holds a NUL cannot be registered (the deploy check) */
+	static const char reg[] = "_ENV['g\\0'] = function() end abi.register(_ENV['g\\0'])\n";
+	ssp_vm_abi abi = {0};
+	char err[256];
+	assert_int_equal(ssp_vm_check(w->vm, reg, sizeof reg - 1, G, &abi, err, sizeof err),
+	                 SSP_ERR_VM_ERROR);
+	assert_non_null(strstr(err, "not a valid function name"));
+	ssp_vm_abi_free(&abi);
+	fx_free(w);
+}
+
 static void test_misuse(void **state)
 {
 	(void)state;
@@ -510,7 +571,7 @@ int main(void)
 	    cmocka_unit_test(test_api),        cmocka_unit_test(test_nested),
 	    cmocka_unit_test(test_depth),      cmocka_unit_test(test_cold_warm),
 	    cmocka_unit_test(test_node_limit), cmocka_unit_test(test_node_limit_validating),
-	    cmocka_unit_test(test_misuse),
+	    cmocka_unit_test(test_misuse),     cmocka_unit_test(test_nul_crossings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
