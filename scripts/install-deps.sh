@@ -5,6 +5,7 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
 libsodium-dev libssl-dev liblmdb-dev liblua5.4-dev libuv1-dev libmicrohttpd-dev
 libjansson-dev libcurl4-openssl-dev libmosquitto-dev mosquitto softhsm2 opensc
+python3-cryptography
 p11-kit libp11-kit-dev libcmocka-dev lmdb-utils openssl curl python3"
 missing=""
 for p in $PKGS; do
