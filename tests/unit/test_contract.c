@@ -1207,13 +1207,18 @@ static void test_token_bridge(void **state)
 
 /* -------------------------------------------- local failures, fault injection */
 
-/* Closes and reopens the chain objects on the same store (a poisoned chain is discarded). */
-static void cx_reopen_chain(cx *x)
+/*
+ * Closes and reopens the chain objects on the same store (a poisoned chain
+ * is discarded). With keep_pool the old mempool is returned (it still
+ * points at the old chain: only read it, then free it), else freed.
+ */
+static ssp_mempool *cx_reopen_chain(cx *x, bool keep_pool)
 {
 	ssp_mempool_opts mo = {0};
 	size_t nt;
 	ssp_modset *ms;
-	ssp_mempool_free(x->n.pool);
+	ssp_mempool *old = x->n.pool;
+	if (!keep_pool) ssp_mempool_free(old);
 	ssp_chain_close(x->n.chain);
 	ssp_modset_free(x->n.mods);
 	assert_int_equal(ssp_modset_new(&ms, x->g), 0);
@@ -1225,6 +1230,7 @@ static void cx_reopen_chain(cx *x)
 	assert_int_equal(ssp_mempool_new(&x->n.pool, x->n.chain, &mo), 0);
 	for (size_t i = 0; i < x->nmod; i++)
 		x->env[i].chain = x->n.chain;
+	return keep_pool ? old : NULL;
 }
 
 /* Moves every pending tx of `from` into x's pool, in each sender's nonce order. */
@@ -1365,7 +1371,7 @@ static void test_fault_import(void **state)
 			/* the poisoned object refuses work; a fresh one sees the old head */
 			assert_int_equal(ssp_chain_import(f.n.chain, NULL, blk[3], len[3], &bi),
 			                 rc);
-			cx_reopen_chain(&f);
+			cx_reopen_chain(&f, false);
 			expect_head(&f, &before);
 		}
 		assert_true(faults > (kind == SSP_FAULT_ALLOC ? 100 : 5));
@@ -1425,22 +1431,7 @@ static void test_fault_produce(void **state)
 			/* nothing was dropped as invalid: the pool still holds every tx */
 			assert_int_equal(ssp_mempool_count(x.n.pool), ntx);
 			/* a fresh chain object over the same store: the old head, the same txs */
-			ssp_mempool *old = x.n.pool;
-			x.n.pool = NULL;
-			ssp_mempool_opts mo = {0};
-			ssp_chain_close(x.n.chain);
-			ssp_modset_free(x.n.mods);
-			ssp_modset *ms;
-			size_t nt;
-			assert_int_equal(ssp_modset_new(&ms, x.g), 0);
-			x.n.mods = ms;
-			const ssp_txreg *types = ssp_modset_txtypes(ms, &nt);
-			assert_int_equal(ssp_chain_open(&x.n.chain, x.n.store, x.g, types, nt), 0);
-			ssp_chain_set_check_invariants(x.n.chain, false);
-			assert_int_equal(ssp_mempool_new(&x.n.pool, x.n.chain, &mo), 0);
-			for (size_t i = 0; i < x.nmod; i++)
-				x.env[i].chain = x.n.chain;
-			/* move the pending txs over in nonce order (take copies them out) */
+			ssp_mempool *old = cx_reopen_chain(&x, true);
 			expect_head(&x, &before);
 			requeue(&x, old);
 			ssp_mempool_free(old);
