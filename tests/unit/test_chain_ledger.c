@@ -1777,7 +1777,6 @@ static void test_import_many_keys(void **state)
 	size_t bad_len;
 	uint8_t *bad = fx_block_encode(&h, txs, &tl, 1, &PROD, FX_CHAIN_ID, &bad_len);
 	ssp_block_free(&blk);
-	raw[2] = NULL;
 	free(raw[1]);
 	raw[1] = bad;
 	len[1] = bad_len;
