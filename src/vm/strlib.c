@@ -5,6 +5,7 @@
  * process locale never matters. string.format runs the stock formatter one
  * conversion at a time (so the result is bounded as it grows), refuses %p
  * and turns %s arguments into strings with the address-free tostring.
+ * string.pack writes every NaN as the one canonical NaN (numfmt.c).
  * No string.dump. Pattern functions are in pattern.c.
  */
 #include <lualib.h>
@@ -222,6 +223,25 @@ static int s_format(lua_State *L)
 	return 1;
 }
 
+/*
+ * string.pack: stock, charged, with every NaN argument replaced by the one
+ * canonical NaN first: the bytes of a NaN would show its sign and payload,
+ * which depend on the CPU that computed it (numfmt.c). An integer format
+ * given a NaN fails the same way whatever the NaN.
+ */
+static int s_pack(lua_State *L)
+{
+	for (int i = 2, n = lua_gettop(L); i <= n; i++) {
+		if (lua_type(L, i) != LUA_TNUMBER || lua_isinteger(L, i)) continue;
+		lua_Number v = lua_tonumber(L, i);
+		if (v != v) {
+			lua_pushnumber(L, vm_canonical_nan());
+			lua_replace(L, i);
+		}
+	}
+	return vm_stock_wrap(L);
+}
+
 /* string.unpack: stock, charged, and never more than VM_MULTRET_MAX values. */
 static int s_unpack(lua_State *L)
 {
@@ -259,13 +279,13 @@ void vm_open_string(lua_State *L, int lib, int meta)
 	lua_getfield(L, stock, "format");
 	lua_pushcclosure(L, s_format, 1);
 	lua_setfield(L, lib, "format");
-	static const char *const wrapped[] = {"pack", "packsize", NULL};
-	for (const char *const *n = wrapped; *n; n++) {
-		lua_getfield(L, stock, *n);
-		vm_push_stock(L, lua_tocfunction(L, -1));
-		lua_setfield(L, lib, *n);
-		lua_pop(L, 1);
-	}
+	lua_getfield(L, stock, "packsize");
+	vm_push_stock(L, lua_tocfunction(L, -1));
+	lua_setfield(L, lib, "packsize");
+	lua_pop(L, 1);
+	lua_getfield(L, stock, "pack");
+	lua_pushcclosure(L, s_pack, 1);
+	lua_setfield(L, lib, "pack");
 	lua_getfield(L, stock, "unpack");
 	lua_pushcclosure(L, s_unpack, 1);
 	lua_setfield(L, lib, "unpack");

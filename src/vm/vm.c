@@ -304,6 +304,11 @@ int ssp_vm_new(ssp_vm **out, const ssp_vm_opts *o)
 		return SSP_ERR_INTERNAL;
 	}
 	if (o->mem_limit > (1u << 30)) return SSP_ERR_INVAL;
+	if (vm_numfmt_init()) {
+		SSP_LOGE("vm", "the C library does not print NaN canonically (glibc's "
+		               "register_printf_specifier is required)");
+		return SSP_ERR_INTERNAL;
+	}
 	ssp_vm *vm = ssp_calloc(1, sizeof *vm);
 	if (!vm) return SSP_ERR_NOMEM;
 	vm->mem_limit = o->mem_limit ? o->mem_limit : VM_MEM_DEFAULT;

@@ -208,6 +208,16 @@ void vm_open_table(lua_State *L, int lib);
 void vm_open_math(lua_State *L, int lib);
 void vm_open_utf8(lua_State *L, int lib);
 
+/* ------------------------------------------------------------- numfmt.c */
+/*
+ * Installs (once per process) the printf conversions that print every NaN
+ * as a positive one, and checks them: 0, or SSP_ERR_INTERNAL when the C
+ * library does not honour them. Called by ssp_vm_new; thread-safe.
+ */
+int vm_numfmt_init(void) __attribute__((warn_unused_result));
+/* The one NaN string.pack writes: positive, quiet, no payload. */
+lua_Number vm_canonical_nan(void);
+
 /* ------------------------------------------------------------- bridge.c */
 /* Encodes the value at idx into b (reset first); aborts with VM_VALUE on a bad value. */
 void vm_encode(lua_State *L, int idx, ssp_buf *b, size_t max, const char *what);
