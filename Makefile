@@ -4,10 +4,12 @@
 #   make test   install deps, build (+ ASan/UBSan unit build), run every test
 #   make bench  install deps, build, run the benchmarks
 #   make fuzz   build the libFuzzer harnesses with clang (build-fuzz/)
+#   make test-arm64  cross-build for arm64 (build-arm64/) and run every test under qemu-user,
+#               plus the cross-architecture determinism test against the native build
 JOBS ?= $(shell nproc)
 BUILD ?= build
 
-.PHONY: all deps build run test test-asan test-tsan bench fuzz format clean
+.PHONY: all deps build run test test-asan test-tsan test-arm64 bench fuzz format clean
 
 all: build
 
@@ -42,6 +44,16 @@ test-tsan:
 test: deps build test-asan test-tsan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# arm64: Debian's cross gcc, the :arm64 -dev packages through pkg-config, binaries run by
+# qemu-aarch64 (cmake/aarch64-linux-gnu.cmake). docs/node.md.
+test-arm64:
+	@./scripts/install-deps.sh arm64
+	@$(MAKE) --no-print-directory build
+	@cmake -S . -B build-arm64 -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/cmake/aarch64-linux-gnu.cmake \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DSSP_NATIVE_BINDIR=$(CURDIR)/$(BUILD)/bin >/dev/null
+	@cmake --build build-arm64 -j $(JOBS)
+	cd build-arm64 && ctest --output-on-failure -j $(JOBS)
+
 bench: deps build
 	./bench/run.sh $(BUILD)
 
@@ -53,4 +65,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz build-arm64

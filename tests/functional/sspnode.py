@@ -1,9 +1,14 @@
 """Helpers for Smartshare black-box tests: start real sspd processes on
 loopback, talk JSON-RPC and run the ssp CLI. Standard library only.
-Every wait has a deadline; every process started is killed at exit."""
+Every wait has a deadline; every process started is killed at exit.
+
+Cross-built binaries (`make test-arm64`) run through the emulator CTest
+names in SSP_EMULATOR (qemu-aarch64); qemu-user cannot reserve LMDB's
+default 256 GiB map, so sspd and ssp_replay then get MAP_ARGS."""
 import atexit
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -16,6 +21,14 @@ import urllib.request
 
 _procs = []
 _dirs = []
+EMULATOR = shlex.split(os.environ.get("SSP_EMULATOR", ""))
+MAP_ARGS_EMULATED = ["--map-size", "2048"]
+MAP_ARGS = MAP_ARGS_EMULATED if EMULATOR else []
+
+
+def command(bindir, name):
+    """The argv prefix that runs one of our binaries (through the emulator if any)."""
+    return EMULATOR + [os.path.join(bindir, name)]
 
 
 def _cleanup():
@@ -86,9 +99,10 @@ class RpcError(Exception):
 
 
 class Node:
-    def __init__(self, bindir, datadir=None, extra=None, dev=True):
+    def __init__(self, bindir, datadir=None, extra=None, dev=True, emulator=None):
         self.bindir = bindir
         self.dev = dev
+        self.emulator = EMULATOR if emulator is None else emulator
         self.datadir = datadir or tempdir()
         self.port = free_port()
         self.url = "http://127.0.0.1:%d/rpc" % self.port
@@ -96,10 +110,13 @@ class Node:
         self.proc = None
         self.log = os.path.join(self.datadir, "..", os.path.basename(self.datadir) + ".log")
 
-    def start(self, timeout=20):
-        args = [os.path.join(self.bindir, "sspd")] + (["--dev"] if self.dev else []) + [
+    def start(self, timeout=None):
+        if timeout is None:
+            timeout = 60 if self.emulator else 20
+        args = self.emulator + [os.path.join(self.bindir, "sspd")] + (
+            ["--dev"] if self.dev else []) + [
             "--datadir", self.datadir, "--rpc-listen", "127.0.0.1:%d" % self.port,
-            "--check-invariants"] + self.extra
+            "--check-invariants"] + (MAP_ARGS_EMULATED if self.emulator else []) + self.extra
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
         _procs.append(self.proc)
@@ -151,14 +168,15 @@ class Node:
 
 
 class Cli:
-    def __init__(self, bindir, node, keystore, password=""):
+    def __init__(self, bindir, node, keystore, password="", emulator=None):
         self.exe = os.path.join(bindir, "ssp")
+        self.cmd = (EMULATOR if emulator is None else emulator) + [self.exe]
         self.node = node
         self.keystore = keystore
         self.password = password
 
     def run(self, *args, ok=True, json_out=True, timeout=60):
-        cmd = [self.exe, "--rpc", self.node.url.replace("/rpc", ""), "--keystore", self.keystore]
+        cmd = self.cmd + ["--rpc", self.node.url.replace("/rpc", ""), "--keystore", self.keystore]
         if json_out:
             cmd.append("--json")
         cmd += list(args)
@@ -171,22 +189,35 @@ class Cli:
         return json.loads(r.stdout) if json_out else r.stdout
 
 
+def replay(bindir, datadir, emulator=None, blocks=False, timeout=180):
+    """Replays a stopped node's blocks (from a copy) into a fresh datadir
+    with bindir's ssp_replay (run through `emulator`, default EMULATOR).
+    Returns (dict of the summary lines: height, state_root, receipts, gas;
+    list of the per-block lines when blocks)."""
+    emulator = EMULATOR if emulator is None else emulator
+    copy = os.path.join(tempdir(), "copy")
+    shutil.copytree(datadir, copy)
+    fresh = os.path.join(tempdir(), "replay")
+    os.makedirs(fresh)
+    args = emulator + [os.path.join(bindir, "ssp_replay"), "--from", copy, "--to", fresh]
+    if emulator:
+        args += MAP_ARGS_EMULATED
+    if blocks:
+        args.append("--blocks")
+    r = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise Failure("ssp_replay failed: %s" % r.stderr.strip())
+    lines = r.stdout.strip().splitlines()
+    per_block = [ln for ln in lines if ln.startswith("block ")]
+    summary = dict(ln.split(" ", 1) for ln in lines if not ln.startswith("block "))
+    return summary, per_block
+
+
 def replay_twice(bindir, datadir):
     """Replays a stopped node's blocks into two fresh datadirs with
     ssp_replay, in separate processes; returns both outputs as dicts
     (height, state_root, receipts hash, gas)."""
-    copy = os.path.join(tempdir(), "copy")
-    shutil.copytree(datadir, copy)
-    outs = []
-    for i in range(2):
-        fresh = os.path.join(tempdir(), "replay%d" % i)
-        os.makedirs(fresh)
-        r = subprocess.run([os.path.join(bindir, "ssp_replay"), "--from", copy, "--to", fresh],
-                           capture_output=True, text=True, timeout=180)
-        if r.returncode != 0:
-            raise Failure("ssp_replay failed: %s" % r.stderr.strip())
-        outs.append(dict(line.split(" ", 1) for line in r.stdout.strip().splitlines()))
-    return outs
+    return [replay(bindir, datadir)[0] for _ in range(2)]
 
 
 def main(fn):

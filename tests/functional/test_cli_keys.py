@@ -15,7 +15,7 @@ import stat
 import subprocess
 import time
 
-from sspnode import Failure, bindir_from_argv, check, main, tempdir
+from sspnode import EMULATOR, Failure, bindir_from_argv, check, main, tempdir
 
 UNREACHABLE = "http://127.0.0.1:1"  # nothing listens on port 1
 HRPS = {"dev": "dssp", "test": "tssp", "main": "ssp"}
@@ -63,7 +63,7 @@ class Ssp:
         self.keystore = keystore
 
     def run(self, *args, password="pw", env=None, keystore=True, rpc=UNREACHABLE):
-        cmd = [self.exe]
+        cmd = EMULATOR + [self.exe]
         if rpc:
             cmd += ["--rpc", rpc]
         if keystore:
@@ -275,7 +275,7 @@ def test_import(ssp, work):
     again = ssp.json("key", "import", "--name", "ed2", "--pem", ed_pem, "--network", "dev")
     check(again["address"] == address_of(*expect["ed"]), "importing the same PEM again gives the same address")
     with open(p_pem) as f:
-        r = subprocess.run([ssp.exe, "--keystore", ssp.keystore, "--rpc", UNREACHABLE, "--json",
+        r = subprocess.run(EMULATOR + [ssp.exe, "--keystore", ssp.keystore, "--rpc", UNREACHABLE, "--json",
                             "--network", "dev", "key", "import", "--name", "fromstdin", "--pem", "-"],
                            stdin=f, capture_output=True, text=True, timeout=30,
                            env=dict(os.environ, SSP_PASSWORD="pw"), start_new_session=True)

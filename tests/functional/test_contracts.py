@@ -84,7 +84,7 @@ def test():
     check(r["status"] == "ok", "bob spends dev's allowance with transferFrom")
     q = dev.run("contract", "query", tok, "balanceOf", "--args", '["%s"]' % gate)
     check(q["return"] == 250, "query balanceOf(gate) = 250")
-    out = subprocess.run([dev.exe, "--rpc", node.url.replace("/rpc", ""), "contract", "query", tok,
+    out = subprocess.run(dev.cmd + ["--rpc", node.url.replace("/rpc", ""), "contract", "query", tok,
                           "allowance", "--args", '["%s", "%s"]' % (devaddr, bob)],
                          capture_output=True, text=True, timeout=30)
     check(out.returncode == 0 and out.stdout.strip() == "50", "human query prints the JSON value (50)")

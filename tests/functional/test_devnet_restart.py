@@ -62,7 +62,7 @@ def test():
 
     def pump():
         while not stop.is_set() and len(sent) < 200:
-            r = subprocess.run([cli.exe, "--rpc", node.url.replace("/rpc", ""), "--keystore", keys,
+            r = subprocess.run(cli.cmd + ["--rpc", node.url.replace("/rpc", ""), "--keystore", keys,
                                 "--json", "transfer", "--from", "dev", "--to", bob, "--amount", "0.001"],
                                capture_output=True, text=True, timeout=30,
                                env=dict(os.environ, SSP_PASSWORD=""))

@@ -6,12 +6,13 @@ import json
 import os
 import subprocess
 
-from sspnode import Node, bindir_from_argv, check, free_port, main, tempdir, wait_for
+from sspnode import (MAP_ARGS, Node, bindir_from_argv, check, command, free_port, main, tempdir,
+                     wait_for)
 
 
 def test():
     bindir = bindir_from_argv()
-    sspd = os.path.join(bindir, "sspd")
+    sspd = command(bindir, "sspd")
     datadir = tempdir()
     ini_port, flag_port = free_port(), free_port()
     ini = os.path.join(tempdir(), "sspd.conf")
@@ -37,14 +38,15 @@ def test():
 
     # the datadir lock: a second node on the same datadir is refused
     node = Node(bindir, datadir=datadir).start()
-    r = subprocess.run([sspd, "--dev", "--datadir", datadir, "--rpc-listen",
-                        "127.0.0.1:%d" % free_port()], capture_output=True, text=True, timeout=30)
+    r = subprocess.run(sspd + ["--dev", "--datadir", datadir, "--rpc-listen",
+                               "127.0.0.1:%d" % free_port()] + MAP_ARGS,
+                       capture_output=True, text=True, timeout=30)
     check(r.returncode == 1 and "in use" in r.stderr, "second node on the datadir refused: %s"
           % r.stderr.strip().splitlines()[-1])
     node.stop()
 
     def fails(args, what, needle):
-        r = subprocess.run([sspd] + args, capture_output=True, text=True, timeout=30)
+        r = subprocess.run(sspd + args + MAP_ARGS, capture_output=True, text=True, timeout=30)
         err = [l for l in r.stderr.strip().splitlines() if l.startswith("sspd: error:")]
         check(r.returncode == 1 and len(err) == 1 and needle in err[0],
               "%s -> exit 1, one line with '%s' (%s)" % (what, needle, err))
@@ -62,7 +64,7 @@ def test():
         f.write('{"chain_id":"x","network":"dev","genesis_time":1,"producer":"ed25519:00",'
                 '"allocations":[]}')
     fails(["--datadir", tempdir(), "--genesis", g], "malformed genesis", "producer must be a public key")
-    r = subprocess.run([sspd, "--help"], capture_output=True, text=True)
+    r = subprocess.run(sspd + ["--help"], capture_output=True, text=True)
     check(r.returncode == 0 and "--rpc-listen" in r.stdout, "--help lists the options")
 
 

@@ -12,9 +12,17 @@
  *   gas <sum of gas_used over all receipts>
  *
  * so two runs in separate processes can be compared, and against the
- * node's own head. Exit status 0 on success, 1 on any failure.
+ * node's own head. With --blocks it first prints, for every block,
  *
- * usage: ssp_replay --from DATADIR --to NEWDIR [--genesis FILE]
+ *   block <height> <state root> <receipts root> <gas of its receipts>
+ *
+ * (the replayed state root, and the header's receipts root, which the
+ * import has just checked against the re-executed receipts), so runs on different machines can be
+ * compared block by block. --map-size MIB sets the LMDB map of both
+ * datadirs as sspd's option does (qemu-user cannot map the default
+ * 256 GiB). Exit status 0 on success, 1 on any failure.
+ *
+ * usage: ssp_replay --from DATADIR --to NEWDIR [--genesis FILE] [--map-size MIB] [--blocks]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,9 +43,9 @@ typedef struct {
 	ssp_chain *chain;
 } side;
 
-static int open_side(side *s, const char *dir, const ssp_genesis *g)
+static int open_side(side *s, const char *dir, const ssp_genesis *g, size_t map_size)
 {
-	ssp_store_opts so = {.no_sync = true};
+	ssp_store_opts so = {.no_sync = true, .map_size = map_size};
 	size_t nt = 0;
 	int rc = ssp_store_open(&s->store, dir, &so);
 	if (!rc) rc = ssp_modset_new(&s->mods, g);
@@ -62,18 +70,36 @@ int main(int argc, char **argv)
 	ssp_module_env envs[16];
 	size_t nmod = 0, inited = 0;
 	const ssp_module *const *mods = ssp_modules_all(&nmod);
-	int rc, status = 1;
+	int rc, status = 1, blocks = 0, bad = 0;
+	size_t map_size = 0;
 
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--from"))
-			from = argv[i + 1];
-		else if (!strcmp(argv[i], "--to"))
-			to = argv[i + 1];
-		else if (!strcmp(argv[i], "--genesis"))
-			gpath = argv[i + 1];
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--blocks")) {
+			blocks = 1;
+			continue;
+		}
+		if (i + 1 == argc) {
+			bad = 1;
+			break;
+		}
+		if (!strcmp(argv[i], "--from")) {
+			from = argv[++i];
+		} else if (!strcmp(argv[i], "--to")) {
+			to = argv[++i];
+		} else if (!strcmp(argv[i], "--genesis")) {
+			gpath = argv[++i];
+		} else if (!strcmp(argv[i], "--map-size")) {
+			char *end;
+			unsigned long long mib = strtoull(argv[++i], &end, 10);
+			if (*end || !mib || mib > (1ull << 24) || argv[i][0] == '-') bad = 1;
+			map_size = (size_t)mib << 20;
+		} else {
+			bad = 1;
+		}
 	}
-	if (!from || !to || argc % 2 == 0) {
-		fprintf(stderr, "usage: ssp_replay --from DATADIR --to NEWDIR [--genesis FILE]\n");
+	if (!from || !to || bad) {
+		fprintf(stderr, "usage: ssp_replay --from DATADIR --to NEWDIR [--genesis FILE] "
+		                "[--map-size MIB (1..16777216)] [--blocks]\n");
 		return 2;
 	}
 	if (!gpath) {
@@ -86,11 +112,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ssp_replay: genesis %s: %s\n", gpath, why);
 		return 1;
 	}
-	if ((rc = open_side(&src, from, g))) {
+	if ((rc = open_side(&src, from, g, map_size))) {
 		die("opening the source datadir", rc);
 		goto out;
 	}
-	if ((rc = open_side(&dst, to, g))) {
+	if ((rc = open_side(&dst, to, g, map_size))) {
 		die("opening the new datadir", rc);
 		goto out;
 	}
@@ -129,7 +155,13 @@ int main(int argc, char **argv)
 		ssp_txn_end(rt);
 		if (!rc && !copy) rc = SSP_ERR_NOMEM;
 		if (rc) break;
-		rc = ssp_chain_import(dst.chain, NULL, copy, n, &info);
+		ssp_header hdr = {0};
+		if (!rc && blocks) {
+			ssp_rd hr;
+			ssp_rd_init(&hr, copy, n);
+			rc = ssp_header_read(&hdr, &hr);
+		}
+		if (!rc) rc = ssp_chain_import(dst.chain, NULL, copy, n, &info);
 		free(copy);
 		if (rc) {
 			fprintf(stderr, "ssp_replay: block %llu: %s\n", (unsigned long long)h,
@@ -137,6 +169,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		/* the replayed receipts, in order */
+		uint64_t block_gas = 0;
 		if ((rc = ssp_store_read(dst.store, &rt))) break;
 		for (uint32_t i = 0;; i++) {
 			ssp_receipt r;
@@ -148,13 +181,21 @@ int main(int argc, char **argv)
 			if (rc) break;
 			ssp_buf_reset(&enc);
 			ssp_receipt_encode(&enc, &r);
-			gas += r.gas_used;
+			block_gas += r.gas_used;
 			ssp_receipt_free(&r);
 			if ((rc = enc.err)) break;
 			ssp_sha256_update(hc, enc.data, enc.len);
 		}
 		ssp_txn_end(rt);
 		if (rc) break;
+		gas += block_gas;
+		if (blocks) {
+			char sr[65], rr[65];
+			ssp_hex_encode(sr, ssp_chain_head(dst.chain)->state_root.b, 32);
+			ssp_hex_encode(rr, hdr.receipts_root.b, 32);
+			printf("block %llu %s %s %llu\n", (unsigned long long)h, sr, rr,
+			       (unsigned long long)block_gas);
+		}
 	}
 	ssp_buf_free(&enc);
 	if (rc) {
