@@ -21,6 +21,7 @@ import urllib.request
 
 _procs = []
 _dirs = []
+_files = []
 EMULATOR = shlex.split(os.environ.get("SSP_EMULATOR", ""))
 MAP_ARGS_EMULATED = ["--map-size", "2048"]
 MAP_ARGS = MAP_ARGS_EMULATED if EMULATOR else []
@@ -38,6 +39,11 @@ def _cleanup():
             p.wait(10)
     for d in _dirs:
         shutil.rmtree(d, ignore_errors=True)
+    for f in _files:
+        try:
+            os.remove(f)
+        except OSError:
+            pass
 
 
 atexit.register(_cleanup)
@@ -108,7 +114,9 @@ class Node:
         self.url = "http://127.0.0.1:%d/rpc" % self.port
         self.extra = extra or []
         self.proc = None
-        self.log = os.path.join(self.datadir, "..", os.path.basename(self.datadir) + ".log")
+        self.log = os.path.normpath(
+            os.path.join(self.datadir, "..", os.path.basename(self.datadir) + ".log"))
+        _files.append(self.log)  # beside the datadir, so not removed with it
 
     def start(self, timeout=None):
         if timeout is None:
