@@ -95,15 +95,16 @@ int vm_numfmt_init(void)
 	if (install_failed) return SSP_ERR_INTERNAL;
 	/* a negative NaN with a payload, and a positive one, must print alike */
 	double neg = from_bits(UINT64_C(0xfff8000000000123)), pos = vm_canonical_nan();
-	char a[96], b[96];
+	char a[96], b[96]; /* a NaN's fields are short; a longer result fails the check */
 #define NAN_FMT "%g|%.14g|%+.3f|%-5a|%6A|% e|%E|%F|%G|%Lg"
-	snprintf(a, sizeof a, NAN_FMT, neg, neg, neg, neg, neg, neg, neg, neg, neg,
-	         (long double)neg);
-	snprintf(b, sizeof b, NAN_FMT, pos, pos, pos, pos, pos, pos, pos, pos, pos,
-	         (long double)pos);
+	int na = snprintf(a, sizeof a, NAN_FMT, neg, neg, neg, neg, neg, neg, neg, neg, neg,
+	                  (long double)neg);
+	int nb = snprintf(b, sizeof b, NAN_FMT, pos, pos, pos, pos, pos, pos, pos, pos, pos,
+	                  (long double)pos);
 #undef NAN_FMT
-	if (strcmp(a, b) != 0 || strcmp(a, "nan|nan|+nan|nan  |   NAN| nan|NAN|NAN|NAN|nan") != 0)
+	if (na < 0 || nb < 0 || (size_t)na >= sizeof a || (size_t)nb >= sizeof b ||
+	    strcmp(a, b) != 0 || strcmp(a, "nan|nan|+nan|nan  |   NAN| nan|NAN|NAN|NAN|nan") != 0)
 		return SSP_ERR_INTERNAL;
-	snprintf(a, sizeof a, "%.14g|%a|%g", 0.1, 1.0, -INFINITY);
-	return strcmp(a, "0.1|0x1p+0|-inf") == 0 ? 0 : SSP_ERR_INTERNAL;
+	na = snprintf(a, sizeof a, "%.14g|%a|%g", 0.1, 1.0, -INFINITY);
+	return na > 0 && strcmp(a, "0.1|0x1p+0|-inf") == 0 ? 0 : SSP_ERR_INTERNAL;
 }
