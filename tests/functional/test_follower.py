@@ -7,7 +7,8 @@ catch up, and refuse to start as both follower and producer."""
 import os
 import subprocess
 
-from sspnode import Cli, Node, bindir_from_argv, check, main, tempdir, wait_for
+from sspnode import (MAP_ARGS, Cli, Node, bindir_from_argv, check, command, main, tempdir,
+                     wait_for)
 
 CONTRACTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contracts")
 
@@ -69,8 +70,9 @@ def test():
     check(prod.stop() == 0, "producer stops cleanly")
 
     # a follower cannot also produce
-    r = subprocess.run([os.path.join(bindir, "sspd"), "--dev", "--datadir", tempdir(), "--follow",
-                        prod.url], capture_output=True, text=True, timeout=30)
+    r = subprocess.run(command(bindir, "sspd") + ["--dev", "--datadir", tempdir(), "--follow",
+                                                  prod.url] + MAP_ARGS,
+                       capture_output=True, text=True, timeout=30)
     check(r.returncode != 0 and "--follow" in r.stderr + r.stdout, "--follow with --dev is refused")
 
 
