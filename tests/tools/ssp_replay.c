@@ -17,8 +17,8 @@
  *   block <height> <state root> <receipts root> <gas of its receipts>
  *
  * (the replayed state root, and the header's receipts root, which the
- * import has just checked against the re-executed receipts), so runs on different machines can be
- * compared block by block. --map-size MIB sets the LMDB map of both
+ * import has just checked against the re-executed receipts), so runs on
+ * different machines can be compared block by block. --map-size MIB sets the LMDB map of both
  * datadirs as sspd's option does (qemu-user cannot map the default
  * 256 GiB). Exit status 0 on success, 1 on any failure.
  *
