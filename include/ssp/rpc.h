@@ -54,11 +54,18 @@ typedef struct {
 } ssp_rpc_method;
 
 typedef struct {
-	const char *listen; /* "ADDR:PORT"; port 0 picks a free one */
-	size_t max_body;    /* bytes; larger bodies get HTTP 413 + -32600 */
-	size_t max_batch;   /* JSON-RPC batch entries */
-	size_t max_depth;   /* JSON nesting */
-	unsigned threads;   /* unused since handlers got a thread per connection (max 64) */
+	const char *listen;  /* "ADDR:PORT"; port 0 picks a free one */
+	size_t max_body;     /* bytes; larger bodies get HTTP 413 + -32600 */
+	size_t max_batch;    /* JSON-RPC batch entries */
+	size_t max_depth;    /* JSON nesting */
+	unsigned threads;    /* handler threads (the HTTP side is one event-driven thread) */
+	size_t max_reply;    /* bytes of one request's reply; a batch's replies count together */
+	size_t reply_budget; /* bytes of replies built and not yet sent, all connections */
+	size_t body_budget;  /* bytes of request bodies held, all connections */
+	unsigned max_conns;  /* concurrent connections */
+	unsigned max_conns_per_ip; /* concurrent connections from one IP address */
+	unsigned request_ms; /* time to send headers and body, from the connection being ready */
+	unsigned send_ms;    /* time for the client to take the reply, from when it is ready */
 	const ssp_rpc_method *methods;
 	size_t nmethods;
 	void *ctx; /* passed to every handler */

@@ -24,7 +24,10 @@ static const char usage[] =
     "  --log-format plain|json log line format (default plain)\n"
     "  --log-level debug|info|warn|error\n"
     "  --check-invariants      check the supply invariant after every block\n"
-    "  --rpc-threads N         RPC handler threads (default: cores)\n"
+    "  --rpc-threads N         RPC handler threads (default 8)\n"
+    "  --rpc-max-conns N       concurrent RPC connections (default 8192)\n"
+    "  --rpc-conns-per-ip N    concurrent RPC connections from one address (default 2048)\n"
+    "  --rpc-request-timeout MS  time to send a request's headers and body (default 10000)\n"
     "  --mempool-max N         pending transactions (default 300000)\n"
     "  --map-size MIB          LMDB map size, the database's maximum (default 262144 = 256 GiB)\n"
     "  --no-sync               do not fsync commits (benchmarks only: a crash loses blocks)\n"
@@ -36,11 +39,23 @@ typedef struct {
 } opt;
 
 static const opt opts[] = {
-    {"dev", false},        {"datadir", true},      {"rpc-listen", true},
-    {"genesis", true},     {"producer-key", true}, {"config", true},
-    {"log-format", true},  {"log-level", true},    {"check-invariants", false},
-    {"rpc-threads", true}, {"mempool-max", true},  {"no-sync", false},
-    {"map-size", true},    {"follow", true},
+    {"dev", false},
+    {"datadir", true},
+    {"rpc-listen", true},
+    {"genesis", true},
+    {"producer-key", true},
+    {"config", true},
+    {"log-format", true},
+    {"log-level", true},
+    {"check-invariants", false},
+    {"rpc-threads", true},
+    {"mempool-max", true},
+    {"no-sync", false},
+    {"map-size", true},
+    {"follow", true},
+    {"rpc-max-conns", true},
+    {"rpc-conns-per-ip", true},
+    {"rpc-request-timeout", true},
 };
 
 static int set_str(char *dst, size_t cap, const char *v, const char *name)
@@ -117,6 +132,25 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 			return 1;
 		}
 		c->mempool_max = (size_t)u;
+	} else if (!strcmp(name, "rpc-max-conns")) {
+		if (parse_uint(v, 1000000, &u) || u < 16) {
+			fprintf(stderr, "sspd: error: --rpc-max-conns must be 16..1000000\n");
+			return 1;
+		}
+		c->rpc_max_conns = (unsigned)u;
+	} else if (!strcmp(name, "rpc-conns-per-ip")) {
+		if (parse_uint(v, 1000000, &u) || u < 1) {
+			fprintf(stderr, "sspd: error: --rpc-conns-per-ip must be 1..1000000\n");
+			return 1;
+		}
+		c->rpc_conns_per_ip = (unsigned)u;
+	} else if (!strcmp(name, "rpc-request-timeout")) {
+		if (parse_uint(v, 3600000, &u) || u < 100) {
+			fprintf(stderr,
+			        "sspd: error: --rpc-request-timeout must be 100..3600000 ms\n");
+			return 1;
+		}
+		c->rpc_request_ms = (unsigned)u;
 	} else if (!strcmp(name, "map-size")) {
 		if (parse_uint(v, 1ull << 24, &u) || u < 1) {
 			fprintf(stderr, "sspd: error: --map-size must be 1..16777216 MiB\n");

@@ -4,8 +4,23 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include "node/node.h"
+
+/*
+ * Every RPC connection is a descriptor, and the RPC server serves
+ * thousands: take the hard limit (it caps its connections to what it gets).
+ */
+static void raise_nofile(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) || r.rlim_cur >= r.rlim_max) return;
+	r.rlim_cur = r.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &r))
+		fprintf(stderr, "sspd: warning: cannot raise the open-file limit\n");
+}
 
 int main(int argc, char **argv)
 {
@@ -13,6 +28,7 @@ int main(int argc, char **argv)
 	int rc = ssp_node_config_parse(&node.cfg, argc, argv);
 	if (rc) return rc == 2 ? 0 : 1;
 	ssp_log_setup(node.cfg.log_format, node.cfg.log_level);
+	raise_nofile();
 	if (ssp_core_init()) {
 		fprintf(stderr, "sspd: error: cannot initialise libsodium\n");
 		return 1;

@@ -216,7 +216,10 @@ int ssp_node_start(ssp_node *n)
 	    .max_body = n->cfg.rpc_max_body,
 	    .max_batch = 100,
 	    .max_depth = 32,
-	    .threads = n->cfg.rpc_threads ? n->cfg.rpc_threads : (unsigned)(cores < 2 ? 2 : cores),
+	    .threads = n->cfg.rpc_threads, /* 0: the server's default */
+	    .max_conns = n->cfg.rpc_max_conns,
+	    .max_conns_per_ip = n->cfg.rpc_conns_per_ip,
+	    .request_ms = n->cfg.rpc_request_ms,
 	    .ctx = n,
 	    .metrics = ssp_node_metrics,
 	};

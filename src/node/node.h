@@ -27,6 +27,7 @@ typedef struct {
 	bool check_invariants;
 	bool no_sync; /* benches only */
 	unsigned rpc_threads;
+	unsigned rpc_max_conns, rpc_conns_per_ip, rpc_request_ms; /* 0: the RPC defaults */
 	size_t mempool_max;
 	size_t rpc_max_body;
 	unsigned verify_threads;

@@ -179,13 +179,20 @@ static json_t *call_method(const ssp_rpc_config *cfg, const ssp_rpc_method *m, j
 	return r;
 }
 
+/* Why the rest of a batch is answered with an error instead of being run. */
+typedef struct {
+	int code;
+	char message[96];
+} refusal;
+
 /*
- * Validates and runs one request. Sets *out to its response (new reference)
+ * Validates and runs one request (or, when refuse is set, answers a valid
+ * one with that error without running it). Sets *out to its response (new reference)
  * or to NULL for a notification, which gets no reply, not even an error.
  * Invalid requests are always answered, with their id when it is valid.
  * Returns 0, or SSP_ERR_NOMEM when a response could not be built.
  */
-static int handle_one(const ssp_rpc_config *cfg, json_t *req, json_t **out)
+static int handle_one(const ssp_rpc_config *cfg, json_t *req, const refusal *refuse, json_t **out)
 {
 	json_t *id = NULL, *v, *params, *r = NULL;
 	const char *why = NULL;
@@ -227,6 +234,9 @@ static int handle_one(const ssp_rpc_config *cfg, json_t *req, json_t **out)
 			snprintf(msg, sizeof(msg), "Method not found: %.64s", json_string_value(v));
 			r = error_response(id, SSP_RPC_METHOD_NOT_FOUND, msg);
 		}
+	} else if (refuse) {
+		/* over a reply limit: not run, answered with the reason */
+		if (has_id) r = error_response(id, refuse->code, refuse->message);
 	} else {
 		r = call_method(cfg, fn, params, id);
 		if (!has_id) {
@@ -244,44 +254,144 @@ out:
 	return rc;
 }
 
-/* Handles a parsed batch; *out is the array of replies, or NULL if there are none. */
-static int handle_batch(const ssp_rpc_config *cfg, json_t *batch, json_t **out)
+bool ssp_rpc_budget_over(const ssp_rpc_budget *b, size_t n)
 {
-	json_t *replies = json_array(), *r;
-	size_t i;
-	int rc = 0;
+	return b && b->limit && atomic_load(&b->used) + n > b->limit;
+}
 
-	*out = NULL;
-	if (!replies) {
-		rc = SSP_ERR_NOMEM;
+void ssp_rpc_budget_add(ssp_rpc_budget *b, size_t n)
+{
+	if (b) atomic_fetch_add(&b->used, n);
+}
+
+void ssp_rpc_budget_release(ssp_rpc_budget *b, size_t n)
+{
+	if (b) atomic_fetch_sub(&b->used, n);
+}
+
+/* The reply text being built: every byte appended is charged to the budget. */
+typedef struct {
+	char *p;
+	size_t len, cap;
+	ssp_rpc_budget *budget;
+	int err;
+} outbuf;
+
+static void out_append(outbuf *o, const char *s, size_t n)
+{
+	size_t cap;
+	char *np;
+
+	if (o->err) return;
+	if (o->len + n + 1 > o->cap) {
+		cap = o->cap ? o->cap : 256;
+		while (cap < o->len + n + 1)
+			cap *= 2;
+		np = realloc(o->p, cap);
+		if (!np) {
+			o->err = SSP_ERR_NOMEM;
+			return;
+		}
+		o->p = np;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+	o->p[o->len] = '\0';
+	ssp_rpc_budget_add(o->budget, n);
+}
+
+/*
+ * Appends one reply, serialized (and freed) at once so that a batch never
+ * holds more than one reply as a tree. When it would take the request's
+ * reply past max_reply, or the server's replies in flight past their
+ * budget, it is replaced by an error and *refuse is set so that the rest of
+ * the batch is not run. Steals r.
+ */
+static void out_reply(outbuf *o, json_t *r, size_t max_reply, const char *sep, refusal *refuse,
+                      bool *refused)
+{
+	json_t *id = json_incref(json_object_get(r, "id"));
+	char *text = json_dumps(r, JSON_COMPACT);
+	size_t n = text ? strlen(text) + strlen(sep) : 0;
+
+	json_decref(r);
+	if (!text) {
+		o->err = SSP_ERR_NOMEM;
 		goto out;
 	}
+	if (!*refused && n > max_reply - (o->len < max_reply ? o->len : max_reply)) {
+		refuse->code = SSP_RPC_LIMIT;
+		snprintf(refuse->message, sizeof(refuse->message),
+		         "reply too large: a request's replies are limited to %zu bytes",
+		         max_reply);
+		*refused = true;
+	} else if (!*refused && ssp_rpc_budget_over(o->budget, n)) {
+		refuse->code = SSP_RPC_BUSY;
+		snprintf(refuse->message, sizeof(refuse->message),
+		         "server busy: too many reply bytes in flight, retry");
+		*refused = true;
+	} else {
+		out_append(o, sep, strlen(sep));
+		out_append(o, text, n - strlen(sep));
+		goto out;
+	}
+	free(text);
+	text = NULL;
+	/* the refused reply itself becomes the error (a few dozen bytes) */
+	r = error_response(id, refuse->code, refuse->message);
+	text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	json_decref(r);
+	if (!text) {
+		o->err = SSP_ERR_NOMEM;
+		goto out;
+	}
+	out_append(o, sep, strlen(sep));
+	out_append(o, text, strlen(text));
+out:
+	json_decref(id);
+	free(text);
+}
+
+/* Handles a parsed batch into o ("[...]"); nothing appended if every element was a notification. */
+static int handle_batch(const ssp_rpc_config *cfg, size_t max_reply, json_t *batch, outbuf *o)
+{
+	refusal refuse = {0};
+	bool refused = false;
+	size_t i, nout = 0;
+	json_t *r;
+	int rc = 0;
+
 	for (i = 0; i < json_array_size(batch); i++) {
-		rc = handle_one(cfg, json_array_get(batch, i), &r);
+		rc = handle_one(cfg, json_array_get(batch, i), refused ? &refuse : NULL, &r);
 		if (rc) goto out;
-		if (r && json_array_append_new(replies, r)) {
-			rc = SSP_ERR_NOMEM;
+		if (!r) continue;
+		out_reply(o, r, max_reply, nout ? "," : "[", &refuse, &refused);
+		nout++;
+		if (o->err) {
+			rc = o->err;
 			goto out;
 		}
 	}
-	if (json_array_size(replies) > 0) {
-		*out = replies;
-		replies = NULL;
-	}
+	if (nout) out_append(o, "]", 1);
+	rc = o->err;
 out:
-	json_decref(replies);
 	return rc;
 }
 
-char *ssp_rpc_handle_body(const ssp_rpc_config *cfg, const char *body, size_t len, int *http_status)
+char *ssp_rpc_handle_body_budget(const ssp_rpc_config *cfg, ssp_rpc_budget *budget,
+                                 const char *body, size_t len, int *http_status, size_t *out_len)
 {
 	size_t max_body = cfg->max_body ? cfg->max_body : SSP_RPC_DEFAULT_MAX_BODY;
 	size_t max_batch = cfg->max_batch ? cfg->max_batch : SSP_RPC_DEFAULT_MAX_BATCH;
 	size_t max_depth = cfg->max_depth ? cfg->max_depth : SSP_RPC_DEFAULT_MAX_DEPTH;
+	size_t max_reply = cfg->max_reply ? cfg->max_reply : SSP_RPC_DEFAULT_MAX_REPLY;
+	outbuf o = {.budget = budget};
 	json_t *req = NULL, *resp = NULL;
 	json_error_t jerr;
+	refusal refuse = {0};
+	bool refused = false;
 	char msg[sizeof(jerr.text) + 32];
-	char *text = NULL;
 	int status = 200, rc = 0;
 
 	if (len > max_body) {
@@ -296,22 +406,40 @@ char *ssp_rpc_handle_body(const ssp_rpc_config *cfg, const char *body, size_t le
 		snprintf(msg, sizeof(msg), "Parse error: %s", jerr.text);
 		resp = error_response(NULL, SSP_RPC_PARSE_ERROR, msg);
 	} else if (!json_is_array(req)) {
-		rc = handle_one(cfg, req, &resp);
+		rc = handle_one(cfg, req, NULL, &resp);
 		if (!rc && !resp) status = 204; /* a notification: no body */
 	} else if (json_array_size(req) == 0) {
 		resp = error_response(NULL, SSP_RPC_INVALID_REQUEST, "empty batch");
 	} else if (json_array_size(req) > max_batch) {
 		resp = error_response(NULL, SSP_RPC_INVALID_REQUEST, "batch too large");
 	} else {
-		rc = handle_batch(cfg, req, &resp);
-		if (!rc && !resp) status = 204; /* only notifications */
+		rc = handle_batch(cfg, max_reply, req, &o);
+		if (!rc && !o.len) status = 204; /* only notifications */
 	}
-	if (status == 204) goto out;
-	if (!rc && resp) text = json_dumps(resp, JSON_COMPACT);
-	if (!text) status = 500;
+	if (status == 204 || rc) goto out;
+	if (resp) {
+		out_reply(&o, resp, max_reply, "", &refuse, &refused);
+		resp = NULL;
+		rc = o.err;
+	}
 out:
 	json_decref(req);
 	json_decref(resp);
+	if (rc || status == 204) {
+		ssp_rpc_budget_release(budget, o.len);
+		free(o.p);
+		o.p = NULL;
+		o.len = 0;
+	}
+	if (!o.p && status != 204) status = 500; /* out of memory somewhere */
 	*http_status = status;
-	return text;
+	*out_len = o.len;
+	return o.p;
+}
+
+char *ssp_rpc_handle_body(const ssp_rpc_config *cfg, const char *body, size_t len, int *http_status)
+{
+	size_t n;
+
+	return ssp_rpc_handle_body_budget(cfg, NULL, body, len, http_status, &n);
 }

@@ -1,29 +1,42 @@
 /*
- * server.c — the HTTP side of the JSON-RPC server (rpc layer): a
- * libmicrohttpd daemon with a thread per connection (at most CONN_LIMIT) that
- * accepts POST /rpc (and POST /), collects the body up to a hard limit and
- * hands it to ssp_rpc_handle_body (dispatch.c) on the same thread, so
- * handlers run concurrently, one per connection. It also serves GET /health and, when
- * the node supplies it, GET /metrics. Everything else gets a JSON 404/405.
+ * server.c — the HTTP side of the JSON-RPC server (rpc layer). One
+ * libmicrohttpd thread polls every connection with epoll and only moves
+ * bytes: it collects a POST /rpc body up to a hard limit, suspends the
+ * connection and queues the request for a pool of handler threads, which
+ * run ssp_rpc_handle_body_budget (dispatch.c) and resume the connection
+ * with the reply. So thousands of idle or slow connections cost a socket
+ * and a little memory each, and a handler that takes CPU time or waits for
+ * the node never stalls other connections. A reaper thread enforces what
+ * libmicrohttpd's idle timeout cannot: a deadline for a request's headers
+ * and body from the moment the connection is ready for it, however slowly
+ * they trickle in, and one for the client to take its reply. Budgets bound
+ * the request bodies held and the reply bytes in flight across all
+ * connections. It also serves GET /health and GET /metrics; everything
+ * else gets a JSON 404/405.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "rpc/server_internal.h"
 #include "ssp/rpc.h"
 
-#define CONN_LIMIT 64u          /* concurrent HTTP connections, each with its own thread */
-#define THREAD_STACK (8u << 20) /* contract queries run the Lua VM here: it needs C stack */
-#define CONN_TIMEOUT_S 30u      /* idle seconds before a connection is dropped */
+#define THREAD_STACK (8u << 20) /* contract queries run the Lua VM on handlers: C stack */
 #define ADDR_MAX 64             /* longest host part of cfg->listen */
-#define THREADS_MAX 64u         /* more pool threads than this is a configuration mistake */
+#define THREADS_MAX 64u         /* more handler threads than this is a configuration mistake */
+#define HEAVY_BODY (256u << 10) /* a body this large is parsed with care (see pick) */
+#define HEAVY_BYTES (16u << 20) /* heavy bodies being handled at once, beyond the first */
+#define REAP_MS 100             /* how often deadlines are checked */
+#define FD_RESERVE 256          /* descriptors kept for the database, logs, the node */
 
 #define JSON_TYPE "application/json"
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -32,26 +45,115 @@
 #define ERR_JSON(code, msg) \
 	"{\"jsonrpc\":\"2.0\",\"error\":{\"code\":" #code ",\"message\":\"" msg "\"},\"id\":null}"
 static const char too_large_body[] = ERR_JSON(-32600, "request body too large");
+static const char busy_body[] = ERR_JSON(-32002, "server busy: too many request bytes held, retry");
+static const char stopping_body[] = ERR_JSON(-32002, "server stopping");
 static const char not_found_body[] = ERR_JSON(-32600, "not found: JSON-RPC is served on POST /rpc");
 static const char bad_method_body[] = ERR_JSON(-32600, "method not allowed");
 static const char internal_body[] = ERR_JSON(-32603, "Internal error");
+
+/* Where a connection is in its current request; only RECV and SEND have deadlines. */
+enum { C_RECV, C_HANDLE, C_SEND };
+
+/* One TCP connection (MHD's socket context), listed for the reaper. */
+struct conn {
+	int fd;
+	int phase;
+	uint64_t since; /* ms (monotonic) the phase started */
+	bool shut;      /* the reaper shut it down: MHD closes it */
+	struct conn *prev, *next;
+};
+
+/* One POST /rpc request (MHD's per-request context). */
+struct req {
+	struct MHD_Connection *mc;
+	char *buf;
+	size_t len, cap;
+	size_t held; /* body bytes charged to the body budget */
+	int too_big; /* over max_body: the rest is read and dropped, then 413 */
+	int busy;    /* over the body budget: likewise, then a busy error */
+	bool queued; /* handed to the handler threads (connection suspended) */
+	bool done;   /* a handler finished: reply/status are set */
+	char *reply; /* owned until handed to MHD */
+	size_t reply_len;
+	int status;
+	struct req *next; /* handler queue */
+};
+
+/* What a response created from a reply owns: the bytes and their budget charge. */
+struct sent {
+	ssp_rpc_server *s;
+	char *text;
+	size_t len;
+};
 
 struct ssp_rpc_server {
 	struct MHD_Daemon *d;
 	ssp_rpc_config cfg; /* a copy with the zero limits replaced by defaults */
 	unsigned port;
+	ssp_rpc_budget replies; /* reply bytes built and not yet sent */
+	ssp_rpc_budget bodies;  /* request body bytes held */
+
+	/* handler threads */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct req *light, *light_tail, *heavy, *heavy_tail;
+	size_t heavy_bytes; /* bodies of heavy requests being handled */
+	unsigned heavy_running;
+	bool stopping;
+	pthread_t *th;
+	unsigned nth;
+
+	/* connections and the reaper */
+	pthread_mutex_t cmu;
+	pthread_cond_t ccv;
+	struct conn *conns;
+	bool reaper_stop;
+	bool reaper_started;
+	pthread_t reaper;
 };
 
-/* Per-request state of a POST /rpc while its body arrives. */
-struct body {
-	char *buf;
-	size_t len, cap;
-	int too_big; /* over the limit: the rest is read and dropped, then 413 */
-};
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static struct conn *conn_of(struct MHD_Connection *mc)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+static void set_phase(ssp_rpc_server *s, struct MHD_Connection *mc, int phase)
+{
+	struct conn *c = conn_of(mc);
+
+	if (!c) return;
+	pthread_mutex_lock(&s->cmu);
+	c->phase = phase;
+	c->since = now_ms();
+	pthread_mutex_unlock(&s->cmu);
+}
+
+/* ----------------------------------------------------------------- replies */
+
+static void free_sent(void *cls)
+{
+	struct sent *t = cls;
+
+	ssp_rpc_budget_release(&t->s->replies, t->len);
+	free(t->text);
+	free(t);
+}
 
 /* Queues a response; takes ownership of `data` when mode is MHD_RESPMEM_MUST_FREE. */
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *ctype,
-                             void *data, size_t len, enum MHD_ResponseMemoryMode mode)
+static enum MHD_Result reply(ssp_rpc_server *s, struct MHD_Connection *conn, unsigned status,
+                             const char *ctype, void *data, size_t len,
+                             enum MHD_ResponseMemoryMode mode)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, data, mode);
 	enum MHD_Result ret = MHD_NO;
@@ -62,17 +164,57 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const
 	}
 	if (ctype && MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES)
 		goto out;
+	set_phase(s, conn, C_SEND);
 	ret = MHD_queue_response(conn, status, r);
 out:
 	if (r) MHD_destroy_response(r);
 	return ret;
 }
 
-static enum MHD_Result reply_static(struct MHD_Connection *conn, unsigned status, const char *ctype,
-                                    const char *text)
+static enum MHD_Result reply_static(ssp_rpc_server *s, struct MHD_Connection *conn, unsigned status,
+                                    const char *ctype, const char *text)
 {
-	return reply(conn, status, ctype, (void *)text, strlen(text), MHD_RESPMEM_PERSISTENT);
+	return reply(s, conn, status, ctype, (void *)text, strlen(text), MHD_RESPMEM_PERSISTENT);
 }
+
+/* Queues a handler's reply; its bytes stay charged to the budget until MHD frees them. */
+static enum MHD_Result reply_handled(ssp_rpc_server *s, struct MHD_Connection *conn, struct req *r)
+{
+	struct MHD_Response *resp = NULL;
+	struct sent *t;
+	enum MHD_Result ret = MHD_NO;
+
+	if (!r->reply && r->status == 503) {
+		ret = reply_static(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, JSON_TYPE, stopping_body);
+		goto out;
+	}
+	if (!r->reply) {
+		ret = r->status == 204 ? reply(s, conn, MHD_HTTP_NO_CONTENT, NULL, NULL, 0,
+		                               MHD_RESPMEM_PERSISTENT)
+		                       : reply_static(s, conn, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		                                      JSON_TYPE, internal_body);
+		goto out;
+	}
+	t = malloc(sizeof(*t));
+	if (!t) goto out;
+	*t = (struct sent){.s = s, .text = r->reply, .len = r->reply_len};
+	resp =
+	    MHD_create_response_from_buffer_with_free_callback_cls(t->len, t->text, free_sent, t);
+	if (!resp) {
+		free(t);
+		goto out;
+	}
+	r->reply = NULL; /* the response owns it now */
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE) != MHD_YES)
+		goto out;
+	set_phase(s, conn, C_SEND);
+	ret = MHD_queue_response(conn, (unsigned)r->status, resp);
+out:
+	if (resp) MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ bodies */
 
 /* 1 if a Content-Length header announces more than max bytes. */
 static int announced_too_big(struct MHD_Connection *conn, size_t max)
@@ -91,38 +233,144 @@ out:
 	return big;
 }
 
-/* Appends an upload chunk, or drops it once the body is over the limit. */
-static int body_append(struct body *b, const char *p, size_t n, size_t max)
+static void body_drop(ssp_rpc_server *s, struct req *r)
 {
-	size_t cap;
+	ssp_rpc_budget_release(&s->bodies, r->held);
+	free(r->buf);
+	r->buf = NULL;
+	r->len = r->cap = r->held = 0;
+}
+
+/*
+ * Appends an upload chunk, or drops it once the body is over its limit or
+ * the server holds too many body bytes. Every byte of capacity is charged
+ * to the body budget.
+ */
+static int body_append(ssp_rpc_server *s, struct req *r, const char *p, size_t n)
+{
+	size_t max = s->cfg.max_body, cap;
 	char *nb;
 	int rc = 0;
 
-	if (b->too_big) goto out;
-	if (n > max - b->len) {
-		b->too_big = 1;
-		free(b->buf);
-		b->buf = NULL;
-		b->len = b->cap = 0;
+	if (r->too_big || r->busy) goto out;
+	if (n > max - r->len) {
+		r->too_big = 1;
+		body_drop(s, r);
 		goto out;
 	}
-	if (b->len + n > b->cap) {
-		cap = b->cap ? b->cap : 4096;
-		while (cap < b->len + n)
+	if (r->len + n > r->cap) {
+		cap = r->cap ? r->cap : 4096;
+		while (cap < r->len + n)
 			cap = cap > max / 2 ? max : cap * 2;
-		nb = realloc(b->buf, cap);
+		if (ssp_rpc_budget_over(&s->bodies, cap - r->cap)) {
+			r->busy = 1;
+			body_drop(s, r);
+			goto out;
+		}
+		nb = realloc(r->buf, cap);
 		if (!nb) {
 			rc = SSP_ERR_NOMEM;
 			goto out;
 		}
-		b->buf = nb;
-		b->cap = cap;
+		ssp_rpc_budget_add(&s->bodies, cap - r->cap);
+		r->held += cap - r->cap;
+		r->buf = nb;
+		r->cap = cap;
 	}
-	memcpy(b->buf + b->len, p, n);
-	b->len += n;
+	memcpy(r->buf + r->len, p, n);
+	r->len += n;
 out:
 	return rc;
 }
+
+/* --------------------------------------------------------- handler threads */
+
+/*
+ * The next request to handle, or NULL. Small requests first; a large body
+ * (its parse tree is ten times its size) starts only while the large ones
+ * being handled stay under HEAVY_BYTES, or when none is, so a burst of
+ * large batches is parsed a few at a time and some threads stay free.
+ */
+static struct req *pick(ssp_rpc_server *s)
+{
+	struct req *r = NULL;
+
+	if (s->light) {
+		r = s->light;
+		s->light = r->next;
+		if (!s->light) s->light_tail = NULL;
+	} else if (s->heavy && s->heavy_running + 1 < s->nth &&
+	           (!s->heavy_running || s->heavy_bytes + s->heavy->len <= HEAVY_BYTES)) {
+		r = s->heavy;
+		s->heavy = r->next;
+		if (!s->heavy) s->heavy_tail = NULL;
+		s->heavy_running++;
+		s->heavy_bytes += r->len;
+	}
+	return r;
+}
+
+static void *handler_main(void *arg)
+{
+	ssp_rpc_server *s = arg;
+	struct req *r;
+	size_t len;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		while (!(r = pick(s)) && !s->stopping)
+			pthread_cond_wait(&s->cv, &s->mu);
+		if (!r) break; /* stopping, and nothing left that may run */
+		pthread_mutex_unlock(&s->mu);
+		len = r->len;
+		r->reply = ssp_rpc_handle_body_budget(&s->cfg, &s->replies, r->buf ? r->buf : "",
+		                                      r->len, &r->status, &r->reply_len);
+		body_drop(s, r); /* the body's memory is not needed for sending */
+		pthread_mutex_lock(&s->mu);
+		if (len >= HEAVY_BODY) {
+			s->heavy_running--;
+			s->heavy_bytes -= len;
+			pthread_cond_broadcast(&s->cv);
+		}
+		r->done = true;
+		MHD_resume_connection(r->mc);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Queues a complete request for the handlers; false when the server is stopping. */
+static bool enqueue(ssp_rpc_server *s, struct req *r)
+{
+	bool ok = false;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->stopping) goto out;
+	r->queued = true;
+	r->next = NULL;
+	/* suspended before any handler can resume it */
+	MHD_suspend_connection(r->mc);
+	if (r->len >= HEAVY_BODY) {
+		if (s->heavy_tail)
+			s->heavy_tail->next = r;
+		else
+			s->heavy = r;
+		s->heavy_tail = r;
+	} else {
+		if (s->light_tail)
+			s->light_tail->next = r;
+		else
+			s->light = r;
+		s->light_tail = r;
+	}
+	pthread_cond_signal(&s->cv);
+	ok = true;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return ok;
+}
+
+/* -------------------------------------------------------------- MHD callbacks */
 
 static enum MHD_Result serve_metrics(ssp_rpc_server *s, struct MHD_Connection *conn)
 {
@@ -130,16 +378,16 @@ static enum MHD_Result serve_metrics(ssp_rpc_server *s, struct MHD_Connection *c
 	char *text;
 
 	if (!s->cfg.metrics) {
-		ret = reply_static(conn, MHD_HTTP_NOT_FOUND, JSON_TYPE, not_found_body);
+		ret = reply_static(s, conn, MHD_HTTP_NOT_FOUND, JSON_TYPE, not_found_body);
 		goto out;
 	}
 	text = s->cfg.metrics(s->cfg.ctx);
 	if (!text) {
-		ret = reply_static(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
+		ret = reply_static(s, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
 		                   "metrics unavailable\n");
 		goto out;
 	}
-	ret = reply(conn, MHD_HTTP_OK, METRICS_TYPE, text, strlen(text), MHD_RESPMEM_MUST_FREE);
+	ret = reply(s, conn, MHD_HTTP_OK, METRICS_TYPE, text, strlen(text), MHD_RESPMEM_MUST_FREE);
 out:
 	return ret;
 }
@@ -150,32 +398,33 @@ static enum MHD_Result route(ssp_rpc_server *s, struct MHD_Connection *conn, con
 {
 	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
 	enum MHD_Result ret;
-	struct body *b;
+	struct req *r;
 
 	if (strcmp(url, "/rpc") == 0 || strcmp(url, "/") == 0) {
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
-			ret = reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
+			ret = reply_static(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
 			                   bad_method_body);
 		} else if (announced_too_big(conn, s->cfg.max_body)) {
 			/* Answer now; MHD drops the unread body and closes the connection. */
-			ret = reply_static(conn, MHD_HTTP_CONTENT_TOO_LARGE, JSON_TYPE,
+			ret = reply_static(s, conn, MHD_HTTP_CONTENT_TOO_LARGE, JSON_TYPE,
 			                   too_large_body);
-		} else if (!(b = calloc(1, sizeof(*b)))) {
+		} else if (!(r = calloc(1, sizeof(*r)))) {
 			ret = MHD_NO;
 		} else {
-			*con_cls = b;
+			r->mc = conn;
+			*con_cls = r;
 			ret = MHD_YES;
 		}
 	} else if (strcmp(url, "/health") == 0) {
-		ret = get ? reply_static(conn, MHD_HTTP_OK, "text/plain", "ok\n")
-		          : reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
+		ret = get ? reply_static(s, conn, MHD_HTTP_OK, "text/plain", "ok\n")
+		          : reply_static(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
 		                         bad_method_body);
 	} else if (strcmp(url, "/metrics") == 0) {
 		ret = get ? serve_metrics(s, conn)
-		          : reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
+		          : reply_static(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
 		                         bad_method_body);
 	} else {
-		ret = reply_static(conn, MHD_HTTP_NOT_FOUND, JSON_TYPE, not_found_body);
+		ret = reply_static(s, conn, MHD_HTTP_NOT_FOUND, JSON_TYPE, not_found_body);
 	}
 	return ret;
 }
@@ -185,33 +434,36 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                   size_t *upload_data_size, void **con_cls)
 {
 	ssp_rpc_server *s = cls;
-	struct body *b = *con_cls;
+	struct req *r = *con_cls;
 	enum MHD_Result ret = MHD_YES;
-	int status;
-	char *text;
 
-	if (!b) {
+	if (!r) {
 		ret = route(s, conn, url, method, con_cls);
+		goto out;
+	}
+	if (r->done) {
+		ret = reply_handled(s, conn, r);
 		goto out;
 	}
 	if (*upload_data_size) {
 		/* MHD forbids replying while upload data is pending: just consume. */
-		if (body_append(b, upload_data, *upload_data_size, s->cfg.max_body)) ret = MHD_NO;
+		if (body_append(s, r, upload_data, *upload_data_size)) ret = MHD_NO;
 		*upload_data_size = 0;
 		goto out;
 	}
-	if (b->too_big) {
-		ret = reply_static(conn, MHD_HTTP_CONTENT_TOO_LARGE, JSON_TYPE, too_large_body);
+	if (r->queued) goto out; /* resumed without a reply: cannot happen, wait */
+	if (r->too_big) {
+		ret = reply_static(s, conn, MHD_HTTP_CONTENT_TOO_LARGE, JSON_TYPE, too_large_body);
 		goto out;
 	}
-	text = ssp_rpc_handle_body(&s->cfg, b->buf ? b->buf : "", b->len, &status);
-	if (text)
-		ret = reply(conn, (unsigned)status, JSON_TYPE, text, strlen(text),
-		            MHD_RESPMEM_MUST_FREE);
-	else if (status == 204)
-		ret = reply(conn, MHD_HTTP_NO_CONTENT, NULL, NULL, 0, MHD_RESPMEM_PERSISTENT);
-	else
-		ret = reply_static(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, JSON_TYPE, internal_body);
+	if (r->busy) {
+		ret = reply_static(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, JSON_TYPE, busy_body);
+		goto out;
+	}
+	/* The body is complete: a handler thread takes it from here. */
+	set_phase(s, conn, C_HANDLE);
+	if (!enqueue(s, r))
+		ret = reply_static(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, JSON_TYPE, stopping_body);
 out:
 	return ret;
 }
@@ -219,13 +471,98 @@ out:
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-	struct body *b = *con_cls;
+	ssp_rpc_server *s = cls;
+	struct req *r = *con_cls;
 
-	if (b) {
-		free(b->buf);
-		free(b);
-		*con_cls = NULL;
+	(void)toe;
+	/* keep-alive: the next request's deadline runs from now */
+	set_phase(s, conn, C_RECV);
+	if (!r) return;
+	body_drop(s, r);
+	if (r->reply) {
+		ssp_rpc_budget_release(&s->replies, r->reply_len);
+		free(r->reply);
 	}
+	free(r);
+	*con_cls = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	ssp_rpc_server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct conn *c;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		c = calloc(1, sizeof(*c));
+		ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!c || !ci) {
+			free(c);
+			return; /* untracked: only MHD's idle timeout applies to it */
+		}
+		c->fd = ci->connect_fd;
+		c->phase = C_RECV;
+		c->since = now_ms();
+		pthread_mutex_lock(&s->cmu);
+		c->next = s->conns;
+		if (s->conns) s->conns->prev = c;
+		s->conns = c;
+		pthread_mutex_unlock(&s->cmu);
+		*socket_context = c;
+		return;
+	}
+	/* CLOSED: MHD closes the socket only after this returns, so the reaper never
+	 * touches a reused descriptor (it works on the list under the same lock). */
+	c = *socket_context;
+	if (!c) return;
+	pthread_mutex_lock(&s->cmu);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next) c->next->prev = c->prev;
+	pthread_mutex_unlock(&s->cmu);
+	free(c);
+	*socket_context = NULL;
+}
+
+/*
+ * The reaper: a connection still receiving its request after request_ms,
+ * or still taking its reply after send_ms, is shut down; MHD then sees the
+ * socket end and closes it. Connections whose request is being handled
+ * have no deadline here (handlers are bounded by their own limits).
+ */
+static void *reaper_main(void *arg)
+{
+	ssp_rpc_server *s = arg;
+	struct timespec until;
+	uint64_t now, limit;
+	unsigned shut;
+
+	pthread_mutex_lock(&s->cmu);
+	while (!s->reaper_stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += REAP_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&s->ccv, &s->cmu, &until);
+		now = now_ms();
+		shut = 0;
+		for (struct conn *c = s->conns; c; c = c->next) {
+			if (c->shut || c->phase == C_HANDLE) continue;
+			limit = c->phase == C_RECV ? s->cfg.request_ms : s->cfg.send_ms;
+			if (now - c->since < limit) continue;
+			shutdown(c->fd, SHUT_RDWR);
+			c->shut = true;
+			shut++;
+		}
+		if (shut) SSP_LOGD("rpc", "deadline: closed %u connections", shut);
+	}
+	pthread_mutex_unlock(&s->cmu);
+	return NULL;
 }
 
 __attribute__((format(printf, 2, 0))) static void on_log(void *cls, const char *fmt, va_list ap)
@@ -271,11 +608,86 @@ out:
 	return rc;
 }
 
+static void defaults(ssp_rpc_config *c)
+{
+	struct rlimit nofile;
+
+	if (!c->max_body) c->max_body = SSP_RPC_DEFAULT_MAX_BODY;
+	if (!c->max_batch) c->max_batch = SSP_RPC_DEFAULT_MAX_BATCH;
+	if (!c->max_depth) c->max_depth = SSP_RPC_DEFAULT_MAX_DEPTH;
+	if (!c->threads) c->threads = SSP_RPC_DEFAULT_THREADS;
+	if (c->threads > THREADS_MAX) c->threads = THREADS_MAX;
+	if (c->threads < 2) c->threads = 2; /* one stays free of large requests */
+	if (!c->max_reply) c->max_reply = SSP_RPC_DEFAULT_MAX_REPLY;
+	if (!c->reply_budget) c->reply_budget = SSP_RPC_DEFAULT_REPLY_BUDGET;
+	if (!c->body_budget) c->body_budget = SSP_RPC_DEFAULT_BODY_BUDGET;
+	if (c->body_budget < c->max_body) c->body_budget = c->max_body;
+	if (!c->max_conns) c->max_conns = SSP_RPC_DEFAULT_MAX_CONNS;
+	/* each connection is a descriptor: leave room for the rest of the process */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY &&
+	    c->max_conns + FD_RESERVE > nofile.rlim_cur)
+		c->max_conns = nofile.rlim_cur > 2 * FD_RESERVE
+		                   ? (unsigned)(nofile.rlim_cur - FD_RESERVE)
+		                   : FD_RESERVE;
+	if (!c->max_conns_per_ip) c->max_conns_per_ip = SSP_RPC_DEFAULT_CONNS_PER_IP;
+	if (!c->request_ms) c->request_ms = SSP_RPC_DEFAULT_REQUEST_MS;
+	if (!c->send_ms) c->send_ms = SSP_RPC_DEFAULT_SEND_MS;
+}
+
+/* Stops and joins the handler threads; queued requests are answered "stopping". */
+static void stop_handlers(ssp_rpc_server *s)
+{
+	struct req *r, *next;
+
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	/* heavy requests that could not start yet are not run */
+	for (r = s->heavy; r; r = next) {
+		next = r->next;
+		r->status = 503;
+		r->done = true;
+		MHD_resume_connection(r->mc);
+	}
+	s->heavy = s->heavy_tail = NULL;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	for (unsigned i = 0; i < s->nth; i++)
+		pthread_join(s->th[i], NULL);
+	s->nth = 0;
+}
+
+static void stop_reaper(ssp_rpc_server *s)
+{
+	if (!s->reaper_started) return;
+	pthread_mutex_lock(&s->cmu);
+	s->reaper_stop = true;
+	pthread_cond_broadcast(&s->ccv);
+	pthread_mutex_unlock(&s->cmu);
+	pthread_join(s->reaper, NULL);
+	s->reaper_started = false;
+}
+
+static void server_free(ssp_rpc_server *s)
+{
+	if (!s) return;
+	stop_handlers(s);
+	stop_reaper(s);
+	/* No connection is suspended any more, as MHD requires. */
+	if (s->d) MHD_stop_daemon(s->d);
+	free(s->th);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->cmu);
+	pthread_cond_destroy(&s->ccv);
+	free(s);
+}
+
 int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 {
 	ssp_rpc_server *s = NULL;
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_in sa;
+	pthread_attr_t attr;
 	unsigned flags;
 	int rc = SSP_ERR_INVAL;
 
@@ -288,28 +700,45 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 	rc = SSP_ERR_NOMEM;
 	s = calloc(1, sizeof(*s));
 	if (!s) goto out;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	pthread_mutex_init(&s->cmu, NULL);
+	pthread_cond_init(&s->ccv, NULL);
 	s->cfg = *cfg;
-	if (!s->cfg.max_body) s->cfg.max_body = SSP_RPC_DEFAULT_MAX_BODY;
-	if (!s->cfg.max_batch) s->cfg.max_batch = SSP_RPC_DEFAULT_MAX_BATCH;
-	if (!s->cfg.max_depth) s->cfg.max_depth = SSP_RPC_DEFAULT_MAX_DEPTH;
-	if (!s->cfg.threads) s->cfg.threads = SSP_RPC_DEFAULT_THREADS;
-	if (s->cfg.threads > THREADS_MAX) s->cfg.threads = THREADS_MAX;
+	defaults(&s->cfg);
 	s->cfg.listen = NULL; /* borrowed only for the duration of this call */
+	s->replies.limit = s->cfg.reply_budget;
+	s->bodies.limit = s->cfg.body_budget;
+
+	s->th = calloc(s->cfg.threads, sizeof(*s->th));
+	if (!s->th) goto out;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	for (unsigned i = 0; i < s->cfg.threads; i++) {
+		if (pthread_create(&s->th[i], &attr, handler_main, s)) break;
+		s->nth++;
+	}
+	if (s->nth == s->cfg.threads && !pthread_create(&s->reaper, NULL, reaper_main, s))
+		s->reaper_started = true;
+	pthread_attr_destroy(&attr);
+	if (!s->reaper_started) goto out;
 
 	/*
-	 * A thread per connection: handlers block (the node's handlers wait for
-	 * its loop), and with a pool a blocked handler stalls every connection
-	 * its thread polls — measured: all of a benchmark's requests ran on one
-	 * pool thread. The connection limit bounds the threads.
+	 * One polling thread, epoll: it only moves bytes, so it serves thousands
+	 * of connections; handlers run on the threads above (suspend/resume).
+	 * MHD's idle timeout stays as a backstop; the reaper enforces the real
+	 * deadlines, which trickling cannot defeat.
 	 */
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
-	flags |= MHD_USE_POLL;
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	        MHD_USE_ERROR_LOG;
 	/* The logger goes first so that MHD reports option errors through it too. */
 	s->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
-	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK, MHD_OPTION_CONNECTION_TIMEOUT,
-	    CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+	    s->cfg.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_conns_per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (s->cfg.request_ms + s->cfg.send_ms) / 1000u + 1u,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+	    on_connection, s, MHD_OPTION_END);
 	if (!s->d) {
 		SSP_LOGE("rpc", "cannot listen on %s", cfg->listen);
 		rc = SSP_ERR_IO;
@@ -317,13 +746,15 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : ntohs(sa.sin_port);
-	SSP_LOGI("rpc", "JSON-RPC listening on %s (port %u, up to %u connections)", cfg->listen,
-	         s->port, CONN_LIMIT);
+	SSP_LOGI("rpc",
+	         "JSON-RPC listening on %s (port %u, up to %u connections, %u per address, %u "
+	         "handler threads)",
+	         cfg->listen, s->port, s->cfg.max_conns, s->cfg.max_conns_per_ip, s->nth);
 	*out = s;
 	s = NULL;
 	rc = 0;
 out:
-	free(s);
+	server_free(s);
 	return rc;
 }
 
@@ -334,8 +765,6 @@ unsigned ssp_rpc_server_port(const ssp_rpc_server *s)
 
 void ssp_rpc_server_stop(ssp_rpc_server *s)
 {
-	if (!s) return;
-	/* Joins the connection threads, so every running handler has returned. */
-	MHD_stop_daemon(s->d);
-	free(s);
+	/* Handlers first: when this returns no handler is running. */
+	server_free(s);
 }

@@ -8,6 +8,8 @@
 #ifndef SSP_RPC_SERVER_INTERNAL_H
 #define SSP_RPC_SERVER_INTERNAL_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ssp/rpc.h"
@@ -16,7 +18,30 @@
 #define SSP_RPC_DEFAULT_MAX_BODY ((size_t)8 << 20)
 #define SSP_RPC_DEFAULT_MAX_BATCH 100
 #define SSP_RPC_DEFAULT_MAX_DEPTH 32
-#define SSP_RPC_DEFAULT_THREADS 2
+#define SSP_RPC_DEFAULT_THREADS 8                        /* handler threads */
+#define SSP_RPC_DEFAULT_MAX_REPLY ((size_t)16 << 20)     /* one request's reply */
+#define SSP_RPC_DEFAULT_REPLY_BUDGET ((size_t)256 << 20) /* replies in flight, all requests */
+#define SSP_RPC_DEFAULT_BODY_BUDGET ((size_t)256 << 20)  /* request bodies held, all requests */
+#define SSP_RPC_DEFAULT_MAX_CONNS 8192
+#define SSP_RPC_DEFAULT_CONNS_PER_IP 2048
+#define SSP_RPC_DEFAULT_REQUEST_MS 10000 /* headers + body, from the connection being ready */
+#define SSP_RPC_DEFAULT_SEND_MS 30000    /* the reply, from when it is queued */
+
+/*
+ * A byte budget shared by threads (replies in flight). `limit` 0 means
+ * none. Charging is not a reservation: a caller checks over() for what it
+ * is about to add, then add()s what it really appended, and release()s it
+ * once the bytes are gone.
+ */
+typedef struct {
+	_Atomic size_t used;
+	size_t limit;
+} ssp_rpc_budget;
+
+/* true if adding n bytes would take b past its limit (never with b NULL). */
+bool ssp_rpc_budget_over(const ssp_rpc_budget *b, size_t n);
+void ssp_rpc_budget_add(ssp_rpc_budget *b, size_t n);
+void ssp_rpc_budget_release(ssp_rpc_budget *b, size_t n);
 
 /*
  * Returns 1 if no container in json[0..len) nests deeper than max_depth,
@@ -38,5 +63,17 @@ int ssp_rpc_depth_ok(const char *json, size_t len, size_t max_depth);
  */
 char *ssp_rpc_handle_body(const ssp_rpc_config *cfg, const char *body, size_t len,
                           int *http_status);
+
+/*
+ * The same with reply limits: the reply (a batch's replies together) is
+ * capped at cfg->max_reply bytes, and every byte of it is charged to
+ * `budget` (may be NULL). A reply that would cross either limit is replaced
+ * by an error (-32003 over the request's cap, -32002 over the budget) and
+ * the rest of the batch is answered with the same error without being run.
+ * Sets *out_len to the reply's length; the caller releases that many bytes
+ * from `budget` when it frees the reply.
+ */
+char *ssp_rpc_handle_body_budget(const ssp_rpc_config *cfg, ssp_rpc_budget *budget,
+                                 const char *body, size_t len, int *http_status, size_t *out_len);
 
 #endif
