@@ -22,6 +22,7 @@ import urllib.request
 _procs = []
 _dirs = []
 _files = []
+_nodes = []
 EMULATOR = shlex.split(os.environ.get("SSP_EMULATOR", ""))
 MAP_ARGS_EMULATED = ["--map-size", "2048"]
 MAP_ARGS = MAP_ARGS_EMULATED if EMULATOR else []
@@ -117,6 +118,7 @@ class Node:
         self.log = os.path.normpath(
             os.path.join(self.datadir, "..", os.path.basename(self.datadir) + ".log"))
         _files.append(self.log)  # beside the datadir, so not removed with it
+        _nodes.append(self)
 
     def start(self, timeout=None):
         if timeout is None:
@@ -228,10 +230,23 @@ def replay_twice(bindir, datadir):
     return [replay(bindir, datadir)[0] for _ in range(2)]
 
 
+def _print_logs(lines=40):
+    """The end of every node's log, so a failure can be read after the cleanup."""
+    for n in _nodes:
+        try:
+            tail = n.logtext().splitlines()[-lines:]
+        except OSError:
+            continue
+        print("--- last %d lines of the log of the node on port %d" % (len(tail), n.port))
+        for line in tail:
+            print("   ", line)
+
+
 def main(fn):
     try:
         fn()
     except Failure as e:
         print("FAIL -", e)
+        _print_logs()
         sys.exit(1)
     print("PASS")
