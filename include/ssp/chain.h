@@ -546,7 +546,8 @@ typedef struct {
 	size_t max_count;
 	size_t max_bytes;
 	uint32_t max_per_sender; /* pending txs per sender */
-	size_t rejected_memory;  /* remembered rejections for tx_get */
+	size_t rejected_memory;  /* remembered rejections for tx_get: dropped, and refused */
+	size_t invalid_memory;   /* remembered submissions that failed decode/checks/signature */
 } ssp_mempool_opts;
 
 SSP_WUR int ssp_mempool_new(ssp_mempool **out, ssp_chain *c, const ssp_mempool_opts *o);
@@ -568,10 +569,19 @@ SSP_WUR int ssp_mempool_add_checked(ssp_mempool *m, const ssp_tx *tx, bool verif
                                     ssp_hash *txid);
 /* 1 if pending. */
 int ssp_mempool_has(const ssp_mempool *m, const ssp_hash *txid);
-/* The error a tx was rejected or dropped with, or 0 if unknown. */
+/* The error a tx was rejected or dropped with (the latest), or 0 if unknown. */
 int ssp_mempool_rejected(const ssp_mempool *m, const ssp_hash *txid);
-/* Records a rejection (for tx_get). */
+/*
+ * Records, for tx_get, a tx refused by the stateful admission rules
+ * outside the pool (ssp_mempool_add records its own refusals).
+ */
 void ssp_mempool_note_rejected(ssp_mempool *m, const ssp_hash *txid, int err);
+/*
+ * Records a submission that failed the stateless checks or its signature.
+ * Kept apart from the other rejections, in a ring of invalid_memory
+ * entries, so that free junk cannot push honest txs' reasons out.
+ */
+void ssp_mempool_note_invalid(ssp_mempool *m, const ssp_hash *txid, int err);
 /* Next nonce for the sender counting pending txs. */
 uint64_t ssp_mempool_pending_nonce(ssp_mempool *m, const ssp_addr *a);
 size_t ssp_mempool_count(const ssp_mempool *m);

@@ -8,8 +8,13 @@
  * the pool rarely drops anything. Caps: total count, total bytes and per
  * sender; when full, a tx paying more over its minimum fee evicts the cheapest
  * tail (a tail, so no queue is left with a gap). Same sender and nonce
- * with a fee at least 10% higher replaces. Rejections are remembered in a
- * bounded ring for tx_get. A sender whose tx the producer had to drop
+ * with a fee at least 10% higher replaces. Rejections are remembered for
+ * tx_get in three bounded, hashed rings (oldest forgotten first), kept
+ * apart by what it costs to fill them: txs dropped after they were
+ * admitted (a fee-paying sender's txs), txs refused at admission by the
+ * stateful rules, and submissions that failed decoding, the stateless
+ * checks or their signature — free to make in any number, so they can
+ * only evict each other. A sender whose tx the producer had to drop
  * because it passed the VM's node-local limits (VM_NODELIMIT: uncharged
  * work, so no fee was paid) is paused for MP_PAUSE_BLOCKS: its new txs get
  * PAUSED, so one funded account cannot make the producer redo that work
@@ -40,10 +45,22 @@ struct mp_sender {
 	mp_sender *next; /* bucket chain */
 };
 
+/* A remembered rejection; chained per hash bucket by index + 1 (0 ends). */
 typedef struct {
 	ssp_hash txid;
 	int err;
+	uint32_t next;
+	uint64_t seq; /* across the rings: the newest reason wins */
 } rejected;
+
+/* A ring of rejections with a hash index (newest first in each bucket). */
+typedef struct {
+	rejected *e;
+	uint32_t *head; /* nb buckets */
+	size_t cap, nb, n, pos;
+} rejmem;
+
+enum { REJ_DROPPED, REJ_REFUSED, REJ_INVALID, REJ_RINGS };
 
 #define MP_PAUSE_BLOCKS 600 /* ~10 minutes at one block per second */
 #define MP_PAUSE_MAX 1024   /* paused senders remembered (oldest forgotten first) */
@@ -64,8 +81,8 @@ struct ssp_mempool {
 	size_t nsb;
 	size_t count, bytes, nsenders;
 	uint64_t seq;
-	rejected *rej;
-	size_t nrej, rejpos;
+	rejmem rej[REJ_RINGS];
+	uint64_t rejseq;
 	paused pause[MP_PAUSE_MAX];
 	size_t npause, pausepos;
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
@@ -88,6 +105,16 @@ static size_t pow2(size_t n)
 	return p;
 }
 
+static int rejmem_init(rejmem *r, size_t cap)
+{
+	if (cap > UINT32_MAX - 1) cap = UINT32_MAX - 1;
+	r->cap = cap;
+	r->nb = pow2(cap);
+	r->e = ssp_calloc(cap, sizeof *r->e);
+	r->head = ssp_calloc(r->nb, sizeof *r->head);
+	return r->e && r->head ? 0 : SSP_ERR_NOMEM;
+}
+
 int ssp_mempool_new(ssp_mempool **out, ssp_chain *c, const ssp_mempool_opts *o)
 {
 	ssp_mempool *m = ssp_calloc(1, sizeof *m);
@@ -100,13 +127,16 @@ int ssp_mempool_new(ssp_mempool **out, ssp_chain *c, const ssp_mempool_opts *o)
 	if (!m->o.max_bytes) m->o.max_bytes = 128u << 20;
 	if (!m->o.max_per_sender) m->o.max_per_sender = 4096;
 	if (!m->o.rejected_memory) m->o.rejected_memory = 65536;
+	if (!m->o.invalid_memory) m->o.invalid_memory = 16384;
 	m->ntb = pow2(m->o.max_count);
 	m->nsb = m->ntb;
 	m->tb = ssp_calloc(m->ntb, sizeof *m->tb);
 	m->sb = ssp_calloc(m->nsb, sizeof *m->sb);
-	m->rej = ssp_calloc(m->o.rejected_memory, sizeof *m->rej);
 	crypto_shorthash_keygen(m->hkey);
-	if (!m->tb || !m->sb || !m->rej) {
+	int rc = rejmem_init(&m->rej[REJ_DROPPED], m->o.rejected_memory);
+	if (!rc) rc = rejmem_init(&m->rej[REJ_REFUSED], m->o.rejected_memory);
+	if (!rc) rc = rejmem_init(&m->rej[REJ_INVALID], m->o.invalid_memory);
+	if (!m->tb || !m->sb || rc) {
 		ssp_mempool_free(m);
 		return SSP_ERR_NOMEM;
 	}
@@ -132,7 +162,10 @@ void ssp_mempool_free(ssp_mempool *m)
 	}
 	free(m->sb);
 	free(m->tb);
-	free(m->rej);
+	for (int i = 0; i < REJ_RINGS; i++) {
+		free(m->rej[i].e);
+		free(m->rej[i].head);
+	}
 	pthread_mutex_destroy(&m->mu);
 	free(m);
 }
@@ -181,12 +214,35 @@ static void free_sender_if_empty(ssp_mempool *m, mp_sender *s)
 	m->nsenders--;
 }
 
+/* Remembers txid's rejection in `ring`, forgetting the ring's oldest when full. */
+static void note_in(ssp_mempool *m, int ring, const ssp_hash *txid, int err)
+{
+	rejmem *r = &m->rej[ring];
+	rejected *e = &r->e[r->pos];
+	uint32_t self = (uint32_t)r->pos + 1, *pp;
+
+	if (r->n == r->cap) {
+		/* unlink the oldest: it is the last of its bucket's chain */
+		pp = &r->head[hidx(m, e->txid.b, 32, r->nb)];
+		while (*pp && *pp != self)
+			pp = &r->e[*pp - 1].next;
+		if (*pp) *pp = e->next;
+	} else {
+		r->n++;
+	}
+	e->txid = *txid;
+	e->err = err;
+	e->seq = ++m->rejseq;
+	pp = &r->head[hidx(m, txid->b, 32, r->nb)];
+	e->next = *pp;
+	*pp = self;
+	r->pos = (r->pos + 1) % r->cap;
+}
+
+/* A pending tx that left the pool without being included. */
 static void note_rejected(ssp_mempool *m, const ssp_hash *txid, int err)
 {
-	m->rej[m->rejpos].txid = *txid;
-	m->rej[m->rejpos].err = err;
-	m->rejpos = (m->rejpos + 1) % m->o.rejected_memory;
-	if (m->nrej < m->o.rejected_memory) m->nrej++;
+	note_in(m, REJ_DROPPED, txid, err);
 }
 
 #define LOCK(m) pthread_mutex_lock((pthread_mutex_t *)&(m)->mu)
@@ -195,18 +251,34 @@ static void note_rejected(ssp_mempool *m, const ssp_hash *txid, int err)
 void ssp_mempool_note_rejected(ssp_mempool *m, const ssp_hash *txid, int err)
 {
 	LOCK(m);
-	note_rejected(m, txid, err);
+	note_in(m, REJ_REFUSED, txid, err);
+	UNLOCK(m);
+}
+
+void ssp_mempool_note_invalid(ssp_mempool *m, const ssp_hash *txid, int err)
+{
+	LOCK(m);
+	note_in(m, REJ_INVALID, txid, err);
 	UNLOCK(m);
 }
 
 static int rejected_err(const ssp_mempool *m, const ssp_hash *txid)
 {
-	/* newest first, so a resubmitted-then-rejected tx reports its latest reason */
-	for (size_t i = 0; i < m->nrej; i++) {
-		size_t k = (m->rejpos + m->o.rejected_memory - 1 - i) % m->o.rejected_memory;
-		if (!memcmp(m->rej[k].txid.b, txid->b, 32)) return m->rej[k].err;
+	/* the newest reason, so a resubmitted-then-rejected tx reports its latest one */
+	uint64_t best = 0;
+	int err = 0;
+	for (int i = 0; i < REJ_RINGS; i++) {
+		const rejmem *r = &m->rej[i];
+		for (uint32_t k = r->head[hidx(m, txid->b, 32, r->nb)]; k; k = r->e[k - 1].next)
+			if (!memcmp(r->e[k - 1].txid.b, txid->b, 32)) {
+				if (r->e[k - 1].seq > best) {
+					best = r->e[k - 1].seq;
+					err = r->e[k - 1].err;
+				}
+				break; /* the first in a chain is its newest */
+			}
 	}
-	return 0;
+	return err;
 }
 
 int ssp_mempool_rejected(const ssp_mempool *m, const ssp_hash *txid)
@@ -358,7 +430,8 @@ static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verif
 {
 	size_t n = in->raw_len;
 	mp_entry *e = ssp_calloc(1, sizeof *e);
-	int rc;
+	int rc, ring = REJ_REFUSED; /* where a failure is remembered */
+	bool sigfail = false;
 	*txid = in->txid;
 	if (!e) return SSP_ERR_NOMEM;
 	e->raw = ssp_malloc(n ? n : 1);
@@ -379,7 +452,10 @@ static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verif
 		goto fail;
 	}
 	rc = checked ? 0 : ssp_chain_check_tx(m->c, &e->tx);
-	if (rc) goto fail;
+	if (rc) {
+		ring = REJ_INVALID;
+		goto fail;
+	}
 	e->minfee = ssp_chain_min_fee(m->c, n);
 	if (!e->minfee) e->minfee = 1;
 
@@ -407,9 +483,13 @@ static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verif
 		else
 			rc = ssp_verify(&ks->key, SSP_DOM_TX, e->tx.chain_id, e->tx.raw,
 			                e->tx.signed_len, &e->tx.sig);
+		sigfail = rc != 0 && rc != SSP_ERR_NOKEY;
 	}
 	ssp_txn_end(rt);
-	if (rc) goto fail;
+	if (rc) {
+		if (sigfail) ring = REJ_INVALID;
+		goto fail;
+	}
 
 	const ssp_txreg *tr = ssp_chain_txreg(m->c, e->tx.type);
 	uint64_t spend = tr->type->spend ? tr->type->spend(tr->mod, &e->tx, p) : 0;
@@ -513,7 +593,7 @@ link:
 	return 0;
 fail:
 	if (rc != SSP_ERR_DUPLICATE && !ssp_hash_is_zero(txid) && e->tx.raw)
-		note_rejected(m, &e->tx.txid, rc);
+		note_in(m, ring, &e->tx.txid, rc);
 	free(e->raw);
 	free(e);
 	return rc;

@@ -296,7 +296,7 @@ static void run_job(ssp_node *n, job *j)
 				t->err = ssp_mempool_add_checked(n->mempool, &t->tx, t->verified,
 				                                 &t->txid);
 			else if (!ssp_hash_is_zero(&t->txid))
-				ssp_mempool_note_rejected(n->mempool, &t->txid, t->err);
+				ssp_mempool_note_invalid(n->mempool, &t->txid, t->err);
 			if (t->err)
 				atomic_fetch_add(&n->txs_rejected, 1);
 			else

@@ -438,13 +438,26 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 			    json_pack("{s:o, s:s}", "txid", jhex(txid.b, 32), "status", "pending");
 			return 0;
 		}
-		if (j.status < 0) {
-			*res = json_pack("{s:o, s:s, s:s, s:s}", "txid", jhex(txid.b, 32), "status",
-			                 "rejected", "error", ssp_errname(j.status), "reason",
-			                 ssp_strerror(j.status));
-			return 0;
+		/*
+		 * Not pending: a block may have committed it since the snapshot
+		 * above. The pool lets a tx go only after its block is committed,
+		 * so a snapshot taken now sees it if it was included — before an
+		 * older rejection of the same tx, or "unknown", is reported.
+		 */
+		rc = ssp_store_read(n->store, &rt);
+		if (rc) return fail_err(err, rc);
+		rc = ssp_chain_read_txloc(n->chain, rt, &txid, &height, &idx);
+		if (rc == SSP_ERR_NOTFOUND) {
+			ssp_txn_end(rt);
+			if (j.status < 0) {
+				*res =
+				    json_pack("{s:o, s:s, s:s, s:s}", "txid", jhex(txid.b, 32),
+				              "status", "rejected", "error", ssp_errname(j.status),
+				              "reason", ssp_strerror(j.status));
+				return 0;
+			}
+			return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "unknown transaction");
 		}
-		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "unknown transaction");
 	}
 	ssp_head h;
 	const uint8_t *raw;

@@ -732,6 +732,80 @@ static void test_mempool_equal_priority(void **state)
 }
 
 /*
+ * Regression (issue 12): 70,000 free bad-signature submissions evicted the
+ * remembered reasons of honest txs. Invalid submissions now fill a ring of
+ * their own; txs dropped after admission and txs refused at admission keep
+ * theirs, and the newest reason of a tx wins across the rings.
+ */
+static void test_mempool_rejection_memory(void **state)
+{
+	(void)state;
+	fx_node n;
+	ssp_hash c0, d0, id, first_bad;
+	fx_node_open(&n, NULL, G_DEF);
+	ssp_mempool *pool, *main_pool = n.pool;
+	ssp_mempool_opts o = {.max_count = 1, .rejected_memory = 64, .invalid_memory = 16};
+	assert_int_equal(ssp_mempool_new(&pool, n.chain, &o), 0);
+	n.pool = pool;
+	/* carol's tx is admitted, then evicted by a richer one: dropped after admission */
+	fx_xfer x = xf_min(&n, &CAROL, &BOB, 0, true);
+	assert_int_equal(submit(&n, &CAROL, x, &c0), 0);
+	x = xf_min(&n, &ALICE, &BOB, 0, true);
+	x.fee *= 2;
+	assert_int_equal(submit(&n, &ALICE, x, &id), 0);
+	assert_int_equal(ssp_mempool_rejected(pool, &c0), SSP_ERR_MEMPOOL_FULL);
+	/* dave's is refused at admission */
+	x = xf_min(&n, &DAVE, &BOB, 0, true);
+	assert_int_equal(submit(&n, &DAVE, x, &d0), SSP_ERR_MEMPOOL_FULL);
+	assert_int_equal(ssp_mempool_rejected(pool, &d0), SSP_ERR_MEMPOOL_FULL);
+
+	/* bad signatures through admission, then 70,000 more as the node notes them */
+	size_t len;
+	uint8_t *raw = fx_sign_transfer(&DAVE,
+	                                &(fx_xfer){.to = &BOB.addr,
+	                                           .amount = 1,
+	                                           .fee = FEE,
+	                                           .nonce = 0,
+	                                           .expiry = 1000,
+	                                           .pubkey = true},
+	                                &len, NULL);
+	for (uint32_t i = 0; i < 100; i++) {
+		memcpy(raw + len - 8, &i, sizeof i);
+		assert_int_equal(ssp_mempool_add(pool, raw, len, false, &id), SSP_ERR_BADSIG);
+		if (i == 0) first_bad = id;
+	}
+	free(raw);
+	assert_int_equal(ssp_mempool_rejected(pool, &id), SSP_ERR_BADSIG);
+	ssp_hash junk = {0};
+	for (uint32_t i = 0; i < 70000; i++) {
+		memcpy(junk.b, &i, sizeof i);
+		junk.b[31] = 1;
+		ssp_mempool_note_invalid(pool, &junk, SSP_ERR_BADSIG);
+	}
+	assert_int_equal(ssp_mempool_rejected(pool, &junk), SSP_ERR_BADSIG);
+	assert_int_equal(ssp_mempool_rejected(pool, &first_bad), 0); /* its ring forgot it */
+	assert_int_equal(ssp_mempool_rejected(pool, &c0), SSP_ERR_MEMPOOL_FULL);
+	assert_int_equal(ssp_mempool_rejected(pool, &d0), SSP_ERR_MEMPOOL_FULL);
+
+	/* the newest reason wins, whichever ring holds it */
+	ssp_mempool_note_invalid(pool, &c0, SSP_ERR_CHAINID);
+	assert_int_equal(ssp_mempool_rejected(pool, &c0), SSP_ERR_CHAINID);
+	ssp_mempool_note_rejected(pool, &c0, SSP_ERR_NONCE_GAP);
+	assert_int_equal(ssp_mempool_rejected(pool, &c0), SSP_ERR_NONCE_GAP);
+	/* a full ring forgets its oldest first, and only that */
+	for (uint32_t i = 0; i < 64; i++) {
+		memcpy(junk.b, &i, sizeof i);
+		junk.b[31] = 2;
+		ssp_mempool_note_rejected(pool, &junk, SSP_ERR_NONCE_GAP);
+	}
+	assert_int_equal(ssp_mempool_rejected(pool, &d0), 0);
+	assert_int_equal(ssp_mempool_rejected(pool, &junk), SSP_ERR_NONCE_GAP);
+	n.pool = main_pool;
+	ssp_mempool_free(pool);
+	fx_node_close(&n, false);
+}
+
+/*
  * A tx dropped with VM_NODELIMIT (node-local VM limits: no fee was paid)
  * drops its successors and pauses its sender for 600 blocks; others are
  * unaffected, and the pause ends.
@@ -1805,6 +1879,7 @@ int main(void)
 	    cmocka_unit_test(test_mempool_caps),
 	    cmocka_unit_test(test_mempool_pause),
 	    cmocka_unit_test(test_mempool_equal_priority),
+	    cmocka_unit_test(test_mempool_rejection_memory),
 	    cmocka_unit_test(test_fee_priority),
 	    cmocka_unit_test(test_expiry_eviction),
 	    cmocka_unit_test(test_team_vesting),
