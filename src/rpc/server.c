@@ -33,8 +33,10 @@
 #define THREAD_STACK (8u << 20) /* contract queries run the Lua VM on handlers: C stack */
 #define ADDR_MAX 64             /* longest host part of cfg->listen */
 #define THREADS_MAX 64u         /* more handler threads than this is a configuration mistake */
-#define HEAVY_BODY (256u << 10) /* a body this large is parsed with care (see pick) */
-#define HEAVY_BYTES (16u << 20) /* heavy bodies being handled at once, beyond the first */
+#define HEAVY_BODY (256u << 10) /* a body this large is heavy (see is_heavy) */
+#define HEAVY_BATCH 2048u       /* so is a batch this large: it runs up to 100 methods */
+#define HEAVY_RUNNING 2u        /* heavy requests handled at once */
+#define HEAVY_BYTES (16u << 20) /* their bodies, beyond the first */
 #define REAP_MS 100             /* how often deadlines are checked */
 #define FD_RESERVE 256          /* descriptors kept for the database, logs, the node */
 
@@ -69,6 +71,7 @@ struct req {
 	char *buf;
 	size_t len, cap;
 	size_t held; /* body bytes charged to the body budget */
+	bool heavy;  /* a large body or batch: handled a few at a time */
 	int too_big; /* over max_body: the rest is read and dropped, then 413 */
 	int busy;    /* over the body budget: likewise, then a busy error */
 	bool queued; /* handed to the handler threads (connection suspended) */
@@ -286,11 +289,24 @@ out:
 /* --------------------------------------------------------- handler threads */
 
 /*
- * The next request to handle, or NULL. Small requests first; a large body
- * (its parse tree is ten times its size) starts only while the large ones
- * being handled stay under HEAVY_BYTES, or when none is, so a burst of
- * large batches is parsed a few at a time and some threads stay free.
+ * A request is heavy when its body is large (its parse tree is ten times
+ * its size) or it is a batch of some size (a hundred calls of a costly
+ * method). Heavy ones are handled at most HEAVY_RUNNING at a time and,
+ * beyond the first, with bodies under HEAVY_BYTES together, so a burst of
+ * them is worked off a few at a time while single calls keep the other
+ * threads and, being picked first, their turn.
  */
+static bool is_heavy(const char *body, size_t len)
+{
+	size_t i = 0;
+
+	if (len >= HEAVY_BODY) return true;
+	while (i < len && (body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
+		i++;
+	return len >= HEAVY_BATCH && i < len && body[i] == '[';
+}
+
+/* The next request to handle, or NULL: single calls first, then heavy ones within the limits. */
 static struct req *pick(ssp_rpc_server *s)
 {
 	struct req *r = NULL;
@@ -299,7 +315,7 @@ static struct req *pick(ssp_rpc_server *s)
 		r = s->light;
 		s->light = r->next;
 		if (!s->light) s->light_tail = NULL;
-	} else if (s->heavy && s->heavy_running + 1 < s->nth &&
+	} else if (s->heavy && s->heavy_running < HEAVY_RUNNING && s->heavy_running + 1 < s->nth &&
 	           (!s->heavy_running || s->heavy_bytes + s->heavy->len <= HEAVY_BYTES)) {
 		r = s->heavy;
 		s->heavy = r->next;
@@ -327,7 +343,7 @@ static void *handler_main(void *arg)
 		                                      r->len, &r->status, &r->reply_len);
 		body_drop(s, r); /* the body's memory is not needed for sending */
 		pthread_mutex_lock(&s->mu);
-		if (len >= HEAVY_BODY) {
+		if (r->heavy) {
 			s->heavy_running--;
 			s->heavy_bytes -= len;
 			pthread_cond_broadcast(&s->cv);
@@ -350,7 +366,8 @@ static bool enqueue(ssp_rpc_server *s, struct req *r)
 	r->next = NULL;
 	/* suspended before any handler can resume it */
 	MHD_suspend_connection(r->mc);
-	if (r->len >= HEAVY_BODY) {
+	r->heavy = is_heavy(r->buf, r->len);
+	if (r->heavy) {
 		if (s->heavy_tail)
 			s->heavy_tail->next = r;
 		else
