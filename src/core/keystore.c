@@ -84,6 +84,12 @@ static int set_hex(json_t *obj, const char *key, const uint8_t *p, size_t n)
 	return json_object_set_new(obj, key, json_string(hex));
 }
 
+/* A full disk is its own error, so messages name the cause. */
+static int io_err(int e)
+{
+	return e == ENOSPC || e == EDQUOT ? SSP_ERR_NOSPACE : SSP_ERR_IO;
+}
+
 /* Writes all of buf to a new file `tmp` (mode 0600) and syncs it. */
 static int write_new_file(const char *tmp, const char *buf, size_t len)
 {
@@ -92,20 +98,26 @@ static int write_new_file(const char *tmp, const char *buf, size_t len)
 	size_t off = 0;
 
 	if (fd < 0) {
-		rc = errno == EEXIST ? SSP_ERR_EXISTS : SSP_ERR_IO;
+		rc = errno == EEXIST ? SSP_ERR_EXISTS : io_err(errno);
 		goto out;
 	}
 	if (fchmod(fd, 0600) != 0) goto out;
 	while (off < len) {
 		ssize_t w = write(fd, buf + off, len - off);
 		if (w < 0 && errno == EINTR) continue;
-		if (w <= 0) goto out;
+		if (w <= 0) {
+			rc = w < 0 ? io_err(errno) : SSP_ERR_IO;
+			goto out;
+		}
 		off += (size_t)w;
 	}
-	if (fsync(fd) != 0) goto out;
+	if (fsync(fd) != 0) {
+		rc = io_err(errno);
+		goto out;
+	}
 	rc = 0;
 out:
-	if (fd >= 0 && close(fd) != 0 && !rc) rc = SSP_ERR_IO;
+	if (fd >= 0 && close(fd) != 0 && !rc) rc = io_err(errno);
 	if (rc && fd >= 0) unlink(tmp); /* ours: we created it with O_EXCL */
 	return rc;
 }

@@ -68,17 +68,24 @@ static int load_or_create_key(ssp_node *n, const char *path, const char *name, c
 static int write_file(const char *path, const char *text)
 {
 	char tmp[1300]; /* path (< 1200) + ".tmp" */
+	int rc = SSP_ERR_IO, e = 0;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
 	FILE *f = fopen(tmp, "w");
-	if (!f) return SSP_ERR_IO;
-	int ok = fputs(text, f) >= 0;
-	ok &= fflush(f) == 0 && fsync(fileno(f)) == 0;
-	ok &= fclose(f) == 0;
-	if (!ok || rename(tmp, path)) {
-		unlink(tmp);
-		return SSP_ERR_IO;
+	if (!f) {
+		e = errno;
+		goto out;
 	}
-	return 0;
+	if (fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) e = errno ? errno : EIO;
+	if (fclose(f) != 0 && !e) e = errno;
+	if (!e && rename(tmp, path)) e = errno;
+	if (e)
+		unlink(tmp);
+	else
+		rc = 0;
+out:
+	/* a full disk is named as such: the message says what to fix */
+	if (e == ENOSPC || e == EDQUOT) rc = SSP_ERR_NOSPACE;
+	return rc;
 }
 
 static int setup_dev(ssp_node *n, char *genesis_path, size_t cap)
@@ -110,7 +117,7 @@ static int setup_dev(ssp_node *n, char *genesis_path, size_t cap)
 	if (!g) return SSP_ERR_NOMEM;
 	rc = write_file(genesis_path, g);
 	free(g);
-	if (rc) NODE_ERR(n, "cannot write %s", genesis_path);
+	if (rc) NODE_ERR(n, "cannot write %s: %s", genesis_path, ssp_strerror(rc));
 	return rc;
 }
 

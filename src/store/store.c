@@ -12,17 +12,22 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "ssp/store.h"
 
+#define NEARLY_FULL ((uint64_t)1 << 20) /* free bytes under which a failed write is ENOSPC */
+
 struct ssp_store {
 	MDB_env *env;
 	int lock_fd;
+	char path[4096]; /* DIR/chain.mdb, for messages */
 };
 
 struct ssp_txn {
 	MDB_txn *t;
+	const ssp_store *s;
 	int write;
 	int err; /* sticky: a failed write poisons the txn */
 };
@@ -48,6 +53,9 @@ static int map_err(int rc)
 		return SSP_ERR_EXISTS;
 	case MDB_BAD_VALSIZE:
 		return SSP_ERR_TOOBIG;
+	case ENOSPC:
+	case EDQUOT:
+		return SSP_ERR_NOSPACE;
 	default:
 		return SSP_ERR_IO;
 	}
@@ -87,6 +95,7 @@ int ssp_store_open(ssp_store **out, const char *dir, const ssp_store_opts *o)
 	unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | MDB_NORDAHEAD;
 	if (o && o->no_sync) flags |= MDB_NOSYNC;
 	snprintf(path, sizeof path, "%s/chain.mdb", dir);
+	snprintf(s->path, sizeof s->path, "%s", path);
 	rc = mdb_env_open(s->env, path, flags, 0600);
 	if (rc) goto fail_mdb;
 	rc = mdb_reader_check(s->env, &dead);
@@ -95,7 +104,7 @@ int ssp_store_open(ssp_store **out, const char *dir, const ssp_store_opts *o)
 	*out = s;
 	return 0;
 fail_mdb:
-	SSP_LOGE("store", "LMDB: %s", mdb_strerror(rc));
+	SSP_LOGE("store", "%s: %s", path, mdb_strerror(rc));
 	rc = map_err(rc);
 fail:
 	ssp_store_close(s);
@@ -137,6 +146,7 @@ static int txn_begin(ssp_store *s, ssp_txn **out, int write)
 		return map_err(rc);
 	}
 	x->write = write;
+	x->s = s;
 	*out = x;
 	return 0;
 }
@@ -204,6 +214,27 @@ int ssp_txn_scan(ssp_txn *t, ssp_table tb, const void *start, size_t slen, ssp_t
 	return rc == MDB_NOTFOUND ? 0 : map_err(rc);
 }
 
+/* Bytes free for us on the filesystem holding path; UINT64_MAX if unknown. */
+static uint64_t free_bytes(const char *path)
+{
+	struct statvfs v;
+	return statvfs(path, &v) == 0 ? (uint64_t)v.f_bavail * v.f_frsize : UINT64_MAX;
+}
+
+/*
+ * Maps a failed commit, naming the cause and the file. LMDB reports a short
+ * write — what a full filesystem gives — as EIO, so an EIO with (almost)
+ * nothing left free is a full disk too: "no space left on device", not a
+ * bare "I/O error" that sends the operator looking for a broken drive.
+ */
+static int commit_err(const ssp_store *s, int rc)
+{
+	if (!rc || rc == MDB_MAP_FULL) return map_err(rc);
+	if (rc == EIO && free_bytes(s->path) < NEARLY_FULL) rc = ENOSPC;
+	SSP_LOGE("store", "cannot commit to %s: %s", s->path, mdb_strerror(rc));
+	return map_err(rc);
+}
+
 int ssp_txn_commit(ssp_txn *t)
 {
 	int rc;
@@ -214,7 +245,7 @@ int ssp_txn_commit(ssp_txn *t)
 		rc = SSP_ERR_IO; /* an injected failed commit: nothing reaches the disk */
 		mdb_txn_abort(t->t);
 	} else {
-		rc = map_err(mdb_txn_commit(t->t));
+		rc = commit_err(t->s, mdb_txn_commit(t->t));
 	}
 	free(t);
 	return rc;

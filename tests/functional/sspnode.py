@@ -106,10 +106,11 @@ class RpcError(Exception):
 
 
 class Node:
-    def __init__(self, bindir, datadir=None, extra=None, dev=True, emulator=None):
+    def __init__(self, bindir, datadir=None, extra=None, dev=True, emulator=None, wrap=None):
         self.bindir = bindir
         self.dev = dev
         self.emulator = EMULATOR if emulator is None else emulator
+        self.wrap = wrap  # optional: turns the sspd command line into the one to run
         self.datadir = datadir or tempdir()
         self.port = free_port()
         self.url = "http://127.0.0.1:%d/rpc" % self.port
@@ -127,6 +128,8 @@ class Node:
             ["--dev"] if self.dev else []) + [
             "--datadir", self.datadir, "--rpc-listen", "127.0.0.1:%d" % self.port,
             "--check-invariants"] + (MAP_ARGS_EMULATED if self.emulator else []) + self.extra
+        if self.wrap:
+            args = self.wrap(args)
         self.logf = open(self.log, "ab")
         self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
         _procs.append(self.proc)
