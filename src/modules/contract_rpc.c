@@ -224,14 +224,30 @@ static int m_query(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 		out = -1;
 	} else {
 		json_t *ret = NULL;
-		if (r.ret.len == 0)
-			ret = json_null();
-		else if (ssp_val_to_json(&ret, r.ret.data, r.ret.len))
-			ret = NULL;
-		*res =
-		    ret ? json_pack("{s:o, s:I}", "return", ret, "gas_used", (json_int_t)r.gas_used)
-		        : NULL;
-		if (!*res) out = internal(err, SSP_ERR_NOMEM);
+		rc = r.ret.len == 0 ? 0 : ssp_val_to_json(&ret, r.ret.data, r.ret.len);
+		if (!rc && !ret) ret = json_null();
+		if (rc && rc != SSP_ERR_NOMEM) {
+			/*
+			 * The call worked, but its value has no JSON form (a string
+			 * that is not UTF-8, say): say so, with the value's canonical
+			 * bytes, instead of calling it an internal error.
+			 */
+			ssp_rpc_fail(err, RPC_CONTRACT_ERROR,
+			             "contract error: the return value cannot be given as JSON (a "
+			             "string that is not UTF-8?): %s; its canonical bytes are in "
+			             "data.raw",
+			             ssp_strerror(rc));
+			err->data =
+			    json_pack("{s:s, s:s, s:o, s:I}", "error", "RETURN_NOT_JSON", "reason",
+			              ssp_strerror(rc), "raw", jhex(r.ret.data, r.ret.len),
+			              "gas_used", (json_int_t)r.gas_used);
+			out = -1;
+		} else {
+			*res = ret ? json_pack("{s:o, s:I}", "return", ret, "gas_used",
+			                       (json_int_t)r.gas_used)
+			           : NULL;
+			if (!*res) out = internal(err, SSP_ERR_NOMEM);
+		}
 	}
 	ssp_vm_result_free(&r);
 	return out;
