@@ -1060,6 +1060,195 @@ static void test_handle_body_oom(void **state)
 	json_set_alloc_funcs(malloc, free);
 }
 
+/* A batch of n echo calls with ids 0..n-1, each echoing a 40-byte string. */
+static char *echo_batch(int n, int note_at)
+{
+	char *b = malloc(128 * (size_t)n + 2), *p = b;
+
+	*p++ = '[';
+	for (int i = 0; i < n; i++) {
+		if (i == note_at)
+			p += sprintf(p, "%s{\"jsonrpc\":\"2.0\",\"method\":\"note\",\"id\":%d}",
+			             i ? "," : "", i);
+		else
+			p += sprintf(
+			    p,
+			    "%s{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":[\"%040d\"],"
+			    "\"id\":%d}",
+			    i ? "," : "", i, i);
+	}
+	strcpy(p, "]");
+	return b;
+}
+
+/*
+ * The reply cap: once a batch's replies would pass max_reply, that reply and
+ * every later one are -32003 errors with their ids, and the later methods
+ * are not run; a single reply over the cap is replaced too.
+ */
+static void test_handle_body_reply_cap(void **state)
+{
+	ssp_rpc_config cfg;
+	json_t *r;
+	int status, notes0 = notes();
+	size_t len;
+	char *body = echo_batch(10, 7), *out;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.methods = g_methods;
+	cfg.nmethods = sizeof(g_methods) / sizeof(g_methods[0]);
+	cfg.ctx = &g_toy;
+	cfg.max_reply = 200; /* two echo replies of ~75 bytes fit, not three */
+	out = ssp_rpc_handle_body_budget(&cfg, NULL, body, strlen(body), &status, &len);
+	assert_int_equal(status, 200);
+	assert_int_equal(len, strlen(out));
+	r = json_loads(out, 0, NULL);
+	assert_true(json_is_array(r));
+	assert_int_equal(json_array_size(r), 10);
+	for (int i = 0; i < 10; i++) {
+		json_t *e = json_array_get(r, (size_t)i);
+		assert_int_equal(json_integer_value(json_object_get(e, "id")), i);
+		if (i < 2) {
+			assert_non_null(json_object_get(e, "result"));
+		} else {
+			json_t *err = json_object_get(e, "error");
+			assert_int_equal(json_integer_value(json_object_get(err, "code")),
+			                 SSP_RPC_LIMIT);
+		}
+	}
+	assert_int_equal(notes(), notes0); /* the note after the cap was not run */
+	json_decref(r);
+	free(out);
+
+	cfg.max_reply = 20;
+	const char *one = "{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"params\":[\""
+	                  "0123456789012345678901234567890123456789\"],\"id\":\"x\"}";
+	out = ssp_rpc_handle_body_budget(&cfg, NULL, one, strlen(one), &status, &len);
+	assert_non_null(strstr(out, "-32003"));
+	assert_non_null(strstr(out, "\"id\":\"x\""));
+	free(out);
+	free(body);
+}
+
+/*
+ * The global budget: replies are charged as they are built; past the
+ * limit the rest of a batch is -32002 (busy); the caller releases what the
+ * reply holds, and the budget is back to zero.
+ */
+static void test_handle_body_budget(void **state)
+{
+	ssp_rpc_config cfg;
+	ssp_rpc_budget b = {.limit = 160};
+	json_t *r;
+	int status;
+	size_t len;
+	char *body = echo_batch(6, -1), *out;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.methods = g_methods;
+	cfg.nmethods = sizeof(g_methods) / sizeof(g_methods[0]);
+	cfg.ctx = &g_toy;
+	out = ssp_rpc_handle_body_budget(&cfg, &b, body, strlen(body), &status, &len);
+	assert_int_equal(status, 200);
+	assert_int_equal(atomic_load(&b.used), len);
+	r = json_loads(out, 0, NULL);
+	assert_int_equal(json_array_size(r), 6);
+	assert_non_null(json_object_get(json_array_get(r, 0), "result"));
+	json_t *last = json_object_get(json_array_get(r, 5), "error");
+	assert_int_equal(json_integer_value(json_object_get(last, "code")), SSP_RPC_BUSY);
+	json_decref(r);
+	ssp_rpc_budget_release(&b, len);
+	assert_int_equal(atomic_load(&b.used), 0);
+	free(out);
+
+	/* with the budget spent elsewhere, even the first reply is refused */
+	ssp_rpc_budget_add(&b, 160);
+	out = ssp_rpc_handle_body_budget(&cfg, &b, body, strlen(body), &status, &len);
+	assert_non_null(strstr(out, "-32002"));
+	assert_null(strstr(out, "\"result\""));
+	ssp_rpc_budget_release(&b, len + 160);
+	assert_int_equal(atomic_load(&b.used), 0);
+	free(out);
+	free(body);
+}
+
+/* Opens a TCP connection to port on loopback; -1 on failure. */
+static int tcp_connect(unsigned port)
+{
+	struct sockaddr_in sa;
+	struct timeval tv = {5, 0}; /* a bound on every read below, not a measurement */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0) return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)port);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Connections from one address beyond max_conns_per_ip are closed at once;
+ * the ones held still get answers, and a slot freed is usable again.
+ */
+static void test_server_per_address_limit(void **state)
+{
+	static const char body[] =
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[1,2],\"id\":7}";
+	ssp_rpc_server *srv = NULL;
+	ssp_rpc_config cfg;
+	char buf[512], req[256];
+	int fd[3];
+	ssize_t n;
+
+	snprintf(req, sizeof(req), "POST /rpc HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+	         strlen(body), body);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.listen = "127.0.0.1:0";
+	cfg.methods = g_methods;
+	cfg.nmethods = sizeof(g_methods) / sizeof(g_methods[0]);
+	cfg.ctx = &g_toy;
+	cfg.max_conns_per_ip = 2;
+	assert_int_equal(ssp_rpc_server_start(&srv, &cfg), 0);
+	for (int i = 0; i < 3; i++) {
+		fd[i] = tcp_connect(ssp_rpc_server_port(srv));
+		assert_true(fd[i] >= 0);
+	}
+	/* the third is accepted by the kernel and closed by the server */
+	n = recv(fd[2], buf, sizeof(buf), 0);
+	assert_true(n <= 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(send(fd[i], req, strlen(req), 0), (ssize_t)strlen(req));
+		n = recv(fd[i], buf, sizeof(buf) - 1, 0);
+		assert_true(n > 0);
+		buf[n] = '\0';
+		assert_non_null(strstr(buf, "\"result\":3"));
+	}
+	close(fd[0]);
+	close(fd[2]);
+	/* the freed slot takes a new connection (retried: the close takes a moment to be seen) */
+	for (int tries = 0;; tries++) {
+		assert_true(tries < 50);
+		fd[2] = tcp_connect(ssp_rpc_server_port(srv));
+		assert_true(fd[2] >= 0);
+		assert_int_equal(send(fd[2], req, strlen(req), MSG_NOSIGNAL), (ssize_t)strlen(req));
+		n = recv(fd[2], buf, sizeof(buf) - 1, 0);
+		if (n > 0) break;
+		close(fd[2]);
+		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+	}
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "\"result\":3"));
+	close(fd[1]);
+	close(fd[2]);
+	ssp_rpc_server_stop(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1082,6 +1271,9 @@ int main(void)
 	    cmocka_unit_test(test_server_bad_config),
 	    cmocka_unit_test(test_handle_body_direct),
 	    cmocka_unit_test(test_handle_body_oom),
+	    cmocka_unit_test(test_handle_body_reply_cap),
+	    cmocka_unit_test(test_handle_body_budget),
+	    cmocka_unit_test(test_server_per_address_limit),
 	};
 
 	ssp_log_setup(SSP_LOG_PLAIN, SSP_LOG_WARN);
