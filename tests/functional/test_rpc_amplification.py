@@ -82,6 +82,7 @@ def attack(node, body, what):
     helpers = [threading.Thread(target=sample, daemon=True), threading.Thread(target=honest, daemon=True)]
     for t in helpers:
         t.start()
+    h0 = node.height()
     t0 = time.monotonic()
     attackers = [threading.Thread(target=hostile, args=(i,), daemon=True) for i in range(CONCURRENT)]
     for t in attackers:
@@ -94,9 +95,11 @@ def attack(node, body, what):
     for t in helpers:
         t.join(40)
     limit = 2048 if sanitized(node.proc.pid) else 1024
-    print("%s x%d: %.1f s, node peak RSS %.0f MiB (limit %d), honest %d/%d, slowest %.0f ms" %
-          (what, CONCURRENT, took, peak[0], limit, probes["ok"], probes["calls"],
-           probes["worst"] * 1000))
+    ts = [node.rpc("chain_getBlock", {"height": h})["timestamp"] for h in range(h0, node.height() + 1)]
+    gap = max((b - a for a, b in zip(ts, ts[1:])), default=0) / 1000.0
+    print("%s x%d: %.1f s, node peak RSS %.0f MiB (limit %d), honest %d/%d, slowest %.0f ms, "
+          "longest block gap %.1f s" % (what, CONCURRENT, took, peak[0], limit, probes["ok"],
+                                         probes["calls"], probes["worst"] * 1000, gap))
     check(peak[0] < limit, "%s x%d: node RSS stays under %d MiB (peak %.0f)" %
           (what, CONCURRENT, limit, peak[0]))
     check(probes["calls"] >= 3 and probes["ok"] == probes["calls"],
