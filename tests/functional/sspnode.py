@@ -124,16 +124,26 @@ class Node:
     def start(self, timeout=None):
         if timeout is None:
             timeout = 60 if self.emulator else 20
-        args = self.emulator + [os.path.join(self.bindir, "sspd")] + (
-            ["--dev"] if self.dev else []) + [
-            "--datadir", self.datadir, "--rpc-listen", "127.0.0.1:%d" % self.port,
-            "--check-invariants"] + (MAP_ARGS_EMULATED if self.emulator else []) + self.extra
-        if self.wrap:
-            args = self.wrap(args)
-        self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
-        _procs.append(self.proc)
-        wait_for(lambda: self.rpc("chain_getInfo"), timeout, "node RPC")
+        # free_port() only finds a port that was free a moment ago: another test's client
+        # sockets may take it first. A node that cannot listen gets a new port (3 tries).
+        for attempt in range(3):
+            args = self.emulator + [os.path.join(self.bindir, "sspd")] + (
+                ["--dev"] if self.dev else []) + [
+                "--datadir", self.datadir, "--rpc-listen", "127.0.0.1:%d" % self.port,
+                "--check-invariants"] + (MAP_ARGS_EMULATED if self.emulator else []) + self.extra
+            if self.wrap:
+                args = self.wrap(args)
+            self.logf = open(self.log, "ab")
+            self.proc = subprocess.Popen(args, stdout=self.logf, stderr=subprocess.STDOUT)
+            _procs.append(self.proc)
+            wait_for(lambda: self.proc.poll() is not None or self.rpc("chain_getInfo"), timeout,
+                     "node RPC")
+            if self.proc.poll() is None:
+                return self
+            if attempt == 2 or "cannot listen on 127.0.0.1:%d" % self.port not in self.logtext():
+                raise Failure("sspd exited with status %d while starting" % self.proc.returncode)
+            self.port = free_port()
+            self.url = "http://127.0.0.1:%d/rpc" % self.port
         return self
 
     def rpc_raw(self, body, timeout=30):
