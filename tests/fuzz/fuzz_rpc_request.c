@@ -82,6 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.max_body = 1 << 20;
 	cfg.max_batch = 16;
 	cfg.max_depth = 32;
+	cfg.max_reply = 1024; /* small: batches reach the reply cap and its refusals */
 	cfg.methods = methods;
 	cfg.nmethods = sizeof(methods) / sizeof(methods[0]);
 	out = ssp_rpc_handle_body(&cfg, (const char *)data, size, &status);
