@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 
-from sspnode import Failure, Node, bindir_from_argv, check, main, tempdir, wait_for
+from sspnode import Failure, Node, bindir_from_argv, check, command, main, tempdir, wait_for
 
 
 def test():
@@ -34,7 +34,7 @@ def test():
     with open(os.path.join(keys, "genesis.json")) as f:
         team = [a for a in json.load(f)["allocations"] if a["category"] == "team"][0]["address"]
     txs = subprocess.run(
-        [os.path.join(bindir, "ssp_txgen"), "--keystore", os.path.join(keys, "dev-keys", "dev"),
+        command(bindir, "ssp_txgen") + ["--keystore", os.path.join(keys, "dev-keys", "dev"),
          "--chain-id", info["chain_id"], "--hrp", info["hrp"], "--to", team, "--nonce", "0",
          "--count", "40000", "--expiry", str(info["height"] + 5000)],
         capture_output=True, text=True, timeout=120, check=True).stdout.split()

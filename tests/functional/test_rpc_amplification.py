@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from sspnode import Node, bindir_from_argv, check, main
+from sspnode import Node, bindir_from_argv, check, command, main
 
 CAP = 16 << 20
 CONCURRENT = 8
@@ -136,7 +136,7 @@ def test():
     with open(os.path.join(node.datadir, "genesis.json")) as f:
         team = [a for a in json.load(f)["allocations"] if a["category"] == "team"][0]["address"]
     txs = subprocess.run(
-        [os.path.join(bindir, "ssp_txgen"), "--keystore",
+        command(bindir, "ssp_txgen") + ["--keystore",
          os.path.join(node.datadir, "dev-keys", "dev"), "--chain-id", info["chain_id"], "--hrp",
          info["hrp"], "--to", team, "--nonce", "0", "--count", "4000", "--expiry",
          str(info["height"] + 5000)], capture_output=True, text=True, timeout=60, check=True).stdout.split()

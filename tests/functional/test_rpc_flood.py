@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 
-from sspnode import Failure, Node, RpcError, bindir_from_argv, check, main
+from sspnode import Failure, Node, RpcError, bindir_from_argv, check, command, main
 
 SOCKETS = 2000
 DEADLINE_MS = 4000
@@ -186,7 +186,7 @@ def test():
     dev = os.path.join(node.datadir, "dev-keys", "dev")
     addr = _genesis_address(node, "team")
     txs = subprocess.run(
-        [os.path.join(bindir, "ssp_txgen"), "--keystore", dev, "--chain-id", info["chain_id"],
+        command(bindir, "ssp_txgen") + ["--keystore", dev, "--chain-id", info["chain_id"],
          "--hrp", info["hrp"], "--to", addr, "--nonce", "0", "--count", "600",
          "--expiry", str(info["height"] + 5000)],
         capture_output=True, text=True, timeout=60, check=True).stdout.split()

@@ -14,13 +14,13 @@ import subprocess
 import threading
 import time
 
-from sspnode import Node, bindir_from_argv, check, main
+from sspnode import Node, bindir_from_argv, check, command, main
 
 
 def txgen(bindir, node, nonce, count, to, fee=100000):
     info = node.rpc("chain_getInfo")
     return subprocess.run(
-        [os.path.join(bindir, "ssp_txgen"), "--keystore",
+        command(bindir, "ssp_txgen") + ["--keystore",
          os.path.join(node.datadir, "dev-keys", "dev"), "--chain-id", info["chain_id"],
          "--hrp", info["hrp"], "--to", to, "--nonce", str(nonce), "--count", str(count),
          "--expiry", str(info["height"] + 5000), "--fee", str(fee)],
