@@ -116,7 +116,7 @@ def spam(bindir, node):
     stop = threading.Event()
     lat, fails = [], [0]
 
-    def honest():
+    def probe():
         while not stop.is_set():
             t0 = time.monotonic()
             try:
@@ -126,7 +126,7 @@ def spam(bindir, node):
                 fails[0] += 1
             time.sleep(0.05)
 
-    prober = threading.Thread(target=honest, daemon=True)
+    prober = threading.Thread(target=probe, daemon=True)
     prober.start()
     t0 = time.time()
     for k in range(7):
