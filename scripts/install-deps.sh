@@ -34,11 +34,19 @@ arm64)
 	exit 2
 	;;
 esac
+# Installed for the right architecture: a plain name means this machine's own
+# (or an Architecture: all package), so an arm64 twin alone does not count.
+native=$(dpkg --print-architecture)
+installed() {
+	case "$1" in
+	*:*) dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q "install ok installed" ;;
+	*) dpkg-query -W -f='${Status} ${Architecture}\n' "$1" 2>/dev/null |
+		grep -Eq "install ok installed ($native|all)$" ;;
+	esac
+}
 missing=""
 for p in $PKGS; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
-		missing="$missing $p"
-	fi
+	installed "$p" || missing="$missing $p"
 done
 [ -z "$missing" ] && [ -z "${UPDATE_NEEDED:-}" ] && exit 0
 echo "install-deps: installing:$missing" >&2
