@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 
-from sspnode import Node, bindir_from_argv, check, command, main
+from sspnode import EMULATOR, Node, bindir_from_argv, check, command, main
 
 
 def txgen(bindir, node, nonce, count, to, fee=100000):
@@ -83,7 +83,9 @@ def race(bindir, node):
     print("tx_get race: %d answers over blocks %d..%d, %d accepted txs" %
           (answers[0], h0, h1, len(accepted)))
     check(len(accepted) == len(txs), "every honest transfer accepted")
-    check(answers[0] >= 5000 and h1 - h0 >= 5,
+    # enough lookups to meet commits many times over (under qemu the node runs ~5x slower)
+    need = 1000 if EMULATOR else 5000
+    check(answers[0] >= need and h1 - h0 >= 5,
           "tx_get hammered while blocks commit (%d answers, %d blocks)" % (answers[0], h1 - h0))
     check(not bad, "tx_get never says unknown for an accepted tx (%d wrong: %r)" %
           (len(bad), bad[:3]))
