@@ -16,12 +16,18 @@
  *   vm_iot20_transfer_rate  contracts/iot20.lua's transfer(to, 1) through
  *                         ssp_vm_call with storage and events in memory:
  *                         the VM's share of a Lua token transfer (a `#`
- *                         line gives the rate without the hook too).
+ *                         line gives the rate without the hook too);
+ *   vm_gas_per_s_<op>     --calibrate: the gas calibration corpus, worst-case
+ *                         Lua operations (table rehash churn, format of huge
+ *                         floats, long string comparisons, ...), each one's
+ *                         gas per CPU-second, and vm_gas_slowest_vs_iot20,
+ *                         the slowest one's rate over an iot20 transfer's
+ *                         (docs/contracts.md "Gas"; the target is >= 0.1).
  *
  * Rates are per CPU-second of the benchmark's thread, so time-slicing by
  * other processes on a shared machine does not lower them.
  *
- * usage: bench_vm [--runs R] [--seconds S] [--contract PATH]
+ * usage: bench_vm [--runs R] [--seconds S] [--contract PATH] [--calibrate]
  */
 #include <errno.h>
 #include <jansson.h>
@@ -39,11 +45,13 @@
 #endif
 
 static const char usage[] =
-    "usage: bench_vm [--runs R] [--seconds S] [--contract PATH]\n"
+    "usage: bench_vm [--runs R] [--seconds S] [--contract PATH] [--calibrate]\n"
     "  --runs R       timed runs of the CPU-bound call with and without the hook, "
     "alternating (default 7)\n"
     "  --seconds S    length of each call-rate measurement (default 2)\n"
-    "  --contract P   iot20.lua (default " SSP_SOURCE_DIR "/contracts/iot20.lua)\n";
+    "  --contract P   iot20.lua (default " SSP_SOURCE_DIR "/contracts/iot20.lua)\n"
+    "  --calibrate    run only the gas calibration corpus (gas per CPU-second of each\n"
+    "                 worst-case operation against an iot20 transfer)\n";
 
 /* The CPU-bound function: 12 instructions per iteration; LOOPS iterations ~ 10M instructions. */
 static const char cpu_src[] = "function work(n)\n"
@@ -90,7 +98,7 @@ static double wall_s(void)
 
 /* ------------------------------------------------------------ fake host */
 
-#define KV_MAX 16
+#define KV_MAX 64
 
 typedef struct {
 	uint8_t key[256];
@@ -259,6 +267,167 @@ static double call_rate(ssp_vm *vm, const ssp_vm_host *h, const code *c, const c
 	return (double)n / t;
 }
 
+/*
+ * The calibration corpus: one function per worst-case operation, each
+ * looping n times over it. Every function does the operation's setup once
+ * per call, so n is chosen to make the operation dominate.
+ */
+static const char calib_src[] =
+    "function churn(n)\n" /* 4,096 string keys; delete one, insert one: every insert rehashes */
+    "  local t = {}\n"
+    "  for i = 1, 4096 do t['k' .. i] = i end\n"
+    "  for i = 1, n do t['k' .. i] = nil; t['n' .. i] = i end\n"
+    "  return 0\n"
+    "end\n"
+    "function churn_small(n)\n" /* the same on 64 keys */
+    "  local t = {}\n"
+    "  for i = 1, 64 do t['k' .. i] = i end\n"
+    "  for i = 1, n do t['k' .. i] = nil; t['n' .. i] = i; t['k' .. i] = i; t['n' .. i] = nil end\n"
+    "  return 0\n"
+    "end\n"
+    "function format_huge(n)\n"
+    "  local x = 1e308\n"
+    "  for i = 1, n do local s = string.format('%.99f', x) end\n"
+    "  return 0\n"
+    "end\n"
+    "function compare_long(n)\n" /* distinct 16 KiB strings with a common prefix */
+    "  local a = string.rep('a', 16000) .. 'x'\n"
+    "  local b = string.rep('a', 16000) .. 'y'\n"
+    "  local k = 0\n"
+    "  for i = 1, n do if a == b then k = k + 1 end if a < b then k = k + 1 end end\n"
+    "  return k\n"
+    "end\n"
+    "function concat_float(n)\n" /* a float coerced to text by .. (no library call) */
+    "  local x = 1.2345678901234567e300\n"
+    "  for i = 1, n do local s = x .. '' end\n"
+    "  return 0\n"
+    "end\n"
+    "function tostring_float(n)\n"
+    "  local x = 1.2345678901234567e300\n"
+    "  for i = 1, n do local s = tostring(x) end\n"
+    "  return 0\n"
+    "end\n"
+    "function pattern(n)\n"
+    "  local s = string.rep('a', 4000)\n"
+    "  for i = 1, n do local r = string.find(s, 'a-a-b') end\n"
+    "  return 0\n"
+    "end\n"
+    "function table_insert(n)\n"
+    "  local t = {}\n"
+    "  for i = 1, n do table.insert(t, i) end\n"
+    "  return 0\n"
+    "end\n"
+    "function concat(n)\n"
+    "  local x = string.rep('x', 8000)\n"
+    "  for i = 1, n do local s = x .. x end\n"
+    "  return 0\n"
+    "end\n"
+    "local function deep(d) if d == 0 then return 0 end return deep(d - 1) + 1 end\n"
+    "function deep_calls(n)\n"
+    "  local k = 0\n"
+    "  for i = 1, n do k = k + deep(190) end\n"
+    "  return k\n"
+    "end\n"
+    "function storage_set(n)\n"
+    "  local v = string.rep('v', 48)\n"
+    "  for i = 1, n do storage.set('key' .. (i % 16), v) end\n"
+    "  return 0\n"
+    "end\n"
+    "function events(n)\n"
+    "  local v = string.rep('e', 1000)\n"
+    "  for i = 1, n do ssp.emit('E', {v = v}) end\n"
+    "  return 0\n"
+    "end\n"
+    "function return_value(n)\n"
+    "  return string.rep('r', 16000)\n"
+    "end\n"
+    "abi.register(churn, churn_small, format_huge, compare_long, tostring_float, pattern,\n"
+    "  table_insert, concat, concat_float, deep_calls, storage_set, events, return_value)\n";
+
+static const struct {
+	const char *fn;
+	int n; /* loop count of one call */
+	const char *what;
+} calib_ops[] = {
+    {"churn", 1000, "4,096-key table: delete one, insert one (every insert rehashes)"},
+    {"churn_small", 2000, "64-key table: delete/insert churn"},
+    {"format_huge", 200, "string.format('%.99f', 1e308)"},
+    {"compare_long", 20000, "== and < of distinct 16 KiB strings (common prefix)"},
+    {"tostring_float", 20000, "tostring(1.2345678901234567e300)"},
+    {"concat_float", 20000, "1.2345678901234567e300 .. '' (coercion inside the VM)"},
+    {"pattern", 1, "string.find(string.rep('a', 4000), 'a-a-b')"},
+    {"table_insert", 20000, "table.insert into a growing table"},
+    {"concat", 2000, "8,000-byte .. 8,000-byte"},
+    {"deep_calls", 200, "recursion 190 deep"},
+    {"storage_set", 2000, "storage.set of a 48-byte value"},
+    {"events", 500, "ssp.emit of a 1,000-byte field"},
+    {"return_value", 1, "a 16,000-byte return value"},
+};
+
+/*
+ * Runs fn(n) repeatedly for `seconds` of thread CPU and returns its gas per
+ * CPU-second. A call that ends with an error (out of gas, memory, a node
+ * limit) still counts: its gas is what the block would charge for the CPU
+ * the producer spent. *status gets the last call's status and *rc its
+ * return code.
+ */
+static double calib_rate(ssp_vm *vm, const ssp_vm_host *h, const code *c, const char *fn,
+                         const ssp_buf *args, double seconds, uint64_t *gas, int *rc, int *status,
+                         char *err, size_t errlen)
+{
+	double c0 = cpu_s(), t;
+	uint64_t total = 0;
+	unsigned long calls = 0;
+	do {
+		ssp_vm_result res;
+		*rc = ssp_vm_call(vm, h, &c->hash, c->src, c->n, SSP_VM_MODE_CALL, fn, args->data,
+		                  args->len, 100000000, &res);
+		*status = res.status;
+		snprintf(err, errlen, "%s", res.error);
+		*gas = res.gas_used;
+		total += res.gas_used;
+		ssp_vm_result_free(&res);
+		calls++;
+		t = cpu_s() - c0;
+	} while (t < seconds && calls < 100000);
+	*gas = total / calls;
+	return (double)total / t;
+}
+
+/* --calibrate: the corpus against iot20's transfer, measured in this run. */
+static void calibrate(ssp_vm *vm, ssp_vm_host *h, double iot20_gps, double seconds)
+{
+	code cal = mk_code(calib_src, sizeof calib_src - 1);
+	double slowest = 1e300;
+	const char *slowest_fn = "";
+	printf(
+	    "# vm calibration: gas per CPU-second of each operation, iot20 transfer %.0f gas/s\n",
+	    iot20_gps);
+	for (size_t i = 0; i < sizeof calib_ops / sizeof calib_ops[0]; i++) {
+		ssp_buf args;
+		char aj[32];
+		snprintf(aj, sizeof aj, "[%d]", calib_ops[i].n);
+		args_of(&args, aj);
+		uint64_t gas;
+		int rc, status;
+		char err[256];
+		double r = calib_rate(vm, h, &cal, calib_ops[i].fn, &args, seconds, &gas, &rc,
+		                      &status, err, sizeof err);
+		ssp_buf_free(&args);
+		printf("# vm calibration: %-14s %s: %llu gas per call%s%s, %.4f of iot20's rate\n",
+		       calib_ops[i].fn, calib_ops[i].what, (unsigned long long)gas,
+		       rc || status ? ", ends with: " : "", rc || status ? err : "", r / iot20_gps);
+		printf("BENCH vm_gas_per_s_%s %.0f gas/s\n", calib_ops[i].fn, r);
+		if (r < slowest) {
+			slowest = r;
+			slowest_fn = calib_ops[i].fn;
+		}
+	}
+	printf("# vm calibration: the slowest is %s (target: >= 0.1 of iot20's gas per second)\n",
+	       slowest_fn);
+	printf("BENCH vm_gas_slowest_vs_iot20 %.4f ratio\n", slowest / iot20_gps);
+}
+
 static char *read_file(const char *path, size_t *n)
 {
 	FILE *f = fopen(path, "rb");
@@ -273,7 +442,7 @@ static char *read_file(const char *path, size_t *n)
 
 int main(int argc, char **argv)
 {
-	int runs = 7;
+	int runs = 7, calib = 0;
 	double seconds = 2;
 	const char *contract = SSP_SOURCE_DIR "/contracts/iot20.lua";
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -281,6 +450,10 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			fputs(usage, stdout);
 			return 0;
+		}
+		if (!strcmp(argv[i], "--calibrate")) {
+			calib = 1;
+			continue;
 		}
 		if (i + 1 >= argc) die("%s needs a value\n%s", argv[i], usage);
 		if (!strcmp(argv[i], "--runs"))
@@ -300,6 +473,32 @@ int main(int argc, char **argv)
 	ssp_addr alice = mk_addr(0xa1), bob = mk_addr(0xb0);
 	ssp_vm_host h;
 	host_init(&h, &w, &alice);
+
+	if (calib) {
+		/* iot20's rate first: every figure is a ratio to it, measured in this run */
+		size_t n;
+		char *src = read_file(contract, &n);
+		code tok = mk_code(src, n);
+		ssp_buf args;
+		args_of(&args,
+		        "[\"BENCH\", \"Bench token\", 0, 1000000000000000, 1000000000000000]");
+		call(vm, &h, &tok, SSP_VM_MODE_INIT, NULL, &args, 1000000);
+		ssp_buf_free(&args);
+		char bob_text[96], tj[160];
+		ssp_addr_encode(bob_text, sizeof bob_text, "dssp", &bob);
+		snprintf(tj, sizeof tj, "[\"%s\", 1]", bob_text);
+		args_of(&args, tj);
+		uint64_t gas;
+		double rate = call_rate(vm, &h, &tok, "transfer", &args, seconds, &gas);
+		ssp_buf_free(&args);
+		printf("# vm calibration: iot20 transfer %llu gas, %.0f calls/s\n",
+		       (unsigned long long)gas, rate);
+		printf("BENCH vm_gas_per_s_iot20 %.0f gas/s\n", rate * (double)gas);
+		calibrate(vm, &h, rate * (double)gas, seconds);
+		free(src);
+		ssp_vm_free(vm);
+		return 0;
+	}
 
 	/* 1. CPU-bound: hook on and off, alternating; best CPU time of each */
 	code cpu = mk_code(cpu_src, sizeof cpu_src - 1);

@@ -7,7 +7,8 @@
 # same N: native SSP transfers, native IOT_Coin token transfers and
 # contracts/iot20.lua transfer calls; the token figures are also given as
 # ratios to the SSP transfer figure of this same invocation. Then bench_vm:
-# the contract VM's gas-metering overhead and call rates.
+# the contract VM's gas-metering overhead and call rates, then its gas
+# calibration corpus (bench_vm --calibrate).
 # Environment: BENCH_TXS (default 300000) to shorten or lengthen each run.
 set -euo pipefail
 
@@ -63,4 +64,6 @@ ratio lua_token_cpu_vs_ssp_cpu "$(fig lua_token_per_node_cpu_s)" "$(fig transfer
 
 echo "# bench_vm: the contract VM alone (no chain): gas-metering overhead and call rates"
 timeout 120 "$bin/bench_vm" --contract "$repo/contracts/iot20.lua"
+echo "# bench_vm --calibrate: gas per CPU-second of worst-case operations against an iot20 transfer"
+timeout 120 "$bin/bench_vm" --calibrate --seconds 0.5 --contract "$repo/contracts/iot20.lua"
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
