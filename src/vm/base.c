@@ -186,6 +186,8 @@ void vm_tostring(lua_State *L, int idx)
 	case LUA_TSTRING:
 		lua_pushvalue(L, idx);
 		lua_tolstring(L, -1, NULL); /* numbers: "%d" or "%.14g", never an address */
+		if (lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx))
+			vm_charge(L, vm_float_text_gas(lua_tonumber(L, idx), lua_rawlen(L, -1)));
 		break;
 	case LUA_TBOOLEAN:
 		lua_pushstring(L, lua_toboolean(L, idx) ? "true" : "false");
@@ -416,7 +418,7 @@ static lua_Integer raw_border(lua_State *L, int t)
 		else
 			i = m;
 	}
-	vm_charge(L, probes * VM_GAS_ELEM);
+	vm_charge(L, probes * VM_GAS_LEN_PROBE);
 	return (lua_Integer)i;
 }
 

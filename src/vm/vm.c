@@ -196,6 +196,9 @@ static int entry(lua_State *L)
 	if (nres > 1) vm_fail(L, SSP_ERR_VM_VALUE, "a contract function returns at most one value");
 	if (nres == 0) lua_pushnil(L);
 	vm_encode(L, -1, &c->ret, VM_VALUE_MAX, "return value");
+	/* a transaction's return value is kept forever, like storage and events */
+	if (c->top && c->mode != SSP_VM_MODE_VIEW)
+		vm_charge(L, (uint64_t)VM_GAS_RET_B * c->ret.len);
 	s->metering = 0;
 	return 0;
 }
@@ -239,6 +242,8 @@ static int run(ssp_vm *vm, vm_job *j, vm_call *c, int *status, char *err, size_t
 	c->st = s;
 	/* node-local caps, looser when validating another node's block (ssp/vm.h) */
 	unsigned slack = c->validating ? VM_VALIDATE_SLACK : 1;
+	c->slack = slack;
+	c->free_used = 0;
 	c->phys_limit = s->inuse + slack * VM_PHYS_FACTOR * vm->mem_limit;
 	c->work_limit = c->gas_limit > (UINT64_MAX / slack - VM_WORK_BASE) / VM_WORK_PER_GAS
 	                    ? UINT64_MAX
@@ -430,6 +435,7 @@ int ssp_vm_call(ssp_vm *vm, const ssp_vm_host *host, const ssp_hash *code_hash, 
 	vm_call c = {
 	    .host = host, .mode = mode, .gas_limit = gas_limit, .validating = host->validating};
 	c.obj_limit = parent ? parent->obj_limit - parent->obj_used : vm->mem_limit;
+	c.top = !parent;
 	ssp_buf_init(&c.ret, VM_VALUE_MAX);
 	vm_job j = {.c = &c,
 	            .code_hash = code_hash,
