@@ -282,7 +282,7 @@ static const char calib_src[] =
     "function churn_small(n)\n" /* the same on 64 keys */
     "  local t = {}\n"
     "  for i = 1, 64 do t['k' .. i] = i end\n"
-    "  for i = 1, n do t['k' .. i] = nil; t['n' .. i] = i; t['k' .. i] = i; t['n' .. i] = nil end\n"
+    "  for i = 1, n do t['k' .. i] = nil; t['k' .. (i + 64)] = i end\n"
     "  return 0\n"
     "end\n"
     "function format_huge(n)\n"
