@@ -403,6 +403,14 @@ const ssp_txtype *ssp_chain_txtype(const ssp_chain *c, uint16_t id);
 const ssp_txreg *ssp_chain_txreg(const ssp_chain *c, uint16_t id);
 /* Check the supply invariant after every block (debug builds do by default). */
 void ssp_chain_set_check_invariants(ssp_chain *c, bool on);
+/*
+ * The producer's time budget, a local policy (never a validity rule):
+ * ssp_exec_candidates takes no further candidate once executing the block
+ * has taken `us` microseconds (the tx running then finishes; the rest stay
+ * in the mempool). 0 = no budget. Default: half the block interval.
+ * Importing a block is never cut short. Chain owner thread only.
+ */
+void ssp_chain_set_exec_budget(ssp_chain *c, uint64_t us);
 
 /* Minimum fee of an encoded tx of n bytes. */
 uint64_t ssp_chain_min_fee(const ssp_chain *c, size_t n);
@@ -490,8 +498,9 @@ SSP_WUR int ssp_chain_begin(ssp_chain *c, ssp_exec **out, uint64_t slot, uint64_
 /*
  * Producer: applies candidates in order, leaving out each tx that is no
  * longer valid (and its sender's later ones; see ssp_exec_dropped) and
- * stopping at the block's limits. txs are borrowed until commit/abort.
- * Fails only with a local failure.
+ * stopping at the block's limits or once the chain's time budget is spent
+ * (ssp_chain_set_exec_budget; at least one candidate is always tried).
+ * txs are borrowed until commit/abort. Fails only with a local failure.
  */
 SSP_WUR int ssp_exec_candidates(ssp_exec *x, const ssp_tx *txs, size_t n);
 /*

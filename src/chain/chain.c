@@ -40,6 +40,11 @@ void ssp_chain_set_check_invariants(ssp_chain *c, bool on)
 	c->check_invariants = on;
 }
 
+void ssp_chain_set_exec_budget(ssp_chain *c, uint64_t us)
+{
+	c->exec_budget_us = us;
+}
+
 void ssp_chain_set_workpool(ssp_chain *c, ssp_workpool *pool)
 {
 	c->pool = pool;
@@ -253,6 +258,7 @@ int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, cons
 	c->store = store;
 	c->g = g;
 	c->cons = (ssp_consensus){.producer = single_producer, .finalized = single_finalized};
+	c->exec_budget_us = g->params.block_interval_ms * 500u; /* half the interval */
 #ifdef SSP_DEBUG
 	c->check_invariants = true;
 #endif

@@ -24,8 +24,9 @@ struct ssp_chain {
 	ssp_consensus cons;
 	ssp_workpool *pool; /* borrowed; NULL = verify on the caller's thread */
 	bool check_invariants;
-	bool executing; /* an ssp_exec holds the write txn */
-	int fatal;      /* poisoned by a local failure: every later change fails with it */
+	uint64_t exec_budget_us; /* producer: stop taking candidates after this (0: never) */
+	bool executing;          /* an ssp_exec holds the write txn */
+	int fatal;               /* poisoned by a local failure: every later change fails with it */
 #ifdef SSP_DEBUG
 	bool has_owner;
 	pthread_t owner; /* the first thread that changed the chain */

@@ -313,11 +313,24 @@ int ssp_exec_candidates(ssp_exec *x, const ssp_tx *txs, size_t n)
 	const ssp_params *p = &c->g->params;
 	size_t budget = p->max_block_bytes > 1024 ? p->max_block_bytes - 1024 : 0; /* header */
 	int rc = 0;
+	uint64_t t0 = ssp_mono_ns(), budget_ns = c->exec_budget_us * 1000u;
 	if (c->fatal) return c->fatal;
 	for (size_t i = 0; i < n; i++) {
 		const ssp_tx *tx = &txs[i];
 		ssp_receipt r;
 		size_t pos;
+		/*
+		 * The time budget (a local policy): a mispriced operation found later
+		 * delays the block by at most one tx past the budget; what is left
+		 * stays in the mempool for the next block.
+		 */
+		if (budget_ns && i > 0 && ssp_mono_ns() - t0 >= budget_ns) {
+			SSP_LOGI(LOG,
+			         "block time budget of %llu us spent: %zu of %zu candidates left "
+			         "for the next block",
+			         (unsigned long long)c->exec_budget_us, n - i, n);
+			break;
+		}
 		if (x->fcap && failed_has(x, &tx->from, &pos)) continue;
 		if (x->n == p->max_block_txs) break;
 		if (x->bytes + 4 * (x->n + 1) + tx->raw_len > budget) continue;

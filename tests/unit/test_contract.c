@@ -917,6 +917,58 @@ static void test_block_gas_limit(void **state)
 	cx_close(&x);
 }
 
+/*
+ * The producer's time budget (a local policy, issue 12): once executing a
+ * block has taken the budget, no further candidate is taken; the rest stay
+ * in the mempool for the next blocks. With a 1 us budget a block takes
+ * exactly one spin (2 M instructions). A
+ * follower with the same budget imports the block built without one in
+ * full: import is never cut short.
+ */
+static void test_time_budget(void **state)
+{
+	(void)state;
+	cx x, f;
+	ssp_addr c;
+	ssp_hash t[4];
+	ssp_block_info bi;
+	cx_open(&x, G_DEF);
+	cx_open(&f, G_DEF);
+	assert_int_equal(deploy(&x, &ALICE, COUNTER, "[0]", &c, NULL), 0);
+	cx_produce(&x);
+	ssp_chain_set_exec_budget(x.n.chain, 1); /* 1 us */
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(call_opts(&x, &BOB, &c, "spin", NULL, 0, 2 * GAS, 0, &t[i]), 0);
+	bi = cx_produce(&x);
+	assert_int_equal(bi.ntx, 1);
+	assert_true(included(&x, &t[0]));
+	expect_fail(&x, &t[0], SSP_ERR_VM_GAS, NULL);
+	assert_int_equal(ssp_mempool_count(x.n.pool), 3); /* left for the next block */
+	bi = cx_produce(&x);
+	assert_int_equal(bi.ntx, 1);
+	assert_true(included(&x, &t[1]));
+	assert_int_equal(ssp_mempool_count(x.n.pool), 2);
+	/* no budget: the rest in one block */
+	ssp_chain_set_exec_budget(x.n.chain, 0);
+	bi = cx_produce(&x);
+	assert_int_equal(bi.ntx, 2);
+	assert_true(included(&x, &t[3]));
+	assert_int_equal(ssp_mempool_count(x.n.pool), 0);
+	/* the follower, 1 us budget, imports every block whole */
+	ssp_chain_set_exec_budget(f.n.chain, 1);
+	for (uint64_t h = 1; h <= ssp_chain_head(x.n.chain)->height; h++) {
+		size_t len;
+		uint8_t *blk = fx_block_copy(&x.n, h, &len);
+		assert_int_equal(ssp_chain_import(f.n.chain, NULL, blk, len, &bi), 0);
+		free(blk);
+	}
+	assert_int_equal(bi.ntx, 2);
+	assert_memory_equal(ssp_chain_head(f.n.chain)->state_root.b,
+	                    ssp_chain_head(x.n.chain)->state_root.b, 32);
+	cx_close(&f);
+	cx_close(&x);
+}
+
 static void test_rpc_code_events_replay(void **state)
 {
 	(void)state;
@@ -1524,6 +1576,7 @@ int main(void)
 	    cmocka_unit_test(test_reentry_and_depth),
 	    cmocka_unit_test(test_deploy_errors),
 	    cmocka_unit_test(test_block_gas_limit),
+	    cmocka_unit_test(test_time_budget),
 	    cmocka_unit_test(test_rpc_code_events_replay),
 	    cmocka_unit_test(test_templates),
 	    cmocka_unit_test(test_token_bridge),
