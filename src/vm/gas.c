@@ -177,11 +177,10 @@ void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 				    (uint64_t)c->slack *
 				    (VM_FREE_BASE + (uint64_t)VM_FREE_PER_GAS * c->gas_used);
 				if (c->free_used + grow > cap) {
-					vm_set_abort(
-					    c, VM_ABORT_NODE, SSP_ERR_VM_NODELIMIT,
-					    "node limit: uncharged allocation over %u bytes "
-					    "per gas (table rehash churn?)",
-					    VM_FREE_PER_GAS);
+					vm_set_abort(c, VM_ABORT_NODE, SSP_ERR_VM_NODELIMIT,
+					             "uncharged allocation over %u bytes "
+					             "per gas (table rehash churn?)",
+					             VM_FREE_PER_GAS);
 					return NULL;
 				}
 				c->free_used += grow;

@@ -74,7 +74,7 @@ _Static_assert(sizeof(void *) == 8 && sizeof(lua_Integer) == 8, "64-bit hosts on
 #define VM_PHYS_FACTOR 4                  /* node-local live-memory cap = 4 x mem_limit */
 #define VM_WORK_BASE (256u * 1024 * 1024) /* node-local cumulative allocation: base + */
 #define VM_WORK_PER_GAS 64                /* 64 bytes per gas of the limit */
-#define VM_FREE_BASE (4u * 1024 * 1024)   /* node-local: new uncharged blocks of >= 256 bytes */
+#define VM_FREE_BASE (2u * 1024 * 1024)   /* node-local: new uncharged blocks of >= 256 bytes */
 #define VM_FREE_PER_GAS 32                /* (table hash parts) <= base + 32 x gas used */
 #define VM_FREE_MIN 256
 #define VM_VALIDATE_SLACK 2 /* the caps x2 when validating another's block */

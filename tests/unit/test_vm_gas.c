@@ -439,8 +439,8 @@ static void test_rehash_churn(void **state)
 		double s = (double)(ssp_mono_ns() - t0) / 1e9;
 		print_message("32 churn calls (%s): %.3f s\n", v ? "validating" : "producing", s);
 		assert_true(s < 10); /* generous: 11.2 s before; ~0.1 s here */
-		fx_out o = expect_status(
-		    fx_run(w, k, SSP_VM_MODE_CALL, "churn", "[64, 2000]", 1, 0, G), 0);
+		fx_out o =
+		    expect_status(fx_run(w, k, SSP_VM_MODE_CALL, "churn", "[64, 500]", 1, 0, G), 0);
 		assert_string_equal(o.ret, "0");
 		o = expect_status(fx_run(w, k, SSP_VM_MODE_CALL, "build", "[20000]", 1, 0, 5 * G),
 		                  0);
