@@ -302,6 +302,11 @@ static const char calib_src[] =
     "  for i = 1, n do local s = x .. '' end\n"
     "  return 0\n"
     "end\n"
+    "function concat_int(n)\n" /* an integer coerced to text by .. */
+    "  local x = 1234567890123\n"
+    "  for i = 1, n do local s = x .. '' end\n"
+    "  return 0\n"
+    "end\n"
     "function tostring_float(n)\n"
     "  local x = 1.2345678901234567e300\n"
     "  for i = 1, n do local s = tostring(x) end\n"
@@ -342,7 +347,8 @@ static const char calib_src[] =
     "  return string.rep('r', 16000)\n"
     "end\n"
     "abi.register(churn, churn_small, format_huge, compare_long, tostring_float, pattern,\n"
-    "  table_insert, concat, concat_float, deep_calls, storage_set, events, return_value)\n";
+    "  table_insert, concat, concat_float, concat_int, deep_calls, storage_set, events, "
+    "return_value)\n";
 
 static const struct {
 	const char *fn;
@@ -355,6 +361,7 @@ static const struct {
     {"compare_long", 20000, "== and < of distinct 16 KiB strings (common prefix)"},
     {"tostring_float", 20000, "tostring(1.2345678901234567e300)"},
     {"concat_float", 20000, "1.2345678901234567e300 .. '' (coercion inside the VM)"},
+    {"concat_int", 20000, "1234567890123 .. '' (coercion inside the VM)"},
     {"pattern", 1, "string.find(string.rep('a', 4000), 'a-a-b')"},
     {"table_insert", 20000, "table.insert into a growing table"},
     {"concat", 2000, "8,000-byte .. 8,000-byte"},

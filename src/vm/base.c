@@ -186,8 +186,7 @@ void vm_tostring(lua_State *L, int idx)
 	case LUA_TSTRING:
 		lua_pushvalue(L, idx);
 		lua_tolstring(L, -1, NULL); /* numbers: "%d" or "%.14g", never an address */
-		if (lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx))
-			vm_charge(L, vm_float_text_gas(lua_tonumber(L, idx), lua_rawlen(L, -1)));
+		vm_check_abort(L);          /* a float's text was charged by numfmt.c */
 		break;
 	case LUA_TBOOLEAN:
 		lua_pushstring(L, lua_toboolean(L, idx) ? "true" : "false");

@@ -78,8 +78,7 @@ void vm_check_abort(lua_State *L)
 	if (c && c->abort) vm_throw(L);
 }
 
-/* Adds gas without raising; returns 0 or -1 when the limit is passed. */
-static int add_gas(vm_call *c, uint64_t gas)
+int vm_add_gas(vm_call *c, uint64_t gas)
 {
 	if (c->abort) return -1;
 	if (gas > c->gas_limit - c->gas_used) {
@@ -93,7 +92,7 @@ static int add_gas(vm_call *c, uint64_t gas)
 void vm_charge(lua_State *L, uint64_t gas)
 {
 	vm_call *c = vm_cur(L);
-	if (add_gas(c, gas)) vm_throw(L);
+	if (vm_add_gas(c, gas)) vm_throw(L);
 }
 
 void vm_charge_bytes(lua_State *L, size_t n, int shift)
@@ -170,12 +169,15 @@ void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 				 * Uncharged new blocks: table hash parts above all (a table whose
 				 * inserts follow deletes rehashes on every insert, at a moment
 				 * the string-hash seed decides), held to a rate per gas charged
-				 * so far. Stacks (realloc'd, shrunk by the GC) and CallInfos
-				 * (small) are left out. Node-local: see docs/internals/vm.md.
+				 * so far, plus the largest such block (a table constructor
+				 * presizes its table in one instruction). Stacks (realloc'd,
+				 * shrunk by the GC) and CallInfos (small) are left out.
+				 * Node-local: see docs/internals/vm.md.
 				 */
+				if (nsize > c->free_max) c->free_max = nsize;
 				uint64_t cap =
-				    (uint64_t)c->slack *
-				    (VM_FREE_BASE + (uint64_t)VM_FREE_PER_GAS * c->gas_used);
+				    (uint64_t)c->slack * (VM_FREE_BASE + c->free_max +
+				                          (uint64_t)VM_FREE_PER_GAS * c->gas_used);
 				if (c->free_used + grow > cap) {
 					vm_set_abort(c, VM_ABORT_NODE, SSP_ERR_VM_NODELIMIT,
 					             "uncharged allocation over %u bytes "
@@ -192,8 +194,8 @@ void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 					return NULL;
 				}
 				c->obj_used += nsize;
-				if (add_gas(c, (nsize + (1u << VM_GAS_ALLOC_SHIFT) - 1) >>
-				                   VM_GAS_ALLOC_SHIFT))
+				if (vm_add_gas(c, (nsize + (1u << VM_GAS_ALLOC_SHIFT) - 1) >>
+				                      VM_GAS_ALLOC_SHIFT))
 					return NULL;
 			}
 		} else if (s->compiling) {
@@ -236,7 +238,7 @@ void vm_hook(lua_State *L, lua_Debug *ar)
 	if (!c) return;
 	if (c->abort) vm_throw(L);
 	if (ar->event == LUA_HOOKCOUNT) {
-		if (add_gas(c, VM_HOOK_CHUNK)) vm_throw(L);
+		if (vm_add_gas(c, VM_HOOK_CHUNK)) vm_throw(L);
 		lua_Debug deep;
 		if (lua_getstack(L, VM_LUA_DEPTH_MAX, &deep))
 			luaL_error(L, "stack overflow (more than %d calls deep)", VM_LUA_DEPTH_MAX);

@@ -23,6 +23,16 @@
  *
  * Comparisons, arithmetic and integer conversions of NaN do not depend on
  * its sign or payload.
+ *
+ * The same handler prices float text (issue 12): glibc converts the exact
+ * binary value, so 1e308 with 99 decimals takes microseconds. Every float
+ * a contract turns into text passes here, including the conversions no
+ * host function sees (`..` inside OP_CONCAT, lua_pushfstring's %f), so
+ * while a call is metered on this thread (vm_fmt_state) each conversion
+ * adds vm_float_text_gas of its value and of a length computed from the
+ * conversion spec (never from what glibc writes, so it is the same on
+ * every node). The gas is added without raising (longjmp out of printf is
+ * not allowed); an exhausted call is stopped by the next hook firing.
  */
 #include <math.h>
 #include <printf.h>
@@ -33,10 +43,38 @@
 
 #include "vm/vm_internal.h"
 
+_Thread_local vm_state *vm_fmt_state;
+
+/* The text length a conversion of x is priced at: from the spec and the exponent only. */
+static size_t priced_len(const struct printf_info *info, double x)
+{
+	int e = 0;
+	if (isfinite(x) && x != 0) (void)frexp(x, &e);
+	size_t prec = info->prec < 0 ? 6 : (size_t)info->prec, n;
+	switch (info->spec) {
+	case 'f':
+	case 'F': /* integer digits (~ e * log10 2), the point, the decimals, a sign */
+		n = (e > 0 ? ((size_t)e * 1233 >> 12) + 1 : 1) + prec + 2;
+		break;
+	case 'a':
+	case 'A':
+		n = (info->prec < 0 ? 13 : prec) + 10;
+		break;
+	default: /* e E g G: mantissa digits, the point, the exponent, a sign */
+		n = prec + 8;
+		break;
+	}
+	return info->width > 0 && (size_t)info->width > n ? (size_t)info->width : n;
+}
+
 static int nan_print(FILE *f, const struct printf_info *info, const void *const *args)
 {
-	int nan = info->is_long_double ? isnan(*(const long double *)args[0])
-	                               : isnan(*(const double *)args[0]);
+	double x =
+	    info->is_long_double ? (double)*(const long double *)args[0] : *(const double *)args[0];
+	vm_state *s = vm_fmt_state;
+	if (s && s->metering && s->call && !info->is_long_double)
+		vm_add_gas(s->call, vm_float_text_gas(x, priced_len(info, x)));
+	int nan = isnan(x);
 	if (!nan || info->wide) return -2; /* glibc's own conversion */
 	char body[4];
 	size_t n = 0;

@@ -208,12 +208,8 @@ static int s_format(lua_State *L)
 				vm_charge_bytes(L, lua_rawlen(L, -1) * (conv == 'q' ? 4 : 1),
 				                VM_GAS_BYTES_SHIFT);
 			vm_charge(L, 2);
-			int fl_text = lua_type(L, arg) == LUA_TNUMBER &&
-			              ((conv && strchr("aAeEfFgG", conv)) ||
-			               (!lua_isinteger(L, arg) && (conv == 's' || conv == 'q')));
-			lua_Number x = fl_text ? lua_tonumber(L, arg) : 0;
 			lua_call(L, 2, 1);
-			if (fl_text) vm_charge(L, vm_float_text_gas(x, lua_rawlen(L, -1)));
+			vm_check_abort(L); /* float text is charged by numfmt.c */
 			if (luaL_bufflen(&b) + lua_rawlen(L, -1) > VM_STRING_MAX)
 				vm_fail(L, SSP_ERR_VM_MEMORY,
 				        "string.format: result longer than %u bytes",

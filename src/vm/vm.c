@@ -243,7 +243,7 @@ static int run(ssp_vm *vm, vm_job *j, vm_call *c, int *status, char *err, size_t
 	/* node-local caps, looser when validating another node's block (ssp/vm.h) */
 	unsigned slack = c->validating ? VM_VALIDATE_SLACK : 1;
 	c->slack = slack;
-	c->free_used = 0;
+	c->free_used = c->free_max = 0;
 	c->phys_limit = s->inuse + slack * VM_PHYS_FACTOR * vm->mem_limit;
 	c->work_limit = c->gas_limit > (UINT64_MAX / slack - VM_WORK_BASE) / VM_WORK_PER_GAS
 	                    ? UINT64_MAX
@@ -251,7 +251,10 @@ static int run(ssp_vm *vm, vm_job *j, vm_call *c, int *status, char *err, size_t
 	s->call = c;
 	if (!vm->bench_no_hook) /* test-only switch, see vm_internal.h */
 		lua_sethook(L, vm_hook, LUA_MASKCOUNT | LUA_MASKCALL, VM_HOOK_CHUNK);
+	vm_state *fmt_prev = vm_fmt_state; /* a nested call restores its caller's */
+	vm_fmt_state = s;
 	int st = vm_protected(s, entry, j);
+	vm_fmt_state = fmt_prev;
 	if (st == VM_PANIC) vm_set_abort(c, VM_ABORT_NODE, SSP_ERR_INTERNAL, "Lua panic");
 	s->metering = 0;
 	s->compiling = 0;

@@ -74,8 +74,8 @@ _Static_assert(sizeof(void *) == 8 && sizeof(lua_Integer) == 8, "64-bit hosts on
 #define VM_PHYS_FACTOR 4                  /* node-local live-memory cap = 4 x mem_limit */
 #define VM_WORK_BASE (256u * 1024 * 1024) /* node-local cumulative allocation: base + */
 #define VM_WORK_PER_GAS 64                /* 64 bytes per gas of the limit */
-#define VM_FREE_BASE (2u * 1024 * 1024)   /* node-local: new uncharged blocks of >= 256 bytes */
-#define VM_FREE_PER_GAS 32                /* (table hash parts) <= base + 32 x gas used */
+#define VM_FREE_BASE (64u * 1024) /* node-local: new uncharged blocks of >= 256 bytes (table */
+#define VM_FREE_PER_GAS 32        /* parts) <= 64 KiB + the largest + 32 x gas used */
 #define VM_FREE_MIN 256
 #define VM_VALIDATE_SLACK 2 /* the caps x2 when validating another's block */
 #define VM_COMPILE_MEM (256u * 1024 * 1024)
@@ -105,6 +105,7 @@ typedef struct vm_call {
 	uint64_t obj_used, obj_limit;   /* objective memory: bytes of new objects */
 	uint64_t work_used, work_limit; /* node-local: cumulative bytes allocated */
 	uint64_t free_used;             /* node-local: cumulative uncharged bytes allocated */
+	uint64_t free_max;              /* node-local: the largest of those blocks */
 	unsigned slack;                 /* VM_VALIDATE_SLACK when validating, else 1 */
 	size_t phys_limit;              /* node-local: live bytes of the lua_State */
 	bool validating; /* node-local caps x VM_VALIDATE_SLACK (ssp_vm_host.validating) */
@@ -167,6 +168,12 @@ void vm_charge(lua_State *L, uint64_t gas);
 void vm_charge_bytes(lua_State *L, size_t n, int shift);
 /* Gas of writing the float x as len bytes of text (VM_GAS_FLOAT_TEXT). */
 uint64_t vm_float_text_gas(lua_Number x, size_t len);
+/*
+ * Adds gas without raising (for code that must not longjmp): 0, or -1 when
+ * the limit is passed; the call is then aborted and the next hook firing
+ * or host function raises.
+ */
+int vm_add_gas(vm_call *c, uint64_t gas);
 /* Records an abort (first one wins) without raising. */
 void vm_set_abort(vm_call *c, int kind, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -235,6 +242,8 @@ void vm_open_utf8(lua_State *L, int lib);
  * library does not honour them. Called by ssp_vm_new; thread-safe.
  */
 int vm_numfmt_init(void) __attribute__((warn_unused_result));
+/* The state whose call is running on this thread: its float text is charged (numfmt.c). */
+extern _Thread_local vm_state *vm_fmt_state;
 /* The one NaN string.pack writes: positive, quiet, no payload. */
 lua_Number vm_canonical_nan(void);
 
