@@ -969,6 +969,57 @@ static void test_time_budget(void **state)
 	cx_close(&x);
 }
 
+/*
+ * The rehash-churn block of issue 12: 32 senders each call a function that
+ * churns a 4,096-key table (delete one, insert one: every insert rehashes).
+ * It made one block take 11.2 s; now each call stops at the VM's node limit
+ * on uncharged allocation within a few rehashes, the producer leaves them
+ * out (no fee, senders paused) and the block is built in well under the
+ * generous bound. The time budget is off, so only the VM's limit bounds it.
+ */
+static void test_churn_block(void **state)
+{
+	(void)state;
+	static const char churn[] =
+	    "function churn()\n"
+	    "  local t = {}\n"
+	    "  for i = 1, 4096 do t['k' .. i] = i end\n"
+	    "  for i = 1, 1000000 do t['k' .. i] = nil t['n' .. i] = i end\n"
+	    "end\n"
+	    "abi.register(churn)\n";
+	enum { N = 32 };
+	cx x;
+	ssp_addr c;
+	fx_key k[N];
+	ssp_hash t[N];
+	cx_open(&x, G_DEF);
+	ssp_chain_set_exec_budget(x.n.chain, 0);
+	assert_int_equal(deploy(&x, &ALICE, churn, NULL, &c, NULL), 0);
+	for (int i = 0; i < N; i++) {
+		fx_key_make(&k[i], SSP_KEY_ED25519, (uint8_t)(0x40 + i));
+		fx_xfer xf = {.to = &k[i].addr,
+		              .amount = 10 * COIN,
+		              .fee = FEE,
+		              .nonce = next_nonce(&x, &ALICE),
+		              .expiry = 100000};
+		assert_int_equal(fx_submit(&x.n, &ALICE, &xf, NULL), 0);
+	}
+	assert_int_equal(cx_produce(&x).ntx, N + 1);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(call_opts(&x, &k[i], &c, "churn", NULL, 0, 2 * GAS, 0, &t[i]), 0);
+	uint64_t t0 = ssp_mono_ns();
+	ssp_block_info bi = cx_produce(&x);
+	double s = (double)(ssp_mono_ns() - t0) / 1e9;
+	print_message("block of %d rehash-churn candidates: built in %.3f s\n", N, s);
+	assert_true(s < 5); /* generous: 11.2 s before */
+	assert_int_equal(bi.ntx, 0);
+	for (int i = 0; i < N; i++) {
+		assert_false(included(&x, &t[i]));
+		assert_int_equal(ssp_mempool_rejected(x.n.pool, &t[i]), SSP_ERR_VM_NODELIMIT);
+	}
+	cx_close(&x);
+}
+
 static void test_rpc_code_events_replay(void **state)
 {
 	(void)state;
@@ -1577,6 +1628,7 @@ int main(void)
 	    cmocka_unit_test(test_deploy_errors),
 	    cmocka_unit_test(test_block_gas_limit),
 	    cmocka_unit_test(test_time_budget),
+	    cmocka_unit_test(test_churn_block),
 	    cmocka_unit_test(test_rpc_code_events_replay),
 	    cmocka_unit_test(test_templates),
 	    cmocka_unit_test(test_token_bridge),
