@@ -34,11 +34,12 @@ _Static_assert(sizeof(void *) == 8 && sizeof(lua_Integer) == 8, "64-bit hosts on
 #define VM_GAS_ELEM 1          /* per element moved by table functions / iteration snapshots */
 #define VM_GAS_LEN_PROBE 2     /* per t[k] read by the border search of '#' */
 /*
- * A float written as text (tostring, string.format's float conversions,
- * %s/%q of a float): glibc converts the exact binary value, so the work
- * grows with the binary exponent as well as with the digits written.
+ * A float written as text, by any path (tostring, string.format, `..`, a
+ * number coerced to a string): glibc converts the exact binary value, so
+ * the work grows with the binary exponent as well as with the digits.
+ * Charged by numfmt.c's printf handler, on the length the spec gives.
  */
-#define VM_GAS_FLOAT_TEXT 16 /* + |exponent| / 4 + 2 per byte written */
+#define VM_GAS_FLOAT_TEXT 16 /* + |binary exponent| / 4 + 2 per byte */
 #define VM_GAS_FLOAT_EXP_DIV 4
 #define VM_GAS_FLOAT_TEXT_B 2
 #define VM_GAS_ENV 20           /* ssp.sender/origin/self/value/height/time */
@@ -50,9 +51,8 @@ _Static_assert(sizeof(void *) == 8 && sizeof(lua_Integer) == 8, "64-bit hosts on
 #define VM_GAS_STORAGE_DEL 500 /* + 1 per byte of key */
 #define VM_GAS_EMIT 500        /* + 6 per byte of name and fields */
 #define VM_GAS_EMIT_B 6
-#define VM_GAS_RET_B                                                                \
-	6 /* per byte of a transaction's encoded return value (kept in its receipt) \
-	   */
+/* per byte of a transaction's encoded return value (kept in its receipt) */
+#define VM_GAS_RET_B 6
 #define VM_GAS_BALANCE 200
 #define VM_GAS_TRANSFER 2000
 #define VM_GAS_CALL 2000  /* + 1 per byte of args and return value, + the callee's gas */
