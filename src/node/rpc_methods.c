@@ -182,6 +182,7 @@ static int m_chain_getBlock(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 	if (!rc) rc = ssp_block_decode(&b, raw, len, (size_t)1 << 31);
 	if (rc) {
 		ssp_txn_end(rt);
+		if (rc == SSP_ERR_DBCORRUPT) ssp_node_corrupt(n);
 		return rc == SSP_ERR_NOTFOUND
 		           ? ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "no such block")
 		           : fail_err(err, rc);
@@ -507,6 +508,7 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 	ssp_receipt_free(&r);
 	ssp_block_free(&b);
 	ssp_txn_end(rt);
+	if (rc == SSP_ERR_DBCORRUPT) ssp_node_corrupt(n);
 	return rc ? fail_err(err, rc) : 0;
 }
 

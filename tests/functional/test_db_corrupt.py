@@ -1,0 +1,276 @@
+"""A datadir that detects corruption (issue #12, point 3): build a devnet
+chain with transfers, native tokens and contract calls, stop the node, then
+damage copies of its datadir and check that nothing altered is used or
+served and that nothing crashes:
+
+* random byte flips in chain.mdb: every flip that changes the data (the
+  logical dump of every table, mdb_dump -a, differs or cannot be made) is
+  detected by the node's start-up checks, by serving (the node answers an
+  internal error and stops) or by `sspd --verify-db`; no process dies of a
+  signal (SIGSEGV, SIGBUS); a node that starts serves only the original
+  blocks;
+* a byte flipped inside a stored block below the head: the node starts
+  (the head is intact), chain_getBlock of that height answers an internal
+  error and the node stops with "database corrupt at height H";
+* a truncated chain.mdb: refused with a message, no SIGBUS;
+* a zero-length or missing chain.mdb beside the identity: refused unless
+  --reinit;
+* a deleted producer.key on an existing chain: refused with a message.
+
+The flip count is bounded (FLIPS) and so is the time (SWEEP_SECONDS); the
+seed is printed (SSP_FLIP_SEED reproduces a run)."""
+import os
+import random
+import shutil
+import subprocess
+import time
+
+from sspnode import (EMULATOR, MAP_ARGS, Cli, Failure, Node, RpcError, bindir_from_argv, check,
+                     command, main, tempdir, wait_for)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONTRACTS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "contracts")
+FLIPS = 12 if EMULATOR else 40
+SWEEP_SECONDS = 40
+
+
+def workload(bindir, node):
+    """Transfers, a native token and an iot20 contract; returns the txids."""
+    dev = Cli(bindir, node, os.path.join(node.datadir, "dev-keys"))
+    wallet = tempdir()
+    w = Cli(bindir, node, wallet, password="pw")
+    bob = w.run("key", "new", "--name", "bob")["address"]
+    txids = []
+    for i in range(3):
+        txids.append(dev.run("transfer", "--from", "dev", "--to", bob, "--amount", str(i + 1))["txid"])
+    txids.append(dev.run("token", "create", "--from", "dev", "--symbol", "PARK", "--name", "Parking",
+                         "--decimals", "0", "--max-supply", "1000000", "--wait")["txid"])
+    txids.append(dev.run("token", "issue", "--from", "dev", "--symbol", "PARK", "--to", "dev",
+                         "--amount", "5000", "--wait")["txid"])
+    txids.append(dev.run("token", "transfer", "--from", "dev", "--symbol", "PARK", "--to", bob,
+                         "--amount", "10", "--wait")["txid"])
+    d = dev.run("contract", "deploy", "--from", "dev", os.path.join(CONTRACTS, "iot20.lua"),
+                "--args", '["IOT", "Test token", 2, 1000000, 5000]', "--wait")
+    txids.append(d["txid"])
+    for i in range(3):
+        r = dev.run("contract", "call", "--from", "dev", d["contract"], "transfer", "--args",
+                    '["%s", %d]' % (bob, 100 + i), "--wait")
+        txids.append(r["txid"])
+    return txids
+
+
+def run(args, timeout=60):
+    return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+
+def verify(bindir, datadir):
+    return run(command(bindir, "sspd") + ["--verify-db", datadir] + MAP_ARGS)
+
+
+def dump(datadir):
+    """The logical content of every table, or None when mdb_dump cannot read it."""
+    r = subprocess.run(["mdb_dump", "-n", "-a", os.path.join(datadir, "chain.mdb")],
+                       capture_output=True, timeout=60)
+    return r.stdout if r.returncode == 0 else None
+
+
+def copy_of(src):
+    d = os.path.join(tempdir(), "copy")
+    shutil.copytree(src, d)
+    return d
+
+
+def signalled(rc):
+    return rc is not None and rc < 0
+
+
+def start_copy(bindir, datadir, extra=None):
+    """Starts sspd --dev on a datadir; returns (node, None) once it serves
+    or (None, (exit code, log)) when it refuses to start."""
+    n = Node(bindir, datadir=datadir, extra=extra)
+    try:
+        n.start(timeout=60 if EMULATOR else 15)
+        return n, None
+    except Failure:
+        if n.proc.poll() is None:
+            raise
+        return None, (n.proc.returncode, n.logtext())
+
+
+def serve_all(node, blocks, txids):
+    """Asks for every original block and tx. Returns "altered" if anything
+    served differs from the original, "refused" if the node answered an
+    internal error (and must then stop), else "same"."""
+    for h, raw in enumerate(blocks):
+        try:
+            got = node.rpc("chain_getBlock", {"height": h, "raw": True}, timeout=10)
+        except RpcError as e:
+            if e.code == -32603:
+                return "refused"
+            raise
+        if got["raw"] != raw:
+            return "altered"
+    for t in txids:
+        try:
+            node.rpc("tx_get", {"txid": t}, timeout=10)
+        except RpcError as e:
+            if e.code == -32603:
+                return "refused"
+            raise
+    return "same"
+
+
+def test():
+    bindir = bindir_from_argv()
+    node = Node(bindir).start()
+    txids = workload(bindir, node)
+    node.wait_height(node.height() + 1)
+    node.stop()
+    orig = node.datadir
+    r = verify(bindir, orig)
+    check(r.returncode == 0 and r.stdout.startswith("ok: "),
+          "--verify-db on the intact datadir: %s" % r.stdout.strip())
+    # the reference: every block as stored, the logical dump
+    n0, _ = start_copy(bindir, copy_of(orig))
+    head = n0.height()
+    n0.stop()
+    ref = Node(bindir, datadir=copy_of(orig))
+    ref.start()
+    blocks = [ref.rpc("chain_getBlock", {"height": h, "raw": True})["raw"] for h in range(head + 1)]
+    ref.stop()
+    ref_dump = dump(orig)
+    check(ref_dump is not None, "mdb_dump reads the intact datadir")
+
+    block_bytes_corrupt(bindir, orig, blocks, txids)
+    truncated(bindir, orig)
+    missing_db(bindir, orig)
+    missing_key(bindir, orig)
+    sweep(bindir, orig, ref_dump, blocks, txids)
+
+
+def block_bytes_corrupt(bindir, orig, blocks, txids):
+    """A flip inside a stored block below the head: served as an internal error, node stops."""
+    h = next(i for i in range(1, len(blocks) - 1) if len(blocks[i]) > 400)
+    raw = bytes.fromhex(blocks[h])
+    d = copy_of(orig)
+    path = os.path.join(d, "chain.mdb")
+    with open(path, "r+b") as f:
+        data = f.read()
+        at = data.find(raw)
+        check(at >= 0, "block %d's bytes found in chain.mdb" % h)
+        f.seek(at + len(raw) - 10)  # inside its last tx's signature
+        f.write(bytes([data[at + len(raw) - 10] ^ 0x01]))
+    n, refused = start_copy(bindir, d)
+    check(n is not None, "a node starts on a datadir whose block %d (below the head) is altered" % h)
+    try:
+        n.rpc("chain_getBlock", {"height": h, "raw": True})
+        raise Failure("the altered block %d was served" % h)
+    except RpcError as e:
+        check(e.code == -32603 and "corrupt" in e.message,
+              "chain_getBlock of the altered block: internal error (%s)" % e.message)
+    rc = n.proc.wait(15)
+    check(rc == 1 and "database corrupt at height %d" % h in n.logtext(),
+          "the node stopped (exit %d) with \"database corrupt at height %d\"" % (rc, h))
+    r = verify(bindir, d)
+    check(r.returncode == 1 and ("database corrupt at height %d" % h) in r.stdout,
+          "--verify-db: %s" % r.stdout.strip())
+
+
+def truncated(bindir, orig):
+    d = copy_of(orig)
+    path = os.path.join(d, "chain.mdb")
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.truncate(size // 2)
+    n, refused = start_copy(bindir, d)
+    check(n is None and refused[0] == 1 and "truncated" in refused[1],
+          "a truncated chain.mdb (%d of %d bytes) is refused with a message, exit %s"
+          % (size // 2, size, refused and refused[0]))
+    r = verify(bindir, d)
+    check(r.returncode == 1 and "truncated" in r.stdout + r.stderr and not signalled(r.returncode),
+          "--verify-db on the truncated file: %s" % r.stdout.strip())
+
+
+def missing_db(bindir, orig):
+    d = copy_of(orig)
+    path = os.path.join(d, "chain.mdb")
+    with open(path, "r+b") as f:
+        f.truncate(0)
+    n, refused = start_copy(bindir, d)
+    check(n is None and refused[0] == 1 and "empty" in refused[1] and "--reinit" in refused[1],
+          "a zero-length chain.mdb beside genesis.json and keys is refused (names --reinit)")
+    os.remove(path)
+    n, refused = start_copy(bindir, d)
+    check(n is None and refused[0] == 1 and "missing" in refused[1],
+          "a missing chain.mdb is refused")
+    n, refused = start_copy(bindir, d, extra=["--reinit"])
+    check(n is not None and n.height() <= 2, "--reinit starts a new chain from genesis")
+    n.stop()
+
+
+def missing_key(bindir, orig):
+    d = copy_of(orig)
+    os.remove(os.path.join(d, "producer.key"))
+    n, refused = start_copy(bindir, d)
+    check(n is None and refused[0] == 1 and "producer key" in refused[1] and "missing" in refused[1],
+          "a deleted producer.key on an existing chain stops the node with a message")
+    check(not os.path.exists(os.path.join(d, "producer.key")), "no new key was generated")
+
+
+def sweep(bindir, orig, ref_dump, blocks, txids):
+    seed = int(os.environ.get("SSP_FLIP_SEED", "0")) or random.SystemRandom().randrange(1, 2**31)
+    print("flip seed %d" % seed)
+    rnd = random.Random(seed)
+    size = os.path.getsize(os.path.join(orig, "chain.mdb"))
+    tried = changed = detected = crashes = served_altered = 0
+    deadline = time.time() + SWEEP_SECONDS
+    misses = []
+    for i in range(FLIPS):
+        if time.time() > deadline:
+            break
+        d = copy_of(orig)
+        path = os.path.join(d, "chain.mdb")
+        at = rnd.randrange(size)
+        with open(path, "r+b") as f:
+            f.seek(at)
+            b = f.read(1)[0]
+            f.seek(at)
+            f.write(bytes([b ^ (1 << rnd.randrange(8))]))
+        tried += 1
+        dm = dump(d)
+        is_change = dm != ref_dump
+        v = verify(bindir, d)
+        crash = signalled(v.returncode)
+        found = v.returncode != 0
+        n, refused = start_copy(bindir, d)
+        if n is None:
+            crash |= signalled(refused[0])
+            found = True
+        else:
+            what = serve_all(n, blocks, txids)
+            if what == "altered":
+                served_altered += 1
+            if what == "refused":
+                found = True
+                rc = n.proc.wait(15)
+                crash |= signalled(rc)
+            else:
+                rc = n.stop()
+                crash |= signalled(rc)
+        crashes += crash
+        changed += is_change
+        if is_change and found:
+            detected += 1
+        if is_change and not found:
+            misses.append(at)
+        shutil.rmtree(os.path.dirname(d), ignore_errors=True)
+    print("flips tried %d, changed data %d, detected %d, crashes %d, served altered %d"
+          % (tried, changed, detected, crashes, served_altered))
+    check(tried >= 5, "%d flips tried within the time bound" % tried)
+    check(crashes == 0, "no flip made sspd die of a signal (SIGSEGV/SIGBUS)")
+    check(served_altered == 0, "no node served an altered block")
+    check(not misses, "every flip that changed data was detected (missed at offsets %s)" % misses)
+
+
+if __name__ == "__main__":
+    main(test)
