@@ -484,9 +484,9 @@ static int check_head(const ssp_chain *c, ssp_txn *rt, const ssp_head *h)
 	ssp_rd_init(&r, raw, n);
 	rc = ssp_header_read(&hd, &r);
 	if (rc || memcmp(hd.id.b, h->id.b, 32) || memcmp(hd.state_root.b, h->state_root.b, 32) ||
-	    hd.timestamp_ms != h->timestamp_ms || hd.slot != h->slot ||
-	    h->finalized > h->height) {
-		SSP_LOGE(LOG, "database corrupt at height %llu: the head record differs from the block",
+	    hd.timestamp_ms != h->timestamp_ms || hd.slot != h->slot || h->finalized > h->height) {
+		SSP_LOGE(LOG,
+		         "database corrupt at height %llu: the head record differs from the block",
 		         (unsigned long long)h->height);
 		return SSP_ERR_DBCORRUPT;
 	}

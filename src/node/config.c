@@ -34,7 +34,8 @@ static const char usage[] =
     "  --reinit                start a new chain in a datadir whose database is empty or\n"
     "                          missing although its identity (genesis.json, keys) exists\n"
     "  --verify-db DIR         check DIR's database offline (with --genesis or\n"
-    "                          DIR/genesis.json): prints \"ok\" with counts or the first bad height\n"
+    "                          DIR/genesis.json): prints \"ok\" with counts or the first bad "
+    "height\n"
     "  --version, -h/--help\n";
 
 typedef struct {

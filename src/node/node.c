@@ -225,7 +225,7 @@ int ssp_node_start(ssp_node *n)
 	rc = ssp_chain_open(&n->chain, n->store, n->genesis, types, ntypes);
 	if (rc) {
 		NODE_ERR(n, "cannot open the chain: %s%s", ssp_strerror(rc),
-		         rc == SSP_ERR_MAPFULL      ? " (raise --map-size)"
+		         rc == SSP_ERR_MAPFULL     ? " (raise --map-size)"
 		         : rc == SSP_ERR_DBCORRUPT ? " (see the log above; sspd --verify-db "
 		                                     "checks the whole datadir)"
 		                                   : "");

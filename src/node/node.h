@@ -31,8 +31,8 @@ typedef struct {
 	size_t mempool_max;
 	size_t rpc_max_body;
 	unsigned verify_threads;
-	size_t map_size; /* bytes; 0 = store default */
-	bool reinit;     /* accept an empty or missing database beside an existing identity */
+	size_t map_size;      /* bytes; 0 = store default */
+	bool reinit;          /* accept an empty or missing database beside an existing identity */
 	char verify_db[1024]; /* --verify-db DIR: check offline, do not run a node */
 } ssp_node_config;
 

@@ -76,9 +76,10 @@ static int check_size(MDB_env *env, const char *path)
 	}
 	unsigned long long need = ((unsigned long long)info.me_last_pgno + 1) * st.ms_psize;
 	if ((unsigned long long)fs.st_size < need) {
-		SSP_LOGE("store",
-		         "database corrupt: %s is truncated (%lld bytes, its last page ends at %llu)",
-		         path, (long long)fs.st_size, need);
+		SSP_LOGE(
+		    "store",
+		    "database corrupt: %s is truncated (%lld bytes, its last page ends at %llu)",
+		    path, (long long)fs.st_size, need);
 		return SSP_ERR_DBCORRUPT;
 	}
 	return 0;
