@@ -469,8 +469,15 @@ static void *producer_main(void *arg)
 			}
 		}
 		pthread_mutex_lock(&n->plock);
-		if (rc) {
+		if (rc == SSP_ERR_DBCORRUPT) {
+			SSP_LOGE(LOG,
+			         "database corrupt at height %llu: stopping (sspd --verify-db "
+			         "finds the first bad height)",
+			         (unsigned long long)ssp_chain_head(n->chain)->height);
+		} else if (rc) {
 			SSP_LOGE(LOG, "block production failed: %s", ssp_strerror(rc));
+		}
+		if (rc) {
 			atomic_store(&n->fatal, 1);
 			uv_async_send(&n->wake); /* the loop stops the node */
 			break;
@@ -591,6 +598,9 @@ static void *follower_main(void *arg)
 		if (!rc) continue;
 		h += done;
 		if (ssp_chain_fatal(n->chain)) {
+			if (rc == SSP_ERR_DBCORRUPT)
+				SSP_LOGE(LOG, "database corrupt at height %llu",
+				         (unsigned long long)ssp_chain_head(n->chain)->height);
 			SSP_LOGE(LOG, "cannot import block %llu: %s — stopping",
 			         (unsigned long long)h, ssp_strerror(rc));
 			atomic_store(&n->fatal, 1);
