@@ -464,6 +464,18 @@ int ssp_chain_read_block(const ssp_chain *c, ssp_txn *rt, uint64_t height, const
 	const void *v;
 	ssp_be64_put(k, height);
 	int rc = ssp_txn_get(rt, c->t_blocks, k, 8, &v, n);
+	if (rc == SSP_ERR_NOTFOUND) {
+		/* a block at or below the head cannot be missing: its key was altered */
+		ssp_head h;
+		int hr = ssp_chain_read_head(c, rt, &h);
+		if (hr) return hr == SSP_ERR_NOTFOUND ? SSP_ERR_DBCORRUPT : hr;
+		if (height <= h.height) {
+			SSP_LOGE(LOG, "database corrupt at height %llu: block missing",
+			         (unsigned long long)height);
+			return SSP_ERR_DBCORRUPT;
+		}
+		return rc;
+	}
 	if (rc == SSP_ERR_DBCORRUPT)
 		SSP_LOGE(LOG, "database corrupt at height %llu", (unsigned long long)height);
 	if (!rc) rc = check_stored_block(c, rt, height, v, *n, NULL);
