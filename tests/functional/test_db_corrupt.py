@@ -86,6 +86,15 @@ def signalled(rc):
     return rc is not None and rc < 0
 
 
+SANITIZER = ("AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", "runtime error:")
+
+
+def bad_exit(rc, text):
+    """A crash, however it shows: a signal, a sanitizer's report (it exits 1), or
+    an exit status other than sspd's own (0 ok, 1 refused/corrupt, 2 local failure)."""
+    return signalled(rc) or rc not in (0, 1, 2) or any(s in text for s in SANITIZER)
+
+
 def start_copy(bindir, datadir, extra=None):
     """Starts sspd --dev on a datadir; returns (node, None) once it serves
     or (None, (exit code, log)) when it refuses to start."""
@@ -256,24 +265,23 @@ def sweep(bindir, orig, ref_dump, blocks, txids):
         dm = dump(d)
         is_change = dm != ref_dump
         v = verify(bindir, d)
-        crash = signalled(v.returncode)
-        found = v.returncode != 0
+        crash = bad_exit(v.returncode, v.stdout + v.stderr)
+        found = v.returncode == 1 and "database corrupt" in v.stdout
         n, refused = start_copy(bindir, d)
         if n is None:
-            crash |= signalled(refused[0])
-            found = True
+            crash |= bad_exit(refused[0], refused[1])
+            found |= refused[0] == 1 and "sspd: error:" in refused[1]
         else:
             what = serve_all(n, blocks, txids)
             if what == "altered":
                 served_altered += 1
             index_misses += what == "index"
             if what == "refused":
-                found = True
                 rc = n.proc.wait(15)
-                crash |= signalled(rc)
+                found |= rc == 1 and "database corrupt at height" in n.logtext()
             else:
                 rc = n.stop()
-                crash |= signalled(rc)
+            crash |= bad_exit(rc, n.logtext())
         crashes += crash
         changed += is_change
         if is_change and found:
