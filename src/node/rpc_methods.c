@@ -447,7 +447,7 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 		 * older rejection of the same tx, or "unknown", is reported.
 		 */
 		rc = ssp_store_read(n->store, &rt);
-		if (rc) return fail_err(err, rc);
+		if (rc) return fail_err(n, err, rc);
 		rc = ssp_chain_read_txloc(n->chain, rt, &txid, &height, &idx);
 		if (rc == SSP_ERR_NOTFOUND) {
 			ssp_txn_end(rt);
