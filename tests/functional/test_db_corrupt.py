@@ -112,7 +112,9 @@ def serve_all(node, blocks, txids):
     """Asks for every original block and tx. Returns "altered" if a block
     served differs from the original, "index" if a tx is not found (its
     index entry was altered: not data served, but an answer), "refused" if
-    the node answered an internal error (and must then stop), else "same"."""
+    the node answered an internal error (and must then stop), "dropped" if
+    the connection closed without an answer (the node stopped, or died:
+    its exit status tells), else "same"."""
     for h, raw in enumerate(blocks):
         try:
             got = node.rpc("chain_getBlock", {"height": h, "raw": True}, timeout=10)
@@ -120,6 +122,8 @@ def serve_all(node, blocks, txids):
             if e.code == -32603:
                 return "refused"
             raise
+        except OSError:  # the node stopped (or died) under the request
+            return "dropped"
         if got["raw"] != raw:
             return "altered"
     for t in txids:
@@ -131,6 +135,8 @@ def serve_all(node, blocks, txids):
             if e.code == -32001:  # unknown: a tx index key altered (--verify-db finds it)
                 return "index"
             raise
+        except OSError:
+            return "dropped"
     return "same"
 
 
@@ -276,7 +282,7 @@ def sweep(bindir, orig, ref_dump, blocks, txids):
             if what == "altered":
                 served_altered += 1
             index_misses += what == "index"
-            if what == "refused":
+            if what in ("refused", "dropped"):
                 rc = n.proc.wait(15)
                 found |= rc == 1 and "database corrupt at height" in n.logtext()
             else:
