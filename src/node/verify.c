@@ -195,8 +195,14 @@ int ssp_node_verify_db(const ssp_node_config *cfg)
 		}
 	}
 	rc = open_vside(&src, dir, g, cfg->map_size);
+	if (rc == SSP_ERR_DBCORRUPT) {
+		printf("database corrupt: %s cannot be opened (see the log above)\n", dir);
+		goto out;
+	}
 	if (rc) {
-		printf("database corrupt: cannot open %s: %s\n", dir, ssp_strerror(rc));
+		/* locked by a running node, another chain's genesis, out of memory …: no verdict */
+		fprintf(stderr, "sspd: error: cannot open %s: %s\n", dir, ssp_strerror(rc));
+		status = 2;
 		goto out;
 	}
 	const char *tmp = getenv("TMPDIR");

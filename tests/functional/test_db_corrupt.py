@@ -146,6 +146,9 @@ def test():
     node = Node(bindir).start()
     txids = workload(bindir, node)
     node.wait_height(node.height() + 1)
+    r = verify(bindir, node.datadir)
+    check(r.returncode == 2 and "in use" in r.stderr and "corrupt" not in r.stdout,
+          "--verify-db of a running node's datadir: no verdict, exit 2 (%s)" % r.stderr.strip())
     node.stop()
     orig = node.datadir
     r = verify(bindir, orig)
@@ -283,7 +286,12 @@ def sweep(bindir, orig, ref_dump, blocks, txids):
                 served_altered += 1
             index_misses += what == "index"
             if what in ("refused", "dropped"):
-                rc = n.proc.wait(15)
+                try:
+                    rc = n.proc.wait(15)
+                except subprocess.TimeoutExpired:  # hung: as bad as a crash
+                    n.proc.kill()
+                    rc = n.proc.wait(10)
+                    crash = True
                 found |= rc == 1 and "database corrupt at height" in n.logtext()
             else:
                 rc = n.stop()
@@ -297,6 +305,13 @@ def sweep(bindir, orig, ref_dump, blocks, txids):
         print("flip %d at %d: %s, %s%s" % (i, at, "changed" if is_change else "same data",
                                            "detected" if found else "not detected",
                                            ", CRASH" if crash else ""))
+        keep = os.environ.get("SSP_FLIP_KEEP")  # a directory for the copies that failed
+        if keep and (crash or (is_change and not found)):
+            shutil.copytree(d, os.path.join(keep, "flip%d-at%d" % (i, at)))
+            with open(os.path.join(keep, "flip%d-at%d" % (i, at), "why.txt"), "w") as f:
+                f.write("verify rc %s\n%s\n%s\nnode log:\n%s\n" % (
+                    v.returncode, v.stdout, v.stderr[-3000:],
+                    (refused[1] if n is None else n.logtext())[-5000:]))
         shutil.rmtree(os.path.dirname(d), ignore_errors=True)
     print("flips tried %d, changed data %d, detected %d, crashes %d, served altered %d, "
           "tx unknown after an index flip %d (%.1f s)"
