@@ -559,8 +559,15 @@ int ssp_chain_read_receipt(const ssp_chain *c, ssp_txn *rt, uint64_t height, uin
 	const uint8_t *p = NULL;
 	for (uint32_t i = 0; i <= index; i++)
 		p = ssp_rd_bytes(&r, vl, &rl);
-	if (r.err) return SSP_ERR_DBCORRUPT;
-	return ssp_receipt_decode(out, p, rl);
+	rc = r.err ? SSP_ERR_DBCORRUPT : ssp_receipt_decode(out, p, rl);
+	if (rc && rc != SSP_ERR_NOMEM) {
+		/* stored receipts were encoded by this node: one that does not decode was altered
+		 */
+		SSP_LOGE(LOG, "database corrupt at height %llu: receipt %u does not decode",
+		         (unsigned long long)height, index);
+		rc = SSP_ERR_DBCORRUPT;
+	}
+	return rc;
 }
 
 typedef struct {

@@ -21,7 +21,7 @@ typedef struct {
 	ssp_store *store;
 	ssp_modset *mods;
 	ssp_chain *chain;
-	ssp_table state;
+	ssp_table state, receipts, blocks, blockid, txidx;
 } vside;
 
 static int open_vside(vside *s, const char *dir, const ssp_genesis *g, size_t map_size)
@@ -33,6 +33,10 @@ static int open_vside(vside *s, const char *dir, const ssp_genesis *g, size_t ma
 	const ssp_txreg *types = rc ? NULL : ssp_modset_txtypes(s->mods, &nt);
 	if (!rc) rc = ssp_chain_open(&s->chain, s->store, g, types, nt);
 	if (!rc) rc = ssp_store_table(s->store, "state", &s->state);
+	if (!rc) rc = ssp_store_table(s->store, "receipts", &s->receipts);
+	if (!rc) rc = ssp_store_table(s->store, "blocks", &s->blocks);
+	if (!rc) rc = ssp_store_table(s->store, "blockid", &s->blockid);
+	if (!rc) rc = ssp_store_table(s->store, "txidx", &s->txidx);
 	return rc;
 }
 
@@ -55,51 +59,60 @@ static void remove_scratch(const char *dir)
 	rmdir(dir);
 }
 
-/* Checks block h's stored receipts and tx index; counts its txs. */
+/*
+ * Checks block h's stored receipts (parsed strictly: exactly one per tx, for
+ * that tx, nothing after them, their root the header's) and tx index.
+ */
 static int check_block_data(vside *s, ssp_txn *rt, uint64_t h, const ssp_block *b, const char **why)
 {
 	ssp_hash *leaves = NULL, root;
+	const void *v;
+	size_t vl;
+	uint8_t k[8];
+	ssp_rd r;
 	int rc = 0;
 	if (b->ntx && !(leaves = malloc(b->ntx * sizeof *leaves))) return SSP_ERR_NOMEM;
 	for (uint32_t i = 0; i < b->ntx && !rc; i++) {
 		uint64_t th;
 		uint32_t ti;
-		ssp_receipt r;
 		rc = ssp_chain_read_txloc(s->chain, rt, &b->txs[i].txid, &th, &ti);
-		if (rc == SSP_ERR_NOTFOUND || (!rc && (th != h || ti != i))) {
+		if (rc == SSP_ERR_NOTFOUND || rc == SSP_ERR_DBCORRUPT ||
+		    (!rc && (th != h || ti != i))) {
 			*why = "tx index does not point at the block's tx";
 			rc = SSP_ERR_DBCORRUPT;
-			break;
 		}
-		if (!rc) rc = ssp_chain_read_receipt(s->chain, rt, h, i, &r);
-		if (rc == SSP_ERR_NOTFOUND || rc == SSP_ERR_DBCORRUPT || rc == SSP_ERR_DECODE ||
-		    (rc < 0 && !ssp_err_local(rc))) {
-			*why = "receipt missing or undecodable";
-			rc = SSP_ERR_DBCORRUPT;
-			break;
-		}
-		if (rc) break;
-		if (memcmp(r.txid.b, b->txs[i].txid.b, 32)) {
-			*why = "receipt of another tx";
-			rc = SSP_ERR_DBCORRUPT;
-		} else {
-			ssp_buf e;
-			ssp_buf_init(&e, (size_t)1 << 24);
-			ssp_receipt_encode(&e, &r);
-			if (e.err)
-				rc = e.err;
-			else
-				ssp_sha256(&leaves[i], e.data, e.len);
-			ssp_buf_free(&e);
-		}
-		ssp_receipt_free(&r);
+	}
+	ssp_be64_put(k, h);
+	if (!rc) rc = ssp_txn_get(rt, s->receipts, k, 8, &v, &vl);
+	if (rc == SSP_ERR_NOTFOUND) {
+		*why = "receipts missing";
+		rc = SSP_ERR_DBCORRUPT;
 	}
 	if (!rc) {
-		ssp_receipt extra;
-		int x = ssp_chain_read_receipt(s->chain, rt, h, b->ntx, &extra);
-		if (!x) {
-			ssp_receipt_free(&extra);
-			*why = "more receipts than txs";
+		ssp_rd_init(&r, v, vl);
+		uint32_t n = ssp_rd_u32(&r);
+		if (r.err || n != b->ntx) {
+			*why = "receipt count differs from the tx count";
+			rc = SSP_ERR_DBCORRUPT;
+		}
+		for (uint32_t i = 0; i < b->ntx && !rc; i++) {
+			size_t rl;
+			const uint8_t *p = ssp_rd_bytes(&r, vl, &rl);
+			ssp_receipt rc1;
+			if (r.err || ssp_receipt_decode(&rc1, p, rl)) {
+				*why = "receipt undecodable";
+				rc = SSP_ERR_DBCORRUPT;
+				break;
+			}
+			if (memcmp(rc1.txid.b, b->txs[i].txid.b, 32)) {
+				*why = "receipt of another tx";
+				rc = SSP_ERR_DBCORRUPT;
+			}
+			ssp_receipt_free(&rc1);
+			ssp_sha256(&leaves[i], p, rl);
+		}
+		if (!rc && ssp_rd_end(&r)) {
+			*why = "bytes after the receipts";
 			rc = SSP_ERR_DBCORRUPT;
 		}
 	}
@@ -115,6 +128,26 @@ static int check_block_data(vside *s, ssp_txn *rt, uint64_t h, const ssp_block *
 	}
 	free(leaves);
 	return rc;
+}
+
+static int count_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	(void)k, (void)kl, (void)v, (void)vl;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+/* Entries in a table (an altered key leaves one where nothing looks for it). */
+static int count_table(ssp_store *st, ssp_table tb, uint64_t *n)
+{
+	static const uint8_t start = 0;
+	ssp_txn *rt;
+	*n = 0;
+	int rc = ssp_store_read(st, &rt);
+	if (rc) return rc;
+	rc = ssp_txn_scan(rt, tb, &start, 1, count_visit, n);
+	ssp_txn_end(rt);
+	return rc > 0 ? 0 : rc;
 }
 
 /* Compares two state tables entry by entry (the stored and the replayed). */
@@ -293,6 +326,21 @@ int ssp_node_verify_db(const ssp_node_config *cfg)
 		why = "head record differs from the replayed chain";
 		rc = SSP_ERR_DBCORRUPT;
 		goto bad;
+	}
+	{
+		uint64_t nb = 0, ni = 0, nt = 0, nr = 0;
+		rc = count_table(src.store, src.blocks, &nb);
+		if (!rc) rc = count_table(src.store, src.blockid, &ni);
+		if (!rc) rc = count_table(src.store, src.txidx, &nt);
+		if (!rc) rc = count_table(src.store, src.receipts, &nr);
+		if (rc == SSP_ERR_DBCORRUPT ||
+		    (!rc && (nb != head.height + 1 || ni != head.height + 1 || nt != ntx ||
+		             nr != head.height))) {
+			why = "index tables hold entries no block accounts for";
+			rc = SSP_ERR_DBCORRUPT;
+			goto bad;
+		}
+		if (rc) goto local;
 	}
 	bool differs = false;
 	rc = compare_state(&src, &dst, &nstate, &differs);
