@@ -245,6 +245,8 @@ out:
 	return rc;
 }
 
+static int check_head(const ssp_chain *c, ssp_txn *rt, const ssp_head *h);
+
 int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, const ssp_txreg *types,
                    size_t ntypes)
 {
@@ -294,7 +296,10 @@ int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, cons
 			goto fail;
 		}
 		rc = ssp_txn_get(rt, c->t_meta, k_head, sizeof k_head - 1, &v, &vl);
+		if (rc == SSP_ERR_NOTFOUND) rc = SSP_ERR_DBCORRUPT; /* a genesis but no head */
 		if (!rc) rc = head_decode(&c->head, v, vl);
+		if (rc == SSP_ERR_DBCORRUPT) SSP_LOGE(LOG, "database corrupt: the head record");
+		if (!rc) rc = check_head(c, rt, &c->head);
 		if (rc) goto fail;
 		ssp_txn_end(rt);
 		rt = NULL;
@@ -391,6 +396,67 @@ int ssp_chain_read_supply(const ssp_chain *c, ssp_txn *rt, ssp_supply *out)
 	return 0;
 }
 
+/*
+ * Checks stored block bytes against their id: they must decode, carry the
+ * height they are stored under, be the block the id index names for that
+ * height, and hold exactly the txs their tx_root commits to. A header
+ * altered on disk changes its id (not in the index); altered txs change
+ * the root. Any mismatch is SSP_ERR_DBCORRUPT, logged with the height.
+ */
+static int check_stored_block(const ssp_chain *c, ssp_txn *rt, uint64_t height, const uint8_t *raw,
+                              size_t n, ssp_hash *id)
+{
+	ssp_block b = {0};
+	ssp_hash *leaves = NULL, root;
+	const void *v;
+	size_t vl;
+	const char *why = NULL;
+	int rc = ssp_block_decode(&b, raw, n, n);
+	if (rc == SSP_ERR_NOMEM) goto out;
+	if (rc) {
+		why = "block does not decode";
+		goto out;
+	}
+	if (b.hdr.height != height) {
+		why = "block stored under another height";
+		goto out;
+	}
+	rc = ssp_txn_get(rt, c->t_blockid, b.hdr.id.b, 32, &v, &vl);
+	if (rc == SSP_ERR_NOTFOUND || (!rc && (vl != 8 || ssp_be64_get(v) != height))) {
+		why = "block id not in the id index";
+		goto out;
+	}
+	if (rc) goto out;
+	if (b.ntx) {
+		leaves = ssp_malloc(b.ntx * sizeof *leaves);
+		if (!leaves) {
+			rc = SSP_ERR_NOMEM;
+			goto out;
+		}
+		for (uint32_t i = 0; i < b.ntx; i++)
+			leaves[i] = b.txs[i].txid;
+		ssp_merkle_root_inplace(&root, leaves, b.ntx);
+	} else {
+		memset(&root, 0, sizeof root);
+	}
+	if (memcmp(root.b, b.hdr.tx_root.b, 32)) {
+		why = "transactions do not match the tx root";
+		goto out;
+	}
+	if (id) *id = b.hdr.id;
+out:
+	if (why) {
+		SSP_LOGE(LOG, "database corrupt at height %llu: %s", (unsigned long long)height,
+		         why);
+		rc = SSP_ERR_DBCORRUPT;
+	} else if (rc == SSP_ERR_DBCORRUPT) {
+		SSP_LOGE(LOG, "database corrupt at height %llu", (unsigned long long)height);
+	}
+	free(leaves);
+	ssp_block_free(&b);
+	return rc;
+}
+
 int ssp_chain_read_block(const ssp_chain *c, ssp_txn *rt, uint64_t height, const uint8_t **raw,
                          size_t *n)
 {
@@ -398,7 +464,56 @@ int ssp_chain_read_block(const ssp_chain *c, ssp_txn *rt, uint64_t height, const
 	const void *v;
 	ssp_be64_put(k, height);
 	int rc = ssp_txn_get(rt, c->t_blocks, k, 8, &v, n);
+	if (rc == SSP_ERR_NOTFOUND) {
+		/* a block at or below the head cannot be missing: its key was altered */
+		ssp_head h;
+		int hr = ssp_chain_read_head(c, rt, &h);
+		if (hr) return hr == SSP_ERR_NOTFOUND ? SSP_ERR_DBCORRUPT : hr;
+		if (height <= h.height) {
+			SSP_LOGE(LOG, "database corrupt at height %llu: block missing",
+			         (unsigned long long)height);
+			return SSP_ERR_DBCORRUPT;
+		}
+		return rc;
+	}
+	if (rc == SSP_ERR_DBCORRUPT)
+		SSP_LOGE(LOG, "database corrupt at height %llu", (unsigned long long)height);
+	if (!rc) rc = check_stored_block(c, rt, height, v, *n, NULL);
 	if (!rc) *raw = v;
+	return rc;
+}
+
+/* The head record must name the block stored at its height (open, and --verify-db). */
+static int check_head(const ssp_chain *c, ssp_txn *rt, const ssp_head *h)
+{
+	const uint8_t *raw;
+	size_t n;
+	ssp_header hd;
+	ssp_rd r;
+	int rc = ssp_chain_read_block(c, rt, h->height, &raw, &n);
+	if (rc == SSP_ERR_NOTFOUND) rc = SSP_ERR_DBCORRUPT;
+	if (rc) return rc;
+	ssp_rd_init(&r, raw, n);
+	rc = ssp_header_read(&hd, &r);
+	if (rc || memcmp(hd.id.b, h->id.b, 32) || memcmp(hd.state_root.b, h->state_root.b, 32) ||
+	    hd.timestamp_ms != h->timestamp_ms || hd.slot != h->slot || h->finalized > h->height) {
+		SSP_LOGE(LOG,
+		         "database corrupt at height %llu: the head record differs from the block",
+		         (unsigned long long)h->height);
+		return SSP_ERR_DBCORRUPT;
+	}
+	/* nothing may be stored above the head */
+	uint8_t k[8];
+	const void *v;
+	size_t vl;
+	ssp_be64_put(k, h->height + 1);
+	rc = ssp_txn_get(rt, c->t_blocks, k, 8, &v, &vl);
+	if (rc == SSP_ERR_NOTFOUND) return 0;
+	if (!rc) {
+		SSP_LOGE(LOG, "database corrupt at height %llu: a block is stored above the head",
+		         (unsigned long long)h->height);
+		rc = SSP_ERR_DBCORRUPT;
+	}
 	return rc;
 }
 
@@ -444,8 +559,15 @@ int ssp_chain_read_receipt(const ssp_chain *c, ssp_txn *rt, uint64_t height, uin
 	const uint8_t *p = NULL;
 	for (uint32_t i = 0; i <= index; i++)
 		p = ssp_rd_bytes(&r, vl, &rl);
-	if (r.err) return SSP_ERR_DBCORRUPT;
-	return ssp_receipt_decode(out, p, rl);
+	rc = r.err ? SSP_ERR_DBCORRUPT : ssp_receipt_decode(out, p, rl);
+	if (rc && rc != SSP_ERR_NOMEM) {
+		/* stored receipts were encoded by this node: one that does not decode was altered
+		 */
+		SSP_LOGE(LOG, "database corrupt at height %llu: receipt %u does not decode",
+		         (unsigned long long)height, index);
+		rc = SSP_ERR_DBCORRUPT;
+	}
+	return rc;
 }
 
 typedef struct {

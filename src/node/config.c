@@ -31,6 +31,11 @@ static const char usage[] =
     "  --mempool-max N         pending transactions (default 300000)\n"
     "  --map-size MIB          LMDB map size, the database's maximum (default 262144 = 256 GiB)\n"
     "  --no-sync               do not fsync commits (benchmarks only: a crash loses blocks)\n"
+    "  --reinit                start a new chain in a datadir whose database is empty or\n"
+    "                          missing although its identity (genesis.json, keys) exists\n"
+    "  --verify-db DIR         check DIR's database offline (with --genesis or\n"
+    "                          DIR/genesis.json): prints \"ok\" with counts or the first bad "
+    "height\n"
     "  --version, -h/--help\n";
 
 typedef struct {
@@ -56,6 +61,8 @@ static const opt opts[] = {
     {"rpc-max-conns", true},
     {"rpc-conns-per-ip", true},
     {"rpc-request-timeout", true},
+    {"reinit", false},
+    {"verify-db", true},
 };
 
 static int set_str(char *dst, size_t cap, const char *v, const char *name)
@@ -120,6 +127,10 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 		c->check_invariants = !v || !strcmp(v, "1") || !strcmp(v, "true");
 	else if (!strcmp(name, "no-sync"))
 		c->no_sync = !v || !strcmp(v, "1") || !strcmp(v, "true");
+	else if (!strcmp(name, "reinit"))
+		c->reinit = !v || !strcmp(v, "1") || !strcmp(v, "true");
+	else if (!strcmp(name, "verify-db"))
+		return set_str(c->verify_db, sizeof c->verify_db, v, name);
 	else if (!strcmp(name, "rpc-threads")) {
 		if (parse_uint(v, 64, &u) || !u) {
 			fprintf(stderr, "sspd: error: --rpc-threads must be 1..64\n");
@@ -258,6 +269,7 @@ int ssp_node_config_parse(ssp_node_config *c, int argc, char **argv)
 		}
 		if (apply(c, opts[k].name, v)) return 1;
 	}
+	if (c->verify_db[0]) return 0; /* genesis defaults to DIR/genesis.json */
 	if (!c->dev && !c->genesis[0]) {
 		fprintf(stderr, "sspd: error: give --genesis FILE, or --dev for a devnet\n");
 		return 1;

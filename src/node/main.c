@@ -33,6 +33,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sspd: error: cannot initialise libsodium\n");
 		return 1;
 	}
+	if (node.cfg.verify_db[0]) return ssp_node_verify_db(&node.cfg);
 	rc = ssp_node_start(&node);
 	if (rc) {
 		fprintf(stderr, "sspd: error: %s\n", node.why[0] ? node.why : ssp_strerror(rc));

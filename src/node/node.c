@@ -88,6 +88,50 @@ out:
 	return rc;
 }
 
+/* Size of a file, -1 when it does not exist. */
+static long long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/*
+ * A datadir that has an identity (genesis.json, keys) had a chain: if its
+ * database is empty or missing, history was lost, and starting a new chain
+ * from genesis would hide that. Refused unless --reinit. A database that
+ * exists but lacks the producer key stops too: generating a new key would
+ * make a node that silently never produces.
+ */
+static int check_datadir(ssp_node *n)
+{
+	char db[1100], path[1100];
+	const char *d = n->cfg.datadir;
+	snprintf(db, sizeof db, "%s/chain.mdb", d);
+	long long dbsize = file_size(db);
+	bool identity = false;
+	static const char *const ids[] = {"genesis.json", "producer.key", "dev-keys/dev"};
+	for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+		snprintf(path, sizeof path, "%s/%s", d, ids[i]);
+		identity |= file_exists(path);
+	}
+	if (identity && dbsize <= 0 && !n->cfg.reinit) {
+		NODE_ERR(n,
+		         "%s has an identity (genesis, keys) but its database %s is %s: history "
+		         "is lost; restore it, or start a new chain with --reinit",
+		         d, db, dbsize < 0 ? "missing" : "empty");
+		return SSP_ERR_DBCORRUPT;
+	}
+	snprintf(path, sizeof path, "%s/producer.key", d);
+	if (n->cfg.dev && dbsize > 0 && !file_exists(path)) {
+		NODE_ERR(n,
+		         "the producer key %s is missing on an existing chain: restore it (a new "
+		         "key could not produce this chain's blocks)",
+		         path);
+		return SSP_ERR_NOTFOUND;
+	}
+	return 0;
+}
+
 static int setup_dev(ssp_node *n, char *genesis_path, size_t cap)
 {
 	char dir[1100], path[1200];
@@ -129,6 +173,7 @@ int ssp_node_start(ssp_node *n)
 	pthread_mutex_init(&n->plock, NULL);
 	pthread_cond_init(&n->pcond, NULL);
 	if ((rc = ensure_dir(n, n->cfg.datadir))) return rc;
+	if ((rc = check_datadir(n))) return rc;
 	if (n->cfg.dev) {
 		rc = setup_dev(n, gpath, sizeof gpath);
 		if (rc) return rc;
@@ -180,7 +225,10 @@ int ssp_node_start(ssp_node *n)
 	rc = ssp_chain_open(&n->chain, n->store, n->genesis, types, ntypes);
 	if (rc) {
 		NODE_ERR(n, "cannot open the chain: %s%s", ssp_strerror(rc),
-		         rc == SSP_ERR_MAPFULL ? " (raise --map-size)" : "");
+		         rc == SSP_ERR_MAPFULL     ? " (raise --map-size)"
+		         : rc == SSP_ERR_DBCORRUPT ? " (see the log above; sspd --verify-db "
+		                                     "checks the whole datadir)"
+		                                   : "");
 		return rc;
 	}
 	if (n->cfg.check_invariants) ssp_chain_set_check_invariants(n->chain, true);
@@ -345,6 +393,15 @@ static void drain(ssp_node *n, bool fail)
 	}
 }
 
+void ssp_node_corrupt(ssp_node *n)
+{
+	SSP_LOGE(LOG, "altered data read from the database: stopping");
+	atomic_store(&n->fatal, 1);
+	pthread_mutex_lock(&n->qlock); /* the wake handle is closed once stopping */
+	if (!n->stopping) uv_async_send(&n->wake);
+	pthread_mutex_unlock(&n->qlock);
+}
+
 static void on_wake(uv_async_t *a)
 {
 	ssp_node *n = a->data;
@@ -412,8 +469,15 @@ static void *producer_main(void *arg)
 			}
 		}
 		pthread_mutex_lock(&n->plock);
-		if (rc) {
+		if (rc == SSP_ERR_DBCORRUPT) {
+			SSP_LOGE(LOG,
+			         "database corrupt at height %llu: stopping (sspd --verify-db "
+			         "finds the first bad height)",
+			         (unsigned long long)ssp_chain_head(n->chain)->height);
+		} else if (rc) {
 			SSP_LOGE(LOG, "block production failed: %s", ssp_strerror(rc));
+		}
+		if (rc) {
 			atomic_store(&n->fatal, 1);
 			uv_async_send(&n->wake); /* the loop stops the node */
 			break;
@@ -534,6 +598,9 @@ static void *follower_main(void *arg)
 		if (!rc) continue;
 		h += done;
 		if (ssp_chain_fatal(n->chain)) {
+			if (rc == SSP_ERR_DBCORRUPT)
+				SSP_LOGE(LOG, "database corrupt at height %llu",
+				         (unsigned long long)ssp_chain_head(n->chain)->height);
 			SSP_LOGE(LOG, "cannot import block %llu: %s — stopping",
 			         (unsigned long long)h, ssp_strerror(rc));
 			atomic_store(&n->fatal, 1);

@@ -31,7 +31,9 @@ typedef struct {
 	size_t mempool_max;
 	size_t rpc_max_body;
 	unsigned verify_threads;
-	size_t map_size; /* bytes; 0 = store default */
+	size_t map_size;      /* bytes; 0 = store default */
+	bool reinit;          /* accept an empty or missing database beside an existing identity */
+	char verify_db[1024]; /* --verify-db DIR: check offline, do not run a node */
 } ssp_node_config;
 
 /* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (error) or
@@ -114,6 +116,19 @@ void ssp_node_free(ssp_node *n);
 
 /* Queues a job for the loop and waits for it. Returns 0 or SSP_ERR_BUSY. */
 int ssp_node_job(ssp_node *n, job *j);
+
+/*
+ * An RPC thread read altered data (SSP_ERR_DBCORRUPT): the node must not go
+ * on serving or building on it. Sets `fatal` and wakes the loop, which
+ * stops the node with exit 1. Any thread.
+ */
+void ssp_node_corrupt(ssp_node *n);
+
+/*
+ * sspd --verify-db (verify.c): walks the chain in cfg->verify_db offline and
+ * prints "ok" with counts or the first bad height. Returns the exit code.
+ */
+int ssp_node_verify_db(const ssp_node_config *cfg);
 
 /* The RPC method table (rpc_methods.c). */
 const ssp_rpc_method *ssp_node_methods(size_t *n);

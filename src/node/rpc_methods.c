@@ -37,8 +37,10 @@ static json_t *jaddr(const ssp_node *n, const ssp_addr *a)
 	return json_string(s);
 }
 
-static int fail_err(ssp_rpc_error *err, int rc)
+/* Altered data on disk also stops the node (ssp_node_corrupt): it must not serve it. */
+static int fail_err(ssp_node *n, ssp_rpc_error *err, int rc)
 {
+	if (rc == SSP_ERR_DBCORRUPT) ssp_node_corrupt(n);
 	if (rc == SSP_ERR_BUSY) return ssp_rpc_fail(err, SSP_RPC_BUSY, "node busy, retry");
 	if (rc == SSP_ERR_NOTFOUND) return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "not found");
 	return ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "internal error: %s", ssp_strerror(rc));
@@ -79,12 +81,12 @@ static int m_chain_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_erro
 	job j = {.kind = JOB_MEMPOOL_INFO};
 	if (obj_params(params, err)) return -1;
 	int rc = ssp_store_read(n->store, &rt);
-	if (rc) return fail_err(err, rc);
+	if (rc) return fail_err(n, err, rc);
 	rc = ssp_chain_read_head(n->chain, rt, &h);
 	ssp_txn_end(rt);
-	if (rc) return fail_err(err, rc);
+	if (rc) return fail_err(n, err, rc);
 	rc = ssp_node_job(n, &j);
-	if (rc) return fail_err(err, rc);
+	if (rc) return fail_err(n, err, rc);
 	const ssp_params *p = ssp_genesis_params(n->genesis);
 	*res = json_pack(
 	    "{s:s, s:s, s:s, s:o, s:I, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:{s:I, s:I}, "
@@ -103,7 +105,7 @@ static int m_chain_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_erro
 		json_object_set_new(*res, "max_block_gas",
 		                    json_integer((json_int_t)p->max_block_gas));
 	}
-	return *res ? 0 : fail_err(err, SSP_ERR_NOMEM);
+	return *res ? 0 : fail_err(n, err, SSP_ERR_NOMEM);
 }
 
 static json_t *tx_json(const ssp_node *n, const ssp_tx *tx)
@@ -168,7 +170,7 @@ static int m_chain_getBlock(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 	ssp_hash id;
 	if (jid && hash_param(params, "id", &id, err)) return -1;
 	int rc = ssp_store_read(n->store, &rt);
-	if (rc) return fail_err(err, rc);
+	if (rc) return fail_err(n, err, rc);
 	if (jh) {
 		height = (uint64_t)json_integer_value(jh);
 	} else if (jid) {
@@ -184,14 +186,14 @@ static int m_chain_getBlock(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 		ssp_txn_end(rt);
 		return rc == SSP_ERR_NOTFOUND
 		           ? ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "no such block")
-		           : fail_err(err, rc);
+		           : fail_err(n, err, rc);
 	}
 	*res = block_json(n, &b, jfull && json_is_true(jfull));
 	/* the block's encoded bytes, for followers (and later peers) to import */
 	if (*res && jraw && json_is_true(jraw)) json_object_set_new(*res, "raw", jhex(raw, len));
 	ssp_block_free(&b);
 	ssp_txn_end(rt);
-	return *res ? 0 : fail_err(err, SSP_ERR_NOMEM);
+	return *res ? 0 : fail_err(n, err, SSP_ERR_NOMEM);
 }
 
 static int m_chain_getSupply(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -201,10 +203,10 @@ static int m_chain_getSupply(void *ctx, json_t *params, json_t **res, ssp_rpc_er
 	ssp_supply s;
 	if (obj_params(params, err)) return -1;
 	int rc = ssp_store_read(n->store, &rt);
-	if (rc) return fail_err(err, rc);
+	if (rc) return fail_err(n, err, rc);
 	rc = ssp_chain_read_supply(n->chain, rt, &s);
 	ssp_txn_end(rt);
-	if (rc) return fail_err(err, rc);
+	if (rc) return fail_err(n, err, rc);
 	*res =
 	    json_pack("{s:o, s:o, s:o, s:o}", "total", jamount(s.total), "circulating",
 	              jamount(s.circulating), "locked", jamount(s.locked), "pool", jamount(s.pool));
@@ -226,12 +228,12 @@ static int m_account_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error 
 	int rc = ssp_addr_decode(&j.addr, ssp_genesis_hrp(n->genesis), json_string_value(v));
 	if (rc) return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "address: %s", ssp_strerror(rc));
 	rc = ssp_store_read(n->store, &rt);
-	if (rc) return fail_err(err, rc);
+	if (rc) return fail_err(n, err, rc);
 	rc = ssp_chain_read_account(n->chain, rt, &j.addr, &a);
 	ssp_txn_end(rt);
-	if (rc) return fail_err(err, rc);
+	if (rc) return fail_err(n, err, rc);
 	rc = ssp_node_job(n, &j);
-	if (rc) return fail_err(err, rc);
+	if (rc) return fail_err(n, err, rc);
 	*res =
 	    json_pack("{s:o, s:o, s:o, s:I, s:I}", "address", jaddr(n, &j.addr), "balance",
 	              jamount(a.balance), "locked", jamount(a.locked), "nonce", (json_int_t)a.nonce,
@@ -332,7 +334,7 @@ static int m_tx_submit(void *ctx, json_t *params, json_t **res, ssp_rpc_error *e
 	job_tx t = {0};
 	int rc = submit(n, arr, &t);
 	json_decref(arr);
-	if (rc) return fail_err(err, rc);
+	if (rc) return fail_err(n, err, rc);
 	if (t.err == SSP_ERR_INVAL)
 		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "tx must be a hex string");
 	if (t.err) return tx_rejected(err, t.err);
@@ -352,11 +354,11 @@ static int m_tx_submitBatch(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 	if (cnt > MAX_BATCH_TXS)
 		return ssp_rpc_fail(err, SSP_RPC_LIMIT, "at most %d txs per batch", MAX_BATCH_TXS);
 	job_tx *txs = calloc(cnt ? cnt : 1, sizeof *txs);
-	if (!txs) return fail_err(err, SSP_ERR_NOMEM);
+	if (!txs) return fail_err(n, err, SSP_ERR_NOMEM);
 	int rc = submit(n, v, txs);
 	if (rc) {
 		free(txs);
-		return fail_err(err, rc);
+		return fail_err(n, err, rc);
 	}
 	json_t *out = json_array();
 	for (size_t i = 0; i < cnt; i++) {
@@ -426,13 +428,13 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 	uint32_t idx;
 	if (obj_params(params, err) || hash_param(params, "txid", &txid, err)) return -1;
 	int rc = ssp_store_read(n->store, &rt);
-	if (rc) return fail_err(err, rc);
+	if (rc) return fail_err(n, err, rc);
 	rc = ssp_chain_read_txloc(n->chain, rt, &txid, &height, &idx);
 	if (rc == SSP_ERR_NOTFOUND) {
 		ssp_txn_end(rt);
 		job j = {.kind = JOB_TX_STATUS, .txid = txid};
 		rc = ssp_node_job(n, &j);
-		if (rc) return fail_err(err, rc);
+		if (rc) return fail_err(n, err, rc);
 		if (j.status == 1) {
 			*res =
 			    json_pack("{s:o, s:s}", "txid", jhex(txid.b, 32), "status", "pending");
@@ -445,7 +447,7 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 		 * older rejection of the same tx, or "unknown", is reported.
 		 */
 		rc = ssp_store_read(n->store, &rt);
-		if (rc) return fail_err(err, rc);
+		if (rc) return fail_err(n, err, rc);
 		rc = ssp_chain_read_txloc(n->chain, rt, &txid, &height, &idx);
 		if (rc == SSP_ERR_NOTFOUND) {
 			ssp_txn_end(rt);
@@ -507,7 +509,7 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 	ssp_receipt_free(&r);
 	ssp_block_free(&b);
 	ssp_txn_end(rt);
-	return rc ? fail_err(err, rc) : 0;
+	return rc ? fail_err(n, err, rc) : 0;
 }
 
 static int m_rpc_discover(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)

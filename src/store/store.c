@@ -61,6 +61,30 @@ static int map_err(int rc)
 	}
 }
 
+/*
+ * A file shorter than LMDB's last used page would be mapped past its end,
+ * and the first access there is a SIGBUS: refuse it at open instead.
+ */
+static int check_size(MDB_env *env, const char *path)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	struct stat fs;
+	if (mdb_env_info(env, &info) || mdb_env_stat(env, &st) || stat(path, &fs)) {
+		SSP_LOGE("store", "cannot inspect %s", path);
+		return SSP_ERR_IO;
+	}
+	unsigned long long need = ((unsigned long long)info.me_last_pgno + 1) * st.ms_psize;
+	if ((unsigned long long)fs.st_size < need) {
+		SSP_LOGE(
+		    "store",
+		    "database corrupt: %s is truncated (%lld bytes, its last page ends at %llu)",
+		    path, (long long)fs.st_size, need);
+		return SSP_ERR_DBCORRUPT;
+	}
+	return 0;
+}
+
 int ssp_store_open(ssp_store **out, const char *dir, const ssp_store_opts *o)
 {
 	ssp_store *s = NULL;
@@ -98,6 +122,8 @@ int ssp_store_open(ssp_store **out, const char *dir, const ssp_store_opts *o)
 	snprintf(s->path, sizeof s->path, "%s", path);
 	rc = mdb_env_open(s->env, path, flags, 0600);
 	if (rc) goto fail_mdb;
+	rc = check_size(s->env, path);
+	if (rc) goto fail;
 	rc = mdb_reader_check(s->env, &dead);
 	if (rc) goto fail_mdb;
 	if (dead) SSP_LOGI("store", "cleared %d stale reader slot(s)", dead);

@@ -1,0 +1,375 @@
+/*
+ * verify.c — sspd --verify-db DIR (node layer): an offline walk of a whole
+ * datadir that trusts nothing it reads. For every height it checks the
+ * stored block against its id and tx root (ssp_chain_read_block), the hash
+ * link to its parent, the stored receipts (one per tx, their root against
+ * the header) and the tx index; it replays every block through
+ * ssp_chain_import into a scratch datadir (removed afterwards), which
+ * re-executes it and must reproduce the header's receipts and state roots,
+ * and finally compares the replayed state table with the stored one entry
+ * by entry. Prints "ok" with counts, or the first bad height.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node/node.h"
+
+typedef struct {
+	ssp_store *store;
+	ssp_modset *mods;
+	ssp_chain *chain;
+	ssp_table state, receipts, blocks, blockid, txidx;
+} vside;
+
+static int open_vside(vside *s, const char *dir, const ssp_genesis *g, size_t map_size)
+{
+	ssp_store_opts so = {.no_sync = true, .map_size = map_size};
+	size_t nt = 0;
+	int rc = ssp_store_open(&s->store, dir, &so);
+	if (!rc) rc = ssp_modset_new(&s->mods, g);
+	const ssp_txreg *types = rc ? NULL : ssp_modset_txtypes(s->mods, &nt);
+	if (!rc) rc = ssp_chain_open(&s->chain, s->store, g, types, nt);
+	if (!rc) rc = ssp_store_table(s->store, "state", &s->state);
+	if (!rc) rc = ssp_store_table(s->store, "receipts", &s->receipts);
+	if (!rc) rc = ssp_store_table(s->store, "blocks", &s->blocks);
+	if (!rc) rc = ssp_store_table(s->store, "blockid", &s->blockid);
+	if (!rc) rc = ssp_store_table(s->store, "txidx", &s->txidx);
+	return rc;
+}
+
+static void close_vside(vside *s)
+{
+	if (s->chain) ssp_chain_close(s->chain);
+	ssp_modset_free(s->mods);
+	if (s->store) ssp_store_close(s->store);
+}
+
+/* Removes the scratch datadir (its three files, then itself). */
+static void remove_scratch(const char *dir)
+{
+	static const char *const files[] = {"chain.mdb", "chain.mdb-lock", "LOCK"};
+	char p[4200];
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+/*
+ * Checks block h's stored receipts (parsed strictly: exactly one per tx, for
+ * that tx, nothing after them, their root the header's) and tx index.
+ */
+static int check_block_data(vside *s, ssp_txn *rt, uint64_t h, const ssp_block *b, const char **why)
+{
+	ssp_hash *leaves = NULL, root;
+	const void *v;
+	size_t vl;
+	uint8_t k[8];
+	ssp_rd r;
+	int rc = 0;
+	if (b->ntx && !(leaves = malloc(b->ntx * sizeof *leaves))) return SSP_ERR_NOMEM;
+	for (uint32_t i = 0; i < b->ntx && !rc; i++) {
+		uint64_t th;
+		uint32_t ti;
+		rc = ssp_chain_read_txloc(s->chain, rt, &b->txs[i].txid, &th, &ti);
+		if (rc == SSP_ERR_NOTFOUND || rc == SSP_ERR_DBCORRUPT ||
+		    (!rc && (th != h || ti != i))) {
+			*why = "tx index does not point at the block's tx";
+			rc = SSP_ERR_DBCORRUPT;
+		}
+	}
+	ssp_be64_put(k, h);
+	if (!rc) rc = ssp_txn_get(rt, s->receipts, k, 8, &v, &vl);
+	if (rc == SSP_ERR_NOTFOUND) {
+		*why = "receipts missing";
+		rc = SSP_ERR_DBCORRUPT;
+	}
+	if (!rc) {
+		ssp_rd_init(&r, v, vl);
+		uint32_t n = ssp_rd_u32(&r);
+		if (r.err || n != b->ntx) {
+			*why = "receipt count differs from the tx count";
+			rc = SSP_ERR_DBCORRUPT;
+		}
+		for (uint32_t i = 0; i < b->ntx && !rc; i++) {
+			size_t rl;
+			const uint8_t *p = ssp_rd_bytes(&r, vl, &rl);
+			ssp_receipt rc1;
+			if (r.err || ssp_receipt_decode(&rc1, p, rl)) {
+				*why = "receipt undecodable";
+				rc = SSP_ERR_DBCORRUPT;
+				break;
+			}
+			if (memcmp(rc1.txid.b, b->txs[i].txid.b, 32)) {
+				*why = "receipt of another tx";
+				rc = SSP_ERR_DBCORRUPT;
+			}
+			ssp_receipt_free(&rc1);
+			ssp_sha256(&leaves[i], p, rl);
+		}
+		if (!rc && ssp_rd_end(&r)) {
+			*why = "bytes after the receipts";
+			rc = SSP_ERR_DBCORRUPT;
+		}
+	}
+	if (!rc) {
+		if (b->ntx)
+			ssp_merkle_root_inplace(&root, leaves, b->ntx);
+		else
+			memset(&root, 0, sizeof root);
+		if (memcmp(root.b, b->hdr.receipts_root.b, 32)) {
+			*why = "receipts do not match the receipts root";
+			rc = SSP_ERR_DBCORRUPT;
+		}
+	}
+	free(leaves);
+	return rc;
+}
+
+static int count_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	(void)k, (void)kl, (void)v, (void)vl;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+/* Entries in a table (an altered key leaves one where nothing looks for it). */
+static int count_table(ssp_store *st, ssp_table tb, uint64_t *n)
+{
+	static const uint8_t start = 0;
+	ssp_txn *rt;
+	*n = 0;
+	int rc = ssp_store_read(st, &rt);
+	if (rc) return rc;
+	rc = ssp_txn_scan(rt, tb, &start, 1, count_visit, n);
+	ssp_txn_end(rt);
+	return rc > 0 ? 0 : rc;
+}
+
+/* Compares two state tables entry by entry (the stored and the replayed). */
+typedef struct {
+	ssp_txn *other;
+	ssp_table tb;
+	uint64_t count;
+	bool differs;
+} cmp_ctx;
+
+static int cmp_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	cmp_ctx *c = arg;
+	const void *ov;
+	size_t ol;
+	int rc = ssp_txn_get(c->other, c->tb, k, kl, &ov, &ol);
+	if (rc == SSP_ERR_NOTFOUND || (!rc && (ol != vl || memcmp(ov, v, vl)))) {
+		c->differs = true;
+		return 1;
+	}
+	if (rc) return rc;
+	c->count++;
+	return 0;
+}
+
+static int compare_state(vside *a, vside *b, uint64_t *count, bool *differs)
+{
+	ssp_txn *ra = NULL, *rb = NULL;
+	cmp_ctx ab = {0}, ba = {0};
+	int rc = ssp_store_read(a->store, &ra);
+	if (!rc) rc = ssp_store_read(b->store, &rb);
+	if (rc) goto out;
+	ab = (cmp_ctx){.other = rb, .tb = b->state};
+	ba = (cmp_ctx){.other = ra, .tb = a->state};
+	static const uint8_t start = 0; /* LMDB keys are never empty: the smallest one */
+	rc = ssp_txn_scan(ra, a->state, &start, 1, cmp_visit, &ab);
+	if (rc > 0) rc = 0;
+	if (!rc && !ab.differs) rc = ssp_txn_scan(rb, b->state, &start, 1, cmp_visit, &ba);
+	if (rc > 0) rc = 0;
+	*differs = ab.differs || ba.differs || ab.count != ba.count;
+	*count = ab.count;
+out:
+	if (rb) ssp_txn_end(rb);
+	if (ra) ssp_txn_end(ra);
+	return rc;
+}
+
+int ssp_node_verify_db(const ssp_node_config *cfg)
+{
+	const char *dir = cfg->verify_db;
+	char gpath[1200], why_g[512], scratch[4096];
+	ssp_genesis *g = NULL;
+	vside src = {0}, dst = {0};
+	ssp_module_env envs[16];
+	size_t nmod = 0, inited = 0;
+	const ssp_module *const *mods = ssp_modules_all(&nmod);
+	uint64_t h = 0, ntx = 0, nstate = 0;
+	const char *why = NULL;
+	int rc, status = 1;
+	bool have_scratch = false;
+	ssp_hash prev;
+
+	if (cfg->log_level < SSP_LOG_WARN) ssp_log_setup(cfg->log_format, SSP_LOG_WARN);
+	if (cfg->genesis[0])
+		snprintf(gpath, sizeof gpath, "%s", cfg->genesis);
+	else
+		snprintf(gpath, sizeof gpath, "%s/genesis.json", dir);
+	if (ssp_genesis_load(&g, gpath, why_g, sizeof why_g)) {
+		fprintf(stderr, "sspd: error: genesis %s: %s\n", gpath, why_g);
+		return 1;
+	}
+	{
+		char db[1100];
+		snprintf(db, sizeof db, "%s/chain.mdb", dir);
+		if (access(db, F_OK)) {
+			fprintf(stderr, "sspd: error: %s has no database (chain.mdb)\n", dir);
+			goto out;
+		}
+	}
+	rc = open_vside(&src, dir, g, cfg->map_size);
+	if (rc == SSP_ERR_DBCORRUPT) {
+		printf("database corrupt: %s cannot be opened (see the log above)\n", dir);
+		goto out;
+	}
+	if (rc) {
+		/* locked by a running node, another chain's genesis, out of memory …: no verdict */
+		fprintf(stderr, "sspd: error: cannot open %s: %s\n", dir, ssp_strerror(rc));
+		status = 2;
+		goto out;
+	}
+	const char *tmp = getenv("TMPDIR");
+	snprintf(scratch, sizeof scratch, "%s/sspd-verify-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(scratch)) {
+		fprintf(stderr, "sspd: error: cannot create a scratch directory %s\n", scratch);
+		goto out;
+	}
+	have_scratch = true;
+	rc = open_vside(&dst, scratch, g, cfg->map_size);
+	for (size_t i = 0; !rc && i < nmod && i < 16; i++) {
+		envs[i] = (ssp_module_env){.chain = dst.chain,
+		                           .store = dst.store,
+		                           .genesis = g,
+		                           .chain_state = ssp_modset_state(dst.mods, i)};
+		if (mods[i]->init) rc = mods[i]->init(&envs[i]);
+		if (!rc) inited = i + 1;
+	}
+	if (rc) {
+		fprintf(stderr, "sspd: error: scratch datadir %s: %s\n", scratch, ssp_strerror(rc));
+		goto out;
+	}
+	const ssp_head head = *ssp_chain_head(src.chain);
+	prev = ssp_chain_head(dst.chain)->id; /* genesis: identical by construction */
+	{
+		ssp_txn *rt;
+		const uint8_t *raw;
+		size_t n;
+		if ((rc = ssp_store_read(src.store, &rt))) goto local;
+		rc = ssp_chain_read_block(src.chain, rt, 0, &raw, &n);
+		if (!rc) {
+			ssp_block b0;
+			rc = ssp_block_decode(&b0, raw, n, n);
+			if (!rc && memcmp(b0.hdr.id.b, prev.b, 32)) {
+				why = "genesis block differs from the genesis file's";
+				rc = SSP_ERR_DBCORRUPT;
+			}
+			if (!rc) ssp_block_free(&b0);
+		}
+		ssp_txn_end(rt);
+		if (rc) goto bad;
+	}
+	for (h = 1; h <= head.height; h++) {
+		ssp_txn *rt;
+		const uint8_t *raw;
+		size_t n;
+		ssp_block b = {0};
+		ssp_block_info info;
+		uint8_t *copy = NULL;
+		if ((rc = ssp_store_read(src.store, &rt))) goto local;
+		rc = ssp_chain_read_block(src.chain, rt, h, &raw, &n);
+		if (rc == SSP_ERR_NOTFOUND) {
+			why = "block missing";
+			rc = SSP_ERR_DBCORRUPT;
+		}
+		if (!rc) rc = ssp_block_decode(&b, raw, n, n);
+		if (!rc && memcmp(b.hdr.prev_id.b, prev.b, 32)) {
+			why = "parent link broken (prev_id)";
+			rc = SSP_ERR_DBCORRUPT;
+		}
+		if (!rc) rc = check_block_data(&src, rt, h, &b, &why);
+		if (!rc && !(copy = malloc(n))) rc = SSP_ERR_NOMEM;
+		if (!rc) memcpy(copy, raw, n);
+		if (!rc) {
+			prev = b.hdr.id;
+			ntx += b.ntx;
+		}
+		ssp_block_free(&b);
+		ssp_txn_end(rt);
+		if (rc) {
+			free(copy);
+			goto bad;
+		}
+		/* re-executes the block: receipts and state roots must match its header */
+		rc = ssp_chain_import(dst.chain, NULL, copy, n, &info);
+		free(copy);
+		if (rc) {
+			if (!ssp_err_local(rc) || rc == SSP_ERR_DBCORRUPT) {
+				why = "replaying the block does not reproduce it";
+				goto bad;
+			}
+			goto local;
+		}
+	}
+	h = head.height;
+	if (memcmp(prev.b, head.id.b, 32) ||
+	    memcmp(ssp_chain_head(dst.chain)->state_root.b, head.state_root.b, 32)) {
+		why = "head record differs from the replayed chain";
+		rc = SSP_ERR_DBCORRUPT;
+		goto bad;
+	}
+	{
+		uint64_t nb = 0, ni = 0, nt = 0, nr = 0;
+		rc = count_table(src.store, src.blocks, &nb);
+		if (!rc) rc = count_table(src.store, src.blockid, &ni);
+		if (!rc) rc = count_table(src.store, src.txidx, &nt);
+		if (!rc) rc = count_table(src.store, src.receipts, &nr);
+		if (rc == SSP_ERR_DBCORRUPT ||
+		    (!rc && (nb != head.height + 1 || ni != head.height + 1 || nt != ntx ||
+		             nr != head.height))) {
+			why = "index tables hold entries no block accounts for";
+			rc = SSP_ERR_DBCORRUPT;
+			goto bad;
+		}
+		if (rc) goto local;
+	}
+	bool differs = false;
+	rc = compare_state(&src, &dst, &nstate, &differs);
+	if (rc == SSP_ERR_DBCORRUPT || differs) {
+		why = "state tables differ from the replayed state";
+		rc = SSP_ERR_DBCORRUPT;
+		goto bad;
+	}
+	if (rc) goto local;
+	printf("ok: %llu blocks, %llu txs, %llu state entries\n",
+	       (unsigned long long)head.height + 1, (unsigned long long)ntx,
+	       (unsigned long long)nstate);
+	status = 0;
+	goto out;
+bad:
+	printf("database corrupt at height %llu: %s\n", (unsigned long long)h,
+	       why ? why : ssp_strerror(rc));
+	goto out;
+local:
+	fprintf(stderr, "sspd: error: verifying stopped at height %llu: %s\n",
+	        (unsigned long long)h, ssp_strerror(rc));
+	status = 2;
+out:
+	fflush(stdout);
+	for (size_t i = inited; i-- > 0;)
+		if (mods[i]->fini) mods[i]->fini(&envs[i]);
+	close_vside(&dst);
+	close_vside(&src);
+	if (have_scratch) remove_scratch(scratch);
+	ssp_genesis_free(g);
+	return status;
+}
