@@ -510,8 +510,9 @@ static void start_node(void)
 		dup2(lo, 2);
 		close(lo);
 		close(oo);
+		/* --reinit: the datadir is new, holding only the keys and genesis written above */
 		execl(opt.sspd, opt.sspd, "--dev", "--datadir", opt.datadir, "--genesis", genesis,
-		      "--rpc-listen", listen, (char *)NULL);
+		      "--rpc-listen", listen, "--reinit", (char *)NULL);
 		_exit(127);
 	}
 	g_node = pid;
@@ -544,21 +545,15 @@ static double follower_import(unsigned ncores, uint64_t *blocks_out, uint64_t *t
 	ssp_chain *sc = NULL, *dc = NULL;
 	ssp_workpool *pool = NULL;
 	uint8_t **raw = NULL;
-	size_t *len = NULL, nt;
+	size_t *len = NULL;
 	uint64_t head = 0, txs = 0;
 	double rate = 0;
 	snprintf(gpath, sizeof gpath, "%s/genesis.json", opt.datadir);
 	snprintf(dst, sizeof dst, "%s/follower", opt.datadir);
 	ssp_store_opts so = {0};
 	if (ssp_genesis_load(&g, gpath, why, sizeof why) || ssp_store_open(&ss, opt.datadir, &so) ||
-	    ssp_modset_new(&sm, g))
-		goto out;
-	const ssp_txreg *types = ssp_modset_txtypes(sm, &nt);
-	if (ssp_chain_open(&sc, ss, g, types, nt) || mkdir(dst, 0700) ||
-	    ssp_store_open(&ds, dst, &so) || ssp_modset_new(&dm, g))
-		goto out;
-	types = ssp_modset_txtypes(dm, &nt);
-	if (ssp_chain_open(&dc, ds, g, types, nt) ||
+	    ssp_modset_open_chain(&sc, &sm, ss, g) || mkdir(dst, 0700) ||
+	    ssp_store_open(&ds, dst, &so) || ssp_modset_open_chain(&dc, &dm, ds, g) ||
 	    ssp_workpool_new(&pool, ncores > 1 ? ncores - 1 : 0))
 		goto out;
 	ssp_chain_set_workpool(dc, pool);

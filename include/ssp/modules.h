@@ -58,6 +58,13 @@ void ssp_modset_free(ssp_modset *ms);
 const ssp_txreg *ssp_modset_txtypes(const ssp_modset *ms, size_t *n);
 /* Module i's (in ssp_modules_all order) per-chain state, or NULL. */
 void *ssp_modset_state(const ssp_modset *ms, size_t i);
+/*
+ * The usual way to open a full chain: makes g's modset and opens the chain
+ * in st with every module's tx types. On failure nothing is left open.
+ * Close with ssp_chain_close, then ssp_modset_free.
+ */
+SSP_WUR int ssp_modset_open_chain(ssp_chain **chain, ssp_modset **ms, ssp_store *st,
+                                  const ssp_genesis *g);
 
 #ifdef __cplusplus
 }

@@ -70,6 +70,21 @@ const ssp_txreg *ssp_modset_txtypes(const ssp_modset *ms, size_t *n)
 	return ms->types;
 }
 
+int ssp_modset_open_chain(ssp_chain **chain, ssp_modset **ms, ssp_store *st, const ssp_genesis *g)
+{
+	size_t nt;
+	*chain = NULL;
+	int rc = ssp_modset_new(ms, g);
+	if (rc) return rc;
+	const ssp_txreg *types = ssp_modset_txtypes(*ms, &nt);
+	rc = ssp_chain_open(chain, st, g, types, nt);
+	if (rc) {
+		ssp_modset_free(*ms);
+		*ms = NULL;
+	}
+	return rc;
+}
+
 void *ssp_modset_state(const ssp_modset *ms, size_t i)
 {
 	return i < NMOD ? ms->state[i] : NULL;

@@ -27,11 +27,8 @@ typedef struct {
 static int open_vside(vside *s, const char *dir, const ssp_genesis *g, size_t map_size)
 {
 	ssp_store_opts so = {.no_sync = true, .map_size = map_size};
-	size_t nt = 0;
 	int rc = ssp_store_open(&s->store, dir, &so);
-	if (!rc) rc = ssp_modset_new(&s->mods, g);
-	const ssp_txreg *types = rc ? NULL : ssp_modset_txtypes(s->mods, &nt);
-	if (!rc) rc = ssp_chain_open(&s->chain, s->store, g, types, nt);
+	if (!rc) rc = ssp_modset_open_chain(&s->chain, &s->mods, s->store, g);
 	if (!rc) rc = ssp_store_table(s->store, "state", &s->state);
 	if (!rc) rc = ssp_store_table(s->store, "receipts", &s->receipts);
 	if (!rc) rc = ssp_store_table(s->store, "blocks", &s->blocks);

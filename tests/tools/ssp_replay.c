@@ -46,11 +46,8 @@ typedef struct {
 static int open_side(side *s, const char *dir, const ssp_genesis *g, size_t map_size)
 {
 	ssp_store_opts so = {.no_sync = true, .map_size = map_size};
-	size_t nt = 0;
 	int rc = ssp_store_open(&s->store, dir, &so);
-	if (!rc) rc = ssp_modset_new(&s->mods, g);
-	const ssp_txreg *types = rc ? NULL : ssp_modset_txtypes(s->mods, &nt);
-	if (!rc) rc = ssp_chain_open(&s->chain, s->store, g, types, nt);
+	if (!rc) rc = ssp_modset_open_chain(&s->chain, &s->mods, s->store, g);
 	return rc;
 }
 
