@@ -414,13 +414,6 @@ static void on_wake(uv_async_t *a)
 
 /* ------------------------------------------------------------- production */
 
-static uint64_t slot_at(const ssp_node *n, uint64_t t)
-{
-	uint64_t g = ssp_genesis_time_ms(n->genesis);
-	uint64_t iv = ssp_genesis_params(n->genesis)->block_interval_ms;
-	return t <= g ? 0 : (t - g) / iv;
-}
-
 /*
  * The producer thread: at each slot boundary it builds, applies, signs and
  * commits a block (ssp_produce_block). It is the chain's only writer; the
@@ -432,18 +425,19 @@ static void *producer_main(void *arg)
 {
 	ssp_node *n = arg;
 	uint64_t g = ssp_genesis_time_ms(n->genesis);
-	uint64_t iv = ssp_genesis_params(n->genesis)->block_interval_ms;
 	pthread_mutex_lock(&n->plock);
 	while (!n->pstop) {
 		uint64_t now = ssp_now_ms();
-		uint64_t next = g + (slot_at(n, now) + 1) * iv;
+		/* the chain's slot arithmetic, so the producer and the import rule agree */
+		uint64_t next =
+		    ssp_chain_slot_start(n->chain, ssp_chain_slot_at(n->chain, now) + 1);
 		struct timespec until = {(time_t)(next / 1000), (long)(next % 1000) * 1000000L};
 		while (!n->pstop && ssp_now_ms() < next)
 			pthread_cond_timedwait(&n->pcond, &n->plock, &until);
 		if (n->pstop) break;
 		pthread_mutex_unlock(&n->plock);
 		now = ssp_now_ms();
-		uint64_t slot = slot_at(n, now);
+		uint64_t slot = ssp_chain_slot_at(n->chain, now);
 		const ssp_head *h = ssp_chain_head(n->chain);
 		int rc = 0;
 		if (now > g && now > h->timestamp_ms && (slot > h->slot || h->height == 0)) {
