@@ -434,6 +434,8 @@ typedef struct {
 	size_t bytes;
 	uint64_t apply_ns;  /* building and applying */
 	uint64_t commit_ns; /* the durable LMDB commit */
+	uint32_t sigs_at_exec; /* imported: tx signatures checked serially while executing (their
+	                          keys were unknown when the block was prepared) */
 } ssp_block_info;
 
 /* -------------------------------------------------------- consensus interface */

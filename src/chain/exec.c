@@ -35,6 +35,7 @@ struct ssp_exec {
 	size_t n, cap;
 	size_t bytes;
 	uint64_t gas; /* gas used so far against max_block_gas */
+	uint32_t sigs_at_exec; /* signatures ssp_exec_block had to check itself */
 	/* dropped candidates (producer) */
 	ssp_hash *drop_ids;
 	int *drop_errs;
@@ -378,6 +379,7 @@ int ssp_exec_block(ssp_exec *x, const ssp_tx *txs, size_t n, const bool *verifie
 				rc = k ? ssp_verify(k, SSP_DOM_TX, tx->chain_id, tx->raw,
 				                    tx->signed_len, &tx->sig)
 				       : SSP_ERR_NOKEY;
+				x->sigs_at_exec++;
 			}
 		}
 		if (!rc) rc = apply_tx(x, tx, &r);
@@ -609,6 +611,7 @@ int ssp_chain_commit(ssp_chain *c, ssp_exec *x, const ssp_header *h, ssp_block_i
 		poison(c, rc, "encoding a block");
 	} else {
 		info->apply_ns = ssp_mono_ns() - x->t0;
+		info->sigs_at_exec = x->sigs_at_exec;
 		rc = write_block(x, &hh, raw.data, raw.len, info);
 	}
 	ssp_buf_free(&raw);
@@ -657,7 +660,78 @@ static void verify_one(void *arg, size_t i)
  * sender's key arrives in a block committed after the read snapshot) is
  * checked when it is executed. Reads only committed state: any thread.
  */
-static int verify_sigs(const ssp_chain *c, ssp_mempool *m, const ssp_block *blk, bool *ok)
+/*
+ * Keys that blocks prepared ahead of the committed head bring (a sender's
+ * first tx carries its pubkey): the import pipeline prepares block h+1
+ * before h commits, and without these every tx of h+1 whose sender's key
+ * arrives in h would be checked serially at execution. A hint is used only
+ * when it derives the tx's own address (an address is the hash of its key),
+ * so a hint from a block that later fails cannot make a bad tx pass.
+ * Open addressing by address; one thread (the preparer) owns it.
+ */
+typedef struct {
+	ssp_addr *addr;
+	ssp_pubkey *key;
+	size_t cap, n;
+} keyhints;
+
+static const ssp_pubkey *hint_find(const keyhints *kh, const ssp_addr *a)
+{
+	if (!kh || !kh->n) return NULL;
+	size_t i = ssp_le64_get(a->b) & (kh->cap - 1);
+	while (kh->key[i].len) {
+		if (!memcmp(kh->addr[i].b, a->b, SSP_ADDR_LEN)) return &kh->key[i];
+		i = (i + 1) & (kh->cap - 1);
+	}
+	return NULL;
+}
+
+/* Adds the keys block `blk` brings; a failed allocation only loses hints. */
+static void hints_add(keyhints *kh, const ssp_block *blk)
+{
+	for (uint32_t t = 0; t < blk->ntx; t++) {
+		const ssp_tx *tx = &blk->txs[t];
+		if (!tx->has_pubkey || hint_find(kh, &tx->from)) continue;
+		if (2 * (kh->n + 1) > kh->cap) {
+			size_t nc = kh->cap ? 2 * kh->cap : 1024;
+			ssp_addr *na = ssp_calloc(nc, sizeof *na);
+			ssp_pubkey *nk = ssp_calloc(nc, sizeof *nk);
+			if (!na || !nk) {
+				free(na);
+				free(nk);
+				return;
+			}
+			for (size_t i = 0; i < kh->cap; i++) {
+				if (!kh->key[i].len) continue;
+				size_t j = ssp_le64_get(kh->addr[i].b) & (nc - 1);
+				while (nk[j].len)
+					j = (j + 1) & (nc - 1);
+				na[j] = kh->addr[i];
+				nk[j] = kh->key[i];
+			}
+			free(kh->addr);
+			free(kh->key);
+			kh->addr = na;
+			kh->key = nk;
+			kh->cap = nc;
+		}
+		size_t i = ssp_le64_get(tx->from.b) & (kh->cap - 1);
+		while (kh->key[i].len)
+			i = (i + 1) & (kh->cap - 1);
+		kh->addr[i] = tx->from;
+		kh->key[i] = tx->pubkey;
+		kh->n++;
+	}
+}
+
+static void hints_free(keyhints *kh)
+{
+	free(kh->addr);
+	free(kh->key);
+}
+
+static int verify_sigs(const ssp_chain *c, ssp_mempool *m, const ssp_block *blk, bool *ok,
+                       const keyhints *kh)
 {
 	ssp_account *accs = NULL;
 	const ssp_pubkey **keys = NULL;
@@ -699,7 +773,14 @@ static int verify_sigs(const ssp_chain *c, ssp_mempool *m, const ssp_block *blk,
 		}
 		rc = ssp_chain_read_account(c, rt, &tx->from, &accs[i]);
 		if (rc) break;
-		if (accs[i].has_key) keys[i] = &accs[i].key;
+		if (accs[i].has_key) {
+			keys[i] = &accs[i].key;
+		} else {
+			const ssp_pubkey *hk = hint_find(kh, &tx->from);
+			ssp_addr a;
+			if (hk) ssp_addr_from_pubkey(&a, hk);
+			if (hk && !memcmp(a.b, tx->from.b, SSP_ADDR_LEN)) keys[i] = hk;
+		}
 	}
 	ssp_txn_end(rt);
 	if (rc) goto out;
@@ -732,8 +813,8 @@ void ssp_import_free(ssp_import *p)
 	free(p);
 }
 
-int ssp_chain_prepare(const ssp_chain *c, ssp_mempool *m, ssp_import **out, const uint8_t *raw,
-                      size_t n)
+static int prepare(const ssp_chain *c, ssp_mempool *m, ssp_import **out, const uint8_t *raw,
+                   size_t n, const keyhints *kh)
 {
 	const ssp_params *p = &c->g->params;
 	ssp_import *ip;
@@ -747,13 +828,19 @@ int ssp_chain_prepare(const ssp_chain *c, ssp_mempool *m, ssp_import **out, cons
 		ip->ok = ssp_calloc(ip->blk.ntx ? ip->blk.ntx : 1, sizeof *ip->ok);
 		if (!ip->ok) rc = SSP_ERR_NOMEM;
 	}
-	if (!rc) rc = verify_sigs(c, m, &ip->blk, ip->ok);
+	if (!rc) rc = verify_sigs(c, m, &ip->blk, ip->ok, kh);
 	if (rc) {
 		ssp_import_free(ip);
 		return rc;
 	}
 	*out = ip;
 	return 0;
+}
+
+int ssp_chain_prepare(const ssp_chain *c, ssp_mempool *m, ssp_import **out, const uint8_t *raw,
+                      size_t n)
+{
+	return prepare(c, m, out, raw, n, NULL);
 }
 
 int ssp_chain_import_prepared(ssp_chain *c, ssp_mempool *m, ssp_import *ip, ssp_block_info *info)
@@ -842,13 +929,15 @@ typedef struct {
 static void *prepare_main(void *arg)
 {
 	pipeline *pl = arg;
+	keyhints kh = {0};
 	for (size_t i = 0; i < pl->n; i++) {
 		pthread_mutex_lock(&pl->mu);
 		bool stop = pl->stop;
 		pthread_mutex_unlock(&pl->mu);
 		if (stop) break;
 		ssp_import *ip = NULL;
-		int rc = ssp_chain_prepare(pl->c, pl->m, &ip, pl->raw[i], pl->len[i]);
+		int rc = prepare(pl->c, pl->m, &ip, pl->raw[i], pl->len[i], &kh);
+		if (!rc && i + 1 < pl->n) hints_add(&kh, &ip->blk); /* before the owner may free it */
 		pthread_mutex_lock(&pl->mu);
 		pl->prep[i] = ip;
 		pl->rc[i] = rc;
@@ -857,6 +946,7 @@ static void *prepare_main(void *arg)
 		pthread_mutex_unlock(&pl->mu);
 		if (rc) break; /* the owner stops at this block */
 	}
+	hints_free(&kh);
 	return NULL;
 }
 

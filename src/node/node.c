@@ -209,6 +209,13 @@ int ssp_node_start(ssp_node *n)
 			n->producing = false;
 		}
 	}
+	int sig;
+	if (ssp_node_probe_db(n->cfg.datadir, n->genesis, n->cfg.map_size, &sig)) {
+		NODE_ERR(n, "database corrupt: opening %s/chain.mdb crashed the store library (%s): "
+		            "its B-tree pages are damaged (restore it, or sync again)",
+		         n->cfg.datadir, strsignal(sig));
+		return SSP_ERR_DBCORRUPT;
+	}
 	ssp_store_opts so = {.no_sync = n->cfg.no_sync, .map_size = n->cfg.map_size};
 	rc = ssp_store_open(&n->store, n->cfg.datadir, &so);
 	if (rc) {

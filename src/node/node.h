@@ -129,6 +129,13 @@ void ssp_node_corrupt(ssp_node *n);
  * prints "ok" with counts or the first bad height. Returns the exit code.
  */
 int ssp_node_verify_db(const ssp_node_config *cfg);
+/*
+ * Start-up probe (verify.c): opens the datadir's store and chain in a child
+ * process first. SSP_ERR_DBCORRUPT with *sig set when that child died of a
+ * signal inside the store library (a damaged page LMDB followed blindly);
+ * 0 otherwise (the real open then reports any ordinary error itself).
+ */
+int ssp_node_probe_db(const char *dir, const ssp_genesis *g, size_t map_size, int *sig);
 
 /* The RPC method table (rpc_methods.c). */
 const ssp_rpc_method *ssp_node_methods(size_t *n);

@@ -8,11 +8,20 @@
  * re-executes it and must reproduce the header's receipts and state roots,
  * and finally compares the replayed state table with the stored one entry
  * by entry. Prints "ok" with counts, or the first bad height.
+ *
+ * The walk runs in a child process: a damaged B-tree page can make liblmdb
+ * follow a wild pointer (SIGSEGV, SIGBUS) or fail one of its own asserts
+ * (SIGABRT) before any check of ours sees the bytes. The parent turns such a
+ * death into the verdict it is — the file is corrupt — instead of dying
+ * with it, and removes the scratch datadir either way.
  */
 #include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "node/node.h"
@@ -192,10 +201,11 @@ out:
 	return rc;
 }
 
-int ssp_node_verify_db(const ssp_node_config *cfg)
+/* The walk itself (in the child); scratch is an empty directory it may fill. */
+static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 {
 	const char *dir = cfg->verify_db;
-	char gpath[1200], why_g[512], scratch[4096];
+	char gpath[1200], why_g[512];
 	ssp_genesis *g = NULL;
 	vside src = {0}, dst = {0};
 	ssp_module_env envs[16];
@@ -204,7 +214,6 @@ int ssp_node_verify_db(const ssp_node_config *cfg)
 	uint64_t h = 0, ntx = 0, nstate = 0;
 	const char *why = NULL;
 	int rc, status = 1;
-	bool have_scratch = false;
 	ssp_hash prev;
 
 	if (cfg->log_level < SSP_LOG_WARN) ssp_log_setup(cfg->log_format, SSP_LOG_WARN);
@@ -235,13 +244,6 @@ int ssp_node_verify_db(const ssp_node_config *cfg)
 		status = 2;
 		goto out;
 	}
-	const char *tmp = getenv("TMPDIR");
-	snprintf(scratch, sizeof scratch, "%s/sspd-verify-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(scratch)) {
-		fprintf(stderr, "sspd: error: cannot create a scratch directory %s\n", scratch);
-		goto out;
-	}
-	have_scratch = true;
 	rc = open_vside(&dst, scratch, g, cfg->map_size);
 	for (size_t i = 0; !rc && i < nmod && i < 16; i++) {
 		envs[i] = (ssp_module_env){.chain = dst.chain,
@@ -366,7 +368,125 @@ out:
 		if (mods[i]->fini) mods[i]->fini(&envs[i]);
 	close_vside(&dst);
 	close_vside(&src);
-	if (have_scratch) remove_scratch(scratch);
 	ssp_genesis_free(g);
 	return status;
+}
+
+/* Exit status of a child that died of signal S inside the store library: base + S. */
+enum { DIED_OF = 100 };
+
+static void on_crash(int sig)
+{
+	_exit(DIED_OF + sig);
+}
+
+/*
+ * Runs fn(arg) in a child process and returns its exit status, or -S when it
+ * died of signal S (SIGSEGV, SIGBUS, SIGABRT …): a damaged B-tree page can
+ * make liblmdb follow a wild pointer or fail one of its own asserts before
+ * any check of ours sees the bytes; the caller turns that into the verdict
+ * it is (the file is corrupt) instead of dying with it. -1 when no child
+ * could be run or it was killed from outside (no verdict).
+ */
+static int run_isolated(int (*fn)(void *), void *arg)
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) return -1;
+	if (pid == 0) {
+		/* replaces the sanitizers' handlers too: a wild read inside liblmdb is
+		 * a verdict on the file, not a report on our code */
+		struct sigaction sa = {.sa_handler = on_crash};
+		sigemptyset(&sa.sa_mask);
+		static const int sigs[] = {SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+		for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, NULL);
+		int st = fn(arg);
+		fflush(stdout);
+		exit(st);
+	}
+	int ws = 0;
+	pid_t w;
+	while ((w = waitpid(pid, &ws, 0)) < 0 && errno == EINTR)
+		;
+	if (w < 0) return -1;
+	if (WIFEXITED(ws)) {
+		int code = WEXITSTATUS(ws);
+		return code > DIED_OF && code < DIED_OF + 32 ? -(code - DIED_OF) : code;
+	}
+	int sig = WTERMSIG(ws);
+	return sig == SIGKILL || sig == SIGTERM || sig == SIGINT ? -1 : -sig;
+}
+
+typedef struct {
+	const ssp_node_config *cfg;
+	const char *scratch;
+} walk_arg;
+
+static int walk_fn(void *arg)
+{
+	walk_arg *w = arg;
+	return verify_walk(w->cfg, w->scratch);
+}
+
+int ssp_node_verify_db(const ssp_node_config *cfg)
+{
+	char scratch[4096];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(scratch, sizeof scratch, "%s/sspd-verify-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(scratch)) {
+		fprintf(stderr, "sspd: error: cannot create a scratch directory %s\n", scratch);
+		return 2;
+	}
+	walk_arg w = {cfg, scratch};
+	int st = run_isolated(walk_fn, &w);
+	remove_scratch(scratch);
+	if (st == -1) {
+		fprintf(stderr, "sspd: error: the verifier did not finish (no verdict)\n");
+		return 2;
+	}
+	if (st < 0) {
+		printf("database corrupt: reading it crashed the store library (%s): its B-tree "
+		       "pages are damaged\n",
+		       strsignal(-st));
+		fflush(stdout);
+		return 1;
+	}
+	return st; /* 0 ok, 1 corrupt or refused, 2 no verdict; else a sanitizer's */
+}
+
+typedef struct {
+	const char *dir;
+	const ssp_genesis *g;
+	size_t map_size;
+} probe_arg;
+
+static int probe_fn(void *arg)
+{
+	probe_arg *p = arg;
+	ssp_store_opts so = {.no_sync = true, .map_size = p->map_size};
+	ssp_store *st = NULL;
+	ssp_chain *c = NULL;
+	ssp_modset *ms = NULL;
+	if (ssp_store_open(&st, p->dir, &so)) return 1;
+	int rc = ssp_modset_open_chain(&c, &ms, st, p->g);
+	if (c) ssp_chain_close(c);
+	ssp_modset_free(ms);
+	ssp_store_close(st);
+	return rc ? 1 : 0;
+}
+
+int ssp_node_probe_db(const char *dir, const ssp_genesis *g, size_t map_size, int *sig)
+{
+	char db[1100];
+	snprintf(db, sizeof db, "%s/chain.mdb", dir);
+	*sig = 0;
+	if (access(db, F_OK)) return 0; /* nothing to read yet */
+	probe_arg p = {dir, g, map_size};
+	int st = run_isolated(probe_fn, &p);
+	if (st < -1) {
+		*sig = -st;
+		return SSP_ERR_DBCORRUPT;
+	}
+	return 0; /* opened, or failed in a way the real open reports itself */
 }
