@@ -8,7 +8,8 @@
 # contracts/iot20.lua transfer calls; the token figures are also given as
 # ratios to the SSP transfer figure of this same invocation. Then bench_vm:
 # the contract VM's gas-metering overhead and call rates, then its gas
-# calibration corpus (bench_vm --calibrate).
+# calibration corpus (bench_vm --calibrate). Then bench_agent: a SmartAgent's
+# signatures per second through a SoftHSM2 token and through a keystore file.
 # Environment: BENCH_TXS (default 300000) to shorten or lengthen each run.
 set -euo pipefail
 
@@ -67,3 +68,17 @@ timeout 120 "$bin/bench_vm" --contract "$repo/contracts/iot20.lua"
 echo "# bench_vm --calibrate: gas per CPU-second of worst-case operations against an iot20 transfer"
 timeout 120 "$bin/bench_vm" --calibrate --seconds 0.5 --contract "$repo/contracts/iot20.lua"
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# SmartAgent signatures: a throwaway SoftHSM2 token and a P-256 keystore
+if [ -x "$bin/bench_agent" ] && command -v softhsm2-util >/dev/null; then
+	echo "# bench_agent: libsmartagent signatures (sign, low-S, verify before returning) vs P-256 in memory"
+	hsm="$base/hsm"
+	mkdir -p "$hsm/tokens"
+	printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$hsm" >"$hsm/softhsm2.conf"
+	export SOFTHSM2_CONF="$hsm/softhsm2.conf" SSP_AGENT_LOCK_DIR="$hsm"
+	softhsm2-util --init-token --free --label bench --pin 1234 --so-pin 5678 >/dev/null
+	"$bin/ssp-agent" init --uri pkcs11:token=bench --pin 1234 >/dev/null
+	timeout 60 "$bin/bench_agent" --uri pkcs11:token=bench --pin 1234 --seconds 1 --name softhsm2
+	SSP_PASSWORD=pw "$bin/ssp" --keystore "$hsm/keys" key new --name device --type p256 >/dev/null
+	timeout 60 "$bin/bench_agent" --uri "file:$hsm/keys/device" --pin pw --seconds 1 --name file
+fi

@@ -16,7 +16,7 @@ p11-kit libp11-kit-dev libcmocka-dev lmdb-utils openssl curl python3"
 ARM64_PKGS="gcc-aarch64-linux-gnu qemu-user libc6:arm64 libc6-dev:arm64
 libsodium-dev:arm64 libssl-dev:arm64 liblmdb-dev:arm64 liblua5.4-dev:arm64
 libuv1-dev:arm64 libmicrohttpd-dev:arm64 libjansson-dev:arm64
-libcurl4-openssl-dev:arm64 libcmocka-dev:arm64"
+libcurl4-openssl-dev:arm64 libcmocka-dev:arm64 libp11-kit-dev:arm64"
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 case "${1:-}" in

@@ -87,6 +87,7 @@ extern "C" {
 	X(PASSWORD, -90, "wrong password or corrupted keystore")                        \
 	X(KEYSTORE, -91, "malformed keystore file")                                     \
 	X(PEM, -92, "unsupported or malformed PEM key")                                 \
+	X(TOKEN, -93, "secure element (PKCS#11 token) failure")                          \
 	X(VM_ERROR, -110, "contract error")                                             \
 	X(VM_GAS, -111, "out of gas")                                                   \
 	X(VM_MEMORY, -112, "contract out of memory")                                    \
@@ -380,6 +381,17 @@ SSP_WUR int ssp_seckey_from_raw(ssp_seckey *sk, int type, const uint8_t *raw, si
 void ssp_seckey_raw(const ssp_seckey *sk, uint8_t out[32]);
 /* Parses/validates a public key (on curve, canonical, not identity). */
 SSP_WUR int ssp_pubkey_parse(ssp_pubkey *pk, int type, const uint8_t *p, size_t n);
+/*
+ * A P-256 public key from its uncompressed SEC1 form (0x04 ‖ X ‖ Y, 65 bytes,
+ * as a secure element reports it): validated and stored compressed.
+ */
+SSP_WUR int ssp_pubkey_p256_uncompressed(ssp_pubkey *pk, const uint8_t p[65]);
+/*
+ * Puts a raw P-256 signature r ‖ s from a signer we do not control (a
+ * PKCS#11 token) into the one form the chain accepts: s replaced by n − s
+ * when it is high. SSP_ERR_BADSIG when r or s is out of range.
+ */
+SSP_WUR int ssp_sig_p256_low_s(ssp_sig *sig);
 /* Loads a PEM private key as `openssl genpkey` writes it (PKCS#8, P-256 or Ed25519). */
 SSP_WUR int ssp_seckey_from_pem(ssp_seckey *sk, const char *pem, size_t n);
 

@@ -552,6 +552,45 @@ out:
 	return rc;
 }
 
+int ssp_pubkey_p256_uncompressed(ssp_pubkey *pk, const uint8_t p[65])
+{
+	int rc = SSP_ERR_BADKEY;
+	const EC_GROUP *g = p256_group();
+	EC_POINT *pt = NULL;
+	uint8_t c[33];
+
+	memset(pk, 0, sizeof *pk);
+	if (!g || p[0] != 4) goto out;
+	pt = EC_POINT_new(g);
+	if (!pt) {
+		rc = SSP_ERR_NOMEM;
+		goto out;
+	}
+	if (EC_POINT_oct2point(g, pt, p, 65, NULL) != 1) goto out;
+	if (EC_POINT_is_at_infinity(g, pt) || EC_POINT_is_on_curve(g, pt, NULL) != 1) goto out;
+	if (EC_POINT_point2oct(g, pt, POINT_CONVERSION_COMPRESSED, c, sizeof c, NULL) != 33)
+		goto out;
+	rc = ssp_pubkey_parse(pk, SSP_KEY_P256, c, 33);
+out:
+	EC_POINT_free(pt);
+	ERR_clear_error();
+	return rc;
+}
+
+int ssp_sig_p256_low_s(ssp_sig *sig)
+{
+	if (!p256_scalar_ok(sig->b) || !p256_scalar_ok(sig->b + 32)) return SSP_ERR_BADSIG;
+	if (memcmp(sig->b + 32, P256_HALF_N, 32) <= 0) return 0;
+	/* n − s, big-endian, by hand: 32 bytes with a borrow, no allocation */
+	unsigned borrow = 0;
+	for (int i = 31; i >= 0; i--) {
+		unsigned d = (unsigned)P256_N[i] - sig->b[32 + i] - borrow;
+		sig->b[32 + i] = (uint8_t)d;
+		borrow = (d >> 8) & 1;
+	}
+	return 0;
+}
+
 /* Never prompt on a terminal for an encrypted PEM: report "no password". */
 static int pem_no_password(char *buf, int size, int rwflag, void *u)
 {

@@ -150,6 +150,56 @@ static void test_sign_low_s(void **state)
 	assert_int_equal(sk.type, 0);
 }
 
+/*
+ * What a secure element hands back: high-S signatures are put in low-S form
+ * (the twin of each of our own comes back identical), out-of-range r or s is
+ * refused; an uncompressed SEC1 point becomes the compressed key, off-curve
+ * points and other prefixes are refused.
+ */
+static void test_element_forms(void **state)
+{
+	(void)state;
+	ssp_seckey sk;
+	ssp_pubkey pk, got;
+	assert_int_equal(ssp_key_generate(&sk, &pk, SSP_KEY_P256), 0);
+	for (int i = 0; i < 50; i++) {
+		ssp_hash d;
+		ssp_sig sig, twin;
+		memset(d.b, i, sizeof d.b);
+		assert_int_equal(ssp_sign_digest(&sig, &sk, &d), 0);
+		twin = sig;
+		n_minus(twin.b + 32, sig.b + 32);
+		assert_true(is_high(twin.b + 32));
+		assert_int_equal(ssp_sig_p256_low_s(&twin), 0);
+		assert_memory_equal(twin.b, sig.b, 64);
+		assert_int_equal(ssp_sig_p256_low_s(&sig), 0); /* low S stays as it is */
+		assert_int_equal(ssp_verify_digest(&pk, &d, &sig), 0);
+	}
+	ssp_sig bad;
+	memset(bad.b, 0, sizeof bad.b);
+	bad.b[63] = 1;
+	assert_int_equal(ssp_sig_p256_low_s(&bad), SSP_ERR_BADSIG); /* r = 0 */
+	memset(bad.b, 0x11, 32);
+	memcpy(bad.b + 32, N, 32);
+	assert_int_equal(ssp_sig_p256_low_s(&bad), SSP_ERR_BADSIG); /* s = n */
+	/* the generator G, uncompressed, is the compressed key 03 6b17… (y odd) */
+	uint8_t g65[65], g33[33];
+	unhex(g65, 65,
+	      "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+	      "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5");
+	unhex(g33, 33, "036b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296");
+	assert_int_equal(ssp_pubkey_p256_uncompressed(&got, g65), 0);
+	assert_int_equal(got.type, SSP_KEY_P256);
+	assert_int_equal(got.len, 33);
+	assert_memory_equal(got.b, g33, 33);
+	g65[64] ^= 1; /* off the curve */
+	assert_int_equal(ssp_pubkey_p256_uncompressed(&got, g65), SSP_ERR_BADKEY);
+	g65[64] ^= 1;
+	g65[0] = 2;
+	assert_int_equal(ssp_pubkey_p256_uncompressed(&got, g65), SSP_ERR_BADKEY);
+	ssp_seckey_wipe(&sk);
+}
+
 /* OpenSSL 3.0: a verify context re-initialised with key B kept checking key A. */
 static void test_key_a_fails_under_b(void **state)
 {
@@ -364,6 +414,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_wycheproof),
 	    cmocka_unit_test(test_sign_low_s),
+	    cmocka_unit_test(test_element_forms),
 	    cmocka_unit_test(test_key_a_fails_under_b),
 	    cmocka_unit_test(test_sig_ranges),
 	    cmocka_unit_test(test_pubkey_validation),

@@ -1,0 +1,123 @@
+/*
+ * main.c — ssp-agent, the device's command-line face of libsmartagent.
+ *
+ *   ssp-agent init    --uri URI [--pin PIN]   create the key and counter in the token
+ *   ssp-agent csr     --uri URI [--pin PIN]   the public key to certify (hex) and address
+ *   ssp-agent status  --uri URI [--pin PIN]   where the key lives, address, counter
+ *   ssp-agent counter --uri URI [--pin PIN]   the next counter value (persisted first)
+ *
+ * The PIN comes from --pin, else SSP_AGENT_PIN, else the URI's pin-value.
+ * --hrp sets the address prefix (default dssp, the devnet's). --json prints
+ * one JSON object. Exit 0 ok, 1 failure (one line on stderr), 2 usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "ssp/agent.h"
+
+static int usage(void)
+{
+	fprintf(stderr,
+	        "usage: ssp-agent COMMAND --uri URI [--pin PIN] [--hrp HRP] [--json]\n"
+	        "  init      create the device key (P-256, non-extractable) and counter in the token\n"
+	        "  csr       print the device public key to certify, and its address\n"
+	        "  status    print where the key lives, the address and the counter\n"
+	        "  counter   hand out the next counter value (stored before it is printed)\n"
+	        "URI: pkcs11:token=LABEL[?module-path=/path/to/module.so] or file:KEYSTORE\n"
+	        "PIN: --pin, else $SSP_AGENT_PIN, else the URI's pin-value\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = NULL, *uri = NULL, *pin = getenv("SSP_AGENT_PIN"), *hrp = "dssp";
+	int json = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage();
+			return 0;
+		} else if (!strcmp(a, "--json")) {
+			json = 1;
+		} else if ((!strcmp(a, "--uri") || !strcmp(a, "--pin") || !strcmp(a, "--hrp"))) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "ssp-agent: error: %s needs a value\n", a);
+				return usage();
+			}
+			const char *v = argv[++i];
+			if (!strcmp(a, "--uri")) uri = v;
+			else if (!strcmp(a, "--pin")) pin = v;
+			else hrp = v;
+		} else if (a[0] == '-') {
+			fprintf(stderr, "ssp-agent: error: unknown option %s\n", a);
+			return usage();
+		} else if (!cmd) {
+			cmd = a;
+		} else {
+			fprintf(stderr, "ssp-agent: error: unexpected argument %s\n", a);
+			return usage();
+		}
+	}
+	if (!cmd) return usage();
+	unsigned flags = 0;
+	if (!strcmp(cmd, "init")) flags = SSP_AGENT_CREATE;
+	else if (strcmp(cmd, "csr") && strcmp(cmd, "status") && strcmp(cmd, "counter")) {
+		fprintf(stderr, "ssp-agent: error: unknown command %s\n", cmd);
+		return usage();
+	}
+	if (!uri) {
+		fprintf(stderr, "ssp-agent: error: --uri is required\n");
+		return usage();
+	}
+	if (ssp_core_init()) {
+		fprintf(stderr, "ssp-agent: error: cannot initialise libsodium\n");
+		return 1;
+	}
+	char why[512];
+	ssp_agent *ag;
+	int rc = ssp_agent_open(&ag, uri, pin, flags, why, sizeof why);
+	if (rc) {
+		fprintf(stderr, "ssp-agent: error: %s\n", why[0] ? why : ssp_strerror(rc));
+		return 1;
+	}
+	ssp_pubkey pk;
+	ssp_addr addr;
+	char a[96], hex[2 * SSP_PUBKEY_MAX + 1];
+	uint64_t ctr = 0;
+	rc = ssp_agent_pubkey(ag, &pk);
+	if (!rc) {
+		ssp_addr_from_pubkey(&addr, &pk);
+		ssp_addr_encode(a, sizeof a, hrp, &addr);
+		sodium_bin2hex(hex, sizeof hex, pk.b, pk.len);
+	}
+	if (!rc && !strcmp(cmd, "counter")) rc = ssp_agent_counter_next(ag, &ctr);
+	else if (!rc && strcmp(cmd, "csr")) rc = ssp_agent_counter_get(ag, &ctr);
+	if (rc) {
+		const char *e = ssp_agent_last_error(ag);
+		fprintf(stderr, "ssp-agent: error: %s\n", *e ? e : ssp_strerror(rc));
+		ssp_agent_close(ag);
+		return 1;
+	}
+	const char *kt = ssp_key_type_name(pk.type);
+	if (!strcmp(cmd, "counter")) {
+		if (json) printf("{\"counter\":%llu}\n", (unsigned long long)ctr);
+		else printf("%llu\n", (unsigned long long)ctr);
+	} else if (!strcmp(cmd, "csr")) {
+		if (json) printf("{\"key_type\":\"%s\",\"pubkey\":\"%s\",\"address\":\"%s\"}\n", kt, hex, a);
+		else printf("key type: %s\npubkey:   %s\naddress:  %s\n", kt, hex, a);
+	} else {
+		if (json)
+			printf("{\"backend\":\"%s\",\"key_type\":\"%s\",\"pubkey\":\"%s\",\"address\":\"%s\","
+			       "\"counter\":%llu}\n",
+			       ssp_agent_backend(ag), kt, hex, a, (unsigned long long)ctr);
+		else
+			printf("%s%s\naddress:  %s\npubkey:   %s (%s)\ncounter:  %llu\n",
+			       !strcmp(cmd, "init") ? "ready: " : "", ssp_agent_describe(ag), a, hex, kt,
+			       (unsigned long long)ctr);
+	}
+	ssp_agent_close(ag);
+	return 0;
+}

@@ -1,0 +1,101 @@
+"""ssp-agent against a real SoftHSM2 token (issue #11, the device library):
+a token made with softhsm2-util in a temporary SOFTHSM2_CONF directory;
+`ssp-agent init` creates the key inside it, `csr` and `status` report the
+same public key and address, `counter` hands out 1, 2, 3 and survives
+restarts, two agents at once never hand out one value twice, and every
+refusal (no key yet, wrong PIN, unknown token, bad URI, usage) is a one-line
+reason with its exit status. OpenSC's pkcs11-tool confirms the key's
+protection flags from outside."""
+import json
+import os
+import subprocess
+
+from sspnode import bindir_from_argv, check, command, main, tempdir
+
+MODULE = "/usr/lib/%s-linux-gnu/softhsm/libsofthsm2.so" % os.uname().machine
+
+
+def test():
+    bindir = bindir_from_argv()
+    d = tempdir()
+    conf = os.path.join(d, "softhsm2.conf")
+    os.mkdir(os.path.join(d, "tokens"))
+    with open(conf, "w") as f:
+        f.write("directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
+                "log.level = ERROR\n" % d)
+    env = dict(os.environ, SOFTHSM2_CONF=conf, SSP_AGENT_LOCK_DIR=d)
+    env.pop("SSP_AGENT_PIN", None)
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "dev-0001", "--pin",
+                    "1234", "--so-pin", "5678"], env=env, check=True, capture_output=True)
+    uri = "pkcs11:token=dev-0001"
+
+    def agent(*args, pin="1234", extra_env=None):
+        e = dict(env, **(extra_env or {}))
+        argv = command(bindir, "ssp-agent") + list(args)
+        if pin is not None:
+            argv += ["--pin", pin]
+        return subprocess.run(argv, env=e, capture_output=True, text=True, timeout=60)
+
+    r = agent("csr", "--uri", uri)
+    check(r.returncode == 1 and "ssp-agent init" in r.stderr,
+          "csr before init: exit 1, tells to run init (%r)" % r.stderr.strip())
+    r = agent("init", "--uri", uri, pin="0000")
+    check(r.returncode == 1 and "wrong PIN for token dev-0001" in r.stderr,
+          "init with a wrong PIN: %r" % r.stderr.strip())
+    r = agent("init", "--uri", uri)
+    check(r.returncode == 0 and r.stdout.startswith("ready: PKCS#11 token \"dev-0001\""),
+          "init creates the key: %r" % r.stdout.splitlines()[:1])
+    st = json.loads(agent("status", "--uri", uri, "--json").stdout)
+    csr = json.loads(agent("csr", "--uri", uri, "--json").stdout)
+    check(st["backend"] == "pkcs11" and st["key_type"] == "p256" and st["counter"] == 0,
+          "status: pkcs11, p256, counter 0")
+    check(csr["pubkey"] == st["pubkey"] and len(csr["pubkey"]) == 66
+          and csr["pubkey"][:2] in ("02", "03"), "csr gives the compressed P-256 key")
+    check(csr["address"].startswith("dssp1") and csr["address"] == st["address"],
+          "csr and status give one devnet address")
+    again = json.loads(agent("init", "--uri", uri, "--json").stdout)
+    check(again["pubkey"] == st["pubkey"], "init again keeps the key (never a second one)")
+    vals = [agent("counter", "--uri", uri).stdout.strip() for _ in range(3)]
+    check(vals == ["1", "2", "3"], "counter hands out 1, 2, 3 (%s)" % vals)
+    r = agent("counter", "--uri", uri, "--json", pin=None, extra_env={"SSP_AGENT_PIN": "1234"})
+    check(r.returncode == 0 and json.loads(r.stdout)["counter"] == 4,
+          "the PIN from SSP_AGENT_PIN; the counter went on to 4")
+    # two agents at once
+    one = " ".join(command(bindir, "ssp-agent")) + " counter --uri '%s' --pin 1234" % uri
+    procs = [subprocess.Popen(["sh", "-c", one + " && " + one], env=env, stdout=subprocess.PIPE,
+                              text=True) for _ in range(4)]
+    got = []
+    for p in procs:
+        out, _ = p.communicate(timeout=60)
+        check(p.returncode == 0, "a concurrent agent exited 0")
+        got += [int(x) for x in out.split()]
+    check(sorted(got) == list(range(5, 13)),
+          "4 concurrent agents × 2 values: 5..12, each once (%s)" % sorted(got))
+    # refusals
+    r = agent("status", "--uri", "pkcs11:token=nope")
+    check(r.returncode == 1 and "no initialised PKCS#11 token matches" in r.stderr,
+          "an unknown token: %r" % r.stderr.strip())
+    r = agent("status", "--uri", "pkcs11:token=dev-0001;module-path=%s" % MODULE)
+    check(r.returncode == 1 and "query attributes" in r.stderr,
+          "module-path in the path part: explained (%r)" % r.stderr.strip())
+    r = agent("status", "--uri", "pkcs11:token=dev-0001?module-path=%s" % MODULE)
+    check(r.returncode == 0, "module-path as a query attribute works")
+    r = agent("status", "--uri", "tpm:x")
+    check(r.returncode == 1 and "unknown agent URI scheme" in r.stderr, "an unknown scheme")
+    r = agent("status")
+    check(r.returncode == 2 and "--uri is required" in r.stderr, "no --uri: usage, exit 2")
+    r = agent("frobnicate", "--uri", uri)
+    check(r.returncode == 2 and "unknown command" in r.stderr, "an unknown command: exit 2")
+    # OpenSC's own view of the key
+    r = subprocess.run(["pkcs11-tool", "--module", MODULE, "--token-label", "dev-0001", "--login",
+                        "--pin", "1234", "--list-objects", "--type", "privkey"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    check(r.returncode == 0 and "never extractable" in r.stdout and "sensitive" in r.stdout,
+          "pkcs11-tool: the private key is sensitive and never extractable")
+    check("decrypt" not in r.stdout and "unwrap" not in r.stdout,
+          "pkcs11-tool: the key can only sign (%s)" % [l.strip() for l in r.stdout.splitlines()
+                                                       if "Usage" in l])
+
+
+if __name__ == "__main__":
+    main(test)
