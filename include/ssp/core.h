@@ -87,6 +87,14 @@ extern "C" {
 	X(PASSWORD, -90, "wrong password or corrupted keystore")                        \
 	X(KEYSTORE, -91, "malformed keystore file")                                     \
 	X(PEM, -92, "unsupported or malformed PEM key")                                 \
+	X(DEV_CERT, -130, "invalid device certificate")                                 \
+	X(DEV_MFR, -131, "manufacturer unknown, not admitted or revoked")               \
+	X(DEV_TAKEN, -132, "device key or serial already enrolled")                     \
+	X(DEV_CLAIM, -133, "wrong claim secret or device already owned")                \
+	X(DEV_COUNTER, -134, "attestation counter did not increase")                    \
+	X(DEV_REVOKED, -135, "device revoked")                                          \
+	X(DEV_DENIED, -136, "not allowed for this sender")                              \
+	X(DEV_UNKNOWN, -137, "unknown device")                                          \
 	X(TOKEN, -93, "secure element (PKCS#11 token) failure")                          \
 	X(VM_ERROR, -110, "contract error")                                             \
 	X(VM_GAS, -111, "out of gas")                                                   \
@@ -362,6 +370,9 @@ typedef enum {
 	SSP_DOM_VOTE = 3,
 	SSP_DOM_RECEIPT = 4,
 	SSP_DOM_ATTEST = 5,
+	SSP_DOM_CERT = 6,    /* a manufacturer's device certificate */
+	SSP_DOM_APPROVE = 7, /* a producer's approval or revocation of a manufacturer */
+	SSP_DOM_CLAIM = 8,   /* a device's claim key binding it to an owner */
 } ssp_domain;
 
 /* Must be called once before any other core call (sodium_init); idempotent. */

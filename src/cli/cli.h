@@ -238,5 +238,19 @@ int cli_cmd_contract_call(cli_ctx *c, const cli_args *a);
 int cli_cmd_contract_query(cli_ctx *c, const cli_args *a);
 int cli_cmd_contract_events(cli_ctx *c, const cli_args *a);
 int cli_cmd_contract_code(cli_ctx *c, const cli_args *a);
+int cli_cmd_mfr_register(cli_ctx *c, const cli_args *a);
+int cli_cmd_mfr_approve(cli_ctx *c, const cli_args *a);
+int cli_cmd_mfr_expel(cli_ctx *c, const cli_args *a);
+int cli_cmd_mfr_model(cli_ctx *c, const cli_args *a);
+int cli_cmd_mfr_certify(cli_ctx *c, const cli_args *a);
+int cli_cmd_mfr_revoke(cli_ctx *c, const cli_args *a);
+int cli_cmd_mfr_show(cli_ctx *c, const cli_args *a);
+int cli_cmd_mfr_list(cli_ctx *c, const cli_args *a);
+int cli_cmd_device_claim(cli_ctx *c, const cli_args *a);
+int cli_cmd_device_transfer(cli_ctx *c, const cli_args *a);
+int cli_cmd_device_show(cli_ctx *c, const cli_args *a);
+int cli_cmd_device_list(cli_ctx *c, const cli_args *a);
+int cli_cmd_device_enroll(cli_ctx *c, const cli_args *a);
+int cli_cmd_device_attest(cli_ctx *c, const cli_args *a);
 
 #endif

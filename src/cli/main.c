@@ -46,6 +46,29 @@ static const cli_optspec contract_call_opts[] = {
     {"from", true}, {"args", true},  {"value", true},         {"gas", true},
     {"fee", true},  {"wait", false}, {"expiry-blocks", true}, {NULL, false},
 };
+#define TXOPTS {"from", true}, {"fee", true}, {"wait", false}, {"expiry-blocks", true}
+static const cli_optspec mfr_name_opts[] = {TXOPTS, {"name", true}, {NULL, false}};
+static const cli_optspec mfr_decision_opts[] = {
+    TXOPTS, {"name", true}, {"producer-key", true}, {NULL, false}};
+static const cli_optspec mfr_model_opts[] = {
+    TXOPTS, {"name", true}, {"model", true}, {"firmware-hash", true}, {"capabilities", true},
+    {NULL, false}};
+static const cli_optspec mfr_certify_opts[] = {
+    {"from", true},         {"name", true},         {"model", true},  {"serial", true},
+    {"device-pubkey", true}, {"capabilities", true}, {"claim-secret", true}, {"out", true},
+    {NULL, false}};
+static const cli_optspec mfr_revoke_opts[] = {TXOPTS, {"device", true}, {NULL, false}};
+static const cli_optspec device_claim_opts[] = {
+    TXOPTS, {"device", true}, {"serial", true}, {"manufacturer", true}, {"secret", true},
+    {NULL, false}};
+static const cli_optspec device_transfer_opts[] = {
+    TXOPTS, {"device", true}, {"serial", true}, {"manufacturer", true}, {"to", true},
+    {NULL, false}};
+static const cli_optspec device_enroll_opts[] = {TXOPTS, {"cert", true}, {NULL, false}};
+static const cli_optspec device_attest_opts[] = {
+    TXOPTS, {"firmware-hash", true}, {"counter", true}, {NULL, false}};
+static const cli_optspec device_list_opts[] = {
+    {"owner", true}, {"manufacturer", true}, {NULL, false}};
 static const cli_optspec contract_query_opts[] = {{"args", true}, {"from", true}, {NULL, false}};
 static const cli_optspec contract_events_opts[] = {
     {"name", true}, {"from-height", true}, {"to-height", true}, {"limit", true}, {NULL, false},
@@ -114,6 +137,50 @@ static const cli_cmd commands[] = {
      "List a contract's events (at most 10,000 blocks and 1,000 events per request)."},
     {"contract", "code", cli_cmd_contract_code, no_opts, 1, 1, "contract code ADDRESS",
      "Show a contract's creator, code hash, functions and source."},
+    {"mfr", "register", cli_cmd_mfr_register, mfr_name_opts, 0, 0,
+     "mfr register --from NAME --name MFR [--wait]",
+     "Ask to become a manufacturer; the producer set admits it (mfr approve)."},
+    {"mfr", "approve", cli_cmd_mfr_approve, mfr_decision_opts, 0, 0,
+     "mfr approve --from NAME --name MFR --producer-key FILE [--wait]",
+     "As a producer (its keystore signs; SSP_PRODUCER_PASSWORD, default empty), approve a\n"
+     "manufacturer; --from pays the fee. Admitted once more than 2/3 of producers approve."},
+    {"mfr", "expel", cli_cmd_mfr_expel, mfr_decision_opts, 0, 0,
+     "mfr expel --from NAME --name MFR --producer-key FILE [--wait]",
+     "As a producer, vote to revoke an admitted manufacturer (more than 2/3 revoke it)."},
+    {"mfr", "model", cli_cmd_mfr_model, mfr_model_opts, 1, 1,
+     "mfr model add --from NAME --name MFR --model M --firmware-hash HEX[,HEX...]\n"
+     "             [--capabilities N] [--wait]",
+     "Publish a model and the firmware measurements (SHA-256) its devices may run."},
+    {"mfr", "certify", cli_cmd_mfr_certify, mfr_certify_opts, 0, 0,
+     "mfr certify --from NAME --name MFR --model M --serial S --device-pubkey FILE|HEX\n"
+     "             [--capabilities N] [--claim-secret CODE] [--out FILE]",
+     "Write a device certificate signed by the manufacturer's key (offline; no tx). Prints\n"
+     "the certificate and the claim secret that goes in the box."},
+    {"mfr", "revoke", cli_cmd_mfr_revoke, mfr_revoke_opts, 0, 0,
+     "mfr revoke --from NAME --device ADDRESS [--wait]",
+     "Revoke one of your devices: its device txs are refused from then on."},
+    {"mfr", "show", cli_cmd_mfr_show, no_opts, 1, 1, "mfr show MFR",
+     "Show a manufacturer: status, account, approvals."},
+    {"mfr", "list", cli_cmd_mfr_list, no_opts, 0, 0, "mfr list", "List manufacturers."},
+    {"device", "claim", cli_cmd_device_claim, device_claim_opts, 0, 0,
+     "device claim --from NAME (--device ADDRESS | --manufacturer MFR --serial S)\n"
+     "             --secret CODE [--wait]",
+     "Become a device's owner with the claim secret from its box."},
+    {"device", "transfer", cli_cmd_device_transfer, device_transfer_opts, 0, 0,
+     "device transfer --from NAME (--device ADDRESS | --manufacturer MFR --serial S)\n"
+     "             --to ADDRESS|NAME [--wait]",
+     "Hand your device to a new owner."},
+    {"device", "show", cli_cmd_device_show, no_opts, 1, 1, "device show ADDRESS",
+     "Show a device: model, manufacturer, owner, status, last attestation."},
+    {"device", "list", cli_cmd_device_list, device_list_opts, 0, 0,
+     "device list [--owner ADDRESS|NAME] [--manufacturer MFR]", "List devices."},
+    {"device", "enroll", cli_cmd_device_enroll, device_enroll_opts, 0, 0,
+     "device enroll --from DEVICE-KEY --cert FILE|HEX [--wait]",
+     "As the device (its key in this keystore), put it on chain with its certificate;\n"
+     "the tx's signature proves the device holds the certified key."},
+    {"device", "attest", cli_cmd_device_attest, device_attest_opts, 0, 0,
+     "device attest --from DEVICE-KEY --firmware-hash HEX --counter N [--wait]",
+     "As the device, attest its firmware (the counter must exceed the last one)."},
     {"token", "create", cli_cmd_token_create, token_create_opts, 0, 0,
      "token create --from NAME --symbol SYM --name TEXT [--decimals N] --max-supply N\n"
      "             [--no-burn] [--fixed-supply] [--fee N] [--expiry-blocks N] [--wait]",

@@ -658,6 +658,12 @@ static const char *domain_tag(int domain)
 		return "SSP/receipt/v1";
 	case SSP_DOM_ATTEST:
 		return "SSP/attest/v1";
+	case SSP_DOM_CERT:
+		return "SSP/device-cert/v1";
+	case SSP_DOM_APPROVE:
+		return "SSP/approve/v1";
+	case SSP_DOM_CLAIM:
+		return "SSP/claim/v1";
 	}
 	return NULL;
 }

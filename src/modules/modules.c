@@ -7,12 +7,14 @@
 #include <stdlib.h>
 
 #include "ssp/contract.h"
+#include "ssp/device.h"
 #include "ssp/modules.h"
 #include "ssp/token.h"
 
 static const ssp_module *const modules[] = {
     &ssp_token_module,
     &ssp_contract_module,
+    &ssp_device_module,
 };
 
 #define NMOD (sizeof modules / sizeof *modules)

@@ -1,0 +1,587 @@
+/*
+ * device.c — the device registry on chain (modules layer; ssp/device.h):
+ * identifiers, the certificate and claim-key codecs, the state records and
+ * the operations the device tx types run. Payloads and tx types are in
+ * device_tx.c, RPC methods in device_rpc.c; this file also assembles
+ * ssp_device_module.
+ *
+ * State (under the chain's state table, u8 table id || key):
+ *   SSP_TB_DEV_MFR    name                -> u8 status | account[20] | u64 height |
+ *                                            u8 n | n × producer addr[20]
+ *   SSP_TB_DEV_MODEL  name 0x00 model     -> u32 capabilities | u8 n | n × sha256
+ *   SSP_TB_DEVICE     device addr[20]     -> device record (device_record_encode)
+ *   SSP_TB_DEV_SERIAL name 0x00 serial    -> device addr[20]
+ * Identifiers never contain 0x00, so the separator keeps keys prefix-free.
+ *
+ * The producer set that admits and revokes manufacturers is the genesis
+ * producer today (one producer: its approval alone admits); it becomes the
+ * schedule's set when the network and DPoS land. More than 2/3 of it must
+ * sign the same approval.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "device_internal.h"
+
+#define KEY_MAX (SSP_MFR_NAME_MAX + 1 + SSP_SERIAL_MAX)
+
+/* ------------------------------------------------------------ identifiers */
+
+int ssp_device_ident_valid(const char *s, size_t n, size_t max)
+{
+	if (!s || n == 0 || n > max) return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return 0;
+	}
+	return 1;
+}
+
+/* Reads u8 len + ident into out (NUL-terminated); 0 or SSP_ERR_PAYLOAD. */
+static int rd_ident(ssp_rd *r, char *out, size_t max)
+{
+	uint8_t n = ssp_rd_u8(r);
+	const uint8_t *p = n <= max ? ssp_rd_view(r, n) : NULL;
+	if (!p || !ssp_device_ident_valid((const char *)p, n, max)) return SSP_ERR_PAYLOAD;
+	memcpy(out, p, n);
+	out[n] = 0;
+	return 0;
+}
+
+static void put_ident(ssp_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	ssp_buf_u8(b, (uint8_t)n);
+	ssp_buf_put(b, s, n);
+}
+
+static void put_key(ssp_buf *b, const ssp_pubkey *k)
+{
+	ssp_buf_u8(b, k->type);
+	ssp_buf_u8(b, k->len);
+	ssp_buf_put(b, k->b, k->len);
+}
+
+static int rd_key(ssp_rd *r, ssp_pubkey *k)
+{
+	uint8_t type = ssp_rd_u8(r), len = ssp_rd_u8(r);
+	const uint8_t *p = len <= SSP_PUBKEY_MAX ? ssp_rd_view(r, len) : NULL;
+	if (!p || len != ssp_pubkey_len(type)) return SSP_ERR_PAYLOAD;
+	return ssp_pubkey_parse(k, type, p, len) ? SSP_ERR_PAYLOAD : 0;
+}
+
+/* ------------------------------------------------------------ certificate */
+
+#define CERT_VERSION 1
+
+void ssp_device_cert_encode(ssp_buf *b, const ssp_device_cert *c, bool with_sig)
+{
+	ssp_buf_u8(b, CERT_VERSION);
+	put_ident(b, c->mfr);
+	put_ident(b, c->model);
+	put_ident(b, c->serial);
+	put_key(b, &c->device_key);
+	ssp_buf_u32(b, c->capabilities);
+	ssp_buf_put(b, c->claim_commitment.b, 32);
+	if (with_sig) ssp_buf_put(b, c->sig.b, SSP_SIG_LEN);
+}
+
+static int cert_read(ssp_rd *r, ssp_device_cert *c)
+{
+	memset(c, 0, sizeof *c);
+	if (ssp_rd_u8(r) != CERT_VERSION) return SSP_ERR_DEV_CERT;
+	if (rd_ident(r, c->mfr, SSP_MFR_NAME_MAX) || rd_ident(r, c->model, SSP_MODEL_MAX) ||
+	    rd_ident(r, c->serial, SSP_SERIAL_MAX) || rd_key(r, &c->device_key))
+		return SSP_ERR_DEV_CERT;
+	c->capabilities = ssp_rd_u32(r);
+	ssp_rd_raw(r, c->claim_commitment.b, 32);
+	ssp_rd_raw(r, c->sig.b, SSP_SIG_LEN);
+	return r->err ? SSP_ERR_DEV_CERT : 0;
+}
+
+int ssp_device_cert_decode(ssp_device_cert *c, const uint8_t *buf, size_t n)
+{
+	ssp_rd r;
+	ssp_rd_init(&r, buf, n);
+	int rc = cert_read(&r, c);
+	if (!rc && ssp_rd_end(&r)) rc = SSP_ERR_DEV_CERT;
+	return rc;
+}
+
+void ssp_device_cert_digest(ssp_hash *out, const char *chain_id, const ssp_device_cert *c)
+{
+	ssp_buf b;
+	ssp_buf_init(&b, 512);
+	ssp_device_cert_encode(&b, c, false);
+	/* an unencodable certificate digests to zeros, which no key signs */
+	if (b.err)
+		memset(out, 0, sizeof *out);
+	else
+		ssp_sig_digest(out, SSP_DOM_CERT, chain_id, b.data, b.len);
+	ssp_buf_free(&b);
+}
+
+int ssp_device_cert_sign(ssp_device_cert *c, const char *chain_id, const ssp_seckey *sk)
+{
+	ssp_hash d;
+	ssp_device_cert_digest(&d, chain_id, c);
+	return ssp_sign_digest(&c->sig, sk, &d);
+}
+
+/* -------------------------------------------------------------- claim key */
+
+int ssp_device_claim_key(ssp_seckey *sk, ssp_pubkey *pk, const char *secret)
+{
+	static const char tag[] = "SSP/claim-key/v1";
+	ssp_hash seed;
+	const void *parts[2] = {tag, secret};
+	size_t lens[2] = {sizeof tag, strlen(secret)};
+	if (!*secret) return SSP_ERR_INVAL;
+	ssp_sha256v(&seed, parts, lens, 2);
+	int rc = ssp_seckey_from_raw(sk, SSP_KEY_ED25519, seed.b, 32);
+	if (!rc) rc = ssp_key_public(pk, sk);
+	sodium_memzero(&seed, sizeof seed);
+	return rc;
+}
+
+void ssp_device_claim_commitment(ssp_hash *out, const ssp_pubkey *claim_pk)
+{
+	ssp_sha256(out, claim_pk->b, claim_pk->len);
+}
+
+void ssp_device_claim_digest(ssp_hash *out, const char *chain_id, const ssp_addr *device,
+                             const ssp_addr *owner)
+{
+	uint8_t m[2 * SSP_ADDR_LEN];
+	memcpy(m, device->b, SSP_ADDR_LEN);
+	memcpy(m + SSP_ADDR_LEN, owner->b, SSP_ADDR_LEN);
+	ssp_sig_digest(out, SSP_DOM_CLAIM, chain_id, m, sizeof m);
+}
+
+void ssp_device_approve_digest(ssp_hash *out, const char *chain_id, uint16_t type,
+                               const char *name)
+{
+	uint8_t m[2 + SSP_MFR_NAME_MAX];
+	size_t n = strnlen(name, SSP_MFR_NAME_MAX);
+	m[0] = (uint8_t)(type >> 8);
+	m[1] = (uint8_t)type;
+	memcpy(m + 2, name, n);
+	ssp_sig_digest(out, SSP_DOM_APPROVE, chain_id, m, 2 + n);
+}
+
+/* ---------------------------------------------------------------- records */
+
+void device_mfr_encode(ssp_buf *b, const ssp_mfr *m)
+{
+	ssp_buf_u8(b, m->status);
+	ssp_buf_put(b, m->account.b, SSP_ADDR_LEN);
+	ssp_buf_u64(b, m->height);
+	ssp_buf_u8(b, (uint8_t)m->napprovals);
+	for (uint32_t i = 0; i < m->napprovals; i++)
+		ssp_buf_put(b, m->approvals[i].b, SSP_ADDR_LEN);
+}
+
+int device_mfr_decode(ssp_mfr *m, const void *key, size_t kl, const void *p, size_t n)
+{
+	ssp_rd r;
+	memset(m, 0, sizeof *m);
+	if (!ssp_device_ident_valid(key, kl, SSP_MFR_NAME_MAX)) return SSP_ERR_DBCORRUPT;
+	memcpy(m->name, key, kl);
+	ssp_rd_init(&r, p, n);
+	m->status = ssp_rd_u8(&r);
+	ssp_rd_raw(&r, m->account.b, SSP_ADDR_LEN);
+	m->height = ssp_rd_u64(&r);
+	m->napprovals = ssp_rd_u8(&r);
+	if (m->napprovals > SSP_MFR_APPROVALS_MAX) return SSP_ERR_DBCORRUPT;
+	for (uint32_t i = 0; i < m->napprovals; i++)
+		ssp_rd_raw(&r, m->approvals[i].b, SSP_ADDR_LEN);
+	if (ssp_rd_end(&r) || m->status < SSP_MFR_PENDING || m->status > SSP_MFR_REVOKED)
+		return SSP_ERR_DBCORRUPT;
+	return 0;
+}
+
+static void model_encode(ssp_buf *b, const ssp_model *m)
+{
+	ssp_buf_u32(b, m->capabilities);
+	ssp_buf_u8(b, (uint8_t)m->nfirmware);
+	for (uint32_t i = 0; i < m->nfirmware; i++)
+		ssp_buf_put(b, m->firmware[i].b, 32);
+}
+
+int device_model_decode(ssp_model *m, const void *key, size_t kl, const void *p, size_t n)
+{
+	ssp_rd r;
+	const char *k = key, *sep = memchr(key, 0, kl);
+	memset(m, 0, sizeof *m);
+	if (!sep) return SSP_ERR_DBCORRUPT;
+	size_t nl = (size_t)(sep - k), ml = kl - nl - 1;
+	if (!ssp_device_ident_valid(k, nl, SSP_MFR_NAME_MAX) ||
+	    !ssp_device_ident_valid(sep + 1, ml, SSP_MODEL_MAX))
+		return SSP_ERR_DBCORRUPT;
+	memcpy(m->mfr, k, nl);
+	memcpy(m->model, sep + 1, ml);
+	ssp_rd_init(&r, p, n);
+	m->capabilities = ssp_rd_u32(&r);
+	m->nfirmware = ssp_rd_u8(&r);
+	if (m->nfirmware == 0 || m->nfirmware > SSP_FIRMWARE_MAX) return SSP_ERR_DBCORRUPT;
+	for (uint32_t i = 0; i < m->nfirmware; i++)
+		ssp_rd_raw(&r, m->firmware[i].b, 32);
+	return ssp_rd_end(&r) ? SSP_ERR_DBCORRUPT : 0;
+}
+
+static void device_encode(ssp_buf *b, const ssp_device *d)
+{
+	put_ident(b, d->mfr);
+	put_ident(b, d->model);
+	put_ident(b, d->serial);
+	put_key(b, &d->key);
+	ssp_buf_u32(b, d->capabilities);
+	ssp_buf_put(b, d->claim_commitment.b, 32);
+	ssp_buf_u8(b, d->status);
+	ssp_buf_u8(b, d->owned);
+	ssp_buf_put(b, d->owner.b, SSP_ADDR_LEN);
+	ssp_buf_u64(b, d->enrolled_height);
+	ssp_buf_u64(b, d->attested_height);
+	ssp_buf_u64(b, d->counter);
+	ssp_buf_u64(b, d->challenge_height);
+	ssp_buf_put(b, d->firmware.b, 32);
+}
+
+int device_record_decode(ssp_device *d, const void *key, size_t kl, const void *p, size_t n)
+{
+	ssp_rd r;
+	memset(d, 0, sizeof *d);
+	if (kl != SSP_ADDR_LEN) return SSP_ERR_DBCORRUPT;
+	memcpy(d->address.b, key, SSP_ADDR_LEN);
+	ssp_rd_init(&r, p, n);
+	if (rd_ident(&r, d->mfr, SSP_MFR_NAME_MAX) || rd_ident(&r, d->model, SSP_MODEL_MAX) ||
+	    rd_ident(&r, d->serial, SSP_SERIAL_MAX) || rd_key(&r, &d->key))
+		return SSP_ERR_DBCORRUPT;
+	d->capabilities = ssp_rd_u32(&r);
+	ssp_rd_raw(&r, d->claim_commitment.b, 32);
+	d->status = ssp_rd_u8(&r);
+	uint8_t owned = ssp_rd_u8(&r);
+	ssp_rd_raw(&r, d->owner.b, SSP_ADDR_LEN);
+	d->enrolled_height = ssp_rd_u64(&r);
+	d->attested_height = ssp_rd_u64(&r);
+	d->counter = ssp_rd_u64(&r);
+	d->challenge_height = ssp_rd_u64(&r);
+	ssp_rd_raw(&r, d->firmware.b, 32);
+	if (ssp_rd_end(&r) || owned > 1 || d->status < SSP_DEVICE_ACTIVE ||
+	    d->status > SSP_DEVICE_UNTRUSTED)
+		return SSP_ERR_DBCORRUPT;
+	d->owned = owned;
+	return 0;
+}
+
+static size_t pair_key(uint8_t k[KEY_MAX], const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	memcpy(k, a, na);
+	k[na] = 0;
+	memcpy(k + na + 1, b, nb);
+	return na + 1 + nb;
+}
+
+int ssp_device_mfr_get(ssp_state *st, const char *name, ssp_mfr *out)
+{
+	const void *v;
+	size_t vl, nl = strlen(name);
+	if (!ssp_device_ident_valid(name, nl, SSP_MFR_NAME_MAX)) return SSP_ERR_INVAL;
+	int rc = ssp_state_get(st, SSP_TB_DEV_MFR, name, nl, &v, &vl);
+	return rc ? rc : device_mfr_decode(out, name, nl, v, vl);
+}
+
+int ssp_device_model_get(ssp_state *st, const char *mfr, const char *model, ssp_model *out)
+{
+	uint8_t k[KEY_MAX];
+	const void *v;
+	size_t vl;
+	if (!ssp_device_ident_valid(mfr, strlen(mfr), SSP_MFR_NAME_MAX) ||
+	    !ssp_device_ident_valid(model, strlen(model), SSP_MODEL_MAX))
+		return SSP_ERR_INVAL;
+	size_t kl = pair_key(k, mfr, model);
+	int rc = ssp_state_get(st, SSP_TB_DEV_MODEL, k, kl, &v, &vl);
+	return rc ? rc : device_model_decode(out, k, kl, v, vl);
+}
+
+int ssp_device_get(ssp_state *st, const ssp_addr *a, ssp_device *out)
+{
+	const void *v;
+	size_t vl;
+	int rc = ssp_state_get(st, SSP_TB_DEVICE, a->b, SSP_ADDR_LEN, &v, &vl);
+	return rc ? rc : device_record_decode(out, a->b, SSP_ADDR_LEN, v, vl);
+}
+
+static int put_mfr(ssp_state *st, const ssp_mfr *m)
+{
+	ssp_buf b;
+	ssp_buf_init(&b, 4096);
+	device_mfr_encode(&b, m);
+	int rc = b.err ? b.err
+	               : ssp_state_put(st, SSP_TB_DEV_MFR, m->name, strlen(m->name), b.data, b.len);
+	ssp_buf_free(&b);
+	return rc;
+}
+
+static int put_device(ssp_state *st, const ssp_device *d)
+{
+	ssp_buf b;
+	ssp_buf_init(&b, 512);
+	device_encode(&b, d);
+	int rc = b.err ? b.err
+	               : ssp_state_put(st, SSP_TB_DEVICE, d->address.b, SSP_ADDR_LEN, b.data, b.len);
+	ssp_buf_free(&b);
+	return rc;
+}
+
+/* ------------------------------------------------------------- operations */
+
+typedef struct {
+	const ssp_genesis *g;
+} device_chain;
+
+/* Is `a` in the producer set? *n gets the set's size. */
+static bool is_producer(const device_chain *dc, const ssp_addr *a, uint32_t *n)
+{
+	*n = 1;
+	return !memcmp(ssp_genesis_producer(dc->g)->b, a->b, SSP_ADDR_LEN);
+}
+
+static int read_mfr(ssp_state *st, const char *name, ssp_mfr *m)
+{
+	int rc = ssp_device_mfr_get(st, name, m);
+	return rc == SSP_ERR_NOTFOUND ? SSP_ERR_DEV_MFR : rc;
+}
+
+static int op_register(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
+{
+	ssp_mfr m;
+	int rc = ssp_device_mfr_get(c->st, p->name, &m);
+	if (rc != SSP_ERR_NOTFOUND) return rc ? rc : SSP_ERR_EXISTS;
+	memset(&m, 0, sizeof m);
+	memcpy(m.name, p->name, sizeof m.name);
+	m.status = SSP_MFR_PENDING;
+	m.account = tx->from;
+	m.height = c->height;
+	return put_mfr(c->st, &m);
+}
+
+/* A producer's signed approval (or revocation) of a manufacturer. */
+static int op_approve(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
+{
+	const device_chain *dc = c->mod;
+	ssp_mfr m;
+	ssp_addr pa;
+	ssp_hash d;
+	uint32_t nprod;
+	int rc = read_mfr(c->st, p->name, &m);
+	if (rc) return rc;
+	uint8_t want = tx->type == SSP_TX_MFR_APPROVE ? SSP_MFR_PENDING : SSP_MFR_ADMITTED;
+	if (m.status != want) return SSP_ERR_DEV_MFR;
+	ssp_addr_from_pubkey(&pa, &p->key);
+	if (!is_producer(dc, &pa, &nprod)) return SSP_ERR_DEV_DENIED;
+	ssp_device_approve_digest(&d, c->chain_id, tx->type, p->name);
+	if (ssp_verify_digest(&p->key, &d, &p->sig)) return SSP_ERR_BADSIG;
+	for (uint32_t i = 0; i < m.napprovals; i++)
+		if (!memcmp(m.approvals[i].b, pa.b, SSP_ADDR_LEN)) return SSP_ERR_DUPLICATE;
+	if (m.napprovals == SSP_MFR_APPROVALS_MAX) return SSP_ERR_RANGE;
+	m.approvals[m.napprovals++] = pa;
+	if ((uint64_t)m.napprovals * 3 > (uint64_t)nprod * 2) {
+		m.status = tx->type == SSP_TX_MFR_APPROVE ? SSP_MFR_ADMITTED : SSP_MFR_REVOKED;
+		m.napprovals = 0; /* the next decision collects its own signatures */
+	}
+	return put_mfr(c->st, &m);
+}
+
+static int op_model_add(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
+{
+	ssp_mfr m;
+	ssp_model md;
+	int rc = read_mfr(c->st, p->name, &m);
+	if (rc) return rc;
+	if (m.status != SSP_MFR_ADMITTED) return SSP_ERR_DEV_MFR;
+	if (memcmp(m.account.b, tx->from.b, SSP_ADDR_LEN)) return SSP_ERR_DEV_DENIED;
+	rc = ssp_device_model_get(c->st, p->name, p->model, &md);
+	if (rc != SSP_ERR_NOTFOUND) return rc ? rc : SSP_ERR_EXISTS;
+	memset(&md, 0, sizeof md);
+	md.capabilities = p->capabilities;
+	md.nfirmware = p->nfirmware;
+	memcpy(md.firmware, p->firmware, sizeof md.firmware);
+	uint8_t k[KEY_MAX];
+	size_t kl = pair_key(k, p->name, p->model);
+	ssp_buf b;
+	ssp_buf_init(&b, 1024);
+	model_encode(&b, &md);
+	rc = b.err ? b.err : ssp_state_put(c->st, SSP_TB_DEV_MODEL, k, kl, b.data, b.len);
+	ssp_buf_free(&b);
+	return rc;
+}
+
+/*
+ * The device enrolls itself: the tx is signed by the certified key (its
+ * proof of possession), the certificate by the manufacturer's account key.
+ */
+static int op_enroll(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
+{
+	const ssp_device_cert *cert = &p->cert;
+	ssp_mfr m;
+	ssp_model md;
+	ssp_account acc;
+	ssp_addr da;
+	ssp_hash d;
+	ssp_device dev;
+	int rc = read_mfr(c->st, cert->mfr, &m);
+	if (rc) return rc;
+	if (m.status != SSP_MFR_ADMITTED) return SSP_ERR_DEV_MFR;
+	rc = ssp_device_model_get(c->st, cert->mfr, cert->model, &md);
+	if (rc) return rc == SSP_ERR_NOTFOUND ? SSP_ERR_DEV_CERT : rc;
+	if (cert->capabilities & ~md.capabilities) return SSP_ERR_DEV_CERT;
+	ssp_addr_from_pubkey(&da, &cert->device_key);
+	if (memcmp(da.b, tx->from.b, SSP_ADDR_LEN)) return SSP_ERR_DEV_DENIED;
+	if ((rc = ssp_state_account(c->st, &m.account, &acc))) return rc;
+	if (!acc.has_key) return SSP_ERR_DEV_CERT;
+	ssp_device_cert_digest(&d, c->chain_id, cert);
+	if (ssp_verify_digest(&acc.key, &d, &cert->sig)) return SSP_ERR_DEV_CERT;
+	rc = ssp_device_get(c->st, &da, &dev);
+	if (rc != SSP_ERR_NOTFOUND) return rc ? rc : SSP_ERR_DEV_TAKEN;
+	uint8_t k[KEY_MAX];
+	size_t kl = pair_key(k, cert->mfr, cert->serial);
+	const void *v;
+	size_t vl;
+	rc = ssp_state_get(c->st, SSP_TB_DEV_SERIAL, k, kl, &v, &vl);
+	if (rc != SSP_ERR_NOTFOUND) return rc ? rc : SSP_ERR_DEV_TAKEN;
+	memset(&dev, 0, sizeof dev);
+	dev.address = da;
+	memcpy(dev.mfr, cert->mfr, sizeof dev.mfr);
+	memcpy(dev.model, cert->model, sizeof dev.model);
+	memcpy(dev.serial, cert->serial, sizeof dev.serial);
+	dev.key = cert->device_key;
+	dev.capabilities = cert->capabilities;
+	dev.claim_commitment = cert->claim_commitment;
+	dev.status = SSP_DEVICE_ACTIVE;
+	dev.enrolled_height = c->height;
+	if ((rc = ssp_state_put(c->st, SSP_TB_DEV_SERIAL, k, kl, da.b, SSP_ADDR_LEN))) return rc;
+	return put_device(c->st, &dev);
+}
+
+static int read_device(ssp_state *st, const ssp_addr *a, ssp_device *d)
+{
+	int rc = ssp_device_get(st, a, d);
+	return rc == SSP_ERR_NOTFOUND ? SSP_ERR_DEV_UNKNOWN : rc;
+}
+
+static int op_claim(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
+{
+	ssp_device dev;
+	ssp_hash h;
+	int rc = read_device(c->st, &p->device, &dev);
+	if (rc) return rc;
+	if (dev.status == SSP_DEVICE_REVOKED) return SSP_ERR_DEV_REVOKED;
+	if (dev.owned) return SSP_ERR_DEV_CLAIM;
+	ssp_device_claim_commitment(&h, &p->key);
+	if (memcmp(h.b, dev.claim_commitment.b, 32)) return SSP_ERR_DEV_CLAIM;
+	ssp_device_claim_digest(&h, c->chain_id, &p->device, &tx->from);
+	if (ssp_verify_digest(&p->key, &h, &p->sig)) return SSP_ERR_DEV_CLAIM;
+	dev.owned = true;
+	dev.owner = tx->from;
+	return put_device(c->st, &dev);
+}
+
+static int op_xfer(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
+{
+	ssp_device dev;
+	int rc = read_device(c->st, &p->device, &dev);
+	if (rc) return rc;
+	if (dev.status == SSP_DEVICE_REVOKED) return SSP_ERR_DEV_REVOKED;
+	if (!dev.owned || memcmp(dev.owner.b, tx->from.b, SSP_ADDR_LEN)) return SSP_ERR_DEV_DENIED;
+	if (!memcmp(p->to.b, tx->from.b, SSP_ADDR_LEN)) return SSP_ERR_SELF_TRANSFER;
+	dev.owner = p->to;
+	return put_device(c->st, &dev);
+}
+
+static int op_revoke(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
+{
+	ssp_device dev;
+	ssp_mfr m;
+	int rc = read_device(c->st, &p->device, &dev);
+	if (rc) return rc;
+	if ((rc = read_mfr(c->st, dev.mfr, &m))) return rc;
+	if (memcmp(m.account.b, tx->from.b, SSP_ADDR_LEN)) return SSP_ERR_DEV_DENIED;
+	if (dev.status == SSP_DEVICE_REVOKED) return SSP_ERR_DEV_REVOKED;
+	dev.status = SSP_DEVICE_REVOKED;
+	return put_device(c->st, &dev);
+}
+
+/*
+ * The device attests itself: firmware measurement, a counter that must grow
+ * (a replayed or rolled-back attestation is refused) and a challenge — one
+ * of the last SSP_ATTEST_WINDOW blocks — so an attestation cannot be made
+ * ahead of time. Firmware its model does not accept marks it untrusted.
+ */
+static int op_attest(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
+{
+	ssp_device dev;
+	ssp_model md;
+	int rc = read_device(c->st, &tx->from, &dev);
+	if (rc) return rc;
+	if (dev.status == SSP_DEVICE_REVOKED) return SSP_ERR_DEV_REVOKED;
+	if (p->counter <= dev.counter) return SSP_ERR_DEV_COUNTER;
+	if (p->challenge_height >= c->height || c->height - p->challenge_height > SSP_ATTEST_WINDOW)
+		return SSP_ERR_RANGE;
+	if ((rc = ssp_device_model_get(c->st, dev.mfr, dev.model, &md))) return rc;
+	bool known = false;
+	for (uint32_t i = 0; i < md.nfirmware; i++)
+		known |= !memcmp(md.firmware[i].b, p->firmware[0].b, 32);
+	dev.status = known ? SSP_DEVICE_ACTIVE : SSP_DEVICE_UNTRUSTED;
+	dev.counter = p->counter;
+	dev.challenge_height = p->challenge_height;
+	dev.firmware = p->firmware[0];
+	dev.attested_height = c->height;
+	return put_device(c->st, &dev);
+}
+
+int device_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
+{
+	switch (tx->type) {
+	case SSP_TX_MFR_REGISTER: return op_register(c, tx, p);
+	case SSP_TX_MFR_APPROVE:
+	case SSP_TX_MFR_REVOKE: return op_approve(c, tx, p);
+	case SSP_TX_MODEL_ADD: return op_model_add(c, tx, p);
+	case SSP_TX_DEVICE_ENROLL: return op_enroll(c, tx, p);
+	case SSP_TX_DEVICE_CLAIM: return op_claim(c, tx, p);
+	case SSP_TX_DEVICE_XFER: return op_xfer(c, tx, p);
+	case SSP_TX_DEVICE_REVOKE: return op_revoke(c, tx, p);
+	case SSP_TX_DEVICE_ATTEST: return op_attest(c, tx, p);
+	default: return SSP_ERR_TXTYPE;
+	}
+}
+
+/* ------------------------------------------------------------------ module */
+
+static int device_chain_new(void **out, const ssp_genesis *g)
+{
+	device_chain *dc = ssp_calloc(1, sizeof *dc);
+	if (!dc) return SSP_ERR_NOMEM;
+	dc->g = g;
+	*out = dc;
+	return 0;
+}
+
+static void device_chain_free(void *st)
+{
+	free(st);
+}
+
+const ssp_module ssp_device_module = {
+    .name = "device",
+    .txtypes = ssp_device_txtypes,
+    .ntxtypes = DEVICE_NTXTYPES,
+    .methods = ssp_device_methods,
+    .nmethods = DEVICE_NMETHODS,
+    .chain_new = device_chain_new,
+    .chain_free = device_chain_free,
+};
