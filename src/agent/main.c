@@ -5,6 +5,12 @@
  *   ssp-agent csr     --uri URI [--pin PIN]   the public key to certify (hex) and address
  *   ssp-agent status  --uri URI [--pin PIN]   where the key lives, address, counter
  *   ssp-agent counter --uri URI [--pin PIN]   the next counter value (persisted first)
+ * and, against a node (--rpc URL, default http://127.0.0.1:9631):
+ *   ssp-agent balance  --uri URI                          the device's own account
+ *   ssp-agent transfer --uri URI --to ADDR --amount SSP   pay from the device's wallet
+ *   ssp-agent enroll   --uri URI --cert FILE|HEX          put the device on chain
+ *   ssp-agent attest   --uri URI --firmware-hash HEX      attest (counter from the token)
+ * (--wait polls until the tx is in a block)
  *
  * The PIN comes from --pin, else SSP_AGENT_PIN, else the URI's pin-value.
  * --hrp sets the address prefix (default dssp, the devnet's). --json prints
@@ -16,7 +22,7 @@
 
 #include <sodium.h>
 
-#include "ssp/agent.h"
+#include "agent/main_internal.h"
 
 static int usage(void)
 {
@@ -26,6 +32,11 @@ static int usage(void)
 	        "  csr       print the device public key to certify, and its address\n"
 	        "  status    print where the key lives, the address and the counter\n"
 	        "  counter   hand out the next counter value (stored before it is printed)\n"
+	        "  balance   the device's own account on the node (--rpc URL)\n"
+	        "  transfer  --to ADDRESS --amount SSP [--wait]: pay from the device's wallet\n"
+	        "  enroll    --cert FILE|HEX [--wait]: put the device on chain (its tx proves the key)\n"
+	        "  attest    --firmware-hash HEX [--wait]: attest the firmware, counter from the token\n"
+	        "--rpc URL: the node (default http://127.0.0.1:9631)\n"
 	        "URI: pkcs11:token=LABEL[?module-path=/path/to/module.so] or file:KEYSTORE\n"
 	        "PIN: --pin, else $SSP_AGENT_PIN, else the URI's pin-value\n");
 	return 2;
@@ -35,6 +46,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = NULL, *uri = NULL, *pin = getenv("SSP_AGENT_PIN"), *hrp = "dssp";
 	int json = 0;
+	agent_opts o = {.rpc = "http://127.0.0.1:9631"};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -42,7 +54,11 @@ int main(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--json")) {
 			json = 1;
-		} else if ((!strcmp(a, "--uri") || !strcmp(a, "--pin") || !strcmp(a, "--hrp"))) {
+		} else if (!strcmp(a, "--wait")) {
+			o.wait = true;
+		} else if (!strcmp(a, "--uri") || !strcmp(a, "--pin") || !strcmp(a, "--hrp") ||
+		           !strcmp(a, "--rpc") || !strcmp(a, "--to") || !strcmp(a, "--amount") ||
+		           !strcmp(a, "--cert") || !strcmp(a, "--firmware-hash")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "ssp-agent: error: %s needs a value\n", a);
 				return usage();
@@ -50,7 +66,12 @@ int main(int argc, char **argv)
 			const char *v = argv[++i];
 			if (!strcmp(a, "--uri")) uri = v;
 			else if (!strcmp(a, "--pin")) pin = v;
-			else hrp = v;
+			else if (!strcmp(a, "--hrp")) hrp = v;
+			else if (!strcmp(a, "--rpc")) o.rpc = v;
+			else if (!strcmp(a, "--to")) o.to = v;
+			else if (!strcmp(a, "--amount")) o.amount = v;
+			else if (!strcmp(a, "--cert")) o.cert = v;
+			else o.firmware = v;
 		} else if (a[0] == '-') {
 			fprintf(stderr, "ssp-agent: error: unknown option %s\n", a);
 			return usage();
@@ -63,8 +84,14 @@ int main(int argc, char **argv)
 	}
 	if (!cmd) return usage();
 	unsigned flags = 0;
+	static const char *const chain_cmds[] = {"balance", "transfer", "enroll", "attest"};
+	int (*chain_fn)(ssp_agent *, const agent_opts *) = NULL;
+	int (*const fns[])(ssp_agent *, const agent_opts *) = {agent_cmd_balance, agent_cmd_transfer,
+	                                                         agent_cmd_enroll, agent_cmd_attest};
+	for (size_t k = 0; k < 4; k++)
+		if (!strcmp(cmd, chain_cmds[k])) chain_fn = fns[k];
 	if (!strcmp(cmd, "init")) flags = SSP_AGENT_CREATE;
-	else if (strcmp(cmd, "csr") && strcmp(cmd, "status") && strcmp(cmd, "counter")) {
+	else if (!chain_fn && strcmp(cmd, "csr") && strcmp(cmd, "status") && strcmp(cmd, "counter")) {
 		fprintf(stderr, "ssp-agent: error: unknown command %s\n", cmd);
 		return usage();
 	}
@@ -82,6 +109,12 @@ int main(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "ssp-agent: error: %s\n", why[0] ? why : ssp_strerror(rc));
 		return 1;
+	}
+	if (chain_fn) {
+		o.json = json;
+		rc = chain_fn(ag, &o);
+		ssp_agent_close(ag);
+		return rc;
 	}
 	ssp_pubkey pk;
 	ssp_addr addr;

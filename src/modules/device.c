@@ -21,156 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "device_internal.h"
 
 #define KEY_MAX (SSP_MFR_NAME_MAX + 1 + SSP_SERIAL_MAX)
-
-/* ------------------------------------------------------------ identifiers */
-
-int ssp_device_ident_valid(const char *s, size_t n, size_t max)
-{
-	if (!s || n == 0 || n > max) return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return 0;
-	}
-	return 1;
-}
-
-/* Reads u8 len + ident into out (NUL-terminated); 0 or SSP_ERR_PAYLOAD. */
-static int rd_ident(ssp_rd *r, char *out, size_t max)
-{
-	uint8_t n = ssp_rd_u8(r);
-	const uint8_t *p = n <= max ? ssp_rd_view(r, n) : NULL;
-	if (!p || !ssp_device_ident_valid((const char *)p, n, max)) return SSP_ERR_PAYLOAD;
-	memcpy(out, p, n);
-	out[n] = 0;
-	return 0;
-}
-
-static void put_ident(ssp_buf *b, const char *s)
-{
-	size_t n = strlen(s);
-	ssp_buf_u8(b, (uint8_t)n);
-	ssp_buf_put(b, s, n);
-}
-
-static void put_key(ssp_buf *b, const ssp_pubkey *k)
-{
-	ssp_buf_u8(b, k->type);
-	ssp_buf_u8(b, k->len);
-	ssp_buf_put(b, k->b, k->len);
-}
-
-static int rd_key(ssp_rd *r, ssp_pubkey *k)
-{
-	uint8_t type = ssp_rd_u8(r), len = ssp_rd_u8(r);
-	const uint8_t *p = len <= SSP_PUBKEY_MAX ? ssp_rd_view(r, len) : NULL;
-	if (!p || len != ssp_pubkey_len(type)) return SSP_ERR_PAYLOAD;
-	return ssp_pubkey_parse(k, type, p, len) ? SSP_ERR_PAYLOAD : 0;
-}
-
-/* ------------------------------------------------------------ certificate */
-
-#define CERT_VERSION 1
-
-void ssp_device_cert_encode(ssp_buf *b, const ssp_device_cert *c, bool with_sig)
-{
-	ssp_buf_u8(b, CERT_VERSION);
-	put_ident(b, c->mfr);
-	put_ident(b, c->model);
-	put_ident(b, c->serial);
-	put_key(b, &c->device_key);
-	ssp_buf_u32(b, c->capabilities);
-	ssp_buf_put(b, c->claim_commitment.b, 32);
-	if (with_sig) ssp_buf_put(b, c->sig.b, SSP_SIG_LEN);
-}
-
-static int cert_read(ssp_rd *r, ssp_device_cert *c)
-{
-	memset(c, 0, sizeof *c);
-	if (ssp_rd_u8(r) != CERT_VERSION) return SSP_ERR_DEV_CERT;
-	if (rd_ident(r, c->mfr, SSP_MFR_NAME_MAX) || rd_ident(r, c->model, SSP_MODEL_MAX) ||
-	    rd_ident(r, c->serial, SSP_SERIAL_MAX) || rd_key(r, &c->device_key))
-		return SSP_ERR_DEV_CERT;
-	c->capabilities = ssp_rd_u32(r);
-	ssp_rd_raw(r, c->claim_commitment.b, 32);
-	ssp_rd_raw(r, c->sig.b, SSP_SIG_LEN);
-	return r->err ? SSP_ERR_DEV_CERT : 0;
-}
-
-int ssp_device_cert_decode(ssp_device_cert *c, const uint8_t *buf, size_t n)
-{
-	ssp_rd r;
-	ssp_rd_init(&r, buf, n);
-	int rc = cert_read(&r, c);
-	if (!rc && ssp_rd_end(&r)) rc = SSP_ERR_DEV_CERT;
-	return rc;
-}
-
-void ssp_device_cert_digest(ssp_hash *out, const char *chain_id, const ssp_device_cert *c)
-{
-	ssp_buf b;
-	ssp_buf_init(&b, 512);
-	ssp_device_cert_encode(&b, c, false);
-	/* an unencodable certificate digests to zeros, which no key signs */
-	if (b.err)
-		memset(out, 0, sizeof *out);
-	else
-		ssp_sig_digest(out, SSP_DOM_CERT, chain_id, b.data, b.len);
-	ssp_buf_free(&b);
-}
-
-int ssp_device_cert_sign(ssp_device_cert *c, const char *chain_id, const ssp_seckey *sk)
-{
-	ssp_hash d;
-	ssp_device_cert_digest(&d, chain_id, c);
-	return ssp_sign_digest(&c->sig, sk, &d);
-}
-
-/* -------------------------------------------------------------- claim key */
-
-int ssp_device_claim_key(ssp_seckey *sk, ssp_pubkey *pk, const char *secret)
-{
-	static const char tag[] = "SSP/claim-key/v1";
-	ssp_hash seed;
-	const void *parts[2] = {tag, secret};
-	size_t lens[2] = {sizeof tag, strlen(secret)};
-	if (!*secret) return SSP_ERR_INVAL;
-	ssp_sha256v(&seed, parts, lens, 2);
-	int rc = ssp_seckey_from_raw(sk, SSP_KEY_ED25519, seed.b, 32);
-	if (!rc) rc = ssp_key_public(pk, sk);
-	sodium_memzero(&seed, sizeof seed);
-	return rc;
-}
-
-void ssp_device_claim_commitment(ssp_hash *out, const ssp_pubkey *claim_pk)
-{
-	ssp_sha256(out, claim_pk->b, claim_pk->len);
-}
-
-void ssp_device_claim_digest(ssp_hash *out, const char *chain_id, const ssp_addr *device,
-                             const ssp_addr *owner)
-{
-	uint8_t m[2 * SSP_ADDR_LEN];
-	memcpy(m, device->b, SSP_ADDR_LEN);
-	memcpy(m + SSP_ADDR_LEN, owner->b, SSP_ADDR_LEN);
-	ssp_sig_digest(out, SSP_DOM_CLAIM, chain_id, m, sizeof m);
-}
-
-void ssp_device_approve_digest(ssp_hash *out, const char *chain_id, uint16_t type,
-                               const char *name)
-{
-	uint8_t m[2 + SSP_MFR_NAME_MAX];
-	size_t n = strnlen(name, SSP_MFR_NAME_MAX);
-	m[0] = (uint8_t)(type >> 8);
-	m[1] = (uint8_t)type;
-	memcpy(m + 2, name, n);
-	ssp_sig_digest(out, SSP_DOM_APPROVE, chain_id, m, 2 + n);
-}
 
 /* ---------------------------------------------------------------- records */
 
@@ -234,10 +87,10 @@ int device_model_decode(ssp_model *m, const void *key, size_t kl, const void *p,
 
 static void device_encode(ssp_buf *b, const ssp_device *d)
 {
-	put_ident(b, d->mfr);
-	put_ident(b, d->model);
-	put_ident(b, d->serial);
-	put_key(b, &d->key);
+	ssp_device_put_ident(b, d->mfr);
+	ssp_device_put_ident(b, d->model);
+	ssp_device_put_ident(b, d->serial);
+	ssp_device_put_key(b, &d->key);
 	ssp_buf_u32(b, d->capabilities);
 	ssp_buf_put(b, d->claim_commitment.b, 32);
 	ssp_buf_u8(b, d->status);
@@ -257,8 +110,8 @@ int device_record_decode(ssp_device *d, const void *key, size_t kl, const void *
 	if (kl != SSP_ADDR_LEN) return SSP_ERR_DBCORRUPT;
 	memcpy(d->address.b, key, SSP_ADDR_LEN);
 	ssp_rd_init(&r, p, n);
-	if (rd_ident(&r, d->mfr, SSP_MFR_NAME_MAX) || rd_ident(&r, d->model, SSP_MODEL_MAX) ||
-	    rd_ident(&r, d->serial, SSP_SERIAL_MAX) || rd_key(&r, &d->key))
+	if (ssp_device_rd_ident(&r, d->mfr, SSP_MFR_NAME_MAX) || ssp_device_rd_ident(&r, d->model, SSP_MODEL_MAX) ||
+	    ssp_device_rd_ident(&r, d->serial, SSP_SERIAL_MAX) || ssp_device_rd_key(&r, &d->key))
 		return SSP_ERR_DBCORRUPT;
 	d->capabilities = ssp_rd_u32(&r);
 	ssp_rd_raw(&r, d->claim_commitment.b, 32);

@@ -86,6 +86,22 @@ def test():
     check(r.returncode == 2 and "--uri is required" in r.stderr, "no --uri: usage, exit 2")
     r = agent("frobnicate", "--uri", uri)
     check(r.returncode == 2 and "unknown command" in r.stderr, "an unknown command: exit 2")
+    # the device program links the device library, the wire formats and the RPC client
+    # only: no store, chain, VM or RPC server, and none of their libraries
+    exe = os.path.join(bindir, "ssp-agent")
+    syms = subprocess.run(["nm", "--defined-only", exe], capture_output=True, text=True,
+                          timeout=60).stdout
+    names = {l.split()[-1] for l in syms.splitlines() if l.strip()}
+    banned = ("ssp_chain_", "ssp_store_", "ssp_state_", "ssp_mempool_", "ssp_vm_",
+              "ssp_rpc_server", "ssp_rpc_handle", "mdb_", "lua_", "luaL_", "MHD_")
+    bad = sorted(n for n in names if n.startswith(banned))
+    check(not bad, "ssp-agent defines no node symbols (%s)" % bad[:5])
+    check(any(n.startswith("ssp_tx_sign_with") for n in names)
+          and any(n.startswith("ssp_agent_open") for n in names),
+          "ssp-agent has the tx codec and the agent (the check above is looking at symbols)")
+    libs = subprocess.run(["ldd", exe], capture_output=True, text=True, timeout=60).stdout
+    check(not any(x in libs for x in ("liblmdb", "liblua", "libmicrohttpd")),
+          "ssp-agent loads no LMDB, Lua or libmicrohttpd")
     # OpenSC's own view of the key
     r = subprocess.run(["pkcs11-tool", "--module", MODULE, "--token-label", "dev-0001", "--login",
                         "--pin", "1234", "--list-objects", "--type", "privkey"], env=env,

@@ -83,6 +83,39 @@ def test():
     check(c["device"] == agent_addr, "the certificate names the token's key (%s)" % agent_addr)
     check(len(c["claim_secret"]) == 32, "a generated 128-bit claim secret")
 
+    # the token device enrolls itself through ssp-agent (its key never leaves SoftHSM2),
+    # attests with the token's counter and pays from its own wallet
+    hsm_cert = os.path.join(hsm, "hsm.cert")
+    dev.run("mfr", "certify", "--from", "dev", "--name", "ACME", "--model", "AC-1",
+            "--serial", "HSM-0002", "--device-pubkey", csr_file, "--claim-secret", "in the box",
+            "--out", hsm_cert)
+    dev.run("transfer", "--from", "dev", "--to", agent_addr, "--amount", "3", "--wait")
+    henv = dict(os.environ, SOFTHSM2_CONF=os.path.join(hsm, "softhsm2.conf"),
+                SSP_AGENT_LOCK_DIR=hsm)
+
+    def agent(*args):
+        return subprocess.run(command(bindir, "ssp-agent") + list(args) + [
+            "--uri", "pkcs11:token=dev-0001", "--pin", "1234", "--rpc", node.url, "--json"],
+            env=henv, capture_output=True, text=True, timeout=120)
+
+    r = agent("enroll", "--cert", hsm_cert, "--wait")
+    check(r.returncode == 0, "ssp-agent enroll: %s" % (r.stdout + r.stderr).strip())
+    check(dev.run("device", "show", agent_addr)["serial"] == "HSM-0002",
+          "the token device is on chain")
+    r = agent("enroll", "--cert", hsm_cert, "--wait")
+    check(r.returncode == 1 and "already enrolled" in r.stderr,
+          "ssp-agent enroll again: refused (%r)" % r.stderr.strip())
+    for want in (1, 2):
+        r = agent("attest", "--firmware-hash", fw1, "--wait")
+        check(r.returncode == 0 and '"counter": %d' % want in r.stdout.replace('"counter":', '"counter": '),
+              "ssp-agent attest #%d: %s" % (want, (r.stdout + r.stderr).strip()))
+    check(dev.run("device", "show", agent_addr)["last_attestation"]["counter"] == 2,
+          "the chain holds the token's counter 2")
+    r = agent("transfer", "--to", carol, "--amount", "0.5", "--wait")
+    check(r.returncode == 0, "ssp-agent transfer: %s" % (r.stdout + r.stderr).strip())
+    r = agent("balance")
+    check(r.returncode == 0 and '"balance"' in r.stdout, "ssp-agent balance: %s" % r.stdout)
+
     # the keystore device: certify, enroll itself, refusals
     cert_file = os.path.join(wallet, "board.cert")
     c = dev.run("mfr", "certify", "--from", "dev", "--name", "ACME", "--model", "AC-1",

@@ -1,12 +1,12 @@
 /*
- * tx.c — transaction encoding, strict decoding and signing (chain layer).
- * The canonical form is documented in include/ssp/chain.h; decoding accepts
+ * tx.c — transaction encoding, strict decoding and signing (proto layer).
+ * The canonical form is documented in include/ssp/proto.h; decoding accepts
  * exactly one byte string per transaction, so txid is a true identity.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssp/chain.h"
+#include "ssp/proto.h"
 
 static int chain_id_ok(const uint8_t *p, size_t n)
 {
@@ -70,22 +70,26 @@ int ssp_tx_decode(ssp_tx *tx, const uint8_t *raw, size_t n)
 	return 0;
 }
 
-int ssp_tx_sign(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_build *b,
-                const ssp_seckey *sk)
+size_t ssp_tx_encoded_len(const ssp_tx_build *b, const ssp_pubkey *pk)
 {
-	ssp_pubkey pk;
+	return 1 + 1 + strlen(b->chain_id) + 2 + SSP_ADDR_LEN + 8 + 8 + 8 + 4 + b->payload_len + 1 +
+	       (b->include_pubkey ? 1 + (size_t)pk->len : 0) + SSP_SIG_LEN;
+}
+
+static int tx_sign(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_build *b,
+                   const ssp_pubkey *pk, ssp_sign_fn sign, void *ctx, bool check)
+{
 	ssp_addr from;
 	ssp_sig sig;
+	ssp_hash d;
 	ssp_buf w;
 	size_t cidlen = strlen(b->chain_id);
 	int rc;
 	*out = NULL;
 	if (!chain_id_ok((const uint8_t *)b->chain_id, cidlen) || b->type == 0 ||
-	    b->payload_len > SSP_TX_PAYLOAD_MAX)
+	    b->payload_len > SSP_TX_PAYLOAD_MAX || pk->len != ssp_pubkey_len(pk->type))
 		return SSP_ERR_INVAL;
-	rc = ssp_key_public(&pk, sk);
-	if (rc) return rc;
-	ssp_addr_from_pubkey(&from, &pk);
+	ssp_addr_from_pubkey(&from, pk);
 	ssp_buf_init(&w, SSP_TX_MAX);
 	ssp_buf_u8(&w, SSP_TX_VERSION);
 	ssp_buf_u8(&w, (uint8_t)cidlen);
@@ -98,14 +102,17 @@ int ssp_tx_sign(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_buil
 	ssp_buf_bytes(&w, b->payload, b->payload_len);
 	ssp_buf_u8(&w, b->include_pubkey ? 1 : 0);
 	if (b->include_pubkey) {
-		ssp_buf_u8(&w, pk.type);
-		ssp_buf_put(&w, pk.b, pk.len);
+		ssp_buf_u8(&w, pk->type);
+		ssp_buf_put(&w, pk->b, pk->len);
 	}
 	if (w.err) {
 		rc = w.err;
 		goto out;
 	}
-	rc = ssp_sign(&sig, sk, SSP_DOM_TX, b->chain_id, w.data, w.len);
+	ssp_sig_digest(&d, SSP_DOM_TX, b->chain_id, w.data, w.len);
+	rc = sign(ctx, &sig, &d);
+	/* a signer that is not pk's (a wrong token, a fault) must not produce a tx */
+	if (!rc && check && ssp_verify_digest(pk, &d, &sig)) rc = SSP_ERR_BADSIG;
 	if (rc) goto out;
 	ssp_buf_put(&w, sig.b, SSP_SIG_LEN);
 	if (w.err) {
@@ -113,10 +120,35 @@ int ssp_tx_sign(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_buil
 		goto out;
 	}
 	ssp_sha256(txid, w.data, w.len);
+	if (w.len != ssp_tx_encoded_len(b, pk)) { /* the two must agree: fees depend on it */
+		rc = SSP_ERR_INTERNAL;
+		goto out;
+	}
 	*out = ssp_buf_take(&w, outlen);
 out:
 	ssp_buf_free(&w);
 	return rc;
+}
+
+int ssp_tx_sign_with(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_build *b,
+                     const ssp_pubkey *pk, ssp_sign_fn sign, void *ctx)
+{
+	return tx_sign(out, outlen, txid, b, pk, sign, ctx, true);
+}
+
+static int sign_seckey(void *ctx, ssp_sig *sig, const ssp_hash *digest)
+{
+	return ssp_sign_digest(sig, ctx, digest);
+}
+
+int ssp_tx_sign(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_build *b,
+                const ssp_seckey *sk)
+{
+	ssp_pubkey pk;
+	int rc = ssp_key_public(&pk, sk);
+	if (rc) return rc;
+	/* the key is in memory: libsodium/OpenSSL sign it as is, no second check */
+	return tx_sign(out, outlen, txid, b, &pk, sign_seckey, (void *)sk, false);
 }
 
 int ssp_transfer_decode(ssp_transfer *t, const uint8_t *p, size_t n)

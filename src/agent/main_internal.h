@@ -1,0 +1,25 @@
+/*
+ * main_internal.h — what ssp-agent's files share (the program, not the
+ * library): its options and the commands that talk to a node.
+ */
+#ifndef SSP_AGENT_MAIN_INTERNAL_H
+#define SSP_AGENT_MAIN_INTERNAL_H
+
+#include <stdbool.h>
+
+#include "ssp/agent.h"
+
+typedef struct {
+	const char *rpc; /* node URL */
+	int json;
+	bool wait;
+	const char *to, *amount, *cert, *firmware;
+} agent_opts;
+
+/* Each returns ssp-agent's exit status: 0 ok, 1 failure (reported), 2 usage. */
+int agent_cmd_balance(ssp_agent *ag, const agent_opts *o);
+int agent_cmd_transfer(ssp_agent *ag, const agent_opts *o);
+int agent_cmd_enroll(ssp_agent *ag, const agent_opts *o);
+int agent_cmd_attest(ssp_agent *ag, const agent_opts *o);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * device_codec.c — the device registry's wire formats (proto layer):
+ * identifiers, the certificate codec and digest, the claim key, the
+ * approval digest and the payload codec of every device tx (layouts in
+ * docs/internals/device.md). Decoding is strict: one byte string per value.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "ssp/proto_device.h"
+
+/* ------------------------------------------------------------ identifiers */
+
+int ssp_device_ident_valid(const char *s, size_t n, size_t max)
+{
+	if (!s || n == 0 || n > max) return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) return 0;
+	}
+	return 1;
+}
+
+int ssp_device_rd_ident(ssp_rd *r, char *out, size_t max)
+{
+	uint8_t n = ssp_rd_u8(r);
+	const uint8_t *p = n <= max ? ssp_rd_view(r, n) : NULL;
+	if (!p || !ssp_device_ident_valid((const char *)p, n, max)) return SSP_ERR_PAYLOAD;
+	memcpy(out, p, n);
+	out[n] = 0;
+	return 0;
+}
+
+void ssp_device_put_ident(ssp_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	ssp_buf_u8(b, (uint8_t)n);
+	ssp_buf_put(b, s, n);
+}
+
+void ssp_device_put_key(ssp_buf *b, const ssp_pubkey *k)
+{
+	ssp_buf_u8(b, k->type);
+	ssp_buf_u8(b, k->len);
+	ssp_buf_put(b, k->b, k->len);
+}
+
+int ssp_device_rd_key(ssp_rd *r, ssp_pubkey *k)
+{
+	uint8_t type = ssp_rd_u8(r), len = ssp_rd_u8(r);
+	const uint8_t *p = len <= SSP_PUBKEY_MAX ? ssp_rd_view(r, len) : NULL;
+	if (!p || len != ssp_pubkey_len(type)) return SSP_ERR_PAYLOAD;
+	return ssp_pubkey_parse(k, type, p, len) ? SSP_ERR_PAYLOAD : 0;
+}
+
+/* ------------------------------------------------------------ certificate */
+
+#define CERT_VERSION 1
+
+void ssp_device_cert_encode(ssp_buf *b, const ssp_device_cert *c, bool with_sig)
+{
+	ssp_buf_u8(b, CERT_VERSION);
+	ssp_device_put_ident(b, c->mfr);
+	ssp_device_put_ident(b, c->model);
+	ssp_device_put_ident(b, c->serial);
+	ssp_device_put_key(b, &c->device_key);
+	ssp_buf_u32(b, c->capabilities);
+	ssp_buf_put(b, c->claim_commitment.b, 32);
+	if (with_sig) ssp_buf_put(b, c->sig.b, SSP_SIG_LEN);
+}
+
+static int cert_read(ssp_rd *r, ssp_device_cert *c)
+{
+	memset(c, 0, sizeof *c);
+	if (ssp_rd_u8(r) != CERT_VERSION) return SSP_ERR_DEV_CERT;
+	if (ssp_device_rd_ident(r, c->mfr, SSP_MFR_NAME_MAX) || ssp_device_rd_ident(r, c->model, SSP_MODEL_MAX) ||
+	    ssp_device_rd_ident(r, c->serial, SSP_SERIAL_MAX) || ssp_device_rd_key(r, &c->device_key))
+		return SSP_ERR_DEV_CERT;
+	c->capabilities = ssp_rd_u32(r);
+	ssp_rd_raw(r, c->claim_commitment.b, 32);
+	ssp_rd_raw(r, c->sig.b, SSP_SIG_LEN);
+	return r->err ? SSP_ERR_DEV_CERT : 0;
+}
+
+int ssp_device_cert_decode(ssp_device_cert *c, const uint8_t *buf, size_t n)
+{
+	ssp_rd r;
+	ssp_rd_init(&r, buf, n);
+	int rc = cert_read(&r, c);
+	if (!rc && ssp_rd_end(&r)) rc = SSP_ERR_DEV_CERT;
+	return rc;
+}
+
+void ssp_device_cert_digest(ssp_hash *out, const char *chain_id, const ssp_device_cert *c)
+{
+	ssp_buf b;
+	ssp_buf_init(&b, 512);
+	ssp_device_cert_encode(&b, c, false);
+	/* an unencodable certificate digests to zeros, which no key signs */
+	if (b.err)
+		memset(out, 0, sizeof *out);
+	else
+		ssp_sig_digest(out, SSP_DOM_CERT, chain_id, b.data, b.len);
+	ssp_buf_free(&b);
+}
+
+int ssp_device_cert_sign(ssp_device_cert *c, const char *chain_id, const ssp_seckey *sk)
+{
+	ssp_hash d;
+	ssp_device_cert_digest(&d, chain_id, c);
+	return ssp_sign_digest(&c->sig, sk, &d);
+}
+
+/* -------------------------------------------------------------- claim key */
+
+int ssp_device_claim_key(ssp_seckey *sk, ssp_pubkey *pk, const char *secret)
+{
+	static const char tag[] = "SSP/claim-key/v1";
+	ssp_hash seed;
+	const void *parts[2] = {tag, secret};
+	size_t lens[2] = {sizeof tag, strlen(secret)};
+	if (!*secret) return SSP_ERR_INVAL;
+	ssp_sha256v(&seed, parts, lens, 2);
+	int rc = ssp_seckey_from_raw(sk, SSP_KEY_ED25519, seed.b, 32);
+	if (!rc) rc = ssp_key_public(pk, sk);
+	sodium_memzero(&seed, sizeof seed);
+	return rc;
+}
+
+void ssp_device_claim_commitment(ssp_hash *out, const ssp_pubkey *claim_pk)
+{
+	ssp_sha256(out, claim_pk->b, claim_pk->len);
+}
+
+void ssp_device_claim_digest(ssp_hash *out, const char *chain_id, const ssp_addr *device,
+                             const ssp_addr *owner)
+{
+	uint8_t m[2 * SSP_ADDR_LEN];
+	memcpy(m, device->b, SSP_ADDR_LEN);
+	memcpy(m + SSP_ADDR_LEN, owner->b, SSP_ADDR_LEN);
+	ssp_sig_digest(out, SSP_DOM_CLAIM, chain_id, m, sizeof m);
+}
+
+void ssp_device_approve_digest(ssp_hash *out, const char *chain_id, uint16_t type,
+                               const char *name)
+{
+	uint8_t m[2 + SSP_MFR_NAME_MAX];
+	size_t n = strnlen(name, SSP_MFR_NAME_MAX);
+	m[0] = (uint8_t)(type >> 8);
+	m[1] = (uint8_t)type;
+	memcpy(m + 2, name, n);
+	ssp_sig_digest(out, SSP_DOM_APPROVE, chain_id, m, 2 + n);
+}
+
+static int is_device_type(uint16_t t)
+{
+	return t >= SSP_TX_MFR_REGISTER && t <= SSP_TX_MFR_REVOKE;
+}
+
+void ssp_device_payload_encode(ssp_buf *b, uint16_t type, const ssp_device_payload *p)
+{
+	if (!is_device_type(type) || p->nfirmware > SSP_FIRMWARE_MAX) {
+		if (!b->err) b->err = SSP_ERR_INVAL;
+		return;
+	}
+	switch (type) {
+	case SSP_TX_MFR_REGISTER:
+		ssp_device_put_ident(b, p->name);
+		return;
+	case SSP_TX_MFR_APPROVE:
+	case SSP_TX_MFR_REVOKE:
+		ssp_device_put_ident(b, p->name);
+		ssp_buf_u8(b, p->key.type);
+		ssp_buf_u8(b, p->key.len);
+		ssp_buf_put(b, p->key.b, p->key.len);
+		ssp_buf_put(b, p->sig.b, SSP_SIG_LEN);
+		return;
+	case SSP_TX_MODEL_ADD:
+		ssp_device_put_ident(b, p->name);
+		ssp_device_put_ident(b, p->model);
+		ssp_buf_u32(b, p->capabilities);
+		ssp_buf_u8(b, (uint8_t)p->nfirmware);
+		for (uint32_t i = 0; i < p->nfirmware; i++)
+			ssp_buf_put(b, p->firmware[i].b, 32);
+		return;
+	case SSP_TX_DEVICE_ENROLL:
+		ssp_device_cert_encode(b, &p->cert, true);
+		return;
+	case SSP_TX_DEVICE_CLAIM:
+		ssp_buf_put(b, p->device.b, SSP_ADDR_LEN);
+		ssp_buf_put(b, p->key.b, 32);
+		ssp_buf_put(b, p->sig.b, SSP_SIG_LEN);
+		return;
+	case SSP_TX_DEVICE_XFER:
+		ssp_buf_put(b, p->device.b, SSP_ADDR_LEN);
+		ssp_buf_put(b, p->to.b, SSP_ADDR_LEN);
+		return;
+	case SSP_TX_DEVICE_REVOKE:
+		ssp_buf_put(b, p->device.b, SSP_ADDR_LEN);
+		return;
+	case SSP_TX_DEVICE_ATTEST:
+		ssp_buf_put(b, p->firmware[0].b, 32);
+		ssp_buf_u64(b, p->counter);
+		ssp_buf_u64(b, p->challenge_height);
+		return;
+	}
+}
+
+int ssp_device_payload_decode(ssp_device_payload *p, uint16_t type, const uint8_t *buf, size_t n)
+{
+	ssp_rd r;
+	memset(p, 0, sizeof *p);
+	if (!is_device_type(type)) return SSP_ERR_TXTYPE;
+	ssp_rd_init(&r, buf, n);
+	switch (type) {
+	case SSP_TX_MFR_REGISTER:
+		if (ssp_device_rd_ident(&r, p->name, SSP_MFR_NAME_MAX)) return SSP_ERR_PAYLOAD;
+		break;
+	case SSP_TX_MFR_APPROVE:
+	case SSP_TX_MFR_REVOKE: {
+		if (ssp_device_rd_ident(&r, p->name, SSP_MFR_NAME_MAX)) return SSP_ERR_PAYLOAD;
+		uint8_t kt = ssp_rd_u8(&r), kl = ssp_rd_u8(&r);
+		const uint8_t *k = kl <= SSP_PUBKEY_MAX ? ssp_rd_view(&r, kl) : NULL;
+		if (!k || kl != ssp_pubkey_len(kt) || ssp_pubkey_parse(&p->key, kt, k, kl))
+			return SSP_ERR_PAYLOAD;
+		ssp_rd_raw(&r, p->sig.b, SSP_SIG_LEN);
+		break;
+	}
+	case SSP_TX_MODEL_ADD:
+		if (ssp_device_rd_ident(&r, p->name, SSP_MFR_NAME_MAX) || ssp_device_rd_ident(&r, p->model, SSP_MODEL_MAX))
+			return SSP_ERR_PAYLOAD;
+		p->capabilities = ssp_rd_u32(&r);
+		p->nfirmware = ssp_rd_u8(&r);
+		if (p->nfirmware == 0 || p->nfirmware > SSP_FIRMWARE_MAX) return SSP_ERR_PAYLOAD;
+		for (uint32_t i = 0; i < p->nfirmware; i++) {
+			ssp_rd_raw(&r, p->firmware[i].b, 32);
+			for (uint32_t j = 0; j < i && !r.err; j++)
+				if (!memcmp(p->firmware[j].b, p->firmware[i].b, 32)) return SSP_ERR_PAYLOAD;
+		}
+		break;
+	case SSP_TX_DEVICE_ENROLL:
+		return ssp_device_cert_decode(&p->cert, buf, n) ? SSP_ERR_PAYLOAD : 0;
+	case SSP_TX_DEVICE_CLAIM: {
+		uint8_t k[32];
+		ssp_rd_raw(&r, p->device.b, SSP_ADDR_LEN);
+		ssp_rd_raw(&r, k, 32);
+		ssp_rd_raw(&r, p->sig.b, SSP_SIG_LEN);
+		if (r.err || ssp_pubkey_parse(&p->key, SSP_KEY_ED25519, k, 32)) return SSP_ERR_PAYLOAD;
+		break;
+	}
+	case SSP_TX_DEVICE_XFER:
+		ssp_rd_raw(&r, p->device.b, SSP_ADDR_LEN);
+		ssp_rd_raw(&r, p->to.b, SSP_ADDR_LEN);
+		break;
+	case SSP_TX_DEVICE_REVOKE:
+		ssp_rd_raw(&r, p->device.b, SSP_ADDR_LEN);
+		break;
+	case SSP_TX_DEVICE_ATTEST:
+		ssp_rd_raw(&r, p->firmware[0].b, 32);
+		p->counter = ssp_rd_u64(&r);
+		p->challenge_height = ssp_rd_u64(&r);
+		if (!r.err && p->counter == 0) return SSP_ERR_PAYLOAD;
+		break;
+	}
+	return ssp_rd_end(&r) ? SSP_ERR_PAYLOAD : 0;
+}
