@@ -263,3 +263,20 @@ def main(fn):
         _print_logs()
         sys.exit(1)
     print("PASS")
+
+
+def softhsm_token(label="dev-0001", pin="1234", so_pin="5678"):
+    """A SoftHSM2 token in a fresh temporary SOFTHSM2_CONF directory (removed at
+    exit); returns (directory, environment for the processes that use it). The
+    agents' lock file lives in the same directory."""
+    d = tempdir()
+    conf = os.path.join(d, "softhsm2.conf")
+    os.mkdir(os.path.join(d, "tokens"))
+    with open(conf, "w") as f:
+        f.write("directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
+                "log.level = ERROR\n" % d)
+    env = dict(os.environ, SOFTHSM2_CONF=conf, SSP_AGENT_LOCK_DIR=d)
+    env.pop("SSP_AGENT_PIN", None)
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin,
+                    "--so-pin", so_pin], env=env, check=True, capture_output=True, timeout=60)
+    return d, env

@@ -10,23 +10,14 @@ import json
 import os
 import subprocess
 
-from sspnode import bindir_from_argv, check, command, main, tempdir
+from sspnode import bindir_from_argv, check, command, main, softhsm_token
 
 MODULE = "/usr/lib/%s-linux-gnu/softhsm/libsofthsm2.so" % os.uname().machine
 
 
 def test():
     bindir = bindir_from_argv()
-    d = tempdir()
-    conf = os.path.join(d, "softhsm2.conf")
-    os.mkdir(os.path.join(d, "tokens"))
-    with open(conf, "w") as f:
-        f.write("directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
-                "log.level = ERROR\n" % d)
-    env = dict(os.environ, SOFTHSM2_CONF=conf, SSP_AGENT_LOCK_DIR=d)
-    env.pop("SSP_AGENT_PIN", None)
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "dev-0001", "--pin",
-                    "1234", "--so-pin", "5678"], env=env, check=True, capture_output=True)
+    d, env = softhsm_token()
     uri = "pkcs11:token=dev-0001"
 
     def agent(*args, pin="1234", extra_env=None):

@@ -13,26 +13,18 @@ import hashlib
 import os
 import subprocess
 
-from sspnode import Cli, Node, bindir_from_argv, check, command, main, tempdir
+from sspnode import Cli, Node, bindir_from_argv, check, command, main, softhsm_token, tempdir
 
 
 def agent_csr(bindir):
-    """A SoftHSM2 token with an ssp-agent key; returns (csr json, env)."""
-    d = tempdir()
-    conf = os.path.join(d, "softhsm2.conf")
-    os.mkdir(os.path.join(d, "tokens"))
-    with open(conf, "w") as f:
-        f.write("directories.tokendir = %s/tokens\nobjectstore.backend = file\n"
-                "log.level = ERROR\n" % d)
-    env = dict(os.environ, SOFTHSM2_CONF=conf, SSP_AGENT_LOCK_DIR=d)
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "dev-0001", "--pin",
-                    "1234", "--so-pin", "5678"], env=env, check=True, capture_output=True)
+    """A SoftHSM2 token with an ssp-agent key; returns (csr text, its directory, env)."""
+    d, env = softhsm_token()
     agent = command(bindir, "ssp-agent")
     subprocess.run(agent + ["init", "--uri", "pkcs11:token=dev-0001", "--pin", "1234"], env=env,
                    check=True, capture_output=True, timeout=60)
     r = subprocess.run(agent + ["csr", "--uri", "pkcs11:token=dev-0001", "--pin", "1234"],
                        env=env, check=True, capture_output=True, text=True, timeout=60)
-    return r.stdout, d
+    return r.stdout, d, env
 
 
 def test():
@@ -73,7 +65,7 @@ def test():
             "--firmware-hash", fw1 + "," + fw2, "--capabilities", "3", "--wait")
 
     # a device key inside a SoftHSM2 token, certified from its csr
-    csr, hsm = agent_csr(bindir)
+    csr, hsm, henv = agent_csr(bindir)
     csr_file = os.path.join(hsm, "csr.txt")
     with open(csr_file, "w") as f:
         f.write(csr)
@@ -90,8 +82,6 @@ def test():
             "--serial", "HSM-0002", "--device-pubkey", csr_file, "--claim-secret", "in the box",
             "--out", hsm_cert)
     dev.run("transfer", "--from", "dev", "--to", agent_addr, "--amount", "3", "--wait")
-    henv = dict(os.environ, SOFTHSM2_CONF=os.path.join(hsm, "softhsm2.conf"),
-                SSP_AGENT_LOCK_DIR=hsm)
 
     def agent(*args):
         return subprocess.run(command(bindir, "ssp-agent") + list(args) + [

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "chain_fixture.h"
+#include "module_fixture.h"
 #include "ssp/device.h"
 #include "ssp/modules.h"
 
@@ -26,14 +27,6 @@
 #define FEE 100000
 
 static fx_key producer, alice, bob, carol, foundation, team, dev1, dev2, stranger;
-
-typedef struct {
-	fx_node n;
-	ssp_genesis *g;
-	uint64_t time_ms;
-	uint64_t nonce[32]; /* by the key's fill byte */
-	bool known[32];     /* its key is on chain */
-} tnode;
 
 static uint8_t fill_of(const fx_key *k)
 {
@@ -43,35 +36,7 @@ static uint8_t fill_of(const fx_key *k)
 
 static void tnode_open(tnode *t)
 {
-	fx_genesis_spec spec = {.producer = &producer,
-	                        .liquid = {&alice, &bob},
-	                        .foundation = &foundation,
-	                        .team = &team};
-	char *json = fx_genesis_json(&spec);
-	size_t ntypes;
-	ssp_store_opts so = {.map_size = (size_t)64 << 20, .no_sync = true};
-	ssp_mempool_opts mo = {0};
-	memset(t, 0, sizeof *t);
-	t->g = fx_genesis(json);
-	free(json);
-	fx_tmpdir(t->n.dir);
-	t->n.own_dir = true;
-	assert_int_equal(ssp_store_open(&t->n.store, t->n.dir, &so), 0);
-	ssp_modset *ms;
-	assert_int_equal(ssp_modset_new(&ms, t->g), 0);
-	t->n.mods = ms;
-	t->n.mods_free = (void (*)(void *))ssp_modset_free;
-	const ssp_txreg *types = ssp_modset_txtypes(ms, &ntypes);
-	assert_int_equal(ssp_chain_open(&t->n.chain, t->n.store, t->g, types, ntypes), 0);
-	ssp_chain_set_check_invariants(t->n.chain, true);
-	assert_int_equal(ssp_mempool_new(&t->n.pool, t->n.chain, &mo), 0);
-	t->time_ms = T0;
-}
-
-static void tnode_close(tnode *t)
-{
-	fx_node_close(&t->n, false);
-	ssp_genesis_free(t->g);
+	tnode_open_with(t, &producer, &alice, &bob, &foundation, &team, T0);
 }
 
 static uint32_t produce(tnode *t)
