@@ -285,6 +285,55 @@ static const char calib_src[] =
     "  for i = 1, n do t['k' .. i] = nil; t['k' .. (i + 64)] = i end\n"
     "  return 0\n"
     "end\n"
+    "function churn_pre(n)\n" /* 64 keys made once: only the churn in the loop */
+    "  local t, k = {}, {}\n"
+    "  for i = 1, 128 do k[i] = 'k' .. i end\n"
+    "  for i = 1, 64 do t[k[i]] = i end\n"
+    "  for i = 1, n do local j = i % 64 + 1 t[k[j]] = nil t[k[j + 64]] = i\n"
+    "    t[k[j + 64]] = nil t[k[j]] = i end\n"
+    "  return 0\n"
+    "end\n"
+    "function churn_tiny(n)\n" /* 8 keys (hash part under VM_FREE_MIN) */
+    "  local t, k = {}, {}\n"
+    "  for i = 1, 16 do k[i] = 'k' .. i end\n"
+    "  for i = 1, 8 do t[k[i]] = i end\n"
+    "  for i = 1, n do local j = i % 8 + 1 t[k[j]] = nil t[k[j + 8]] = i\n"
+    "    t[k[j + 8]] = nil t[k[j]] = i end\n"
+    "  return 0\n"
+    "end\n"
+    "function sparse_build(n)\n" /* integer keys in the hash part: growth rehashes */
+    "  local t = {}\n"
+    "  for i = 1, n do t[i * 7] = i end\n"
+    "  return 0\n"
+    "end\n"
+    "function compare_short(n)\n" /* the rewritten comparison's own cost */
+    "  local a, b, k = 1, 2, 0\n"
+    "  for i = 1, n do if a < b then k = k + 1 end if a == b then k = k + 1 end end\n"
+    "  return k\n"
+    "end\n"
+    "function compare_nul(n)\n" /* strings of NULs: Lua's strcoll loop is per byte */
+    "  local a = string.rep('\\0', 16000) .. 'x'\n"
+    "  local b = string.rep('\\0', 16000) .. 'y'\n"
+    "  local k = 0\n"
+    "  for i = 1, n do if a < b then k = k + 1 end end\n"
+    "  return k\n"
+    "end\n"
+    "function sort_long(n)\n" /* the default comparator on long strings */
+    "  local t = {}\n"
+    "  for i = 1, 200 do t[i] = string.rep('\\0', 16000) .. string.char(i % 7) end\n"
+    "  for i = 1, n do table.sort(t) end\n"
+    "  return 0\n"
+    "end\n"
+    "function long_key(n)\n" /* a new 16 KB string as a table key: Lua hashes every byte */
+    "  local s, t, k = string.rep('h', 16000), {}, 0\n"
+    "  for i = 1, n do local key = s .. i if t[key] then k = k + 1 end end\n"
+    "  return k\n"
+    "end\n"
+    "function concat_ints(n)\n" /* a chain of integer operands */
+    "  local a, b, c, d = 1234567890123, -9876543210, 42, 7\n"
+    "  for i = 1, n do local s = a .. b .. c .. d .. a .. b .. c .. d end\n"
+    "  return 0\n"
+    "end\n"
     "function format_huge(n)\n"
     "  local x = 1e308\n"
     "  for i = 1, n do local s = string.format('%.99f', x) end\n"
@@ -346,6 +395,8 @@ static const char calib_src[] =
     "function return_value(n)\n"
     "  return string.rep('r', 16000)\n"
     "end\n"
+    "abi.register(churn_pre, churn_tiny, sparse_build, compare_short, compare_nul,\n"
+    "  sort_long, long_key, concat_ints)\n"
     "abi.register(churn, churn_small, format_huge, compare_long, tostring_float, pattern,\n"
     "  table_insert, concat, concat_float, concat_int, deep_calls, storage_set, events, "
     "return_value)\n";
@@ -357,8 +408,16 @@ static const struct {
 } calib_ops[] = {
     {"churn", 1000, "4,096-key table: delete one, insert one (every insert rehashes)"},
     {"churn_small", 2000, "64-key table: delete/insert churn"},
+    {"churn_pre", 500, "64 keys made once: delete/insert churn"},
+    {"churn_tiny", 2000, "8 keys made once: delete/insert churn"},
+    {"sparse_build", 20000, "t[i * 7] = i: integer keys in the hash part"},
     {"format_huge", 200, "string.format('%.99f', 1e308)"},
     {"compare_long", 20000, "== and < of distinct 16 KiB strings (common prefix)"},
+    {"compare_short", 20000, "a < b and a == b of integers (the call itself)"},
+    {"compare_nul", 20000, "< of 16 KiB strings of NULs"},
+    {"sort_long", 1, "table.sort of 200 16 KiB strings of NULs"},
+    {"long_key", 200, "a new 16 KiB string as a table key (hashed)"},
+    {"concat_ints", 5000, "a .. chain of 8 integers"},
     {"tostring_float", 20000, "tostring(1.2345678901234567e300)"},
     {"concat_float", 20000, "1.2345678901234567e300 .. '' (coercion inside the VM)"},
     {"concat_int", 20000, "1234567890123 .. '' (coercion inside the VM)"},

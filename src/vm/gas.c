@@ -118,6 +118,30 @@ void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	vm_state *s = ud;
 	size_t old = ptr ? osize : 0;
+	vm_call *cc = s->metering ? s->call : NULL;
+	size_t armed = 0;
+	if (cc && (ptr || nsize) && !(ptr && nsize == osize)) {
+		/*
+		 * Same-size rehash detection (node-local): luaH_resize allocates
+		 * the new hash part, reinserts, then frees the old one, with no
+		 * allocator event in between when the array part keeps its size.
+		 * (luaH_resize's array "reallocation" to the same size, often
+		 * NULL to 0, is no event). A free of exactly the size just
+		 * allocated is a rehash into the
+		 * size the table already had: delete/insert churn. Blocks that
+		 * follow a new table object (a constructor's presized parts, then
+		 * possibly a GC step freeing others) are not armed.
+		 */
+		armed = cc->churn_armed;
+		cc->churn_armed = 0;
+		if (!ptr && osize == 0 && nsize >= VM_CHURN_MIN && !cc->after_table)
+			cc->churn_armed = nsize;
+		cc->after_table = !ptr && osize == LUA_TTABLE;
+		if (nsize == 0 && ptr && armed && osize == armed) {
+			cc->churn_used += osize;
+			if (osize > cc->churn_max) cc->churn_max = osize;
+		}
+	}
 	if (nsize == 0) {
 		free(ptr);
 		s->inuse -= old;
@@ -164,6 +188,15 @@ void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 					break;
 				}
 			}
+			if (!charged && !ptr && osize == 0 && nsize >= VM_CHURN_MIN &&
+			    c->churn_used > (uint64_t)c->slack *
+			                        (VM_CHURN_BASE + 2 * c->churn_max +
+			                         (uint64_t)VM_CHURN_PER_GAS * c->gas_used)) {
+				vm_set_abort(c, VM_ABORT_NODE, SSP_ERR_VM_NODELIMIT,
+				             "table rehash churn over %u bytes per gas",
+				             VM_CHURN_PER_GAS);
+				return NULL;
+			}
 			if (!charged && !ptr && osize == 0 && nsize >= VM_FREE_MIN) {
 				/*
 				 * Uncharged new blocks: table hash parts above all (a table whose
@@ -194,9 +227,10 @@ void *vm_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 					return NULL;
 				}
 				c->obj_used += nsize;
-				if (vm_add_gas(c, (nsize + (1u << VM_GAS_ALLOC_SHIFT) - 1) >>
-				                      VM_GAS_ALLOC_SHIFT))
-					return NULL;
+				/* a long string may be hashed once, byte by byte (as a table key) */
+				unsigned shift = osize == LUA_TSTRING ? VM_GAS_LSTR_SHIFT
+				                                      : VM_GAS_ALLOC_SHIFT;
+				if (vm_add_gas(c, (nsize + (1u << shift) - 1) >> shift)) return NULL;
 			}
 		} else if (s->compiling) {
 			if (!ptr && osize == LUA_TSTRING && nsize > s->vm->shortstr_alloc &&

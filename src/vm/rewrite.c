@@ -343,6 +343,548 @@ static const char *operand_end(lexer *x)
 	}
 }
 
+/* ------------------------------------------------------------------------
+ * Pass 2: comparisons and concatenations (issue 12). Stock Lua compares two
+ * strings (`==` of long strings of one length, `<`, `<=`, `>`, `>=`) and
+ * converts numbers to text for `..` inside one VM instruction, in time
+ * proportional to the lengths, so an instruction count cannot price them.
+ * This pass parses the text pass 1 produced with a recursive-descent parser
+ * of Lua 5.4's grammar (statements, and expressions by Lua's own operator
+ * priorities) and rewrites
+ *   a == b  ->  __ssp_eq(a, b)     (also ~= ne, < lt, <= le, > gt, >= ge;
+ *                                   the operands keep their evaluation order)
+ *   a .. b .. c  ->  __ssp_cat(a .. b .. c, 3)
+ * A comparison with a literal operand (number, string, nil, true, false) is
+ * left alone: its cost is bounded by the literal. The concatenation itself
+ * still runs in the VM (its errors name the operand as Lua's do); the call
+ * charges the result's length and the operand count afterwards (ops.c).
+ * The names used are bound as chunk locals on line 1. A source the parser
+ * does not follow gives VM_REWRITE_UNPARSED (compile() lets Lua report the
+ * syntax error first).
+ * ------------------------------------------------------------------------ */
+
+enum { OPS_EQ, OPS_NE, OPS_LT, OPS_LE, OPS_GT, OPS_GE, OPS_CAT, OPS_N };
+static const char *const ops_name[OPS_N] = {"__ssp_eq", "__ssp_ne", "__ssp_lt", "__ssp_le",
+                                            "__ssp_gt", "__ssp_ge", "__ssp_cat"};
+
+typedef struct {
+	size_t pos;   /* offset in the pass-1 text */
+	int cls;      /* 0 close, 1 operator replaced, 2 open: the order at one offset */
+	long tie;     /* closes: inner (later start) first; opens: outer (later end) first */
+	size_t del;   /* bytes of the pass-1 text replaced */
+	char text[24];
+} ops_edit;
+
+typedef struct {
+	lexer x;
+	tok t;
+	const char *prev_end; /* end of the last token consumed */
+	ops_edit *ed;
+	size_t ned, cap;
+	unsigned used; /* bit per ops_name used */
+	int depth, bad, oom;
+	int bad_line;
+} parser;
+
+typedef struct {
+	int lit;   /* the expression is one literal token */
+	int chain; /* operands of its top-level `..` chain (1 if none) */
+} subinfo;
+
+static void p_adv(parser *p)
+{
+	p->prev_end = p->t.start + p->t.len;
+	next_tok(&p->x, &p->t);
+}
+
+static void p_fail(parser *p)
+{
+	if (!p->bad) p->bad_line = p->t.line;
+	p->bad = 1;
+}
+
+static int p_is(parser *p, int type, const char *s)
+{
+	return is(&p->t, type, s);
+}
+
+static void p_expect(parser *p, int type, const char *s)
+{
+	if (p_is(p, type, s))
+		p_adv(p);
+	else
+		p_fail(p);
+}
+
+static void p_name(parser *p)
+{
+	if (is_plain_name(&p->t))
+		p_adv(p);
+	else
+		p_fail(p);
+}
+
+/* The token after the current one, without consuming anything. */
+static tok p_peek(parser *p)
+{
+	lexer y = p->x;
+	tok t;
+	next_tok(&y, &t);
+	return t;
+}
+
+static void p_edit(parser *p, const char *at, int cls, long tie, size_t del, const char *text)
+{
+	if (p->ned == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		ops_edit *e = ssp_realloc(p->ed, cap * sizeof *e);
+		if (!e) {
+			p->oom = 1;
+			p->bad = 1;
+			return;
+		}
+		p->ed = e;
+		p->cap = cap;
+	}
+	ops_edit *e = &p->ed[p->ned++];
+	e->pos = (size_t)(at - p->x.s);
+	e->cls = cls;
+	e->tie = tie;
+	e->del = del;
+	snprintf(e->text, sizeof e->text, "%s", text);
+}
+
+static void p_block(parser *p);
+static subinfo p_sub(parser *p, int limit, int in_chain);
+
+static void p_exp(parser *p)
+{
+	(void)p_sub(p, 0, 0);
+}
+
+static void p_explist(parser *p)
+{
+	p_exp(p);
+	while (!p->bad && p_is(p, T_OP, ",")) {
+		p_adv(p);
+		p_exp(p);
+	}
+}
+
+static void p_constructor(parser *p)
+{
+	p_expect(p, T_OP, "{");
+	while (!p->bad && !p_is(p, T_OP, "}")) {
+		if (p_is(p, T_OP, "[")) {
+			p_adv(p);
+			p_exp(p);
+			p_expect(p, T_OP, "]");
+			p_expect(p, T_OP, "=");
+			p_exp(p);
+		} else if (is_plain_name(&p->t)) {
+			tok n = p_peek(p);
+			if (is(&n, T_OP, "=")) {
+				p_adv(p);
+				p_adv(p);
+			}
+			p_exp(p);
+		} else {
+			p_exp(p);
+		}
+		if (p_is(p, T_OP, ",") || p_is(p, T_OP, ";"))
+			p_adv(p);
+		else
+			break;
+	}
+	p_expect(p, T_OP, "}");
+}
+
+/* At '(' of a parameter list: the list, the body and its `end`. */
+static void p_funcbody(parser *p)
+{
+	p_expect(p, T_OP, "(");
+	while (!p->bad && !p_is(p, T_OP, ")")) {
+		if (p_is(p, T_OP, "..."))
+			p_adv(p);
+		else
+			p_name(p);
+		if (p_is(p, T_OP, ","))
+			p_adv(p);
+		else
+			break;
+	}
+	p_expect(p, T_OP, ")");
+	p_block(p);
+	p_expect(p, T_NAME, "end");
+}
+
+static void p_args(parser *p)
+{
+	if (p->t.type == T_STRING) {
+		p_adv(p);
+	} else if (p_is(p, T_OP, "{")) {
+		p_constructor(p);
+	} else {
+		p_expect(p, T_OP, "(");
+		if (!p_is(p, T_OP, ")")) p_explist(p);
+		p_expect(p, T_OP, ")");
+	}
+}
+
+static void p_suffixed(parser *p)
+{
+	if (is_plain_name(&p->t)) {
+		p_adv(p);
+	} else if (p_is(p, T_OP, "(")) {
+		p_adv(p);
+		p_exp(p);
+		p_expect(p, T_OP, ")");
+	} else {
+		p_fail(p);
+		return;
+	}
+	while (!p->bad) {
+		if (p_is(p, T_OP, ".")) {
+			p_adv(p);
+			p_name(p);
+		} else if (p_is(p, T_OP, "[")) {
+			p_adv(p);
+			p_exp(p);
+			p_expect(p, T_OP, "]");
+		} else if (p_is(p, T_OP, ":")) {
+			p_adv(p);
+			p_name(p);
+			p_args(p);
+		} else if (p_is(p, T_OP, "(") || p_is(p, T_OP, "{") || p->t.type == T_STRING) {
+			p_args(p);
+		} else {
+			return;
+		}
+	}
+}
+
+/* Binary operator of the current token: Lua's priorities (lparser.c), or 0. */
+static int p_binop(parser *p, int *left, int *right, int *kind)
+{
+	static const struct {
+		const char *s;
+		int type, l, r, kind;
+	} ops[] = {
+	    {"+", T_OP, 10, 10, -1},        {"-", T_OP, 10, 10, -1},  {"*", T_OP, 11, 11, -1},
+	    {"%", T_OP, 11, 11, -1},        {"^", T_OP, 14, 13, -1},  {"/", T_OP, 11, 11, -1},
+	    {"//", T_OP, 11, 11, -1},       {"&", T_OP, 6, 6, -1},    {"|", T_OP, 4, 4, -1},
+	    {"~", T_OP, 5, 5, -1},          {"<<", T_OP, 7, 7, -1},   {">>", T_OP, 7, 7, -1},
+	    {"..", T_OP, 9, 8, OPS_CAT},    {"==", T_OP, 3, 3, OPS_EQ}, {"~=", T_OP, 3, 3, OPS_NE},
+	    {"<", T_OP, 3, 3, OPS_LT},      {"<=", T_OP, 3, 3, OPS_LE}, {">", T_OP, 3, 3, OPS_GT},
+	    {">=", T_OP, 3, 3, OPS_GE},     {"and", T_NAME, 2, 2, -1}, {"or", T_NAME, 1, 1, -1},
+	};
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (is(&p->t, ops[i].type, ops[i].s)) {
+			*left = ops[i].l;
+			*right = ops[i].r;
+			*kind = ops[i].kind;
+			return 1;
+		}
+	return 0;
+}
+
+static int is_literal(const tok *t)
+{
+	return t->type == T_NUMBER || t->type == T_STRING || is(t, T_NAME, "nil") ||
+	       is(t, T_NAME, "true") || is(t, T_NAME, "false");
+}
+
+/*
+ * Lua's subexpr: an expression whose binary operators all bind tighter than
+ * `limit`. in_chain: this is the right operand of a `..`, whose chain the
+ * caller wraps (one call per chain, as Lua compiles one OP_CONCAT).
+ */
+static subinfo p_sub(parser *p, int limit, int in_chain)
+{
+	subinfo r = {0, 1};
+	if (++p->depth > 1000) { /* deeper than Lua's own limits: not valid Lua */
+		p_fail(p);
+		p->depth--;
+		return r;
+	}
+	const char *start = p->t.start;
+	int single = 0;
+	if (p_is(p, T_NAME, "not") || p_is(p, T_OP, "-") || p_is(p, T_OP, "#") ||
+	    p_is(p, T_OP, "~")) {
+		p_adv(p);
+		(void)p_sub(p, 12, 0);
+	} else if (is_literal(&p->t)) {
+		single = 1;
+		p_adv(p);
+	} else if (p_is(p, T_OP, "...")) {
+		p_adv(p);
+	} else if (p_is(p, T_OP, "{")) {
+		p_constructor(p);
+	} else if (p_is(p, T_NAME, "function")) {
+		p_adv(p);
+		p_funcbody(p);
+	} else {
+		p_suffixed(p);
+	}
+	int l, rp, kind;
+	while (!p->bad && p_binop(p, &l, &rp, &kind) && l > limit) {
+		tok op = p->t;
+		p_adv(p);
+		if (kind == OPS_CAT) {
+			subinfo s = p_sub(p, rp, 1);
+			r.chain = 1 + s.chain;
+			if (!in_chain) {
+				char close[24];
+				snprintf(close, sizeof close, ",%d)", r.chain);
+				p_edit(p, start, 2, (long)(p->prev_end - p->x.s), 0, "__ssp_cat(");
+				p_edit(p, p->prev_end, 0, (long)(start - p->x.s), 0, close);
+				p->used |= 1u << OPS_CAT;
+			}
+		} else {
+			subinfo s = p_sub(p, rp, 0);
+			r.chain = 1;
+			if (kind >= 0 && !single && !s.lit) {
+				char open[24];
+				snprintf(open, sizeof open, "%s(", ops_name[kind]);
+				p_edit(p, start, 2, (long)(p->prev_end - p->x.s), 0, open);
+				p_edit(p, op.start, 1, 0, op.len, ",");
+				p_edit(p, p->prev_end, 0, (long)(start - p->x.s), 0, ")");
+				p->used |= 1u << kind;
+			}
+		}
+		single = 0;
+	}
+	r.lit = single;
+	p->depth--;
+	return r;
+}
+
+static int block_end(parser *p)
+{
+	return p->t.type == T_EOF || p_is(p, T_NAME, "end") || p_is(p, T_NAME, "else") ||
+	       p_is(p, T_NAME, "elseif") || p_is(p, T_NAME, "until");
+}
+
+static void p_statement(parser *p)
+{
+	if (p_is(p, T_OP, ";")) {
+		p_adv(p);
+	} else if (p_is(p, T_NAME, "if")) {
+		p_adv(p);
+		p_exp(p);
+		p_expect(p, T_NAME, "then");
+		p_block(p);
+		while (!p->bad && p_is(p, T_NAME, "elseif")) {
+			p_adv(p);
+			p_exp(p);
+			p_expect(p, T_NAME, "then");
+			p_block(p);
+		}
+		if (p_is(p, T_NAME, "else")) {
+			p_adv(p);
+			p_block(p);
+		}
+		p_expect(p, T_NAME, "end");
+	} else if (p_is(p, T_NAME, "while")) {
+		p_adv(p);
+		p_exp(p);
+		p_expect(p, T_NAME, "do");
+		p_block(p);
+		p_expect(p, T_NAME, "end");
+	} else if (p_is(p, T_NAME, "do")) {
+		p_adv(p);
+		p_block(p);
+		p_expect(p, T_NAME, "end");
+	} else if (p_is(p, T_NAME, "for")) {
+		p_adv(p);
+		p_name(p);
+		if (p_is(p, T_OP, "=")) {
+			p_adv(p);
+			p_exp(p);
+			p_expect(p, T_OP, ",");
+			p_exp(p);
+			if (p_is(p, T_OP, ",")) {
+				p_adv(p);
+				p_exp(p);
+			}
+		} else {
+			while (!p->bad && p_is(p, T_OP, ",")) {
+				p_adv(p);
+				p_name(p);
+			}
+			p_expect(p, T_NAME, "in");
+			p_explist(p);
+		}
+		p_expect(p, T_NAME, "do");
+		p_block(p);
+		p_expect(p, T_NAME, "end");
+	} else if (p_is(p, T_NAME, "repeat")) {
+		p_adv(p);
+		p_block(p);
+		p_expect(p, T_NAME, "until");
+		p_exp(p);
+	} else if (p_is(p, T_NAME, "function")) {
+		p_adv(p);
+		p_name(p);
+		while (!p->bad && p_is(p, T_OP, ".")) {
+			p_adv(p);
+			p_name(p);
+		}
+		if (p_is(p, T_OP, ":")) {
+			p_adv(p);
+			p_name(p);
+		}
+		p_funcbody(p);
+	} else if (p_is(p, T_NAME, "local")) {
+		p_adv(p);
+		if (p_is(p, T_NAME, "function")) {
+			p_adv(p);
+			p_name(p);
+			p_funcbody(p);
+			return;
+		}
+		for (;;) {
+			p_name(p);
+			if (p_is(p, T_OP, "<")) { /* attribute: <const> or <close> */
+				p_adv(p);
+				p_name(p);
+				p_expect(p, T_OP, ">");
+			}
+			if (p->bad || !p_is(p, T_OP, ",")) break;
+			p_adv(p);
+		}
+		if (p_is(p, T_OP, "=")) {
+			p_adv(p);
+			p_explist(p);
+		}
+	} else if (p_is(p, T_OP, "::")) {
+		p_adv(p);
+		p_name(p);
+		p_expect(p, T_OP, "::");
+	} else if (p_is(p, T_NAME, "return")) {
+		p_adv(p);
+		if (!block_end(p) && !p_is(p, T_OP, ";")) p_explist(p);
+		if (p_is(p, T_OP, ";")) p_adv(p);
+	} else if (p_is(p, T_NAME, "break")) {
+		p_adv(p);
+	} else if (p_is(p, T_NAME, "goto")) {
+		p_adv(p);
+		p_name(p);
+	} else {
+		p_suffixed(p);
+		if (p_is(p, T_OP, ",") || p_is(p, T_OP, "=")) {
+			while (!p->bad && p_is(p, T_OP, ",")) {
+				p_adv(p);
+				p_suffixed(p);
+			}
+			p_expect(p, T_OP, "=");
+			p_explist(p);
+		}
+	}
+}
+
+static void p_block(parser *p)
+{
+	if (++p->depth > 1000) {
+		p_fail(p);
+		p->depth--;
+		return;
+	}
+	while (!p->bad && !block_end(p)) {
+		if (p->t.type == T_BAD) {
+			p_fail(p);
+			break;
+		}
+		p_statement(p);
+	}
+	p->depth--;
+}
+
+static int edit_cmp(const void *a, const void *b)
+{
+	const ops_edit *x = a, *y = b;
+	if (x->pos != y->pos) return x->pos < y->pos ? -1 : 1;
+	if (x->cls != y->cls) return x->cls < y->cls ? -1 : 1;
+	if (x->tie != y->tie) return x->tie > y->tie ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Rewrites comparisons and concatenations of src (the output of pass 1):
+ * 0 with *out (malloc'd; src itself when there is nothing to rewrite, then
+ * *out == src), SSP_ERR_NOMEM, or VM_REWRITE_UNPARSED with err set.
+ */
+static int rewrite_ops(char *src, size_t n, char **out, size_t *outn, char *err, size_t errlen)
+{
+	parser p = {.x = {.s = src, .p = src, .e = src + n, .line = 1, .copied = src}};
+	next_tok(&p.x, &p.t);
+	p.prev_end = src;
+	p_block(&p);
+	if (!p.bad && p.t.type != T_EOF) p_fail(&p);
+	if (p.oom) {
+		free(p.ed);
+		return SSP_ERR_NOMEM;
+	}
+	if (p.bad) {
+		free(p.ed);
+		snprintf(err, errlen, "line %d: the source could not be parsed for metering",
+		         p.bad_line);
+		return VM_REWRITE_UNPARSED;
+	}
+	if (p.ned == 0) {
+		free(p.ed);
+		*out = src;
+		*outn = n;
+		return 0;
+	}
+	qsort(p.ed, p.ned, sizeof *p.ed, edit_cmp);
+	lexer o = {.copied = src};
+	/* bind the names used once, on line 1, before any contract code */
+	put(&o, "local ", 6);
+	int first = 1;
+	for (int k = 0; k < OPS_N; k++)
+		if (p.used & (1u << k)) {
+			if (!first) put(&o, ",", 1);
+			put(&o, ops_name[k], strlen(ops_name[k]));
+			first = 0;
+		}
+	put(&o, "=", 1);
+	first = 1;
+	for (int k = 0; k < OPS_N; k++)
+		if (p.used & (1u << k)) {
+			if (!first) put(&o, ",", 1);
+			put(&o, ops_name[k], strlen(ops_name[k]));
+			first = 0;
+		}
+	put(&o, " ", 1);
+	size_t cur = 0;
+	int disorder = 0;
+	for (size_t i = 0; i < p.ned; i++) {
+		const ops_edit *e = &p.ed[i];
+		if (e->pos < cur) {
+			disorder = 1;
+			break;
+		}
+		put(&o, src + cur, e->pos - cur);
+		put(&o, e->text, strlen(e->text));
+		cur = e->pos + e->del;
+	}
+	if (!disorder && cur <= n) put(&o, src + cur, n - cur);
+	free(p.ed);
+	if (o.oom) {
+		free(o.out);
+		return SSP_ERR_NOMEM;
+	}
+	if (disorder || cur > n) {
+		free(o.out);
+		snprintf(err, errlen, "the source could not be prepared for metering");
+		return SSP_ERR_VM_SYNTAX;
+	}
+	*out = o.out;
+	*outn = o.olen;
+	return 0;
+}
+
 int vm_rewrite(const char *src, size_t n, char **out, size_t *outn, char *err, size_t errlen)
 {
 	*out = NULL;
@@ -368,9 +910,10 @@ int vm_rewrite(const char *src, size_t n, char **out, size_t *outn, char *err, s
 		while (nclose > 0 && close[nclose - 1] <= t.start)
 			insert_at(&x, close[--nclose], ")");
 		if (t.type == T_EOF || t.type == T_BAD) break;
-		if (is(&t, T_NAME, VM_LEN_NAME)) {
-			snprintf(err, errlen, "line %d: the name '%s' is reserved", t.line,
-			         VM_LEN_NAME);
+		if (t.type == T_NAME && t.len >= sizeof VM_RESERVED_PREFIX - 1 &&
+		    memcmp(t.start, VM_RESERVED_PREFIX, sizeof VM_RESERVED_PREFIX - 1) == 0) {
+			snprintf(err, errlen, "line %d: the name '%.*s' is reserved", t.line,
+			         (int)(t.len > 64 ? 64 : t.len), t.start);
 			free(x.out);
 			return SSP_ERR_VM_SYNTAX;
 		}
@@ -470,7 +1013,15 @@ int vm_rewrite(const char *src, size_t n, char **out, size_t *outn, char *err, s
 		snprintf(err, errlen, "out of memory");
 		return SSP_ERR_NOMEM;
 	}
-	*out = x.out;
-	*outn = x.olen;
+	char *o2;
+	size_t o2n;
+	int rc = rewrite_ops(x.out, x.olen, &o2, &o2n, err, errlen);
+	if (rc) {
+		free(x.out);
+		return rc;
+	}
+	if (o2 != x.out) free(x.out);
+	*out = o2;
+	*outn = o2n;
 	return 0;
 }

@@ -85,6 +85,7 @@ static int build(lua_State *L)
 	lua_settop(L, 0);
 	lua_createtable(L, 0, 40); /* 1: LIB */
 	vm_open_base(L, 1);
+	vm_open_ops(L, 1);
 	lua_newtable(L); /* 2: string */
 	lua_newtable(L); /* 3: string metatable */
 	vm_open_string(L, 2, 3);

@@ -159,7 +159,7 @@ static int sort_less(lua_State *L, int comp)
 		res = lua_toboolean(L, -1);
 		lua_pop(L, 1);
 	} else {
-		res = lua_compare(L, -2, -1, LUA_OPLT);
+		res = vm_less(L, -2, -1); /* strings charged by length, compared by bytes */
 		lua_pop(L, 2);
 	}
 	return res;

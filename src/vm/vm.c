@@ -98,6 +98,13 @@ static int compile(lua_State *L, vm_state *s, vm_job *j, const char *src, size_t
 		vm_set_abort(j->c, VM_ABORT_NODE, SSP_ERR_NOMEM, "out of memory");
 		vm_throw(L);
 	}
+	if (rc == VM_REWRITE_UNPARSED) {
+		/* Lua decides what is valid: its message first, ours only for valid Lua */
+		if (load_checked(L, s, j, src, n, 0)) return -1;
+		lua_pop(L, 1);
+		j->compile_err = SSP_ERR_VM_SYNTAX;
+		return -1;
+	}
 	if (rc) {
 		j->compile_err = rc;
 		return -1;
@@ -312,6 +319,7 @@ int ssp_vm_new(ssp_vm **out, const ssp_vm_opts *o)
 		return SSP_ERR_INTERNAL;
 	}
 	if (o->mem_limit > (1u << 30)) return SSP_ERR_INVAL;
+	vm_ops_init();
 	if (vm_numfmt_init()) {
 		SSP_LOGE("vm", "the C library does not print NaN canonically (glibc's "
 		               "register_printf_specifier is required)");

@@ -27,6 +27,7 @@ _Static_assert(sizeof(void *) == 8 && sizeof(lua_Integer) == 8, "64-bit hosts on
 #define VM_GAS_CALL_BASE 1000  /* every ssp_vm_call (covers the unmetered last partial chunk) */
 #define VM_GAS_CODE_SHIFT 6    /* + 1 per 64 bytes of source, every call */
 #define VM_GAS_ALLOC_SHIFT 6   /* 1 per 64 bytes of new objects (rounded up per object) */
+#define VM_GAS_LSTR_SHIFT 3    /* 1 per 8 bytes of a new long string (Lua hashes it once) */
 #define VM_GAS_BYTES_SHIFT 4   /* string work: 1 per 16 bytes produced or scanned */
 #define VM_GAS_CONV_SHIFT 2    /* string->number conversions: 1 per 4 bytes */
 #define VM_GAS_CODEC_SHIFT 3   /* canonical encode/decode: 1 per 8 bytes */
@@ -42,6 +43,15 @@ _Static_assert(sizeof(void *) == 8 && sizeof(lua_Integer) == 8, "64-bit hosts on
 #define VM_GAS_FLOAT_TEXT 16 /* + |binary exponent| / 4 + 2 per byte */
 #define VM_GAS_FLOAT_EXP_DIV 4
 #define VM_GAS_FLOAT_TEXT_B 2
+/*
+ * Comparisons and concatenations, rewritten at deploy into calls (rewrite.c
+ * pass 2, ops.c): the call pays for what the VM instruction does in time
+ * proportional to its operands.
+ */
+#define VM_GAS_CMP 6       /* per comparison call (`==` `~=` `<` `<=` `>` `>=`) */
+#define VM_GAS_CMP_SHIFT 5 /* + 1 per 32 bytes of the shorter string compared */
+#define VM_GAS_CAT 4       /* per concatenation (one `a .. b .. c` chain) */
+#define VM_GAS_CAT_OP 12   /* + per operand (a number's text, the copy) */
 #define VM_GAS_ENV 20           /* ssp.sender/origin/self/value/height/time */
 #define VM_GAS_SHA256 60        /* + 1 per 4 bytes */
 #define VM_GAS_VERIFY 15000     /* + 1 per 4 bytes of message */
@@ -77,6 +87,15 @@ _Static_assert(sizeof(void *) == 8 && sizeof(lua_Integer) == 8, "64-bit hosts on
 #define VM_FREE_BASE (64u * 1024) /* node-local: new uncharged blocks of >= 256 bytes (table */
 #define VM_FREE_PER_GAS 32        /* parts) <= 64 KiB + the largest + 32 x gas used */
 #define VM_FREE_MIN 256
+/*
+ * node-local: same-size rehashes (a new block of >= 96 bytes freed against
+ * one of its size at once: a table rehashed into a hash part of the size it
+ * had, i.e. delete/insert churn) <= 4 KiB + twice the largest such block
+ * (an occasional rehash of the biggest table) + 4 bytes per gas used
+ */
+#define VM_CHURN_BASE (4u * 1024)
+#define VM_CHURN_PER_GAS 4
+#define VM_CHURN_MIN 96
 #define VM_VALIDATE_SLACK 2 /* the caps x2 when validating another's block */
 #define VM_COMPILE_MEM (256u * 1024 * 1024)
 #define VM_CACHE_ENTRIES 256              /* compiled chunks kept per lua_State */
@@ -106,6 +125,10 @@ typedef struct vm_call {
 	uint64_t work_used, work_limit; /* node-local: cumulative bytes allocated */
 	uint64_t free_used;             /* node-local: cumulative uncharged bytes allocated */
 	uint64_t free_max;              /* node-local: the largest of those blocks */
+	uint64_t churn_used;            /* node-local: bytes of same-size rehashes */
+	uint64_t churn_max;             /* node-local: the largest of those blocks */
+	size_t churn_armed;             /* size of the new block just allocated, or 0 */
+	bool after_table;               /* the last event allocated a table object */
 	unsigned slack;                 /* VM_VALIDATE_SLACK when validating, else 1 */
 	size_t phys_limit;              /* node-local: live bytes of the lua_State */
 	bool validating; /* node-local caps x VM_VALIDATE_SLACK (ssp_vm_host.validating) */
@@ -215,9 +238,23 @@ void vm_tostring(lua_State *L, int idx);
  * tables: what `#` and the table library use instead of Lua's own.
  */
 lua_Integer vm_len(lua_State *L, int idx);
+/* Names starting so are reserved for the rewrite (rewrite.c); contracts may not use them. */
+#define VM_RESERVED_PREFIX "__ssp_"
 /* The global `#v` is rewritten to call (a name contracts may not use). */
 #define VM_LEN_NAME "__ssp_len"
 #define VM_LEN_NEST_MAX 64 /* '#' operators nested inside one another's operand */
+
+/* ---------------------------------------------------------------- ops.c */
+/* LIB.__ssp_eq/ne/lt/le/gt/ge/cat: what comparisons and `..` are rewritten to. */
+void vm_open_ops(lua_State *L, int lib);
+/*
+ * a < b for the values at a and b with the operator's semantics (numbers,
+ * strings by bytes, __lt, Lua's error); strings are charged by length, the
+ * comparison itself is not (table.sort charges per element). May raise.
+ */
+int vm_less(lua_State *L, int a, int b);
+/* Once per process: whether liblua falls back to __lt for <= (LUA_COMPAT_LT_LE). */
+void vm_ops_init(void);
 
 /* ------------------------------------------------------------- strlib.c */
 void vm_open_string(lua_State *L, int lib, int strmeta_idx);
@@ -274,11 +311,13 @@ int vm_abi_name_ok(const char *s, size_t n);
  * with a one-line message in err.
  */
 int vm_rewrite(const char *src, size_t n, char **out, size_t *outn, char *err, size_t errlen);
+/* vm_rewrite's result for a source its parser does not follow (Lua reports the syntax error). */
+#define VM_REWRITE_UNPARSED 1
 
 /* ----------------------------------------------------------------- vm.c */
 /* Test hooks: lua_newstate calls so far, and the gas of the built-in calibration contract. */
 unsigned long ssp_vm_states_created(const ssp_vm *vm);
 int ssp_vm_selftest(ssp_vm *vm, uint64_t *gas);
-#define VM_SELFTEST_GAS 142511ULL /* golden figure for Lua 5.4.4 (see vm.c) */
+#define VM_SELFTEST_GAS 143032ULL /* golden figure for Lua 5.4.4 (see vm.c) */
 
 #endif
