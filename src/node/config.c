@@ -1,7 +1,8 @@
 /*
  * config.c — sspd's configuration (node layer): built-in defaults, then an
  * INI file (--config), then command-line flags, which win. INI keys are the
- * flag names without the leading dashes; [sections] are ignored.
+ * flag names without the leading dashes (`_` may stand for `-`); [sections]
+ * are ignored.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +32,8 @@ static const char usage[] =
     "  --mempool-max N         pending transactions (default 300000)\n"
     "  --map-size MIB          LMDB map size, the database's maximum (default 262144 = 256 GiB)\n"
     "  --no-sync               do not fsync commits (benchmarks only: a crash loses blocks)\n"
+    "  --exec-budget-ms N      producer: stop adding transactions to a block once executing\n"
+    "                          it took N ms (default half the block interval; 0 = no limit)\n"
     "  --reinit                start a new chain in a datadir whose database is empty or\n"
     "                          missing although its identity (genesis.json, keys) exists\n"
     "  --verify-db DIR         check DIR's database offline (with --genesis or\n"
@@ -63,6 +66,7 @@ static const opt opts[] = {
     {"rpc-request-timeout", true},
     {"reinit", false},
     {"verify-db", true},
+    {"exec-budget-ms", true},
 };
 
 static int set_str(char *dst, size_t cap, const char *v, const char *name)
@@ -162,6 +166,12 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 			return 1;
 		}
 		c->rpc_request_ms = (unsigned)u;
+	} else if (!strcmp(name, "exec-budget-ms")) {
+		if (parse_uint(v, 3600000, &u)) {
+			fprintf(stderr, "sspd: error: --exec-budget-ms must be 0..3600000\n");
+			return 1;
+		}
+		c->exec_budget_ms = (long)u;
 	} else if (!strcmp(name, "map-size")) {
 		if (parse_uint(v, 1ull << 24, &u) || u < 1) {
 			fprintf(stderr, "sspd: error: --map-size must be 1..16777216 MiB\n");
@@ -206,6 +216,8 @@ static int load_ini(ssp_node_config *c, const char *path)
 		}
 		*eq = 0;
 		char *k = trim(s), *v = trim(eq + 1);
+		for (char *q = k; *q; q++) /* exec_budget_ms = exec-budget-ms */
+			if (*q == '_') *q = '-';
 		size_t i;
 		for (i = 0; i < sizeof opts / sizeof *opts && strcmp(opts[i].name, k); i++)
 			;
@@ -228,6 +240,7 @@ int ssp_node_config_parse(ssp_node_config *c, int argc, char **argv)
 	c->log_format = SSP_LOG_PLAIN;
 	c->log_level = SSP_LOG_INFO;
 	c->rpc_max_body = 16u << 20;
+	c->exec_budget_ms = -1;
 	/* pass 1: the config file, so flags can override it */
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {

@@ -239,6 +239,8 @@ int ssp_node_start(ssp_node *n)
 		return rc;
 	}
 	if (n->cfg.check_invariants) ssp_chain_set_check_invariants(n->chain, true);
+	if (n->cfg.exec_budget_ms >= 0)
+		ssp_chain_set_exec_budget(n->chain, (uint64_t)n->cfg.exec_budget_ms * 1000u);
 	size_t nmod;
 	const ssp_module *const *mods = ssp_modules_all(&nmod);
 	for (size_t i = 0; i < nmod && i < 16; i++) {

@@ -34,6 +34,7 @@ typedef struct {
 	size_t map_size;      /* bytes; 0 = store default */
 	bool reinit;          /* accept an empty or missing database beside an existing identity */
 	char verify_db[1024]; /* --verify-db DIR: check offline, do not run a node */
+	long exec_budget_ms;  /* producer's execution budget per block; -1: the chain's default */
 } ssp_node_config;
 
 /* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (error) or
