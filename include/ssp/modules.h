@@ -24,6 +24,15 @@ typedef struct ssp_module_env {
 	const ssp_genesis *genesis;
 	void *chain_state; /* the module's per-chain state (chain_new), owner thread only */
 	void *priv;        /* the module's own, set by init */
+	/*
+	 * Optional (NULL: nobody to tell): a module's RPC method found altered
+	 * data on disk (rc = SSP_ERR_DBCORRUPT) and answered an internal error;
+	 * the program stops rather than serve more of it (sspd logs "database
+	 * corrupt at height H" and exits 1). Called on an RPC thread; fatal_ctx
+	 * is passed back as ctx.
+	 */
+	void (*on_fatal)(void *ctx, int rc);
+	void *fatal_ctx;
 } ssp_module_env;
 
 typedef struct ssp_module {

@@ -61,6 +61,9 @@ static int h_storage_get(void *ctx, const uint8_t *key, size_t kl, ssp_buf *val)
 	if (rc) return rc;
 	rc = ssp_state_get(f->x->c->st, SSP_TB_CONTRACT_STORE, k, klen, &v, &vl);
 	if (rc) return contract_host_rc(f, rc);
+	/* stored values were checked by h_storage_set: one that fails now was altered on disk */
+	if (ssp_val_check(v, vl) || (vl == 1 && ((const uint8_t *)v)[0] == SSP_VAL_NIL))
+		return contract_host_rc(f, SSP_ERR_DBCORRUPT);
 	ssp_buf_put(val, v, vl);
 	return contract_host_rc(f, val->err);
 }

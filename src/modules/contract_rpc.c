@@ -42,8 +42,10 @@ static json_t *jamount(uint64_t v)
 	return json_string(s);
 }
 
-static int internal(ssp_rpc_error *err, int rc)
+/* Altered data on disk (SSP_ERR_DBCORRUPT) also stops the program (env->on_fatal). */
+static int internal(const ssp_module_env *env, ssp_rpc_error *err, int rc)
 {
+	if (rc == SSP_ERR_DBCORRUPT && env->on_fatal) env->on_fatal(env->fatal_ctx, rc);
 	if (rc == SSP_ERR_BUSY) return ssp_rpc_fail(err, SSP_RPC_BUSY, "node busy, retry");
 	return ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "internal error: %s", ssp_strerror(rc));
 }
@@ -175,13 +177,13 @@ static int m_query(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 	rc = view_open(env, &v);
 	if (rc) {
 		ssp_buf_free(&args);
-		return internal(err, rc);
+		return internal(env, err, rc);
 	}
 	rc = ssp_contract_get(v.st, &addr, &ci);
 	if (rc) {
 		view_close(&v);
 		ssp_buf_free(&args);
-		return rc == SSP_ERR_NOTFOUND ? no_contract(env, err, &addr) : internal(err, rc);
+		return rc == SSP_ERR_NOTFOUND ? no_contract(env, err, &addr) : internal(env, err, rc);
 	}
 	/* a tx context over the view: reads only (the VM and the host refuse writes) */
 	ssp_receipt scratch = {0};
@@ -213,7 +215,7 @@ static int m_query(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 	}
 	if (rc) {
 		ssp_vm_result_free(&r);
-		return internal(err, rc);
+		return internal(env, err, rc);
 	}
 	if (r.status) {
 		ssp_rpc_fail(err, RPC_CONTRACT_ERROR, "contract error: %s",
@@ -246,7 +248,7 @@ static int m_query(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 			*res = ret ? json_pack("{s:o, s:I}", "return", ret, "gas_used",
 			                       (json_int_t)r.gas_used)
 			           : NULL;
-			if (!*res) out = internal(err, SSP_ERR_NOMEM);
+			if (!*res) out = internal(env, err, SSP_ERR_NOMEM);
 		}
 	}
 	ssp_vm_result_free(&r);
@@ -265,11 +267,11 @@ static int m_get_code(void *ctx, json_t *params, json_t **res, ssp_rpc_error *er
 	if (obj_params(params, err) || addr_param(env, params, "address", true, &addr, NULL, err))
 		return -1;
 	int rc = view_open(env, &v);
-	if (rc) return internal(err, rc);
+	if (rc) return internal(env, err, rc);
 	rc = ssp_contract_get(v.st, &addr, &ci);
 	if (rc) {
 		view_close(&v);
-		return rc == SSP_ERR_NOTFOUND ? no_contract(env, err, &addr) : internal(err, rc);
+		return rc == SSP_ERR_NOTFOUND ? no_contract(env, err, &addr) : internal(env, err, rc);
 	}
 	rc = ssp_state_account(v.st, &addr, &acc);
 	json_t *fns = json_array();
@@ -288,7 +290,7 @@ static int m_get_code(void *ctx, json_t *params, json_t **res, ssp_rpc_error *er
 	if (rc || !*res) json_decref(fns);
 	ssp_vm_abi_free(&ci.abi);
 	view_close(&v);
-	return *res ? 0 : internal(err, rc ? rc : SSP_ERR_NOMEM);
+	return *res ? 0 : internal(env, err, rc ? rc : SSP_ERR_NOMEM);
 }
 
 /* -------------------------------------------------------- contract_getEvents */
@@ -330,7 +332,7 @@ static int m_get_events(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 	if (!rc) rc = ssp_chain_read_head(env->chain, rt, &head);
 	if (rc) {
 		if (rt) ssp_txn_end(rt);
-		return internal(err, rc);
+		return internal(env, err, rc);
 	}
 	if (!has_to || to > head.height) to = head.height;
 	if (!has_from) from = to >= EVENTS_RANGE_MAX ? to - EVENTS_RANGE_MAX + 1 : 0;
@@ -338,7 +340,7 @@ static int m_get_events(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 		ssp_txn_end(rt);
 		*res = json_pack("{s:[], s:I, s:I, s:b}", "events", "from_height", (json_int_t)from,
 		                 "to_height", (json_int_t)to, "truncated", false);
-		return *res ? 0 : internal(err, SSP_ERR_NOMEM);
+		return *res ? 0 : internal(env, err, SSP_ERR_NOMEM);
 	}
 	if (to - from >= EVENTS_RANGE_MAX) {
 		ssp_txn_end(rt);
@@ -383,14 +385,14 @@ static int m_get_events(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 	ssp_txn_end(rt);
 	if (rc || !evs) {
 		json_decref(evs);
-		return internal(err, rc ? rc : SSP_ERR_NOMEM);
+		return internal(env, err, rc ? rc : SSP_ERR_NOMEM);
 	}
 	/* with truncated, next_height is where to continue (events of that block may repeat) */
 	*res = json_pack("{s:o, s:I, s:I, s:b}", "events", evs, "from_height", (json_int_t)from,
 	                 "to_height", (json_int_t)to, "truncated", truncated);
 	if (*res && truncated)
 		json_object_set_new(*res, "next_height", json_integer((json_int_t)(h - 1)));
-	return *res ? 0 : internal(err, SSP_ERR_NOMEM);
+	return *res ? 0 : internal(env, err, SSP_ERR_NOMEM);
 }
 
 const ssp_rpc_method contract_rpc_methods[CONTRACT_RPC_NMETHODS] = {

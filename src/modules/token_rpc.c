@@ -12,8 +12,9 @@
 
 #define LIST_MAX 100
 
-static int fail_internal(ssp_rpc_error *err, int rc)
+static int fail_internal(const ssp_module_env *env, ssp_rpc_error *err, int rc)
 {
+	if (rc == SSP_ERR_DBCORRUPT && env->on_fatal) env->on_fatal(env->fatal_ctx, rc);
 	if (rc == SSP_ERR_BUSY) return ssp_rpc_fail(err, SSP_RPC_BUSY, "node busy, retry");
 	return ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "internal error: %s", ssp_strerror(rc));
 }
@@ -120,7 +121,7 @@ static int read_token(reader *r, const char *symbol, ssp_token_info *t, ssp_rpc_
 	int rc = ssp_token_get(r->st, symbol, t);
 	if (rc == SSP_ERR_NOTFOUND)
 		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "unknown token %s", symbol);
-	return rc ? fail_internal(err, rc) : 0;
+	return rc ? fail_internal(r->env, err, rc) : 0;
 }
 
 /* ----------------------------------------------------------------- methods */
@@ -134,12 +135,12 @@ static int m_token_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *e
 	if (obj_params(params, err) || symbol_param(params, "symbol", true, &symbol, err))
 		return -1;
 	int rc = reader_open(&r, env);
-	if (rc) return fail_internal(err, rc);
+	if (rc) return fail_internal(env, err, rc);
 	rc = read_token(&r, symbol, &t, err);
 	reader_close(&r);
 	if (rc) return rc;
 	*res = token_json(env, &t);
-	return *res ? 0 : fail_internal(err, SSP_ERR_NOMEM);
+	return *res ? 0 : fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
 static int m_token_balance(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -154,14 +155,14 @@ static int m_token_balance(void *ctx, json_t *params, json_t **res, ssp_rpc_erro
 	    addr_param(env, params, "address", &a, err))
 		return -1;
 	int rc = reader_open(&r, env);
-	if (rc) return fail_internal(err, rc);
+	if (rc) return fail_internal(env, err, rc);
 	rc = read_token(&r, symbol, &t, err);
-	if (!rc && (rc = ssp_token_balance(r.st, symbol, &a, &bal))) rc = fail_internal(err, rc);
+	if (!rc && (rc = ssp_token_balance(r.st, symbol, &a, &bal))) rc = fail_internal(env, err, rc);
 	reader_close(&r);
 	if (rc) return rc;
 	*res = json_pack("{s:s, s:o, s:o, s:i}", "symbol", symbol, "address", jaddr(env, &a),
 	                 "balance", jamount(bal, t.decimals), "decimals", (int)t.decimals);
-	return *res ? 0 : fail_internal(err, SSP_ERR_NOMEM);
+	return *res ? 0 : fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
 static int m_token_allowance(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -177,16 +178,16 @@ static int m_token_allowance(void *ctx, json_t *params, json_t **res, ssp_rpc_er
 	    addr_param(env, params, "spender", &spender, err))
 		return -1;
 	int rc = reader_open(&r, env);
-	if (rc) return fail_internal(err, rc);
+	if (rc) return fail_internal(env, err, rc);
 	rc = read_token(&r, symbol, &t, err);
 	if (!rc && (rc = ssp_token_allowance(r.st, symbol, &owner, &spender, &v)))
-		rc = fail_internal(err, rc);
+		rc = fail_internal(env, err, rc);
 	reader_close(&r);
 	if (rc) return rc;
 	*res = json_pack("{s:s, s:o, s:o, s:o, s:i}", "symbol", symbol, "owner", jaddr(env, &owner),
 	                 "spender", jaddr(env, &spender), "allowance", jamount(v, t.decimals),
 	                 "decimals", (int)t.decimals);
-	return *res ? 0 : fail_internal(err, SSP_ERR_NOMEM);
+	return *res ? 0 : fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
 typedef struct {
@@ -229,7 +230,7 @@ static int m_token_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 		limit = json_integer_value(jl);
 	}
 	list_ctx l = {.env = env, .tokens = json_array(), .limit = (size_t)limit};
-	if (!l.tokens) return fail_internal(err, SSP_ERR_NOMEM);
+	if (!l.tokens) return fail_internal(env, err, SSP_ERR_NOMEM);
 	int rc = ssp_store_read(env->store, &rt);
 	if (!rc) {
 		rc = ssp_token_scan(env->chain, rt, from, list_visit, &l);
@@ -238,11 +239,11 @@ static int m_token_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 	}
 	if (rc) {
 		json_decref(l.tokens);
-		return fail_internal(err, rc);
+		return fail_internal(env, err, rc);
 	}
 	*res = json_pack("{s:o}", "tokens", l.tokens);
 	if (*res && l.next[0]) json_object_set_new(*res, "next", json_string(l.next));
-	return *res ? 0 : fail_internal(err, SSP_ERR_NOMEM);
+	return *res ? 0 : fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
 const ssp_rpc_method ssp_token_methods[TOKEN_NMETHODS] = {

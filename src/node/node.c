@@ -19,6 +19,7 @@
 
 static void init_loop(ssp_node *n);
 static void stop_node(ssp_node *n, int code);
+static void module_fatal(void *ctx, int rc);
 
 /* Logs a start-up failure and keeps it as the one-line reason main prints. */
 #define NODE_ERR(n, ...)                                         \
@@ -247,7 +248,9 @@ int ssp_node_start(ssp_node *n)
 		n->menv[i] = (ssp_module_env){.chain = n->chain,
 		                              .store = n->store,
 		                              .genesis = n->genesis,
-		                              .chain_state = ssp_modset_state(n->modset, i)};
+		                              .chain_state = ssp_modset_state(n->modset, i),
+		                              .on_fatal = module_fatal,
+		                              .fatal_ctx = n};
 		if (mods[i]->init && (rc = mods[i]->init(&n->menv[i]))) {
 			NODE_ERR(n, "module %s: %s", mods[i]->name, ssp_strerror(rc));
 			return rc;
@@ -322,6 +325,26 @@ int ssp_node_start(ssp_node *n)
 }
 
 /* ------------------------------------------------------------------- jobs */
+
+/*
+ * A module's RPC method read altered state (ssp_module_env.on_fatal, an RPC
+ * thread): the height is the committed head its read saw at the latest.
+ */
+static void module_fatal(void *ctx, int rc)
+{
+	ssp_node *n = ctx;
+	ssp_txn *rt;
+	ssp_head h = {0};
+	if (!ssp_store_read(n->store, &rt)) {
+		if (ssp_chain_read_head(n->chain, rt, &h)) h.height = 0;
+		ssp_txn_end(rt);
+	}
+	SSP_LOGE(LOG,
+	         "database corrupt at height %llu: a module's state read failed (%s); "
+	         "sspd --verify-db checks the whole datadir",
+	         (unsigned long long)h.height, ssp_strerror(rc));
+	ssp_node_corrupt(n);
+}
 
 static void on_wake(uv_async_t *a);
 static void on_signal(uv_signal_t *s, int sig);
