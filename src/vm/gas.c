@@ -272,7 +272,7 @@ void vm_hook(lua_State *L, lua_Debug *ar)
 	if (!c) return;
 	if (c->abort) vm_throw(L);
 	if (ar->event == LUA_HOOKCOUNT) {
-		if (vm_add_gas(c, VM_HOOK_CHUNK)) vm_throw(L);
+		if (vm_add_gas(c, (uint64_t)VM_HOOK_CHUNK * VM_GAS_INSTR)) vm_throw(L);
 		lua_Debug deep;
 		if (lua_getstack(L, VM_LUA_DEPTH_MAX, &deep))
 			luaL_error(L, "stack overflow (more than %d calls deep)", VM_LUA_DEPTH_MAX);
