@@ -52,7 +52,7 @@ _Static_assert(sizeof(void *) == 8 && sizeof(lua_Integer) == 8, "64-bit hosts on
 #define VM_GAS_CMP 6       /* per comparison call (`==` `~=` `<` `<=` `>` `>=`) */
 #define VM_GAS_CMP_SHIFT 5 /* + 1 per 32 bytes of the shorter string compared */
 #define VM_GAS_CAT 4       /* per concatenation (one `a .. b .. c` chain) */
-#define VM_GAS_CAT_OP 12   /* + per operand (a number's text, the copy) */
+#define VM_GAS_CAT_OP 20   /* + per operand (a number's text, the copy) */
 #define VM_GAS_ENV 20           /* ssp.sender/origin/self/value/height/time */
 #define VM_GAS_SHA256 60        /* + 1 per 4 bytes */
 #define VM_GAS_VERIFY 15000     /* + 1 per 4 bytes of message */
@@ -92,10 +92,10 @@ _Static_assert(sizeof(void *) == 8 && sizeof(lua_Integer) == 8, "64-bit hosts on
  * node-local: same-size rehashes (a new block of >= 96 bytes freed against
  * one of its size at once: a table rehashed into a hash part of the size it
  * had, i.e. delete/insert churn) <= 4 KiB + twice the largest such block
- * (an occasional rehash of the biggest table) + 4 bytes per gas used
+ * (an occasional rehash of the biggest table) + 2 bytes per gas used
  */
 #define VM_CHURN_BASE (4u * 1024)
-#define VM_CHURN_PER_GAS 4
+#define VM_CHURN_PER_GAS 2
 #define VM_CHURN_MIN 96
 #define VM_VALIDATE_SLACK 2 /* the caps x2 when validating another's block */
 #define VM_COMPILE_MEM (256u * 1024 * 1024)
