@@ -480,7 +480,7 @@ static void calibrate(ssp_vm *vm, ssp_vm_host *h, double iot20_gps, double secon
 		double r = calib_rate(vm, h, &cal, calib_ops[i].fn, &args, seconds, &gas, &rc,
 		                      &status, err, sizeof err);
 		ssp_buf_free(&args);
-		printf("# vm calibration: %-14s %s: %llu gas per call%s%s, %.4f of iot20's rate\n",
+		printf("# vm calibration: %-14s %s: %llu gas per call%s%s, %.4g of iot20's rate\n",
 		       calib_ops[i].fn, calib_ops[i].what, (unsigned long long)gas,
 		       rc || status ? ", ends with: " : "", rc || status ? err : "", r / iot20_gps);
 		printf("BENCH vm_gas_per_s_%s %.0f gas/s\n", calib_ops[i].fn, r);
@@ -491,7 +491,7 @@ static void calibrate(ssp_vm *vm, ssp_vm_host *h, double iot20_gps, double secon
 	}
 	printf("# vm calibration: the slowest is %s (target: >= 0.1 of iot20's gas per second)\n",
 	       slowest_fn);
-	printf("BENCH vm_gas_slowest_vs_iot20 %.4f ratio\n", slowest / iot20_gps);
+	printf("BENCH vm_gas_slowest_vs_iot20 %.5f ratio\n", slowest / iot20_gps);
 }
 
 static char *read_file(const char *path, size_t *n)
