@@ -417,6 +417,67 @@ static void test_cpu_and_byte_charges(void **state)
 }
 
 /*
+ * Comparisons and `..` run as metered calls (rewrite.c pass 2, ops.c): a
+ * comparison of two strings costs 1 gas more per 32 bytes of the shorter
+ * (for `==`: when the lengths are equal), a `..` chain 20 per operand and 1
+ * per 16 bytes of its result; a comparison with a literal operand stays a
+ * VM instruction. Each figure is a difference of two loop counts, so only
+ * the loop body counts.
+ */
+static void test_operator_charges(void **state)
+{
+	(void)state;
+	const char *src =
+	    "local function mk(n, c) return string.rep('a', n) .. c end\n"
+	    "function lt(n, m) local a, b, k = mk(n, 'x'), mk(n, 'y'), 0\n"
+	    "  for i = 1, m do if a < b then k = k + 1 end end return k end\n"
+	    "function eq(n, m) local a, b, k = mk(n, 'x'), mk(n, 'y'), 0\n"
+	    "  for i = 1, m do if a == b then k = k + 1 end end return k end\n"
+	    "function eqlen(n, m) local a, b, k = mk(n, 'x'), mk(n + 1, 'x'), 0\n"
+	    "  for i = 1, m do if a == b then k = k + 1 end end return k end\n"
+	    "function lit(n, m) local a, k = mk(n, 'x'), 0\n"
+	    "  for i = 1, m do if a < 'b' then k = k + 1 end end return k end\n"
+	    "function cat(n, m) local a, s = mk(n, ''), nil\n"
+	    "  for i = 1, m do s = a .. i .. a end return #s end\n"
+	    "abi.register(lt, eq, eqlen, lit, cat)\n";
+	char args[64];
+#define LOOP_GAS(fn, n, m, out)                                                              \
+	do {                                                                                 \
+		snprintf(args, sizeof args, "[%d, %d]", n, m);                               \
+		out = expect_status(fx_twice(src, fn, args, G), 0).gas;                      \
+	} while (0)
+	uint64_t a1, a2, b1, b2;
+	const char *fns[] = {"lt", "eq"};
+	for (int f = 0; f < 2; f++) {
+		LOOP_GAS(fns[f], 3199, 100, a1); /* 3,200-byte strings: 100 gas per compare */
+		LOOP_GAS(fns[f], 3199, 200, a2);
+		LOOP_GAS(fns[f], 31, 100, b1); /* 32 bytes: 1 */
+		LOOP_GAS(fns[f], 31, 200, b2);
+		assert_int_equal((a2 - a1) - (b2 - b1), 100 * 99);
+	}
+	/* `==` of strings of different lengths never looks at the bytes */
+	LOOP_GAS("eqlen", 3199, 100, a1);
+	LOOP_GAS("eqlen", 3199, 200, a2);
+	LOOP_GAS("eqlen", 31, 100, b1);
+	LOOP_GAS("eqlen", 31, 200, b2);
+	assert_int_equal(a2 - a1, b2 - b1);
+	/* against a literal: one instruction, whatever the length */
+	LOOP_GAS("lit", 3199, 100, a1);
+	LOOP_GAS("lit", 3199, 200, a2);
+	LOOP_GAS("lit", 31, 100, b1);
+	LOOP_GAS("lit", 31, 200, b2);
+	assert_int_equal(a2 - a1, b2 - b1);
+	/* a .. i .. a: 3 operands; 1,600 bytes more of result = 100 gas more per loop */
+	LOOP_GAS("cat", 1600, 100, a1);
+	LOOP_GAS("cat", 1600, 200, a2);
+	LOOP_GAS("cat", 800, 100, b1);
+	LOOP_GAS("cat", 800, 200, b2);
+	/* the result bytes (1 per 16) and the new long string (1 per 8): 300 per loop */
+	assert_int_equal((a2 - a1) - (b2 - b1), 100 * (100 + 200));
+#undef LOOP_GAS
+}
+
+/*
  * Rehash churn (a table whose every insert follows a delete rehashes on
  * every insert, at moments the per-state string-hash seed decides) is held
  * to VM_FREE_PER_GAS bytes of table parts per gas: a node-local limit, the
@@ -506,6 +567,7 @@ int main(void)
 	    cmocka_unit_test(test_arith),
 	    cmocka_unit_test(test_determinism),
 	    cmocka_unit_test(test_cpu_and_byte_charges),
+	    cmocka_unit_test(test_operator_charges),
 	    cmocka_unit_test(test_rehash_churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
