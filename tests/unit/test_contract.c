@@ -1507,6 +1507,8 @@ static void test_fault_produce(void **state)
 		size_t ntx = fault_scenario(&x, &c);
 		ssp_head before = *ssp_chain_head(x.n.chain);
 		ssp_chain_set_check_invariants(x.n.chain, false);
+		/* every tx must make the block: no time budget (TSan builds run it 10x slower) */
+		ssp_chain_set_exec_budget(x.n.chain, 0);
 		uint64_t nth, faults = 0;
 		ssp_signer signer;
 		ssp_signer_soft(&signer, &PROD.sk);
@@ -1535,6 +1537,7 @@ static void test_fault_produce(void **state)
 			assert_int_equal(ssp_mempool_count(x.n.pool), ntx);
 			/* a fresh chain object over the same store: the old head, the same txs */
 			ssp_mempool *old = cx_reopen_chain(&x, true);
+			ssp_chain_set_exec_budget(x.n.chain, 0);
 			expect_head(&x, &before);
 			requeue(&x, old);
 			ssp_mempool_free(old);
