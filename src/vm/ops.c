@@ -2,7 +2,7 @@
  * ops.c — the comparison and concatenation operators as metered calls (vm
  * layer). rewrite.c (pass 2) turns `a == b` into `__ssp_eq(a, b)` (and
  * `~=` ne, `<` lt, `<=` le, `>` gt, `>=` ge) and `a .. b .. c` into
- * `__ssp_cat(a .. b .. c, 3)`, because stock Lua does these in one VM
+ * `__ssp_cat(a, b, (c))`, because stock Lua does these in one VM
  * instruction in time proportional to the operands (string comparison,
  * number-to-text conversion) and the instruction count cannot price them.
  *
@@ -13,9 +13,9 @@
  * tables and userdata through __eq/__lt/__le as the VM calls them (same
  * operand order, `>` as `b < a`), and an order error has Lua's message and
  * position ("contract:12: attempt to compare number with nil"). The
- * concatenation itself stays in the VM (so its errors name the operand as
- * Lua's do); __ssp_cat receives its result and charges afterwards, like the
- * instruction hook charges after the instructions.
+ * concatenation is done here too (o_cat), pair by pair where a __concat
+ * metamethod is involved; its errors have Lua's message and position but
+ * not the operand's variable name.
  */
 #include <pthread.h>
 #include <string.h>
@@ -166,21 +166,53 @@ static int o_ge(lua_State *L)
 	return 1;
 }
 
+static int concatable(lua_State *L, int i)
+{
+	int t = lua_type(L, i);
+	return t == LUA_TSTRING || t == LUA_TNUMBER;
+}
+
 /*
- * __ssp_cat(v, n): v is the result of a chain of n operands. Charges the
- * chain, each operand (a number's conversion to text, the copy) and the
- * bytes of the result; returns v unchanged (whatever __concat returned).
+ * __ssp_cat(a, b, …): the operands of one `a .. b .. c` chain (the last one
+ * parenthesised by the rewriter, so a call there gives one value). Does what
+ * Lua's OP_CONCAT does, from the right: a run of strings and numbers is
+ * joined at once (lua_concat of the run: no metamethod, no Lua call), and
+ * a pair with any other value calls its __concat metamethod as a plain
+ * lua_call. Never the metamethod through lua_concat/luaV_concat: stock
+ * liblua 5.4.4 reads freed stack there when the metamethod grows the stack
+ * (valgrind; test_concat_metamethod_chain). Charges the chain, each operand, and the bytes of every join's
+ * result (so metamethods in a chain cannot make the copying quadratic for
+ * free). An operand nothing can concatenate is Lua's error at the caller's
+ * line, without the variable's name.
  */
 static int o_cat(lua_State *L)
 {
-	lua_settop(L, 2);
-	lua_Integer n = lua_tointeger(L, 2);
-	if (n < 1) n = 1;
-	if (n > 1000) n = 1000;
-	uint64_t gas = VM_GAS_CAT + (uint64_t)n * VM_GAS_CAT_OP;
-	if (lua_type(L, 1) == LUA_TSTRING) gas += lua_rawlen(L, 1) >> VM_GAS_BYTES_SHIFT;
-	vm_charge(L, gas);
-	lua_settop(L, 1);
+	int top = lua_gettop(L);
+	if (top < 1) return 0;
+	vm_charge(L, VM_GAS_CAT + (uint64_t)top * VM_GAS_CAT_OP);
+	while (top > 1) {
+		int k = 0;
+		while (k < top && concatable(L, top - k))
+			k++;
+		if (k < 2) {
+			/* a pair for __concat: the first operand's metamethod, else the second's
+			 * (luaT_gettmbyobj's order, raw lookups both), called as a plain Lua call */
+			int a = top - 1, b = top;
+			if (luaL_getmetafield(L, a, "__concat") == LUA_TNIL &&
+			    luaL_getmetafield(L, b, "__concat") == LUA_TNIL) {
+				int bad = concatable(L, a) ? b : a; /* luaL_error adds the caller's line */
+				return luaL_error(L, "attempt to concatenate a %s value",
+				                  luaL_typename(L, bad));
+			}
+			lua_insert(L, a); /* tm, a, b */
+			lua_call(L, 2, 1);
+			top -= 1;
+			continue;
+		}
+		lua_concat(L, k); /* strings and numbers only: no metamethod, no Lua call */
+		top -= k - 1;
+		vm_charge(L, (uint64_t)(lua_rawlen(L, top) >> VM_GAS_BYTES_SHIFT));
+	}
 	return 1;
 }
 

@@ -353,7 +353,7 @@ static const char *operand_end(lexer *x)
  * priorities) and rewrites
  *   a == b  ->  __ssp_eq(a, b)     (also ~= ne, < lt, <= le, > gt, >= ge;
  *                                   the operands keep their evaluation order)
- *   a .. b .. c  ->  __ssp_cat(a .. b .. c, 3)
+ *   a .. b .. c  ->  __ssp_cat(a, b, (c))
  * A comparison with a literal operand (number, string, nil, true, false) is
  * left alone: its cost is bounded by the literal. The concatenation itself
  * still runs in the VM (its errors name the operand as Lua's do); the call
@@ -626,18 +626,18 @@ static subinfo p_sub(parser *p, int limit, int in_chain)
 	} else {
 		p_suffixed(p);
 	}
-	int l, rp, kind;
+	int l, rp, kind, cat = 0;
 	while (!p->bad && p_binop(p, &l, &rp, &kind) && l > limit) {
 		tok op = p->t;
 		p_adv(p);
 		if (kind == OPS_CAT) {
+			cat = 1;
+			p_edit(p, op.start, 1, 0, op.len, ","); /* the operands become arguments */
 			subinfo s = p_sub(p, rp, 1);
 			r.chain = 1 + s.chain;
 			if (!in_chain) {
-				char close[24];
-				snprintf(close, sizeof close, ",%d)", r.chain);
 				p_edit(p, start, 2, (long)(p->prev_end - p->x.s), 0, "__ssp_cat(");
-				p_edit(p, p->prev_end, 0, (long)(start - p->x.s), 0, close);
+				p_edit(p, p->prev_end, 0, (long)(start - p->x.s), 0, ")");
 				p->used |= 1u << OPS_CAT;
 			}
 		} else {
@@ -653,6 +653,11 @@ static subinfo p_sub(parser *p, int limit, int in_chain)
 			}
 		}
 		single = 0;
+	}
+	if (in_chain && !cat) {
+		/* a chain's last operand: one value even when it is a call or `...` */
+		p_edit(p, start, 2, (long)(p->prev_end - p->x.s), 0, "(");
+		p_edit(p, p->prev_end, 0, (long)(start - p->x.s), 0, ")");
 	}
 	r.lit = single;
 	p->depth--;
