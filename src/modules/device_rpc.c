@@ -15,8 +15,10 @@
 #define LIST_MAX 100
 #define SCAN_MAX 10000 /* entries one list call may look at (filters skip the rest) */
 
-static int fail_internal(ssp_rpc_error *err, int rc)
+static int fail_internal(const ssp_module_env *env, ssp_rpc_error *err, int rc)
 {
+	/* altered state read from disk stops the node ("database corrupt at height H") */
+	if (rc == SSP_ERR_DBCORRUPT && env->on_fatal) env->on_fatal(env->fatal_ctx, rc);
 	if (rc == SSP_ERR_BUSY) return ssp_rpc_fail(err, SSP_RPC_BUSY, "node busy, retry");
 	return ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "internal error: %s", ssp_strerror(rc));
 }
@@ -173,7 +175,7 @@ static int read_device(const ssp_module_env *env, json_t *params, ssp_device *d,
 		return -1;
 	}
 	int rc = reader_open(&r, env);
-	if (rc) return fail_internal(err, rc);
+	if (rc) return fail_internal(env, err, rc);
 	if (by_serial) {
 		uint8_t k[SSP_MFR_NAME_MAX + 1 + SSP_SERIAL_MAX];
 		size_t ml = strlen(mfr), sl = strlen(serial);
@@ -194,7 +196,7 @@ static int read_device(const ssp_module_env *env, json_t *params, ssp_device *d,
 	if (rc == SSP_ERR_NOTFOUND)
 		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "unknown device %s",
 		                    json_string_value(json_object_get(params, "address")));
-	return rc ? fail_internal(err, rc) : 0;
+	return rc ? fail_internal(env, err, rc) : 0;
 }
 
 static int m_device_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -203,7 +205,7 @@ static int m_device_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 	int rc = read_device(ctx, params, &d, err);
 	if (rc) return rc;
 	*res = device_json(ctx, &d);
-	return *res ? 0 : fail_internal(err, SSP_ERR_NOMEM);
+	return *res ? 0 : fail_internal(ctx, err, SSP_ERR_NOMEM);
 }
 
 static int m_device_attestations(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -217,7 +219,7 @@ static int m_device_attestations(void *ctx, json_t *params, json_t **res, ssp_rp
 	json_decref(a);
 	*res = list ? json_pack("{s:s, s:o}", "status", device_status(d.status), "attestations", list)
 	            : NULL;
-	return *res ? 0 : fail_internal(err, SSP_ERR_NOMEM);
+	return *res ? 0 : fail_internal(ctx, err, SSP_ERR_NOMEM);
 }
 
 static int m_mfr_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -228,14 +230,14 @@ static int m_mfr_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err
 	reader r;
 	if (obj_params(params, err) || name_param(params, "name", true, &name, err)) return -1;
 	int rc = reader_open(&r, env);
-	if (rc) return fail_internal(err, rc);
+	if (rc) return fail_internal(env, err, rc);
 	rc = ssp_device_mfr_get(r.st, name, &m);
 	reader_close(&r);
 	if (rc == SSP_ERR_NOTFOUND)
 		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "unknown manufacturer %s", name);
-	if (rc) return fail_internal(err, rc);
+	if (rc) return fail_internal(env, err, rc);
 	*res = mfr_json(env, &m);
-	return *res ? 0 : fail_internal(err, SSP_ERR_NOMEM);
+	return *res ? 0 : fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
 /* A bounded scan of one table: up to limit matching entries, then `next`. */
@@ -297,11 +299,11 @@ static int finish_list(lister *l, int rc, const char *key, json_t **res, ssp_rpc
 	if (!rc) rc = l->err;
 	if (rc) {
 		json_decref(l->items);
-		return fail_internal(err, rc);
+		return fail_internal(l->env, err, rc);
 	}
 	*res = json_pack("{s:o, s:o}", key, l->items,
 	                 "next", l->next[0] ? json_string(l->next) : json_null());
-	return *res ? 0 : fail_internal(err, SSP_ERR_NOMEM);
+	return *res ? 0 : fail_internal(l->env, err, SSP_ERR_NOMEM);
 }
 
 static int m_mfr_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -313,7 +315,7 @@ static int m_mfr_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error *er
 	if (obj_params(params, err) || name_param(params, "start", false, &start, err) ||
 	    limit_param(params, &l.limit, err))
 		return -1;
-	if (!(l.items = json_array())) return fail_internal(err, SSP_ERR_NOMEM);
+	if (!(l.items = json_array())) return fail_internal(env, err, SSP_ERR_NOMEM);
 	int rc = ssp_store_read(env->store, &rt);
 	if (!rc) {
 		rc = ssp_chain_state_scan(env->chain, rt, SSP_TB_DEV_MFR, start,
@@ -337,7 +339,7 @@ static int m_device_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error 
 	    limit_param(params, &l.limit, err))
 		return -1;
 	l.has_mfr = l.mfr != NULL;
-	if (!(l.items = json_array())) return fail_internal(err, SSP_ERR_NOMEM);
+	if (!(l.items = json_array())) return fail_internal(env, err, SSP_ERR_NOMEM);
 	int rc = ssp_store_read(env->store, &rt);
 	if (!rc) {
 		rc = ssp_chain_state_scan(env->chain, rt, SSP_TB_DEVICE, has_start ? start.b : NULL,
