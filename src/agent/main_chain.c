@@ -117,9 +117,20 @@ static void sleep_ms(long ms)
 	}
 }
 
-/* Builds, signs (through the agent), submits and optionally waits for a tx. */
+static int send_tx_(session *s, ssp_agent *ag, uint16_t type, const uint8_t *payload, size_t n,
+                    bool wait, int json, json_t *fields);
+
+/* Builds, signs (through the agent), submits and optionally waits for a tx; takes fields. */
 static int send_tx(session *s, ssp_agent *ag, uint16_t type, const uint8_t *payload, size_t n,
                    bool wait, int json, json_t *fields)
+{
+	int rc = send_tx_(s, ag, type, payload, n, wait, json, fields);
+	json_decref(fields);
+	return rc;
+}
+
+static int send_tx_(session *s, ssp_agent *ag, uint16_t type, const uint8_t *payload, size_t n,
+                    bool wait, int json, json_t *fields)
 {
 	ssp_tx_build b = {.chain_id = s->chain_id,
 	                  .type = type,
