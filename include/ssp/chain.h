@@ -365,6 +365,9 @@ typedef struct {
 	uint64_t commit_ns; /* the durable LMDB commit */
 	uint32_t sigs_at_exec; /* imported: tx signatures checked serially while executing (their
 	                          keys were unknown when the block was prepared) */
+	uint64_t root_ns;   /* updating the state tree (inside apply_ns) */
+	uint32_t root_keys; /* state keys the block wrote (tree paths updated) */
+	uint64_t root_ops;  /* tree positions visited */
 } ssp_block_info;
 
 /* -------------------------------------------------------- consensus interface */

@@ -181,6 +181,19 @@ static int genesis_state(ssp_chain *c, ssp_state *st)
 	return rc;
 }
 
+int chain_state_root(ssp_chain *c, ssp_txn *t, ssp_state *st, ssp_hash *root, uint32_t *nkeys,
+                     uint64_t *ops)
+{
+	smt_item *items;
+	size_t n;
+	int rc = ssp_state_smt_items(st, &items, &n);
+	if (rc) return rc;
+	rc = ssp_smt_update(t, c->t_smt, items, n, root, ops);
+	if (nkeys) *nkeys = (uint32_t)n;
+	free(items);
+	return rc;
+}
+
 int chain_put_block(ssp_chain *c, ssp_txn *t, const ssp_header *h, const uint8_t *raw, size_t n)
 {
 	uint8_t hk[8];
@@ -195,7 +208,6 @@ static int init_genesis(ssp_chain *c)
 	ssp_txn *t = NULL;
 	ssp_state *st = NULL;
 	ssp_header h;
-	ssp_hash wh;
 	ssp_buf b;
 	int rc;
 	ssp_buf_init(&b, 1 << 20);
@@ -203,18 +215,12 @@ static int init_genesis(ssp_chain *c)
 	if (rc) goto out;
 	rc = ssp_state_new(&st, t, c->t_state);
 	if (rc) goto out;
-	rc = genesis_state(c, st);
-	if (!rc) rc = ssp_state_write_hash(st, &wh);
-	if (rc) goto out;
 	memset(&h, 0, sizeof h);
+	rc = genesis_state(c, st);
+	if (!rc) rc = chain_state_root(c, t, st, &h.state_root, NULL, NULL);
+	if (rc) goto out;
 	h.timestamp_ms = c->g->time_ms;
 	h.producer = c->g->producer;
-	{
-		ssp_hash zero = {{0}};
-		const void *parts[2] = {zero.b, wh.b};
-		size_t lens[2] = {32, 32};
-		ssp_sha256v(&h.state_root, parts, lens, 2);
-	}
 	ssp_header_encode(&b, &h, true);
 	ssp_buf_u32(&b, 0);
 	if (b.err) {
@@ -277,7 +283,9 @@ int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, cons
 	    (rc = ssp_store_table(store, "blocks", &c->t_blocks)) ||
 	    (rc = ssp_store_table(store, "blockid", &c->t_blockid)) ||
 	    (rc = ssp_store_table(store, "txidx", &c->t_txidx)) ||
-	    (rc = ssp_store_table(store, "receipts", &c->t_rcpts)))
+	    (rc = ssp_store_table(store, "receipts", &c->t_rcpts)) ||
+	    (rc = ssp_store_table(store, "smt", &c->t_smt)) ||
+	    (rc = ssp_store_table(store, "undo", &c->t_undo)))
 		goto fail;
 	rc = ssp_store_read(store, &rt);
 	if (rc) goto fail;

@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "ssp/chain.h"
+#include "state_internal.h"
 
 extern const ssp_txtype ssp_transfer_type;
 
@@ -18,6 +19,8 @@ struct ssp_chain {
 	ssp_store *store;
 	const ssp_genesis *g;
 	ssp_table t_state, t_meta, t_blocks, t_blockid, t_txidx, t_rcpts;
+	ssp_table t_smt;  /* the state tree (smt.c) */
+	ssp_table t_undo; /* undo records of blocks above the finalized height */
 	ssp_txreg types[CHAIN_MAX_TYPES];
 	size_t ntypes;
 	ssp_head head;
@@ -40,5 +43,12 @@ void chain_head_encode(uint8_t out[96], const ssp_head *h);
 SSP_WUR int chain_put_block(ssp_chain *c, ssp_txn *t, const ssp_header *h, const uint8_t *raw,
                             size_t n);
 uint64_t chain_tx_gas(const ssp_chain *c, const ssp_tx *tx);
+/*
+ * Applies the overlay's write set to the state tree in its write txn and
+ * sets *root (the new state root); *nkeys and *ops (may be NULL) count the
+ * keys and tree positions.
+ */
+SSP_WUR int chain_state_root(ssp_chain *c, ssp_txn *t, ssp_state *st, ssp_hash *root,
+                             uint32_t *nkeys, uint64_t *ops);
 
 #endif

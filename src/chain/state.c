@@ -269,6 +269,29 @@ int ssp_state_write_hash(ssp_state *st, ssp_hash *out)
 	return 0;
 }
 
+int ssp_state_smt_items(ssp_state *st, smt_item **out, size_t *n)
+{
+	size_t k = 0;
+	smt_item *v = ssp_malloc((st->ne ? st->ne : 1) * sizeof *v);
+	*out = NULL;
+	*n = 0;
+	if (!v) return SSP_ERR_NOMEM;
+	for (size_t i = 0; i < st->ne; i++) {
+		const entry *e = &st->e[i];
+		if (!e->present) continue;
+		smt_item *it = &v[k++];
+		ssp_smt_path(&it->path, e->key, e->klen);
+		it->del = e->deleted;
+		if (e->deleted)
+			memset(&it->vhash, 0, sizeof it->vhash);
+		else
+			ssp_smt_value_hash(&it->vhash, e->val, e->vlen);
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
 int ssp_state_flush(ssp_state *st)
 {
 	for (size_t i = 0; i < st->ne; i++) {
