@@ -614,8 +614,30 @@ void ssp_state_close(ssp_state *st);
 SSP_WUR int ssp_chain_state_scan(const ssp_chain *c, ssp_txn *rt, uint8_t table, const void *start,
                                  size_t slen, ssp_txn_visit fn, void *arg);
 
+/* Decodes a stored account value (state table 1); SSP_ERR_DBCORRUPT if malformed. */
+SSP_WUR int ssp_account_decode(ssp_account *a, const void *p, size_t n);
+
 /* Full scan: sum of balances, locks and pool equals the total supply. */
 SSP_WUR int ssp_chain_check_supply(const ssp_chain *c, ssp_txn *rt);
+
+/*
+ * A state proof (ssp/stateproof.h) for key[0..klen) of state table `table`
+ * at the head rt sees: *head is that head (its state_root is what the proof
+ * verifies against), *val and *vlen the value (borrowed until rt ends; NULL when
+ * the key is absent), and the encoded proof is appended to `proof`.
+ * SSP_ERR_TOOBIG for a key over SSP_STATE_KEY_MAX; SSP_ERR_DBCORRUPT when
+ * the stored tree's root is not the head's. Any thread.
+ */
+SSP_WUR int ssp_chain_prove(const ssp_chain *c, ssp_txn *rt, uint8_t table, const void *key,
+                            size_t klen, ssp_head *head, const void **val, size_t *vlen,
+                            ssp_buf *proof);
+/*
+ * Recomputes the state root from every state entry (a full scan; nothing of
+ * the stored tree is read) and compares it with the stored tree's root and
+ * the head's: SSP_ERR_DBCORRUPT when any differ. *entries (may be NULL)
+ * counts the entries. Any thread (verify-db, tests, debug builds).
+ */
+SSP_WUR int ssp_chain_check_state_root(const ssp_chain *c, ssp_txn *rt, uint64_t *entries);
 
 #ifdef __cplusplus
 }

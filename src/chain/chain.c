@@ -652,3 +652,104 @@ int ssp_chain_check_supply(const ssp_chain *c, ssp_txn *rt)
 		return SSP_ERR_SUPPLY;
 	return 0;
 }
+
+/* ------------------------------------------------------------ state proofs */
+
+int ssp_chain_prove(const ssp_chain *c, ssp_txn *rt, uint8_t table, const void *key, size_t klen,
+                    ssp_head *head, const void **val, size_t *vlen, ssp_buf *proof)
+{
+	uint8_t k[1 + SSP_STATE_KEY_MAX];
+	ssp_hash path, root;
+	ssp_sproof *p;
+	*val = NULL;
+	*vlen = 0;
+	if (klen > SSP_STATE_KEY_MAX) return SSP_ERR_TOOBIG;
+	int rc = ssp_chain_read_head(c, rt, head);
+	if (!rc) rc = ssp_smt_root(rt, c->t_smt, &root);
+	if (rc) return rc;
+	if (memcmp(root.b, head->state_root.b, 32)) {
+		SSP_LOGE(LOG, "database corrupt at height %llu: the state tree's root is not the head's",
+		         (unsigned long long)head->height);
+		return SSP_ERR_DBCORRUPT;
+	}
+	k[0] = table;
+	if (klen) memcpy(k + 1, key, klen);
+	rc = ssp_txn_get(rt, c->t_state, k, klen + 1, val, vlen);
+	if (rc == SSP_ERR_NOTFOUND) {
+		*val = NULL;
+		*vlen = 0;
+		rc = 0;
+	}
+	if (rc) return rc;
+	p = ssp_malloc(sizeof *p);
+	if (!p) return SSP_ERR_NOMEM;
+	ssp_smt_path(&path, k, klen + 1);
+	rc = ssp_smt_prove(rt, c->t_smt, &path, p);
+	if (!rc && (p->kind == SSP_SPROOF_PRESENT) != (*val != NULL)) rc = SSP_ERR_DBCORRUPT;
+	if (!rc && *val) {
+		ssp_hash vh;
+		ssp_smt_value_hash(&vh, *val, *vlen);
+		if (memcmp(vh.b, p->value_hash.b, 32)) rc = SSP_ERR_DBCORRUPT;
+	}
+	if (rc == SSP_ERR_DBCORRUPT)
+		SSP_LOGE(LOG, "database corrupt at height %llu: a state entry differs from its tree leaf",
+		         (unsigned long long)head->height);
+	if (!rc) {
+		ssp_sproof_encode(proof, p);
+		rc = proof->err;
+	}
+	free(p);
+	return rc;
+}
+
+typedef struct {
+	smt_item *v;
+	size_t n, cap;
+	int err;
+} leaf_scan;
+
+static int leaf_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	leaf_scan *s = arg;
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 1024;
+		smt_item *nv = ssp_realloc(s->v, nc * sizeof *nv);
+		if (!nv) {
+			s->err = SSP_ERR_NOMEM;
+			return 1;
+		}
+		s->v = nv;
+		s->cap = nc;
+	}
+	smt_item *it = &s->v[s->n++];
+	ssp_smt_path(&it->path, k, kl);
+	ssp_smt_value_hash(&it->vhash, v, vl);
+	it->del = false;
+	return 0;
+}
+
+int ssp_chain_check_state_root(const ssp_chain *c, ssp_txn *rt, uint64_t *entries)
+{
+	leaf_scan s = {0};
+	ssp_head h;
+	ssp_hash want, stored;
+	int rc = ssp_chain_read_head(c, rt, &h);
+	if (!rc) rc = ssp_smt_root(rt, c->t_smt, &stored);
+	if (!rc) rc = ssp_txn_scan(rt, c->t_state, NULL, 0, leaf_visit, &s);
+	if (rc == 1) rc = s.err;
+	if (!rc) {
+		qsort(s.v, s.n, sizeof *s.v, ssp_smt_item_cmp);
+		ssp_smt_root_of(&want, s.v, s.n);
+		if (memcmp(want.b, stored.b, 32) || memcmp(want.b, h.state_root.b, 32)) {
+			SSP_LOGE(LOG,
+			         "database corrupt at height %llu: the state root recomputed from %zu "
+			         "entries differs from the %s",
+			         (unsigned long long)h.height, s.n,
+			         memcmp(want.b, h.state_root.b, 32) ? "head's" : "stored tree's");
+			rc = SSP_ERR_DBCORRUPT;
+		}
+	}
+	if (entries) *entries = s.n;
+	free(s.v);
+	return rc;
+}

@@ -561,6 +561,12 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 		rc = ssp_store_read(c->store, &rt);
 		if (!rc) {
 			rc = ssp_chain_check_supply(c, rt);
+			/* the stored tree against a root recomputed from every entry */
+			if (!rc && ssp_chain_check_state_root(c, rt, NULL) == SSP_ERR_DBCORRUPT) {
+				ssp_txn_end(rt);
+				c->fatal = SSP_ERR_DBCORRUPT;
+				return SSP_ERR_DBCORRUPT;
+			}
 			ssp_txn_end(rt);
 		}
 		if (ssp_err_local(rc)) {

@@ -25,7 +25,6 @@ size_t ssp_state_changes(const ssp_state *st);
 
 /* Account and supply codecs shared with the read path. */
 void ssp_account_encode(ssp_buf *b, const ssp_account *a);
-SSP_WUR int ssp_account_decode(ssp_account *a, const void *p, size_t n);
 SSP_WUR int ssp_supply_get(ssp_state *st, uint64_t *locked, uint64_t *pool);
 SSP_WUR int ssp_supply_set(ssp_state *st, uint64_t locked, uint64_t pool);
 SSP_WUR int ssp_supply_decode(const void *p, size_t n, uint64_t *locked, uint64_t *pool);
