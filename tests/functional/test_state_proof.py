@@ -161,7 +161,7 @@ def test():
     expect_error(node, "token_getBalanceProof", {"symbol": "bad symbol", "address": bob}, -32602,
                  "bad symbol")
     h = node.height()
-    e = expect_error(node, "account_getProof", {"address": dev_addr, "height": 1}, -32010,
+    e = expect_error(node, "account_getProof", {"address": dev_addr, "height": 1}, -32011,
                      "a pruned height")
     check(e.data and e.data.get("error") == "PRUNED", "pruned: data names PRUNED")
     expect_error(node, "account_getProof", {"address": dev_addr, "height": h + 100000}, -32001,
