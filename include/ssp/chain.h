@@ -465,6 +465,29 @@ void ssp_exec_abort(ssp_exec *x);
  */
 SSP_WUR int ssp_chain_commit(ssp_chain *c, ssp_exec *x, const ssp_header *h, ssp_block_info *info);
 
+/*
+ * Popping blocks (reorgs). Each block committed above the finalized height
+ * keeps an undo record until it is final (docs/internals/chain.md).
+ * ssp_chain_pop_to pops every block above `height` in ONE LMDB write txn:
+ * the state, the state tree, the head and the state root become exactly
+ * what they were at `height`; the blocks, their receipts, tx index entries
+ * and undo records go. SSP_ERR_FINAL_POP when height is below the finalized
+ * height (nothing changes); popping to the head is a no-op. Owner thread
+ * only, not during an exec (SSP_ERR_BUSY). On success *out (may be NULL)
+ * holds the popped blocks' bytes, highest first, so the caller can decode
+ * them (ssp_block_decode) and give their txs back to the mempool. A local
+ * failure leaves the disk untouched and poisons the chain, as for import.
+ */
+typedef struct {
+	uint8_t **raw; /* owned, each block's bytes */
+	size_t *len;
+	size_t n;
+} ssp_popped;
+SSP_WUR int ssp_chain_pop_to(ssp_chain *c, uint64_t height, ssp_popped *out);
+/* Pops the head block (ssp_chain_pop_to(c, head - 1, out)). */
+SSP_WUR int ssp_chain_pop(ssp_chain *c, ssp_popped *out);
+void ssp_popped_free(ssp_popped *p);
+
 /* A block signer: the producer key stays outside the chain (a keystore, later an HSM). */
 typedef struct {
 	/* Signs the 32-byte digest of a header (ssp_sig_digest under SSP_DOM_BLOCK). */

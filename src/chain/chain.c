@@ -127,7 +127,7 @@ void chain_head_encode(uint8_t out[96], const ssp_head *h)
 	ssp_le64_put(out + 88, h->finalized);
 }
 
-static int head_decode(ssp_head *h, const void *p, size_t n)
+int chain_head_decode(ssp_head *h, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	if (n != 96) return SSP_ERR_DBCORRUPT;
@@ -305,7 +305,7 @@ int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, cons
 		}
 		rc = ssp_txn_get(rt, c->t_meta, k_head, sizeof k_head - 1, &v, &vl);
 		if (rc == SSP_ERR_NOTFOUND) rc = SSP_ERR_DBCORRUPT; /* a genesis but no head */
-		if (!rc) rc = head_decode(&c->head, v, vl);
+		if (!rc) rc = chain_head_decode(&c->head, v, vl);
 		if (rc == SSP_ERR_DBCORRUPT) SSP_LOGE(LOG, "database corrupt: the head record");
 		if (!rc) rc = check_head(c, rt, &c->head);
 		if (rc) goto fail;
@@ -371,7 +371,7 @@ int ssp_chain_read_head(const ssp_chain *c, ssp_txn *rt, ssp_head *out)
 	const void *v;
 	size_t vl;
 	int rc = ssp_txn_get(rt, c->t_meta, k_head, sizeof k_head - 1, &v, &vl);
-	return rc ? rc : head_decode(out, v, vl);
+	return rc ? rc : chain_head_decode(out, v, vl);
 }
 
 int ssp_chain_read_account(const ssp_chain *c, ssp_txn *rt, const ssp_addr *a, ssp_account *out)

@@ -40,6 +40,16 @@ struct ssp_chain {
 void chain_assert_owner(ssp_chain *c);
 
 void chain_head_encode(uint8_t out[96], const ssp_head *h);
+SSP_WUR int chain_head_decode(ssp_head *h, const void *p, size_t n);
+/*
+ * Undo records (undo.c). chain_undo_write stores block `height`'s record —
+ * the previous head and the previous value of every key the overlay changed
+ * — in the block's write txn (before the overlay is flushed);
+ * chain_undo_prune deletes the records at or below `finalized`.
+ */
+SSP_WUR int chain_undo_write(ssp_chain *c, ssp_txn *t, ssp_state *st, uint64_t height,
+                             const ssp_head *prev);
+SSP_WUR int chain_undo_prune(ssp_chain *c, ssp_txn *t, uint64_t finalized);
 SSP_WUR int chain_put_block(ssp_chain *c, ssp_txn *t, const ssp_header *h, const uint8_t *raw,
                             size_t n);
 uint64_t chain_tx_gas(const ssp_chain *c, const ssp_tx *tx);

@@ -518,7 +518,11 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 	nh.finalized = c->cons.finalized(c->cons.ctx, c, &nh);
 	if (nh.finalized > nh.height) nh.finalized = nh.height;
 	if (nh.finalized < c->head.finalized) nh.finalized = c->head.finalized;
-	int rc = ssp_state_flush(x->st);
+	int rc = 0;
+	/* a block that is not final yet keeps what popping it needs (undo.c) */
+	if (nh.finalized < nh.height) rc = chain_undo_write(c, x->t, x->st, h->height, &c->head);
+	if (!rc) rc = chain_undo_prune(c, x->t, nh.finalized);
+	if (!rc) rc = ssp_state_flush(x->st);
 	if (!rc) rc = chain_put_block(c, x->t, h, raw, n);
 	ssp_be64_put(hk, h->height);
 	if (!rc) rc = ssp_txn_put(x->t, c->t_rcpts, hk, 8, x->blob.data, x->blob.len);

@@ -292,6 +292,26 @@ int ssp_state_smt_items(ssp_state *st, smt_item **out, size_t *n)
 	return 0;
 }
 
+int ssp_state_undo_encode(ssp_state *st, ssp_buf *b, uint32_t *count)
+{
+	uint32_t n = 0;
+	for (size_t i = 0; i < st->ne; i++) {
+		const entry *e = &st->e[i];
+		const void *v;
+		size_t vl;
+		if (!e->present) continue;
+		int rc = ssp_txn_get(st->t, st->tb, e->key, e->klen, &v, &vl);
+		if (rc && rc != SSP_ERR_NOTFOUND) return rc;
+		ssp_buf_u8(b, e->klen);
+		ssp_buf_put(b, e->key, e->klen);
+		ssp_buf_u8(b, rc == 0);
+		if (rc == 0) ssp_buf_bytes(b, v, vl);
+		n++;
+	}
+	*count = n;
+	return b->err;
+}
+
 int ssp_state_flush(ssp_state *st)
 {
 	for (size_t i = 0; i < st->ne; i++) {

@@ -18,6 +18,12 @@ SSP_WUR int ssp_state_write_hash(ssp_state *st, ssp_hash *out);
  * (path, value hash or delete). *out is owned by the caller (free()).
  */
 SSP_WUR int ssp_state_smt_items(ssp_state *st, smt_item **out, size_t *n);
+/*
+ * Appends, for each changed key, its value before this overlay (read through
+ * the txn, so call before ssp_state_flush): u8 klen ‖ key ‖ u8 had ‖
+ * [u32 vlen ‖ value]. Sets *count to the number of keys.
+ */
+SSP_WUR int ssp_state_undo_encode(ssp_state *st, ssp_buf *b, uint32_t *count);
 /* Writes every surviving change into the txn. */
 SSP_WUR int ssp_state_flush(ssp_state *st);
 /* Number of live changed keys. */
