@@ -253,6 +253,26 @@ out:
 
 static int check_head(const ssp_chain *c, ssp_txn *rt, const ssp_head *h);
 
+/*
+ * The state tree's root must be the head's state root. A datadir written
+ * before the Merkle root (issue 10) has state but no tree: another version.
+ */
+static int check_tree_root(const ssp_chain *c, ssp_txn *rt, const ssp_head *h)
+{
+	ssp_hash root;
+	int rc = ssp_smt_root(rt, c->t_smt, &root);
+	if (rc) return rc;
+	if (!memcmp(root.b, h->state_root.b, 32)) return 0;
+	if (ssp_hash_is_zero(&root)) {
+		SSP_LOGE(LOG, "the datadir has no state tree: it was written by a version before the "
+		         "Merkle state root: remove its chain.mdb and start again (--reinit) or sync anew");
+		return SSP_ERR_DBVERSION;
+	}
+	SSP_LOGE(LOG, "database corrupt at height %llu: the state tree's root is not the head's",
+	         (unsigned long long)h->height);
+	return SSP_ERR_DBCORRUPT;
+}
+
 int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, const ssp_txreg *types,
                    size_t ntypes)
 {
@@ -308,6 +328,7 @@ int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, cons
 		if (!rc) rc = chain_head_decode(&c->head, v, vl);
 		if (rc == SSP_ERR_DBCORRUPT) SSP_LOGE(LOG, "database corrupt: the head record");
 		if (!rc) rc = check_head(c, rt, &c->head);
+		if (!rc) rc = check_tree_root(c, rt, &c->head);
 		if (rc) goto fail;
 		ssp_txn_end(rt);
 		rt = NULL;

@@ -284,11 +284,72 @@ static void test_fault_pop(void **state)
 	ssp_log_setup(SSP_LOG_PLAIN, SSP_LOG_ERROR);
 }
 
+typedef struct {
+	uint8_t k[64][40];
+	size_t kl[64], n;
+} keylist;
+
+static int collect_keys(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	keylist *l = arg;
+	(void)v;
+	(void)vl;
+	if (l->n == 64 || kl > 40) return 1;
+	memcpy(l->k[l->n], k, kl);
+	l->kl[l->n++] = kl;
+	return 0;
+}
+
+/* A datadir without a state tree (an older version) or with a damaged root is refused. */
+static void test_open_checks_tree(void **state)
+{
+	(void)state;
+	cx x;
+	ssp_table smt;
+	ssp_txn *w;
+	keylist l = {0};
+	ssp_chain *c2;
+	size_t nt;
+	cx_open(&x, G_DEF);
+	fx_xfer a = {.to = &DAVE.addr, .amount = COIN, .fee = FEE, .expiry = 1000};
+	a.nonce = next_nonce(&x, &ALICE);
+	a.pubkey = !fx_account(&x.n, &ALICE.addr).has_key;
+	ssp_hash t;
+	assert_int_equal(fx_submit(&x.n, &ALICE, &a, &t), 0);
+	cx_produce(&x);
+	const ssp_txreg *types = ssp_modset_txtypes(x.n.mods, &nt);
+	assert_int_equal(ssp_store_table(x.n.store, "smt", &smt), 0);
+	/* a changed root record: corrupt */
+	assert_int_equal(ssp_store_write(x.n.store, &w), 0);
+	assert_int_equal(ssp_txn_scan(w, smt, NULL, 0, collect_keys, &l), 0);
+	assert_true(l.n > 0 && l.n < 64);
+	const void *v;
+	size_t vl;
+	static const uint8_t root_key[1] = {0};
+	assert_int_equal(ssp_txn_get(w, smt, root_key, 1, &v, &vl), 0);
+	uint8_t copy[66];
+	memcpy(copy, v, vl);
+	copy[vl - 1] ^= 1;
+	assert_int_equal(ssp_txn_put(w, smt, root_key, 1, copy, vl), 0);
+	assert_int_equal(ssp_txn_commit(w), 0);
+	ssp_log_setup(SSP_LOG_PLAIN, (ssp_log_level)(SSP_LOG_ERROR + 1));
+	assert_int_equal(ssp_chain_open(&c2, x.n.store, G_DEF, types, nt), SSP_ERR_DBCORRUPT);
+	/* no tree at all: a datadir of an older version */
+	assert_int_equal(ssp_store_write(x.n.store, &w), 0);
+	for (size_t i = 0; i < l.n; i++)
+		assert_int_equal(ssp_txn_del(w, smt, l.k[i], l.kl[i]), 0);
+	assert_int_equal(ssp_txn_commit(w), 0);
+	assert_int_equal(ssp_chain_open(&c2, x.n.store, G_DEF, types, nt), SSP_ERR_DBVERSION);
+	ssp_log_setup(SSP_LOG_PLAIN, SSP_LOG_ERROR);
+	cx_close(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pop_and_reapply),
 	    cmocka_unit_test(test_fault_pop),
+	    cmocka_unit_test(test_open_checks_tree),
 	};
 	(void)test_contract_main;
 	return cmocka_run_group_tests(tests, setup, teardown);
