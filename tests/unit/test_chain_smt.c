@@ -165,12 +165,12 @@ static void dump(tstore *t, ssp_buf *b)
 	assert_int_equal(b->err, 0);
 }
 
-static void prove(tstore *t, const uint8_t key[8], ssp_buf *out, ssp_hash *root)
+static void prove_n(tstore *t, const uint8_t *key, size_t kl, ssp_buf *out, ssp_hash *root)
 {
 	ssp_txn *r;
 	ssp_sproof p;
 	ssp_hash path;
-	ssp_smt_path(&path, key, 8);
+	ssp_smt_path(&path, key, kl);
 	assert_int_equal(ssp_store_read(t->s, &r), 0);
 	assert_int_equal(ssp_smt_prove(r, t->tb, &path, &p), 0);
 	if (root) assert_int_equal(ssp_smt_root(r, t->tb, root), 0);
@@ -178,6 +178,11 @@ static void prove(tstore *t, const uint8_t key[8], ssp_buf *out, ssp_hash *root)
 	ssp_buf_init(out, SSP_SPROOF_MAX_BYTES);
 	ssp_sproof_encode(out, &p);
 	assert_int_equal(out->err, 0);
+}
+
+static void prove(tstore *t, const uint8_t key[8], ssp_buf *out, ssp_hash *root)
+{
+	prove_n(t, key, 8, out, root);
 }
 
 static void check_all_proofs(tstore *t, const ref_kv *kv, size_t n, const ssp_hash *root)
@@ -475,11 +480,111 @@ static void test_decode_strict(void **state)
 	assert_int_equal(ssp_sproof_decode(&d, b, 4 + 32 + 31), SSP_ERR_TRUNCATED);
 }
 
+/*
+ * tests/vectors/smt_kat.json: fixed sets of state keys and values, the root
+ * of each and the proof bytes of every key and of two absent ones — what a
+ * second implementation (a device SDK) checks itself against; re-derived
+ * independently by tests/tools/smt_kat_check.py. SSP_SMT_KAT_WRITE=1 rewrites
+ * the file (only for an intended change of the rules; review the diff).
+ */
+#define KAT_PATH "tests/vectors/smt_kat.json"
+
+static json_t *jhex(const void *p, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	ssp_hex_encode(s, p, n);
+	json_t *j = json_string(s);
+	free(s);
+	return j;
+}
+
+static json_t *kat_doc(void)
+{
+	static const size_t sizes[] = {0, 1, 2, 3, 5, 16, 40};
+	json_t *sets = json_array();
+	for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+		size_t n = sizes[si];
+		tstore t;
+		ssp_txn *w;
+		ssp_hash root;
+		ts_open(&t);
+		smt_item *it = calloc(n + 1, sizeof *it);
+		json_t *entries = json_array(), *proofs = json_array();
+		uint8_t keys[42][21], vals[42][12];
+		size_t vlen[42];
+		for (size_t i = 0; i < n + 2; i++) {
+			/* account-like keys: 0x01 ‖ 20 bytes; values of varying length */
+			uint8_t seed[9] = {'k', 0, 0, 0, 0, 0, 0, (uint8_t)si, (uint8_t)i};
+			ssp_hash h;
+			ssp_sha256(&h, seed, sizeof seed);
+			keys[i][0] = 1;
+			memcpy(keys[i] + 1, h.b, 20);
+			vlen[i] = 1 + i % 12;
+			for (size_t j = 0; j < vlen[i]; j++)
+				vals[i][j] = (uint8_t)(i * 7 + j);
+		}
+		for (size_t i = 0; i < n; i++) {
+			ssp_smt_path(&it[i].path, keys[i], 21);
+			ssp_smt_value_hash(&it[i].vhash, vals[i], vlen[i]);
+			json_array_append_new(entries, json_pack("{s:o, s:o}", "key", jhex(keys[i], 21),
+			                                         "value", jhex(vals[i], vlen[i])));
+		}
+		assert_int_equal(ssp_store_write(t.s, &w), 0);
+		assert_int_equal(ssp_smt_update(w, t.tb, it, n, &root, NULL), 0);
+		assert_int_equal(ssp_txn_commit(w), 0);
+		for (size_t i = 0; i < n + 2; i++) { /* the last two keys are absent */
+			ssp_buf p;
+			prove_n(&t, keys[i], 21, &p, NULL);
+			/* the vector is only as good as the verifier's verdict on it */
+			assert_int_equal(ssp_sproof_check(&root, keys[i], 21, i < n ? vals[i] : NULL,
+			                                  vlen[i], p.data, p.len),
+			                 0);
+			json_array_append_new(
+			    proofs, json_pack("{s:o, s:b, s:o}", "key", jhex(keys[i], 21), "present",
+			                      i < n, "proof", jhex(p.data, p.len)));
+			ssp_buf_free(&p);
+		}
+		json_array_append_new(sets, json_pack("{s:o, s:o, s:o}", "entries", entries, "root",
+		                                      jhex(root.b, 32), "proofs", proofs));
+		free(it);
+		ts_close(&t);
+	}
+	return json_pack("{s:i, s:s, s:o}", "version", 1, "rules",
+	                 "docs/internals/state.md: path=SHA-256(key), leaf=SHA-256(0x00||path||"
+	                 "SHA-256(value)), node=SHA-256(0x01||left||right), empty=32 zero bytes",
+	                 "sets", sets);
+}
+
+static void test_kat(void **state)
+{
+	(void)state;
+	json_t *doc = kat_doc();
+	char *text = json_dumps(doc, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (getenv("SSP_SMT_KAT_WRITE") && !strcmp(getenv("SSP_SMT_KAT_WRITE"), "1")) {
+		FILE *f = fopen(KAT_PATH, "w");
+		assert_non_null(f);
+		fprintf(f, "%s\n", text);
+		fclose(f);
+	}
+	FILE *f = fopen(KAT_PATH, "r");
+	if (!f) fail_msg("cannot open %s (run from the repository root)", KAT_PATH);
+	char *have = calloc(1, 4 << 20);
+	size_t n = fread(have, 1, (4 << 20) - 1, f);
+	fclose(f);
+	if (n == 0 || have[n - 1] != '\n' || strlen(text) != n - 1 || memcmp(have, text, n - 1)) {
+		fprintf(stderr, "%s differs from what the tree makes now:\n%s\n", KAT_PATH, text);
+		fail_msg("state-tree vectors changed (SSP_SMT_KAT_WRITE=1 to regenerate)");
+	}
+	free(have);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random_batches), cmocka_unit_test(test_small_trees),
 	    cmocka_unit_test(test_reverse_restores), cmocka_unit_test(test_tampered_proofs),
-	    cmocka_unit_test(test_decode_strict)};
+	    cmocka_unit_test(test_decode_strict), cmocka_unit_test(test_kat)};
 		return cmocka_run_group_tests(tests, NULL, NULL);
 }
