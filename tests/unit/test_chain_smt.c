@@ -221,7 +221,7 @@ static void test_random_batches(void **state)
 	ts_open(&t);
 	for (size_t i = 0; i < NKEYS; i++) {
 		ssp_le64_put(kv[i].key, rnd());
-		if (i % 7 == 0) kv[i].key[0] = 0x42; /* shared prefixes: some deeper paths */
+		if (i % 7 == 0) kv[i].key[0] = 0x42; /* (paths are hashed: key prefixes do not matter) */
 	}
 	/* the empty tree */
 	ref_root(&want, kv, NKEYS);
@@ -333,6 +333,88 @@ static void test_reverse_restores(void **state)
 	ssp_buf_free(&before);
 	ts_close(&t);
 	free(kv);
+}
+
+/* Root over crafted items (paths given, not hashed) by the reference. */
+static void ref_root_items(ssp_hash *root, const smt_item *it, size_t n)
+{
+	ref_leaf *v = malloc((n + 1) * sizeof *v);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(v[i].path, it[i].path.b, 32);
+		ref_sha(v[i].leaf, 0, it[i].path.b, it[i].vhash.b);
+	}
+	qsort(v, n, sizeof *v, ref_cmp);
+	ref_hash(root->b, v, n, 0);
+	free(v);
+}
+
+static void update_items(tstore *t, const smt_item *in, size_t n, ssp_hash *root)
+{
+	smt_item *it = malloc((n ? n : 1) * sizeof *it);
+	ssp_txn *w;
+	memcpy(it, in, n * sizeof *it);
+	assert_int_equal(ssp_store_write(t->s, &w), 0);
+	assert_int_equal(ssp_smt_update(w, t->tb, it, n, root, NULL), 0);
+	assert_int_equal(ssp_txn_commit(w), 0);
+	free(it);
+}
+
+/*
+ * Paths sharing 255, 200 and 100 bits (crafted, as no key search could):
+ * leaves at depth 256, long chains of single-child branches, and a delete
+ * that collapses such a chain — the table must equal a fresh build of the
+ * same entries, record for record.
+ */
+static void test_deep_paths(void **state)
+{
+	(void)state;
+	smt_item it[5];
+	ssp_hash root, want;
+	memset(it, 0, sizeof it);
+	for (int i = 0; i < 5; i++) {
+		memset(it[i].path.b, 0x5a, 32);
+		memset(it[i].vhash.b, i + 1, 32);
+	}
+	it[1].path.b[31] ^= 0x01; /* shares 255 bits with it[0] */
+	it[2].path.b[25] ^= 0x80; /* shares 200 bits */
+	it[3].path.b[12] ^= 0x08; /* shares 100 bits */
+	it[4].path.b[0] ^= 0x80;  /* shares none */
+	tstore t, fresh;
+	ts_open(&t);
+	update_items(&t, it, 5, &root);
+	ref_root_items(&want, it, 5);
+	assert_memory_equal(root.b, want.b, 32);
+	/* delete the depth-256 pair's one half: the other moves up to depth 201 */
+	smt_item del = it[1];
+	del.del = true;
+	update_items(&t, &del, 1, &root);
+	smt_item left[4] = {it[0], it[2], it[3], it[4]};
+	ref_root_items(&want, left, 4);
+	assert_memory_equal(root.b, want.b, 32);
+	ts_open(&fresh);
+	update_items(&fresh, left, 4, &want);
+	assert_memory_equal(root.b, want.b, 32);
+	ssp_buf a, b;
+	dump(&t, &a);
+	dump(&fresh, &b);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.data, b.data, a.len);
+	ssp_buf_free(&a);
+	ssp_buf_free(&b);
+	/* and back: the same table as the first build */
+	update_items(&t, &it[1], 1, &root);
+	ref_root_items(&want, it, 5);
+	assert_memory_equal(root.b, want.b, 32);
+	/* everything deleted in one batch */
+	for (int i = 0; i < 5; i++)
+		it[i].del = true;
+	update_items(&t, it, 5, &root);
+	assert_true(ssp_hash_is_zero(&root));
+	dump(&t, &a);
+	assert_int_equal(a.len, 0);
+	ssp_buf_free(&a);
+	ts_close(&t);
+	ts_close(&fresh);
 }
 
 /* Every kind of damage to a proof is rejected. */
@@ -585,6 +667,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_random_batches), cmocka_unit_test(test_small_trees),
 	    cmocka_unit_test(test_reverse_restores), cmocka_unit_test(test_tampered_proofs),
-	    cmocka_unit_test(test_decode_strict), cmocka_unit_test(test_kat)};
+	    cmocka_unit_test(test_decode_strict), cmocka_unit_test(test_kat),
+	    cmocka_unit_test(test_deep_paths)};
 		return cmocka_run_group_tests(tests, NULL, NULL);
 }
