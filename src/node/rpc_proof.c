@@ -11,6 +11,7 @@
 
 #include "node/node.h"
 #include "ssp/contract.h"
+#include "ssp/device.h"
 #include "ssp/stateproof.h"
 #include "ssp/token.h"
 
@@ -27,6 +28,10 @@ static const struct {
     {"contract_code", SSP_TB_CONTRACT_CODE},
     {"contract_storage", SSP_TB_CONTRACT_STORE},
     {"contract_meta", SSP_TB_CONTRACT_META},
+    {"device_manufacturer", SSP_TB_DEV_MFR},
+    {"device_model", SSP_TB_DEV_MODEL},
+    {"device", SSP_TB_DEVICE},
+    {"device_serial", SSP_TB_DEV_SERIAL},
 };
 
 static json_t *jhex(const void *p, size_t n)
@@ -152,7 +157,7 @@ int ssp_node_m_state_getProof(void *ctx, json_t *params, json_t **res, ssp_rpc_e
 			break;
 		}
 	if (!tname) {
-		char names[256] = "";
+		char names[512] = "";
 		for (i = 0; i < sizeof tables / sizeof *tables; i++) {
 			strcat(names, i ? ", " : "");
 			strcat(names, tables[i].name);
