@@ -1,7 +1,8 @@
 /*
  * state.c — the block's state overlay (chain layer): a hash map of changed
  * keys over the committed LMDB table, with an undo log for savepoints, the
- * sorted write-set hash behind state_root, and the account/supply codecs.
+ * write set as a batch for the state tree and as an undo record, and the
+ * account/supply codecs.
  *
  * The map hashes keys with SipHash under a per-process random key
  * (libsodium crypto_shorthash), so crafted addresses cannot force
@@ -222,51 +223,12 @@ void ssp_state_rollback(ssp_state *st, size_t mark)
 	}
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-	const entry *x = *(const entry *const *)a, *y = *(const entry *const *)b;
-	size_t n = x->klen < y->klen ? x->klen : y->klen;
-	int c = memcmp(x->key, y->key, n);
-	return c ? c : (int)x->klen - (int)y->klen;
-}
-
 size_t ssp_state_changes(const ssp_state *st)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < st->ne; i++)
 		n += st->e[i].present;
 	return n;
-}
-
-int ssp_state_write_hash(ssp_state *st, ssp_hash *out)
-{
-	size_t n = 0;
-	entry **v = ssp_malloc((st->ne ? st->ne : 1) * sizeof *v);
-	if (!v) return SSP_ERR_NOMEM;
-	for (size_t i = 0; i < st->ne; i++)
-		if (st->e[i].present) v[n++] = &st->e[i];
-	qsort(v, n, sizeof *v, cmp_entry);
-	ssp_sha256_ctx *h = ssp_sha256_new();
-	if (!h) {
-		free(v);
-		return SSP_ERR_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		uint8_t hdr[6];
-		hdr[0] = v[i]->klen;
-		hdr[1] = v[i]->deleted;
-		hdr[2] = (uint8_t)v[i]->vlen;
-		hdr[3] = (uint8_t)(v[i]->vlen >> 8);
-		hdr[4] = (uint8_t)(v[i]->vlen >> 16);
-		hdr[5] = (uint8_t)(v[i]->vlen >> 24);
-		ssp_sha256_update(h, hdr, 6);
-		ssp_sha256_update(h, v[i]->key, v[i]->klen);
-		if (!v[i]->deleted) ssp_sha256_update(h, v[i]->val, v[i]->vlen);
-	}
-	ssp_sha256_final(h, out);
-	ssp_sha256_free(h);
-	free(v);
-	return 0;
 }
 
 int ssp_state_smt_items(ssp_state *st, smt_item **out, size_t *n)

@@ -11,8 +11,6 @@
 /* The state overlay reads through `t` (borrowed) from table `tb`. */
 SSP_WUR int ssp_state_new(ssp_state **out, ssp_txn *t, ssp_table tb);
 void ssp_state_free(ssp_state *st);
-/* SHA-256 of the sorted write set (key, deleted flag, value). */
-SSP_WUR int ssp_state_write_hash(ssp_state *st, ssp_hash *out);
 /*
  * The write set as a batch for the state tree: one item per changed key
  * (path, value hash or delete). *out is owned by the caller (free()).
