@@ -33,6 +33,7 @@ typedef struct {
 	ssp_txn *t;
 	ssp_table tb;
 	uint64_t ops;
+	bool want_branch_hash; /* get_pos computes a branch's own hash */
 } smt_ctx;
 
 static size_t pos_key(uint8_t *k, const ssp_hash *path, unsigned d)
@@ -65,7 +66,11 @@ static int get_pos(smt_ctx *x, const ssp_hash *path, unsigned d, sres *r, uint8_
 		*flags = p[1];
 		memcpy(l->b, p + 2, 32);
 		memcpy(rt->b, p + 34, 32);
-		ssp_smt_node(&r->h, l, rt);
+		/* the branch's own hash only when asked (the batch update never needs it) */
+		if (x->want_branch_hash)
+			ssp_smt_node(&r->h, l, rt);
+		else
+			memset(&r->h, 0, sizeof r->h);
 		return 0;
 	}
 	if (vl == 65 && p[0] == 1) {
@@ -282,7 +287,7 @@ int ssp_smt_update(ssp_txn *t, ssp_table tb, smt_item *items, size_t n, ssp_hash
 
 int ssp_smt_root(ssp_txn *t, ssp_table tb, ssp_hash *root)
 {
-	smt_ctx x = {.t = t, .tb = tb};
+	smt_ctx x = {.t = t, .tb = tb, .want_branch_hash = true};
 	sres r;
 	uint8_t f;
 	ssp_hash a, b, zero = {{0}};
