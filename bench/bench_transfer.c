@@ -1445,6 +1445,8 @@ typedef struct {
 	size_t blocks;
 	double commit_sum, commit_max, apply_sum, apply_max;
 	uint64_t txs;
+	double root_sum; /* the state tree's update (inside apply), when the log has it */
+	uint64_t root_keys;
 } logstats;
 
 /* Parses "block H: N txs, B bytes, apply A ms, commit C ms" for heights in (from, to]. */
@@ -1469,6 +1471,13 @@ static logstats parse_log(uint64_t from, uint64_t to)
 		ls.txs += ntx;
 		ls.commit_sum += commit;
 		ls.apply_sum += apply;
+		const char *sr = strstr(p, ", state root ");
+		double root;
+		unsigned keys;
+		if (sr && sscanf(sr, ", state root %lf ms for %u keys", &root, &keys) == 2) {
+			ls.root_sum += root;
+			ls.root_keys += keys;
+		}
 		if (commit > ls.commit_max) ls.commit_max = commit;
 		if (apply > ls.apply_max) ls.apply_max = apply;
 	}
@@ -1815,6 +1824,12 @@ int main(int argc, char **argv)
 		printf("BENCH %s%sblock_commit_ms_max %.1f ms\n", bp, bs, ls.commit_max);
 		printf("BENCH %s%sblock_apply_ms_mean %.1f ms\n", bp, bs,
 		       ls.apply_sum / (double)ls.blocks);
+		if (ls.root_keys) {
+			printf("BENCH %s%sstate_root_ms_mean %.1f ms\n", bp, bs,
+			       ls.root_sum / (double)ls.blocks);
+			printf("BENCH %s%sstate_root_us_per_key %.2f us\n", bp, bs,
+			       ls.root_sum * 1000 / (double)ls.root_keys);
+		}
 		printf("BENCH %s%stxs_per_block_mean %.0f tx\n", bp, bs,
 		       (double)ls.txs / (double)ls.blocks);
 		printf("# [%s] per-block figures over the %zu blocks with >= %d txs; apply per tx "

@@ -10,6 +10,8 @@
 # the contract VM's gas-metering overhead and call rates, then its gas
 # calibration corpus (bench_vm --calibrate). Then bench_agent: a SmartAgent's
 # signatures per second through a SoftHSM2 token and through a keystore file.
+# Then bench_state: the state tree at 1,000,000 accounts (BENCH_ACCOUNTS): update
+# cost per written key, commit per block, proof size and generation rate, disk bytes.
 # Environment: BENCH_TXS (default 300000) to shorten or lengthen each run.
 set -euo pipefail
 
@@ -67,6 +69,10 @@ echo "# bench_vm: the contract VM alone (no chain): gas-metering overhead and ca
 timeout 120 "$bin/bench_vm" --contract "$repo/contracts/iot20.lua"
 echo "# bench_vm --calibrate: gas per CPU-second of worst-case operations against an iot20 transfer"
 timeout 120 "$bin/bench_vm" --calibrate --seconds 0.5 --contract "$repo/contracts/iot20.lua"
+if [ -x "$bin/bench_state" ]; then
+	echo "# bench_state: the state tree at ${BENCH_ACCOUNTS:-1000000} accounts (one core): update per key, commit per block, proofs, disk"
+	timeout 600 "$bin/bench_state" --accounts "${BENCH_ACCOUNTS:-1000000}" --blocks 20 --block-txs 1000
+fi
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # SmartAgent signatures: a throwaway SoftHSM2 token and a P-256 keystore

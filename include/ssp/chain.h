@@ -365,6 +365,9 @@ typedef struct {
 	uint64_t commit_ns; /* the durable LMDB commit */
 	uint32_t sigs_at_exec; /* imported: tx signatures checked serially while executing (their
 	                          keys were unknown when the block was prepared) */
+	uint64_t root_ns;   /* updating the state tree (inside apply_ns) */
+	uint32_t root_keys; /* state keys the block wrote (tree paths updated) */
+	uint64_t root_ops;  /* tree positions visited */
 } ssp_block_info;
 
 /* -------------------------------------------------------- consensus interface */
@@ -461,6 +464,29 @@ void ssp_exec_abort(ssp_exec *x);
  * LMDB txn. Always consumes x. A failed write poisons the chain.
  */
 SSP_WUR int ssp_chain_commit(ssp_chain *c, ssp_exec *x, const ssp_header *h, ssp_block_info *info);
+
+/*
+ * Popping blocks (reorgs). Each block committed above the finalized height
+ * keeps an undo record until it is final (docs/internals/chain.md).
+ * ssp_chain_pop_to pops every block above `height` in ONE LMDB write txn:
+ * the state, the state tree, the head and the state root become exactly
+ * what they were at `height`; the blocks, their receipts, tx index entries
+ * and undo records go. SSP_ERR_FINAL_POP when height is below the finalized
+ * height (nothing changes); popping to the head is a no-op. Owner thread
+ * only, not during an exec (SSP_ERR_BUSY). On success *out (may be NULL)
+ * holds the popped blocks' bytes, highest first, so the caller can decode
+ * them (ssp_block_decode) and give their txs back to the mempool. A local
+ * failure leaves the disk untouched and poisons the chain, as for import.
+ */
+typedef struct {
+	uint8_t **raw; /* owned, each block's bytes */
+	size_t *len;
+	size_t n;
+} ssp_popped;
+SSP_WUR int ssp_chain_pop_to(ssp_chain *c, uint64_t height, ssp_popped *out);
+/* Pops the head block (ssp_chain_pop_to(c, head - 1, out)). */
+SSP_WUR int ssp_chain_pop(ssp_chain *c, ssp_popped *out);
+void ssp_popped_free(ssp_popped *p);
 
 /* A block signer: the producer key stays outside the chain (a keystore, later an HSM). */
 typedef struct {
@@ -611,8 +637,30 @@ void ssp_state_close(ssp_state *st);
 SSP_WUR int ssp_chain_state_scan(const ssp_chain *c, ssp_txn *rt, uint8_t table, const void *start,
                                  size_t slen, ssp_txn_visit fn, void *arg);
 
+/* Decodes a stored account value (state table 1); SSP_ERR_DBCORRUPT if malformed. */
+SSP_WUR int ssp_account_decode(ssp_account *a, const void *p, size_t n);
+
 /* Full scan: sum of balances, locks and pool equals the total supply. */
 SSP_WUR int ssp_chain_check_supply(const ssp_chain *c, ssp_txn *rt);
+
+/*
+ * A state proof (ssp/stateproof.h) for key[0..klen) of state table `table`
+ * at the head rt sees: *head is that head (its state_root is what the proof
+ * verifies against), *val and *vlen the value (borrowed until rt ends; NULL when
+ * the key is absent), and the encoded proof is appended to `proof`.
+ * SSP_ERR_TOOBIG for a key over SSP_STATE_KEY_MAX; SSP_ERR_DBCORRUPT when
+ * the stored tree's root is not the head's. Any thread.
+ */
+SSP_WUR int ssp_chain_prove(const ssp_chain *c, ssp_txn *rt, uint8_t table, const void *key,
+                            size_t klen, ssp_head *head, const void **val, size_t *vlen,
+                            ssp_buf *proof);
+/*
+ * Recomputes the state root from every state entry (a full scan; nothing of
+ * the stored tree is read) and compares it with the stored tree's root and
+ * the head's: SSP_ERR_DBCORRUPT when any differ. *entries (may be NULL)
+ * counts the entries. Any thread (verify-db, tests, debug builds).
+ */
+SSP_WUR int ssp_chain_check_state_root(const ssp_chain *c, ssp_txn *rt, uint64_t *entries);
 
 #ifdef __cplusplus
 }

@@ -111,7 +111,10 @@ extern "C" {
 	X(RPC, -100, "RPC error")                                                       \
 	X(CONNECT, -101, "cannot connect to node")                                      \
 	X(TIMEOUT, -102, "timed out")                                                   \
-	X(NOSPACE, -84, "no space left on device")
+	X(NOSPACE, -84, "no space left on device")                                      \
+	X(PROOF, -140, "invalid state proof")                                           \
+	X(PRUNED, -141, "state at that height is no longer kept")                       \
+	X(FINAL_POP, -142, "cannot pop a finalized block")
 
 typedef enum {
 #define SSP_ERR_ENUM(name, code, msg) SSP_ERR_##name = (code),

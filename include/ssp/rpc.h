@@ -27,6 +27,7 @@ enum {
 	SSP_RPC_NOT_FOUND = -32001,
 	SSP_RPC_BUSY = -32002,
 	SSP_RPC_LIMIT = -32003, /* a request over a limit (batch length, list size) */
+	SSP_RPC_PRUNED = -32011, /* state of a height this node no longer keeps (proofs) */
 };
 
 typedef struct {

@@ -61,6 +61,9 @@ typedef int (*ssp_txn_visit)(void *arg, const void *key, size_t klen, const void
 SSP_WUR int ssp_txn_scan(ssp_txn *t, ssp_table tb, const void *start, size_t slen, ssp_txn_visit fn,
                          void *arg);
 
+/* Bytes of pages a table uses (branch, leaf and overflow pages) as txn t sees it. */
+SSP_WUR int ssp_txn_table_bytes(ssp_txn *t, ssp_table tb, uint64_t *bytes);
+
 /* Commits a write txn (durable unless no_sync) and frees it, or on failure aborts it. */
 SSP_WUR int ssp_txn_commit(ssp_txn *t);
 /* Ends a read txn or aborts a write txn. */

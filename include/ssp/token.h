@@ -92,6 +92,12 @@ SSP_WUR int ssp_token_transfer_from(ssp_txctx *c, const ssp_addr *caller, const 
 /* Reads within a tx (state overlay). */
 SSP_WUR int ssp_token_get(ssp_state *st, const char *symbol, ssp_token_info *out);
 SSP_WUR int ssp_token_balance(ssp_state *st, const char *symbol, const ssp_addr *a, uint64_t *out);
+/*
+ * The state key (without the table byte) of a's balance of `symbol` in
+ * SSP_TB_TOKEN_BAL: symbol ‖ 0x00 ‖ addr. k holds SSP_TOKEN_SYMBOL_MAX + 1 +
+ * SSP_ADDR_LEN bytes; returns the length, 0 for an invalid symbol.
+ */
+size_t ssp_token_balance_key(uint8_t *k, const char *symbol, const ssp_addr *a);
 SSP_WUR int ssp_token_allowance(ssp_state *st, const char *symbol, const ssp_addr *owner,
                                 const ssp_addr *spender, uint64_t *out);
 

@@ -127,7 +127,7 @@ void chain_head_encode(uint8_t out[96], const ssp_head *h)
 	ssp_le64_put(out + 88, h->finalized);
 }
 
-static int head_decode(ssp_head *h, const void *p, size_t n)
+int chain_head_decode(ssp_head *h, const void *p, size_t n)
 {
 	const uint8_t *b = p;
 	if (n != 96) return SSP_ERR_DBCORRUPT;
@@ -181,6 +181,19 @@ static int genesis_state(ssp_chain *c, ssp_state *st)
 	return rc;
 }
 
+int chain_state_root(ssp_chain *c, ssp_txn *t, ssp_state *st, ssp_hash *root, uint32_t *nkeys,
+                     uint64_t *ops)
+{
+	smt_item *items;
+	size_t n;
+	int rc = ssp_state_smt_items(st, &items, &n);
+	if (rc) return rc;
+	rc = ssp_smt_update(t, c->t_smt, items, n, root, ops);
+	if (nkeys) *nkeys = (uint32_t)n;
+	free(items);
+	return rc;
+}
+
 int chain_put_block(ssp_chain *c, ssp_txn *t, const ssp_header *h, const uint8_t *raw, size_t n)
 {
 	uint8_t hk[8];
@@ -195,7 +208,6 @@ static int init_genesis(ssp_chain *c)
 	ssp_txn *t = NULL;
 	ssp_state *st = NULL;
 	ssp_header h;
-	ssp_hash wh;
 	ssp_buf b;
 	int rc;
 	ssp_buf_init(&b, 1 << 20);
@@ -203,18 +215,12 @@ static int init_genesis(ssp_chain *c)
 	if (rc) goto out;
 	rc = ssp_state_new(&st, t, c->t_state);
 	if (rc) goto out;
-	rc = genesis_state(c, st);
-	if (!rc) rc = ssp_state_write_hash(st, &wh);
-	if (rc) goto out;
 	memset(&h, 0, sizeof h);
+	rc = genesis_state(c, st);
+	if (!rc) rc = chain_state_root(c, t, st, &h.state_root, NULL, NULL);
+	if (rc) goto out;
 	h.timestamp_ms = c->g->time_ms;
 	h.producer = c->g->producer;
-	{
-		ssp_hash zero = {{0}};
-		const void *parts[2] = {zero.b, wh.b};
-		size_t lens[2] = {32, 32};
-		ssp_sha256v(&h.state_root, parts, lens, 2);
-	}
 	ssp_header_encode(&b, &h, true);
 	ssp_buf_u32(&b, 0);
 	if (b.err) {
@@ -247,6 +253,26 @@ out:
 
 static int check_head(const ssp_chain *c, ssp_txn *rt, const ssp_head *h);
 
+/*
+ * The state tree's root must be the head's state root. A datadir written
+ * before the Merkle root (issue 10) has state but no tree: another version.
+ */
+static int check_tree_root(const ssp_chain *c, ssp_txn *rt, const ssp_head *h)
+{
+	ssp_hash root;
+	int rc = ssp_smt_root(rt, c->t_smt, &root);
+	if (rc) return rc;
+	if (!memcmp(root.b, h->state_root.b, 32)) return 0;
+	if (ssp_hash_is_zero(&root)) {
+		SSP_LOGE(LOG, "the datadir has no state tree: it was written by a version before the "
+		         "Merkle state root: remove its chain.mdb and start again (--reinit) or sync anew");
+		return SSP_ERR_DBVERSION;
+	}
+	SSP_LOGE(LOG, "database corrupt at height %llu: the state tree's root is not the head's",
+	         (unsigned long long)h->height);
+	return SSP_ERR_DBCORRUPT;
+}
+
 int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, const ssp_txreg *types,
                    size_t ntypes)
 {
@@ -277,7 +303,9 @@ int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, cons
 	    (rc = ssp_store_table(store, "blocks", &c->t_blocks)) ||
 	    (rc = ssp_store_table(store, "blockid", &c->t_blockid)) ||
 	    (rc = ssp_store_table(store, "txidx", &c->t_txidx)) ||
-	    (rc = ssp_store_table(store, "receipts", &c->t_rcpts)))
+	    (rc = ssp_store_table(store, "receipts", &c->t_rcpts)) ||
+	    (rc = ssp_store_table(store, "smt", &c->t_smt)) ||
+	    (rc = ssp_store_table(store, "undo", &c->t_undo)))
 		goto fail;
 	rc = ssp_store_read(store, &rt);
 	if (rc) goto fail;
@@ -297,9 +325,10 @@ int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, cons
 		}
 		rc = ssp_txn_get(rt, c->t_meta, k_head, sizeof k_head - 1, &v, &vl);
 		if (rc == SSP_ERR_NOTFOUND) rc = SSP_ERR_DBCORRUPT; /* a genesis but no head */
-		if (!rc) rc = head_decode(&c->head, v, vl);
+		if (!rc) rc = chain_head_decode(&c->head, v, vl);
 		if (rc == SSP_ERR_DBCORRUPT) SSP_LOGE(LOG, "database corrupt: the head record");
 		if (!rc) rc = check_head(c, rt, &c->head);
+		if (!rc) rc = check_tree_root(c, rt, &c->head);
 		if (rc) goto fail;
 		ssp_txn_end(rt);
 		rt = NULL;
@@ -363,7 +392,7 @@ int ssp_chain_read_head(const ssp_chain *c, ssp_txn *rt, ssp_head *out)
 	const void *v;
 	size_t vl;
 	int rc = ssp_txn_get(rt, c->t_meta, k_head, sizeof k_head - 1, &v, &vl);
-	return rc ? rc : head_decode(out, v, vl);
+	return rc ? rc : chain_head_decode(out, v, vl);
 }
 
 int ssp_chain_read_account(const ssp_chain *c, ssp_txn *rt, const ssp_addr *a, ssp_account *out)
@@ -643,4 +672,105 @@ int ssp_chain_check_supply(const ssp_chain *c, ssp_txn *rt)
 	    s.locked_accounts != sup.locked || s.locked_entries != sup.locked)
 		return SSP_ERR_SUPPLY;
 	return 0;
+}
+
+/* ------------------------------------------------------------ state proofs */
+
+int ssp_chain_prove(const ssp_chain *c, ssp_txn *rt, uint8_t table, const void *key, size_t klen,
+                    ssp_head *head, const void **val, size_t *vlen, ssp_buf *proof)
+{
+	uint8_t k[1 + SSP_STATE_KEY_MAX];
+	ssp_hash path, root;
+	ssp_sproof *p;
+	*val = NULL;
+	*vlen = 0;
+	if (klen > SSP_STATE_KEY_MAX) return SSP_ERR_TOOBIG;
+	int rc = ssp_chain_read_head(c, rt, head);
+	if (!rc) rc = ssp_smt_root(rt, c->t_smt, &root);
+	if (rc) return rc;
+	if (memcmp(root.b, head->state_root.b, 32)) {
+		SSP_LOGE(LOG, "database corrupt at height %llu: the state tree's root is not the head's",
+		         (unsigned long long)head->height);
+		return SSP_ERR_DBCORRUPT;
+	}
+	k[0] = table;
+	if (klen) memcpy(k + 1, key, klen);
+	rc = ssp_txn_get(rt, c->t_state, k, klen + 1, val, vlen);
+	if (rc == SSP_ERR_NOTFOUND) {
+		*val = NULL;
+		*vlen = 0;
+		rc = 0;
+	}
+	if (rc) return rc;
+	p = ssp_malloc(sizeof *p);
+	if (!p) return SSP_ERR_NOMEM;
+	ssp_smt_path(&path, k, klen + 1);
+	rc = ssp_smt_prove(rt, c->t_smt, &path, p);
+	if (!rc && (p->kind == SSP_SPROOF_PRESENT) != (*val != NULL)) rc = SSP_ERR_DBCORRUPT;
+	if (!rc && *val) {
+		ssp_hash vh;
+		ssp_smt_value_hash(&vh, *val, *vlen);
+		if (memcmp(vh.b, p->value_hash.b, 32)) rc = SSP_ERR_DBCORRUPT;
+	}
+	if (rc == SSP_ERR_DBCORRUPT)
+		SSP_LOGE(LOG, "database corrupt at height %llu: a state entry differs from its tree leaf",
+		         (unsigned long long)head->height);
+	if (!rc) {
+		ssp_sproof_encode(proof, p);
+		rc = proof->err;
+	}
+	free(p);
+	return rc;
+}
+
+typedef struct {
+	smt_item *v;
+	size_t n, cap;
+	int err;
+} leaf_scan;
+
+static int leaf_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	leaf_scan *s = arg;
+	if (s->n == s->cap) {
+		size_t nc = s->cap ? s->cap * 2 : 1024;
+		smt_item *nv = ssp_realloc(s->v, nc * sizeof *nv);
+		if (!nv) {
+			s->err = SSP_ERR_NOMEM;
+			return 1;
+		}
+		s->v = nv;
+		s->cap = nc;
+	}
+	smt_item *it = &s->v[s->n++];
+	ssp_smt_path(&it->path, k, kl);
+	ssp_smt_value_hash(&it->vhash, v, vl);
+	it->del = false;
+	return 0;
+}
+
+int ssp_chain_check_state_root(const ssp_chain *c, ssp_txn *rt, uint64_t *entries)
+{
+	leaf_scan s = {0};
+	ssp_head h;
+	ssp_hash want, stored;
+	int rc = ssp_chain_read_head(c, rt, &h);
+	if (!rc) rc = ssp_smt_root(rt, c->t_smt, &stored);
+	if (!rc) rc = ssp_txn_scan(rt, c->t_state, NULL, 0, leaf_visit, &s);
+	if (rc == 1) rc = s.err;
+	if (!rc) {
+		qsort(s.v, s.n, sizeof *s.v, ssp_smt_item_cmp);
+		ssp_smt_root_of(&want, s.v, s.n);
+		if (memcmp(want.b, stored.b, 32) || memcmp(want.b, h.state_root.b, 32)) {
+			SSP_LOGE(LOG,
+			         "database corrupt at height %llu: the state root recomputed from %zu "
+			         "entries differs from the %s",
+			         (unsigned long long)h.height, s.n,
+			         memcmp(want.b, h.state_root.b, 32) ? "head's" : "stored tree's");
+			rc = SSP_ERR_DBCORRUPT;
+		}
+	}
+	if (entries) *entries = s.n;
+	free(s.v);
+	return rc;
 }

@@ -9,6 +9,7 @@
 #include <pthread.h>
 
 #include "ssp/chain.h"
+#include "state_internal.h"
 
 extern const ssp_txtype ssp_transfer_type;
 
@@ -18,6 +19,8 @@ struct ssp_chain {
 	ssp_store *store;
 	const ssp_genesis *g;
 	ssp_table t_state, t_meta, t_blocks, t_blockid, t_txidx, t_rcpts;
+	ssp_table t_smt;  /* the state tree (smt.c) */
+	ssp_table t_undo; /* undo records of blocks above the finalized height */
 	ssp_txreg types[CHAIN_MAX_TYPES];
 	size_t ntypes;
 	ssp_head head;
@@ -37,8 +40,25 @@ struct ssp_chain {
 void chain_assert_owner(ssp_chain *c);
 
 void chain_head_encode(uint8_t out[96], const ssp_head *h);
+SSP_WUR int chain_head_decode(ssp_head *h, const void *p, size_t n);
+/*
+ * Undo records (undo.c). chain_undo_write stores block `height`'s record —
+ * the previous head and the previous value of every key the overlay changed
+ * — in the block's write txn (before the overlay is flushed);
+ * chain_undo_prune deletes the records at or below `finalized`.
+ */
+SSP_WUR int chain_undo_write(ssp_chain *c, ssp_txn *t, ssp_state *st, uint64_t height,
+                             const ssp_head *prev);
+SSP_WUR int chain_undo_prune(ssp_chain *c, ssp_txn *t, uint64_t finalized);
 SSP_WUR int chain_put_block(ssp_chain *c, ssp_txn *t, const ssp_header *h, const uint8_t *raw,
                             size_t n);
 uint64_t chain_tx_gas(const ssp_chain *c, const ssp_tx *tx);
+/*
+ * Applies the overlay's write set to the state tree in its write txn and
+ * sets *root (the new state root); *nkeys and *ops (may be NULL) count the
+ * keys and tree positions.
+ */
+SSP_WUR int chain_state_root(ssp_chain *c, ssp_txn *t, ssp_state *st, ssp_hash *root,
+                             uint32_t *nkeys, uint64_t *ops);
 
 #endif

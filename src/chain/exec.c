@@ -46,6 +46,8 @@ struct ssp_exec {
 	/* the roots, once ssp_exec_header computed them */
 	bool have_roots;
 	ssp_hash tx_root, receipts_root, state_root;
+	uint64_t root_ns, root_ops;
+	uint32_t root_keys;
 	ssp_buf blob; /* the receipts as stored */
 	uint64_t t0;
 };
@@ -422,7 +424,6 @@ static int exec_roots(ssp_exec *x)
 {
 	ssp_hash *leaves;
 	ssp_buf one;
-	ssp_hash wh;
 	int rc = 0;
 	if (x->have_roots) return 0;
 	leaves = ssp_malloc((x->n ? x->n : 1) * sizeof *leaves);
@@ -447,13 +448,13 @@ static int exec_roots(ssp_exec *x)
 	if (!rc) rc = x->blob.err;
 	if (!rc) ssp_merkle_root_inplace(&x->receipts_root, leaves, x->n);
 	free(leaves);
-	if (!rc) rc = ssp_state_write_hash(x->st, &wh);
 	if (!rc) {
-		const void *parts[2] = {x->c->head.state_root.b, wh.b};
-		size_t lens[2] = {32, 32};
-		ssp_sha256v(&x->state_root, parts, lens, 2);
-		x->have_roots = true;
+		uint64_t t0 = ssp_mono_ns();
+		rc = chain_state_root(x->c, x->t, x->st, &x->state_root, &x->root_keys,
+		                      &x->root_ops);
+		x->root_ns = ssp_mono_ns() - t0;
 	}
+	if (!rc) x->have_roots = true;
 	return rc;
 }
 
@@ -517,7 +518,11 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 	nh.finalized = c->cons.finalized(c->cons.ctx, c, &nh);
 	if (nh.finalized > nh.height) nh.finalized = nh.height;
 	if (nh.finalized < c->head.finalized) nh.finalized = c->head.finalized;
-	int rc = ssp_state_flush(x->st);
+	int rc = 0;
+	/* a block that is not final yet keeps what popping it needs (undo.c) */
+	if (nh.finalized < nh.height) rc = chain_undo_write(c, x->t, x->st, h->height, &c->head);
+	if (!rc) rc = chain_undo_prune(c, x->t, nh.finalized);
+	if (!rc) rc = ssp_state_flush(x->st);
 	if (!rc) rc = chain_put_block(c, x->t, h, raw, n);
 	ssp_be64_put(hk, h->height);
 	if (!rc) rc = ssp_txn_put(x->t, c->t_rcpts, hk, 8, x->blob.data, x->blob.len);
@@ -552,11 +557,20 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 	info->id = h->id;
 	info->ntx = (uint32_t)x->n;
 	info->bytes = n;
+	info->root_ns = x->root_ns;
+	info->root_keys = x->root_keys;
+	info->root_ops = x->root_ops;
 	if (c->check_invariants) {
 		ssp_txn *rt;
 		rc = ssp_store_read(c->store, &rt);
 		if (!rc) {
 			rc = ssp_chain_check_supply(c, rt);
+			/* the stored tree against a root recomputed from every entry */
+			if (!rc && ssp_chain_check_state_root(c, rt, NULL) == SSP_ERR_DBCORRUPT) {
+				ssp_txn_end(rt);
+				c->fatal = SSP_ERR_DBCORRUPT;
+				return SSP_ERR_DBCORRUPT;
+			}
 			ssp_txn_end(rt);
 		}
 		if (ssp_err_local(rc)) {

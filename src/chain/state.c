@@ -1,7 +1,8 @@
 /*
  * state.c — the block's state overlay (chain layer): a hash map of changed
  * keys over the committed LMDB table, with an undo log for savepoints, the
- * sorted write-set hash behind state_root, and the account/supply codecs.
+ * write set as a batch for the state tree and as an undo record, and the
+ * account/supply codecs.
  *
  * The map hashes keys with SipHash under a per-process random key
  * (libsodium crypto_shorthash), so crafted addresses cannot force
@@ -222,14 +223,6 @@ void ssp_state_rollback(ssp_state *st, size_t mark)
 	}
 }
 
-static int cmp_entry(const void *a, const void *b)
-{
-	const entry *x = *(const entry *const *)a, *y = *(const entry *const *)b;
-	size_t n = x->klen < y->klen ? x->klen : y->klen;
-	int c = memcmp(x->key, y->key, n);
-	return c ? c : (int)x->klen - (int)y->klen;
-}
-
 size_t ssp_state_changes(const ssp_state *st)
 {
 	size_t n = 0;
@@ -238,35 +231,47 @@ size_t ssp_state_changes(const ssp_state *st)
 	return n;
 }
 
-int ssp_state_write_hash(ssp_state *st, ssp_hash *out)
+int ssp_state_smt_items(ssp_state *st, smt_item **out, size_t *n)
 {
-	size_t n = 0;
-	entry **v = ssp_malloc((st->ne ? st->ne : 1) * sizeof *v);
+	size_t k = 0;
+	smt_item *v = ssp_malloc((st->ne ? st->ne : 1) * sizeof *v);
+	*out = NULL;
+	*n = 0;
 	if (!v) return SSP_ERR_NOMEM;
-	for (size_t i = 0; i < st->ne; i++)
-		if (st->e[i].present) v[n++] = &st->e[i];
-	qsort(v, n, sizeof *v, cmp_entry);
-	ssp_sha256_ctx *h = ssp_sha256_new();
-	if (!h) {
-		free(v);
-		return SSP_ERR_NOMEM;
+	for (size_t i = 0; i < st->ne; i++) {
+		const entry *e = &st->e[i];
+		if (!e->present) continue;
+		smt_item *it = &v[k++];
+		ssp_smt_path(&it->path, e->key, e->klen);
+		it->del = e->deleted;
+		if (e->deleted)
+			memset(&it->vhash, 0, sizeof it->vhash);
+		else
+			ssp_smt_value_hash(&it->vhash, e->val, e->vlen);
 	}
-	for (size_t i = 0; i < n; i++) {
-		uint8_t hdr[6];
-		hdr[0] = v[i]->klen;
-		hdr[1] = v[i]->deleted;
-		hdr[2] = (uint8_t)v[i]->vlen;
-		hdr[3] = (uint8_t)(v[i]->vlen >> 8);
-		hdr[4] = (uint8_t)(v[i]->vlen >> 16);
-		hdr[5] = (uint8_t)(v[i]->vlen >> 24);
-		ssp_sha256_update(h, hdr, 6);
-		ssp_sha256_update(h, v[i]->key, v[i]->klen);
-		if (!v[i]->deleted) ssp_sha256_update(h, v[i]->val, v[i]->vlen);
-	}
-	ssp_sha256_final(h, out);
-	ssp_sha256_free(h);
-	free(v);
+	*out = v;
+	*n = k;
 	return 0;
+}
+
+int ssp_state_undo_encode(ssp_state *st, ssp_buf *b, uint32_t *count)
+{
+	uint32_t n = 0;
+	for (size_t i = 0; i < st->ne; i++) {
+		const entry *e = &st->e[i];
+		const void *v;
+		size_t vl;
+		if (!e->present) continue;
+		int rc = ssp_txn_get(st->t, st->tb, e->key, e->klen, &v, &vl);
+		if (rc && rc != SSP_ERR_NOTFOUND) return rc;
+		ssp_buf_u8(b, e->klen);
+		ssp_buf_put(b, e->key, e->klen);
+		ssp_buf_u8(b, rc == 0);
+		if (rc == 0) ssp_buf_bytes(b, v, vl);
+		n++;
+	}
+	*count = n;
+	return b->err;
 }
 
 int ssp_state_flush(ssp_state *st)

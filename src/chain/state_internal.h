@@ -6,12 +6,22 @@
 #define SSP_STATE_INTERNAL_H
 
 #include "ssp/chain.h"
+#include "smt_internal.h"
 
 /* The state overlay reads through `t` (borrowed) from table `tb`. */
 SSP_WUR int ssp_state_new(ssp_state **out, ssp_txn *t, ssp_table tb);
 void ssp_state_free(ssp_state *st);
-/* SHA-256 of the sorted write set (key, deleted flag, value). */
-SSP_WUR int ssp_state_write_hash(ssp_state *st, ssp_hash *out);
+/*
+ * The write set as a batch for the state tree: one item per changed key
+ * (path, value hash or delete). *out is owned by the caller (free()).
+ */
+SSP_WUR int ssp_state_smt_items(ssp_state *st, smt_item **out, size_t *n);
+/*
+ * Appends, for each changed key, its value before this overlay (read through
+ * the txn, so call before ssp_state_flush): u8 klen ‖ key ‖ u8 had ‖
+ * [u32 vlen ‖ value]. Sets *count to the number of keys.
+ */
+SSP_WUR int ssp_state_undo_encode(ssp_state *st, ssp_buf *b, uint32_t *count);
 /* Writes every surviving change into the txn. */
 SSP_WUR int ssp_state_flush(ssp_state *st);
 /* Number of live changed keys. */
@@ -19,7 +29,6 @@ size_t ssp_state_changes(const ssp_state *st);
 
 /* Account and supply codecs shared with the read path. */
 void ssp_account_encode(ssp_buf *b, const ssp_account *a);
-SSP_WUR int ssp_account_decode(ssp_account *a, const void *p, size_t n);
 SSP_WUR int ssp_supply_get(ssp_state *st, uint64_t *locked, uint64_t *pool);
 SSP_WUR int ssp_supply_set(ssp_state *st, uint64_t locked, uint64_t pool);
 SSP_WUR int ssp_supply_decode(const void *p, size_t n, uint64_t *locked, uint64_t *pool);

@@ -113,6 +113,8 @@ static const cli_cmd commands[] = {
     {NULL, "balance", cli_cmd_balance, no_opts, 1, 1, "balance ADDRESS|NAME",
      "Show an account's balance, locked funds and nonce."},
     {NULL, "supply", cli_cmd_supply, no_opts, 0, 0, "supply", "Show the SSP supply."},
+    {"proof", "account", cli_cmd_proof_account, no_opts, 1, 1, "proof account ADDRESS|NAME",
+     "Fetch an account's Merkle proof and check it here against its block's state root."},
     {NULL, "block", cli_cmd_block, no_opts, 0, 1, "block [HEIGHT|ID]",
      "Show a block by height or 64-hex id (default: the head)."},
     {NULL, "tx", cli_cmd_tx, no_opts, 1, 1, "tx TXID", "Show a transaction and its status."},

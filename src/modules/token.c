@@ -128,6 +128,11 @@ static size_t amount_key(uint8_t k[KEY_MAX], const char *symbol, const ssp_addr 
 	return n;
 }
 
+size_t ssp_token_balance_key(uint8_t *k, const char *symbol, const ssp_addr *a)
+{
+	return ssp_token_symbol_valid(symbol) ? amount_key(k, symbol, a, NULL) : 0;
+}
+
 static int get_amount(ssp_state *st, uint8_t table, const uint8_t *k, size_t kl, uint64_t *out)
 {
 	const void *v;

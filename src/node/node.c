@@ -485,10 +485,11 @@ static void *producer_main(void *arg)
 				if (info.ntx)
 					SSP_LOGI(LOG,
 					         "block %llu: %u txs, %zu bytes, apply %.1f ms, "
-					         "commit %.1f ms",
+					         "commit %.1f ms, state root %.1f ms for %u keys",
 					         (unsigned long long)info.height, info.ntx,
 					         info.bytes, info.apply_ns / 1e6,
-					         info.commit_ns / 1e6);
+					         info.commit_ns / 1e6, info.root_ns / 1e6,
+					         info.root_keys);
 				else
 					SSP_LOGD(LOG, "block %llu (empty)",
 					         (unsigned long long)info.height);

@@ -138,6 +138,11 @@ int ssp_node_verify_db(const ssp_node_config *cfg);
  */
 int ssp_node_probe_db(const char *dir, const ssp_genesis *g, size_t map_size, int *sig);
 
+/* State-proof methods (rpc_proof.c); ctx is the node. */
+int ssp_node_m_state_getProof(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err);
+int ssp_node_m_account_getProof(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err);
+int ssp_node_m_token_getBalanceProof(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err);
+
 /* The RPC method table (rpc_methods.c). */
 const ssp_rpc_method *ssp_node_methods(size_t *n);
 char *ssp_node_metrics(void *ctx);

@@ -528,6 +528,9 @@ static const ssp_rpc_method methods[] = {
     {"tx_submitBatch", m_tx_submitBatch},
     {"tx_get", m_tx_get},
     {"rpc_discover", m_rpc_discover},
+    {"state_getProof", ssp_node_m_state_getProof},
+    {"account_getProof", ssp_node_m_account_getProof},
+    {"token_getBalanceProof", ssp_node_m_token_getBalanceProof},
 };
 
 const ssp_rpc_method *ssp_node_methods(size_t *n)

@@ -7,7 +7,9 @@
  * ssp_chain_import into a scratch datadir (removed afterwards), which
  * re-executes it and must reproduce the header's receipts and state roots,
  * and finally compares the replayed state table with the stored one entry
- * by entry. Prints "ok" with counts, or the first bad height.
+ * by entry, the stored state tree with the replayed one record by record,
+ * and recomputes the state root from the stored entries. Prints "ok" with counts, or
+ * the first bad height.
  *
  * The walk runs in a child process: a damaged B-tree page can make liblmdb
  * follow a wild pointer (SIGSEGV, SIGBUS) or fail one of its own asserts
@@ -30,7 +32,7 @@ typedef struct {
 	ssp_store *store;
 	ssp_modset *mods;
 	ssp_chain *chain;
-	ssp_table state, receipts, blocks, blockid, txidx;
+	ssp_table state, receipts, blocks, blockid, txidx, smt;
 } vside;
 
 static int open_vside(vside *s, const char *dir, const ssp_genesis *g, size_t map_size)
@@ -43,6 +45,7 @@ static int open_vside(vside *s, const char *dir, const ssp_genesis *g, size_t ma
 	if (!rc) rc = ssp_store_table(s->store, "blocks", &s->blocks);
 	if (!rc) rc = ssp_store_table(s->store, "blockid", &s->blockid);
 	if (!rc) rc = ssp_store_table(s->store, "txidx", &s->txidx);
+	if (!rc) rc = ssp_store_table(s->store, "smt", &s->smt);
 	return rc;
 }
 
@@ -156,7 +159,7 @@ static int count_table(ssp_store *st, ssp_table tb, uint64_t *n)
 	return rc > 0 ? 0 : rc;
 }
 
-/* Compares two state tables entry by entry (the stored and the replayed). */
+/* Compares two tables entry by entry (the stored and the replayed state, or state tree). */
 typedef struct {
 	ssp_txn *other;
 	ssp_table tb;
@@ -179,19 +182,20 @@ static int cmp_visit(void *arg, const void *k, size_t kl, const void *v, size_t 
 	return 0;
 }
 
-static int compare_state(vside *a, vside *b, uint64_t *count, bool *differs)
+static int compare_table(vside *a, ssp_table ta, vside *b, ssp_table tb, uint64_t *count,
+                         bool *differs)
 {
 	ssp_txn *ra = NULL, *rb = NULL;
 	cmp_ctx ab = {0}, ba = {0};
 	int rc = ssp_store_read(a->store, &ra);
 	if (!rc) rc = ssp_store_read(b->store, &rb);
 	if (rc) goto out;
-	ab = (cmp_ctx){.other = rb, .tb = b->state};
-	ba = (cmp_ctx){.other = ra, .tb = a->state};
+	ab = (cmp_ctx){.other = rb, .tb = tb};
+	ba = (cmp_ctx){.other = ra, .tb = ta};
 	static const uint8_t start = 0; /* LMDB keys are never empty: the smallest one */
-	rc = ssp_txn_scan(ra, a->state, &start, 1, cmp_visit, &ab);
+	rc = ssp_txn_scan(ra, ta, &start, 1, cmp_visit, &ab);
 	if (rc > 0) rc = 0;
-	if (!rc && !ab.differs) rc = ssp_txn_scan(rb, b->state, &start, 1, cmp_visit, &ba);
+	if (!rc && !ab.differs) rc = ssp_txn_scan(rb, tb, &start, 1, cmp_visit, &ba);
 	if (rc > 0) rc = 0;
 	*differs = ab.differs || ba.differs || ab.count != ba.count;
 	*count = ab.count;
@@ -342,13 +346,36 @@ static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 		if (rc) goto local;
 	}
 	bool differs = false;
-	rc = compare_state(&src, &dst, &nstate, &differs);
+	rc = compare_table(&src, src.state, &dst, dst.state, &nstate, &differs);
 	if (rc == SSP_ERR_DBCORRUPT || differs) {
 		why = "state tables differ from the replayed state";
 		rc = SSP_ERR_DBCORRUPT;
 		goto bad;
 	}
 	if (rc) goto local;
+	/* the state tree is a function of the state: the replayed one, record for record */
+	uint64_t nsmt = 0;
+	rc = compare_table(&src, src.smt, &dst, dst.smt, &nsmt, &differs);
+	if (rc == SSP_ERR_DBCORRUPT || differs) {
+		why = "the state tree differs from the replayed one";
+		rc = SSP_ERR_DBCORRUPT;
+		goto bad;
+	}
+	if (rc) goto local;
+	{
+		/* the stored state tree: its root recomputed from every stored entry */
+		ssp_txn *rt;
+		rc = ssp_store_read(src.store, &rt);
+		if (!rc) {
+			rc = ssp_chain_check_state_root(src.chain, rt, NULL);
+			ssp_txn_end(rt);
+		}
+		if (rc == SSP_ERR_DBCORRUPT) {
+			why = "the stored state tree does not match the state entries";
+			goto bad;
+		}
+		if (rc) goto local;
+	}
 	printf("ok: %llu blocks, %llu txs, %llu state entries\n",
 	       (unsigned long long)head.height + 1, (unsigned long long)ntx,
 	       (unsigned long long)nstate);

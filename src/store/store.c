@@ -209,6 +209,15 @@ int ssp_txn_put(ssp_txn *t, ssp_table tb, const void *key, size_t klen, const vo
 	return t->err;
 }
 
+int ssp_txn_table_bytes(ssp_txn *t, ssp_table tb, uint64_t *bytes)
+{
+	MDB_stat st;
+	int rc = mdb_stat(t->t, tb, &st);
+	if (rc) return map_err(rc);
+	*bytes = (uint64_t)st.ms_psize * (st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages);
+	return 0;
+}
+
 int ssp_txn_del(ssp_txn *t, ssp_table tb, const void *key, size_t klen)
 {
 	MDB_val k = {klen, (void *)key};
