@@ -86,6 +86,9 @@ static const char usage[] =
     "  --max-pending P      pause a connection while more than P - C*B accepted txs are not yet\n"
     "                       in a block (default 150000, half the node's default mempool; 0: off)\n"
     "  --sspd PATH          node binary (default: sspd next to this program)\n"
+    "  --key-type T         the senders' keys: ed25519 (default) or p256 (what devices sign\n"
+    "                       with); the verify baseline is then P-256's and the figures are\n"
+    "                       named transfer_p256_*\n"
     "  --keep               keep DATADIR (and the node log in it)\n";
 
 /* ------------------------------------------------------------------ options */
@@ -108,7 +111,9 @@ static struct {
 	double timeout_s;
 	size_t max_pending;
 	bool keep;
-} opt = {.ntx = 1000000,
+	int key_type;
+} opt = {.key_type = SSP_KEY_ED25519,
+         .ntx = 1000000,
          .nsenders = 2000,
          .batch = 5000,
          .conns = 2,
@@ -269,6 +274,37 @@ static double thread_cpu_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The P-256 baseline: pre-made low-S signatures over 32-byte digests, ssp_verify_digest
+ * (OpenSSL, the node's own path). */
+static void *verify_thread_p256(void *arg)
+{
+	vjob *j = arg;
+	enum { PSIGS = 64 };
+	ssp_pubkey pk[PSIGS];
+	ssp_hash msg[PSIGS];
+	ssp_sig sig[PSIGS];
+	for (int i = 0; i < PSIGS; i++) {
+		ssp_seckey sk;
+		if (ssp_key_generate(&sk, &pk[i], SSP_KEY_P256)) abort();
+		randombytes_buf(msg[i].b, sizeof msg[i].b);
+		if (ssp_sign_digest(&sig[i], &sk, &msg[i])) abort();
+		ssp_seckey_wipe(&sk);
+	}
+	pthread_barrier_wait(j->start);
+	double t0 = now_s(), t = t0, c0 = thread_cpu_s();
+	uint64_t n = 0;
+	while (t - t0 < j->seconds) {
+		for (int i = 0; i < PSIGS; i++)
+			if (ssp_verify_digest(&pk[i], &msg[i], &sig[i]) != 0) abort();
+		n += PSIGS;
+		t = now_s();
+	}
+	j->count = n;
+	j->elapsed = t - t0;
+	j->cpu = thread_cpu_s() - c0;
+	return NULL;
+}
+
 static void *verify_thread(void *arg)
 {
 	vjob *j = arg;
@@ -310,7 +346,9 @@ static double verify_rate(unsigned threads, double seconds, double *wall, double
 	pthread_barrier_init(&bar, NULL, threads);
 	for (unsigned i = 0; i < threads; i++) {
 		jobs[i] = (vjob){.seconds = seconds, .start = &bar};
-		if (pthread_create(&th[i], NULL, verify_thread, &jobs[i]))
+		if (pthread_create(&th[i], NULL,
+		                   opt.key_type == SSP_KEY_P256 ? verify_thread_p256 : verify_thread,
+		                   &jobs[i]))
 			die("cannot start a thread");
 	}
 	double rate = 0, wrate = 0, share = 0;
@@ -363,7 +401,9 @@ static void derive_key(ssp_seckey *sk, ssp_pubkey *pk, const char *label)
 {
 	ssp_hash seed;
 	ssp_sha256(&seed, label, strlen(label));
-	if (ssp_seckey_from_raw(sk, SSP_KEY_ED25519, seed.b, 32) || ssp_key_public(pk, sk))
+	/* senders sign with --key-type; the producer and the setup account stay Ed25519 */
+	int type = strstr(label, "/sender/") ? opt.key_type : SSP_KEY_ED25519;
+	if (ssp_seckey_from_raw(sk, type, seed.b, 32) || ssp_key_public(pk, sk))
 		die("cannot derive key %s", label);
 }
 
@@ -839,8 +879,16 @@ static void presign(void)
 	if (sign_full(1, 7, fee_plain, &ref, &len) || len != sg.len_plain)
 		die("cannot sign a check transaction");
 	sign_patched(check, 1, 7);
-	if (memcmp(check, ref, len))
+	if (opt.key_type == SSP_KEY_ED25519 && memcmp(check, ref, len))
 		die("internal error: patched signing differs from ssp_tx_sign");
+	if (opt.key_type != SSP_KEY_ED25519) { /* ECDSA is randomised: same bytes but the sig */
+		ssp_tx a, b2;
+		ssp_pubkey pk;
+		if (memcmp(check, ref, len - SSP_SIG_LEN) || ssp_tx_decode(&a, check, len) ||
+		    ssp_tx_decode(&b2, ref, len) || ssp_key_public(&pk, &g_senders[1].sk) ||
+		    ssp_verify(&pk, SSP_DOM_TX, sg.chain_id, check, a.signed_len, &a.sig))
+			die("internal error: patched signing differs from ssp_tx_sign");
+	}
 	free(ref);
 
 	sg.off = xmalloc((opt.ntx + 1) * sizeof *sg.off);
@@ -1515,6 +1563,12 @@ static void parse_args(int argc, char **argv)
 			opt.contract = v;
 			continue;
 		}
+		if (!strcmp(a, "--key-type")) {
+			opt.key_type = ssp_key_type_parse(v);
+			if (opt.key_type != SSP_KEY_ED25519 && opt.key_type != SSP_KEY_P256)
+				die("--key-type must be ed25519 or p256");
+			continue;
+		}
 		if (!strcmp(a, "--kind")) {
 			int k;
 			for (k = 0; k < 3 && strcmp(v, kind_name[k]); k++)
@@ -1578,6 +1632,13 @@ int main(int argc, char **argv)
 
 	/* 1. the baseline, with nothing else running */
 	const char *kn = kind_name[opt.kind], *px = kind_prefix[opt.kind];
+	char pxbuf[64], knbuf[64];
+	if (opt.key_type == SSP_KEY_P256) { /* device-signed: its own names */
+		snprintf(pxbuf, sizeof pxbuf, "%s_p256", px);
+		snprintf(knbuf, sizeof knbuf, "%s/p256", kn);
+		px = pxbuf;
+		kn = knbuf;
+	}
 	printf("# [%s] cores: %u\n", kn, ncores);
 	/* the baseline now and again after the transfer run: the best counts */
 	vbase vb = {0};
@@ -1783,8 +1844,9 @@ int main(int argc, char **argv)
 		       "transfers, counted per CPU-second each thread got; by the wall clock: one "
 		       "core %.0f, all cores %.0f (threads on a CPU %.0f%% of the time)\n",
 		       vb.one_wall, vb.all_wall, vb.on_all * 100);
-		printf("BENCH ed25519_verify_one_core %.0f verify/s\n", v1);
-		printf("BENCH ed25519_verify_all_cores %.0f verify/s\n", vall);
+		const char *alg = opt.key_type == SSP_KEY_P256 ? "p256" : "ed25519";
+		printf("BENCH %s_verify_one_core %.0f verify/s\n", alg, v1);
+		printf("BENCH %s_verify_all_cores %.0f verify/s\n", alg, vall);
 	}
 
 	double tps = (double)included / window;
@@ -1817,7 +1879,8 @@ int main(int argc, char **argv)
 	printf("BENCH %s_per_node_cpu_s %.0f tx/cpu-s\n", px, tps / node_cores);
 	if (v1 > 0) printf("BENCH %s_cpu_vs_verify_cpu %.3f ratio\n", px, tps / node_cores / v1);
 	/* the SSP kind keeps its historical names; the others are prefixed */
-	const char *bp = opt.kind == KIND_SSP ? "" : px, *bs = opt.kind == KIND_SSP ? "" : "_";
+	bool plain = opt.kind == KIND_SSP && opt.key_type == SSP_KEY_ED25519;
+	const char *bp = plain ? "" : px, *bs = plain ? "" : "_";
 	if (ls.blocks) {
 		printf("BENCH %s%sblock_commit_ms_mean %.1f ms\n", bp, bs,
 		       ls.commit_sum / (double)ls.blocks);
@@ -1840,7 +1903,7 @@ int main(int argc, char **argv)
 		        "bench_transfer: warning: no block with >= %d txs in the node log\n",
 		        BIG_BLOCK_TXS);
 	}
-	if (opt.kind == KIND_SSP && status == 0 && !rejected) {
+	if (opt.kind == KIND_SSP && opt.key_type == SSP_KEY_ED25519 && status == 0 && !rejected) {
 		uint64_t fb = 0, ft = 0;
 		double fcpu = 0, fr = follower_import(ncores, &fb, &ft, &fcpu);
 		if (fr > 0) {
