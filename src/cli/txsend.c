@@ -312,6 +312,8 @@ void cli_print_tx(cli_ctx *c, const json_t *out, const char *const *amount_keys,
 			cli_table_add(&t, key, "%s%s", json_string_value(v), suffix);
 		else if (json_is_integer(v))
 			cli_table_add(&t, key, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		else if (json_is_boolean(v))
+			cli_table_add(&t, key, "%s", json_is_true(v) ? "yes" : "no");
 	}
 	cli_table_print(&t);
 }

@@ -272,8 +272,10 @@ static void prep_one(void *arg, size_t i)
 		return;
 	}
 	size_t hl = json_string_length(h);
+	/* Not hex is a malformed parameter (-32602, the one rule for bad params, docs/rpc.md);
+	 * hex whose bytes are not an acceptable transaction is a rejection (-32000). */
 	if (hl % 2 || hl / 2 > SSP_TX_MAX) {
-		t->err = hl % 2 ? SSP_ERR_DECODE : SSP_ERR_TOOBIG;
+		t->err = hl % 2 ? SSP_ERR_INVAL : SSP_ERR_TOOBIG;
 		return;
 	}
 	p->bufs[i] = malloc(hl / 2 ? hl / 2 : 1);
@@ -282,7 +284,7 @@ static void prep_one(void *arg, size_t i)
 		return;
 	}
 	if (ssp_hex_decode(p->bufs[i], hl / 2, json_string_value(h), hl)) {
-		t->err = SSP_ERR_DECODE;
+		t->err = SSP_ERR_INVAL;
 		return;
 	}
 	t->raw = p->bufs[i];
@@ -367,12 +369,17 @@ static int m_tx_submitBatch(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 			                      json_pack("{s:o}", "txid", jhex(txs[i].txid.b, 32)));
 			continue;
 		}
-		int code =
-		    txs[i].err == SSP_ERR_INVAL ? SSP_RPC_INVALID_PARAMS : SSP_RPC_TX_REJECTED;
+		if (txs[i].err == SSP_ERR_INVAL) {
+			json_array_append_new(
+			    out, json_pack("{s:{s:i, s:s}}", "error", "code", SSP_RPC_INVALID_PARAMS,
+			                   "message", "tx must be a hex string"));
+			continue;
+		}
 		json_array_append_new(
-		    out, json_pack("{s:{s:i, s:s, s:{s:s, s:s}}}", "error", "code", code, "message",
-		                   ssp_strerror(txs[i].err), "data", "error",
-		                   ssp_errname(txs[i].err), "reason", ssp_strerror(txs[i].err)));
+		    out, json_pack("{s:{s:i, s:s, s:{s:s, s:s}}}", "error", "code",
+		                   SSP_RPC_TX_REJECTED, "message", ssp_strerror(txs[i].err), "data",
+		                   "error", ssp_errname(txs[i].err), "reason",
+		                   ssp_strerror(txs[i].err)));
 	}
 	free(txs);
 	*res = json_pack("{s:o}", "results", out);
