@@ -69,9 +69,27 @@ typedef struct {
 	const ssp_rpc_method *methods;
 	size_t nmethods;
 	void *ctx; /* passed to every handler */
-	/* Optional: text for GET /metrics (malloc'd, freed by the server). */
+	/* Optional: text for GET /metrics (malloc'd, freed by the server). The server appends
+	 * its own metrics (requests by method and code, connections) after it. */
 	char *(*metrics)(void *ctx);
+	/* Optional: GET /health. Returns the HTTP status (200 healthy, 503 not) and sets *json
+	 * to a malloc'd JSON object (freed by the server). Without it /health is 200 {"status":"ok"}. */
+	int (*health)(void *ctx, char **json);
+	/* > 0: a socket from ssp_rpc_listen, used instead of binding `listen` (which then only
+	 * names it in logs). The server owns it from ssp_rpc_server_start on, even on failure. */
+	int listen_fd;
+	/* Browser origins allowed to call (CORS): "https://a.example,http://localhost:3000", "*" for
+	 * any; NULL or "" for none (the default). Read only by ssp_rpc_server_start. */
+	const char *cors;
 } ssp_rpc_config;
+
+/*
+ * Binds and listens on "ADDR:PORT" (the `listen` syntax) and returns the socket in *fd, so
+ * that a program claims its port before it does anything else (sspd does so before it
+ * touches its datadir). Returns 0, SSP_ERR_INVAL for a malformed address, or SSP_ERR_IO with
+ * the reason ("address already in use") in why[0..cap).
+ */
+SSP_WUR int ssp_rpc_listen(int *fd, const char *listen, char *why, size_t cap);
 
 typedef struct ssp_rpc_server ssp_rpc_server;
 

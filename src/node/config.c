@@ -29,6 +29,8 @@ static const char usage[] =
     "  --rpc-max-conns N       concurrent RPC connections (default 8192)\n"
     "  --rpc-conns-per-ip N    concurrent RPC connections from one address (default 2048)\n"
     "  --rpc-request-timeout MS  time to send a request's headers and body (default 10000)\n"
+    "  --rpc-cors ORIGIN[,ORIGIN]  browser origins allowed to call the RPC, * for any\n"
+    "                          (default none: requests carrying another Origin get 403)\n"
     "  --mempool-max N         pending transactions (default 300000)\n"
     "  --map-size MIB          LMDB map size, the database's maximum (default 262144 = 256 GiB)\n"
     "  --no-sync               do not fsync commits (benchmarks only: a crash loses blocks)\n"
@@ -67,6 +69,7 @@ static const opt opts[] = {
     {"reinit", false},
     {"verify-db", true},
     {"exec-budget-ms", true},
+    {"rpc-cors", true},
 };
 
 static int set_str(char *dst, size_t cap, const char *v, const char *name)
@@ -135,6 +138,8 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 		c->reinit = !v || !strcmp(v, "1") || !strcmp(v, "true");
 	else if (!strcmp(name, "verify-db"))
 		return set_str(c->verify_db, sizeof c->verify_db, v, name);
+	else if (!strcmp(name, "rpc-cors"))
+		return set_str(c->rpc_cors, sizeof c->rpc_cors, v, name);
 	else if (!strcmp(name, "rpc-threads")) {
 		if (parse_uint(v, 64, &u) || !u) {
 			fprintf(stderr, "sspd: error: --rpc-threads must be 1..64\n");

@@ -173,6 +173,12 @@ int ssp_node_start(ssp_node *n)
 	pthread_mutex_init(&n->qlock, NULL);
 	pthread_mutex_init(&n->plock, NULL);
 	pthread_cond_init(&n->pcond, NULL);
+	/* The port first: a node that cannot serve says so before it writes anything */
+	n->rpc_fd = -1;
+	if ((rc = ssp_rpc_listen(&n->rpc_fd, n->cfg.rpc_listen, why, sizeof why))) {
+		NODE_ERR(n, "cannot listen on %s: %s", n->cfg.rpc_listen, why);
+		return rc;
+	}
 	if ((rc = ensure_dir(n, n->cfg.datadir))) return rc;
 	if ((rc = check_datadir(n))) return rc;
 	if (n->cfg.dev) {
@@ -186,6 +192,10 @@ int ssp_node_start(ssp_node *n)
 		NODE_ERR(n, "%s", why);
 		return rc;
 	}
+	if (!n->producing)
+		snprintf(n->not_producing, sizeof n->not_producing, "%s",
+		         n->cfg.follow[0] ? "a follower (--follow) imports blocks, never produces"
+		                          : "no producer key (--producer-key FILE)");
 	if (n->cfg.follow[0] && (n->cfg.dev || n->cfg.producer_key[0])) {
 		NODE_ERR(n, "--follow makes a follower: it cannot be combined with --dev or "
 		            "--producer-key");
@@ -199,14 +209,20 @@ int ssp_node_start(ssp_node *n)
 		if (rc) return rc;
 		n->producing = true;
 	}
+	n->should_produce = n->producing;
 	if (n->producing) {
 		ssp_pubkey pk;
 		ssp_addr a;
 		if ((rc = ssp_key_public(&pk, &n->producer))) return rc;
 		ssp_addr_from_pubkey(&a, &pk);
 		if (memcmp(a.b, ssp_genesis_producer(n->genesis)->b, SSP_ADDR_LEN)) {
-			SSP_LOGW(LOG,
-			         "the producer key is not this chain's producer: not producing");
+			char want[96];
+			ssp_addr_encode(want, sizeof want, ssp_genesis_hrp(n->genesis),
+			                ssp_genesis_producer(n->genesis));
+			snprintf(n->not_producing, sizeof n->not_producing,
+			         "the producer key is not this chain's producer (genesis names %s)",
+			         want);
+			SSP_LOGW(LOG, "not producing: %s", n->not_producing);
 			n->producing = false;
 		}
 	}
@@ -289,9 +305,13 @@ int ssp_node_start(ssp_node *n)
 	    .request_ms = n->cfg.rpc_request_ms,
 	    .ctx = n,
 	    .metrics = ssp_node_metrics,
+	    .health = ssp_node_health,
+	    .listen_fd = n->rpc_fd,
+	    .cors = n->cfg.rpc_cors,
 	};
 	rc_cfg.methods = n->methods;
 	rc_cfg.nmethods = total;
+	n->rpc_fd = -1; /* the server's now, even if it fails */
 	rc = ssp_rpc_server_start(&n->rpc, &rc_cfg);
 	if (rc) {
 		NODE_ERR(n, "cannot serve RPC on %s: %s", n->cfg.rpc_listen, ssp_strerror(rc));
@@ -310,7 +330,11 @@ int ssp_node_start(ssp_node *n)
 	printf("  height:      %llu\n", (unsigned long long)h->height);
 	printf("  datadir:     %s\n", n->cfg.datadir);
 	printf("  RPC:         http://%s:%u/rpc\n", host, ssp_rpc_server_port(n->rpc));
-	printf("  producing:   %s\n", n->producing ? "yes" : "no");
+	if (n->producing)
+		printf("  producing:   yes\n");
+	else
+		printf("  producing:   no — %s\n", n->not_producing);
+	if (n->cfg.rpc_cors[0]) printf("  CORS:        %s\n", n->cfg.rpc_cors);
 	if (n->cfg.follow[0]) printf("  following:   %s\n", n->cfg.follow);
 	if (n->cfg.dev) {
 		printf("  dev account: %s\n", n->dev_address);
@@ -583,8 +607,22 @@ static void *follower_main(void *arg)
 	}
 	SSP_LOGI(LOG, "following %s from height %llu", n->cfg.follow,
 	         (unsigned long long)ssp_chain_head(n->chain)->height);
+	uint64_t info_at = 0;
 	while (!n->pstop) {
 		uint64_t h = ssp_chain_head(n->chain)->height + 1;
+		if (ssp_now_ms() - info_at >= 1000) {
+			/* the source's head, so /health can tell "behind" from "caught up" */
+			json_t *res = NULL;
+			ssp_rpc_error e = {0};
+			info_at = ssp_now_ms();
+			if (ssp_rpc_call(cl, "chain_getInfo", NULL, &res, &e) == 0) {
+				json_t *sh = json_object_get(res, "height");
+				if (json_is_integer(sh))
+					atomic_store(&n->source_height, (uint64_t)json_integer_value(sh));
+			}
+			json_decref(res);
+			json_decref(e.data);
+		}
 		uint8_t *raw[FOLLOW_BATCH];
 		size_t len[FOLLOW_BATCH], nb = 0, done = 0;
 		ssp_block_info info[FOLLOW_BATCH];
@@ -730,6 +768,8 @@ int ssp_node_run(ssp_node *n)
 
 void ssp_node_free(ssp_node *n)
 {
+	if (n->rpc_fd > 0) close(n->rpc_fd); /* start-up failed before the server took it */
+	n->rpc_fd = -1;
 	stop_producer(n);
 	if (n->rpc) ssp_rpc_server_stop(n->rpc);
 	if (n->loop_ready && !n->stopping) {

@@ -35,6 +35,7 @@ typedef struct {
 	bool reinit;          /* accept an empty or missing database beside an existing identity */
 	char verify_db[1024]; /* --verify-db DIR: check offline, do not run a node */
 	long exec_budget_ms;  /* producer's execution budget per block; -1: the chain's default */
+	char rpc_cors[1024];  /* --rpc-cors: allowed browser origins, comma-separated */
 } ssp_node_config;
 
 /* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (error) or
@@ -77,6 +78,10 @@ typedef struct ssp_node {
 	ssp_rpc_server *rpc;
 	ssp_workpool *verify;
 	bool producing;
+	char not_producing[256]; /* why not, for the banner and /health ("" when producing) */
+	bool should_produce;     /* it was given a producer key (or --dev): not producing is a fault */
+	int rpc_fd;              /* the RPC socket bound first thing (-1 once the server owns it) */
+	_Atomic uint64_t source_height; /* follower: the source's head height last seen */
 	ssp_seckey producer;
 	ssp_modset *modset;      /* the modules' per-chain states (the chain's tx types) */
 	ssp_module_env menv[16]; /* one per module, the ctx of its RPC methods */
@@ -141,6 +146,8 @@ int ssp_node_probe_db(const char *dir, const ssp_genesis *g, size_t map_size, in
 /* The RPC method table (rpc_methods.c). */
 const ssp_rpc_method *ssp_node_methods(size_t *n);
 char *ssp_node_metrics(void *ctx);
+/* GET /health: 200 with a summary, 503 with the reason when the node is not healthy. */
+int ssp_node_health(void *ctx, char **json);
 extern const char ssp_openrpc_json[];
 
 #endif

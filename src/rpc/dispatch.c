@@ -136,6 +136,34 @@ static json_t *call_method(const ssp_rpc_config *cfg, const ssp_rpc_method *m, j
 	return r;
 }
 
+static const int stat_codes[SSP_RPC_STAT_NCODES - 1] = {
+    0,       SSP_RPC_PARSE_ERROR, SSP_RPC_INVALID_REQUEST, SSP_RPC_METHOD_NOT_FOUND,
+    SSP_RPC_INVALID_PARAMS, SSP_RPC_INTERNAL_ERROR, SSP_RPC_TX_REJECTED, SSP_RPC_NOT_FOUND,
+    SSP_RPC_BUSY, SSP_RPC_LIMIT, -32010,
+};
+
+int ssp_rpc_stat_code(size_t i)
+{
+	return i < SSP_RPC_STAT_NCODES - 1 ? stat_codes[i] : 0;
+}
+
+/* Counts one reply r (a response object, or NULL for a notification that ran: success) for row. */
+static void count(ssp_rpc_stats *st, size_t row, const json_t *r)
+{
+	json_t *e = r ? json_object_get(r, "error") : NULL;
+	int code = e ? (int)json_integer_value(json_object_get(e, "code")) : 0;
+	size_t col = SSP_RPC_STAT_NCODES - 1;
+
+	if (!st || !st->n || row >= st->rows) return;
+	for (size_t i = 0; i < SSP_RPC_STAT_NCODES - 1; i++)
+		if (stat_codes[i] == code) {
+			col = i;
+			break;
+		}
+	atomic_fetch_add_explicit(&st->n[row * SSP_RPC_STAT_NCODES + col], 1,
+	                          memory_order_relaxed);
+}
+
 /* Why the rest of a batch is answered with an error instead of being run. */
 typedef struct {
 	int code;
@@ -149,7 +177,8 @@ typedef struct {
  * Invalid requests are always answered, with their id when it is valid.
  * Returns 0, or SSP_ERR_NOMEM when a response could not be built.
  */
-static int handle_one(const ssp_rpc_config *cfg, json_t *req, const refusal *refuse, json_t **out)
+static int handle_one(const ssp_rpc_config *cfg, ssp_rpc_stats *st, json_t *req,
+                      const refusal *refuse, json_t **out)
 {
 	json_t *id = NULL, *v, *params, *r = NULL;
 	const char *why = NULL;
@@ -187,24 +216,26 @@ static int handle_one(const ssp_rpc_config *cfg, json_t *req, const refusal *ref
 	}
 	fn = find_method(cfg, json_string_value(v));
 	if (!fn) {
-		if (has_id) {
-			snprintf(msg, sizeof(msg), "Method not found: %.64s", json_string_value(v));
-			r = error_response(id, SSP_RPC_METHOD_NOT_FOUND, msg);
-		}
+		snprintf(msg, sizeof(msg), "Method not found: %.64s", json_string_value(v));
+		r = error_response(id, SSP_RPC_METHOD_NOT_FOUND, msg);
+		count(st, cfg->nmethods, r);
 	} else if (refuse) {
 		/* over a reply limit: not run, answered with the reason */
-		if (has_id) r = error_response(id, refuse->code, refuse->message);
+		r = error_response(id, refuse->code, refuse->message);
+		count(st, (size_t)(fn - cfg->methods), r);
 	} else {
 		r = call_method(cfg, fn, params, id);
-		if (!has_id) {
-			json_decref(r);
-			r = NULL;
-		}
+		count(st, (size_t)(fn - cfg->methods), r);
+	}
+	if (!has_id) {
+		json_decref(r); /* a notification: nothing is sent, not even an error */
+		r = NULL;
 	}
 	if (has_id && !r) rc = SSP_ERR_NOMEM;
 	goto out;
 invalid:
 	r = error_response(id, SSP_RPC_INVALID_REQUEST, why);
+	count(st, cfg->nmethods + 1, r);
 	if (!r) rc = SSP_ERR_NOMEM;
 out:
 	*out = r;
@@ -311,7 +342,8 @@ out:
 }
 
 /* Handles a parsed batch into o ("[...]"); nothing appended if every element was a notification. */
-static int handle_batch(const ssp_rpc_config *cfg, size_t max_reply, json_t *batch, outbuf *o)
+static int handle_batch(const ssp_rpc_config *cfg, ssp_rpc_stats *st, size_t max_reply,
+                        json_t *batch, outbuf *o)
 {
 	refusal refuse = {0};
 	bool refused = false;
@@ -320,7 +352,7 @@ static int handle_batch(const ssp_rpc_config *cfg, size_t max_reply, json_t *bat
 	int rc = 0;
 
 	for (i = 0; i < json_array_size(batch); i++) {
-		rc = handle_one(cfg, json_array_get(batch, i), refused ? &refuse : NULL, &r);
+		rc = handle_one(cfg, st, json_array_get(batch, i), refused ? &refuse : NULL, &r);
 		if (rc) goto out;
 		if (!r) continue;
 		out_reply(o, r, max_reply, nout ? "," : "[", &refuse, &refused);
@@ -338,6 +370,13 @@ out:
 
 char *ssp_rpc_handle_body_budget(const ssp_rpc_config *cfg, ssp_rpc_budget *budget,
                                  const char *body, size_t len, int *http_status, size_t *out_len)
+{
+	return ssp_rpc_handle_body_stats(cfg, budget, NULL, body, len, http_status, out_len);
+}
+
+char *ssp_rpc_handle_body_stats(const ssp_rpc_config *cfg, ssp_rpc_budget *budget,
+                                ssp_rpc_stats *stats, const char *body, size_t len,
+                                int *http_status, size_t *out_len)
 {
 	size_t max_body = cfg->max_body ? cfg->max_body : SSP_RPC_DEFAULT_MAX_BODY;
 	size_t max_batch = cfg->max_batch ? cfg->max_batch : SSP_RPC_DEFAULT_MAX_BATCH;
@@ -363,16 +402,19 @@ char *ssp_rpc_handle_body_budget(const ssp_rpc_config *cfg, ssp_rpc_budget *budg
 		snprintf(msg, sizeof(msg), "Parse error: %s", jerr.text);
 		resp = error_response(NULL, SSP_RPC_PARSE_ERROR, msg);
 	} else if (!json_is_array(req)) {
-		rc = handle_one(cfg, req, NULL, &resp);
+		rc = handle_one(cfg, stats, req, NULL, &resp);
 		if (!rc && !resp) status = 204; /* a notification: no body */
 	} else if (json_array_size(req) == 0) {
 		resp = error_response(NULL, SSP_RPC_INVALID_REQUEST, "empty batch");
 	} else if (json_array_size(req) > max_batch) {
 		resp = error_response(NULL, SSP_RPC_INVALID_REQUEST, "batch too large");
 	} else {
-		rc = handle_batch(cfg, max_reply, req, &o);
+		rc = handle_batch(cfg, stats, max_reply, req, &o);
 		if (!rc && !o.len) status = 204; /* only notifications */
 	}
+	if (!req || (json_is_array(req) && (json_array_size(req) == 0 ||
+	                                    json_array_size(req) > max_batch)))
+		count(stats, cfg->nmethods + 1, resp); /* refused as a whole */
 	if (status == 204 || rc) goto out;
 	if (resp) {
 		out_reply(&o, resp, max_reply, "", &refuse, &refused);

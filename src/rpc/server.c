@@ -16,6 +16,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rpc/server_internal.h"
 #include "ssp/rpc.h"
@@ -39,6 +41,8 @@
 #define HEAVY_BYTES (16u << 20) /* their bodies, beyond the first */
 #define REAP_MS 100             /* how often deadlines are checked */
 #define FD_RESERVE 256          /* descriptors kept for the database, logs, the node */
+#define CORS_MAX 16             /* allowed origins */
+#define ORIGIN_MAX 256          /* longest allowed origin */
 
 #define JSON_TYPE "application/json"
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -52,6 +56,8 @@ static const char stopping_body[] = ERR_JSON(-32002, "server stopping");
 static const char not_found_body[] = ERR_JSON(-32600, "not found: JSON-RPC is served on POST /rpc");
 static const char bad_method_body[] = ERR_JSON(-32600, "method not allowed");
 static const char internal_body[] = ERR_JSON(-32603, "Internal error");
+static const char origin_body[] =
+    ERR_JSON(-32600, "origin not allowed: start the node with --rpc-cors ORIGIN to allow it");
 
 /* Where a connection is in its current request; only RECV and SEND have deadlines. */
 enum { C_RECV, C_HANDLE, C_SEND };
@@ -95,6 +101,10 @@ struct ssp_rpc_server {
 	unsigned port;
 	ssp_rpc_budget replies; /* reply bytes built and not yet sent */
 	ssp_rpc_budget bodies;  /* request body bytes held */
+	ssp_rpc_stats stats;    /* requests by method and code (/metrics) */
+	_Atomic unsigned long long conns_open; /* connections now open (/metrics) */
+	char cors[CORS_MAX][ORIGIN_MAX]; /* allowed origins; "*" allows any */
+	unsigned ncors;
 
 	/* handler threads */
 	pthread_mutex_t mu;
@@ -153,6 +163,57 @@ static void free_sent(void *cls)
 	free(t);
 }
 
+/* ------------------------------------------------------------------- CORS */
+
+/* The request's Origin header, or NULL (not a browser, or a same-origin GET). */
+static const char *origin_of(struct MHD_Connection *conn)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+}
+
+static bool origin_allowed(const ssp_rpc_server *s, const char *origin)
+{
+	for (unsigned i = 0; i < s->ncors; i++)
+		if (strcmp(s->cors[i], "*") == 0 || strcmp(s->cors[i], origin) == 0) return true;
+	return false;
+}
+
+/* Parses "ORIGIN[,ORIGIN]" (spaces around commas ignored) into s->cors. */
+static int parse_cors(ssp_rpc_server *s, const char *list)
+{
+	const char *p = list, *end;
+	size_t n;
+
+	while (p && *p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p) break;
+		end = strchr(p, ',');
+		n = end ? (size_t)(end - p) : strlen(p);
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (s->ncors == CORS_MAX || n >= ORIGIN_MAX) {
+			SSP_LOGE("rpc", "--rpc-cors: at most %d origins of up to %d bytes", CORS_MAX,
+			         ORIGIN_MAX - 1);
+			return SSP_ERR_INVAL;
+		}
+		memcpy(s->cors[s->ncors], p, n);
+		s->cors[s->ncors++][n] = '\0';
+		p = end;
+	}
+	return 0;
+}
+
+/* Adds the CORS headers to a response for an allowed Origin (the only kind that gets one). */
+static bool decorate(ssp_rpc_server *s, struct MHD_Connection *conn, struct MHD_Response *r)
+{
+	const char *origin = origin_of(conn);
+
+	if (!origin || !origin_allowed(s, origin)) return true;
+	return MHD_add_response_header(r, "Access-Control-Allow-Origin", origin) == MHD_YES &&
+	       MHD_add_response_header(r, "Vary", "Origin") == MHD_YES;
+}
+
 /* Queues a response; takes ownership of `data` when mode is MHD_RESPMEM_MUST_FREE. */
 static enum MHD_Result reply(ssp_rpc_server *s, struct MHD_Connection *conn, unsigned status,
                              const char *ctype, void *data, size_t len,
@@ -167,6 +228,7 @@ static enum MHD_Result reply(ssp_rpc_server *s, struct MHD_Connection *conn, uns
 	}
 	if (ctype && MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES)
 		goto out;
+	if (!decorate(s, conn, r)) goto out;
 	set_phase(s, conn, C_SEND);
 	ret = MHD_queue_response(conn, status, r);
 out:
@@ -208,7 +270,8 @@ static enum MHD_Result reply_handled(ssp_rpc_server *s, struct MHD_Connection *c
 		goto out;
 	}
 	r->reply = NULL; /* the response owns it now */
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE) != MHD_YES)
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE) != MHD_YES ||
+	    !decorate(s, conn, resp))
 		goto out;
 	set_phase(s, conn, C_SEND);
 	ret = MHD_queue_response(conn, (unsigned)r->status, resp);
@@ -339,8 +402,9 @@ static void *handler_main(void *arg)
 		if (!r) break; /* stopping, and nothing left that may run */
 		pthread_mutex_unlock(&s->mu);
 		len = r->len;
-		r->reply = ssp_rpc_handle_body_budget(&s->cfg, &s->replies, r->buf ? r->buf : "",
-		                                      r->len, &r->status, &r->reply_len);
+		r->reply = ssp_rpc_handle_body_stats(&s->cfg, &s->replies, &s->stats,
+		                                     r->buf ? r->buf : "", r->len, &r->status,
+		                                     &r->reply_len);
 		body_drop(s, r); /* the body's memory is not needed for sending */
 		pthread_mutex_lock(&s->mu);
 		if (r->heavy) {
@@ -389,6 +453,56 @@ out:
 
 /* -------------------------------------------------------------- MHD callbacks */
 
+/* The server's own metrics appended to `text` (freed); NULL when out of memory. */
+static char *server_metrics(ssp_rpc_server *s, char *text)
+{
+	char *out = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&out, &size);
+	unsigned long long n;
+	const char *name;
+	int code;
+
+	if (!f) goto out;
+	fputs(text, f);
+	fputs("# HELP ssp_rpc_requests_total JSON-RPC requests answered, by method and result code "
+	      "(0 success; method \"unknown\" for no such method, \"invalid\" for unparsable or "
+	      "invalid requests).\n# TYPE ssp_rpc_requests_total counter\n",
+	      f);
+	for (size_t row = 0; row < s->stats.rows; row++)
+		for (size_t col = 0; col < SSP_RPC_STAT_NCODES; col++) {
+			n = atomic_load_explicit(&s->stats.n[row * SSP_RPC_STAT_NCODES + col],
+			                         memory_order_relaxed);
+			if (!n) continue;
+			name = row < s->cfg.nmethods ? s->cfg.methods[row].name
+			       : row == s->cfg.nmethods ? "unknown"
+			                                : "invalid";
+			code = ssp_rpc_stat_code(col);
+			if (col == SSP_RPC_STAT_NCODES - 1)
+				fprintf(f, "ssp_rpc_requests_total{method=\"%s\",code=\"other\"} %llu\n",
+				        name, n);
+			else
+				fprintf(f, "ssp_rpc_requests_total{method=\"%s\",code=\"%d\"} %llu\n",
+				        name, code, n);
+		}
+	fprintf(f,
+	        "# HELP ssp_rpc_connections RPC connections open now (in flight).\n"
+	        "# TYPE ssp_rpc_connections gauge\nssp_rpc_connections %llu\n"
+	        "# HELP ssp_rpc_reply_bytes Reply bytes built and not yet sent.\n"
+	        "# TYPE ssp_rpc_reply_bytes gauge\nssp_rpc_reply_bytes %zu\n"
+	        "# HELP ssp_rpc_body_bytes Request body bytes held.\n"
+	        "# TYPE ssp_rpc_body_bytes gauge\nssp_rpc_body_bytes %zu\n",
+	        atomic_load(&s->conns_open), atomic_load(&s->replies.used),
+	        atomic_load(&s->bodies.used));
+	if (fclose(f)) {
+		free(out);
+		out = NULL;
+	}
+out:
+	free(text);
+	return out;
+}
+
 static enum MHD_Result serve_metrics(ssp_rpc_server *s, struct MHD_Connection *conn)
 {
 	enum MHD_Result ret;
@@ -399,6 +513,7 @@ static enum MHD_Result serve_metrics(ssp_rpc_server *s, struct MHD_Connection *c
 		goto out;
 	}
 	text = s->cfg.metrics(s->cfg.ctx);
+	if (text) text = server_metrics(s, text);
 	if (!text) {
 		ret = reply_static(s, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
 		                   "metrics unavailable\n");
@@ -409,15 +524,63 @@ out:
 	return ret;
 }
 
+static enum MHD_Result serve_health(ssp_rpc_server *s, struct MHD_Connection *conn)
+{
+	char *json = NULL;
+	int status = 200;
+
+	if (!s->cfg.health)
+		return reply_static(s, conn, MHD_HTTP_OK, JSON_TYPE, "{\"status\":\"ok\"}\n");
+	status = s->cfg.health(s->cfg.ctx, &json);
+	if (!json)
+		return reply_static(s, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, JSON_TYPE,
+		                    "{\"status\":\"error\",\"reason\":\"out of memory\"}\n");
+	return reply(s, conn, (unsigned)status, JSON_TYPE, json, strlen(json),
+	             MHD_RESPMEM_MUST_FREE);
+}
+
+/* A CORS preflight (OPTIONS): allowed origins learn what they may send; others get 403. */
+static enum MHD_Result serve_preflight(ssp_rpc_server *s, struct MHD_Connection *conn)
+{
+	const char *origin = origin_of(conn);
+	struct MHD_Response *r;
+	enum MHD_Result ret = MHD_NO;
+
+	if (origin && !origin_allowed(s, origin))
+		return reply_static(s, conn, MHD_HTTP_FORBIDDEN, JSON_TYPE, origin_body);
+	r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (!r) return MHD_NO;
+	if (MHD_add_response_header(r, "Allow", "GET, POST, OPTIONS") != MHD_YES) goto out;
+	if (origin &&
+	    (MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS") !=
+	         MHD_YES ||
+	     MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type") !=
+	         MHD_YES ||
+	     MHD_add_response_header(r, "Access-Control-Max-Age", "600") != MHD_YES ||
+	     !decorate(s, conn, r)))
+		goto out;
+	set_phase(s, conn, C_SEND);
+	ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, r);
+out:
+	MHD_destroy_response(r);
+	return ret;
+}
+
 /* First call of a request (headers only): everything but POST /rpc is answered here. */
 static enum MHD_Result route(ssp_rpc_server *s, struct MHD_Connection *conn, const char *url,
                              const char *method, void **con_cls)
 {
 	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+	const char *origin = origin_of(conn);
 	enum MHD_Result ret;
 	struct req *r;
 
-	if (strcmp(url, "/rpc") == 0 || strcmp(url, "/") == 0) {
+	if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0) {
+		ret = serve_preflight(s, conn);
+	} else if (origin && !origin_allowed(s, origin)) {
+		/* a page from another site: refused before anything runs (CSRF, DNS rebinding) */
+		ret = reply_static(s, conn, MHD_HTTP_FORBIDDEN, JSON_TYPE, origin_body);
+	} else if (strcmp(url, "/rpc") == 0 || strcmp(url, "/") == 0) {
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
 			ret = reply_static(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
 			                   bad_method_body);
@@ -433,7 +596,7 @@ static enum MHD_Result route(ssp_rpc_server *s, struct MHD_Connection *conn, con
 			ret = MHD_YES;
 		}
 	} else if (strcmp(url, "/health") == 0) {
-		ret = get ? reply_static(s, conn, MHD_HTTP_OK, "text/plain", "ok\n")
+		ret = get ? serve_health(s, conn)
 		          : reply_static(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
 		                         bad_method_body);
 	} else if (strcmp(url, "/metrics") == 0) {
@@ -518,6 +681,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 			free(c);
 			return; /* untracked: only MHD's idle timeout applies to it */
 		}
+		atomic_fetch_add(&s->conns_open, 1);
 		c->fd = ci->connect_fd;
 		c->phase = C_RECV;
 		c->since = now_ms();
@@ -533,6 +697,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 	 * touches a reused descriptor (it works on the list under the same lock). */
 	c = *socket_context;
 	if (!c) return;
+	atomic_fetch_sub(&s->conns_open, 1);
 	pthread_mutex_lock(&s->cmu);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -625,6 +790,35 @@ out:
 	return rc;
 }
 
+int ssp_rpc_listen(int *fd, const char *listen_on, char *why, size_t cap)
+{
+	struct sockaddr_in sa;
+	int one = 1, rc = SSP_ERR_INVAL, sock = -1;
+
+	*fd = -1;
+	if (!listen_on || parse_listen(&sa, listen_on)) {
+		snprintf(why, cap, "bad listen address '%s' (want IPv4 ADDR:PORT)",
+		         listen_on ? listen_on : "");
+		goto out;
+	}
+	rc = SSP_ERR_IO;
+	sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* SO_REUSEADDR only skips TIME_WAIT after a restart; no SO_REUSEPORT, so two nodes
+	 * never share a port */
+	if (sock < 0 || setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(sock, (struct sockaddr *)&sa, sizeof(sa)) || listen(sock, SOMAXCONN)) {
+		snprintf(why, cap, "%s", errno == EADDRINUSE ? "address already in use"
+		                                             : strerror(errno));
+		goto out;
+	}
+	*fd = sock;
+	sock = -1;
+	rc = 0;
+out:
+	if (sock >= 0) close(sock);
+	return rc;
+}
+
 static void defaults(ssp_rpc_config *c)
 {
 	struct rlimit nofile;
@@ -692,6 +886,7 @@ static void server_free(ssp_rpc_server *s)
 	/* No connection is suspended any more, as MHD requires. */
 	if (s->d) MHD_stop_daemon(s->d);
 	free(s->th);
+	free((void *)s->stats.n);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->cmu);
@@ -706,7 +901,7 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 	struct sockaddr_in sa;
 	pthread_attr_t attr;
 	unsigned flags;
-	int rc = SSP_ERR_INVAL;
+	int rc = SSP_ERR_INVAL, listen_fd = cfg ? cfg->listen_fd : -1;
 
 	*out = NULL;
 	if (!cfg || !cfg->listen || (cfg->nmethods && !cfg->methods)) goto out;
@@ -717,6 +912,11 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 	rc = SSP_ERR_NOMEM;
 	s = calloc(1, sizeof(*s));
 	if (!s) goto out;
+	if (cfg->cors && (rc = parse_cors(s, cfg->cors))) goto out;
+	rc = SSP_ERR_NOMEM;
+	s->stats.rows = cfg->nmethods + 2;
+	s->stats.n = calloc(s->stats.rows * SSP_RPC_STAT_NCODES, sizeof(*s->stats.n));
+	if (!s->stats.n) goto out;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	pthread_mutex_init(&s->cmu, NULL);
@@ -748,10 +948,15 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 	 */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 	        MHD_USE_ERROR_LOG;
+	/* From here MHD owns a given socket: on failure it may have closed it already, so
+	 * it is not closed again here (a descriptor leaked on a failed start, not a double close). */
+	listen_fd = -1;
 	/* The logger goes first so that MHD reports option errors through it too. */
 	s->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
+	    cfg->listen_fd > 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
+	    cfg->listen_fd > 0 ? (intptr_t)cfg->listen_fd : (intptr_t)&sa,
+	    MHD_OPTION_CONNECTION_LIMIT,
 	    s->cfg.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_conns_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (s->cfg.request_ms + s->cfg.send_ms) / 1000u + 1u,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
@@ -762,7 +967,13 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 		goto out;
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : ntohs(sa.sin_port);
+	s->port = info && info->port ? info->port : ntohs(sa.sin_port);
+	if (cfg->listen_fd > 0) {
+		struct sockaddr_in bound;
+		socklen_t blen = sizeof(bound);
+		if (getsockname(cfg->listen_fd, (struct sockaddr *)&bound, &blen) == 0)
+			s->port = ntohs(bound.sin_port);
+	}
 	SSP_LOGI("rpc",
 	         "JSON-RPC listening on %s (port %u, up to %u connections, %u per address, %u "
 	         "handler threads)",
@@ -771,6 +982,7 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 	s = NULL;
 	rc = 0;
 out:
+	if (listen_fd > 0) close(listen_fd); /* ours since the call, never handed to MHD */
 	server_free(s);
 	return rc;
 }

@@ -44,6 +44,21 @@ void ssp_rpc_budget_add(ssp_rpc_budget *b, size_t n);
 void ssp_rpc_budget_release(ssp_rpc_budget *b, size_t n);
 
 /*
+ * Request counters by method and JSON-RPC code, for /metrics. Rows are the
+ * config's methods in table order, then "unknown" (no such method), then
+ * "invalid" (parse errors and invalid requests); columns SSP_RPC_STAT_CODES
+ * then "other". Counting is lock-free (relaxed atomics); any thread.
+ */
+#define SSP_RPC_STAT_NCODES 12
+typedef struct {
+	size_t rows;
+	_Atomic unsigned long long *n; /* rows × SSP_RPC_STAT_NCODES */
+} ssp_rpc_stats;
+
+/* The JSON-RPC code of column i (i < SSP_RPC_STAT_NCODES - 1; the last is "other"). */
+int ssp_rpc_stat_code(size_t i);
+
+/*
  * Returns 1 if no container in json[0..len) nests deeper than max_depth,
  * 0 otherwise. Counts '[' and '{' outside strings (honouring backslash
  * escapes) without validating anything else, so it is safe on any bytes and
@@ -75,5 +90,10 @@ char *ssp_rpc_handle_body(const ssp_rpc_config *cfg, const char *body, size_t le
  */
 char *ssp_rpc_handle_body_budget(const ssp_rpc_config *cfg, ssp_rpc_budget *budget,
                                  const char *body, size_t len, int *http_status, size_t *out_len);
+
+/* The same, counting each request's outcome in `stats` (may be NULL). */
+char *ssp_rpc_handle_body_stats(const ssp_rpc_config *cfg, ssp_rpc_budget *budget,
+                                ssp_rpc_stats *stats, const char *body, size_t len,
+                                int *http_status, size_t *out_len);
 
 #endif
