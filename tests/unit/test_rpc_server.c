@@ -675,12 +675,15 @@ static void test_http_routes(void **state)
 
 	r = http_full("GET", "/health", NULL, 0, 0, 0);
 	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body, "ok\n");
+	assert_string_equal(r.body, "{\"status\":\"ok\"}\n");
 	free(r.body);
 
+	/* the callback's text, then the server's own families */
 	r = http_full("GET", "/metrics", NULL, 0, 0, 0);
 	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body, "# TYPE ssp_test counter\nssp_test 1\n");
+	assert_true(strncmp(r.body, "# TYPE ssp_test counter\nssp_test 1\n", 35) == 0);
+	assert_non_null(strstr(r.body, "# TYPE ssp_rpc_requests_total counter\n"));
+	assert_non_null(strstr(r.body, "\nssp_rpc_connections 1\n"));
 	free(r.body);
 
 	r = http_full("GET", "/nope", NULL, 0, 0, 0);
