@@ -523,6 +523,7 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 static int m_rpc_discover(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 {
 	json_error_t je;
+	if (obj_params(params, err)) return -1;
 	*res = json_loads(ssp_openrpc_json, 0, &je);
 	return *res ? 0 : ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "openrpc: %s", je.text);
 }
@@ -535,7 +536,8 @@ static const ssp_rpc_method methods[] = {
     {"tx_submit", m_tx_submit},
     {"tx_submitBatch", m_tx_submitBatch},
     {"tx_get", m_tx_get},
-    {"rpc_discover", m_rpc_discover},
+    {"rpc.discover", m_rpc_discover}, /* the name the OpenRPC spec defines */
+    {"rpc_discover", m_rpc_discover}, /* kept for existing clients */
 };
 
 const ssp_rpc_method *ssp_node_methods(size_t *n)

@@ -513,8 +513,9 @@ static void test_parse_errors(void **state)
 	/* An escaped NUL in a string. */
 	assert_error_body("{\"jsonrpc\":\"2.0\",\"method\":\"a\\u0000b\",\"id\":1}",
 	                  SSP_RPC_PARSE_ERROR, -1);
-	/* Integer overflow. */
-	assert_error_body("{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":99999999999999999999}",
+	/* 17 numbers beyond 64 bits: more than are kept as text, a parse error. */
+	assert_error_body("[1e999,1e999,1e999,1e999,1e999,1e999,1e999,1e999,1e999,1e999,1e999,"
+	                  "1e999,1e999,1e999,1e999,1e999,1e999]",
 	                  SSP_RPC_PARSE_ERROR, -1);
 
 	/* A raw NUL byte in the body. */
@@ -1004,6 +1005,23 @@ static void test_handle_body_direct(void **state)
 	out = ssp_rpc_handle_body(&cfg, req, strlen(req), &status);
 	assert_null(out);
 	assert_int_equal(status, 204);
+
+	/* ids beyond 64 bits (valid JSON numbers) are echoed as sent; as a param, a big
+	 * number is not an integer to the method */
+	req = "[{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[5,6],"
+	      "\"id\":123456789012345678901234567890},"
+	      "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[1,99999999999999999999],"
+	      "\"id\":-1e400}]";
+	out = ssp_rpc_handle_body(&cfg, req, strlen(req), &status);
+	assert_int_equal(status, 200);
+	assert_non_null(strstr(out, "\"result\":11,\"id\":123456789012345678901234567890}"));
+	assert_non_null(strstr(out, "\"id\":-1e400}]"));
+	assert_non_null(strstr(out, "-32602"));
+	free(out);
+	req = "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[5,6],\"id\":9223372036854775807}";
+	out = ssp_rpc_handle_body(&cfg, req, strlen(req), &status);
+	assert_string_equal(out, "{\"jsonrpc\":\"2.0\",\"result\":11,\"id\":9223372036854775807}");
+	free(out);
 
 	cfg.max_body = 10;
 	req = "{\"jsonrpc\":\"2.0\",\"method\":\"note\"}";
