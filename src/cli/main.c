@@ -33,6 +33,7 @@ static const cli_optspec global_opts[] = {
 static const cli_optspec no_opts[] = {{NULL, false}};
 static const cli_optspec key_new_opts[] = {{"name", true}, {"type", true}, {NULL, false}};
 static const cli_optspec key_import_opts[] = {{"name", true}, {"pem", true}, {NULL, false}};
+static const cli_optspec key_export_opts[] = {{"yes", false}, {NULL, false}};
 static const cli_optspec transfer_opts[] = {
     {"from", true}, {"to", true},    {"amount", true},        {"fee", true},
     {"memo", true}, {"wait", false}, {"expiry-blocks", true}, {NULL, false},
@@ -109,6 +110,8 @@ static const cli_cmd commands[] = {
      "List the keys in the keystore (no password needed)."},
     {"key", "show", cli_cmd_key_show, no_opts, 1, 1, "key show NAME",
      "Show a key's type, address and public key (no password needed)."},
+    {"key", "export", cli_cmd_key_export, key_export_opts, 1, 1, "key export NAME --yes",
+     "Print a key's secret as PKCS#8 PEM (unencrypted: refused without --yes)."},
     {NULL, "info", cli_cmd_info, no_opts, 0, 0, "info", "Show the node's chain summary."},
     {NULL, "balance", cli_cmd_balance, no_opts, 1, 1, "balance ADDRESS|NAME",
      "Show an account's balance, locked funds and nonce."},

@@ -13,7 +13,9 @@
 
 static const char usage[] =
     "usage: sspd [options]\n"
-    "  --dev                   single-node devnet with a funded dev account\n"
+    "  --dev                   single-node devnet with funded dev accounts\n"
+    "  --dev-accounts N        accounts a new devnet funds: dev, dev1 … (default 10, 1..100)\n"
+    "  --reset                 with --dev: delete the devnet's chain and keys, start afresh\n"
     "  --datadir DIR           data directory (default ~/.ssp/<network>)\n"
     "  --rpc-listen ADDR:PORT  JSON-RPC address (default 127.0.0.1:9631)\n"
     "  --genesis FILE          genesis JSON (required unless --dev)\n"
@@ -70,6 +72,8 @@ static const opt opts[] = {
     {"verify-db", true},
     {"exec-budget-ms", true},
     {"rpc-cors", true},
+    {"dev-accounts", true},
+    {"reset", false},
 };
 
 static int set_str(char *dst, size_t cap, const char *v, const char *name)
@@ -140,6 +144,15 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 		return set_str(c->verify_db, sizeof c->verify_db, v, name);
 	else if (!strcmp(name, "rpc-cors"))
 		return set_str(c->rpc_cors, sizeof c->rpc_cors, v, name);
+	else if (!strcmp(name, "reset"))
+		c->reset = !v || !strcmp(v, "1") || !strcmp(v, "true");
+	else if (!strcmp(name, "dev-accounts")) {
+		if (parse_uint(v, 100, &u) || !u) {
+			fprintf(stderr, "sspd: error: --dev-accounts must be 1..100\n");
+			return 1;
+		}
+		c->dev_accounts = (unsigned)u;
+	}
 	else if (!strcmp(name, "rpc-threads")) {
 		if (parse_uint(v, 64, &u) || !u) {
 			fprintf(stderr, "sspd: error: --rpc-threads must be 1..64\n");
@@ -288,6 +301,10 @@ int ssp_node_config_parse(ssp_node_config *c, int argc, char **argv)
 		if (apply(c, opts[k].name, v)) return 1;
 	}
 	if (c->verify_db[0]) return 0; /* genesis defaults to DIR/genesis.json */
+	if (c->reset && !c->dev) {
+		fprintf(stderr, "sspd: error: --reset only resets a devnet (--dev)\n");
+		return 1;
+	}
 	if (!c->dev && !c->genesis[0]) {
 		fprintf(stderr, "sspd: error: give --genesis FILE, or --dev for a devnet\n");
 		return 1;

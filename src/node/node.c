@@ -5,10 +5,13 @@
  * writer), and the job queue through which RPC threads reach the loop.
  * RPC threads never touch the chain or the mempool directly.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -133,6 +136,111 @@ static int check_datadir(ssp_node *n)
 	return 0;
 }
 
+#define DEV_ACCOUNTS 10 /* a new devnet funds dev, dev1 … dev9 (--dev-accounts) */
+#define DEV_EXTRA_SSP 1000000ull /* each account beyond dev gets this; dev the rest of 25% */
+
+/*
+ * The accounts a devnet funds beyond `dev`: keys dev1 … devN-1 (empty
+ * passwords) created with a new devnet, listed with their addresses for the
+ * banner. On later starts the keys that exist are listed.
+ */
+static int dev_extra_accounts(ssp_node *n, const char *dir, bool create)
+{
+	unsigned want = n->cfg.dev_accounts ? n->cfg.dev_accounts : DEV_ACCOUNTS;
+	char path[1200], name[16];
+	ssp_seckey sk;
+	ssp_pubkey pk;
+	ssp_addr a;
+	int rc = 0;
+
+	for (unsigned i = 1; i < 100 && (create ? i < want : true); i++) {
+		snprintf(name, sizeof name, "dev%u", i);
+		snprintf(path, sizeof path, "%s/%s", dir, name);
+		if (!file_exists(path)) {
+			if (!create) break;
+			rc = ssp_key_generate(&sk, &pk, SSP_KEY_ED25519);
+			if (!rc) rc = ssp_keystore_write(path, name, &sk, "");
+			ssp_seckey_wipe(&sk);
+			if (rc) {
+				NODE_ERR(n, "cannot write key file %s: %s", path, ssp_strerror(rc));
+				return rc;
+			}
+		} else if ((rc = ssp_keystore_info(path, &pk, NULL, 0))) {
+			continue; /* not ours to judge: listed only if readable */
+		}
+		ssp_addr_from_pubkey(&a, &pk);
+		size_t k = n->ndev_accounts++;
+		snprintf(n->dev_accounts[k][0], sizeof n->dev_accounts[k][0], "%s", name);
+		ssp_addr_encode(n->dev_accounts[k][1], sizeof n->dev_accounts[k][1], "dssp", &a);
+	}
+	return 0;
+}
+
+/* The devnet genesis with dev's 25% split among the dev accounts. */
+static char *dev_genesis(ssp_node *n, const ssp_addr *dev, const ssp_pubkey *prodpk)
+{
+	char *g = ssp_genesis_dev_json(dev, prodpk, ssp_now_ms()), *out = NULL;
+	json_t *doc = g ? json_loads(g, 0, NULL) : NULL;
+	json_t *allocs = json_object_get(doc, "allocations"), *first = json_array_get(allocs, 0);
+	char amount[32];
+	size_t extra = n->ndev_accounts - 1; /* dev1 … */
+
+	free(g);
+	if (!first) goto out;
+	snprintf(amount, sizeof amount, "%llu", 2500000000ull - extra * DEV_EXTRA_SSP);
+	json_object_set_new(first, "amount", json_string(amount));
+	snprintf(amount, sizeof amount, "%llu", DEV_EXTRA_SSP);
+	for (size_t i = 0; i < extra; i++)
+		json_array_insert_new(allocs, 1 + i,
+		                      json_pack("{s:s, s:s, s:s}", "category", "private_placement",
+		                                "address", n->dev_accounts[i + 1][1], "amount",
+		                                amount));
+	out = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+out:
+	json_decref(doc);
+	return out;
+}
+
+/*
+ * --dev --reset: a fresh devnet in the same datadir. Refused while a node
+ * runs on it (the LOCK is held); removes only what a devnet creates.
+ */
+static int reset_dev(ssp_node *n)
+{
+	static const char *const files[] = {"chain.mdb", "chain.mdb-lock", "genesis.json",
+	                                    "producer.key"};
+	char path[1200];
+	DIR *d;
+	struct dirent *e;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof path, "%s/LOCK", n->cfg.datadir);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		NODE_ERR(n, "cannot reset %s: a node is running on it", n->cfg.datadir);
+		close(fd);
+		return SSP_ERR_DBLOCKED;
+	}
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		snprintf(path, sizeof path, "%s/%s", n->cfg.datadir, files[i]);
+		if (unlink(path) && errno != ENOENT) rc = SSP_ERR_IO;
+	}
+	snprintf(path, sizeof path, "%s/dev-keys", n->cfg.datadir);
+	if ((d = opendir(path))) {
+		while ((e = readdir(d))) {
+			char f[1500];
+			if (e->d_name[0] == '.') continue;
+			snprintf(f, sizeof f, "%s/%s", path, e->d_name);
+			if (unlink(f)) rc = SSP_ERR_IO;
+		}
+		closedir(d);
+	}
+	if (fd >= 0) close(fd); /* releases the lock */
+	if (rc) NODE_ERR(n, "cannot reset %s: %s", n->cfg.datadir, strerror(errno));
+	else SSP_LOGI(LOG, "reset: a new devnet in %s", n->cfg.datadir);
+	return rc;
+}
+
 static int setup_dev(ssp_node *n, char *genesis_path, size_t cap)
 {
 	char dir[1100], path[1200];
@@ -148,6 +256,12 @@ static int setup_dev(ssp_node *n, char *genesis_path, size_t cap)
 	if (rc) return rc;
 	ssp_addr_from_pubkey(&dev, &devpk);
 	ssp_addr_encode(n->dev_address, sizeof n->dev_address, "dssp", &dev);
+	snprintf(n->dev_accounts[0][0], sizeof n->dev_accounts[0][0], "dev");
+	snprintf(n->dev_accounts[0][1], sizeof n->dev_accounts[0][1], "%s", n->dev_address);
+	n->ndev_accounts = 1;
+	snprintf(path, sizeof path, "%s/genesis.json", n->cfg.datadir);
+	/* the extra accounts are funded only by a genesis this node writes now */
+	if ((rc = dev_extra_accounts(n, dir, !n->cfg.genesis[0] && !file_exists(path)))) return rc;
 	snprintf(path, sizeof path, "%s/producer.key", n->cfg.datadir);
 	rc = load_or_create_key(n, path, "producer", "", true, &n->producer, &prodpk);
 	if (rc) return rc;
@@ -158,7 +272,7 @@ static int setup_dev(ssp_node *n, char *genesis_path, size_t cap)
 	}
 	snprintf(genesis_path, cap, "%s/genesis.json", n->cfg.datadir);
 	if (file_exists(genesis_path)) return 0;
-	char *g = ssp_genesis_dev_json(&dev, &prodpk, ssp_now_ms());
+	char *g = dev_genesis(n, &dev, &prodpk);
 	if (!g) return SSP_ERR_NOMEM;
 	rc = write_file(genesis_path, g);
 	free(g);
@@ -180,6 +294,7 @@ int ssp_node_start(ssp_node *n)
 		return rc;
 	}
 	if ((rc = ensure_dir(n, n->cfg.datadir))) return rc;
+	if (n->cfg.reset && (rc = reset_dev(n))) return rc;
 	if ((rc = check_datadir(n))) return rc;
 	if (n->cfg.dev) {
 		rc = setup_dev(n, gpath, sizeof gpath);
@@ -339,6 +454,12 @@ int ssp_node_start(ssp_node *n)
 	if (n->cfg.dev) {
 		printf("  dev account: %s\n", n->dev_address);
 		printf("  dev key:     %s (keystore, empty password)\n", n->dev_keyfile);
+		if (n->ndev_accounts > 1) {
+			printf("  dev accounts (keys in %s/dev-keys, empty passwords):\n",
+			       n->cfg.datadir);
+			for (size_t i = 0; i < n->ndev_accounts; i++)
+				printf("    %-6s %s\n", n->dev_accounts[i][0], n->dev_accounts[i][1]);
+		}
 		printf("  try:         build/bin/ssp --keystore %s/dev-keys balance dev\n",
 		       n->cfg.datadir);
 	}

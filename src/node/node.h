@@ -36,6 +36,8 @@ typedef struct {
 	char verify_db[1024]; /* --verify-db DIR: check offline, do not run a node */
 	long exec_budget_ms;  /* producer's execution budget per block; -1: the chain's default */
 	char rpc_cors[1024];  /* --rpc-cors: allowed browser origins, comma-separated */
+	unsigned dev_accounts; /* --dev: funded accounts of a new devnet (dev, dev1 …); 0 = 10 */
+	bool reset;            /* --dev --reset: delete the devnet's chain and keys first */
 } ssp_node_config;
 
 /* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (error) or
@@ -89,6 +91,8 @@ typedef struct ssp_node {
 	ssp_rpc_method *methods; /* node's and modules', combined */
 	char dev_address[96];
 	char dev_keyfile[1200];
+	char dev_accounts[100][2][96]; /* name, address of each funded dev account */
+	size_t ndev_accounts;
 
 	uv_loop_t loop;
 	uv_async_t wake;
