@@ -305,7 +305,7 @@ void cli_print_tx(cli_ctx *c, const json_t *out, const char *const *amount_keys,
 	json_object_foreach((json_t *)out, key, v)
 	{
 		const char *suffix = "";
-		if (!strcmp(key, "fee")) suffix = " SSP";
+		if (!strcmp(key, "fee") || !strcmp(key, "creation_fee")) suffix = " SSP";
 		for (size_t i = 0; amount_keys && amount_keys[i]; i++)
 			if (!strcmp(key, amount_keys[i])) suffix = unit;
 		if (json_is_string(v))

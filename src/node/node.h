@@ -40,7 +40,8 @@ typedef struct {
 	bool reset;            /* --dev --reset: delete the devnet's chain and keys first */
 } ssp_node_config;
 
-/* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (error) or
+/* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (a usage
+ * error: sspd exits 2) or
  * 2 (help). */
 int ssp_node_config_parse(ssp_node_config *cfg, int argc, char **argv);
 

@@ -105,6 +105,8 @@ static int m_chain_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_erro
 		json_object_set_new(*res, "gas_price", jamount(p->gas_price));
 		json_object_set_new(*res, "max_block_gas",
 		                    json_integer((json_int_t)p->max_block_gas));
+		/* what token_create moves to the pool on top of the fee */
+		json_object_set_new(*res, "token_create_fee", jamount(p->token_create_fee));
 	}
 	return *res ? 0 : fail_err(n, err, SSP_ERR_NOMEM);
 }
