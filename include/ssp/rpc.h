@@ -53,6 +53,18 @@ typedef struct {
 	void *ctx; /* passed to fn; NULL means the server's ctx */
 } ssp_rpc_method;
 
+/*
+ * A WebSocket subscription topic (GET /ws, JSON-RPC `subscribe`): clients
+ * subscribe with {"topic": name, <filter>: string …}; an event published on
+ * the topic reaches the subscriptions whose every filter value equals the
+ * event's member of that name.
+ */
+typedef struct {
+	const char *name;
+	const char *const *filters; /* allowed filter keys, NULL-terminated (may be NULL) */
+	const char *required;       /* a filter key that must be given, or NULL */
+} ssp_rpc_topic;
+
 typedef struct {
 	const char *listen;  /* "ADDR:PORT"; port 0 picks a free one */
 	size_t max_body;     /* bytes; larger bodies get HTTP 413 + -32600 */
@@ -81,6 +93,9 @@ typedef struct {
 	/* Browser origins allowed to call (CORS): "https://a.example,http://localhost:3000", "*" for
 	 * any; NULL or "" for none (the default). Read only by ssp_rpc_server_start. */
 	const char *cors;
+	/* WebSocket topics (GET /ws); none: /ws answers 404. Must outlive the server. */
+	const ssp_rpc_topic *topics;
+	size_t ntopics;
 } ssp_rpc_config;
 
 /*
@@ -99,6 +114,16 @@ SSP_WUR int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg
 unsigned ssp_rpc_server_port(const ssp_rpc_server *s);
 /* Stops accepting, waits for handlers to return, frees. */
 void ssp_rpc_server_stop(ssp_rpc_server *s);
+
+/*
+ * Sends `event` (borrowed; an object) to every WebSocket subscription of
+ * `topic` whose filters match it. Never blocks on a client: each
+ * connection's queue is bounded and a client that does not keep up is
+ * dropped. Any thread.
+ */
+void ssp_rpc_publish(ssp_rpc_server *s, const char *topic, const json_t *event);
+/* true if some WebSocket is subscribed to `topic` (publishers skip building events otherwise). */
+bool ssp_rpc_subscribed(ssp_rpc_server *s, const char *topic);
 
 /* ------------------------------------------------------------------ client */
 

@@ -424,12 +424,17 @@ int ssp_node_start(ssp_node *n)
 	    .listen_fd = n->rpc_fd,
 	    .cors = n->cfg.rpc_cors,
 	};
+	rc_cfg.topics = ssp_node_topics(&rc_cfg.ntopics);
 	rc_cfg.methods = n->methods;
 	rc_cfg.nmethods = total;
 	n->rpc_fd = -1; /* the server's now, even if it fails */
 	rc = ssp_rpc_server_start(&n->rpc, &rc_cfg);
 	if (rc) {
 		NODE_ERR(n, "cannot serve RPC on %s: %s", n->cfg.rpc_listen, ssp_strerror(rc));
+		return rc;
+	}
+	if ((rc = ssp_node_notify_start(n))) {
+		NODE_ERR(n, "cannot start the WebSocket notifier");
 		return rc;
 	}
 	const ssp_head *h = ssp_chain_head(n->chain);
@@ -534,6 +539,7 @@ static void run_job(ssp_node *n, job *j)
 			else
 				atomic_fetch_add(&n->txs_admitted, 1);
 		}
+		ssp_node_notify_admitted(n, j);
 		break;
 	case JOB_TX_STATUS:
 		if (ssp_mempool_has(n->mempool, &j->txid))
@@ -623,6 +629,7 @@ static void *producer_main(void *arg)
 			ssp_signer_soft(&signer, &n->producer);
 			rc = ssp_produce_block(n->chain, n->mempool, &signer, slot, now, &info);
 			if (!rc) {
+				ssp_node_notify_kick(n); /* WebSocket subscribers */
 				atomic_fetch_add(&n->blocks_produced, 1);
 				atomic_fetch_add(&n->txs_included, info.ntx);
 				atomic_store(&n->last_commit_ns, info.commit_ns);
@@ -771,6 +778,7 @@ static void *follower_main(void *arg)
 		                           nb, info, &done);
 		for (size_t k = 0; k < nb; k++)
 			free(raw[k]);
+		if (done) ssp_node_notify_kick(n);
 		for (size_t k = 0; k < done; k++) {
 			atomic_fetch_add(&n->blocks_imported, 1);
 			atomic_fetch_add(&n->txs_included, info[k].ntx);
@@ -877,6 +885,7 @@ int ssp_node_run(ssp_node *n)
 	}
 	uv_run(&n->loop, UV_RUN_DEFAULT);
 	stop_producer(n); /* finishes the block it may be committing */
+	ssp_node_notify_stop(n);
 	/* stop RPC with the queue refusing work, so no handler waits on the loop */
 	if (n->rpc) ssp_rpc_server_stop(n->rpc);
 	n->rpc = NULL;
@@ -892,6 +901,7 @@ void ssp_node_free(ssp_node *n)
 	if (n->rpc_fd > 0) close(n->rpc_fd); /* start-up failed before the server took it */
 	n->rpc_fd = -1;
 	stop_producer(n);
+	ssp_node_notify_stop(n);
 	if (n->rpc) ssp_rpc_server_stop(n->rpc);
 	if (n->loop_ready && !n->stopping) {
 		/* start-up failed after the loop was set up: close its handles */

@@ -113,6 +113,13 @@ typedef struct ssp_node {
 	bool pstop;
 	_Atomic int fatal; /* set by the producer on a fatal error; the loop stops the node */
 
+	/* the WebSocket notifier (notify.c) */
+	pthread_t notifier;
+	bool notify_started, notify_init;
+	pthread_mutex_t nlock;
+	pthread_cond_t ncond;
+	bool nstop, nkick;
+
 	/* metrics, written by the loop, read by RPC threads */
 	_Atomic uint64_t blocks_produced, blocks_imported, txs_included, last_commit_ns,
 	    last_apply_ns, txs_admitted, txs_rejected;
@@ -147,6 +154,14 @@ int ssp_node_verify_db(const ssp_node_config *cfg);
  * 0 otherwise (the real open then reports any ordinary error itself).
  */
 int ssp_node_probe_db(const char *dir, const ssp_genesis *g, size_t map_size, int *sig);
+
+/* WebSocket subscriptions (notify.c): the topics, the notifier thread that publishes each
+ * committed block (kicked by the chain thread), and admission results for txStatus. */
+const ssp_rpc_topic *ssp_node_topics(size_t *n);
+SSP_WUR int ssp_node_notify_start(ssp_node *n);
+void ssp_node_notify_kick(ssp_node *n);
+void ssp_node_notify_stop(ssp_node *n);
+void ssp_node_notify_admitted(ssp_node *n, const job *j);
 
 /* The RPC method table (rpc_methods.c). */
 const ssp_rpc_method *ssp_node_methods(size_t *n);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -60,7 +61,7 @@ static const char origin_body[] =
     ERR_JSON(-32600, "origin not allowed: start the node with --rpc-cors ORIGIN to allow it");
 
 /* Where a connection is in its current request; only RECV and SEND have deadlines. */
-enum { C_RECV, C_HANDLE, C_SEND };
+enum { C_RECV, C_HANDLE, C_SEND, C_UPGRADED };
 
 /* One TCP connection (MHD's socket context), listed for the reaper. */
 struct conn {
@@ -103,6 +104,7 @@ struct ssp_rpc_server {
 	ssp_rpc_budget bodies;  /* request body bytes held */
 	ssp_rpc_stats stats;    /* requests by method and code (/metrics) */
 	_Atomic unsigned long long conns_open; /* connections now open (/metrics) */
+	ssp_rpc_ws *ws;                  /* WebSockets (GET /ws), NULL without topics */
 	char cors[CORS_MAX][ORIGIN_MAX]; /* allowed origins; "*" allows any */
 	unsigned ncors;
 
@@ -494,6 +496,17 @@ static char *server_metrics(ssp_rpc_server *s, char *text)
 	        "# TYPE ssp_rpc_body_bytes gauge\nssp_rpc_body_bytes %zu\n",
 	        atomic_load(&s->conns_open), atomic_load(&s->replies.used),
 	        atomic_load(&s->bodies.used));
+	if (s->ws) {
+		unsigned long long subs, dropped, conns = ssp_rpc_ws_count(s->ws, &subs, &dropped);
+		fprintf(f,
+		        "# HELP ssp_ws_connections WebSocket connections open now.\n"
+		        "# TYPE ssp_ws_connections gauge\nssp_ws_connections %llu\n"
+		        "# HELP ssp_ws_subscriptions WebSocket subscriptions now.\n"
+		        "# TYPE ssp_ws_subscriptions gauge\nssp_ws_subscriptions %llu\n"
+		        "# HELP ssp_ws_dropped_total WebSocket clients dropped for not reading.\n"
+		        "# TYPE ssp_ws_dropped_total counter\nssp_ws_dropped_total %llu\n",
+		        conns, subs, dropped);
+	}
 	if (fclose(f)) {
 		free(out);
 		out = NULL;
@@ -566,6 +579,74 @@ out:
 	return ret;
 }
 
+static const char ws_bad_body[] =
+    ERR_JSON(-32600, "GET /ws needs a WebSocket handshake (Upgrade: websocket, "
+                     "Sec-WebSocket-Version: 13, a Sec-WebSocket-Key)");
+static const char ws_full_body[] = ERR_JSON(-32002, "too many WebSocket connections, retry");
+
+/* MHD hands over the socket of a completed upgrade: the WebSocket thread owns its I/O now. */
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls,
+                        const char *extra_in, size_t extra_in_size, MHD_socket sock,
+                        struct MHD_UpgradeResponseHandle *urh)
+{
+	ssp_rpc_server *s = cls;
+
+	(void)req_cls;
+	set_phase(s, conn, C_UPGRADED); /* long-lived: no request deadline */
+	ssp_rpc_ws_attach(s->ws, sock, extra_in, extra_in_size, urh);
+}
+
+/* True if the comma-separated header value contains token (case-insensitive). */
+static bool header_has(struct MHD_Connection *conn, const char *name, const char *token)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+	size_t n = strlen(token);
+
+	for (const char *p = v; p && *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (strncasecmp(p, token, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+			return true;
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
+/* GET /ws: the RFC 6455 handshake, answered 101 by MHD's upgrade. */
+static enum MHD_Result serve_ws(ssp_rpc_server *s, struct MHD_Connection *conn)
+{
+	const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+	const char *ver =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Version");
+	struct MHD_Response *r;
+	enum MHD_Result ret = MHD_NO;
+	char accept[29];
+
+	if (!header_has(conn, "Upgrade", "websocket") || !header_has(conn, "Connection", "upgrade") ||
+	    !ver || strcmp(ver, "13") != 0 || !ssp_rpc_ws_accept_key(accept, key))
+		return reply_static(s, conn, MHD_HTTP_BAD_REQUEST, JSON_TYPE, ws_bad_body);
+	if (ssp_rpc_ws_full(s->ws))
+		return reply_static(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, JSON_TYPE, ws_full_body);
+	r = MHD_create_response_for_upgrade(on_upgraded, s);
+	if (!r) return MHD_NO;
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket") == MHD_YES &&
+	    MHD_add_response_header(r, "Sec-WebSocket-Accept", accept) == MHD_YES &&
+	    decorate(s, conn, r))
+		ret = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+void ssp_rpc_publish(ssp_rpc_server *s, const char *topic, const json_t *event)
+{
+	if (s && s->ws) ssp_rpc_ws_publish(s->ws, topic, event);
+}
+
+bool ssp_rpc_subscribed(ssp_rpc_server *s, const char *topic)
+{
+	return s && s->ws && ssp_rpc_ws_subscribed(s->ws, topic);
+}
+
 /* First call of a request (headers only): everything but POST /rpc is answered here. */
 static enum MHD_Result route(ssp_rpc_server *s, struct MHD_Connection *conn, const char *url,
                              const char *method, void **con_cls)
@@ -595,6 +676,10 @@ static enum MHD_Result route(ssp_rpc_server *s, struct MHD_Connection *conn, con
 			*con_cls = r;
 			ret = MHD_YES;
 		}
+	} else if (strcmp(url, "/ws") == 0 && s->ws) {
+		ret = get ? serve_ws(s, conn)
+		          : reply_static(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
+		                         bad_method_body);
 	} else if (strcmp(url, "/health") == 0) {
 		ret = get ? serve_health(s, conn)
 		          : reply_static(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
@@ -734,7 +819,7 @@ static void *reaper_main(void *arg)
 		now = now_ms();
 		shut = 0;
 		for (struct conn *c = s->conns; c; c = c->next) {
-			if (c->shut || c->phase == C_HANDLE) continue;
+			if (c->shut || c->phase == C_HANDLE || c->phase == C_UPGRADED) continue;
 			limit = c->phase == C_RECV ? s->cfg.request_ms : s->cfg.send_ms;
 			if (now - c->since < limit) continue;
 			shutdown(c->fd, SHUT_RDWR);
@@ -881,6 +966,8 @@ static void stop_reaper(ssp_rpc_server *s)
 static void server_free(ssp_rpc_server *s)
 {
 	if (!s) return;
+	ssp_rpc_ws_free(s->ws); /* closes the WebSockets while MHD still runs */
+	s->ws = NULL;
 	stop_handlers(s);
 	stop_reaper(s);
 	/* No connection is suspended any more, as MHD requires. */
@@ -947,7 +1034,8 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 	 * deadlines, which trickling cannot defeat.
 	 */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-	        MHD_USE_ERROR_LOG;
+	        MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
+	if (s->cfg.ntopics && (rc = ssp_rpc_ws_new(&s->ws, &s->cfg))) goto out;
 	/* From here MHD owns a given socket: on failure it may have closed it already, so
 	 * it is not closed again here (a descriptor leaked on a failed start, not a double close). */
 	listen_fd = -1;

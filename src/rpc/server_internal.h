@@ -96,4 +96,30 @@ char *ssp_rpc_handle_body_stats(const ssp_rpc_config *cfg, ssp_rpc_budget *budge
                                 ssp_rpc_stats *stats, const char *body, size_t len,
                                 int *http_status, size_t *out_len);
 
+/* ---------------------------------------------------------- WebSockets (ws.c) */
+
+#define WS_MAX_CONNS 256          /* WebSocket connections; more get 503 */
+#define WS_MAX_SUBS 32            /* subscriptions per connection */
+#define WS_MAX_MSG (64 << 10)     /* a client message (all its fragments) */
+#define WS_QUEUE_BYTES (1u << 20) /* frames waiting for one client; past it, it is dropped */
+#define WS_QUEUE_MSGS 4096
+
+typedef struct ssp_rpc_ws ssp_rpc_ws;
+
+/* Starts the WebSocket thread; cfg (topics) must outlive it. */
+int ssp_rpc_ws_new(ssp_rpc_ws **out, const ssp_rpc_config *cfg);
+/* Closes every WebSocket and joins the thread. */
+void ssp_rpc_ws_free(ssp_rpc_ws *ws);
+/* Sec-WebSocket-Accept for a Sec-WebSocket-Key (28 characters + NUL); false for a malformed key. */
+bool ssp_rpc_ws_accept_key(char out[29], const char *key);
+/* true when no more WebSockets are taken (the cap, or stopping). */
+bool ssp_rpc_ws_full(ssp_rpc_ws *ws);
+/* Takes an upgraded socket (MHD's upgrade handle `urh`) and the bytes read past the handshake. */
+void ssp_rpc_ws_attach(ssp_rpc_ws *ws, int fd, const char *extra, size_t n, void *urh);
+bool ssp_rpc_ws_subscribed(ssp_rpc_ws *ws, const char *topic);
+void ssp_rpc_ws_publish(ssp_rpc_ws *ws, const char *topic, const json_t *event);
+/* Open WebSockets; *subs their subscriptions, *dropped slow readers closed so far. */
+unsigned long long ssp_rpc_ws_count(ssp_rpc_ws *ws, unsigned long long *subs,
+                                    unsigned long long *dropped);
+
 #endif
