@@ -85,13 +85,14 @@ typedef struct {
 	 * its own metrics (requests by method and code, connections) after it. */
 	char *(*metrics)(void *ctx);
 	/* Optional: GET /health. Returns the HTTP status (200 healthy, 503 not) and sets *json
-	 * to a malloc'd JSON object (freed by the server). Without it /health is 200 {"status":"ok"}. */
+	 * to a malloc'd JSON object (freed by the server). Without it /health is 200
+	 * {"status":"ok"}. */
 	int (*health)(void *ctx, char **json);
 	/* > 0: a socket from ssp_rpc_listen, used instead of binding `listen` (which then only
 	 * names it in logs). The server owns it from ssp_rpc_server_start on, even on failure. */
 	int listen_fd;
-	/* Browser origins allowed to call (CORS): "https://a.example,http://localhost:3000", "*" for
-	 * any; NULL or "" for none (the default). Read only by ssp_rpc_server_start. */
+	/* Browser origins allowed to call (CORS): "https://a.example,http://localhost:3000", "*"
+	 * for any; NULL or "" for none (the default). Read only by ssp_rpc_server_start. */
 	const char *cors;
 	/* WebSocket topics (GET /ws); none: /ws answers 404. Must outlive the server. */
 	const ssp_rpc_topic *topics;

@@ -254,8 +254,9 @@ static const opt_doc opt_docs[] = {
     {"token transfer-from", "owner", "ADDRESS|NAME", "whose tokens are moved (required)"},
     {NULL, "from", "NAME", "the keystore key that signs and pays (required)"},
     {NULL, "to", "ADDRESS|NAME", "the recipient (required)"},
-    {NULL, "amount", "N", "how much, a decimal with up to 8 places (tokens: their decimals) "
-                          "(required)"},
+    {NULL, "amount", "N",
+     "how much, a decimal with up to 8 places (tokens: their decimals) "
+     "(required)"},
     {NULL, "symbol", "SYM", "the token's symbol, [A-Z][A-Z0-9]{1,11} (required)"},
     {NULL, "spender", "ADDRESS|NAME", "who may spend (required)"},
     {NULL, "memo", "TEXT", "up to 256 bytes of UTF-8 (default: none)"},
@@ -316,7 +317,8 @@ static void print_help(const cli_cmd *cmd, const char *group)
 		for (size_t i = 0; i < NCOMMANDS; i++)
 			if (commands[i].group && strcmp(commands[i].group, group) == 0)
 				printf("  %-15s %.*s\n", commands[i].name,
-				       (int)strcspn(commands[i].summary, "\n"), commands[i].summary);
+				       (int)strcspn(commands[i].summary, "\n"),
+				       commands[i].summary);
 		printf("\n'ssp %s COMMAND --help' shows a command's options.\n\n%s", group,
 		       global_help);
 		return;

@@ -152,8 +152,7 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 			return 1;
 		}
 		c->dev_accounts = (unsigned)u;
-	}
-	else if (!strcmp(name, "rpc-threads")) {
+	} else if (!strcmp(name, "rpc-threads")) {
 		if (parse_uint(v, 64, &u) || !u) {
 			fprintf(stderr, "sspd: error: --rpc-threads must be 1..64\n");
 			return 1;

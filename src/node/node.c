@@ -136,7 +136,7 @@ static int check_datadir(ssp_node *n)
 	return 0;
 }
 
-#define DEV_ACCOUNTS 10 /* a new devnet funds dev, dev1 … dev9 (--dev-accounts) */
+#define DEV_ACCOUNTS 10          /* a new devnet funds dev, dev1 … dev9 (--dev-accounts) */
 #define DEV_EXTRA_SSP 1000000ull /* each account beyond dev gets this; dev the rest of 25% */
 
 /*
@@ -236,8 +236,10 @@ static int reset_dev(ssp_node *n)
 		closedir(d);
 	}
 	if (fd >= 0) close(fd); /* releases the lock */
-	if (rc) NODE_ERR(n, "cannot reset %s: %s", n->cfg.datadir, strerror(errno));
-	else SSP_LOGI(LOG, "reset: a new devnet in %s", n->cfg.datadir);
+	if (rc)
+		NODE_ERR(n, "cannot reset %s: %s", n->cfg.datadir, strerror(errno));
+	else
+		SSP_LOGI(LOG, "reset: a new devnet in %s", n->cfg.datadir);
 	return rc;
 }
 
@@ -463,7 +465,8 @@ int ssp_node_start(ssp_node *n)
 			printf("  dev accounts (keys in %s/dev-keys, empty passwords):\n",
 			       n->cfg.datadir);
 			for (size_t i = 0; i < n->ndev_accounts; i++)
-				printf("    %-6s %s\n", n->dev_accounts[i][0], n->dev_accounts[i][1]);
+				printf("    %-6s %s\n", n->dev_accounts[i][0],
+				       n->dev_accounts[i][1]);
 		}
 		printf("  try:         build/bin/ssp --keystore %s/dev-keys balance dev\n",
 		       n->cfg.datadir);
@@ -746,7 +749,8 @@ static void *follower_main(void *arg)
 			if (ssp_rpc_call(cl, "chain_getInfo", NULL, &res, &e) == 0) {
 				json_t *sh = json_object_get(res, "height");
 				if (json_is_integer(sh))
-					atomic_store(&n->source_height, (uint64_t)json_integer_value(sh));
+					atomic_store(&n->source_height,
+					             (uint64_t)json_integer_value(sh));
 			}
 			json_decref(res);
 			json_decref(e.data);

@@ -31,11 +31,11 @@ typedef struct {
 	size_t mempool_max;
 	size_t rpc_max_body;
 	unsigned verify_threads;
-	size_t map_size;      /* bytes; 0 = store default */
-	bool reinit;          /* accept an empty or missing database beside an existing identity */
-	char verify_db[1024]; /* --verify-db DIR: check offline, do not run a node */
-	long exec_budget_ms;  /* producer's execution budget per block; -1: the chain's default */
-	char rpc_cors[1024];  /* --rpc-cors: allowed browser origins, comma-separated */
+	size_t map_size;       /* bytes; 0 = store default */
+	bool reinit;           /* accept an empty or missing database beside an existing identity */
+	char verify_db[1024];  /* --verify-db DIR: check offline, do not run a node */
+	long exec_budget_ms;   /* producer's execution budget per block; -1: the chain's default */
+	char rpc_cors[1024];   /* --rpc-cors: allowed browser origins, comma-separated */
 	unsigned dev_accounts; /* --dev: funded accounts of a new devnet (dev, dev1 …); 0 = 10 */
 	bool reset;            /* --dev --reset: delete the devnet's chain and keys first */
 } ssp_node_config;
@@ -82,8 +82,8 @@ typedef struct ssp_node {
 	ssp_workpool *verify;
 	bool producing;
 	char not_producing[256]; /* why not, for the banner and /health ("" when producing) */
-	bool should_produce;     /* it was given a producer key (or --dev): not producing is a fault */
-	int rpc_fd;              /* the RPC socket bound first thing (-1 once the server owns it) */
+	bool should_produce; /* it was given a producer key (or --dev): not producing is a fault */
+	int rpc_fd;          /* the RPC socket bound first thing (-1 once the server owns it) */
 	_Atomic uint64_t source_height; /* follower: the source's head height last seen */
 	ssp_seckey producer;
 	ssp_modset *modset;      /* the modules' per-chain states (the chain's tx types) */

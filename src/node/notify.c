@@ -60,11 +60,12 @@ static void publish_events(ssp_node *n, const ssp_receipt *r, const ssp_tx *tx, 
 
 	while (ssp_events_next(r->events, r->events_len, &off, &ev) == 1) {
 		json_t *fields = NULL, *e;
-		if (ssp_val_to_json(&fields, ev.fields, ev.fields_len)) fields = hex(ev.fields, ev.fields_len);
-		e = json_pack("{s:o, s:s, s:o, s:I, s:i, s:i, s:o}", "address", addr(n, &ev.emitter),
-		              "name", ev.name, "txid", hex(tx->txid.b, 32), "height",
-		              (json_int_t)height, "index", (int)index, "event_index", (int)k++,
-		              "fields", fields ? fields : json_null());
+		if (ssp_val_to_json(&fields, ev.fields, ev.fields_len))
+			fields = hex(ev.fields, ev.fields_len);
+		e = json_pack("{s:o, s:s, s:o, s:I, s:i, s:i, s:o}", "address",
+		              addr(n, &ev.emitter), "name", ev.name, "txid", hex(tx->txid.b, 32),
+		              "height", (json_int_t)height, "index", (int)index, "event_index",
+		              (int)k++, "fields", fields ? fields : json_null());
 		if (!e) continue;
 		json_t *sym = json_object_get(fields, "symbol");
 		if (json_is_string(sym)) json_object_set(e, "symbol", sym);
@@ -106,11 +107,11 @@ static void publish_block(ssp_node *n, uint64_t height, bool final_only)
 		ssp_receipt r = {0};
 		if (ssp_chain_read_receipt(n->chain, rt, height, i, &r)) continue;
 		if (txs) {
-			json_t *t = json_pack("{s:o, s:s, s:I, s:o, s:i, s:s}", "txid",
-			                      hex(b.txs[i].txid.b, 32), "status", "included",
-			                      "height", (json_int_t)height, "block_id",
-			                      hex(h->id.b, 32), "index", (int)i, "receipt",
-			                      r.status == SSP_RCPT_OK ? "ok" : "failed");
+			json_t *t =
+			    json_pack("{s:o, s:s, s:I, s:o, s:i, s:s}", "txid",
+			              hex(b.txs[i].txid.b, 32), "status", "included", "height",
+			              (json_int_t)height, "block_id", hex(h->id.b, 32), "index",
+			              (int)i, "receipt", r.status == SSP_RCPT_OK ? "ok" : "failed");
 			if (t) {
 				ssp_rpc_publish(n->rpc, "txStatus", t);
 				json_decref(t);
@@ -137,10 +138,10 @@ static void publish_final(ssp_node *n, uint64_t height)
 	if (!ssp_chain_read_block(n->chain, rt, height, &raw, &len) &&
 	    !ssp_block_decode(&b, raw, len, (size_t)1 << 31))
 		for (uint32_t i = 0; i < b.ntx; i++) {
-			json_t *t = json_pack("{s:o, s:s, s:I, s:o, s:i}", "txid",
-			                      hex(b.txs[i].txid.b, 32), "status", "finalized",
-			                      "height", (json_int_t)height, "block_id",
-			                      hex(b.hdr.id.b, 32), "index", (int)i);
+			json_t *t =
+			    json_pack("{s:o, s:s, s:I, s:o, s:i}", "txid", hex(b.txs[i].txid.b, 32),
+			              "status", "finalized", "height", (json_int_t)height,
+			              "block_id", hex(b.hdr.id.b, 32), "index", (int)i);
 			if (t) {
 				ssp_rpc_publish(n->rpc, "txStatus", t);
 				json_decref(t);
@@ -165,7 +166,8 @@ static void *notifier_main(void *arg)
 	pthread_mutex_lock(&n->nlock);
 	while (!n->nstop) {
 		uint64_t until_ms = ssp_now_ms() + 1000;
-		struct timespec until = {(time_t)(until_ms / 1000), (long)(until_ms % 1000) * 1000000L};
+		struct timespec until = {(time_t)(until_ms / 1000),
+		                         (long)(until_ms % 1000) * 1000000L};
 		if (!n->nkick) pthread_cond_timedwait(&n->ncond, &n->nlock, &until);
 		n->nkick = false;
 		if (n->nstop) break;
@@ -231,10 +233,11 @@ void ssp_node_notify_admitted(ssp_node *n, const job *j)
 		const job_tx *t = &j->txs[i];
 		json_t *e;
 		if (ssp_hash_is_zero(&t->txid)) continue; /* not even decodable: no txid */
-		e = t->err ? json_pack("{s:o, s:s, s:s, s:s}", "txid", hex(t->txid.b, 32), "status",
-		                       "rejected", "error", ssp_errname(t->err), "reason",
-		                       ssp_strerror(t->err))
-		           : json_pack("{s:o, s:s}", "txid", hex(t->txid.b, 32), "status", "pending");
+		e = t->err
+		        ? json_pack("{s:o, s:s, s:s, s:s}", "txid", hex(t->txid.b, 32), "status",
+		                    "rejected", "error", ssp_errname(t->err), "reason",
+		                    ssp_strerror(t->err))
+		        : json_pack("{s:o, s:s}", "txid", hex(t->txid.b, 32), "status", "pending");
 		if (!e) continue;
 		ssp_rpc_publish(n->rpc, "txStatus", e);
 		json_decref(e);

@@ -373,16 +373,16 @@ static int m_tx_submitBatch(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 			continue;
 		}
 		if (txs[i].err == SSP_ERR_INVAL) {
-			json_array_append_new(
-			    out, json_pack("{s:{s:i, s:s}}", "error", "code", SSP_RPC_INVALID_PARAMS,
-			                   "message", "tx must be a hex string"));
+			json_array_append_new(out, json_pack("{s:{s:i, s:s}}", "error", "code",
+			                                     SSP_RPC_INVALID_PARAMS, "message",
+			                                     "tx must be a hex string"));
 			continue;
 		}
-		json_array_append_new(
-		    out, json_pack("{s:{s:i, s:s, s:{s:s, s:s}}}", "error", "code",
-		                   SSP_RPC_TX_REJECTED, "message", ssp_strerror(txs[i].err), "data",
-		                   "error", ssp_errname(txs[i].err), "reason",
-		                   ssp_strerror(txs[i].err)));
+		json_array_append_new(out, json_pack("{s:{s:i, s:s, s:{s:s, s:s}}}", "error",
+		                                     "code", SSP_RPC_TX_REJECTED, "message",
+		                                     ssp_strerror(txs[i].err), "data", "error",
+		                                     ssp_errname(txs[i].err), "reason",
+		                                     ssp_strerror(txs[i].err)));
 	}
 	free(txs);
 	*res = json_pack("{s:o}", "results", out);
@@ -549,7 +549,7 @@ const ssp_rpc_method *ssp_node_methods(size_t *n)
 }
 
 /* Metric families: every one has HELP and TYPE (promtool check metrics). */
-#define METRIC(f, type, name, help, fmt, ...)                                         \
+#define METRIC(f, type, name, help, fmt, ...)                                                \
 	fprintf(f, "# HELP " name " " help "\n# TYPE " name " " type "\n" name " " fmt "\n", \
 	        __VA_ARGS__)
 
@@ -580,8 +580,8 @@ char *ssp_node_metrics(void *ctx)
 	       (unsigned long long)atomic_load(&n->txs_included));
 	METRIC(f, "counter", "ssp_txs_admitted_total", "Transactions admitted to the mempool.",
 	       "%llu", (unsigned long long)atomic_load(&n->txs_admitted));
-	METRIC(f, "counter", "ssp_txs_rejected_total", "Transactions refused at admission.",
-	       "%llu", (unsigned long long)atomic_load(&n->txs_rejected));
+	METRIC(f, "counter", "ssp_txs_rejected_total", "Transactions refused at admission.", "%llu",
+	       (unsigned long long)atomic_load(&n->txs_rejected));
 	METRIC(f, "gauge", "ssp_block_commit_seconds", "Time the last block took to commit.",
 	       "%.6f", atomic_load(&n->last_commit_ns) / 1e9);
 	METRIC(f, "gauge", "ssp_block_apply_seconds", "Time the last block took to execute.",
@@ -640,7 +640,8 @@ int ssp_node_health(void *ctx, char **json)
 		snprintf(reason, sizeof reason, "behind: at height %llu, the source at %llu",
 		         (unsigned long long)h.height, (unsigned long long)src);
 	else if (age > HEALTH_SLOTS * iv)
-		snprintf(reason, sizeof reason, "stale head: block %llu is %llu ms old (over %d slots)%s",
+		snprintf(reason, sizeof reason,
+		         "stale head: block %llu is %llu ms old (over %d slots)%s",
 		         (unsigned long long)h.height, (unsigned long long)age, HEALTH_SLOTS,
 		         n->producing || n->cfg.follow[0]
 		             ? ""
@@ -651,7 +652,8 @@ int ssp_node_health(void *ctx, char **json)
 	if (o && reason[0]) json_object_set_new(o, "reason", json_string(reason));
 	if (o && !n->producing && n->not_producing[0])
 		json_object_set_new(o, "not_producing", json_string(n->not_producing));
-	if (o && n->cfg.follow[0]) json_object_set_new(o, "source_height", json_integer((json_int_t)src));
+	if (o && n->cfg.follow[0])
+		json_object_set_new(o, "source_height", json_integer((json_int_t)src));
 	*json = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return reason[0] ? 503 : 200;

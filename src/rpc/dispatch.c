@@ -139,9 +139,17 @@ static json_t *call_method(const ssp_rpc_config *cfg, const ssp_rpc_method *m, j
 }
 
 static const int stat_codes[SSP_RPC_STAT_NCODES - 1] = {
-    0,       SSP_RPC_PARSE_ERROR, SSP_RPC_INVALID_REQUEST, SSP_RPC_METHOD_NOT_FOUND,
-    SSP_RPC_INVALID_PARAMS, SSP_RPC_INTERNAL_ERROR, SSP_RPC_TX_REJECTED, SSP_RPC_NOT_FOUND,
-    SSP_RPC_BUSY, SSP_RPC_LIMIT, -32010,
+    0,
+    SSP_RPC_PARSE_ERROR,
+    SSP_RPC_INVALID_REQUEST,
+    SSP_RPC_METHOD_NOT_FOUND,
+    SSP_RPC_INVALID_PARAMS,
+    SSP_RPC_INTERNAL_ERROR,
+    SSP_RPC_TX_REJECTED,
+    SSP_RPC_NOT_FOUND,
+    SSP_RPC_BUSY,
+    SSP_RPC_LIMIT,
+    -32010,
 };
 
 int ssp_rpc_stat_code(size_t i)
@@ -162,8 +170,7 @@ static void count(ssp_rpc_stats *st, size_t row, const json_t *r)
 			col = i;
 			break;
 		}
-	atomic_fetch_add_explicit(&st->n[row * SSP_RPC_STAT_NCODES + col], 1,
-	                          memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->n[row * SSP_RPC_STAT_NCODES + col], 1, memory_order_relaxed);
 }
 
 /* Why the rest of a batch is answered with an error instead of being run. */
@@ -333,8 +340,9 @@ static void find_bigs(bignums *b, const char *json, size_t len)
 		}
 		start = i;
 		integer = true;
-		while (i < len && (json[i] == '-' || json[i] == '+' || json[i] == '.' ||
-		                   json[i] == 'e' || json[i] == 'E' || (json[i] >= '0' && json[i] <= '9'))) {
+		while (i < len &&
+		       (json[i] == '-' || json[i] == '+' || json[i] == '.' || json[i] == 'e' ||
+		        json[i] == 'E' || (json[i] >= '0' && json[i] <= '9'))) {
 			if (json[i] == '.' || json[i] == 'e' || json[i] == 'E' || json[i] == '+' ||
 			    (json[i] == '-' && i != start))
 				integer = false;
@@ -386,7 +394,7 @@ static char *restore_bigs(const bignums *b, char *text)
 	if (!b || !b->n || !strstr(text, BIG_MARK)) return text;
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1 && !(w = out = malloc(size + 1))) goto out;
-		for (p = text; (m = strstr(p, BIG_MARK)); ) {
+		for (p = text; (m = strstr(p, BIG_MARK));) {
 			k = strtoul(m + strlen(BIG_MARK), &end, 10);
 			bool hit = *end == '"' && k < b->n;
 			size_t plain = (size_t)(m - p) + (hit ? 0 : 1);
@@ -577,8 +585,8 @@ char *ssp_rpc_handle_body_stats(const ssp_rpc_config *cfg, ssp_rpc_budget *budge
 		rc = handle_batch(cfg, stats, max_reply, req, &o);
 		if (!rc && !o.len) status = 204; /* only notifications */
 	}
-	if (!req || (json_is_array(req) && (json_array_size(req) == 0 ||
-	                                    json_array_size(req) > max_batch)))
+	if (!req ||
+	    (json_is_array(req) && (json_array_size(req) == 0 || json_array_size(req) > max_batch)))
 		count(stats, cfg->nmethods + 1, resp); /* refused as a whole */
 	if (status == 204 || rc) goto out;
 	if (resp) {

@@ -100,12 +100,12 @@ struct ssp_rpc_server {
 	struct MHD_Daemon *d;
 	ssp_rpc_config cfg; /* a copy with the zero limits replaced by defaults */
 	unsigned port;
-	ssp_rpc_budget replies; /* reply bytes built and not yet sent */
-	ssp_rpc_budget bodies;  /* request body bytes held */
-	ssp_rpc_stats stats;    /* requests by method and code (/metrics) */
+	ssp_rpc_budget replies;                /* reply bytes built and not yet sent */
+	ssp_rpc_budget bodies;                 /* request body bytes held */
+	ssp_rpc_stats stats;                   /* requests by method and code (/metrics) */
 	_Atomic unsigned long long conns_open; /* connections now open (/metrics) */
-	ssp_rpc_ws *ws;                  /* WebSockets (GET /ws), NULL without topics */
-	char cors[CORS_MAX][ORIGIN_MAX]; /* allowed origins; "*" allows any */
+	ssp_rpc_ws *ws;                        /* WebSockets (GET /ws), NULL without topics */
+	char cors[CORS_MAX][ORIGIN_MAX];       /* allowed origins; "*" allows any */
 	unsigned ncors;
 
 	/* handler threads */
@@ -195,8 +195,8 @@ static int parse_cors(ssp_rpc_server *s, const char *list)
 		while (n && p[n - 1] == ' ')
 			n--;
 		if (s->ncors == CORS_MAX || n >= ORIGIN_MAX) {
-			SSP_LOGE("rpc", "--rpc-cors: at most %d origins of up to %d bytes", CORS_MAX,
-			         ORIGIN_MAX - 1);
+			SSP_LOGE("rpc", "--rpc-cors: at most %d origins of up to %d bytes",
+			         CORS_MAX, ORIGIN_MAX - 1);
 			return SSP_ERR_INVAL;
 		}
 		memcpy(s->cors[s->ncors], p, n);
@@ -404,9 +404,9 @@ static void *handler_main(void *arg)
 		if (!r) break; /* stopping, and nothing left that may run */
 		pthread_mutex_unlock(&s->mu);
 		len = r->len;
-		r->reply = ssp_rpc_handle_body_stats(&s->cfg, &s->replies, &s->stats,
-		                                     r->buf ? r->buf : "", r->len, &r->status,
-		                                     &r->reply_len);
+		r->reply =
+		    ssp_rpc_handle_body_stats(&s->cfg, &s->replies, &s->stats, r->buf ? r->buf : "",
+		                              r->len, &r->status, &r->reply_len);
 		body_drop(s, r); /* the body's memory is not needed for sending */
 		pthread_mutex_lock(&s->mu);
 		if (r->heavy) {
@@ -476,15 +476,18 @@ static char *server_metrics(ssp_rpc_server *s, char *text)
 			n = atomic_load_explicit(&s->stats.n[row * SSP_RPC_STAT_NCODES + col],
 			                         memory_order_relaxed);
 			if (!n) continue;
-			name = row < s->cfg.nmethods ? s->cfg.methods[row].name
+			name = row < s->cfg.nmethods    ? s->cfg.methods[row].name
 			       : row == s->cfg.nmethods ? "unknown"
 			                                : "invalid";
 			code = ssp_rpc_stat_code(col);
 			if (col == SSP_RPC_STAT_NCODES - 1)
-				fprintf(f, "ssp_rpc_requests_total{method=\"%s\",code=\"other\"} %llu\n",
-				        name, n);
+				fprintf(
+				    f,
+				    "ssp_rpc_requests_total{method=\"%s\",code=\"other\"} %llu\n",
+				    name, n);
 			else
-				fprintf(f, "ssp_rpc_requests_total{method=\"%s\",code=\"%d\"} %llu\n",
+				fprintf(f,
+				        "ssp_rpc_requests_total{method=\"%s\",code=\"%d\"} %llu\n",
 				        name, code, n);
 		}
 	fprintf(f,
@@ -564,13 +567,12 @@ static enum MHD_Result serve_preflight(ssp_rpc_server *s, struct MHD_Connection 
 	r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	if (!r) return MHD_NO;
 	if (MHD_add_response_header(r, "Allow", "GET, POST, OPTIONS") != MHD_YES) goto out;
-	if (origin &&
-	    (MHD_add_response_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS") !=
-	         MHD_YES ||
-	     MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type") !=
-	         MHD_YES ||
-	     MHD_add_response_header(r, "Access-Control-Max-Age", "600") != MHD_YES ||
-	     !decorate(s, conn, r)))
+	if (origin && (MHD_add_response_header(r, "Access-Control-Allow-Methods",
+	                                       "GET, POST, OPTIONS") != MHD_YES ||
+	               MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type") !=
+	                   MHD_YES ||
+	               MHD_add_response_header(r, "Access-Control-Max-Age", "600") != MHD_YES ||
+	               !decorate(s, conn, r)))
 		goto out;
 	set_phase(s, conn, C_SEND);
 	ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, r);
@@ -585,8 +587,8 @@ static const char ws_bad_body[] =
 static const char ws_full_body[] = ERR_JSON(-32002, "too many WebSocket connections, retry");
 
 /* MHD hands over the socket of a completed upgrade: the WebSocket thread owns its I/O now. */
-static void on_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls,
-                        const char *extra_in, size_t extra_in_size, MHD_socket sock,
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra_in,
+                        size_t extra_in_size, MHD_socket sock,
                         struct MHD_UpgradeResponseHandle *urh)
 {
 	ssp_rpc_server *s = cls;
@@ -622,8 +624,9 @@ static enum MHD_Result serve_ws(ssp_rpc_server *s, struct MHD_Connection *conn)
 	enum MHD_Result ret = MHD_NO;
 	char accept[29];
 
-	if (!header_has(conn, "Upgrade", "websocket") || !header_has(conn, "Connection", "upgrade") ||
-	    !ver || strcmp(ver, "13") != 0 || !ssp_rpc_ws_accept_key(accept, key))
+	if (!header_has(conn, "Upgrade", "websocket") ||
+	    !header_has(conn, "Connection", "upgrade") || !ver || strcmp(ver, "13") != 0 ||
+	    !ssp_rpc_ws_accept_key(accept, key))
 		return reply_static(s, conn, MHD_HTTP_BAD_REQUEST, JSON_TYPE, ws_bad_body);
 	if (ssp_rpc_ws_full(s->ws))
 		return reply_static(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, JSON_TYPE, ws_full_body);
@@ -892,8 +895,8 @@ int ssp_rpc_listen(int *fd, const char *listen_on, char *why, size_t cap)
 	 * never share a port */
 	if (sock < 0 || setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
 	    bind(sock, (struct sockaddr *)&sa, sizeof(sa)) || listen(sock, SOMAXCONN)) {
-		snprintf(why, cap, "%s", errno == EADDRINUSE ? "address already in use"
-		                                             : strerror(errno));
+		snprintf(why, cap, "%s",
+		         errno == EADDRINUSE ? "address already in use" : strerror(errno));
 		goto out;
 	}
 	*fd = sock;
@@ -1037,18 +1040,18 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 	        MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
 	if (s->cfg.ntopics && (rc = ssp_rpc_ws_new(&s->ws, &s->cfg))) goto out;
 	/* From here MHD owns a given socket: on failure it may have closed it already, so
-	 * it is not closed again here (a descriptor leaked on a failed start, not a double close). */
+	 * it is not closed again here (a descriptor leaked on a failed start, not a double close).
+	 */
 	listen_fd = -1;
 	/* The logger goes first so that MHD reports option errors through it too. */
 	s->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
 	    cfg->listen_fd > 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
 	    cfg->listen_fd > 0 ? (intptr_t)cfg->listen_fd : (intptr_t)&sa,
-	    MHD_OPTION_CONNECTION_LIMIT,
-	    s->cfg.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_conns_per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (s->cfg.request_ms + s->cfg.send_ms) / 1000u + 1u,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-	    on_connection, s, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    s->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (s->cfg.request_ms + s->cfg.send_ms) / 1000u + 1u, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
 	if (!s->d) {
 		SSP_LOGE("rpc", "cannot listen on %s", cfg->listen);
 		rc = SSP_ERR_IO;

@@ -159,8 +159,10 @@ static void queue_json(struct wsconn *c, json_t *j)
 {
 	char *text = json_dumps(j, JSON_COMPACT);
 
-	if (text) queue_frame(c, OP_TEXT, text, strlen(text));
-	else c->drop = true;
+	if (text)
+		queue_frame(c, OP_TEXT, text, strlen(text));
+	else
+		c->drop = true;
 	free(text);
 	json_decref(j);
 }
@@ -227,8 +229,9 @@ static void subscribe(ssp_rpc_ws *ws, struct wsconn *c, json_t *id, json_t *para
 	struct sub *s;
 
 	if (!t) {
-		snprintf(msg, sizeof(msg), "topic must be one of the topics in rpc.discover's "
-		                           "subscriptions (e.g. newHeads)");
+		snprintf(msg, sizeof(msg),
+		         "topic must be one of the topics in rpc.discover's "
+		         "subscriptions (e.g. newHeads)");
 		queue_error(c, id, SSP_RPC_INVALID_PARAMS, msg);
 		return;
 	}
@@ -241,8 +244,10 @@ static void subscribe(ssp_rpc_ws *ws, struct wsconn *c, json_t *id, json_t *para
 	{
 		if (strcmp(key, "topic") == 0) continue;
 		if (!filter_key_ok(t, key) || !json_is_string(v)) {
-			snprintf(msg, sizeof(msg), "%s: '%.32s' is not a filter of this topic, or not a "
-			                           "string", t->name, key);
+			snprintf(msg, sizeof(msg),
+			         "%s: '%.32s' is not a filter of this topic, or not a "
+			         "string",
+			         t->name, key);
 			queue_error(c, id, SSP_RPC_INVALID_PARAMS, msg);
 			json_decref(filter);
 			return;
@@ -283,8 +288,8 @@ static void unsubscribe(struct wsconn *c, json_t *id, json_t *params)
 	if (!sid)
 		queue_error(c, id, SSP_RPC_INVALID_PARAMS, "subscription must be a string");
 	else
-		queue_json(c, json_pack("{s:s, s:b, s:O}", "jsonrpc", "2.0", "result", found, "id",
-		                        id));
+		queue_json(
+		    c, json_pack("{s:s, s:b, s:O}", "jsonrpc", "2.0", "result", found, "id", id));
 }
 
 /* One JSON-RPC message from a client. Locked. */
@@ -403,7 +408,8 @@ static void parse_frames(ssp_rpc_ws *ws, struct wsconn *c)
 			break;
 		case OP_TEXT:
 			if (c->in_msg) {
-				queue_close(c, WS_PROTOCOL, "a new message inside a fragmented one");
+				queue_close(c, WS_PROTOCOL,
+				            "a new message inside a fragmented one");
 				break;
 			}
 			if (fin) {

@@ -94,7 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (status != 200 && status != 413) abort();
 	reply = json_loads(out, JSON_REJECT_DUPLICATES, &jerr);
 	/* an echoed id beyond 64 bits is valid JSON that jansson reads only as a real */
-	if (!reply) reply = json_loads(out, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
+	if (!reply)
+		reply = json_loads(out, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
 	/* and one beyond a double (1e400) not at all: only that failure is acceptable */
 	if (!reply && strstr(jerr.text, "real number overflow")) goto out;
 	if (!reply) abort();

@@ -1018,7 +1018,8 @@ static void test_handle_body_direct(void **state)
 	assert_non_null(strstr(out, "\"id\":-1e400}]"));
 	assert_non_null(strstr(out, "-32602"));
 	free(out);
-	req = "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[5,6],\"id\":9223372036854775807}";
+	req =
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[5,6],\"id\":9223372036854775807}";
 	out = ssp_rpc_handle_body(&cfg, req, strlen(req), &status);
 	assert_string_equal(out, "{\"jsonrpc\":\"2.0\",\"result\":11,\"id\":9223372036854775807}");
 	free(out);
