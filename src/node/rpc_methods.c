@@ -560,14 +560,15 @@ char *ssp_node_metrics(void *ctx)
 	size_t size = 0;
 	ssp_txn *rt;
 	ssp_head h = {0};
-	job j = {.kind = JOB_MEMPOOL_INFO};
 	FILE *f;
+	/* on libmicrohttpd's I/O thread: the mempool's own lock, never a job that waits for
+	 * the loop (a scrape must not stall every connection while the loop is busy) */
+	size_t mp_count = ssp_mempool_count(n->mempool), mp_bytes = ssp_mempool_bytes(n->mempool);
 
 	if (ssp_store_read(n->store, &rt) == 0) {
 		if (ssp_chain_read_head(n->chain, rt, &h)) memset(&h, 0, sizeof h);
 		ssp_txn_end(rt);
 	}
-	if (ssp_node_job(n, &j)) j.count = j.bytes = 0; /* stopping */
 	f = open_memstream(&s, &size);
 	if (!f) return NULL;
 	METRIC(f, "counter", "ssp_blocks_produced_total", "Blocks this node produced.", "%llu",
@@ -593,9 +594,9 @@ char *ssp_node_metrics(void *ctx)
 	METRIC(f, "gauge", "ssp_chain_head_timestamp_seconds",
 	       "Timestamp of the head block (Unix time).", "%.3f", h.timestamp_ms / 1e3);
 	METRIC(f, "gauge", "ssp_mempool_txs", "Transactions waiting in the mempool.", "%zu",
-	       j.count);
+	       mp_count);
 	METRIC(f, "gauge", "ssp_mempool_bytes", "Encoded bytes of the mempool's transactions.",
-	       "%zu", j.bytes);
+	       "%zu", mp_bytes);
 	METRIC(f, "gauge", "ssp_producing", "1 if this node produces blocks, else 0.", "%d",
 	       n->producing ? 1 : 0);
 	if (fclose(f)) {
