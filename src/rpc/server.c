@@ -969,12 +969,12 @@ static void stop_reaper(ssp_rpc_server *s)
 static void server_free(ssp_rpc_server *s)
 {
 	if (!s) return;
-	ssp_rpc_ws_free(s->ws); /* closes the WebSockets while MHD still runs */
-	s->ws = NULL;
+	ssp_rpc_ws_stop(s->ws); /* closes the WebSockets while MHD still runs */
 	stop_handlers(s);
 	stop_reaper(s);
 	/* No connection is suspended any more, as MHD requires. */
 	if (s->d) MHD_stop_daemon(s->d);
+	ssp_rpc_ws_free(s->ws); /* /metrics and /ws may use it until the daemon stopped */
 	free(s->th);
 	free((void *)s->stats.n);
 	pthread_mutex_destroy(&s->mu);

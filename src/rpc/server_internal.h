@@ -108,7 +108,9 @@ typedef struct ssp_rpc_ws ssp_rpc_ws;
 
 /* Starts the WebSocket thread; cfg (topics) must outlive it. */
 int ssp_rpc_ws_new(ssp_rpc_ws **out, const ssp_rpc_config *cfg);
-/* Closes every WebSocket and joins the thread. */
+/* Closes every WebSocket and joins the thread; the registry stays usable (empty, refusing
+ * new ones) for the HTTP thread until ssp_rpc_ws_free, after the daemon stopped. */
+void ssp_rpc_ws_stop(ssp_rpc_ws *ws);
 void ssp_rpc_ws_free(ssp_rpc_ws *ws);
 /* Sec-WebSocket-Accept for a Sec-WebSocket-Key (28 characters + NUL); false for a malformed key. */
 bool ssp_rpc_ws_accept_key(char out[29], const char *key);

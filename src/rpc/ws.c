@@ -568,6 +568,13 @@ void ssp_rpc_ws_attach(ssp_rpc_ws *ws, int fd, const char *extra, size_t n, void
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	e.data.ptr = c;
 	pthread_mutex_lock(&ws->mu);
+	if (ws->stop) { /* upgraded while the server stops: closed at once */
+		pthread_mutex_unlock(&ws->mu);
+		free(c->in);
+		free(c);
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		return;
+	}
 	c->next = ws->conns;
 	ws->conns = c;
 	ws->nconns++;
@@ -673,7 +680,7 @@ int ssp_rpc_ws_new(ssp_rpc_ws **out, const ssp_rpc_config *cfg)
 	return 0;
 }
 
-void ssp_rpc_ws_free(ssp_rpc_ws *ws)
+void ssp_rpc_ws_stop(ssp_rpc_ws *ws)
 {
 	if (!ws) return;
 	pthread_mutex_lock(&ws->mu);
@@ -682,10 +689,19 @@ void ssp_rpc_ws_free(ssp_rpc_ws *ws)
 	if (ws->started) {
 		wake(ws);
 		pthread_join(ws->th, NULL);
+		ws->started = false;
 	}
+	pthread_mutex_lock(&ws->mu);
 	for (struct wsconn *c = ws->conns; c; c = c->next)
 		c->drop = true;
 	reap(ws);
+	pthread_mutex_unlock(&ws->mu);
+}
+
+void ssp_rpc_ws_free(ssp_rpc_ws *ws)
+{
+	if (!ws) return;
+	ssp_rpc_ws_stop(ws);
 	if (ws->ep >= 0) close(ws->ep);
 	if (ws->wake >= 0) close(ws->wake);
 	pthread_mutex_destroy(&ws->mu);
