@@ -118,8 +118,8 @@ static void sleep_ms(long ms)
 }
 
 /* Builds, signs (through the agent), submits and optionally waits for a tx. */
-static int send_tx(session *s, ssp_agent *ag, uint16_t type, const uint8_t *payload, size_t n,
-                   bool wait, int json, json_t *fields)
+static int send_tx_with(session *s, ssp_agent *ag, uint16_t type, const uint8_t *payload,
+                        size_t n, bool wait, int json, json_t *fields)
 {
 	ssp_tx_build b = {.chain_id = s->chain_id,
 	                  .type = type,
@@ -208,6 +208,16 @@ static int send_tx(session *s, ssp_agent *ag, uint16_t type, const uint8_t *payl
 	}
 	json_decref(out);
 	return 0;
+}
+
+/* send_tx_with, taking the reference to `fields` (every caller builds them with json_pack:
+ * they leaked, which LeakSanitizer reported from test_devices' enroll). */
+static int send_tx(session *s, ssp_agent *ag, uint16_t type, const uint8_t *payload, size_t n,
+                   bool wait, int json, json_t *fields)
+{
+	int rc = send_tx_with(s, ag, type, payload, n, wait, json, fields);
+	json_decref(fields);
+	return rc;
 }
 
 int agent_cmd_balance(ssp_agent *ag, const agent_opts *o)
