@@ -1,6 +1,8 @@
 # Smartshare — the README's commands. CMake does the building.
 #   make        build build/bin/sspd and build/bin/ssp
-#   make run    install deps, build, start a devnet node (datadir .devnet/)
+#   make run    install deps, build sspd and ssp (quietly), start a devnet node (datadir .devnet/)
+#   make reset  start a fresh devnet in .devnet/ (sspd --dev --reset)
+#   make install PREFIX=/usr/local   install sspd and ssp into PREFIX/bin
 #   make test   install deps, build (+ ASan/UBSan unit build), run every test
 #   make bench  install deps, build, run the benchmarks
 #   make fuzz   build the libFuzzer harnesses with clang (build-fuzz/)
@@ -9,7 +11,9 @@
 JOBS ?= $(shell nproc)
 BUILD ?= build
 
-.PHONY: all deps build run test test-asan test-tsan test-arm64 bench fuzz format clean
+PREFIX ?= /usr/local
+
+.PHONY: all deps build build-tools run reset install test test-asan test-tsan test-arm64 bench fuzz format clean
 
 all: build
 
@@ -20,8 +24,21 @@ build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-run: deps build
-	./$(BUILD)/bin/sspd --dev --datadir .devnet
+# Only the two programs, their output in a log: the node's banner is the last thing on screen.
+build-tools:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@echo "building sspd and ssp (log: $(BUILD)/make-run.log)"
+	@cmake --build $(BUILD) -j $(JOBS) --target sspd ssp >$(BUILD)/make-run.log 2>&1 || \
+		{ tail -40 $(BUILD)/make-run.log; exit 1; }
+
+run: deps build-tools
+	@./$(BUILD)/bin/sspd --dev --datadir .devnet
+
+reset: deps build-tools
+	@./$(BUILD)/bin/sspd --dev --reset --datadir .devnet
+
+install: build-tools
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # Everything under ASan+UBSan (and LeakSanitizer): unit tests, fuzz corpora, and the
 # functional tests against sanitized sspd/ssp — a leak or UB makes the node exit non-zero.

@@ -408,6 +408,13 @@ SSP_WUR int ssp_pubkey_p256_uncompressed(ssp_pubkey *pk, const uint8_t p[65]);
 SSP_WUR int ssp_sig_p256_low_s(ssp_sig *sig);
 /* Loads a PEM private key as `openssl genpkey` writes it (PKCS#8, P-256 or Ed25519). */
 SSP_WUR int ssp_seckey_from_pem(ssp_seckey *sk, const char *pem, size_t n);
+/*
+ * Writes sk as an unencrypted PKCS#8 PEM private key ("BEGIN PRIVATE KEY", what
+ * `openssl genpkey` writes and ssp_seckey_from_pem reads). *pem is malloc'd and
+ * NUL-terminated, *n its length; it holds the secret: the caller wipes it
+ * (sodium_memzero) before free(). Returns 0, SSP_ERR_INVAL, SSP_ERR_NOMEM.
+ */
+SSP_WUR int ssp_seckey_to_pem(char **pem, size_t *n, const ssp_seckey *sk);
 
 /*
  * The 32-byte digest a signature in `domain` covers (layout above); a NULL

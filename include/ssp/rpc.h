@@ -54,6 +54,18 @@ typedef struct {
 	void *ctx; /* passed to fn; NULL means the server's ctx */
 } ssp_rpc_method;
 
+/*
+ * A WebSocket subscription topic (GET /ws, JSON-RPC `subscribe`): clients
+ * subscribe with {"topic": name, <filter>: string …}; an event published on
+ * the topic reaches the subscriptions whose every filter value equals the
+ * event's member of that name.
+ */
+typedef struct {
+	const char *name;
+	const char *const *filters; /* allowed filter keys, NULL-terminated (may be NULL) */
+	const char *required;       /* a filter key that must be given, or NULL */
+} ssp_rpc_topic;
+
 typedef struct {
 	const char *listen;  /* "ADDR:PORT"; port 0 picks a free one */
 	size_t max_body;     /* bytes; larger bodies get HTTP 413 + -32600 */
@@ -70,9 +82,31 @@ typedef struct {
 	const ssp_rpc_method *methods;
 	size_t nmethods;
 	void *ctx; /* passed to every handler */
-	/* Optional: text for GET /metrics (malloc'd, freed by the server). */
+	/* Optional: text for GET /metrics (malloc'd, freed by the server). The server appends
+	 * its own metrics (requests by method and code, connections) after it. */
 	char *(*metrics)(void *ctx);
+	/* Optional: GET /health. Returns the HTTP status (200 healthy, 503 not) and sets *json
+	 * to a malloc'd JSON object (freed by the server). Without it /health is 200
+	 * {"status":"ok"}. */
+	int (*health)(void *ctx, char **json);
+	/* > 0: a socket from ssp_rpc_listen, used instead of binding `listen` (which then only
+	 * names it in logs). The server owns it from ssp_rpc_server_start on, even on failure. */
+	int listen_fd;
+	/* Browser origins allowed to call (CORS): "https://a.example,http://localhost:3000", "*"
+	 * for any; NULL or "" for none (the default). Read only by ssp_rpc_server_start. */
+	const char *cors;
+	/* WebSocket topics (GET /ws); none: /ws answers 404. Must outlive the server. */
+	const ssp_rpc_topic *topics;
+	size_t ntopics;
 } ssp_rpc_config;
+
+/*
+ * Binds and listens on "ADDR:PORT" (the `listen` syntax) and returns the socket in *fd, so
+ * that a program claims its port before it does anything else (sspd does so before it
+ * touches its datadir). Returns 0, SSP_ERR_INVAL for a malformed address, or SSP_ERR_IO with
+ * the reason ("address already in use") in why[0..cap).
+ */
+SSP_WUR int ssp_rpc_listen(int *fd, const char *listen, char *why, size_t cap);
 
 typedef struct ssp_rpc_server ssp_rpc_server;
 
@@ -82,6 +116,16 @@ SSP_WUR int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg
 unsigned ssp_rpc_server_port(const ssp_rpc_server *s);
 /* Stops accepting, waits for handlers to return, frees. */
 void ssp_rpc_server_stop(ssp_rpc_server *s);
+
+/*
+ * Sends `event` (borrowed; an object) to every WebSocket subscription of
+ * `topic` whose filters match it. Never blocks on a client: each
+ * connection's queue is bounded and a client that does not keep up is
+ * dropped. Any thread.
+ */
+void ssp_rpc_publish(ssp_rpc_server *s, const char *topic, const json_t *event);
+/* true if some WebSocket is subscribed to `topic` (publishers skip building events otherwise). */
+bool ssp_rpc_subscribed(ssp_rpc_server *s, const char *topic);
 
 /* ------------------------------------------------------------------ client */
 

@@ -8,7 +8,8 @@
 
 #include "cli/cli.h"
 
-static const char *const info_amounts[] = {"min_fee", "fee_per_byte", NULL};
+static const char *const info_amounts[] = {"min_fee", "fee_per_byte", "gas_price",
+                                           "token_create_fee", NULL};
 static const char *const account_amounts[] = {"balance", "locked", NULL};
 static const char *const supply_amounts[] = {"total", "circulating", "locked", "pool", NULL};
 static const char *const tx_amounts[] = {"tx.fee", "tx.payload.amount", "tx.payload.value",

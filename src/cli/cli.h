@@ -217,6 +217,7 @@ int cli_cmd_key_new(cli_ctx *c, const cli_args *a);
 int cli_cmd_key_import(cli_ctx *c, const cli_args *a);
 int cli_cmd_key_list(cli_ctx *c, const cli_args *a);
 int cli_cmd_key_show(cli_ctx *c, const cli_args *a);
+int cli_cmd_key_export(cli_ctx *c, const cli_args *a);
 int cli_cmd_info(cli_ctx *c, const cli_args *a);
 int cli_cmd_balance(cli_ctx *c, const cli_args *a);
 int cli_cmd_proof_account(cli_ctx *c, const cli_args *a);

@@ -128,6 +128,43 @@ int cli_cmd_key_import(cli_ctx *c, const cli_args *a)
 	return rc;
 }
 
+/*
+ * Prints a key's secret as PKCS#8 PEM on stdout, for other tools (openssl,
+ * wallets, test frameworks). Refused without --yes: it is the whole key,
+ * unencrypted, and may end up in a terminal's scrollback or a shell pipe.
+ */
+int cli_cmd_key_export(cli_ctx *c, const cli_args *a)
+{
+	const char *name = a->pos[0];
+	ssp_seckey sk;
+	ssp_pubkey pk;
+	char *pem = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!cli_name_valid(name)) return cli_usage("key export: invalid key name '%s'", name);
+	if (!cli_opt(a, "yes"))
+		return cli_usage("key export prints the secret key unencrypted: add --yes if that "
+		                 "is what you want (e.g. ssp key export %s --yes > %s.pem)",
+		                 name, name);
+	rc = cli_key_unlock(c, &sk, &pk, name);
+	if (rc) return rc;
+	rc = ssp_seckey_to_pem(&pem, &n, &sk);
+	ssp_seckey_wipe(&sk);
+	if (rc) return cli_fail("key export: %s", ssp_strerror(rc));
+	if (c->json) {
+		json_t *o = json_pack("{s:s, s:s}", "name", name, "pem", pem);
+		if (!o) cli_oom();
+		cli_print_json(o);
+		json_decref(o);
+	} else {
+		fwrite(pem, 1, n, stdout);
+	}
+	sodium_memzero(pem, n);
+	free(pem);
+	return CLI_OK;
+}
+
 static int cmp_names(const void *x, const void *y)
 {
 	return strcmp(*(char *const *)x, *(char *const *)y);

@@ -33,6 +33,7 @@ static const cli_optspec global_opts[] = {
 static const cli_optspec no_opts[] = {{NULL, false}};
 static const cli_optspec key_new_opts[] = {{"name", true}, {"type", true}, {NULL, false}};
 static const cli_optspec key_import_opts[] = {{"name", true}, {"pem", true}, {NULL, false}};
+static const cli_optspec key_export_opts[] = {{"yes", false}, {NULL, false}};
 static const cli_optspec transfer_opts[] = {
     {"from", true}, {"to", true},    {"amount", true},        {"fee", true},
     {"memo", true}, {"wait", false}, {"expiry-blocks", true}, {NULL, false},
@@ -109,6 +110,8 @@ static const cli_cmd commands[] = {
      "List the keys in the keystore (no password needed)."},
     {"key", "show", cli_cmd_key_show, no_opts, 1, 1, "key show NAME",
      "Show a key's type, address and public key (no password needed)."},
+    {"key", "export", cli_cmd_key_export, key_export_opts, 1, 1, "key export NAME --yes",
+     "Print a key's secret as PKCS#8 PEM (unencrypted: refused without --yes)."},
     {NULL, "info", cli_cmd_info, no_opts, 0, 0, "info", "Show the node's chain summary."},
     {NULL, "balance", cli_cmd_balance, no_opts, 1, 1, "balance ADDRESS|NAME",
      "Show an account's balance, locked funds and nonce."},
@@ -216,6 +219,94 @@ static const cli_cmd commands[] = {
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/*
+ * What every option means and its default, for `ssp … --help`. An entry with
+ * a command ("token list") is for that command only; the others for any
+ * command that accepts the option. Every option of every command has one
+ * (tests/functional/test_cli_help.py checks).
+ */
+typedef struct {
+	const char *cmd; /* "group name" or "name", NULL for any */
+	const char *opt;
+	const char *arg; /* the value's placeholder, NULL for a flag */
+	const char *help;
+} opt_doc;
+
+static const opt_doc opt_docs[] = {
+    {"key new", "name", "NAME", "key name (required): A-Z a-z 0-9 _ . -, up to 64"},
+    {"key new", "type", "TYPE", "ed25519 or p256 (default ed25519)"},
+    {"key import", "name", "NAME", "key name for the imported key (required)"},
+    {"key import", "pem", "FILE", "PKCS#8 PEM private key, - for stdin (required)"},
+    {"key export", "yes", NULL, "really print the secret key, unencrypted (required)"},
+    {"contract query", "from", "ADDRESS|NAME", "the caller the function sees (default: none)"},
+    {"contract query", "args", "JSON-ARRAY", "the function's arguments (default [])"},
+    {"contract events", "name", "NAME", "only events of this name (default: all)"},
+    {"contract events", "from-height", "H", "first block (default: to-height - 9,999)"},
+    {"contract events", "to-height", "H", "last block (default: the head)"},
+    {"contract events", "limit", "N", "at most N events, 1..1,000 (default 1,000)"},
+    {"token create", "name", "TEXT", "the token's name, 1..64 bytes of UTF-8 (required)"},
+    {"token create", "decimals", "N", "decimal places of the token, 0..18 (default 0)"},
+    {"token create", "max-supply", "N", "the most that can ever exist, in tokens (required)"},
+    {"token create", "no-burn", NULL, "holders may not burn (default: burnable)"},
+    {"token create", "fixed-supply", NULL,
+     "issue all of --max-supply to --from now, never more (default: mintable)"},
+    {"mfr register", "name", "MFR", "the manufacturer's name (required)"},
+    {"mfr approve", "name", "MFR", "the manufacturer (required)"},
+    {"mfr expel", "name", "MFR", "the manufacturer (required)"},
+    {"mfr model", "name", "MFR", "your manufacturer (required)"},
+    {"mfr certify", "name", "MFR", "your manufacturer (required)"},
+    {"mfr certify", "from", "NAME", "the manufacturer's account key that signs (required)"},
+    {NULL, "producer-key", "FILE", "the producer's keystore that signs the decision (required)"},
+    {NULL, "model", "M", "the model (required)"},
+    {NULL, "firmware-hash", "HEX", "SHA-256 firmware measurement(s), comma-separated (required)"},
+    {NULL, "capabilities", "N", "capability bits (default 0)"},
+    {NULL, "serial", "S", "the device's serial (required, unless --device is given)"},
+    {NULL, "device-pubkey", "FILE|HEX", "the device's public key (required)"},
+    {NULL, "claim-secret", "CODE", "the owner's claim secret (default: a new random one)"},
+    {NULL, "out", "FILE", "write the certificate there (default: stdout)"},
+    {NULL, "device", "ADDRESS", "the device (required, or --manufacturer and --serial)"},
+    {"device list", "manufacturer", "MFR", "only this manufacturer's devices (default: all)"},
+    {"device list", "owner", "ADDRESS|NAME", "only this owner's devices (default: all)"},
+    {NULL, "manufacturer", "MFR", "with --serial, names the device (required without --device)"},
+    {NULL, "secret", "CODE", "the claim secret from the device's box (required)"},
+    {NULL, "cert", "FILE|HEX", "the device certificate from mfr certify (required)"},
+    {NULL, "counter", "N", "attestation counter, above the last one (required)"},
+    {"token list", "from", "SYMBOL", "first symbol of the page (default: the first)"},
+    {"token list", "limit", "N", "tokens per page, 1..100 (default 100)"},
+    {"token allowance", "owner", "ADDRESS|NAME", "whose tokens (required)"},
+    {"token transfer-from", "owner", "ADDRESS|NAME", "whose tokens are moved (required)"},
+    {NULL, "from", "NAME", "the keystore key that signs and pays (required)"},
+    {NULL, "to", "ADDRESS|NAME", "the recipient (required)"},
+    {NULL, "amount", "N",
+     "how much, a decimal with up to 8 places (tokens: their decimals) "
+     "(required)"},
+    {NULL, "symbol", "SYM", "the token's symbol, [A-Z][A-Z0-9]{1,11} (required)"},
+    {NULL, "spender", "ADDRESS|NAME", "who may spend (required)"},
+    {NULL, "memo", "TEXT", "up to 256 bytes of UTF-8 (default: none)"},
+    {NULL, "args", "JSON-ARRAY", "arguments of init/the function (default [])"},
+    {NULL, "value", "SSP", "SSP sent to a payable function (default 0)"},
+    {NULL, "gas", "N", "gas limit (default 1,000,000); unused gas is refunded"},
+    {NULL, "fee", "SSP", "fee (default: min_fee + fee_per_byte x size [+ gas x gas_price])"},
+    {NULL, "expiry-blocks", "N", "blocks until the transaction expires (default 600)"},
+    {NULL, "wait", NULL, "wait until it is in a block, up to --timeout (default: do not wait)"},
+};
+
+/* The doc of option `opt` of command `c`, NULL if none. */
+static const opt_doc *find_doc(const cli_cmd *c, const char *opt)
+{
+	char full[64];
+
+	snprintf(full, sizeof(full), "%s%s%s", c->group ? c->group : "", c->group ? " " : "",
+	         c->name);
+	for (size_t i = 0; i < sizeof(opt_docs) / sizeof(opt_docs[0]); i++)
+		if (opt_docs[i].cmd && strcmp(opt_docs[i].cmd, full) == 0 &&
+		    strcmp(opt_docs[i].opt, opt) == 0)
+			return &opt_docs[i];
+	for (size_t i = 0; i < sizeof(opt_docs) / sizeof(opt_docs[0]); i++)
+		if (!opt_docs[i].cmd && strcmp(opt_docs[i].opt, opt) == 0) return &opt_docs[i];
+	return NULL;
+}
+
 static const char global_help[] =
     "Global options (before or after the command):\n"
     "  --rpc URL         node JSON-RPC endpoint (env SSP_RPC; default " CLI_DEFAULT_RPC ")\n"
@@ -227,16 +318,40 @@ static const char global_help[] =
     "  -h, --help        this help;  --version  the version\n"
     "Passwords come from $SSP_PASSWORD if set, else from the terminal.\n";
 
-static void print_help(const cli_cmd *cmd)
+static void print_help(const cli_cmd *cmd, const char *group)
 {
+	char left[64];
+
 	if (cmd) {
-		printf("usage: ssp %s\n\n%s\n\n%s", cmd->usage, cmd->summary, global_help);
+		printf("usage: ssp %s\n\n%s\n", cmd->usage, cmd->summary);
+		if (cmd->opts[0].name) printf("\nOptions:\n");
+		for (size_t i = 0; cmd->opts[i].name; i++) {
+			const opt_doc *d = find_doc(cmd, cmd->opts[i].name);
+			snprintf(left, sizeof(left), "--%s%s%s", cmd->opts[i].name,
+			         cmd->opts[i].has_arg ? " " : "",
+			         cmd->opts[i].has_arg ? (d && d->arg ? d->arg : "VALUE") : "");
+			printf("  %-26s %s\n", left, d ? d->help : "");
+		}
+		printf("\n%s", global_help);
+		return;
+	}
+	if (group) {
+		printf("usage: ssp %s <command> [arguments]\n\nCommands:\n", group);
+		for (size_t i = 0; i < NCOMMANDS; i++)
+			if (commands[i].group && strcmp(commands[i].group, group) == 0)
+				printf("  %-15s %.*s\n", commands[i].name,
+				       (int)strcspn(commands[i].summary, "\n"),
+				       commands[i].summary);
+		printf("\n'ssp %s COMMAND --help' shows a command's options.\n\n%s", group,
+		       global_help);
 		return;
 	}
 	printf("usage: ssp [options] <command> [arguments]\n\nCommands:\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		printf("  %s\n", commands[i].usage);
-	printf("\n%s", global_help);
+	printf("\n'ssp COMMAND --help' shows a command's options, 'ssp key --help' (contract, "
+	       "token) a group's commands.\n\n%s",
+	       global_help);
 }
 
 const char *cli_opt(const cli_args *a, const char *name)
@@ -406,7 +521,7 @@ int main(int argc, char **argv)
 	int rc = parse(&p, argc, argv);
 
 	if (p.global[G_HELP]) {
-		print_help(p.cmd);
+		print_help(p.cmd, !p.cmd && p.nwords == 1 ? p.words[0] : NULL);
 		return CLI_OK;
 	}
 	if (!rc && p.global[G_VERSION]) {

@@ -278,6 +278,12 @@ int cli_cmd_token_create(cli_ctx *c, const cli_args *a)
 	if (cli_opt(a, "no-burn")) x.p.flags &= ~(uint32_t)SSP_TOKEN_FLAG_BURNABLE;
 	if (cli_opt(a, "fixed-supply")) x.p.flags &= ~(uint32_t)SSP_TOKEN_FLAG_MINTABLE;
 	add_field(&x, "name", name);
+	/* the creation fee the chain moves to the pool, shown with the tx fee */
+	json_t *info = NULL;
+	if ((rc = cli_node_info(c, &info))) return tx_end(&x, rc);
+	const char *cfee = json_string_value(json_object_get(info, "token_create_fee"));
+	if (cfee) add_field(&x, "creation_fee", cfee);
+	json_decref(info);
 	if (json_object_set_new(x.fields, "decimals", json_integer((json_int_t)d))) cli_oom();
 	add_amount(&x, "max_supply", want.max_supply);
 	if (json_object_set_new(x.fields, "burnable",

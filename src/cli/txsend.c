@@ -305,13 +305,15 @@ void cli_print_tx(cli_ctx *c, const json_t *out, const char *const *amount_keys,
 	json_object_foreach((json_t *)out, key, v)
 	{
 		const char *suffix = "";
-		if (!strcmp(key, "fee")) suffix = " SSP";
+		if (!strcmp(key, "fee") || !strcmp(key, "creation_fee")) suffix = " SSP";
 		for (size_t i = 0; amount_keys && amount_keys[i]; i++)
 			if (!strcmp(key, amount_keys[i])) suffix = unit;
 		if (json_is_string(v))
 			cli_table_add(&t, key, "%s%s", json_string_value(v), suffix);
 		else if (json_is_integer(v))
 			cli_table_add(&t, key, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		else if (json_is_boolean(v))
+			cli_table_add(&t, key, "%s", json_is_true(v) ? "yes" : "no");
 	}
 	cli_table_print(&t);
 }

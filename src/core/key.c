@@ -601,6 +601,47 @@ static int pem_no_password(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
+int ssp_seckey_to_pem(char **pem, size_t *n, const ssp_seckey *sk)
+{
+	int rc = SSP_ERR_NOMEM;
+	BIO *bio = NULL;
+	EVP_PKEY *pkey = NULL;
+	char *data;
+	long len;
+
+	*pem = NULL;
+	*n = 0;
+	bio = BIO_new(BIO_s_secmem()); /* cleared when freed */
+	if (!bio) goto out;
+	if (sk->type == SSP_KEY_ED25519 && sk->len == 64) {
+		/* libsodium's sk is seed || pk: PKCS#8 holds the 32-byte seed */
+		pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, sk->b, 32);
+	} else if (sk->type == SSP_KEY_P256 && sk->len == 32) {
+		if ((rc = p256_pkey_private(&pkey, sk->b))) goto out;
+		rc = SSP_ERR_NOMEM;
+	} else {
+		rc = SSP_ERR_INVAL;
+		goto out;
+	}
+	if (!pkey) goto out;
+	rc = SSP_ERR_INTERNAL;
+	if (PEM_write_bio_PrivateKey(bio, pkey, NULL, NULL, 0, NULL, NULL) != 1) goto out;
+	len = BIO_get_mem_data(bio, &data);
+	if (len <= 0) goto out;
+	rc = SSP_ERR_NOMEM;
+	*pem = malloc((size_t)len + 1);
+	if (!*pem) goto out;
+	memcpy(*pem, data, (size_t)len);
+	(*pem)[len] = '\0';
+	*n = (size_t)len;
+	rc = 0;
+out:
+	EVP_PKEY_free(pkey);
+	BIO_free(bio);
+	ERR_clear_error();
+	return rc;
+}
+
 int ssp_seckey_from_pem(ssp_seckey *sk, const char *pem, size_t n)
 {
 	int rc = SSP_ERR_PEM;

@@ -13,7 +13,9 @@
 
 static const char usage[] =
     "usage: sspd [options]\n"
-    "  --dev                   single-node devnet with a funded dev account\n"
+    "  --dev                   single-node devnet with funded dev accounts\n"
+    "  --dev-accounts N        accounts a new devnet funds: dev, dev1 … (default 10, 1..100)\n"
+    "  --reset                 with --dev: delete the devnet's chain and keys, start afresh\n"
     "  --datadir DIR           data directory (default ~/.ssp/<network>)\n"
     "  --rpc-listen ADDR:PORT  JSON-RPC address (default 127.0.0.1:9631)\n"
     "  --genesis FILE          genesis JSON (required unless --dev)\n"
@@ -29,6 +31,8 @@ static const char usage[] =
     "  --rpc-max-conns N       concurrent RPC connections (default 8192)\n"
     "  --rpc-conns-per-ip N    concurrent RPC connections from one address (default 2048)\n"
     "  --rpc-request-timeout MS  time to send a request's headers and body (default 10000)\n"
+    "  --rpc-cors ORIGIN[,ORIGIN]  browser origins allowed to call the RPC, * for any\n"
+    "                          (default none: requests carrying another Origin get 403)\n"
     "  --mempool-max N         pending transactions (default 300000)\n"
     "  --map-size MIB          LMDB map size, the database's maximum (default 262144 = 256 GiB)\n"
     "  --no-sync               do not fsync commits (benchmarks only: a crash loses blocks)\n"
@@ -67,6 +71,9 @@ static const opt opts[] = {
     {"reinit", false},
     {"verify-db", true},
     {"exec-budget-ms", true},
+    {"rpc-cors", true},
+    {"dev-accounts", true},
+    {"reset", false},
 };
 
 static int set_str(char *dst, size_t cap, const char *v, const char *name)
@@ -135,7 +142,17 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 		c->reinit = !v || !strcmp(v, "1") || !strcmp(v, "true");
 	else if (!strcmp(name, "verify-db"))
 		return set_str(c->verify_db, sizeof c->verify_db, v, name);
-	else if (!strcmp(name, "rpc-threads")) {
+	else if (!strcmp(name, "rpc-cors"))
+		return set_str(c->rpc_cors, sizeof c->rpc_cors, v, name);
+	else if (!strcmp(name, "reset"))
+		c->reset = !v || !strcmp(v, "1") || !strcmp(v, "true");
+	else if (!strcmp(name, "dev-accounts")) {
+		if (parse_uint(v, 100, &u) || !u) {
+			fprintf(stderr, "sspd: error: --dev-accounts must be 1..100\n");
+			return 1;
+		}
+		c->dev_accounts = (unsigned)u;
+	} else if (!strcmp(name, "rpc-threads")) {
 		if (parse_uint(v, 64, &u) || !u) {
 			fprintf(stderr, "sspd: error: --rpc-threads must be 1..64\n");
 			return 1;
@@ -283,6 +300,10 @@ int ssp_node_config_parse(ssp_node_config *c, int argc, char **argv)
 		if (apply(c, opts[k].name, v)) return 1;
 	}
 	if (c->verify_db[0]) return 0; /* genesis defaults to DIR/genesis.json */
+	if (c->reset && !c->dev) {
+		fprintf(stderr, "sspd: error: --reset only resets a devnet (--dev)\n");
+		return 1;
+	}
 	if (!c->dev && !c->genesis[0]) {
 		fprintf(stderr, "sspd: error: give --genesis FILE, or --dev for a devnet\n");
 		return 1;

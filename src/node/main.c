@@ -26,7 +26,8 @@ int main(int argc, char **argv)
 {
 	static ssp_node node; /* large; and its address is handed to threads */
 	int rc = ssp_node_config_parse(&node.cfg, argc, argv);
-	if (rc) return rc == 2 ? 0 : 1;
+	/* a usage error (bad flag, value or config file) exits 2, as ssp's do; failures 1 */
+	if (rc) return rc == 2 ? 0 : 2;
 	ssp_log_setup(node.cfg.log_format, node.cfg.log_level);
 	raise_nofile();
 	if (ssp_core_init()) {

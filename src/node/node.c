@@ -5,10 +5,13 @@
  * writer), and the job queue through which RPC threads reach the loop.
  * RPC threads never touch the chain or the mempool directly.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -133,6 +136,113 @@ static int check_datadir(ssp_node *n)
 	return 0;
 }
 
+#define DEV_ACCOUNTS 10          /* a new devnet funds dev, dev1 … dev9 (--dev-accounts) */
+#define DEV_EXTRA_SSP 1000000ull /* each account beyond dev gets this; dev the rest of 25% */
+
+/*
+ * The accounts a devnet funds beyond `dev`: keys dev1 … devN-1 (empty
+ * passwords) created with a new devnet, listed with their addresses for the
+ * banner. On later starts the keys that exist are listed.
+ */
+static int dev_extra_accounts(ssp_node *n, const char *dir, bool create)
+{
+	unsigned want = n->cfg.dev_accounts ? n->cfg.dev_accounts : DEV_ACCOUNTS;
+	char path[1200], name[16];
+	ssp_seckey sk;
+	ssp_pubkey pk;
+	ssp_addr a;
+	int rc = 0;
+
+	for (unsigned i = 1; i < 100 && (create ? i < want : true); i++) {
+		snprintf(name, sizeof name, "dev%u", i);
+		snprintf(path, sizeof path, "%s/%s", dir, name);
+		if (!file_exists(path)) {
+			if (!create) break;
+			rc = ssp_key_generate(&sk, &pk, SSP_KEY_ED25519);
+			if (!rc) rc = ssp_keystore_write(path, name, &sk, "");
+			ssp_seckey_wipe(&sk);
+			if (rc) {
+				NODE_ERR(n, "cannot write key file %s: %s", path, ssp_strerror(rc));
+				return rc;
+			}
+		} else if ((rc = ssp_keystore_info(path, &pk, NULL, 0))) {
+			continue; /* not ours to judge: listed only if readable */
+		}
+		ssp_addr_from_pubkey(&a, &pk);
+		size_t k = n->ndev_accounts++;
+		snprintf(n->dev_accounts[k][0], sizeof n->dev_accounts[k][0], "%s", name);
+		ssp_addr_encode(n->dev_accounts[k][1], sizeof n->dev_accounts[k][1], "dssp", &a);
+	}
+	return 0;
+}
+
+/* The devnet genesis with dev's 25% split among the dev accounts. */
+static char *dev_genesis(ssp_node *n, const ssp_addr *dev, const ssp_pubkey *prodpk)
+{
+	char *g = ssp_genesis_dev_json(dev, prodpk, ssp_now_ms()), *out = NULL;
+	json_t *doc = g ? json_loads(g, 0, NULL) : NULL;
+	json_t *allocs = json_object_get(doc, "allocations"), *first = json_array_get(allocs, 0);
+	char amount[32];
+	size_t extra = n->ndev_accounts - 1; /* dev1 … */
+
+	free(g);
+	if (!first) goto out;
+	snprintf(amount, sizeof amount, "%llu", 2500000000ull - extra * DEV_EXTRA_SSP);
+	json_object_set_new(first, "amount", json_string(amount));
+	snprintf(amount, sizeof amount, "%llu", DEV_EXTRA_SSP);
+	for (size_t i = 0; i < extra; i++)
+		json_array_insert_new(allocs, 1 + i,
+		                      json_pack("{s:s, s:s, s:s}", "category", "private_placement",
+		                                "address", n->dev_accounts[i + 1][1], "amount",
+		                                amount));
+	out = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+out:
+	json_decref(doc);
+	return out;
+}
+
+/*
+ * --dev --reset: a fresh devnet in the same datadir. Refused while a node
+ * runs on it (the LOCK is held); removes only what a devnet creates.
+ */
+static int reset_dev(ssp_node *n)
+{
+	static const char *const files[] = {"chain.mdb", "chain.mdb-lock", "genesis.json",
+	                                    "producer.key"};
+	char path[1200];
+	DIR *d;
+	struct dirent *e;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof path, "%s/LOCK", n->cfg.datadir);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		NODE_ERR(n, "cannot reset %s: a node is running on it", n->cfg.datadir);
+		close(fd);
+		return SSP_ERR_DBLOCKED;
+	}
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		snprintf(path, sizeof path, "%s/%s", n->cfg.datadir, files[i]);
+		if (unlink(path) && errno != ENOENT) rc = SSP_ERR_IO;
+	}
+	snprintf(path, sizeof path, "%s/dev-keys", n->cfg.datadir);
+	if ((d = opendir(path))) {
+		while ((e = readdir(d))) {
+			char f[1500];
+			if (e->d_name[0] == '.') continue;
+			snprintf(f, sizeof f, "%s/%s", path, e->d_name);
+			if (unlink(f)) rc = SSP_ERR_IO;
+		}
+		closedir(d);
+	}
+	if (fd >= 0) close(fd); /* releases the lock */
+	if (rc)
+		NODE_ERR(n, "cannot reset %s: %s", n->cfg.datadir, strerror(errno));
+	else
+		SSP_LOGI(LOG, "reset: a new devnet in %s", n->cfg.datadir);
+	return rc;
+}
+
 static int setup_dev(ssp_node *n, char *genesis_path, size_t cap)
 {
 	char dir[1100], path[1200];
@@ -148,6 +258,12 @@ static int setup_dev(ssp_node *n, char *genesis_path, size_t cap)
 	if (rc) return rc;
 	ssp_addr_from_pubkey(&dev, &devpk);
 	ssp_addr_encode(n->dev_address, sizeof n->dev_address, "dssp", &dev);
+	snprintf(n->dev_accounts[0][0], sizeof n->dev_accounts[0][0], "dev");
+	snprintf(n->dev_accounts[0][1], sizeof n->dev_accounts[0][1], "%s", n->dev_address);
+	n->ndev_accounts = 1;
+	snprintf(path, sizeof path, "%s/genesis.json", n->cfg.datadir);
+	/* the extra accounts are funded only by a genesis this node writes now */
+	if ((rc = dev_extra_accounts(n, dir, !n->cfg.genesis[0] && !file_exists(path)))) return rc;
 	snprintf(path, sizeof path, "%s/producer.key", n->cfg.datadir);
 	rc = load_or_create_key(n, path, "producer", "", true, &n->producer, &prodpk);
 	if (rc) return rc;
@@ -158,7 +274,7 @@ static int setup_dev(ssp_node *n, char *genesis_path, size_t cap)
 	}
 	snprintf(genesis_path, cap, "%s/genesis.json", n->cfg.datadir);
 	if (file_exists(genesis_path)) return 0;
-	char *g = ssp_genesis_dev_json(&dev, &prodpk, ssp_now_ms());
+	char *g = dev_genesis(n, &dev, &prodpk);
 	if (!g) return SSP_ERR_NOMEM;
 	rc = write_file(genesis_path, g);
 	free(g);
@@ -173,7 +289,14 @@ int ssp_node_start(ssp_node *n)
 	pthread_mutex_init(&n->qlock, NULL);
 	pthread_mutex_init(&n->plock, NULL);
 	pthread_cond_init(&n->pcond, NULL);
+	/* The port first: a node that cannot serve says so before it writes anything */
+	n->rpc_fd = -1;
+	if ((rc = ssp_rpc_listen(&n->rpc_fd, n->cfg.rpc_listen, why, sizeof why))) {
+		NODE_ERR(n, "cannot listen on %s: %s", n->cfg.rpc_listen, why);
+		return rc;
+	}
 	if ((rc = ensure_dir(n, n->cfg.datadir))) return rc;
+	if (n->cfg.reset && (rc = reset_dev(n))) return rc;
 	if ((rc = check_datadir(n))) return rc;
 	if (n->cfg.dev) {
 		rc = setup_dev(n, gpath, sizeof gpath);
@@ -186,6 +309,10 @@ int ssp_node_start(ssp_node *n)
 		NODE_ERR(n, "%s", why);
 		return rc;
 	}
+	if (!n->producing)
+		snprintf(n->not_producing, sizeof n->not_producing, "%s",
+		         n->cfg.follow[0] ? "a follower (--follow) imports blocks, never produces"
+		                          : "no producer key (--producer-key FILE)");
 	if (n->cfg.follow[0] && (n->cfg.dev || n->cfg.producer_key[0])) {
 		NODE_ERR(n, "--follow makes a follower: it cannot be combined with --dev or "
 		            "--producer-key");
@@ -199,14 +326,20 @@ int ssp_node_start(ssp_node *n)
 		if (rc) return rc;
 		n->producing = true;
 	}
+	n->should_produce = n->producing;
 	if (n->producing) {
 		ssp_pubkey pk;
 		ssp_addr a;
 		if ((rc = ssp_key_public(&pk, &n->producer))) return rc;
 		ssp_addr_from_pubkey(&a, &pk);
 		if (memcmp(a.b, ssp_genesis_producer(n->genesis)->b, SSP_ADDR_LEN)) {
-			SSP_LOGW(LOG,
-			         "the producer key is not this chain's producer: not producing");
+			char want[96];
+			ssp_addr_encode(want, sizeof want, ssp_genesis_hrp(n->genesis),
+			                ssp_genesis_producer(n->genesis));
+			snprintf(n->not_producing, sizeof n->not_producing,
+			         "the producer key is not this chain's producer (genesis names %s)",
+			         want);
+			SSP_LOGW(LOG, "not producing: %s", n->not_producing);
 			n->producing = false;
 		}
 	}
@@ -289,12 +422,21 @@ int ssp_node_start(ssp_node *n)
 	    .request_ms = n->cfg.rpc_request_ms,
 	    .ctx = n,
 	    .metrics = ssp_node_metrics,
+	    .health = ssp_node_health,
+	    .listen_fd = n->rpc_fd,
+	    .cors = n->cfg.rpc_cors,
 	};
+	rc_cfg.topics = ssp_node_topics(&rc_cfg.ntopics);
 	rc_cfg.methods = n->methods;
 	rc_cfg.nmethods = total;
+	n->rpc_fd = -1; /* the server's now, even if it fails */
 	rc = ssp_rpc_server_start(&n->rpc, &rc_cfg);
 	if (rc) {
 		NODE_ERR(n, "cannot serve RPC on %s: %s", n->cfg.rpc_listen, ssp_strerror(rc));
+		return rc;
+	}
+	if ((rc = ssp_node_notify_start(n))) {
+		NODE_ERR(n, "cannot start the WebSocket notifier");
 		return rc;
 	}
 	const ssp_head *h = ssp_chain_head(n->chain);
@@ -310,11 +452,22 @@ int ssp_node_start(ssp_node *n)
 	printf("  height:      %llu\n", (unsigned long long)h->height);
 	printf("  datadir:     %s\n", n->cfg.datadir);
 	printf("  RPC:         http://%s:%u/rpc\n", host, ssp_rpc_server_port(n->rpc));
-	printf("  producing:   %s\n", n->producing ? "yes" : "no");
+	if (n->producing)
+		printf("  producing:   yes\n");
+	else
+		printf("  producing:   no — %s\n", n->not_producing);
+	if (n->cfg.rpc_cors[0]) printf("  CORS:        %s\n", n->cfg.rpc_cors);
 	if (n->cfg.follow[0]) printf("  following:   %s\n", n->cfg.follow);
 	if (n->cfg.dev) {
 		printf("  dev account: %s\n", n->dev_address);
 		printf("  dev key:     %s (keystore, empty password)\n", n->dev_keyfile);
+		if (n->ndev_accounts > 1) {
+			printf("  dev accounts (keys in %s/dev-keys, empty passwords):\n",
+			       n->cfg.datadir);
+			for (size_t i = 0; i < n->ndev_accounts; i++)
+				printf("    %-6s %s\n", n->dev_accounts[i][0],
+				       n->dev_accounts[i][1]);
+		}
 		printf("  try:         build/bin/ssp --keystore %s/dev-keys balance dev\n",
 		       n->cfg.datadir);
 	}
@@ -389,6 +542,7 @@ static void run_job(ssp_node *n, job *j)
 			else
 				atomic_fetch_add(&n->txs_admitted, 1);
 		}
+		ssp_node_notify_admitted(n, j);
 		break;
 	case JOB_TX_STATUS:
 		if (ssp_mempool_has(n->mempool, &j->txid))
@@ -478,6 +632,7 @@ static void *producer_main(void *arg)
 			ssp_signer_soft(&signer, &n->producer);
 			rc = ssp_produce_block(n->chain, n->mempool, &signer, slot, now, &info);
 			if (!rc) {
+				ssp_node_notify_kick(n); /* WebSocket subscribers */
 				atomic_fetch_add(&n->blocks_produced, 1);
 				atomic_fetch_add(&n->txs_included, info.ntx);
 				atomic_store(&n->last_commit_ns, info.commit_ns);
@@ -584,8 +739,23 @@ static void *follower_main(void *arg)
 	}
 	SSP_LOGI(LOG, "following %s from height %llu", n->cfg.follow,
 	         (unsigned long long)ssp_chain_head(n->chain)->height);
+	uint64_t info_at = 0;
 	while (!n->pstop) {
 		uint64_t h = ssp_chain_head(n->chain)->height + 1;
+		if (ssp_now_ms() - info_at >= 1000) {
+			/* the source's head, so /health can tell "behind" from "caught up" */
+			json_t *res = NULL;
+			ssp_rpc_error e = {0};
+			info_at = ssp_now_ms();
+			if (ssp_rpc_call(cl, "chain_getInfo", NULL, &res, &e) == 0) {
+				json_t *sh = json_object_get(res, "height");
+				if (json_is_integer(sh))
+					atomic_store(&n->source_height,
+					             (uint64_t)json_integer_value(sh));
+			}
+			json_decref(res);
+			json_decref(e.data);
+		}
 		uint8_t *raw[FOLLOW_BATCH];
 		size_t len[FOLLOW_BATCH], nb = 0, done = 0;
 		ssp_block_info info[FOLLOW_BATCH];
@@ -613,6 +783,7 @@ static void *follower_main(void *arg)
 		                           nb, info, &done);
 		for (size_t k = 0; k < nb; k++)
 			free(raw[k]);
+		if (done) ssp_node_notify_kick(n);
 		for (size_t k = 0; k < done; k++) {
 			atomic_fetch_add(&n->blocks_imported, 1);
 			atomic_fetch_add(&n->txs_included, info[k].ntx);
@@ -719,6 +890,7 @@ int ssp_node_run(ssp_node *n)
 	}
 	uv_run(&n->loop, UV_RUN_DEFAULT);
 	stop_producer(n); /* finishes the block it may be committing */
+	ssp_node_notify_stop(n);
 	/* stop RPC with the queue refusing work, so no handler waits on the loop */
 	if (n->rpc) ssp_rpc_server_stop(n->rpc);
 	n->rpc = NULL;
@@ -731,7 +903,10 @@ int ssp_node_run(ssp_node *n)
 
 void ssp_node_free(ssp_node *n)
 {
+	if (n->rpc_fd > 0) close(n->rpc_fd); /* start-up failed before the server took it */
+	n->rpc_fd = -1;
 	stop_producer(n);
+	ssp_node_notify_stop(n);
 	if (n->rpc) ssp_rpc_server_stop(n->rpc);
 	if (n->loop_ready && !n->stopping) {
 		/* start-up failed after the loop was set up: close its handles */

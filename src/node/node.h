@@ -31,13 +31,17 @@ typedef struct {
 	size_t mempool_max;
 	size_t rpc_max_body;
 	unsigned verify_threads;
-	size_t map_size;      /* bytes; 0 = store default */
-	bool reinit;          /* accept an empty or missing database beside an existing identity */
-	char verify_db[1024]; /* --verify-db DIR: check offline, do not run a node */
-	long exec_budget_ms;  /* producer's execution budget per block; -1: the chain's default */
+	size_t map_size;       /* bytes; 0 = store default */
+	bool reinit;           /* accept an empty or missing database beside an existing identity */
+	char verify_db[1024];  /* --verify-db DIR: check offline, do not run a node */
+	long exec_budget_ms;   /* producer's execution budget per block; -1: the chain's default */
+	char rpc_cors[1024];   /* --rpc-cors: allowed browser origins, comma-separated */
+	unsigned dev_accounts; /* --dev: funded accounts of a new devnet (dev, dev1 …); 0 = 10 */
+	bool reset;            /* --dev --reset: delete the devnet's chain and keys first */
 } ssp_node_config;
 
-/* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (error) or
+/* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (a usage
+ * error: sspd exits 2) or
  * 2 (help). */
 int ssp_node_config_parse(ssp_node_config *cfg, int argc, char **argv);
 
@@ -77,6 +81,10 @@ typedef struct ssp_node {
 	ssp_rpc_server *rpc;
 	ssp_workpool *verify;
 	bool producing;
+	char not_producing[256]; /* why not, for the banner and /health ("" when producing) */
+	bool should_produce; /* it was given a producer key (or --dev): not producing is a fault */
+	int rpc_fd;          /* the RPC socket bound first thing (-1 once the server owns it) */
+	_Atomic uint64_t source_height; /* follower: the source's head height last seen */
 	ssp_seckey producer;
 	ssp_modset *modset;      /* the modules' per-chain states (the chain's tx types) */
 	ssp_module_env menv[16]; /* one per module, the ctx of its RPC methods */
@@ -84,6 +92,8 @@ typedef struct ssp_node {
 	ssp_rpc_method *methods; /* node's and modules', combined */
 	char dev_address[96];
 	char dev_keyfile[1200];
+	char dev_accounts[100][2][96]; /* name, address of each funded dev account */
+	size_t ndev_accounts;
 
 	uv_loop_t loop;
 	uv_async_t wake;
@@ -102,6 +112,13 @@ typedef struct ssp_node {
 	pthread_cond_t pcond;
 	bool pstop;
 	_Atomic int fatal; /* set by the producer on a fatal error; the loop stops the node */
+
+	/* the WebSocket notifier (notify.c) */
+	pthread_t notifier;
+	bool notify_started, notify_init;
+	pthread_mutex_t nlock;
+	pthread_cond_t ncond;
+	bool nstop, nkick;
 
 	/* metrics, written by the loop, read by RPC threads */
 	_Atomic uint64_t blocks_produced, blocks_imported, txs_included, last_commit_ns,
@@ -143,9 +160,19 @@ int ssp_node_m_state_getProof(void *ctx, json_t *params, json_t **res, ssp_rpc_e
 int ssp_node_m_account_getProof(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err);
 int ssp_node_m_token_getBalanceProof(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err);
 
+/* WebSocket subscriptions (notify.c): the topics, the notifier thread that publishes each
+ * committed block (kicked by the chain thread), and admission results for txStatus. */
+const ssp_rpc_topic *ssp_node_topics(size_t *n);
+SSP_WUR int ssp_node_notify_start(ssp_node *n);
+void ssp_node_notify_kick(ssp_node *n);
+void ssp_node_notify_stop(ssp_node *n);
+void ssp_node_notify_admitted(ssp_node *n, const job *j);
+
 /* The RPC method table (rpc_methods.c). */
 const ssp_rpc_method *ssp_node_methods(size_t *n);
 char *ssp_node_metrics(void *ctx);
+/* GET /health: 200 with a summary, 503 with the reason when the node is not healthy. */
+int ssp_node_health(void *ctx, char **json);
 extern const char ssp_openrpc_json[];
 
 #endif

@@ -5,6 +5,7 @@
  * transactions are decoded and signature-checked here, in parallel on the
  * verify pool, so the loop only does the stateful admission.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +105,8 @@ static int m_chain_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_erro
 		json_object_set_new(*res, "gas_price", jamount(p->gas_price));
 		json_object_set_new(*res, "max_block_gas",
 		                    json_integer((json_int_t)p->max_block_gas));
+		/* what token_create moves to the pool on top of the fee */
+		json_object_set_new(*res, "token_create_fee", jamount(p->token_create_fee));
 	}
 	return *res ? 0 : fail_err(n, err, SSP_ERR_NOMEM);
 }
@@ -272,8 +275,10 @@ static void prep_one(void *arg, size_t i)
 		return;
 	}
 	size_t hl = json_string_length(h);
+	/* Not hex is a malformed parameter (-32602, the one rule for bad params, docs/rpc.md);
+	 * hex whose bytes are not an acceptable transaction is a rejection (-32000). */
 	if (hl % 2 || hl / 2 > SSP_TX_MAX) {
-		t->err = hl % 2 ? SSP_ERR_DECODE : SSP_ERR_TOOBIG;
+		t->err = hl % 2 ? SSP_ERR_INVAL : SSP_ERR_TOOBIG;
 		return;
 	}
 	p->bufs[i] = malloc(hl / 2 ? hl / 2 : 1);
@@ -282,7 +287,7 @@ static void prep_one(void *arg, size_t i)
 		return;
 	}
 	if (ssp_hex_decode(p->bufs[i], hl / 2, json_string_value(h), hl)) {
-		t->err = SSP_ERR_DECODE;
+		t->err = SSP_ERR_INVAL;
 		return;
 	}
 	t->raw = p->bufs[i];
@@ -367,12 +372,17 @@ static int m_tx_submitBatch(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 			                      json_pack("{s:o}", "txid", jhex(txs[i].txid.b, 32)));
 			continue;
 		}
-		int code =
-		    txs[i].err == SSP_ERR_INVAL ? SSP_RPC_INVALID_PARAMS : SSP_RPC_TX_REJECTED;
-		json_array_append_new(
-		    out, json_pack("{s:{s:i, s:s, s:{s:s, s:s}}}", "error", "code", code, "message",
-		                   ssp_strerror(txs[i].err), "data", "error",
-		                   ssp_errname(txs[i].err), "reason", ssp_strerror(txs[i].err)));
+		if (txs[i].err == SSP_ERR_INVAL) {
+			json_array_append_new(out, json_pack("{s:{s:i, s:s}}", "error", "code",
+			                                     SSP_RPC_INVALID_PARAMS, "message",
+			                                     "tx must be a hex string"));
+			continue;
+		}
+		json_array_append_new(out, json_pack("{s:{s:i, s:s, s:{s:s, s:s}}}", "error",
+		                                     "code", SSP_RPC_TX_REJECTED, "message",
+		                                     ssp_strerror(txs[i].err), "data", "error",
+		                                     ssp_errname(txs[i].err), "reason",
+		                                     ssp_strerror(txs[i].err)));
 	}
 	free(txs);
 	*res = json_pack("{s:o}", "results", out);
@@ -515,6 +525,7 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 static int m_rpc_discover(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 {
 	json_error_t je;
+	if (obj_params(params, err)) return -1;
 	*res = json_loads(ssp_openrpc_json, 0, &je);
 	return *res ? 0 : ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "openrpc: %s", je.text);
 }
@@ -527,7 +538,8 @@ static const ssp_rpc_method methods[] = {
     {"tx_submit", m_tx_submit},
     {"tx_submitBatch", m_tx_submitBatch},
     {"tx_get", m_tx_get},
-    {"rpc_discover", m_rpc_discover},
+    {"rpc.discover", m_rpc_discover}, /* the name the OpenRPC spec defines */
+    {"rpc_discover", m_rpc_discover}, /* kept for existing clients */
     {"state_getProof", ssp_node_m_state_getProof},
     {"account_getProof", ssp_node_m_account_getProof},
     {"token_getBalanceProof", ssp_node_m_token_getBalanceProof},
@@ -539,24 +551,114 @@ const ssp_rpc_method *ssp_node_methods(size_t *n)
 	return methods;
 }
 
+/* Metric families: every one has HELP and TYPE (promtool check metrics). */
+#define METRIC(f, type, name, help, fmt, ...)                                                \
+	fprintf(f, "# HELP " name " " help "\n# TYPE " name " " type "\n" name " " fmt "\n", \
+	        __VA_ARGS__)
+
 char *ssp_node_metrics(void *ctx)
 {
 	ssp_node *n = ctx;
 	char *s = NULL;
-	int len =
-	    asprintf(&s,
-	             "# TYPE ssp_blocks_produced_total counter\nssp_blocks_produced_total %llu\n"
-	             "# TYPE ssp_blocks_imported_total counter\nssp_blocks_imported_total %llu\n"
-	             "# TYPE ssp_txs_included_total counter\nssp_txs_included_total %llu\n"
-	             "# TYPE ssp_txs_admitted_total counter\nssp_txs_admitted_total %llu\n"
-	             "# TYPE ssp_txs_rejected_total counter\nssp_txs_rejected_total %llu\n"
-	             "# TYPE ssp_block_commit_seconds gauge\nssp_block_commit_seconds %.6f\n"
-	             "# TYPE ssp_block_apply_seconds gauge\nssp_block_apply_seconds %.6f\n",
-	             (unsigned long long)atomic_load(&n->blocks_produced),
-	             (unsigned long long)atomic_load(&n->blocks_imported),
-	             (unsigned long long)atomic_load(&n->txs_included),
-	             (unsigned long long)atomic_load(&n->txs_admitted),
-	             (unsigned long long)atomic_load(&n->txs_rejected),
-	             atomic_load(&n->last_commit_ns) / 1e9, atomic_load(&n->last_apply_ns) / 1e9);
-	return len < 0 ? NULL : s;
+	size_t size = 0;
+	ssp_txn *rt;
+	ssp_head h = {0};
+	FILE *f;
+	/* on libmicrohttpd's I/O thread: the mempool's own lock, never a job that waits for
+	 * the loop (a scrape must not stall every connection while the loop is busy) */
+	size_t mp_count = ssp_mempool_count(n->mempool), mp_bytes = ssp_mempool_bytes(n->mempool);
+
+	if (ssp_store_read(n->store, &rt) == 0) {
+		if (ssp_chain_read_head(n->chain, rt, &h)) memset(&h, 0, sizeof h);
+		ssp_txn_end(rt);
+	}
+	f = open_memstream(&s, &size);
+	if (!f) return NULL;
+	METRIC(f, "counter", "ssp_blocks_produced_total", "Blocks this node produced.", "%llu",
+	       (unsigned long long)atomic_load(&n->blocks_produced));
+	METRIC(f, "counter", "ssp_blocks_imported_total",
+	       "Blocks this node imported from another node (follower).", "%llu",
+	       (unsigned long long)atomic_load(&n->blocks_imported));
+	METRIC(f, "counter", "ssp_txs_included_total",
+	       "Transactions in the blocks produced or imported.", "%llu",
+	       (unsigned long long)atomic_load(&n->txs_included));
+	METRIC(f, "counter", "ssp_txs_admitted_total", "Transactions admitted to the mempool.",
+	       "%llu", (unsigned long long)atomic_load(&n->txs_admitted));
+	METRIC(f, "counter", "ssp_txs_rejected_total", "Transactions refused at admission.", "%llu",
+	       (unsigned long long)atomic_load(&n->txs_rejected));
+	METRIC(f, "gauge", "ssp_block_commit_seconds", "Time the last block took to commit.",
+	       "%.6f", atomic_load(&n->last_commit_ns) / 1e9);
+	METRIC(f, "gauge", "ssp_block_apply_seconds", "Time the last block took to execute.",
+	       "%.6f", atomic_load(&n->last_apply_ns) / 1e9);
+	METRIC(f, "gauge", "ssp_chain_height", "Height of the head block.", "%llu",
+	       (unsigned long long)h.height);
+	METRIC(f, "gauge", "ssp_chain_finalized_height", "Height of the last final block.", "%llu",
+	       (unsigned long long)h.finalized);
+	METRIC(f, "gauge", "ssp_chain_head_timestamp_seconds",
+	       "Timestamp of the head block (Unix time).", "%.3f", h.timestamp_ms / 1e3);
+	METRIC(f, "gauge", "ssp_mempool_txs", "Transactions waiting in the mempool.", "%zu",
+	       mp_count);
+	METRIC(f, "gauge", "ssp_mempool_bytes", "Encoded bytes of the mempool's transactions.",
+	       "%zu", mp_bytes);
+	METRIC(f, "gauge", "ssp_producing", "1 if this node produces blocks, else 0.", "%d",
+	       n->producing ? 1 : 0);
+	if (fclose(f)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/*
+ * GET /health for load balancers: 503 with the reason when the node is not
+ * doing its job — it has a producer key but does not produce, it stopped,
+ * it follows a source it is behind, or its head is older than HEALTH_SLOTS
+ * slots (nothing produced or imported lately) — else 200 with a summary.
+ */
+#define HEALTH_SLOTS 5
+#define BEHIND_BLOCKS 2
+
+int ssp_node_health(void *ctx, char **json)
+{
+	ssp_node *n = ctx;
+	ssp_txn *rt;
+	ssp_head h = {0};
+	char reason[512] = "";
+	uint64_t now = ssp_now_ms(), iv = ssp_genesis_params(n->genesis)->block_interval_ms;
+	uint64_t age, src = atomic_load(&n->source_height);
+	json_t *o;
+	int rc = ssp_store_read(n->store, &rt);
+
+	if (!rc) {
+		rc = ssp_chain_read_head(n->chain, rt, &h);
+		ssp_txn_end(rt);
+	}
+	age = now > h.timestamp_ms ? now - h.timestamp_ms : 0;
+	if (rc)
+		snprintf(reason, sizeof reason, "cannot read the head: %s", ssp_strerror(rc));
+	else if (atomic_load(&n->fatal))
+		snprintf(reason, sizeof reason, "stopping after a fatal error (see the log)");
+	else if (n->should_produce && !n->producing)
+		snprintf(reason, sizeof reason, "not producing: %s", n->not_producing);
+	else if (n->cfg.follow[0] && src > h.height + BEHIND_BLOCKS)
+		snprintf(reason, sizeof reason, "behind: at height %llu, the source at %llu",
+		         (unsigned long long)h.height, (unsigned long long)src);
+	else if (age > HEALTH_SLOTS * iv)
+		snprintf(reason, sizeof reason,
+		         "stale head: block %llu is %llu ms old (over %d slots)%s",
+		         (unsigned long long)h.height, (unsigned long long)age, HEALTH_SLOTS,
+		         n->producing || n->cfg.follow[0]
+		             ? ""
+		             : "; this node neither produces nor follows");
+	o = json_pack("{s:s, s:I, s:I, s:I, s:b}", "status", reason[0] ? "unhealthy" : "ok",
+	              "height", (json_int_t)h.height, "finalized_height", (json_int_t)h.finalized,
+	              "head_age_ms", (json_int_t)age, "producing", n->producing);
+	if (o && reason[0]) json_object_set_new(o, "reason", json_string(reason));
+	if (o && !n->producing && n->not_producing[0])
+		json_object_set_new(o, "not_producing", json_string(n->not_producing));
+	if (o && n->cfg.follow[0])
+		json_object_set_new(o, "source_height", json_integer((json_int_t)src));
+	*json = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return reason[0] ? 503 : 200;
 }

@@ -6,6 +6,8 @@
  * notifications). server.c wraps it in HTTP; the fuzz harness calls it
  * directly. It keeps no state, so any number of threads may call it at once.
  */
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,6 +138,41 @@ static json_t *call_method(const ssp_rpc_config *cfg, const ssp_rpc_method *m, j
 	return r;
 }
 
+static const int stat_codes[SSP_RPC_STAT_NCODES - 1] = {
+    0,
+    SSP_RPC_PARSE_ERROR,
+    SSP_RPC_INVALID_REQUEST,
+    SSP_RPC_METHOD_NOT_FOUND,
+    SSP_RPC_INVALID_PARAMS,
+    SSP_RPC_INTERNAL_ERROR,
+    SSP_RPC_TX_REJECTED,
+    SSP_RPC_NOT_FOUND,
+    SSP_RPC_BUSY,
+    SSP_RPC_LIMIT,
+    -32010,
+};
+
+int ssp_rpc_stat_code(size_t i)
+{
+	return i < SSP_RPC_STAT_NCODES - 1 ? stat_codes[i] : 0;
+}
+
+/* Counts one reply r (a response object, or NULL for a notification that ran: success) for row. */
+static void count(ssp_rpc_stats *st, size_t row, const json_t *r)
+{
+	json_t *e = r ? json_object_get(r, "error") : NULL;
+	int code = e ? (int)json_integer_value(json_object_get(e, "code")) : 0;
+	size_t col = SSP_RPC_STAT_NCODES - 1;
+
+	if (!st || !st->n || row >= st->rows) return;
+	for (size_t i = 0; i < SSP_RPC_STAT_NCODES - 1; i++)
+		if (stat_codes[i] == code) {
+			col = i;
+			break;
+		}
+	atomic_fetch_add_explicit(&st->n[row * SSP_RPC_STAT_NCODES + col], 1, memory_order_relaxed);
+}
+
 /* Why the rest of a batch is answered with an error instead of being run. */
 typedef struct {
 	int code;
@@ -149,7 +186,8 @@ typedef struct {
  * Invalid requests are always answered, with their id when it is valid.
  * Returns 0, or SSP_ERR_NOMEM when a response could not be built.
  */
-static int handle_one(const ssp_rpc_config *cfg, json_t *req, const refusal *refuse, json_t **out)
+static int handle_one(const ssp_rpc_config *cfg, ssp_rpc_stats *st, json_t *req,
+                      const refusal *refuse, json_t **out)
 {
 	json_t *id = NULL, *v, *params, *r = NULL;
 	const char *why = NULL;
@@ -187,24 +225,26 @@ static int handle_one(const ssp_rpc_config *cfg, json_t *req, const refusal *ref
 	}
 	fn = find_method(cfg, json_string_value(v));
 	if (!fn) {
-		if (has_id) {
-			snprintf(msg, sizeof(msg), "Method not found: %.64s", json_string_value(v));
-			r = error_response(id, SSP_RPC_METHOD_NOT_FOUND, msg);
-		}
+		snprintf(msg, sizeof(msg), "Method not found: %.64s", json_string_value(v));
+		r = error_response(id, SSP_RPC_METHOD_NOT_FOUND, msg);
+		count(st, cfg->nmethods, r);
 	} else if (refuse) {
 		/* over a reply limit: not run, answered with the reason */
-		if (has_id) r = error_response(id, refuse->code, refuse->message);
+		r = error_response(id, refuse->code, refuse->message);
+		count(st, (size_t)(fn - cfg->methods), r);
 	} else {
 		r = call_method(cfg, fn, params, id);
-		if (!has_id) {
-			json_decref(r);
-			r = NULL;
-		}
+		count(st, (size_t)(fn - cfg->methods), r);
+	}
+	if (!has_id) {
+		json_decref(r); /* a notification: nothing is sent, not even an error */
+		r = NULL;
 	}
 	if (has_id && !r) rc = SSP_ERR_NOMEM;
 	goto out;
 invalid:
 	r = error_response(id, SSP_RPC_INVALID_REQUEST, why);
+	count(st, cfg->nmethods + 1, r);
 	if (!r) rc = SSP_ERR_NOMEM;
 out:
 	*out = r;
@@ -226,11 +266,164 @@ void ssp_rpc_budget_release(ssp_rpc_budget *b, size_t n)
 	if (b) atomic_fetch_sub(&b->used, n);
 }
 
+/*
+ * Integers beyond 64 bits. jansson refuses them ("too big integer"), yet
+ * they are valid JSON, and a client may use one as its id. Before parsing,
+ * each (up to BIG_MAX per body; also reals beyond a double, like 1e400) is
+ * replaced by a marker string "\u0001bN";
+ * the marker in a reply (an echoed id) is replaced by the original digits
+ * again. A big number where a method expects an integer is a string to it:
+ * -32602. A longer body or more of them stays a parse error.
+ */
+#define BIG_MAX 16
+#define BIG_MARK "\"\\u0001b" /* how jansson writes the marker's start */
+typedef struct {
+	size_t n;
+	const char *body;
+	size_t off[BIG_MAX], len[BIG_MAX];
+} bignums;
+
+/* true if the integer literal p[0..n) (optional '-', digits) does not fit int64_t. */
+static bool int_too_big(const char *p, size_t n)
+{
+	static const char max[] = "9223372036854775807", min[] = "9223372036854775808";
+	bool neg = n && p[0] == '-';
+	const char *lim = neg ? min : max;
+	size_t digits = n - neg;
+
+	if (digits != sizeof(max) - 1) return digits > sizeof(max) - 1;
+	return memcmp(p + neg, lim, digits) > 0;
+}
+
+/* true if the number literal p[0..n) overflows a double (jansson refuses it too). */
+static bool real_too_big(const char *p, size_t n)
+{
+	char buf[64];
+	double v;
+
+	if (n >= sizeof(buf)) return false; /* a very long literal: left to the parser */
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+	errno = 0;
+	v = strtod(buf, NULL);
+	return errno == ERANGE && (v == HUGE_VAL || v == -HUGE_VAL);
+}
+
+/* Finds the number literals outside strings that jansson cannot hold (beyond 64 bits). */
+static void find_bigs(bignums *b, const char *json, size_t len)
+{
+	size_t i = 0, start;
+	bool in_str = false, esc = false, integer;
+
+	b->n = 0;
+	b->body = json;
+	while (i < len) {
+		char c = json[i];
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+			i++;
+			continue;
+		}
+		if (c == '"') {
+			in_str = true;
+			i++;
+			continue;
+		}
+		if (c != '-' && (c < '0' || c > '9')) {
+			i++;
+			continue;
+		}
+		start = i;
+		integer = true;
+		while (i < len &&
+		       (json[i] == '-' || json[i] == '+' || json[i] == '.' || json[i] == 'e' ||
+		        json[i] == 'E' || (json[i] >= '0' && json[i] <= '9'))) {
+			if (json[i] == '.' || json[i] == 'e' || json[i] == 'E' || json[i] == '+' ||
+			    (json[i] == '-' && i != start))
+				integer = false;
+			i++;
+		}
+		if (integer ? !int_too_big(json + start, i - start)
+		            : !real_too_big(json + start, i - start))
+			continue;
+		if (b->n == BIG_MAX) {
+			b->n = 0; /* too many: left to the parser, which refuses them */
+			return;
+		}
+		b->off[b->n] = start;
+		b->len[b->n++] = i - start;
+	}
+}
+
+#define BIG_MARK_MAX 16 /* "\u0001bNN" with its quotes: 11 bytes; a real like 1e400 is shorter */
+
+/* The body with each big number replaced by its marker; NULL when out of memory. */
+static char *mark_bigs(const bignums *b, size_t len, size_t *out_len)
+{
+	char *out = malloc(len + b->n * BIG_MARK_MAX + 1), *w = out;
+	size_t from = 0;
+
+	if (!out) return NULL;
+	for (size_t k = 0; k < b->n; k++) {
+		memcpy(w, b->body + from, b->off[k] - from);
+		w += b->off[k] - from;
+		w += sprintf(w, "\"\\u0001b%zu\"", k);
+		from = b->off[k] + b->len[k];
+	}
+	memcpy(w, b->body + from, len - from);
+	w += len - from;
+	*w = '\0';
+	*out_len = (size_t)(w - out);
+	return out;
+}
+
+/*
+ * Replaces the markers in a reply by the original digits (first pass: the
+ * size, second: the copy); frees text. NULL when out of memory.
+ */
+static char *restore_bigs(const bignums *b, char *text)
+{
+	char *out = NULL, *w = NULL, *p, *m, *end;
+	size_t size = 0, k;
+
+	if (!b || !b->n || !strstr(text, BIG_MARK)) return text;
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && !(w = out = malloc(size + 1))) goto out;
+		for (p = text; (m = strstr(p, BIG_MARK));) {
+			k = strtoul(m + strlen(BIG_MARK), &end, 10);
+			bool hit = *end == '"' && k < b->n;
+			size_t plain = (size_t)(m - p) + (hit ? 0 : 1);
+			size_t digits = hit ? b->len[k] : 0;
+			if (pass) {
+				memcpy(w, p, plain);
+				memcpy(w + plain, b->body + (hit ? b->off[k] : 0), digits);
+				w += plain + digits;
+			} else {
+				size += plain + digits;
+			}
+			p = hit ? end + 1 : m + 1;
+		}
+		if (pass)
+			strcpy(w, p);
+		else
+			size += strlen(p);
+	}
+out:
+	free(text);
+	return out;
+}
+
 /* The reply text being built: every byte appended is charged to the budget. */
 typedef struct {
 	char *p;
 	size_t len, cap;
 	ssp_rpc_budget *budget;
+	const bignums *bigs; /* markers to restore in each reply */
 	int err;
 } outbuf;
 
@@ -270,7 +463,10 @@ static void out_reply(outbuf *o, json_t *r, size_t max_reply, const char *sep, r
 {
 	json_t *id = json_incref(json_object_get(r, "id"));
 	char *text = json_dumps(r, JSON_COMPACT);
-	size_t n = text ? strlen(text) + strlen(sep) : 0;
+	size_t n;
+
+	if (text) text = restore_bigs(o->bigs, text);
+	n = text ? strlen(text) + strlen(sep) : 0;
 
 	json_decref(r);
 	if (!text) {
@@ -298,6 +494,7 @@ static void out_reply(outbuf *o, json_t *r, size_t max_reply, const char *sep, r
 	/* the refused reply itself becomes the error (a few dozen bytes) */
 	r = error_response(id, refuse->code, refuse->message);
 	text = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	if (text) text = restore_bigs(o->bigs, text);
 	json_decref(r);
 	if (!text) {
 		o->err = SSP_ERR_NOMEM;
@@ -311,7 +508,8 @@ out:
 }
 
 /* Handles a parsed batch into o ("[...]"); nothing appended if every element was a notification. */
-static int handle_batch(const ssp_rpc_config *cfg, size_t max_reply, json_t *batch, outbuf *o)
+static int handle_batch(const ssp_rpc_config *cfg, ssp_rpc_stats *st, size_t max_reply,
+                        json_t *batch, outbuf *o)
 {
 	refusal refuse = {0};
 	bool refused = false;
@@ -320,7 +518,7 @@ static int handle_batch(const ssp_rpc_config *cfg, size_t max_reply, json_t *bat
 	int rc = 0;
 
 	for (i = 0; i < json_array_size(batch); i++) {
-		rc = handle_one(cfg, json_array_get(batch, i), refused ? &refuse : NULL, &r);
+		rc = handle_one(cfg, st, json_array_get(batch, i), refused ? &refuse : NULL, &r);
 		if (rc) goto out;
 		if (!r) continue;
 		out_reply(o, r, max_reply, nout ? "," : "[", &refuse, &refused);
@@ -339,11 +537,21 @@ out:
 char *ssp_rpc_handle_body_budget(const ssp_rpc_config *cfg, ssp_rpc_budget *budget,
                                  const char *body, size_t len, int *http_status, size_t *out_len)
 {
+	return ssp_rpc_handle_body_stats(cfg, budget, NULL, body, len, http_status, out_len);
+}
+
+char *ssp_rpc_handle_body_stats(const ssp_rpc_config *cfg, ssp_rpc_budget *budget,
+                                ssp_rpc_stats *stats, const char *body, size_t len,
+                                int *http_status, size_t *out_len)
+{
 	size_t max_body = cfg->max_body ? cfg->max_body : SSP_RPC_DEFAULT_MAX_BODY;
 	size_t max_batch = cfg->max_batch ? cfg->max_batch : SSP_RPC_DEFAULT_MAX_BATCH;
 	size_t max_depth = cfg->max_depth ? cfg->max_depth : SSP_RPC_DEFAULT_MAX_DEPTH;
 	size_t max_reply = cfg->max_reply ? cfg->max_reply : SSP_RPC_DEFAULT_MAX_REPLY;
 	outbuf o = {.budget = budget};
+	bignums bigs;
+	char *marked = NULL;
+	size_t marked_len = 0;
 	json_t *req = NULL, *resp = NULL;
 	json_error_t jerr;
 	refusal refuse = {0};
@@ -357,29 +565,38 @@ char *ssp_rpc_handle_body_budget(const ssp_rpc_config *cfg, ssp_rpc_budget *budg
 	} else if (!ssp_rpc_depth_ok(body, len, max_depth)) {
 		/* Before jansson sees it: its parser recurses once per level. */
 		resp = error_response(NULL, SSP_RPC_INVALID_REQUEST, "JSON nested too deeply");
-	} else if (!(req =
-	                 json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr))) {
+	} else if ((find_bigs(&bigs, body, len), bigs.n) &&
+	           !(marked = mark_bigs(&bigs, len, &marked_len))) {
+		rc = SSP_ERR_NOMEM;
+	} else if (!(req = json_loadb(marked ? marked : body, marked ? marked_len : len,
+	                              JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr))) {
 		/* Duplicate keys land here too: an ambiguous request is unparseable. */
 		snprintf(msg, sizeof(msg), "Parse error: %s", jerr.text);
 		resp = error_response(NULL, SSP_RPC_PARSE_ERROR, msg);
 	} else if (!json_is_array(req)) {
-		rc = handle_one(cfg, req, NULL, &resp);
+		rc = handle_one(cfg, stats, req, NULL, &resp);
 		if (!rc && !resp) status = 204; /* a notification: no body */
 	} else if (json_array_size(req) == 0) {
 		resp = error_response(NULL, SSP_RPC_INVALID_REQUEST, "empty batch");
 	} else if (json_array_size(req) > max_batch) {
 		resp = error_response(NULL, SSP_RPC_INVALID_REQUEST, "batch too large");
 	} else {
-		rc = handle_batch(cfg, max_reply, req, &o);
+		o.bigs = &bigs;
+		rc = handle_batch(cfg, stats, max_reply, req, &o);
 		if (!rc && !o.len) status = 204; /* only notifications */
 	}
+	if (!req ||
+	    (json_is_array(req) && (json_array_size(req) == 0 || json_array_size(req) > max_batch)))
+		count(stats, cfg->nmethods + 1, resp); /* refused as a whole */
 	if (status == 204 || rc) goto out;
 	if (resp) {
+		if (req) o.bigs = &bigs;
 		out_reply(&o, resp, max_reply, "", &refuse, &refused);
 		resp = NULL;
 		rc = o.err;
 	}
 out:
+	free(marked);
 	json_decref(req);
 	json_decref(resp);
 	if (rc || status == 204) {

@@ -16,6 +16,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -23,9 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rpc/server_internal.h"
 #include "ssp/rpc.h"
@@ -39,6 +42,8 @@
 #define HEAVY_BYTES (16u << 20) /* their bodies, beyond the first */
 #define REAP_MS 100             /* how often deadlines are checked */
 #define FD_RESERVE 256          /* descriptors kept for the database, logs, the node */
+#define CORS_MAX 16             /* allowed origins */
+#define ORIGIN_MAX 256          /* longest allowed origin */
 
 #define JSON_TYPE "application/json"
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -52,9 +57,11 @@ static const char stopping_body[] = ERR_JSON(-32002, "server stopping");
 static const char not_found_body[] = ERR_JSON(-32600, "not found: JSON-RPC is served on POST /rpc");
 static const char bad_method_body[] = ERR_JSON(-32600, "method not allowed");
 static const char internal_body[] = ERR_JSON(-32603, "Internal error");
+static const char origin_body[] =
+    ERR_JSON(-32600, "origin not allowed: start the node with --rpc-cors ORIGIN to allow it");
 
 /* Where a connection is in its current request; only RECV and SEND have deadlines. */
-enum { C_RECV, C_HANDLE, C_SEND };
+enum { C_RECV, C_HANDLE, C_SEND, C_UPGRADED };
 
 /* One TCP connection (MHD's socket context), listed for the reaper. */
 struct conn {
@@ -93,8 +100,13 @@ struct ssp_rpc_server {
 	struct MHD_Daemon *d;
 	ssp_rpc_config cfg; /* a copy with the zero limits replaced by defaults */
 	unsigned port;
-	ssp_rpc_budget replies; /* reply bytes built and not yet sent */
-	ssp_rpc_budget bodies;  /* request body bytes held */
+	ssp_rpc_budget replies;                /* reply bytes built and not yet sent */
+	ssp_rpc_budget bodies;                 /* request body bytes held */
+	ssp_rpc_stats stats;                   /* requests by method and code (/metrics) */
+	_Atomic unsigned long long conns_open; /* connections now open (/metrics) */
+	ssp_rpc_ws *ws;                        /* WebSockets (GET /ws), NULL without topics */
+	char cors[CORS_MAX][ORIGIN_MAX];       /* allowed origins; "*" allows any */
+	unsigned ncors;
 
 	/* handler threads */
 	pthread_mutex_t mu;
@@ -153,6 +165,57 @@ static void free_sent(void *cls)
 	free(t);
 }
 
+/* ------------------------------------------------------------------- CORS */
+
+/* The request's Origin header, or NULL (not a browser, or a same-origin GET). */
+static const char *origin_of(struct MHD_Connection *conn)
+{
+	return MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+}
+
+static bool origin_allowed(const ssp_rpc_server *s, const char *origin)
+{
+	for (unsigned i = 0; i < s->ncors; i++)
+		if (strcmp(s->cors[i], "*") == 0 || strcmp(s->cors[i], origin) == 0) return true;
+	return false;
+}
+
+/* Parses "ORIGIN[,ORIGIN]" (spaces around commas ignored) into s->cors. */
+static int parse_cors(ssp_rpc_server *s, const char *list)
+{
+	const char *p = list, *end;
+	size_t n;
+
+	while (p && *p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p) break;
+		end = strchr(p, ',');
+		n = end ? (size_t)(end - p) : strlen(p);
+		while (n && p[n - 1] == ' ')
+			n--;
+		if (s->ncors == CORS_MAX || n >= ORIGIN_MAX) {
+			SSP_LOGE("rpc", "--rpc-cors: at most %d origins of up to %d bytes",
+			         CORS_MAX, ORIGIN_MAX - 1);
+			return SSP_ERR_INVAL;
+		}
+		memcpy(s->cors[s->ncors], p, n);
+		s->cors[s->ncors++][n] = '\0';
+		p = end;
+	}
+	return 0;
+}
+
+/* Adds the CORS headers to a response for an allowed Origin (the only kind that gets one). */
+static bool decorate(ssp_rpc_server *s, struct MHD_Connection *conn, struct MHD_Response *r)
+{
+	const char *origin = origin_of(conn);
+
+	if (!origin || !origin_allowed(s, origin)) return true;
+	return MHD_add_response_header(r, "Access-Control-Allow-Origin", origin) == MHD_YES &&
+	       MHD_add_response_header(r, "Vary", "Origin") == MHD_YES;
+}
+
 /* Queues a response; takes ownership of `data` when mode is MHD_RESPMEM_MUST_FREE. */
 static enum MHD_Result reply(ssp_rpc_server *s, struct MHD_Connection *conn, unsigned status,
                              const char *ctype, void *data, size_t len,
@@ -167,6 +230,7 @@ static enum MHD_Result reply(ssp_rpc_server *s, struct MHD_Connection *conn, uns
 	}
 	if (ctype && MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES)
 		goto out;
+	if (!decorate(s, conn, r)) goto out;
 	set_phase(s, conn, C_SEND);
 	ret = MHD_queue_response(conn, status, r);
 out:
@@ -208,7 +272,8 @@ static enum MHD_Result reply_handled(ssp_rpc_server *s, struct MHD_Connection *c
 		goto out;
 	}
 	r->reply = NULL; /* the response owns it now */
-	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE) != MHD_YES)
+	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, JSON_TYPE) != MHD_YES ||
+	    !decorate(s, conn, resp))
 		goto out;
 	set_phase(s, conn, C_SEND);
 	ret = MHD_queue_response(conn, (unsigned)r->status, resp);
@@ -339,8 +404,9 @@ static void *handler_main(void *arg)
 		if (!r) break; /* stopping, and nothing left that may run */
 		pthread_mutex_unlock(&s->mu);
 		len = r->len;
-		r->reply = ssp_rpc_handle_body_budget(&s->cfg, &s->replies, r->buf ? r->buf : "",
-		                                      r->len, &r->status, &r->reply_len);
+		r->reply =
+		    ssp_rpc_handle_body_stats(&s->cfg, &s->replies, &s->stats, r->buf ? r->buf : "",
+		                              r->len, &r->status, &r->reply_len);
 		body_drop(s, r); /* the body's memory is not needed for sending */
 		pthread_mutex_lock(&s->mu);
 		if (r->heavy) {
@@ -389,6 +455,70 @@ out:
 
 /* -------------------------------------------------------------- MHD callbacks */
 
+/* The server's own metrics appended to `text` (freed); NULL when out of memory. */
+static char *server_metrics(ssp_rpc_server *s, char *text)
+{
+	char *out = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&out, &size);
+	unsigned long long n;
+	const char *name;
+	int code;
+
+	if (!f) goto out;
+	fputs(text, f);
+	fputs("# HELP ssp_rpc_requests_total JSON-RPC requests answered, by method and result code "
+	      "(0 success; method \"unknown\" for no such method, \"invalid\" for unparsable or "
+	      "invalid requests).\n# TYPE ssp_rpc_requests_total counter\n",
+	      f);
+	for (size_t row = 0; row < s->stats.rows; row++)
+		for (size_t col = 0; col < SSP_RPC_STAT_NCODES; col++) {
+			n = atomic_load_explicit(&s->stats.n[row * SSP_RPC_STAT_NCODES + col],
+			                         memory_order_relaxed);
+			if (!n) continue;
+			name = row < s->cfg.nmethods    ? s->cfg.methods[row].name
+			       : row == s->cfg.nmethods ? "unknown"
+			                                : "invalid";
+			code = ssp_rpc_stat_code(col);
+			if (col == SSP_RPC_STAT_NCODES - 1)
+				fprintf(
+				    f,
+				    "ssp_rpc_requests_total{method=\"%s\",code=\"other\"} %llu\n",
+				    name, n);
+			else
+				fprintf(f,
+				        "ssp_rpc_requests_total{method=\"%s\",code=\"%d\"} %llu\n",
+				        name, code, n);
+		}
+	fprintf(f,
+	        "# HELP ssp_rpc_connections RPC connections open now (in flight).\n"
+	        "# TYPE ssp_rpc_connections gauge\nssp_rpc_connections %llu\n"
+	        "# HELP ssp_rpc_reply_bytes Reply bytes built and not yet sent.\n"
+	        "# TYPE ssp_rpc_reply_bytes gauge\nssp_rpc_reply_bytes %zu\n"
+	        "# HELP ssp_rpc_body_bytes Request body bytes held.\n"
+	        "# TYPE ssp_rpc_body_bytes gauge\nssp_rpc_body_bytes %zu\n",
+	        atomic_load(&s->conns_open), atomic_load(&s->replies.used),
+	        atomic_load(&s->bodies.used));
+	if (s->ws) {
+		unsigned long long subs, dropped, conns = ssp_rpc_ws_count(s->ws, &subs, &dropped);
+		fprintf(f,
+		        "# HELP ssp_ws_connections WebSocket connections open now.\n"
+		        "# TYPE ssp_ws_connections gauge\nssp_ws_connections %llu\n"
+		        "# HELP ssp_ws_subscriptions WebSocket subscriptions now.\n"
+		        "# TYPE ssp_ws_subscriptions gauge\nssp_ws_subscriptions %llu\n"
+		        "# HELP ssp_ws_dropped_total WebSocket clients dropped for not reading.\n"
+		        "# TYPE ssp_ws_dropped_total counter\nssp_ws_dropped_total %llu\n",
+		        conns, subs, dropped);
+	}
+	if (fclose(f)) {
+		free(out);
+		out = NULL;
+	}
+out:
+	free(text);
+	return out;
+}
+
 static enum MHD_Result serve_metrics(ssp_rpc_server *s, struct MHD_Connection *conn)
 {
 	enum MHD_Result ret;
@@ -399,6 +529,7 @@ static enum MHD_Result serve_metrics(ssp_rpc_server *s, struct MHD_Connection *c
 		goto out;
 	}
 	text = s->cfg.metrics(s->cfg.ctx);
+	if (text) text = server_metrics(s, text);
 	if (!text) {
 		ret = reply_static(s, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain",
 		                   "metrics unavailable\n");
@@ -409,15 +540,131 @@ out:
 	return ret;
 }
 
+static enum MHD_Result serve_health(ssp_rpc_server *s, struct MHD_Connection *conn)
+{
+	char *json = NULL;
+	int status = 200;
+
+	if (!s->cfg.health)
+		return reply_static(s, conn, MHD_HTTP_OK, JSON_TYPE, "{\"status\":\"ok\"}\n");
+	status = s->cfg.health(s->cfg.ctx, &json);
+	if (!json)
+		return reply_static(s, conn, MHD_HTTP_INTERNAL_SERVER_ERROR, JSON_TYPE,
+		                    "{\"status\":\"error\",\"reason\":\"out of memory\"}\n");
+	return reply(s, conn, (unsigned)status, JSON_TYPE, json, strlen(json),
+	             MHD_RESPMEM_MUST_FREE);
+}
+
+/* A CORS preflight (OPTIONS): allowed origins learn what they may send; others get 403. */
+static enum MHD_Result serve_preflight(ssp_rpc_server *s, struct MHD_Connection *conn)
+{
+	const char *origin = origin_of(conn);
+	struct MHD_Response *r;
+	enum MHD_Result ret = MHD_NO;
+
+	if (origin && !origin_allowed(s, origin))
+		return reply_static(s, conn, MHD_HTTP_FORBIDDEN, JSON_TYPE, origin_body);
+	r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	if (!r) return MHD_NO;
+	if (MHD_add_response_header(r, "Allow", "GET, POST, OPTIONS") != MHD_YES) goto out;
+	if (origin && (MHD_add_response_header(r, "Access-Control-Allow-Methods",
+	                                       "GET, POST, OPTIONS") != MHD_YES ||
+	               MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type") !=
+	                   MHD_YES ||
+	               MHD_add_response_header(r, "Access-Control-Max-Age", "600") != MHD_YES ||
+	               !decorate(s, conn, r)))
+		goto out;
+	set_phase(s, conn, C_SEND);
+	ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, r);
+out:
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static const char ws_bad_body[] =
+    ERR_JSON(-32600, "GET /ws needs a WebSocket handshake (Upgrade: websocket, "
+                     "Sec-WebSocket-Version: 13, a Sec-WebSocket-Key)");
+static const char ws_full_body[] = ERR_JSON(-32002, "too many WebSocket connections, retry");
+
+/* MHD hands over the socket of a completed upgrade: the WebSocket thread owns its I/O now. */
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *req_cls, const char *extra_in,
+                        size_t extra_in_size, MHD_socket sock,
+                        struct MHD_UpgradeResponseHandle *urh)
+{
+	ssp_rpc_server *s = cls;
+
+	(void)req_cls;
+	set_phase(s, conn, C_UPGRADED); /* long-lived: no request deadline */
+	ssp_rpc_ws_attach(s->ws, sock, extra_in, extra_in_size, urh);
+}
+
+/* True if the comma-separated header value contains token (case-insensitive). */
+static bool header_has(struct MHD_Connection *conn, const char *name, const char *token)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+	size_t n = strlen(token);
+
+	for (const char *p = v; p && *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (strncasecmp(p, token, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+			return true;
+		p = strchr(p, ',');
+	}
+	return false;
+}
+
+/* GET /ws: the RFC 6455 handshake, answered 101 by MHD's upgrade. */
+static enum MHD_Result serve_ws(ssp_rpc_server *s, struct MHD_Connection *conn)
+{
+	const char *key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+	const char *ver =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Version");
+	struct MHD_Response *r;
+	enum MHD_Result ret = MHD_NO;
+	char accept[29];
+
+	if (!header_has(conn, "Upgrade", "websocket") ||
+	    !header_has(conn, "Connection", "upgrade") || !ver || strcmp(ver, "13") != 0 ||
+	    !ssp_rpc_ws_accept_key(accept, key))
+		return reply_static(s, conn, MHD_HTTP_BAD_REQUEST, JSON_TYPE, ws_bad_body);
+	if (ssp_rpc_ws_full(s->ws))
+		return reply_static(s, conn, MHD_HTTP_SERVICE_UNAVAILABLE, JSON_TYPE, ws_full_body);
+	r = MHD_create_response_for_upgrade(on_upgraded, s);
+	if (!r) return MHD_NO;
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket") == MHD_YES &&
+	    MHD_add_response_header(r, "Sec-WebSocket-Accept", accept) == MHD_YES &&
+	    decorate(s, conn, r))
+		ret = MHD_queue_response(conn, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+void ssp_rpc_publish(ssp_rpc_server *s, const char *topic, const json_t *event)
+{
+	if (s && s->ws) ssp_rpc_ws_publish(s->ws, topic, event);
+}
+
+bool ssp_rpc_subscribed(ssp_rpc_server *s, const char *topic)
+{
+	return s && s->ws && ssp_rpc_ws_subscribed(s->ws, topic);
+}
+
 /* First call of a request (headers only): everything but POST /rpc is answered here. */
 static enum MHD_Result route(ssp_rpc_server *s, struct MHD_Connection *conn, const char *url,
                              const char *method, void **con_cls)
 {
 	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+	const char *origin = origin_of(conn);
 	enum MHD_Result ret;
 	struct req *r;
 
-	if (strcmp(url, "/rpc") == 0 || strcmp(url, "/") == 0) {
+	if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0) {
+		ret = serve_preflight(s, conn);
+	} else if (origin && !origin_allowed(s, origin)) {
+		/* a page from another site: refused before anything runs (CSRF, DNS rebinding) */
+		ret = reply_static(s, conn, MHD_HTTP_FORBIDDEN, JSON_TYPE, origin_body);
+	} else if (strcmp(url, "/rpc") == 0 || strcmp(url, "/") == 0) {
 		if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
 			ret = reply_static(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
 			                   bad_method_body);
@@ -432,8 +679,12 @@ static enum MHD_Result route(ssp_rpc_server *s, struct MHD_Connection *conn, con
 			*con_cls = r;
 			ret = MHD_YES;
 		}
+	} else if (strcmp(url, "/ws") == 0 && s->ws) {
+		ret = get ? serve_ws(s, conn)
+		          : reply_static(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
+		                         bad_method_body);
 	} else if (strcmp(url, "/health") == 0) {
-		ret = get ? reply_static(s, conn, MHD_HTTP_OK, "text/plain", "ok\n")
+		ret = get ? serve_health(s, conn)
 		          : reply_static(s, conn, MHD_HTTP_METHOD_NOT_ALLOWED, JSON_TYPE,
 		                         bad_method_body);
 	} else if (strcmp(url, "/metrics") == 0) {
@@ -518,6 +769,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 			free(c);
 			return; /* untracked: only MHD's idle timeout applies to it */
 		}
+		atomic_fetch_add(&s->conns_open, 1);
 		c->fd = ci->connect_fd;
 		c->phase = C_RECV;
 		c->since = now_ms();
@@ -533,6 +785,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
 	 * touches a reused descriptor (it works on the list under the same lock). */
 	c = *socket_context;
 	if (!c) return;
+	atomic_fetch_sub(&s->conns_open, 1);
 	pthread_mutex_lock(&s->cmu);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -569,7 +822,7 @@ static void *reaper_main(void *arg)
 		now = now_ms();
 		shut = 0;
 		for (struct conn *c = s->conns; c; c = c->next) {
-			if (c->shut || c->phase == C_HANDLE) continue;
+			if (c->shut || c->phase == C_HANDLE || c->phase == C_UPGRADED) continue;
 			limit = c->phase == C_RECV ? s->cfg.request_ms : s->cfg.send_ms;
 			if (now - c->since < limit) continue;
 			shutdown(c->fd, SHUT_RDWR);
@@ -622,6 +875,35 @@ static int parse_listen(struct sockaddr_in *sa, const char *listen)
 		goto out;
 	rc = 0;
 out:
+	return rc;
+}
+
+int ssp_rpc_listen(int *fd, const char *listen_on, char *why, size_t cap)
+{
+	struct sockaddr_in sa;
+	int one = 1, rc = SSP_ERR_INVAL, sock = -1;
+
+	*fd = -1;
+	if (!listen_on || parse_listen(&sa, listen_on)) {
+		snprintf(why, cap, "bad listen address '%s' (want IPv4 ADDR:PORT)",
+		         listen_on ? listen_on : "");
+		goto out;
+	}
+	rc = SSP_ERR_IO;
+	sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* SO_REUSEADDR only skips TIME_WAIT after a restart; no SO_REUSEPORT, so two nodes
+	 * never share a port */
+	if (sock < 0 || setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(sock, (struct sockaddr *)&sa, sizeof(sa)) || listen(sock, SOMAXCONN)) {
+		snprintf(why, cap, "%s",
+		         errno == EADDRINUSE ? "address already in use" : strerror(errno));
+		goto out;
+	}
+	*fd = sock;
+	sock = -1;
+	rc = 0;
+out:
+	if (sock >= 0) close(sock);
 	return rc;
 }
 
@@ -687,11 +969,14 @@ static void stop_reaper(ssp_rpc_server *s)
 static void server_free(ssp_rpc_server *s)
 {
 	if (!s) return;
+	ssp_rpc_ws_stop(s->ws); /* closes the WebSockets while MHD still runs */
 	stop_handlers(s);
 	stop_reaper(s);
 	/* No connection is suspended any more, as MHD requires. */
 	if (s->d) MHD_stop_daemon(s->d);
+	ssp_rpc_ws_free(s->ws); /* /metrics and /ws may use it until the daemon stopped */
 	free(s->th);
+	free((void *)s->stats.n);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->cv);
 	pthread_mutex_destroy(&s->cmu);
@@ -706,7 +991,7 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 	struct sockaddr_in sa;
 	pthread_attr_t attr;
 	unsigned flags;
-	int rc = SSP_ERR_INVAL;
+	int rc = SSP_ERR_INVAL, listen_fd = cfg ? cfg->listen_fd : -1;
 
 	*out = NULL;
 	if (!cfg || !cfg->listen || (cfg->nmethods && !cfg->methods)) goto out;
@@ -717,6 +1002,11 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 	rc = SSP_ERR_NOMEM;
 	s = calloc(1, sizeof(*s));
 	if (!s) goto out;
+	if (cfg->cors && (rc = parse_cors(s, cfg->cors))) goto out;
+	rc = SSP_ERR_NOMEM;
+	s->stats.rows = cfg->nmethods + 2;
+	s->stats.n = calloc(s->stats.rows * SSP_RPC_STAT_NCODES, sizeof(*s->stats.n));
+	if (!s->stats.n) goto out;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	pthread_mutex_init(&s->cmu, NULL);
@@ -747,22 +1037,34 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 	 * deadlines, which trickling cannot defeat.
 	 */
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-	        MHD_USE_ERROR_LOG;
+	        MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
+	if (s->cfg.ntopics && (rc = ssp_rpc_ws_new(&s->ws, &s->cfg))) goto out;
+	/* From here MHD owns a given socket: on failure it may have closed it already, so
+	 * it is not closed again here (a descriptor leaked on a failed start, not a double close).
+	 */
+	listen_fd = -1;
 	/* The logger goes first so that MHD reports option errors through it too. */
 	s->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
-	    s->cfg.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.max_conns_per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (s->cfg.request_ms + s->cfg.send_ms) / 1000u + 1u,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
-	    on_connection, s, MHD_OPTION_END);
+	    cfg->listen_fd > 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
+	    cfg->listen_fd > 0 ? (intptr_t)cfg->listen_fd : (intptr_t)&sa,
+	    MHD_OPTION_CONNECTION_LIMIT, s->cfg.max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    s->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (s->cfg.request_ms + s->cfg.send_ms) / 1000u + 1u, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_END);
 	if (!s->d) {
 		SSP_LOGE("rpc", "cannot listen on %s", cfg->listen);
 		rc = SSP_ERR_IO;
 		goto out;
 	}
 	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = info ? info->port : ntohs(sa.sin_port);
+	s->port = info && info->port ? info->port : ntohs(sa.sin_port);
+	if (cfg->listen_fd > 0) {
+		struct sockaddr_in bound;
+		socklen_t blen = sizeof(bound);
+		if (getsockname(cfg->listen_fd, (struct sockaddr *)&bound, &blen) == 0)
+			s->port = ntohs(bound.sin_port);
+	}
 	SSP_LOGI("rpc",
 	         "JSON-RPC listening on %s (port %u, up to %u connections, %u per address, %u "
 	         "handler threads)",
@@ -771,6 +1073,7 @@ int ssp_rpc_server_start(ssp_rpc_server **out, const ssp_rpc_config *cfg)
 	s = NULL;
 	rc = 0;
 out:
+	if (listen_fd > 0) close(listen_fd); /* ours since the call, never handed to MHD */
 	server_free(s);
 	return rc;
 }

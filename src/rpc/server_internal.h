@@ -44,6 +44,21 @@ void ssp_rpc_budget_add(ssp_rpc_budget *b, size_t n);
 void ssp_rpc_budget_release(ssp_rpc_budget *b, size_t n);
 
 /*
+ * Request counters by method and JSON-RPC code, for /metrics. Rows are the
+ * config's methods in table order, then "unknown" (no such method), then
+ * "invalid" (parse errors and invalid requests); columns SSP_RPC_STAT_CODES
+ * then "other". Counting is lock-free (relaxed atomics); any thread.
+ */
+#define SSP_RPC_STAT_NCODES 12
+typedef struct {
+	size_t rows;
+	_Atomic unsigned long long *n; /* rows × SSP_RPC_STAT_NCODES */
+} ssp_rpc_stats;
+
+/* The JSON-RPC code of column i (i < SSP_RPC_STAT_NCODES - 1; the last is "other"). */
+int ssp_rpc_stat_code(size_t i);
+
+/*
  * Returns 1 if no container in json[0..len) nests deeper than max_depth,
  * 0 otherwise. Counts '[' and '{' outside strings (honouring backslash
  * escapes) without validating anything else, so it is safe on any bytes and
@@ -75,5 +90,38 @@ char *ssp_rpc_handle_body(const ssp_rpc_config *cfg, const char *body, size_t le
  */
 char *ssp_rpc_handle_body_budget(const ssp_rpc_config *cfg, ssp_rpc_budget *budget,
                                  const char *body, size_t len, int *http_status, size_t *out_len);
+
+/* The same, counting each request's outcome in `stats` (may be NULL). */
+char *ssp_rpc_handle_body_stats(const ssp_rpc_config *cfg, ssp_rpc_budget *budget,
+                                ssp_rpc_stats *stats, const char *body, size_t len,
+                                int *http_status, size_t *out_len);
+
+/* ---------------------------------------------------------- WebSockets (ws.c) */
+
+#define WS_MAX_CONNS 256          /* WebSocket connections; more get 503 */
+#define WS_MAX_SUBS 32            /* subscriptions per connection */
+#define WS_MAX_MSG (64 << 10)     /* a client message (all its fragments) */
+#define WS_QUEUE_BYTES (1u << 20) /* frames waiting for one client; past it, it is dropped */
+#define WS_QUEUE_MSGS 4096
+
+typedef struct ssp_rpc_ws ssp_rpc_ws;
+
+/* Starts the WebSocket thread; cfg (topics) must outlive it. */
+int ssp_rpc_ws_new(ssp_rpc_ws **out, const ssp_rpc_config *cfg);
+/* Closes every WebSocket and joins the thread; the registry stays usable (empty, refusing
+ * new ones) for the HTTP thread until ssp_rpc_ws_free, after the daemon stopped. */
+void ssp_rpc_ws_stop(ssp_rpc_ws *ws);
+void ssp_rpc_ws_free(ssp_rpc_ws *ws);
+/* Sec-WebSocket-Accept for a Sec-WebSocket-Key (28 characters + NUL); false for a malformed key. */
+bool ssp_rpc_ws_accept_key(char out[29], const char *key);
+/* true when no more WebSockets are taken (the cap, or stopping). */
+bool ssp_rpc_ws_full(ssp_rpc_ws *ws);
+/* Takes an upgraded socket (MHD's upgrade handle `urh`) and the bytes read past the handshake. */
+void ssp_rpc_ws_attach(ssp_rpc_ws *ws, int fd, const char *extra, size_t n, void *urh);
+bool ssp_rpc_ws_subscribed(ssp_rpc_ws *ws, const char *topic);
+void ssp_rpc_ws_publish(ssp_rpc_ws *ws, const char *topic, const json_t *event);
+/* Open WebSockets; *subs their subscriptions, *dropped slow readers closed so far. */
+unsigned long long ssp_rpc_ws_count(ssp_rpc_ws *ws, unsigned long long *subs,
+                                    unsigned long long *dropped);
 
 #endif

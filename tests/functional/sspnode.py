@@ -127,8 +127,9 @@ class Node:
         # free_port() only finds a port that was free a moment ago: another test's client
         # sockets may take it first. A node that cannot listen gets a new port (3 tries).
         for attempt in range(3):
+            # one funded dev account (not ten): a key is an argon2 derivation, slow under ASan
             args = self.emulator + [os.path.join(self.bindir, "sspd")] + (
-                ["--dev"] if self.dev else []) + [
+                ["--dev", "--dev-accounts", "1"] if self.dev else []) + [
                 "--datadir", self.datadir, "--rpc-listen", "127.0.0.1:%d" % self.port,
                 "--check-invariants"] + (MAP_ARGS_EMULATED if self.emulator else []) + self.extra
             if self.wrap:

@@ -45,11 +45,12 @@ def test():
           % r.stderr.strip().splitlines()[-1])
     node.stop()
 
-    def fails(args, what, needle):
+    def fails(args, what, needle, code=2):
+        # usage errors exit 2 (as ssp's); failures while starting exit 1
         r = subprocess.run(sspd + args + MAP_ARGS, capture_output=True, text=True, timeout=30)
         err = [l for l in r.stderr.strip().splitlines() if l.startswith("sspd: error:")]
-        check(r.returncode == 1 and len(err) == 1 and needle in err[0],
-              "%s -> exit 1, one line with '%s' (%s)" % (what, needle, err))
+        check(r.returncode == code and len(err) == 1 and needle in err[0],
+              "%s -> exit %d, one line with '%s' (%s)" % (what, code, needle, err))
 
     bad = os.path.join(tempdir(), "bad.conf")
     with open(bad, "w") as f:
@@ -58,12 +59,12 @@ def test():
     fails(["--dev", "--log-format", "xml"], "bad --log-format", "plain or json")
     fails(["--frobnicate"], "unknown flag", "unknown option")
     fails([], "no genesis and no --dev", "--genesis")
-    fails(["--datadir", tempdir(), "--genesis", "/nonexistent/genesis.json"], "missing genesis file", "cannot open genesis file")
+    fails(["--datadir", tempdir(), "--genesis", "/nonexistent/genesis.json"], "missing genesis file", "cannot open genesis file", 1)
     g = os.path.join(tempdir(), "genesis.json")
     with open(g, "w") as f:
         f.write('{"chain_id":"x","network":"dev","genesis_time":1,"producer":"ed25519:00",'
                 '"allocations":[]}')
-    fails(["--datadir", tempdir(), "--genesis", g], "malformed genesis", "producer must be a public key")
+    fails(["--datadir", tempdir(), "--genesis", g], "malformed genesis", "producer must be a public key", 1)
     r = subprocess.run(sspd + ["--help"], capture_output=True, text=True)
     check(r.returncode == 0 and "--rpc-listen" in r.stdout, "--help lists the options")
 

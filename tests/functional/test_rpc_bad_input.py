@@ -65,7 +65,13 @@ def test():
     expect_error(node, "no_such_method", None, -32601)
     expect_error(node, "tx_submit", ["00"], -32602, what="tx_submit params as array")
     expect_error(node, "tx_submit", {"tx": 5}, -32602, what="tx_submit tx not a string")
-    expect_error(node, "tx_submit", {"tx": "zz"}, -32000, "DECODE", "tx_submit non-hex")
+    # one rule for bad params (docs/rpc.md): not hex is -32602; hex that is no valid tx is -32000
+    expect_error(node, "tx_submit", {"tx": "zz"}, -32602, what="tx_submit non-hex")
+    expect_error(node, "tx_submit", {"tx": "abc"}, -32602, what="tx_submit odd-length hex")
+    expect_error(node, "tx_submit", {"tx": "00"}, -32000, "DECODE", "tx_submit hex, not a tx")
+    res = node.rpc("tx_submitBatch", {"txs": ["zz", 5, "00"]})["results"]
+    check([r["error"]["code"] for r in res] == [-32602, -32602, -32000],
+          "tx_submitBatch entries: not hex / not a string -32602, not a tx -32000")
     expect_error(node, "tx_submit", {"tx": "00" * 200_000}, -32000, "TOOBIG", "oversized tx")
     expect_error(node, "account_get", {"address": "dssp1notanaddress"}, -32602, what="bad address")
     expect_error(node, "account_get", {"address": "tssp1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqs6wwmp"},

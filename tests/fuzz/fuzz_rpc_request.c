@@ -74,6 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	ssp_rpc_config cfg;
 	json_t *reply;
+	json_error_t jerr;
 	size_t i;
 	int status = 0;
 	char *out;
@@ -91,7 +92,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	}
 	if (status != 200 && status != 413) abort();
-	reply = json_loads(out, JSON_REJECT_DUPLICATES, NULL);
+	reply = json_loads(out, JSON_REJECT_DUPLICATES, &jerr);
+	/* an echoed id beyond 64 bits is valid JSON that jansson reads only as a real */
+	if (!reply)
+		reply = json_loads(out, JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
+	/* and one beyond a double (1e400) not at all: only that failure is acceptable */
+	if (!reply && strstr(jerr.text, "real number overflow")) goto out;
 	if (!reply) abort();
 	if (json_is_array(reply)) {
 		if (json_array_size(reply) == 0 || json_array_size(reply) > cfg.max_batch) abort();

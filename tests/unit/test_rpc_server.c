@@ -513,8 +513,9 @@ static void test_parse_errors(void **state)
 	/* An escaped NUL in a string. */
 	assert_error_body("{\"jsonrpc\":\"2.0\",\"method\":\"a\\u0000b\",\"id\":1}",
 	                  SSP_RPC_PARSE_ERROR, -1);
-	/* Integer overflow. */
-	assert_error_body("{\"jsonrpc\":\"2.0\",\"method\":\"echo\",\"id\":99999999999999999999}",
+	/* 17 numbers beyond 64 bits: more than are kept as text, a parse error. */
+	assert_error_body("[1e999,1e999,1e999,1e999,1e999,1e999,1e999,1e999,1e999,1e999,1e999,"
+	                  "1e999,1e999,1e999,1e999,1e999,1e999]",
 	                  SSP_RPC_PARSE_ERROR, -1);
 
 	/* A raw NUL byte in the body. */
@@ -675,12 +676,15 @@ static void test_http_routes(void **state)
 
 	r = http_full("GET", "/health", NULL, 0, 0, 0);
 	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body, "ok\n");
+	assert_string_equal(r.body, "{\"status\":\"ok\"}\n");
 	free(r.body);
 
+	/* the callback's text, then the server's own families */
 	r = http_full("GET", "/metrics", NULL, 0, 0, 0);
 	assert_int_equal(r.status, 200);
-	assert_string_equal(r.body, "# TYPE ssp_test counter\nssp_test 1\n");
+	assert_true(strncmp(r.body, "# TYPE ssp_test counter\nssp_test 1\n", 35) == 0);
+	assert_non_null(strstr(r.body, "# TYPE ssp_rpc_requests_total counter\n"));
+	assert_non_null(strstr(r.body, "\nssp_rpc_connections 1\n"));
 	free(r.body);
 
 	r = http_full("GET", "/nope", NULL, 0, 0, 0);
@@ -1001,6 +1005,24 @@ static void test_handle_body_direct(void **state)
 	out = ssp_rpc_handle_body(&cfg, req, strlen(req), &status);
 	assert_null(out);
 	assert_int_equal(status, 204);
+
+	/* ids beyond 64 bits (valid JSON numbers) are echoed as sent; as a param, a big
+	 * number is not an integer to the method */
+	req = "[{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[5,6],"
+	      "\"id\":123456789012345678901234567890},"
+	      "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[1,99999999999999999999],"
+	      "\"id\":-1e400}]";
+	out = ssp_rpc_handle_body(&cfg, req, strlen(req), &status);
+	assert_int_equal(status, 200);
+	assert_non_null(strstr(out, "\"result\":11,\"id\":123456789012345678901234567890}"));
+	assert_non_null(strstr(out, "\"id\":-1e400}]"));
+	assert_non_null(strstr(out, "-32602"));
+	free(out);
+	req =
+	    "{\"jsonrpc\":\"2.0\",\"method\":\"add\",\"params\":[5,6],\"id\":9223372036854775807}";
+	out = ssp_rpc_handle_body(&cfg, req, strlen(req), &status);
+	assert_string_equal(out, "{\"jsonrpc\":\"2.0\",\"result\":11,\"id\":9223372036854775807}");
+	free(out);
 
 	cfg.max_body = 10;
 	req = "{\"jsonrpc\":\"2.0\",\"method\":\"note\"}";
