@@ -122,6 +122,8 @@ def serve_all(node, blocks, txids):
         except RpcError as e:
             if e.code == -32603:
                 return "refused"
+            if e.code == -32002:  # stopping: something else found the damage first
+                return "dropped"
             raise
         except OSError:  # the node stopped (or died) under the request
             return "dropped"
@@ -135,6 +137,8 @@ def serve_all(node, blocks, txids):
                 return "refused"
             if e.code == -32001:  # unknown: a tx index key altered (--verify-db finds it)
                 return "index"
+            if e.code == -32002:
+                return "dropped"
             raise
         except OSError:
             return "dropped"
