@@ -176,6 +176,15 @@ const ssp_hash *ssp_genesis_hash(const ssp_genesis *g);
 /* The single producer's address and key (DPoS replaces this with the delegate set). */
 const ssp_addr *ssp_genesis_producer(const ssp_genesis *g);
 const ssp_pubkey *ssp_genesis_producer_key(const ssp_genesis *g);
+/*
+ * The producer set: the genesis "producers" array (round-robin by slot, see
+ * src/consensus), or the single `producer` when the genesis has no array.
+ * *keys is borrowed from g. Returns the count (>= 1).
+ */
+#define SSP_GENESIS_PRODUCERS_MAX 256
+size_t ssp_genesis_producers(const ssp_genesis *g, const ssp_pubkey **keys);
+/* True when the genesis lists a "producers" array. */
+bool ssp_genesis_has_producer_set(const ssp_genesis *g);
 /* Public keys as text: "ed25519:HEX" / "p256:HEX". */
 SSP_WUR int ssp_pubkey_text_parse(ssp_pubkey *pk, const char *text);
 void ssp_pubkey_text(char *out, size_t cap, const ssp_pubkey *pk);

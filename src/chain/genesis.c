@@ -29,6 +29,7 @@ void ssp_genesis_free(ssp_genesis *g)
 {
 	if (!g) return;
 	free(g->alloc);
+	free(g->producers);
 	free(g);
 }
 
@@ -89,6 +90,14 @@ static void genesis_hash(ssp_genesis *g)
 		ssp_buf_put(&b, g->alloc[i].addr.b, SSP_ADDR_LEN);
 		ssp_buf_u64(&b, g->alloc[i].amount);
 	}
+	/* only a genesis with "producers" hashes them: older genesis files keep their hash */
+	if (g->nproducers) {
+		ssp_buf_u32(&b, (uint32_t)g->nproducers);
+		for (size_t i = 0; i < g->nproducers; i++) {
+			ssp_buf_u8(&b, g->producers[i].type);
+			ssp_buf_put(&b, g->producers[i].b, g->producers[i].len);
+		}
+	}
 	if (b.err) abort();
 	ssp_sha256(&g->hash, b.data, b.len);
 	ssp_buf_free(&b);
@@ -127,9 +136,42 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 	g->hrp = ssp_network_hrp(g->network);
 	if (get_uint(root, "genesis_time", 0, UINT64_MAX / 4, &g->time_ms) || g->time_ms == 0)
 		FAIL("genesis_time must be a positive integer (ms since the epoch)");
+	v = json_object_get(root, "producers");
+	if (v) {
+		size_t np = json_array_size(v);
+		if (!json_is_array(v) || np == 0 || np > SSP_GENESIS_PRODUCERS_MAX)
+			FAIL("producers must be an array of 1..%d public keys",
+			     SSP_GENESIS_PRODUCERS_MAX);
+		g->producers = ssp_calloc(np, sizeof *g->producers);
+		if (!g->producers) {
+			rc = SSP_ERR_NOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < np; i++) {
+			json_t *e = json_array_get(v, i);
+			if (!json_is_string(e) ||
+			    ssp_pubkey_text_parse(&g->producers[i], json_string_value(e)))
+				FAIL("producers[%zu] must be a public key as \"ed25519:HEX\" or "
+				     "\"p256:HEX\"",
+				     i);
+			for (size_t k = 0; k < i; k++)
+				if (g->producers[k].len == g->producers[i].len &&
+				    !memcmp(g->producers[k].b, g->producers[i].b, g->producers[i].len))
+					FAIL("producers[%zu] is listed twice", i);
+		}
+		g->nproducers = np;
+	}
 	v = json_object_get(root, "producer");
-	if (!json_is_string(v) || ssp_pubkey_text_parse(&g->producer_key, json_string_value(v)))
+	if (!v && g->nproducers) {
+		g->producer_key = g->producers[0];
+	} else if (!json_is_string(v) ||
+	           ssp_pubkey_text_parse(&g->producer_key, json_string_value(v))) {
 		FAIL("producer must be a public key as \"ed25519:HEX\" or \"p256:HEX\"");
+	} else if (g->nproducers && (g->producer_key.len != g->producers[0].len ||
+	                             memcmp(g->producer_key.b, g->producers[0].b,
+	                                    g->producer_key.len))) {
+		FAIL("producer must be producers[0] when both are given");
+	}
 	ssp_addr_from_pubkey(&g->producer, &g->producer_key);
 
 	json_t *pj = json_object_get(root, "params");
@@ -271,6 +313,19 @@ const ssp_addr *ssp_genesis_producer(const ssp_genesis *g)
 const ssp_pubkey *ssp_genesis_producer_key(const ssp_genesis *g)
 {
 	return &g->producer_key;
+}
+size_t ssp_genesis_producers(const ssp_genesis *g, const ssp_pubkey **keys)
+{
+	if (!g->nproducers) {
+		*keys = &g->producer_key;
+		return 1;
+	}
+	*keys = g->producers;
+	return g->nproducers;
+}
+bool ssp_genesis_has_producer_set(const ssp_genesis *g)
+{
+	return g->nproducers > 0;
 }
 
 int ssp_pubkey_text_parse(ssp_pubkey *pk, const char *text)

@@ -22,6 +22,9 @@ struct ssp_genesis {
 	uint64_t time_ms;
 	ssp_addr producer;
 	ssp_pubkey producer_key;
+	/* "producers": the round-robin set (net issue); [0] is `producer`. nprod = 0: key absent */
+	ssp_pubkey *producers;
+	size_t nproducers;
 	ssp_params params;
 	ssp_alloc *alloc;
 	size_t nalloc;

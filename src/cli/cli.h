@@ -255,4 +255,12 @@ int cli_cmd_device_list(cli_ctx *c, const cli_args *a);
 int cli_cmd_device_enroll(cli_ctx *c, const cli_args *a);
 int cli_cmd_device_attest(cli_ctx *c, const cli_args *a);
 
+/* ------------------------------------------------------------ net_cmds.c */
+
+int cli_cmd_net_info(cli_ctx *c, const cli_args *a);
+int cli_cmd_net_peers(cli_ctx *c, const cli_args *a);
+int cli_cmd_testnet_up(cli_ctx *c, const cli_args *a);
+int cli_cmd_testnet_status(cli_ctx *c, const cli_args *a);
+int cli_cmd_testnet_down(cli_ctx *c, const cli_args *a);
+
 #endif

@@ -99,6 +99,10 @@ static const cli_optspec token_symbol_opts[] = {{"symbol", true}, {NULL, false}}
 static const cli_optspec token_allowance_opts[] = {
     {"symbol", true}, {"owner", true}, {"spender", true}, {NULL, false}};
 static const cli_optspec token_list_opts[] = {{"from", true}, {"limit", true}, {NULL, false}};
+static const cli_optspec testnet_up_opts[] = {
+    {"nodes", true}, {"full-nodes", true}, {"dir", true}, {"interval", true},
+    {"base-port", true}, {NULL, false}};
+static const cli_optspec testnet_dir_opts[] = {{"dir", true}, {NULL, false}};
 
 static const cli_cmd commands[] = {
     {"key", "new", cli_cmd_key_new, key_new_opts, 0, 0, "key new --name NAME [--type ed25519|p256]",
@@ -216,6 +220,18 @@ static const cli_cmd commands[] = {
      "Show a token: name, decimals, supply, issuer, flags."},
     {"token", "list", cli_cmd_token_list, token_list_opts, 0, 0,
      "token list [--from SYMBOL] [--limit N]", "List tokens by symbol, 100 per page."},
+    {"net", "info", cli_cmd_net_info, no_opts, 0, 0, "net info",
+     "Show the node's P2P identity, listen address, sync state and peer count."},
+    {"net", "peers", cli_cmd_net_peers, no_opts, 0, 0, "net peers",
+     "List the connected peers: address, direction, height, traffic, score."},
+    {"testnet", "up", cli_cmd_testnet_up, testnet_up_opts, 0, 0,
+     "testnet up [--nodes N] [--full-nodes K] [--dir DIR] [--interval MS] [--base-port P]",
+     "Start a local network of N producers (+K full nodes) on loopback; again after down "
+     "continues it."},
+    {"testnet", "status", cli_cmd_testnet_status, testnet_dir_opts, 0, 0,
+     "testnet status [--dir DIR]", "Show every testnet node's height, head, final height, peers."},
+    {"testnet", "down", cli_cmd_testnet_down, testnet_dir_opts, 0, 0, "testnet down [--dir DIR]",
+     "Stop the testnet's nodes (their chains stay in DIR)."},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

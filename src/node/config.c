@@ -21,6 +21,10 @@ static const char usage[] =
     "  --genesis FILE          genesis JSON (required unless --dev)\n"
     "  --producer-key FILE     keystore of the block producer key\n"
     "                          (password from SSP_PRODUCER_PASSWORD, default empty)\n"
+    "  --p2p-listen ADDR:PORT  accept peers on this address (P2P; docs/node.md)\n"
+    "  --peer HOST:PORT        a peer to keep connected (repeatable; INI: one peer = line each)\n"
+    "  --p2p-max-inbound N     inbound peer connections (default 32)\n"
+    "  --p2p-max-outbound N    outbound peer connections (default 8)\n"
     "  --follow URL            follower: import every block from another node's RPC\n"
     "                          (verifying each); never produces\n"
     "  --config FILE           INI file with these keys; flags win\n"
@@ -74,6 +78,10 @@ static const opt opts[] = {
     {"rpc-cors", true},
     {"dev-accounts", true},
     {"reset", false},
+    {"p2p-listen", true},
+    {"peer", true},
+    {"p2p-max-inbound", true},
+    {"p2p-max-outbound", true},
 };
 
 static int set_str(char *dst, size_t cap, const char *v, const char *name)
@@ -112,6 +120,24 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 		return set_str(c->producer_key, sizeof c->producer_key, v, name);
 	else if (!strcmp(name, "follow"))
 		return set_str(c->follow, sizeof c->follow, v, name);
+	else if (!strcmp(name, "p2p-listen"))
+		return set_str(c->p2p_listen, sizeof c->p2p_listen, v, name);
+	else if (!strcmp(name, "peer")) {
+		if (c->npeers == SSP_NODE_PEERS_MAX) {
+			fprintf(stderr, "sspd: error: at most %d peers\n", SSP_NODE_PEERS_MAX);
+			return 1;
+		}
+		return set_str(c->peers[c->npeers++], sizeof c->peers[0], v, name);
+	} else if (!strcmp(name, "p2p-max-inbound") || !strcmp(name, "p2p-max-outbound")) {
+		if (parse_uint(v, 4096, &u) || u == 0) {
+			fprintf(stderr, "sspd: error: --%s wants 1..4096\n", name);
+			return 1;
+		}
+		if (name[8] == 'i')
+			c->p2p_max_inbound = (unsigned)u;
+		else
+			c->p2p_max_outbound = (unsigned)u;
+	}
 	else if (!strcmp(name, "config"))
 		return 0;
 	else if (!strcmp(name, "log-format")) {

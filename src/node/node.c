@@ -288,6 +288,7 @@ int ssp_node_start(ssp_node *n)
 	int rc;
 	pthread_mutex_init(&n->qlock, NULL);
 	pthread_mutex_init(&n->plock, NULL);
+	pthread_mutex_init(&n->hlock, NULL);
 	pthread_cond_init(&n->pcond, NULL);
 	/* The port first: a node that cannot serve says so before it writes anything */
 	n->rpc_fd = -1;
@@ -318,6 +319,11 @@ int ssp_node_start(ssp_node *n)
 		            "--producer-key");
 		return SSP_ERR_INVAL;
 	}
+	if (n->cfg.follow[0] && (n->cfg.p2p_listen[0] || n->cfg.npeers)) {
+		NODE_ERR(n, "--follow pulls blocks over RPC: it cannot be combined with "
+		            "--p2p-listen or --peer");
+		return SSP_ERR_INVAL;
+	}
 	if (!n->cfg.dev && n->cfg.producer_key[0]) {
 		const char *pw = getenv("SSP_PRODUCER_PASSWORD");
 		ssp_pubkey pk;
@@ -332,7 +338,7 @@ int ssp_node_start(ssp_node *n)
 		ssp_addr a;
 		if ((rc = ssp_key_public(&pk, &n->producer))) return rc;
 		ssp_addr_from_pubkey(&a, &pk);
-		if (memcmp(a.b, ssp_genesis_producer(n->genesis)->b, SSP_ADDR_LEN)) {
+		if (!ssp_node_is_producer(n, &pk)) { /* the genesis producer or one of its set */
 			char want[96];
 			ssp_addr_encode(want, sizeof want, ssp_genesis_hrp(n->genesis),
 			                ssp_genesis_producer(n->genesis));
@@ -398,15 +404,23 @@ int ssp_node_start(ssp_node *n)
 	ssp_chain_set_workpool(n->chain, n->verify); /* imported blocks' signatures */
 
 	init_loop(n); /* before RPC: handlers wake the loop */
-	size_t nm, total;
+	if ((n->cfg.p2p_listen[0] || n->cfg.npeers) && (rc = ssp_node_net_start(n))) {
+		char w[600];
+		snprintf(w, sizeof w, "%.500s", n->why[0] ? n->why : ssp_strerror(rc));
+		NODE_ERR(n, "cannot start the P2P network: %s", w);
+		return rc;
+	}
+	size_t nm, total, nnet;
 	const ssp_rpc_method *own = ssp_node_methods(&nm);
-	total = nm;
+	const ssp_rpc_method *netm = ssp_node_net_methods(&nnet);
+	total = nm + nnet;
 	for (size_t i = 0; i < n->nmodules; i++)
 		total += mods[i]->nmethods;
 	n->methods = calloc(total, sizeof *n->methods);
 	if (!n->methods) return SSP_ERR_NOMEM;
 	memcpy(n->methods, own, nm * sizeof *own);
-	for (size_t i = 0, k = nm; i < n->nmodules; i++)
+	memcpy(n->methods + nm, netm, nnet * sizeof *netm);
+	for (size_t i = 0, k = nm + nnet; i < n->nmodules; i++)
 		for (size_t j = 0; j < mods[i]->nmethods; j++, k++) {
 			n->methods[k] = mods[i]->methods[j];
 			n->methods[k].ctx = &n->menv[i];
@@ -458,6 +472,9 @@ int ssp_node_start(ssp_node *n)
 		printf("  producing:   no — %s\n", n->not_producing);
 	if (n->cfg.rpc_cors[0]) printf("  CORS:        %s\n", n->cfg.rpc_cors);
 	if (n->cfg.follow[0]) printf("  following:   %s\n", n->cfg.follow);
+	if (n->net)
+		printf("  p2p:         %s, %zu peers configured\n",
+		       n->cfg.p2p_listen[0] ? n->cfg.p2p_listen : "(outbound only)", n->cfg.npeers);
 	if (n->cfg.dev) {
 		printf("  dev account: %s\n", n->dev_address);
 		printf("  dev key:     %s (keystore, empty password)\n", n->dev_keyfile);
@@ -541,6 +558,7 @@ static void run_job(ssp_node *n, job *j)
 				atomic_fetch_add(&n->txs_rejected, 1);
 			else
 				atomic_fetch_add(&n->txs_admitted, 1);
+			if (!t->err && n->net) ssp_net_tx_added(n->net, t->raw, t->len, &t->txid);
 		}
 		ssp_node_notify_admitted(n, j);
 		break;
@@ -556,6 +574,10 @@ static void run_job(ssp_node *n, job *j)
 	case JOB_MEMPOOL_INFO:
 		j->count = ssp_mempool_count(n->mempool);
 		j->bytes = ssp_mempool_bytes(n->mempool);
+		break;
+	case JOB_NET_INFO:
+		j->info = ssp_net_info_json(n->net);
+		j->peers = ssp_net_peers_json(n->net);
 		break;
 	}
 }
@@ -823,7 +845,10 @@ static int start_producer(ssp_node *n)
 	pthread_attr_init(&a);
 	pthread_attr_setstacksize(&a, 16u << 20); /* contracts run here: the Lua VM wants C stack */
 	int rc = pthread_create(&n->producer_thread, &a,
-	                        n->cfg.follow[0] ? follower_main : producer_main, n);
+	                        n->net            ? ssp_node_net_chain_main
+	                        : n->cfg.follow[0] ? follower_main
+	                                           : producer_main,
+	                        n);
 	pthread_attr_destroy(&a);
 	if (rc) return SSP_ERR_NOMEM;
 	n->producer_started = true;
@@ -856,6 +881,7 @@ static void stop_node(ssp_node *n, int code)
 	n->stopping = true;
 	pthread_mutex_unlock(&n->qlock);
 	drain(n, true);
+	ssp_net_stop(n->net); /* closes its connections and handles; freed after the loop */
 	uv_signal_stop(&n->sigint);
 	uv_signal_stop(&n->sigterm);
 	uv_close((uv_handle_t *)&n->wake, close_cb);
@@ -884,7 +910,7 @@ static void init_loop(ssp_node *n)
 
 int ssp_node_run(ssp_node *n)
 {
-	if ((n->producing || n->cfg.follow[0]) && start_producer(n)) {
+	if ((n->producing || n->cfg.follow[0] || n->net) && start_producer(n)) {
 		SSP_LOGE(LOG, "cannot start the producer thread");
 		stop_node(n, 1);
 	}
@@ -914,6 +940,9 @@ void ssp_node_free(ssp_node *n)
 		uv_run(&n->loop, UV_RUN_DEFAULT);
 		uv_loop_close(&n->loop);
 	}
+	ssp_net_free(n->net); /* the loop has run its handles' close callbacks */
+	n->net = NULL;
+	ssp_rr_free(n->rr);
 	ssp_workpool_free(n->verify);
 	size_t nmod;
 	const ssp_module *const *mods = ssp_modules_all(&nmod);
@@ -928,5 +957,6 @@ void ssp_node_free(ssp_node *n)
 	ssp_seckey_wipe(&n->producer);
 	pthread_mutex_destroy(&n->qlock);
 	pthread_mutex_destroy(&n->plock);
+	pthread_mutex_destroy(&n->hlock);
 	pthread_cond_destroy(&n->pcond);
 }

@@ -12,7 +12,9 @@
 #include <uv.h>
 
 #include "ssp/chain.h"
+#include "ssp/consensus.h"
 #include "ssp/modules.h"
+#include "ssp/net.h"
 #include "ssp/rpc.h"
 
 typedef struct {
@@ -38,6 +40,12 @@ typedef struct {
 	char rpc_cors[1024];   /* --rpc-cors: allowed browser origins, comma-separated */
 	unsigned dev_accounts; /* --dev: funded accounts of a new devnet (dev, dev1 …); 0 = 10 */
 	bool reset;            /* --dev --reset: delete the devnet's chain and keys first */
+	/* the P2P network (net_glue.c) */
+	char p2p_listen[128];
+#define SSP_NODE_PEERS_MAX 32
+	char peers[SSP_NODE_PEERS_MAX][128];
+	size_t npeers;
+	unsigned p2p_max_inbound, p2p_max_outbound;
 } ssp_node_config;
 
 /* Parses argv (and the --config INI file; flags win). Prints usage/errors; returns 0, 1 (a usage
@@ -47,7 +55,7 @@ int ssp_node_config_parse(ssp_node_config *cfg, int argc, char **argv);
 
 /* ------------------------------------------------------------------- jobs */
 
-enum { JOB_SUBMIT, JOB_TX_STATUS, JOB_ACCOUNT_PENDING, JOB_MEMPOOL_INFO };
+enum { JOB_SUBMIT, JOB_TX_STATUS, JOB_ACCOUNT_PENDING, JOB_MEMPOOL_INFO, JOB_NET_INFO };
 
 typedef struct {
 	const uint8_t *raw;
@@ -68,6 +76,7 @@ typedef struct job {
 	uint64_t nonce;      /* ACCOUNT_PENDING */
 	size_t count, bytes; /* MEMPOOL_INFO */
 	int err;             /* the job as a whole, e.g. SSP_ERR_BUSY while stopping */
+	json_t *info, *peers; /* NET_INFO (new references) */
 	sem_t done;
 	struct job *next;
 } job;
@@ -123,6 +132,16 @@ typedef struct ssp_node {
 	/* metrics, written by the loop, read by RPC threads */
 	_Atomic uint64_t blocks_produced, blocks_imported, txs_included, last_commit_ns,
 	    last_apply_ns, txs_admitted, txs_rejected;
+	/* the network (net_glue.c): net lives on the loop; the chain thread imports what it fetched */
+	ssp_net *net;
+	ssp_rr *rr;               /* round-robin producers when the genesis lists a set */
+	ssp_pubkey producer_pub;
+	pthread_mutex_t hlock;    /* guards hsnap, the head as last committed */
+	ssp_net_head hsnap;
+	bool blocks_pending;      /* under plock: the net has blocks for the chain thread */
+	uint64_t signed_slot;     /* chain thread: the last slot signed (datadir/signing.state) */
+	_Atomic uint64_t sync_lag;
+
 	int exit_code;
 	char why[4096]; /* the reason start-up failed, for main's one-line error */
 } ssp_node;
@@ -167,6 +186,15 @@ SSP_WUR int ssp_node_notify_start(ssp_node *n);
 void ssp_node_notify_kick(ssp_node *n);
 void ssp_node_notify_stop(ssp_node *n);
 void ssp_node_notify_admitted(ssp_node *n, const job *j);
+/* The network glue (net_glue.c). */
+SSP_WUR int ssp_node_net_start(ssp_node *n); /* after the chain and the loop are set up */
+void *ssp_node_net_chain_main(void *arg);    /* the chain thread when the net runs */
+void ssp_node_net_publish_head(ssp_node *n); /* chain thread (or before it starts) */
+json_t *ssp_node_sync_json(ssp_node *n);
+char *ssp_node_net_metrics(ssp_node *n);     /* malloc'd Prometheus text, "" without a net */
+const ssp_rpc_method *ssp_node_net_methods(size_t *count);
+/* Whether pk is in the producer set (genesis "producers", or the single producer). */
+bool ssp_node_is_producer(const ssp_node *n, const ssp_pubkey *pk);
 
 /* The RPC method table (rpc_methods.c). */
 const ssp_rpc_method *ssp_node_methods(size_t *n);

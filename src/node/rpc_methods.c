@@ -107,6 +107,7 @@ static int m_chain_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_erro
 		                    json_integer((json_int_t)p->max_block_gas));
 		/* what token_create moves to the pool on top of the fee */
 		json_object_set_new(*res, "token_create_fee", jamount(p->token_create_fee));
+		if (n->net) json_object_set_new(*res, "sync", ssp_node_sync_json(n));
 	}
 	return *res ? 0 : fail_err(n, err, SSP_ERR_NOMEM);
 }
@@ -602,6 +603,9 @@ char *ssp_node_metrics(void *ctx)
 	       "%zu", mp_bytes);
 	METRIC(f, "gauge", "ssp_producing", "1 if this node produces blocks, else 0.", "%d",
 	       n->producing ? 1 : 0);
+	char *net = ssp_node_net_metrics(n); /* the P2P network's (net_glue.c) */
+	if (net) fputs(net, f);
+	free(net);
 	if (fclose(f)) {
 		free(s);
 		return NULL;
@@ -640,6 +644,9 @@ int ssp_node_health(void *ctx, char **json)
 		snprintf(reason, sizeof reason, "stopping after a fatal error (see the log)");
 	else if (n->should_produce && !n->producing)
 		snprintf(reason, sizeof reason, "not producing: %s", n->not_producing);
+	else if (n->net && atomic_load(&n->sync_lag) > BEHIND_BLOCKS)
+		snprintf(reason, sizeof reason, "behind: syncing, %llu blocks behind its peers",
+		         (unsigned long long)atomic_load(&n->sync_lag));
 	else if (n->cfg.follow[0] && src > h.height + BEHIND_BLOCKS)
 		snprintf(reason, sizeof reason, "behind: at height %llu, the source at %llu",
 		         (unsigned long long)h.height, (unsigned long long)src);

@@ -1,0 +1,112 @@
+/*
+ * ssp/net.h — the public API of libssp_net: the P2P network of sspd nodes
+ * (net layer, above chain and core; the chain never includes it). TCP on
+ * libuv; every connection is authenticated by the nodes' long-term Ed25519
+ * node keys over an ephemeral X25519 exchange and encrypted both ways with
+ * crypto_secretstream_xchacha20poly1305 (docs/internals/net.md). On top:
+ * block announce and range sync, tx inventory gossip, ping, peer exchange
+ * and misbehaviour scoring.
+ *
+ * Threading: an ssp_net lives on the libuv loop it was created with; every
+ * function runs on that loop's thread unless it says "any thread". The net
+ * never changes the chain: blocks it receives wait in a bounded, ordered
+ * buffer that the chain's owner thread takes (ssp_net_take_blocks) and
+ * imports, reporting each failure back (ssp_net_block_failed). Blocks are
+ * served from committed state through store read txns.
+ */
+#ifndef SSP_NET_H
+#define SSP_NET_H
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "ssp/chain.h"
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SSP_NET_PROTOCOL 1
+
+typedef struct ssp_net ssp_net;
+
+/* What the node tells the network about its chain (a snapshot). */
+typedef struct {
+	uint64_t height;
+	ssp_hash id;
+	uint64_t finalized;
+	uint64_t slot;
+} ssp_net_head;
+
+typedef struct {
+	const char *listen;           /* "ADDR:PORT" to accept peers on; NULL/"" = none */
+	const char *const *peers;     /* "HOST:PORT" to keep connected (copied) */
+	size_t npeers;
+	const char *datadir;          /* node.key and peers.txt live here */
+	unsigned max_inbound;         /* 0: 32 */
+	unsigned max_outbound;        /* 0: 8 */
+	ssp_chain *chain;             /* read through store read txns only */
+	/* Callbacks, all on the loop thread, ctx first. */
+	void (*head)(void *ctx, ssp_net_head *out); /* the node's current head */
+	/*
+	 * A tx from a peer (raw bytes, borrowed): admit it. Returns 0 or the
+	 * reason; *fault says the tx itself is malformed or badly signed (the
+	 * peer is scored), as opposed to "not now" (nonce, fee, pool full).
+	 */
+	int (*tx)(void *ctx, const uint8_t *raw, size_t n, ssp_hash *txid, bool *fault);
+	bool (*have_tx)(void *ctx, const ssp_hash *txid); /* pending or on chain */
+	void (*blocks_ready)(void *ctx);                  /* wake the chain thread */
+	void *ctx;
+} ssp_net_config;
+
+/* Traffic counters; any thread. */
+typedef struct {
+	_Atomic uint64_t bytes_in, bytes_out, blocks_in, txs_in, peers, inbound, outbound,
+	    best_height, disconnects, bans, handshakes_failed;
+} ssp_net_stats;
+
+/*
+ * Creates the network on loop, loads or creates the node key (datadir/
+ * node.key, mode 0600) and the address book, starts listening (if asked)
+ * and connecting. *why gets a one-line reason on failure.
+ */
+SSP_WUR int ssp_net_start(ssp_net **out, uv_loop_t *loop, const ssp_net_config *cfg, char *why,
+                          size_t whylen);
+/* Starts closing every connection and handle; the loop must then run until they are closed,
+ * after which ssp_net_free frees it. */
+void ssp_net_stop(ssp_net *n);
+void ssp_net_free(ssp_net *n);
+
+/* The node's head changed (any thread): announce it to peers, continue syncing. */
+void ssp_net_head_changed(ssp_net *n);
+/* A tx was admitted into the mempool (RPC or a peer): remember it and announce its txid. */
+void ssp_net_tx_added(ssp_net *n, const uint8_t *raw, size_t len, const ssp_hash *txid);
+
+/*
+ * Chain thread (any thread): takes up to max consecutive verified-order
+ * blocks starting at the next height to import, in order. Each raws[i] is
+ * malloc'd and owned by the caller; peers[i] names the sender for
+ * ssp_net_block_failed. Returns how many.
+ */
+size_t ssp_net_take_blocks(ssp_net *n, uint8_t **raws, size_t *lens, uint64_t *peers, size_t max);
+/*
+ * Chain thread (any thread): the block at height from peer failed with
+ * err; everything taken after it is void and will be fetched again. A
+ * validity error scores the peer (an invalid block bans it); a local
+ * error or SSP_ERR_BLOCK_EARLY does not.
+ */
+void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer, int err);
+
+/*
+ * Whether a producer may produce: it has heard from the network (or has no
+ * peers to hear from) and no peer is ahead of head_height. Any thread.
+ */
+bool ssp_net_synced(ssp_net *n, uint64_t head_height);
+
+ssp_net_stats *ssp_net_stats_get(ssp_net *n); /* any thread */
+/* net_getInfo / net_getPeers as JSON (new references). */
+json_t *ssp_net_info_json(ssp_net *n);
+json_t *ssp_net_peers_json(ssp_net *n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1507 @@
+/*
+ * net.c — the P2P network on libuv TCP (net layer): connections and their
+ * handshake, encrypted length-prefixed frames, peers and their scores, the
+ * block sync window, tx inventory gossip and peer exchange. Everything here
+ * runs on the loop thread except the few functions ssp/net.h marks "any
+ * thread", which meet the loop under `slock` (the sync window) or through
+ * the `wake` async handle. The chain is only read (store read txns).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "net/net_internal.h"
+
+#define LOG "net"
+
+#define MAX_TARGETS 256        /* address book + configured peers */
+#define SYNC_WIN 64            /* blocks fetched ahead of the head */
+#define SYNC_BATCH 16          /* blocks per GET_BLOCKS */
+#define SYNC_BYTES (64u << 20) /* buffered block bytes */
+#define SYNC_TIMEOUT_MS 4000   /* a requested block not delivered by then is asked elsewhere */
+#define PEER_INFLIGHT 48       /* blocks requested from one peer at once */
+#define SENDQ_MAX (32u << 20)  /* queued bytes to one peer before it is dropped as a slow reader */
+#define SERVE_SENDQ (8u << 20) /* stop serving blocks to a peer with this much queued */
+#define HANDSHAKE_MS 5000
+#define IDLE_MS 30000
+#define PING_MS 5000
+#define BAN_MS 60000
+#define BANS_MAX 256
+#define FRAMES_PER_S 2000     /* beyond: flooding */
+#define TX_REQ_MAX 1024       /* txids requested from one peer and not delivered */
+#define TXSET_CAP 16384       /* slots per generation of the seen set and tx cache */
+#define TXCACHE_BYTES (16u << 20)
+#define INVQ_MAX 2048
+#define PENDING_HANDSHAKES 32
+#define READ_CHUNK 65536
+#define SCORE_BAN 100
+
+enum { C_PRELUDE, C_SSHDR, C_HELLO, C_OPEN, C_CLOSING };
+enum { S_EMPTY, S_REQUESTED, S_HAVE };
+
+typedef struct {
+	uv_write_t w;
+	struct peer *p;
+	size_t len;
+	uint8_t data[];
+} wreq;
+
+typedef struct target {
+	uint32_t ip; /* host order */
+	uint16_t port;
+	bool configured, self, used;
+	uint64_t next_try_ms;
+	unsigned fails;
+	uint64_t conn; /* peer id of the connection to it, 0 if none */
+} target;
+
+typedef struct peer {
+	ssp_net *net;
+	uv_tcp_t tcp;
+	uv_connect_t creq;
+	uv_shutdown_t sreq;
+	uint64_t id;
+	bool inbound;
+	int state;
+	net_hs hs;
+	crypto_secretstream_xchacha20poly1305_state txs, rxs;
+	uint8_t *rbuf;
+	size_t rlen, rcap;
+	uint8_t node_pk[32];
+	uint32_t ip;
+	uint16_t port, listen_port;
+	ssp_net_head head;
+	int score;
+	size_t sendq;
+	uint64_t bytes_in, bytes_out, blocks_in, txs_in;
+	uint64_t start_ms, last_recv_ms, last_ping_ms;
+	uint64_t win_start_ms;
+	uint32_t win_frames;
+	uint32_t inflight;
+	uint32_t tx_requested;
+	bool got_addr_req;
+	bool close_called;
+	uint64_t drop_ms;
+	int target; /* index into targets or -1 */
+	struct peer *next;
+} peer;
+
+typedef struct {
+	ssp_hash id;
+	uint8_t *raw;
+	uint32_t len;
+	bool used;
+} tent;
+
+typedef struct {
+	tent *e;
+	size_t count, bytes;
+} tmap;
+
+typedef struct {
+	uint64_t height;
+	int st;
+	uint64_t peer;
+	uint64_t t_ms;
+	uint8_t *raw;
+	size_t len;
+} sslot;
+
+typedef struct {
+	uint8_t pk[32];
+	uint64_t until_ms;
+} ban;
+
+typedef struct {
+	uint64_t peer;
+	int err;
+} penalty;
+
+struct ssp_net {
+	ssp_net_config cfg;
+	uv_loop_t *loop;
+	uv_tcp_t listener;
+	bool listening;
+	uv_timer_t tick, fast;
+	uv_async_t wake;
+	bool stopping;
+	uint8_t pk[32], sk[64];
+	char listen_str[128];
+	uint16_t listen_port;
+	uint32_t listen_ip;
+	size_t max_block;
+	char chain_id[SSP_CHAIN_ID_MAX + 1];
+	ssp_hash genesis;
+	peer *peers;
+	uint64_t next_id;
+	target targets[MAX_TARGETS];
+	bool book_dirty;
+	char book_path[1100];
+	ban bans[BANS_MAX];
+	tmap seen[2], cache[2];
+	ssp_hash invq[INVQ_MAX];
+	size_t ninvq;
+	uint8_t scratch[READ_CHUNK];
+	uint64_t start_ms;
+	uint64_t rr; /* round-robin cursor over peers for sync requests */
+	unsigned ticks;
+	ssp_net_head announced;
+	ssp_net_stats stats;
+	_Atomic bool heard;
+	/* the sync window: shared with the chain thread under slock */
+	pthread_mutex_t slock;
+	bool closed; /* wake is closed: no more uv_async_send */
+	uint64_t base;
+	sslot win[SYNC_WIN];
+	size_t win_bytes;
+	uint64_t retry_after_ms;
+	penalty penalties[16];
+	size_t npenalties;
+};
+
+static void peer_drop(peer *p, uint16_t code, const char *reason);
+static void sync_tick(ssp_net *n);
+
+/* ------------------------------------------------------------- tx sets */
+
+static size_t tslot(const ssp_hash *id)
+{
+	uint64_t v;
+	memcpy(&v, id->b, 8);
+	return (size_t)(v & (TXSET_CAP - 1));
+}
+
+static tent *tmap_find(tmap *m, const ssp_hash *id)
+{
+	if (!m->e) return NULL;
+	for (size_t i = tslot(id), k = 0; k < TXSET_CAP; k++, i = (i + 1) & (TXSET_CAP - 1)) {
+		if (!m->e[i].used) return NULL;
+		if (!memcmp(m->e[i].id.b, id->b, 32)) return &m->e[i];
+	}
+	return NULL;
+}
+
+static void tmap_clear(tmap *m)
+{
+	if (m->e)
+		for (size_t i = 0; i < TXSET_CAP; i++)
+			free(m->e[i].raw);
+	free(m->e);
+	m->e = NULL;
+	m->count = m->bytes = 0;
+}
+
+/* Two generations: when the newer one fills, the older is dropped (bounded memory). */
+static tent *tset_find(tmap g[2], const ssp_hash *id)
+{
+	tent *e = tmap_find(&g[0], id);
+	return e ? e : tmap_find(&g[1], id);
+}
+
+static tent *tset_add(tmap g[2], const ssp_hash *id, size_t bytes_cap)
+{
+	if (g[0].count >= TXSET_CAP / 2 || g[0].bytes > bytes_cap) {
+		tmap_clear(&g[1]);
+		g[1] = g[0];
+		g[0] = (tmap){0};
+	}
+	if (!g[0].e && !(g[0].e = ssp_calloc(TXSET_CAP, sizeof *g[0].e))) return NULL;
+	for (size_t i = tslot(id);; i = (i + 1) & (TXSET_CAP - 1)) {
+		tent *e = &g[0].e[i];
+		if (!e->used) {
+			e->used = true;
+			e->id = *id;
+			g[0].count++;
+			return e;
+		}
+		if (!memcmp(e->id.b, id->b, 32)) return e;
+	}
+}
+
+/* ------------------------------------------------------------ utilities */
+
+static void ip_str(char *out, size_t cap, uint32_t ip, uint16_t port)
+{
+	snprintf(out, cap, "%u.%u.%u.%u:%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
+	         port);
+}
+
+/* "A.B.C.D:PORT" or "localhost:PORT" (IPv4 only); empty host or "*" = any. */
+static int parse_hostport(const char *s, uint32_t *ip, uint16_t *port)
+{
+	char host[64];
+	const char *c = strrchr(s, ':');
+	if (!c || (size_t)(c - s) >= sizeof host) return SSP_ERR_INVAL;
+	memcpy(host, s, (size_t)(c - s));
+	host[c - s] = 0;
+	char *end;
+	errno = 0;
+	unsigned long p = strtoul(c + 1, &end, 10);
+	if (errno || *end || end == c + 1 || p > 65535) return SSP_ERR_INVAL;
+	*port = (uint16_t)p;
+	if (!host[0] || !strcmp(host, "*")) {
+		*ip = 0;
+		return 0;
+	}
+	if (!strcmp(host, "localhost")) snprintf(host, sizeof host, "127.0.0.1");
+	struct in_addr a;
+	if (inet_pton(AF_INET, host, &a) != 1) return SSP_ERR_INVAL;
+	*ip = ntohl(a.s_addr);
+	return 0;
+}
+
+static peer *peer_by_id(ssp_net *n, uint64_t id)
+{
+	for (peer *p = n->peers; p; p = p->next)
+		if (p->id == id) return p;
+	return NULL;
+}
+
+static bool banned(ssp_net *n, const uint8_t pk[32], uint64_t now)
+{
+	for (size_t i = 0; i < BANS_MAX; i++)
+		if (n->bans[i].until_ms > now && !memcmp(n->bans[i].pk, pk, 32)) return true;
+	return false;
+}
+
+static void ban_add(ssp_net *n, const uint8_t pk[32], uint64_t now)
+{
+	size_t oldest = 0;
+	for (size_t i = 0; i < BANS_MAX; i++) {
+		if (n->bans[i].until_ms <= now || !memcmp(n->bans[i].pk, pk, 32)) {
+			oldest = i;
+			break;
+		}
+		if (n->bans[i].until_ms < n->bans[oldest].until_ms) oldest = i;
+	}
+	memcpy(n->bans[oldest].pk, pk, 32);
+	n->bans[oldest].until_ms = now + BAN_MS;
+	atomic_fetch_add(&n->stats.bans, 1);
+}
+
+static target *target_add(ssp_net *n, uint32_t ip, uint16_t port, bool configured)
+{
+	target *free_t = NULL;
+	for (size_t i = 0; i < MAX_TARGETS; i++) {
+		target *t = &n->targets[i];
+		if (t->used && t->ip == ip && t->port == port) {
+			t->configured |= configured;
+			return t;
+		}
+		if (!t->used && !free_t) free_t = t;
+	}
+	if (!free_t) return NULL;
+	*free_t = (target){.ip = ip, .port = port, .configured = configured, .used = true};
+	n->book_dirty = true;
+	return free_t;
+}
+
+/* ------------------------------------------------------------- sending */
+
+static void on_written(uv_write_t *w, int status)
+{
+	wreq *r = (wreq *)w;
+	peer *p = r->p;
+	p->sendq -= r->len;
+	free(r);
+	(void)status;
+}
+
+static int send_raw(peer *p, const void *data, size_t len)
+{
+	if (p->state == C_CLOSING) return SSP_ERR_IO;
+	wreq *r = malloc(sizeof *r + len);
+	if (!r) return SSP_ERR_NOMEM;
+	r->p = p;
+	r->len = len;
+	memcpy(r->data, data, len);
+	uv_buf_t b = uv_buf_init((char *)r->data, (unsigned)len);
+	if (uv_write(&r->w, (uv_stream_t *)&p->tcp, &b, 1, on_written)) {
+		free(r);
+		return SSP_ERR_IO;
+	}
+	p->sendq += len;
+	p->bytes_out += len;
+	atomic_fetch_add(&p->net->stats.bytes_out, len);
+	return 0;
+}
+
+/* Encrypts and queues one frame; a peer that does not read is dropped, not buffered. */
+static int send_frame(peer *p, uint8_t type, const uint8_t *pt, size_t len)
+{
+	if (p->state == C_CLOSING || p->state < C_HELLO) return SSP_ERR_IO;
+	if (p->sendq + len > SENDQ_MAX) {
+		peer_drop(p, 3, "slow reader: send queue full");
+		return SSP_ERR_BUSY;
+	}
+	size_t total = NET_FRAME_HDR + len + NET_ABYTES;
+	wreq *r = malloc(sizeof *r + total);
+	if (!r) return SSP_ERR_NOMEM;
+	net_le32_put(r->data, (uint32_t)(len + NET_ABYTES));
+	r->data[4] = type;
+	crypto_secretstream_xchacha20poly1305_push(&p->txs, r->data + NET_FRAME_HDR, NULL, pt, len,
+	                                           r->data, NET_FRAME_HDR,
+	                                           crypto_secretstream_xchacha20poly1305_TAG_MESSAGE);
+	r->p = p;
+	r->len = total;
+	uv_buf_t b = uv_buf_init((char *)r->data, (unsigned)total);
+	if (uv_write(&r->w, (uv_stream_t *)&p->tcp, &b, 1, on_written)) {
+		free(r);
+		return SSP_ERR_IO;
+	}
+	p->sendq += total;
+	p->bytes_out += total;
+	atomic_fetch_add(&p->net->stats.bytes_out, total);
+	return 0;
+}
+
+static int send_buf(peer *p, uint8_t type, ssp_buf *b)
+{
+	int rc = b->err ? b->err : send_frame(p, type, b->data, b->len);
+	ssp_buf_free(b);
+	return rc;
+}
+
+/* ------------------------------------------------------------ closing */
+
+static void on_closed(uv_handle_t *h)
+{
+	peer *p = h->data;
+	ssp_net *n = p->net;
+	for (peer **pp = &n->peers; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	free(p->rbuf);
+	sodium_memzero(&p->hs, sizeof p->hs);
+	sodium_memzero(&p->txs, sizeof p->txs);
+	sodium_memzero(&p->rxs, sizeof p->rxs);
+	free(p);
+}
+
+static void peer_close(peer *p)
+{
+	p->state = C_CLOSING;
+	if (p->close_called) return;
+	p->close_called = true;
+	uv_close((uv_handle_t *)&p->tcp, on_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *s, int status)
+{
+	(void)status;
+	peer_close(s->data);
+}
+
+static void peer_release(peer *p)
+{
+	ssp_net *n = p->net;
+	if (p->target >= 0 && n->targets[p->target].conn == p->id) n->targets[p->target].conn = 0;
+	if (p->state == C_OPEN) {
+		if (p->inbound)
+			atomic_fetch_sub(&n->stats.inbound, 1);
+		else
+			atomic_fetch_sub(&n->stats.outbound, 1);
+		atomic_fetch_sub(&n->stats.peers, 1);
+	}
+	/* blocks asked of this peer are asked elsewhere */
+	pthread_mutex_lock(&n->slock);
+	for (size_t i = 0; i < SYNC_WIN; i++)
+		if (n->win[i].st == S_REQUESTED && n->win[i].peer == p->id) n->win[i].st = S_EMPTY;
+	pthread_mutex_unlock(&n->slock);
+}
+
+/*
+ * Ends a connection: tells an authenticated peer why (code, reason), lets
+ * queued writes finish, then closes. Safe to call twice.
+ */
+static void peer_drop(peer *p, uint16_t code, const char *reason)
+{
+	if (p->state == C_CLOSING) return;
+	char a[32];
+	ip_str(a, sizeof a, p->ip, p->port);
+	SSP_LOGI(LOG, "peer %llu (%s, %s) disconnected: %s", (unsigned long long)p->id, a,
+	         p->inbound ? "in" : "out", reason);
+	atomic_fetch_add(&p->net->stats.disconnects, 1);
+	if (p->state >= C_HELLO && code && p->sendq + 1024 < SENDQ_MAX && !p->net->stopping) {
+		ssp_buf b;
+		ssp_buf_init(&b, 512);
+		net_disconnect_encode(&b, code, reason);
+		(void)send_buf(p, NET_DISCONNECT, &b);
+	}
+	peer_release(p);
+	p->state = C_CLOSING;
+	p->drop_ms = ssp_now_ms();
+	uv_read_stop((uv_stream_t *)&p->tcp);
+	p->sreq.data = p;
+	/* queued writes (the reason) go out first; on_tick closes what takes too long */
+	if (p->net->stopping || uv_shutdown(&p->sreq, (uv_stream_t *)&p->tcp, on_shutdown))
+		peer_close(p);
+}
+
+/* Adds misbehaviour points; at SCORE_BAN the peer is banned for a while and dropped. */
+static void misbehave(peer *p, int points, const char *why)
+{
+	if (p->state == C_CLOSING) return;
+	p->score += points;
+	SSP_LOGW(LOG, "peer %llu misbehaved (+%d = %d): %s", (unsigned long long)p->id, points,
+	         p->score, why);
+	if (p->score < SCORE_BAN) return;
+	if (p->state == C_OPEN) ban_add(p->net, p->node_pk, ssp_now_ms());
+	char r[NET_REASON_MAX + 1];
+	snprintf(r, sizeof r, "misbehaviour: %s", why);
+	peer_drop(p, 2, r);
+}
+
+/* ------------------------------------------------------------ handshake */
+
+static void local_hello(ssp_net *n, peer *p, net_hello *h)
+{
+	memset(h, 0, sizeof *h);
+	memcpy(h->node_pk, n->pk, 32);
+	h->version = SSP_NET_PROTOCOL;
+	snprintf(h->chain_id, sizeof h->chain_id, "%s", n->chain_id);
+	h->genesis = n->genesis;
+	n->cfg.head(n->cfg.ctx, &h->head);
+	h->listen_port = n->listen_port;
+	(void)p;
+}
+
+/* After the peer's prelude: keys, our stream header and our HELLO. */
+static int hs_step_prelude(peer *p, const uint8_t *pre)
+{
+	ssp_net *n = p->net;
+	uint8_t hdr[crypto_secretstream_xchacha20poly1305_HEADERBYTES];
+	net_hello h;
+	ssp_buf b;
+	int rc = net_hs_prelude(&p->hs, pre);
+	if (rc) return rc;
+	crypto_secretstream_xchacha20poly1305_init_push(&p->txs, hdr, p->hs.tx);
+	if ((rc = send_raw(p, hdr, sizeof hdr))) return rc;
+	p->state = C_SSHDR;
+	local_hello(n, p, &h);
+	if ((rc = net_hs_sign_hello(&h, &p->hs, n->sk))) return rc;
+	ssp_buf_init(&b, 1024);
+	net_hello_encode(&b, &h);
+	p->state = C_HELLO; /* send_frame needs it; reading still waits for the stream header */
+	rc = send_buf(p, NET_HELLO, &b);
+	p->state = C_SSHDR;
+	return rc;
+}
+
+static void send_announce(peer *p, const ssp_net_head *h)
+{
+	ssp_buf b;
+	ssp_buf_init(&b, 128);
+	net_announce_encode(&b, h);
+	(void)send_buf(p, NET_ANNOUNCE, &b);
+}
+
+static bool head_plausible(ssp_net *n, const ssp_net_head *h)
+{
+	/* one block per slot at most, and never more than a few seconds ahead */
+	uint64_t now_slot = ssp_chain_slot_at(n->cfg.chain, ssp_now_ms() + 5000);
+	return h->height <= h->slot + 1 && h->slot <= now_slot;
+}
+
+static void on_hello(peer *p, const uint8_t *pt, size_t len)
+{
+	ssp_net *n = p->net;
+	net_hello h;
+	char why[160];
+	uint64_t now = ssp_now_ms();
+	if (net_hello_decode(&h, pt, len)) {
+		atomic_fetch_add(&n->stats.handshakes_failed, 1);
+		peer_drop(p, 1, "malformed hello");
+		return;
+	}
+	if (net_hs_check_hello(&h, &p->hs)) {
+		atomic_fetch_add(&n->stats.handshakes_failed, 1);
+		peer_drop(p, 1, "hello signature does not verify");
+		return;
+	}
+	memcpy(p->node_pk, h.node_pk, 32);
+	why[0] = 0;
+	if (!memcmp(h.node_pk, n->pk, 32)) {
+		if (p->target >= 0) n->targets[p->target].self = true;
+		snprintf(why, sizeof why, "connected to self");
+	} else if (h.version != SSP_NET_PROTOCOL) {
+		snprintf(why, sizeof why, "protocol version %u, this node speaks %u", h.version,
+		         SSP_NET_PROTOCOL);
+	} else if (strcmp(h.chain_id, n->chain_id)) {
+		snprintf(why, sizeof why, "wrong chain id %s (this node is on %s)", h.chain_id,
+		         n->chain_id);
+	} else if (memcmp(h.genesis.b, n->genesis.b, 32)) {
+		snprintf(why, sizeof why, "wrong genesis hash");
+	} else if (!head_plausible(n, &h.head)) {
+		snprintf(why, sizeof why, "impossible head (height %llu, slot %llu)",
+		         (unsigned long long)h.head.height, (unsigned long long)h.head.slot);
+	} else if (banned(n, h.node_pk, now)) {
+		snprintf(why, sizeof why, "banned for misbehaviour");
+	}
+	if (why[0]) {
+		atomic_fetch_add(&n->stats.handshakes_failed, 1);
+		peer_drop(p, 1, why);
+		return;
+	}
+	/* one connection per node pair: keep the one the smaller node key initiated */
+	for (peer *q = n->peers; q; q = q->next) {
+		if (q == p || q->state != C_OPEN || memcmp(q->node_pk, h.node_pk, 32)) continue;
+		const uint8_t *ini_p = p->inbound ? p->node_pk : n->pk;
+		const uint8_t *ini_q = q->inbound ? q->node_pk : n->pk;
+		bool keep_p = memcmp(ini_p, ini_q, 32) < 0;
+		if (p->target >= 0 && keep_p == false) n->targets[p->target].fails = 0;
+		peer_drop(keep_p ? q : p, 4, "duplicate connection");
+		if (!keep_p) return;
+		break;
+	}
+	p->head = h.head;
+	p->listen_port = h.listen_port;
+	p->state = C_OPEN;
+	atomic_fetch_add(&n->stats.peers, 1);
+	atomic_fetch_add(p->inbound ? &n->stats.inbound : &n->stats.outbound, 1);
+	atomic_store(&n->heard, true);
+	if (p->target >= 0) n->targets[p->target].fails = 0;
+	if (p->inbound && p->listen_port) target_add(n, p->ip, p->listen_port, false);
+	char a[32];
+	ip_str(a, sizeof a, p->ip, p->port);
+	SSP_LOGI(LOG, "peer %llu (%s, %s) connected: height %llu", (unsigned long long)p->id, a,
+	         p->inbound ? "in" : "out", (unsigned long long)h.head.height);
+	ssp_buf b;
+	ssp_buf_init(&b, 8);
+	(void)send_buf(p, NET_GET_ADDR, &b);
+	sync_tick(n);
+}
+
+/* --------------------------------------------------------------- gossip */
+
+static void on_get_blocks(peer *p, const net_get_blocks *g)
+{
+	ssp_net *n = p->net;
+	ssp_txn *rt = NULL;
+	if (ssp_store_read(ssp_chain_store(n->cfg.chain), &rt)) return;
+	for (uint32_t i = 0; i < g->count && p->sendq < SERVE_SENDQ; i++) {
+		const uint8_t *raw;
+		size_t len;
+		int rc = ssp_chain_read_block(n->cfg.chain, rt, g->from + i, &raw, &len);
+		if (rc) break; /* not there (yet), or a local read error: the peer asks elsewhere */
+		if (send_frame(p, NET_BLOCK, raw, len)) break;
+	}
+	ssp_txn_end(rt);
+}
+
+static void on_block(peer *p, const uint8_t *raw, size_t len)
+{
+	ssp_net *n = p->net;
+	uint64_t h;
+	bool ready = false;
+	if (net_block_height(&h, raw, len)) {
+		misbehave(p, SCORE_BAN, "malformed block");
+		return;
+	}
+	p->blocks_in++;
+	atomic_fetch_add(&n->stats.blocks_in, 1);
+	if (p->inflight) p->inflight--;
+	if (h > p->head.height) p->head.height = h;
+	pthread_mutex_lock(&n->slock);
+	sslot *s = &n->win[h % SYNC_WIN];
+	if (h >= n->base && h < n->base + SYNC_WIN && s->height == h && s->st == S_REQUESTED &&
+	    n->win_bytes + len <= SYNC_BYTES) {
+		uint8_t *copy = malloc(len);
+		if (copy) {
+			memcpy(copy, raw, len);
+			s->raw = copy;
+			s->len = len;
+			s->st = S_HAVE;
+			s->peer = p->id;
+			n->win_bytes += len;
+		}
+	}
+	sslot *b = &n->win[n->base % SYNC_WIN];
+	ready = b->height == n->base && b->st == S_HAVE;
+	pthread_mutex_unlock(&n->slock);
+	if (ready) n->cfg.blocks_ready(n->cfg.ctx);
+}
+
+static void on_inv(peer *p, const net_inv *v)
+{
+	ssp_net *n = p->net;
+	ssp_hash want[NET_INV_MAX];
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < v->n; i++) {
+		ssp_hash id;
+		memcpy(id.b, v->ids + 32 * i, 32);
+		if (tset_find(n->seen, &id)) continue;
+		if (p->tx_requested >= TX_REQ_MAX) break; /* it owes us too many already */
+		if (n->cfg.have_tx(n->cfg.ctx, &id)) {
+			(void)tset_add(n->seen, &id, SIZE_MAX);
+			continue;
+		}
+		(void)tset_add(n->seen, &id, SIZE_MAX);
+		want[k++] = id;
+		p->tx_requested++;
+	}
+	if (!k) return;
+	ssp_buf b;
+	ssp_buf_init(&b, 4 + 32 * NET_INV_MAX);
+	net_inv_encode(&b, want, k);
+	(void)send_buf(p, NET_GET_TX, &b);
+}
+
+static void on_get_tx(peer *p, const net_inv *v)
+{
+	ssp_net *n = p->net;
+	for (uint32_t i = 0; i < v->n && p->sendq < SERVE_SENDQ; i++) {
+		ssp_hash id;
+		memcpy(id.b, v->ids + 32 * i, 32);
+		tent *e = tset_find(n->cache, &id);
+		if (e && e->raw) (void)send_frame(p, NET_TX, e->raw, e->len);
+	}
+}
+
+static void on_tx(peer *p, const uint8_t *raw, size_t len)
+{
+	ssp_net *n = p->net;
+	ssp_hash txid;
+	bool fault = false;
+	if (p->tx_requested)
+		p->tx_requested--;
+	else
+		misbehave(p, 5, "unrequested tx");
+	p->txs_in++;
+	atomic_fetch_add(&n->stats.txs_in, 1);
+	int rc = n->cfg.tx(n->cfg.ctx, raw, len, &txid, &fault);
+	if (fault) {
+		char w[96];
+		snprintf(w, sizeof w, "invalid tx: %s", ssp_strerror(rc));
+		misbehave(p, 50, w);
+		return;
+	}
+	if (!rc) ssp_net_tx_added(n, raw, len, &txid);
+}
+
+static void on_get_addr(peer *p)
+{
+	ssp_net *n = p->net;
+	net_addr a[NET_ADDR_MAX];
+	uint32_t k = 0;
+	if (p->got_addr_req) {
+		misbehave(p, 10, "repeated address request");
+		return;
+	}
+	p->got_addr_req = true;
+	for (size_t i = 0; i < MAX_TARGETS && k < NET_ADDR_MAX; i++) {
+		target *t = &n->targets[i];
+		if (t->used && !t->self && t->ip && t->port && t->fails < 3)
+			a[k++] = (net_addr){t->ip, t->port};
+	}
+	ssp_buf b;
+	ssp_buf_init(&b, 4 + 6 * NET_ADDR_MAX);
+	net_addr_encode(&b, a, k);
+	(void)send_buf(p, NET_ADDR, &b);
+}
+
+static void on_addr(peer *p, const net_addr *a, uint32_t k)
+{
+	ssp_net *n = p->net;
+	for (uint32_t i = 0; i < k; i++) {
+		bool loopback = (a[i].ip >> 24) == 127;
+		if (a[i].port == n->listen_port && (loopback || a[i].ip == n->listen_ip))
+			continue; /* ourselves */
+		target_add(n, a[i].ip, a[i].port, false);
+	}
+}
+
+/* One decrypted message of an open connection. */
+static void dispatch(peer *p, uint8_t type, const uint8_t *pt, size_t len)
+{
+	ssp_net *n = p->net;
+	int rc = 0;
+	switch (type) {
+	case NET_PING:
+	case NET_PONG: {
+		uint64_t nonce;
+		if ((rc = net_ping_decode(&nonce, pt, len))) break;
+		if (type == NET_PING) {
+			uint8_t b[8];
+			ssp_le64_put(b, nonce);
+			(void)send_frame(p, NET_PONG, b, 8);
+		}
+		break;
+	}
+	case NET_ANNOUNCE: {
+		ssp_net_head h;
+		if ((rc = net_announce_decode(&h, pt, len))) break;
+		if (!head_plausible(n, &h)) {
+			misbehave(p, SCORE_BAN, "impossible head announced");
+			return;
+		}
+		p->head = h;
+		sync_tick(n);
+		break;
+	}
+	case NET_GET_BLOCKS: {
+		net_get_blocks g;
+		if (!(rc = net_get_blocks_decode(&g, pt, len))) on_get_blocks(p, &g);
+		break;
+	}
+	case NET_BLOCK: on_block(p, pt, len); break;
+	case NET_INV:
+	case NET_GET_TX: {
+		net_inv v;
+		if ((rc = net_inv_decode(&v, pt, len))) break;
+		if (type == NET_INV)
+			on_inv(p, &v);
+		else
+			on_get_tx(p, &v);
+		break;
+	}
+	case NET_TX: on_tx(p, pt, len); break;
+	case NET_GET_ADDR:
+		if (!(rc = net_empty_decode(pt, len))) on_get_addr(p);
+		break;
+	case NET_ADDR: {
+		net_addr a[NET_ADDR_MAX];
+		uint32_t k;
+		if (!(rc = net_addr_decode(a, &k, pt, len))) on_addr(p, a, k);
+		break;
+	}
+	case NET_DISCONNECT: {
+		net_disconnect d;
+		if ((rc = net_disconnect_decode(&d, pt, len))) break;
+		char r[NET_REASON_MAX + 32];
+		snprintf(r, sizeof r, "peer said: %s", d.reason);
+		peer_drop(p, 0, r);
+		return;
+	}
+	case NET_HELLO: rc = SSP_ERR_DECODE; break; /* only once, first */
+	default: rc = SSP_ERR_DECODE;
+	}
+	if (rc) {
+		char w[96];
+		snprintf(w, sizeof w, "malformed message type %u: %s", type, ssp_strerror(rc));
+		misbehave(p, SCORE_BAN, w);
+	}
+}
+
+/* --------------------------------------------------------------- reading */
+
+static size_t rbuf_max(ssp_net *n)
+{
+	return NET_FRAME_HDR + n->max_block + NET_ABYTES + READ_CHUNK;
+}
+
+/* Consumes complete units from p->rbuf; returns false once the peer is being dropped. */
+static bool process(peer *p)
+{
+	ssp_net *n = p->net;
+	size_t off = 0;
+	while (p->state != C_CLOSING) {
+		size_t avail = p->rlen - off;
+		const uint8_t *d = p->rbuf + off;
+		if (p->state == C_PRELUDE) {
+			if (avail < NET_PRELUDE_LEN) break;
+			if (hs_step_prelude(p, d)) {
+				atomic_fetch_add(&n->stats.handshakes_failed, 1);
+				peer_drop(p, 0, "bad handshake prelude (not a Smartshare node?)");
+				break;
+			}
+			off += NET_PRELUDE_LEN;
+		} else if (p->state == C_SSHDR) {
+			if (avail < crypto_secretstream_xchacha20poly1305_HEADERBYTES) break;
+			if (crypto_secretstream_xchacha20poly1305_init_pull(&p->rxs, d, p->hs.rx)) {
+				peer_drop(p, 0, "bad stream header");
+				break;
+			}
+			sodium_memzero(p->hs.rx, sizeof p->hs.rx);
+			sodium_memzero(p->hs.tx, sizeof p->hs.tx);
+			off += crypto_secretstream_xchacha20poly1305_HEADERBYTES;
+			p->state = C_HELLO;
+		} else {
+			size_t clen;
+			uint8_t type;
+			if (avail < NET_FRAME_HDR) break;
+			int rc = net_frame_check(d, n->max_block, &clen, &type);
+			if (rc || (p->state == C_HELLO && type != NET_HELLO)) {
+				char w[96];
+				snprintf(w, sizeof w, "bad frame (type %u): %s", type,
+				         rc ? ssp_strerror(rc) : "expected hello");
+				if (p->state == C_HELLO) {
+					atomic_fetch_add(&n->stats.handshakes_failed, 1);
+					peer_drop(p, 1, w);
+				} else {
+					misbehave(p, SCORE_BAN, w);
+				}
+				break;
+			}
+			if (avail < NET_FRAME_HDR + clen) break;
+			uint8_t *pt = malloc(clen);
+			unsigned long long plen;
+			unsigned char tag;
+			if (!pt) {
+				peer_drop(p, 0, "out of memory");
+				break;
+			}
+			if (crypto_secretstream_xchacha20poly1305_pull(&p->rxs, pt, &plen, &tag,
+			                                               d + NET_FRAME_HDR, clen, d,
+			                                               NET_FRAME_HDR) ||
+			    tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) {
+				free(pt);
+				if (p->state == C_HELLO)
+					peer_drop(p, 0, "frame does not decrypt");
+				else
+					misbehave(p, SCORE_BAN, "frame does not decrypt");
+				break;
+			}
+			off += NET_FRAME_HDR + clen;
+			uint64_t now = ssp_now_ms();
+			if (now - p->win_start_ms >= 1000) {
+				p->win_start_ms = now;
+				p->win_frames = 0;
+			}
+			if (++p->win_frames > FRAMES_PER_S) {
+				free(pt);
+				misbehave(p, SCORE_BAN, "message flood");
+				break;
+			}
+			if (p->state == C_HELLO)
+				on_hello(p, pt, (size_t)plen);
+			else
+				dispatch(p, type, pt, (size_t)plen);
+			free(pt);
+		}
+	}
+	if (p->state == C_CLOSING) return false;
+	memmove(p->rbuf, p->rbuf + off, p->rlen - off);
+	p->rlen -= off;
+	return true;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	peer *p = h->data;
+	(void)suggested;
+	*buf = uv_buf_init((char *)p->net->scratch, READ_CHUNK);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	peer *p = s->data;
+	ssp_net *n = p->net;
+	if (nread < 0) {
+		peer_drop(p, 0, nread == UV_EOF ? "connection closed" : uv_strerror((int)nread));
+		return;
+	}
+	if (nread == 0 || p->state == C_CLOSING) return;
+	p->bytes_in += (uint64_t)nread;
+	atomic_fetch_add(&n->stats.bytes_in, (uint64_t)nread);
+	p->last_recv_ms = ssp_now_ms();
+	if (p->rlen + (size_t)nread > rbuf_max(n)) {
+		misbehave(p, SCORE_BAN, "receive buffer overflow");
+		return;
+	}
+	if (p->rlen + (size_t)nread > p->rcap) {
+		size_t cap = p->rcap ? p->rcap : 4096;
+		while (cap < p->rlen + (size_t)nread)
+			cap *= 2;
+		uint8_t *nb = realloc(p->rbuf, cap);
+		if (!nb) {
+			peer_drop(p, 0, "out of memory");
+			return;
+		}
+		p->rbuf = nb;
+		p->rcap = cap;
+	}
+	memcpy(p->rbuf + p->rlen, buf->base, (size_t)nread);
+	p->rlen += (size_t)nread;
+	if (process(p) && p->rcap > 1u << 20 && p->rlen < 4096) {
+		/* a big block went through: give the memory back */
+		uint8_t *nb = realloc(p->rbuf, 4096);
+		if (nb) {
+			p->rbuf = nb;
+			p->rcap = 4096;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ connecting */
+
+static peer *peer_new(ssp_net *n, bool inbound)
+{
+	peer *p = calloc(1, sizeof *p);
+	if (!p) return NULL;
+	p->net = n;
+	p->id = ++n->next_id;
+	p->inbound = inbound;
+	p->state = C_PRELUDE;
+	p->target = -1;
+	p->start_ms = p->last_recv_ms = p->last_ping_ms = ssp_now_ms();
+	uv_tcp_init(n->loop, &p->tcp);
+	p->tcp.data = p;
+	p->next = n->peers;
+	n->peers = p;
+	net_hs_init(&p->hs, !inbound);
+	return p;
+}
+
+static void start_session(peer *p)
+{
+	uv_tcp_nodelay(&p->tcp, 1);
+	if (uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read) ||
+	    send_raw(p, p->hs.mine, NET_PRELUDE_LEN))
+		peer_drop(p, 0, "cannot start the session");
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+	peer *p = req->data;
+	if (p->state == C_CLOSING) return;
+	if (status) {
+		ssp_net *n = p->net;
+		if (p->target >= 0) {
+			target *t = &n->targets[p->target];
+			t->fails++;
+			uint64_t back = 1000u << (t->fails < 5 ? t->fails : 5);
+			t->next_try_ms = ssp_now_ms() + back;
+		}
+		SSP_LOGD(LOG, "connect failed: %s", uv_strerror(status));
+		peer_release(p);
+		peer_close(p);
+		return;
+	}
+	start_session(p);
+}
+
+static void connect_target(ssp_net *n, int ti)
+{
+	target *t = &n->targets[ti];
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+	                         .sin_port = htons(t->port),
+	                         .sin_addr.s_addr = htonl(t->ip)};
+	peer *p = peer_new(n, false);
+	if (!p) return;
+	p->ip = t->ip;
+	p->port = t->port;
+	p->target = ti;
+	t->conn = p->id;
+	t->next_try_ms = ssp_now_ms() + 2000;
+	p->creq.data = p;
+	if (uv_tcp_connect(&p->creq, &p->tcp, (const struct sockaddr *)&sa, on_connect)) {
+		t->conn = 0;
+		peer_close(p);
+	}
+}
+
+static void on_connection(uv_stream_t *srv, int status)
+{
+	ssp_net *n = srv->data;
+	if (status) return;
+	size_t inbound = 0, pending = 0;
+	for (peer *q = n->peers; q; q = q->next) {
+		if (q->state == C_CLOSING) continue;
+		if (q->inbound) inbound++;
+		if (q->state != C_OPEN) pending++;
+	}
+	peer *p = peer_new(n, true);
+	if (!p) return;
+	if (uv_accept(srv, (uv_stream_t *)&p->tcp)) {
+		peer_close(p);
+		return;
+	}
+	struct sockaddr_storage ss;
+	int sl = sizeof ss;
+	if (!uv_tcp_getpeername(&p->tcp, (struct sockaddr *)&ss, &sl) && ss.ss_family == AF_INET) {
+		struct sockaddr_in *si = (struct sockaddr_in *)&ss;
+		p->ip = ntohl(si->sin_addr.s_addr);
+		p->port = ntohs(si->sin_port);
+	}
+	/* connection floods: caps on inbound peers and on handshakes in progress */
+	if (inbound >= n->cfg.max_inbound || pending >= PENDING_HANDSHAKES) {
+		SSP_LOGD(LOG, "inbound connection refused: %s",
+		         inbound >= n->cfg.max_inbound ? "inbound cap" : "too many handshakes");
+		peer_close(p);
+		return;
+	}
+	start_session(p);
+}
+
+/* ----------------------------------------------------------------- sync */
+
+/* A peer that has height h and room for more requests, round-robin. */
+static peer *pick_peer(ssp_net *n, uint64_t h)
+{
+	size_t count = 0;
+	for (peer *p = n->peers; p; p = p->next)
+		count++;
+	if (!count) return NULL;
+	for (size_t k = 0; k < count; k++) {
+		size_t want = (size_t)((n->rr + k) % count), i = 0;
+		for (peer *p = n->peers; p; p = p->next, i++) {
+			if (i != want) continue;
+			if (p->state == C_OPEN && p->head.height >= h && p->inflight < PEER_INFLIGHT &&
+			    p->sendq < SERVE_SENDQ) {
+				n->rr = n->rr + k + 1;
+				return p;
+			}
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Plans block requests: heights from the next one to import up to the
+ * window's end (and the best peer's height), in runs of SYNC_BATCH from
+ * one peer each, spread round-robin over peers. Loop thread.
+ */
+static void sync_tick(ssp_net *n)
+{
+	ssp_net_head h;
+	uint64_t now = ssp_now_ms(), best = 0;
+	if (n->stopping) return;
+	n->cfg.head(n->cfg.ctx, &h);
+	for (peer *p = n->peers; p; p = p->next)
+		if (p->state == C_OPEN && p->head.height > best) best = p->head.height;
+	atomic_store(&n->stats.best_height, best);
+	pthread_mutex_lock(&n->slock);
+	if (n->base < h.height + 1) n->base = h.height + 1;
+	for (size_t i = 0; i < SYNC_WIN; i++) { /* what fell below the base is stale */
+		sslot *s = &n->win[i];
+		if (s->st != S_EMPTY && (s->height < n->base || s->height >= n->base + SYNC_WIN)) {
+			if (s->st == S_HAVE) n->win_bytes -= s->len;
+			free(s->raw);
+			*s = (sslot){0};
+		}
+	}
+	for (uint64_t ht = n->base; now >= n->retry_after_ms && ht < n->base + SYNC_WIN && ht <= best;
+	     ht++) {
+		sslot *s = &n->win[ht % SYNC_WIN];
+		if (s->st == S_REQUESTED && s->height == ht && now - s->t_ms > SYNC_TIMEOUT_MS) {
+			peer *slow = peer_by_id(n, s->peer);
+			s->st = S_EMPTY;
+			if (slow) {
+				if (slow->inflight) slow->inflight--;
+				misbehave(slow, 10, "requested block not delivered in time");
+			}
+		}
+		if (s->st != S_EMPTY || n->win_bytes > SYNC_BYTES) continue;
+		uint32_t run = 1;
+		while (run < SYNC_BATCH && ht + run < n->base + SYNC_WIN && ht + run <= best &&
+		       n->win[(ht + run) % SYNC_WIN].st == S_EMPTY)
+			run++;
+		peer *p = pick_peer(n, ht + run - 1);
+		while (!p && run > 1)
+			p = pick_peer(n, ht + --run - 1);
+		if (!p) continue;
+		ssp_buf b;
+		net_get_blocks g = {ht, run};
+		ssp_buf_init(&b, 16);
+		net_get_blocks_encode(&b, &g);
+		if (send_buf(p, NET_GET_BLOCKS, &b)) continue;
+		p->inflight += run;
+		for (uint32_t k = 0; k < run; k++)
+			n->win[(ht + k) % SYNC_WIN] = (sslot){.height = ht + k,
+			                                      .st = S_REQUESTED,
+			                                      .peer = p->id,
+			                                      .t_ms = now};
+		ht += run - 1;
+	}
+	pthread_mutex_unlock(&n->slock);
+}
+
+size_t ssp_net_take_blocks(ssp_net *n, uint8_t **raws, size_t *lens, uint64_t *peers, size_t max)
+{
+	size_t k = 0;
+	pthread_mutex_lock(&n->slock);
+	while (k < max) {
+		sslot *s = &n->win[n->base % SYNC_WIN];
+		if (s->height != n->base || s->st != S_HAVE) break;
+		raws[k] = s->raw;
+		lens[k] = s->len;
+		peers[k] = s->peer;
+		n->win_bytes -= s->len;
+		*s = (sslot){0};
+		n->base++;
+		k++;
+	}
+	pthread_mutex_unlock(&n->slock);
+	return k;
+}
+
+void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer_id, int err)
+{
+	pthread_mutex_lock(&n->slock);
+	n->base = height;
+	for (size_t i = 0; i < SYNC_WIN; i++) {
+		free(n->win[i].raw);
+		n->win[i] = (sslot){0};
+	}
+	n->win_bytes = 0;
+	n->retry_after_ms = ssp_now_ms() + (err == SSP_ERR_BLOCK_EARLY ? 500 : 1000);
+	if (!ssp_err_local(err) && err != SSP_ERR_BLOCK_EARLY &&
+	    n->npenalties < sizeof n->penalties / sizeof *n->penalties)
+		n->penalties[n->npenalties++] = (penalty){peer_id, err};
+	if (!n->closed) uv_async_send(&n->wake);
+	pthread_mutex_unlock(&n->slock);
+}
+
+void ssp_net_head_changed(ssp_net *n)
+{
+	pthread_mutex_lock(&n->slock);
+	if (!n->closed) uv_async_send(&n->wake);
+	pthread_mutex_unlock(&n->slock);
+}
+
+bool ssp_net_synced(ssp_net *n, uint64_t head_height)
+{
+	bool ready = atomic_load(&n->heard) || n->cfg.npeers == 0 ||
+	             ssp_now_ms() - n->start_ms > HANDSHAKE_MS;
+	return ready && atomic_load(&n->stats.best_height) <= head_height;
+}
+
+/* ------------------------------------------------------------ tx gossip */
+
+void ssp_net_tx_added(ssp_net *n, const uint8_t *raw, size_t len, const ssp_hash *txid)
+{
+	tent *e = tset_add(n->cache, txid, TXCACHE_BYTES);
+	(void)tset_add(n->seen, txid, SIZE_MAX);
+	if (e && !e->raw && (e->raw = malloc(len))) {
+		memcpy(e->raw, raw, len);
+		e->len = (uint32_t)len;
+		n->cache[0].bytes += len;
+	}
+	if (n->ninvq < INVQ_MAX) n->invq[n->ninvq++] = *txid;
+}
+
+static void flush_inv(ssp_net *n)
+{
+	for (size_t off = 0; off < n->ninvq; off += NET_INV_MAX) {
+		uint32_t k = (uint32_t)(n->ninvq - off < NET_INV_MAX ? n->ninvq - off : NET_INV_MAX);
+		for (peer *p = n->peers; p; p = p->next) {
+			if (p->state != C_OPEN) continue;
+			ssp_buf b;
+			ssp_buf_init(&b, 4 + 32 * NET_INV_MAX);
+			net_inv_encode(&b, n->invq + off, k);
+			(void)send_buf(p, NET_INV, &b);
+		}
+	}
+	n->ninvq = 0;
+}
+
+/* ---------------------------------------------------------- address book */
+
+static void book_load(ssp_net *n)
+{
+	FILE *f = fopen(n->book_path, "r");
+	char line[128];
+	if (!f) return;
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\r\n")] = 0;
+		uint32_t ip;
+		uint16_t port;
+		if (!parse_hostport(line, &ip, &port) && ip && port) target_add(n, ip, port, false);
+	}
+	fclose(f);
+	n->book_dirty = false;
+}
+
+static void book_save(ssp_net *n)
+{
+	char tmp[1200];
+	if (!n->book_dirty) return;
+	snprintf(tmp, sizeof tmp, "%s.tmp", n->book_path);
+	FILE *f = fopen(tmp, "w");
+	if (!f) return;
+	for (size_t i = 0; i < MAX_TARGETS; i++) {
+		target *t = &n->targets[i];
+		char a[32];
+		if (!t->used || t->self || !t->ip) continue;
+		ip_str(a, sizeof a, t->ip, t->port);
+		fprintf(f, "%s\n", a);
+	}
+	if (fclose(f) == 0 && rename(tmp, n->book_path) == 0) n->book_dirty = false;
+}
+
+/* ---------------------------------------------------------------- timers */
+
+static void on_fast(uv_timer_t *t)
+{
+	ssp_net *n = t->data;
+	flush_inv(n);
+	sync_tick(n);
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	ssp_net *n = t->data;
+	uint64_t now = ssp_now_ms();
+	size_t outbound = 0;
+	for (peer *p = n->peers, *next; p; p = next) {
+		next = p->next;
+		if (p->state == C_CLOSING) {
+			if (!p->close_called && now - p->drop_ms > 2000) peer_close(p);
+			continue;
+		}
+		if (!p->inbound) outbound++;
+		if (p->state != C_OPEN && now - p->start_ms > HANDSHAKE_MS) {
+			atomic_fetch_add(&n->stats.handshakes_failed, 1);
+			peer_drop(p, 0, "handshake timeout");
+		} else if (p->state == C_OPEN && now - p->last_recv_ms > IDLE_MS) {
+			peer_drop(p, 5, "idle timeout");
+		} else if (p->state == C_OPEN && now - p->last_ping_ms > PING_MS) {
+			uint8_t b[8];
+			ssp_le64_put(b, now);
+			p->last_ping_ms = now;
+			(void)send_frame(p, NET_PING, b, 8);
+			p->tx_requested /= 2; /* old debts fade */
+			if (p->score > 0) p->score--;
+		}
+	}
+	/* keep configured peers connected; fill up from the address book */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < MAX_TARGETS && outbound < n->cfg.max_outbound; i++) {
+			target *tg = &n->targets[i];
+			if (!tg->used || tg->self || tg->conn || now < tg->next_try_ms) continue;
+			if ((pass == 0) != tg->configured) continue;
+			if (!tg->ip) continue;
+			bool connected = false; /* an inbound connection from that node may exist */
+			for (peer *p = n->peers; p; p = p->next)
+				if (p->state == C_OPEN && p->ip == tg->ip && p->listen_port == tg->port)
+					connected = true;
+			if (connected) continue;
+			connect_target(n, (int)i);
+			outbound++;
+		}
+	/* the queue of penalties from the chain thread */
+	pthread_mutex_lock(&n->slock);
+	size_t np = n->npenalties;
+	penalty pen[16];
+	memcpy(pen, n->penalties, np * sizeof *pen);
+	n->npenalties = 0;
+	pthread_mutex_unlock(&n->slock);
+	for (size_t i = 0; i < np; i++) {
+		peer *p = peer_by_id(n, pen[i].peer);
+		char w[96];
+		snprintf(w, sizeof w, "block refused: %s", ssp_strerror(pen[i].err));
+		/* a block that does not extend our head may be a fork; anything else is invalid */
+		if (p)
+			misbehave(p,
+			          pen[i].err == SSP_ERR_BLOCK_PREV || pen[i].err == SSP_ERR_BLOCK_HEIGHT
+			              ? 20
+			              : SCORE_BAN,
+			          w);
+	}
+	if (++n->ticks % 10 == 0) book_save(n);
+}
+
+static void on_wake(uv_async_t *a)
+{
+	ssp_net *n = a->data;
+	ssp_net_head h;
+	n->cfg.head(n->cfg.ctx, &h);
+	if (h.height != n->announced.height || memcmp(h.id.b, n->announced.id.b, 32)) {
+		n->announced = h;
+		for (peer *p = n->peers; p; p = p->next)
+			if (p->state == C_OPEN && p->head.height < h.height) send_announce(p, &h);
+	}
+	pthread_mutex_lock(&n->slock);
+	bool pen = n->npenalties > 0;
+	pthread_mutex_unlock(&n->slock);
+	if (pen) on_tick(&n->tick);
+	sync_tick(n);
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+static int load_node_key(ssp_net *n, const char *dir, char *why, size_t wl)
+{
+	char path[1100], hex[129];
+	uint8_t seed[32];
+	int rc = 0;
+	snprintf(path, sizeof path, "%s/node.key", dir);
+	FILE *f = fopen(path, "r");
+	if (f) {
+		size_t k = fread(hex, 1, 64, f);
+		fclose(f);
+		if (k != 64 || ssp_hex_decode(seed, 32, hex, 64)) {
+			snprintf(why, wl, "%s is not a node key (64 hex digits)", path);
+			return SSP_ERR_KEYSTORE;
+		}
+	} else {
+		randombytes_buf(seed, 32);
+		ssp_hex_encode(hex, seed, 32);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		if (fd < 0 || write(fd, hex, 64) != 64 || write(fd, "\n", 1) != 1 || fsync(fd)) {
+			snprintf(why, wl, "cannot write %s: %s", path, strerror(errno));
+			rc = SSP_ERR_IO;
+		}
+		if (fd >= 0) close(fd);
+	}
+	if (!rc) crypto_sign_seed_keypair(n->pk, n->sk, seed);
+	sodium_memzero(seed, sizeof seed);
+	sodium_memzero(hex, sizeof hex);
+	return rc;
+}
+
+int ssp_net_start(ssp_net **out, uv_loop_t *loop, const ssp_net_config *cfg, char *why,
+                  size_t whylen)
+{
+	int rc;
+	*out = NULL;
+	ssp_net *n = calloc(1, sizeof *n);
+	if (!n) return SSP_ERR_NOMEM;
+	n->cfg = *cfg;
+	n->cfg.peers = NULL;
+	if (!n->cfg.max_inbound) n->cfg.max_inbound = 32;
+	if (!n->cfg.max_outbound) n->cfg.max_outbound = 8;
+	n->loop = loop;
+	n->start_ms = ssp_now_ms();
+	pthread_mutex_init(&n->slock, NULL);
+	const ssp_genesis *g = ssp_chain_genesis(cfg->chain);
+	snprintf(n->chain_id, sizeof n->chain_id, "%s", ssp_genesis_chain_id(g));
+	n->genesis = *ssp_genesis_hash(g);
+	n->max_block = ssp_genesis_params(g)->max_block_bytes;
+	snprintf(n->book_path, sizeof n->book_path, "%s/peers.txt", cfg->datadir);
+	if ((rc = load_node_key(n, cfg->datadir, why, whylen))) {
+		pthread_mutex_destroy(&n->slock);
+		free(n);
+		return rc;
+	}
+	for (size_t i = 0; i < cfg->npeers; i++) {
+		uint32_t ip;
+		uint16_t port;
+		if (parse_hostport(cfg->peers[i], &ip, &port) || !ip || !port) {
+			snprintf(why, whylen, "bad --peer %s: want IPv4:PORT or localhost:PORT",
+			         cfg->peers[i]);
+			pthread_mutex_destroy(&n->slock);
+			free(n);
+			return SSP_ERR_INVAL;
+		}
+		target_add(n, ip, port, true);
+	}
+	book_load(n);
+	uv_timer_init(loop, &n->tick);
+	uv_timer_init(loop, &n->fast);
+	uv_async_init(loop, &n->wake, on_wake);
+	n->tick.data = n->fast.data = n->wake.data = n;
+	*out = n;
+	if (cfg->listen && cfg->listen[0]) {
+		uint32_t ip;
+		uint16_t port;
+		if (parse_hostport(cfg->listen, &ip, &port)) {
+			snprintf(why, whylen, "bad --p2p-listen %s: want ADDR:PORT", cfg->listen);
+			return SSP_ERR_INVAL;
+		}
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+		                         .sin_port = htons(port),
+		                         .sin_addr.s_addr = htonl(ip)};
+		uv_tcp_init(loop, &n->listener);
+		n->listener.data = n;
+		n->listening = true;
+		int e = uv_tcp_bind(&n->listener, (const struct sockaddr *)&sa, 0);
+		if (!e) e = uv_listen((uv_stream_t *)&n->listener, 128, on_connection);
+		if (e) {
+			snprintf(why, whylen, "cannot listen for peers on %s: %s", cfg->listen,
+			         uv_strerror(e));
+			return SSP_ERR_IO;
+		}
+		struct sockaddr_storage ss;
+		int sl = sizeof ss;
+		uv_tcp_getsockname(&n->listener, (struct sockaddr *)&ss, &sl);
+		n->listen_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		n->listen_ip = ip;
+		ip_str(n->listen_str, sizeof n->listen_str, ip, n->listen_port);
+	}
+	uv_timer_start(&n->tick, on_tick, 10, 1000);
+	uv_timer_start(&n->fast, on_fast, 50, 50);
+	char hex[65];
+	ssp_hex_encode(hex, n->pk, 32);
+	SSP_LOGI(LOG, "node id %.16s…, p2p %s, %zu configured peers", hex,
+	         n->listen_str[0] ? n->listen_str : "(not listening)", cfg->npeers);
+	return 0;
+}
+
+static void noop_close(uv_handle_t *h)
+{
+	(void)h;
+}
+
+void ssp_net_stop(ssp_net *n)
+{
+	if (!n || n->stopping) return;
+	n->stopping = true;
+	n->book_dirty = true;
+	book_save(n);
+	pthread_mutex_lock(&n->slock);
+	n->closed = true;
+	pthread_mutex_unlock(&n->slock);
+	uv_close((uv_handle_t *)&n->wake, noop_close);
+	uv_close((uv_handle_t *)&n->tick, noop_close);
+	uv_close((uv_handle_t *)&n->fast, noop_close);
+	if (n->listening) uv_close((uv_handle_t *)&n->listener, noop_close);
+	for (peer *p = n->peers; p; p = p->next) {
+		if (p->state != C_CLOSING) peer_drop(p, 6, "node shutting down");
+		peer_close(p); /* a pending shutdown is cancelled */
+	}
+}
+
+void ssp_net_free(ssp_net *n)
+{
+	if (!n) return;
+	for (size_t i = 0; i < SYNC_WIN; i++)
+		free(n->win[i].raw);
+	for (int i = 0; i < 2; i++) {
+		tmap_clear(&n->seen[i]);
+		tmap_clear(&n->cache[i]);
+	}
+	pthread_mutex_destroy(&n->slock);
+	sodium_memzero(n->sk, sizeof n->sk);
+	free(n);
+}
+
+ssp_net_stats *ssp_net_stats_get(ssp_net *n)
+{
+	return &n->stats;
+}
+
+json_t *ssp_net_info_json(ssp_net *n)
+{
+	char hex[65];
+	ssp_net_head h;
+	ssp_hex_encode(hex, n->pk, 32);
+	n->cfg.head(n->cfg.ctx, &h);
+	uint64_t best = atomic_load(&n->stats.best_height);
+	bool synced = ssp_net_synced(n, h.height);
+	return json_pack("{s:s, s:s, s:i, s:s, s:I, s:I, s:I, s:I, s:I}", "node_id", hex, "listen",
+	                 n->listen_str, "protocol", SSP_NET_PROTOCOL, "sync",
+	                 synced ? "synced" : "syncing", "height", (json_int_t)h.height,
+	                 "best_peer_height", (json_int_t)best, "lag",
+	                 (json_int_t)(best > h.height ? best - h.height : 0), "peers",
+	                 (json_int_t)atomic_load(&n->stats.peers), "bans",
+	                 (json_int_t)atomic_load(&n->stats.bans));
+}
+
+json_t *ssp_net_peers_json(ssp_net *n)
+{
+	json_t *a = json_array();
+	for (peer *p = n->peers; p && a; p = p->next) {
+		if (p->state != C_OPEN) continue;
+		char hex[65], addr[32];
+		ssp_hex_encode(hex, p->node_pk, 32);
+		ip_str(addr, sizeof addr, p->ip, p->port);
+		json_array_append_new(
+		    a, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:i, s:I}", "id", hex, "address",
+		                 addr, "direction", p->inbound ? "in" : "out", "height",
+		                 (json_int_t)p->head.height, "finalized",
+		                 (json_int_t)p->head.finalized, "bytes_in", (json_int_t)p->bytes_in,
+		                 "bytes_out", (json_int_t)p->bytes_out, "score", p->score,
+		                 "listen_port", (json_int_t)p->listen_port));
+	}
+	return a;
+}

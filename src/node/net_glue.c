@@ -1,0 +1,435 @@
+/*
+ * net_glue.c — sspd's side of the P2P network (node layer): starts
+ * libssp_net on the node's loop, admits the txs peers send (binary, on the
+ * loop like RPC submissions), and runs the chain thread of a networked
+ * node, which imports the blocks the net fetched and, in its turns of the
+ * round-robin schedule, produces — never twice for one slot (the signing
+ * watermark, datadir/signing.state, is made durable before a block is
+ * signed) and never while it is behind its peers. Also net_getInfo,
+ * net_getPeers, the sync status and the network's metrics.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "node/node.h"
+
+#define LOG "node"
+#define IMPORT_BATCH 16
+
+bool ssp_node_is_producer(const ssp_node *n, const ssp_pubkey *pk)
+{
+	const ssp_pubkey *keys;
+	size_t k = ssp_genesis_producers(n->genesis, &keys);
+	for (size_t i = 0; i < k; i++)
+		if (keys[i].type == pk->type && keys[i].len == pk->len &&
+		    !memcmp(keys[i].b, pk->b, pk->len))
+			return true;
+	return false;
+}
+
+void ssp_node_net_publish_head(ssp_node *n)
+{
+	const ssp_head *h = ssp_chain_head(n->chain);
+	pthread_mutex_lock(&n->hlock);
+	n->hsnap = (ssp_net_head){
+	    .height = h->height, .id = h->id, .finalized = h->finalized, .slot = h->slot};
+	pthread_mutex_unlock(&n->hlock);
+	if (n->net) ssp_net_head_changed(n->net);
+	ssp_node_notify_kick(n); /* WebSocket subscribers (a no-op before the notifier starts) */
+}
+
+/* ------------------------------------------------------ net callbacks */
+
+static void cb_head(void *ctx, ssp_net_head *out)
+{
+	ssp_node *n = ctx;
+	pthread_mutex_lock(&n->hlock);
+	*out = n->hsnap;
+	pthread_mutex_unlock(&n->hlock);
+}
+
+/* A tx from a peer: the same checks as an RPC submission, on the loop. */
+static int cb_tx(void *ctx, const uint8_t *raw, size_t len, ssp_hash *txid, bool *fault)
+{
+	ssp_node *n = ctx;
+	ssp_tx tx;
+	bool verified = false;
+	int rc = ssp_tx_decode(&tx, raw, len);
+	*fault = false;
+	memset(txid, 0, sizeof *txid);
+	if (rc) {
+		*fault = true;
+		return rc;
+	}
+	*txid = tx.txid;
+	rc = ssp_chain_check_tx(n->chain, &tx);
+	if (!rc) {
+		ssp_txn *rt = NULL;
+		rc = tx.has_pubkey ? 0 : ssp_store_read(n->store, &rt);
+		if (!rc) rc = ssp_chain_verify_tx(n->chain, rt, &tx);
+		if (rt) ssp_txn_end(rt);
+		if (rc == SSP_ERR_NOKEY)
+			rc = 0; /* its key may be in a pending tx: the pool checks it */
+		else if (!rc)
+			verified = true;
+	}
+	if (rc) {
+		*fault = !ssp_err_local(rc) && rc != SSP_ERR_FEE_LOW;
+		ssp_mempool_note_invalid(n->mempool, txid, rc);
+		atomic_fetch_add(&n->txs_rejected, 1);
+		return rc;
+	}
+	rc = ssp_mempool_add_checked(n->mempool, &tx, verified, txid);
+	if (rc == SSP_ERR_BADSIG) *fault = true;
+	atomic_fetch_add(rc ? &n->txs_rejected : &n->txs_admitted, 1);
+	return rc;
+}
+
+static bool cb_have_tx(void *ctx, const ssp_hash *txid)
+{
+	ssp_node *n = ctx;
+	ssp_txn *rt;
+	uint64_t h;
+	uint32_t i;
+	if (ssp_mempool_has(n->mempool, txid)) return true;
+	if (ssp_store_read(n->store, &rt)) return false;
+	bool on_chain = !ssp_chain_read_txloc(n->chain, rt, txid, &h, &i);
+	ssp_txn_end(rt);
+	return on_chain;
+}
+
+static void cb_blocks_ready(void *ctx)
+{
+	ssp_node *n = ctx;
+	pthread_mutex_lock(&n->plock);
+	n->blocks_pending = true;
+	pthread_cond_broadcast(&n->pcond);
+	pthread_mutex_unlock(&n->plock);
+}
+
+/* --------------------------------------------------- signing watermark */
+
+static void watermark_path(const ssp_node *n, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/signing.state", n->cfg.datadir);
+}
+
+static int watermark_load(ssp_node *n)
+{
+	char path[1100], line[64];
+	watermark_path(n, path, sizeof path);
+	FILE *f = fopen(path, "r");
+	n->signed_slot = 0;
+	if (!f) return errno == ENOENT ? 0 : SSP_ERR_IO;
+	int rc = SSP_ERR_DBCORRUPT;
+	unsigned long long s;
+	if (fgets(line, sizeof line, f) && sscanf(line, "last_signed_slot %llu", &s) == 1) {
+		n->signed_slot = s;
+		rc = 0;
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Durable before the signature exists: write a temporary file, fsync, rename, fsync the dir. */
+static int watermark_store(ssp_node *n, uint64_t slot)
+{
+	char path[1100], tmp[1200], text[64];
+	watermark_path(n, path, sizeof path);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int len = snprintf(text, sizeof text, "last_signed_slot %llu\n", (unsigned long long)slot);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600), rc = 0;
+	if (fd < 0) return SSP_ERR_IO;
+	if (write(fd, text, (size_t)len) != len || fsync(fd)) rc = SSP_ERR_IO;
+	close(fd);
+	if (!rc && rename(tmp, path)) rc = SSP_ERR_IO;
+	if (!rc) {
+		int dfd = open(n->cfg.datadir, O_RDONLY | O_DIRECTORY);
+		if (dfd >= 0) {
+			if (fsync(dfd)) rc = SSP_ERR_IO;
+			close(dfd);
+		}
+	}
+	return rc;
+}
+
+typedef struct {
+	ssp_node *n;
+	uint64_t slot;
+} wm_signer;
+
+static int wm_sign(void *ctx, ssp_sig *sig, const ssp_hash *digest)
+{
+	wm_signer *w = ctx;
+	if (w->slot <= w->n->signed_slot) {
+		SSP_LOGW(LOG, "slot %llu already signed (watermark %llu): not signing again",
+		         (unsigned long long)w->slot, (unsigned long long)w->n->signed_slot);
+		return SSP_ERR_EXISTS;
+	}
+	int rc = watermark_store(w->n, w->slot);
+	if (rc) return rc; /* a local failure: the node stops */
+	w->n->signed_slot = w->slot;
+	return ssp_sign_digest(sig, &w->n->producer, digest);
+}
+
+/* ---------------------------------------------------------- chain thread */
+
+static void note_fatal(ssp_node *n, int rc, const char *what)
+{
+	if (rc == SSP_ERR_DBCORRUPT)
+		SSP_LOGE(LOG, "database corrupt at height %llu",
+		         (unsigned long long)ssp_chain_head(n->chain)->height);
+	SSP_LOGE(LOG, "%s: %s — stopping", what, ssp_strerror(rc));
+	atomic_store(&n->fatal, 1);
+	pthread_mutex_lock(&n->qlock);
+	if (!n->stopping) uv_async_send(&n->wake);
+	pthread_mutex_unlock(&n->qlock);
+}
+
+/* Imports what the net has in order; false once the node must stop. */
+static bool import_ready(ssp_node *n)
+{
+	uint8_t *raws[IMPORT_BATCH];
+	size_t lens[IMPORT_BATCH], done = 0;
+	uint64_t peers[IMPORT_BATCH];
+	ssp_block_info info[IMPORT_BATCH];
+	size_t k;
+	while ((k = ssp_net_take_blocks(n->net, raws, lens, peers, IMPORT_BATCH))) {
+		uint64_t h = ssp_chain_head(n->chain)->height + 1;
+		int rc = ssp_chain_import_many(n->chain, n->mempool, (const uint8_t *const *)raws,
+		                               lens, k, info, &done);
+		for (size_t i = 0; i < k; i++)
+			free(raws[i]);
+		for (size_t i = 0; i < done; i++) {
+			atomic_fetch_add(&n->blocks_imported, 1);
+			atomic_fetch_add(&n->txs_included, info[i].ntx);
+			atomic_store(&n->last_commit_ns, info[i].commit_ns);
+			atomic_store(&n->last_apply_ns, info[i].apply_ns);
+		}
+		if (done) ssp_node_net_publish_head(n);
+		if (!rc) continue;
+		if (ssp_chain_fatal(n->chain)) {
+			note_fatal(n, rc, "cannot import a block");
+			return false;
+		}
+		if (rc == SSP_ERR_BLOCK_EARLY)
+			SSP_LOGD(LOG, "block %llu is early: retrying", (unsigned long long)(h + done));
+		else
+			SSP_LOGW(LOG, "block %llu from peer %llu refused: %s",
+			         (unsigned long long)(h + done), (unsigned long long)peers[done],
+			         ssp_strerror(rc));
+		ssp_net_block_failed(n->net, h + done, peers[done], rc);
+		break;
+	}
+	return true;
+}
+
+/* Produces the block of `slot` if it is this node's turn; false once the node must stop. */
+static bool maybe_produce(ssp_node *n, uint64_t slot, uint64_t now)
+{
+	const ssp_head *h = ssp_chain_head(n->chain);
+	const ssp_pubkey *turn =
+	    n->rr ? ssp_rr_slot_producer(n->rr, slot) : ssp_genesis_producer_key(n->genesis);
+	if (turn->len != n->producer_pub.len || memcmp(turn->b, n->producer_pub.b, turn->len))
+		return true;
+	if (now <= ssp_genesis_time_ms(n->genesis) || now <= h->timestamp_ms ||
+	    (slot <= h->slot && h->height > 0))
+		return true;
+	if (!ssp_net_synced(n->net, h->height)) {
+		SSP_LOGD(LOG, "slot %llu: behind the network, not producing",
+		         (unsigned long long)slot);
+		return true;
+	}
+	ssp_block_info info;
+	ssp_signer signer;
+	wm_signer w = {n, slot};
+	ssp_signer_soft(&signer, &n->producer); /* for the public key */
+	signer.sign = wm_sign;
+	signer.ctx = &w;
+	int rc = ssp_produce_block(n->chain, n->mempool, &signer, slot, now, &info);
+	if (rc == SSP_ERR_EXISTS) return true;
+	if (rc) {
+		note_fatal(n, rc, "block production failed");
+		return false;
+	}
+	atomic_fetch_add(&n->blocks_produced, 1);
+	atomic_fetch_add(&n->txs_included, info.ntx);
+	atomic_store(&n->last_commit_ns, info.commit_ns);
+	atomic_store(&n->last_apply_ns, info.apply_ns);
+	SSP_LOGD(LOG, "produced block %llu (slot %llu, %u txs)", (unsigned long long)info.height,
+	         (unsigned long long)slot, info.ntx);
+	ssp_node_net_publish_head(n); /* committed (fsync'd) before it is announced */
+	return true;
+}
+
+void *ssp_node_net_chain_main(void *arg)
+{
+	ssp_node *n = arg;
+	uint64_t tried = UINT64_MAX;
+	if (n->rr) {
+		ssp_consensus cs;
+		ssp_rr_consensus(n->rr, &cs);
+		ssp_chain_set_consensus(n->chain, &cs);
+	}
+	for (;;) {
+		uint64_t now = ssp_now_ms(), next;
+		if (n->producing)
+			next = ssp_chain_slot_start(n->chain, ssp_chain_slot_at(n->chain, now) + 1);
+		else
+			next = now + 250;
+		pthread_mutex_lock(&n->plock);
+		while (!n->pstop && !n->blocks_pending && ssp_now_ms() < next) {
+			struct timespec until = {(time_t)(next / 1000), (long)(next % 1000) * 1000000L};
+			pthread_cond_timedwait(&n->pcond, &n->plock, &until);
+		}
+		bool stop = n->pstop;
+		n->blocks_pending = false;
+		pthread_mutex_unlock(&n->plock);
+		if (stop) break;
+		if (!import_ready(n)) break;
+		uint64_t atslot = ssp_chain_slot_at(n->chain, now = ssp_now_ms());
+		if (n->producing && atslot != tried) {
+			tried = atslot;
+			if (!maybe_produce(n, atslot, now)) break;
+		}
+		const ssp_head *h = ssp_chain_head(n->chain);
+		uint64_t best = atomic_load(&ssp_net_stats_get(n->net)->best_height);
+		atomic_store(&n->sync_lag, best > h->height ? best - h->height : 0);
+	}
+	return NULL;
+}
+
+/* ----------------------------------------------------------------- start */
+
+int ssp_node_net_start(ssp_node *n)
+{
+	const char *peers[SSP_NODE_PEERS_MAX];
+	char why[512] = "";
+	int rc;
+	if (ssp_genesis_has_producer_set(n->genesis)) {
+		if ((rc = ssp_rr_new(&n->rr, n->genesis))) return rc;
+		if ((rc = ssp_rr_load(n->rr, n->chain))) {
+			snprintf(n->why, sizeof n->why, "cannot read recent blocks: %s",
+			         ssp_strerror(rc));
+			return rc;
+		}
+	}
+	if (n->producing) {
+		if ((rc = ssp_key_public(&n->producer_pub, &n->producer))) return rc;
+		if ((rc = watermark_load(n))) {
+			snprintf(n->why, sizeof n->why, "cannot read %s/signing.state: %s",
+			         n->cfg.datadir, ssp_strerror(rc));
+			return rc;
+		}
+		/* a watermark behind the head (restored datadir): never sign below the head */
+		if (ssp_chain_head(n->chain)->slot > n->signed_slot)
+			n->signed_slot = ssp_chain_head(n->chain)->slot;
+	}
+	ssp_node_net_publish_head(n);
+	for (size_t i = 0; i < n->cfg.npeers; i++)
+		peers[i] = n->cfg.peers[i];
+	ssp_net_config nc = {.listen = n->cfg.p2p_listen,
+	                     .peers = peers,
+	                     .npeers = n->cfg.npeers,
+	                     .datadir = n->cfg.datadir,
+	                     .max_inbound = n->cfg.p2p_max_inbound,
+	                     .max_outbound = n->cfg.p2p_max_outbound,
+	                     .chain = n->chain,
+	                     .head = cb_head,
+	                     .tx = cb_tx,
+	                     .have_tx = cb_have_tx,
+	                     .blocks_ready = cb_blocks_ready,
+	                     .ctx = n};
+	rc = ssp_net_start(&n->net, &n->loop, &nc, why, sizeof why);
+	if (rc) snprintf(n->why, sizeof n->why, "%s", why);
+	return rc;
+}
+
+/* ----------------------------------------------------------- RPC, metrics */
+
+json_t *ssp_node_sync_json(ssp_node *n)
+{
+	ssp_net_stats *st = ssp_net_stats_get(n->net);
+	uint64_t best = atomic_load(&st->best_height), lag = atomic_load(&n->sync_lag);
+	return json_pack("{s:s, s:I, s:I, s:I}", "state", lag ? "syncing" : "synced",
+	                 "best_peer_height", (json_int_t)best, "lag", (json_int_t)lag, "peers",
+	                 (json_int_t)atomic_load(&st->peers));
+}
+
+static int net_job(ssp_node *n, job *j, ssp_rpc_error *err)
+{
+	if (!n->net) return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "this node runs no P2P network");
+	j->kind = JOB_NET_INFO;
+	int rc = ssp_node_job(n, j);
+	if (rc) {
+		json_decref(j->info);
+		json_decref(j->peers);
+		return ssp_rpc_fail(err, -32002, "busy: %s", ssp_strerror(rc));
+	}
+	return 0;
+}
+
+static int m_net_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	job j = {0};
+	(void)params;
+	if (net_job(ctx, &j, err)) return -1;
+	json_decref(j.peers);
+	*res = j.info;
+	return *res ? 0 : ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "out of memory");
+}
+
+static int m_net_getPeers(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	job j = {0};
+	(void)params;
+	if (net_job(ctx, &j, err)) return -1;
+	json_decref(j.info);
+	*res = j.peers;
+	return *res ? 0 : ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "out of memory");
+}
+
+static const ssp_rpc_method net_methods[] = {
+    {"net_getInfo", m_net_getInfo},
+    {"net_getPeers", m_net_getPeers},
+};
+
+const ssp_rpc_method *ssp_node_net_methods(size_t *count)
+{
+	*count = sizeof net_methods / sizeof *net_methods;
+	return net_methods;
+}
+
+char *ssp_node_net_metrics(ssp_node *n)
+{
+	char *s = NULL;
+	if (!n->net) return strdup("");
+	ssp_net_stats *st = ssp_net_stats_get(n->net);
+	int len = asprintf(
+	    &s,
+	    "# TYPE ssp_p2p_peers gauge\nssp_p2p_peers %llu\n"
+	    "# TYPE ssp_p2p_peers_inbound gauge\nssp_p2p_peers_inbound %llu\n"
+	    "# TYPE ssp_p2p_bytes_received_total counter\nssp_p2p_bytes_received_total %llu\n"
+	    "# TYPE ssp_p2p_bytes_sent_total counter\nssp_p2p_bytes_sent_total %llu\n"
+	    "# TYPE ssp_p2p_blocks_received_total counter\nssp_p2p_blocks_received_total %llu\n"
+	    "# TYPE ssp_p2p_txs_received_total counter\nssp_p2p_txs_received_total %llu\n"
+	    "# TYPE ssp_p2p_disconnects_total counter\nssp_p2p_disconnects_total %llu\n"
+	    "# TYPE ssp_p2p_bans_total counter\nssp_p2p_bans_total %llu\n"
+	    "# TYPE ssp_p2p_handshakes_failed_total counter\n"
+	    "ssp_p2p_handshakes_failed_total %llu\n"
+	    "# TYPE ssp_sync_lag_blocks gauge\nssp_sync_lag_blocks %llu\n",
+	    (unsigned long long)atomic_load(&st->peers), (unsigned long long)atomic_load(&st->inbound),
+	    (unsigned long long)atomic_load(&st->bytes_in),
+	    (unsigned long long)atomic_load(&st->bytes_out),
+	    (unsigned long long)atomic_load(&st->blocks_in),
+	    (unsigned long long)atomic_load(&st->txs_in),
+	    (unsigned long long)atomic_load(&st->disconnects),
+	    (unsigned long long)atomic_load(&st->bans),
+	    (unsigned long long)atomic_load(&st->handshakes_failed),
+	    (unsigned long long)atomic_load(&n->sync_lag));
+	return len < 0 ? NULL : s;
+}
