@@ -1,0 +1,262 @@
+"""Hostile peers (in the style of Bitcoin Core's p2p_invalid_messages.py):
+a test peer written in Python speaks the handshake with PyNaCl (Debian's
+python3-nacl: crypto_kx, Ed25519, secretstream) and sends each kind of bad
+input — bytes before the handshake, a wrong chain id, a wrong genesis, a
+bad handshake signature, a second HELLO, oversized, truncated and
+malformed frames, an impossible head, txs with invalid signatures, floods
+of unknown txids, a silent half-open connection — and the node answers
+each with a disconnect (with a stated reason where the session is
+authenticated) or a ban, while it keeps producing and its honest peer
+stays connected."""
+import hashlib
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+try:
+    import nacl.bindings as sb
+    import nacl.signing
+except ImportError:  # pyenv's python3 may lack Debian's python3-nacl: use the system one
+    if os.path.exists("/usr/bin/python3") and sys.executable != "/usr/bin/python3":
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    print("FAIL - PyNaCl missing: apt-get install python3-nacl (scripts/install-deps.sh)")
+    sys.exit(1)
+
+from sspnode import Failure, bindir_from_argv, check, main, wait_for
+from sspnet import Testnet
+
+HELLO, PING, PONG, ANNOUNCE, GET_BLOCKS, BLOCK, INV, GET_TX, TX, GET_ADDR, ADDR, DISCONNECT = range(1, 13)
+ABYTES = 17
+TAG_MESSAGE = 0
+
+
+class Peer:
+    """One connection to a node: the handshake, then encrypted frames."""
+
+    def __init__(self, port, key=None):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.key = key or nacl.signing.SigningKey.generate()
+        self.rbuf = b""
+
+    def recv_exact(self, n, timeout=10):
+        self.s.settimeout(timeout)
+        while len(self.rbuf) < n:
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError("closed")
+            self.rbuf += d
+        out, self.rbuf = self.rbuf[:n], self.rbuf[n:]
+        return out
+
+    def closed(self, timeout=10):
+        """True once the node has closed the connection (reading what it sends first)."""
+        self.s.settimeout(timeout)
+        end = time.time() + timeout
+        try:
+            while time.time() < end:
+                d = self.s.recv(65536)
+                if not d:
+                    return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+        return False
+
+    def handshake(self, info, chain_id=None, genesis=None, head=None, sign_ok=True):
+        pk, sk = sb.crypto_kx_keypair()
+        mine = b"SSPN" + struct.pack("<HH", 1, 0) + pk
+        self.s.sendall(mine)
+        theirs = self.recv_exact(40)
+        assert theirs[:4] == b"SSPN"
+        rx, tx = sb.crypto_kx_client_session_keys(pk, sk, theirs[8:])
+        self.transcript = hashlib.sha256(b"ssp-p2p-handshake-v1" + mine + theirs).digest()
+        self.txs = sb.crypto_secretstream_xchacha20poly1305_state()
+        hdr = sb.crypto_secretstream_xchacha20poly1305_init_push(self.txs, tx)
+        self.s.sendall(hdr)
+        chain_id = (chain_id or info["chain_id"]).encode()
+        genesis = genesis or bytes.fromhex(info["genesis_hash"])
+        height, hid, fin, slot = head or (0, bytes(32), 0, 0)
+        signed = struct.pack("<IB", 1, len(chain_id)) + chain_id + genesis + \
+            struct.pack("<Q", height) + hid + struct.pack("<QQ", fin, slot) + struct.pack("<H", 0)
+        digest = hashlib.sha256(b"ssp-p2p-auth-v1" + self.transcript + b"\x00" + signed).digest()
+        sig = self.key.sign(digest).signature
+        if not sign_ok:
+            sig = bytes([sig[0] ^ 1]) + sig[1:]
+        self.send(HELLO, self.key.verify_key.encode() + sig + signed)
+        self.rxs = sb.crypto_secretstream_xchacha20poly1305_state()
+        sb.crypto_secretstream_xchacha20poly1305_init_pull(self.rxs, self.recv_exact(24), rx)
+        t, hello = self.recv()
+        assert t == HELLO, t
+        return hello
+
+    def send(self, type_, payload, claimed=None):
+        hdr = struct.pack("<IB", claimed if claimed is not None else len(payload) + ABYTES, type_)
+        ct = sb.crypto_secretstream_xchacha20poly1305_push(self.txs, payload, hdr, TAG_MESSAGE)
+        self.s.sendall(hdr + ct)
+
+    def recv(self, timeout=10):
+        hdr = self.recv_exact(5, timeout)
+        n, t = struct.unpack("<IB", hdr)
+        ct = self.recv_exact(n, timeout)
+        pt, tag = sb.crypto_secretstream_xchacha20poly1305_pull(self.rxs, ct, hdr)
+        return t, pt
+
+    def wait_disconnect(self, timeout=10):
+        """The node's DISCONNECT reason (or None if it closed without one)."""
+        end = time.time() + timeout
+        try:
+            while time.time() < end:
+                t, pt = self.recv(timeout)
+                if t == DISCONNECT:
+                    (code,) = struct.unpack("<H", pt[:2])
+                    (n,) = struct.unpack("<I", pt[2:6])
+                    return pt[6:6 + n].decode()
+        except (EOFError, ConnectionResetError, socket.timeout):
+            return None
+        return None
+
+    def close(self):
+        self.s.close()
+
+
+def test():
+    bindir = bindir_from_argv()
+    net = Testnet(bindir, nodes=2, interval=200)
+    net.up()
+    node, honest = net.nodes
+    port = int(node.p2p.split(":")[1])
+    wait_for(lambda: node.rpc("net_getInfo")["peers"] == 1, 20, "the two nodes connected")
+    info = node.rpc("chain_getInfo")
+
+    # bytes before the handshake
+    p = Peer(port)
+    p.s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" + b"\x00" * 64)
+    check(p.closed(), "bytes before the handshake: connection closed")
+    p.close()
+
+    # wrong chain id / genesis: an authenticated disconnect with the reason
+    p = Peer(port)
+    p.handshake(info, chain_id="other-chain")
+    r = p.wait_disconnect()
+    check(r and "wrong chain id" in r, "wrong chain id: disconnected with reason %r" % r)
+    p.close()
+    p = Peer(port)
+    p.handshake(info, genesis=bytes(32))
+    r = p.wait_disconnect()
+    check(r and "genesis" in r, "wrong genesis: disconnected with reason %r" % r)
+    p.close()
+
+    # a bad handshake signature (as a replayed HELLO from another session would be)
+    p = Peer(port)
+    p.handshake(info, sign_ok=False)
+    r = p.wait_disconnect()
+    check(r and "signature" in r, "bad hello signature: disconnected (%r)" % r)
+    p.close()
+
+    # an impossible head (far beyond the current slot)
+    p = Peer(port)
+    p.handshake(info, head=(10**12, bytes(32), 0, 10**12))
+    r = p.wait_disconnect()
+    check(r and "impossible head" in r, "impossible head: disconnected (%r)" % r)
+    p.close()
+
+    # oversized frame header (a TX claiming 64 MiB): dropped and banned
+    key = nacl.signing.SigningKey.generate()
+    p = Peer(port, key)
+    p.handshake(info)
+    p.s.sendall(struct.pack("<IB", 64 << 20, TX))
+    r = p.wait_disconnect()
+    check(r and "misbehaviour" in r and "too large" in r, "oversized frame: dropped (%r)" % r)
+    p.close()
+    p = Peer(port, key)
+    p.handshake(info)
+    r = p.wait_disconnect()
+    check(r and "banned" in r, "the same node key is banned afterwards (%r)" % r)
+    p.close()
+
+    # truncated frame (shorter than its tag), malformed message, unknown type, second HELLO
+    for what, frame in [("truncated frame", struct.pack("<IB", 5, PING) + b"12345"),
+                        ("unknown type", struct.pack("<IB", 17 + 1, 99) + bytes(18))]:
+        p = Peer(port)
+        p.handshake(info)
+        p.s.sendall(frame)
+        r = p.wait_disconnect()
+        check(r and "misbehaviour" in r, "%s: dropped (%r)" % (what, r))
+        p.close()
+    for what, t, payload in [("malformed PING (4 bytes)", PING, b"1234"),
+                             ("a second HELLO", HELLO, bytes(200)),
+                             ("GET_BLOCKS of 10^6 blocks", GET_BLOCKS, struct.pack("<QI", 1, 10**6)),
+                             ("INV of 0 txids", INV, struct.pack("<I", 0))]:
+        p = Peer(port)
+        p.handshake(info)
+        p.send(t, payload)
+        r = p.wait_disconnect()
+        check(r and "misbehaviour" in r, "%s: dropped (%r)" % (what, r))
+        p.close()
+
+    # txs with invalid signatures: requested by INV, then delivered broken
+    gen = subprocess.run([os.path.join(bindir, "ssp_txgen"), "--keystore",
+                          os.path.join(net.dir, "keys", "dev"), "--chain-id", info["chain_id"],
+                          "--hrp", info["hrp"], "--to", "dssp1thvdlfm0qu5v8nzyuaw7m6fva2dkn0hxh7pzz7",
+                          "--nonce", "0", "--count", "3", "--expiry", "100000"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    raws = [bytes.fromhex(h) for h in gen.stdout.split()]
+    p = Peer(port)
+    p.handshake(info)
+    bad = [r[:-1] + bytes([r[-1] ^ 0x55]) for r in raws[:2]]
+    ids = [hashlib.sha256(b).digest() for b in bad]
+    p.send(INV, struct.pack("<I", 2) + b"".join(ids))
+    for b in bad:
+        try:
+            p.send(TX, b)
+        except OSError:
+            break
+    r = p.wait_disconnect()
+    check(r and "invalid tx" in r, "txs with invalid signatures: peer banned (%r)" % r)
+    p.close()
+
+    # a flood of unknown txids: bounded requests, the node stays up
+    p = Peer(port)
+    p.handshake(info)
+    asked = 0
+    for _ in range(40):
+        p.send(INV, struct.pack("<I", 256) + os.urandom(32 * 256))
+    end = time.time() + 3
+    try:
+        while time.time() < end:
+            t, pt = p.recv(1)
+            if t == GET_TX:
+                asked += struct.unpack("<I", pt[:4])[0]
+    except (socket.timeout, EOFError):
+        pass
+    check(asked <= 1024, "10,240 unknown txids announced: the node asked for %d (bounded)" % asked)
+    p.close()
+
+    # a half-open connection that never completes the handshake is dropped after a deadline
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    hp = Peer.__new__(Peer)
+    hp.s, hp.rbuf = s, b""
+    check(hp.closed(timeout=10), "half-open connection dropped at the handshake deadline")
+    s.close()
+
+    # the node is fine: producing, the honest peer still connected, ban recorded
+    h = node.height()
+    wait_for(lambda: node.height() >= h + 3, 20, "the node keeps producing")
+    ni = node.rpc("net_getInfo")
+    peers = node.rpc("net_getPeers")
+    check(ni["peers"] == 1 and len(peers) == 1 and peers[0]["score"] < 100,
+          "the honest peer stayed connected through all of it")
+    check(ni["bans"] >= 2, "bans recorded (%d)" % ni["bans"])
+    net.wait_converged(timeout=20)
+    check(True, "honest nodes still converge")
+    log = node.logtext()
+    check("misbehaved" in log and "disconnected" in log, "each drop logged with its reason")
+    net.down()
+
+
+if __name__ == "__main__":
+    main(test)
