@@ -13,7 +13,7 @@ BUILD ?= build
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps build build-tools run reset install test test-asan test-tsan test-arm64 bench fuzz format clean
+.PHONY: all deps build build-tools run reset install testnet testnet-down test test-asan test-tsan test-arm64 bench fuzz format clean
 
 all: build
 
@@ -39,6 +39,13 @@ reset: deps build-tools
 
 install: build-tools
 	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# A local 4-producer network on loopback (.testnet/); `ssp testnet down` stops it.
+testnet: build
+	./$(BUILD)/bin/ssp testnet up --nodes 4 --dir .testnet
+
+testnet-down:
+	./$(BUILD)/bin/ssp testnet down --dir .testnet
 
 # Everything under ASan+UBSan (and LeakSanitizer): unit tests, fuzz corpora, and the
 # functional tests against sanitized sspd/ssp — a leak or UB makes the node exit non-zero.

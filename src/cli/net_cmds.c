@@ -69,7 +69,7 @@ int cli_cmd_net_peers(cli_ctx *c, const cli_args *a)
 /* -------------------------------------------------------------- testnet */
 
 typedef struct {
-	char name[16];
+	char name[32];
 	unsigned rpc, p2p;
 	bool producer;
 } tn_node;
@@ -149,7 +149,7 @@ static int tn_create(testnet *t, size_t producers, size_t full, unsigned base)
 	t->n = producers + full;
 	for (size_t i = 0; i < t->n; i++) {
 		tn_node *nd = &t->nodes[i];
-		snprintf(nd->name, sizeof nd->name, "node%zu", i);
+		snprintf(nd->name, sizeof nd->name, "node%u", (unsigned)i);
 		nd->p2p = base + 2 * (unsigned)i;
 		nd->rpc = base + 2 * (unsigned)i + 1;
 		nd->producer = i < producers;
