@@ -32,6 +32,7 @@ typedef struct {
 	ssp_store *store;
 	ssp_modset *mods;
 	ssp_chain *chain;
+	ssp_rr *rr; /* a genesis producer set: the round-robin schedule */
 	ssp_table state, receipts, blocks, blockid, txidx, smt;
 } vside;
 
@@ -40,6 +41,12 @@ static int open_vside(vside *s, const char *dir, const ssp_genesis *g, size_t ma
 	ssp_store_opts so = {.no_sync = true, .map_size = map_size};
 	int rc = ssp_store_open(&s->store, dir, &so);
 	if (!rc) rc = ssp_modset_open_chain(&s->chain, &s->mods, s->store, g);
+	if (!rc && ssp_genesis_has_producer_set(g) && !(rc = ssp_rr_new(&s->rr, g))) {
+		ssp_consensus cs;
+		ssp_rr_consensus(s->rr, &cs);
+		ssp_chain_set_consensus(s->chain, &cs);
+		rc = ssp_rr_load(s->rr, s->chain); /* finality of the blocks already there */
+	}
 	if (!rc) rc = ssp_store_table(s->store, "state", &s->state);
 	if (!rc) rc = ssp_store_table(s->store, "receipts", &s->receipts);
 	if (!rc) rc = ssp_store_table(s->store, "blocks", &s->blocks);
@@ -52,6 +59,7 @@ static int open_vside(vside *s, const char *dir, const ssp_genesis *g, size_t ma
 static void close_vside(vside *s)
 {
 	if (s->chain) ssp_chain_close(s->chain);
+	ssp_rr_free(s->rr);
 	ssp_modset_free(s->mods);
 	if (s->store) ssp_store_close(s->store);
 }

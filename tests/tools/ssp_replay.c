@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "ssp/chain.h"
+#include "ssp/consensus.h"
 #include "ssp/modules.h"
 
 static int die(const char *what, int rc)
@@ -41,6 +42,7 @@ typedef struct {
 	ssp_store *store;
 	ssp_modset *mods;
 	ssp_chain *chain;
+	ssp_rr *rr; /* a genesis producer set: the round-robin schedule */
 } side;
 
 static int open_side(side *s, const char *dir, const ssp_genesis *g, size_t map_size)
@@ -48,12 +50,19 @@ static int open_side(side *s, const char *dir, const ssp_genesis *g, size_t map_
 	ssp_store_opts so = {.no_sync = true, .map_size = map_size};
 	int rc = ssp_store_open(&s->store, dir, &so);
 	if (!rc) rc = ssp_modset_open_chain(&s->chain, &s->mods, s->store, g);
+	if (!rc && ssp_genesis_has_producer_set(g) && !(rc = ssp_rr_new(&s->rr, g))) {
+		ssp_consensus cs;
+		ssp_rr_consensus(s->rr, &cs);
+		ssp_chain_set_consensus(s->chain, &cs);
+		rc = ssp_rr_load(s->rr, s->chain); /* finality of the blocks already there */
+	}
 	return rc;
 }
 
 static void close_side(side *s)
 {
 	if (s->chain) ssp_chain_close(s->chain);
+	ssp_rr_free(s->rr);
 	ssp_modset_free(s->mods);
 	if (s->store) ssp_store_close(s->store);
 }
