@@ -123,6 +123,16 @@ class Testnet:
                 except OSError:
                     pass
 
+    def check_logs(self, extra=()):
+        """No sanitizer report (ASan, LSan, UBSan, TSan) in any node's log."""
+        bad = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+               "WARNING: ThreadSanitizer", "SUMMARY: ")
+        for n in list(self.nodes) + list(extra):
+            text = n.logtext()
+            for b in bad:
+                if b in text:
+                    raise Failure("%s in the log of %s" % (b, getattr(n, "name", n.log)))
+
     def wait_converged(self, nodes=None, timeout=30, min_height=1):
         """All nodes at one head (same id and state root); returns that height."""
         nodes = nodes or self.nodes

@@ -256,6 +256,8 @@ def test():
     log = node.logtext()
     check("misbehaved" in log and "disconnected" in log, "each drop logged with its reason")
     net.down()
+    net.check_logs()
+    check(True, "no sanitizer report in any node's log")
 
 
 if __name__ == "__main__":

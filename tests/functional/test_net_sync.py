@@ -67,8 +67,10 @@ def test():
         wait_for(lambda: full.rpc("tx_get", {"txid": txid}).get("status") in ("included", "finalized"), 20,
                  "and seen by the full node")
         check(True, "a tx submitted to the full node is gossiped to the producer and included")
-    full.stop()
+    check(full.stop() == 0, "the full node stops cleanly (exit 0)")
     net.down()
+    net.check_logs([full])
+    check(True, "no sanitizer report in any node's log")
 
 
 if __name__ == "__main__":

@@ -86,6 +86,8 @@ def test():
     st = net.status()
     check(len(st) == 4 and all(r["up"] and r["peers"] == 3 for r in st), "testnet status: 4 up, 3 peers each")
     net.down()
+    net.check_logs()
+    check(True, "no sanitizer report in any node's log")
     # the stopped chain replays offline under the same round-robin rule
     r = subprocess.run([os.path.join(bindir, "sspd"), "--verify-db", n3.datadir, "--genesis",
                         os.path.join(net.dir, "genesis.json")], capture_output=True, text=True, timeout=120)
