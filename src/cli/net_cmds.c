@@ -190,6 +190,7 @@ static pid_t tn_pid(const testnet *t, size_t i)
 	if (!f) return 0;
 	if (fscanf(f, "%ld", &pid) != 1) pid = 0;
 	fclose(f);
+	if (pid > 0) waitpid((pid_t)pid, NULL, WNOHANG); /* reaps our own child if it exited */
 	return pid > 0 && kill((pid_t)pid, 0) == 0 ? (pid_t)pid : 0;
 }
 
@@ -312,7 +313,7 @@ int cli_cmd_testnet_up(cli_ctx *c, const cli_args *a)
 	for (size_t i = 0; i < t.n; i++)
 		if (!tn_pid(&t, i) && (rc = tn_start(&t, i))) return rc;
 	/* every node answers RPC, or we say which did not */
-	uint64_t deadline = ssp_now_ms() + 30000;
+	uint64_t deadline = ssp_now_ms() + 120000; /* sanitizer builds start slowly */
 	json_t *out = json_array();
 	for (size_t i = 0; i < t.n; i++) {
 		json_t *info = NULL;

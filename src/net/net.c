@@ -1143,8 +1143,11 @@ void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer_id, int err
 		n->win[i] = (sslot){0};
 	}
 	n->win_bytes = 0;
-	n->retry_after_ms = ssp_now_ms() + (err == SSP_ERR_BLOCK_EARLY ? 500 : 1000);
-	if (!ssp_err_local(err) && err != SSP_ERR_BLOCK_EARLY &&
+	/* a block that does not extend our head may come from a fork (no blame, retried
+	 * slowly: switching branches comes with the fork database) */
+	bool fork = err == SSP_ERR_BLOCK_PREV || err == SSP_ERR_BLOCK_HEIGHT;
+	n->retry_after_ms = ssp_now_ms() + (err == SSP_ERR_BLOCK_EARLY ? 500 : fork ? 2000 : 1000);
+	if (!ssp_err_local(err) && err != SSP_ERR_BLOCK_EARLY && !fork &&
 	    n->npenalties < sizeof n->penalties / sizeof *n->penalties)
 		n->penalties[n->npenalties++] = (penalty){peer_id, err};
 	if (!n->closed) uv_async_send(&n->wake);
@@ -1289,13 +1292,7 @@ static void on_tick(uv_timer_t *t)
 		peer *p = peer_by_id(n, pen[i].peer);
 		char w[96];
 		snprintf(w, sizeof w, "block refused: %s", ssp_strerror(pen[i].err));
-		/* a block that does not extend our head may be a fork; anything else is invalid */
-		if (p)
-			misbehave(p,
-			          pen[i].err == SSP_ERR_BLOCK_PREV || pen[i].err == SSP_ERR_BLOCK_HEIGHT
-			              ? 20
-			              : SCORE_BAN,
-			          w);
+		if (p) misbehave(p, SCORE_BAN, w); /* an invalid block */
 	}
 	if (++n->ticks % 10 == 0) book_save(n);
 }
@@ -1362,7 +1359,12 @@ int ssp_net_start(ssp_net **out, uv_loop_t *loop, const ssp_net_config *cfg, cha
 	if (!n->cfg.max_outbound) n->cfg.max_outbound = 8;
 	n->loop = loop;
 	n->start_ms = ssp_now_ms();
-	pthread_mutex_init(&n->slock, NULL);
+	/* recursive: dropping a peer (peer_release) may happen while sync_tick holds it */
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&n->slock, &ma);
+	pthread_mutexattr_destroy(&ma);
 	const ssp_genesis *g = ssp_chain_genesis(cfg->chain);
 	snprintf(n->chain_id, sizeof n->chain_id, "%s", ssp_genesis_chain_id(g));
 	n->genesis = *ssp_genesis_hash(g);

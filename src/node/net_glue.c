@@ -266,6 +266,19 @@ static bool maybe_produce(ssp_node *n, uint64_t slot, uint64_t now)
 	return true;
 }
 
+/*
+ * With several producers a block is made half-way through its slot, not at
+ * its start: the previous slot's block then has 1.5 slots to arrive, which
+ * keeps two producers from building on the same parent (a fork this
+ * increment cannot resolve). The slot rule accepts any time inside the slot.
+ */
+static uint64_t produce_offset(const ssp_node *n)
+{
+	return n->rr && ssp_rr_count(n->rr) > 1
+	           ? ssp_genesis_params(n->genesis)->block_interval_ms / 2
+	           : 0;
+}
+
 void *ssp_node_net_chain_main(void *arg)
 {
 	ssp_node *n = arg;
@@ -277,9 +290,13 @@ void *ssp_node_net_chain_main(void *arg)
 	}
 	for (;;) {
 		uint64_t now = ssp_now_ms(), next;
-		if (n->producing)
-			next = ssp_chain_slot_start(n->chain, ssp_chain_slot_at(n->chain, now) + 1);
-		else
+		if (n->producing) {
+			/* the production point of this slot if still ahead, else of the next */
+			uint64_t s = ssp_chain_slot_at(n->chain, now);
+			next = ssp_chain_slot_start(n->chain, s) + produce_offset(n);
+			if (next <= now || s == tried)
+				next = ssp_chain_slot_start(n->chain, s + 1) + produce_offset(n);
+		} else
 			next = now + 250;
 		pthread_mutex_lock(&n->plock);
 		while (!n->pstop && !n->blocks_pending && ssp_now_ms() < next) {
@@ -291,8 +308,10 @@ void *ssp_node_net_chain_main(void *arg)
 		pthread_mutex_unlock(&n->plock);
 		if (stop) break;
 		if (!import_ready(n)) break;
-		uint64_t atslot = ssp_chain_slot_at(n->chain, now = ssp_now_ms());
-		if (n->producing && atslot != tried) {
+		now = ssp_now_ms();
+		uint64_t atslot = ssp_chain_slot_at(n->chain, now);
+		if (n->producing && atslot != tried &&
+		    now >= ssp_chain_slot_start(n->chain, atslot) + produce_offset(n)) {
 			tried = atslot;
 			if (!maybe_produce(n, atslot, now)) break;
 		}

@@ -85,7 +85,7 @@ class Testnet:
         self.dir = os.path.join(tempdir("ssp-testnet-"), "net")
         count = 2 * (nodes + full)
         for _ in range(50):
-            base = random.randrange(20000, 60000, 2)
+            base = random.randrange(20000, 32000, 2)  # below the ephemeral range (32768-)
             if _ports_free(base, count):
                 break
         self.args = ["--nodes", str(nodes), "--full-nodes", str(full), "--interval", str(interval),
@@ -93,10 +93,17 @@ class Testnet:
         self.nodes = []
         _nets.append(self)
 
-    def run(self, *args, timeout=90):
+    def run(self, *args, timeout=180):
         r = subprocess.run([self.ssp, "--json"] + list(args) + ["--dir", self.dir],
                            capture_output=True, text=True, timeout=timeout)
         if r.returncode != 0:
+            for f in sorted(os.listdir(self.dir)) if os.path.isdir(self.dir) else []:
+                if f.endswith(".log"):
+                    with open(os.path.join(self.dir, f), "rb") as lf:
+                        tail = lf.read().decode(errors="replace").splitlines()[-15:]
+                    print("--- end of %s" % f)
+                    for line in tail:
+                        print("   ", line)
             raise Failure("ssp %s failed: %s" % (" ".join(args), r.stderr.strip()))
         return json.loads(r.stdout)
 
