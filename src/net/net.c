@@ -33,7 +33,7 @@
 #define PING_MS 5000
 #define BAN_MS 60000
 #define BANS_MAX 256
-#define FRAMES_PER_S 2000     /* beyond: flooding */
+#define FRAMES_PER_S 20000    /* beyond: flooding (a GET_TX answer alone is 256 frames) */
 #define TX_REQ_MAX 1024       /* txids requested from one peer and not delivered */
 #define TXSET_CAP 16384       /* slots per generation of the seen set and tx cache */
 #define TXCACHE_BYTES (16u << 20)

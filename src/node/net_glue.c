@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,10 +229,16 @@ static bool import_ready(ssp_node *n)
 	return true;
 }
 
-/* Produces the block of `slot` if it is this node's turn; false once the node must stop. */
-static bool maybe_produce(ssp_node *n, uint64_t slot, uint64_t now)
+/*
+ * Produces the block of `slot` if it is this node's turn; false once the node
+ * must stop. *later is set when the previous slot's block has not arrived
+ * yet and there is still time in the slot to wait for it.
+ */
+static bool maybe_produce(ssp_node *n, uint64_t slot, uint64_t now, bool *later)
 {
 	const ssp_head *h = ssp_chain_head(n->chain);
+	uint64_t iv = ssp_genesis_params(n->genesis)->block_interval_ms;
+	*later = false;
 	const ssp_pubkey *turn =
 	    n->rr ? ssp_rr_slot_producer(n->rr, slot) : ssp_genesis_producer_key(n->genesis);
 	if (turn->len != n->producer_pub.len || memcmp(turn->b, n->producer_pub.b, turn->len))
@@ -239,6 +246,11 @@ static bool maybe_produce(ssp_node *n, uint64_t slot, uint64_t now)
 	if (now <= ssp_genesis_time_ms(n->genesis) || now <= h->timestamp_ms ||
 	    (slot <= h->slot && h->height > 0))
 		return true;
+	if (n->rr && ssp_rr_count(n->rr) > 1 && h->height > 0 && h->slot + 1 < slot &&
+	    now < ssp_chain_slot_start(n->chain, slot) + iv * 4 / 5) {
+		*later = true; /* give a late block of the previous slot until 80% of ours */
+		return true;
+	}
 	if (!ssp_net_synced(n->net, h->height)) {
 		SSP_LOGD(LOG, "slot %llu: behind the network, not producing",
 		         (unsigned long long)slot);
@@ -282,7 +294,7 @@ static uint64_t produce_offset(const ssp_node *n)
 void *ssp_node_net_chain_main(void *arg)
 {
 	ssp_node *n = arg;
-	uint64_t tried = UINT64_MAX;
+	uint64_t tried = UINT64_MAX, retry_at = 0;
 	if (n->rr) {
 		ssp_consensus cs;
 		ssp_rr_consensus(n->rr, &cs);
@@ -296,6 +308,7 @@ void *ssp_node_net_chain_main(void *arg)
 			next = ssp_chain_slot_start(n->chain, s) + produce_offset(n);
 			if (next <= now || s == tried)
 				next = ssp_chain_slot_start(n->chain, s + 1) + produce_offset(n);
+			if (retry_at > now && retry_at < next) next = retry_at;
 		} else
 			next = now + 250;
 		pthread_mutex_lock(&n->plock);
@@ -312,8 +325,12 @@ void *ssp_node_net_chain_main(void *arg)
 		uint64_t atslot = ssp_chain_slot_at(n->chain, now);
 		if (n->producing && atslot != tried &&
 		    now >= ssp_chain_slot_start(n->chain, atslot) + produce_offset(n)) {
-			tried = atslot;
-			if (!maybe_produce(n, atslot, now)) break;
+			bool later;
+			if (!maybe_produce(n, atslot, now, &later)) break;
+			retry_at = later ? ssp_chain_slot_start(n->chain, atslot) +
+			                       ssp_genesis_params(n->genesis)->block_interval_ms * 4 / 5
+			                 : 0;
+			if (!later) tried = atslot;
 		}
 		const ssp_head *h = ssp_chain_head(n->chain);
 		uint64_t best = atomic_load(&ssp_net_stats_get(n->net)->best_height);
@@ -348,6 +365,8 @@ int ssp_node_net_start(ssp_node *n)
 		if (ssp_chain_head(n->chain)->slot > n->signed_slot)
 			n->signed_slot = ssp_chain_head(n->chain)->slot;
 	}
+	/* a peer that resets its connection while we write must not kill the node */
+	signal(SIGPIPE, SIG_IGN);
 	ssp_node_net_publish_head(n);
 	for (size_t i = 0; i < n->cfg.npeers; i++)
 		peers[i] = n->cfg.peers[i];

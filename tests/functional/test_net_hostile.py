@@ -125,7 +125,7 @@ class Peer:
 
 def test():
     bindir = bindir_from_argv()
-    net = Testnet(bindir, nodes=2, interval=200)
+    net = Testnet(bindir, nodes=2, interval=400)
     net.up()
     node, honest = net.nodes
     port = int(node.p2p.split(":")[1])

@@ -26,7 +26,7 @@ def watermark(node):
 
 def test():
     bindir = bindir_from_argv()
-    net = Testnet(bindir, nodes=4, interval=400)
+    net = Testnet(bindir, nodes=4, interval=500)
     rows = net.up()
     check(len(rows) == 4 and all(r["producer"] for r in rows), "testnet up: 4 producers")
     n0, n1, n2, n3 = net.nodes
