@@ -243,6 +243,30 @@ def test():
     check(hp.closed(timeout=10), "half-open connection dropped at the handshake deadline")
     s.close()
 
+    # a connection flood: 80 sockets that never speak; beyond the caps they are closed at once
+    flood = []
+    for _ in range(80):
+        try:
+            flood.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        except OSError:
+            break
+    time.sleep(0.5)
+    refused = 0
+    for fs in flood:
+        fs.setblocking(False)
+        try:
+            while True:  # the node's prelude (40 bytes) then EOF when refused
+                d = fs.recv(4096)
+                if not d:
+                    refused += 1
+                    break
+        except (BlockingIOError, ConnectionResetError) as e:
+            if isinstance(e, ConnectionResetError):
+                refused += 1
+    check(len(flood) == 80 and refused >= 80 - 32, "connection flood: %d of 80 idle connections closed at once (caps: 32 handshakes, 32 inbound)" % refused)
+    for fs in flood:
+        fs.close()
+
     # the node is fine: producing, the honest peer still connected, ban recorded
     h = node.height()
     wait_for(lambda: node.height() >= h + 3, 20, "the node keeps producing")

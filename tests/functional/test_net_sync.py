@@ -6,6 +6,7 @@ its own head), and ends with the same head id and state root; a tx sent
 to the full node reaches the producer by gossip."""
 import os
 import subprocess
+import time
 
 from sspnode import Node, bindir_from_argv, check, main, wait_for
 from sspnet import Testnet
@@ -45,7 +46,9 @@ def test():
         full.kill9()
         full.start()
         check(full.height() >= mid, "after kill -9 in the middle of sync it resumes from height %d" % full.height())
+    t_sync = time.time()
     wait_for(lambda: full.height() >= h_prod, 90, "the full node to reach the producer's height")
+    print("   sync: %d blocks after the restart in %.2f s" % (h_prod - mid, time.time() - t_sync))
     a = prod.rpc("chain_getBlock", {"height": h_prod})
     b = full.rpc("chain_getBlock", {"height": h_prod})
     check(a["id"] == b["id"] and a["state_root"] == b["state_root"],
