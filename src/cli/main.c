@@ -249,6 +249,14 @@ typedef struct {
 } opt_doc;
 
 static const opt_doc opt_docs[] = {
+    {"testnet up", "nodes", "N", "producers in a new testnet (default 4)"},
+    {"testnet up", "full-nodes", "K", "non-producing nodes in a new testnet (default 0)"},
+    {"testnet up", "dir", "DIR", "the testnet's directory (default .testnet)"},
+    {"testnet up", "interval", "MS", "slot length of a new testnet, >= 50 (default 500)"},
+    {"testnet up", "base-port", "P", "first port: node i gets P+2i (P2P) and P+2i+1 (RPC) "
+                                     "(default 26600)"},
+    {"testnet status", "dir", "DIR", "the testnet's directory (default .testnet)"},
+    {"testnet down", "dir", "DIR", "the testnet's directory (default .testnet)"},
     {"key new", "name", "NAME", "key name (required): A-Z a-z 0-9 _ . -, up to 64"},
     {"key new", "type", "TYPE", "ed25519 or p256 (default ed25519)"},
     {"key import", "name", "NAME", "key name for the imported key (required)"},

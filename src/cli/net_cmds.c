@@ -30,12 +30,12 @@ static int show_method(cli_ctx *c, const char *method)
 	if (rc) return rc;
 	if (c->json) {
 		cli_print_json(res);
-	} else if (json_is_array(res)) {
+	} else if (json_is_array(json_object_get(res, "peers"))) {
 		size_t i;
 		json_t *p;
 		printf("%-18s %-22s %-4s %8s %8s %10s %10s %5s\n", "id", "address", "dir", "height",
 		       "final", "bytes_in", "bytes_out", "score");
-		json_array_foreach(res, i, p)
+		json_array_foreach(json_object_get(res, "peers"), i, p)
 		{
 			printf("%-18.16s %-22s %-4s %8lld %8lld %10lld %10lld %5lld\n",
 			       json_string_value(json_object_get(p, "id")),

@@ -398,15 +398,17 @@ json_t *ssp_node_sync_json(ssp_node *n)
 	                 (json_int_t)atomic_load(&st->peers));
 }
 
-static int net_job(ssp_node *n, job *j, ssp_rpc_error *err)
+static int net_job(ssp_node *n, json_t *params, job *j, ssp_rpc_error *err)
 {
+	if (params && !json_is_object(params))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "params must be an object");
 	if (!n->net) return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "this node runs no P2P network");
 	j->kind = JOB_NET_INFO;
 	int rc = ssp_node_job(n, j);
 	if (rc) {
 		json_decref(j->info);
 		json_decref(j->peers);
-		return ssp_rpc_fail(err, -32002, "busy: %s", ssp_strerror(rc));
+		return ssp_rpc_fail(err, SSP_RPC_BUSY, "busy: %s", ssp_strerror(rc));
 	}
 	return 0;
 }
@@ -414,8 +416,7 @@ static int net_job(ssp_node *n, job *j, ssp_rpc_error *err)
 static int m_net_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 {
 	job j = {0};
-	(void)params;
-	if (net_job(ctx, &j, err)) return -1;
+	if (net_job(ctx, params, &j, err)) return -1;
 	json_decref(j.peers);
 	*res = j.info;
 	return *res ? 0 : ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "out of memory");
@@ -424,10 +425,9 @@ static int m_net_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_error 
 static int m_net_getPeers(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 {
 	job j = {0};
-	(void)params;
-	if (net_job(ctx, &j, err)) return -1;
+	if (net_job(ctx, params, &j, err)) return -1;
 	json_decref(j.info);
-	*res = j.peers;
+	*res = j.peers ? json_pack("{s:o}", "peers", j.peers) : NULL;
 	return *res ? 0 : ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "out of memory");
 }
 

@@ -271,7 +271,7 @@ def test():
     h = node.height()
     wait_for(lambda: node.height() >= h + 3, 20, "the node keeps producing")
     ni = node.rpc("net_getInfo")
-    peers = node.rpc("net_getPeers")
+    peers = node.rpc("net_getPeers")["peers"]
     check(ni["peers"] == 1 and len(peers) == 1 and peers[0]["score"] < 100,
           "the honest peer stayed connected through all of it")
     check(ni["bans"] >= 2, "bans recorded (%d)" % ni["bans"])

@@ -41,7 +41,7 @@ def test():
           "finality follows the head (LIB rule): final %d at height %d" % (info["finalized_height"], info["height"]))
     check(info["sync"]["state"] in ("synced", "syncing") and info["sync"]["peers"] == 3,
           "chain_getInfo carries the sync status")
-    peers = n1.rpc("net_getPeers")
+    peers = n1.rpc("net_getPeers")["peers"]
     check(len(peers) == 3 and all(p["height"] > 0 and p["bytes_in"] > 0 for p in peers),
           "net_getPeers lists 3 peers with heights and traffic")
     metrics = urllib.request.urlopen(n3.url.replace("/rpc", "/metrics"), timeout=10).read().decode()

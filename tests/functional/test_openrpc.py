@@ -134,6 +134,7 @@ def test():
         ("state_getProof", {"table": "account", "key": "00", "height": 0}),
         ("account_getProof", {"address": me, "height": 10**9}),
         ("token_getBalanceProof", {"symbol": "bad", "address": me}),
+        ("net_getInfo", {}), ("net_getPeers", {}),  # a devnet without P2P: -32001
     ]
     for m, params in bad_calls:
         try:
