@@ -14,9 +14,9 @@
  * Identifiers never contain 0x00, so the separator keeps keys prefix-free.
  *
  * The producer set that admits and revokes manufacturers is the genesis
- * producer today (one producer: its approval alone admits); it becomes the
- * schedule's set when the network and DPoS land. More than 2/3 of it must
- * sign the same approval.
+ * set (ssp_genesis_producers: the round-robin schedule's; on a devnet the one
+ * producer, whose approval alone admits); DPoS will make it the elected set.
+ * More than 2/3 of it must sign the same approval.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -197,11 +197,18 @@ typedef struct {
 	const ssp_genesis *g;
 } device_chain;
 
-/* Is `a` in the producer set? *n gets the set's size. */
+/* Is `a` in the producer set (the genesis set, round-robin until DPoS)? *n gets its size. */
 static bool is_producer(const device_chain *dc, const ssp_addr *a, uint32_t *n)
 {
-	*n = 1;
-	return !memcmp(ssp_genesis_producer(dc->g)->b, a->b, SSP_ADDR_LEN);
+	const ssp_pubkey *keys;
+	size_t k = ssp_genesis_producers(dc->g, &keys);
+	*n = (uint32_t)k;
+	for (size_t i = 0; i < k; i++) {
+		ssp_addr pa;
+		ssp_addr_from_pubkey(&pa, &keys[i]);
+		if (!memcmp(pa.b, a->b, SSP_ADDR_LEN)) return true;
+	}
+	return false;
 }
 
 static int read_mfr(ssp_state *st, const char *name, ssp_mfr *m)
