@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import urllib.request
 
-from sspnode import Node, bindir_from_argv, check, main, wait_for
+from sspnode import EMULATOR, Node, bindir_from_argv, check, main, wait_for
 
 NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
@@ -172,6 +172,8 @@ def test():
              "ssp_chain_height to move")
     check(True, "ssp_chain_height moves with the chain")
     promtool = shutil.which("promtool")
+    check(promtool is not None or EMULATOR,
+          "promtool is installed (Debian prometheus; scripts/install-deps.sh installs it)")
     if promtool:
         r = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
                            text=True, timeout=60)
