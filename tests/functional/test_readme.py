@@ -21,7 +21,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sspnode import (EMULATOR, Failure, _procs, check, free_port, main, tempdir,  # noqa: E402
+from sspnode import (EMULATOR, MAP_ARGS, Failure, _procs, check, free_port, main, tempdir,  # noqa: E402
                      wait_for)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -84,7 +84,7 @@ class Walk:
     def make_run(self):
         """`make run` minus the build: the node as the Makefile starts it."""
         args = EMULATOR + ["build/bin/sspd", "--dev", "--datadir", ".devnet", "--rpc-listen",
-                           "127.0.0.1:%d" % self.port]
+                           "127.0.0.1:%d" % self.port] + MAP_ARGS  # qemu: a smaller map
         self.log = open(os.path.join(self.dir, "node.log"), "w+")
         self.node = subprocess.Popen(args, cwd=self.dir, env=self.env, stdout=subprocess.PIPE,
                                      stderr=self.log, text=True)
@@ -93,14 +93,19 @@ class Walk:
         while True:  # a devnet's banner ends with its "try:" line
             line = self.node.stdout.readline()
             if not line:
-                raise Failure("sspd exited before printing its banner")
+                self.log.seek(0)
+                raise Failure("sspd exited before printing its banner: %s"
+                              % self.log.read()[-2000:].strip())
             banner.append(line.rstrip("\n"))
             if line.lstrip().startswith("try:"):
                 break
-        wait_for(lambda: self.run_quiet("build/bin/ssp info") == 0, 20, "the devnet's RPC")
+        wait_for(lambda: self.run_quiet("build/bin/ssp info") == 0, 120 if EMULATOR else 20,
+                 "the devnet's RPC")
         return 0, "\n".join(banner)
 
     def run_quiet(self, cmd):
+        if EMULATOR:
+            cmd = cmd.replace("build/bin/", " ".join(EMULATOR) + " build/bin/")
         return subprocess.run(cmd, shell=True, cwd=self.dir, env=self.env,
                               capture_output=True, timeout=30).returncode
 
