@@ -8,10 +8,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -873,10 +875,42 @@ static void close_cb(uv_handle_t *h)
 	(void)h;
 }
 
+/*
+ * A node stopping because of a local failure (a damaged database above all)
+ * gets a deadline: a thread still inside liblmdb on a damaged B-tree (a page
+ * pointer cycle makes a cursor walk forever) must not keep the process up
+ * and its port taken. What is committed is on disk; the write txn in flight,
+ * if any, dies with the process, which is what LMDB is built for.
+ */
+#define FATAL_STOP_SECONDS 10
+
+static void *stop_watchdog(void *arg)
+{
+	int code = (int)(intptr_t)arg;
+	struct timespec ts = {FATAL_STOP_SECONDS, 0};
+	while (nanosleep(&ts, &ts) != 0) {
+	}
+	SSP_LOGE(LOG, "could not stop within %d s (a thread is stuck, likely reading the damaged "
+	              "database): exiting now",
+	         FATAL_STOP_SECONDS);
+	fflush(stderr);
+	_exit(code);
+	return NULL;
+}
+
 static void stop_node(ssp_node *n, int code)
 {
 	if (n->stopping) return;
 	if (code) n->exit_code = code;
+	if (code) {
+		pthread_t t;
+		pthread_attr_t a;
+		pthread_attr_init(&a);
+		pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &a, stop_watchdog, (void *)(intptr_t)code))
+			SSP_LOGW(LOG, "cannot start the stop deadline's thread");
+		pthread_attr_destroy(&a);
+	}
 	pthread_mutex_lock(&n->qlock);
 	n->stopping = true;
 	pthread_mutex_unlock(&n->qlock);
