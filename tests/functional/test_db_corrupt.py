@@ -22,6 +22,7 @@ The flip count is bounded (FLIPS, SSP_FLIPS) and so is the time
 reproduces a run)."""
 import os
 import random
+import re
 import shutil
 import subprocess
 import time
@@ -187,12 +188,17 @@ def block_bytes_corrupt(bindir, orig, blocks, txids):
     raw = bytes.fromhex(blocks[h])
     d = copy_of(orig)
     path = os.path.join(d, "chain.mdb")
+    # LMDB is copy-on-write: a page rewritten after block h was stored leaves
+    # its old copy in the file (free, not reachable), so the bytes may occur
+    # more than once and the first occurrence need not be the live one; every
+    # occurrence is altered
     with open(path, "r+b") as f:
         data = f.read()
-        at = data.find(raw)
-        check(at >= 0, "block %d's bytes found in chain.mdb" % h)
-        f.seek(at + len(raw) - 10)  # inside its last tx's signature
-        f.write(bytes([data[at + len(raw) - 10] ^ 0x01]))
+        found = [m.start() for m in re.finditer(re.escape(raw), data)]
+        check(found, "block %d's bytes found in chain.mdb (%d copies)" % (h, len(found)))
+        for at in found:
+            f.seek(at + len(raw) - 10)  # inside its last tx's signature
+            f.write(bytes([data[at + len(raw) - 10] ^ 0x01]))
     n, refused = start_copy(bindir, d)
     check(n is not None, "a node starts on a datadir whose block %d (below the head) is altered" % h)
     try:
