@@ -26,42 +26,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "node/db.h"
 #include "node/node.h"
 
 typedef struct {
-	ssp_store *store;
-	ssp_modset *mods;
-	ssp_chain *chain;
-	ssp_rr *rr; /* a genesis producer set: the round-robin schedule */
+	ssp_node_db db;
 	ssp_table state, receipts, blocks, blockid, txidx, smt;
 } vside;
 
 static int open_vside(vside *s, const char *dir, const ssp_genesis *g, size_t map_size)
 {
-	ssp_store_opts so = {.no_sync = true, .map_size = map_size};
-	int rc = ssp_store_open(&s->store, dir, &so);
-	if (!rc) rc = ssp_modset_open_chain(&s->chain, &s->mods, s->store, g);
-	if (!rc && ssp_genesis_has_producer_set(g) && !(rc = ssp_rr_new(&s->rr, g))) {
-		ssp_consensus cs;
-		ssp_rr_consensus(s->rr, &cs);
-		ssp_chain_set_consensus(s->chain, &cs);
-		rc = ssp_rr_load(s->rr, s->chain); /* finality of the blocks already there */
-	}
-	if (!rc) rc = ssp_store_table(s->store, "state", &s->state);
-	if (!rc) rc = ssp_store_table(s->store, "receipts", &s->receipts);
-	if (!rc) rc = ssp_store_table(s->store, "blocks", &s->blocks);
-	if (!rc) rc = ssp_store_table(s->store, "blockid", &s->blockid);
-	if (!rc) rc = ssp_store_table(s->store, "txidx", &s->txidx);
-	if (!rc) rc = ssp_store_table(s->store, "smt", &s->smt);
+	int rc = ssp_node_db_open(&s->db, dir, g, map_size);
+	if (!rc) rc = ssp_store_table(s->db.store, "state", &s->state);
+	if (!rc) rc = ssp_store_table(s->db.store, "receipts", &s->receipts);
+	if (!rc) rc = ssp_store_table(s->db.store, "blocks", &s->blocks);
+	if (!rc) rc = ssp_store_table(s->db.store, "blockid", &s->blockid);
+	if (!rc) rc = ssp_store_table(s->db.store, "txidx", &s->txidx);
+	if (!rc) rc = ssp_store_table(s->db.store, "smt", &s->smt);
 	return rc;
-}
-
-static void close_vside(vside *s)
-{
-	if (s->chain) ssp_chain_close(s->chain);
-	ssp_rr_free(s->rr);
-	ssp_modset_free(s->mods);
-	if (s->store) ssp_store_close(s->store);
 }
 
 /* Removes the scratch datadir (its three files, then itself). */
@@ -92,7 +74,7 @@ static int check_block_data(vside *s, ssp_txn *rt, uint64_t h, const ssp_block *
 	for (uint32_t i = 0; i < b->ntx && !rc; i++) {
 		uint64_t th;
 		uint32_t ti;
-		rc = ssp_chain_read_txloc(s->chain, rt, &b->txs[i].txid, &th, &ti);
+		rc = ssp_chain_read_txloc(s->db.chain, rt, &b->txs[i].txid, &th, &ti);
 		if (rc == SSP_ERR_NOTFOUND || rc == SSP_ERR_DBCORRUPT ||
 		    (!rc && (th != h || ti != i))) {
 			*why = "tx index does not point at the block's tx";
@@ -195,8 +177,8 @@ static int compare_table(vside *a, ssp_table ta, vside *b, ssp_table tb, uint64_
 {
 	ssp_txn *ra = NULL, *rb = NULL;
 	cmp_ctx ab = {0}, ba = {0};
-	int rc = ssp_store_read(a->store, &ra);
-	if (!rc) rc = ssp_store_read(b->store, &rb);
+	int rc = ssp_store_read(a->db.store, &ra);
+	if (!rc) rc = ssp_store_read(b->db.store, &rb);
 	if (rc) goto out;
 	ab = (cmp_ctx){.other = rb, .tb = tb};
 	ba = (cmp_ctx){.other = ra, .tb = ta};
@@ -220,9 +202,6 @@ static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 	char gpath[1200], why_g[512];
 	ssp_genesis *g = NULL;
 	vside src = {0}, dst = {0};
-	ssp_module_env envs[16];
-	size_t nmod = 0, inited = 0;
-	const ssp_module *const *mods = ssp_modules_all(&nmod);
 	uint64_t h = 0, ntx = 0, nstate = 0;
 	const char *why = NULL;
 	int rc, status = 1;
@@ -257,26 +236,19 @@ static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 		goto out;
 	}
 	rc = open_vside(&dst, scratch, g, cfg->map_size);
-	for (size_t i = 0; !rc && i < nmod && i < 16; i++) {
-		envs[i] = (ssp_module_env){.chain = dst.chain,
-		                           .store = dst.store,
-		                           .genesis = g,
-		                           .chain_state = ssp_modset_state(dst.mods, i)};
-		if (mods[i]->init) rc = mods[i]->init(&envs[i]);
-		if (!rc) inited = i + 1;
-	}
+	if (!rc) rc = ssp_node_db_init_modules(&dst.db, g, NULL);
 	if (rc) {
 		fprintf(stderr, "sspd: error: scratch datadir %s: %s\n", scratch, ssp_strerror(rc));
 		goto out;
 	}
-	const ssp_head head = *ssp_chain_head(src.chain);
-	prev = ssp_chain_head(dst.chain)->id; /* genesis: identical by construction */
+	const ssp_head head = *ssp_chain_head(src.db.chain);
+	prev = ssp_chain_head(dst.db.chain)->id; /* genesis: identical by construction */
 	{
 		ssp_txn *rt;
 		const uint8_t *raw;
 		size_t n;
-		if ((rc = ssp_store_read(src.store, &rt))) goto local;
-		rc = ssp_chain_read_block(src.chain, rt, 0, &raw, &n);
+		if ((rc = ssp_store_read(src.db.store, &rt))) goto local;
+		rc = ssp_chain_read_block(src.db.chain, rt, 0, &raw, &n);
 		if (!rc) {
 			ssp_block b0;
 			rc = ssp_block_decode(&b0, raw, n, n);
@@ -296,8 +268,8 @@ static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 		ssp_block b = {0};
 		ssp_block_info info;
 		uint8_t *copy = NULL;
-		if ((rc = ssp_store_read(src.store, &rt))) goto local;
-		rc = ssp_chain_read_block(src.chain, rt, h, &raw, &n);
+		if ((rc = ssp_store_read(src.db.store, &rt))) goto local;
+		rc = ssp_chain_read_block(src.db.chain, rt, h, &raw, &n);
 		if (rc == SSP_ERR_NOTFOUND) {
 			why = "block missing";
 			rc = SSP_ERR_DBCORRUPT;
@@ -321,7 +293,7 @@ static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 			goto bad;
 		}
 		/* re-executes the block: receipts and state roots must match its header */
-		rc = ssp_chain_import(dst.chain, NULL, copy, n, &info);
+		rc = ssp_chain_import(dst.db.chain, NULL, copy, n, &info);
 		free(copy);
 		if (rc) {
 			if (!ssp_err_local(rc) || rc == SSP_ERR_DBCORRUPT) {
@@ -333,17 +305,17 @@ static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 	}
 	h = head.height;
 	if (memcmp(prev.b, head.id.b, 32) ||
-	    memcmp(ssp_chain_head(dst.chain)->state_root.b, head.state_root.b, 32)) {
+	    memcmp(ssp_chain_head(dst.db.chain)->state_root.b, head.state_root.b, 32)) {
 		why = "head record differs from the replayed chain";
 		rc = SSP_ERR_DBCORRUPT;
 		goto bad;
 	}
 	{
 		uint64_t nb = 0, ni = 0, nt = 0, nr = 0;
-		rc = count_table(src.store, src.blocks, &nb);
-		if (!rc) rc = count_table(src.store, src.blockid, &ni);
-		if (!rc) rc = count_table(src.store, src.txidx, &nt);
-		if (!rc) rc = count_table(src.store, src.receipts, &nr);
+		rc = count_table(src.db.store, src.blocks, &nb);
+		if (!rc) rc = count_table(src.db.store, src.blockid, &ni);
+		if (!rc) rc = count_table(src.db.store, src.txidx, &nt);
+		if (!rc) rc = count_table(src.db.store, src.receipts, &nr);
 		if (rc == SSP_ERR_DBCORRUPT ||
 		    (!rc && (nb != head.height + 1 || ni != head.height + 1 || nt != ntx ||
 		             nr != head.height))) {
@@ -373,9 +345,9 @@ static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 	{
 		/* the stored state tree: its root recomputed from every stored entry */
 		ssp_txn *rt;
-		rc = ssp_store_read(src.store, &rt);
+		rc = ssp_store_read(src.db.store, &rt);
 		if (!rc) {
-			rc = ssp_chain_check_state_root(src.chain, rt, NULL);
+			rc = ssp_chain_check_state_root(src.db.chain, rt, NULL);
 			ssp_txn_end(rt);
 		}
 		if (rc == SSP_ERR_DBCORRUPT) {
@@ -399,10 +371,8 @@ local:
 	status = 2;
 out:
 	fflush(stdout);
-	for (size_t i = inited; i-- > 0;)
-		if (mods[i]->fini) mods[i]->fini(&envs[i]);
-	close_vside(&dst);
-	close_vside(&src);
+	ssp_node_db_close(&dst.db);
+	ssp_node_db_close(&src.db);
 	ssp_genesis_free(g);
 	return status;
 }

@@ -28,9 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssp/chain.h"
-#include "ssp/consensus.h"
-#include "ssp/modules.h"
+#include "node/db.h"
 
 static int die(const char *what, int rc)
 {
@@ -38,44 +36,12 @@ static int die(const char *what, int rc)
 	return 1;
 }
 
-typedef struct {
-	ssp_store *store;
-	ssp_modset *mods;
-	ssp_chain *chain;
-	ssp_rr *rr; /* a genesis producer set: the round-robin schedule */
-} side;
-
-static int open_side(side *s, const char *dir, const ssp_genesis *g, size_t map_size)
-{
-	ssp_store_opts so = {.no_sync = true, .map_size = map_size};
-	int rc = ssp_store_open(&s->store, dir, &so);
-	if (!rc) rc = ssp_modset_open_chain(&s->chain, &s->mods, s->store, g);
-	if (!rc && ssp_genesis_has_producer_set(g) && !(rc = ssp_rr_new(&s->rr, g))) {
-		ssp_consensus cs;
-		ssp_rr_consensus(s->rr, &cs);
-		ssp_chain_set_consensus(s->chain, &cs);
-		rc = ssp_rr_load(s->rr, s->chain); /* finality of the blocks already there */
-	}
-	return rc;
-}
-
-static void close_side(side *s)
-{
-	if (s->chain) ssp_chain_close(s->chain);
-	ssp_rr_free(s->rr);
-	ssp_modset_free(s->mods);
-	if (s->store) ssp_store_close(s->store);
-}
-
 int main(int argc, char **argv)
 {
 	const char *from = NULL, *to = NULL, *gpath = NULL;
 	char gbuf[4096], why[512];
 	ssp_genesis *g = NULL;
-	side src = {0}, dst = {0};
-	ssp_module_env envs[16];
-	size_t nmod = 0, inited = 0;
-	const ssp_module *const *mods = ssp_modules_all(&nmod);
+	ssp_node_db src = {0}, dst = {0};
 	int rc, status = 1, blocks = 0, bad = 0;
 	size_t map_size = 0;
 
@@ -118,11 +84,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ssp_replay: genesis %s: %s\n", gpath, why);
 		return 1;
 	}
-	if ((rc = open_side(&src, from, g, map_size))) {
+	if ((rc = ssp_node_db_open(&src, from, g, map_size))) {
 		die("opening the source datadir", rc);
 		goto out;
 	}
-	if ((rc = open_side(&dst, to, g, map_size))) {
+	if ((rc = ssp_node_db_open(&dst, to, g, map_size))) {
 		die("opening the new datadir", rc);
 		goto out;
 	}
@@ -131,13 +97,10 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	/* the modules, initialised as the node does (the contract module's VM among them) */
-	for (size_t i = 0; i < nmod && i < 16; i++) {
-		envs[i] = (ssp_module_env){.chain = dst.chain, .store = dst.store, .genesis = g};
-		if (mods[i]->init && (rc = mods[i]->init(&envs[i]))) {
-			die(mods[i]->name, rc);
-			goto out;
-		}
-		inited = i + 1;
+	const char *failed = NULL;
+	if ((rc = ssp_node_db_init_modules(&dst, g, &failed))) {
+		die(failed, rc);
+		goto out;
 	}
 
 	uint64_t head = ssp_chain_head(src.chain)->height, gas = 0;
@@ -227,10 +190,8 @@ int main(int argc, char **argv)
 	printf("gas %llu\n", (unsigned long long)gas);
 	status = 0;
 out:
-	for (size_t i = inited; i-- > 0;)
-		if (mods[i]->fini) mods[i]->fini(&envs[i]);
-	close_side(&dst);
-	close_side(&src);
+	ssp_node_db_close(&dst);
+	ssp_node_db_close(&src);
 	ssp_genesis_free(g);
 	return status;
 }
