@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "contract_internal.h"
+#include "rpc_util.h"
 
 #define RPC_CONTRACT_ERROR (-32010) /* the contract failed; data {error, reason, gas_used} */
 #define EVENTS_RANGE_MAX 10000      /* blocks scanned by one contract_getEvents */
@@ -28,33 +29,11 @@ static json_t *jhex(const void *p, size_t n)
 	return json_string(s);
 }
 
-static json_t *jaddr(const ssp_module_env *env, const ssp_addr *a)
-{
-	char s[96];
-	ssp_addr_encode(s, sizeof s, env_hrp(env), a);
-	return json_string(s);
-}
-
 static json_t *jamount(uint64_t v)
 {
 	char s[SSP_AMOUNT_STR];
 	ssp_amount_format(s, sizeof s, v, SSP_DECIMALS);
 	return json_string(s);
-}
-
-/* Altered data on disk (SSP_ERR_DBCORRUPT) also stops the program (env->on_fatal). */
-static int internal(const ssp_module_env *env, ssp_rpc_error *err, int rc)
-{
-	if (rc == SSP_ERR_DBCORRUPT && env->on_fatal) env->on_fatal(env->fatal_ctx, rc);
-	if (rc == SSP_ERR_BUSY) return ssp_rpc_fail(err, SSP_RPC_BUSY, "node busy, retry");
-	return ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "internal error: %s", ssp_strerror(rc));
-}
-
-static int obj_params(json_t *params, ssp_rpc_error *err)
-{
-	if (params && !json_is_object(params))
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "params must be an object");
-	return 0;
 }
 
 static int addr_param(const ssp_module_env *env, json_t *params, const char *key, bool required,
@@ -116,33 +95,19 @@ static int fn_param(json_t *params, char *fn, ssp_rpc_error *err)
 	return 0;
 }
 
-/* A read txn, the head and a read-only state view over it. */
+/* A read txn and a read-only state view over it, and the head. */
 typedef struct {
-	ssp_txn *rt;
+	modrpc_reader r;
 	ssp_head head;
-	ssp_state *st;
 } view;
 
 static int view_open(const ssp_module_env *env, view *v)
 {
 	memset(v, 0, sizeof *v);
-	int rc = ssp_store_read(env->store, &v->rt);
-	if (rc) return rc;
-	rc = ssp_chain_read_head(env->chain, v->rt, &v->head);
-	if (!rc) rc = ssp_chain_state_view(env->chain, v->rt, &v->st);
-	if (rc) {
-		ssp_txn_end(v->rt);
-		v->rt = NULL;
-	}
+	int rc = modrpc_reader_open(&v->r, env);
+	if (!rc && (rc = ssp_chain_read_head(env->chain, v->r.rt, &v->head)))
+		modrpc_reader_close(&v->r);
 	return rc;
-}
-
-static void view_close(view *v)
-{
-	if (v->st) ssp_state_close(v->st);
-	if (v->rt) ssp_txn_end(v->rt);
-	v->st = NULL;
-	v->rt = NULL;
 }
 
 static int no_contract(const ssp_module_env *env, ssp_rpc_error *err, const ssp_addr *a)
@@ -165,7 +130,8 @@ static int m_query(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 	ssp_vm_result r;
 	view v;
 	int rc, out = 0;
-	if (obj_params(params, err) || addr_param(env, params, "address", true, &addr, NULL, err) ||
+	if (modrpc_obj_params(params, err) ||
+	    addr_param(env, params, "address", true, &addr, NULL, err) ||
 	    fn_param(params, fn, err) || addr_param(env, params, "from", false, &from, NULL, err))
 		return -1;
 	ssp_buf_init(&args, SSP_CONTRACT_ARGS_MAX);
@@ -177,17 +143,18 @@ static int m_query(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 	rc = view_open(env, &v);
 	if (rc) {
 		ssp_buf_free(&args);
-		return internal(env, err, rc);
+		return modrpc_fail_internal(env, err, rc);
 	}
-	rc = ssp_contract_get(v.st, &addr, &ci);
+	rc = ssp_contract_get(v.r.st, &addr, &ci);
 	if (rc) {
-		view_close(&v);
+		modrpc_reader_close(&v.r);
 		ssp_buf_free(&args);
-		return rc == SSP_ERR_NOTFOUND ? no_contract(env, err, &addr) : internal(env, err, rc);
+		return rc == SSP_ERR_NOTFOUND ? no_contract(env, err, &addr)
+		                              : modrpc_fail_internal(env, err, rc);
 	}
 	/* a tx context over the view: reads only (the VM and the host refuse writes) */
 	ssp_receipt scratch = {0};
-	ssp_txctx c = {.st = v.st,
+	ssp_txctx c = {.st = v.r.st,
 	               .params = ssp_genesis_params(env->genesis),
 	               .chain_id = ssp_genesis_chain_id(env->genesis),
 	               .hrp = env_hrp(env),
@@ -203,7 +170,7 @@ static int m_query(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 	pthread_mutex_unlock(&p->lock);
 	ssp_vm_abi_free(&ci.abi);
 	ssp_receipt_free(&scratch);
-	view_close(&v);
+	modrpc_reader_close(&v.r);
 	ssp_buf_free(&args);
 	if (!rc) rc = x.fatal;
 	if (rc == SSP_ERR_VM_NODELIMIT) {
@@ -215,7 +182,7 @@ static int m_query(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 	}
 	if (rc) {
 		ssp_vm_result_free(&r);
-		return internal(env, err, rc);
+		return modrpc_fail_internal(env, err, rc);
 	}
 	if (r.status) {
 		ssp_rpc_fail(err, RPC_CONTRACT_ERROR, "contract error: %s",
@@ -248,7 +215,7 @@ static int m_query(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 			*res = ret ? json_pack("{s:o, s:I}", "return", ret, "gas_used",
 			                       (json_int_t)r.gas_used)
 			           : NULL;
-			if (!*res) out = internal(env, err, SSP_ERR_NOMEM);
+			if (!*res) out = modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 		}
 	}
 	ssp_vm_result_free(&r);
@@ -264,16 +231,18 @@ static int m_get_code(void *ctx, json_t *params, json_t **res, ssp_rpc_error *er
 	ssp_contract_info ci;
 	ssp_account acc;
 	view v;
-	if (obj_params(params, err) || addr_param(env, params, "address", true, &addr, NULL, err))
+	if (modrpc_obj_params(params, err) ||
+	    addr_param(env, params, "address", true, &addr, NULL, err))
 		return -1;
 	int rc = view_open(env, &v);
-	if (rc) return internal(env, err, rc);
-	rc = ssp_contract_get(v.st, &addr, &ci);
+	if (rc) return modrpc_fail_internal(env, err, rc);
+	rc = ssp_contract_get(v.r.st, &addr, &ci);
 	if (rc) {
-		view_close(&v);
-		return rc == SSP_ERR_NOTFOUND ? no_contract(env, err, &addr) : internal(env, err, rc);
+		modrpc_reader_close(&v.r);
+		return rc == SSP_ERR_NOTFOUND ? no_contract(env, err, &addr)
+		                              : modrpc_fail_internal(env, err, rc);
 	}
-	rc = ssp_state_account(v.st, &addr, &acc);
+	rc = ssp_state_account(v.r.st, &addr, &acc);
 	json_t *fns = json_array();
 	for (size_t i = 0; fns && i < ci.abi.nfns; i++)
 		json_array_append_new(
@@ -282,15 +251,16 @@ static int m_get_code(void *ctx, json_t *params, json_t **res, ssp_rpc_error *er
 		                   (ci.abi.fns[i].kind & SSP_VM_FN_VIEW) != 0));
 	*res = rc ? NULL
 	          : json_pack("{s:o, s:o, s:s%, s:I, s:o, s:I, s:I, s:o, s:b, s:o}", "address",
-	                      jaddr(env, &addr), "code_hash", jhex(ci.code_hash.b, 32), "source",
-	                      (const char *)ci.src, ci.src_len, "source_size",
-	                      (json_int_t)ci.src_len, "creator", jaddr(env, &ci.creator), "height",
-	                      (json_int_t)ci.height, "nonce", (json_int_t)ci.nonce, "balance",
-	                      jamount(acc.balance), "has_init", ci.abi.has_init, "functions", fns);
+	                      modrpc_jaddr(env, &addr), "code_hash", jhex(ci.code_hash.b, 32),
+	                      "source", (const char *)ci.src, ci.src_len, "source_size",
+	                      (json_int_t)ci.src_len, "creator", modrpc_jaddr(env, &ci.creator),
+	                      "height", (json_int_t)ci.height, "nonce", (json_int_t)ci.nonce,
+	                      "balance", jamount(acc.balance), "has_init", ci.abi.has_init,
+	                      "functions", fns);
 	if (rc || !*res) json_decref(fns);
 	ssp_vm_abi_free(&ci.abi);
-	view_close(&v);
-	return *res ? 0 : internal(env, err, rc ? rc : SSP_ERR_NOMEM);
+	modrpc_reader_close(&v.r);
+	return *res ? 0 : modrpc_fail_internal(env, err, rc ? rc : SSP_ERR_NOMEM);
 }
 
 /* -------------------------------------------------------- contract_getEvents */
@@ -314,7 +284,8 @@ static int m_get_events(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 	uint64_t from = 0, to = 0, limit = EVENTS_LIMIT_MAX;
 	bool has_from, has_to, has_limit;
 	const char *name = NULL;
-	if (obj_params(params, err) || addr_param(env, params, "address", true, &addr, NULL, err) ||
+	if (modrpc_obj_params(params, err) ||
+	    addr_param(env, params, "address", true, &addr, NULL, err) ||
 	    u64_param(params, "from_height", &from, &has_from, err) ||
 	    u64_param(params, "to_height", &to, &has_to, err) ||
 	    u64_param(params, "limit", &limit, &has_limit, err))
@@ -332,7 +303,7 @@ static int m_get_events(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 	if (!rc) rc = ssp_chain_read_head(env->chain, rt, &head);
 	if (rc) {
 		if (rt) ssp_txn_end(rt);
-		return internal(env, err, rc);
+		return modrpc_fail_internal(env, err, rc);
 	}
 	if (!has_to || to > head.height) to = head.height;
 	if (!has_from) from = to >= EVENTS_RANGE_MAX ? to - EVENTS_RANGE_MAX + 1 : 0;
@@ -340,7 +311,7 @@ static int m_get_events(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 		ssp_txn_end(rt);
 		*res = json_pack("{s:[], s:I, s:I, s:b}", "events", "from_height", (json_int_t)from,
 		                 "to_height", (json_int_t)to, "truncated", false);
-		return *res ? 0 : internal(env, err, SSP_ERR_NOMEM);
+		return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 	}
 	if (to - from >= EVENTS_RANGE_MAX) {
 		ssp_txn_end(rt);
@@ -385,14 +356,14 @@ static int m_get_events(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 	ssp_txn_end(rt);
 	if (rc || !evs) {
 		json_decref(evs);
-		return internal(env, err, rc ? rc : SSP_ERR_NOMEM);
+		return modrpc_fail_internal(env, err, rc ? rc : SSP_ERR_NOMEM);
 	}
 	/* with truncated, next_height is where to continue (events of that block may repeat) */
 	*res = json_pack("{s:o, s:I, s:I, s:b}", "events", evs, "from_height", (json_int_t)from,
 	                 "to_height", (json_int_t)to, "truncated", truncated);
 	if (*res && truncated)
 		json_object_set_new(*res, "next_height", json_integer((json_int_t)(h - 1)));
-	return *res ? 0 : internal(env, err, SSP_ERR_NOMEM);
+	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
 const ssp_rpc_method contract_rpc_methods[CONTRACT_RPC_NMETHODS] = {

@@ -11,24 +11,10 @@
 #include <sodium.h>
 
 #include "device_internal.h"
+#include "rpc_util.h"
 
 #define LIST_MAX 100
 #define SCAN_MAX 10000 /* entries one list call may look at (filters skip the rest) */
-
-static int fail_internal(const ssp_module_env *env, ssp_rpc_error *err, int rc)
-{
-	/* altered state read from disk stops the node ("database corrupt at height H") */
-	if (rc == SSP_ERR_DBCORRUPT && env->on_fatal) env->on_fatal(env->fatal_ctx, rc);
-	if (rc == SSP_ERR_BUSY) return ssp_rpc_fail(err, SSP_RPC_BUSY, "node busy, retry");
-	return ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "internal error: %s", ssp_strerror(rc));
-}
-
-static json_t *jaddr(const ssp_module_env *env, const ssp_addr *a)
-{
-	char s[96];
-	ssp_addr_encode(s, sizeof s, ssp_genesis_hrp(env->genesis), a);
-	return json_string(s);
-}
 
 static json_t *jhex(const void *p, size_t n)
 {
@@ -52,10 +38,11 @@ static json_t *mfr_json(const ssp_module_env *env, const ssp_mfr *m)
 {
 	json_t *ap = json_array();
 	for (uint32_t i = 0; ap && i < m->napprovals; i++)
-		json_array_append_new(ap, jaddr(env, &m->approvals[i]));
+		json_array_append_new(ap, modrpc_jaddr(env, &m->approvals[i]));
 	return json_pack("{s:s, s:s, s:o, s:I, s:o}", "name", m->name, "status",
-	                 mfr_status(m->status), "account", jaddr(env, &m->account), "registered_height",
-	                 (json_int_t)m->height, "approvals", ap ? ap : json_array());
+	                 mfr_status(m->status), "account", modrpc_jaddr(env, &m->account),
+	                 "registered_height", (json_int_t)m->height, "approvals",
+	                 ap ? ap : json_array());
 }
 
 static json_t *attestation_json(const ssp_device *d)
@@ -69,35 +56,15 @@ static json_t *attestation_json(const ssp_device *d)
 static json_t *device_json(const ssp_module_env *env, const ssp_device *d)
 {
 	return json_pack("{s:o, s:s, s:s, s:s, s:s, s:o, s:i, s:s, s:o, s:I, s:o}", "address",
-	                 jaddr(env, &d->address), "manufacturer", d->mfr, "model", d->model, "serial",
-	                 d->serial, "key_type", ssp_key_type_name(d->key.type), "pubkey",
+	                 modrpc_jaddr(env, &d->address), "manufacturer", d->mfr, "model", d->model,
+	                 "serial", d->serial, "key_type", ssp_key_type_name(d->key.type), "pubkey",
 	                 jhex(d->key.b, d->key.len), "capabilities", (int)d->capabilities, "status",
 	                 device_status(d->status), "owner",
-	                 d->owned ? jaddr(env, &d->owner) : json_null(), "enrolled_height",
+	                 d->owned ? modrpc_jaddr(env, &d->owner) : json_null(), "enrolled_height",
 	                 (json_int_t)d->enrolled_height, "last_attestation", attestation_json(d));
 }
 
 /* ------------------------------------------------------------------ params */
-
-static int obj_params(json_t *params, ssp_rpc_error *err)
-{
-	if (params && !json_is_object(params))
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "params must be an object");
-	return 0;
-}
-
-static int addr_param(const ssp_module_env *env, json_t *params, const char *key, bool required,
-                      ssp_addr *out, bool *given, ssp_rpc_error *err)
-{
-	json_t *v = params ? json_object_get(params, key) : NULL;
-	if (given) *given = v != NULL;
-	if (!v && !required) return 0;
-	if (!json_is_string(v))
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "%s must be an address string", key);
-	int rc = ssp_addr_decode(out, ssp_genesis_hrp(env->genesis), json_string_value(v));
-	if (rc) return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "%s: %s", key, ssp_strerror(rc));
-	return 0;
-}
 
 static int name_param(json_t *params, const char *key, bool required, const char **out,
                       ssp_rpc_error *err)
@@ -128,39 +95,15 @@ static int limit_param(json_t *params, size_t *limit, ssp_rpc_error *err)
 
 /* ------------------------------------------------------------------- reads */
 
-typedef struct {
-	ssp_txn *rt;
-	ssp_state *st;
-} reader;
-
-static int reader_open(reader *r, const ssp_module_env *env)
-{
-	r->st = NULL;
-	int rc = ssp_store_read(env->store, &r->rt);
-	if (rc) return rc;
-	rc = ssp_chain_state_view(env->chain, r->rt, &r->st);
-	if (rc) {
-		ssp_txn_end(r->rt);
-		r->rt = NULL;
-	}
-	return rc;
-}
-
-static void reader_close(reader *r)
-{
-	if (r->st) ssp_state_close(r->st);
-	if (r->rt) ssp_txn_end(r->rt);
-}
-
 /* {address} or {manufacturer, serial}: the device record. */
 static int read_device(const ssp_module_env *env, json_t *params, ssp_device *d,
                        ssp_rpc_error *err)
 {
 	ssp_addr a;
-	reader r;
+	modrpc_reader r;
 	const char *mfr = NULL, *serial = NULL;
 	bool by_serial = params && json_object_get(params, "serial");
-	if (obj_params(params, err)) return -1;
+	if (modrpc_obj_params(params, err)) return -1;
 	if (by_serial) {
 		json_t *v = json_object_get(params, "serial");
 		if (name_param(params, "manufacturer", true, &mfr, err)) return -1;
@@ -171,11 +114,11 @@ static int read_device(const ssp_module_env *env, json_t *params, ssp_device *d,
 			return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS,
 			                    "serial must be 1 to 64 characters A-Z a-z 0-9 . _ -");
 		serial = json_string_value(v);
-	} else if (addr_param(env, params, "address", true, &a, NULL, err)) {
+	} else if (modrpc_addr_param(env, params, "address", true, &a, NULL, err)) {
 		return -1;
 	}
-	int rc = reader_open(&r, env);
-	if (rc) return fail_internal(env, err, rc);
+	int rc = modrpc_reader_open(&r, env);
+	if (rc) return modrpc_fail_internal(env, err, rc);
 	if (by_serial) {
 		uint8_t k[SSP_MFR_NAME_MAX + 1 + SSP_SERIAL_MAX];
 		size_t ml = strlen(mfr), sl = strlen(serial);
@@ -189,14 +132,14 @@ static int read_device(const ssp_module_env *env, json_t *params, ssp_device *d,
 		if (!rc) memcpy(a.b, v, SSP_ADDR_LEN);
 	}
 	if (!rc) rc = ssp_device_get(r.st, &a, d);
-	reader_close(&r);
+	modrpc_reader_close(&r);
 	if (rc == SSP_ERR_NOTFOUND && by_serial)
 		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "no device %s of %s is enrolled", serial,
 		                    mfr);
 	if (rc == SSP_ERR_NOTFOUND)
 		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "unknown device %s",
 		                    json_string_value(json_object_get(params, "address")));
-	return rc ? fail_internal(env, err, rc) : 0;
+	return rc ? modrpc_fail_internal(env, err, rc) : 0;
 }
 
 static int m_device_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -205,7 +148,7 @@ static int m_device_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 	int rc = read_device(ctx, params, &d, err);
 	if (rc) return rc;
 	*res = device_json(ctx, &d);
-	return *res ? 0 : fail_internal(ctx, err, SSP_ERR_NOMEM);
+	return *res ? 0 : modrpc_fail_internal(ctx, err, SSP_ERR_NOMEM);
 }
 
 static int m_device_attestations(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -219,7 +162,7 @@ static int m_device_attestations(void *ctx, json_t *params, json_t **res, ssp_rp
 	json_decref(a);
 	*res = list ? json_pack("{s:s, s:o}", "status", device_status(d.status), "attestations", list)
 	            : NULL;
-	return *res ? 0 : fail_internal(ctx, err, SSP_ERR_NOMEM);
+	return *res ? 0 : modrpc_fail_internal(ctx, err, SSP_ERR_NOMEM);
 }
 
 static int m_mfr_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -227,17 +170,18 @@ static int m_mfr_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err
 	const ssp_module_env *env = ctx;
 	const char *name;
 	ssp_mfr m;
-	reader r;
-	if (obj_params(params, err) || name_param(params, "name", true, &name, err)) return -1;
-	int rc = reader_open(&r, env);
-	if (rc) return fail_internal(env, err, rc);
+	modrpc_reader r;
+	if (modrpc_obj_params(params, err) || name_param(params, "name", true, &name, err))
+		return -1;
+	int rc = modrpc_reader_open(&r, env);
+	if (rc) return modrpc_fail_internal(env, err, rc);
 	rc = ssp_device_mfr_get(r.st, name, &m);
-	reader_close(&r);
+	modrpc_reader_close(&r);
 	if (rc == SSP_ERR_NOTFOUND)
 		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "unknown manufacturer %s", name);
-	if (rc) return fail_internal(env, err, rc);
+	if (rc) return modrpc_fail_internal(env, err, rc);
 	*res = mfr_json(env, &m);
-	return *res ? 0 : fail_internal(env, err, SSP_ERR_NOMEM);
+	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
 /* A bounded scan of one table: up to limit matching entries, then `next`. */
@@ -299,11 +243,11 @@ static int finish_list(lister *l, int rc, const char *key, json_t **res, ssp_rpc
 	if (!rc) rc = l->err;
 	if (rc) {
 		json_decref(l->items);
-		return fail_internal(l->env, err, rc);
+		return modrpc_fail_internal(l->env, err, rc);
 	}
 	*res = json_pack("{s:o, s:o}", key, l->items,
 	                 "next", l->next[0] ? json_string(l->next) : json_null());
-	return *res ? 0 : fail_internal(l->env, err, SSP_ERR_NOMEM);
+	return *res ? 0 : modrpc_fail_internal(l->env, err, SSP_ERR_NOMEM);
 }
 
 static int m_mfr_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -312,10 +256,10 @@ static int m_mfr_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error *er
 	const char *start;
 	lister l = {.env = env};
 	ssp_txn *rt;
-	if (obj_params(params, err) || name_param(params, "start", false, &start, err) ||
+	if (modrpc_obj_params(params, err) || name_param(params, "start", false, &start, err) ||
 	    limit_param(params, &l.limit, err))
 		return -1;
-	if (!(l.items = json_array())) return fail_internal(env, err, SSP_ERR_NOMEM);
+	if (!(l.items = json_array())) return modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 	int rc = ssp_store_read(env->store, &rt);
 	if (!rc) {
 		rc = ssp_chain_state_scan(env->chain, rt, SSP_TB_DEV_MFR, start,
@@ -332,14 +276,14 @@ static int m_device_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error 
 	ssp_addr start;
 	bool has_start = false;
 	ssp_txn *rt;
-	if (obj_params(params, err) ||
-	    addr_param(env, params, "owner", false, &l.owner, &l.has_owner, err) ||
+	if (modrpc_obj_params(params, err) ||
+	    modrpc_addr_param(env, params, "owner", false, &l.owner, &l.has_owner, err) ||
 	    name_param(params, "manufacturer", false, &l.mfr, err) ||
-	    addr_param(env, params, "start", false, &start, &has_start, err) ||
+	    modrpc_addr_param(env, params, "start", false, &start, &has_start, err) ||
 	    limit_param(params, &l.limit, err))
 		return -1;
 	l.has_mfr = l.mfr != NULL;
-	if (!(l.items = json_array())) return fail_internal(env, err, SSP_ERR_NOMEM);
+	if (!(l.items = json_array())) return modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 	int rc = ssp_store_read(env->store, &rt);
 	if (!rc) {
 		rc = ssp_chain_state_scan(env->chain, rt, SSP_TB_DEVICE, has_start ? start.b : NULL,

@@ -8,28 +8,15 @@
  */
 #include <string.h>
 
+#include "rpc_util.h"
 #include "token_internal.h"
 
 #define LIST_MAX 100
-
-static int fail_internal(const ssp_module_env *env, ssp_rpc_error *err, int rc)
-{
-	if (rc == SSP_ERR_DBCORRUPT && env->on_fatal) env->on_fatal(env->fatal_ctx, rc);
-	if (rc == SSP_ERR_BUSY) return ssp_rpc_fail(err, SSP_RPC_BUSY, "node busy, retry");
-	return ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "internal error: %s", ssp_strerror(rc));
-}
 
 static json_t *jamount(uint64_t v, unsigned decimals)
 {
 	char s[SSP_AMOUNT_STR];
 	ssp_amount_format(s, sizeof s, v, decimals);
-	return json_string(s);
-}
-
-static json_t *jaddr(const ssp_module_env *env, const ssp_addr *a)
-{
-	char s[96];
-	ssp_addr_encode(s, sizeof s, ssp_genesis_hrp(env->genesis), a);
 	return json_string(s);
 }
 
@@ -40,20 +27,14 @@ static json_t *token_json(const ssp_module_env *env, const ssp_token_info *t)
 	return json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:i, s:b, s:b, s:I, s:o}", "symbol",
 	                 t->symbol, "name", t->name, "decimals", (int)t->decimals, "max_supply",
 	                 jamount(t->max_supply, t->decimals), "supply",
-	                 jamount(t->supply, t->decimals), "issuer", jaddr(env, &t->issuer), "flags",
-	                 (int)t->flags, "burnable", (t->flags & SSP_TOKEN_FLAG_BURNABLE) != 0,
-	                 "mintable", (t->flags & SSP_TOKEN_FLAG_MINTABLE) != 0, "created_height",
-	                 (json_int_t)t->created_height, "address", jaddr(env, &emitter));
+	                 jamount(t->supply, t->decimals), "issuer", modrpc_jaddr(env, &t->issuer),
+	                 "flags", (int)t->flags, "burnable",
+	                 (t->flags & SSP_TOKEN_FLAG_BURNABLE) != 0, "mintable",
+	                 (t->flags & SSP_TOKEN_FLAG_MINTABLE) != 0, "created_height",
+	                 (json_int_t)t->created_height, "address", modrpc_jaddr(env, &emitter));
 }
 
 /* ------------------------------------------------------------------ params */
-
-static int obj_params(json_t *params, ssp_rpc_error *err)
-{
-	if (params && !json_is_object(params))
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "params must be an object");
-	return 0;
-}
 
 /* A symbol param: a string matching [A-Z][A-Z0-9]{1,11}. */
 static int symbol_param(json_t *params, const char *key, bool required, const char **out,
@@ -73,55 +54,15 @@ static int symbol_param(json_t *params, const char *key, bool required, const ch
 	return 0;
 }
 
-static int addr_param(const ssp_module_env *env, json_t *params, const char *key, ssp_addr *out,
-                      ssp_rpc_error *err)
-{
-	json_t *v = params ? json_object_get(params, key) : NULL;
-	if (!json_is_string(v))
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "%s must be an address string",
-		                    key);
-	int rc = ssp_addr_decode(out, ssp_genesis_hrp(env->genesis), json_string_value(v));
-	if (rc) return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "%s: %s", key, ssp_strerror(rc));
-	return 0;
-}
-
 /* ------------------------------------------------------------------- reads */
 
-typedef struct {
-	const ssp_module_env *env;
-	ssp_txn *rt;
-	ssp_state *st;
-} reader;
-
-static int reader_open(reader *r, const ssp_module_env *env)
-{
-	r->env = env;
-	r->st = NULL;
-	int rc = ssp_store_read(env->store, &r->rt);
-	if (rc) return rc;
-	rc = ssp_chain_state_view(env->chain, r->rt, &r->st);
-	if (rc) {
-		ssp_txn_end(r->rt);
-		r->rt = NULL;
-	}
-	return rc;
-}
-
-static void reader_close(reader *r)
-{
-	if (r->st) ssp_state_close(r->st);
-	if (r->rt) ssp_txn_end(r->rt);
-	r->st = NULL;
-	r->rt = NULL;
-}
-
 /* Reads the token; fills err (-32001 for an unknown token) on failure. */
-static int read_token(reader *r, const char *symbol, ssp_token_info *t, ssp_rpc_error *err)
+static int read_token(modrpc_reader *r, const char *symbol, ssp_token_info *t, ssp_rpc_error *err)
 {
 	int rc = ssp_token_get(r->st, symbol, t);
 	if (rc == SSP_ERR_NOTFOUND)
 		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "unknown token %s", symbol);
-	return rc ? fail_internal(r->env, err, rc) : 0;
+	return rc ? modrpc_fail_internal(r->env, err, rc) : 0;
 }
 
 /* ----------------------------------------------------------------- methods */
@@ -131,16 +72,16 @@ static int m_token_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *e
 	const ssp_module_env *env = ctx;
 	const char *symbol;
 	ssp_token_info t;
-	reader r;
-	if (obj_params(params, err) || symbol_param(params, "symbol", true, &symbol, err))
+	modrpc_reader r;
+	if (modrpc_obj_params(params, err) || symbol_param(params, "symbol", true, &symbol, err))
 		return -1;
-	int rc = reader_open(&r, env);
-	if (rc) return fail_internal(env, err, rc);
+	int rc = modrpc_reader_open(&r, env);
+	if (rc) return modrpc_fail_internal(env, err, rc);
 	rc = read_token(&r, symbol, &t, err);
-	reader_close(&r);
+	modrpc_reader_close(&r);
 	if (rc) return rc;
 	*res = token_json(env, &t);
-	return *res ? 0 : fail_internal(env, err, SSP_ERR_NOMEM);
+	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
 static int m_token_balance(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -150,19 +91,20 @@ static int m_token_balance(void *ctx, json_t *params, json_t **res, ssp_rpc_erro
 	ssp_token_info t;
 	ssp_addr a;
 	uint64_t bal = 0;
-	reader r;
-	if (obj_params(params, err) || symbol_param(params, "symbol", true, &symbol, err) ||
-	    addr_param(env, params, "address", &a, err))
+	modrpc_reader r;
+	if (modrpc_obj_params(params, err) || symbol_param(params, "symbol", true, &symbol, err) ||
+	    modrpc_addr_param(env, params, "address", true, &a, NULL, err))
 		return -1;
-	int rc = reader_open(&r, env);
-	if (rc) return fail_internal(env, err, rc);
+	int rc = modrpc_reader_open(&r, env);
+	if (rc) return modrpc_fail_internal(env, err, rc);
 	rc = read_token(&r, symbol, &t, err);
-	if (!rc && (rc = ssp_token_balance(r.st, symbol, &a, &bal))) rc = fail_internal(env, err, rc);
-	reader_close(&r);
+	if (!rc && (rc = ssp_token_balance(r.st, symbol, &a, &bal)))
+		rc = modrpc_fail_internal(env, err, rc);
+	modrpc_reader_close(&r);
 	if (rc) return rc;
-	*res = json_pack("{s:s, s:o, s:o, s:i}", "symbol", symbol, "address", jaddr(env, &a),
+	*res = json_pack("{s:s, s:o, s:o, s:i}", "symbol", symbol, "address", modrpc_jaddr(env, &a),
 	                 "balance", jamount(bal, t.decimals), "decimals", (int)t.decimals);
-	return *res ? 0 : fail_internal(env, err, SSP_ERR_NOMEM);
+	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
 static int m_token_allowance(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
@@ -172,22 +114,22 @@ static int m_token_allowance(void *ctx, json_t *params, json_t **res, ssp_rpc_er
 	ssp_token_info t;
 	ssp_addr owner, spender;
 	uint64_t v = 0;
-	reader r;
-	if (obj_params(params, err) || symbol_param(params, "symbol", true, &symbol, err) ||
-	    addr_param(env, params, "owner", &owner, err) ||
-	    addr_param(env, params, "spender", &spender, err))
+	modrpc_reader r;
+	if (modrpc_obj_params(params, err) || symbol_param(params, "symbol", true, &symbol, err) ||
+	    modrpc_addr_param(env, params, "owner", true, &owner, NULL, err) ||
+	    modrpc_addr_param(env, params, "spender", true, &spender, NULL, err))
 		return -1;
-	int rc = reader_open(&r, env);
-	if (rc) return fail_internal(env, err, rc);
+	int rc = modrpc_reader_open(&r, env);
+	if (rc) return modrpc_fail_internal(env, err, rc);
 	rc = read_token(&r, symbol, &t, err);
 	if (!rc && (rc = ssp_token_allowance(r.st, symbol, &owner, &spender, &v)))
-		rc = fail_internal(env, err, rc);
-	reader_close(&r);
+		rc = modrpc_fail_internal(env, err, rc);
+	modrpc_reader_close(&r);
 	if (rc) return rc;
-	*res = json_pack("{s:s, s:o, s:o, s:o, s:i}", "symbol", symbol, "owner", jaddr(env, &owner),
-	                 "spender", jaddr(env, &spender), "allowance", jamount(v, t.decimals),
-	                 "decimals", (int)t.decimals);
-	return *res ? 0 : fail_internal(env, err, SSP_ERR_NOMEM);
+	*res = json_pack("{s:s, s:o, s:o, s:o, s:i}", "symbol", symbol, "owner",
+	                 modrpc_jaddr(env, &owner), "spender", modrpc_jaddr(env, &spender),
+	                 "allowance", jamount(v, t.decimals), "decimals", (int)t.decimals);
+	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
 typedef struct {
@@ -218,7 +160,8 @@ static int m_token_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 	const char *from;
 	ssp_txn *rt;
 	json_int_t limit = LIST_MAX;
-	if (obj_params(params, err) || symbol_param(params, "from", false, &from, err)) return -1;
+	if (modrpc_obj_params(params, err) || symbol_param(params, "from", false, &from, err))
+		return -1;
 	json_t *jl = params ? json_object_get(params, "limit") : NULL;
 	if (jl) {
 		if (!json_is_integer(jl) || json_integer_value(jl) < 1)
@@ -230,7 +173,7 @@ static int m_token_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 		limit = json_integer_value(jl);
 	}
 	list_ctx l = {.env = env, .tokens = json_array(), .limit = (size_t)limit};
-	if (!l.tokens) return fail_internal(env, err, SSP_ERR_NOMEM);
+	if (!l.tokens) return modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 	int rc = ssp_store_read(env->store, &rt);
 	if (!rc) {
 		rc = ssp_token_scan(env->chain, rt, from, list_visit, &l);
@@ -239,11 +182,11 @@ static int m_token_list(void *ctx, json_t *params, json_t **res, ssp_rpc_error *
 	}
 	if (rc) {
 		json_decref(l.tokens);
-		return fail_internal(env, err, rc);
+		return modrpc_fail_internal(env, err, rc);
 	}
 	*res = json_pack("{s:o}", "tokens", l.tokens);
 	if (*res && l.next[0]) json_object_set_new(*res, "next", json_string(l.next));
-	return *res ? 0 : fail_internal(env, err, SSP_ERR_NOMEM);
+	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
 const ssp_rpc_method ssp_token_methods[TOKEN_NMETHODS] = {
