@@ -21,6 +21,7 @@
 
 #include "chain/mempool_internal.h"
 #include "chain_fixture.h"
+#include "module_fixture.h"
 #include "ssp/contract.h"
 #include "ssp/token.h"
 
@@ -47,28 +48,15 @@ typedef struct {
 
 static void cx_open(cx *x, const ssp_genesis *g)
 {
-	ssp_store_opts so = {.map_size = (size_t)256 << 20, .no_sync = true};
-	ssp_mempool_opts mo = {0};
-	size_t nt;
-	ssp_modset *ms;
 	memset(x, 0, sizeof *x);
 	x->g = g;
-	fx_tmpdir(x->n.dir);
-	x->n.own_dir = true;
-	assert_int_equal(ssp_store_open(&x->n.store, x->n.dir, &so), 0);
-	assert_int_equal(ssp_modset_new(&ms, g), 0);
-	x->n.mods = ms;
-	x->n.mods_free = (void (*)(void *))ssp_modset_free;
-	const ssp_txreg *types = ssp_modset_txtypes(ms, &nt);
-	assert_int_equal(ssp_chain_open(&x->n.chain, x->n.store, g, types, nt), 0);
-	ssp_chain_set_check_invariants(x->n.chain, true);
-	assert_int_equal(ssp_mempool_new(&x->n.pool, x->n.chain, &mo), 0);
+	fx_module_node_open(&x->n, g, (size_t)256 << 20);
 	const ssp_module *const *m = ssp_modules_all(&x->nmod);
 	for (size_t i = 0; i < x->nmod; i++) {
 		x->env[i] = (ssp_module_env){.chain = x->n.chain,
 		                             .store = x->n.store,
 		                             .genesis = g,
-		                             .chain_state = ssp_modset_state(ms, i)};
+		                             .chain_state = ssp_modset_state(x->n.mods, i)};
 		if (m[i]->init) assert_int_equal(m[i]->init(&x->env[i]), 0);
 	}
 	x->t = T0;
@@ -289,17 +277,12 @@ static size_t event_count(const ssp_receipt *r, const char *name)
 /* Calls an RPC method of the module; returns the handler's code. */
 static int rpc(cx *x, const char *method, json_t *params, json_t **res, ssp_rpc_error *err)
 {
-	const ssp_module *m = &ssp_contract_module;
+	const ssp_rpc_method *m = fx_module_method(&ssp_contract_module, method);
 	memset(err, 0, sizeof *err);
 	*res = NULL;
-	for (size_t i = 0; i < m->nmethods; i++)
-		if (!strcmp(m->methods[i].name, method)) {
-			int rc = m->methods[i].fn(cx_env(x), params, res, err);
-			json_decref(params);
-			return rc;
-		}
-	fail();
-	return -1;
+	int rc = m->fn(cx_env(x), params, res, err);
+	json_decref(params);
+	return rc;
 }
 
 /* contract_query's return as compact JSON (caller frees), or NULL on an RPC error. */

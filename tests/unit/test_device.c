@@ -446,20 +446,7 @@ static void test_payload_codec(void **state)
 
 static json_t *call(ssp_module_env *env, const char *method, const char *params, int *code)
 {
-	const ssp_rpc_method *m = NULL;
-	for (size_t i = 0; i < ssp_device_module.nmethods; i++)
-		if (!strcmp(ssp_device_module.methods[i].name, method))
-			m = &ssp_device_module.methods[i];
-	assert_non_null(m);
-	json_error_t je;
-	json_t *p = params ? json_loads(params, 0, &je) : NULL;
-	json_t *res = NULL;
-	ssp_rpc_error err = {0};
-	int rc = m->fn(env, p, &res, &err);
-	json_decref(p);
-	*code = rc ? err.code : 0;
-	json_decref(err.data);
-	return res;
+	return fx_module_call(&ssp_device_module, env, method, params, code);
 }
 
 static void test_rpc(void **state)

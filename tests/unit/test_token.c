@@ -806,21 +806,8 @@ static int count_keys(void *arg, const void *k, size_t kl, const void *v, size_t
 static json_t *call(tnode *t, ssp_module_env *env, const char *method, const char *params,
                     int *code)
 {
-	const ssp_rpc_method *m = NULL;
-	for (size_t i = 0; i < ssp_token_module.nmethods; i++)
-		if (!strcmp(ssp_token_module.methods[i].name, method))
-			m = &ssp_token_module.methods[i];
-	assert_non_null(m);
 	(void)t;
-	json_error_t je;
-	json_t *p = params ? json_loads(params, 0, &je) : NULL;
-	json_t *res = NULL;
-	ssp_rpc_error err = {0};
-	int rc = m->fn(env, p, &res, &err);
-	json_decref(p);
-	*code = rc ? err.code : 0;
-	json_decref(err.data);
-	return res;
+	return fx_module_call(&ssp_token_module, env, method, params, code);
 }
 
 static void test_token_scan_and_rpc(void **state)
