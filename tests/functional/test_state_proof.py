@@ -2,72 +2,23 @@
 IOT_Coin token and an iot20 Lua contract serves state_getProof,
 account_getProof and token_getBalanceProof; every proof, of presence and of
 absence, verifies against the state_root of its block's header (fetched
-separately with chain_getBlock) with an independent verifier written here
-from docs/internals/state.md — before and after a restart, and the proofs
-taken before the restart still verify against their old headers. A tampered
-proof fails; `ssp proof account` checks one locally; unknown tables,
-oversized keys and pruned or future heights are clear RPC errors."""
-import hashlib
+separately with chain_getBlock) with an independent verifier written from
+docs/internals/state.md (tests/tools/smt_ref.py) — before and after a
+restart, and the proofs taken before the restart still verify against their
+old headers. A tampered proof fails; `ssp proof account` checks one locally;
+unknown tables, oversized keys and pruned or future heights are clear RPC
+errors."""
 import os
+import sys
 
 from sspnode import Cli, Node, RpcError, bindir_from_argv, check, main, tempdir
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+from smt_ref import verify  # noqa: E402  (the verifier tests/tools/smt_kat_check.py uses)
+
 CONTRACTS = os.path.join(HERE, "..", "..", "contracts")
 TB = {"account": 1, "token_balance": 17, "contract_code": 24, "contract_storage": 25}
-
-
-def sha(*parts):
-    return hashlib.sha256(b"".join(parts)).digest()
-
-
-def bit(p, i):
-    return (p[i // 8] >> (7 - i % 8)) & 1
-
-
-def verify(root, state_key, value, proof):
-    """The docs' verifier: True when `proof` shows state_key holds value (None: absent)."""
-    if len(proof) < 3:
-        return False
-    kind, depth = proof[0], proof[1] | proof[2] << 8
-    if kind > 2 or depth > 256:
-        return False
-    nb = (depth + 7) // 8
-    bm, off = proof[3:3 + nb], 3 + nb
-    if len(bm) != nb or (depth % 8 and bm[-1] >> (depth % 8)):
-        return False
-    sibs = []
-    for i in range(depth):
-        if bm[i // 8] >> (i % 8) & 1:
-            s = proof[off:off + 32]
-            off += 32
-            if len(s) != 32 or s == bytes(32):
-                return False
-            sibs.append(s)
-        else:
-            sibs.append(bytes(32))
-    tail = proof[off:]
-    path = sha(state_key)
-    if kind == 0:
-        if len(tail) != 32 or value is None or sha(value) != tail:
-            return False
-        h = sha(b"\0", path, tail)
-    elif kind == 1:
-        if tail or value is not None:
-            return False
-        h = bytes(32)
-    else:
-        if len(tail) != 64 or value is not None:
-            return False
-        other = tail[:32]
-        if other == path or any(bit(other, i) != bit(path, i) for i in range(depth)):
-            return False
-        h = sha(b"\0", other, tail[32:])
-    if depth and sibs[depth - 1] == bytes(32):
-        return False
-    for i in reversed(range(depth)):
-        h = sha(b"\1", sibs[i], h) if bit(path, i) else sha(b"\1", h, sibs[i])
-    return h == root
 
 
 def check_proof(node, res, what, present):
