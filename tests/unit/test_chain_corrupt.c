@@ -52,10 +52,14 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Three blocks of transfers; returns block `which`'s bytes (caller frees). */
-static uint8_t *make_chain(fx_node *n, uint64_t which, size_t *len)
+/*
+ * Three blocks of transfers in a new datadir, closed and left in dir (the
+ * test removes it); returns block `which`'s bytes (caller frees).
+ */
+static uint8_t *make_chain(char dir[64], uint64_t which, size_t *len)
 {
-	fx_node_open(n, NULL, G);
+	fx_node n;
+	fx_node_open(&n, NULL, G);
 	for (uint64_t i = 0; i < 3; i++) {
 		fx_xfer x = {.to = &BOB.addr,
 		             .amount = SSP_COIN,
@@ -63,10 +67,27 @@ static uint8_t *make_chain(fx_node *n, uint64_t which, size_t *len)
 		             .nonce = i,
 		             .expiry = 1000,
 		             .pubkey = i == 0};
-		assert_int_equal(fx_submit(n, &ALICE, &x, NULL), 0);
-		fx_produce(n, &PROD, T0 + 1000 * (i + 1));
+		assert_int_equal(fx_submit(&n, &ALICE, &x, NULL), 0);
+		fx_produce(&n, &PROD, T0 + 1000 * (i + 1));
 	}
-	return fx_block_copy(n, which, len);
+	uint8_t *b = fx_block_copy(&n, which, len);
+	snprintf(dir, 64, "%s", n.dir);
+	fx_node_close(&n, true);
+	return b;
+}
+
+/* Opens the datadir make_chain left in dir again; fx_node_close removes it. */
+static void reopen(fx_node *n, const char *dir)
+{
+	fx_node_open(n, dir, G);
+	n->own_dir = true;
+}
+
+/* Opens dir's store as the fixture does; returns ssp_store_open's code. */
+static int open_store(ssp_store **st, const char *dir)
+{
+	ssp_store_opts so = {.map_size = (size_t)64 << 20, .no_sync = true};
+	return ssp_store_open(st, dir, &so);
 }
 
 /* Flips one bit of the copy of `what` inside dir/chain.mdb, `back` bytes from its end. */
@@ -112,12 +133,9 @@ static void test_altered_block_below_head(void **state)
 	fx_node n;
 	size_t len;
 	char dir[64];
-	uint8_t *b2 = make_chain(&n, 2, &len);
-	snprintf(dir, sizeof dir, "%s", n.dir);
-	fx_node_close(&n, true);
+	uint8_t *b2 = make_chain(dir, 2, &len);
 	flip_in_file(dir, b2, len, 10); /* inside the tx's signature: the tx root breaks */
-	fx_node_open(&n, dir, G);       /* the head (block 3) is intact */
-	n.own_dir = true;
+	reopen(&n, dir);                /* the head (block 3) is intact */
 	assert_int_equal(read_block(&n, 2), SSP_ERR_DBCORRUPT);
 	assert_int_equal(read_block(&n, 1), 0);
 	assert_int_equal(read_block(&n, 3), 0);
@@ -131,12 +149,9 @@ static void test_altered_header(void **state)
 	fx_node n;
 	size_t len;
 	char dir[64];
-	uint8_t *b1 = make_chain(&n, 1, &len);
-	snprintf(dir, sizeof dir, "%s", n.dir);
-	fx_node_close(&n, true);
+	uint8_t *b1 = make_chain(dir, 1, &len);
 	flip_in_file(dir, b1, 40, 20); /* in prev_id: the block's id changes */
-	fx_node_open(&n, dir, G);
-	n.own_dir = true;
+	reopen(&n, dir);
 	assert_int_equal(read_block(&n, 1), SSP_ERR_DBCORRUPT);
 	fx_node_close(&n, false);
 	free(b1);
@@ -145,17 +160,13 @@ static void test_altered_header(void **state)
 static void test_altered_head(void **state)
 {
 	(void)state;
-	fx_node n;
 	size_t len;
 	char dir[64];
-	uint8_t *b3 = make_chain(&n, 3, &len);
-	snprintf(dir, sizeof dir, "%s", n.dir);
-	fx_node_close(&n, true);
+	uint8_t *b3 = make_chain(dir, 3, &len);
 	flip_in_file(dir, b3, len, 10);
 	ssp_store *st;
 	ssp_chain *c;
-	ssp_store_opts so = {.map_size = (size_t)64 << 20, .no_sync = true};
-	assert_int_equal(ssp_store_open(&st, dir, &so), 0);
+	assert_int_equal(open_store(&st, dir), 0);
 	assert_int_equal(ssp_chain_open(&c, st, G, NULL, 0), SSP_ERR_DBCORRUPT);
 	ssp_store_close(st);
 	fx_rmdir(dir);
@@ -165,19 +176,15 @@ static void test_altered_head(void **state)
 static void test_truncated_file(void **state)
 {
 	(void)state;
-	fx_node n;
 	size_t len;
 	char dir[64], path[128];
-	free(make_chain(&n, 1, &len));
-	snprintf(dir, sizeof dir, "%s", n.dir);
-	fx_node_close(&n, true);
+	free(make_chain(dir, 1, &len));
 	snprintf(path, sizeof path, "%s/chain.mdb", dir);
 	struct stat sb;
 	assert_int_equal(stat(path, &sb), 0);
 	assert_int_equal(truncate(path, sb.st_size / 2), 0);
 	ssp_store *st = NULL;
-	ssp_store_opts so = {.map_size = (size_t)64 << 20, .no_sync = true};
-	assert_int_equal(ssp_store_open(&st, dir, &so), SSP_ERR_DBCORRUPT);
+	assert_int_equal(open_store(&st, dir), SSP_ERR_DBCORRUPT);
 	assert_null(st);
 	fx_rmdir(dir);
 }
