@@ -34,20 +34,25 @@ static const cli_optspec no_opts[] = {{NULL, false}};
 static const cli_optspec key_new_opts[] = {{"name", true}, {"type", true}, {NULL, false}};
 static const cli_optspec key_import_opts[] = {{"name", true}, {"pem", true}, {NULL, false}};
 static const cli_optspec key_export_opts[] = {{"yes", false}, {NULL, false}};
+
+/*
+ * What every command that signs a tx takes after its own options, in this
+ * order (--help lists them so): the fee, --wait and the expiry. TXOPTS puts
+ * the signer first.
+ */
+#define TX_TAIL {"fee", true}, {"wait", false}, {"expiry-blocks", true}
+#define TXOPTS {"from", true}, TX_TAIL
 static const cli_optspec transfer_opts[] = {
     {"from", true}, {"to", true},    {"amount", true},        {"fee", true},
     {"memo", true}, {"wait", false}, {"expiry-blocks", true}, {NULL, false},
 };
 
 static const cli_optspec contract_deploy_opts[] = {
-    {"from", true},  {"args", true},          {"gas", true}, {"fee", true},
-    {"wait", false}, {"expiry-blocks", true}, {NULL, false},
+    {"from", true}, {"args", true}, {"gas", true}, TX_TAIL, {NULL, false},
 };
 static const cli_optspec contract_call_opts[] = {
-    {"from", true}, {"args", true},  {"value", true},         {"gas", true},
-    {"fee", true},  {"wait", false}, {"expiry-blocks", true}, {NULL, false},
+    {"from", true}, {"args", true}, {"value", true}, {"gas", true}, TX_TAIL, {NULL, false},
 };
-#define TXOPTS {"from", true}, {"fee", true}, {"wait", false}, {"expiry-blocks", true}
 static const cli_optspec mfr_name_opts[] = {TXOPTS, {"name", true}, {NULL, false}};
 static const cli_optspec mfr_decision_opts[] = {
     TXOPTS, {"name", true}, {"producer-key", true}, {NULL, false}};
@@ -75,25 +80,22 @@ static const cli_optspec contract_events_opts[] = {
     {"name", true}, {"from-height", true}, {"to-height", true}, {"limit", true}, {NULL, false},
 };
 static const cli_optspec token_create_opts[] = {
-    {"from", true},       {"symbol", true},        {"name", true},          {"decimals", true},
-    {"max-supply", true}, {"no-burn", false},      {"fixed-supply", false}, {"fee", true},
-    {"wait", false},      {"expiry-blocks", true}, {NULL, false},
+    {"from", true},       {"symbol", true},   {"name", true},          {"decimals", true},
+    {"max-supply", true}, {"no-burn", false}, {"fixed-supply", false}, TX_TAIL,
+    {NULL, false},
 };
 static const cli_optspec token_to_opts[] = {
-    {"from", true},  {"symbol", true},        {"to", true},  {"amount", true}, {"fee", true},
-    {"wait", false}, {"expiry-blocks", true}, {NULL, false},
+    {"from", true}, {"symbol", true}, {"to", true}, {"amount", true}, TX_TAIL, {NULL, false},
 };
 static const cli_optspec token_burn_opts[] = {
-    {"from", true},  {"symbol", true},        {"amount", true}, {"fee", true},
-    {"wait", false}, {"expiry-blocks", true}, {NULL, false},
+    {"from", true}, {"symbol", true}, {"amount", true}, TX_TAIL, {NULL, false},
 };
 static const cli_optspec token_approve_opts[] = {
-    {"from", true}, {"symbol", true}, {"spender", true},       {"amount", true},
-    {"fee", true},  {"wait", false},  {"expiry-blocks", true}, {NULL, false},
+    {"from", true}, {"symbol", true}, {"spender", true}, {"amount", true}, TX_TAIL, {NULL, false},
 };
 static const cli_optspec token_transfer_from_opts[] = {
-    {"from", true}, {"symbol", true}, {"owner", true},         {"to", true},  {"amount", true},
-    {"fee", true},  {"wait", false},  {"expiry-blocks", true}, {NULL, false},
+    {"from", true},   {"symbol", true}, {"owner", true}, {"to", true},
+    {"amount", true}, TX_TAIL,          {NULL, false},
 };
 static const cli_optspec token_symbol_opts[] = {{"symbol", true}, {NULL, false}};
 static const cli_optspec token_allowance_opts[] = {
