@@ -12,7 +12,7 @@ PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
 libsodium-dev libssl-dev liblmdb-dev liblua5.4-dev libuv1-dev libmicrohttpd-dev
 libjansson-dev libcurl4-openssl-dev libmosquitto-dev mosquitto softhsm2 opensc
 python3-cryptography prometheus python3-jsonschema python3-websockets python3-nacl
-p11-kit libp11-kit-dev libcmocka-dev lmdb-utils openssl curl python3"
+p11-kit libp11-kit-dev libcmocka-dev lmdb-utils openssl curl python3 gdb"
 ARM64_PKGS="gcc-aarch64-linux-gnu qemu-user libc6:arm64 libc6-dev:arm64
 libsodium-dev:arm64 libssl-dev:arm64 liblmdb-dev:arm64 liblua5.4-dev:arm64
 libuv1-dev:arm64 libmicrohttpd-dev:arm64 libjansson-dev:arm64

@@ -19,7 +19,9 @@ served and that nothing crashes:
 
 The flip count is bounded (FLIPS, SSP_FLIPS) and so is the time
 (SWEEP_SECONDS, SSP_FLIP_SECONDS); the seed is printed (SSP_FLIP_SEED
-reproduces a run)."""
+reproduces a run). A node that should stop and has not within 15 s gets
+every thread's backtrace printed (gdb, bounded in time) before it is
+killed, so such a failure shows which thread hung."""
 import os
 import random
 import re
@@ -95,6 +97,38 @@ def bad_exit(rc, text):
     """A crash, however it shows: a signal, a sanitizer's report (it exits 1), or
     an exit status other than sspd's own (0 ok, 1 refused/corrupt, 2 local failure)."""
     return signalled(rc) or rc not in (0, 1, 2) or any(s in text for s in SANITIZER)
+
+
+def backtraces(pid, seconds=30):
+    """Every thread's backtrace of process pid, from gdb (at most `seconds`;
+    gdb detaches and the process goes on), or why there are none."""
+    gdb = shutil.which("gdb")
+    if not gdb:
+        return "(no backtraces: gdb is not installed)"
+    if EMULATOR:  # gdb would attach to the emulator, not to sspd
+        return "(no backtraces: sspd runs under %s)" % " ".join(EMULATOR)
+    try:
+        r = subprocess.run([gdb, "-p", str(pid), "-batch", "-nx", "-ex", "thread apply all bt"],
+                           capture_output=True, text=True, timeout=seconds,
+                           stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:  # killed: what it printed so far
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else e.stdout
+        return "%s\n(gdb did not finish within %d s)" % (out or "", seconds)
+    return r.stdout + r.stderr
+
+
+def wait_stopped(node, seconds=15):
+    """Waits for a node that must stop by itself (a corrupt answer stops it).
+    Returns (exit status, hung): a node still up after `seconds` has its
+    threads' backtraces printed (so a failure shows which thread hung), then
+    is killed."""
+    try:
+        return node.proc.wait(seconds), False
+    except subprocess.TimeoutExpired:
+        print("sspd (pid %d) has not stopped %d s after a corrupt answer; its threads:\n%s"
+              % (node.proc.pid, seconds, backtraces(node.proc.pid)), flush=True)
+        node.proc.kill()
+        return node.proc.wait(10), True
 
 
 def start_copy(bindir, datadir, extra=None):
@@ -207,8 +241,8 @@ def block_bytes_corrupt(bindir, orig, blocks, txids):
     except RpcError as e:
         check(e.code == -32603 and "corrupt" in e.message,
               "chain_getBlock of the altered block: internal error (%s)" % e.message)
-    rc = n.proc.wait(15)
-    check(rc == 1 and "database corrupt at height %d" % h in n.logtext(),
+    rc, hung = wait_stopped(n)
+    check(not hung and rc == 1 and "database corrupt at height %d" % h in n.logtext(),
           "the node stopped (exit %d) with \"database corrupt at height %d\"" % (rc, h))
     r = verify(bindir, d)
     check(r.returncode == 1 and ("database corrupt at height %d" % h) in r.stdout,
@@ -304,11 +338,8 @@ def sweep(bindir, orig, ref_dump, blocks, txids):
                 served_altered += 1
             index_misses += what == "index"
             if what in ("refused", "dropped"):
-                try:
-                    rc = n.proc.wait(15)
-                except subprocess.TimeoutExpired:  # hung, or did not stop: as bad as a crash
-                    n.proc.kill()
-                    rc = n.proc.wait(10)
+                rc, hung = wait_stopped(n)
+                if hung:  # hung, or did not stop: as bad as a crash
                     crash = True
                     hangs += 1
                 found |= rc == 1 and "database corrupt at height" in n.logtext()
