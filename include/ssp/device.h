@@ -16,24 +16,13 @@
 extern "C" {
 #endif
 
-enum {
-	SSP_TB_DEV_MFR = SSP_TB_MODULE_FIRST + 16,    /* name -> manufacturer record */
-	SSP_TB_DEV_MODEL = SSP_TB_MODULE_FIRST + 17,  /* name \0 model -> model record */
-	SSP_TB_DEVICE = SSP_TB_MODULE_FIRST + 18,     /* device addr -> device record */
-	SSP_TB_DEV_SERIAL = SSP_TB_MODULE_FIRST + 19, /* name \0 serial -> device addr */
-};
+/* The state tables (SSP_TB_DEV_*) and the device record: ssp/proto_device.h. */
 
 typedef enum {
 	SSP_MFR_PENDING = 1,
 	SSP_MFR_ADMITTED = 2,
 	SSP_MFR_REVOKED = 3,
 } ssp_mfr_status;
-
-typedef enum {
-	SSP_DEVICE_ACTIVE = 1,
-	SSP_DEVICE_REVOKED = 2,
-	SSP_DEVICE_UNTRUSTED = 3, /* its last attestation named firmware its model does not accept */
-} ssp_device_status;
 
 #define SSP_MFR_APPROVALS_MAX 128
 
@@ -53,25 +42,6 @@ typedef struct {
 	uint32_t nfirmware;
 	ssp_hash firmware[SSP_FIRMWARE_MAX];
 } ssp_model;
-
-typedef struct {
-	ssp_addr address;
-	char mfr[SSP_MFR_NAME_MAX + 1];
-	char model[SSP_MODEL_MAX + 1];
-	char serial[SSP_SERIAL_MAX + 1];
-	ssp_pubkey key;
-	uint32_t capabilities;
-	ssp_hash claim_commitment;
-	uint8_t status;
-	bool owned;
-	ssp_addr owner;
-	uint64_t enrolled_height;
-	/* the latest attestation (attested_height 0: none yet) */
-	uint64_t attested_height;
-	uint64_t counter;
-	uint64_t challenge_height;
-	ssp_hash firmware;
-} ssp_device;
 
 /* Committed reads (RPC, tests) through a state view or a tx's state. */
 SSP_WUR int ssp_device_mfr_get(ssp_state *st, const char *name, ssp_mfr *out);

@@ -66,6 +66,53 @@ typedef struct {
 	uint64_t challenge_height;
 } ssp_device_payload;
 
+/*
+ * The registry's state tables (ids under the chain's state table, u8 table ‖
+ * key; SSP_TB_MODULE_FIRST + 16.. in ssp/chain.h terms). A light client
+ * proves a key of these with state_getProof (ssp/stateproof.h).
+ */
+enum {
+	SSP_TB_DEV_MFR = 32,    /* name -> manufacturer record */
+	SSP_TB_DEV_MODEL = 33,  /* name \0 model -> model record */
+	SSP_TB_DEVICE = 34,     /* device addr -> device record */
+	SSP_TB_DEV_SERIAL = 35, /* name \0 serial -> device addr */
+};
+
+typedef enum {
+	SSP_DEVICE_ACTIVE = 1,
+	SSP_DEVICE_REVOKED = 2,
+	SSP_DEVICE_UNTRUSTED = 3, /* its last attestation named firmware its model does not accept */
+} ssp_device_status;
+
+typedef struct {
+	ssp_addr address;
+	char mfr[SSP_MFR_NAME_MAX + 1];
+	char model[SSP_MODEL_MAX + 1];
+	char serial[SSP_SERIAL_MAX + 1];
+	ssp_pubkey key;
+	uint32_t capabilities;
+	ssp_hash claim_commitment;
+	uint8_t status;
+	bool owned;
+	ssp_addr owner;
+	uint64_t enrolled_height;
+	/* the latest attestation (attested_height 0: none yet) */
+	uint64_t attested_height;
+	uint64_t counter;
+	uint64_t challenge_height;
+	ssp_hash firmware;
+} ssp_device;
+
+/*
+ * The device record (the value under SSP_TB_DEVICE ‖ address), in
+ * docs/internals/device.md's layout. Decoding is strict: SSP_ERR_DBCORRUPT
+ * on anything off (the node reads its own state with it; a light client
+ * decodes a value it has proven).
+ */
+void ssp_device_record_encode(ssp_buf *b, const ssp_device *d);
+SSP_WUR int ssp_device_record_decode(ssp_device *d, const void *key, size_t kl, const void *p,
+                                     size_t n);
+
 /* Names, models and serials: 1..max of [A-Za-z0-9._-], first a letter or digit. */
 int ssp_device_ident_valid(const char *s, size_t n, size_t max);
 

@@ -25,6 +25,10 @@
 
 #define KEY_MAX (SSP_MFR_NAME_MAX + 1 + SSP_SERIAL_MAX)
 
+/* the table ids are in ssp/proto_device.h, for light clients */
+_Static_assert(SSP_TB_DEV_MFR == SSP_TB_MODULE_FIRST + 16 && SSP_TB_DEVICE == SSP_TB_MODULE_FIRST + 18,
+               "device table ids");
+
 /* ---------------------------------------------------------------- records */
 
 void device_mfr_encode(ssp_buf *b, const ssp_mfr *m)
@@ -85,51 +89,6 @@ int device_model_decode(ssp_model *m, const void *key, size_t kl, const void *p,
 	return ssp_rd_end(&r) ? SSP_ERR_DBCORRUPT : 0;
 }
 
-static void device_encode(ssp_buf *b, const ssp_device *d)
-{
-	ssp_device_put_ident(b, d->mfr);
-	ssp_device_put_ident(b, d->model);
-	ssp_device_put_ident(b, d->serial);
-	ssp_device_put_key(b, &d->key);
-	ssp_buf_u32(b, d->capabilities);
-	ssp_buf_put(b, d->claim_commitment.b, 32);
-	ssp_buf_u8(b, d->status);
-	ssp_buf_u8(b, d->owned);
-	ssp_buf_put(b, d->owner.b, SSP_ADDR_LEN);
-	ssp_buf_u64(b, d->enrolled_height);
-	ssp_buf_u64(b, d->attested_height);
-	ssp_buf_u64(b, d->counter);
-	ssp_buf_u64(b, d->challenge_height);
-	ssp_buf_put(b, d->firmware.b, 32);
-}
-
-int device_record_decode(ssp_device *d, const void *key, size_t kl, const void *p, size_t n)
-{
-	ssp_rd r;
-	memset(d, 0, sizeof *d);
-	if (kl != SSP_ADDR_LEN) return SSP_ERR_DBCORRUPT;
-	memcpy(d->address.b, key, SSP_ADDR_LEN);
-	ssp_rd_init(&r, p, n);
-	if (ssp_device_rd_ident(&r, d->mfr, SSP_MFR_NAME_MAX) || ssp_device_rd_ident(&r, d->model, SSP_MODEL_MAX) ||
-	    ssp_device_rd_ident(&r, d->serial, SSP_SERIAL_MAX) || ssp_device_rd_key(&r, &d->key))
-		return SSP_ERR_DBCORRUPT;
-	d->capabilities = ssp_rd_u32(&r);
-	ssp_rd_raw(&r, d->claim_commitment.b, 32);
-	d->status = ssp_rd_u8(&r);
-	uint8_t owned = ssp_rd_u8(&r);
-	ssp_rd_raw(&r, d->owner.b, SSP_ADDR_LEN);
-	d->enrolled_height = ssp_rd_u64(&r);
-	d->attested_height = ssp_rd_u64(&r);
-	d->counter = ssp_rd_u64(&r);
-	d->challenge_height = ssp_rd_u64(&r);
-	ssp_rd_raw(&r, d->firmware.b, 32);
-	if (ssp_rd_end(&r) || owned > 1 || d->status < SSP_DEVICE_ACTIVE ||
-	    d->status > SSP_DEVICE_UNTRUSTED)
-		return SSP_ERR_DBCORRUPT;
-	d->owned = owned;
-	return 0;
-}
-
 static size_t pair_key(uint8_t k[KEY_MAX], const char *a, const char *b)
 {
 	size_t na = strlen(a), nb = strlen(b);
@@ -166,7 +125,7 @@ int ssp_device_get(ssp_state *st, const ssp_addr *a, ssp_device *out)
 	const void *v;
 	size_t vl;
 	int rc = ssp_state_get(st, SSP_TB_DEVICE, a->b, SSP_ADDR_LEN, &v, &vl);
-	return rc ? rc : device_record_decode(out, a->b, SSP_ADDR_LEN, v, vl);
+	return rc ? rc : ssp_device_record_decode(out, a->b, SSP_ADDR_LEN, v, vl);
 }
 
 static int put_mfr(ssp_state *st, const ssp_mfr *m)
@@ -184,7 +143,7 @@ static int put_device(ssp_state *st, const ssp_device *d)
 {
 	ssp_buf b;
 	ssp_buf_init(&b, 512);
-	device_encode(&b, d);
+	ssp_device_record_encode(&b, d);
 	int rc = b.err ? b.err
 	               : ssp_state_put(st, SSP_TB_DEVICE, d->address.b, SSP_ADDR_LEN, b.data, b.len);
 	ssp_buf_free(&b);

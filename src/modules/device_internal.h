@@ -17,8 +17,6 @@ extern const ssp_rpc_method ssp_device_methods[DEVICE_NMETHODS];
 /* Strict record codecs (SSP_ERR_DBCORRUPT on anything off). */
 void device_mfr_encode(ssp_buf *b, const ssp_mfr *m);
 SSP_WUR int device_mfr_decode(ssp_mfr *m, const void *key, size_t kl, const void *p, size_t n);
-SSP_WUR int device_record_decode(ssp_device *d, const void *key, size_t kl, const void *p,
-                                 size_t n);
 SSP_WUR int device_model_decode(ssp_model *m, const void *key, size_t kl, const void *p,
                                 size_t n);
 

@@ -218,7 +218,7 @@ static int visit_device(void *arg, const void *k, size_t kl, const void *v, size
 {
 	lister *l = arg;
 	ssp_device d;
-	if ((l->err = device_record_decode(&d, k, kl, v, vl))) return 1;
+	if ((l->err = ssp_device_record_decode(&d, k, kl, v, vl))) return 1;
 	if (++l->seen > SCAN_MAX) { /* bounded work per call: the caller continues from here */
 		ssp_addr_encode(l->next, sizeof l->next, ssp_genesis_hrp(l->env->genesis), &d.address);
 		return 1;

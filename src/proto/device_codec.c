@@ -1,7 +1,8 @@
 /*
  * device_codec.c — the device registry's wire formats (proto layer):
  * identifiers, the certificate codec and digest, the claim key, the
- * approval digest and the payload codec of every device tx (layouts in
+ * approval digest, the payload codec of every device tx and the device
+ * record a light client decodes from a state proof (layouts in
  * docs/internals/device.md). Decoding is strict: one byte string per value.
  */
 #include <string.h>
@@ -265,4 +266,51 @@ int ssp_device_payload_decode(ssp_device_payload *p, uint16_t type, const uint8_
 		break;
 	}
 	return ssp_rd_end(&r) ? SSP_ERR_PAYLOAD : 0;
+}
+
+/* ---------------------------------------------------------- device record */
+
+void ssp_device_record_encode(ssp_buf *b, const ssp_device *d)
+{
+	ssp_device_put_ident(b, d->mfr);
+	ssp_device_put_ident(b, d->model);
+	ssp_device_put_ident(b, d->serial);
+	ssp_device_put_key(b, &d->key);
+	ssp_buf_u32(b, d->capabilities);
+	ssp_buf_put(b, d->claim_commitment.b, 32);
+	ssp_buf_u8(b, d->status);
+	ssp_buf_u8(b, d->owned);
+	ssp_buf_put(b, d->owner.b, SSP_ADDR_LEN);
+	ssp_buf_u64(b, d->enrolled_height);
+	ssp_buf_u64(b, d->attested_height);
+	ssp_buf_u64(b, d->counter);
+	ssp_buf_u64(b, d->challenge_height);
+	ssp_buf_put(b, d->firmware.b, 32);
+}
+
+int ssp_device_record_decode(ssp_device *d, const void *key, size_t kl, const void *p, size_t n)
+{
+	ssp_rd r;
+	memset(d, 0, sizeof *d);
+	if (kl != SSP_ADDR_LEN) return SSP_ERR_DBCORRUPT;
+	memcpy(d->address.b, key, SSP_ADDR_LEN);
+	ssp_rd_init(&r, p, n);
+	if (ssp_device_rd_ident(&r, d->mfr, SSP_MFR_NAME_MAX) || ssp_device_rd_ident(&r, d->model, SSP_MODEL_MAX) ||
+	    ssp_device_rd_ident(&r, d->serial, SSP_SERIAL_MAX) || ssp_device_rd_key(&r, &d->key))
+		return SSP_ERR_DBCORRUPT;
+	d->capabilities = ssp_rd_u32(&r);
+	ssp_rd_raw(&r, d->claim_commitment.b, 32);
+	d->status = ssp_rd_u8(&r);
+	uint8_t owned = ssp_rd_u8(&r);
+	ssp_rd_raw(&r, d->owner.b, SSP_ADDR_LEN);
+	d->enrolled_height = ssp_rd_u64(&r);
+	d->attested_height = ssp_rd_u64(&r);
+	d->counter = ssp_rd_u64(&r);
+	d->challenge_height = ssp_rd_u64(&r);
+	ssp_rd_raw(&r, d->firmware.b, 32);
+	if (ssp_rd_end(&r) || owned > 1 || d->status < SSP_DEVICE_ACTIVE ||
+	    d->status > SSP_DEVICE_UNTRUSTED)
+		return SSP_ERR_DBCORRUPT;
+	d->owned = owned;
+	return 0;
 }
