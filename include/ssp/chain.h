@@ -77,57 +77,9 @@ int ssp_events_next(const uint8_t *p, size_t n, size_t *off, ssp_event *ev);
 SSP_WUR int ssp_receipt_decode(ssp_receipt *r, const uint8_t *p, size_t n); /* copies */
 void ssp_receipt_free(ssp_receipt *r);
 
-/* ------------------------------------------------------------------ Merkle */
-
-/*
- * Binary Merkle tree with domain-separated nodes: leaf = SHA-256(0x00 || h),
- * node = SHA-256(0x01 || left || right); an odd last node is carried up
- * unchanged (never duplicated). The root of zero leaves is all zeros.
- */
-void ssp_merkle_root(ssp_hash *root, const ssp_hash *leaves, size_t n);
-/* The same root, computed in leaves[0..n) (overwritten): no allocation, so it cannot fail. */
-void ssp_merkle_root_inplace(ssp_hash *root, ssp_hash *leaves, size_t n);
-
-#define SSP_MERKLE_MAX_DEPTH 32
-typedef struct {
-	uint32_t index;
-	uint32_t count;
-	uint32_t depth;
-	ssp_hash siblings[SSP_MERKLE_MAX_DEPTH];
-} ssp_merkle_proof;
-
-SSP_WUR int ssp_merkle_prove(ssp_merkle_proof *pf, const ssp_hash *leaves, size_t n, size_t index);
-/* 1 if leaf is at pf->index of a tree with this root, else 0. */
-int ssp_merkle_verify(const ssp_hash *root, const ssp_hash *leaf, const ssp_merkle_proof *pf);
+/* Merkle roots and proofs, the block header: ssp/proto.h. */
 
 /* ------------------------------------------------------------------ blocks */
-
-#define SSP_SEED_MAX 64
-#define SSP_QC_MAX (16 * 1024)
-
-/*
- * Header encoding: u8 version=1 | u64 height | prev_id[32] | u64 slot |
- * u64 timestamp_ms | producer[20] | tx_root | receipts_root | state_root |
- * u32 len + seed_reveal (<= 64) | u32 len + finality_qc (<= 16 KiB) | sig[64].
- * The producer signs every byte before sig under SSP_DOM_BLOCK;
- * block id = SHA-256(the whole header).
- */
-typedef struct {
-	uint64_t height;
-	ssp_hash prev_id;
-	uint64_t slot;
-	uint64_t timestamp_ms;
-	ssp_addr producer;
-	ssp_hash tx_root;
-	ssp_hash receipts_root;
-	ssp_hash state_root;
-	uint8_t seed_reveal[SSP_SEED_MAX];
-	uint32_t seed_len;
-	const uint8_t *qc; /* borrowed */
-	uint32_t qc_len;
-	ssp_sig sig;
-	ssp_hash id;
-} ssp_header;
 
 /* A block: header bytes | u32 tx count | (u32 len + tx bytes)*. */
 typedef struct {
@@ -138,9 +90,6 @@ typedef struct {
 	size_t raw_len;
 } ssp_block;
 
-void ssp_header_encode(ssp_buf *b, const ssp_header *h, bool with_sig);
-/* Decodes a header from the reader (used inside block decoding). */
-SSP_WUR int ssp_header_read(ssp_header *h, ssp_rd *r);
 /* Strictly decodes a block, borrowing raw. Free with ssp_block_free. */
 SSP_WUR int ssp_block_decode(ssp_block *b, const uint8_t *raw, size_t n, size_t max_bytes);
 void ssp_block_free(ssp_block *b);

@@ -2,9 +2,11 @@
  * ssp/proto.h — the public API of libssp_proto: the wire formats that the
  * node, the wallet and devices share (ARCHITECTURE §3 src/proto): the
  * transaction and its canonical encoding, signing through a callback (so a
- * secure element that never reveals its key can sign), and the transfer
- * payload. Depends on core only: the device library (libsmartagent) links
- * it without the store, the chain, the VM or the RPC server.
+ * secure element that never reveals its key can sign), the transfer
+ * payload, the block header with its signature check, and the binary Merkle
+ * tree of the header's tx and receipts roots. Depends on core only: the
+ * device library (libsmartagent) links it without the store, the chain, the
+ * VM or the RPC server.
  */
 #ifndef SSP_PROTO_H
 #define SSP_PROTO_H
@@ -108,6 +110,74 @@ size_t ssp_tx_encoded_len(const ssp_tx_build *b, const ssp_pubkey *pk);
 
 SSP_WUR int ssp_tx_sign_with(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_build *b,
                              const ssp_pubkey *pk, ssp_sign_fn sign, void *ctx);
+
+/* ------------------------------------------------------------------ Merkle */
+
+/* The tx root and receipts root of a header; tx_get's inclusion proof (merkle.c). */
+
+/*
+ * Binary Merkle tree with domain-separated nodes: leaf = SHA-256(0x00 || h),
+ * node = SHA-256(0x01 || left || right); an odd last node is carried up
+ * unchanged (never duplicated). The root of zero leaves is all zeros.
+ */
+void ssp_merkle_root(ssp_hash *root, const ssp_hash *leaves, size_t n);
+/* The same root, computed in leaves[0..n) (overwritten): no allocation, so it cannot fail. */
+void ssp_merkle_root_inplace(ssp_hash *root, ssp_hash *leaves, size_t n);
+
+#define SSP_MERKLE_MAX_DEPTH 32
+typedef struct {
+	uint32_t index;
+	uint32_t count;
+	uint32_t depth;
+	ssp_hash siblings[SSP_MERKLE_MAX_DEPTH];
+} ssp_merkle_proof;
+
+SSP_WUR int ssp_merkle_prove(ssp_merkle_proof *pf, const ssp_hash *leaves, size_t n, size_t index);
+/* 1 if leaf is at pf->index of a tree with this root, else 0. */
+int ssp_merkle_verify(const ssp_hash *root, const ssp_hash *leaf, const ssp_merkle_proof *pf);
+
+/* ----------------------------------------------------------- block header */
+
+#define SSP_SEED_MAX 64
+#define SSP_QC_MAX (16 * 1024)
+
+/*
+ * Header encoding: u8 version=1 | u64 height | prev_id[32] | u64 slot |
+ * u64 timestamp_ms | producer[20] | tx_root | receipts_root | state_root |
+ * u32 len + seed_reveal (<= 64) | u32 len + finality_qc (<= 16 KiB) | sig[64].
+ * The producer signs every byte before sig under SSP_DOM_BLOCK;
+ * block id = SHA-256(the whole header).
+ */
+typedef struct {
+	uint64_t height;
+	ssp_hash prev_id;
+	uint64_t slot;
+	uint64_t timestamp_ms;
+	ssp_addr producer;
+	ssp_hash tx_root;
+	ssp_hash receipts_root;
+	ssp_hash state_root;
+	uint8_t seed_reveal[SSP_SEED_MAX];
+	uint32_t seed_len;
+	const uint8_t *qc; /* borrowed */
+	uint32_t qc_len;
+	ssp_sig sig;
+	ssp_hash id;
+} ssp_header;
+
+void ssp_header_encode(ssp_buf *b, const ssp_header *h, bool with_sig);
+/* Decodes a header from the reader (used inside block decoding); h->qc borrows from it. */
+SSP_WUR int ssp_header_read(ssp_header *h, ssp_rd *r);
+/* Strictly decodes exactly one encoded header (no trailing bytes); h->qc borrows raw. */
+SSP_WUR int ssp_header_decode(ssp_header *h, const uint8_t *raw, size_t n);
+/*
+ * Checks that `key` made h: its address is h->producer (else
+ * SSP_ERR_BLOCK_PRODUCER) and h->sig is its signature over the unsigned
+ * header under SSP_DOM_BLOCK and chain_id (else SSP_ERR_BADSIG, or what
+ * ssp_verify returns). Who may produce a slot is the caller's rule (the
+ * chain asks its consensus; a light client its anchors). Thread-safe.
+ */
+SSP_WUR int ssp_header_check_sig(const ssp_header *h, const char *chain_id, const ssp_pubkey *key);
 
 #ifdef __cplusplus
 }

@@ -482,8 +482,6 @@ static int check_header(ssp_exec *x, const ssp_header *h)
 {
 	ssp_chain *c = x->c;
 	ssp_pubkey key;
-	ssp_addr a;
-	ssp_buf hb;
 	int rc;
 	if (h->height != x->height) return SSP_ERR_BLOCK_HEIGHT;
 	if (memcmp(h->prev_id.b, c->head.id.b, 32)) return SSP_ERR_BLOCK_PREV;
@@ -494,14 +492,7 @@ static int check_header(ssp_exec *x, const ssp_header *h)
 	if (memcmp(h->state_root.b, x->state_root.b, 32)) return SSP_ERR_BLOCK_STATE;
 	rc = c->cons.producer(c->cons.ctx, c, &c->head, h->slot, &key);
 	if (rc) return rc;
-	ssp_addr_from_pubkey(&a, &key);
-	if (memcmp(a.b, h->producer.b, SSP_ADDR_LEN)) return SSP_ERR_BLOCK_PRODUCER;
-	ssp_buf_init(&hb, 64 * 1024);
-	ssp_header_encode(&hb, h, false);
-	rc = hb.err ? hb.err
-	            : ssp_verify(&key, SSP_DOM_BLOCK, c->g->chain_id, hb.data, hb.len, &h->sig);
-	ssp_buf_free(&hb);
-	return rc;
+	return ssp_header_check_sig(h, c->g->chain_id, &key);
 }
 
 /* Writes the block, its index and receipts, the state and the head; commits. */
@@ -862,12 +853,9 @@ int ssp_chain_import_prepared(ssp_chain *c, ssp_mempool *m, ssp_import *ip, ssp_
 	const ssp_header *h = &ip->blk.hdr;
 	ssp_exec *x = NULL;
 	ssp_pubkey key;
-	ssp_addr a;
-	ssp_buf hb;
 	int rc;
 	memset(info, 0, sizeof *info);
 	chain_assert_owner(c);
-	ssp_buf_init(&hb, 64 * 1024);
 	if (c->fatal) {
 		rc = c->fatal;
 		goto out;
@@ -888,14 +876,7 @@ int ssp_chain_import_prepared(ssp_chain *c, ssp_mempool *m, ssp_import *ip, ssp_
 	}
 	rc = c->cons.producer(c->cons.ctx, c, &c->head, h->slot, &key);
 	if (rc) goto out;
-	ssp_addr_from_pubkey(&a, &key);
-	if (memcmp(a.b, h->producer.b, SSP_ADDR_LEN)) {
-		rc = SSP_ERR_BLOCK_PRODUCER;
-		goto out;
-	}
-	ssp_header_encode(&hb, h, false);
-	rc = hb.err ? hb.err
-	            : ssp_verify(&key, SSP_DOM_BLOCK, c->g->chain_id, hb.data, hb.len, &h->sig);
+	rc = ssp_header_check_sig(h, c->g->chain_id, &key);
 	if (rc) goto out;
 	/* then the state: execute and commit under the block's own header */
 	rc = ssp_chain_begin(c, &x, h->slot, h->timestamp_ms);
@@ -908,7 +889,6 @@ int ssp_chain_import_prepared(ssp_chain *c, ssp_mempool *m, ssp_import *ip, ssp_
 	if (!rc && m) ssp_mempool_after_block(m, ip->blk.txs, ip->blk.ntx, c->head.height);
 out:
 	if (ssp_err_local(rc)) poison(c, rc, "importing a block");
-	ssp_buf_free(&hb);
 	ssp_import_free(ip);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * merkle.c — binary Merkle roots and inclusion proofs over 32-byte leaves
- * (chain layer). Leaves and inner nodes are hashed under different prefixes
+ * (proto layer: the chain builds the roots and proofs, a light client
+ * checks them). Leaves and inner nodes are hashed under different prefixes
  * (0x00, 0x01) so an inner node can never pose as a leaf, and an odd last
  * node is carried up rather than duplicated, so no two leaf lists share a
  * root (the CVE-2012-2459 mistake).
@@ -8,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssp/chain.h"
+#include "ssp/proto.h"
 
 static void leaf_hash(ssp_hash *out, const ssp_hash *leaf)
 {
