@@ -2,7 +2,8 @@
 #   make        build build/bin/sspd and build/bin/ssp
 #   make run    install deps, build sspd and ssp (quietly), start a devnet node (datadir .devnet/)
 #   make reset  start a fresh devnet in .devnet/ (sspd --dev --reset)
-#   make install PREFIX=/usr/local   install sspd and ssp into PREFIX/bin
+#   make install PREFIX=/usr/local   install sspd, ssp and ssp-agent into PREFIX/bin, and
+#               libsmartagent (headers, libsmartagent.so.0, smartagent.pc) for device builds
 #   make test   install deps, build (+ ASan/UBSan unit build), run every test
 #   make bench  install deps, build, run the benchmarks
 #   make fuzz   build the libFuzzer harnesses with clang (build-fuzz/)
@@ -38,6 +39,8 @@ reset: deps build-tools
 	@./$(BUILD)/bin/sspd --dev --reset --datadir .devnet
 
 install: build-tools
+	@cmake --build $(BUILD) -j $(JOBS) --target ssp-agent smartagent >>$(BUILD)/make-run.log 2>&1 || \
+		{ tail -40 $(BUILD)/make-run.log; exit 1; }
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 # A local 4-producer network on loopback (.testnet/); `ssp testnet down` stops it.

@@ -19,6 +19,18 @@
 extern "C" {
 #endif
 
+/*
+ * Symbol visibility in the installed shared library (libsmartagent.so is
+ * built with -fvisibility=hidden): a function is exported only if its
+ * declaration is marked SSP_API (ssp/agent.h) or sits in a header whose
+ * whole content is API and says so with a visibility pragma (this one,
+ * proto.h, proto_device.h, stateproof.h: the layers the device library
+ * carries inside it). Internal helpers, declared elsewhere, stay hidden.
+ */
+#define SSP_API __attribute__((visibility("default")))
+
+#pragma GCC visibility push(default) /* all of it is API (SSP_API in ssp/core.h) */
+
 #define SSP_WUR __attribute__((warn_unused_result))
 #define SSP_VERSION "0.1.0"
 
@@ -573,6 +585,8 @@ SSP_WUR int ssp_keystore_info(const char *path, ssp_pubkey *pk, char *name, size
 uint64_t ssp_now_ms(void);          /* wall clock, ms since the epoch */
 uint64_t ssp_mono_ns(void);         /* monotonic clock */
 void ssp_random(void *p, size_t n); /* OS CSPRNG (libsodium) */
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,8 @@
 extern "C" {
 #endif
 
+#pragma GCC visibility push(default) /* all of it is API (SSP_API in ssp/core.h) */
+
 /* ----------------------------------------------------------- transactions */
 
 #define SSP_TX_VERSION 1
@@ -178,6 +180,8 @@ SSP_WUR int ssp_header_decode(ssp_header *h, const uint8_t *raw, size_t n);
  * chain asks its consensus; a light client its anchors). Thread-safe.
  */
 SSP_WUR int ssp_header_check_sig(const ssp_header *h, const char *chain_id, const ssp_pubkey *key);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,8 @@
 extern "C" {
 #endif
 
+#pragma GCC visibility push(default) /* all of it is API (SSP_API in ssp/core.h) */
+
 enum {
 	SSP_TX_MFR_REGISTER = 0x30,   /* {name}: the sender becomes a pending manufacturer */
 	SSP_TX_MFR_APPROVE = 0x31,    /* {name, producer key, producer signature} */
@@ -142,6 +144,8 @@ void ssp_device_put_ident(ssp_buf *b, const char *s);
 SSP_WUR int ssp_device_rd_ident(ssp_rd *r, char *out, size_t max);
 void ssp_device_put_key(ssp_buf *b, const ssp_pubkey *k);
 SSP_WUR int ssp_device_rd_key(ssp_rd *r, ssp_pubkey *k);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

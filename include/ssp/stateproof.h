@@ -27,6 +27,8 @@
 extern "C" {
 #endif
 
+#pragma GCC visibility push(default) /* all of it is API (SSP_API in ssp/core.h) */
+
 #define SSP_SPROOF_MAX_DEPTH 256
 /* the largest valid proof: kind, depth, full bitmap, 256 siblings, other leaf */
 #define SSP_SPROOF_MAX_BYTES (3 + 32 + 32 * 256 + 64)
@@ -77,6 +79,8 @@ SSP_WUR int ssp_sproof_verify(bool *present, ssp_hash *value_hash, const ssp_has
  */
 SSP_WUR int ssp_sproof_check(const ssp_hash *root, const void *key, size_t klen, const void *value,
                              size_t vlen, const void *proof, size_t plen);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

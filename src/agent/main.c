@@ -10,7 +10,11 @@
  *   ssp-agent transfer --uri URI --to ADDR --amount SSP   pay from the device's wallet
  *   ssp-agent enroll   --uri URI --cert FILE|HEX          put the device on chain
  *   ssp-agent attest   --uri URI --firmware-hash HEX      attest (counter from the token)
- * (--wait polls until the tx is in a block)
+ * (--wait polls until the tx is in a block), and the light-client checks (no --uri):
+ *   ssp-agent anchors --genesis FILE [--out FILE]        the trust anchors from a genesis
+ *   ssp-agent check-device ADDRESS --anchors FILE [--max-age S]   registered/revoked/unknown
+ *   ssp-agent check-tx TXID --anchors FILE                is the tx in a block
+ * whose answers are verified here against headers signed by the producer schedule.
  *
  * The PIN comes from --pin, else SSP_AGENT_PIN, else the URI's pin-value.
  * --hrp sets the address prefix (default dssp, the devnet's). --json prints
@@ -36,6 +40,11 @@ static int usage(void)
 	        "  transfer  --to ADDRESS --amount SSP [--wait]: pay from the device's wallet\n"
 	        "  enroll    --cert FILE|HEX [--wait]: put the device on chain (its tx proves the key)\n"
 	        "  attest    --firmware-hash HEX [--wait]: attest the firmware, counter from the token\n"
+	        "light client (no --uri; every answer verified against the anchors, not trusted):\n"
+	        "  anchors   --genesis FILE [--out FILE]: the trust anchors (chain id, producers)\n"
+	        "  check-device ADDRESS --anchors FILE [--max-age SECONDS (default 60, 0 = any)]\n"
+	        "            registered, revoked, untrusted or unknown, from a state proof\n"
+	        "  check-tx  TXID --anchors FILE: the tx's inclusion proof against its block\n"
 	        "--rpc URL: the node (default http://127.0.0.1:9631)\n"
 	        "URI: pkcs11:token=LABEL[?module-path=/path/to/module.so] or file:KEYSTORE\n"
 	        "PIN: --pin, else $SSP_AGENT_PIN, else the URI's pin-value\n");
@@ -46,7 +55,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = NULL, *uri = NULL, *pin = getenv("SSP_AGENT_PIN"), *hrp = "dssp";
 	int json = 0;
-	agent_opts o = {.rpc = "http://127.0.0.1:9631"};
+	agent_opts o = {.rpc = "http://127.0.0.1:9631", .max_age_s = 60};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -58,7 +67,9 @@ int main(int argc, char **argv)
 			o.wait = true;
 		} else if (!strcmp(a, "--uri") || !strcmp(a, "--pin") || !strcmp(a, "--hrp") ||
 		           !strcmp(a, "--rpc") || !strcmp(a, "--to") || !strcmp(a, "--amount") ||
-		           !strcmp(a, "--cert") || !strcmp(a, "--firmware-hash")) {
+		           !strcmp(a, "--cert") || !strcmp(a, "--firmware-hash") ||
+		           !strcmp(a, "--anchors") || !strcmp(a, "--genesis") || !strcmp(a, "--out") ||
+		           !strcmp(a, "--max-age")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "ssp-agent: error: %s needs a value\n", a);
 				return usage();
@@ -71,18 +82,44 @@ int main(int argc, char **argv)
 			else if (!strcmp(a, "--to")) o.to = v;
 			else if (!strcmp(a, "--amount")) o.amount = v;
 			else if (!strcmp(a, "--cert")) o.cert = v;
-			else o.firmware = v;
+			else if (!strcmp(a, "--anchors")) o.anchors = v;
+			else if (!strcmp(a, "--genesis")) o.genesis = v;
+			else if (!strcmp(a, "--out")) o.out = v;
+			else if (!strcmp(a, "--max-age")) {
+				char *end;
+				o.max_age_s = strtoull(v, &end, 10);
+				if (!*v || *end) {
+					fprintf(stderr, "ssp-agent: error: --max-age takes seconds\n");
+					return usage();
+				}
+			} else o.firmware = v;
 		} else if (a[0] == '-') {
 			fprintf(stderr, "ssp-agent: error: unknown option %s\n", a);
 			return usage();
 		} else if (!cmd) {
 			cmd = a;
+		} else if (!o.arg) {
+			o.arg = a;
 		} else {
 			fprintf(stderr, "ssp-agent: error: unexpected argument %s\n", a);
 			return usage();
 		}
 	}
 	if (!cmd) return usage();
+	if (o.arg && strcmp(cmd, "check-device") && strcmp(cmd, "check-tx")) {
+		fprintf(stderr, "ssp-agent: error: unexpected argument %s\n", o.arg);
+		return usage();
+	}
+	o.json = json;
+	if (!strcmp(cmd, "anchors") || !strcmp(cmd, "check-device") || !strcmp(cmd, "check-tx")) {
+		if (ssp_core_init()) {
+			fprintf(stderr, "ssp-agent: error: cannot initialise libsodium\n");
+			return 1;
+		}
+		return !strcmp(cmd, "anchors")        ? agent_cmd_anchors(&o)
+		       : !strcmp(cmd, "check-device") ? agent_cmd_check_device(&o)
+		                                      : agent_cmd_check_tx(&o);
+	}
 	unsigned flags = 0;
 	static const char *const chain_cmds[] = {"balance", "transfer", "enroll", "attest"};
 	int (*chain_fn)(ssp_agent *, const agent_opts *) = NULL;

@@ -14,6 +14,9 @@ typedef struct {
 	int json;
 	bool wait;
 	const char *to, *amount, *cert, *firmware;
+	const char *arg;                      /* the command's operand (check-device, check-tx) */
+	const char *anchors, *genesis, *out;  /* light-client commands */
+	unsigned long long max_age_s;         /* check-device: newest header's age limit, 0 = none */
 } agent_opts;
 
 /* Each returns ssp-agent's exit status: 0 ok, 1 failure (reported), 2 usage. */
@@ -21,5 +24,9 @@ int agent_cmd_balance(ssp_agent *ag, const agent_opts *o);
 int agent_cmd_transfer(ssp_agent *ag, const agent_opts *o);
 int agent_cmd_enroll(ssp_agent *ag, const agent_opts *o);
 int agent_cmd_attest(ssp_agent *ag, const agent_opts *o);
+/* The light-client commands (main_light.c): no agent handle needed. */
+int agent_cmd_anchors(const agent_opts *o);
+int agent_cmd_check_device(const agent_opts *o);
+int agent_cmd_check_tx(const agent_opts *o);
 
 #endif
