@@ -68,11 +68,10 @@ SSP_API SSP_WUR int ssp_agent_pubkey(ssp_agent *a, ssp_pubkey *pk);
  * low-S; each one is checked against the public key before it is returned,
  * so a faulty element cannot hand out a bad signature.
  */
-SSP_API SSP_WUR int ssp_agent_sign_digest(ssp_agent *a, const ssp_hash *digest,
-                                          ssp_sig *sig);
+SSP_API SSP_WUR int ssp_agent_sign_digest(ssp_agent *a, const ssp_hash *digest, ssp_sig *sig);
 /* ssp_sig_digest(domain, chain_id, msg) then ssp_agent_sign_digest. */
-SSP_API SSP_WUR int ssp_agent_sign(ssp_agent *a, int domain, const char *chain_id,
-                                   const void *msg, size_t n, ssp_sig *sig);
+SSP_API SSP_WUR int ssp_agent_sign(ssp_agent *a, int domain, const char *chain_id, const void *msg,
+                                   size_t n, ssp_sig *sig);
 /* Adapter for APIs that take int (*sign)(void *ctx, ssp_sig *, const ssp_hash *). */
 SSP_API int ssp_agent_signer(void *agent, ssp_sig *sig, const ssp_hash *digest);
 
@@ -150,9 +149,9 @@ SSP_API SSP_WUR int ssp_agent_check_tx_inclusion(const ssp_header *h, const ssp_
  * (NULL when the node says the key is absent) must be exactly what the
  * proof commits to. SSP_ERR_PROOF otherwise.
  */
-SSP_API SSP_WUR int ssp_agent_check_state_proof(const ssp_header *h, bool *present,
-                                                const void *key, size_t klen, const void *value,
-                                                size_t vlen, const void *proof, size_t plen);
+SSP_API SSP_WUR int ssp_agent_check_state_proof(const ssp_header *h, bool *present, const void *key,
+                                                size_t klen, const void *value, size_t vlen,
+                                                const void *proof, size_t plen);
 
 enum {
 	SSP_AGENT_DEVICE_UNKNOWN = 0, /* not in the registry at that height */
@@ -168,8 +167,8 @@ enum {
  * the proven record does not decode (a library older than the chain).
  */
 SSP_API SSP_WUR int ssp_agent_check_device(const ssp_header *h, int *status, ssp_device *dev,
-                                           const ssp_addr *device, const void *value,
-                                           size_t vlen, const void *proof, size_t plen);
+                                           const ssp_addr *device, const void *value, size_t vlen,
+                                           const void *proof, size_t plen);
 
 #ifdef __cplusplus
 }

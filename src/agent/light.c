@@ -103,7 +103,8 @@ int ssp_agent_anchors_parse(ssp_agent_anchors **out, const char *text, size_t le
 		}
 		an->has_genesis_hash = true;
 	}
-	/* an anchors file and a genesis file both list "producers"; a devnet genesis has one "producer" */
+	/* an anchors file and a genesis file both list "producers"; a devnet genesis has one
+	 * "producer" */
 	v = json_object_get(root, "producers");
 	if (v) {
 		size_t i;
@@ -130,8 +131,9 @@ int ssp_agent_anchors_parse(ssp_agent_anchors **out, const char *text, size_t le
 	} else {
 		v = json_object_get(root, "producer");
 		if (!json_is_string(v) || key_text_parse(&an->producers[0], json_string_value(v))) {
-			rc = why_fail(why, whycap, SSP_ERR_DECODE,
-			              "anchors: no \"producers\" array and no valid \"producer\" key");
+			rc = why_fail(
+			    why, whycap, SSP_ERR_DECODE,
+			    "anchors: no \"producers\" array and no valid \"producer\" key");
 			goto out;
 		}
 		an->n = 1;
@@ -157,8 +159,9 @@ int ssp_agent_anchors_load(ssp_agent_anchors **out, const char *path, char *why,
 	size_t n = fread(buf, 1, ANCHORS_GENESIS_MAX, f);
 	bool whole = feof(f) && !ferror(f);
 	fclose(f);
-	int rc = whole ? ssp_agent_anchors_parse(out, buf, n, why, whycap)
-	               : why_fail(why, whycap, SSP_ERR_TOOBIG, "%s: unreadable or over 64 MiB", path);
+	int rc = whole
+	             ? ssp_agent_anchors_parse(out, buf, n, why, whycap)
+	             : why_fail(why, whycap, SSP_ERR_TOOBIG, "%s: unreadable or over 64 MiB", path);
 	free(buf);
 	return rc;
 }
@@ -210,8 +213,7 @@ out:
 
 /* ------------------------------------------------------------------ checks */
 
-int ssp_agent_check_header(const ssp_agent_anchors *an, ssp_header *h, const uint8_t *raw,
-                           size_t n)
+int ssp_agent_check_header(const ssp_agent_anchors *an, ssp_header *h, const uint8_t *raw, size_t n)
 {
 	int rc = ssp_header_decode(h, raw, n);
 	if (rc) return rc;
@@ -256,11 +258,13 @@ int ssp_agent_check_device(const ssp_header *h, int *status, ssp_device *dev,
 	if (dev) memset(dev, 0, sizeof *dev);
 	key[0] = SSP_TB_DEVICE;
 	memcpy(key + 1, device->b, SSP_ADDR_LEN);
-	int rc = ssp_agent_check_state_proof(h, &present, key, sizeof key, value, vlen, proof, plen);
+	int rc =
+	    ssp_agent_check_state_proof(h, &present, key, sizeof key, value, vlen, proof, plen);
 	if (rc || !present) return rc;
 	ssp_device d;
 	/* proven bytes that do not decode: the chain holds them, so the reader is older than it */
-	if (ssp_device_record_decode(&d, device->b, SSP_ADDR_LEN, value, vlen)) return SSP_ERR_DECODE;
+	if (ssp_device_record_decode(&d, device->b, SSP_ADDR_LEN, value, vlen))
+		return SSP_ERR_DECODE;
 	*status = d.status;
 	if (dev) *dev = d;
 	return 0;

@@ -14,9 +14,9 @@ typedef struct {
 	int json;
 	bool wait;
 	const char *to, *amount, *cert, *firmware;
-	const char *arg;                      /* the command's operand (check-device, check-tx) */
-	const char *anchors, *genesis, *out;  /* light-client commands */
-	unsigned long long max_age_s;         /* check-device: newest header's age limit, 0 = none */
+	const char *arg;                     /* the command's operand (check-device, check-tx) */
+	const char *anchors, *genesis, *out; /* light-client commands */
+	unsigned long long max_age_s;        /* check-device: newest header's age limit, 0 = none */
 } agent_opts;
 
 /* Each returns ssp-agent's exit status: 0 ok, 1 failure (reported), 2 usage. */

@@ -94,7 +94,8 @@ static int begin(light *l, const agent_opts *o)
 	memset(l, 0, sizeof *l);
 	l->o = o;
 	if (!o->anchors)
-		return fail("--anchors FILE is required (ssp-agent anchors --genesis genesis.json)");
+		return fail(
+		    "--anchors FILE is required (ssp-agent anchors --genesis genesis.json)");
 	if (ssp_agent_anchors_load(&l->an, o->anchors, why, sizeof why)) return fail("%s", why);
 	if (ssp_rpc_client_new(&l->rpc, o->rpc, 15000))
 		return fail("cannot reach the node at %s", o->rpc);
@@ -162,15 +163,16 @@ static int fetch_header(light *l, const char *idhex, uint64_t height, bool fresh
 	if (idhex && strcmp(got, idhex))
 		return fail("the node's block %s is not the block %s its proof names", got, idhex);
 	if (!idhex && l->h.height != height)
-		return fail("the node sent block %llu for height %llu", (unsigned long long)l->h.height,
-		            (unsigned long long)height);
+		return fail("the node sent block %llu for height %llu",
+		            (unsigned long long)l->h.height, (unsigned long long)height);
 	uint64_t now = ssp_now_ms();
 	if (fresh && l->o->max_age_s && l->h.timestamp_ms + l->o->max_age_s * 1000 < now)
-		return fail("the node's latest block (height %llu) is %llu s old, over --max-age %llu: "
-		            "it may be withholding newer blocks",
-		            (unsigned long long)l->h.height,
-		            (unsigned long long)((now - l->h.timestamp_ms) / 1000),
-		            (unsigned long long)l->o->max_age_s);
+		return fail(
+		    "the node's latest block (height %llu) is %llu s old, over --max-age %llu: "
+		    "it may be withholding newer blocks",
+		    (unsigned long long)l->h.height,
+		    (unsigned long long)((now - l->h.timestamp_ms) / 1000),
+		    (unsigned long long)l->o->max_age_s);
 	return 0;
 }
 
@@ -204,7 +206,8 @@ int agent_cmd_check_device(const agent_opts *o)
 	}
 	char khex[2 * SSP_ADDR_LEN + 1];
 	ssp_hex_encode(khex, dev.b, SSP_ADDR_LEN);
-	if (call(&l, "state_getProof", json_pack("{s:s, s:s}", "table", "device", "key", khex), &res))
+	if (call(&l, "state_getProof", json_pack("{s:s, s:s}", "table", "device", "key", khex),
+	         &res))
 		goto out;
 	const char *bid = json_string_value(json_object_get(res, "block_id"));
 	if (!bid || strlen(bid) != 64) {
@@ -244,7 +247,8 @@ int agent_cmd_check_device(const agent_opts *o)
 		json_decref(j);
 	} else {
 		printf("%s: %s", o->arg, status_name(st));
-		if (st != SSP_AGENT_DEVICE_UNKNOWN) printf(" (%s %s serial %s)", d.mfr, d.model, d.serial);
+		if (st != SSP_AGENT_DEVICE_UNKNOWN)
+			printf(" (%s %s serial %s)", d.mfr, d.model, d.serial);
 		printf("\nverified against block %llu (%s), signed by its slot's producer\n",
 		       (unsigned long long)l.h.height, hid);
 	}
@@ -309,7 +313,8 @@ int agent_cmd_check_tx(const agent_opts *o)
 	if (fetch_header(&l, NULL, height, false)) goto out;
 	int vr = ssp_agent_check_tx_inclusion(&l.h, &txid, &pf);
 	if (vr) {
-		fail("the node's inclusion proof for %s does not verify against block %llu's tx root "
+		fail("the node's inclusion proof for %s does not verify against block %llu's tx "
+		     "root "
 		     "(%s)",
 		     o->arg, (unsigned long long)height, ssp_errname(vr));
 		goto out;
@@ -323,7 +328,8 @@ int agent_cmd_check_tx(const agent_opts *o)
 	else
 		printf("%s: included in block %llu at index %u\nverified against block %llu (%s), "
 		       "signed by its slot's producer\n",
-		       o->arg, (unsigned long long)height, pf.index, (unsigned long long)height, hid);
+		       o->arg, (unsigned long long)height, pf.index, (unsigned long long)height,
+		       hid);
 	rc = 0;
 out:
 	json_decref(res);

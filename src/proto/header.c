@@ -66,7 +66,8 @@ int ssp_header_check_sig(const ssp_header *h, const char *chain_id, const ssp_pu
 	if (memcmp(a.b, h->producer.b, SSP_ADDR_LEN)) return SSP_ERR_BLOCK_PRODUCER;
 	ssp_buf_init(&hb, 64 * 1024);
 	ssp_header_encode(&hb, h, false);
-	int rc = hb.err ? hb.err : ssp_verify(key, SSP_DOM_BLOCK, chain_id, hb.data, hb.len, &h->sig);
+	int rc =
+	    hb.err ? hb.err : ssp_verify(key, SSP_DOM_BLOCK, chain_id, hb.data, hb.len, &h->sig);
 	ssp_buf_free(&hb);
 	return rc;
 }

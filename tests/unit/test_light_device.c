@@ -173,8 +173,8 @@ static uint8_t *header_bytes(tnode *t, uint64_t height, size_t *n)
 static ssp_agent_anchors *anchors(const char *chain_id, const fx_key *const *keys, size_t n)
 {
 	char text[4096], k[96];
-	size_t off = (size_t)snprintf(text, sizeof text, "{\"chain_id\":\"%s\",\"producers\":[",
-	                              chain_id);
+	size_t off =
+	    (size_t)snprintf(text, sizeof text, "{\"chain_id\":\"%s\",\"producers\":[", chain_id);
 	for (size_t i = 0; i < n; i++) {
 		ssp_pubkey_text(k, sizeof k, &keys[i]->pk);
 		off += (size_t)snprintf(text + off, sizeof text - off, "%s\"%s\"", i ? "," : "", k);
@@ -205,12 +205,15 @@ static void test_device_status_and_lies(void **state)
 {
 	(void)state;
 	tnode t;
-	fx_genesis_spec spec = {
-	    .producer = &producer, .liquid = {&alice, &bob}, .foundation = &foundation, .team = &team};
+	fx_genesis_spec spec = {.producer = &producer,
+	                        .liquid = {&alice, &bob},
+	                        .foundation = &foundation,
+	                        .team = &team};
 	char *genesis = fx_genesis_json(&spec), why[256];
 	ssp_agent_anchors *an;
 	/* the device is provisioned from the genesis file itself (its single "producer") */
-	assert_int_equal(ssp_agent_anchors_parse(&an, genesis, strlen(genesis), why, sizeof why), 0);
+	assert_int_equal(ssp_agent_anchors_parse(&an, genesis, strlen(genesis), why, sizeof why),
+	                 0);
 	free(genesis);
 	assert_string_equal(ssp_agent_anchors_chain_id(an), FX_CHAIN_ID);
 	tnode_open_with(&t, &producer, &alice, &bob, &foundation, &team, T0);
@@ -245,9 +248,9 @@ static void test_device_status_and_lies(void **state)
 	                                        s.proof.data, s.proof.len),
 	                 SSP_ERR_PROOF);
 	s.value[s.vlen - 1] ^= 1;
-	assert_int_equal(ssp_agent_check_device(&h, &st, NULL, &dev1.addr, NULL, 0, s.proof.data,
-	                                        s.proof.len),
-	                 SSP_ERR_PROOF);
+	assert_int_equal(
+	    ssp_agent_check_device(&h, &st, NULL, &dev1.addr, NULL, 0, s.proof.data, s.proof.len),
+	    SSP_ERR_PROOF);
 	assert_int_equal(ssp_agent_check_device(&h, &st, NULL, &dev2.addr, s.value, s.vlen,
 	                                        s.proof.data, s.proof.len),
 	                 SSP_ERR_PROOF);
@@ -257,9 +260,9 @@ static void test_device_status_and_lies(void **state)
 	served s2;
 	serve_device(&t, &dev2, &s2);
 	assert_null(s2.value);
-	assert_int_equal(ssp_agent_check_device(&h, &st, NULL, &dev2.addr, NULL, 0, s2.proof.data,
-	                                        s2.proof.len),
-	                 0);
+	assert_int_equal(
+	    ssp_agent_check_device(&h, &st, NULL, &dev2.addr, NULL, 0, s2.proof.data, s2.proof.len),
+	    0);
 	assert_int_equal(st, SSP_AGENT_DEVICE_UNKNOWN);
 	assert_int_equal(ssp_agent_check_device(&h, &st, NULL, &dev2.addr, s.value, s.vlen,
 	                                        s2.proof.data, s2.proof.len),
@@ -364,7 +367,8 @@ static void test_anchors_codec(void **state)
 	ssp_pubkey_text(k, sizeof k, &dev1.pk);
 	char text[512];
 	snprintf(text, sizeof text,
-	         "{\"chain_id\":\"ssp-x\",\"genesis_hash\":\"%064d\",\"producers\":[\"%s\"]}", 0, k);
+	         "{\"chain_id\":\"ssp-x\",\"genesis_hash\":\"%064d\",\"producers\":[\"%s\"]}", 0,
+	         k);
 	assert_int_equal(ssp_agent_anchors_parse(&an, text, strlen(text), why, sizeof why), 0);
 	assert_int_equal(ssp_agent_anchors_producers(an, &keys), 1);
 	assert_int_equal(keys[0].type, SSP_KEY_P256);
@@ -388,7 +392,8 @@ static void test_anchors_codec(void **state)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		why[0] = 0;
-		assert_true(ssp_agent_anchors_parse(&an, bad[i], strlen(bad[i]), why, sizeof why) < 0);
+		assert_true(ssp_agent_anchors_parse(&an, bad[i], strlen(bad[i]), why, sizeof why) <
+		            0);
 		assert_null(an);
 		assert_true(why[0] != 0);
 	}
