@@ -144,6 +144,17 @@ SSP_API SSP_WUR int ssp_agent_check_tx_inclusion(const ssp_header *h, const ssp_
                                                  const ssp_merkle_proof *pf);
 
 /*
+ * 0 when receipt[0..n) is txid's receipt and pf (tx_get's "receipt" "proof")
+ * proves it is in the block of the checked header h (leaf SHA-256(receipt
+ * bytes), root h->receipts_root); *r (may be NULL) gets it decoded — its
+ * status says whether the tx succeeded; free with ssp_receipt_free.
+ * SSP_ERR_PROOF otherwise (or a decoding error for bytes that are no receipt).
+ */
+SSP_API SSP_WUR int ssp_agent_check_receipt(const ssp_header *h, ssp_receipt *r,
+                                            const ssp_hash *txid, const uint8_t *receipt, size_t n,
+                                            const ssp_merkle_proof *pf);
+
+/*
  * Checks a state proof for key[0..klen) (u8 table ‖ key) against the checked
  * header's state_root: 0 and *present when it holds — and then `value`
  * (NULL when the node says the key is absent) must be exactly what the

@@ -32,52 +32,7 @@ extern "C" {
 
 /* Transactions and the transfer payload: ssp/proto.h. */
 
-/* -------------------------------------------------------------- receipts */
-
-typedef enum { SSP_RCPT_OK = 0, SSP_RCPT_FAILED = 1 } ssp_rcpt_status;
-
-/*
- * A receipt: txid[32] | u8 status | i32 error | u64 fee_paid | u64 gas_used |
- * u32 len + return data | u32 len + events (see ssp_receipt_emit).
- * Its Merkle leaf is SHA-256(encoding), which starts with the txid.
- */
-typedef struct {
-	ssp_hash txid;
-	uint8_t status;
-	int32_t error;
-	uint64_t fee_paid;
-	uint64_t gas_used;
-	uint8_t *ret; /* owned */
-	uint32_t ret_len;
-	uint8_t *events; /* owned */
-	uint32_t events_len;
-} ssp_receipt;
-
-void ssp_receipt_encode(ssp_buf *b, const ssp_receipt *r);
-
-/*
- * Events in a receipt: u32 count | (emitter[20] | u8 len + name |
- * u32 len + fields, a canonical table)*. Names are 1..64 bytes.
- */
-SSP_WUR int ssp_receipt_emit(ssp_receipt *r, const ssp_addr *emitter, const char *name,
-                             const uint8_t *fields, size_t n);
-/* A savepoint of the events (for reverting a protected call's events). */
-uint64_t ssp_receipt_events_mark(const ssp_receipt *r);
-void ssp_receipt_events_rollback(ssp_receipt *r, uint64_t mark);
-
-typedef struct {
-	ssp_addr emitter;
-	char name[65];
-	const uint8_t *fields; /* borrowed */
-	size_t fields_len;
-} ssp_event;
-/* Iterates events: call with *off = 0 first; returns 1 with ev filled, 0 at the end, <0 on
- * corruption. */
-int ssp_events_next(const uint8_t *p, size_t n, size_t *off, ssp_event *ev);
-SSP_WUR int ssp_receipt_decode(ssp_receipt *r, const uint8_t *p, size_t n); /* copies */
-void ssp_receipt_free(ssp_receipt *r);
-
-/* Merkle roots and proofs, the block header: ssp/proto.h. */
+/* Receipts, Merkle roots and proofs, the block header: ssp/proto.h. */
 
 /* ------------------------------------------------------------------ blocks */
 

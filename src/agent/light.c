@@ -236,6 +236,27 @@ int ssp_agent_check_tx_inclusion(const ssp_header *h, const ssp_hash *txid,
 	return ssp_merkle_verify(&h->tx_root, txid, pf) ? 0 : SSP_ERR_PROOF;
 }
 
+int ssp_agent_check_receipt(const ssp_header *h, ssp_receipt *r, const ssp_hash *txid,
+                            const uint8_t *receipt, size_t n, const ssp_merkle_proof *pf)
+{
+	ssp_hash leaf;
+	ssp_receipt mine;
+	if (r) memset(r, 0, sizeof *r);
+	ssp_sha256(&leaf, receipt, n);
+	if (!ssp_merkle_verify(&h->receipts_root, &leaf, pf)) return SSP_ERR_PROOF;
+	int rc = ssp_receipt_decode(&mine, receipt, n);
+	if (rc) return rc;
+	if (memcmp(mine.txid.b, txid->b, 32)) {
+		ssp_receipt_free(&mine);
+		return SSP_ERR_PROOF; /* a genuine receipt of another tx of the block */
+	}
+	if (r)
+		*r = mine;
+	else
+		ssp_receipt_free(&mine);
+	return 0;
+}
+
 int ssp_agent_check_state_proof(const ssp_header *h, bool *present, const void *key, size_t klen,
                                 const void *value, size_t vlen, const void *proof, size_t plen)
 {

@@ -3,7 +3,8 @@
  * program, not the library): `anchors` writes the trust anchors from a
  * genesis file; `check-device` and `check-tx` fetch a proof and the block
  * it names from a node and check both with libsmartagent against the
- * anchors. The node is only a courier: every answer printed was verified
+ * anchors (check-tx: the tx's and its receipt's inclusion, so whether it
+ * succeeded). The node is only a courier: every answer printed was verified
  * here, and anything that does not verify is an error, never an answer.
  */
 #include <stdarg.h>
@@ -261,14 +262,37 @@ out:
 	return rc;
 }
 
+/* tx_get's {index, count, siblings} → pf; 1 and a message when malformed. */
+static int parse_proof(const json_t *jp, ssp_merkle_proof *pf, const char *what)
+{
+	json_t *sib = json_object_get(jp, "siblings");
+	json_t *ji = json_object_get(jp, "index"), *jc = json_object_get(jp, "count");
+	memset(pf, 0, sizeof *pf);
+	if (!json_is_integer(ji) || !json_is_integer(jc) || !json_is_array(sib) ||
+	    json_integer_value(ji) < 0 || json_integer_value(jc) < 1 ||
+	    json_integer_value(ji) > UINT32_MAX || json_integer_value(jc) > UINT32_MAX ||
+	    json_array_size(sib) > SSP_MERKLE_MAX_DEPTH)
+		return fail("tx_get: the node returned no valid %s proof", what);
+	pf->index = (uint32_t)json_integer_value(ji);
+	pf->count = (uint32_t)json_integer_value(jc);
+	pf->depth = (uint32_t)json_array_size(sib);
+	for (uint32_t i = 0; i < pf->depth; i++) {
+		const char *s = json_string_value(json_array_get(sib, i));
+		if (!s || strlen(s) != 64 || ssp_hex_decode(pf->siblings[i].b, 32, s, 64))
+			return fail("tx_get: the node returned no valid %s proof", what);
+	}
+	return 0;
+}
+
 int agent_cmd_check_tx(const agent_opts *o)
 {
 	light l;
 	json_t *res = NULL;
-	uint8_t *raw = NULL;
-	size_t n = 0;
+	uint8_t *raw = NULL, *rraw = NULL;
+	size_t n = 0, rn = 0;
 	ssp_hash txid, got;
-	ssp_merkle_proof pf;
+	ssp_merkle_proof pf, rpf;
+	ssp_receipt receipt = {0};
 	int rc = 1;
 	if (!o->arg || strlen(o->arg) != 64 || ssp_hex_decode(txid.b, 32, o->arg, 64))
 		return fail("check-tx needs a TXID (64 hex digits)");
@@ -280,7 +304,7 @@ int agent_cmd_check_tx(const agent_opts *o)
 		     status ? status : "nothing");
 		goto out;
 	}
-	/* the tx bytes must be the txid's, and the proof must lead to a checked header's tx_root */
+	/* the tx bytes must be the txid's, and the proofs must lead to a checked header's roots */
 	raw = hex_field(json_object_get(res, "tx"), "raw", SSP_TX_MAX, &n, "tx_get");
 	if (!raw) goto out;
 	ssp_sha256(&got, raw, n);
@@ -288,27 +312,17 @@ int agent_cmd_check_tx(const agent_opts *o)
 		fail("tx_get: the node's tx bytes are not transaction %s", o->arg);
 		goto out;
 	}
-	json_t *jp = json_object_get(res, "proof"), *sib = json_object_get(jp, "siblings");
-	json_t *ji = json_object_get(jp, "index"), *jc = json_object_get(jp, "count");
 	json_t *jh = json_object_get(json_object_get(res, "block"), "height");
-	memset(&pf, 0, sizeof pf);
-	if (!json_is_integer(ji) || !json_is_integer(jc) || !json_is_array(sib) ||
-	    !json_is_integer(jh) || json_integer_value(ji) < 0 || json_integer_value(jc) < 1 ||
-	    json_integer_value(ji) > UINT32_MAX || json_integer_value(jc) > UINT32_MAX ||
-	    json_integer_value(jh) < 1 || json_array_size(sib) > SSP_MERKLE_MAX_DEPTH) {
-		fail("tx_get: the node returned no valid inclusion proof");
+	json_t *jr = json_object_get(res, "receipt");
+	if (!json_is_integer(jh) || json_integer_value(jh) < 1) {
+		fail("tx_get: the node returned no block height");
 		goto out;
 	}
-	pf.index = (uint32_t)json_integer_value(ji);
-	pf.count = (uint32_t)json_integer_value(jc);
-	pf.depth = (uint32_t)json_array_size(sib);
-	for (uint32_t i = 0; i < pf.depth; i++) {
-		const char *s = json_string_value(json_array_get(sib, i));
-		if (!s || strlen(s) != 64 || ssp_hex_decode(pf.siblings[i].b, 32, s, 64)) {
-			fail("tx_get: the node returned no valid inclusion proof");
-			goto out;
-		}
-	}
+	if (parse_proof(json_object_get(res, "proof"), &pf, "inclusion") ||
+	    parse_proof(json_object_get(jr, "proof"), &rpf, "receipt"))
+		goto out;
+	rraw = hex_field(jr, "raw", (size_t)4 << 20, &rn, "tx_get receipt");
+	if (!rraw) goto out;
 	uint64_t height = (uint64_t)json_integer_value(jh);
 	if (fetch_header(&l, NULL, height, false)) goto out;
 	int vr = ssp_agent_check_tx_inclusion(&l.h, &txid, &pf);
@@ -319,21 +333,33 @@ int agent_cmd_check_tx(const agent_opts *o)
 		     o->arg, (unsigned long long)height, ssp_errname(vr));
 		goto out;
 	}
+	vr = ssp_agent_check_receipt(&l.h, &receipt, &txid, rraw, rn, &rpf);
+	if (vr) {
+		fail("the node's receipt for %s does not verify against block %llu's receipts root "
+		     "(%s)",
+		     o->arg, (unsigned long long)height, ssp_errname(vr));
+		goto out;
+	}
+	const char *outcome = receipt.status == SSP_RCPT_OK ? "succeeded" : "failed";
+	const char *why = receipt.error ? ssp_errname(receipt.error) : "";
 	char hid[65];
 	ssp_hex_encode(hid, l.h.id.b, 32);
 	if (o->json)
-		printf("{\"txid\":\"%s\",\"included\":true,\"height\":%llu,\"index\":%u,"
-		       "\"block_id\":\"%s\",\"verified\":true}\n",
-		       o->arg, (unsigned long long)height, pf.index, hid);
+		printf(
+		    "{\"txid\":\"%s\",\"included\":true,\"height\":%llu,\"index\":%u,"
+		    "\"status\":\"%s\",\"error\":\"%s\",\"block_id\":\"%s\",\"verified\":true}\n",
+		    o->arg, (unsigned long long)height, pf.index, outcome, why, hid);
 	else
-		printf("%s: included in block %llu at index %u\nverified against block %llu (%s), "
-		       "signed by its slot's producer\n",
-		       o->arg, (unsigned long long)height, pf.index, (unsigned long long)height,
-		       hid);
+		printf("%s: included in block %llu at index %u, %s%s%s\n"
+		       "verified against block %llu (%s), signed by its slot's producer\n",
+		       o->arg, (unsigned long long)height, pf.index, outcome, *why ? ": " : "", why,
+		       (unsigned long long)height, hid);
 	rc = 0;
 out:
 	json_decref(res);
 	free(raw);
+	free(rraw);
+	ssp_receipt_free(&receipt);
 	end(&l);
 	return rc;
 }

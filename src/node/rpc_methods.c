@@ -390,15 +390,17 @@ static int m_tx_submitBatch(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 	return 0;
 }
 
-static json_t *proof_json(const ssp_hash *root, const ssp_merkle_proof *pf)
+static json_t *proof_json(const ssp_hash *root, const ssp_merkle_proof *pf, const char *leaf)
 {
+	char scheme[128];
+	snprintf(scheme, sizeof scheme, "sha256: leaf=H(0x00||%s), node=H(0x01||l||r), odd carried up",
+	         leaf);
 	json_t *sib = json_array();
 	for (uint32_t i = 0; i < pf->depth; i++)
 		json_array_append_new(sib, jhex(pf->siblings[i].b, 32));
 	return json_pack("{s:o, s:I, s:I, s:o, s:s}", "root", jhex(root->b, 32), "index",
 	                 (json_int_t)pf->index, "count", (json_int_t)pf->count, "siblings", sib,
-	                 "scheme",
-	                 "sha256: leaf=H(0x00||txid), node=H(0x01||l||r), odd carried up");
+	                 "scheme", scheme);
 }
 
 /*
@@ -478,7 +480,9 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 	ssp_block b = {0};
 	ssp_receipt r = {0};
 	ssp_hash *leaves = NULL;
-	ssp_merkle_proof pf;
+	ssp_merkle_proof pf, rpf;
+	ssp_buf rraw;
+	ssp_buf_init(&rraw, (size_t)4 << 20);
 	if (!rc) rc = ssp_chain_read_head(n->chain, rt, &h);
 	if (!rc) rc = ssp_chain_read_block(n->chain, rt, height, &raw, &len);
 	if (!rc) rc = ssp_block_decode(&b, raw, len, (size_t)1 << 31);
@@ -492,6 +496,22 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 		for (uint32_t i = 0; i < b.ntx; i++)
 			leaves[i] = b.txs[i].txid;
 		rc = ssp_merkle_prove(&pf, leaves, b.ntx, idx);
+	}
+	/* the receipt's bytes and its proof against receipts_root: leaves SHA-256(encoding) */
+	for (uint32_t i = 0; !rc && i < b.ntx; i++) {
+		ssp_receipt ri = {0};
+		ssp_buf_reset(&rraw);
+		rc = ssp_chain_read_receipt(n->chain, rt, height, i, &ri);
+		if (!rc) ssp_receipt_encode(&rraw, &ri);
+		ssp_receipt_free(&ri);
+		if (!rc) rc = rraw.err;
+		if (!rc) ssp_sha256(&leaves[i], rraw.data, rraw.len);
+	}
+	if (!rc) rc = ssp_merkle_prove(&rpf, leaves, b.ntx, idx);
+	if (!rc) {
+		ssp_buf_reset(&rraw);
+		ssp_receipt_encode(&rraw, &r);
+		rc = rraw.err;
 	}
 	if (!rc) {
 		json_t *rj = json_pack("{s:s, s:I, s:o, s:I}", "status",
@@ -510,13 +530,17 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 		}
 		json_t *txj = tx_json(n, &b.txs[idx]);
 		if (txj) json_object_set_new(txj, "raw", jhex(b.txs[idx].raw, b.txs[idx].raw_len));
+		json_object_set_new(rj, "raw", jhex(rraw.data, rraw.len));
+		json_object_set_new(rj, "proof",
+		                    proof_json(&b.hdr.receipts_root, &rpf, "SHA-256(receipt raw)"));
 		*res = json_pack(
 		    "{s:o, s:s, s:{s:I, s:o}, s:I, s:o, s:o, s:o}", "txid", jhex(txid.b, 32),
 		    "status", height <= h.finalized ? "finalized" : "included", "block", "height",
 		    (json_int_t)height, "id", jhex(b.hdr.id.b, 32), "index", (json_int_t)idx, "tx",
-		    txj, "receipt", rj, "proof", proof_json(&b.hdr.tx_root, &pf));
+		    txj, "receipt", rj, "proof", proof_json(&b.hdr.tx_root, &pf, "txid"));
 	}
 	free(leaves);
+	ssp_buf_free(&rraw);
 	ssp_receipt_free(&r);
 	ssp_block_free(&b);
 	ssp_txn_end(rt);

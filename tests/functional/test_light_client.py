@@ -4,11 +4,13 @@ only trust anchors written from the genesis file (`ssp-agent anchors`),
 checks A through `ssp-agent check-device` — a state proof of A's registry
 record against a block header signed by the producer of its slot, checked
 inside libsmartagent — and reads "registered"; an address never enrolled
-reads "unknown"; A's enrollment tx is proven in its block (`check-tx`).
+reads "unknown"; A's enrollment tx and its receipt (it succeeded) are
+proven in their block (`check-tx`).
 The manufacturer revokes A (`ssp mfr revoke`) and B reads "revoked".
 
 Then B talks to a lying node: a proxy in front of the RPC that alters the
-proof, the value, the header bytes or the inclusion proof, or replays the
+proof, the value, the header bytes, the inclusion proof or the receipt, or
+replays the
 answer from before the revocation. Each lie ends in an error naming what
 did not verify — never in an answer. Anchors for another chain's producer,
 or another chain id, are refused too."""
@@ -121,8 +123,10 @@ def test():
     stranger = w.run("key", "new", "--name", "stranger", "--type", "p256")["address"]
     check(status(stranger)["status"] == "unknown", "an address never enrolled: unknown")
     r, _ = agent("check-tx", enrolled["txid"])
-    check(r.returncode == 0 and json.loads(r.stdout)["included"],
-          "A's enrollment tx is proven in its block: %s" % (r.stdout + r.stderr).strip())
+    check(r.returncode == 0 and json.loads(r.stdout)["included"]
+          and json.loads(r.stdout)["status"] == "succeeded",
+          "A's enrollment tx and its receipt are proven in its block: %s"
+          % (r.stdout + r.stderr).strip())
 
     # a lying node in front of the real one
     liar = Liar(node.url)
@@ -191,6 +195,13 @@ def test():
                 res["proof"]["index"] += 1
             return res
         lie(tx_sibling, "an altered inclusion proof", "inclusion proof for",
+            args=("check-tx", enrolled["txid"]))
+
+        def receipt_status(m, p, res):  # "your enrollment failed"
+            if m == "tx_get":
+                res["receipt"]["raw"] = flip_hex(res["receipt"]["raw"], 32)
+            return res
+        lie(receipt_status, "an altered receipt", "receipt for",
             args=("check-tx", enrolled["txid"]))
 
         def tx_bytes(m, p, res):

@@ -5,7 +5,8 @@
  * proofs the node serves (ssp_chain_prove, what state_getProof returns)
  * and the blocks it stores are checked the way a device does —
  * ssp_agent_check_header against anchors read from the genesis JSON,
- * ssp_agent_check_device, ssp_agent_check_tx_inclusion — and each kind of
+ * ssp_agent_check_device, ssp_agent_check_tx_inclusion, ssp_agent_check_receipt —
+ * and each kind of
  * lie fails with its own error: a tampered proof or value (PROOF), a
  * tampered header (BADSIG), a header signed by a producer out of its slot
  * (BLOCK_PRODUCER), a header of another chain (CHAINID, or BADSIG when it
@@ -335,6 +336,39 @@ static void test_device_status_and_lies(void **state)
 		assert_int_equal(ssp_agent_check_tx_inclusion(&eh, &other_tx, &pf), SSP_ERR_PROOF);
 		pf.count++;
 		assert_int_equal(ssp_agent_check_tx_inclusion(&eh, &enroll_id, &pf), SSP_ERR_PROOF);
+		/* its receipt, proven against receipts_root the way tx_get serves it */
+		ssp_txn *rt;
+		ssp_buf rb, mine;
+		ssp_buf_init(&rb, 1 << 20);
+		ssp_buf_init(&mine, 1 << 20);
+		assert_int_equal(ssp_store_read(t.n.store, &rt), 0);
+		for (uint32_t i = 0; i < b.ntx; i++) {
+			ssp_receipt ri;
+			assert_int_equal(
+			    ssp_chain_read_receipt(t.n.chain, rt, enroll_height, i, &ri), 0);
+			ssp_buf_reset(&rb);
+			ssp_receipt_encode(&rb, &ri);
+			ssp_sha256(&leaves[i], rb.data, rb.len);
+			if (i == idx) ssp_receipt_encode(&mine, &ri);
+			ssp_receipt_free(&ri);
+		}
+		ssp_txn_end(rt);
+		assert_int_equal(ssp_merkle_prove(&pf, leaves, b.ntx, idx), 0);
+		ssp_receipt rcpt;
+		assert_int_equal(
+		    ssp_agent_check_receipt(&eh, &rcpt, &enroll_id, mine.data, mine.len, &pf), 0);
+		assert_int_equal(rcpt.status, SSP_RCPT_OK);
+		assert_memory_equal(rcpt.txid.b, enroll_id.b, 32);
+		ssp_receipt_free(&rcpt);
+		assert_int_equal(
+		    ssp_agent_check_receipt(&eh, NULL, &other_tx, mine.data, mine.len, &pf),
+		    SSP_ERR_PROOF); /* another tx's */
+		mine.data[32] ^= 1; /* status ok -> failed */
+		assert_int_equal(
+		    ssp_agent_check_receipt(&eh, &rcpt, &enroll_id, mine.data, mine.len, &pf),
+		    SSP_ERR_PROOF);
+		ssp_buf_free(&mine);
+		ssp_buf_free(&rb);
 		free(leaves);
 		ssp_block_free(&b);
 		free(blk);

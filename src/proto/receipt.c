@@ -1,10 +1,11 @@
 /*
- * receipt.c — transaction receipt encoding (chain layer).
+ * receipt.c — transaction receipt encoding and strict decoding (proto layer:
+ * the chain writes receipts, a light client decodes one it has proven).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "ssp/chain.h"
+#include "ssp/proto.h"
 
 #define RECEIPT_DATA_MAX (1024 * 1024)
 
