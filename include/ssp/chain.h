@@ -529,6 +529,13 @@ SSP_WUR int ssp_chain_read_block_height(const ssp_chain *c, ssp_txn *rt, const s
                                         uint64_t *height);
 SSP_WUR int ssp_chain_read_txloc(const ssp_chain *c, ssp_txn *rt, const ssp_hash *txid,
                                  uint64_t *height, uint32_t *index);
+/*
+ * The receipts of block `height` as stored: u32 n ‖ (u32 len ‖ receipt
+ * encoding)* in tx order, *raw borrowed until rt ends (tx_get hashes each
+ * encoding for the receipt's proof against receipts_root).
+ */
+SSP_WUR int ssp_chain_read_receipts_raw(const ssp_chain *c, ssp_txn *rt, uint64_t height,
+                                        const uint8_t **raw, size_t *len);
 /* Receipt `index` of block `height` (caller frees with ssp_receipt_free). */
 SSP_WUR int ssp_chain_read_receipt(const ssp_chain *c, ssp_txn *rt, uint64_t height, uint32_t index,
                                    ssp_receipt *out);

@@ -572,6 +572,17 @@ int ssp_chain_read_txloc(const ssp_chain *c, ssp_txn *rt, const ssp_hash *txid, 
 	return 0;
 }
 
+int ssp_chain_read_receipts_raw(const ssp_chain *c, ssp_txn *rt, uint64_t height,
+                                const uint8_t **raw, size_t *len)
+{
+	uint8_t k[8];
+	const void *v;
+	ssp_be64_put(k, height);
+	int rc = ssp_txn_get(rt, c->t_rcpts, k, 8, &v, len);
+	*raw = rc ? NULL : v;
+	return rc;
+}
+
 int ssp_chain_read_receipt(const ssp_chain *c, ssp_txn *rt, uint64_t height, uint32_t index,
                            ssp_receipt *out)
 {

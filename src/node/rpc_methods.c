@@ -481,8 +481,6 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 	ssp_receipt r = {0};
 	ssp_hash *leaves = NULL;
 	ssp_merkle_proof pf, rpf;
-	ssp_buf rraw;
-	ssp_buf_init(&rraw, (size_t)4 << 20);
 	if (!rc) rc = ssp_chain_read_head(n->chain, rt, &h);
 	if (!rc) rc = ssp_chain_read_block(n->chain, rt, height, &raw, &len);
 	if (!rc) rc = ssp_block_decode(&b, raw, len, (size_t)1 << 31);
@@ -498,21 +496,28 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 		rc = ssp_merkle_prove(&pf, leaves, b.ntx, idx);
 	}
 	/* the receipt's bytes and its proof against receipts_root: leaves SHA-256(encoding) */
-	for (uint32_t i = 0; !rc && i < b.ntx; i++) {
-		ssp_receipt ri = {0};
-		ssp_buf_reset(&rraw);
-		rc = ssp_chain_read_receipt(n->chain, rt, height, i, &ri);
-		if (!rc) ssp_receipt_encode(&rraw, &ri);
-		ssp_receipt_free(&ri);
-		if (!rc) rc = rraw.err;
-		if (!rc) ssp_sha256(&leaves[i], rraw.data, rraw.len);
+	const uint8_t *rblob = NULL, *rmine = NULL;
+	size_t rbl = 0, rml = 0;
+	if (!rc) rc = ssp_chain_read_receipts_raw(n->chain, rt, height, &rblob, &rbl);
+	if (!rc) {
+		ssp_rd rr;
+		ssp_rd_init(&rr, rblob, rbl);
+		if (ssp_rd_u32(&rr) != b.ntx) rc = SSP_ERR_DBCORRUPT;
+		for (uint32_t i = 0; !rc && i < b.ntx; i++) {
+			size_t l;
+			const uint8_t *p = ssp_rd_bytes(&rr, rbl, &l);
+			if (rr.err) {
+				rc = SSP_ERR_DBCORRUPT;
+				break;
+			}
+			ssp_sha256(&leaves[i], p, l);
+			if (i == idx) {
+				rmine = p;
+				rml = l;
+			}
+		}
 	}
 	if (!rc) rc = ssp_merkle_prove(&rpf, leaves, b.ntx, idx);
-	if (!rc) {
-		ssp_buf_reset(&rraw);
-		ssp_receipt_encode(&rraw, &r);
-		rc = rraw.err;
-	}
 	if (!rc) {
 		json_t *rj = json_pack("{s:s, s:I, s:o, s:I}", "status",
 		                       r.status == SSP_RCPT_OK ? "ok" : "failed", "gas_used",
@@ -530,7 +535,7 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 		}
 		json_t *txj = tx_json(n, &b.txs[idx]);
 		if (txj) json_object_set_new(txj, "raw", jhex(b.txs[idx].raw, b.txs[idx].raw_len));
-		json_object_set_new(rj, "raw", jhex(rraw.data, rraw.len));
+		json_object_set_new(rj, "raw", jhex(rmine, rml));
 		json_object_set_new(rj, "proof",
 		                    proof_json(&b.hdr.receipts_root, &rpf, "SHA-256(receipt raw)"));
 		*res = json_pack(
@@ -540,7 +545,6 @@ static int m_tx_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 		    txj, "receipt", rj, "proof", proof_json(&b.hdr.tx_root, &pf, "txid"));
 	}
 	free(leaves);
-	ssp_buf_free(&rraw);
 	ssp_receipt_free(&r);
 	ssp_block_free(&b);
 	ssp_txn_end(rt);
