@@ -16,6 +16,13 @@
  *        the argon2id keystore of the wallet (P-256 or Ed25519); the counter
  *        is a file beside it ("….counter").
  *
+ * And the light client a device runs itself: a block header checked against
+ * the trust anchors it was provisioned with (chain id, producer schedule),
+ * then state proofs (a device's registration, an account), tx and receipt
+ * inclusion against that header, without trusting the node.
+ *
+ * Installed as libsmartagent.so.0 with pkg-config's `smartagent` (docs/agent.md).
+ *
  * Every function returns 0 or a negative SSP_ERR_* code; when `why` is given
  * it receives a one-line reason a device log or a CLI can print as is.
  * A handle is not thread-safe: one thread at a time (a device has one agent).
