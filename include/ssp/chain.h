@@ -110,6 +110,14 @@ typedef struct {
 	uint64_t grant_lock_ms; /* >0: what this account sends is locked this long (foundation) */
 	bool has_key;
 	ssp_pubkey key;
+	/*
+	 * A module restricts what this account may send: the chain runs the
+	 * sender hooks (ssp_chain_set_sender_hooks) on each of its txs. Set by a
+	 * module (the device registry on a revoked device); never cleared by the
+	 * chain. Encoded as a trailing flags byte only when set, so every other
+	 * account's bytes (and the state root over them) are unchanged.
+	 */
+	bool restricted;
 } ssp_account;
 
 typedef struct {
@@ -177,7 +185,16 @@ typedef struct {
 	 * then, so a tx its producer ran within them cannot exceed them here.
 	 */
 	bool validating;
+	/* the block being executed (ssp_txctx_block_height); NULL outside a block */
+	const struct ssp_exec *exec;
 } ssp_txctx;
+
+/*
+ * The height of the committed block with this id on the chain executing
+ * c (the block's ancestors: on a fork, only that fork's blocks), or
+ * SSP_ERR_NOTFOUND. Deterministic on every node that executes the block.
+ */
+SSP_WUR int ssp_txctx_block_height(const ssp_txctx *c, const ssp_hash *id, uint64_t *height);
 
 /*
  * A transaction type. The chain has charged the fee and advanced the nonce
@@ -213,6 +230,24 @@ typedef struct {
 	void *mod;
 } ssp_txreg;
 
+/*
+ * A sender hook: a module's say over who may send. The chain calls every
+ * registered hook for a tx whose sender's account is `restricted` (and for
+ * no other tx: the hot path pays one flag test on the account it reads
+ * anyway), at mempool admission through a view of the committed state and
+ * at execution through the block's state at the tx's position, before the
+ * fee is charged. A hook returning an error makes the tx invalid: refused
+ * at admission, left out by a producer, and a block carrying it is invalid
+ * (SSP_ERR_BLOCK_TX) — like a bad nonce, so a sender a module has shut out
+ * (a revoked device, whose key may be in other hands) cannot even spend its
+ * balance on fees. It must be a deterministic function of st and tx. Runs
+ * on any thread; `mod` is only read.
+ */
+typedef struct {
+	int (*check)(void *mod, ssp_state *st, const ssp_tx *tx);
+	void *mod;
+} ssp_sender_hook;
+
 /* ------------------------------------------------------------------- chain */
 
 typedef struct ssp_chain ssp_chain;
@@ -243,6 +278,18 @@ ssp_store *ssp_chain_store(const ssp_chain *c);
 const ssp_txtype *ssp_chain_txtype(const ssp_chain *c, uint16_t id);
 /* The registration (type and module state) of type id, or NULL. */
 const ssp_txreg *ssp_chain_txreg(const ssp_chain *c, uint16_t id);
+/*
+ * Registers the modules' sender hooks (copied; each mod borrowed, must
+ * outlive the chain). Call once, right after ssp_chain_open and before any
+ * block or admission (ssp_modset_open_chain does). At most 16.
+ */
+SSP_WUR int ssp_chain_set_sender_hooks(ssp_chain *c, const ssp_sender_hook *hooks, size_t n);
+/*
+ * Runs the sender hooks on tx against st when acc (the sender's account
+ * as st has it) is restricted; 0 otherwise. Any thread.
+ */
+SSP_WUR int ssp_chain_check_sender(const ssp_chain *c, ssp_state *st, const ssp_account *acc,
+                                   const ssp_tx *tx);
 /* Check the supply invariant after every block (debug builds do by default). */
 void ssp_chain_set_check_invariants(ssp_chain *c, bool on);
 /*
@@ -334,7 +381,7 @@ int ssp_chain_fatal(const ssp_chain *c);
  * (abort the exec); one that fails with a local failure (ssp_err_local)
  * also poisons the chain.
  */
-typedef struct ssp_exec ssp_exec;
+typedef struct ssp_exec ssp_exec; /* (struct ssp_exec: also in ssp_txctx) */
 
 /*
  * Starts a block of `slot` at `time_ms` on the head: checks the slot

@@ -48,6 +48,11 @@ typedef struct ssp_module {
 	 */
 	int (*chain_new)(void **out, const ssp_genesis *g);
 	void (*chain_free)(void *st);
+	/*
+	 * Optional: the module's sender hook (ssp_sender_hook; mod is its
+	 * per-chain state), run for the txs of restricted accounts.
+	 */
+	int (*sender)(void *mod, ssp_state *st, const ssp_tx *tx);
 	int (*init)(ssp_module_env *env);  /* optional, after the chain opens */
 	void (*fini)(ssp_module_env *env); /* optional */
 } ssp_module;
@@ -65,11 +70,20 @@ SSP_WUR int ssp_modset_new(ssp_modset **out, const ssp_genesis *g);
 void ssp_modset_free(ssp_modset *ms);
 /* The registrations, borrowed from ms. */
 const ssp_txreg *ssp_modset_txtypes(const ssp_modset *ms, size_t *n);
+/* The modules' sender hooks, borrowed from ms (for ssp_chain_set_sender_hooks). */
+const ssp_sender_hook *ssp_modset_sender_hooks(const ssp_modset *ms, size_t *n);
+/*
+ * Registers ms's sender hooks with a chain opened with ms's tx types: what
+ * ssp_modset_open_chain does after ssp_chain_open, for callers that open
+ * the chain themselves.
+ */
+SSP_WUR int ssp_modset_attach(const ssp_modset *ms, ssp_chain *c);
 /* Module i's (in ssp_modules_all order) per-chain state, or NULL. */
 void *ssp_modset_state(const ssp_modset *ms, size_t i);
 /*
  * The usual way to open a full chain: makes g's modset and opens the chain
- * in st with every module's tx types. On failure nothing is left open.
+ * in st with every module's tx types and sender hooks. On failure nothing
+ * is left open.
  * Close with ssp_chain_close, then ssp_modset_free.
  */
 SSP_WUR int ssp_modset_open_chain(ssp_chain **chain, ssp_modset **ms, ssp_store *st,

@@ -24,8 +24,9 @@ enum {
 	SSP_TX_DEVICE_CLAIM = 0x34,   /* {device, claim key, claim signature}: by the new owner */
 	SSP_TX_DEVICE_XFER = 0x35,    /* {device, new owner}: by the owner */
 	SSP_TX_DEVICE_REVOKE = 0x36,  /* {device}: by its manufacturer */
-	SSP_TX_DEVICE_ATTEST = 0x37,  /* {firmware hash, counter, challenge height}: by the device */
+	SSP_TX_DEVICE_ATTEST = 0x37,  /* v2 {firmware hash, counter, challenge block id}: by the device */
 	SSP_TX_MFR_REVOKE = 0x38,     /* {name, producer key, producer signature} */
+	SSP_TX_DEVICE_REVOKE_BATCH = 0x39, /* {name, serials}: by the manufacturer */
 };
 
 #define SSP_MFR_NAME_MAX 32   /* [A-Za-z0-9._-], starting with a letter or digit */
@@ -33,6 +34,8 @@ enum {
 #define SSP_SERIAL_MAX 64     /* same alphabet */
 #define SSP_FIRMWARE_MAX 16   /* accepted firmware measurements per model */
 #define SSP_ATTEST_WINDOW 64  /* an attestation's challenge is one of the last 64 blocks */
+#define SSP_ATTEST_VERSION 2  /* the attestation payload's first byte (v1 had none: refused) */
+#define SSP_REVOKE_BATCH_MAX 256 /* serials per batch revocation */
 
 /*
  * A device certificate, written by the manufacturer offline (`ssp mfr
@@ -65,7 +68,23 @@ typedef struct {
 	ssp_addr device;
 	ssp_addr to;
 	uint64_t counter;
+	/*
+	 * attest: the id of one of the last SSP_ATTEST_WINDOW blocks of the
+	 * chain it is sent to (an attestation made for another fork or chain
+	 * names a block this one does not have). challenge_height is not on the
+	 * wire: the chain records the height it finds for the id.
+	 */
+	ssp_hash challenge_id;
 	uint64_t challenge_height;
+	/*
+	 * revoke batch: nserials (1..SSP_REVOKE_BATCH_MAX) serials of manufacturer
+	 * `name`, encoded as ident × n in strictly ascending byte order (no
+	 * duplicates), borrowed from the decoded buffer or the caller's
+	 * (ssp_device_serials_encode builds it; ssp_device_serial_next walks it).
+	 */
+	uint32_t nserials;
+	const uint8_t *serials;
+	size_t serials_len;
 } ssp_device_payload;
 
 /*
@@ -138,6 +157,17 @@ void ssp_device_claim_digest(ssp_hash *out, const char *chain_id, const ssp_addr
 /* What a producer signs to approve or revoke a manufacturer (SSP_DOM_APPROVE). */
 void ssp_device_approve_digest(ssp_hash *out, const char *chain_id, uint16_t type,
                                const char *name);
+
+/*
+ * The serial list of a batch revocation: sorts and encodes n serials
+ * (each valid, ≤ SSP_SERIAL_MAX) into b; SSP_ERR_DUPLICATE for a serial
+ * given twice, SSP_ERR_RANGE for n outside 1..SSP_REVOKE_BATCH_MAX,
+ * SSP_ERR_INVAL for an invalid serial.
+ */
+SSP_WUR int ssp_device_serials_encode(ssp_buf *b, const char *const *serials, size_t n);
+/* Next serial of p's list into out (call with *off = 0 first): 1, 0 at the end. */
+int ssp_device_serial_next(const ssp_device_payload *p, size_t *off,
+                           char out[SSP_SERIAL_MAX + 1]);
 
 /* Codec pieces the module's records share: u8 len + identifier, u8 type + u8 len + key. */
 void ssp_device_put_ident(ssp_buf *b, const char *s);

@@ -23,6 +23,7 @@ typedef struct {
 	char chain_id[SSP_CHAIN_ID_MAX + 1];
 	char hrp[17];
 	uint64_t height, min_fee, fee_per_byte;
+	ssp_hash head_id; /* the head the node reported (an attestation's challenge) */
 	ssp_pubkey pk;
 	ssp_addr addr;
 	char addr_text[96];
@@ -87,7 +88,10 @@ static int begin(session *s, ssp_agent *ag, const char *url)
 	if (!rc) {
 		snprintf(s->chain_id, sizeof s->chain_id, "%s", cid);
 		snprintf(s->hrp, sizeof s->hrp, "%s", hrp);
-		rc = u64_field(info, "height", &s->height, "chain_getInfo") ||
+		const char *hid = json_string_value(json_object_get(info, "head_id"));
+		if (!hid || strlen(hid) != 64 || ssp_hex_decode(s->head_id.b, 32, hid, 64))
+			rc = fail("chain_getInfo: the node returned no valid \"head_id\"");
+		rc = rc || u64_field(info, "height", &s->height, "chain_getInfo") ||
 		     amount_field(info, "min_fee", &s->min_fee, "chain_getInfo") ||
 		     amount_field(info, "fee_per_byte", &s->fee_per_byte, "chain_getInfo");
 	}
@@ -322,19 +326,22 @@ int agent_cmd_attest(ssp_agent *ag, const agent_opts *o)
 	int rc = begin(&s, ag, o->rpc);
 	if (!rc) {
 		/* the counter is stored in the token before it is used: never the same twice */
-		p.challenge_height = s.height;
+		p.challenge_id = s.head_id; /* a block of this chain: refused on any other */
 		if (ssp_agent_counter_next(ag, &p.counter))
 			rc = fail("the counter: %s", ssp_agent_last_error(ag));
 	}
 	if (!rc) {
 		ssp_buf b;
+		char idhex[65];
+		ssp_hex_encode(idhex, p.challenge_id.b, 32);
 		ssp_buf_init(&b, 256);
 		ssp_device_payload_encode(&b, SSP_TX_DEVICE_ATTEST, &p);
 		rc = b.err ? fail("cannot encode the attestation")
 		           : send_tx(&s, ag, SSP_TX_DEVICE_ATTEST, b.data, b.len, o->wait, o->json,
-		                     json_pack("{s:s, s:I, s:I}", "firmware", o->firmware, "counter",
-		                               (json_int_t)p.counter, "challenge_height",
-		                               (json_int_t)p.challenge_height));
+		                     json_pack("{s:s, s:I, s:s, s:I}", "firmware", o->firmware,
+		                               "counter", (json_int_t)p.counter, "challenge",
+		                               idhex,
+		                               "challenge_height", (json_int_t)s.height));
 		ssp_buf_free(&b);
 	}
 	end(&s);

@@ -45,6 +45,25 @@ void ssp_chain_set_exec_budget(ssp_chain *c, uint64_t us)
 	c->exec_budget_us = us;
 }
 
+int ssp_chain_set_sender_hooks(ssp_chain *c, const ssp_sender_hook *hooks, size_t n)
+{
+	if (n > CHAIN_MAX_HOOKS) return SSP_ERR_RANGE;
+	memcpy(c->hooks, hooks, n * sizeof *hooks);
+	c->nhooks = n;
+	return 0;
+}
+
+int ssp_chain_check_sender(const ssp_chain *c, ssp_state *st, const ssp_account *acc,
+                           const ssp_tx *tx)
+{
+	if (!acc->restricted) return 0;
+	for (size_t i = 0; i < c->nhooks; i++) {
+		int rc = c->hooks[i].check(c->hooks[i].mod, st, tx);
+		if (rc) return rc;
+	}
+	return 0;
+}
+
 void ssp_chain_set_workpool(ssp_chain *c, ssp_workpool *pool)
 {
 	c->pool = pool;

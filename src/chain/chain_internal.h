@@ -14,6 +14,7 @@
 extern const ssp_txtype ssp_transfer_type;
 
 #define CHAIN_MAX_TYPES 64
+#define CHAIN_MAX_HOOKS 16
 
 struct ssp_chain {
 	ssp_store *store;
@@ -23,6 +24,8 @@ struct ssp_chain {
 	ssp_table t_undo; /* undo records of blocks above the finalized height */
 	ssp_txreg types[CHAIN_MAX_TYPES];
 	size_t ntypes;
+	ssp_sender_hook hooks[CHAIN_MAX_HOOKS]; /* set once before use; read by any thread */
+	size_t nhooks;
 	ssp_head head;
 	ssp_consensus cons;
 	ssp_workpool *pool; /* borrowed; NULL = verify on the caller's thread */

@@ -221,6 +221,8 @@ static int apply_tx(ssp_exec *x, const ssp_tx *tx, ssp_receipt *r)
 	if (rc) return rc;
 	if (tx->nonce < acc.nonce) return SSP_ERR_NONCE_LOW;
 	if (tx->nonce > acc.nonce) return SSP_ERR_NONCE_GAP;
+	/* a module's say over the sender (one flag test unless restricted) */
+	if (acc.restricted && (rc = ssp_chain_check_sender(c, x->st, &acc, tx))) return rc;
 	if (!acc.has_key) {
 		if (!tx->has_pubkey) return SSP_ERR_NOKEY;
 		acc.has_key = true;
@@ -243,7 +245,8 @@ static int apply_tx(ssp_exec *x, const ssp_tx *tx, ssp_receipt *r)
 	                 .height = x->height,
 	                 .time_ms = x->time_ms,
 	                 .rcpt = r,
-	                 .validating = x->validating};
+	                 .validating = x->validating,
+	                 .exec = x};
 	rc = tr->type->apply(&ctx, tx);
 	if (rc) goto undo;
 	return 0;
@@ -251,6 +254,14 @@ undo:
 	ssp_state_rollback(x->st, mark);
 	ssp_receipt_free(r);
 	return rc;
+}
+
+int ssp_txctx_block_height(const ssp_txctx *c, const ssp_hash *id, uint64_t *height)
+{
+	const ssp_exec *x = c->exec;
+	if (!x) return SSP_ERR_NOTFOUND;
+	/* the exec's own write txn: the blocks of the branch it extends, nothing else */
+	return ssp_chain_read_block_height(x->c, x->t, id, height);
 }
 
 /* Appends an included tx; on failure the receipt is freed (nobody else owns it). */

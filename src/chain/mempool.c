@@ -485,6 +485,15 @@ static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verif
 			                e->tx.signed_len, &e->tx.sig);
 		sigfail = rc != 0 && rc != SSP_ERR_NOKEY;
 	}
+	if (!rc && acc.restricted) {
+		/* a module restricts this sender: its hooks judge the tx on committed state */
+		ssp_state *view;
+		rc = ssp_chain_state_view(m->c, rt, &view);
+		if (!rc) {
+			rc = ssp_chain_check_sender(m->c, view, &acc, &e->tx);
+			ssp_state_close(view);
+		}
+	}
 	ssp_txn_end(rt);
 	if (rc) {
 		if (sigfail) ring = REJ_INVALID;

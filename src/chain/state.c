@@ -302,6 +302,8 @@ void ssp_account_encode(ssp_buf *b, const ssp_account *a)
 		ssp_buf_u8(b, a->key.type);
 		ssp_buf_put(b, a->key.b, a->key.len);
 	}
+	/* flags: present only when non-zero (bit 0 restricted) */
+	if (a->restricted) ssp_buf_u8(b, 1);
 }
 
 int ssp_account_decode(ssp_account *a, const void *p, size_t n)
@@ -319,6 +321,12 @@ int ssp_account_decode(ssp_account *a, const void *p, size_t n)
 		a->key.len = (uint8_t)ssp_pubkey_len(a->key.type);
 		if (!a->key.len) return SSP_ERR_DBCORRUPT;
 		ssp_rd_raw(&r, a->key.b, a->key.len);
+	}
+	if (!r.err && r.off < r.len) {
+		/* the flags byte: only bit 0 defined, and only present when non-zero */
+		uint8_t f = ssp_rd_u8(&r);
+		if (f != 1) return SSP_ERR_DBCORRUPT;
+		a->restricted = true;
 	}
 	return ssp_rd_end(&r) ? SSP_ERR_DBCORRUPT : 0;
 }

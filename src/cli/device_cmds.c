@@ -284,13 +284,80 @@ int cli_cmd_mfr_certify(cli_ctx *c, const cli_args *a)
 	return CLI_OK;
 }
 
+/*
+ * A batch: serials from --serial A,B,… or --batch FILE (one a line; blank
+ * lines and # comments skipped), sorted into the payload's canonical order.
+ */
+static int mfr_revoke_batch(cli_ctx *c, const cli_args *a, const char *name)
+{
+	const char *list = cli_opt(a, "serial"), *file = cli_opt(a, "batch");
+	char *text = NULL, *save = NULL;
+	const char *serials[SSP_REVOKE_BATCH_MAX];
+	size_t n = 0, len;
+	ssp_device_payload p;
+	ssp_buf sb;
+	int rc;
+	if (!!list == !!file) return cli_usage("mfr revoke: give --serial LIST or --batch FILE");
+	if (!ssp_device_ident_valid(name, strlen(name), SSP_MFR_NAME_MAX))
+		return cli_usage("mfr revoke: --name is not a manufacturer name");
+	if (file) {
+		if ((rc = cli_read_file(&text, &len, file, 1 << 20))) return rc;
+	} else {
+		text = strdup(list);
+		if (!text) cli_oom();
+	}
+	const char *sep = file ? "\r\n" : ",";
+	for (char *tok = strtok_r(text, sep, &save); tok; tok = strtok_r(NULL, sep, &save)) {
+		tok += strspn(tok, " \t");
+		tok[strcspn(tok, " \t#")] = 0;
+		if (!*tok) continue;
+		if (n == SSP_REVOKE_BATCH_MAX) {
+			free(text);
+			return cli_usage("mfr revoke: at most %d serials per tx (split the batch)",
+			                 SSP_REVOKE_BATCH_MAX);
+		}
+		serials[n++] = tok;
+	}
+	memset(&p, 0, sizeof p);
+	snprintf(p.name, sizeof p.name, "%s", name);
+	ssp_buf_init(&sb, 64 * 1024);
+	rc = ssp_device_serials_encode(&sb, serials, n);
+	if (rc == SSP_ERR_DUPLICATE)
+		rc = cli_usage("mfr revoke: a serial is listed twice");
+	else if (rc == SSP_ERR_RANGE)
+		rc = cli_usage("mfr revoke: no serial given");
+	else if (rc)
+		rc = cli_usage("mfr revoke: a serial is not 1..64 of [A-Za-z0-9._-]");
+	json_t *jl = json_array();
+	if (!jl) cli_oom();
+	for (size_t i = 0; i < n && !rc; i++)
+		json_array_append_new(jl, json_string(serials[i]));
+	free(text);
+	if (rc) {
+		json_decref(jl);
+		ssp_buf_free(&sb);
+		return rc;
+	}
+	p.nserials = (uint32_t)n;
+	p.serials = sb.data;
+	p.serials_len = sb.len;
+	rc = send(c, a, "mfr revoke", SSP_TX_DEVICE_REVOKE_BATCH, &p,
+	          json_pack("{s:s, s:o}", "manufacturer", name, "serials", jl));
+	ssp_buf_free(&sb);
+	return rc;
+}
+
 int cli_cmd_mfr_revoke(cli_ctx *c, const cli_args *a)
 {
-	const char *dev = cli_opt(a, "device");
+	const char *dev = cli_opt(a, "device"), *name = cli_opt(a, "name");
 	ssp_device_payload p;
 	json_t *info = NULL;
 	int rc;
-	if ((rc = need(dev, "mfr revoke", "device ADDRESS"))) return rc;
+	if (dev && name) return cli_usage("mfr revoke: --device or --name, not both");
+	if (name) return mfr_revoke_batch(c, a, name);
+	if (cli_opt(a, "serial") || cli_opt(a, "batch"))
+		return cli_usage("mfr revoke: --serial and --batch need --name MFR");
+	if ((rc = need(dev, "mfr revoke", "device ADDRESS (or --name MFR --serial …)"))) return rc;
 	memset(&p, 0, sizeof p);
 	if ((rc = cli_node_info(c, &info))) return rc;
 	json_decref(info);
@@ -488,10 +555,16 @@ int cli_cmd_device_attest(cli_ctx *c, const cli_args *a)
 	if (cli_parse_u64(&p.counter, ctr) || p.counter == 0)
 		return cli_usage("device attest: --counter is a number above the last one");
 	if ((rc = cli_node_info(c, &info))) return rc;
-	rc = cli_json_u64(&p.challenge_height, info, "height", "chain_getInfo");
+	/* the challenge: the head's id (refused on another fork or chain) */
+	char idhex[65];
+	const char *hid = json_string_value(json_object_get(info, "head_id"));
+	rc = hid && strlen(hid) == 64 && !ssp_hex_decode(p.challenge_id.b, 32, hid, 64)
+	         ? CLI_OK
+	         : cli_fail("chain_getInfo: the node returned no valid head_id");
+	if (!rc) snprintf(idhex, sizeof idhex, "%s", hid);
 	json_decref(info);
 	if (rc) return rc;
 	return send(c, a, "device attest", SSP_TX_DEVICE_ATTEST, &p,
-	            json_pack("{s:s, s:I, s:I}", "firmware", fw, "counter", (json_int_t)p.counter,
-	                      "challenge_height", (json_int_t)p.challenge_height));
+	            json_pack("{s:s, s:I, s:s}", "firmware", fw, "counter", (json_int_t)p.counter,
+	                      "challenge", idhex));
 }

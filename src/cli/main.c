@@ -63,7 +63,8 @@ static const cli_optspec mfr_certify_opts[] = {
     {"from", true},         {"name", true},         {"model", true},  {"serial", true},
     {"device-pubkey", true}, {"capabilities", true}, {"claim-secret", true}, {"out", true},
     {NULL, false}};
-static const cli_optspec mfr_revoke_opts[] = {TXOPTS, {"device", true}, {NULL, false}};
+static const cli_optspec mfr_revoke_opts[] = {TXOPTS,          {"device", true}, {"name", true},
+                                               {"serial", true}, {"batch", true},  {NULL, false}};
 static const cli_optspec device_claim_opts[] = {
     TXOPTS, {"device", true}, {"serial", true}, {"manufacturer", true}, {"secret", true},
     {NULL, false}};
@@ -168,8 +169,10 @@ static const cli_cmd commands[] = {
      "Write a device certificate signed by the manufacturer's key (offline; no tx). Prints\n"
      "the certificate and the claim secret that goes in the box."},
     {"mfr", "revoke", cli_cmd_mfr_revoke, mfr_revoke_opts, 0, 0,
-     "mfr revoke --from NAME --device ADDRESS [--wait]",
-     "Revoke one of your devices: its device txs are refused from then on."},
+     "mfr revoke --from NAME (--device ADDRESS | --name MFR (--serial S[,S…] | --batch FILE)) "
+     "[--wait]",
+     "Revoke one of your devices, or up to 256 by serial in one tx (--batch: one serial a "
+     "line): every tx they send is refused from then on."},
     {"mfr", "show", cli_cmd_mfr_show, no_opts, 1, 1, "mfr show MFR",
      "Show a manufacturer: status, account, approvals."},
     {"mfr", "list", cli_cmd_mfr_list, no_opts, 0, 0, "mfr list", "List manufacturers."},

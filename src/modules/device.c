@@ -322,6 +322,24 @@ static int op_xfer(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
 	return put_device(c->st, &dev);
 }
 
+/*
+ * Marks a device revoked and its account restricted, so the chain asks
+ * device_sender about every tx it sends from now on (and about no other
+ * account's).
+ */
+static int revoke_device(ssp_state *st, ssp_device *dev)
+{
+	ssp_account acc;
+	dev->status = SSP_DEVICE_REVOKED;
+	int rc = put_device(st, dev);
+	if (!rc) rc = ssp_state_account(st, &dev->address, &acc);
+	if (!rc && !acc.restricted) {
+		acc.restricted = true;
+		rc = ssp_state_set_account(st, &dev->address, &acc);
+	}
+	return rc;
+}
+
 static int op_revoke(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
 {
 	ssp_device dev;
@@ -331,15 +349,61 @@ static int op_revoke(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p
 	if ((rc = read_mfr(c->st, dev.mfr, &m))) return rc;
 	if (memcmp(m.account.b, tx->from.b, SSP_ADDR_LEN)) return SSP_ERR_DEV_DENIED;
 	if (dev.status == SSP_DEVICE_REVOKED) return SSP_ERR_DEV_REVOKED;
-	dev.status = SSP_DEVICE_REVOKED;
-	return put_device(c->st, &dev);
+	return revoke_device(c->st, &dev);
+}
+
+/*
+ * A manufacturer revokes up to SSP_REVOKE_BATCH_MAX of its devices by
+ * serial in one tx: all of them or none (an unknown serial or one already
+ * revoked makes the tx invalid, as for one device). Each device beyond the
+ * first pays params->min_fee more into the pool (device_batch_extra), so
+ * the fee grows with the work.
+ */
+static int op_revoke_batch(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
+{
+	ssp_mfr m;
+	ssp_account acc;
+	char serial[SSP_SERIAL_MAX + 1];
+	size_t off = 0;
+	int rc = read_mfr(c->st, p->name, &m);
+	if (rc) return rc;
+	if (memcmp(m.account.b, tx->from.b, SSP_ADDR_LEN)) return SSP_ERR_DEV_DENIED;
+	uint64_t extra = device_batch_extra(c->params, p->nserials);
+	if ((rc = ssp_state_account(c->st, &tx->from, &acc))) return rc;
+	if (acc.balance < extra) return SSP_ERR_BALANCE;
+	acc.balance -= extra;
+	if ((rc = ssp_state_set_account(c->st, &tx->from, &acc)) ||
+	    (rc = ssp_state_pool_add(c->st, extra)))
+		return rc;
+	while (ssp_device_serial_next(p, &off, serial)) {
+		uint8_t k[KEY_MAX];
+		size_t kl = pair_key(k, p->name, serial);
+		const void *v;
+		size_t vl;
+		ssp_addr a;
+		ssp_device dev;
+		rc = ssp_state_get(c->st, SSP_TB_DEV_SERIAL, k, kl, &v, &vl);
+		if (rc) return rc == SSP_ERR_NOTFOUND ? SSP_ERR_DEV_UNKNOWN : rc;
+		if (vl != SSP_ADDR_LEN) return SSP_ERR_DBCORRUPT;
+		memcpy(a.b, v, SSP_ADDR_LEN);
+		if ((rc = read_device(c->st, &a, &dev))) return rc == SSP_ERR_DEV_UNKNOWN ? SSP_ERR_DBCORRUPT : rc;
+		if (dev.status == SSP_DEVICE_REVOKED) return SSP_ERR_DEV_REVOKED;
+		if ((rc = revoke_device(c->st, &dev))) return rc;
+	}
+	return 0;
+}
+
+uint64_t device_batch_extra(const ssp_params *params, uint32_t n)
+{
+	return n > 1 ? params->min_fee * (uint64_t)(n - 1) : 0; /* n <= 256: no overflow */
 }
 
 /*
  * The device attests itself: firmware measurement, a counter that must grow
- * (a replayed or rolled-back attestation is refused) and a challenge — one
- * of the last SSP_ATTEST_WINDOW blocks — so an attestation cannot be made
- * ahead of time. Firmware its model does not accept marks it untrusted.
+ * (a replayed or rolled-back attestation is refused) and a challenge — the
+ * id of one of the last SSP_ATTEST_WINDOW blocks of this chain — so an
+ * attestation cannot be made ahead of time, nor on another fork or chain.
+ * Firmware its model does not accept marks it untrusted.
  */
 static int op_attest(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
 {
@@ -349,15 +413,19 @@ static int op_attest(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p
 	if (rc) return rc;
 	if (dev.status == SSP_DEVICE_REVOKED) return SSP_ERR_DEV_REVOKED;
 	if (p->counter <= dev.counter) return SSP_ERR_DEV_COUNTER;
-	if (p->challenge_height >= c->height || c->height - p->challenge_height > SSP_ATTEST_WINDOW)
-		return SSP_ERR_RANGE;
+	/* the challenge: a block of this chain (this fork), one of the last 64 */
+	uint64_t ch;
+	rc = ssp_txctx_block_height(c, &p->challenge_id, &ch);
+	if (rc == SSP_ERR_NOTFOUND) return SSP_ERR_DEV_CHALLENGE;
+	if (rc) return rc;
+	if (ch >= c->height || c->height - ch > SSP_ATTEST_WINDOW) return SSP_ERR_DEV_CHALLENGE;
 	if ((rc = ssp_device_model_get(c->st, dev.mfr, dev.model, &md))) return rc;
 	bool known = false;
 	for (uint32_t i = 0; i < md.nfirmware; i++)
 		known |= !memcmp(md.firmware[i].b, p->firmware[0].b, 32);
 	dev.status = known ? SSP_DEVICE_ACTIVE : SSP_DEVICE_UNTRUSTED;
 	dev.counter = p->counter;
-	dev.challenge_height = p->challenge_height;
+	dev.challenge_height = ch;
 	dev.firmware = p->firmware[0];
 	dev.attested_height = c->height;
 	return put_device(c->st, &dev);
@@ -375,11 +443,28 @@ int device_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
 	case SSP_TX_DEVICE_XFER: return op_xfer(c, tx, p);
 	case SSP_TX_DEVICE_REVOKE: return op_revoke(c, tx, p);
 	case SSP_TX_DEVICE_ATTEST: return op_attest(c, tx, p);
+	case SSP_TX_DEVICE_REVOKE_BATCH: return op_revoke_batch(c, tx, p);
 	default: return SSP_ERR_TXTYPE;
 	}
 }
 
 /* ------------------------------------------------------------------ module */
+
+/*
+ * The sender hook: the chain calls it only for restricted accounts (those
+ * of revoked devices), so it costs nothing on other senders. A revoked
+ * device sends nothing: not a device tx, not a transfer, not a token or
+ * contract call.
+ */
+static int device_sender(void *mod, ssp_state *st, const ssp_tx *tx)
+{
+	ssp_device dev;
+	(void)mod;
+	int rc = ssp_device_get(st, &tx->from, &dev);
+	if (rc == SSP_ERR_NOTFOUND) return 0;
+	if (rc) return rc;
+	return dev.status == SSP_DEVICE_REVOKED ? SSP_ERR_DEV_REVOKED : 0;
+}
 
 static int device_chain_new(void **out, const ssp_genesis *g)
 {
@@ -403,4 +488,5 @@ const ssp_module ssp_device_module = {
     .nmethods = DEVICE_NMETHODS,
     .chain_new = device_chain_new,
     .chain_free = device_chain_free,
+    .sender = device_sender,
 };

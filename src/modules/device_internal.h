@@ -8,7 +8,7 @@
 
 #include "ssp/device.h"
 
-#define DEVICE_NTXTYPES 9
+#define DEVICE_NTXTYPES 10
 #define DEVICE_NMETHODS 5
 
 extern const ssp_txtype *const ssp_device_txtypes[DEVICE_NTXTYPES];
@@ -19,6 +19,9 @@ void device_mfr_encode(ssp_buf *b, const ssp_mfr *m);
 SSP_WUR int device_mfr_decode(ssp_mfr *m, const void *key, size_t kl, const void *p, size_t n);
 SSP_WUR int device_model_decode(ssp_model *m, const void *key, size_t kl, const void *p,
                                 size_t n);
+
+/* What a batch revocation of n devices moves to the pool on top of its fee. */
+uint64_t device_batch_extra(const ssp_params *params, uint32_t n);
 
 /* The tx operations (device.c); the sender is tx->from. */
 SSP_WUR int device_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p);

@@ -1,5 +1,5 @@
 /*
- * device_tx.c — the device module's transaction types 0x30..0x38 (modules
+ * device_tx.c — the device module's transaction types 0x30..0x39 (modules
  * layer): the strict payload codec (layouts in docs/internals/device.md)
  * and check/apply/to_json for each type. apply runs device.c's operations;
  * their error makes the tx invalid (not included, dropped by the mempool).
@@ -23,9 +23,11 @@ static int dev_check(void *mod, const ssp_tx *tx)
 static uint64_t dev_spend(void *mod, const ssp_tx *tx, const ssp_params *p)
 {
 	(void)mod;
-	(void)tx;
-	(void)p;
-	return 0;
+	ssp_device_payload d;
+	if (tx->type != SSP_TX_DEVICE_REVOKE_BATCH ||
+	    ssp_device_payload_decode(&d, tx->type, tx->payload, tx->payload_len))
+		return 0;
+	return device_batch_extra(p, d.nserials);
 }
 
 static int dev_apply(ssp_txctx *c, const ssp_tx *tx)
@@ -99,8 +101,18 @@ static json_t *dev_json(const ssp_tx *tx, const char *hrp)
 	case SSP_TX_DEVICE_ATTEST:
 		set_hex(j, "firmware", p.firmware[0].b, 32);
 		json_object_set_new(j, "counter", json_integer((json_int_t)p.counter));
-		json_object_set_new(j, "challenge_height", json_integer((json_int_t)p.challenge_height));
+		set_hex(j, "challenge", p.challenge_id.b, 32);
 		break;
+	case SSP_TX_DEVICE_REVOKE_BATCH: {
+		json_object_set_new(j, "manufacturer", json_string(p.name));
+		json_t *sl = json_array();
+		char serial[SSP_SERIAL_MAX + 1];
+		size_t off = 0;
+		while (sl && ssp_device_serial_next(&p, &off, serial))
+			json_array_append_new(sl, json_string(serial));
+		json_object_set_new(j, "serials", sl ? sl : json_null());
+		break;
+	}
 	}
 	return j;
 }
@@ -120,8 +132,10 @@ static const ssp_txtype t_claim = DEVICE_TYPE(SSP_TX_DEVICE_CLAIM, "device_claim
 static const ssp_txtype t_xfer = DEVICE_TYPE(SSP_TX_DEVICE_XFER, "device_transfer");
 static const ssp_txtype t_revoke = DEVICE_TYPE(SSP_TX_DEVICE_REVOKE, "device_revoke");
 static const ssp_txtype t_attest = DEVICE_TYPE(SSP_TX_DEVICE_ATTEST, "device_attest");
+static const ssp_txtype t_revoke_batch =
+    DEVICE_TYPE(SSP_TX_DEVICE_REVOKE_BATCH, "device_revoke_batch");
 
 const ssp_txtype *const ssp_device_txtypes[DEVICE_NTXTYPES] = {
     &t_mfr_register, &t_mfr_approve, &t_model_add, &t_enroll, &t_claim,
-    &t_xfer,         &t_revoke,      &t_attest,    &t_mfr_revoke,
+    &t_xfer,         &t_revoke,      &t_attest,    &t_mfr_revoke, &t_revoke_batch,
 };

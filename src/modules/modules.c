@@ -30,6 +30,8 @@ struct ssp_modset {
 	void *state[NMOD];
 	ssp_txreg types[MAX_TYPES];
 	size_t ntypes;
+	ssp_sender_hook hooks[NMOD];
+	size_t nhooks;
 };
 
 int ssp_modset_new(ssp_modset **out, const ssp_genesis *g)
@@ -41,6 +43,8 @@ int ssp_modset_new(ssp_modset **out, const ssp_genesis *g)
 	for (size_t i = 0; i < NMOD && !rc; i++) {
 		const ssp_module *m = modules[i];
 		if (m->chain_new) rc = m->chain_new(&ms->state[i], g);
+		if (!rc && m->sender)
+			ms->hooks[ms->nhooks++] = (ssp_sender_hook){.check = m->sender, .mod = ms->state[i]};
 		for (size_t j = 0; j < m->ntxtypes && !rc; j++) {
 			if (ms->ntypes == MAX_TYPES) {
 				rc = SSP_ERR_INTERNAL; /* the table outgrew MAX_TYPES */
@@ -80,11 +84,26 @@ int ssp_modset_open_chain(ssp_chain **chain, ssp_modset **ms, ssp_store *st, con
 	if (rc) return rc;
 	const ssp_txreg *types = ssp_modset_txtypes(*ms, &nt);
 	rc = ssp_chain_open(chain, st, g, types, nt);
+	if (!rc && (rc = ssp_modset_attach(*ms, *chain))) {
+		ssp_chain_close(*chain);
+		*chain = NULL;
+	}
 	if (rc) {
 		ssp_modset_free(*ms);
 		*ms = NULL;
 	}
 	return rc;
+}
+
+const ssp_sender_hook *ssp_modset_sender_hooks(const ssp_modset *ms, size_t *n)
+{
+	*n = ms->nhooks;
+	return ms->hooks;
+}
+
+int ssp_modset_attach(const ssp_modset *ms, ssp_chain *c)
+{
+	return ssp_chain_set_sender_hooks(c, ms->hooks, ms->nhooks);
 }
 
 void *ssp_modset_state(const ssp_modset *ms, size_t i)

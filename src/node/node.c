@@ -372,6 +372,7 @@ int ssp_node_start(ssp_node *n)
 	}
 	const ssp_txreg *types = ssp_modset_txtypes(n->modset, &ntypes);
 	rc = ssp_chain_open(&n->chain, n->store, n->genesis, types, ntypes);
+	if (!rc) rc = ssp_modset_attach(n->modset, n->chain);
 	if (rc) {
 		NODE_ERR(n, "cannot open the chain: %s%s", ssp_strerror(rc),
 		         rc == SSP_ERR_MAPFULL     ? " (raise --map-size)"

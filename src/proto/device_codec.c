@@ -5,6 +5,7 @@
  * record a light client decodes from a state proof (layouts in
  * docs/internals/device.md). Decoding is strict: one byte string per value.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -157,7 +158,48 @@ void ssp_device_approve_digest(ssp_hash *out, const char *chain_id, uint16_t typ
 
 static int is_device_type(uint16_t t)
 {
-	return t >= SSP_TX_MFR_REGISTER && t <= SSP_TX_MFR_REVOKE;
+	return t >= SSP_TX_MFR_REGISTER && t <= SSP_TX_DEVICE_REVOKE_BATCH;
+}
+
+/* Serial order: bytewise, a prefix first (strcmp's order on identifiers). */
+static int serial_cmp(const uint8_t *a, size_t na, const uint8_t *b, size_t nb)
+{
+	int c = memcmp(a, b, na < nb ? na : nb);
+	return c ? c : (na > nb) - (na < nb);
+}
+
+static int serial_qcmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int ssp_device_serials_encode(ssp_buf *b, const char *const *serials, size_t n)
+{
+	if (n == 0 || n > SSP_REVOKE_BATCH_MAX) return SSP_ERR_RANGE;
+	const char *v[SSP_REVOKE_BATCH_MAX];
+	for (size_t i = 0; i < n; i++) {
+		if (!ssp_device_ident_valid(serials[i], strlen(serials[i]), SSP_SERIAL_MAX))
+			return SSP_ERR_INVAL;
+		v[i] = serials[i];
+	}
+	qsort(v, n, sizeof *v, serial_qcmp);
+	for (size_t i = 1; i < n; i++)
+		if (!strcmp(v[i - 1], v[i])) return SSP_ERR_DUPLICATE;
+	for (size_t i = 0; i < n; i++)
+		ssp_device_put_ident(b, v[i]);
+	return b->err;
+}
+
+int ssp_device_serial_next(const ssp_device_payload *p, size_t *off,
+                           char out[SSP_SERIAL_MAX + 1])
+{
+	if (*off >= p->serials_len) return 0;
+	uint8_t n = p->serials[*off];
+	if (*off + 1 + n > p->serials_len || n > SSP_SERIAL_MAX) return 0;
+	memcpy(out, p->serials + *off + 1, n);
+	out[n] = 0;
+	*off += 1 + (size_t)n;
+	return 1;
 }
 
 void ssp_device_payload_encode(ssp_buf *b, uint16_t type, const ssp_device_payload *p)
@@ -202,9 +244,15 @@ void ssp_device_payload_encode(ssp_buf *b, uint16_t type, const ssp_device_paylo
 		ssp_buf_put(b, p->device.b, SSP_ADDR_LEN);
 		return;
 	case SSP_TX_DEVICE_ATTEST:
+		ssp_buf_u8(b, SSP_ATTEST_VERSION);
 		ssp_buf_put(b, p->firmware[0].b, 32);
 		ssp_buf_u64(b, p->counter);
-		ssp_buf_u64(b, p->challenge_height);
+		ssp_buf_put(b, p->challenge_id.b, 32);
+		return;
+	case SSP_TX_DEVICE_REVOKE_BATCH:
+		ssp_device_put_ident(b, p->name);
+		ssp_buf_u16(b, (uint16_t)p->nserials);
+		ssp_buf_put(b, p->serials, p->serials_len);
 		return;
 	}
 }
@@ -259,11 +307,36 @@ int ssp_device_payload_decode(ssp_device_payload *p, uint16_t type, const uint8_
 		ssp_rd_raw(&r, p->device.b, SSP_ADDR_LEN);
 		break;
 	case SSP_TX_DEVICE_ATTEST:
+		/* v1 (a challenge height, no version byte) is refused: it was fork-blind */
+		if (ssp_rd_u8(&r) != SSP_ATTEST_VERSION) return SSP_ERR_PAYLOAD;
 		ssp_rd_raw(&r, p->firmware[0].b, 32);
 		p->counter = ssp_rd_u64(&r);
-		p->challenge_height = ssp_rd_u64(&r);
+		ssp_rd_raw(&r, p->challenge_id.b, 32);
 		if (!r.err && p->counter == 0) return SSP_ERR_PAYLOAD;
 		break;
+	case SSP_TX_DEVICE_REVOKE_BATCH: {
+		if (ssp_device_rd_ident(&r, p->name, SSP_MFR_NAME_MAX)) return SSP_ERR_PAYLOAD;
+		p->nserials = ssp_rd_u16(&r);
+		if (r.err || p->nserials == 0 || p->nserials > SSP_REVOKE_BATCH_MAX)
+			return SSP_ERR_PAYLOAD;
+		size_t start = r.off;
+		const uint8_t *prev = NULL;
+		size_t prevn = 0;
+		for (uint32_t i = 0; i < p->nserials; i++) {
+			char tmp[SSP_SERIAL_MAX + 1];
+			size_t at = r.off;
+			if (ssp_device_rd_ident(&r, tmp, SSP_SERIAL_MAX)) return SSP_ERR_PAYLOAD;
+			const uint8_t *cur = buf + at + 1;
+			size_t curn = r.off - at - 1;
+			/* strictly ascending: one encoding per set, no duplicates */
+			if (prev && serial_cmp(prev, prevn, cur, curn) >= 0) return SSP_ERR_PAYLOAD;
+			prev = cur;
+			prevn = curn;
+		}
+		p->serials = buf + start;
+		p->serials_len = r.off - start;
+		break;
+	}
 	}
 	return ssp_rd_end(&r) ? SSP_ERR_PAYLOAD : 0;
 }

@@ -170,6 +170,39 @@ def test():
     r = w.run("device", "attest", "--from", "board", "--firmware-hash", fw1, "--counter", "3",
               "--wait", ok=False)
     check(r.returncode == 1 and "device revoked" in r.stderr, "a revoked device cannot attest")
+    # ... nor send anything else: refused at admission with DEV_REVOKED
+    r = w.run("transfer", "--from", "board", "--to", carol, "--amount", "0.1", ok=False)
+    check(r.returncode == 1 and "device revoked" in r.stderr,
+          "a revoked device's transfer is refused at admission: %r" % r.stderr.strip())
+
+    # batch revocation by serial: --serial A,B and --batch FILE
+    boards = []
+    for i, serial in enumerate(("S-0002", "S-0003")):
+        k = w.run("key", "new", "--name", "board%d" % i, "--type", "p256")
+        cf = os.path.join(wallet, "board%d.cert" % i)
+        dev.run("mfr", "certify", "--from", "dev", "--name", "ACME", "--model", "AC-1",
+                "--serial", serial, "--device-pubkey", k["pubkey"], "--out", cf)
+        dev.run("transfer", "--from", "dev", "--to", k["address"], "--amount", "2", "--wait")
+        w.run("device", "enroll", "--from", "board%d" % i, "--cert", cf, "--wait")
+        boards.append(k["address"])
+    r = dev.run("mfr", "revoke", "--from", "dev", "--name", "ACME", "--serial", "S-0404,S-0002",
+                "--wait", ok=False)
+    check(r.returncode == 1 and "unknown device" in r.stderr,
+          "a batch naming an unknown serial is refused whole: %r" % r.stderr.strip())
+    check(all(dev.run("device", "show", a)["status"] == "active" for a in boards),
+          "nothing of a refused batch is revoked")
+    batch = os.path.join(wallet, "recall.txt")
+    with open(batch, "w") as f:
+        f.write("# recall 2026-12\nS-0003\n\nS-0002\n")
+    r = dev.run("mfr", "revoke", "--from", "dev", "--name", "ACME", "--batch", batch, "--wait")
+    check(r["status"] == "finalized", "the batch revocation is included")
+    tx = node.rpc("tx_get", {"txid": r["txid"]})
+    check(tx["tx"]["payload"]["serials"] == ["S-0002", "S-0003"],
+          "tx_get shows the batch's serials: %r" % tx["tx"]["payload"])
+    check(all(dev.run("device", "show", a)["status"] == "revoked" for a in boards),
+          "both devices of the batch are revoked")
+    r = w.run("transfer", "--from", "board0", "--to", carol, "--amount", "0.1", ok=False)
+    check(r.returncode == 1 and "device revoked" in r.stderr, "a batch-revoked device is refused")
 
     # bad RPC input
     for params, what in (({"address": "nope"}, "a bad address"),

@@ -1,9 +1,10 @@
 /*
  * fuzz_device_payload.c — libFuzzer harness for the device module's
  * decoders (modules layer): every tx payload (the first byte picks the type,
- * 0x30 + b % 9) and the device certificate on its own. On success the
+ * 0x30 + b % 10) and the device certificate on its own. On success the
  * decoded fields keep their promises (identifiers valid, keys parsed,
- * bounded counts, counter > 0) and the encoder gives back exactly the input
+ * bounded counts, counter > 0, a batch's serials valid and strictly
+ * ascending) and the encoder gives back exactly the input
  * (one byte string per payload); the same bytes are decoded as every other
  * device type too. Any violation aborts.
  */
@@ -48,6 +49,21 @@ static void round_trip(uint16_t type, const uint8_t *p, size_t n)
 	case SSP_TX_DEVICE_ATTEST:
 		check(d.counter > 0);
 		break;
+	case SSP_TX_DEVICE_REVOKE_BATCH: {
+		char prev[SSP_SERIAL_MAX + 1] = "", cur[SSP_SERIAL_MAX + 1];
+		size_t off = 0;
+		uint32_t k = 0;
+		check(ssp_device_ident_valid(d.name, strlen(d.name), SSP_MFR_NAME_MAX));
+		check(d.nserials >= 1 && d.nserials <= SSP_REVOKE_BATCH_MAX);
+		while (ssp_device_serial_next(&d, &off, cur)) {
+			check(ssp_device_ident_valid(cur, strlen(cur), SSP_SERIAL_MAX));
+			check(k == 0 || strcmp(prev, cur) < 0);
+			memcpy(prev, cur, sizeof prev);
+			k++;
+		}
+		check(k == d.nserials && off == d.serials_len);
+		break;
+	}
 	default:
 		break;
 	}
@@ -63,9 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ssp_device_payload d;
 	ssp_device_cert c;
 	if (size == 0) return 0;
-	uint16_t type = (uint16_t)(SSP_TX_MFR_REGISTER + data[0] % 9);
+	uint16_t type = (uint16_t)(SSP_TX_MFR_REGISTER + data[0] % 10);
 	round_trip(type, data + 1, size - 1);
-	for (uint16_t other = SSP_TX_MFR_REGISTER; other <= SSP_TX_MFR_REVOKE; other++)
+	for (uint16_t other = SSP_TX_MFR_REGISTER; other <= SSP_TX_DEVICE_REVOKE_BATCH; other++)
 		if (other != type) round_trip(other, data + 1, size - 1);
 	if (ssp_device_cert_decode(&c, data, size) == 0) {
 		ssp_buf b;

@@ -39,6 +39,7 @@ static FX_UNUSED void fx_module_node_open(fx_node *n, const ssp_genesis *g, size
 	n->mods_free = (void (*)(void *))ssp_modset_free;
 	const ssp_txreg *types = ssp_modset_txtypes(ms, &ntypes);
 	assert_int_equal(ssp_chain_open(&n->chain, n->store, g, types, ntypes), 0);
+	assert_int_equal(ssp_modset_attach(ms, n->chain), 0);
 	ssp_chain_set_check_invariants(n->chain, true);
 	assert_int_equal(ssp_mempool_new(&n->pool, n->chain, &mo), 0);
 }

@@ -1313,6 +1313,7 @@ static ssp_mempool *cx_reopen_chain(cx *x, bool keep_pool)
 	x->n.mods = ms;
 	const ssp_txreg *types = ssp_modset_txtypes(ms, &nt);
 	assert_int_equal(ssp_chain_open(&x->n.chain, x->n.store, x->g, types, nt), 0);
+	assert_int_equal(ssp_modset_attach(ms, x->n.chain), 0);
 	/* the walks check the supply themselves (the debug check allocates after commit) */
 	ssp_chain_set_check_invariants(x->n.chain, false);
 	assert_int_equal(ssp_mempool_new(&x->n.pool, x->n.chain, &mo), 0);

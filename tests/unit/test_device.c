@@ -153,14 +153,24 @@ static ssp_device_payload claim(const fx_key *device, const char *secret, const 
 	return p;
 }
 
-static ssp_device_payload attest(uint8_t firmware, uint64_t counter, uint64_t challenge)
+static ssp_device_payload attest_id(uint8_t firmware, uint64_t counter, const ssp_hash *id)
 {
 	ssp_device_payload p;
 	memset(&p, 0, sizeof p);
 	fw(&p.firmware[0], firmware);
 	p.counter = counter;
-	p.challenge_height = challenge;
+	p.challenge_id = *id;
 	return p;
+}
+
+static ssp_hash block_id(tnode *t, uint64_t h);
+
+/* An attestation whose challenge is the id of block `challenge` (of this chain). */
+static ssp_device_payload attest_at(tnode *t, uint8_t firmware, uint64_t counter,
+                                    uint64_t challenge)
+{
+	ssp_hash id = block_id(t, challenge);
+	return attest_id(firmware, counter, &id);
 }
 
 typedef struct {
@@ -202,6 +212,57 @@ static ssp_mfr mfr_of(tnode *t, const char *name)
 static uint64_t height(tnode *t)
 {
 	return ssp_chain_head(t->n.chain)->height;
+}
+
+static ssp_hash block_id(tnode *t, uint64_t h)
+{
+	ssp_txn *rt;
+	const uint8_t *raw;
+	size_t n;
+	ssp_block b;
+	assert_int_equal(ssp_store_read(t->n.store, &rt), 0);
+	assert_int_equal(ssp_chain_read_block(t->n.chain, rt, h, &raw, &n), 0);
+	assert_int_equal(ssp_block_decode(&b, raw, n, n), 0);
+	ssp_hash id = b.hdr.id;
+	ssp_block_free(&b);
+	ssp_txn_end(rt);
+	return id;
+}
+
+/* Signs a tx of k (its next nonce, `fee`) and admits it to the pool without producing. */
+static int submit(tnode *t, const fx_key *k, uint16_t type, const uint8_t *payload, size_t n,
+                  uint64_t fee, uint64_t nonce_ahead, ssp_hash *id, uint8_t **raw_out,
+                  size_t *len_out)
+{
+	uint8_t f = fill_of(k);
+	ssp_tx_build b = {.chain_id = FX_CHAIN_ID,
+	                  .type = type,
+	                  .nonce = t->nonce[f] + nonce_ahead,
+	                  .fee = fee,
+	                  .expiry = height(t) + 100,
+	                  .payload = payload,
+	                  .payload_len = n,
+	                  .include_pubkey = !t->known[f]};
+	uint8_t *raw;
+	size_t len;
+	ssp_hash got;
+	assert_int_equal(ssp_tx_sign(&raw, &len, id, &b, &k->sk), 0);
+	int rc = raw_out ? 0 : ssp_mempool_add(t->n.pool, raw, len, false, &got);
+	if (raw_out) {
+		*raw_out = raw;
+		*len_out = len;
+	} else {
+		free(raw);
+	}
+	return rc;
+}
+
+static void transfer_payload(ssp_buf *pb, const fx_key *to, uint64_t amount)
+{
+	ssp_buf_init(pb, 512);
+	ssp_buf_put(pb, to->addr.b, SSP_ADDR_LEN);
+	ssp_buf_u64(pb, amount);
+	ssp_buf_u32(pb, 0);
 }
 
 /* Manufacturer ACME (alice) admitted, model AC-1 (caps 3, firmware 0xa1, 0xa2). */
@@ -332,29 +393,35 @@ static void test_device_lifecycle(void **state)
 	p.device = stranger.addr;
 	assert_int_equal(run(&t, &bob, SSP_TX_DEVICE_XFER, &p), SSP_ERR_DEV_UNKNOWN);
 
-	/* attestations */
+	/* attestations: the challenge is the id of one of this chain's last 64 blocks */
 	uint64_t h = height(&t);
-	p = attest(0xa1, 1, h);
+	p = attest_at(&t, 0xa1, 1, h);
 	assert_int_equal(run(&t, &dev1, SSP_TX_DEVICE_ATTEST, &p), 0);
 	d = device_of(&t, &dev1);
 	assert_int_equal(d.counter, 1);
 	assert_int_equal(d.attested_height, h + 1);
+	assert_int_equal(d.challenge_height, h);
 	assert_int_equal(d.status, SSP_DEVICE_ACTIVE);
-	p = attest(0xa1, 1, height(&t));
+	p = attest_at(&t, 0xa1, 1, height(&t));
 	assert_int_equal(run(&t, &dev1, SSP_TX_DEVICE_ATTEST, &p), SSP_ERR_DEV_COUNTER);
-	p = attest(0xa1, 2, height(&t) + 1); /* the block it lands in: not a past block */
-	assert_int_equal(run(&t, &dev1, SSP_TX_DEVICE_ATTEST, &p), SSP_ERR_RANGE);
+	/* an id this chain does not have (another fork's or chain's block) */
+	ssp_hash other = block_id(&t, height(&t));
+	other.b[0] ^= 1;
+	p = attest_id(0xa1, 2, &other);
+	assert_int_equal(run(&t, &dev1, SSP_TX_DEVICE_ATTEST, &p), SSP_ERR_DEV_CHALLENGE);
 	for (int i = 0; i < SSP_ATTEST_WINDOW; i++)
 		assert_int_equal(produce(&t), 0);
-	p = attest(0xa1, 2, h); /* too old now */
-	assert_int_equal(run(&t, &dev1, SSP_TX_DEVICE_ATTEST, &p), SSP_ERR_RANGE);
-	p = attest(0xee, 2, height(&t)); /* firmware the model does not accept */
+	p = attest_at(&t, 0xa1, 2, h); /* too old now */
+	assert_int_equal(run(&t, &dev1, SSP_TX_DEVICE_ATTEST, &p), SSP_ERR_DEV_CHALLENGE);
+	p = attest_at(&t, 0xa1, 2, height(&t) - SSP_ATTEST_WINDOW + 1); /* the oldest allowed */
+	assert_int_equal(run(&t, &dev1, SSP_TX_DEVICE_ATTEST, &p), 0);
+	p = attest_at(&t, 0xee, 3, height(&t)); /* firmware the model does not accept */
 	assert_int_equal(run(&t, &dev1, SSP_TX_DEVICE_ATTEST, &p), 0);
 	assert_int_equal(device_of(&t, &dev1).status, SSP_DEVICE_UNTRUSTED);
-	p = attest(0xa2, 3, height(&t));
+	p = attest_at(&t, 0xa2, 4, height(&t));
 	assert_int_equal(run(&t, &dev1, SSP_TX_DEVICE_ATTEST, &p), 0);
 	assert_int_equal(device_of(&t, &dev1).status, SSP_DEVICE_ACTIVE);
-	p = attest(0xa2, 1, height(&t));
+	p = attest_at(&t, 0xa2, 1, height(&t));
 	assert_int_equal(run(&t, &carol, SSP_TX_DEVICE_ATTEST, &p), SSP_ERR_DEV_UNKNOWN);
 
 	/* revocation by the manufacturer */
@@ -364,7 +431,7 @@ static void test_device_lifecycle(void **state)
 	assert_int_equal(run(&t, &alice, SSP_TX_DEVICE_REVOKE, &p), 0);
 	assert_int_equal(device_of(&t, &dev1).status, SSP_DEVICE_REVOKED);
 	assert_int_equal(run(&t, &alice, SSP_TX_DEVICE_REVOKE, &p), SSP_ERR_DEV_REVOKED);
-	p = attest(0xa2, 9, height(&t));
+	p = attest_at(&t, 0xa2, 9, height(&t));
 	assert_int_equal(run(&t, &dev1, SSP_TX_DEVICE_ATTEST, &p), SSP_ERR_DEV_REVOKED);
 	memset(&p, 0, sizeof p);
 	p.device = dev1.addr;
@@ -381,6 +448,125 @@ static void test_device_lifecycle(void **state)
 	tnode_close(&t);
 }
 
+static ssp_device_payload batch(ssp_buf *sb, const char *const *serials, size_t n)
+{
+	ssp_device_payload p = named("ACME");
+	ssp_buf_init(sb, 4096);
+	assert_int_equal(ssp_device_serials_encode(sb, serials, n), 0);
+	p.nserials = (uint32_t)n;
+	p.serials = sb->data;
+	p.serials_len = sb->len;
+	return p;
+}
+
+static bool restricted(tnode *t, const fx_key *k)
+{
+	return fx_account(&t->n, &k->addr).restricted;
+}
+
+/*
+ * A revoked device sends nothing: its pending txs are left out of the next
+ * block, new ones are refused at admission with DEV_REVOKED, and a block
+ * that carries one is invalid. Batch revocation by serial.
+ */
+static void test_revoked_sender(void **state)
+{
+	(void)state;
+	tnode t;
+	tnode_open(&t);
+	admitted_acme(&t);
+	const fx_key *devs[] = {&dev1, &dev2, &stranger};
+	const char *serials[] = {"S-0001", "S-0002", "S-0003"};
+	ssp_device_payload p;
+	for (int i = 0; i < 3; i++) {
+		fund(&t, devs[i], 10 * SSP_COIN);
+		memset(&p, 0, sizeof p);
+		p.cert = certificate(&alice, "AC-1", serials[i], devs[i], 1, "s");
+		assert_int_equal(run(&t, devs[i], SSP_TX_DEVICE_ENROLL, &p), 0);
+	}
+	ssp_buf pb;
+	transfer_payload(&pb, &carol, SSP_COIN);
+	/* an enrolled device pays like anyone */
+	assert_int_equal(run_raw(&t, &dev1, SSP_TX_TRANSFER, pb.data, pb.len), 0);
+	assert_false(restricted(&t, &dev1));
+
+	/* its transfer is pending when the revocation (paying more: first) lands */
+	ssp_hash pend, rev;
+	uint8_t f1 = fill_of(&dev1), fa = fill_of(&alice);
+	assert_int_equal(submit(&t, &dev1, SSP_TX_TRANSFER, pb.data, pb.len, FEE, 0, &pend, NULL,
+	                        NULL), 0);
+	memset(&p, 0, sizeof p);
+	p.device = dev1.addr;
+	ssp_buf rb;
+	ssp_buf_init(&rb, 64);
+	ssp_device_payload_encode(&rb, SSP_TX_DEVICE_REVOKE, &p);
+	assert_int_equal(submit(&t, &alice, SSP_TX_DEVICE_REVOKE, rb.data, rb.len, 10 * FEE, 0,
+	                        &rev, NULL, NULL), 0);
+	ssp_buf_free(&rb);
+	assert_int_equal(produce(&t), 1); /* the revocation only */
+	t.nonce[fa]++;
+	assert_int_equal(device_of(&t, &dev1).status, SSP_DEVICE_REVOKED);
+	assert_true(restricted(&t, &dev1));
+	assert_false(restricted(&t, &dev2));
+	assert_false(ssp_mempool_has(t.n.pool, &pend));
+	assert_int_equal(ssp_mempool_rejected(t.n.pool, &pend), SSP_ERR_DEV_REVOKED);
+	/* new txs of any kind: refused at admission */
+	assert_int_equal(run_raw(&t, &dev1, SSP_TX_TRANSFER, pb.data, pb.len), SSP_ERR_DEV_REVOKED);
+	p = attest_at(&t, 0xa1, 1, height(&t));
+	assert_int_equal(run(&t, &dev1, SSP_TX_DEVICE_ATTEST, &p), SSP_ERR_DEV_REVOKED);
+	/* others are not affected */
+	assert_int_equal(run_raw(&t, &dev2, SSP_TX_TRANSFER, pb.data, pb.len), 0);
+
+	/* a block that carries a revoked device's tx is invalid */
+	uint8_t *raw;
+	size_t len;
+	ssp_hash id;
+	ssp_tx tx;
+	assert_int_equal(submit(&t, &dev1, SSP_TX_TRANSFER, pb.data, pb.len, FEE, 0, &id, &raw,
+	                        &len), 0);
+	assert_int_equal(ssp_tx_decode(&tx, raw, len), 0);
+	ssp_exec *x;
+	t.time_ms += 1000;
+	assert_int_equal(ssp_chain_begin(t.n.chain, &x, ssp_chain_slot_at(t.n.chain, t.time_ms),
+	                                 t.time_ms), 0);
+	assert_int_equal(ssp_exec_block(x, &tx, 1, NULL), SSP_ERR_BLOCK_TX);
+	ssp_exec_abort(x);
+	free(raw);
+	assert_int_equal(t.nonce[f1], fx_account(&t.n, &dev1.addr).nonce);
+
+	/* batch revocation: by the manufacturer only, every serial known, none revoked yet */
+	const ssp_params *params = ssp_genesis_params(t.g);
+	ssp_buf sb;
+	const char *two[] = {"S-0003", "S-0002"}, *unknown[] = {"S-0002", "S-0404"},
+	           *again[] = {"S-0001", "S-0002"};
+	p = batch(&sb, two, 2);
+	assert_int_equal(run(&t, &bob, SSP_TX_DEVICE_REVOKE_BATCH, &p), SSP_ERR_DEV_DENIED);
+	ssp_buf_free(&sb);
+	p = batch(&sb, unknown, 2);
+	assert_int_equal(run(&t, &alice, SSP_TX_DEVICE_REVOKE_BATCH, &p), SSP_ERR_DEV_UNKNOWN);
+	ssp_buf_free(&sb);
+	p = batch(&sb, again, 2);
+	assert_int_equal(run(&t, &alice, SSP_TX_DEVICE_REVOKE_BATCH, &p), SSP_ERR_DEV_REVOKED);
+	ssp_buf_free(&sb);
+	assert_int_equal(device_of(&t, &dev2).status, SSP_DEVICE_ACTIVE); /* all or nothing */
+	uint64_t before = fx_account(&t.n, &alice.addr).balance;
+	uint64_t pool0 = fx_supply(&t.n).pool;
+	p = batch(&sb, two, 2);
+	assert_int_equal(run(&t, &alice, SSP_TX_DEVICE_REVOKE_BATCH, &p), 0);
+	ssp_buf_free(&sb);
+	/* the fee, and one min_fee for the second device, into the pool */
+	assert_int_equal(before - fx_account(&t.n, &alice.addr).balance, FEE + params->min_fee);
+	assert_int_equal(fx_supply(&t.n).pool - pool0, FEE + params->min_fee);
+	assert_int_equal(device_of(&t, &dev2).status, SSP_DEVICE_REVOKED);
+	assert_int_equal(device_of(&t, &stranger).status, SSP_DEVICE_REVOKED);
+	assert_true(restricted(&t, &dev2) && restricted(&t, &stranger));
+	assert_int_equal(run_raw(&t, &dev2, SSP_TX_TRANSFER, pb.data, pb.len), SSP_ERR_DEV_REVOKED);
+	assert_int_equal(run_raw(&t, &stranger, SSP_TX_TRANSFER, pb.data, pb.len),
+	                 SSP_ERR_DEV_REVOKED);
+	ssp_buf_free(&pb);
+	tnode_close(&t);
+}
+
 static void test_payload_codec(void **state)
 {
 	(void)state;
@@ -389,15 +575,24 @@ static void test_payload_codec(void **state)
 	static const uint16_t types[] = {SSP_TX_MFR_REGISTER, SSP_TX_MFR_APPROVE, SSP_TX_MODEL_ADD,
 	                                 SSP_TX_DEVICE_ENROLL, SSP_TX_DEVICE_CLAIM,
 	                                 SSP_TX_DEVICE_XFER, SSP_TX_DEVICE_REVOKE,
-	                                 SSP_TX_DEVICE_ATTEST, SSP_TX_MFR_REVOKE};
+	                                 SSP_TX_DEVICE_ATTEST, SSP_TX_MFR_REVOKE,
+	                                 SSP_TX_DEVICE_REVOKE_BATCH};
 	for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
 		uint16_t ty = types[i];
 		if (ty == SSP_TX_MFR_APPROVE || ty == SSP_TX_MFR_REVOKE) {
 			p = approval(&producer, ty, "ACME");
 		} else if (ty == SSP_TX_DEVICE_CLAIM) {
 			p = claim(&dev1, "secret", &carol);
+		} else if (ty == SSP_TX_DEVICE_REVOKE_BATCH) {
+			static const uint8_t list[] = {2, 'S', '1', 2, 'S', '2'};
+			p = named("ACME");
+			p.nserials = 2;
+			p.serials = list;
+			p.serials_len = sizeof list;
 		} else if (ty == SSP_TX_DEVICE_ATTEST) {
-			p = attest(1, 5, 7);
+			ssp_hash id;
+			memset(id.b, 7, 32);
+			p = attest_id(1, 5, &id);
 		} else {
 			p = named("ACME");
 			snprintf(p.model, sizeof p.model, "M.1_x-2");
@@ -436,12 +631,72 @@ static void test_payload_codec(void **state)
 	assert_int_equal(ssp_device_payload_decode(&q, SSP_TX_MODEL_ADD, b.data, b.len),
 	                 SSP_ERR_PAYLOAD);
 	ssp_buf_free(&b);
-	p = attest(1, 0, 7);
+	ssp_hash id;
+	memset(id.b, 7, 32);
+	p = attest_id(1, 0, &id);
 	ssp_buf_init(&b, 4096);
 	ssp_device_payload_encode(&b, SSP_TX_DEVICE_ATTEST, &p);
 	assert_int_equal(ssp_device_payload_decode(&q, SSP_TX_DEVICE_ATTEST, b.data, b.len),
 	                 SSP_ERR_PAYLOAD);
 	ssp_buf_free(&b);
+	/* attestation v1 (no version byte, a challenge height) is refused */
+	uint8_t v1[48];
+	memset(v1, 1, sizeof v1);
+	assert_int_equal(ssp_device_payload_decode(&q, SSP_TX_DEVICE_ATTEST, v1, sizeof v1),
+	                 SSP_ERR_PAYLOAD);
+
+	/* batch revocation: sorted serials, each once, 1..256 */
+	const char *sl[] = {"S-2", "S-10", "S-1"};
+	ssp_buf sb;
+	ssp_buf_init(&sb, 4096);
+	assert_int_equal(ssp_device_serials_encode(&sb, sl, 3), 0);
+	p = named("ACME");
+	p.nserials = 3;
+	p.serials = sb.data;
+	p.serials_len = sb.len;
+	ssp_buf_init(&b, 4096);
+	ssp_device_payload_encode(&b, SSP_TX_DEVICE_REVOKE_BATCH, &p);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(ssp_device_payload_decode(&q, SSP_TX_DEVICE_REVOKE_BATCH, b.data, b.len), 0);
+	assert_int_equal(q.nserials, 3);
+	char ser[SSP_SERIAL_MAX + 1];
+	size_t off = 0;
+	const char *want[] = {"S-1", "S-10", "S-2"}; /* byte order, a prefix first */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(ssp_device_serial_next(&q, &off, ser), 1);
+		assert_string_equal(ser, want[i]);
+	}
+	assert_int_equal(ssp_device_serial_next(&q, &off, ser), 0);
+	for (size_t n = 0; n < b.len; n++)
+		assert_int_equal(ssp_device_payload_decode(&q, SSP_TX_DEVICE_REVOKE_BATCH, b.data, n),
+		                 SSP_ERR_PAYLOAD);
+	ssp_buf_free(&b);
+	/* out of order, duplicated, empty: refused */
+	ssp_buf_init(&b, 4096);
+	ssp_device_put_ident(&b, "ACME");
+	ssp_buf_u16(&b, 2);
+	ssp_device_put_ident(&b, "S-2");
+	ssp_device_put_ident(&b, "S-1");
+	assert_int_equal(ssp_device_payload_decode(&q, SSP_TX_DEVICE_REVOKE_BATCH, b.data, b.len),
+	                 SSP_ERR_PAYLOAD);
+	ssp_buf_reset(&b);
+	ssp_device_put_ident(&b, "ACME");
+	ssp_buf_u16(&b, 2);
+	ssp_device_put_ident(&b, "S-1");
+	ssp_device_put_ident(&b, "S-1");
+	assert_int_equal(ssp_device_payload_decode(&q, SSP_TX_DEVICE_REVOKE_BATCH, b.data, b.len),
+	                 SSP_ERR_PAYLOAD);
+	ssp_buf_reset(&b);
+	ssp_device_put_ident(&b, "ACME");
+	ssp_buf_u16(&b, 0);
+	assert_int_equal(ssp_device_payload_decode(&q, SSP_TX_DEVICE_REVOKE_BATCH, b.data, b.len),
+	                 SSP_ERR_PAYLOAD);
+	ssp_buf_free(&b);
+	const char *dup[] = {"A", "B", "A"};
+	ssp_buf_reset(&sb);
+	assert_int_equal(ssp_device_serials_encode(&sb, dup, 3), SSP_ERR_DUPLICATE);
+	assert_int_equal(ssp_device_serials_encode(&sb, dup, 0), SSP_ERR_RANGE);
+	ssp_buf_free(&sb);
 }
 
 static json_t *call(ssp_module_env *env, const char *method, const char *params, int *code)
@@ -465,7 +720,7 @@ static void test_rpc(void **state)
 	fund(&t, &carol, SSP_COIN);
 	p = claim(&dev1, "open sesame", &carol);
 	assert_int_equal(run(&t, &carol, SSP_TX_DEVICE_CLAIM, &p), 0);
-	p = attest(0xa1, 1, height(&t));
+	p = attest_at(&t, 0xa1, 1, height(&t));
 	assert_int_equal(run(&t, &dev1, SSP_TX_DEVICE_ATTEST, &p), 0);
 	ssp_module_env env = {.chain = t.n.chain, .store = t.n.store, .genesis = t.g};
 
@@ -542,6 +797,7 @@ int main(void)
 	    cmocka_unit_test(test_payload_codec),
 	    cmocka_unit_test(test_manufacturer_admission),
 	    cmocka_unit_test(test_device_lifecycle),
+	    cmocka_unit_test(test_revoked_sender),
 	    cmocka_unit_test(test_rpc),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
