@@ -622,6 +622,26 @@ SSP_WUR int ssp_chain_prove(const ssp_chain *c, ssp_txn *rt, uint8_t table, cons
                             size_t klen, ssp_head *head, const void **val, size_t *vlen,
                             ssp_buf *proof);
 /*
+ * The same proof at a past height: any height from the finalized one
+ * (SSP_PROVE_FINAL) up to the head (SSP_PROVE_HEAD, or the head's number:
+ * ssp_chain_prove). Below the head, the tree at `height` is rebuilt in
+ * memory from the head's and the undo records of the blocks above it,
+ * inside rt only: the chain's commits never wait for it. *head is the head
+ * record of `height` (its id and state_root are that block's). Errors:
+ * SSP_ERR_NOTFOUND above the head, SSP_ERR_PRUNED below the finalized height,
+ * SSP_ERR_RANGE when blocks above `height` wrote more than SSP_PROVE_PAST_KEYS
+ * keys, SSP_ERR_BUSY when SSP_PROVE_PAST_CONCURRENCY rebuilds are running
+ * (retry), SSP_ERR_DBCORRUPT when the rebuilt root is not the block's. Any
+ * thread.
+ */
+#define SSP_PROVE_HEAD UINT64_MAX
+#define SSP_PROVE_FINAL (UINT64_MAX - 1)
+#define SSP_PROVE_PAST_KEYS 8192
+#define SSP_PROVE_PAST_CONCURRENCY 1
+SSP_WUR int ssp_chain_prove_at(const ssp_chain *c, ssp_txn *rt, uint64_t height, uint8_t table,
+                               const void *key, size_t klen, ssp_head *head, const void **val,
+                               size_t *vlen, ssp_buf *proof);
+/*
  * Recomputes the state root from every state entry (a full scan; nothing of
  * the stored tree is read) and compares it with the stored tree's root and
  * the head's: SSP_ERR_DBCORRUPT when any differ. *entries (may be NULL)

@@ -7,6 +7,7 @@
 #define SSP_CHAIN_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "ssp/chain.h"
 #include "state_internal.h"
@@ -32,6 +33,7 @@ struct ssp_chain {
 	bool check_invariants;
 	uint64_t exec_budget_us; /* producer: stop taking candidates after this (0: never) */
 	bool executing;          /* an ssp_exec holds the write txn */
+	atomic_int past_proofs;  /* past-height proofs being built (any thread; prove_past.c) */
 	int fatal;               /* poisoned by a local failure: every later change fails with it */
 #ifdef SSP_DEBUG
 	bool has_owner;
@@ -53,6 +55,17 @@ SSP_WUR int chain_head_decode(ssp_head *h, const void *p, size_t n);
 SSP_WUR int chain_undo_write(ssp_chain *c, ssp_txn *t, ssp_state *st, uint64_t height,
                              const ssp_head *prev);
 SSP_WUR int chain_undo_prune(ssp_chain *c, ssp_txn *t, uint64_t finalized);
+/*
+ * Reads block `height`'s undo record through t (any txn): *prev gets the
+ * head before the block, and fn sees each state key the block wrote with
+ * its previous value (old NULL: the key was absent), all borrowed until t
+ * changes or ends; fn's non-zero return stops and is returned.
+ * SSP_ERR_NOTFOUND when there is no record (final or not committed).
+ */
+typedef int (*chain_undo_visit)(void *arg, const uint8_t *key, size_t kl, const uint8_t *old,
+                                size_t ol);
+SSP_WUR int chain_undo_read(const ssp_chain *c, ssp_txn *t, uint64_t height, ssp_head *prev,
+                            chain_undo_visit fn, void *arg);
 SSP_WUR int chain_put_block(ssp_chain *c, ssp_txn *t, const ssp_header *h, const uint8_t *raw,
                             size_t n);
 uint64_t chain_tx_gas(const ssp_chain *c, const ssp_tx *tx);

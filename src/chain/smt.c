@@ -15,6 +15,10 @@
  *
  * Only the tree of the committed head is stored; LMDB's MVCC snapshots give
  * each reader the tree of the head it sees, and old versions cost nothing.
+ * A past tree (a height between the finalized one and the head, for proofs)
+ * is the head's seen through an in-memory overlay (smt_ovl): the undo
+ * records' old values applied as one batch whose writes land in memory,
+ * never in the txn, which is only read.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +36,106 @@ typedef struct {
 typedef struct {
 	ssp_txn *t;
 	ssp_table tb;
+	smt_ovl *ovl; /* non-NULL: writes go here, reads look here first (t is only read) */
 	uint64_t ops;
 	bool want_branch_hash; /* get_pos computes a branch's own hash */
 } smt_ctx;
+
+/* ------------------------------------------------------------- overlay */
+
+/* One position's record in memory: vl 0 = deleted (a tombstone over the txn's). */
+typedef struct {
+	uint8_t kl, vl, used;
+	uint8_t k[34];
+	uint8_t v[66];
+} ovl_ent;
+
+struct smt_ovl {
+	ovl_ent *e;
+	size_t cap, n, max;
+};
+
+int smt_ovl_new(smt_ovl **out, size_t max_positions)
+{
+	smt_ovl *o = ssp_calloc(1, sizeof *o);
+	if (!o) return SSP_ERR_NOMEM;
+	o->cap = 1024;
+	o->max = max_positions;
+	o->e = ssp_calloc(o->cap, sizeof *o->e);
+	if (!o->e) {
+		free(o);
+		return SSP_ERR_NOMEM;
+	}
+	*out = o;
+	return 0;
+}
+
+void smt_ovl_free(smt_ovl *o)
+{
+	if (!o) return;
+	free(o->e);
+	free(o);
+}
+
+static size_t ovl_slot(const smt_ovl *o, const uint8_t *k, size_t kl)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a: the keys are hash prefixes already */
+	for (size_t i = 0; i < kl; i++)
+		h = (h ^ k[i]) * 1099511628211ull;
+	size_t i = h & (o->cap - 1);
+	while (o->e[i].used && (o->e[i].kl != kl || memcmp(o->e[i].k, k, kl)))
+		i = (i + 1) & (o->cap - 1);
+	return i;
+}
+
+static int ovl_put(smt_ovl *o, const uint8_t *k, size_t kl, const void *v, size_t vl)
+{
+	size_t i = ovl_slot(o, k, kl);
+	if (!o->e[i].used) {
+		if (o->n == o->max) return SSP_ERR_TOOBIG; /* the caller's bound on work and memory */
+		if (2 * (o->n + 1) > o->cap) {
+			size_t oc = o->cap;
+			ovl_ent *old = o->e;
+			o->e = ssp_calloc(2 * oc, sizeof *o->e);
+			if (!o->e) {
+				o->e = old;
+				return SSP_ERR_NOMEM;
+			}
+			o->cap = 2 * oc;
+			for (size_t j = 0; j < oc; j++)
+				if (old[j].used) o->e[ovl_slot(o, old[j].k, old[j].kl)] = old[j];
+			free(old);
+			i = ovl_slot(o, k, kl);
+		}
+		o->n++;
+		o->e[i].used = 1;
+		o->e[i].kl = (uint8_t)kl;
+		memcpy(o->e[i].k, k, kl);
+	}
+	o->e[i].vl = (uint8_t)vl;
+	if (vl) memcpy(o->e[i].v, v, vl);
+	return 0;
+}
+
+/* A position's record through the overlay, then the txn. */
+static int pos_get(smt_ctx *x, const uint8_t *k, size_t kl, const void **v, size_t *vl)
+{
+	if (x->ovl) {
+		size_t i = ovl_slot(x->ovl, k, kl);
+		if (x->ovl->e[i].used) {
+			if (!x->ovl->e[i].vl) return SSP_ERR_NOTFOUND;
+			*v = x->ovl->e[i].v;
+			*vl = x->ovl->e[i].vl;
+			return 0;
+		}
+	}
+	return ssp_txn_get(x->t, x->tb, k, kl, v, vl);
+}
+
+static int pos_put(smt_ctx *x, const uint8_t *k, size_t kl, const void *v, size_t vl)
+{
+	return x->ovl ? ovl_put(x->ovl, k, kl, v, vl) : ssp_txn_put(x->t, x->tb, k, kl, v, vl);
+}
 
 static size_t pos_key(uint8_t *k, const ssp_hash *path, unsigned d)
 {
@@ -52,7 +153,7 @@ static int get_pos(smt_ctx *x, const ssp_hash *path, unsigned d, sres *r, uint8_
 	uint8_t k[34];
 	const void *v;
 	size_t vl;
-	int rc = ssp_txn_get(x->t, x->tb, k, pos_key(k, path, d), &v, &vl);
+	int rc = pos_get(x, k, pos_key(k, path, d), &v, &vl);
 	x->ops++;
 	if (rc == SSP_ERR_NOTFOUND) {
 		r->kind = K_EMPTY;
@@ -89,7 +190,7 @@ static int put_leaf(smt_ctx *x, const ssp_hash *path, unsigned d, const sres *le
 	v[0] = 1;
 	memcpy(v + 1, leaf->path.b, 32);
 	memcpy(v + 33, leaf->vhash.b, 32);
-	return ssp_txn_put(x->t, x->tb, k, pos_key(k, path, d), v, sizeof v);
+	return pos_put(x, k, pos_key(k, path, d), v, sizeof v);
 }
 
 static int put_branch(smt_ctx *x, const ssp_hash *path, unsigned d, const sres *l, const sres *r)
@@ -99,13 +200,14 @@ static int put_branch(smt_ctx *x, const ssp_hash *path, unsigned d, const sres *
 	v[1] = (uint8_t)((l->kind == K_LEAF) | (r->kind == K_LEAF) << 1);
 	memcpy(v + 2, l->h.b, 32);
 	memcpy(v + 34, r->h.b, 32);
-	return ssp_txn_put(x->t, x->tb, k, pos_key(k, path, d), v, sizeof v);
+	return pos_put(x, k, pos_key(k, path, d), v, sizeof v);
 }
 
 static int del_pos(smt_ctx *x, const ssp_hash *path, unsigned d)
 {
 	uint8_t k[34];
-	return ssp_txn_del(x->t, x->tb, k, pos_key(k, path, d));
+	size_t kl = pos_key(k, path, d);
+	return x->ovl ? ovl_put(x->ovl, k, kl, NULL, 0) : ssp_txn_del(x->t, x->tb, k, kl);
 }
 
 int ssp_smt_item_cmp(const void *a, const void *b)
@@ -261,10 +363,16 @@ static int update(smt_ctx *x, unsigned d, smt_item *it, size_t n, sres *out)
 int ssp_smt_update(ssp_txn *t, ssp_table tb, smt_item *items, size_t n, ssp_hash *root,
                    uint64_t *ops)
 {
-	smt_ctx x = {.t = t, .tb = tb};
+	return smt_update_ovl(t, tb, NULL, items, n, root, ops);
+}
+
+int smt_update_ovl(ssp_txn *t, ssp_table tb, smt_ovl *ovl, smt_item *items, size_t n,
+                   ssp_hash *root, uint64_t *ops)
+{
+	smt_ctx x = {.t = t, .tb = tb, .ovl = ovl};
 	sres r;
 	int rc;
-	if (n == 0) return ssp_smt_root(t, tb, root);
+	if (n == 0) return smt_root_ovl(t, tb, ovl, root);
 	qsort(items, n, sizeof *items, ssp_smt_item_cmp);
 	for (size_t i = 1; i < n; i++)
 		if (!ssp_smt_item_cmp(&items[i - 1], &items[i])) return SSP_ERR_INTERNAL;
@@ -287,7 +395,12 @@ int ssp_smt_update(ssp_txn *t, ssp_table tb, smt_item *items, size_t n, ssp_hash
 
 int ssp_smt_root(ssp_txn *t, ssp_table tb, ssp_hash *root)
 {
-	smt_ctx x = {.t = t, .tb = tb, .want_branch_hash = true};
+	return smt_root_ovl(t, tb, NULL, root);
+}
+
+int smt_root_ovl(ssp_txn *t, ssp_table tb, smt_ovl *ovl, ssp_hash *root)
+{
+	smt_ctx x = {.t = t, .tb = tb, .ovl = ovl, .want_branch_hash = true};
 	sres r;
 	uint8_t f;
 	ssp_hash a, b, zero = {{0}};
@@ -298,7 +411,12 @@ int ssp_smt_root(ssp_txn *t, ssp_table tb, ssp_hash *root)
 
 int ssp_smt_prove(ssp_txn *t, ssp_table tb, const ssp_hash *path, ssp_sproof *out)
 {
-	smt_ctx x = {.t = t, .tb = tb};
+	return smt_prove_ovl(t, tb, NULL, path, out);
+}
+
+int smt_prove_ovl(ssp_txn *t, ssp_table tb, smt_ovl *ovl, const ssp_hash *path, ssp_sproof *out)
+{
+	smt_ctx x = {.t = t, .tb = tb, .ovl = ovl};
 	memset(out, 0, sizeof *out);
 	for (unsigned d = 0;; d++) {
 		sres r;

@@ -29,6 +29,22 @@ SSP_WUR int ssp_smt_root(ssp_txn *t, ssp_table tb, ssp_hash *root);
 SSP_WUR int ssp_smt_prove(ssp_txn *t, ssp_table tb, const ssp_hash *path, ssp_sproof *out);
 
 /*
+ * An overlay of tree positions in memory over a (read) txn: the same
+ * update, root and prove, with every write kept in the overlay, so a past
+ * version of the tree can be rebuilt without the write txn. At most
+ * max_positions positions (SSP_ERR_TOOBIG past it: the caller's bound on
+ * work and memory). One thread at a time.
+ */
+typedef struct smt_ovl smt_ovl;
+SSP_WUR int smt_ovl_new(smt_ovl **out, size_t max_positions);
+void smt_ovl_free(smt_ovl *o);
+SSP_WUR int smt_update_ovl(ssp_txn *t, ssp_table tb, smt_ovl *ovl, smt_item *items, size_t n,
+                           ssp_hash *root, uint64_t *ops);
+SSP_WUR int smt_root_ovl(ssp_txn *t, ssp_table tb, smt_ovl *ovl, ssp_hash *root);
+SSP_WUR int smt_prove_ovl(ssp_txn *t, ssp_table tb, smt_ovl *ovl, const ssp_hash *path,
+                          ssp_sproof *out);
+
+/*
  * The reference: the root of the canonical tree over sorted, distinct leaves,
  * computed in memory from nothing else (verify-db, tests). No allocation.
  */

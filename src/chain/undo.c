@@ -264,3 +264,34 @@ int ssp_chain_pop(ssp_chain *c, ssp_popped *out)
 	if (c->head.height == 0) return SSP_ERR_FINAL_POP;
 	return ssp_chain_pop_to(c, c->head.height - 1, out);
 }
+
+/* ------------------------------------------------------------ reading */
+
+int chain_undo_read(const ssp_chain *c, ssp_txn *t, uint64_t height, ssp_head *prev,
+                    chain_undo_visit fn, void *arg)
+{
+	uint8_t k[8];
+	const void *v;
+	size_t vl;
+	ssp_rd r;
+	ssp_be64_put(k, height);
+	int rc = ssp_txn_get(t, c->t_undo, k, 8, &v, &vl);
+	if (rc) return rc;
+	ssp_rd_init(&r, v, vl);
+	uint8_t ver = ssp_rd_u8(&r);
+	const uint8_t *hv = ssp_rd_view(&r, 96);
+	uint32_t count = ssp_rd_u32(&r);
+	if (r.err || ver != UNDO_VERSION || chain_head_decode(prev, hv, 96) ||
+	    prev->height + 1 != height || count > vl)
+		return SSP_ERR_DBCORRUPT;
+	for (uint32_t i = 0; i < count; i++) {
+		uint8_t kl = ssp_rd_u8(&r);
+		const uint8_t *key = ssp_rd_view(&r, kl);
+		int had = ssp_rd_bool(&r);
+		size_t ol = 0;
+		const uint8_t *old = had == 1 ? ssp_rd_bytes(&r, SSP_STATE_VAL_MAX, &ol) : NULL;
+		if (r.err || kl == 0) return SSP_ERR_DBCORRUPT;
+		if ((rc = fn(arg, key, kl, old, ol))) return rc;
+	}
+	return ssp_rd_end(&r) ? SSP_ERR_DBCORRUPT : 0;
+}

@@ -4,7 +4,9 @@
  * token_getBalanceProof {symbol, address}. Each answers from one LMDB read
  * txn: the value or its absence, the proof (ssp/stateproof.h) and the head
  * (height, block id, state_root) it verifies against. Proofs are served for
- * the head this node holds; another height is PRUNED (or not yet there).
+ * the head by default, for any height from the finalized one up to it with
+ * "height" (or "final": true: the finalized height; rebuilt from the undo
+ * records, ssp_chain_prove_at); below the finalized height is PRUNED.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -44,25 +46,56 @@ static json_t *jhex(const void *p, size_t n)
 	return j;
 }
 
-/* The optional "height": only the head's state is kept. */
-static int check_height(json_t *params, const ssp_head *h, ssp_rpc_error *err)
+/*
+ * The optional "height" (a number) or "final": true (the finalized height);
+ * neither: the head. *want gets the height or SSP_PROVE_HEAD/SSP_PROVE_FINAL.
+ */
+static int height_param(json_t *params, uint64_t *want, ssp_rpc_error *err)
 {
-	json_t *v = json_object_get(params, "height");
-	if (!v || json_is_null(v)) return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "height must be a non-negative integer");
-	uint64_t want = (uint64_t)json_integer_value(v);
-	if (want > h->height)
-		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "no block at height %llu yet (head %llu)",
-		                    (unsigned long long)want, (unsigned long long)h->height);
-	if (want < h->height) {
-		ssp_rpc_fail(err, SSP_RPC_PRUNED,
-		             "state at height %llu is pruned: proofs are served for the head (%llu)",
-		             (unsigned long long)want, (unsigned long long)h->height);
-		err->data = json_pack("{s:s, s:I}", "error", "PRUNED", "head", (json_int_t)h->height);
-		return -1;
+	json_t *v = json_object_get(params, "height"), *f = json_object_get(params, "final");
+	*want = SSP_PROVE_HEAD;
+	if (f && !json_is_null(f) && !json_is_boolean(f))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "final must be a boolean");
+	bool fin = json_is_true(f);
+	if (v && !json_is_null(v)) {
+		if (fin)
+			return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS,
+			                    "give height or final, not both");
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS,
+			                    "height must be a non-negative integer");
+		*want = (uint64_t)json_integer_value(v);
+		if (*want >= SSP_PROVE_FINAL) *want = SSP_PROVE_FINAL - 1; /* beyond any head */
+	} else if (fin) {
+		*want = SSP_PROVE_FINAL;
 	}
 	return 0;
+}
+
+/* The RPC error for a height that cannot be served. */
+static int height_fail(int rc, uint64_t want, const ssp_head *cur, ssp_rpc_error *err)
+{
+	if (rc == SSP_ERR_NOTFOUND)
+		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "no block at height %llu yet (head %llu)",
+		                    (unsigned long long)want, (unsigned long long)cur->height);
+	if (rc == SSP_ERR_BUSY)
+		return ssp_rpc_fail(err, SSP_RPC_BUSY,
+		                    "another past-height proof is being built: retry (or ask for the "
+		                    "head)");
+	if (rc == SSP_ERR_RANGE)
+		return ssp_rpc_fail(err, SSP_RPC_LIMIT,
+		                    "the blocks above height %llu wrote more than %d state keys: this "
+		                    "node does not rebuild that state (ask for the head)",
+		                    (unsigned long long)want, SSP_PROVE_PAST_KEYS);
+	/* SSP_ERR_PRUNED */
+	ssp_rpc_fail(err, SSP_RPC_PRUNED,
+	             "state at height %llu is pruned: proofs are served from the finalized height "
+	             "(%llu) to the head (%llu)",
+	             (unsigned long long)want, (unsigned long long)cur->finalized,
+	             (unsigned long long)cur->height);
+	err->data = json_pack("{s:s, s:I, s:I}", "error", "PRUNED", "head", (json_int_t)cur->height,
+	                      "finalized", (json_int_t)cur->finalized);
+	return -1;
 }
 
 /*
@@ -73,14 +106,18 @@ static int prove(ssp_node *n, json_t *params, uint8_t table, const char *tname, 
                  size_t klen, json_t **res, uint8_t **val, size_t *vlen, ssp_rpc_error *err)
 {
 	ssp_txn *rt;
-	ssp_head h;
+	ssp_head h, cur;
 	ssp_buf proof;
 	const void *v;
+	uint64_t want;
 	*val = NULL;
+	if (height_param(params, &want, err)) return -1;
 	ssp_buf_init(&proof, SSP_SPROOF_MAX_BYTES);
 	int rc = ssp_store_read(n->store, &rt);
 	if (rc) goto fail;
-	rc = ssp_chain_prove(n->chain, rt, table, key, klen, &h, &v, vlen, &proof);
+	rc = ssp_chain_read_head(n->chain, rt, &cur);
+	if (!rc)
+		rc = ssp_chain_prove_at(n->chain, rt, want, table, key, klen, &h, &v, vlen, &proof);
 	if (!rc && v) {
 		*val = malloc(*vlen ? *vlen : 1);
 		if (*val)
@@ -89,13 +126,12 @@ static int prove(ssp_node *n, json_t *params, uint8_t table, const char *tname, 
 			rc = SSP_ERR_NOMEM;
 	}
 	ssp_txn_end(rt);
-	if (rc) goto fail;
-	if (check_height(params, &h, err)) {
-		free(*val);
-		*val = NULL;
+	if (rc == SSP_ERR_NOTFOUND || rc == SSP_ERR_PRUNED || rc == SSP_ERR_BUSY ||
+	    rc == SSP_ERR_RANGE) {
 		ssp_buf_free(&proof);
-		return -1;
+		return height_fail(rc, want == SSP_PROVE_FINAL ? cur.finalized : want, &cur, err);
 	}
+	if (rc) goto fail;
 	uint8_t fk[1 + SSP_STATE_KEY_MAX];
 	ssp_hash id = h.id;
 	fk[0] = table;
@@ -106,6 +142,12 @@ static int prove(ssp_node *n, json_t *params, uint8_t table, const char *tname, 
 	                 *val ? jhex(*val, *vlen) : json_null(), "proof", jhex(proof.data, proof.len),
 	                 "proof_bytes", (json_int_t)proof.len, "height", (json_int_t)h.height,
 	                 "block_id", jhex(id.b, 32), "state_root", jhex(h.state_root.b, 32));
+	if (*res) {
+		/* where the proof's block stands: final ones cannot be reverted */
+		json_object_set_new(*res, "head", json_integer((json_int_t)cur.height));
+		json_object_set_new(*res, "finalized_height", json_integer((json_int_t)cur.finalized));
+		json_object_set_new(*res, "final", json_boolean(h.height <= cur.finalized));
+	}
 	ssp_buf_free(&proof);
 	if (!*res) {
 		free(*val);

@@ -19,6 +19,8 @@ int test_contract_main(void);
 #include "test_contract.c"
 #undef main
 
+#include "ssp/stateproof.h"
+
 #define LAG 3
 
 static int lag_producer(void *ctx, const ssp_chain *c, const ssp_head *parent, uint64_t slot,
@@ -284,6 +286,124 @@ static void test_fault_pop(void **state)
 	ssp_log_setup(SSP_LOG_PLAIN, SSP_LOG_ERROR);
 }
 
+/* The state entries of a dump (full state keys), borrowed from it. */
+typedef struct {
+	const uint8_t *k[4096], *v[4096];
+	size_t kl[4096], vl[4096], n;
+} entries;
+
+static void dump_entries(const ssp_buf *d, entries *e)
+{
+	ssp_rd r;
+	e->n = 0;
+	ssp_rd_init(&r, d->data, d->len);
+	/* key lengths are < 124, so a '|' where a length starts ends the state table */
+	while (r.off < r.len && r.p[r.off] != '|') {
+		assert_true(e->n < 4096);
+		e->k[e->n] = ssp_rd_bytes(&r, 256, &e->kl[e->n]);
+		e->v[e->n] = ssp_rd_bytes(&r, SSP_STATE_VAL_MAX, &e->vl[e->n]);
+		assert_int_equal(r.err, 0);
+		e->n++;
+	}
+}
+
+static const uint8_t *entry_find(const entries *e, const uint8_t *k, size_t kl, size_t *vl)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (e->kl[i] == kl && !memcmp(e->k[i], k, kl)) {
+			*vl = e->vl[i];
+			return e->v[i];
+		}
+	return NULL;
+}
+
+/*
+ * Proofs at every height from the finalized one to the head, rebuilt from
+ * the undo records: each verifies against that block's header state root
+ * and shows the value the state had at that height (the replica's dumps),
+ * present or absent; below the final height is PRUNED, above the head
+ * NOTFOUND. Nothing is written: the state afterwards is the head's.
+ */
+static void test_prove_past(void **state)
+{
+	(void)state;
+	cx x;
+	history hs;
+	cx_open(&x, G_DEF);
+	build_history(&x, &hs);
+	entries *now = calloc(1, sizeof *now), *then = calloc(1, sizeof *then);
+	assert_non_null(now);
+	assert_non_null(then);
+	dump_entries(&hs.dump[NB - LAG], now); /* keys written since: absent then, present now */
+	size_t checked = 0, changed = 0;
+	for (uint64_t h = NB - LAG; h <= NB + 1; h++) {
+		ssp_txn *rt;
+		ssp_head at;
+		const void *val;
+		size_t vlen;
+		ssp_buf proof;
+		ssp_buf_init(&proof, SSP_SPROOF_MAX_BYTES);
+		assert_int_equal(ssp_store_read(x.n.store, &rt), 0);
+		if (h == NB + 1) {
+			assert_int_equal(ssp_chain_prove_at(x.n.chain, rt, h, SSP_TB_ACCOUNT, ALICE.addr.b,
+			                                    SSP_ADDR_LEN, &at, &val, &vlen, &proof),
+			                 SSP_ERR_NOTFOUND);
+			assert_int_equal(ssp_chain_prove_at(x.n.chain, rt, NB - LAG - 1, SSP_TB_ACCOUNT,
+			                                    ALICE.addr.b, SSP_ADDR_LEN, &at, &val, &vlen,
+			                                    &proof),
+			                 SSP_ERR_PRUNED);
+			ssp_txn_end(rt);
+			ssp_buf_free(&proof);
+			break;
+		}
+		ssp_block b;
+		assert_int_equal(ssp_block_decode(&b, hs.raw[h], hs.len[h], hs.len[h]), 0);
+		dump_entries(&hs.dump[h], then);
+		entries *all = h == NB - LAG ? then : now; /* the union: every key of the head too */
+		entries *keys[2] = {then, all};
+		for (int pass = 0; pass < 2; pass++) {
+			for (size_t i = 0; i < keys[pass]->n; i++) {
+				const uint8_t *k = keys[pass]->k[i];
+				size_t kl = keys[pass]->kl[i], wl = 0;
+				const uint8_t *want = entry_find(then, k, kl, &wl);
+				ssp_buf_reset(&proof);
+				uint64_t ask = h == NB - LAG && pass ? SSP_PROVE_FINAL : h;
+				assert_int_equal(ssp_chain_prove_at(x.n.chain, rt, ask, k[0], k + 1, kl - 1,
+				                                    &at, &val, &vlen, &proof),
+				                 0);
+				assert_int_equal(at.height, h);
+				assert_memory_equal(at.id.b, b.hdr.id.b, 32);
+				assert_memory_equal(at.state_root.b, b.hdr.state_root.b, 32);
+				assert_int_equal(val != NULL, want != NULL);
+				if (want) {
+					assert_int_equal(vlen, wl);
+					assert_memory_equal(val, want, wl);
+				}
+				assert_int_equal(ssp_sproof_check(&b.hdr.state_root, k, kl, want, wl,
+				                                  proof.data, proof.len),
+				                 0);
+				size_t nl;
+				const uint8_t *head_v = entry_find(now, k, kl, &nl);
+				changed += (head_v == NULL) != (want == NULL) ||
+				           (want && (nl != wl || memcmp(head_v, want, wl)));
+				checked++;
+			}
+		}
+		ssp_block_free(&b);
+		ssp_txn_end(rt);
+		ssp_buf_free(&proof);
+		if (h == NB - LAG) dump_entries(&hs.dump[NB], now);
+	}
+	print_message("past proofs: %zu checked, %zu of them differ from the head's value\n",
+	              checked, changed);
+	assert_true(changed > 10);
+	expect_dump(&x, &hs.dump[NB]); /* nothing written */
+	free(now);
+	free(then);
+	free_history(&hs);
+	cx_close(&x);
+}
+
 typedef struct {
 	uint8_t k[64][40];
 	size_t kl[64], n;
@@ -349,6 +469,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_pop_and_reapply),
 	    cmocka_unit_test(test_fault_pop),
+	    cmocka_unit_test(test_prove_past),
 	    cmocka_unit_test(test_open_checks_tree),
 	};
 	(void)test_contract_main;
