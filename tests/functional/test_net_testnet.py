@@ -3,7 +3,8 @@ processes talking the encrypted P2P protocol on loopback, taking turns by
 slot): every node converges on one head (same id and state root) with a
 finality lag of 3 blocks (> 2/3 of 4 producers on top); a transfer sent to
 one node is included once and visible on all with the same block and
-proof; net_getInfo/net_getPeers/metrics report the peers; kill -9 of a
+proof; a state proof at the finalized height (below the head) verifies
+against that height's header; net_getInfo/net_getPeers/metrics report the peers; kill -9 of a
 producer and a restart: it catches up and never signs a slot twice (its
 watermark file only grows, and the chains stay one); `down` then `up`
 continues the same chain."""
@@ -12,8 +13,9 @@ import re
 import subprocess
 import urllib.request
 
-from sspnode import Cli, bindir_from_argv, check, main, wait_for
+from sspnode import Cli, RpcError, bindir_from_argv, check, main, wait_for
 from sspnet import Testnet
+from test_state_proof import check_proof
 
 
 def watermark(node):
@@ -58,6 +60,43 @@ def test():
     got = wait_for(everywhere, 20, "the transfer on every node")
     check(len({(g["block"]["height"], g["block"]["id"]) for g in got}) == 1 and
           len({str(g["proof"]) for g in got}) == 1, "same block and proof on all four nodes")
+
+    # proofs at the finalized height (3 below the head here), rebuilt from the undo records,
+    # verify against that block's header; any height up to the head too; below it: pruned
+    wait_for(lambda: n2.rpc("tx_get", {"txid": t["txid"]}).get("status") == "finalized", 20,
+             "the transfer final on node 2")
+    past = None
+    for _ in range(10):
+        r = n2.rpc("account_getProof", {"address": to, "final": True})
+        check(r["final"] is True and r["height"] == r["finalized_height"],
+              "final: true proves at the finalized height %d" % r["height"])
+        hdr = n2.rpc("chain_getBlock", {"height": r["height"]})
+        check(r["block_id"] == hdr["id"] and r["state_root"] == hdr["state_root"],
+              "the proof names that height's header")
+        check_proof(n2, r, "account at the final height %d (head %d)" % (r["height"], r["head"]),
+                    True)
+        if r["height"] < r["head"]:
+            past = r
+            break
+    check(past is not None, "a proof below the head was served (final < head)")
+    check(int(past["account"]["balance"].split(".")[0]) >= 3, "the proven balance holds the transfer")
+    mid = None
+    for _ in range(10):
+        info = n2.rpc("chain_getInfo")
+        try:
+            mid = n2.rpc("state_getProof",
+                         {"table": "account", "key": past["key"],
+                          "height": info["finalized_height"] + 1})
+            break
+        except RpcError as e:  # finality moved past it meanwhile, or the head is not there yet
+            check(e.code in (-32011, -32001), "a height between final and head: %s" % e.message)
+    check(mid is not None, "a proof between the final height and the head")
+    check_proof(n2, mid, "account at height %d" % mid["height"], True)
+    try:
+        n2.rpc("account_getProof", {"address": to, "height": max(past["finalized_height"] - 1, 0)})
+        check(False, "below the final height is refused")
+    except RpcError as e:
+        check(e.code == -32011 and e.data.get("error") == "PRUNED", "below final: PRUNED")
 
     # kill -9 a producer; the others go on; restarted, it catches up and never signs a slot twice
     before = watermark(n1)

@@ -117,6 +117,15 @@ def test():
     check(e.data and e.data.get("error") == "PRUNED", "pruned: data names PRUNED")
     expect_error(node, "account_getProof", {"address": dev_addr, "height": h + 100000}, -32001,
                  "a future height")
+    # the finalized height (a devnet's one producer finalizes its head at once)
+    r = node.rpc("account_getProof", {"address": dev_addr, "final": True})
+    check(r["final"] is True and r["height"] == r["finalized_height"],
+          "final: true proves at the finalized height (%d)" % r["height"])
+    check_proof(node, r, "account dev at the final height", True)
+    expect_error(node, "account_getProof", {"address": dev_addr, "final": True, "height": h},
+                 -32602, "height and final together")
+    expect_error(node, "account_getProof", {"address": dev_addr, "final": "yes"}, -32602,
+                 "final not a boolean")
 
     # restart: the tree is on disk; old proofs still check against their old headers
     check(node.stop() == 0, "node stops cleanly")
