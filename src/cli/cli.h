@@ -221,6 +221,8 @@ int cli_cmd_key_export(cli_ctx *c, const cli_args *a);
 int cli_cmd_info(cli_ctx *c, const cli_args *a);
 int cli_cmd_balance(cli_ctx *c, const cli_args *a);
 int cli_cmd_proof_account(cli_ctx *c, const cli_args *a);
+int cli_cmd_proof_token(cli_ctx *c, const cli_args *a);
+int cli_cmd_proof_device(cli_ctx *c, const cli_args *a);
 int cli_cmd_supply(cli_ctx *c, const cli_args *a);
 int cli_cmd_block(cli_ctx *c, const cli_args *a);
 int cli_cmd_tx(cli_ctx *c, const cli_args *a);

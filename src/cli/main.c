@@ -31,6 +31,7 @@ static const cli_optspec global_opts[] = {
 };
 
 static const cli_optspec no_opts[] = {{NULL, false}};
+static const cli_optspec proof_opts[] = {{"final", false}, {"height", true}, {NULL, false}};
 static const cli_optspec key_new_opts[] = {{"name", true}, {"type", true}, {NULL, false}};
 static const cli_optspec key_import_opts[] = {{"name", true}, {"pem", true}, {NULL, false}};
 static const cli_optspec key_export_opts[] = {{"yes", false}, {NULL, false}};
@@ -123,8 +124,16 @@ static const cli_cmd commands[] = {
     {NULL, "balance", cli_cmd_balance, no_opts, 1, 1, "balance ADDRESS|NAME",
      "Show an account's balance, locked funds and nonce."},
     {NULL, "supply", cli_cmd_supply, no_opts, 0, 0, "supply", "Show the SSP supply."},
-    {"proof", "account", cli_cmd_proof_account, no_opts, 1, 1, "proof account ADDRESS|NAME",
-     "Fetch an account's Merkle proof and check it here against its block's state root."},
+    {"proof", "account", cli_cmd_proof_account, proof_opts, 1, 1,
+     "proof account ADDRESS|NAME [--final | --height N]",
+     "Fetch an account's Merkle proof and check it here against its block's state root "
+     "(the head's, or the finalized height's with --final)."},
+    {"proof", "token", cli_cmd_proof_token, proof_opts, 2, 2,
+     "proof token SYMBOL ADDRESS|NAME [--final | --height N]",
+     "Fetch a token balance's Merkle proof and check it here against its block's state root."},
+    {"proof", "device", cli_cmd_proof_device, proof_opts, 1, 1,
+     "proof device ADDRESS [--final | --height N]",
+     "Fetch a device record's Merkle proof (registered? revoked?) and check it here."},
     {NULL, "block", cli_cmd_block, no_opts, 0, 1, "block [HEIGHT|ID]",
      "Show a block by height or 64-hex id (default: the head)."},
     {NULL, "tx", cli_cmd_tx, no_opts, 1, 1, "tx TXID", "Show a transaction and its status."},

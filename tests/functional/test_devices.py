@@ -203,6 +203,12 @@ def test():
           "both devices of the batch are revoked")
     r = w.run("transfer", "--from", "board0", "--to", carol, "--amount", "0.1", ok=False)
     check(r.returncode == 1 and "device revoked" in r.stderr, "a batch-revoked device is refused")
+    # a light client's view: the revocation proven against the final header
+    r = w.run("proof", "device", boards[1], "--final")
+    check(r["verified"] is True and r["proven_status"] == "revoked" and r["serial"] == "S-0003",
+          "ssp proof device --final: revoked, verified here: %r" % r)
+    r = w.run("proof", "account", "board0")
+    check(r["verified"] is True, "ssp proof account of a revoked device verifies")
 
     # bad RPC input
     for params, what in (({"address": "nope"}, "a bad address"),

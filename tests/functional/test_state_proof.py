@@ -101,6 +101,17 @@ def test():
           "ssp proof account dev --json: verified")
     out = wallet.run("proof", "account", "nobody", json_out=False)
     check("proof of absence" in out and "verified" in out, "ssp proof account (absent): %r" % out)
+    r = wallet.run("proof", "token", "PARK", "bob", "--final")
+    check(r["verified"] is True and r["proven_balance_units"] == "12500" and r["final"] is True,
+          "ssp proof token PARK bob --final: 125.00 verified")
+    out = wallet.run("proof", "token", "PARK", "nobody", json_out=False)
+    check("proof of absence" in out and "verified" in out, "ssp proof token (absent): %r" % out)
+    r = wallet.run("proof", "device", "nobody")
+    check(r["verified"] is True and r["proven_status"] == "not registered",
+          "ssp proof device (not a device): absence verified")
+    r = wallet.run("proof", "token", "PARK", "bob", "--height", "1", ok=False)
+    check(r.returncode == 1 and "pruned" in r.stderr, "ssp proof --height below final: %r"
+          % r.stderr.strip())
 
     # bad input
     expect_error(node, "state_getProof", {"table": "nosuch", "key": "00"}, -32602, "unknown table")
