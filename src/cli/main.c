@@ -288,11 +288,13 @@ static const opt_doc opt_docs[] = {
     {"token create", "no-burn", NULL, "holders may not burn (default: burnable)"},
     {"token create", "fixed-supply", NULL,
      "issue all of --max-supply to --from now, never more (default: mintable)"},
-    {"mfr revoke", "name", "MFR", "your manufacturer, for a batch by serial (with --serial or "
-                                  "--batch)"},
-    {"mfr revoke", "serial", "S[,S...]", "serials to revoke in one tx, up to 256"},
-    {"mfr revoke", "batch", "FILE", "a file of serials, one a line (# comments), up to 256"},
-    {"mfr revoke", "device", "ADDRESS", "the one device to revoke (or --name with a batch)"},
+    {"mfr revoke", "name", "MFR", "your manufacturer: revoke a batch by serial (required "
+                                  "with --serial or --batch)"},
+    {"mfr revoke", "serial", "S[,S...]", "serials to revoke in one tx, up to 256 (default: "
+                                         "none)"},
+    {"mfr revoke", "batch", "FILE", "a file of serials, one a line, # comments, up to 256 "
+                                    "(default: none)"},
+    {"mfr revoke", "device", "ADDRESS", "the one device to revoke (required without --name)"},
     {NULL, "final", NULL, "the proof at the finalized height (default: the head)"},
     {NULL, "height", "H", "the proof at height H, from the finalized one to the head "
                           "(default: the head)"},
