@@ -85,7 +85,7 @@ static int prove_past(const ssp_chain *c, ssp_txn *rt, const ssp_head *cur, uint
 	}
 	if (rc) goto out;
 	/* each key's value at `height`: the old value in the lowest record that wrote it */
-	qsort(pc.v, pc.n, sizeof *pc.v, past_cmp);
+	if (pc.n) qsort(pc.v, pc.n, sizeof *pc.v, past_cmp);
 	items = ssp_malloc((pc.n ? pc.n : 1) * sizeof *items);
 	if (!items) {
 		rc = SSP_ERR_NOMEM;

@@ -398,6 +398,24 @@ static void test_prove_past(void **state)
 	              checked, changed);
 	assert_true(changed > 10);
 	expect_dump(&x, &hs.dump[NB]); /* nothing written */
+	/* an empty block on top: the height below it is the same state, no key to rebuild */
+	assert_int_equal(cx_produce(&x).ntx, 0);
+	{
+		ssp_txn *rt;
+		ssp_head at;
+		const void *val;
+		size_t vlen;
+		ssp_buf proof;
+		ssp_buf_init(&proof, SSP_SPROOF_MAX_BYTES);
+		assert_int_equal(ssp_store_read(x.n.store, &rt), 0);
+		assert_int_equal(ssp_chain_prove_at(x.n.chain, rt, NB, SSP_TB_ACCOUNT, ALICE.addr.b,
+		                                    SSP_ADDR_LEN, &at, &val, &vlen, &proof),
+		                 0);
+		assert_int_equal(at.height, NB);
+		assert_non_null(val);
+		ssp_txn_end(rt);
+		ssp_buf_free(&proof);
+	}
 	free(now);
 	free(then);
 	free_history(&hs);
