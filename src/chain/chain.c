@@ -362,6 +362,7 @@ fail:
 
 void ssp_chain_close(ssp_chain *c)
 {
+	if (c) free(c->restricted);
 	free(c);
 }
 

@@ -630,6 +630,17 @@ int ssp_chain_commit(ssp_chain *c, ssp_exec *x, const ssp_header *h, ssp_block_i
 		info->sigs_at_exec = x->sigs_at_exec;
 		rc = write_block(x, &hh, raw.data, raw.len, info);
 	}
+	/* the restricted accounts it wrote: the mempool re-checks their senders' pending txs */
+	free(c->restricted);
+	c->restricted = NULL;
+	c->nrestricted = 0;
+	const ssp_addr *ra;
+	size_t nr = rc ? 0 : ssp_state_restricted(x->st, &ra);
+	if (nr && (c->restricted = ssp_malloc(nr * sizeof *ra))) {
+		/* (out of memory only loses the hint: a producer drops those txs anyway) */
+		memcpy(c->restricted, ra, nr * sizeof *ra);
+		c->nrestricted = nr;
+	}
 	ssp_buf_free(&raw);
 out:
 	ssp_exec_abort(x);

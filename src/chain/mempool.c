@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chain_internal.h"
 #include "mempool_internal.h"
 #include "state_internal.h"
 
@@ -739,6 +740,26 @@ void ssp_mempool_after_block(ssp_mempool *m, const ssp_tx *txs, size_t n, uint64
 		s->len -= drop;
 		if (txs[i].nonce + 1 > s->base) s->base = txs[i].nonce + 1;
 		free_sender_if_empty(m, s);
+	}
+	/*
+	 * Senders the block restricted (a revoked device): their pending txs are
+	 * asked again, so a follower drops them too instead of keeping them until
+	 * expiry. Rare, so the store reads under the lock cost nothing in general.
+	 */
+	for (size_t i = 0; i < m->c->nrestricted; i++) {
+		mp_sender *s = find_sender(m, &m->c->restricted[i], 0);
+		if (!s || !s->len) continue;
+		ssp_txn *rt;
+		ssp_state *view;
+		ssp_account acc;
+		if (ssp_store_read(ssp_chain_store(m->c), &rt)) continue;
+		int err = ssp_chain_read_account(m->c, rt, &s->addr, &acc);
+		if (!err && acc.restricted && !ssp_chain_state_view(m->c, rt, &view)) {
+			err = ssp_chain_check_sender(m->c, view, &acc, &s->q[0]->tx);
+			ssp_state_close(view);
+			if (err && !ssp_err_local(err)) drop_from(m, s->q[0], err); /* s may be freed */
+		}
+		ssp_txn_end(rt);
 	}
 	/* expiry: a tx that can no longer be included goes, with its successors */
 	for (size_t i = 0; i < m->nsb; i++) {

@@ -39,6 +39,8 @@ struct ssp_state {
 	size_t nslots;
 	undo *u;
 	size_t nu, capu;
+	ssp_addr *restricted; /* restricted accounts written (ssp_state_restricted) */
+	size_t nres, capres;
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
 };
 
@@ -78,7 +80,14 @@ void ssp_state_free(ssp_state *st)
 	free(st->e);
 	free(st->u);
 	free(st->slots);
+	free(st->restricted);
 	free(st);
+}
+
+size_t ssp_state_restricted(const ssp_state *st, const ssp_addr **out)
+{
+	*out = st->restricted;
+	return st->nres;
 }
 
 static int grow_slots(ssp_state *st)
@@ -355,6 +364,17 @@ int ssp_state_set_account(ssp_state *st, const ssp_addr *a, const ssp_account *a
 	ssp_account_encode(&b, acc);
 	int rc =
 	    b.err ? b.err : ssp_state_put(st, SSP_TB_ACCOUNT, a->b, SSP_ADDR_LEN, b.data, b.len);
+	if (!rc && acc->restricted) {
+		/* rare (revoked devices): remembered for the mempool, see ssp_state_restricted */
+		if (st->nres == st->capres) {
+			size_t nc = st->capres ? 2 * st->capres : 8;
+			ssp_addr *n = ssp_realloc(st->restricted, nc * sizeof *n);
+			if (!n) return SSP_ERR_NOMEM;
+			st->restricted = n;
+			st->capres = nc;
+		}
+		st->restricted[st->nres++] = *a;
+	}
 	return rc;
 }
 

@@ -24,6 +24,12 @@ SSP_WUR int ssp_state_smt_items(ssp_state *st, smt_item **out, size_t *n);
 SSP_WUR int ssp_state_undo_encode(ssp_state *st, ssp_buf *b, uint32_t *count);
 /* Writes every surviving change into the txn. */
 SSP_WUR int ssp_state_flush(ssp_state *st);
+/*
+ * The addresses of the restricted accounts this state wrote (each write of
+ * one, even if rolled back later: a superset), borrowed until st is freed.
+ * The mempool re-checks their pending txs after the block commits.
+ */
+size_t ssp_state_restricted(const ssp_state *st, const ssp_addr **out);
 /* Number of live changed keys. */
 size_t ssp_state_changes(const ssp_state *st);
 

@@ -493,8 +493,11 @@ static void test_revoked_sender(void **state)
 	/* its transfer is pending when the revocation (paying more: first) lands */
 	ssp_hash pend, rev;
 	uint8_t f1 = fill_of(&dev1), fa = fill_of(&alice);
-	assert_int_equal(submit(&t, &dev1, SSP_TX_TRANSFER, pb.data, pb.len, FEE, 0, &pend, NULL,
-	                        NULL), 0);
+	uint8_t *pend_raw;
+	size_t pend_len;
+	assert_int_equal(submit(&t, &dev1, SSP_TX_TRANSFER, pb.data, pb.len, FEE, 0, &pend,
+	                        &pend_raw, &pend_len), 0);
+	assert_int_equal(ssp_mempool_add(t.n.pool, pend_raw, pend_len, false, &pend), 0);
 	memset(&p, 0, sizeof p);
 	p.device = dev1.addr;
 	ssp_buf rb;
@@ -510,6 +513,29 @@ static void test_revoked_sender(void **state)
 	assert_false(restricted(&t, &dev2));
 	assert_false(ssp_mempool_has(t.n.pool, &pend));
 	assert_int_equal(ssp_mempool_rejected(t.n.pool, &pend), SSP_ERR_DEV_REVOKED);
+	/* a follower that holds the same pending tx drops it when it imports the block */
+	{
+		tnode f;
+		ssp_block_info bi;
+		ssp_hash got;
+		tnode_open(&f);
+		uint64_t top = height(&t);
+		for (uint64_t h = 1; h <= top; h++) {
+			size_t len;
+			uint8_t *raw = fx_block_copy(&t.n, h, &len);
+			if (h == top) {
+				assert_int_equal(ssp_mempool_add(f.n.pool, pend_raw, pend_len, false, &got),
+				                 0);
+				assert_true(ssp_mempool_has(f.n.pool, &pend));
+			}
+			assert_int_equal(ssp_chain_import(f.n.chain, f.n.pool, raw, len, &bi), 0);
+			free(raw);
+		}
+		assert_false(ssp_mempool_has(f.n.pool, &pend));
+		assert_int_equal(ssp_mempool_rejected(f.n.pool, &pend), SSP_ERR_DEV_REVOKED);
+		tnode_close(&f);
+	}
+	free(pend_raw);
 	/* new txs of any kind: refused at admission */
 	assert_int_equal(run_raw(&t, &dev1, SSP_TX_TRANSFER, pb.data, pb.len), SSP_ERR_DEV_REVOKED);
 	p = attest_at(&t, 0xa1, 1, height(&t));
