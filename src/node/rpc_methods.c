@@ -252,6 +252,8 @@ static int m_account_get(void *ctx, json_t *params, json_t **res, ssp_rpc_error 
 	if (a.grant_lock_ms)
 		json_object_set_new(*res, "grant_lock_ms",
 		                    json_integer((json_int_t)a.grant_lock_ms));
+	/* a module refuses this account's txs (a revoked device) */
+	if (a.restricted) json_object_set_new(*res, "restricted", json_true());
 	return 0;
 }
 

@@ -174,6 +174,9 @@ def test():
     r = w.run("transfer", "--from", "board", "--to", carol, "--amount", "0.1", ok=False)
     check(r.returncode == 1 and "device revoked" in r.stderr,
           "a revoked device's transfer is refused at admission: %r" % r.stderr.strip())
+    check(node.rpc("account_get", {"address": devkey["address"]}).get("restricted") is True
+          and "restricted" not in node.rpc("account_get", {"address": carol}),
+          "account_get marks the revoked device's account restricted, and only it")
 
     # batch revocation by serial: --serial A,B and --batch FILE
     boards = []
