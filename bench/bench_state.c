@@ -7,6 +7,8 @@
  *   - proof generation (read txn, walk, encode) and verification rates,
  *     proof sizes for present and absent keys,
  *   - the tree table's bytes per entry and the file growth per block,
+ *   - the cost of rebuilding a past height's tree for proofs (8,192 keys,
+ *     the most a proof request may make the node rebuild),
  * and a SHA-256 baseline of the same run, so the per-key cost is also given
  * as hashes-per-key (robust to a noisy machine). Every figure is printed as
  * `BENCH <name> <value> <unit>`.
@@ -206,6 +208,42 @@ int main(int argc, char **argv)
 	       ((double)tb_bytes - (double)tbytes0) / blocks);
 	printf("BENCH file_growth_per_block %.0f bytes\n",
 	       ((double)fsize1 - (double)fsize0) / blocks);
+
+	/*
+	 * A past height's tree (proofs below the head, src/chain/prove_past.c):
+	 * SSP_PROVE_PAST_KEYS old values applied to an in-memory overlay of the
+	 * head's tree through a read txn, then one proof through it. The worst a
+	 * client can ask of the node at a time.
+	 */
+	{
+		uint64_t pk = 8192, pops = 0;
+		smt_ovl *ovl;
+		smt_item *pi = malloc(pk * sizeof *pi);
+		for (uint64_t i = 0; i < pk; i++) {
+			account_key(k, rnd() % n);
+			ssp_smt_path(&pi[i].path, k, 21);
+			ssp_smt_value_hash(&pi[i].vhash, &i, 8);
+			pi[i].del = false;
+		}
+		qsort(pi, pk, sizeof *pi, ssp_smt_item_cmp);
+		uint64_t w = 0;
+		for (uint64_t i = 0; i < pk; i++)
+			if (!w || memcmp(pi[w - 1].path.b, pi[i].path.b, 32)) pi[w++] = pi[i];
+		ssp_sproof sp1;
+		if ((rc = ssp_store_read(s, &rt))) die("read", rc);
+		c0 = cpu_s();
+		if ((rc = smt_ovl_new(&ovl, 32 * w + 4096)) ||
+		    (rc = smt_update_ovl(rt, smt, ovl, pi, w, &root, &pops)) ||
+		    (rc = smt_prove_ovl(rt, smt, ovl, &pi[0].path, &sp1)))
+			die("past tree", rc);
+		double pc = cpu_s() - c0;
+		smt_ovl_free(ovl);
+		ssp_txn_end(rt);
+		printf("BENCH past_tree_rebuild_ms_%llu_keys %.1f ms\n", (unsigned long long)w,
+		       1e3 * pc);
+		printf("BENCH past_tree_overlay_positions_per_key %.1f positions\n", (double)pops / w);
+		free(pi);
+	}
 
 	/* proofs: present keys and absent ones, generated and verified */
 	ssp_buf pb;
