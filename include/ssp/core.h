@@ -107,7 +107,7 @@ extern "C" {
 	X(DEV_REVOKED, -135, "device revoked")                                          \
 	X(DEV_DENIED, -136, "not allowed for this sender")                              \
 	X(DEV_UNKNOWN, -137, "unknown device")                                          \
-	X(DEV_CHALLENGE, -138, "attestation challenge is not one of this chain's last 64 blocks") \
+	X(DEV_CHALLENGE, -138, "attestation challenge: not one of the last 64 blocks")  \
 	X(TOKEN, -93, "secure element (PKCS#11 token) failure")                          \
 	X(VM_ERROR, -110, "contract error")                                             \
 	X(VM_GAS, -111, "out of gas")                                                   \

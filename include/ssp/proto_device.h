@@ -24,7 +24,7 @@ enum {
 	SSP_TX_DEVICE_CLAIM = 0x34,   /* {device, claim key, claim signature}: by the new owner */
 	SSP_TX_DEVICE_XFER = 0x35,    /* {device, new owner}: by the owner */
 	SSP_TX_DEVICE_REVOKE = 0x36,  /* {device}: by its manufacturer */
-	SSP_TX_DEVICE_ATTEST = 0x37,  /* v2 {firmware hash, counter, challenge block id}: by the device */
+	SSP_TX_DEVICE_ATTEST = 0x37,  /* v2 {firmware, counter, challenge block id}: by the device */
 	SSP_TX_MFR_REVOKE = 0x38,     /* {name, producer key, producer signature} */
 	SSP_TX_DEVICE_REVOKE_BATCH = 0x39, /* {name, serials}: by the manufacturer */
 };

@@ -33,10 +33,10 @@ struct ssp_chain {
 	bool check_invariants;
 	uint64_t exec_budget_us; /* producer: stop taking candidates after this (0: never) */
 	bool executing;          /* an ssp_exec holds the write txn */
-	atomic_int past_proofs;
+	atomic_int past_proofs;  /* past-height proofs being built (any thread; prove_past.c) */
 	/* restricted accounts the last committed block wrote (owner thread; for the mempool) */
 	ssp_addr *restricted;
-	size_t nrestricted;  /* past-height proofs being built (any thread; prove_past.c) */
+	size_t nrestricted;
 	int fatal;               /* poisoned by a local failure: every later change fails with it */
 #ifdef SSP_DEBUG
 	bool has_owner;
