@@ -241,7 +241,8 @@ int main(int argc, char **argv)
 		ssp_txn_end(rt);
 		printf("BENCH past_tree_rebuild_ms_%llu_keys %.1f ms\n", (unsigned long long)w,
 		       1e3 * pc);
-		printf("BENCH past_tree_overlay_positions_per_key %.1f positions\n", (double)pops / w);
+		printf("BENCH past_tree_overlay_positions_per_key %.1f positions\n",
+		       (double)pops / w);
 		free(pi);
 	}
 

@@ -339,8 +339,7 @@ int agent_cmd_attest(ssp_agent *ag, const agent_opts *o)
 		rc = b.err ? fail("cannot encode the attestation")
 		           : send_tx(&s, ag, SSP_TX_DEVICE_ATTEST, b.data, b.len, o->wait, o->json,
 		                     json_pack("{s:s, s:I, s:s, s:I}", "firmware", o->firmware,
-		                               "counter", (json_int_t)p.counter, "challenge",
-		                               idhex,
+		                               "counter", (json_int_t)p.counter, "challenge", idhex,
 		                               "challenge_height", (json_int_t)s.height));
 		ssp_buf_free(&b);
 	}

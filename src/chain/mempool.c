@@ -757,7 +757,8 @@ void ssp_mempool_after_block(ssp_mempool *m, const ssp_tx *txs, size_t n, uint64
 		if (!err && acc.restricted && !ssp_chain_state_view(m->c, rt, &view)) {
 			err = ssp_chain_check_sender(m->c, view, &acc, &s->q[0]->tx);
 			ssp_state_close(view);
-			if (err && !ssp_err_local(err)) drop_from(m, s->q[0], err); /* s may be freed */
+			if (err && !ssp_err_local(err))
+				drop_from(m, s->q[0], err); /* s may be freed */
 		}
 		ssp_txn_end(rt);
 	}

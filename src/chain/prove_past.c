@@ -104,7 +104,8 @@ static int prove_past(const ssp_chain *c, ssp_txn *rt, const ssp_head *cur, uint
 	if (!rc) rc = smt_update_ovl(rt, c->t_smt, ovl, items, n, &root, NULL);
 	if (rc == SSP_ERR_TOOBIG) rc = SSP_ERR_RANGE;
 	if (!rc && memcmp(root.b, at->state_root.b, 32)) {
-		SSP_LOGE(LOG, "database corrupt: the state tree rebuilt at height %llu from the undo "
+		SSP_LOGE(LOG,
+		         "database corrupt: the state tree rebuilt at height %llu from the undo "
 		         "records is not that block's state root",
 		         (unsigned long long)height);
 		rc = SSP_ERR_DBCORRUPT;
@@ -118,8 +119,8 @@ out:
 }
 
 int ssp_chain_prove_at(const ssp_chain *c, ssp_txn *rt, uint64_t height, uint8_t table,
-                       const void *key, size_t klen, ssp_head *head, const void **val,
-                       size_t *vlen, ssp_buf *proof)
+                       const void *key, size_t klen, ssp_head *head, const void **val, size_t *vlen,
+                       ssp_buf *proof)
 {
 	uint8_t k[1 + SSP_STATE_KEY_MAX];
 	ssp_head cur;

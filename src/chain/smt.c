@@ -92,7 +92,8 @@ static int ovl_put(smt_ovl *o, const uint8_t *k, size_t kl, const void *v, size_
 {
 	size_t i = ovl_slot(o, k, kl);
 	if (!o->e[i].used) {
-		if (o->n == o->max) return SSP_ERR_TOOBIG; /* the caller's bound on work and memory */
+		if (o->n == o->max)
+			return SSP_ERR_TOOBIG; /* the caller's bound on work and memory */
 		if (2 * (o->n + 1) > o->cap) {
 			size_t oc = o->cap;
 			ovl_ent *old = o->e;

@@ -84,7 +84,8 @@ static int fetch_proof(cli_ctx *c, const cli_args *a, const char *method, json_t
 	out->present = json_is_true(json_object_get(out->res, "present"));
 	if (!json_is_integer(height) ||
 	    !(proof = hex_field(out->res, "proof", &out->plen, SSP_SPROOF_MAX_BYTES)) ||
-	    (out->present && !(out->val = hex_field(out->res, "value", &out->vlen, SSP_STATE_VAL_MAX)))) {
+	    (out->present &&
+	     !(out->val = hex_field(out->res, "value", &out->vlen, SSP_STATE_VAL_MAX)))) {
 		rc = cli_fail("the node's proof reply is malformed");
 		goto out;
 	}
@@ -98,8 +99,9 @@ static int fetch_proof(cli_ctx *c, const cli_args *a, const char *method, json_t
 	}
 	if (ssp_sproof_check((const ssp_hash *)root, key, klen, out->val, out->vlen, proof,
 	                     out->plen)) {
-		rc = cli_fail("the proof for %s does not verify against the state root of block %lld",
-		              what, out->height);
+		rc = cli_fail(
+		    "the proof for %s does not verify against the state root of block %lld", what,
+		    out->height);
 		goto out;
 	}
 	rc = CLI_OK;
@@ -161,7 +163,8 @@ int cli_cmd_proof_account(cli_ctx *c, const cli_args *a)
 			cli_table_add(&t, "balance", "%s SSP", bal);
 			cli_table_add(&t, "locked", "%s SSP", lck);
 			cli_table_add(&t, "nonce", "%llu", (unsigned long long)acc.nonce);
-			if (acc.restricted) cli_table_add(&t, "restricted", "yes (a module refuses its txs)");
+			if (acc.restricted)
+				cli_table_add(&t, "restricted", "yes (a module refuses its txs)");
 		}
 	}
 	rc = print_proven(c, &p, &t);
@@ -177,7 +180,8 @@ int cli_cmd_proof_token(cli_ctx *c, const cli_args *a)
 	uint8_t key[1 + SSP_TOKEN_SYMBOL_MAX + 1 + SSP_ADDR_LEN];
 	proven p;
 	if (strlen(symbol) > SSP_TOKEN_SYMBOL_MAX || !ssp_token_symbol_valid(symbol))
-		return cli_usage("proof token: SYMBOL is 2..12 of [A-Z0-9], starting with a letter");
+		return cli_usage(
+		    "proof token: SYMBOL is 2..12 of [A-Z0-9], starting with a letter");
 	int rc = cli_node_info(c, NULL);
 	if (!rc) rc = cli_resolve_account(c, &addr, c->hrp, a->pos[1]);
 	if (rc) return rc;
@@ -200,7 +204,8 @@ int cli_cmd_proof_token(cli_ctx *c, const cli_args *a)
 	ssp_rpc_error e = {0};
 	if (!cli_rpc_quiet(c, "token_get", json_pack("{s:s}", "symbol", symbol), &tok, &e)) {
 		json_t *d = json_object_get(tok, "decimals");
-		if (json_is_integer(d) && json_integer_value(d) >= 0 && json_integer_value(d) <= 18) {
+		if (json_is_integer(d) && json_integer_value(d) >= 0 &&
+		    json_integer_value(d) <= 18) {
 			char f[SSP_AMOUNT_STR];
 			ssp_amount_format(f, sizeof f, units, (unsigned)json_integer_value(d));
 			snprintf(shown, sizeof shown, "%s %s", f, symbol);
@@ -238,8 +243,9 @@ int cli_cmd_proof_device(cli_ctx *c, const cli_args *a)
 	ssp_hex_encode(hex, addr.b, SSP_ADDR_LEN);
 	key[0] = SSP_TB_DEVICE;
 	memcpy(key + 1, addr.b, SSP_ADDR_LEN);
-	rc = fetch_proof(c, a, "state_getProof", json_pack("{s:s, s:s}", "table", "device", "key", hex),
-	                 key, sizeof key, text, &p);
+	rc = fetch_proof(c, a, "state_getProof",
+	                 json_pack("{s:s, s:s}", "table", "device", "key", hex), key, sizeof key,
+	                 text, &p);
 	if (rc) return rc;
 	memset(&d, 0, sizeof d);
 	if (p.present && ssp_device_record_decode(&d, addr.b, SSP_ADDR_LEN, p.val, p.vlen)) {
@@ -268,7 +274,8 @@ int cli_cmd_proof_device(cli_ctx *c, const cli_args *a)
 			cli_table_add(&t, "serial", "%s", d.serial);
 			cli_table_add(&t, "owner", "%s", owner);
 			cli_table_add(&t, "attested_at", "%llu (counter %llu)",
-			              (unsigned long long)d.attested_height, (unsigned long long)d.counter);
+			              (unsigned long long)d.attested_height,
+			              (unsigned long long)d.counter);
 		}
 	}
 	rc = print_proven(c, &p, &t);

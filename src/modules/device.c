@@ -386,7 +386,8 @@ static int op_revoke_batch(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payl
 		if (rc) return rc == SSP_ERR_NOTFOUND ? SSP_ERR_DEV_UNKNOWN : rc;
 		if (vl != SSP_ADDR_LEN) return SSP_ERR_DBCORRUPT;
 		memcpy(a.b, v, SSP_ADDR_LEN);
-		if ((rc = read_device(c->st, &a, &dev))) return rc == SSP_ERR_DEV_UNKNOWN ? SSP_ERR_DBCORRUPT : rc;
+		if ((rc = read_device(c->st, &a, &dev)))
+			return rc == SSP_ERR_DEV_UNKNOWN ? SSP_ERR_DBCORRUPT : rc;
 		if (dev.status == SSP_DEVICE_REVOKED) return SSP_ERR_DEV_REVOKED;
 		if ((rc = revoke_device(c->st, &dev))) return rc;
 	}
@@ -443,7 +444,8 @@ int device_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_device_payload *p)
 	case SSP_TX_DEVICE_XFER: return op_xfer(c, tx, p);
 	case SSP_TX_DEVICE_REVOKE: return op_revoke(c, tx, p);
 	case SSP_TX_DEVICE_ATTEST: return op_attest(c, tx, p);
-	case SSP_TX_DEVICE_REVOKE_BATCH: return op_revoke_batch(c, tx, p);
+	case SSP_TX_DEVICE_REVOKE_BATCH:
+		return op_revoke_batch(c, tx, p);
 	default: return SSP_ERR_TXTYPE;
 	}
 }
