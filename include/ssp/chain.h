@@ -64,6 +64,21 @@ typedef struct {
 	uint64_t token_create_fee;  /* IOT_Coin creation fee, to the pool */
 } ssp_params;
 
+/*
+ * The staking module's genesis parameters (the optional "dpos" object;
+ * docs/internals/dpos.md). Unlock delays are in slots, so a genesis with
+ * short slots or its own values (devnets, tests) unlocks sooner. Defaults:
+ * 3 days and 28 days of slots, 10,000 SSP, 99 / 4 / 200.
+ */
+typedef struct {
+	uint64_t vote_unlock_slots; /* unstaked vote stake unlocks after this many slots */
+	uint64_t self_unlock_slots; /* an unregistered delegate's self-stake, after this many */
+	uint64_t min_self_stake;    /* base units a delegate registers with, at least */
+	uint32_t set_size;          /* active delegates per round */
+	uint32_t standby;           /* of them drawn by lottery (0: a literal top set_size) */
+	uint32_t max_rank;          /* the lottery draws from ranks set_size-standby+1..max_rank */
+} ssp_dpos_params;
+
 /* The parsed genesis; an opaque object owned by the caller. */
 typedef struct ssp_genesis ssp_genesis;
 
@@ -76,6 +91,7 @@ const char *ssp_genesis_chain_id(const ssp_genesis *g);
 const char *ssp_genesis_network(const ssp_genesis *g);
 const char *ssp_genesis_hrp(const ssp_genesis *g);
 const ssp_params *ssp_genesis_params(const ssp_genesis *g);
+const ssp_dpos_params *ssp_genesis_dpos(const ssp_genesis *g);
 const ssp_hash *ssp_genesis_hash(const ssp_genesis *g);
 /* The single producer's address and key (DPoS replaces this with the delegate set). */
 const ssp_addr *ssp_genesis_producer(const ssp_genesis *g);

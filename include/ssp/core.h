@@ -108,6 +108,15 @@ extern "C" {
 	X(DEV_DENIED, -136, "not allowed for this sender")                              \
 	X(DEV_UNKNOWN, -137, "unknown device")                                          \
 	X(DEV_CHALLENGE, -138, "attestation challenge: not one of the last 64 blocks")  \
+	X(DPOS_UNKNOWN, -160, "unknown or unregistered delegate")                       \
+	X(DPOS_NAME, -161, "delegate name already taken")                              \
+	X(DPOS_REGISTERED, -162, "sender is already a registered delegate")             \
+	X(DPOS_NOT_DELEGATE, -163, "sender is not a registered delegate")               \
+	X(DPOS_SELF_STAKE, -164, "self-stake below the genesis minimum")                \
+	X(DPOS_STAKE, -165, "not that much staked")                                     \
+	X(DPOS_VOTES, -166, "a delegate is named twice in the votes")                   \
+	X(DPOS_UNLOCKS, -167, "too many unlocking entries: withdraw first")             \
+	X(DPOS_NOTHING, -168, "nothing unlocked to withdraw yet")                       \
 	X(TOKEN, -93, "secure element (PKCS#11 token) failure")                          \
 	X(VM_ERROR, -110, "contract error")                                             \
 	X(VM_GAS, -111, "out of gas")                                                   \

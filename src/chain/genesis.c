@@ -98,6 +98,15 @@ static void genesis_hash(ssp_genesis *g)
 			ssp_buf_put(&b, g->producers[i].b, g->producers[i].len);
 		}
 	}
+	/* likewise "dpos": a genesis without it keeps its hash */
+	if (g->has_dpos) {
+		ssp_buf_u64(&b, g->dpos.vote_unlock_slots);
+		ssp_buf_u64(&b, g->dpos.self_unlock_slots);
+		ssp_buf_u64(&b, g->dpos.min_self_stake);
+		ssp_buf_u32(&b, g->dpos.set_size);
+		ssp_buf_u32(&b, g->dpos.standby);
+		ssp_buf_u32(&b, g->dpos.max_rank);
+	}
 	if (b.err) abort();
 	ssp_sha256(&g->hash, b.data, b.len);
 	ssp_buf_free(&b);
@@ -199,6 +208,32 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 	if (p->block_interval_ms < 100 || p->max_block_bytes < 4096 || p->max_block_txs == 0 ||
 	    p->month_seconds == 0 || p->max_expiry_blocks == 0)
 		FAIL("params: a value is below its minimum");
+
+	json_t *dj = json_object_get(root, "dpos");
+	if (dj && !json_is_object(dj)) FAIL("dpos must be an object");
+	g->has_dpos = dj != NULL;
+	if (!dj)
+		dj = json_object(); /* all defaults */
+	else
+		json_incref(dj);
+	{
+		ssp_dpos_params *d = &g->dpos;
+		uint64_t day = 86400000 / p->block_interval_ms, ss = 0, sb = 0, mr = 0;
+		bad = get_uint(dj, "vote_unlock_slots", 3 * day, 1ull << 40, &d->vote_unlock_slots) ||
+		      get_uint(dj, "self_unlock_slots", 28 * day, 1ull << 40, &d->self_unlock_slots) ||
+		      get_amount(dj, "min_self_stake", 10000 * SSP_COIN, &d->min_self_stake) ||
+		      get_uint(dj, "set_size", 99, 1000, &ss) || get_uint(dj, "standby", 4, 1000, &sb) ||
+		      get_uint(dj, "max_rank", 200, 10000, &mr);
+		d->set_size = (uint32_t)ss;
+		d->standby = (uint32_t)sb;
+		d->max_rank = (uint32_t)mr;
+		json_decref(dj);
+		if (bad) FAIL("dpos: a value is malformed or out of range");
+		if (d->vote_unlock_slots == 0 || d->self_unlock_slots == 0 || d->min_self_stake == 0 ||
+		    d->set_size == 0 || d->standby >= d->set_size || d->max_rank < d->set_size)
+			FAIL("dpos: needs unlock delays and min_self_stake >= 1, set_size >= 1, "
+			     "standby < set_size <= max_rank");
+	}
 
 	json_t *al = json_object_get(root, "allocations");
 	if (!json_is_array(al) || json_array_size(al) == 0 || json_array_size(al) > 100000)
@@ -302,6 +337,11 @@ const ssp_params *ssp_genesis_params(const ssp_genesis *g)
 {
 	return &g->params;
 }
+
+const ssp_dpos_params *ssp_genesis_dpos(const ssp_genesis *g)
+{
+	return &g->dpos;
+}
 const ssp_hash *ssp_genesis_hash(const ssp_genesis *g)
 {
 	return &g->hash;
@@ -373,12 +413,16 @@ char *ssp_genesis_dev_json(const ssp_addr *dev, const ssp_pubkey *producer, uint
 	ssp_addr_encode(fnd, sizeof fnd, "dssp", &f);
 	ssp_addr_encode(team, sizeof team, "dssp", &t);
 	json_t *g = json_pack(
-	    "{s:s, s:s, s:I, s:s, s:{s:i, s:i, s:i, s:s, s:s, s:i, s:i}, s:["
+	    "{s:s, s:s, s:I, s:s, s:{s:i, s:i, s:i, s:s, s:s, s:i, s:i}, "
+	    "s:{s:i, s:i, s:s, s:i, s:i, s:i}, s:["
 	    "{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s}]}",
 	    "chain_id", "ssp-devnet", "network", "dev", "genesis_time", (json_int_t)time_ms,
 	    "producer", prod, "params", "block_interval_ms", 1000, "max_block_bytes", 1 << 20,
 	    "max_block_txs", 20000, "min_fee", "0.00001", "fee_per_byte", "0.0000001",
-	    "month_seconds", 2592000, "max_expiry_blocks", 100000, "allocations", "category",
+	    "month_seconds", 2592000, "max_expiry_blocks", 100000,
+	    /* staking on a devnet: unlocks in seconds, not days (docs/dpos.md) */
+	    "dpos", "vote_unlock_slots", 5, "self_unlock_slots", 10, "min_self_stake", "100",
+	    "set_size", 21, "standby", 0, "max_rank", 200, "allocations", "category",
 	    "private_placement", "address", devs, "amount", "2500000000", "category", "foundation",
 	    "address", fnd, "amount", "2000000000", "category", "team", "address", team, "amount",
 	    "1000000000", "category", "ecosystem_pool", "amount", "4500000000");

@@ -26,6 +26,8 @@ struct ssp_genesis {
 	ssp_pubkey *producers;
 	size_t nproducers;
 	ssp_params params;
+	ssp_dpos_params dpos;
+	bool has_dpos; /* the file has a "dpos" object (only then is it hashed) */
 	ssp_alloc *alloc;
 	size_t nalloc;
 	ssp_hash hash;

@@ -8,6 +8,7 @@
 
 #include "ssp/contract.h"
 #include "ssp/device.h"
+#include "ssp/dpos.h"
 #include "ssp/modules.h"
 #include "ssp/token.h"
 
@@ -15,6 +16,7 @@ static const ssp_module *const modules[] = {
     &ssp_token_module,
     &ssp_contract_module,
     &ssp_device_module,
+    &ssp_dpos_module,
 };
 
 #define NMOD (sizeof modules / sizeof *modules)

@@ -1,0 +1,651 @@
+/*
+ * dpos.c — the staking module on chain (modules layer; ssp/dpos.h): the
+ * state records, the operations the staking tx types run, the consistency
+ * check of the module's part of the supply and the ranking. Payloads and
+ * tx types are in dpos_tx.c, RPC methods in dpos_rpc.c, the election in
+ * dpos_elect.c; this file also assembles ssp_dpos_module.
+ *
+ * State (under the chain's state table, u8 table id || key):
+ *   SSP_TB_DPOS_DELEGATE account[20] -> u8 len + name | u8 status | u16 commission |
+ *                                       u8 len + url | u8 key type | u8 len + key |
+ *                                       u64 self_stake | u64 votes | onion[32] |
+ *                                       u64 registered_height | u64 updated_height
+ *   SSP_TB_DPOS_NAME     name        -> account[20]
+ *   SSP_TB_DPOS_STAKER   account[20] -> u64 staked | u8 n | n x delegate[20] |
+ *                                       u8 m | m x (u8 kind | u64 amount | u64 unlock_slot)
+ *   SSP_TB_DPOS_META     "held"      -> u64 (every self-stake, stake and unlocking entry)
+ *
+ * Money: staking moves SSP from the sender's balance to one keyless escrow
+ * account (ssp_dpos_escrow); withdrawing moves it back. So the chain's
+ * supply invariant (balances + locks + pool = total) counts every stake as
+ * that account's balance without knowing this module, and ssp_dpos_check
+ * ties the escrow to the records. A delegate's `votes` is kept up to date
+ * on every stake, unstake and vote (at most 30 records per tx); the capped
+ * weight is computed on read from votes and self-stake (two numbers, one
+ * min), so nothing else needs to be maintained.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dpos_internal.h"
+
+static const char held_key[] = "held";
+
+/* ---------------------------------------------------------------- records */
+
+static void put_str(ssp_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+	ssp_buf_u8(b, (uint8_t)n);
+	ssp_buf_put(b, s, n);
+}
+
+static void delegate_encode(ssp_buf *b, const ssp_delegate *d)
+{
+	put_str(b, d->name);
+	ssp_buf_u8(b, d->status);
+	ssp_buf_u16(b, d->commission_bp);
+	put_str(b, d->url);
+	ssp_buf_u8(b, d->node_key.type);
+	ssp_buf_u8(b, d->node_key.len);
+	ssp_buf_put(b, d->node_key.b, d->node_key.len);
+	ssp_buf_u64(b, d->self_stake);
+	ssp_buf_u64(b, d->votes);
+	ssp_buf_put(b, d->onion.b, 32);
+	ssp_buf_u64(b, d->registered_height);
+	ssp_buf_u64(b, d->updated_height);
+}
+
+int dpos_delegate_decode(ssp_delegate *d, const void *key, size_t kl, const void *p, size_t n)
+{
+	ssp_rd r;
+	memset(d, 0, sizeof *d);
+	if (kl != SSP_ADDR_LEN) return SSP_ERR_DBCORRUPT;
+	memcpy(d->account.b, key, SSP_ADDR_LEN);
+	ssp_rd_init(&r, p, n);
+	uint8_t nl = ssp_rd_u8(&r);
+	const uint8_t *name = nl <= SSP_DPOS_NAME_MAX ? ssp_rd_view(&r, nl) : NULL;
+	if (!name || !ssp_dpos_name_valid((const char *)name, nl)) return SSP_ERR_DBCORRUPT;
+	memcpy(d->name, name, nl);
+	d->status = ssp_rd_u8(&r);
+	d->commission_bp = ssp_rd_u16(&r);
+	uint8_t ul = ssp_rd_u8(&r);
+	const uint8_t *url = ul <= SSP_DPOS_URL_MAX ? ssp_rd_view(&r, ul) : NULL;
+	if (r.err || (ul && !url) || !ssp_dpos_url_valid((const char *)url, ul))
+		return SSP_ERR_DBCORRUPT;
+	if (ul) memcpy(d->url, url, ul);
+	uint8_t kt = ssp_rd_u8(&r), klen = ssp_rd_u8(&r);
+	const uint8_t *k = klen <= SSP_PUBKEY_MAX ? ssp_rd_view(&r, klen) : NULL;
+	if (!k || klen != ssp_pubkey_len(kt) || ssp_pubkey_parse(&d->node_key, kt, k, klen))
+		return SSP_ERR_DBCORRUPT;
+	d->self_stake = ssp_rd_u64(&r);
+	d->votes = ssp_rd_u64(&r);
+	ssp_rd_raw(&r, d->onion.b, 32);
+	d->registered_height = ssp_rd_u64(&r);
+	d->updated_height = ssp_rd_u64(&r);
+	if (ssp_rd_end(&r) || d->commission_bp > SSP_DPOS_COMMISSION_MAX ||
+	    d->status < SSP_DELEGATE_REGISTERED || d->status > SSP_DELEGATE_UNREGISTERED ||
+	    (d->status == SSP_DELEGATE_UNREGISTERED && d->self_stake))
+		return SSP_ERR_DBCORRUPT;
+	return 0;
+}
+
+static void staker_encode(ssp_buf *b, const ssp_staker *s)
+{
+	ssp_buf_u64(b, s->staked);
+	ssp_buf_u8(b, (uint8_t)s->nvotes);
+	for (uint32_t i = 0; i < s->nvotes; i++)
+		ssp_buf_put(b, s->votes[i].b, SSP_ADDR_LEN);
+	ssp_buf_u8(b, (uint8_t)s->nunlock);
+	for (uint32_t i = 0; i < s->nunlock; i++) {
+		ssp_buf_u8(b, s->unlock[i].kind);
+		ssp_buf_u64(b, s->unlock[i].amount);
+		ssp_buf_u64(b, s->unlock[i].unlock_slot);
+	}
+}
+
+int dpos_staker_decode(ssp_staker *s, const void *key, size_t kl, const void *p, size_t n)
+{
+	ssp_rd r;
+	memset(s, 0, sizeof *s);
+	if (kl != SSP_ADDR_LEN) return SSP_ERR_DBCORRUPT;
+	memcpy(s->account.b, key, SSP_ADDR_LEN);
+	ssp_rd_init(&r, p, n);
+	s->staked = ssp_rd_u64(&r);
+	s->nvotes = ssp_rd_u8(&r);
+	if (s->nvotes > SSP_DPOS_VOTES_MAX) return SSP_ERR_DBCORRUPT;
+	for (uint32_t i = 0; i < s->nvotes; i++)
+		ssp_rd_raw(&r, s->votes[i].b, SSP_ADDR_LEN);
+	s->nunlock = ssp_rd_u8(&r);
+	if (s->nunlock > SSP_DPOS_UNLOCKS_MAX) return SSP_ERR_DBCORRUPT;
+	for (uint32_t i = 0; i < s->nunlock; i++) {
+		s->unlock[i].kind = ssp_rd_u8(&r);
+		s->unlock[i].amount = ssp_rd_u64(&r);
+		s->unlock[i].unlock_slot = ssp_rd_u64(&r);
+		if (s->unlock[i].amount == 0 || (s->unlock[i].kind != SSP_UNLOCK_VOTE &&
+		                                 s->unlock[i].kind != SSP_UNLOCK_SELF))
+			return SSP_ERR_DBCORRUPT;
+	}
+	/* an empty record is deleted, never stored */
+	if (ssp_rd_end(&r) || (!s->staked && !s->nvotes && !s->nunlock)) return SSP_ERR_DBCORRUPT;
+	return 0;
+}
+
+uint64_t ssp_dpos_capped_weight(const ssp_delegate *d)
+{
+	uint64_t cap;
+	if (d->status != SSP_DELEGATE_REGISTERED) return 0;
+	if (ssp_mul_u64(&cap, d->self_stake, SSP_DPOS_CAP_FACTOR)) cap = UINT64_MAX;
+	return d->votes < cap ? d->votes : cap;
+}
+
+int ssp_dpos_delegate_get(ssp_state *st, const ssp_addr *account, ssp_delegate *out)
+{
+	const void *v;
+	size_t vl;
+	int rc = ssp_state_get(st, SSP_TB_DPOS_DELEGATE, account->b, SSP_ADDR_LEN, &v, &vl);
+	return rc ? rc : dpos_delegate_decode(out, account->b, SSP_ADDR_LEN, v, vl);
+}
+
+int ssp_dpos_delegate_by_name(ssp_state *st, const char *name, ssp_delegate *out)
+{
+	const void *v;
+	size_t vl, nl = strlen(name);
+	ssp_addr a;
+	if (!ssp_dpos_name_valid(name, nl)) return SSP_ERR_INVAL;
+	int rc = ssp_state_get(st, SSP_TB_DPOS_NAME, name, nl, &v, &vl);
+	if (rc) return rc;
+	if (vl != SSP_ADDR_LEN) return SSP_ERR_DBCORRUPT;
+	memcpy(a.b, v, SSP_ADDR_LEN);
+	rc = ssp_dpos_delegate_get(st, &a, out);
+	if (rc == SSP_ERR_NOTFOUND || (!rc && strcmp(out->name, name)))
+		rc = SSP_ERR_DBCORRUPT; /* the index names a record that is not there */
+	return rc;
+}
+
+int ssp_dpos_staker_get(ssp_state *st, const ssp_addr *account, ssp_staker *out)
+{
+	const void *v;
+	size_t vl;
+	int rc = ssp_state_get(st, SSP_TB_DPOS_STAKER, account->b, SSP_ADDR_LEN, &v, &vl);
+	if (rc == SSP_ERR_NOTFOUND) {
+		memset(out, 0, sizeof *out);
+		out->account = *account;
+		return 0;
+	}
+	return rc ? rc : dpos_staker_decode(out, account->b, SSP_ADDR_LEN, v, vl);
+}
+
+void ssp_dpos_escrow(ssp_addr *out)
+{
+	ssp_hash h;
+	static const char label[] = "smartshare/dpos/stake-escrow";
+	ssp_sha256(&h, label, sizeof label - 1);
+	memcpy(out->b, h.b, SSP_ADDR_LEN);
+}
+
+static int put_delegate(ssp_state *st, const ssp_delegate *d)
+{
+	ssp_buf b;
+	ssp_buf_init(&b, 512);
+	delegate_encode(&b, d);
+	int rc = b.err ? b.err
+	               : ssp_state_put(st, SSP_TB_DPOS_DELEGATE, d->account.b, SSP_ADDR_LEN, b.data,
+	                               b.len);
+	ssp_buf_free(&b);
+	return rc;
+}
+
+static int put_staker(ssp_state *st, const ssp_staker *s)
+{
+	if (!s->staked && !s->nvotes && !s->nunlock) {
+		int rc = ssp_state_del(st, SSP_TB_DPOS_STAKER, s->account.b, SSP_ADDR_LEN);
+		return rc == SSP_ERR_NOTFOUND ? 0 : rc;
+	}
+	ssp_buf b;
+	ssp_buf_init(&b, 1024);
+	staker_encode(&b, s);
+	int rc = b.err ? b.err
+	               : ssp_state_put(st, SSP_TB_DPOS_STAKER, s->account.b, SSP_ADDR_LEN, b.data,
+	                               b.len);
+	ssp_buf_free(&b);
+	return rc;
+}
+
+uint64_t dpos_slot_of(const ssp_genesis *g, uint64_t time_ms)
+{
+	uint64_t t0 = ssp_genesis_time_ms(g);
+	return time_ms <= t0 ? 0 : (time_ms - t0) / ssp_genesis_params(g)->block_interval_ms;
+}
+
+/* ----------------------------------------------------------------- escrow */
+
+static int held_get(ssp_state *st, uint64_t *held)
+{
+	const void *v;
+	size_t vl;
+	int rc = ssp_state_get(st, SSP_TB_DPOS_META, held_key, sizeof held_key - 1, &v, &vl);
+	if (rc == SSP_ERR_NOTFOUND) {
+		*held = 0;
+		return 0;
+	}
+	if (rc) return rc;
+	if (vl != 8) return SSP_ERR_DBCORRUPT;
+	*held = ssp_le64_get(v);
+	return 0;
+}
+
+static int held_set(ssp_state *st, uint64_t held)
+{
+	uint8_t v[8];
+	ssp_le64_put(v, held);
+	return ssp_state_put(st, SSP_TB_DPOS_META, held_key, sizeof held_key - 1, v, 8);
+}
+
+/* from's balance -> the escrow (SSP_ERR_BALANCE when it has less). */
+static int escrow_in(ssp_state *st, const ssp_addr *from, uint64_t amount)
+{
+	ssp_account a, e;
+	ssp_addr ea;
+	uint64_t held;
+	int rc;
+	ssp_dpos_escrow(&ea);
+	if ((rc = ssp_state_account(st, from, &a))) return rc;
+	if (a.balance < amount) return SSP_ERR_BALANCE;
+	a.balance -= amount;
+	if ((rc = ssp_state_set_account(st, from, &a)) || (rc = ssp_state_account(st, &ea, &e)) ||
+	    (rc = ssp_add_u64(&e.balance, e.balance, amount)) ||
+	    (rc = ssp_state_set_account(st, &ea, &e)) || (rc = held_get(st, &held)) ||
+	    (rc = ssp_add_u64(&held, held, amount)))
+		return rc;
+	return held_set(st, held);
+}
+
+/* The escrow -> to's balance. The escrow always holds what the records say. */
+static int escrow_out(ssp_state *st, const ssp_addr *to, uint64_t amount)
+{
+	ssp_account e;
+	ssp_addr ea;
+	uint64_t held;
+	int rc;
+	ssp_dpos_escrow(&ea);
+	if ((rc = ssp_state_account(st, &ea, &e)) || (rc = held_get(st, &held))) return rc;
+	if (e.balance < amount || held < amount) return SSP_ERR_DBCORRUPT;
+	e.balance -= amount;
+	if ((rc = ssp_state_set_account(st, &ea, &e)) || (rc = held_set(st, held - amount)))
+		return rc;
+	return ssp_state_credit(st, to, amount, 0);
+}
+
+/* ------------------------------------------------------------- operations */
+
+/* Adds (sign > 0) or removes s->staked from every delegate s votes for. */
+static int apply_votes(ssp_state *st, const ssp_staker *s, uint64_t amount, bool add)
+{
+	for (uint32_t i = 0; i < s->nvotes; i++) {
+		ssp_delegate d;
+		int rc = ssp_dpos_delegate_get(st, &s->votes[i], &d);
+		if (rc) return rc == SSP_ERR_NOTFOUND ? SSP_ERR_DBCORRUPT : rc;
+		if (add) {
+			if ((rc = ssp_add_u64(&d.votes, d.votes, amount))) return rc;
+		} else if (d.votes < amount) {
+			return SSP_ERR_DBCORRUPT;
+		} else {
+			d.votes -= amount;
+		}
+		if ((rc = put_delegate(st, &d))) return rc;
+	}
+	return 0;
+}
+
+/* A new unlocking entry; one with the same kind and slot grows instead. */
+static int add_unlock(ssp_staker *s, uint8_t kind, uint64_t amount, uint64_t slot)
+{
+	for (uint32_t i = 0; i < s->nunlock; i++)
+		if (s->unlock[i].kind == kind && s->unlock[i].unlock_slot == slot)
+			return ssp_add_u64(&s->unlock[i].amount, s->unlock[i].amount, amount);
+	if (s->nunlock == SSP_DPOS_UNLOCKS_MAX) return SSP_ERR_DPOS_UNLOCKS;
+	s->unlock[s->nunlock++] = (ssp_unlock){.kind = kind, .amount = amount, .unlock_slot = slot};
+	return 0;
+}
+
+static int op_register(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
+{
+	const dpos_chain *dc = c->mod;
+	ssp_delegate d, other;
+	bool had = false;
+	int rc = ssp_dpos_delegate_get(c->st, &tx->from, &d);
+	if (!rc) {
+		if (d.status == SSP_DELEGATE_REGISTERED) return SSP_ERR_DPOS_REGISTERED;
+		had = true;
+	} else if (rc != SSP_ERR_NOTFOUND) {
+		return rc;
+	}
+	rc = ssp_dpos_delegate_by_name(c->st, p->name, &other);
+	if (!rc && memcmp(other.account.b, tx->from.b, SSP_ADDR_LEN)) return SSP_ERR_DPOS_NAME;
+	if (rc && rc != SSP_ERR_NOTFOUND) return rc;
+	if (p->amount < ssp_genesis_dpos(dc->g)->min_self_stake) return SSP_ERR_DPOS_SELF_STAKE;
+	if ((rc = escrow_in(c->st, &tx->from, p->amount))) return rc;
+	/* registering again under another name frees the old one */
+	if (had && strcmp(d.name, p->name) &&
+	    (rc = ssp_state_del(c->st, SSP_TB_DPOS_NAME, d.name, strlen(d.name))))
+		return rc;
+	if (!had) {
+		memset(&d, 0, sizeof d);
+		d.account = tx->from;
+		/* votes cast for it while it was unregistered still count: keep d.votes */
+	}
+	memcpy(d.name, p->name, sizeof d.name);
+	d.status = SSP_DELEGATE_REGISTERED;
+	d.commission_bp = p->commission_bp;
+	memcpy(d.url, p->url, sizeof d.url);
+	d.node_key = p->node_key;
+	d.self_stake = p->amount;
+	d.onion = p->onion;
+	d.registered_height = d.updated_height = c->height;
+	if ((rc = ssp_state_put(c->st, SSP_TB_DPOS_NAME, d.name, strlen(d.name), d.account.b,
+	                        SSP_ADDR_LEN)))
+		return rc;
+	return put_delegate(c->st, &d);
+}
+
+static int read_own(ssp_txctx *c, const ssp_tx *tx, ssp_delegate *d)
+{
+	int rc = ssp_dpos_delegate_get(c->st, &tx->from, d);
+	if (rc == SSP_ERR_NOTFOUND || (!rc && d->status != SSP_DELEGATE_REGISTERED))
+		return SSP_ERR_DPOS_NOT_DELEGATE;
+	return rc;
+}
+
+static int op_update(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
+{
+	ssp_delegate d;
+	int rc = read_own(c, tx, &d);
+	if (rc) return rc;
+	if (p->amount) {
+		if ((rc = ssp_add_u64(&d.self_stake, d.self_stake, p->amount)) ||
+		    (rc = escrow_in(c->st, &tx->from, p->amount)))
+			return rc;
+	}
+	d.commission_bp = p->commission_bp;
+	memcpy(d.url, p->url, sizeof d.url);
+	d.node_key = p->node_key;
+	d.updated_height = c->height;
+	return put_delegate(c->st, &d);
+}
+
+static int op_unregister(ssp_txctx *c, const ssp_tx *tx)
+{
+	const dpos_chain *dc = c->mod;
+	ssp_delegate d;
+	ssp_staker s;
+	int rc = read_own(c, tx, &d);
+	if (rc || (rc = ssp_dpos_staker_get(c->st, &tx->from, &s))) return rc;
+	uint64_t slot = dpos_slot_of(dc->g, c->time_ms), at;
+	if ((rc = ssp_add_u64(&at, slot, ssp_genesis_dpos(dc->g)->self_unlock_slots)) ||
+	    (rc = add_unlock(&s, SSP_UNLOCK_SELF, d.self_stake, at)))
+		return rc;
+	d.status = SSP_DELEGATE_UNREGISTERED;
+	d.self_stake = 0;
+	d.updated_height = c->height;
+	if ((rc = put_staker(c->st, &s))) return rc;
+	return put_delegate(c->st, &d);
+}
+
+static int op_stake(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
+{
+	ssp_staker s;
+	int rc = ssp_dpos_staker_get(c->st, &tx->from, &s);
+	if (rc || (rc = ssp_add_u64(&s.staked, s.staked, p->amount)) ||
+	    (rc = escrow_in(c->st, &tx->from, p->amount)) ||
+	    (rc = apply_votes(c->st, &s, p->amount, true)))
+		return rc;
+	return put_staker(c->st, &s);
+}
+
+static int op_unstake(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
+{
+	const dpos_chain *dc = c->mod;
+	ssp_staker s;
+	int rc = ssp_dpos_staker_get(c->st, &tx->from, &s);
+	if (rc) return rc;
+	if (s.staked < p->amount) return SSP_ERR_DPOS_STAKE;
+	uint64_t at;
+	if ((rc = ssp_add_u64(&at, dpos_slot_of(dc->g, c->time_ms),
+	                      ssp_genesis_dpos(dc->g)->vote_unlock_slots)) ||
+	    (rc = add_unlock(&s, SSP_UNLOCK_VOTE, p->amount, at)))
+		return rc;
+	s.staked -= p->amount;
+	if ((rc = apply_votes(c->st, &s, p->amount, false))) return rc;
+	return put_staker(c->st, &s);
+}
+
+static int op_vote(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
+{
+	ssp_staker s;
+	ssp_addr want[SSP_DPOS_VOTES_MAX];
+	int rc = ssp_dpos_staker_get(c->st, &tx->from, &s);
+	if (rc) return rc;
+	for (uint32_t i = 0; i < p->nvotes; i++) {
+		ssp_delegate d;
+		rc = ssp_dpos_delegate_by_name(c->st, p->votes[i], &d);
+		if (rc == SSP_ERR_NOTFOUND || (!rc && d.status != SSP_DELEGATE_REGISTERED))
+			return SSP_ERR_DPOS_UNKNOWN;
+		if (rc) return rc;
+		for (uint32_t j = 0; j < i; j++)
+			if (!memcmp(want[j].b, d.account.b, SSP_ADDR_LEN)) return SSP_ERR_DPOS_VOTES;
+		want[i] = d.account;
+	}
+	/* the new set replaces the old one: take the stake off, then put it on */
+	if ((rc = apply_votes(c->st, &s, s.staked, false))) return rc;
+	s.nvotes = p->nvotes;
+	memcpy(s.votes, want, p->nvotes * sizeof *want);
+	if ((rc = apply_votes(c->st, &s, s.staked, true))) return rc;
+	return put_staker(c->st, &s);
+}
+
+static int op_withdraw(ssp_txctx *c, const ssp_tx *tx)
+{
+	const dpos_chain *dc = c->mod;
+	ssp_staker s;
+	uint64_t slot = dpos_slot_of(dc->g, c->time_ms), total = 0;
+	uint32_t keep = 0;
+	int rc = ssp_dpos_staker_get(c->st, &tx->from, &s);
+	if (rc) return rc;
+	for (uint32_t i = 0; i < s.nunlock; i++) {
+		if (s.unlock[i].unlock_slot <= slot) {
+			if ((rc = ssp_add_u64(&total, total, s.unlock[i].amount))) return rc;
+		} else {
+			s.unlock[keep++] = s.unlock[i];
+		}
+	}
+	if (!total) return SSP_ERR_DPOS_NOTHING;
+	s.nunlock = keep;
+	if ((rc = put_staker(c->st, &s))) return rc;
+	return escrow_out(c->st, &tx->from, total);
+}
+
+int dpos_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
+{
+	switch (tx->type) {
+	case SSP_TX_DELEGATE_REGISTER: return op_register(c, tx, p);
+	case SSP_TX_DELEGATE_UPDATE: return op_update(c, tx, p);
+	case SSP_TX_DELEGATE_UNREGISTER: return op_unregister(c, tx);
+	case SSP_TX_STAKE: return op_stake(c, tx, p);
+	case SSP_TX_UNSTAKE: return op_unstake(c, tx, p);
+	case SSP_TX_VOTE: return op_vote(c, tx, p);
+	case SSP_TX_WITHDRAW: return op_withdraw(c, tx);
+	default: return SSP_ERR_TXTYPE;
+	}
+}
+
+/* ------------------------------------------------------- ranking and check */
+
+typedef struct {
+	ssp_delegate *d;
+	size_t n, cap, max;
+	bool registered_only;
+	int err;
+} dlist;
+
+static int visit_delegate(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	dlist *l = arg;
+	ssp_delegate d;
+	if ((l->err = dpos_delegate_decode(&d, k, kl, v, vl))) return 1;
+	if (l->registered_only && d.status != SSP_DELEGATE_REGISTERED) return 0;
+	if (l->n == l->max) {
+		l->err = SSP_ERR_TOOBIG;
+		return 1;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 64;
+		ssp_delegate *nd = realloc(l->d, cap * sizeof *nd);
+		if (!nd) {
+			l->err = SSP_ERR_NOMEM;
+			return 1;
+		}
+		l->d = nd;
+		l->cap = cap;
+	}
+	l->d[l->n++] = d;
+	return 0;
+}
+
+static int rank_cmp(const void *a, const void *b)
+{
+	const ssp_delegate *x = a, *y = b;
+	uint64_t wx = ssp_dpos_capped_weight(x), wy = ssp_dpos_capped_weight(y);
+	if (wx != wy) return wx > wy ? -1 : 1;
+	return memcmp(x->account.b, y->account.b, SSP_ADDR_LEN);
+}
+
+static int load_delegates(const ssp_chain *c, ssp_txn *rt, size_t max, bool registered_only,
+                          dlist *l)
+{
+	memset(l, 0, sizeof *l);
+	l->max = max;
+	l->registered_only = registered_only;
+	int rc = ssp_chain_state_scan(c, rt, SSP_TB_DPOS_DELEGATE, NULL, 0, visit_delegate, l);
+	if (rc == 1) rc = l->err;
+	if (rc) {
+		free(l->d);
+		l->d = NULL;
+	}
+	return rc;
+}
+
+int ssp_dpos_ranking(const ssp_chain *c, ssp_txn *rt, size_t max, ssp_delegate **out, size_t *n)
+{
+	dlist l;
+	*out = NULL;
+	*n = 0;
+	int rc = load_delegates(c, rt, max, true, &l);
+	if (rc) return rc;
+	if (l.n) qsort(l.d, l.n, sizeof *l.d, rank_cmp);
+	*out = l.d;
+	*n = l.n;
+	return 0;
+}
+
+typedef struct {
+	ssp_delegate *d; /* sorted by account */
+	size_t n;
+	uint64_t *votes; /* recomputed from the stakers */
+	uint64_t held;
+	int err;
+} checker;
+
+static int addr_cmp(const void *a, const void *b)
+{
+	return memcmp(((const ssp_delegate *)a)->account.b, ((const ssp_delegate *)b)->account.b,
+	              SSP_ADDR_LEN);
+}
+
+static int visit_staker(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	checker *ck = arg;
+	ssp_staker s;
+	if ((ck->err = dpos_staker_decode(&s, k, kl, v, vl))) return 1;
+	if (ssp_add_u64(&ck->held, ck->held, s.staked)) goto bad;
+	for (uint32_t i = 0; i < s.nunlock; i++)
+		if (ssp_add_u64(&ck->held, ck->held, s.unlock[i].amount)) goto bad;
+	for (uint32_t i = 0; i < s.nvotes; i++) {
+		ssp_delegate key;
+		key.account = s.votes[i];
+		ssp_delegate *d = bsearch(&key, ck->d, ck->n, sizeof *ck->d, addr_cmp);
+		size_t j = d ? (size_t)(d - ck->d) : 0;
+		if (!d || ssp_add_u64(&ck->votes[j], ck->votes[j], s.staked)) goto bad;
+	}
+	return 0;
+bad:
+	ck->err = SSP_ERR_SUPPLY;
+	return 1;
+}
+
+int ssp_dpos_check(const ssp_chain *c, ssp_txn *rt, uint64_t *held)
+{
+	dlist l;
+	checker ck = {0};
+	ssp_account e;
+	ssp_addr ea;
+	ssp_state *st = NULL;
+	uint64_t stored;
+	int rc = load_delegates(c, rt, SIZE_MAX, false, &l);
+	if (rc) return rc;
+	ck.d = l.d;
+	ck.n = l.n;
+	if (l.n) qsort(l.d, l.n, sizeof *l.d, addr_cmp);
+	ck.votes = ssp_calloc(l.n ? l.n : 1, sizeof *ck.votes);
+	if (!ck.votes) {
+		rc = SSP_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < l.n; i++)
+		if (ssp_add_u64(&ck.held, ck.held, l.d[i].self_stake)) {
+			rc = SSP_ERR_SUPPLY;
+			goto out;
+		}
+	rc = ssp_chain_state_scan(c, rt, SSP_TB_DPOS_STAKER, NULL, 0, visit_staker, &ck);
+	if (rc == 1) rc = ck.err;
+	if (rc) goto out;
+	for (size_t i = 0; i < l.n; i++)
+		if (ck.votes[i] != l.d[i].votes) rc = SSP_ERR_SUPPLY;
+	ssp_dpos_escrow(&ea);
+	if (!rc) rc = ssp_chain_read_account(c, rt, &ea, &e);
+	if (!rc) rc = ssp_chain_state_view(c, rt, &st);
+	if (!rc) rc = held_get(st, &stored);
+	if (!rc && (stored != ck.held || e.balance < stored)) rc = SSP_ERR_SUPPLY;
+	if (!rc && held) *held = stored;
+out:
+	if (st) ssp_state_close(st);
+	free(ck.votes);
+	free(l.d);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ module */
+
+static int dpos_chain_new(void **out, const ssp_genesis *g)
+{
+	dpos_chain *dc = ssp_calloc(1, sizeof *dc);
+	if (!dc) return SSP_ERR_NOMEM;
+	dc->g = g;
+	*out = dc;
+	return 0;
+}
+
+static void dpos_chain_free(void *st)
+{
+	free(st);
+}
+
+const ssp_module ssp_dpos_module = {
+    .name = "dpos",
+    .txtypes = ssp_dpos_txtypes,
+    .ntxtypes = DPOS_NTXTYPES,
+    .methods = ssp_dpos_methods,
+    .nmethods = DPOS_NMETHODS,
+    .chain_new = dpos_chain_new,
+    .chain_free = dpos_chain_free,
+};

@@ -1,0 +1,33 @@
+/*
+ * dpos_internal.h — what the files of the staking module share (modules
+ * layer, private): record codecs, the operations and the tx-type and RPC
+ * tables dpos.c assembles into ssp_dpos_module.
+ */
+#ifndef SSP_DPOS_INTERNAL_H
+#define SSP_DPOS_INTERNAL_H
+
+#include "ssp/dpos.h"
+
+#define DPOS_NTXTYPES 7
+#define DPOS_NMETHODS 3
+
+extern const ssp_txtype *const ssp_dpos_txtypes[DPOS_NTXTYPES];
+extern const ssp_rpc_method ssp_dpos_methods[DPOS_NMETHODS];
+
+/* The per-chain state of the module's tx types (their `mod`). */
+typedef struct {
+	const ssp_genesis *g;
+} dpos_chain;
+
+/* Strict record codecs (SSP_ERR_DBCORRUPT on anything off). */
+SSP_WUR int dpos_delegate_decode(ssp_delegate *d, const void *key, size_t kl, const void *p,
+                                 size_t n);
+SSP_WUR int dpos_staker_decode(ssp_staker *s, const void *key, size_t kl, const void *p, size_t n);
+
+/* The slot a block time falls in under genesis g. */
+uint64_t dpos_slot_of(const ssp_genesis *g, uint64_t time_ms);
+
+/* The tx operations (dpos.c); the sender is tx->from. */
+SSP_WUR int dpos_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p);
+
+#endif

@@ -1,0 +1,204 @@
+/*
+ * dpos_rpc.c — the staking module's JSON-RPC methods (modules layer):
+ * dpos_getDelegates, dpos_getDelegate, dpos_getVotes. Handlers run on RPC
+ * threads with this module's ssp_module_env as ctx and read committed
+ * state only (one read txn, closed on every path). The ranking is computed
+ * per call from every registered delegate (at most RANK_MAX, else -32003);
+ * lists are bounded (LIST_MAX per call, with a `next` rank as cursor).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "dpos_internal.h"
+#include "rpc_util.h"
+
+#define LIST_MAX 100
+#define RANK_MAX 100000
+
+static json_t *jamount(uint64_t v)
+{
+	char s[SSP_AMOUNT_STR];
+	ssp_amount_format(s, sizeof s, v, SSP_DECIMALS);
+	return json_string(s);
+}
+
+static const char *status_name(uint8_t s)
+{
+	return s == SSP_DELEGATE_REGISTERED ? "registered" : "unregistered";
+}
+
+/* rank: 1-based, 0 for none (an unregistered delegate). */
+static json_t *delegate_json(const ssp_module_env *env, const ssp_delegate *d, size_t rank)
+{
+	char key[96], onion[65];
+	ssp_pubkey_text(key, sizeof key, &d->node_key);
+	sodium_bin2hex(onion, sizeof onion, d->onion.b, 32);
+	return json_pack("{s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:i, s:s, s:s, s:s, s:I, s:I}",
+	                 "rank", rank ? json_integer((json_int_t)rank) : json_null(), "name",
+	                 d->name, "address", modrpc_jaddr(env, &d->account), "status",
+	                 status_name(d->status), "capped_weight",
+	                 jamount(ssp_dpos_capped_weight(d)), "self_stake", jamount(d->self_stake),
+	                 "votes", jamount(d->votes), "commission_bp", (int)d->commission_bp, "url",
+	                 d->url, "node_key", key, "onion", onion, "registered_height",
+	                 (json_int_t)d->registered_height, "updated_height",
+	                 (json_int_t)d->updated_height);
+}
+
+static int uint_param(json_t *params, const char *key, json_int_t lo, json_int_t hi,
+                      json_int_t def, json_int_t *out, ssp_rpc_error *err)
+{
+	json_t *v = params ? json_object_get(params, key) : NULL;
+	*out = def;
+	if (!v) return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "%s must be an integer %lld to %lld",
+		                    key, (long long)lo, (long long)hi);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int rank_fail(const ssp_module_env *env, ssp_rpc_error *err, int rc)
+{
+	if (rc == SSP_ERR_TOOBIG)
+		return ssp_rpc_fail(err, SSP_RPC_LIMIT, "more than %d registered delegates to rank",
+		                    RANK_MAX);
+	return modrpc_fail_internal(env, err, rc);
+}
+
+static int m_get_delegates(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	const ssp_module_env *env = ctx;
+	json_int_t start, limit;
+	ssp_delegate *d = NULL;
+	size_t n = 0;
+	ssp_txn *rt;
+	if (modrpc_obj_params(params, err) ||
+	    uint_param(params, "start", 1, RANK_MAX, 1, &start, err) ||
+	    uint_param(params, "limit", 1, LIST_MAX, LIST_MAX, &limit, err))
+		return -1;
+	int rc = ssp_store_read(env->store, &rt);
+	if (rc) return modrpc_fail_internal(env, err, rc);
+	rc = ssp_dpos_ranking(env->chain, rt, RANK_MAX, &d, &n);
+	ssp_txn_end(rt);
+	if (rc) return rank_fail(env, err, rc);
+	json_t *items = json_array();
+	size_t i = (size_t)start - 1, end = i + (size_t)limit;
+	for (; items && i < n && i < end; i++) {
+		json_t *j = delegate_json(env, &d[i], i + 1);
+		if (!j || json_array_append_new(items, j)) {
+			json_decref(items);
+			items = NULL;
+		}
+	}
+	*res = items ? json_pack("{s:o, s:o, s:I}", "delegates", items, "next",
+	                         i < n ? json_integer((json_int_t)i + 1) : json_null(), "total",
+	                         (json_int_t)n)
+	             : NULL;
+	free(d);
+	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
+}
+
+static int m_get_delegate(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	const ssp_module_env *env = ctx;
+	json_t *nv = params ? json_object_get(params, "name") : NULL;
+	ssp_addr a;
+	ssp_delegate d, *rank = NULL;
+	modrpc_reader r;
+	size_t n = 0, pos = 0;
+	if (modrpc_obj_params(params, err)) return -1;
+	if (nv) {
+		if (!json_is_string(nv) ||
+		    strlen(json_string_value(nv)) != json_string_length(nv) ||
+		    !ssp_dpos_name_valid(json_string_value(nv), json_string_length(nv)))
+			return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS,
+			                    "name must be a delegate name: 3 to 32 characters a-z 0-9 . _ "
+			                    "-, starting with a letter");
+	} else if (modrpc_addr_param(env, params, "address", true, &a, NULL, err)) {
+		return -1;
+	}
+	int rc = modrpc_reader_open(&r, env);
+	if (rc) return modrpc_fail_internal(env, err, rc);
+	rc = nv ? ssp_dpos_delegate_by_name(r.st, json_string_value(nv), &d)
+	        : ssp_dpos_delegate_get(r.st, &a, &d);
+	if (!rc && d.status == SSP_DELEGATE_REGISTERED) {
+		rc = ssp_dpos_ranking(env->chain, r.rt, RANK_MAX, &rank, &n);
+		for (size_t i = 0; !rc && i < n && !pos; i++)
+			if (!memcmp(rank[i].account.b, d.account.b, SSP_ADDR_LEN)) pos = i + 1;
+		free(rank);
+	}
+	modrpc_reader_close(&r);
+	if (rc == SSP_ERR_NOTFOUND)
+		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "unknown delegate %s",
+		                    nv ? json_string_value(nv)
+		                       : json_string_value(json_object_get(params, "address")));
+	if (rc) return rank_fail(env, err, rc);
+	*res = delegate_json(env, &d, pos);
+	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
+}
+
+static int m_get_votes(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	const ssp_module_env *env = ctx;
+	ssp_addr a;
+	ssp_staker s;
+	ssp_head head;
+	modrpc_reader r;
+	json_t *votes = NULL, *unl = NULL;
+	uint64_t withdrawable = 0, unlocking = 0;
+	if (modrpc_obj_params(params, err) ||
+	    modrpc_addr_param(env, params, "address", true, &a, NULL, err))
+		return -1;
+	int rc = modrpc_reader_open(&r, env);
+	if (rc) return modrpc_fail_internal(env, err, rc);
+	rc = ssp_chain_read_head(env->chain, r.rt, &head);
+	if (!rc) rc = ssp_dpos_staker_get(r.st, &a, &s);
+	votes = json_array();
+	unl = json_array();
+	if (!votes || !unl) rc = rc ? rc : SSP_ERR_NOMEM;
+	for (uint32_t i = 0; !rc && i < s.nvotes; i++) {
+		ssp_delegate d;
+		rc = ssp_dpos_delegate_get(r.st, &s.votes[i], &d);
+		if (rc == SSP_ERR_NOTFOUND) rc = SSP_ERR_DBCORRUPT;
+		if (!rc && json_array_append_new(
+		               votes, json_pack("{s:s, s:o, s:s}", "name", d.name, "address",
+		                                modrpc_jaddr(env, &d.account), "status",
+		                                status_name(d.status))))
+			rc = SSP_ERR_NOMEM;
+	}
+	for (uint32_t i = 0; !rc && i < s.nunlock; i++) {
+		const ssp_unlock *u = &s.unlock[i];
+		/* a block after the head has a later slot: withdrawable from then on */
+		bool ready = u->unlock_slot <= head.slot + 1;
+		if ((ready && ssp_add_u64(&withdrawable, withdrawable, u->amount)) ||
+		    (!ready && ssp_add_u64(&unlocking, unlocking, u->amount))) {
+			rc = SSP_ERR_DBCORRUPT;
+			break;
+		}
+		if (json_array_append_new(
+		        unl, json_pack("{s:s, s:o, s:I, s:b}", "kind",
+		                       u->kind == SSP_UNLOCK_SELF ? "self_stake" : "stake", "amount",
+		                       jamount(u->amount), "unlock_slot", (json_int_t)u->unlock_slot,
+		                       "unlocked", ready)))
+			rc = SSP_ERR_NOMEM;
+	}
+	modrpc_reader_close(&r);
+	if (rc) {
+		json_decref(votes);
+		json_decref(unl);
+		return modrpc_fail_internal(env, err, rc);
+	}
+	*res = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "address", modrpc_jaddr(env, &a),
+	                 "staked", jamount(s.staked), "votes", votes, "unlocking", unl,
+	                 "withdrawable", jamount(withdrawable), "still_locked", jamount(unlocking),
+	                 "head_slot", (json_int_t)head.slot);
+	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
+}
+
+const ssp_rpc_method ssp_dpos_methods[DPOS_NMETHODS] = {
+    {"dpos_getDelegates", m_get_delegates, NULL},
+    {"dpos_getDelegate", m_get_delegate, NULL},
+    {"dpos_getVotes", m_get_votes, NULL},
+};

@@ -1,0 +1,115 @@
+/*
+ * dpos_tx.c — the staking module's transaction types 0x40..0x46 (modules
+ * layer): check/spend/apply/to_json for each type over the strict payload
+ * codec of src/proto/dpos_codec.c. apply runs dpos.c's operations; their
+ * error makes the tx invalid (not included, dropped by the mempool), and
+ * the chain undoes everything the tx wrote.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "dpos_internal.h"
+
+static int dpos_check(void *mod, const ssp_tx *tx)
+{
+	(void)mod;
+	ssp_dpos_payload p;
+	return ssp_dpos_payload_decode(&p, tx->type, tx->payload, tx->payload_len) ? SSP_ERR_PAYLOAD
+	                                                                           : 0;
+}
+
+/* What leaves the sender's balance beyond the fee: a stake or self-stake. */
+static uint64_t dpos_spend(void *mod, const ssp_tx *tx, const ssp_params *params)
+{
+	(void)mod;
+	(void)params;
+	ssp_dpos_payload p;
+	if (ssp_dpos_payload_decode(&p, tx->type, tx->payload, tx->payload_len)) return 0;
+	switch (tx->type) {
+	case SSP_TX_DELEGATE_REGISTER:
+	case SSP_TX_DELEGATE_UPDATE:
+	case SSP_TX_STAKE: return p.amount;
+	default: return 0;
+	}
+}
+
+static int dpos_apply_tx(ssp_txctx *c, const ssp_tx *tx)
+{
+	ssp_dpos_payload p;
+	if (ssp_dpos_payload_decode(&p, tx->type, tx->payload, tx->payload_len))
+		return SSP_ERR_PAYLOAD;
+	return dpos_apply(c, tx, &p);
+}
+
+static void set_amount(json_t *j, const char *key, uint64_t v)
+{
+	char s[SSP_AMOUNT_STR];
+	ssp_amount_format(s, sizeof s, v, SSP_DECIMALS);
+	json_object_set_new(j, key, json_string(s));
+}
+
+static void set_key(json_t *j, const ssp_pubkey *k)
+{
+	char s[96];
+	ssp_pubkey_text(s, sizeof s, k);
+	json_object_set_new(j, "node_key", json_string(s));
+}
+
+static json_t *dpos_json(const ssp_tx *tx, const char *hrp)
+{
+	(void)hrp;
+	ssp_dpos_payload p;
+	if (ssp_dpos_payload_decode(&p, tx->type, tx->payload, tx->payload_len)) return NULL;
+	json_t *j = json_object();
+	if (!j) return NULL;
+	switch (tx->type) {
+	case SSP_TX_DELEGATE_REGISTER: {
+		char h[65];
+		json_object_set_new(j, "name", json_string(p.name));
+		sodium_bin2hex(h, sizeof h, p.onion.b, 32);
+		json_object_set_new(j, "onion", json_string(h));
+		set_amount(j, "self_stake", p.amount);
+	}
+		/* fall through */
+	case SSP_TX_DELEGATE_UPDATE:
+		json_object_set_new(j, "commission_bp", json_integer(p.commission_bp));
+		json_object_set_new(j, "url", json_string(p.url));
+		set_key(j, &p.node_key);
+		if (tx->type == SSP_TX_DELEGATE_UPDATE) set_amount(j, "self_stake_added", p.amount);
+		break;
+	case SSP_TX_STAKE:
+	case SSP_TX_UNSTAKE:
+		set_amount(j, "amount", p.amount);
+		break;
+	case SSP_TX_VOTE: {
+		json_t *v = json_array();
+		for (uint32_t i = 0; v && i < p.nvotes; i++)
+			json_array_append_new(v, json_string(p.votes[i]));
+		json_object_set_new(j, "votes", v ? v : json_null());
+		break;
+	}
+	default:
+		break;
+	}
+	return j;
+}
+
+#define DPOS_TYPE(ID, NAME)                                                                  \
+	{                                                                                    \
+		.id = (ID), .name = (NAME), .check = dpos_check, .spend = dpos_spend,        \
+		.apply = dpos_apply_tx, .to_json = dpos_json,                                \
+	}
+
+static const ssp_txtype t_register = DPOS_TYPE(SSP_TX_DELEGATE_REGISTER, "delegate_register");
+static const ssp_txtype t_update = DPOS_TYPE(SSP_TX_DELEGATE_UPDATE, "delegate_update");
+static const ssp_txtype t_unregister =
+    DPOS_TYPE(SSP_TX_DELEGATE_UNREGISTER, "delegate_unregister");
+static const ssp_txtype t_stake = DPOS_TYPE(SSP_TX_STAKE, "stake");
+static const ssp_txtype t_unstake = DPOS_TYPE(SSP_TX_UNSTAKE, "unstake");
+static const ssp_txtype t_vote = DPOS_TYPE(SSP_TX_VOTE, "vote");
+static const ssp_txtype t_withdraw = DPOS_TYPE(SSP_TX_WITHDRAW, "withdraw");
+
+const ssp_txtype *const ssp_dpos_txtypes[DPOS_NTXTYPES] = {
+    &t_register, &t_update, &t_unregister, &t_stake, &t_unstake, &t_vote, &t_withdraw,
+};
