@@ -1,0 +1,847 @@
+/*
+ * test_dpos.c — the staking module (modules layer) through real blocks
+ * (mempool + produce): delegates registered, updated, unregistered and
+ * registered again; stake, approval votes (replacing the set), unstake,
+ * withdraw after the unlock delay (vote stake and self-stake each with its
+ * own delay, in slots from the genesis "dpos" object); the capped weight
+ * min(votes, 10 x self-stake); the supply invariant after every block (the
+ * chain's, and the module's escrow check). Every refusal gets its own error
+ * and leaves nothing written: duplicate names, double registration, a
+ * self-stake below the minimum, updates by non-delegates, votes for
+ * unknown or unregistered delegates, a delegate named twice, 31 votes,
+ * unstaking more than staked, withdrawing before the unlock, a 17th
+ * unlocking entry, amounts past INT64_MAX. Plus the strict payload codec
+ * (every truncated prefix and trailing byte), the election's fixed vectors
+ * and the RPC methods.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "chain_fixture.h"
+#include "module_fixture.h"
+#include "ssp/dpos.h"
+#include "ssp/modules.h"
+
+#define T0 (FX_GENESIS_MS + 1000)
+#define FEE 100000
+#define COIN SSP_COIN
+/* 100 ms slots and 1 s between blocks: 10 slots per block */
+#define VOTE_UNLOCK_SLOTS 30
+#define SELF_UNLOCK_SLOTS 60
+
+static fx_key producer, alice, bob, carol, foundation, team, dave;
+
+static uint8_t fill_of(const fx_key *k)
+{
+	return k == &alice ? 2 : k == &bob ? 3 : k == &carol ? 4 : k == &dave ? 7 : 0;
+}
+
+static void tnode_open(tnode *t)
+{
+	fx_genesis_spec spec = {
+	    .producer = &producer, .liquid = {&alice, &bob}, .foundation = &foundation, .team = &team};
+	char *json = fx_genesis_json(&spec);
+	json_error_t je;
+	json_t *g = json_loads(json, 0, &je);
+	free(json);
+	assert_non_null(g);
+	json_object_set_new(g, "dpos",
+	                    json_pack("{s:i, s:i, s:s, s:i, s:i, s:i}", "vote_unlock_slots",
+	                              VOTE_UNLOCK_SLOTS, "self_unlock_slots", SELF_UNLOCK_SLOTS,
+	                              "min_self_stake", "100", "set_size", 3, "standby", 1,
+	                              "max_rank", 10));
+	json = json_dumps(g, 0);
+	json_decref(g);
+	memset(t, 0, sizeof *t);
+	t->g = fx_genesis(json);
+	free(json);
+	fx_module_node_open(&t->n, t->g, (size_t)64 << 20);
+	t->time_ms = T0;
+}
+
+/* The module's part of the supply: records, votes and escrow agree. */
+static uint64_t check_dpos(tnode *t)
+{
+	ssp_txn *rt;
+	uint64_t held;
+	ssp_addr ea;
+	assert_int_equal(ssp_store_read(t->n.store, &rt), 0);
+	assert_int_equal(ssp_dpos_check(t->n.chain, rt, &held), 0);
+	ssp_txn_end(rt);
+	ssp_dpos_escrow(&ea);
+	assert_true(fx_account(&t->n, &ea).balance == held); /* nobody sent SSP to it here */
+	return held;
+}
+
+static uint32_t produce(tnode *t)
+{
+	t->time_ms += 1000;
+	uint32_t n = fx_produce(&t->n, &producer, t->time_ms).ntx; /* checks the chain's supply */
+	check_dpos(t);
+	return n;
+}
+
+static int run_raw(tnode *t, const fx_key *k, uint16_t type, const uint8_t *payload, size_t n)
+{
+	uint8_t f = fill_of(k);
+	assert_true(f != 0);
+	ssp_tx_build b = {.chain_id = FX_CHAIN_ID,
+	                  .type = type,
+	                  .nonce = t->nonce[f],
+	                  .fee = FEE,
+	                  .expiry = ssp_chain_head(t->n.chain)->height + 100,
+	                  .payload = payload,
+	                  .payload_len = n,
+	                  .include_pubkey = !t->known[f]};
+	uint8_t *raw;
+	size_t len;
+	ssp_hash id, got;
+	assert_int_equal(ssp_tx_sign(&raw, &len, &id, &b, &k->sk), 0);
+	int rc = ssp_mempool_add(t->n.pool, raw, len, false, &got);
+	free(raw);
+	if (rc) return rc;
+	uint32_t nt = produce(t);
+	if (nt == 1) {
+		t->nonce[f]++;
+		t->known[f] = true;
+		return 0;
+	}
+	assert_int_equal(nt, 0);
+	rc = ssp_mempool_rejected(t->n.pool, &id);
+	assert_true(rc < 0);
+	return rc;
+}
+
+static int run(tnode *t, const fx_key *k, uint16_t type, const ssp_dpos_payload *p)
+{
+	ssp_buf b;
+	ssp_buf_init(&b, 4096);
+	ssp_dpos_payload_encode(&b, type, p);
+	assert_int_equal(b.err, 0);
+	int rc = run_raw(t, k, type, b.data, b.len);
+	ssp_buf_free(&b);
+	return rc;
+}
+
+static void fund(tnode *t, const fx_key *to, uint64_t amount)
+{
+	ssp_buf pb;
+	ssp_buf_init(&pb, 512);
+	ssp_buf_put(&pb, to->addr.b, SSP_ADDR_LEN);
+	ssp_buf_u64(&pb, amount);
+	ssp_buf_u32(&pb, 0);
+	assert_int_equal(run_raw(t, &alice, SSP_TX_TRANSFER, pb.data, pb.len), 0);
+	ssp_buf_free(&pb);
+}
+
+static ssp_dpos_payload reg(const char *name, uint64_t self_stake, const fx_key *node)
+{
+	ssp_dpos_payload p;
+	memset(&p, 0, sizeof p);
+	snprintf(p.name, sizeof p.name, "%s", name);
+	p.commission_bp = 1000;
+	snprintf(p.url, sizeof p.url, "https://%s.example", name);
+	p.node_key = node->pk;
+	p.amount = self_stake;
+	memset(p.onion.b, 0xab, 32);
+	return p;
+}
+
+static ssp_dpos_payload amount(uint64_t a)
+{
+	ssp_dpos_payload p;
+	memset(&p, 0, sizeof p);
+	p.amount = a;
+	return p;
+}
+
+static ssp_dpos_payload votes(size_t n, const char *const *names)
+{
+	ssp_dpos_payload p;
+	memset(&p, 0, sizeof p);
+	p.nvotes = (uint32_t)n;
+	for (size_t i = 0; i < n; i++)
+		snprintf(p.votes[i], sizeof p.votes[i], "%s", names[i]);
+	return p;
+}
+
+static const ssp_dpos_payload none; /* unregister, withdraw */
+
+static ssp_delegate delegate(tnode *t, const char *name)
+{
+	ssp_txn *rt;
+	ssp_state *st;
+	ssp_delegate d;
+	assert_int_equal(ssp_store_read(t->n.store, &rt), 0);
+	assert_int_equal(ssp_chain_state_view(t->n.chain, rt, &st), 0);
+	assert_int_equal(ssp_dpos_delegate_by_name(st, name, &d), 0);
+	ssp_state_close(st);
+	ssp_txn_end(rt);
+	return d;
+}
+
+static ssp_staker staker(tnode *t, const fx_key *k)
+{
+	ssp_txn *rt;
+	ssp_state *st;
+	ssp_staker s;
+	assert_int_equal(ssp_store_read(t->n.store, &rt), 0);
+	assert_int_equal(ssp_chain_state_view(t->n.chain, rt, &st), 0);
+	assert_int_equal(ssp_dpos_staker_get(st, &k->addr, &s), 0);
+	ssp_state_close(st);
+	ssp_txn_end(rt);
+	return s;
+}
+
+static uint64_t balance(tnode *t, const fx_key *k)
+{
+	return fx_account(&t->n, &k->addr).balance;
+}
+
+/* ------------------------------------------------------------------ codec */
+
+static void each_prefix_and_trailer_refused(uint16_t type, const ssp_dpos_payload *p)
+{
+	ssp_buf b;
+	ssp_dpos_payload d;
+	ssp_buf_init(&b, 4096);
+	ssp_dpos_payload_encode(&b, type, p);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(ssp_dpos_payload_decode(&d, type, b.data, b.len), 0);
+	/* the decoded payload encodes to the same bytes */
+	ssp_buf again;
+	ssp_buf_init(&again, 4096);
+	ssp_dpos_payload_encode(&again, type, &d);
+	assert_int_equal(again.len, b.len);
+	assert_memory_equal(again.data, b.data, b.len);
+	ssp_buf_free(&again);
+	for (size_t n = 0; n < b.len; n++)
+		assert_int_equal(ssp_dpos_payload_decode(&d, type, b.data, n), SSP_ERR_PAYLOAD);
+	uint8_t *longer = malloc(b.len + 1);
+	memcpy(longer, b.data, b.len);
+	for (unsigned v = 0; v < 256; v += 85) {
+		longer[b.len] = (uint8_t)v;
+		assert_int_equal(ssp_dpos_payload_decode(&d, type, longer, b.len + 1),
+		                 SSP_ERR_PAYLOAD);
+	}
+	free(longer);
+	ssp_buf_free(&b);
+}
+
+static void refused(uint16_t type, const ssp_dpos_payload *p)
+{
+	ssp_buf b;
+	ssp_buf_init(&b, 4096);
+	ssp_dpos_payload_encode(&b, type, p);
+	assert_int_equal(b.err, SSP_ERR_INVAL);
+	ssp_buf_free(&b);
+}
+
+static void test_payload_codec(void **state)
+{
+	(void)state;
+	static const char *const two[] = {"alpha", "beta-2"};
+	ssp_dpos_payload p = reg("alpha", 100 * COIN, &alice), d;
+	each_prefix_and_trailer_refused(SSP_TX_DELEGATE_REGISTER, &p);
+	p.url[0] = 0; /* an empty URL is fine */
+	each_prefix_and_trailer_refused(SSP_TX_DELEGATE_REGISTER, &p);
+	each_prefix_and_trailer_refused(SSP_TX_DELEGATE_UPDATE, &p);
+	p.amount = 0; /* update: nothing added */
+	each_prefix_and_trailer_refused(SSP_TX_DELEGATE_UPDATE, &p);
+	p = reg("alpha", 100 * COIN, &bob); /* a p256 node key */
+	each_prefix_and_trailer_refused(SSP_TX_DELEGATE_REGISTER, &p);
+	ssp_dpos_payload a = amount(5);
+	each_prefix_and_trailer_refused(SSP_TX_STAKE, &a);
+	each_prefix_and_trailer_refused(SSP_TX_UNSTAKE, &a);
+	ssp_dpos_payload v = votes(2, two);
+	each_prefix_and_trailer_refused(SSP_TX_VOTE, &v);
+	v = votes(0, NULL);
+	each_prefix_and_trailer_refused(SSP_TX_VOTE, &v);
+	/* empty payloads: any byte is trailing */
+	uint8_t z = 0;
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_WITHDRAW, NULL, 0), 0);
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_DELEGATE_UNREGISTER, NULL, 0), 0);
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_WITHDRAW, &z, 1), SSP_ERR_PAYLOAD);
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_DELEGATE_UNREGISTER, &z, 1),
+	                 SSP_ERR_PAYLOAD);
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_TRANSFER, NULL, 0), SSP_ERR_TXTYPE);
+	assert_int_equal(ssp_dpos_payload_decode(&d, 0x47, NULL, 0), SSP_ERR_TXTYPE);
+
+	/* what the encoder refuses to write */
+	static const char *const bad_names[] = {"Alice", "al", "1abc", "-abc", "a b c", "ab\xc3\xa9",
+	                                        "abcdefghijklmnopqrstuvwxyz0123456"};
+	for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
+		p = reg("alpha", COIN, &alice);
+		snprintf(p.name, sizeof p.name, "%s", bad_names[i]);
+		if (strlen(bad_names[i]) <= SSP_DPOS_NAME_MAX) refused(SSP_TX_DELEGATE_REGISTER, &p);
+		assert_false(ssp_dpos_name_valid(bad_names[i], strlen(bad_names[i])));
+	}
+	p = reg("alpha", COIN, &alice);
+	p.commission_bp = 10001;
+	refused(SSP_TX_DELEGATE_REGISTER, &p);
+	p = reg("alpha", COIN, &alice);
+	snprintf(p.url, sizeof p.url, "has space");
+	refused(SSP_TX_DELEGATE_UPDATE, &p);
+	p = reg("alpha", 0, &alice);
+	refused(SSP_TX_DELEGATE_REGISTER, &p);
+	p = reg("alpha", (uint64_t)INT64_MAX + 1, &alice);
+	refused(SSP_TX_DELEGATE_REGISTER, &p);
+	refused(SSP_TX_DELEGATE_UPDATE, &p);
+	p = reg("alpha", COIN, &alice);
+	memset(&p.node_key, 0, sizeof p.node_key);
+	refused(SSP_TX_DELEGATE_REGISTER, &p);
+	a = amount(0);
+	refused(SSP_TX_STAKE, &a);
+	a = amount((uint64_t)INT64_MAX + 1);
+	refused(SSP_TX_UNSTAKE, &a);
+	v = votes(0, NULL);
+	v.nvotes = SSP_DPOS_VOTES_MAX + 1;
+	for (uint32_t i = 0; i < v.nvotes && i < SSP_DPOS_VOTES_MAX; i++)
+		snprintf(v.votes[i], sizeof v.votes[i], "d%03u", i);
+	refused(SSP_TX_VOTE, &v);
+	refused(0x47, &none);
+
+	/* what the decoder refuses: hand-made bytes */
+	uint8_t big[9] = {0};
+	ssp_le64_put(big, (uint64_t)INT64_MAX + 1);
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_STAKE, big, 8), SSP_ERR_PAYLOAD);
+	memset(big, 0, 8);
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_STAKE, big, 8), SSP_ERR_PAYLOAD);
+	uint8_t many[1] = {SSP_DPOS_VOTES_MAX + 1};
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_VOTE, many, 1), SSP_ERR_PAYLOAD);
+	uint8_t upper[] = {1, 5, 'A', 'l', 'p', 'h', 'a'};
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_VOTE, upper, sizeof upper),
+	                 SSP_ERR_PAYLOAD);
+	upper[2] = 'a';
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_VOTE, upper, sizeof upper), 0);
+	/* a register payload with commission 10001, and one with a URL byte 0x20 */
+	ssp_buf b;
+	ssp_buf_init(&b, 512);
+	p = reg("alpha", COIN, &alice);
+	ssp_dpos_payload_encode(&b, SSP_TX_DELEGATE_REGISTER, &p);
+	assert_int_equal(b.err, 0);
+	b.data[6] = 0x11; /* commission u16 LE after u8 5 + "alpha": 0x2711 = 10001 */
+	b.data[7] = 0x27;
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_DELEGATE_REGISTER, b.data, b.len),
+	                 SSP_ERR_PAYLOAD);
+	b.data[6] = 0xe8;
+	b.data[7] = 0x03;
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_DELEGATE_REGISTER, b.data, b.len), 0);
+	b.data[9] = ' '; /* the URL's first byte */
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_DELEGATE_REGISTER, b.data, b.len),
+	                 SSP_ERR_PAYLOAD);
+	ssp_buf_free(&b);
+}
+
+/* ------------------------------------------------------------- operations */
+
+static void test_delegates(void **state)
+{
+	(void)state;
+	tnode t;
+	tnode_open(&t);
+	ssp_addr ea;
+	ssp_dpos_escrow(&ea);
+	uint64_t a0 = balance(&t, &alice);
+
+	ssp_dpos_payload p = reg("alice-node", 1000 * COIN, &dave);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	assert_true(balance(&t, &alice) == a0 - 1000 * COIN - FEE);
+	assert_true(fx_account(&t.n, &ea).balance == 1000 * COIN);
+	ssp_delegate d = delegate(&t, "alice-node");
+	assert_memory_equal(d.account.b, alice.addr.b, SSP_ADDR_LEN);
+	assert_int_equal(d.status, SSP_DELEGATE_REGISTERED);
+	assert_true(d.self_stake == 1000 * COIN && d.votes == 0);
+	assert_int_equal(d.commission_bp, 1000);
+	assert_string_equal(d.url, "https://alice-node.example");
+	assert_memory_equal(d.node_key.b, dave.pk.b, dave.pk.len);
+	assert_int_equal(d.onion.b[0], 0xab);
+	assert_true(ssp_dpos_capped_weight(&d) == 0);
+
+	/* one name, one registration per account, a minimum self-stake */
+	p = reg("alice-node", 1000 * COIN, &bob);
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &p), SSP_ERR_DPOS_NAME);
+	p = reg("alice-two", 1000 * COIN, &dave);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &p), SSP_ERR_DPOS_REGISTERED);
+	p = reg("bob-node", 100 * COIN - 1, &bob);
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &p), SSP_ERR_DPOS_SELF_STAKE);
+	/* more than the balance: refused at admission */
+	p = reg("bob-node", (uint64_t)INT64_MAX, &bob);
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &p), SSP_ERR_BALANCE);
+	p = reg("bob-node", 10000 * COIN, &bob);
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &p), 0);
+
+	/* update: only a registered delegate; commission, URL, key and more self-stake */
+	fund(&t, &carol, 1000000 * COIN);
+	p = reg("carol", 0, &carol);
+	assert_int_equal(run(&t, &carol, SSP_TX_DELEGATE_UPDATE, &p), SSP_ERR_DPOS_NOT_DELEGATE);
+	p = reg("ignored", 500 * COIN, &carol);
+	p.commission_bp = 250;
+	snprintf(p.url, sizeof p.url, "https://new.example/x?y=1");
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_UPDATE, &p), 0);
+	d = delegate(&t, "alice-node");
+	assert_true(d.self_stake == 1500 * COIN);
+	assert_int_equal(d.commission_bp, 250);
+	assert_string_equal(d.url, "https://new.example/x?y=1");
+	assert_memory_equal(d.node_key.b, carol.pk.b, carol.pk.len);
+	assert_true(check_dpos(&t) == 11500 * COIN);
+	tnode_close(&t);
+}
+
+static void test_stake_vote_unstake(void **state)
+{
+	(void)state;
+	static const char *const ab[] = {"alice-node", "bob-node"};
+	static const char *const b_only[] = {"bob-node"};
+	static const char *const unknown[] = {"bob-node", "nobody"};
+	static const char *const twice[] = {"bob-node", "alice-node", "bob-node"};
+	tnode t;
+	tnode_open(&t);
+	ssp_dpos_payload p = reg("alice-node", 1500 * COIN, &alice);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	p = reg("bob-node", 10000 * COIN, &bob);
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	fund(&t, &carol, 100000 * COIN);
+	uint64_t c0 = balance(&t, &carol);
+
+	/* stake, then vote for both: each gets the whole stake (approval voting) */
+	p = amount(50000 * COIN);
+	assert_int_equal(run(&t, &carol, SSP_TX_STAKE, &p), 0);
+	assert_true(balance(&t, &carol) == c0 - 50000 * COIN - FEE);
+	p = votes(2, ab);
+	assert_int_equal(run(&t, &carol, SSP_TX_VOTE, &p), 0);
+	ssp_delegate da = delegate(&t, "alice-node"), db = delegate(&t, "bob-node");
+	assert_true(da.votes == 50000 * COIN && db.votes == 50000 * COIN);
+	/* capped: alice's 1,500 self-stake caps her at 15,000; bob's 10,000 at 100,000 */
+	assert_true(ssp_dpos_capped_weight(&da) == 15000 * COIN);
+	assert_true(ssp_dpos_capped_weight(&db) == 50000 * COIN);
+	/* staking more raises every delegate voted for */
+	p = amount(10000 * COIN);
+	assert_int_equal(run(&t, &carol, SSP_TX_STAKE, &p), 0);
+	assert_true(delegate(&t, "alice-node").votes == 60000 * COIN);
+	assert_true(delegate(&t, "bob-node").votes == 60000 * COIN);
+
+	/* refused votes change nothing */
+	ssp_staker before = staker(&t, &carol);
+	p = votes(2, unknown);
+	assert_int_equal(run(&t, &carol, SSP_TX_VOTE, &p), SSP_ERR_DPOS_UNKNOWN);
+	p = votes(3, twice);
+	assert_int_equal(run(&t, &carol, SSP_TX_VOTE, &p), SSP_ERR_DPOS_VOTES);
+	/* 31 names: the codec refuses the payload (hand-built: the encoder would not) */
+	uint8_t raw[1 + 31 * 6];
+	raw[0] = 31;
+	for (int i = 0; i < 31; i++) {
+		char nm[6];
+		snprintf(nm, sizeof nm, "d%04d", i);
+		raw[1 + 6 * i] = 5;
+		memcpy(raw + 2 + 6 * i, nm, 5);
+	}
+	assert_int_equal(run_raw(&t, &carol, SSP_TX_VOTE, raw, sizeof raw), SSP_ERR_PAYLOAD);
+	ssp_staker after = staker(&t, &carol);
+	assert_memory_equal(&before, &after, sizeof before);
+	assert_true(delegate(&t, "alice-node").votes == 60000 * COIN);
+
+	/* a new vote replaces the set */
+	p = votes(1, b_only);
+	assert_int_equal(run(&t, &carol, SSP_TX_VOTE, &p), 0);
+	assert_true(delegate(&t, "alice-node").votes == 0);
+	assert_true(delegate(&t, "bob-node").votes == 60000 * COIN);
+	after = staker(&t, &carol);
+	assert_int_equal(after.nvotes, 1);
+	assert_memory_equal(after.votes[0].b, bob.addr.b, SSP_ADDR_LEN);
+
+	/* unstake: not more than staked; the rest unlocks after 30 slots (3 blocks) */
+	p = amount(60000 * COIN + 1);
+	assert_int_equal(run(&t, &carol, SSP_TX_UNSTAKE, &p), SSP_ERR_DPOS_STAKE);
+	p = amount(20000 * COIN);
+	assert_int_equal(run(&t, &carol, SSP_TX_UNSTAKE, &p), 0);
+	assert_true(delegate(&t, "bob-node").votes == 40000 * COIN);
+	after = staker(&t, &carol);
+	assert_true(after.staked == 40000 * COIN);
+	assert_int_equal(after.nunlock, 1);
+	assert_int_equal(after.unlock[0].kind, SSP_UNLOCK_VOTE);
+	assert_true(after.unlock[0].amount == 20000 * COIN);
+	uint64_t unstaked_slot = ssp_chain_head(t.n.chain)->slot;
+	assert_true(after.unlock[0].unlock_slot == unstaked_slot + VOTE_UNLOCK_SLOTS);
+	/* withdraw before the unlock: refused, twice (slots +10, +20) */
+	assert_int_equal(run(&t, &carol, SSP_TX_WITHDRAW, &none), SSP_ERR_DPOS_NOTHING);
+	assert_int_equal(run(&t, &carol, SSP_TX_WITHDRAW, &none), SSP_ERR_DPOS_NOTHING);
+	/* the block of slot +30 may withdraw */
+	uint64_t c1 = balance(&t, &carol);
+	assert_int_equal(run(&t, &carol, SSP_TX_WITHDRAW, &none), 0);
+	assert_true(ssp_chain_head(t.n.chain)->slot == unstaked_slot + VOTE_UNLOCK_SLOTS);
+	assert_true(balance(&t, &carol) == c1 + 20000 * COIN - FEE);
+	assert_int_equal(staker(&t, &carol).nunlock, 0);
+	assert_int_equal(run(&t, &carol, SSP_TX_WITHDRAW, &none), SSP_ERR_DPOS_NOTHING);
+
+	/* votes with nothing staked are allowed and weigh nothing; unstaking all keeps votes */
+	p = amount(40000 * COIN);
+	assert_int_equal(run(&t, &carol, SSP_TX_UNSTAKE, &p), 0);
+	assert_true(delegate(&t, "bob-node").votes == 0);
+	p = votes(0, NULL);
+	assert_int_equal(run(&t, &carol, SSP_TX_VOTE, &p), 0);
+	after = staker(&t, &carol);
+	assert_true(after.staked == 0 && after.nvotes == 0 && after.nunlock == 1);
+	for (int i = 0; i < 3; i++)
+		produce(&t);
+	assert_int_equal(run(&t, &carol, SSP_TX_WITHDRAW, &none), 0);
+	/* an account with nothing left has no record */
+	ssp_txn *rt;
+	const void *v;
+	size_t vl;
+	ssp_state *st;
+	assert_int_equal(ssp_store_read(t.n.store, &rt), 0);
+	assert_int_equal(ssp_chain_state_view(t.n.chain, rt, &st), 0);
+	assert_int_equal(ssp_state_get(st, SSP_TB_DPOS_STAKER, carol.addr.b, SSP_ADDR_LEN, &v, &vl),
+	                 SSP_ERR_NOTFOUND);
+	ssp_state_close(st);
+	ssp_txn_end(rt);
+	assert_true(balance(&t, &carol) == c0 - 9 * FEE); /* refused txs cost nothing */
+	assert_true(check_dpos(&t) == 11500 * COIN);
+	tnode_close(&t);
+}
+
+static void test_unregister(void **state)
+{
+	(void)state;
+	static const char *const a[] = {"alice-node"};
+	tnode t;
+	tnode_open(&t);
+	ssp_dpos_payload p = reg("alice-node", 1000 * COIN, &alice);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	fund(&t, &carol, 10000 * COIN);
+	p = amount(5000 * COIN);
+	assert_int_equal(run(&t, &carol, SSP_TX_STAKE, &p), 0);
+	p = votes(1, a);
+	assert_int_equal(run(&t, &carol, SSP_TX_VOTE, &p), 0);
+	uint64_t a0 = balance(&t, &alice);
+
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_UNREGISTER, &none),
+	                 SSP_ERR_DPOS_NOT_DELEGATE);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_UNREGISTER, &none), 0);
+	uint64_t at = ssp_chain_head(t.n.chain)->slot + SELF_UNLOCK_SLOTS;
+	ssp_delegate d = delegate(&t, "alice-node");
+	assert_int_equal(d.status, SSP_DELEGATE_UNREGISTERED);
+	assert_true(d.self_stake == 0 && d.votes == 5000 * COIN);
+	assert_true(ssp_dpos_capped_weight(&d) == 0);
+	ssp_staker s = staker(&t, &alice);
+	assert_int_equal(s.nunlock, 1);
+	assert_int_equal(s.unlock[0].kind, SSP_UNLOCK_SELF);
+	assert_true(s.unlock[0].amount == 1000 * COIN && s.unlock[0].unlock_slot == at);
+	/* no new votes for it, no second unregister, no updates; its name stays reserved */
+	assert_int_equal(run(&t, &carol, SSP_TX_VOTE, &p), SSP_ERR_DPOS_UNKNOWN);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_UNREGISTER, &none),
+	                 SSP_ERR_DPOS_NOT_DELEGATE);
+	ssp_dpos_payload up = reg("x", 0, &alice);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_UPDATE, &up), SSP_ERR_DPOS_NOT_DELEGATE);
+	ssp_dpos_payload r = reg("alice-node", 1000 * COIN, &bob);
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &r), SSP_ERR_DPOS_NAME);
+	/* the self-stake unlocks after 60 slots: the 5th block since is still too early */
+	assert_int_equal(run(&t, &alice, SSP_TX_WITHDRAW, &none), SSP_ERR_DPOS_NOTHING);
+	assert_true(ssp_chain_head(t.n.chain)->slot == at - 10);
+	assert_int_equal(run(&t, &alice, SSP_TX_WITHDRAW, &none), 0);
+	/* fees: the unregister and the withdraw (refused txs cost nothing) */
+	assert_true(balance(&t, &alice) == a0 - 2 * FEE + 1000 * COIN);
+
+	/* registering again (under a new name) frees the old name; carol's votes still count */
+	r = reg("alice-again", 200 * COIN, &alice);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &r), 0);
+	d = delegate(&t, "alice-again");
+	assert_true(d.votes == 5000 * COIN && ssp_dpos_capped_weight(&d) == 2000 * COIN);
+	r = reg("alice-node", 100 * COIN, &bob);
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &r), 0);
+	tnode_close(&t);
+}
+
+static void test_unlock_bound(void **state)
+{
+	(void)state;
+	tnode t;
+	tnode_open(&t);
+	fund(&t, &carol, 1000 * COIN);
+	ssp_dpos_payload p = amount(100 * COIN);
+	assert_int_equal(run(&t, &carol, SSP_TX_STAKE, &p), 0);
+	p = amount(COIN);
+	/* one entry per block (each its own unlock slot): 16 at most */
+	for (int i = 0; i < SSP_DPOS_UNLOCKS_MAX; i++)
+		assert_int_equal(run(&t, &carol, SSP_TX_UNSTAKE, &p), 0);
+	ssp_staker before = staker(&t, &carol);
+	assert_int_equal(before.nunlock, SSP_DPOS_UNLOCKS_MAX);
+	assert_true(before.staked == 84 * COIN);
+	assert_int_equal(run(&t, &carol, SSP_TX_UNSTAKE, &p), SSP_ERR_DPOS_UNLOCKS);
+	ssp_staker after = staker(&t, &carol);
+	assert_memory_equal(&before, &after, sizeof before);
+	/* withdrawing what has unlocked makes room: the first 15 entries by now */
+	assert_int_equal(run(&t, &carol, SSP_TX_WITHDRAW, &none), 0);
+	after = staker(&t, &carol);
+	assert_int_equal(after.nunlock, 1);
+	assert_int_equal(run(&t, &carol, SSP_TX_UNSTAKE, &p), 0);
+	/* a stake past what the account holds, and one whose sum would overflow */
+	p = amount((uint64_t)INT64_MAX);
+	assert_int_equal(run(&t, &carol, SSP_TX_STAKE, &p), SSP_ERR_BALANCE);
+	check_dpos(&t);
+	tnode_close(&t);
+}
+
+/* --------------------------------------------------------------- election */
+
+static ssp_dpos_cand cand(uint8_t id, uint64_t w)
+{
+	ssp_dpos_cand c;
+	memset(&c, 0, sizeof c);
+	memset(c.id.b, id, SSP_ADDR_LEN);
+	c.weight = w;
+	return c;
+}
+
+static void test_election(void **state)
+{
+	(void)state;
+	ssp_dpos_cand in[12], out[8];
+	size_t n;
+	ssp_hash seed;
+	memset(seed.b, 0x42, 32);
+	/* ids 1..12, weights 10,20,…,120; id 6 ties with id 5 (both 50), id 12 has weight 0 */
+	for (int i = 0; i < 12; i++)
+		in[i] = cand((uint8_t)(i + 1), (uint64_t)(i + 1) * 10);
+	in[5].weight = 50;
+	in[11].weight = 0;
+
+	/* standby 0: a literal top 4, ties by id ascending */
+	assert_int_equal(ssp_dpos_elect(out, &n, in, 12, 4, 0, 10, &seed), 0);
+	assert_int_equal(n, 4);
+	static const uint8_t top4[] = {11, 10, 9, 8};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(out[i].id.b[0], top4[i]);
+	assert_int_equal(ssp_dpos_elect(out, &n, in, 12, 8, 0, 10, &seed), 0);
+	static const uint8_t top8[] = {11, 10, 9, 8, 7, 5, 6, 4};
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(out[i].id.b[0], top8[i]);
+
+	/* the fixed vector (tests/tools/dpos_elect_ref.py computes the same): top 3 + 2 drawn
+	 * from ranks 4..8 (ids 8, 7, 5, 6, 4) with seed 0x42 x 32 */
+	assert_int_equal(ssp_dpos_elect(out, &n, in, 12, 5, 2, 8, &seed), 0);
+	assert_int_equal(n, 5);
+	static const uint8_t vec[] = {11, 10, 9, 6, 8};
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(out[i].id.b[0], vec[i]);
+	/* another seed draws differently; the top never changes */
+	memset(seed.b, 0x07, 32);
+	assert_int_equal(ssp_dpos_elect(out, &n, in, 12, 5, 2, 8, &seed), 0);
+	static const uint8_t vec2[] = {11, 10, 9, 8, 7};
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(out[i].id.b[0], vec2[i]);
+
+	/* the input order does not matter */
+	ssp_dpos_cand rev[12], out2[8];
+	size_t n2;
+	for (int i = 0; i < 12; i++)
+		rev[i] = in[11 - i];
+	assert_int_equal(ssp_dpos_elect(out2, &n2, rev, 12, 5, 2, 8, &seed), 0);
+	assert_int_equal(n2, n);
+	assert_memory_equal(out2, out, n * sizeof *out);
+
+	/* stake-weighted: over many seeds, the heavier of two pool members is drawn more */
+	ssp_dpos_cand two[3] = {cand(1, 1000), cand(2, 900), cand(3, 100)};
+	int heavy = 0;
+	for (int s = 0; s < 2000; s++) {
+		memset(seed.b, 0, 32);
+		seed.b[0] = (uint8_t)s;
+		seed.b[1] = (uint8_t)(s >> 8);
+		assert_int_equal(ssp_dpos_elect(out, &n, two, 3, 2, 1, 3, &seed), 0);
+		assert_int_equal(n, 2);
+		assert_int_equal(out[0].id.b[0], 1);
+		heavy += out[1].id.b[0] == 2;
+	}
+	assert_true(heavy > 1700 && heavy < 1900); /* expected 1800 */
+
+	/* fewer candidates than seats; zero weights never elected; the pool stops at max_rank */
+	assert_int_equal(ssp_dpos_elect(out, &n, two, 3, 8, 2, 8, &seed), 0);
+	assert_int_equal(n, 3);
+	ssp_dpos_cand zeros[2] = {cand(1, 0), cand(2, 0)};
+	assert_int_equal(ssp_dpos_elect(out, &n, zeros, 2, 2, 1, 2, &seed), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(ssp_dpos_elect(out, &n, in, 12, 3, 1, 3, &seed), 0);
+	assert_int_equal(n, 3); /* the pool is rank 3 alone */
+	assert_int_equal(out[2].id.b[0], 9);
+
+	/* misuse */
+	ssp_dpos_cand dup[2] = {cand(1, 5), cand(1, 7)};
+	assert_int_equal(ssp_dpos_elect(out, &n, dup, 2, 2, 0, 2, &seed), SSP_ERR_INVAL);
+	assert_int_equal(ssp_dpos_elect(out, &n, in, 12, 2, 2, 8, &seed), SSP_ERR_INVAL);
+	assert_int_equal(ssp_dpos_elect(out, &n, in, 12, 4, 1, 3, &seed), SSP_ERR_INVAL);
+	assert_int_equal(ssp_dpos_elect(out, &n, in, 12, 0, 0, 3, &seed), SSP_ERR_INVAL);
+	assert_int_equal(ssp_dpos_elect(out, &n, NULL, 0, 3, 1, 5, &seed), 0);
+	assert_int_equal(n, 0);
+}
+
+/* -------------------------------------------------------------------- RPC */
+
+static json_t *call(ssp_module_env *env, const char *method, const char *params, int *code)
+{
+	return fx_module_call(&ssp_dpos_module, env, method, params, code);
+}
+
+static void test_rpc(void **state)
+{
+	(void)state;
+	static const char *const ab[] = {"alice-node", "bob-node"};
+	char params[256];
+	int code;
+	tnode t;
+	tnode_open(&t);
+	ssp_dpos_payload p = reg("alice-node", 1000 * COIN, &alice);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	p = reg("bob-node", 10000 * COIN, &bob);
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	fund(&t, &carol, 100000 * COIN);
+	p = amount(50000 * COIN);
+	assert_int_equal(run(&t, &carol, SSP_TX_STAKE, &p), 0);
+	p = votes(2, ab);
+	assert_int_equal(run(&t, &carol, SSP_TX_VOTE, &p), 0);
+	p = amount(1000 * COIN);
+	assert_int_equal(run(&t, &carol, SSP_TX_UNSTAKE, &p), 0);
+	ssp_module_env env = {.chain = t.n.chain, .store = t.n.store, .genesis = t.g};
+
+	json_t *r = call(&env, "dpos_getDelegates", NULL, &code);
+	assert_non_null(r);
+	assert_int_equal(json_integer_value(json_object_get(r, "total")), 2);
+	assert_true(json_is_null(json_object_get(r, "next")));
+	json_t *first = json_array_get(json_object_get(r, "delegates"), 0);
+	json_t *second = json_array_get(json_object_get(r, "delegates"), 1);
+	assert_string_equal(json_string_value(json_object_get(first, "name")), "bob-node");
+	assert_int_equal(json_integer_value(json_object_get(first, "rank")), 1);
+	assert_string_equal(json_string_value(json_object_get(first, "capped_weight")),
+	                    "49000");
+	assert_string_equal(json_string_value(json_object_get(second, "name")), "alice-node");
+	assert_string_equal(json_string_value(json_object_get(second, "capped_weight")),
+	                    "10000");
+	assert_string_equal(json_string_value(json_object_get(second, "votes")), "49000");
+	assert_string_equal(json_string_value(json_object_get(second, "self_stake")),
+	                    "1000");
+	assert_string_equal(json_string_value(json_object_get(second, "status")), "registered");
+	json_decref(r);
+	r = call(&env, "dpos_getDelegates", "{\"limit\":1}", &code);
+	assert_int_equal(json_array_size(json_object_get(r, "delegates")), 1);
+	assert_int_equal(json_integer_value(json_object_get(r, "next")), 2);
+	json_decref(r);
+	r = call(&env, "dpos_getDelegates", "{\"start\":2,\"limit\":1}", &code);
+	first = json_array_get(json_object_get(r, "delegates"), 0);
+	assert_string_equal(json_string_value(json_object_get(first, "name")), "alice-node");
+	json_decref(r);
+	assert_null(call(&env, "dpos_getDelegates", "{\"limit\":101}", &code));
+	assert_int_equal(code, SSP_RPC_INVALID_PARAMS);
+	assert_null(call(&env, "dpos_getDelegates", "{\"start\":0}", &code));
+	assert_int_equal(code, SSP_RPC_INVALID_PARAMS);
+	assert_null(call(&env, "dpos_getDelegates", "[1]", &code));
+	assert_int_equal(code, SSP_RPC_INVALID_PARAMS);
+
+	r = call(&env, "dpos_getDelegate", "{\"name\":\"alice-node\"}", &code);
+	assert_non_null(r);
+	assert_int_equal(json_integer_value(json_object_get(r, "rank")), 2);
+	assert_string_equal(json_string_value(json_object_get(r, "address")), alice.text);
+	json_decref(r);
+	snprintf(params, sizeof params, "{\"address\":\"%s\"}", bob.text);
+	r = call(&env, "dpos_getDelegate", params, &code);
+	assert_string_equal(json_string_value(json_object_get(r, "name")), "bob-node");
+	json_decref(r);
+	assert_null(call(&env, "dpos_getDelegate", "{\"name\":\"nobody\"}", &code));
+	assert_int_equal(code, SSP_RPC_NOT_FOUND);
+	assert_null(call(&env, "dpos_getDelegate", "{\"name\":\"No Body\"}", &code));
+	assert_int_equal(code, SSP_RPC_INVALID_PARAMS);
+	snprintf(params, sizeof params, "{\"address\":\"%s\"}", carol.text);
+	assert_null(call(&env, "dpos_getDelegate", params, &code));
+	assert_int_equal(code, SSP_RPC_NOT_FOUND);
+	assert_null(call(&env, "dpos_getDelegate", "{}", &code));
+	assert_int_equal(code, SSP_RPC_INVALID_PARAMS);
+
+	r = call(&env, "dpos_getVotes", params, &code);
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(r, "staked")), "49000");
+	assert_int_equal(json_array_size(json_object_get(r, "votes")), 2);
+	json_t *u = json_array_get(json_object_get(r, "unlocking"), 0);
+	assert_string_equal(json_string_value(json_object_get(u, "amount")), "1000");
+	assert_string_equal(json_string_value(json_object_get(u, "kind")), "stake");
+	assert_false(json_is_true(json_object_get(u, "unlocked")));
+	assert_string_equal(json_string_value(json_object_get(r, "withdrawable")), "0");
+	json_decref(r);
+	snprintf(params, sizeof params, "{\"address\":\"%s\"}", dave.text);
+	r = call(&env, "dpos_getVotes", params, &code); /* nothing staked: zeros */
+	assert_string_equal(json_string_value(json_object_get(r, "staked")), "0");
+	json_decref(r);
+	assert_null(call(&env, "dpos_getVotes", "{\"address\":\"x\"}", &code));
+	assert_int_equal(code, SSP_RPC_INVALID_PARAMS);
+	tnode_close(&t);
+}
+
+/* ------------------------------------------------------------------ genesis */
+
+static void test_genesis_params(void **state)
+{
+	(void)state;
+	fx_genesis_spec spec = {
+	    .producer = &producer, .liquid = {&alice, &bob}, .foundation = &foundation, .team = &team};
+	char *json = fx_genesis_json(&spec);
+	ssp_genesis *g = fx_genesis(json);
+	/* no "dpos" object: 3 and 28 days of 100 ms slots, the architecture's set */
+	const ssp_dpos_params *d = ssp_genesis_dpos(g);
+	assert_true(d->vote_unlock_slots == 3 * 864000 && d->self_unlock_slots == 28 * 864000);
+	assert_true(d->min_self_stake == 10000 * COIN);
+	assert_int_equal(d->set_size, 99);
+	assert_int_equal(d->standby, 4);
+	assert_int_equal(d->max_rank, 200);
+	ssp_hash h0 = *ssp_genesis_hash(g);
+	ssp_genesis_free(g);
+	/* an explicit object (even of the defaults) is hashed; bad values are refused */
+	static const char *const objs[] = {
+	    "{}", "{\"standby\": 99}", "{\"max_rank\": 98}", "{\"vote_unlock_slots\": 0}",
+	    "{\"min_self_stake\": \"0\"}", "{\"set_size\": 0}", "[]"};
+	json_error_t je;
+	for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
+		json_t *gj = json_loads(json, 0, &je);
+		json_object_set_new(gj, "dpos", json_loads(objs[i], JSON_DECODE_ANY, &je));
+		char *text = json_dumps(gj, 0);
+		char why[256];
+		ssp_genesis *g2 = NULL;
+		int rc = ssp_genesis_parse(&g2, text, strlen(text), why, sizeof why);
+		if (i == 0) {
+			assert_int_equal(rc, 0);
+			assert_memory_not_equal(ssp_genesis_hash(g2)->b, h0.b, 32);
+		} else {
+			assert_int_equal(rc, SSP_ERR_GENESIS);
+		}
+		ssp_genesis_free(g2);
+		free(text);
+		json_decref(gj);
+	}
+	free(json);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (ssp_core_init()) return -1;
+	fx_key_make(&producer, SSP_KEY_ED25519, 1);
+	fx_key_make(&alice, SSP_KEY_ED25519, 2);
+	fx_key_make(&bob, SSP_KEY_P256, 3);
+	fx_key_make(&carol, SSP_KEY_ED25519, 4);
+	fx_key_make(&foundation, SSP_KEY_ED25519, 5);
+	fx_key_make(&team, SSP_KEY_ED25519, 6);
+	fx_key_make(&dave, SSP_KEY_ED25519, 7);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_payload_codec),    cmocka_unit_test(test_delegates),
+	    cmocka_unit_test(test_stake_vote_unstake), cmocka_unit_test(test_unregister),
+	    cmocka_unit_test(test_unlock_bound),     cmocka_unit_test(test_election),
+	    cmocka_unit_test(test_rpc),              cmocka_unit_test(test_genesis_params),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
