@@ -44,15 +44,19 @@ typedef struct {
 typedef struct {
 	const char *name; /* long name without "--" */
 	bool has_arg;
+	bool multi; /* may be repeated: every value goes to cli_args.multi (one such per command) */
 } cli_optspec;
 
 #define CLI_MAX_OPTS 16
 #define CLI_MAX_POS 4
+#define CLI_MAX_MULTI 31 /* one past the 30 votes, so `ssp vote` can say how many is too many */
 typedef struct {
 	const cli_optspec *spec;       /* the command's options, NULL-name terminated */
 	const char *val[CLI_MAX_OPTS]; /* val[i] for spec[i]: NULL absent, "" for a set flag */
 	const char *pos[CLI_MAX_POS];
 	size_t npos;
+	const char *multi[CLI_MAX_MULTI]; /* the values of the command's repeatable option */
+	size_t nmulti;
 } cli_args;
 
 /* Value of option `name` (NULL if absent); `name` must be in the command's spec. */
@@ -256,6 +260,19 @@ int cli_cmd_device_show(cli_ctx *c, const cli_args *a);
 int cli_cmd_device_list(cli_ctx *c, const cli_args *a);
 int cli_cmd_device_enroll(cli_ctx *c, const cli_args *a);
 int cli_cmd_device_attest(cli_ctx *c, const cli_args *a);
+
+/* ------------------------------------------------------------ dpos_cmds.c */
+
+int cli_cmd_stake(cli_ctx *c, const cli_args *a);
+int cli_cmd_unstake(cli_ctx *c, const cli_args *a);
+int cli_cmd_withdraw(cli_ctx *c, const cli_args *a);
+int cli_cmd_vote(cli_ctx *c, const cli_args *a);
+int cli_cmd_votes(cli_ctx *c, const cli_args *a);
+int cli_cmd_delegate_register(cli_ctx *c, const cli_args *a);
+int cli_cmd_delegate_update(cli_ctx *c, const cli_args *a);
+int cli_cmd_delegate_unregister(cli_ctx *c, const cli_args *a);
+int cli_cmd_delegate_list(cli_ctx *c, const cli_args *a);
+int cli_cmd_delegate_show(cli_ctx *c, const cli_args *a);
 
 /* ------------------------------------------------------------ net_cmds.c */
 

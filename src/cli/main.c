@@ -103,6 +103,17 @@ static const cli_optspec token_symbol_opts[] = {{"symbol", true}, {NULL, false}}
 static const cli_optspec token_allowance_opts[] = {
     {"symbol", true}, {"owner", true}, {"spender", true}, {NULL, false}};
 static const cli_optspec token_list_opts[] = {{"from", true}, {"limit", true}, {NULL, false}};
+static const cli_optspec txopts_only[] = {TXOPTS, {NULL, false}};
+static const cli_optspec stake_opts[] = {TXOPTS, {"amount", true}, {NULL, false}};
+static const cli_optspec vote_opts[] = {
+    TXOPTS, {"for", true, true}, {"none", false}, {NULL, false}};
+static const cli_optspec delegate_register_opts[] = {
+    TXOPTS,          {"name", true},       {"commission", true}, {"url", true},
+    {"self-stake", true}, {"node-key", true}, {"onion", true},   {NULL, false}};
+static const cli_optspec delegate_update_opts[] = {
+    TXOPTS, {"commission", true}, {"url", true}, {"node-key", true}, {"add-self-stake", true},
+    {NULL, false}};
+static const cli_optspec delegate_list_opts[] = {{"start", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec testnet_up_opts[] = {
     {"nodes", true}, {"full-nodes", true}, {"dir", true}, {"interval", true},
     {"base-port", true}, {NULL, false}};
@@ -234,6 +245,36 @@ static const cli_cmd commands[] = {
      "Show a token: name, decimals, supply, issuer, flags."},
     {"token", "list", cli_cmd_token_list, token_list_opts, 0, 0,
      "token list [--from SYMBOL] [--limit N]", "List tokens by symbol, 100 per page."},
+    {NULL, "stake", cli_cmd_stake, stake_opts, 0, 0, "stake --from NAME --amount N [--wait]",
+     "Lock SSP as stake: it counts, whole, for every delegate you vote for."},
+    {NULL, "unstake", cli_cmd_unstake, stake_opts, 0, 0,
+     "unstake --from NAME --amount N [--wait]",
+     "Stop staking N SSP: it leaves your votes now and can be withdrawn after the unlock\n"
+     "delay (3 days on mainnet; seconds on a devnet)."},
+    {NULL, "withdraw", cli_cmd_withdraw, txopts_only, 0, 0, "withdraw --from NAME [--wait]",
+     "Move every unlocked stake (and unregistered self-stake) back to your balance."},
+    {NULL, "vote", cli_cmd_vote, vote_opts, 0, 0,
+     "vote --from NAME (--for DELEGATE [--for DELEGATE ...] | --none) [--wait]",
+     "Vote for up to 30 delegates with your whole stake; replaces your previous votes."},
+    {NULL, "votes", cli_cmd_votes, no_opts, 1, 1, "votes ADDRESS|NAME",
+     "Show an account's stake, votes and unlocking entries."},
+    {"delegate", "register", cli_cmd_delegate_register, delegate_register_opts, 0, 0,
+     "delegate register --from NAME --name DELEGATE --self-stake N --node-key KEY\n"
+     "             [--commission PCT] [--url URL] [--onion HEX] [--wait]",
+     "Become a delegate candidate: locks the self-stake (10 x self-stake caps your weight)\n"
+     "and commits the first element of your hash onion."},
+    {"delegate", "update", cli_cmd_delegate_update, delegate_update_opts, 0, 0,
+     "delegate update --from NAME [--commission PCT] [--url URL] [--node-key KEY]\n"
+     "             [--add-self-stake N] [--wait]",
+     "Change your commission, URL or node key, or add self-stake."},
+    {"delegate", "unregister", cli_cmd_delegate_unregister, txopts_only, 0, 0,
+     "delegate unregister --from NAME [--wait]",
+     "Stop being a candidate: the self-stake unlocks after 28 days (seconds on a devnet)."},
+    {"delegate", "list", cli_cmd_delegate_list, delegate_list_opts, 0, 0,
+     "delegate list [--start RANK] [--limit N]",
+     "List registered delegates by capped weight: rank, weight, self-stake, votes."},
+    {"delegate", "show", cli_cmd_delegate_show, no_opts, 1, 1, "delegate show DELEGATE",
+     "Show a delegate: rank, capped weight, self-stake, votes, commission, node key."},
     {"net", "info", cli_cmd_net_info, no_opts, 0, 0, "net info",
      "Show the node's P2P identity, listen address, sync state and peer count."},
     {"net", "peers", cli_cmd_net_peers, no_opts, 0, 0, "net peers",
@@ -323,6 +364,24 @@ static const opt_doc opt_docs[] = {
     {"token list", "limit", "N", "tokens per page, 1..100 (default 100)"},
     {"token allowance", "owner", "ADDRESS|NAME", "whose tokens (required)"},
     {"token transfer-from", "owner", "ADDRESS|NAME", "whose tokens are moved (required)"},
+    {"vote", "for", "DELEGATE", "a delegate's name; repeat for up to 30 (required, or --none)"},
+    {"vote", "none", NULL, "vote for nobody: clears your votes (default: off)"},
+    {"delegate register", "name", "DELEGATE",
+     "3 to 32 of a-z 0-9 . _ -, starting with a letter (required)"},
+    {NULL, "self-stake", "N", "SSP locked as self-stake, at least the genesis minimum (required)"},
+    {"delegate register", "node-key", "KEY",
+     "the producing node's key: ed25519:HEX, p256:HEX or a keystore name (required)"},
+    {"delegate update", "node-key", "KEY",
+     "a new node key: ed25519:HEX, p256:HEX or a keystore name (default: unchanged)"},
+    {"delegate register", "commission", "PCT", "your share of rewards, 0 to 100 (default 0)"},
+    {"delegate update", "commission", "PCT", "a new commission, 0 to 100 (default: unchanged)"},
+    {"delegate register", "url", "URL", "where voters learn about you (default: none)"},
+    {"delegate update", "url", "URL", "a new URL (default: unchanged)"},
+    {NULL, "onion", "HEX",
+     "your hash onion's first element, 64 hex (default: made from a new seed, printed)"},
+    {NULL, "add-self-stake", "N", "SSP added to your self-stake (default 0)"},
+    {"delegate list", "start", "RANK", "first rank of the page (default 1)"},
+    {"delegate list", "limit", "N", "delegates per page, 1..100 (default 100)"},
     {NULL, "from", "NAME", "the keystore key that signs and pays (required)"},
     {NULL, "to", "ADDRESS|NAME", "the recipient (required)"},
     {NULL, "amount", "N",
@@ -493,6 +552,14 @@ static int parse(parsed *p, int argc, char **argv)
 			} else {
 				if (eq) return cli_usage("option --%s takes no value", spec->name);
 				value = "";
+			}
+			if (spec->multi) {
+				if (p->args.nmulti == CLI_MAX_MULTI)
+					return cli_usage("option --%s given more than %d times",
+					                 spec->name, CLI_MAX_MULTI - 1);
+				p->args.multi[p->args.nmulti++] = value;
+				if (!*slot) *slot = value;
+				continue;
 			}
 			if (*slot) return cli_usage("option --%s given twice", spec->name);
 			*slot = value;

@@ -12,7 +12,9 @@ import subprocess
 from sspnode import Cli, Node, bindir_from_argv, check, command, main
 
 SIGNING = {"transfer", "contract deploy", "contract call", "token create", "token issue",
-           "token transfer", "token burn", "token approve", "token transfer-from"}
+           "token transfer", "token burn", "token approve", "token transfer-from", "stake",
+           "unstake", "withdraw", "vote", "delegate register", "delegate update",
+           "delegate unregister"}
 
 
 def run(bindir, prog, *args):
@@ -35,7 +37,7 @@ def test():
             words.append(w)
         cmds.append(" ".join(words))
     check(len(cmds) >= 25, "ssp --help lists the commands (%d)" % len(cmds))
-    for group in ("key", "contract", "token"):
+    for group in ("key", "contract", "token", "delegate"):
         r = run(bindir, "ssp", group, "--help")
         names = [c.split()[1] for c in cmds if c.startswith(group + " ")]
         listed = re.findall(r"^  (\S+)\s{2,}\S", r.stdout, re.M)

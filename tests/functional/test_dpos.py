@@ -1,0 +1,165 @@
+"""Staking end to end on a devnet (issue 9, first increment): two keys register
+as delegates through the CLI (one with a hash onion the CLI makes, one with its
+own), a third stakes and votes for both; dpos_getDelegates ranks them by capped
+weight = min(votes, 10 x self-stake), and the ranking and weights change when
+the voter changes its votes and a delegate adds self-stake. Refusals are one
+line each (unknown delegate, more than 30 votes, unstaking more than staked,
+withdrawing before the unlock, a taken name, a self-stake below the minimum);
+unstaked SSP and an unregistered delegate's self-stake come back only after
+the devnet's unlock delays (5 and 10 one-second slots), to the unit. The node
+runs --check-invariants, so the supply invariant holds after every block."""
+import os
+from decimal import Decimal
+
+from sspnode import Cli, Node, RpcError, bindir_from_argv, check, main, tempdir, wait_for
+
+ED25519_BASE = "58" + "66" * 31  # a valid Ed25519 point, for an explicit --node-key
+
+
+def expect_cli_error(cli, args, needle, what):
+    r = cli.run(*args, ok=False)
+    lines = [l for l in r.stderr.strip().splitlines() if l]
+    check(r.returncode != 0 and len(lines) == 1 and lines[0].startswith("ssp: error: ")
+          and needle in lines[0],
+          "%s -> one-line error containing %r (got %d: %r)" % (what, needle, r.returncode,
+                                                                r.stderr.strip()))
+
+
+def delegates(node):
+    return {d["name"]: d for d in node.rpc("dpos_getDelegates")["delegates"]}
+
+
+def balance(node, addr):
+    return Decimal(node.rpc("account_get", {"address": addr})["balance"])
+
+
+def test():
+    bindir = bindir_from_argv()
+    node = Node(bindir).start()
+    dev = Cli(bindir, node, os.path.join(node.datadir, "dev-keys"))
+    w = Cli(bindir, node, tempdir(), password="")
+    alpha = w.run("key", "new", "--name", "alpha")["address"]
+    beta = w.run("key", "new", "--name", "beta")["address"]
+    carol = w.run("key", "new", "--name", "carol")["address"]
+    for a, amt in ((alpha, "1000"), (beta, "1000"), (carol, "5000")):
+        dev.run("transfer", "--from", "dev", "--to", a, "--amount", amt)
+    wait_for(lambda: balance(node, carol) == 5000, 20, "carol funded")
+
+    # --- two delegates
+    r = w.run("delegate", "register", "--from", "alpha", "--name", "alpha", "--self-stake", "100",
+              "--node-key", "alpha", "--commission", "10", "--url", "https://alpha.example",
+              "--wait")
+    check(r["status"] in ("included", "finalized") and len(r["onion"]) == 64 and
+          len(r["onion_seed"]) == 64 and r["commission_bp"] == 1000,
+          "delegate register alpha (the CLI makes the hash onion)")
+    onion = "ab" * 32
+    r = w.run("delegate", "register", "--from", "beta", "--name", "beta", "--self-stake", "500",
+              "--node-key", "ed25519:" + ED25519_BASE, "--onion", onion, "--wait")
+    check(r["onion"] == onion and "onion_seed" not in r, "delegate register beta (--onion given)")
+    d = node.rpc("dpos_getDelegate", {"name": "beta"})
+    check(d["onion"] == onion and d["node_key"] == "ed25519:" + ED25519_BASE and
+          d["self_stake"] == "500" and d["status"] == "registered" and d["address"] == beta,
+          "dpos_getDelegate beta: what was registered")
+    check(node.rpc("dpos_getDelegate", {"address": alpha})["name"] == "alpha",
+          "dpos_getDelegate by address")
+    ds = delegates(node)
+    check(set(ds) == {"alpha", "beta"} and ds["alpha"]["capped_weight"] == "0",
+          "both listed, no weight before votes")
+    expect_cli_error(w, ["delegate", "register", "--from", "carol", "--name", "alpha",
+                         "--self-stake", "100", "--node-key", "carol", "--wait"],
+                     "the name alpha is taken by " + alpha, "a taken name (checked by the CLI)")
+    expect_cli_error(w, ["delegate", "register", "--from", "carol", "--name", "carol",
+                         "--self-stake", "99", "--node-key", "carol", "--wait"],
+                     "self-stake below the genesis minimum", "a self-stake below 100 SSP")
+    expect_cli_error(w, ["delegate", "register", "--from", "carol", "--name", "Carol",
+                         "--self-stake", "100", "--node-key", "carol"],
+                     "invalid delegate name", "an upper-case name")
+
+    # --- stake and vote
+    c0 = balance(node, carol)
+    r = w.run("stake", "--from", "carol", "--amount", "3000", "--wait")
+    check(balance(node, carol) == c0 - 3000 - Decimal(r["fee"]), "stake moves 3000 SSP")
+    r = w.run("vote", "--from", "carol", "--for", "alpha", "--for", "beta", "--wait")
+    check(r["votes"] == "alpha,beta", "vote --for alpha --for beta")
+    lst = node.rpc("dpos_getDelegates")["delegates"]
+    check([(x["rank"], x["name"], x["capped_weight"], x["votes"]) for x in lst] ==
+          [(1, "beta", "3000", "3000"), (2, "alpha", "1000", "3000")],
+          "ranking: beta 3000 (cap 5000), alpha capped at 10 x 100 = 1000")
+    out = w.run("delegate", "list", json_out=False)
+    rows = [l.split() for l in out.splitlines()[1:]]
+    check(rows[0][:3] == ["1", "beta", "3000"] and rows[1][:3] == ["2", "alpha", "1000"],
+          "ssp delegate list shows the ranking")
+    v = node.rpc("dpos_getVotes", {"address": carol})
+    check(v["staked"] == "3000" and [x["name"] for x in v["votes"]] == ["alpha", "beta"],
+          "dpos_getVotes: stake and votes")
+
+    expect_cli_error(w, ["vote", "--from", "carol", "--for", "nobody"],
+                     "no delegate is named nobody", "a vote for an unknown delegate")
+    many = []
+    for i in range(31):
+        many += ["--for", "d%04d" % i]
+    expect_cli_error(w, ["vote", "--from", "carol"] + many, "at most 30", "31 votes")
+    expect_cli_error(w, ["unstake", "--from", "carol", "--amount", "3000.00000001"],
+                     "has only 3000 SSP staked", "unstaking more than staked")
+    expect_cli_error(w, ["withdraw", "--from", "carol"], "nothing unlocking",
+                     "withdraw with nothing unlocking")
+
+    # --- votes replaced; self-stake added
+    w.run("vote", "--from", "carol", "--for", "alpha", "--wait")
+    ds = delegates(node)
+    check(ds["beta"]["votes"] == "0" and ds["alpha"]["votes"] == "3000" and
+          ds["alpha"]["rank"] == 1 and ds["beta"]["rank"] == 2,
+          "a new vote replaces the set: alpha first, beta without votes")
+    w.run("delegate", "update", "--from", "alpha", "--add-self-stake", "400", "--commission",
+          "5", "--wait")
+    d = node.rpc("dpos_getDelegate", {"name": "alpha"})
+    check(d["self_stake"] == "500" and d["capped_weight"] == "3000" and d["commission_bp"] == 500
+          and d["url"] == "https://alpha.example",
+          "update: more self-stake lifts the cap; the URL stays")
+
+    # --- unregister and unstake: both unlock later (10 and 5 slots on a devnet)
+    b0 = balance(node, beta)
+    r = w.run("delegate", "unregister", "--from", "beta", "--wait")
+    b_fee = Decimal(r["fee"])
+    check(node.rpc("dpos_getDelegate", {"name": "beta"})["status"] == "unregistered" and
+          "beta" not in delegates(node), "beta unregistered, out of the ranking")
+    expect_cli_error(w, ["vote", "--from", "carol", "--for", "beta"],
+                     "not a registered delegate", "a vote for an unregistered delegate")
+    c1 = balance(node, carol)
+    r = w.run("unstake", "--from", "carol", "--amount", "1000", "--wait")
+    fees = Decimal(r["fee"])
+    check(node.rpc("dpos_getDelegate", {"name": "alpha"})["votes"] == "2000",
+          "unstaked SSP leaves the votes at once")
+    expect_cli_error(w, ["withdraw", "--from", "carol"], "nothing unlocked yet",
+                     "withdraw before the unlock")
+    wait_for(lambda: node.rpc("dpos_getVotes", {"address": carol})["withdrawable"] == "1000",
+             20, "carol's 1000 SSP unlocked")
+    r = w.run("withdraw", "--from", "carol", "--wait")
+    fees += Decimal(r["fee"])
+    check(balance(node, carol) == c1 + 1000 - fees, "withdraw returns the 1000 SSP")
+    wait_for(lambda: node.rpc("dpos_getVotes", {"address": beta})["withdrawable"] == "500",
+             20, "beta's self-stake unlocked")
+    r = w.run("withdraw", "--from", "beta", "--wait")
+    check(balance(node, beta) == b0 - b_fee + 500 - Decimal(r["fee"]),
+          "withdraw returns beta's 500 SSP self-stake")
+    check(node.rpc("dpos_getVotes", {"address": beta})["unlocking"] == [],
+          "nothing left unlocking")
+
+    # --- human output and RPC errors
+    out = w.run("votes", "carol", json_out=False)
+    check("staked:" in out and "2000 SSP" in out, "ssp votes shows the stake with its unit")
+    out = w.run("delegate", "show", "alpha", json_out=False)
+    check("capped_weight:" in out and "2000 SSP" in out, "ssp delegate show alpha")
+    for params, code in (({"name": "nobody"}, -32001), ({"name": "No"}, -32602), ({}, -32602)):
+        try:
+            node.rpc("dpos_getDelegate", params)
+            check(False, "dpos_getDelegate %s refused" % params)
+        except RpcError as e:
+            check(e.code == code, "dpos_getDelegate %s -> %d" % (params, code))
+    supply = node.rpc("chain_getSupply")
+    check(Decimal(supply["total"]) == Decimal("10000000000"), "supply unchanged")
+    check(node.stop() == 0, "node stops cleanly (invariants held after every block)")
+
+
+if __name__ == "__main__":
+    main(test)
