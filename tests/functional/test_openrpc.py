@@ -81,6 +81,11 @@ def test():
                                                                     "parking.lua"),
                 "--args", "[100000, 60000]", "--wait")
     dev.run("contract", "call", "--from", "dev", c["contract"], "enter", "--value", "1", "--wait")
+    dev.run("delegate", "register", "--from", "dev", "--name", "devnode", "--self-stake", "100",
+            "--node-key", "dev", "--onion", "ab" * 32, "--wait")
+    dev.run("stake", "--from", "dev", "--amount", "50", "--wait")
+    dev.run("vote", "--from", "dev", "--for", "devnode", "--wait")
+    dev.run("unstake", "--from", "dev", "--amount", "5", "--wait")
     calls = [
         ("chain_getInfo", {}), ("chain_getSupply", {}), ("account_get", {"address": me}),
         ("account_get", {"address": other}),
@@ -95,6 +100,9 @@ def test():
         ("token_balance", {"symbol": "PARK", "address": me}),
         ("token_allowance", {"symbol": "PARK", "owner": me, "spender": other}),
         ("device_list", {}), ("mfr_list", {}),
+        ("dpos_getDelegates", {}), ("dpos_getDelegates", {"start": 2, "limit": 1}),
+        ("dpos_getDelegate", {"name": "devnode"}), ("dpos_getDelegate", {"address": me}),
+        ("dpos_getVotes", {"address": me}), ("dpos_getVotes", {"address": other}),
         ("account_getProof", {"address": me}), ("account_getProof", {"address": other}),
         ("token_getBalanceProof", {"symbol": "PARK", "address": me}),
         ("rpc.discover", {}),
@@ -130,6 +138,8 @@ def test():
         ("token_allowance", {"symbol": "NOPE", "owner": me, "spender": me}),
         ("device_get", {"address": other}), ("device_getAttestations", {"address": other}),
         ("mfr_get", {"name": "nope"}), ("device_list", {"owner": "x"}),
+        ("dpos_getDelegates", {"limit": 101}), ("dpos_getDelegate", {"name": "nobody"}),
+        ("dpos_getDelegate", {"name": "Bad Name"}), ("dpos_getVotes", {"address": "x"}),
         ("state_getProof", {"table": "nope", "key": "00"}),
         ("state_getProof", {"table": "account", "key": "00", "height": 0}),
         ("account_getProof", {"address": me, "height": 10**9}),
