@@ -778,6 +778,31 @@ static void test_rpc(void **state)
 	tnode_close(&t);
 }
 
+/* The module is in the one table with its seven tx types, each resolvable by the chain. */
+static void test_registered(void **state)
+{
+	(void)state;
+	tnode t;
+	size_t nm, nt;
+	bool found = false;
+	tnode_open(&t);
+	const ssp_module *const *mods = ssp_modules_all(&nm);
+	for (size_t i = 0; i < nm; i++)
+		found |= mods[i] == &ssp_dpos_module;
+	assert_true(found);
+	assert_int_equal(ssp_dpos_module.ntxtypes, 7);
+	assert_int_equal(ssp_dpos_module.nmethods, 3);
+	const ssp_txreg *types = ssp_modset_txtypes(t.n.mods, &nt);
+	for (uint16_t id = SSP_TX_DELEGATE_REGISTER; id <= SSP_TX_WITHDRAW; id++) {
+		size_t hits = 0;
+		for (size_t i = 0; i < nt; i++)
+			hits += types[i].type->id == id;
+		assert_int_equal(hits, 1);
+		assert_non_null(ssp_chain_txtype(t.n.chain, id));
+	}
+	tnode_close(&t);
+}
+
 /* ------------------------------------------------------------------ genesis */
 
 static void test_genesis_params(void **state)
@@ -842,6 +867,7 @@ int main(void)
 	    cmocka_unit_test(test_stake_vote_unstake), cmocka_unit_test(test_unregister),
 	    cmocka_unit_test(test_unlock_bound),     cmocka_unit_test(test_election),
 	    cmocka_unit_test(test_rpc),              cmocka_unit_test(test_genesis_params),
+	    cmocka_unit_test(test_registered),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
