@@ -362,7 +362,9 @@ static void test_delegates(void **state)
 	assert_int_equal(d.onion.b[0], 0xab);
 	assert_true(ssp_dpos_capped_weight(&d) == 0);
 
-	/* one name, one registration per account, a minimum self-stake */
+	/* one name, one registration per account, a minimum self-stake; refused txs leave
+	 * nothing behind: no fee, no stake, the escrow as it was */
+	uint64_t b0 = balance(&t, &bob);
 	p = reg("alice-node", 1000 * COIN, &bob);
 	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &p), SSP_ERR_DPOS_NAME);
 	p = reg("alice-two", 1000 * COIN, &dave);
@@ -372,8 +374,11 @@ static void test_delegates(void **state)
 	/* more than the balance: refused at admission */
 	p = reg("bob-node", (uint64_t)INT64_MAX, &bob);
 	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &p), SSP_ERR_BALANCE);
+	assert_true(balance(&t, &bob) == b0);
+	assert_true(fx_account(&t.n, &ea).balance == 1000 * COIN);
 	p = reg("bob-node", 10000 * COIN, &bob);
 	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	assert_true(balance(&t, &bob) == b0 - 10000 * COIN - FEE);
 
 	/* update: only a registered delegate; commission, URL, key and more self-stake */
 	fund(&t, &carol, 1000000 * COIN);
