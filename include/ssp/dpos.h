@@ -24,8 +24,8 @@ extern "C" {
 enum {
 	SSP_TB_DPOS_DELEGATE = SSP_TB_MODULE_FIRST + 24, /* account addr -> delegate record */
 	SSP_TB_DPOS_NAME = SSP_TB_MODULE_FIRST + 25,     /* name -> account addr */
-	SSP_TB_DPOS_STAKER = SSP_TB_MODULE_FIRST + 26,   /* account addr -> stake, votes, unlocking */
-	SSP_TB_DPOS_META = SSP_TB_MODULE_FIRST + 27,     /* "held" -> u64 SSP in the escrow */
+	SSP_TB_DPOS_STAKER = SSP_TB_MODULE_FIRST + 26, /* account addr -> stake, votes, unlocking */
+	SSP_TB_DPOS_META = SSP_TB_MODULE_FIRST + 27,   /* "held" -> u64 SSP in the escrow */
 };
 
 typedef enum {

@@ -15,8 +15,8 @@ extern "C" {
 #endif
 
 enum {
-	SSP_TX_DELEGATE_REGISTER = 0x40,   /* {name, commission, url, node key, self-stake, onion} */
-	SSP_TX_DELEGATE_UPDATE = 0x41,     /* {commission, url, node key, self-stake to add} */
+	SSP_TX_DELEGATE_REGISTER = 0x40, /* {name, commission, url, node key, self-stake, onion} */
+	SSP_TX_DELEGATE_UPDATE = 0x41,   /* {commission, url, node key, self-stake to add} */
 	SSP_TX_DELEGATE_UNREGISTER = 0x42, /* {}: self-stake starts unlocking */
 	SSP_TX_STAKE = 0x43,               /* {amount}: balance -> stake */
 	SSP_TX_UNSTAKE = 0x44,             /* {amount}: stake -> unlocking */
@@ -25,9 +25,9 @@ enum {
 };
 
 #define SSP_DPOS_NAME_MIN 3
-#define SSP_DPOS_NAME_MAX 32      /* [a-z0-9._-], first a letter: one spelling per name */
-#define SSP_DPOS_URL_MAX 128      /* printable ASCII without spaces, may be empty */
-#define SSP_DPOS_VOTES_MAX 30     /* approval voting: up to 30 delegates */
+#define SSP_DPOS_NAME_MAX 32          /* [a-z0-9._-], first a letter: one spelling per name */
+#define SSP_DPOS_URL_MAX 128          /* printable ASCII without spaces, may be empty */
+#define SSP_DPOS_VOTES_MAX 30         /* approval voting: up to 30 delegates */
 #define SSP_DPOS_COMMISSION_MAX 10000 /* basis points: 10000 = 100% */
 
 /* A staking tx payload; which fields are used depends on the type. */
@@ -36,8 +36,9 @@ typedef struct {
 	uint16_t commission_bp;
 	char url[SSP_DPOS_URL_MAX + 1];
 	ssp_pubkey node_key;
-	uint64_t amount; /* register: self-stake; update: self-stake added (may be 0); stake/unstake */
-	ssp_hash onion;  /* register: the first element of the delegate's hash onion */
+	uint64_t
+	    amount; /* register: self-stake; update: self-stake added (may be 0); stake/unstake */
+	ssp_hash onion; /* register: the first element of the delegate's hash onion */
 	uint32_t nvotes;
 	char votes[SSP_DPOS_VOTES_MAX][SSP_DPOS_NAME_MAX + 1];
 } ssp_dpos_payload;

@@ -40,9 +40,10 @@ static int parse_name(const char *cmd, const char *opt, const char *v)
 {
 	if (!v) return cli_usage("%s: --%s NAME is required", cmd, opt);
 	if (!ssp_dpos_name_valid(v, strlen(v)))
-		return cli_usage("%s: invalid delegate name '%s' (3 to 32 characters a-z 0-9 . _ -, "
-		                 "starting with a letter)",
-		                 cmd, v);
+		return cli_usage(
+		    "%s: invalid delegate name '%s' (3 to 32 characters a-z 0-9 . _ -, "
+		    "starting with a letter)",
+		    cmd, v);
 	return CLI_OK;
 }
 
@@ -77,8 +78,8 @@ static int parse_node_key(cli_ctx *c, ssp_pubkey *pk, const char *cmd, const cha
 		return CLI_OK;
 	}
 	if (!cli_name_valid(v))
-		return cli_usage("%s: invalid --node-key '%s' (ed25519:HEX, p256:HEX or a key name)",
-		                 cmd, v);
+		return cli_usage(
+		    "%s: invalid --node-key '%s' (ed25519:HEX, p256:HEX or a key name)", cmd, v);
 	return cli_key_info(c, pk, v);
 }
 
@@ -119,7 +120,8 @@ static int begin(cli_ctx *c, cli_txsession *s, const cli_args *a, const char *cm
 	const char *from = cli_opt(a, "from");
 	memset(s, 0, sizeof *s);
 	if (!from) return cli_usage("%s: --from NAME is required", cmd);
-	if (!cli_name_valid(from)) return cli_usage("%s: invalid key name '%s' for --from", cmd, from);
+	if (!cli_name_valid(from))
+		return cli_usage("%s: invalid key name '%s' for --from", cmd, from);
 	return cli_tx_begin(c, s, from);
 }
 
@@ -165,12 +167,14 @@ int cli_cmd_unstake(cli_ctx *c, const cli_args *a)
 	if ((rc = parse_ssp(&p.amount, "unstake", "amount", cli_opt(a, "amount"), false)) ||
 	    (rc = begin(c, &s, a, "unstake")))
 		return rc;
-	if (!(rc = my_votes(c, &s, &v)) && !(rc = cli_json_amount(&staked, v, "staked", "dpos_getVotes")) &&
-	    p.amount > staked)
+	if (!(rc = my_votes(c, &s, &v)) &&
+	    !(rc = cli_json_amount(&staked, v, "staked", "dpos_getVotes")) && p.amount > staked)
 		rc = cli_fail("unstake: %s has only %s SSP staked", s.from_text,
 		              json_string_value(json_object_get(v, "staked")));
 	json_decref(v);
-	if (!rc) rc = send(c, &s, a, "unstake", SSP_TX_UNSTAKE, &p, amount_field("amount", p.amount));
+	if (!rc)
+		rc =
+		    send(c, &s, a, "unstake", SSP_TX_UNSTAKE, &p, amount_field("amount", p.amount));
 	cli_tx_end(&s);
 	return rc;
 }
@@ -191,14 +195,16 @@ int cli_cmd_withdraw(cli_ctx *c, const cli_args *a)
 			rc = cli_fail("withdraw: %s has nothing unlocking (ssp unstake first)",
 			              s.from_text);
 		else
-			rc = cli_fail("withdraw: nothing unlocked yet: the first entry unlocks at "
-			              "slot %" JSON_INTEGER_FORMAT " (now %" JSON_INTEGER_FORMAT ")",
-			              json_integer_value(
-			                  json_object_get(json_array_get(u, 0), "unlock_slot")),
-			              json_integer_value(json_object_get(v, "head_slot")));
+			rc =
+			    cli_fail("withdraw: nothing unlocked yet: the first entry unlocks at "
+			             "slot %" JSON_INTEGER_FORMAT " (now %" JSON_INTEGER_FORMAT ")",
+			             json_integer_value(
+			                 json_object_get(json_array_get(u, 0), "unlock_slot")),
+			             json_integer_value(json_object_get(v, "head_slot")));
 	}
 	json_decref(v);
-	if (!rc) rc = send(c, &s, a, "withdraw", SSP_TX_WITHDRAW, &p, amount_field("amount", ready));
+	if (!rc)
+		rc = send(c, &s, a, "withdraw", SSP_TX_WITHDRAW, &p, amount_field("amount", ready));
 	cli_tx_end(&s);
 	return rc;
 }
@@ -233,14 +239,15 @@ int cli_cmd_vote(cli_ctx *c, const cli_args *a)
 	for (size_t i = 0; !rc && i < a->nmulti; i++) {
 		ssp_rpc_error err;
 		json_t *d = NULL;
-		int q = cli_rpc_quiet(c, "dpos_getDelegate", json_pack("{s:s}", "name", a->multi[i]),
-		                      &d, &err);
+		int q = cli_rpc_quiet(c, "dpos_getDelegate",
+		                      json_pack("{s:s}", "name", a->multi[i]), &d, &err);
 		if (q == SSP_ERR_RPC && err.code == SSP_RPC_NOT_FOUND)
 			rc = cli_fail("vote: no delegate is named %s", a->multi[i]);
 		else if (q)
 			rc = cli_fail("dpos_getDelegate: %s",
 			              err.message[0] ? err.message : ssp_strerror(q));
-		else if (strcmp(or_str(json_string_value(json_object_get(d, "status")), ""), "registered"))
+		else if (strcmp(or_str(json_string_value(json_object_get(d, "status")), ""),
+		                "registered"))
 			rc = cli_fail("vote: %s is not a registered delegate (it unregistered)",
 			              a->multi[i]);
 		if (q) json_decref(err.data);
@@ -273,7 +280,8 @@ int cli_cmd_votes(cli_ctx *c, const cli_args *a)
 	if ((rc = cli_node_info(c, NULL)) || (rc = cli_resolve_account(c, &who, c->hrp, a->pos[0])))
 		return rc;
 	ssp_addr_encode(text, sizeof text, c->hrp, &who);
-	if ((rc = read_rpc(c, "dpos_getVotes", json_pack("{s:s}", "address", text), &res))) return rc;
+	if ((rc = read_rpc(c, "dpos_getVotes", json_pack("{s:s}", "address", text), &res)))
+		return rc;
 	if (c->json)
 		cli_print_json(res);
 	else
@@ -343,12 +351,13 @@ int cli_cmd_delegate_register(cli_ctx *c, const cli_args *a)
 	ssp_rpc_error err;
 	json_t *cur = NULL;
 	int q = cli_rpc_quiet(c, "dpos_getDelegate", json_pack("{s:s}", "name", name), &cur, &err);
-	if (!q && strcmp(or_str(json_string_value(json_object_get(cur, "address")), ""),
-	                 s.from_text))
+	if (!q &&
+	    strcmp(or_str(json_string_value(json_object_get(cur, "address")), ""), s.from_text))
 		rc = cli_fail("%s: the name %s is taken by %s", cmd, name,
 		              or_str(json_string_value(json_object_get(cur, "address")), "?"));
 	else if (q && !(q == SSP_ERR_RPC && err.code == SSP_RPC_NOT_FOUND))
-		rc = cli_fail("dpos_getDelegate: %s", err.message[0] ? err.message : ssp_strerror(q));
+		rc = cli_fail("dpos_getDelegate: %s",
+		              err.message[0] ? err.message : ssp_strerror(q));
 	if (q) json_decref(err.data);
 	json_decref(cur);
 	if (rc) {
@@ -356,8 +365,9 @@ int cli_cmd_delegate_register(cli_ctx *c, const cli_args *a)
 	} else {
 		rc = send(c, &s, a, cmd, SSP_TX_DELEGATE_REGISTER, &p, f);
 		if (!rc && seed_hex[0])
-			cli_warn("keep onion_seed secret and with the node key: the node will reveal "
-			         "the onion's layers from it");
+			cli_warn(
+			    "keep onion_seed secret and with the node key: the node will reveal "
+			    "the onion's layers from it");
 	}
 	sodium_memzero(seed_hex, sizeof seed_hex);
 	cli_tx_end(&s);
@@ -386,13 +396,15 @@ int cli_cmd_delegate_update(cli_ctx *c, const cli_args *a)
 	if ((rc = begin(c, &s, a, cmd))) return rc;
 	/* what is not given stays as it is on chain */
 	ssp_rpc_error err;
-	int q = cli_rpc_quiet(c, "dpos_getDelegate", json_pack("{s:s}", "address", s.from_text), &cur,
-	                      &err);
+	int q = cli_rpc_quiet(c, "dpos_getDelegate", json_pack("{s:s}", "address", s.from_text),
+	                      &cur, &err);
 	if (q == SSP_ERR_RPC && err.code == SSP_RPC_NOT_FOUND)
 		rc = cli_fail("%s: %s is not a delegate (ssp delegate register)", cmd, s.from_text);
 	else if (q)
-		rc = cli_fail("dpos_getDelegate: %s", err.message[0] ? err.message : ssp_strerror(q));
-	else if (strcmp(or_str(json_string_value(json_object_get(cur, "status")), ""), "registered"))
+		rc = cli_fail("dpos_getDelegate: %s",
+		              err.message[0] ? err.message : ssp_strerror(q));
+	else if (strcmp(or_str(json_string_value(json_object_get(cur, "status")), ""),
+	                "registered"))
 		rc = cli_fail("%s: %s unregistered (register again instead)", cmd, s.from_text);
 	if (q) json_decref(err.data);
 	if (!rc && !comm) {
@@ -445,7 +457,8 @@ int cli_cmd_delegate_list(cli_ctx *c, const cli_args *a)
 		return cli_usage("delegate list: invalid --limit '%s' (1 to %d)", limit,
 		                 LIST_LIMIT_MAX);
 	rc = read_rpc(c, "dpos_getDelegates",
-	              json_pack("{s:I, s:I}", "start", (json_int_t)st, "limit", (json_int_t)n), &res);
+	              json_pack("{s:I, s:I}", "start", (json_int_t)st, "limit", (json_int_t)n),
+	              &res);
 	if (rc) return rc;
 	if (c->json) {
 		cli_print_json(res);
@@ -453,7 +466,8 @@ int cli_cmd_delegate_list(cli_ctx *c, const cli_args *a)
 		return CLI_OK;
 	}
 	json_t *list = json_object_get(res, "delegates");
-	if (json_array_size(list) == 0) printf("no registered delegates\n");
+	if (json_array_size(list) == 0)
+		printf("no registered delegates\n");
 	else
 		printf("%-5s %-20s %22s %22s %22s %6s  %s\n", "rank", "name", "capped weight (SSP)",
 		       "self-stake (SSP)", "votes (SSP)", "comm.", "status");

@@ -122,8 +122,8 @@ int dpos_staker_decode(ssp_staker *s, const void *key, size_t kl, const void *p,
 		s->unlock[i].kind = ssp_rd_u8(&r);
 		s->unlock[i].amount = ssp_rd_u64(&r);
 		s->unlock[i].unlock_slot = ssp_rd_u64(&r);
-		if (s->unlock[i].amount == 0 || (s->unlock[i].kind != SSP_UNLOCK_VOTE &&
-		                                 s->unlock[i].kind != SSP_UNLOCK_SELF))
+		if (s->unlock[i].amount == 0 ||
+		    (s->unlock[i].kind != SSP_UNLOCK_VOTE && s->unlock[i].kind != SSP_UNLOCK_SELF))
 			return SSP_ERR_DBCORRUPT;
 	}
 	/* an empty record is deleted, never stored */
@@ -279,7 +279,7 @@ static int escrow_out(ssp_state *st, const ssp_addr *to, uint64_t amount)
 
 /* ------------------------------------------------------------- operations */
 
-/* Adds (sign > 0) or removes s->staked from every delegate s votes for. */
+/* Adds (add) or removes `amount` to or from the votes of every delegate s votes for. */
 static int apply_votes(ssp_state *st, const ssp_staker *s, uint64_t amount, bool add)
 {
 	for (uint32_t i = 0; i < s->nvotes; i++) {
@@ -433,7 +433,8 @@ static int op_vote(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 			return SSP_ERR_DPOS_UNKNOWN;
 		if (rc) return rc;
 		for (uint32_t j = 0; j < i; j++)
-			if (!memcmp(want[j].b, d.account.b, SSP_ADDR_LEN)) return SSP_ERR_DPOS_VOTES;
+			if (!memcmp(want[j].b, d.account.b, SSP_ADDR_LEN))
+				return SSP_ERR_DPOS_VOTES;
 		want[i] = d.account;
 	}
 	/* the new set replaces the old one: take the stake off, then put it on */
@@ -468,14 +469,22 @@ static int op_withdraw(ssp_txctx *c, const ssp_tx *tx)
 int dpos_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 {
 	switch (tx->type) {
-	case SSP_TX_DELEGATE_REGISTER: return op_register(c, tx, p);
-	case SSP_TX_DELEGATE_UPDATE: return op_update(c, tx, p);
-	case SSP_TX_DELEGATE_UNREGISTER: return op_unregister(c, tx);
-	case SSP_TX_STAKE: return op_stake(c, tx, p);
-	case SSP_TX_UNSTAKE: return op_unstake(c, tx, p);
-	case SSP_TX_VOTE: return op_vote(c, tx, p);
-	case SSP_TX_WITHDRAW: return op_withdraw(c, tx);
-	default: return SSP_ERR_TXTYPE;
+	case SSP_TX_DELEGATE_REGISTER:
+		return op_register(c, tx, p);
+	case SSP_TX_DELEGATE_UPDATE:
+		return op_update(c, tx, p);
+	case SSP_TX_DELEGATE_UNREGISTER:
+		return op_unregister(c, tx);
+	case SSP_TX_STAKE:
+		return op_stake(c, tx, p);
+	case SSP_TX_UNSTAKE:
+		return op_unstake(c, tx, p);
+	case SSP_TX_VOTE:
+		return op_vote(c, tx, p);
+	case SSP_TX_WITHDRAW:
+		return op_withdraw(c, tx);
+	default:
+		return SSP_ERR_TXTYPE;
 	}
 }
 

@@ -35,26 +35,26 @@ static json_t *delegate_json(const ssp_module_env *env, const ssp_delegate *d, s
 	char key[96], onion[65];
 	ssp_pubkey_text(key, sizeof key, &d->node_key);
 	sodium_bin2hex(onion, sizeof onion, d->onion.b, 32);
-	return json_pack("{s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:i, s:s, s:s, s:s, s:I, s:I}",
-	                 "rank", rank ? json_integer((json_int_t)rank) : json_null(), "name",
-	                 d->name, "address", modrpc_jaddr(env, &d->account), "status",
-	                 status_name(d->status), "capped_weight",
-	                 jamount(ssp_dpos_capped_weight(d)), "self_stake", jamount(d->self_stake),
-	                 "votes", jamount(d->votes), "commission_bp", (int)d->commission_bp, "url",
-	                 d->url, "node_key", key, "onion", onion, "registered_height",
-	                 (json_int_t)d->registered_height, "updated_height",
-	                 (json_int_t)d->updated_height);
+	return json_pack(
+	    "{s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:i, s:s, s:s, s:s, s:I, s:I}", "rank",
+	    rank ? json_integer((json_int_t)rank) : json_null(), "name", d->name, "address",
+	    modrpc_jaddr(env, &d->account), "status", status_name(d->status), "capped_weight",
+	    jamount(ssp_dpos_capped_weight(d)), "self_stake", jamount(d->self_stake), "votes",
+	    jamount(d->votes), "commission_bp", (int)d->commission_bp, "url", d->url, "node_key",
+	    key, "onion", onion, "registered_height", (json_int_t)d->registered_height,
+	    "updated_height", (json_int_t)d->updated_height);
 }
 
-static int uint_param(json_t *params, const char *key, json_int_t lo, json_int_t hi,
-                      json_int_t def, json_int_t *out, ssp_rpc_error *err)
+static int uint_param(json_t *params, const char *key, json_int_t lo, json_int_t hi, json_int_t def,
+                      json_int_t *out, ssp_rpc_error *err)
 {
 	json_t *v = params ? json_object_get(params, key) : NULL;
 	*out = def;
 	if (!v) return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "%s must be an integer %lld to %lld",
-		                    key, (long long)lo, (long long)hi);
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS,
+		                    "%s must be an integer %lld to %lld", key, (long long)lo,
+		                    (long long)hi);
 	*out = json_integer_value(v);
 	return 0;
 }
@@ -113,9 +113,10 @@ static int m_get_delegate(void *ctx, json_t *params, json_t **res, ssp_rpc_error
 		if (!json_is_string(nv) ||
 		    strlen(json_string_value(nv)) != json_string_length(nv) ||
 		    !ssp_dpos_name_valid(json_string_value(nv), json_string_length(nv)))
-			return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS,
-			                    "name must be a delegate name: 3 to 32 characters a-z 0-9 . _ "
-			                    "-, starting with a letter");
+			return ssp_rpc_fail(
+			    err, SSP_RPC_INVALID_PARAMS,
+			    "name must be a delegate name: 3 to 32 characters a-z 0-9 . _ "
+			    "-, starting with a letter");
 	} else if (modrpc_addr_param(env, params, "address", true, &a, NULL, err)) {
 		return -1;
 	}
@@ -162,10 +163,10 @@ static int m_get_votes(void *ctx, json_t *params, json_t **res, ssp_rpc_error *e
 		ssp_delegate d;
 		rc = ssp_dpos_delegate_get(r.st, &s.votes[i], &d);
 		if (rc == SSP_ERR_NOTFOUND) rc = SSP_ERR_DBCORRUPT;
-		if (!rc && json_array_append_new(
-		               votes, json_pack("{s:s, s:o, s:s}", "name", d.name, "address",
-		                                modrpc_jaddr(env, &d.account), "status",
-		                                status_name(d.status))))
+		if (!rc &&
+		    json_array_append_new(votes, json_pack("{s:s, s:o, s:s}", "name", d.name,
+		                                           "address", modrpc_jaddr(env, &d.account),
+		                                           "status", status_name(d.status))))
 			rc = SSP_ERR_NOMEM;
 	}
 	for (uint32_t i = 0; !rc && i < s.nunlock; i++) {
@@ -179,9 +180,9 @@ static int m_get_votes(void *ctx, json_t *params, json_t **res, ssp_rpc_error *e
 		}
 		if (json_array_append_new(
 		        unl, json_pack("{s:s, s:o, s:I, s:b}", "kind",
-		                       u->kind == SSP_UNLOCK_SELF ? "self_stake" : "stake", "amount",
-		                       jamount(u->amount), "unlock_slot", (json_int_t)u->unlock_slot,
-		                       "unlocked", ready)))
+		                       u->kind == SSP_UNLOCK_SELF ? "self_stake" : "stake",
+		                       "amount", jamount(u->amount), "unlock_slot",
+		                       (json_int_t)u->unlock_slot, "unlocked", ready)))
 			rc = SSP_ERR_NOMEM;
 	}
 	modrpc_reader_close(&r);

@@ -29,8 +29,10 @@ static uint64_t dpos_spend(void *mod, const ssp_tx *tx, const ssp_params *params
 	switch (tx->type) {
 	case SSP_TX_DELEGATE_REGISTER:
 	case SSP_TX_DELEGATE_UPDATE:
-	case SSP_TX_STAKE: return p.amount;
-	default: return 0;
+	case SSP_TX_STAKE:
+		return p.amount;
+	default:
+		return 0;
 	}
 }
 
@@ -95,16 +97,15 @@ static json_t *dpos_json(const ssp_tx *tx, const char *hrp)
 	return j;
 }
 
-#define DPOS_TYPE(ID, NAME)                                                                  \
-	{                                                                                    \
-		.id = (ID), .name = (NAME), .check = dpos_check, .spend = dpos_spend,        \
-		.apply = dpos_apply_tx, .to_json = dpos_json,                                \
+#define DPOS_TYPE(ID, NAME)                                                           \
+	{                                                                             \
+		.id = (ID), .name = (NAME), .check = dpos_check, .spend = dpos_spend, \
+		.apply = dpos_apply_tx, .to_json = dpos_json,                         \
 	}
 
 static const ssp_txtype t_register = DPOS_TYPE(SSP_TX_DELEGATE_REGISTER, "delegate_register");
 static const ssp_txtype t_update = DPOS_TYPE(SSP_TX_DELEGATE_UPDATE, "delegate_update");
-static const ssp_txtype t_unregister =
-    DPOS_TYPE(SSP_TX_DELEGATE_UNREGISTER, "delegate_unregister");
+static const ssp_txtype t_unregister = DPOS_TYPE(SSP_TX_DELEGATE_UNREGISTER, "delegate_unregister");
 static const ssp_txtype t_stake = DPOS_TYPE(SSP_TX_STAKE, "stake");
 static const ssp_txtype t_unstake = DPOS_TYPE(SSP_TX_UNSTAKE, "unstake");
 static const ssp_txtype t_vote = DPOS_TYPE(SSP_TX_VOTE, "vote");

@@ -13,7 +13,8 @@ int ssp_dpos_name_valid(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		bool lower = c >= 'a' && c <= 'z', digit = c >= '0' && c <= '9';
-		if (i == 0 ? !lower : !(lower || digit || c == '.' || c == '_' || c == '-')) return 0;
+		if (i == 0 ? !lower : !(lower || digit || c == '.' || c == '_' || c == '-'))
+			return 0;
 	}
 	return 1;
 }

@@ -42,8 +42,10 @@ static uint8_t fill_of(const fx_key *k)
 
 static void tnode_open(tnode *t)
 {
-	fx_genesis_spec spec = {
-	    .producer = &producer, .liquid = {&alice, &bob}, .foundation = &foundation, .team = &team};
+	fx_genesis_spec spec = {.producer = &producer,
+	                        .liquid = {&alice, &bob},
+	                        .foundation = &foundation,
+	                        .team = &team};
 	char *json = fx_genesis_json(&spec);
 	json_error_t je;
 	json_t *g = json_loads(json, 0, &je);
@@ -272,12 +274,18 @@ static void test_payload_codec(void **state)
 	assert_int_equal(ssp_dpos_payload_decode(&d, 0x47, NULL, 0), SSP_ERR_TXTYPE);
 
 	/* what the encoder refuses to write */
-	static const char *const bad_names[] = {"Alice", "al", "1abc", "-abc", "a b c", "ab\xc3\xa9",
+	static const char *const bad_names[] = {"Alice",
+	                                        "al",
+	                                        "1abc",
+	                                        "-abc",
+	                                        "a b c",
+	                                        "ab\xc3\xa9",
 	                                        "abcdefghijklmnopqrstuvwxyz0123456"};
 	for (size_t i = 0; i < sizeof bad_names / sizeof *bad_names; i++) {
 		p = reg("alpha", COIN, &alice);
 		snprintf(p.name, sizeof p.name, "%s", bad_names[i]);
-		if (strlen(bad_names[i]) <= SSP_DPOS_NAME_MAX) refused(SSP_TX_DELEGATE_REGISTER, &p);
+		if (strlen(bad_names[i]) <= SSP_DPOS_NAME_MAX)
+			refused(SSP_TX_DELEGATE_REGISTER, &p);
 		assert_false(ssp_dpos_name_valid(bad_names[i], strlen(bad_names[i])));
 	}
 	p = reg("alpha", COIN, &alice);
@@ -720,14 +728,11 @@ static void test_rpc(void **state)
 	json_t *second = json_array_get(json_object_get(r, "delegates"), 1);
 	assert_string_equal(json_string_value(json_object_get(first, "name")), "bob-node");
 	assert_int_equal(json_integer_value(json_object_get(first, "rank")), 1);
-	assert_string_equal(json_string_value(json_object_get(first, "capped_weight")),
-	                    "49000");
+	assert_string_equal(json_string_value(json_object_get(first, "capped_weight")), "49000");
 	assert_string_equal(json_string_value(json_object_get(second, "name")), "alice-node");
-	assert_string_equal(json_string_value(json_object_get(second, "capped_weight")),
-	                    "10000");
+	assert_string_equal(json_string_value(json_object_get(second, "capped_weight")), "10000");
 	assert_string_equal(json_string_value(json_object_get(second, "votes")), "49000");
-	assert_string_equal(json_string_value(json_object_get(second, "self_stake")),
-	                    "1000");
+	assert_string_equal(json_string_value(json_object_get(second, "self_stake")), "1000");
 	assert_string_equal(json_string_value(json_object_get(second, "status")), "registered");
 	json_decref(r);
 	r = call(&env, "dpos_getDelegates", "{\"limit\":1}", &code);
@@ -813,8 +818,10 @@ static void test_registered(void **state)
 static void test_genesis_params(void **state)
 {
 	(void)state;
-	fx_genesis_spec spec = {
-	    .producer = &producer, .liquid = {&alice, &bob}, .foundation = &foundation, .team = &team};
+	fx_genesis_spec spec = {.producer = &producer,
+	                        .liquid = {&alice, &bob},
+	                        .foundation = &foundation,
+	                        .team = &team};
 	char *json = fx_genesis_json(&spec);
 	ssp_genesis *g = fx_genesis(json);
 	/* no "dpos" object: 3 and 28 days of 100 ms slots, the architecture's set */
@@ -827,9 +834,13 @@ static void test_genesis_params(void **state)
 	ssp_hash h0 = *ssp_genesis_hash(g);
 	ssp_genesis_free(g);
 	/* an explicit object (even of the defaults) is hashed; bad values are refused */
-	static const char *const objs[] = {
-	    "{}", "{\"standby\": 99}", "{\"max_rank\": 98}", "{\"vote_unlock_slots\": 0}",
-	    "{\"min_self_stake\": \"0\"}", "{\"set_size\": 0}", "[]"};
+	static const char *const objs[] = {"{}",
+	                                   "{\"standby\": 99}",
+	                                   "{\"max_rank\": 98}",
+	                                   "{\"vote_unlock_slots\": 0}",
+	                                   "{\"min_self_stake\": \"0\"}",
+	                                   "{\"set_size\": 0}",
+	                                   "[]"};
 	json_error_t je;
 	for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
 		json_t *gj = json_loads(json, 0, &je);
@@ -868,10 +879,14 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_payload_codec),    cmocka_unit_test(test_delegates),
-	    cmocka_unit_test(test_stake_vote_unstake), cmocka_unit_test(test_unregister),
-	    cmocka_unit_test(test_unlock_bound),     cmocka_unit_test(test_election),
-	    cmocka_unit_test(test_rpc),              cmocka_unit_test(test_genesis_params),
+	    cmocka_unit_test(test_payload_codec),
+	    cmocka_unit_test(test_delegates),
+	    cmocka_unit_test(test_stake_vote_unstake),
+	    cmocka_unit_test(test_unregister),
+	    cmocka_unit_test(test_unlock_bound),
+	    cmocka_unit_test(test_election),
+	    cmocka_unit_test(test_rpc),
+	    cmocka_unit_test(test_genesis_params),
 	    cmocka_unit_test(test_registered),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
