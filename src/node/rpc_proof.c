@@ -14,6 +14,7 @@
 #include "node/node.h"
 #include "ssp/contract.h"
 #include "ssp/device.h"
+#include "ssp/dpos.h"
 #include "ssp/stateproof.h"
 #include "ssp/token.h"
 
@@ -34,6 +35,10 @@ static const struct {
     {"device_model", SSP_TB_DEV_MODEL},
     {"device", SSP_TB_DEVICE},
     {"device_serial", SSP_TB_DEV_SERIAL},
+    {"dpos_delegate", SSP_TB_DPOS_DELEGATE},
+    {"dpos_name", SSP_TB_DPOS_NAME},
+    {"dpos_staker", SSP_TB_DPOS_STAKER},
+    {"dpos_meta", SSP_TB_DPOS_META},
 };
 
 static json_t *jhex(const void *p, size_t n)

@@ -156,6 +156,13 @@ def test():
             check(False, "dpos_getDelegate %s refused" % params)
         except RpcError as e:
             check(e.code == code, "dpos_getDelegate %s -> %d" % (params, code))
+    # a light client can prove a delegate record and a stake against a state root
+    key = node.rpc("account_getProof", {"address": alpha})["key"]
+    p = node.rpc("state_getProof", {"table": "dpos_delegate", "key": key})
+    check(p["present"] and p["table_id"] == 40, "state_getProof dpos_delegate: alpha's record")
+    p = node.rpc("state_getProof", {"table": "dpos_staker",
+                                    "key": node.rpc("account_getProof", {"address": carol})["key"]})
+    check(p["present"] and p["table_id"] == 42, "state_getProof dpos_staker: carol's stake")
     supply = node.rpc("chain_getSupply")
     check(Decimal(supply["total"]) == Decimal("10000000000"), "supply unchanged")
     check(node.stop() == 0, "node stops cleanly (invariants held after every block)")
