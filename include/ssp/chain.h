@@ -51,18 +51,7 @@ void ssp_block_free(ssp_block *b);
 
 /* ----------------------------------------------------------------- genesis */
 
-typedef struct {
-	uint64_t block_interval_ms;
-	uint64_t max_block_bytes;
-	uint32_t max_block_txs;
-	uint64_t min_fee;           /* per tx, base units */
-	uint64_t fee_per_byte;      /* base units per encoded byte */
-	uint64_t month_seconds;     /* a vesting month */
-	uint32_t max_expiry_blocks; /* a tx may not expire further ahead than this */
-	uint64_t max_block_gas;     /* sum of the gas limits of a block's txs */
-	uint64_t gas_price;         /* base units per unit of contract gas */
-	uint64_t token_create_fee;  /* IOT_Coin creation fee, to the pool */
-} ssp_params;
+/* The chain parameters (ssp_params): ssp/proto.h. */
 
 /*
  * The staking module's genesis parameters (the optional "dpos" object;
@@ -105,36 +94,14 @@ const ssp_pubkey *ssp_genesis_producer_key(const ssp_genesis *g);
 size_t ssp_genesis_producers(const ssp_genesis *g, const ssp_pubkey **keys);
 /* True when the genesis lists a "producers" array. */
 bool ssp_genesis_has_producer_set(const ssp_genesis *g);
-/* Public keys as text: "ed25519:HEX" / "p256:HEX". */
-SSP_WUR int ssp_pubkey_text_parse(ssp_pubkey *pk, const char *text);
-void ssp_pubkey_text(char *out, size_t cap, const ssp_pubkey *pk);
+/* Public keys as text (the genesis file's spelling): ssp_pubkey_text in ssp/core.h. */
 uint64_t ssp_genesis_time_ms(const ssp_genesis *g);
 
-/*
- * Builds a devnet genesis JSON: `dev` receives the private-placement share
- * (liquid), keyless foundation and team accounts get theirs, the rest is
- * the pool; the `producer` key produces every block. Returns malloc'd text.
- */
-char *ssp_genesis_dev_json(const ssp_addr *dev, const ssp_pubkey *producer, uint64_t time_ms);
+/* The devnet genesis document (ssp_genesis_dev_json): ssp/proto.h. */
 
 /* ----------------------------------------------------------------- accounts */
 
-typedef struct {
-	uint64_t balance;       /* spendable */
-	uint64_t locked;        /* vesting or grant locks not yet released */
-	uint64_t nonce;         /* next expected nonce */
-	uint64_t grant_lock_ms; /* >0: what this account sends is locked this long (foundation) */
-	bool has_key;
-	ssp_pubkey key;
-	/*
-	 * A module restricts what this account may send: the chain runs the
-	 * sender hooks (ssp_chain_set_sender_hooks) on each of its txs. Set by a
-	 * module (the device registry on a revoked device); never cleared by the
-	 * chain. Encoded as a trailing flags byte only when set, so every other
-	 * account's bytes (and the state root over them) are unchanged.
-	 */
-	bool restricted;
-} ssp_account;
+/* The account record (ssp_account, its codec): ssp/proto.h. */
 
 typedef struct {
 	uint64_t total;
@@ -149,19 +116,10 @@ typedef struct {
  * The state of the block being applied: a write overlay over the committed
  * LMDB state with savepoints. All consensus state lives in one LMDB table
  * keyed by u8 table id || key; a module owns the ids it registers.
- * Only the chain's owner thread uses an ssp_state.
+ * Only the chain's owner thread uses an ssp_state. The table ids and key
+ * limits are in ssp/proto.h (a state proof names a table and key).
  */
 typedef struct ssp_state ssp_state;
-
-enum {
-	SSP_TB_ACCOUNT = 1, /* addr -> account */
-	SSP_TB_LOCK = 2,    /* u64 BE unlock_ms || addr -> u64 amount */
-	SSP_TB_META = 3,    /* "supply" -> locked, pool */
-	SSP_TB_MODULE_FIRST = 16,
-};
-
-#define SSP_STATE_KEY_MAX 96
-#define SSP_STATE_VAL_MAX (256 * 1024)
 
 /* *v is borrowed until the next change to the state. SSP_ERR_NOTFOUND if absent. */
 SSP_WUR int ssp_state_get(ssp_state *st, uint8_t table, const void *k, size_t kl, const void **v,
@@ -619,9 +577,6 @@ void ssp_state_close(ssp_state *st);
  */
 SSP_WUR int ssp_chain_state_scan(const ssp_chain *c, ssp_txn *rt, uint8_t table, const void *start,
                                  size_t slen, ssp_txn_visit fn, void *arg);
-
-/* Decodes a stored account value (state table 1); SSP_ERR_DBCORRUPT if malformed. */
-SSP_WUR int ssp_account_decode(ssp_account *a, const void *p, size_t n);
 
 /* Full scan: sum of balances, locks and pool equals the total supply. */
 SSP_WUR int ssp_chain_check_supply(const ssp_chain *c, ssp_txn *rt);

@@ -418,6 +418,14 @@ void ssp_seckey_raw(const ssp_seckey *sk, uint8_t out[32]);
 /* Parses/validates a public key (on curve, canonical, not identity). */
 SSP_WUR int ssp_pubkey_parse(ssp_pubkey *pk, int type, const uint8_t *p, size_t n);
 /*
+ * Public keys as text, the genesis and anchors files' spelling: "ed25519:HEX" /
+ * "p256:HEX" (lower-case hex when written; either case read). parse: 0,
+ * SSP_ERR_BADKEY / SSP_ERR_KEYTYPE, or what ssp_pubkey_parse returns; text:
+ * writes at most cap bytes, NUL-terminated (80 always suffice).
+ */
+SSP_WUR int ssp_pubkey_text_parse(ssp_pubkey *pk, const char *text);
+void ssp_pubkey_text(char *out, size_t cap, const ssp_pubkey *pk);
+/*
  * A P-256 public key from its uncompressed SEC1 form (0x04 ‖ X ‖ Y, 65 bytes,
  * as a secure element reports it): validated and stored compressed.
  */

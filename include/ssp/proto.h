@@ -113,6 +113,78 @@ size_t ssp_tx_encoded_len(const ssp_tx_build *b, const ssp_pubkey *pk);
 SSP_WUR int ssp_tx_sign_with(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_build *b,
                              const ssp_pubkey *pk, ssp_sign_fn sign, void *ctx);
 
+/* ---------------------------------------- chain parameters, devnet genesis */
+
+/*
+ * The chain's parameters, fixed by its genesis (ssp/chain.h parses it). A
+ * wallet prices a tx from min_fee, fee_per_byte and gas_price (chain_getInfo
+ * serves them).
+ */
+typedef struct {
+	uint64_t block_interval_ms;
+	uint64_t max_block_bytes;
+	uint32_t max_block_txs;
+	uint64_t min_fee;           /* per tx, base units */
+	uint64_t fee_per_byte;      /* base units per encoded byte */
+	uint64_t month_seconds;     /* a vesting month */
+	uint32_t max_expiry_blocks; /* a tx may not expire further ahead than this */
+	uint64_t max_block_gas;     /* sum of the gas limits of a block's txs */
+	uint64_t gas_price;         /* base units per unit of contract gas */
+	uint64_t token_create_fee;  /* IOT_Coin creation fee, to the pool */
+} ssp_params;
+
+/*
+ * Builds a devnet genesis JSON: `dev` receives the private-placement share
+ * (liquid), keyless foundation and team accounts get theirs, the rest is
+ * the pool; the `producer` key produces every block. Returns malloc'd text
+ * (caller frees), NULL when out of memory. `sspd --dev` parses it
+ * (ssp/chain.h); `ssp testnet up` adds its producer set. Thread-safe.
+ */
+char *ssp_genesis_dev_json(const ssp_addr *dev, const ssp_pubkey *producer, uint64_t time_ms);
+
+/* ------------------------------------------------- state keys and accounts */
+
+/*
+ * Every state entry is keyed by u8 table id ‖ key (what a state proof names,
+ * ssp/stateproof.h); modules own the ids from SSP_TB_MODULE_FIRST up.
+ */
+enum {
+	SSP_TB_ACCOUNT = 1, /* addr -> account */
+	SSP_TB_LOCK = 2,    /* u64 BE unlock_ms || addr -> u64 amount */
+	SSP_TB_META = 3,    /* "supply" -> locked, pool */
+	SSP_TB_MODULE_FIRST = 16,
+};
+
+#define SSP_STATE_KEY_MAX 96
+#define SSP_STATE_VAL_MAX (256 * 1024)
+
+typedef struct {
+	uint64_t balance;       /* spendable */
+	uint64_t locked;        /* vesting or grant locks not yet released */
+	uint64_t nonce;         /* next expected nonce */
+	uint64_t grant_lock_ms; /* >0: what this account sends is locked this long (foundation) */
+	bool has_key;
+	ssp_pubkey key;
+	/*
+	 * A module restricts what this account may send: the chain runs the
+	 * sender hooks (ssp_chain_set_sender_hooks) on each of its txs. Set by a
+	 * module (the device registry on a revoked device); never cleared by the
+	 * chain. Encoded as a trailing flags byte only when set, so every other
+	 * account's bytes (and the state root over them) are unchanged.
+	 */
+	bool restricted;
+} ssp_account;
+
+/*
+ * The account record, the value under SSP_TB_ACCOUNT ‖ address:
+ *   u64 balance | u64 locked | u64 nonce | u64 grant_lock_ms |
+ *   u8 has_key [u8 key_type | pubkey] [u8 flags = 1: restricted, only when set]
+ * Decoding is strict: SSP_ERR_DBCORRUPT on anything off (the node reads its
+ * own state with it; a wallet or device decodes a value it has proven).
+ */
+void ssp_account_encode(ssp_buf *b, const ssp_account *a);
+SSP_WUR int ssp_account_decode(ssp_account *a, const void *p, size_t n);
+
 /* -------------------------------------------------------------- receipts */
 
 typedef enum { SSP_RCPT_OK = 0, SSP_RCPT_FAILED = 1 } ssp_rcpt_status;

@@ -11,32 +11,16 @@
 #define SSP_TOKEN_H
 
 #include "ssp/modules.h"
+#include "ssp/proto_token.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define SSP_TOKEN_SYMBOL_MAX 12 /* [A-Z0-9], 2..12, starting with a letter */
-#define SSP_TOKEN_NAME_MAX 64   /* UTF-8 */
-#define SSP_TOKEN_DECIMALS_MAX 18
-
-enum {
-	SSP_TX_TOKEN_CREATE = 0x10,
-	SSP_TX_TOKEN_ISSUE = 0x11,
-	SSP_TX_TOKEN_TRANSFER = 0x12,
-	SSP_TX_TOKEN_BURN = 0x13,
-	SSP_TX_TOKEN_APPROVE = 0x14,
-	SSP_TX_TOKEN_TRANSFER_FROM = 0x15,
-};
-
-/* State tables owned by the module (ids in the chain's state table space). */
-enum {
-	SSP_TB_TOKEN = SSP_TB_MODULE_FIRST + 0,     /* symbol -> token record */
-	SSP_TB_TOKEN_BAL = SSP_TB_MODULE_FIRST + 1, /* symbol \0 addr -> u64 */
-	SSP_TB_TOKEN_ALW = SSP_TB_MODULE_FIRST + 2, /* symbol \0 owner spender -> u64 */
-};
-
-enum { SSP_TOKEN_FLAG_BURNABLE = 1, SSP_TOKEN_FLAG_MINTABLE = 2 }; /* default both */
+/*
+ * The symbol and name limits and checks, tx ids, flags, payload codec, state
+ * table ids and the balance key: ssp/proto_token.h.
+ */
 
 typedef struct {
 	char symbol[SSP_TOKEN_SYMBOL_MAX + 1];
@@ -92,12 +76,6 @@ SSP_WUR int ssp_token_transfer_from(ssp_txctx *c, const ssp_addr *caller, const 
 /* Reads within a tx (state overlay). */
 SSP_WUR int ssp_token_get(ssp_state *st, const char *symbol, ssp_token_info *out);
 SSP_WUR int ssp_token_balance(ssp_state *st, const char *symbol, const ssp_addr *a, uint64_t *out);
-/*
- * The state key (without the table byte) of a's balance of `symbol` in
- * SSP_TB_TOKEN_BAL: symbol ‖ 0x00 ‖ addr. k holds SSP_TOKEN_SYMBOL_MAX + 1 +
- * SSP_ADDR_LEN bytes; returns the length, 0 for an invalid symbol.
- */
-size_t ssp_token_balance_key(uint8_t *k, const char *symbol, const ssp_addr *a);
 SSP_WUR int ssp_token_allowance(ssp_state *st, const char *symbol, const ssp_addr *owner,
                                 const ssp_addr *spender, uint64_t *out);
 
@@ -106,51 +84,6 @@ SSP_WUR int ssp_token_allowance(ssp_state *st, const char *symbol, const ssp_add
  * bytes of SHA-256("ssp/token/" || symbol). Any string; thread-safe.
  */
 void ssp_token_address(ssp_addr *out, const char *symbol);
-/* 1 if symbol matches [A-Z][A-Z0-9]{1,11}, else 0. */
-int ssp_token_symbol_valid(const char *symbol);
-/* 1 if name[0..n) is 1..64 bytes of strict UTF-8 without C0/C1 control characters or DEL. */
-int ssp_token_name_valid(const char *name, size_t n);
-
-/*
- * Payloads of the token transactions (integers little-endian, strings
- * length-prefixed by one byte, addresses 20 raw bytes):
- *   create        u8 len + symbol | u8 len + name | u8 decimals |
- *                 u64 max_supply | u32 flags
- *   issue         u8 len + symbol | to[20] | u64 amount
- *   transfer      u8 len + symbol | to[20] | u64 amount
- *   burn          u8 len + symbol | u64 amount
- *   approve       u8 len + symbol | spender[20] | u64 amount
- *   transfer_from u8 len + symbol | owner[20] | to[20] | u64 amount
- * One struct serves every type; the fields a type does not carry are
- * ignored by the encoder and zeroed by the decoder.
- */
-typedef struct {
-	char symbol[SSP_TOKEN_SYMBOL_MAX + 1];
-	char name[SSP_TOKEN_NAME_MAX + 1]; /* create */
-	uint8_t decimals;                  /* create */
-	uint64_t max_supply;               /* create, base units */
-	uint32_t flags;                    /* create */
-	ssp_addr to;                       /* issue, transfer, transfer_from */
-	ssp_addr owner;                    /* transfer_from: whose tokens move */
-	ssp_addr spender;                  /* approve */
-	uint64_t amount;                   /* all but create, base units */
-} ssp_token_payload;
-
-/*
- * Appends the payload of a token tx of `type` to b (b->err becomes
- * SSP_ERR_INVAL for a type that is not a token type or a symbol/name
- * too long to encode; the ranges are the decoder's business).
- */
-void ssp_token_payload_encode(ssp_buf *b, uint16_t type, const ssp_token_payload *p);
-/*
- * Strictly decodes and range-checks the payload of a token tx of `type`:
- * symbol syntax, name 1..64 bytes of UTF-8 without control characters,
- * decimals <= 18, max_supply 1..INT64_MAX, known flags, amounts
- * 1..INT64_MAX (approve: 0..INT64_MAX), no trailing bytes.
- * SSP_ERR_PAYLOAD on any violation, SSP_ERR_TXTYPE for another type.
- */
-SSP_WUR int ssp_token_payload_decode(ssp_token_payload *p, uint16_t type, const uint8_t *buf,
-                                     size_t n);
 
 /*
  * Reads over the committed state (RPC threads and tests): visits the

@@ -17,13 +17,13 @@
 #define SSP_VM_H
 
 #include "ssp/chain.h"
+#include "ssp/proto_contract.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define SSP_VM_SOURCE_MAX (128 * 1024)
-#define SSP_VM_NAME_MAX 64
+/* SSP_VM_SOURCE_MAX and SSP_VM_NAME_MAX: ssp/proto_contract.h (what a payload may carry). */
 
 typedef struct ssp_vm ssp_vm;
 

@@ -40,22 +40,6 @@ static int why_fail(char *why, size_t cap, int rc, const char *fmt, ...)
 	return rc;
 }
 
-/* "ed25519:HEX" / "p256:HEX", the genesis file's spelling of a key. */
-static int key_text_parse(ssp_pubkey *pk, const char *text)
-{
-	const char *colon = strchr(text, ':');
-	uint8_t raw[SSP_PUBKEY_MAX];
-	char tname[16];
-	if (!colon || (size_t)(colon - text) >= sizeof tname) return SSP_ERR_BADKEY;
-	memcpy(tname, text, (size_t)(colon - text));
-	tname[colon - text] = 0;
-	int type = ssp_key_type_parse(tname);
-	if (type < 0) return type;
-	size_t n = ssp_pubkey_len(type);
-	if (ssp_hex_decode(raw, n, colon + 1, strlen(colon + 1))) return SSP_ERR_BADKEY;
-	return ssp_pubkey_parse(pk, type, raw, n);
-}
-
 static bool chain_id_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -119,7 +103,7 @@ int ssp_agent_anchors_parse(ssp_agent_anchors **out, const char *text, size_t le
 		json_array_foreach(v, i, e)
 		{
 			if (!json_is_string(e) ||
-			    key_text_parse(&an->producers[i], json_string_value(e))) {
+			    ssp_pubkey_text_parse(&an->producers[i], json_string_value(e))) {
 				rc = why_fail(why, whycap, SSP_ERR_BADKEY,
 				              "anchors: producers[%zu] must be \"p256:HEX\" or "
 				              "\"ed25519:HEX\"",
@@ -130,7 +114,8 @@ int ssp_agent_anchors_parse(ssp_agent_anchors **out, const char *text, size_t le
 		an->n = json_array_size(v);
 	} else {
 		v = json_object_get(root, "producer");
-		if (!json_is_string(v) || key_text_parse(&an->producers[0], json_string_value(v))) {
+		if (!json_is_string(v) ||
+		    ssp_pubkey_text_parse(&an->producers[0], json_string_value(v))) {
 			rc = why_fail(
 			    why, whycap, SSP_ERR_DECODE,
 			    "anchors: no \"producers\" array and no valid \"producer\" key");
@@ -198,9 +183,8 @@ char *ssp_agent_anchors_json(const ssp_agent_anchors *an)
 		json_object_set_new(o, "genesis_hash", json_string(hex));
 	}
 	for (size_t i = 0; i < an->n; i++) {
-		char t[16 + 2 * SSP_PUBKEY_MAX + 1], hex[2 * SSP_PUBKEY_MAX + 1];
-		ssp_hex_encode(hex, an->producers[i].b, an->producers[i].len);
-		snprintf(t, sizeof t, "%s:%s", ssp_key_type_name(an->producers[i].type), hex);
+		char t[16 + 2 * SSP_PUBKEY_MAX + 1];
+		ssp_pubkey_text(t, sizeof t, &an->producers[i]);
 		json_array_append_new(arr, json_string(t));
 	}
 	json_object_set(o, "producers", arr);

@@ -1,6 +1,7 @@
 /*
  * genesis.c — the genesis document (chain layer): parsing and validating
- * the JSON file, its canonical hash, and the devnet genesis builder.
+ * the JSON file and its canonical hash (the devnet genesis builder is
+ * libssp_proto's, src/proto/genesis_dev.c, so the wallet writes one too).
  *
  * The chain enforces the whitepaper's allocation: 25% private placement
  * (liquid), 20% foundation (whatever it grants is locked 24 months), 10%
@@ -368,66 +369,7 @@ bool ssp_genesis_has_producer_set(const ssp_genesis *g)
 	return g->nproducers > 0;
 }
 
-int ssp_pubkey_text_parse(ssp_pubkey *pk, const char *text)
-{
-	const char *colon = strchr(text, ':');
-	uint8_t raw[SSP_PUBKEY_MAX];
-	char tname[16];
-	if (!colon || (size_t)(colon - text) >= sizeof tname) return SSP_ERR_BADKEY;
-	memcpy(tname, text, (size_t)(colon - text));
-	tname[colon - text] = 0;
-	int type = ssp_key_type_parse(tname);
-	if (type < 0) return type;
-	size_t n = ssp_pubkey_len(type);
-	if (ssp_hex_decode(raw, n, colon + 1, strlen(colon + 1))) return SSP_ERR_BADKEY;
-	return ssp_pubkey_parse(pk, type, raw, n);
-}
-
-void ssp_pubkey_text(char *out, size_t cap, const ssp_pubkey *pk)
-{
-	char hex[2 * SSP_PUBKEY_MAX + 1];
-	ssp_hex_encode(hex, pk->b, pk->len);
-	snprintf(out, cap, "%s:%s", ssp_key_type_name(pk->type), hex);
-}
 uint64_t ssp_genesis_time_ms(const ssp_genesis *g)
 {
 	return g->time_ms;
-}
-
-static void derived_addr(ssp_addr *a, const char *label)
-{
-	ssp_hash h;
-	ssp_sha256(&h, label, strlen(label));
-	memcpy(a->b, h.b, SSP_ADDR_LEN);
-}
-
-char *ssp_genesis_dev_json(const ssp_addr *dev, const ssp_pubkey *producer, uint64_t time_ms)
-{
-	char devs[96], prod[96], fnd[96], team[96];
-	ssp_addr f, t;
-	/* keyless addresses: nobody can spend from them on a devnet */
-	derived_addr(&f, "smartshare/devnet/foundation");
-	derived_addr(&t, "smartshare/devnet/team");
-	ssp_addr_encode(devs, sizeof devs, "dssp", dev);
-	ssp_pubkey_text(prod, sizeof prod, producer);
-	ssp_addr_encode(fnd, sizeof fnd, "dssp", &f);
-	ssp_addr_encode(team, sizeof team, "dssp", &t);
-	json_t *g = json_pack(
-	    "{s:s, s:s, s:I, s:s, s:{s:i, s:i, s:i, s:s, s:s, s:i, s:i}, "
-	    "s:{s:i, s:i, s:s, s:i, s:i, s:i}, s:["
-	    "{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s}]}",
-	    "chain_id", "ssp-devnet", "network", "dev", "genesis_time", (json_int_t)time_ms,
-	    "producer", prod, "params", "block_interval_ms", 1000, "max_block_bytes", 1 << 20,
-	    "max_block_txs", 20000, "min_fee", "0.00001", "fee_per_byte", "0.0000001",
-	    "month_seconds", 2592000, "max_expiry_blocks", 100000,
-	    /* staking on a devnet: unlocks in seconds, not days (docs/dpos.md) */
-	    "dpos", "vote_unlock_slots", 5, "self_unlock_slots", 10, "min_self_stake", "100",
-	    "set_size", 21, "standby", 0, "max_rank", 200, "allocations", "category",
-	    "private_placement", "address", devs, "amount", "2500000000", "category", "foundation",
-	    "address", fnd, "amount", "2000000000", "category", "team", "address", team, "amount",
-	    "1000000000", "category", "ecosystem_pool", "amount", "4500000000");
-	if (!g) return NULL;
-	char *s = json_dumps(g, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(g);
-	return s;
 }

@@ -33,8 +33,7 @@ size_t ssp_state_restricted(const ssp_state *st, const ssp_addr **out);
 /* Number of live changed keys. */
 size_t ssp_state_changes(const ssp_state *st);
 
-/* Account and supply codecs shared with the read path. */
-void ssp_account_encode(ssp_buf *b, const ssp_account *a);
+/* Supply codecs shared with the read path (the account codec: ssp/proto.h). */
 SSP_WUR int ssp_supply_get(ssp_state *st, uint64_t *locked, uint64_t *pool);
 SSP_WUR int ssp_supply_set(ssp_state *st, uint64_t locked, uint64_t pool);
 SSP_WUR int ssp_supply_decode(const void *p, size_t n, uint64_t *locked, uint64_t *pool);

@@ -1,7 +1,8 @@
 /*
  * cli.h — private header of `ssp`, the wallet CLI (application layer). The
- * CLI sits on top of the RPC client and core: it never touches chain state
- * directly, only keystore files and the node's JSON-RPC interface. Each
+ * CLI sits on top of the RPC client, libssp_proto and core (it links nothing
+ * of the node: tests/functional/test_agent_cli.py checks): it never touches
+ * chain state directly, only keystore files and the node's JSON-RPC interface. Each
  * command returns an exit status and reports at most one error line.
  */
 #ifndef SSP_CLI_H
@@ -12,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ssp/chain.h"
 #include "ssp/core.h"
+#include "ssp/proto.h"
 #include "ssp/rpc.h"
 
 #define CLI_DEFAULT_RPC "http://127.0.0.1:9631"

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "ssp/contract.h"
+#include "ssp/proto_contract.h"
 
 #define DEFAULT_GAS 1000000ULL
 

@@ -13,7 +13,7 @@
 #include <sodium.h>
 
 #include "cli/cli.h"
-#include "ssp/device.h"
+#include "ssp/proto_device.h"
 
 static int need(const char *v, const char *cmd, const char *opt)
 {

@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "ssp/device.h"
+#include "ssp/proto_device.h"
+#include "ssp/proto_token.h"
 #include "ssp/stateproof.h"
-#include "ssp/token.h"
 
 /* Hex string field → malloc'd bytes (NULL on a malformed field). */
 static uint8_t *hex_field(const json_t *o, const char *name, size_t *n, size_t max)

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "ssp/token.h"
+#include "ssp/proto_token.h"
 
 #define LIST_LIMIT_MAX 100
 

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "ssp/chain.h"
+#include "ssp/proto.h"
 
 /* What the user asked for, validated before anything else happens. */
 typedef struct {

@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -550,6 +551,28 @@ int ssp_pubkey_parse(ssp_pubkey *pk, int type, const uint8_t *p, size_t n)
 out:
 	EC_POINT_free(pt);
 	return rc;
+}
+
+int ssp_pubkey_text_parse(ssp_pubkey *pk, const char *text)
+{
+	const char *colon = strchr(text, ':');
+	uint8_t raw[SSP_PUBKEY_MAX];
+	char tname[16];
+	if (!colon || (size_t)(colon - text) >= sizeof tname) return SSP_ERR_BADKEY;
+	memcpy(tname, text, (size_t)(colon - text));
+	tname[colon - text] = 0;
+	int type = ssp_key_type_parse(tname);
+	if (type < 0) return type;
+	size_t n = ssp_pubkey_len(type);
+	if (ssp_hex_decode(raw, n, colon + 1, strlen(colon + 1))) return SSP_ERR_BADKEY;
+	return ssp_pubkey_parse(pk, type, raw, n);
+}
+
+void ssp_pubkey_text(char *out, size_t cap, const ssp_pubkey *pk)
+{
+	char hex[2 * SSP_PUBKEY_MAX + 1];
+	ssp_hex_encode(hex, pk->b, pk->len);
+	snprintf(out, cap, "%s:%s", ssp_key_type_name(pk->type), hex);
 }
 
 int ssp_pubkey_p256_uncompressed(ssp_pubkey *pk, const uint8_t p[65])

@@ -22,23 +22,9 @@
 #define KEY_MAX (SSP_TOKEN_SYMBOL_MAX + 1 + 2 * SSP_ADDR_LEN)
 #define EVENT_MAX 1024
 
-/* ------------------------------------------------------------ validation */
+/* ----------------------------------------------------------- the address */
 
-int ssp_token_symbol_valid(const char *s)
-{
-	size_t n = 0;
-	if (!s || s[0] < 'A' || s[0] > 'Z') return 0;
-	for (; s[n]; n++) {
-		if (n == SSP_TOKEN_SYMBOL_MAX) return 0;
-		if (!((s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9'))) return 0;
-	}
-	return n >= 2;
-}
-
-int ssp_token_name_valid(const char *s, size_t n)
-{
-	return n > 0 && n <= SSP_TOKEN_NAME_MAX && ssp_utf8_valid(s, n, SSP_UTF8_NOCTRL);
-}
+/* The symbol and name checks are libssp_proto's (src/proto/token_codec.c). */
 
 void ssp_token_address(ssp_addr *out, const char *symbol)
 {
@@ -126,11 +112,6 @@ static size_t amount_key(uint8_t k[KEY_MAX], const char *symbol, const ssp_addr 
 		n += SSP_ADDR_LEN;
 	}
 	return n;
-}
-
-size_t ssp_token_balance_key(uint8_t *k, const char *symbol, const ssp_addr *a)
-{
-	return ssp_token_symbol_valid(symbol) ? amount_key(k, symbol, a, NULL) : 0;
 }
 
 static int get_amount(ssp_state *st, uint8_t table, const uint8_t *k, size_t kl, uint64_t *out)

@@ -20,7 +20,8 @@ import subprocess
 from sspnode import EMULATOR, bindir_from_argv, check, command, main, softhsm_token, tempdir
 
 SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-HEADERS = ["agent.h", "core.h", "proto.h", "proto_device.h", "stateproof.h"]
+HEADERS = ["agent.h", "core.h", "proto.h", "proto_device.h", "proto_token.h", "proto_contract.h",
+           "stateproof.h"]
 
 
 def example_program():

@@ -1,12 +1,12 @@
 /*
- * contract_codec.c — the contract module's wire formats (modules layer):
+ * contract_codec.c — the contract module's wire formats (proto layer):
  * strict decoding and encoding of the deploy and call payloads, contract
  * address derivation and the minimum fee of a contract tx. Pure functions
  * without the VM, shared by the chain side and the CLI.
  */
 #include <string.h>
 
-#include "ssp/contract.h"
+#include "ssp/proto_contract.h"
 
 /* A canonical table value (the argument list). */
 static int args_ok(const uint8_t *p, size_t n)
