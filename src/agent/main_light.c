@@ -1,9 +1,9 @@
 /*
  * main_light.c — ssp-agent's light-client commands (agent layer, the
  * program, not the library): `anchors` writes the trust anchors from a
- * genesis file; `check-device` and `check-tx` fetch a proof and the block
- * it names from a node and check both with libsmartagent against the
- * anchors (check-tx: the tx's and its receipt's inclusion, so whether it
+ * genesis file; `check-device` and `check-tx` fetch a proof and the header
+ * of the block it names (chain_getHeader) from a node and check both with
+ * libsmartagent against the anchors (check-tx: the tx's and its receipt's inclusion, so whether it
  * succeeded). The node is only a courier: every answer printed was verified
  * here, and anything that does not verify is an error, never an answer.
  */
@@ -14,6 +14,9 @@
 
 #include "agent/main_internal.h"
 #include "ssp/rpc.h"
+
+/* A header: fixed fields, a seed reveal and a finality QC (ssp/proto.h), with room to spare. */
+#define HEADER_MAX (SSP_QC_MAX + SSP_SEED_MAX + 1024)
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
@@ -53,7 +56,7 @@ typedef struct {
 	ssp_agent_anchors *an;
 	const agent_opts *o;
 	char hrp[17];
-	uint8_t *block; /* the raw block the header came from (h.qc borrows it) */
+	uint8_t *hdr; /* the header's bytes (h.qc borrows them) */
 	ssp_header h;
 } light;
 
@@ -115,7 +118,7 @@ static int begin(light *l, const agent_opts *o)
 
 static void end(light *l)
 {
-	free(l->block);
+	free(l->hdr);
 	ssp_agent_anchors_free(l->an);
 	ssp_rpc_client_free(l->rpc);
 }
@@ -135,27 +138,24 @@ static const char *header_err(int rc)
 }
 
 /*
- * Fetches the block the node says holds its answer (by id, or by height when
- * id is NULL), and checks its header against the anchors: the producer of
- * its slot signed it for this chain, it is the block named, and (fresh: it
- * carries the node's current state) it is not older than --max-age.
+ * Fetches the header of the block the node says holds its answer (by id, or
+ * by height when id is NULL; chain_getHeader: the header's bytes alone), and
+ * checks it against the anchors: the producer of its slot signed it for this
+ * chain, it is the block named, and (fresh: it carries the node's current
+ * state) it is not older than --max-age.
  */
 static int fetch_header(light *l, const char *idhex, uint64_t height, bool fresh)
 {
 	json_t *res = NULL;
-	json_t *params = idhex ? json_pack("{s:s, s:b}", "id", idhex, "raw", 1)
-	                       : json_pack("{s:I, s:b}", "height", (json_int_t)height, "raw", 1);
-	if (call(l, "chain_getBlock", params, &res)) return 1;
+	json_t *params = idhex ? json_pack("{s:s}", "id", idhex)
+	                       : json_pack("{s:I}", "height", (json_int_t)height);
+	if (call(l, "chain_getHeader", params, &res)) return 1;
 	size_t n = 0;
-	l->block = hex_field(res, "raw", (size_t)64 << 20, &n, "chain_getBlock");
+	l->hdr = hex_field(res, "raw", HEADER_MAX, &n, "chain_getHeader");
 	json_decref(res);
-	if (!l->block) return 1;
-	/* the header is the block's prefix; the check takes exactly its bytes */
-	ssp_rd r;
-	ssp_rd_init(&r, l->block, n);
-	if (ssp_header_read(&l->h, &r))
-		return fail("chain_getBlock: the node's block does not start with a header");
-	int rc = ssp_agent_check_header(l->an, &l->h, l->block, r.off);
+	if (!l->hdr) return 1;
+	/* exactly one header: its id is computed here, never taken from the node */
+	int rc = ssp_agent_check_header(l->an, &l->h, l->hdr, n);
 	if (rc)
 		return fail("block header from the node rejected: %s (%s)", header_err(rc),
 		            ssp_errname(rc));

@@ -149,6 +149,38 @@ static json_t *block_json(const ssp_node *n, const ssp_block *b, bool full)
 	                 "tx_count", (json_int_t)b->ntx, "txs", txs);
 }
 
+/*
+ * The block that params {height} or {id} (or neither: the head) names, read
+ * through rt: *raw borrowed until rt ends. 0, or -1 with err set (not found,
+ * bad params, or a local failure).
+ */
+static int block_param(ssp_node *n, json_t *params, ssp_txn *rt, uint64_t *height,
+                       const uint8_t **raw, size_t *len, ssp_rpc_error *err)
+{
+	json_t *jh = params ? json_object_get(params, "height") : NULL;
+	json_t *jid = params ? json_object_get(params, "id") : NULL;
+	ssp_hash id;
+	int rc = 0;
+	if (jh && jid)
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "give height or id, not both");
+	if (jh && (!json_is_integer(jh) || json_integer_value(jh) < 0))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS,
+		                    "height must be a non-negative integer");
+	if (jid && hash_param(params, "id", &id, err)) return -1;
+	if (jh) {
+		*height = (uint64_t)json_integer_value(jh);
+	} else if (jid) {
+		rc = ssp_chain_read_block_height(n->chain, rt, &id, height);
+	} else {
+		ssp_head h;
+		rc = ssp_chain_read_head(n->chain, rt, &h);
+		*height = h.height;
+	}
+	if (!rc) rc = ssp_chain_read_block(n->chain, rt, *height, raw, len);
+	if (rc == SSP_ERR_NOTFOUND) return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "no such block");
+	return rc ? fail_err(n, err, rc) : 0;
+}
+
 static int m_chain_getBlock(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 {
 	ssp_node *n = ctx;
@@ -158,45 +190,60 @@ static int m_chain_getBlock(void *ctx, json_t *params, json_t **res, ssp_rpc_err
 	size_t len;
 	ssp_block b;
 	if (obj_params(params, err)) return -1;
-	json_t *jh = params ? json_object_get(params, "height") : NULL;
-	json_t *jid = params ? json_object_get(params, "id") : NULL;
 	json_t *jfull = params ? json_object_get(params, "full") : NULL;
 	json_t *jraw = params ? json_object_get(params, "raw") : NULL;
 	if (jraw && !json_is_boolean(jraw))
 		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "raw must be a boolean");
-	if (jh && jid)
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "give height or id, not both");
-	if (jh && (!json_is_integer(jh) || json_integer_value(jh) < 0))
-		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS,
-		                    "height must be a non-negative integer");
 	if (jfull && !json_is_boolean(jfull))
 		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "full must be a boolean");
-	ssp_hash id;
-	if (jid && hash_param(params, "id", &id, err)) return -1;
 	int rc = ssp_store_read(n->store, &rt);
 	if (rc) return fail_err(n, err, rc);
-	if (jh) {
-		height = (uint64_t)json_integer_value(jh);
-	} else if (jid) {
-		rc = ssp_chain_read_block_height(n->chain, rt, &id, &height);
-	} else {
-		ssp_head h;
-		rc = ssp_chain_read_head(n->chain, rt, &h);
-		height = h.height;
+	if (block_param(n, params, rt, &height, &raw, &len, err)) {
+		ssp_txn_end(rt);
+		return -1;
 	}
-	if (!rc) rc = ssp_chain_read_block(n->chain, rt, height, &raw, &len);
-	if (!rc) rc = ssp_block_decode(&b, raw, len, (size_t)1 << 31);
+	rc = ssp_block_decode(&b, raw, len, (size_t)1 << 31);
 	if (rc) {
 		ssp_txn_end(rt);
-		return rc == SSP_ERR_NOTFOUND
-		           ? ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "no such block")
-		           : fail_err(n, err, rc);
+		return fail_err(n, err, rc);
 	}
 	*res = block_json(n, &b, jfull && json_is_true(jfull));
 	/* the block's encoded bytes, for followers (and later peers) to import */
 	if (*res && jraw && json_is_true(jraw)) json_object_set_new(*res, "raw", jhex(raw, len));
 	ssp_block_free(&b);
 	ssp_txn_end(rt);
+	return *res ? 0 : fail_err(n, err, SSP_ERR_NOMEM);
+}
+
+/*
+ * A block's header alone: {height, id, raw}, raw its canonical encoding (the
+ * block's prefix), so a light client checks a header (its producer's
+ * signature, then the roots its proofs name) without fetching the block.
+ */
+static int m_chain_getHeader(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	ssp_node *n = ctx;
+	ssp_txn *rt;
+	uint64_t height = 0;
+	const uint8_t *raw;
+	size_t len;
+	ssp_header h;
+	ssp_rd r;
+	if (obj_params(params, err)) return -1;
+	int rc = ssp_store_read(n->store, &rt);
+	if (rc) return fail_err(n, err, rc);
+	if (block_param(n, params, rt, &height, &raw, &len, err)) {
+		ssp_txn_end(rt);
+		return -1;
+	}
+	ssp_rd_init(&r, raw, len);
+	/* a stored block that does not start with its header is altered data */
+	rc = ssp_header_read(&h, &r) || h.height != height ? SSP_ERR_DBCORRUPT : 0;
+	if (!rc)
+		*res = json_pack("{s:I, s:o, s:o}", "height", (json_int_t)h.height, "id",
+		                 jhex(h.id.b, 32), "raw", jhex(raw, r.off));
+	ssp_txn_end(rt);
+	if (rc) return fail_err(n, err, rc);
 	return *res ? 0 : fail_err(n, err, SSP_ERR_NOMEM);
 }
 
@@ -564,6 +611,7 @@ static int m_rpc_discover(void *ctx, json_t *params, json_t **res, ssp_rpc_error
 static const ssp_rpc_method methods[] = {
     {"chain_getInfo", m_chain_getInfo},
     {"chain_getBlock", m_chain_getBlock},
+    {"chain_getHeader", m_chain_getHeader},
     {"chain_getSupply", m_chain_getSupply},
     {"account_get", m_account_get},
     {"tx_submit", m_tx_submit},

@@ -172,10 +172,16 @@ def test():
         lie(no_value, "the record withheld", "invalid state proof")
 
         def header_byte(m, p, res):  # the block's header, its state_root altered
-            if m == "chain_getBlock":
+            if m == "chain_getHeader":
                 res["raw"] = flip_hex(res["raw"], STATE_ROOT_OFF)
             return res
         lie(header_byte, "an altered header", "rejected: its signature does not verify")
+
+        def other_header(m, p, res):  # a genuine header, of another block
+            if m == "chain_getHeader":
+                return node.rpc("chain_getHeader", {"height": 1})
+            return res
+        lie(other_header, "another block's header", "is not the block")
 
         def replay(m, p, res):  # the whole honest answer from before the revocation
             if m == "state_getProof":

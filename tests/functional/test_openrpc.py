@@ -11,6 +11,7 @@ serves it from rpc.discover (and the rpc_discover alias), must
     result schema, and the error codes bad params provoke are among the
     method's documented errors;
 and JSON-RPC ids beyond 64 bits are echoed, not refused."""
+import hashlib
 import json
 import os
 import sys
@@ -91,6 +92,7 @@ def test():
         ("account_get", {"address": other}),
         ("chain_getBlock", {}), ("chain_getBlock", {"height": t["height"], "full": True,
                                                     "raw": True}),
+        ("chain_getHeader", {}), ("chain_getHeader", {"height": t["height"]}),
         ("tx_get", {"txid": t["txid"]}), ("tx_get", {"txid": c["txid"]}),
         ("tx_submitBatch", {"txs": ["zz", "00"]}),
         ("contract_query", {"address": c["contract"], "function": "quote", "args": [me]}),
@@ -116,6 +118,17 @@ def test():
             name, "" if not bad else " (%s at %s)" % (bad[0].message, list(bad[0].path))))
         tested.add(name)
 
+    # chain_getHeader: the block's header bytes alone, its id their SHA-256
+    blk = node.rpc("chain_getBlock", {"height": t["height"], "raw": True})
+    hdr = node.rpc("chain_getHeader", {"height": t["height"]})
+    check(hdr["height"] == t["height"] and hdr["id"] == blk["id"]
+          and blk["raw"].startswith(hdr["raw"]) and len(hdr["raw"]) < len(blk["raw"])
+          and hashlib.sha256(bytes.fromhex(hdr["raw"])).hexdigest() == hdr["id"],
+          "chain_getHeader: the block's prefix, hashing to its id")
+    check(node.rpc("chain_getHeader", {"id": blk["id"]}) == hdr, "chain_getHeader by id")
+    head = node.rpc("chain_getHeader")
+    check(head["height"] >= t["height"], "chain_getHeader without params: the head")
+
     # errors: what bad params provoke is documented for the method
     def codes(m):
         out = set()
@@ -125,7 +138,8 @@ def test():
             out.add(e["code"])
         return out
     bad_calls = [(m, ["positional"]) for m in methods] + [
-        ("chain_getBlock", {"height": 10**9}), ("account_get", {"address": "x"}),
+        ("chain_getBlock", {"height": 10**9}), ("chain_getHeader", {"id": "00" * 32}),
+        ("chain_getHeader", {"height": 1, "id": "00" * 32}), ("account_get", {"address": "x"}),
         ("tx_submit", {"tx": "zz"}), ("tx_submit", {"tx": "00"}),
         ("tx_get", {"txid": "00" * 32}), ("tx_submitBatch", {"txs": ["00"] * 10001}),
         ("contract_query", {"address": other, "function": "f"}),
