@@ -92,6 +92,17 @@ SSP_API SSP_WUR int ssp_agent_counter_next(ssp_agent *a, uint64_t *value);
 /* The last value handed out (0 before the first), without incrementing. */
 SSP_API SSP_WUR int ssp_agent_counter_get(ssp_agent *a, uint64_t *value);
 
+/*
+ * Signs a metering receipt (ssp/proto_device.h): takes the next counter
+ * value (persisted before it is used, so no two receipts share one), fills
+ * in the agreement, the cumulative amount and the device's key, and signs
+ * it under SSP_DOM_RECEIPT and chain_id. The paying side checks it with
+ * ssp_meter_verify, and a newer one against the last with ssp_meter_follows.
+ */
+SSP_API SSP_WUR int ssp_agent_sign_meter(ssp_agent *a, const char *chain_id,
+                                         const ssp_hash *agreement, uint64_t cumulative,
+                                         ssp_meter_receipt *out);
+
 /* ------------------------------------------------------------ light client
  *
  * A device checks what a node tells it without trusting the node: a block

@@ -169,6 +169,40 @@ SSP_WUR int ssp_device_serials_encode(ssp_buf *b, const char *const *serials, si
 int ssp_device_serial_next(const ssp_device_payload *p, size_t *off,
                            char out[SSP_SERIAL_MAX + 1]);
 
+/*
+ * A metering receipt (ARCHITECTURE §9): what a device's SmartAgent signs
+ * for the service it delivered under an agreement — the cumulative amount
+ * metered so far and a value of its monotonic counter, so a receipt is
+ * never signed twice and a later one supersedes an earlier one. The party
+ * that pays keeps the latest; the escrow of the service market settles on
+ * it. Signed under SSP_DOM_RECEIPT and the chain id over the encoding
+ * without the signature:
+ *   u8 version=1 ‖ agreement[32] ‖ u64 counter ‖ u64 cumulative (little-endian) ‖
+ *   u8 key type ‖ u8 key len ‖ signer key ‖ sig[64]
+ */
+#define SSP_METER_VERSION 1
+typedef struct {
+	ssp_hash agreement;  /* the agreement's id */
+	uint64_t counter;    /* a value of the signer's monotonic counter (> 0) */
+	uint64_t cumulative; /* base units (or the agreement's unit) metered so far */
+	ssp_pubkey signer;
+	ssp_sig sig;
+} ssp_meter_receipt;
+
+void ssp_meter_encode(ssp_buf *b, const ssp_meter_receipt *m, bool with_sig);
+/* Strict: SSP_ERR_PAYLOAD for anything but one whole signed receipt. */
+SSP_WUR int ssp_meter_decode(ssp_meter_receipt *m, const uint8_t *buf, size_t n);
+void ssp_meter_digest(ssp_hash *out, const char *chain_id, const ssp_meter_receipt *m);
+/* 0 when m->sig is m->signer's over m for chain_id; SSP_ERR_BADSIG otherwise. */
+SSP_WUR int ssp_meter_verify(const ssp_meter_receipt *m, const char *chain_id);
+/*
+ * 0 when `next` may supersede `prev`: same agreement and signer, a higher
+ * counter and a cumulative amount that did not shrink; SSP_ERR_INVAL if
+ * they are about different agreements or signers, SSP_ERR_DEV_COUNTER if
+ * the counter did not grow, SSP_ERR_RANGE if the amount went back.
+ */
+SSP_WUR int ssp_meter_follows(const ssp_meter_receipt *prev, const ssp_meter_receipt *next);
+
 /* Codec pieces the module's records share: u8 len + identifier, u8 type + u8 len + key. */
 void ssp_device_put_ident(ssp_buf *b, const char *s);
 SSP_WUR int ssp_device_rd_ident(ssp_rd *r, char *out, size_t max);

@@ -108,6 +108,21 @@ int ssp_agent_sign(ssp_agent *a, int domain, const char *chain_id, const void *m
 	return ssp_agent_sign_digest(a, &d, sig);
 }
 
+int ssp_agent_sign_meter(ssp_agent *a, const char *chain_id, const ssp_hash *agreement,
+                         uint64_t cumulative, ssp_meter_receipt *out)
+{
+	ssp_meter_receipt m = {.agreement = *agreement, .cumulative = cumulative};
+	int rc = ssp_agent_pubkey(a, &m.signer);
+	if (!rc) rc = ssp_agent_counter_next(a, &m.counter);
+	ssp_hash d;
+	if (!rc) {
+		ssp_meter_digest(&d, chain_id, &m);
+		rc = ssp_agent_sign_digest(a, &d, &m.sig);
+	}
+	if (!rc) *out = m;
+	return rc;
+}
+
 int ssp_agent_signer(void *agent, ssp_sig *sig, const ssp_hash *digest)
 {
 	return ssp_agent_sign_digest(agent, digest, sig);

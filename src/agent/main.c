@@ -14,7 +14,10 @@
  *   ssp-agent anchors --genesis FILE [--out FILE]        the trust anchors from a genesis
  *   ssp-agent check-device ADDRESS --anchors FILE [--max-age S]   registered/revoked/unknown
  *   ssp-agent check-tx TXID --anchors FILE                is the tx in a block
- * whose answers are verified here against headers signed by the producer schedule.
+ * whose answers are verified here against headers signed by the producer schedule,
+ * and metering receipts (chain id from --chain-id or --anchors; no node):
+ *   ssp-agent meter --uri URI --agreement HEX --cumulative N   sign one (next counter)
+ *   ssp-agent check-meter HEX [--after HEX]                    check one, and its order
  *
  * The PIN comes from --pin, else SSP_AGENT_PIN, else the URI's pin-value.
  * --hrp sets the address prefix (default dssp, the devnet's). --json prints
@@ -45,6 +48,11 @@ static int usage(void)
 	        "  check-device ADDRESS --anchors FILE [--max-age SECONDS (default 60, 0 = any)]\n"
 	        "            registered, revoked, untrusted or unknown, from a state proof\n"
 	        "  check-tx  TXID --anchors FILE: the tx's inclusion proof against its block\n"
+	        "metering receipts (no node; chain id from --chain-id ID or --anchors FILE):\n"
+	        "  meter     --agreement HEX --cumulative N: sign the amount delivered so far\n"
+	        "            under an agreement, with the token's next counter value\n"
+	        "  check-meter RECEIPT [--after RECEIPT]: the signature, and that it supersedes\n"
+	        "            the last receipt kept (higher counter, amount not lower); no --uri\n"
 	        "--rpc URL: the node (default http://127.0.0.1:9631)\n"
 	        "URI: pkcs11:token=LABEL[?module-path=/path/to/module.so] or file:KEYSTORE\n"
 	        "PIN: --pin, else $SSP_AGENT_PIN, else the URI's pin-value\n");
@@ -69,7 +77,8 @@ int main(int argc, char **argv)
 		           !strcmp(a, "--rpc") || !strcmp(a, "--to") || !strcmp(a, "--amount") ||
 		           !strcmp(a, "--cert") || !strcmp(a, "--firmware-hash") ||
 		           !strcmp(a, "--anchors") || !strcmp(a, "--genesis") || !strcmp(a, "--out") ||
-		           !strcmp(a, "--max-age")) {
+		           !strcmp(a, "--max-age") || !strcmp(a, "--chain-id") ||
+		           !strcmp(a, "--agreement") || !strcmp(a, "--cumulative") || !strcmp(a, "--after")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "ssp-agent: error: %s needs a value\n", a);
 				return usage();
@@ -85,6 +94,10 @@ int main(int argc, char **argv)
 			else if (!strcmp(a, "--anchors")) o.anchors = v;
 			else if (!strcmp(a, "--genesis")) o.genesis = v;
 			else if (!strcmp(a, "--out")) o.out = v;
+			else if (!strcmp(a, "--chain-id")) o.chain_id = v;
+			else if (!strcmp(a, "--agreement")) o.agreement = v;
+			else if (!strcmp(a, "--cumulative")) o.cumulative = v;
+			else if (!strcmp(a, "--after")) o.after = v;
 			else if (!strcmp(a, "--max-age")) {
 				char *end;
 				o.max_age_s = strtoull(v, &end, 10);
@@ -106,11 +119,19 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cmd) return usage();
-	if (o.arg && strcmp(cmd, "check-device") && strcmp(cmd, "check-tx")) {
+	if (o.arg && strcmp(cmd, "check-device") && strcmp(cmd, "check-tx") && strcmp(cmd, "check-meter")) {
 		fprintf(stderr, "ssp-agent: error: unexpected argument %s\n", o.arg);
 		return usage();
 	}
 	o.json = json;
+	o.hrp = hrp;
+	if (!strcmp(cmd, "check-meter")) {
+		if (ssp_core_init()) {
+			fprintf(stderr, "ssp-agent: error: cannot initialise libsodium\n");
+			return 1;
+		}
+		return agent_cmd_check_meter(&o);
+	}
 	if (!strcmp(cmd, "anchors") || !strcmp(cmd, "check-device") || !strcmp(cmd, "check-tx")) {
 		if (ssp_core_init()) {
 			fprintf(stderr, "ssp-agent: error: cannot initialise libsodium\n");
@@ -121,11 +142,11 @@ int main(int argc, char **argv)
 		                                      : agent_cmd_check_tx(&o);
 	}
 	unsigned flags = 0;
-	static const char *const chain_cmds[] = {"balance", "transfer", "enroll", "attest"};
+	static const char *const chain_cmds[] = {"balance", "transfer", "enroll", "attest", "meter"};
 	int (*chain_fn)(ssp_agent *, const agent_opts *) = NULL;
-	int (*const fns[])(ssp_agent *, const agent_opts *) = {agent_cmd_balance, agent_cmd_transfer,
-	                                                         agent_cmd_enroll, agent_cmd_attest};
-	for (size_t k = 0; k < 4; k++)
+	int (*const fns[])(ssp_agent *, const agent_opts *) = {
+	        agent_cmd_balance, agent_cmd_transfer, agent_cmd_enroll, agent_cmd_attest, agent_cmd_meter};
+	for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++)
 		if (!strcmp(cmd, chain_cmds[k])) chain_fn = fns[k];
 	if (!strcmp(cmd, "init")) flags = SSP_AGENT_CREATE;
 	else if (!chain_fn && strcmp(cmd, "csr") && strcmp(cmd, "status") && strcmp(cmd, "counter")) {

@@ -17,6 +17,8 @@ typedef struct {
 	const char *arg;                     /* the command's operand (check-device, check-tx) */
 	const char *anchors, *genesis, *out; /* light-client commands */
 	unsigned long long max_age_s;        /* check-device: newest header's age limit, 0 = none */
+	const char *hrp;                     /* address prefix */
+	const char *chain_id, *agreement, *cumulative, *after; /* metering receipts */
 } agent_opts;
 
 /* Each returns ssp-agent's exit status: 0 ok, 1 failure (reported), 2 usage. */
@@ -28,5 +30,8 @@ int agent_cmd_attest(ssp_agent *ag, const agent_opts *o);
 int agent_cmd_anchors(const agent_opts *o);
 int agent_cmd_check_device(const agent_opts *o);
 int agent_cmd_check_tx(const agent_opts *o);
+/* Metering receipts (main_meter.c): the device signs one; anyone checks one. */
+int agent_cmd_meter(ssp_agent *ag, const agent_opts *o);
+int agent_cmd_check_meter(const agent_opts *o);
 
 #endif

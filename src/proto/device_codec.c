@@ -387,3 +387,59 @@ int ssp_device_record_decode(ssp_device *d, const void *key, size_t kl, const vo
 	d->owned = owned;
 	return 0;
 }
+
+/* ------------------------------------------------------ metering receipts */
+
+void ssp_meter_encode(ssp_buf *b, const ssp_meter_receipt *m, bool with_sig)
+{
+	ssp_buf_u8(b, SSP_METER_VERSION);
+	ssp_buf_put(b, m->agreement.b, 32);
+	ssp_buf_u64(b, m->counter);
+	ssp_buf_u64(b, m->cumulative);
+	ssp_device_put_key(b, &m->signer);
+	if (with_sig) ssp_buf_put(b, m->sig.b, SSP_SIG_LEN);
+}
+
+int ssp_meter_decode(ssp_meter_receipt *m, const uint8_t *buf, size_t n)
+{
+	ssp_rd r;
+	memset(m, 0, sizeof *m);
+	ssp_rd_init(&r, buf, n);
+	if (ssp_rd_u8(&r) != SSP_METER_VERSION) return SSP_ERR_PAYLOAD;
+	ssp_rd_raw(&r, m->agreement.b, 32);
+	m->counter = ssp_rd_u64(&r);
+	m->cumulative = ssp_rd_u64(&r);
+	if (r.err || ssp_device_rd_key(&r, &m->signer)) return SSP_ERR_PAYLOAD;
+	ssp_rd_raw(&r, m->sig.b, SSP_SIG_LEN);
+	if (r.err || ssp_rd_end(&r) || m->counter == 0) return SSP_ERR_PAYLOAD;
+	return 0;
+}
+
+void ssp_meter_digest(ssp_hash *out, const char *chain_id, const ssp_meter_receipt *m)
+{
+	ssp_buf b;
+	ssp_buf_init(&b, 128);
+	ssp_meter_encode(&b, m, false);
+	if (b.err)
+		memset(out, 0, sizeof *out); /* no key signs zeros */
+	else
+		ssp_sig_digest(out, SSP_DOM_RECEIPT, chain_id, b.data, b.len);
+	ssp_buf_free(&b);
+}
+
+int ssp_meter_verify(const ssp_meter_receipt *m, const char *chain_id)
+{
+	ssp_hash d;
+	ssp_meter_digest(&d, chain_id, m);
+	return ssp_verify_digest(&m->signer, &d, &m->sig) ? SSP_ERR_BADSIG : 0;
+}
+
+int ssp_meter_follows(const ssp_meter_receipt *prev, const ssp_meter_receipt *next)
+{
+	if (memcmp(prev->agreement.b, next->agreement.b, 32) || prev->signer.type != next->signer.type ||
+	    prev->signer.len != next->signer.len || memcmp(prev->signer.b, next->signer.b, prev->signer.len))
+		return SSP_ERR_INVAL;
+	if (next->counter <= prev->counter) return SSP_ERR_DEV_COUNTER;
+	if (next->cumulative < prev->cumulative) return SSP_ERR_RANGE;
+	return 0;
+}

@@ -62,6 +62,39 @@ def test():
         got += [int(x) for x in out.split()]
     check(sorted(got) == list(range(5, 13)),
           "4 concurrent agents × 2 values: 5..12, each once (%s)" % sorted(got))
+    # metering receipts: signed in the token with its counter, checked without a node
+    agreement = "5a" * 32
+
+    def meter(cumulative, *extra):
+        r = agent("meter", "--uri", uri, "--agreement", agreement, "--cumulative", str(cumulative),
+                  "--chain-id", "ssp-devnet", "--json", *extra)
+        check(r.returncode == 0, "meter %d: exit 0 (%r)" % (cumulative, r.stderr.strip()))
+        return json.loads(r.stdout)
+
+    m1, m2 = meter(100), meter(250)
+    check(m1["counter"] == 13 and m2["counter"] == 14 and m2["signer"] == st["address"],
+          "meter takes the token's next counter values (13, 14) and signs as the device")
+    check(json.loads(agent("counter", "--uri", uri, "--json").stdout)["counter"] == 15,
+          "the counter went on from the receipts (15)")
+
+    def check_meter(*args):
+        argv = command(bindir, "ssp-agent") + ["check-meter", *args]
+        return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+
+    r = check_meter(m2["receipt"], "--after", m1["receipt"], "--chain-id", "ssp-devnet", "--json")
+    check(r.returncode == 0 and json.loads(r.stdout)["cumulative"] == 250,
+          "check-meter: the newer receipt verifies and supersedes the older")
+    r = check_meter(m1["receipt"], "--after", m2["receipt"], "--chain-id", "ssp-devnet")
+    check(r.returncode == 1 and "replayed" in r.stderr, "an older receipt after a newer: replayed")
+    r = check_meter(m1["receipt"], "--chain-id", "ssp-other")
+    check(r.returncode == 1 and "does not verify" in r.stderr, "another chain id: refused")
+    bad = m2["receipt"][:-2] + ("00" if m2["receipt"][-2:] != "00" else "01")
+    r = check_meter(bad, "--chain-id", "ssp-devnet")
+    check(r.returncode == 1 and "does not verify" in r.stderr, "a tampered signature: refused")
+    r = check_meter(m2["receipt"] + "00", "--chain-id", "ssp-devnet")
+    check(r.returncode == 1 and "not a metering receipt" in r.stderr, "a trailing byte: refused")
+    r = agent("meter", "--uri", uri, "--agreement", "xyz", "--cumulative", "1", "--chain-id", "c")
+    check(r.returncode == 1 and "--agreement" in r.stderr, "a bad agreement id: explained")
     # refusals
     r = agent("status", "--uri", "pkcs11:token=nope")
     check(r.returncode == 1 and "no initialised PKCS#11 token matches" in r.stderr,

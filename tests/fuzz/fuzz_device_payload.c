@@ -6,7 +6,7 @@
  * bounded counts, counter > 0, a batch's serials valid and strictly
  * ascending) and the encoder gives back exactly the input
  * (one byte string per payload); the same bytes are decoded as every other
- * device type too. Any violation aborts.
+ * device type too, and as a metering receipt. Any violation aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -88,6 +88,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cert_ok(&c);
 		ssp_buf_init(&b, size + 64);
 		ssp_device_cert_encode(&b, &c, true);
+		check(b.err == 0 && b.len == size && memcmp(b.data, data, size) == 0);
+		ssp_buf_free(&b);
+	}
+	ssp_meter_receipt m;
+	if (ssp_meter_decode(&m, data, size) == 0) {
+		ssp_buf b;
+		check(m.counter > 0 && m.signer.len == ssp_pubkey_len(m.signer.type));
+		ssp_buf_init(&b, size + 64);
+		ssp_meter_encode(&b, &m, true);
 		check(b.err == 0 && b.len == size && memcmp(b.data, data, size) == 0);
 		ssp_buf_free(&b);
 	}
