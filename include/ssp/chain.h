@@ -320,6 +320,12 @@ typedef struct {
 	                ssp_pubkey *key);
 	/* The final height once `head` is committed (never above head->height). */
 	uint64_t (*finalized)(void *ctx, const ssp_chain *c, const ssp_head *head);
+	/*
+	 * Optional (NULL: nothing to do). A branch switch was abandoned after
+	 * `finalized` had been called for some of its blocks: forget what was
+	 * learnt from them and reload from the committed chain (read txns).
+	 */
+	void (*reset)(void *ctx, const ssp_chain *c);
 	void *ctx;
 } ssp_consensus;
 
@@ -422,6 +428,12 @@ SSP_WUR int ssp_chain_pop_to(ssp_chain *c, uint64_t height, ssp_popped *out);
 SSP_WUR int ssp_chain_pop(ssp_chain *c, ssp_popped *out);
 void ssp_popped_free(ssp_popped *p);
 
+/*
+ * The slot of the last block this datadir's producer signed, recorded in
+ * the block's own commit by ssp_produce_block (0 if none). Any thread.
+ */
+SSP_WUR int ssp_chain_read_signed_slot(const ssp_chain *c, ssp_txn *rt, uint64_t *slot);
+
 /* A block signer: the producer key stays outside the chain (a keystore, later an HSM). */
 typedef struct {
 	/* Signs the 32-byte digest of a header (ssp_sig_digest under SSP_DOM_BLOCK). */
@@ -482,10 +494,44 @@ void ssp_mempool_note_rejected(ssp_mempool *m, const ssp_hash *txid, int err);
  * entries, so that free junk cannot push honest txs' reasons out.
  */
 void ssp_mempool_note_invalid(ssp_mempool *m, const ssp_hash *txid, int err);
+/*
+ * Gives txs back to the pool after a branch switch: txs[0..n) (the popped
+ * blocks' txs, oldest first, signatures already checked) are admitted
+ * again under the current committed state, and every sender they touch is
+ * re-queued from its nonce on the new branch — the given txs first, then
+ * its earlier pending ones — so the nonces stay contiguous. A tx no longer
+ * valid (its nonce used by the new branch, balance …) is refused and
+ * remembered for tx_get. Returns how many of txs were admitted.
+ */
+size_t ssp_mempool_readd(ssp_mempool *m, const ssp_tx *txs, size_t n);
 /* Next nonce for the sender counting pending txs. */
 uint64_t ssp_mempool_pending_nonce(ssp_mempool *m, const ssp_addr *a);
 size_t ssp_mempool_count(const ssp_mempool *m);
 size_t ssp_mempool_bytes(const ssp_mempool *m);
+
+/*
+ * Switches to another branch in ONE LMDB write txn: pops every block above
+ * fork_height (as ssp_chain_pop_to) and imports raw[0..n) (encoded blocks
+ * of heights fork_height+1.., each extending the previous), every one
+ * fully verified as ssp_chain_import does (decoding, producer in slot and
+ * its signature, every tx signature, execution, the three roots) before the
+ * txn commits. All or nothing:
+ *  - SSP_ERR_FINAL_POP when fork_height is below the finalized height,
+ *    SSP_ERR_BLOCK_HEIGHT when it is above the head; nothing changes;
+ *  - a validity error of block i (or SSP_ERR_BLOCK_EARLY: not yet): the
+ *    txn is aborted, nothing changes, *bad = i and the error is returned
+ *    (the chain is not poisoned);
+ *  - a local failure (ssp_err_local): nothing is written and the chain is
+ *    poisoned, as for import.
+ * On success *out (may be NULL) holds the popped blocks' bytes, highest
+ * first, and, with m, the pool is reconciled: the new branch's txs leave
+ * it and the popped blocks' txs that the new branch does not include come
+ * back (ssp_mempool_readd); *readded (may be NULL) counts them. Owner
+ * thread only, not during an exec (SSP_ERR_BUSY).
+ */
+SSP_WUR int ssp_chain_switch(ssp_chain *c, ssp_mempool *m, uint64_t fork_height,
+                             const uint8_t *const *raw, const size_t *len, size_t n,
+                             ssp_popped *out, size_t *bad, size_t *readded);
 
 /* ------------------------------------------------------- block production */
 

@@ -415,6 +415,29 @@ int ssp_chain_read_head(const ssp_chain *c, ssp_txn *rt, ssp_head *out)
 	return rc ? rc : chain_head_decode(out, v, vl);
 }
 
+/* meta "signed_slot": the slot of the last block this datadir's producer signed (u64 LE) */
+static const char k_signed[] = "signed_slot";
+
+int chain_signed_slot_put(ssp_chain *c, ssp_txn *t, uint64_t slot)
+{
+	uint8_t v[8];
+	ssp_le64_put(v, slot);
+	return ssp_txn_put(t, c->t_meta, k_signed, sizeof k_signed - 1, v, 8);
+}
+
+int ssp_chain_read_signed_slot(const ssp_chain *c, ssp_txn *rt, uint64_t *slot)
+{
+	const void *v;
+	size_t vl;
+	int rc = ssp_txn_get(rt, c->t_meta, k_signed, sizeof k_signed - 1, &v, &vl);
+	*slot = 0;
+	if (rc == SSP_ERR_NOTFOUND) return 0;
+	if (rc) return rc;
+	if (vl != 8) return SSP_ERR_DBCORRUPT;
+	*slot = ssp_le64_get(v);
+	return 0;
+}
+
 int ssp_chain_read_account(const ssp_chain *c, ssp_txn *rt, const ssp_addr *a, ssp_account *out)
 {
 	uint8_t k[1 + SSP_ADDR_LEN];

@@ -69,6 +69,25 @@ typedef int (*chain_undo_visit)(void *arg, const uint8_t *key, size_t kl, const 
                                 size_t ol);
 SSP_WUR int chain_undo_read(const ssp_chain *c, ssp_txn *t, uint64_t height, ssp_head *prev,
                             chain_undo_visit fn, void *arg);
+/*
+ * Pops every block above `height` inside the write txn t (undo.c): restores
+ * state and tree, deletes the blocks' data and writes the parent's head
+ * record (finality never moves back). *head gets that head; the popped
+ * blocks' bytes are appended to *got, highest first. c->head is not changed.
+ */
+SSP_WUR int chain_pop_in(ssp_chain *c, ssp_txn *t, uint64_t height, ssp_head *head,
+                         ssp_popped *got);
+/*
+ * Imports a prepared block inside the write txn t without committing it
+ * (exec.c; a branch switch): the same checks as ssp_chain_import_prepared,
+ * c->head moves to the block. ip stays the caller's.
+ */
+SSP_WUR int chain_import_nested(ssp_chain *c, ssp_txn *t, ssp_import *ip, ssp_block_info *info);
+/* The decoded block of a prepared import (borrowed from ip). */
+const ssp_block *chain_import_block(const ssp_import *ip);
+/* The exec's block is signed by this node: its commit records the slot (meta signed_slot). */
+void chain_exec_mark_signed(ssp_exec *x);
+SSP_WUR int chain_signed_slot_put(ssp_chain *c, ssp_txn *t, uint64_t slot);
 SSP_WUR int chain_put_block(ssp_chain *c, ssp_txn *t, const ssp_header *h, const uint8_t *raw,
                             size_t n);
 uint64_t chain_tx_gas(const ssp_chain *c, const ssp_tx *tx);

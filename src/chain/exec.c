@@ -29,6 +29,8 @@ struct ssp_exec {
 	ssp_state *st;
 	uint64_t height, slot, time_ms;
 	bool validating; /* an imported block (ssp_txctx.validating) */
+	bool nested;     /* t is borrowed (a branch switch's txn): never committed or ended here */
+	bool signed_slot; /* this node signed it (ssp_produce_block): record the slot in its txn */
 	/* included txs and their receipts */
 	const ssp_tx **txs;
 	ssp_receipt *rcpts;
@@ -155,7 +157,8 @@ static int slot_ok(const ssp_chain *c, uint64_t slot, uint64_t time_ms)
 	return 0;
 }
 
-int ssp_chain_begin(ssp_chain *c, ssp_exec **out, uint64_t slot, uint64_t time_ms)
+/* Starts a block in the store's write txn, or in `outer` (borrowed) when not NULL. */
+static int begin_in(ssp_chain *c, ssp_txn *outer, ssp_exec **out, uint64_t slot, uint64_t time_ms)
 {
 	ssp_exec *x;
 	int rc;
@@ -172,7 +175,13 @@ int ssp_chain_begin(ssp_chain *c, ssp_exec **out, uint64_t slot, uint64_t time_m
 	x->time_ms = time_ms;
 	x->t0 = ssp_mono_ns();
 	ssp_buf_init(&x->blob, (size_t)1 << 30);
-	rc = ssp_store_write(c->store, &x->t);
+	if (outer) {
+		x->t = outer;
+		x->nested = true;
+		rc = 0;
+	} else {
+		rc = ssp_store_write(c->store, &x->t);
+	}
 	if (!rc) rc = ssp_state_new(&x->st, x->t, c->t_state);
 	if (!rc) rc = release_locks(x);
 	if (rc) {
@@ -182,6 +191,11 @@ int ssp_chain_begin(ssp_chain *c, ssp_exec **out, uint64_t slot, uint64_t time_m
 	c->executing = true;
 	*out = x;
 	return 0;
+}
+
+int ssp_chain_begin(ssp_chain *c, ssp_exec **out, uint64_t slot, uint64_t time_ms)
+{
+	return begin_in(c, NULL, out, slot, time_ms);
 }
 
 void ssp_exec_abort(ssp_exec *x)
@@ -198,7 +212,7 @@ void ssp_exec_abort(ssp_exec *x)
 	ssp_buf_free(&x->blob);
 	ssp_state_free(x->st);
 	if (x->t) {
-		ssp_txn_end(x->t);
+		if (!x->nested) ssp_txn_end(x->t);
 		x->c->executing = false;
 	}
 	free(x);
@@ -538,8 +552,12 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 	}
 	chain_head_encode(hv, &nh);
 	if (!rc) rc = ssp_txn_put(x->t, c->t_meta, "head", 4, hv, sizeof hv);
+	if (!rc && x->signed_slot)
+		rc = chain_signed_slot_put(c, x->t, x->slot);
 	uint64_t t0 = ssp_mono_ns();
-	if (rc) {
+	if (x->nested) {
+		/* a branch switch: its txn is committed (or aborted) once, by ssp_chain_switch */
+	} else if (rc) {
 		ssp_txn_end(x->t);
 	} else {
 		rc = ssp_txn_commit(x->t);
@@ -562,7 +580,7 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 	info->root_ns = x->root_ns;
 	info->root_keys = x->root_keys;
 	info->root_ops = x->root_ops;
-	if (c->check_invariants) {
+	if (c->check_invariants && !x->nested) {
 		ssp_txn *rt;
 		rc = ssp_store_read(c->store, &rt);
 		if (!rc) {
@@ -870,7 +888,13 @@ int ssp_chain_prepare(const ssp_chain *c, ssp_mempool *m, ssp_import **out, cons
 	return prepare(c, m, out, raw, n, NULL);
 }
 
-int ssp_chain_import_prepared(ssp_chain *c, ssp_mempool *m, ssp_import *ip, ssp_block_info *info)
+/*
+ * Checks an imported block's header against the head, executes and commits
+ * it — in its own write txn, or in `outer` (a branch switch) without
+ * committing. Leaves ip to the caller.
+ */
+static int import_in(ssp_chain *c, ssp_mempool *m, ssp_import *ip, ssp_block_info *info,
+                     ssp_txn *outer)
 {
 	const ssp_header *h = &ip->blk.hdr;
 	ssp_exec *x = NULL;
@@ -901,7 +925,7 @@ int ssp_chain_import_prepared(ssp_chain *c, ssp_mempool *m, ssp_import *ip, ssp_
 	rc = ssp_header_check_sig(h, c->g->chain_id, &key);
 	if (rc) goto out;
 	/* then the state: execute and commit under the block's own header */
-	rc = ssp_chain_begin(c, &x, h->slot, h->timestamp_ms);
+	rc = begin_in(c, outer, &x, h->slot, h->timestamp_ms);
 	if (!rc) rc = ssp_exec_block(x, ip->blk.txs, ip->blk.ntx, ip->ok);
 	if (rc) {
 		ssp_exec_abort(x);
@@ -911,8 +935,29 @@ int ssp_chain_import_prepared(ssp_chain *c, ssp_mempool *m, ssp_import *ip, ssp_
 	if (!rc && m) ssp_mempool_after_block(m, ip->blk.txs, ip->blk.ntx, c->head.height);
 out:
 	if (ssp_err_local(rc)) poison(c, rc, "importing a block");
+	return rc;
+}
+
+int ssp_chain_import_prepared(ssp_chain *c, ssp_mempool *m, ssp_import *ip, ssp_block_info *info)
+{
+	int rc = import_in(c, m, ip, info, NULL);
 	ssp_import_free(ip);
 	return rc;
+}
+
+int chain_import_nested(ssp_chain *c, ssp_txn *t, ssp_import *ip, ssp_block_info *info)
+{
+	return import_in(c, NULL, ip, info, t);
+}
+
+const ssp_block *chain_import_block(const ssp_import *ip)
+{
+	return &ip->blk;
+}
+
+void chain_exec_mark_signed(ssp_exec *x)
+{
+	x->signed_slot = true;
 }
 
 int ssp_chain_import(ssp_chain *c, ssp_mempool *m, const uint8_t *raw, size_t n,

@@ -415,6 +415,45 @@ int ssp_mempool_add_checked(ssp_mempool *m, const ssp_tx *tx, bool verified, ssp
 	return rc;
 }
 
+size_t ssp_mempool_readd(ssp_mempool *m, const ssp_tx *txs, size_t n)
+{
+	mp_entry **held = NULL;
+	size_t nheld = 0, cap = 0, added = 0;
+	LOCK(m);
+	/* every sender touched is re-queued from its nonce on the new branch */
+	for (size_t i = 0; i < n; i++) {
+		mp_sender *s = find_sender(m, &txs[i].from, 0);
+		if (!s) continue;
+		if (nheld + s->len > cap) {
+			size_t nc = (nheld + s->len) * 2;
+			mp_entry **nh = ssp_realloc(held, nc * sizeof *nh);
+			if (!nh) continue; /* they stay queued as they are; only order may suffer */
+			held = nh;
+			cap = nc;
+		}
+		for (uint32_t k = 0; k < s->len; k++) {
+			unlink_tx(m, s->q[k]);
+			held[nheld++] = s->q[k];
+		}
+		s->len = 0;
+		s->cost = 0;
+		free_sender_if_empty(m, s);
+	}
+	for (size_t i = 0; i < n; i++) {
+		ssp_hash id;
+		if (!add_locked(m, &txs[i], true, true, &id)) added++;
+	}
+	for (size_t k = 0; k < nheld; k++) {
+		ssp_hash id;
+		(void)add_locked(m, &held[k]->tx, true, true, &id);
+		free(held[k]->raw);
+		free(held[k]);
+	}
+	UNLOCK(m);
+	free(held);
+	return added;
+}
+
 void ssp_mempool_drop_tx(ssp_mempool *m, const ssp_hash *txid, int err)
 {
 	LOCK(m);

@@ -55,6 +55,13 @@ int ssp_produce_block(ssp_chain *c, ssp_mempool *m, const ssp_signer *signer, ui
 	    (rc = ssp_exec_candidates(x, cand.txs, cand.n)) ||
 	    (rc = ssp_exec_header(x, &h, &producer)))
 		goto out;
+	/*
+	 * The slot goes into the block's own commit (meta signed_slot) — the
+	 * producer's watermark, durable with the block. The signature exists
+	 * before that commit, but nothing publishes it before: a crash in
+	 * between leaves neither block nor signature anywhere.
+	 */
+	chain_exec_mark_signed(x);
 	rc = sign_header(c, signer, &h);
 	if (rc) goto out;
 	/* the dropped list lives in x, which commit frees: reconcile from a copy */

@@ -192,23 +192,13 @@ out:
 	return rc;
 }
 
-int ssp_chain_pop_to(ssp_chain *c, uint64_t height, ssp_popped *out)
+int chain_pop_in(ssp_chain *c, ssp_txn *t, uint64_t height, ssp_head *head, ssp_popped *got)
 {
-	ssp_txn *t = NULL;
-	ssp_head cur, prev;
-	ssp_popped got = {0};
+	ssp_head cur = c->head, prev;
 	uint8_t hv[96];
-	int rc;
-	if (out) memset(out, 0, sizeof *out);
-	chain_assert_owner(c);
-	if (c->fatal) return c->fatal;
-	if (c->executing) return SSP_ERR_BUSY;
-	if (height >= c->head.height) return 0;
-	if (height < c->head.finalized) return SSP_ERR_FINAL_POP;
-	cur = c->head;
-	rc = ssp_store_write(c->store, &t);
+	int rc = 0;
 	while (!rc && cur.height > height) {
-		rc = pop_one(c, t, &cur, &prev, &got);
+		rc = pop_one(c, t, &cur, &prev, got);
 		if (!rc) cur = prev;
 	}
 	if (!rc) {
@@ -217,6 +207,24 @@ int ssp_chain_pop_to(ssp_chain *c, uint64_t height, ssp_popped *out)
 		chain_head_encode(hv, &cur);
 		rc = ssp_txn_put(t, c->t_meta, "head", 4, hv, sizeof hv);
 	}
+	*head = cur;
+	return rc;
+}
+
+int ssp_chain_pop_to(ssp_chain *c, uint64_t height, ssp_popped *out)
+{
+	ssp_txn *t = NULL;
+	ssp_head cur;
+	ssp_popped got = {0};
+	int rc;
+	if (out) memset(out, 0, sizeof *out);
+	chain_assert_owner(c);
+	if (c->fatal) return c->fatal;
+	if (c->executing) return SSP_ERR_BUSY;
+	if (height >= c->head.height) return 0;
+	if (height < c->head.finalized) return SSP_ERR_FINAL_POP;
+	rc = ssp_store_write(c->store, &t);
+	if (!rc) rc = chain_pop_in(c, t, height, &cur, &got);
 	if (!rc) {
 		rc = ssp_txn_commit(t);
 	} else if (t) {

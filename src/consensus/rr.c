@@ -115,7 +115,17 @@ int ssp_rr_load(ssp_rr *r, const ssp_chain *c)
 	return rc;
 }
 
+/* An abandoned branch switch: the window may hold the other branch's slots; reload it. */
+static void rr_reset(void *ctx, const ssp_chain *c)
+{
+	ssp_rr *r = ctx;
+	memset(r->known, 0, sizeof r->known);
+	if (ssp_rr_load(r, c))
+		memset(r->known, 0, sizeof r->known); /* finality then waits for new blocks */
+}
+
 void ssp_rr_consensus(ssp_rr *r, ssp_consensus *out)
 {
-	*out = (ssp_consensus){.producer = rr_producer, .finalized = rr_finalized, .ctx = r};
+	*out = (ssp_consensus){
+	    .producer = rr_producer, .finalized = rr_finalized, .reset = rr_reset, .ctx = r};
 }
