@@ -41,6 +41,122 @@ size_t ssp_rr_count(const ssp_rr *r);
  */
 uint64_t ssp_rr_lib(const ssp_rr *r, uint64_t top, const uint64_t *slots, size_t n_blocks);
 
+/* ------------------------------------------------------------ fork choice */
+
+/*
+ * A branch above a fork point, as fork choice sees it. tip_height is the
+ * height of its last block; first_slot and first_id describe its first
+ * block above the fork point (a branch with no block there has
+ * tip_height == the fork point and is never better than one with blocks).
+ */
+typedef struct {
+	uint64_t tip_height;
+	uint64_t first_slot;
+	ssp_hash first_id;
+	bool empty; /* no block above the fork point */
+} ssp_branch;
+
+/*
+ * What the fork database asks the consensus layer (the DPoS issue replaces
+ * the object, not its callers). Both callbacks are deterministic functions
+ * of their arguments and the committed chain, so every node holding the
+ * same blocks picks the same branch.
+ */
+typedef struct {
+	/*
+	 * Two branches above the same fork point (at or above the finalized
+	 * height): > 0 when a is better, < 0 when b is, 0 when they are one.
+	 */
+	int (*compare)(void *ctx, const ssp_branch *a, const ssp_branch *b);
+	/*
+	 * A cheap check of a header before its block is stored: the producer
+	 * of its slot signed it. 0 or a validity error (the sender is at fault).
+	 * The block is verified completely only when it is applied.
+	 */
+	int (*check_header)(void *ctx, const ssp_chain *c, const ssp_header *h);
+	void *ctx;
+} ssp_forkchoice;
+
+/*
+ * Round-robin fork choice: the branch with more blocks above the fork
+ * point (equivalently above the last final block, which every candidate
+ * shares) wins; on a tie, the one whose first block has the earlier slot
+ * (it was made first, in its producer's turn); then the lower first block
+ * id (two blocks for one slot: a double-signing producer). Any thread.
+ */
+void ssp_rr_forkchoice(ssp_rr *r, ssp_forkchoice *out);
+
+/* ---------------------------------------------------------- fork database */
+
+/*
+ * The fork database: blocks of competing branches received from peers,
+ * keyed by block id, each above the finalized height. Bounded in blocks
+ * and bytes (and in orphans: blocks whose parent is unknown, kept at most
+ * SSP_FORKDB_ORPHAN_MS while their ancestors are fetched). Used by the
+ * chain's owner thread only (it reads the chain through read txns).
+ */
+typedef struct ssp_forkdb ssp_forkdb;
+
+#define SSP_FORKDB_BLOCKS 512
+#define SSP_FORKDB_BYTES ((size_t)64 << 20)
+#define SSP_FORKDB_ORPHANS 64
+#define SSP_FORKDB_ORPHAN_MS 20000
+
+/* fc is copied (its ctx borrowed). 0 for max_blocks/max_bytes: the defaults above. */
+SSP_WUR int ssp_forkdb_new(ssp_forkdb **out, const ssp_forkchoice *fc, size_t max_blocks,
+                           size_t max_bytes);
+void ssp_forkdb_free(ssp_forkdb *f);
+
+/*
+ * Stores a copy of an encoded block from `peer` (0: this node, e.g. a
+ * popped block). Reads only its header. Returns 0 when stored, or:
+ * SSP_ERR_EXISTS (already in the database or on the chain),
+ * SSP_ERR_FINAL_POP (at or below the finalized height: stale, no blame),
+ * SSP_ERR_BUSY (full, or too many orphans: no blame),
+ * a validity error (malformed header, wrong producer or signature, a
+ * block known to be invalid or built on one): the sender is at fault.
+ */
+SSP_WUR int ssp_forkdb_add(ssp_forkdb *f, const ssp_chain *c, const uint8_t *raw, size_t n,
+                           uint64_t peer, uint64_t now_ms);
+/* Forgets a block (applied, or no longer wanted). */
+void ssp_forkdb_remove(ssp_forkdb *f, const ssp_hash *id);
+/* Remembers id as invalid (err) and drops it and every stored block built on it. */
+void ssp_forkdb_mark_bad(ssp_forkdb *f, const ssp_hash *id, int err);
+/*
+ * Drops blocks at or below the finalized height, branches that conflict
+ * with a final block and orphans older than SSP_FORKDB_ORPHAN_MS.
+ */
+void ssp_forkdb_prune(ssp_forkdb *f, const ssp_chain *c, uint64_t now_ms);
+size_t ssp_forkdb_count(const ssp_forkdb *f);
+size_t ssp_forkdb_bytes(const ssp_forkdb *f);
+
+/* A branch to switch to: blocks borrowed from the database until it changes. */
+#define SSP_FORKDB_WANTS 8
+typedef struct {
+	uint64_t fork_height;    /* the last block both branches share */
+	const uint8_t **raw;     /* heights fork_height+1 .. (owned array, borrowed bytes) */
+	size_t *len;
+	uint64_t *peer;
+	ssp_hash *id;
+	size_t n;
+	/* ancestors to fetch: for orphans, (peer, the heights below the lowest one) */
+	struct {
+		uint64_t peer, from;
+		uint32_t count;
+	} want[SSP_FORKDB_WANTS];
+	size_t nwant;
+} ssp_fork_plan;
+
+/*
+ * Fork choice over the stored branches against the chain's own: fills
+ * *plan with the best branch that fork choice prefers to the chain's
+ * (plan->n = 0 when the chain's is best), never one whose fork point is
+ * below the finalized height, and with the ancestor requests orphans need.
+ * Free with ssp_fork_plan_free. Returns 0 or a local failure.
+ */
+SSP_WUR int ssp_forkdb_best(ssp_forkdb *f, const ssp_chain *c, ssp_fork_plan *plan);
+void ssp_fork_plan_free(ssp_fork_plan *p);
+
 #ifdef __cplusplus
 }
 #endif

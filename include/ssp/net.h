@@ -75,6 +75,21 @@ SSP_WUR int ssp_net_start(ssp_net **out, uv_loop_t *loop, const ssp_net_config *
 void ssp_net_stop(ssp_net *n);
 void ssp_net_free(ssp_net *n);
 
+/*
+ * Forks (any thread). The chain thread's fork database asks a peer for
+ * blocks of its branch (GET_BLOCKS from..from+count-1, count <= 32: the
+ * ancestors of a block whose parent it lacks); the answers, and the head
+ * of any peer at our height with another head id (fetched by the net on
+ * its own), wait in a bounded inbox for ssp_net_take_fork_blocks, which
+ * works like ssp_net_take_blocks (raws[i] malloc'd, owned by the caller).
+ * ssp_net_peer_failed scores a peer for an invalid block found outside
+ * the sync window (a local error or SSP_ERR_BLOCK_EARLY: no blame).
+ */
+void ssp_net_request_blocks(ssp_net *n, uint64_t peer, uint64_t from, uint32_t count);
+size_t ssp_net_take_fork_blocks(ssp_net *n, uint8_t **raws, size_t *lens, uint64_t *peers,
+                                size_t max);
+void ssp_net_peer_failed(ssp_net *n, uint64_t peer, int err);
+
 /* The node's head changed (any thread): announce it to peers, continue syncing. */
 void ssp_net_head_changed(ssp_net *n);
 /* A tx was admitted into the mempool (RPC or a peer): remember it and announce its txid. */

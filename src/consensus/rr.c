@@ -129,3 +129,38 @@ void ssp_rr_consensus(ssp_rr *r, ssp_consensus *out)
 	*out = (ssp_consensus){
 	    .producer = rr_producer, .finalized = rr_finalized, .reset = rr_reset, .ctx = r};
 }
+
+/* ------------------------------------------------------------ fork choice */
+
+static int rr_compare(void *ctx, const ssp_branch *a, const ssp_branch *b)
+{
+	(void)ctx;
+	if (a->tip_height != b->tip_height) return a->tip_height > b->tip_height ? 1 : -1;
+	if (a->empty || b->empty) return a->empty == b->empty ? 0 : a->empty ? -1 : 1;
+	if (a->first_slot != b->first_slot) return a->first_slot < b->first_slot ? 1 : -1;
+	int d = memcmp(a->first_id.b, b->first_id.b, 32);
+	return d < 0 ? 1 : d > 0 ? -1 : 0;
+}
+
+static int rr_check_header(void *ctx, const ssp_chain *c, const ssp_header *h)
+{
+	const ssp_pubkey *key = ssp_rr_slot_producer(ctx, h->slot);
+	ssp_addr a;
+	ssp_buf b;
+	int rc;
+	if (h->height == 0 || h->height > h->slot + 1) return SSP_ERR_BLOCK_TIME;
+	ssp_addr_from_pubkey(&a, key);
+	if (memcmp(a.b, h->producer.b, SSP_ADDR_LEN)) return SSP_ERR_BLOCK_PRODUCER;
+	ssp_buf_init(&b, 64 * 1024);
+	ssp_header_encode(&b, h, false);
+	rc = b.err ? b.err
+	           : ssp_verify(key, SSP_DOM_BLOCK, ssp_genesis_chain_id(ssp_chain_genesis(c)),
+	                        b.data, b.len, &h->sig);
+	ssp_buf_free(&b);
+	return rc;
+}
+
+void ssp_rr_forkchoice(ssp_rr *r, ssp_forkchoice *out)
+{
+	*out = (ssp_forkchoice){.compare = rr_compare, .check_header = rr_check_header, .ctx = r};
+}

@@ -41,6 +41,9 @@
 #define PENDING_HANDSHAKES 32
 #define READ_CHUNK 65536
 #define SCORE_BAN 100
+#define FORK_REQS 16            /* ancestor / competing-head requests in flight */
+#define FORK_INBOX 64           /* blocks answering them, waiting for the chain thread */
+#define FORK_BYTES (32u << 20)
 
 enum { C_PRELUDE, C_SSHDR, C_HELLO, C_OPEN, C_CLOSING };
 enum { S_EMPTY, S_REQUESTED, S_HAVE };
@@ -85,6 +88,7 @@ typedef struct peer {
 	uint32_t win_frames;
 	uint32_t inflight;
 	uint32_t tx_requested;
+	ssp_hash fork_asked; /* the competing head last fetched from this peer */
 	bool got_addr_req;
 	bool close_called;
 	uint64_t drop_ms;
@@ -122,6 +126,19 @@ typedef struct {
 	uint64_t peer;
 	int err;
 } penalty;
+
+/* A block request outside the sync window: a fork's ancestors or a competing head. */
+typedef struct {
+	uint64_t peer, from, t_ms;
+	uint32_t count;
+	bool sent;
+} freq;
+
+typedef struct {
+	uint8_t *raw;
+	size_t len;
+	uint64_t peer;
+} fblock;
 
 struct ssp_net {
 	ssp_net_config cfg;
@@ -163,6 +180,11 @@ struct ssp_net {
 	uint64_t retry_after_ms;
 	penalty penalties[16];
 	size_t npenalties;
+	/* fork requests and the blocks answering them (also under slock) */
+	freq freqs[FORK_REQS];
+	size_t nfreqs;
+	fblock finbox[FORK_INBOX];
+	size_t nfinbox, finbox_bytes;
 };
 
 static void peer_drop(peer *p, uint16_t code, const char *reason);
@@ -511,6 +533,61 @@ static bool head_plausible(ssp_net *n, const ssp_net_head *h)
 	return h->height <= h->slot + 1 && h->slot <= now_slot;
 }
 
+/*
+ * Sends a fork request (loop thread, without slock: a send may drop the
+ * peer, which takes slock).
+ */
+static void freq_send(ssp_net *n, freq q)
+{
+	peer *p = peer_by_id(n, q.peer);
+	if (!p || p->state != C_OPEN) return; /* the request expires unanswered */
+	ssp_buf b;
+	net_get_blocks g = {q.from, q.count};
+	ssp_buf_init(&b, 16);
+	net_get_blocks_encode(&b, &g);
+	(void)send_buf(p, NET_GET_BLOCKS, &b);
+}
+
+/* Adds a fork request (slock held); the oldest gives way when the table is full. */
+static freq *freq_add(ssp_net *n, uint64_t peer_id, uint64_t from, uint32_t count)
+{
+	for (size_t i = 0; i < n->nfreqs; i++) /* the same request again: refresh it */
+		if (n->freqs[i].peer == peer_id && n->freqs[i].from == from &&
+		    n->freqs[i].count == count) {
+			n->freqs[i].sent = false;
+			return &n->freqs[i];
+		}
+	if (n->nfreqs == FORK_REQS) {
+		memmove(n->freqs, n->freqs + 1, (FORK_REQS - 1) * sizeof *n->freqs);
+		n->nfreqs--;
+	}
+	n->freqs[n->nfreqs] = (freq){.peer = peer_id, .from = from, .count = count};
+	return &n->freqs[n->nfreqs++];
+}
+
+/*
+ * A peer at our height with another head: a competing branch the sync
+ * window never fetches (it asks only for heights above ours). Fetch that
+ * head once; the chain thread's fork database asks for its ancestors.
+ */
+static void fork_check(peer *p)
+{
+	ssp_net *n = p->net;
+	ssp_net_head h;
+	n->cfg.head(n->cfg.ctx, &h);
+	if (p->head.height != h.height || h.height == 0 || !memcmp(p->head.id.b, h.id.b, 32) ||
+	    !memcmp(p->fork_asked.b, p->head.id.b, 32))
+		return;
+	p->fork_asked = p->head.id;
+	pthread_mutex_lock(&n->slock);
+	freq *q = freq_add(n, p->id, p->head.height, 1);
+	q->sent = true;
+	q->t_ms = ssp_now_ms();
+	freq copy = *q;
+	pthread_mutex_unlock(&n->slock);
+	freq_send(n, copy);
+}
+
 static void on_hello(peer *p, const uint8_t *pt, size_t len)
 {
 	ssp_net *n = p->net;
@@ -577,6 +654,7 @@ static void on_hello(peer *p, const uint8_t *pt, size_t len)
 	ssp_buf b;
 	ssp_buf_init(&b, 8);
 	(void)send_buf(p, NET_GET_ADDR, &b);
+	fork_check(p);
 	sync_tick(n);
 }
 
@@ -623,9 +701,26 @@ static void on_block(peer *p, const uint8_t *raw, size_t len)
 			s->peer = p->id;
 			n->win_bytes += len;
 		}
+	} else {
+		/* not for the window: an answer to a fork request from this peer? */
+		for (size_t i = 0; i < n->nfreqs; i++) {
+			freq *q = &n->freqs[i];
+			if (!q->sent || q->peer != p->id || h < q->from || h >= q->from + q->count)
+				continue;
+			if (n->nfinbox < FORK_INBOX && n->finbox_bytes + len <= FORK_BYTES) {
+				uint8_t *copy = malloc(len);
+				if (copy) {
+					memcpy(copy, raw, len);
+					n->finbox[n->nfinbox++] = (fblock){copy, len, p->id};
+					n->finbox_bytes += len;
+					ready = true;
+				}
+			}
+			break;
+		}
 	}
 	sslot *b = &n->win[n->base % SYNC_WIN];
-	ready = b->height == n->base && b->st == S_HAVE;
+	ready = ready || (b->height == n->base && b->st == S_HAVE);
 	pthread_mutex_unlock(&n->slock);
 	if (ready) n->cfg.blocks_ready(n->cfg.ctx);
 }
@@ -744,6 +839,7 @@ static void dispatch(peer *p, uint8_t type, const uint8_t *pt, size_t len)
 			return;
 		}
 		p->head = h;
+		fork_check(p);
 		sync_tick(n);
 		break;
 	}
@@ -1154,6 +1250,70 @@ void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer_id, int err
 	pthread_mutex_unlock(&n->slock);
 }
 
+void ssp_net_peer_failed(ssp_net *n, uint64_t peer_id, int err)
+{
+	if (ssp_err_local(err) || err == SSP_ERR_BLOCK_EARLY || !peer_id) return;
+	pthread_mutex_lock(&n->slock);
+	if (n->npenalties < sizeof n->penalties / sizeof *n->penalties)
+		n->penalties[n->npenalties++] = (penalty){peer_id, err};
+	if (!n->closed) uv_async_send(&n->wake);
+	pthread_mutex_unlock(&n->slock);
+}
+
+void ssp_net_request_blocks(ssp_net *n, uint64_t peer_id, uint64_t from, uint32_t count)
+{
+	if (!count || !from) return;
+	if (count > NET_GET_BLOCKS_MAX) count = NET_GET_BLOCKS_MAX;
+	pthread_mutex_lock(&n->slock);
+	(void)freq_add(n, peer_id, from, count);
+	if (!n->closed) uv_async_send(&n->wake);
+	pthread_mutex_unlock(&n->slock);
+}
+
+size_t ssp_net_take_fork_blocks(ssp_net *n, uint8_t **raws, size_t *lens, uint64_t *peers,
+                                size_t max)
+{
+	size_t k = 0;
+	pthread_mutex_lock(&n->slock);
+	while (k < max && k < n->nfinbox) {
+		raws[k] = n->finbox[k].raw;
+		lens[k] = n->finbox[k].len;
+		peers[k] = n->finbox[k].peer;
+		n->finbox_bytes -= n->finbox[k].len;
+		k++;
+	}
+	memmove(n->finbox, n->finbox + k, (n->nfinbox - k) * sizeof *n->finbox);
+	n->nfinbox -= k;
+	pthread_mutex_unlock(&n->slock);
+	return k;
+}
+
+/* Sends queued fork requests and forgets answered or expired ones (loop thread). */
+static void fork_requests(ssp_net *n)
+{
+	uint64_t now = ssp_now_ms();
+	freq out[FORK_REQS];
+	size_t nout = 0;
+	pthread_mutex_lock(&n->slock);
+	for (size_t i = 0; i < n->nfreqs;) {
+		freq *q = &n->freqs[i];
+		if (!q->sent) {
+			q->sent = true;
+			q->t_ms = now;
+			out[nout++] = *q;
+		}
+		if (now - q->t_ms < SYNC_TIMEOUT_MS) {
+			i++;
+			continue;
+		}
+		memmove(q, q + 1, (n->nfreqs - i - 1) * sizeof *q);
+		n->nfreqs--;
+	}
+	pthread_mutex_unlock(&n->slock);
+	for (size_t i = 0; i < nout; i++)
+		freq_send(n, out[i]);
+}
+
 void ssp_net_head_changed(ssp_net *n)
 {
 	pthread_mutex_lock(&n->slock);
@@ -1237,6 +1397,7 @@ static void on_fast(uv_timer_t *t)
 {
 	ssp_net *n = t->data;
 	flush_inv(n);
+	fork_requests(n);
 	sync_tick(n);
 }
 
@@ -1311,6 +1472,10 @@ static void on_wake(uv_async_t *a)
 	bool pen = n->npenalties > 0;
 	pthread_mutex_unlock(&n->slock);
 	if (pen) on_tick(&n->tick);
+	fork_requests(n);
+	/* a new head of ours may now tie with a peer's on another branch */
+	for (peer *p = n->peers; p; p = p->next)
+		if (p->state == C_OPEN) fork_check(p);
 	sync_tick(n);
 }
 
@@ -1458,6 +1623,8 @@ void ssp_net_free(ssp_net *n)
 	if (!n) return;
 	for (size_t i = 0; i < SYNC_WIN; i++)
 		free(n->win[i].raw);
+	for (size_t i = 0; i < n->nfinbox; i++)
+		free(n->finbox[i].raw);
 	for (int i = 0; i < 2; i++) {
 		tmap_clear(&n->seen[i]);
 		tmap_clear(&n->cache[i]);

@@ -191,6 +191,129 @@ static void note_fatal(ssp_node *n, int rc, const char *what)
 	pthread_mutex_unlock(&n->qlock);
 }
 
+/* ----------------------------------------------------------------- forks */
+
+/* A block of another branch (or one we cannot place yet): into the fork database. */
+static void fork_add(ssp_node *n, const uint8_t *raw, size_t len, uint64_t peer)
+{
+	int rc = ssp_forkdb_add(n->forks, n->chain, raw, len, peer, ssp_now_ms());
+	if (!rc) {
+		n->forks_changed = true;
+	} else if (rc != SSP_ERR_EXISTS && rc != SSP_ERR_FINAL_POP && rc != SSP_ERR_BUSY &&
+	           !ssp_err_local(rc)) {
+		SSP_LOGW(LOG, "block from peer %llu refused by the fork database: %s",
+		         (unsigned long long)peer, ssp_strerror(rc));
+		atomic_fetch_add(&n->fork_refused, 1);
+		ssp_net_peer_failed(n->net, peer, rc);
+	}
+	atomic_store(&n->fork_blocks, ssp_forkdb_count(n->forks));
+}
+
+/* Asks a peer for an orphan's ancestors, not the same request twice within 2 s. */
+static void fork_want(ssp_node *n, uint64_t peer, uint64_t from, uint32_t count, uint64_t now)
+{
+	size_t oldest = 0;
+	for (size_t i = 0; i < sizeof n->asked / sizeof *n->asked; i++) {
+		if (n->asked[i].peer == peer && n->asked[i].from == from && now - n->asked[i].ms < 2000)
+			return;
+		if (n->asked[i].ms < n->asked[oldest].ms) oldest = i;
+	}
+	n->asked[oldest].peer = peer;
+	n->asked[oldest].from = from;
+	n->asked[oldest].ms = now;
+	SSP_LOGD(LOG, "fork: asking peer %llu for blocks %llu..%llu", (unsigned long long)peer,
+	         (unsigned long long)from, (unsigned long long)(from + count - 1));
+	ssp_net_request_blocks(n->net, peer, from, count);
+}
+
+static void hex8(char out[17], const ssp_hash *id)
+{
+	for (int i = 0; i < 8; i++)
+		snprintf(out + 2 * i, 3, "%02x", id->b[i]);
+}
+
+/*
+ * Takes the fork inbox, and when the fork database changed (or a second
+ * passed) runs fork choice; switches to a better branch in one LMDB txn.
+ * false once the node must stop.
+ */
+static bool fork_step(ssp_node *n)
+{
+	uint8_t *raws[16];
+	size_t lens[16], k;
+	uint64_t peers[16], now = ssp_now_ms();
+	if (!n->forks) return true;
+	while ((k = ssp_net_take_fork_blocks(n->net, raws, lens, peers, 16))) {
+		for (size_t i = 0; i < k; i++) {
+			fork_add(n, raws[i], lens[i], peers[i]);
+			free(raws[i]);
+		}
+	}
+	if (!n->forks_changed && now - n->forks_checked_ms < 1000) return true;
+	n->forks_changed = false;
+	n->forks_checked_ms = now;
+	ssp_forkdb_prune(n->forks, n->chain, now);
+	ssp_fork_plan plan;
+	int rc = ssp_forkdb_best(n->forks, n->chain, &plan);
+	if (rc) {
+		note_fatal(n, rc, "fork choice cannot read the chain");
+		return false;
+	}
+	for (size_t i = 0; i < plan.nwant; i++)
+		fork_want(n, plan.want[i].peer, plan.want[i].from, plan.want[i].count, now);
+	if (plan.n) {
+		ssp_head before = *ssp_chain_head(n->chain);
+		ssp_popped popped;
+		size_t bad = 0, back = 0;
+		uint64_t t0 = ssp_mono_ns();
+		rc = ssp_chain_switch(n->chain, n->mempool, plan.fork_height, plan.raw, plan.len,
+		                      plan.n, &popped, &bad, &back);
+		if (!rc) {
+			const ssp_head *h = ssp_chain_head(n->chain);
+			char a[17], b[17];
+			hex8(a, &before.id);
+			hex8(b, &h->id);
+			SSP_LOGI(LOG,
+			         "reorg: fork at height %llu, popped %zu block(s) (head %llu %s), applied "
+			         "%zu from peer %llu (head %llu %s), %zu tx(s) back to the mempool, "
+			         "%.1f ms",
+			         (unsigned long long)plan.fork_height, popped.n,
+			         (unsigned long long)before.height, a, plan.n,
+			         (unsigned long long)plan.peer[plan.n - 1], (unsigned long long)h->height,
+			         b, back, (double)(ssp_mono_ns() - t0) / 1e6);
+			atomic_fetch_add(&n->reorgs, 1);
+			atomic_store(&n->reorg_depth_last, popped.n);
+			if (popped.n > atomic_load(&n->reorg_depth_max))
+				atomic_store(&n->reorg_depth_max, popped.n);
+			atomic_fetch_add(&n->reorg_txs_back, back);
+			atomic_fetch_add(&n->blocks_imported, plan.n);
+			for (size_t i = 0; i < plan.n; i++) /* applied: the bytes go with the entries */
+				ssp_forkdb_remove(n->forks, &plan.id[i]);
+			/* the popped blocks are a competing branch now */
+			for (size_t i = 0; i < popped.n; i++)
+				fork_add(n, popped.raw[i], popped.len[i], 0);
+			ssp_popped_free(&popped);
+			n->forks_changed = true; /* another stored branch may extend the new head */
+			ssp_node_net_publish_head(n);
+		} else if (ssp_chain_fatal(n->chain)) {
+			ssp_fork_plan_free(&plan);
+			note_fatal(n, rc, "cannot switch branch");
+			return false;
+		} else if (rc != SSP_ERR_BLOCK_EARLY) {
+			SSP_LOGW(LOG, "branch from peer %llu refused: block %llu: %s",
+			         (unsigned long long)plan.peer[bad],
+			         (unsigned long long)(plan.fork_height + 1 + bad), ssp_strerror(rc));
+			atomic_fetch_add(&n->fork_refused, 1);
+			ssp_net_peer_failed(n->net, plan.peer[bad], rc);
+			ssp_forkdb_mark_bad(n->forks, &plan.id[bad], rc);
+			n->forks_changed = true;
+		}
+	}
+	ssp_fork_plan_free(&plan);
+	atomic_store(&n->fork_blocks, ssp_forkdb_count(n->forks));
+	return true;
+}
+
 /* Imports what the net has in order; false once the node must stop. */
 static bool import_ready(ssp_node *n)
 {
@@ -203,6 +326,10 @@ static bool import_ready(ssp_node *n)
 		uint64_t h = ssp_chain_head(n->chain)->height + 1;
 		int rc = ssp_chain_import_many(n->chain, n->mempool, (const uint8_t *const *)raws,
 		                               lens, k, info, &done);
+		/* blocks that do not extend our head: another branch, for fork choice */
+		if (n->forks && (rc == SSP_ERR_BLOCK_PREV || rc == SSP_ERR_BLOCK_HEIGHT))
+			for (size_t i = done; i < k; i++)
+				fork_add(n, raws[i], lens[i], peers[i]);
 		for (size_t i = 0; i < k; i++)
 			free(raws[i]);
 		for (size_t i = 0; i < done; i++) {
@@ -219,6 +346,9 @@ static bool import_ready(ssp_node *n)
 		}
 		if (rc == SSP_ERR_BLOCK_EARLY)
 			SSP_LOGD(LOG, "block %llu is early: retrying", (unsigned long long)(h + done));
+		else if (n->forks && (rc == SSP_ERR_BLOCK_PREV || rc == SSP_ERR_BLOCK_HEIGHT))
+			SSP_LOGD(LOG, "block %llu from peer %llu is on another branch: to fork choice",
+			         (unsigned long long)(h + done), (unsigned long long)peers[done]);
 		else
 			SSP_LOGW(LOG, "block %llu from peer %llu refused: %s",
 			         (unsigned long long)(h + done), (unsigned long long)peers[done],
@@ -321,6 +451,7 @@ void *ssp_node_net_chain_main(void *arg)
 		pthread_mutex_unlock(&n->plock);
 		if (stop) break;
 		if (!import_ready(n)) break;
+		if (!fork_step(n)) break;
 		now = ssp_now_ms();
 		uint64_t atslot = ssp_chain_slot_at(n->chain, now);
 		if (n->producing && atslot != tried &&
@@ -353,6 +484,9 @@ int ssp_node_net_start(ssp_node *n)
 			         ssp_strerror(rc));
 			return rc;
 		}
+		ssp_forkchoice fc;
+		ssp_rr_forkchoice(n->rr, &fc);
+		if ((rc = ssp_forkdb_new(&n->forks, &fc, 0, 0))) return rc;
 	}
 	if (n->producing) {
 		if ((rc = ssp_key_public(&n->producer_pub, &n->producer))) return rc;
@@ -469,5 +603,30 @@ char *ssp_node_net_metrics(ssp_node *n)
 	    (unsigned long long)atomic_load(&st->bans),
 	    (unsigned long long)atomic_load(&st->handshakes_failed),
 	    (unsigned long long)atomic_load(&n->sync_lag));
-	return len < 0 ? NULL : s;
+	if (len < 0) return NULL;
+	char *f = NULL;
+	len = asprintf(
+	    &f,
+	    "%s# HELP ssp_reorgs_total Branch switches (reorgs) this node made.\n"
+	    "# TYPE ssp_reorgs_total counter\nssp_reorgs_total %llu\n"
+	    "# HELP ssp_reorg_depth_blocks Blocks popped by the last reorg.\n"
+	    "# TYPE ssp_reorg_depth_blocks gauge\nssp_reorg_depth_blocks %llu\n"
+	    "# HELP ssp_reorg_depth_max_blocks Blocks popped by the deepest reorg since start.\n"
+	    "# TYPE ssp_reorg_depth_max_blocks gauge\nssp_reorg_depth_max_blocks %llu\n"
+	    "# HELP ssp_reorg_txs_returned_total Transactions of popped blocks given back to the "
+	    "mempool.\n"
+	    "# TYPE ssp_reorg_txs_returned_total counter\nssp_reorg_txs_returned_total %llu\n"
+	    "# HELP ssp_fork_blocks Blocks of competing branches held in the fork database.\n"
+	    "# TYPE ssp_fork_blocks gauge\nssp_fork_blocks %llu\n"
+	    "# HELP ssp_fork_blocks_refused_total Blocks or branches from peers refused as "
+	    "invalid by fork handling.\n"
+	    "# TYPE ssp_fork_blocks_refused_total counter\nssp_fork_blocks_refused_total %llu\n",
+	    s, (unsigned long long)atomic_load(&n->reorgs),
+	    (unsigned long long)atomic_load(&n->reorg_depth_last),
+	    (unsigned long long)atomic_load(&n->reorg_depth_max),
+	    (unsigned long long)atomic_load(&n->reorg_txs_back),
+	    (unsigned long long)atomic_load(&n->fork_blocks),
+	    (unsigned long long)atomic_load(&n->fork_refused));
+	free(s);
+	return len < 0 ? NULL : f;
 }

@@ -977,6 +977,7 @@ void ssp_node_free(ssp_node *n)
 	}
 	ssp_net_free(n->net); /* the loop has run its handles' close callbacks */
 	n->net = NULL;
+	ssp_forkdb_free(n->forks);
 	ssp_rr_free(n->rr);
 	ssp_workpool_free(n->verify);
 	size_t nmod;

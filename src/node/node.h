@@ -139,8 +139,17 @@ typedef struct ssp_node {
 	pthread_mutex_t hlock;    /* guards hsnap, the head as last committed */
 	ssp_net_head hsnap;
 	bool blocks_pending;      /* under plock: the net has blocks for the chain thread */
-	uint64_t signed_slot;     /* chain thread: the last slot signed (datadir/signing.state) */
+	uint64_t signed_slot;     /* chain thread: the last slot signed (meta signed_slot) */
 	_Atomic uint64_t sync_lag;
+	/* forks (net_glue.c): the fork database and its state are the chain thread's */
+	ssp_forkdb *forks;
+	bool forks_changed;
+	uint64_t forks_checked_ms;
+	struct {
+		uint64_t peer, from, ms;
+	} asked[16]; /* ancestor requests sent lately (not repeated within 2 s) */
+	_Atomic uint64_t reorgs, reorg_depth_last, reorg_depth_max, reorg_txs_back, fork_blocks,
+	    fork_refused;
 
 	int exit_code;
 	char why[4096]; /* the reason start-up failed, for main's one-line error */
