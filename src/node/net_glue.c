@@ -4,8 +4,9 @@
  * loop like RPC submissions), and runs the chain thread of a networked
  * node, which imports the blocks the net fetched and, in its turns of the
  * round-robin schedule, produces — never twice for one slot (the signing
- * watermark, datadir/signing.state, is made durable before a block is
- * signed) and never while it is behind its peers. Also net_getInfo,
+ * watermark is committed in the block's own LMDB txn, before the block is
+ * announced) and never while it is behind its peers; and runs fork choice
+ * over the fork database, switching branch in one LMDB txn. Also net_getInfo,
  * net_getPeers, the sync status and the network's metrics.
  */
 #include <errno.h>
@@ -114,47 +115,47 @@ static void cb_blocks_ready(void *ctx)
 
 /* --------------------------------------------------- signing watermark */
 
-static void watermark_path(const ssp_node *n, char *out, size_t cap)
-{
-	snprintf(out, cap, "%s/signing.state", n->cfg.datadir);
-}
-
-static int watermark_load(ssp_node *n)
+/*
+ * The producer's watermark: the last slot it signed. ssp_produce_block
+ * records the slot in the block's own LMDB commit (meta signed_slot, read
+ * back with ssp_chain_read_signed_slot), and the block is announced only
+ * after that commit. The signature is made before the commit (the header
+ * carries it), so a crash between the two loses the block and its
+ * signature together: neither reached the disk or a peer, and a restart
+ * may sign that slot again without two blocks for it ever existing outside
+ * this process. In memory, the signer refuses any slot at or below the
+ * last one it signed, even one whose block failed to commit.
+ *
+ * DATADIR/signing.state is what versions before this one wrote (an fsync'd
+ * file ahead of each signature): still read at start, never written.
+ */
+static int legacy_watermark(ssp_node *n, uint64_t *slot)
 {
 	char path[1100], line[64];
-	watermark_path(n, path, sizeof path);
+	snprintf(path, sizeof path, "%s/signing.state", n->cfg.datadir);
 	FILE *f = fopen(path, "r");
-	n->signed_slot = 0;
+	*slot = 0;
 	if (!f) return errno == ENOENT ? 0 : SSP_ERR_IO;
 	int rc = SSP_ERR_DBCORRUPT;
 	unsigned long long s;
 	if (fgets(line, sizeof line, f) && sscanf(line, "last_signed_slot %llu", &s) == 1) {
-		n->signed_slot = s;
+		*slot = s;
 		rc = 0;
 	}
 	fclose(f);
 	return rc;
 }
 
-/* Durable before the signature exists: write a temporary file, fsync, rename, fsync the dir. */
-static int watermark_store(ssp_node *n, uint64_t slot)
+static int watermark_load(ssp_node *n)
 {
-	char path[1100], tmp[1200], text[64];
-	watermark_path(n, path, sizeof path);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	int len = snprintf(text, sizeof text, "last_signed_slot %llu\n", (unsigned long long)slot);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600), rc = 0;
-	if (fd < 0) return SSP_ERR_IO;
-	if (write(fd, text, (size_t)len) != len || fsync(fd)) rc = SSP_ERR_IO;
-	close(fd);
-	if (!rc && rename(tmp, path)) rc = SSP_ERR_IO;
-	if (!rc) {
-		int dfd = open(n->cfg.datadir, O_RDONLY | O_DIRECTORY);
-		if (dfd >= 0) {
-			if (fsync(dfd)) rc = SSP_ERR_IO;
-			close(dfd);
-		}
-	}
+	uint64_t file, db = 0;
+	ssp_txn *rt;
+	int rc = legacy_watermark(n, &file);
+	if (rc) return rc;
+	if ((rc = ssp_store_read(n->store, &rt))) return rc;
+	rc = ssp_chain_read_signed_slot(n->chain, rt, &db);
+	ssp_txn_end(rt);
+	n->signed_slot = file > db ? file : db;
 	return rc;
 }
 
@@ -171,9 +172,7 @@ static int wm_sign(void *ctx, ssp_sig *sig, const ssp_hash *digest)
 		         (unsigned long long)w->slot, (unsigned long long)w->n->signed_slot);
 		return SSP_ERR_EXISTS;
 	}
-	int rc = watermark_store(w->n, w->slot);
-	if (rc) return rc; /* a local failure: the node stops */
-	w->n->signed_slot = w->slot;
+	w->n->signed_slot = w->slot; /* durable with the block (its commit), see above */
 	return ssp_sign_digest(sig, &w->n->producer, digest);
 }
 
@@ -491,8 +490,8 @@ int ssp_node_net_start(ssp_node *n)
 	if (n->producing) {
 		if ((rc = ssp_key_public(&n->producer_pub, &n->producer))) return rc;
 		if ((rc = watermark_load(n))) {
-			snprintf(n->why, sizeof n->why, "cannot read %s/signing.state: %s",
-			         n->cfg.datadir, ssp_strerror(rc));
+			snprintf(n->why, sizeof n->why, "cannot read the signing watermark: %s",
+			         ssp_strerror(rc));
 			return rc;
 		}
 		/* a watermark behind the head (restored datadir): never sign below the head */
@@ -553,6 +552,15 @@ static int m_net_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_error 
 	if (net_job(ctx, params, &j, err)) return -1;
 	json_decref(j.peers);
 	*res = j.info;
+	ssp_node *n = ctx;
+	ssp_txn *rt;
+	uint64_t slot;
+	/* a producer's signing watermark (committed with its blocks) */
+	if (*res && n->producing && !ssp_store_read(n->store, &rt)) {
+		if (!ssp_chain_read_signed_slot(n->chain, rt, &slot))
+			json_object_set_new(*res, "last_signed_slot", json_integer((json_int_t)slot));
+		ssp_txn_end(rt);
+	}
 	return *res ? 0 : ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "out of memory");
 }
 

@@ -82,6 +82,17 @@ static void expect_dump(cx *x, const ssp_buf *want)
 	ssp_buf_free(&d);
 }
 
+/* The signing watermark committed with produced blocks (meta signed_slot). */
+static uint64_t read_signed(cx *x)
+{
+	ssp_txn *rt;
+	uint64_t slot;
+	assert_int_equal(ssp_store_read(x->n.store, &rt), 0);
+	assert_int_equal(ssp_chain_read_signed_slot(x->n.chain, rt, &slot), 0);
+	ssp_txn_end(rt);
+	return slot;
+}
+
 #define NA 2 /* branch A: blocks 3..4 */
 #define NBR 3 /* branch B: blocks 3..5 */
 
@@ -180,6 +191,8 @@ static void test_switch_equals_replica(void **state)
 	cx_open(&x, G_DEF);
 	build_branches(&x, &br);
 	uint64_t fin = ssp_chain_head(x.n.chain)->finalized;
+	uint64_t signed_a = read_signed(&x);
+	assert_int_equal(signed_a, ssp_chain_head(x.n.chain)->slot); /* x produced A's blocks */
 
 	/* a bad tx signature in B's second block: nothing changes, that block is named */
 	uint8_t *tampered = malloc(br.blen[1]);
@@ -247,6 +260,8 @@ static void test_switch_equals_replica(void **state)
 	assert_memory_equal(hd->state_root.b, br.head_b.state_root.b, 32);
 	assert_int_equal(hd->finalized, fin);
 	fx_check_supply(&x.n);
+	/* the producer's watermark is not popped with its blocks: A's slot stays signed */
+	assert_int_equal(read_signed(&x), signed_a);
 	/* A's txs came back unless B has them */
 	assert_true(back > 0);
 	assert_true(ssp_mempool_has(x.n.pool, &br.a_only));
