@@ -99,7 +99,7 @@ typedef struct ssp_forkdb ssp_forkdb;
 
 #define SSP_FORKDB_BLOCKS 512
 #define SSP_FORKDB_BYTES ((size_t)64 << 20)
-#define SSP_FORKDB_ORPHANS 64
+#define SSP_FORKDB_ORPHANS 256
 #define SSP_FORKDB_ORPHAN_MS 20000
 
 /* fc is copied (its ctx borrowed). 0 for max_blocks/max_bytes: the defaults above. */

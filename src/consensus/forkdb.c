@@ -21,6 +21,8 @@ typedef struct {
 	size_t len;
 	uint64_t peer;
 	uint64_t added_ms;
+	bool orphan; /* its branch does not reach the chain (as of the last add or prune) */
+	bool dead;   /* (prune) its branch meets the chain below the final height */
 } fentry;
 
 typedef struct {
@@ -33,6 +35,7 @@ struct ssp_forkdb {
 	fentry *e;
 	size_t n, max_blocks;
 	size_t bytes, max_bytes;
+	size_t norphans;
 	fbad bad[BAD_MAX];
 	size_t nbad, badpos;
 };
@@ -98,6 +101,7 @@ static void bad_add(ssp_forkdb *f, const ssp_hash *id, int err)
 
 static void remove_at(ssp_forkdb *f, size_t i)
 {
+	if (f->e[i].orphan) f->norphans--;
 	f->bytes -= f->e[i].len;
 	free(f->e[i].raw);
 	f->e[i] = f->e[--f->n];
@@ -157,10 +161,54 @@ static fentry *root_of(ssp_forkdb *f, fentry *e)
 	return e;
 }
 
-static bool is_orphan(ssp_forkdb *f, const ssp_chain *c, ssp_txn *rt, fentry *e)
+/* Entries that build on id (stored descendants) are no longer orphans. */
+static void link_children(ssp_forkdb *f, const ssp_hash *id)
 {
-	fentry *r = root_of(f, e);
-	return !on_chain(c, rt, &r->prev, r->height - 1);
+	ssp_hash stack[64];
+	size_t sp = 0;
+	stack[sp++] = *id;
+	while (sp) {
+		ssp_hash p = stack[--sp];
+		for (size_t i = 0; i < f->n; i++) {
+			fentry *e = &f->e[i];
+			if (!e->orphan || memcmp(e->prev.b, p.b, 32)) continue;
+			e->orphan = false;
+			f->norphans--;
+			if (sp < 64) stack[sp++] = e->id;
+		}
+	}
+}
+
+static int by_height(const void *a, const void *b)
+{
+	const fentry *x = *(fentry *const *)a, *y = *(fentry *const *)b;
+	return x->height < y->height ? -1 : x->height > y->height;
+}
+
+/*
+ * Recomputes every entry's orphan and dead flags in height order (parents
+ * first): O(n^2) over a few hundred entries.
+ */
+static void relink(ssp_forkdb *f, const ssp_chain *c, ssp_txn *rt, uint64_t fin)
+{
+	fentry **ord = ssp_malloc((f->n ? f->n : 1) * sizeof *ord);
+	if (!ord) return; /* the flags stay as they were: only the orphan bound is approximate */
+	for (size_t i = 0; i < f->n; i++)
+		ord[i] = &f->e[i];
+	qsort(ord, f->n, sizeof *ord, by_height);
+	f->norphans = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		fentry *e = ord[i], *p = find(f, &e->prev);
+		if (p && p->height + 1 == e->height) {
+			e->orphan = p->orphan;
+			e->dead = p->dead;
+		} else {
+			e->orphan = !on_chain(c, rt, &e->prev, e->height - 1);
+			e->dead = e->orphan && e->height - 1 <= fin;
+		}
+		if (e->orphan) f->norphans++;
+	}
+	free(ord);
 }
 
 int ssp_forkdb_add(ssp_forkdb *f, const ssp_chain *c, const uint8_t *raw, size_t n,
@@ -194,17 +242,14 @@ int ssp_forkdb_add(ssp_forkdb *f, const ssp_chain *c, const uint8_t *raw, size_t
 		rc = SSP_ERR_BUSY;
 		goto out;
 	}
-	/* an orphan (parent neither stored nor on the chain): bounded apart */
+	/* an orphan (its branch does not reach the chain): bounded apart */
 	fentry *parent = find(f, &h.prev_id);
-	bool orphan = parent ? is_orphan(f, c, rt, parent) : !on_chain(c, rt, &h.prev_id, h.height - 1);
-	if (orphan) {
-		size_t k = 0;
-		for (size_t i = 0; i < f->n; i++)
-			if (is_orphan(f, c, rt, &f->e[i])) k++;
-		if (k >= SSP_FORKDB_ORPHANS) {
-			rc = SSP_ERR_BUSY;
-			goto out;
-		}
+	bool orphan = parent && parent->height + 1 == h.height
+	                  ? parent->orphan
+	                  : !on_chain(c, rt, &h.prev_id, h.height - 1);
+	if (orphan && f->norphans >= SSP_FORKDB_ORPHANS) {
+		rc = SSP_ERR_BUSY;
+		goto out;
 	}
 	uint8_t *copy = ssp_malloc(n ? n : 1);
 	if (!copy) {
@@ -219,8 +264,13 @@ int ssp_forkdb_add(ssp_forkdb *f, const ssp_chain *c, const uint8_t *raw, size_t
 	                        .raw = copy,
 	                        .len = n,
 	                        .peer = peer,
-	                        .added_ms = now_ms};
+	                        .added_ms = now_ms,
+	                        .orphan = orphan};
 	f->bytes += n;
+	if (orphan)
+		f->norphans++;
+	else
+		link_children(f, &h.id);
 out:
 	ssp_txn_end(rt);
 	return rc;
@@ -238,20 +288,17 @@ void ssp_forkdb_prune(ssp_forkdb *f, const ssp_chain *c, uint64_t now_ms)
 		i++;
 	}
 	if (ssp_store_read(ssp_chain_store(c), &rt)) return;
+	relink(f, c, rt, fin);
+	ssp_txn_end(rt);
+	/* branches that meet the chain below the final height conflict with it; orphans expire */
 	for (size_t i = 0; i < f->n;) {
-		fentry *e = &f->e[i], *root = root_of(f, e);
-		bool linked = on_chain(c, rt, &root->prev, root->height - 1);
-		/* a branch whose parent at the final height is not the chain's: it conflicts */
-		bool dead = !linked && root->height - 1 <= fin;
-		bool stale = !linked && now_ms > e->added_ms + SSP_FORKDB_ORPHAN_MS;
-		if (dead || stale) {
+		fentry *e = &f->e[i];
+		if (e->dead || (e->orphan && now_ms > e->added_ms + SSP_FORKDB_ORPHAN_MS)) {
 			remove_at(f, i);
-			i = 0; /* entries moved: start over (a few hundred at most) */
 			continue;
 		}
 		i++;
 	}
-	ssp_txn_end(rt);
 }
 
 void ssp_fork_plan_free(ssp_fork_plan *p)
