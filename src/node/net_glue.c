@@ -410,8 +410,8 @@ static bool maybe_produce(ssp_node *n, uint64_t slot, uint64_t now, bool *later)
 /*
  * With several producers a block is made half-way through its slot, not at
  * its start: the previous slot's block then has 1.5 slots to arrive, which
- * keeps two producers from building on the same parent (a fork this
- * increment cannot resolve). The slot rule accepts any time inside the slot.
+ * keeps two producers from building on the same parent (a fork, which fork
+ * choice then resolves). The slot rule accepts any time inside the slot.
  */
 static uint64_t produce_offset(const ssp_node *n)
 {
