@@ -1,13 +1,16 @@
 /*
  * ssp/consensus.h — the public API of libssp_consensus: the producer
- * schedule and finality rule behind the chain's ssp_consensus interface.
- * This first version is a fixed producer set from genesis taking turns by
- * slot (round-robin) with the last-irreversible-block rule for finality;
+ * schedule, finality rule and fork choice behind the chain's ssp_consensus
+ * and the fork database's ssp_forkchoice interfaces, and the fork database
+ * itself. This first version is a fixed producer set from genesis taking
+ * turns by slot (round-robin) with the last-irreversible-block rule for
+ * finality and "most blocks above the last final block" for fork choice;
  * the DPoS issue replaces this module, not its callers.
  *
  * Threading: an ssp_rr is used by the chain's owner thread (through the
  * ssp_consensus callbacks) and read by others only through
- * ssp_rr_slot_producer, which reads immutable data.
+ * ssp_rr_slot_producer and the ssp_forkchoice callbacks, which read
+ * immutable data. An ssp_forkdb belongs to the chain's owner thread.
  */
 #ifndef SSP_CONSENSUS_H
 #define SSP_CONSENSUS_H

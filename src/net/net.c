@@ -1465,8 +1465,12 @@ static void on_wake(uv_async_t *a)
 	n->cfg.head(n->cfg.ctx, &h);
 	if (h.height != n->announced.height || memcmp(h.id.b, n->announced.id.b, 32)) {
 		n->announced = h;
+		/* peers below us, and peers at our height on another branch (for their fork choice) */
 		for (peer *p = n->peers; p; p = p->next)
-			if (p->state == C_OPEN && p->head.height < h.height) send_announce(p, &h);
+			if (p->state == C_OPEN &&
+			    (p->head.height < h.height ||
+			     (p->head.height == h.height && memcmp(p->head.id.b, h.id.b, 32))))
+				send_announce(p, &h);
 	}
 	pthread_mutex_lock(&n->slock);
 	bool pen = n->npenalties > 0;
