@@ -316,20 +316,19 @@ def test():
     check(True, "3 transfers acknowledged (included on every node) before the split")
     wait_for(lambda: converged(nodes), 20, "convergence before the split")
 
-    # the split: {node0, node1} | {node2, node3}
+    # the final blocks, then the split: {node0, node1} | {node2, node3}
+    final_before = {}
+    for n in nodes:
+        fh = n.rpc("chain_getInfo")["finalized_height"]
+        final_before[n.name] = (fh, n.rpc("chain_getBlock", {"height": fh})["id"])
     side = {0: 0, 1: 0, 2: 1, 3: 1}
-    split_head = max(n.height() for n in nodes)
     for (i, j), l in links.items():
         if side[i] != side[j]:
             l.set_cut(True)
+    split_head = max(n.height() for n in nodes)
     wait_for(lambda: all(n.rpc("net_getInfo")["peers"] == 1 for n in nodes), 20,
              "each side seeing only its own pair")
-    final_before = {}
-    for n in nodes:
-        ci = n.rpc("chain_getInfo")
-        fh = ci["finalized_height"]
-        final_before[n.name] = (fh, n.rpc("chain_getBlock", {"height": fh})["id"])
-    check(True, "partitioned 2/2 at height ~%d; final heights recorded: %s" %
+    check(True, "partitioned 2/2 at height ~%d; final heights recorded before: %s" %
           (split_head, {k: v[0] for k, v in final_before.items()}))
 
     # both sides produce and take transfers; node0's and node2's own transfers never conflict,
@@ -341,7 +340,7 @@ def test():
     a_ids = [nodes[0].rpc("tx_submit", {"tx": t})["txid"] for t in side_a + conflict_a]
     b_ids = [nodes[2].rpc("tx_submit", {"tx": t})["txid"] for t in side_b + conflict_b]
     ha, hb = nodes[0].height(), nodes[2].height()
-    wait_for(lambda: nodes[0].height() >= ha + 4 and nodes[2].height() >= hb + 4, 20,
+    wait_for(lambda: nodes[0].height() >= ha + 6 and nodes[2].height() >= hb + 6, 20,
              "both sides producing")
     wait_for(lambda: all(status(nodes[0], t) == "included" for t in a_ids) and
              all(status(nodes[2], t) == "included" for t in b_ids), 20,
