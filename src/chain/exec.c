@@ -552,8 +552,7 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 	}
 	chain_head_encode(hv, &nh);
 	if (!rc) rc = ssp_txn_put(x->t, c->t_meta, "head", 4, hv, sizeof hv);
-	if (!rc && x->signed_slot)
-		rc = chain_signed_slot_put(c, x->t, x->slot);
+	if (!rc && x->signed_slot) rc = chain_signed_slot_put(c, x->t, x->slot);
 	uint64_t t0 = ssp_mono_ns();
 	if (x->nested) {
 		/* a branch switch: its txn is committed (or aborted) once, by ssp_chain_switch */

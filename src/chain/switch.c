@@ -80,7 +80,7 @@ static size_t reconcile_pool(ssp_chain *c, ssp_mempool *m, ssp_import **ips, siz
 	goto out;
 oom:
 	SSP_LOGW(LOG, "out of memory giving popped txs back to the mempool: they are lost "
-	         "from this node's pool (senders may resubmit)");
+	              "from this node's pool (senders may resubmit)");
 out:
 	if (pb)
 		for (size_t i = 0; i < got->n; i++)
@@ -92,9 +92,8 @@ out:
 	return readded;
 }
 
-int ssp_chain_switch(ssp_chain *c, ssp_mempool *m, uint64_t fork_height,
-                     const uint8_t *const *raw, const size_t *len, size_t n, ssp_popped *out,
-                     size_t *bad, size_t *readded)
+int ssp_chain_switch(ssp_chain *c, ssp_mempool *m, uint64_t fork_height, const uint8_t *const *raw,
+                     const size_t *len, size_t n, ssp_popped *out, size_t *bad, size_t *readded)
 {
 	ssp_import **ips = NULL;
 	ssp_popped got = {0};
@@ -143,9 +142,11 @@ int ssp_chain_switch(ssp_chain *c, ssp_mempool *m, uint64_t fork_height,
 	rc = ssp_txn_commit(t);
 	t = NULL;
 	if (rc) goto local;
-	SSP_LOGI(LOG, "switched branch at height %llu: popped %zu block(s), applied %zu: head "
-	         "%llu -> %llu", (unsigned long long)fork_height, got.n, n,
-	         (unsigned long long)saved.height, (unsigned long long)c->head.height);
+	SSP_LOGI(LOG,
+	         "switched branch at height %llu: popped %zu block(s), applied %zu: head "
+	         "%llu -> %llu",
+	         (unsigned long long)fork_height, got.n, n, (unsigned long long)saved.height,
+	         (unsigned long long)c->head.height);
 	if (c->check_invariants) check_after(c);
 	if (m) {
 		size_t k = reconcile_pool(c, m, ips, n, &got, fork_height);
@@ -167,9 +168,10 @@ invalid:
 local:
 	if (!c->fatal) {
 		c->fatal = rc;
-		SSP_LOGE(LOG, "local failure while switching branch at height %llu: %s — the chain "
-		         "stops; nothing was written", (unsigned long long)fork_height,
-		         ssp_strerror(rc));
+		SSP_LOGE(LOG,
+		         "local failure while switching branch at height %llu: %s — the chain "
+		         "stops; nothing was written",
+		         (unsigned long long)fork_height, ssp_strerror(rc));
 	}
 undo:
 	if (t) ssp_txn_end(t);

@@ -40,8 +40,7 @@ struct ssp_forkdb {
 	size_t nbad, badpos;
 };
 
-int ssp_forkdb_new(ssp_forkdb **out, const ssp_forkchoice *fc, size_t max_blocks,
-                   size_t max_bytes)
+int ssp_forkdb_new(ssp_forkdb **out, const ssp_forkchoice *fc, size_t max_blocks, size_t max_bytes)
 {
 	ssp_forkdb *f = ssp_calloc(1, sizeof *f);
 	*out = NULL;
@@ -211,8 +210,8 @@ static void relink(ssp_forkdb *f, const ssp_chain *c, ssp_txn *rt, uint64_t fin)
 	free(ord);
 }
 
-int ssp_forkdb_add(ssp_forkdb *f, const ssp_chain *c, const uint8_t *raw, size_t n,
-                   uint64_t peer, uint64_t now_ms)
+int ssp_forkdb_add(ssp_forkdb *f, const ssp_chain *c, const uint8_t *raw, size_t n, uint64_t peer,
+                   uint64_t now_ms)
 {
 	const ssp_head *head = ssp_chain_head(c);
 	ssp_header h;
@@ -358,8 +357,10 @@ int ssp_forkdb_best(ssp_forkdb *f, const ssp_chain *c, ssp_fork_plan *plan)
 		fentry *root = root_of(f, tip);
 		uint64_t fork = root->height - 1;
 		if (!on_chain(c, rt, &root->prev, fork)) {
-			/* an orphan: ask its sender for the heights below it (bounded by the final height) */
-			if (plan->nwant < SSP_FORKDB_WANTS && fork > head->finalized && root->peer) {
+			/* an orphan: ask its sender for the heights below it (bounded by the final
+			 * height) */
+			if (plan->nwant < SSP_FORKDB_WANTS && fork > head->finalized &&
+			    root->peer) {
 				uint64_t from = fork > 32 ? fork - 31 : 1;
 				if (from <= head->finalized) from = head->finalized + 1;
 				plan->want[plan->nwant].peer = root->peer;

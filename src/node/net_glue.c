@@ -213,7 +213,8 @@ static void fork_want(ssp_node *n, uint64_t peer, uint64_t from, uint32_t count,
 {
 	size_t oldest = 0;
 	for (size_t i = 0; i < sizeof n->asked / sizeof *n->asked; i++) {
-		if (n->asked[i].peer == peer && n->asked[i].from == from && now - n->asked[i].ms < 2000)
+		if (n->asked[i].peer == peer && n->asked[i].from == from &&
+		    now - n->asked[i].ms < 2000)
 			return;
 		if (n->asked[i].ms < n->asked[oldest].ms) oldest = i;
 	}
@@ -273,20 +274,22 @@ static bool fork_step(ssp_node *n)
 			hex8(a, &before.id);
 			hex8(b, &h->id);
 			SSP_LOGI(LOG,
-			         "reorg: fork at height %llu, popped %zu block(s) (head %llu %s), applied "
-			         "%zu from peer %llu (head %llu %s), %zu tx(s) back to the mempool, "
-			         "%.1f ms",
+			         "reorg: fork at height %llu, popped %zu block(s) (head %llu %s), "
+			         "applied %zu from peer %llu (head %llu %s), %zu tx(s) back to the "
+			         "mempool, %.1f ms",
 			         (unsigned long long)plan.fork_height, popped.n,
 			         (unsigned long long)before.height, a, plan.n,
-			         (unsigned long long)plan.peer[plan.n - 1], (unsigned long long)h->height,
-			         b, back, (double)(ssp_mono_ns() - t0) / 1e6);
+			         (unsigned long long)plan.peer[plan.n - 1],
+			         (unsigned long long)h->height, b, back,
+			         (double)(ssp_mono_ns() - t0) / 1e6);
 			atomic_fetch_add(&n->reorgs, 1);
 			atomic_store(&n->reorg_depth_last, popped.n);
 			if (popped.n > atomic_load(&n->reorg_depth_max))
 				atomic_store(&n->reorg_depth_max, popped.n);
 			atomic_fetch_add(&n->reorg_txs_back, back);
 			atomic_fetch_add(&n->blocks_imported, plan.n);
-			for (size_t i = 0; i < plan.n; i++) /* applied: the bytes go with the entries */
+			/* applied: the bytes go with the entries */
+			for (size_t i = 0; i < plan.n; i++)
 				ssp_forkdb_remove(n->forks, &plan.id[i]);
 			/* the popped blocks are a competing branch now */
 			for (size_t i = 0; i < popped.n; i++)
@@ -301,7 +304,8 @@ static bool fork_step(ssp_node *n)
 		} else if (rc != SSP_ERR_BLOCK_EARLY) {
 			SSP_LOGW(LOG, "branch from peer %llu refused: block %llu: %s",
 			         (unsigned long long)plan.peer[bad],
-			         (unsigned long long)(plan.fork_height + 1 + bad), ssp_strerror(rc));
+			         (unsigned long long)(plan.fork_height + 1 + bad),
+			         ssp_strerror(rc));
 			atomic_fetch_add(&n->fork_refused, 1);
 			ssp_net_peer_failed(n->net, plan.peer[bad], rc);
 			ssp_forkdb_mark_bad(n->forks, &plan.id[bad], rc);
@@ -346,7 +350,8 @@ static bool import_ready(ssp_node *n)
 		if (rc == SSP_ERR_BLOCK_EARLY)
 			SSP_LOGD(LOG, "block %llu is early: retrying", (unsigned long long)(h + done));
 		else if (n->forks && (rc == SSP_ERR_BLOCK_PREV || rc == SSP_ERR_BLOCK_HEIGHT))
-			SSP_LOGD(LOG, "block %llu from peer %llu is on another branch: to fork choice",
+			SSP_LOGD(LOG,
+			         "block %llu from peer %llu is on another branch: to fork choice",
 			         (unsigned long long)(h + done), (unsigned long long)peers[done]);
 		else
 			SSP_LOGW(LOG, "block %llu from peer %llu refused: %s",
@@ -558,7 +563,8 @@ static int m_net_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_error 
 	/* a producer's signing watermark (committed with its blocks) */
 	if (*res && n->producing && !ssp_store_read(n->store, &rt)) {
 		if (!ssp_chain_read_signed_slot(n->chain, rt, &slot))
-			json_object_set_new(*res, "last_signed_slot", json_integer((json_int_t)slot));
+			json_object_set_new(*res, "last_signed_slot",
+			                    json_integer((json_int_t)slot));
 		ssp_txn_end(rt);
 	}
 	return *res ? 0 : ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "out of memory");

@@ -9,13 +9,13 @@
  * descendants and is refused again; bad signatures and producers, stale
  * heights, the block, byte and orphan bounds and the orphan expiry.
  */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
 
 #include "chain_fixture.h"
 #include "ssp/consensus.h"
@@ -270,7 +270,8 @@ static void test_forkdb_bounds(void **state)
 	assert_int_equal(ssp_forkdb_new(&f, &fc, 2, 0), 0);
 	for (int i = 0; i < 3; i++) {
 		raw = lone_block(&PROD, 5, (uint8_t)(i + 1), 60 + (uint64_t)i, &len);
-		assert_int_equal(ssp_forkdb_add(f, x.chain, raw, len, 1, 0), i < 2 ? 0 : SSP_ERR_BUSY);
+		assert_int_equal(ssp_forkdb_add(f, x.chain, raw, len, 1, 0),
+		                 i < 2 ? 0 : SSP_ERR_BUSY);
 		free(raw);
 	}
 	ssp_forkdb_free(f);
@@ -294,7 +295,8 @@ static int setup(void **state)
 	fx_key_make(&ALICE, SSP_KEY_ED25519, 0xa1);
 	fx_key_make(&FOUND, SSP_KEY_ED25519, 0xf0);
 	fx_key_make(&TEAM, SSP_KEY_ED25519, 0x7e);
-	fx_genesis_spec s = {.producer = &PROD, .liquid = {&ALICE}, .foundation = &FOUND, .team = &TEAM};
+	fx_genesis_spec s = {
+	    .producer = &PROD, .liquid = {&ALICE}, .foundation = &FOUND, .team = &TEAM};
 	char *j = fx_genesis_json(&s);
 	G = fx_genesis(j);
 	free(j);

@@ -93,16 +93,16 @@ static uint64_t read_signed(cx *x)
 	return slot;
 }
 
-#define NA 2 /* branch A: blocks 3..4 */
+#define NA 2  /* branch A: blocks 3..4 */
 #define NBR 3 /* branch B: blocks 3..5 */
 
 typedef struct {
 	uint8_t *a[NA], *b[NBR];
 	size_t alen[NA], blen[NBR];
-	ssp_hash shared;  /* a tx of A that B includes too */
-	ssp_hash a_only;  /* a tx of A that B does not include */
-	ssp_buf dump_a;   /* the chain on A (before any switch) */
-	ssp_buf dump_b;   /* the replica that imported B directly */
+	ssp_hash shared; /* a tx of A that B includes too */
+	ssp_hash a_only; /* a tx of A that B does not include */
+	ssp_buf dump_a;  /* the chain on A (before any switch) */
+	ssp_buf dump_b;  /* the replica that imported B directly */
 	ssp_head head_b;
 } branches;
 
@@ -127,8 +127,8 @@ static void build_branches(cx *x, branches *br)
 	}
 	y.t = x->t;
 	/* CAROL's first transfer goes to both pools: A and B both include it */
-	fx_xfer a = {.to = &BOB.addr, .amount = 2 * COIN, .fee = 2 * FEE, .expiry = 1000,
-	             .pubkey = true};
+	fx_xfer a = {
+	    .to = &BOB.addr, .amount = 2 * COIN, .fee = 2 * FEE, .expiry = 1000, .pubkey = true};
 	size_t slen;
 	uint8_t *sraw = fx_sign_transfer(&CAROL, &a, &slen, &br->shared);
 	ssp_hash got;
@@ -154,8 +154,8 @@ static void build_branches(cx *x, branches *br)
 	cx_produce(&y);
 	assert_true(included(&y, &br->shared));
 	for (int i = 0; i < NBR - 1; i++) {
-		fx_xfer f = {.to = &ALICE.addr, .amount = COIN + (uint64_t)i, .fee = FEE,
-		             .expiry = 1000};
+		fx_xfer f = {
+		    .to = &ALICE.addr, .amount = COIN + (uint64_t)i, .fee = FEE, .expiry = 1000};
 		f.nonce = next_nonce(&y, &BOB);
 		f.pubkey = !fx_account(&y.n, &BOB.addr).has_key && !ssp_mempool_count(y.n.pool);
 		assert_int_equal(fx_submit(&y.n, &BOB, &f, &t), 0);
@@ -199,8 +199,9 @@ static void test_switch_equals_replica(void **state)
 	memcpy(tampered, br.b[1], br.blen[1]);
 	tampered[br.blen[1] - 1] ^= 1; /* the last tx's signature */
 	const uint8_t *r1[NBR] = {br.b[0], tampered, br.b[2]};
-	assert_int_equal(ssp_chain_switch(x.n.chain, x.n.pool, 2, r1, br.blen, NBR, &p, &bad, &back),
-	                 SSP_ERR_BLOCK_TX);
+	assert_int_equal(
+	    ssp_chain_switch(x.n.chain, x.n.pool, 2, r1, br.blen, NBR, &p, &bad, &back),
+	    SSP_ERR_BLOCK_TX);
 	assert_int_equal(bad, 1);
 	assert_int_equal(p.n, 0);
 	assert_int_equal(ssp_chain_fatal(x.n.chain), 0);
