@@ -9,13 +9,14 @@
  * descendants and is refused again; bad signatures and producers, stale
  * heights, the block, byte and orphan bounds and the orphan expiry.
  */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "chain_fixture.h"
 #include "ssp/consensus.h"
