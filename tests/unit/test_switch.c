@@ -100,6 +100,7 @@ typedef struct {
 	uint8_t *a[NA], *b[NBR];
 	size_t alen[NA], blen[NBR];
 	ssp_hash shared; /* a tx of A that B includes too */
+	ssp_hash later;  /* DAVE's next tx, pending on x when it switches */
 	ssp_hash a_only; /* a tx of A that B does not include */
 	ssp_buf dump_a;  /* the chain on A (before any switch) */
 	ssp_buf dump_b;  /* the replica that imported B directly */
@@ -144,6 +145,12 @@ static void build_branches(cx *x, branches *br)
 	cx_produce(x);
 	assert_true(included(x, &br->a_only));
 	assert_int_equal(ssp_chain_head(x->n.chain)->height, 2 + NA);
+	/* pending on A: DAVE's next nonce (B has none of DAVE's txs: after a switch it must
+	 * queue behind A's two DAVE txs coming back) */
+	fx_xfer l = {.to = &CAROL.addr, .amount = COIN, .fee = FEE, .expiry = 1000};
+	l.nonce = next_nonce(x, &DAVE);
+	assert_int_equal(l.nonce, 2);
+	assert_int_equal(fx_submit(&x->n, &DAVE, &l, &br->later), 0);
 	for (size_t i = 0; i < NA; i++)
 		br->a[i] = fx_block_copy(&x->n, 3 + i, &br->alen[i]);
 	/* branch B on the replica: other slots, other txs, one block more */
@@ -268,10 +275,14 @@ static void test_switch_equals_replica(void **state)
 	assert_true(ssp_mempool_has(x.n.pool, &br.a_only));
 	assert_false(ssp_mempool_has(x.n.pool, &br.shared));
 	assert_true(included(&x, &br.shared));
+	/* DAVE's queue starts again at his nonce on B (0): A's two, then the pending one */
+	assert_true(ssp_mempool_has(x.n.pool, &br.later));
+	assert_int_equal(ssp_mempool_pending_nonce(x.n.pool, &DAVE.addr), 3);
 	/* and the next block includes them */
 	x.t = ssp_chain_head(x.n.chain)->timestamp_ms;
 	cx_produce(&x);
 	assert_true(included(&x, &br.a_only));
+	assert_true(included(&x, &br.later));
 
 	/* finality moves (lag 1): a fork point below it is refused, nothing changes */
 	lag = 1;
