@@ -3,17 +3,23 @@ network namespace (`ip netns`, a veth pair to the root namespace and no
 route anywhere else), so every P2P link goes through a TCP proxy this test
 runs in the root namespace, one proxy per direction of each node pair (a
 proxy forwards only from its node's address, so a node cannot reach a peer
-another way). The test splits the network 2/2 by cutting the cross links,
-lets both sides produce (neither can finalize: 2 of 4 producers is not
-> 2/3), submits transfers on both sides (one pair in conflict: the same
-sender and nonce), heals, and checks: all nodes converge on one branch
-(same head id and state root), no block final before the split is
+another way).
+
+2/2: the test cuts the cross links; both sides produce (neither can
+finalize: 2 of 4 producers is not > 2/3) and take transfers (one pair in
+conflict: the same sender and nonce); healed, all nodes converge on one
+branch (same head id and state root), no block final before the split is
 reverted, every tx acknowledged before the split is included exactly once,
 the losing side's txs come back through its mempool and are included
-(except the conflicting one), the losing side logged and counted a reorg,
-and no node log has a sanitizer report.
+(exactly one of the conflicting pair), the losing side logged and counted a
+reorg.
 
-Needs root (network namespaces); exits 77 (skipped) without it."""
+3/1: node3 alone builds its own branch (with its own txs) while the other
+three finalize theirs; healed, node3 switches to the majority's final
+branch, its txs come back through its mempool and are included once.
+
+No node log may hold a sanitizer report. Needs root (network namespaces);
+exits 77 (skipped) without it."""
 import atexit
 import json
 import os
@@ -310,10 +316,12 @@ def test():
     pre = txgen(bindir, tn, "dev", addr[0], nonce, 1, 10 ** 9, info)
     pre += txgen(bindir, tn, "dev", addr[2], nonce + 1, 1, 10 ** 9, info)
     pre += txgen(bindir, tn, "dev", addr[1], nonce + 2, 1, 12345, info)
+    pre += txgen(bindir, tn, "dev", addr[3], nonce + 3, 1, 10 ** 9, info)
     pre_ids = [nodes[0].rpc("tx_submit", {"tx": t})["txid"] for t in pre]
     wait_for(lambda: all(status(n, t) in ("included", "finalized") for n in nodes for t in pre_ids), 30,
              "the pre-split transfers included everywhere")
-    check(True, "3 transfers acknowledged (included on every node) before the split")
+    check(True, "4 transfers acknowledged (included on every node) before the split")
+    nonce += 1  # (the fourth one)
     wait_for(lambda: converged(nodes), 20, "convergence before the split")
 
     # the final blocks, then the split: {node0, node1} | {node2, node3}
@@ -392,6 +400,49 @@ def test():
         for line in n.logtext().splitlines():
             if "reorg: fork at height" in line:
                 print("   %s: %s" % (n.name, line.strip()))
+
+    # then 3/1: the majority finalizes its branch; node3, alone, builds beside it
+    final_before = {}
+    for n in nodes:
+        fh = n.rpc("chain_getInfo")["finalized_height"]
+        final_before[n.name] = (fh, n.rpc("chain_getBlock", {"height": fh})["id"])
+    for (i, j), l in links.items():
+        l.set_cut(3 in (i, j))
+    split_head = max(n.height() for n in nodes)
+    wait_for(lambda: nodes[3].rpc("net_getInfo")["peers"] == 0 and
+             all(n.rpc("net_getInfo")["peers"] == 2 for n in nodes[:3]), 20, "node3 cut off")
+    lone = txgen(bindir, tn, "node3", addr[0], 0, 2, 1000, info)
+    major = txgen(bindir, tn, "node0", addr[2], 3, 2, 1000, info)
+    lone_ids = [nodes[3].rpc("tx_submit", {"tx": t})["txid"] for t in lone]
+    major_ids = [nodes[0].rpc("tx_submit", {"tx": t})["txid"] for t in major]
+    wait_for(lambda: nodes[0].rpc("chain_getInfo")["finalized_height"] > split_head + 2 and
+             all(status(nodes[3], t) == "included" for t in lone_ids), 30,
+             "the majority finalizing its branch while node3 includes its own txs")
+    i3, i0 = nodes[3].rpc("chain_getInfo"), nodes[0].rpc("chain_getInfo")
+    check(i3["finalized_height"] <= split_head and i0["finalized_height"] > split_head,
+          "3/1: the majority finalizes (final %d), node3 alone cannot (final %d)" %
+          (i0["finalized_height"], i3["finalized_height"]))
+    major_final = (i0["finalized_height"], nodes[0].rpc("chain_getBlock", {"height": i0["finalized_height"]})["id"])
+    t_heal = time.time()
+    for l in links.values():
+        l.set_cut(False)
+    def healed():
+        top = converged(nodes)
+        ids = lone_ids + major_ids
+        return top if top and all(status(n, t) in ("included", "finalized") for n in nodes for t in ids) else None
+    top = wait_for(healed, 40, "node3 back on the majority's branch, every tx included")
+    print("   3/1: converged with every tx %.1f s after the heal, height %d" % (time.time() - t_heal, top))
+    check(nodes[3].rpc("chain_getBlock", {"height": major_final[0]})["id"] == major_final[1] and
+          all(m.rpc("chain_getBlock", {"height": v[0]})["id"] == v[1] for m in nodes for v in final_before.values()),
+          "node3 switched to the majority's final branch; no final block reverted")
+    occ = occurrences(nodes[2], lone_ids + major_ids, top)
+    check(all(v == 1 for v in occ.values()),
+          "node3's txs came back through its mempool: every tx of both sides included once")
+    check(nodes[3].metric("ssp_reorgs_total") > reorgs["node3"],
+          "node3 counted its reorg (ssp_reorgs_total %d)" % nodes[3].metric("ssp_reorgs_total"))
+    for line in nodes[3].logtext().splitlines()[-200:]:
+        if "reorg: fork at height" in line:
+            print("   node3: %s" % line.strip())
     print("   whole test %.1f s" % (time.time() - t0))
     for n in nodes:
         check(stop(n) == 0, "%s stops cleanly" % n.name)
