@@ -38,6 +38,10 @@ from sspnode import Failure, RpcError, bindir_from_argv, check, main, wait_for
 from sspnet import Testnet
 
 INTERVAL = 500
+# blocks each side makes and transfers each side takes while split (the defaults keep
+# the test short; larger values measure deeper reorgs by hand)
+SIDE_BLOCKS = int(os.environ.get("SSP_PARTITION_BLOCKS", "6"))
+SIDE_TXS = int(os.environ.get("SSP_PARTITION_TXS", "3"))
 P2P_PORT = 9700
 RPC_PORT = 9701
 PROXY_BASE = 9800
@@ -341,14 +345,15 @@ def test():
 
     # both sides produce and take transfers; node0's and node2's own transfers never conflict,
     # while dev's next nonce is spent differently on each side
-    side_a = txgen(bindir, tn, "node0", addr[3], 0, 3, 1000, info)
-    side_b = txgen(bindir, tn, "node2", addr[1], 0, 3, 1000, info)
+    side_a = txgen(bindir, tn, "node0", addr[3], 0, SIDE_TXS, 1000, info)
+    side_b = txgen(bindir, tn, "node2", addr[1], 0, SIDE_TXS, 1000, info)
     conflict_a = txgen(bindir, tn, "dev", addr[0], nonce + 3, 1, 777, info)
     conflict_b = txgen(bindir, tn, "dev", addr[2], nonce + 3, 1, 888, info)
     a_ids = [nodes[0].rpc("tx_submit", {"tx": t})["txid"] for t in side_a + conflict_a]
     b_ids = [nodes[2].rpc("tx_submit", {"tx": t})["txid"] for t in side_b + conflict_b]
     ha, hb = nodes[0].height(), nodes[2].height()
-    wait_for(lambda: nodes[0].height() >= ha + 6 and nodes[2].height() >= hb + 6, 20,
+    wait_for(lambda: nodes[0].height() >= ha + SIDE_BLOCKS and nodes[2].height() >= hb + SIDE_BLOCKS,
+             20 + SIDE_BLOCKS,
              "both sides producing")
     wait_for(lambda: all(status(nodes[0], t) == "included" for t in a_ids) and
              all(status(nodes[2], t) == "included" for t in b_ids), 20,
@@ -376,7 +381,7 @@ def test():
     check(True, "no block final before the split was reverted")
 
     # every tx: acknowledged before the split once; the losing side's back through its mempool
-    winners = [t for t in a_ids[:3] + b_ids[:3]]
+    winners = a_ids[:SIDE_TXS] + b_ids[:SIDE_TXS]
     def all_in():
         top = converged(nodes)
         if not top:
@@ -384,12 +389,12 @@ def test():
         st = [status(n, t) for n in nodes for t in pre_ids + winners]
         return top if all(s in ("included", "finalized") for s in st) else None
     top = wait_for(all_in, 30, "every non-conflicting tx included on every node")
-    occ = occurrences(nodes[1], pre_ids + winners + a_ids[3:] + b_ids[3:], top)
+    occ = occurrences(nodes[1], pre_ids + winners + a_ids[SIDE_TXS:] + b_ids[SIDE_TXS:], top)
     check(all(occ[t] == 1 for t in pre_ids), "each pre-split tx included exactly once")
     check(all(occ[t] == 1 for t in winners),
           "both sides' non-conflicting txs included exactly once (the losing side's came back "
           "through the mempool)")
-    conflict = occ[a_ids[3]] + occ[b_ids[3]]
+    conflict = occ[a_ids[SIDE_TXS]] + occ[b_ids[SIDE_TXS]]
     check(conflict == 1, "of the two txs spending dev's nonce %d, exactly one is included" % (nonce + 3))
     reorgs = {n.name: n.metric("ssp_reorgs_total") for n in nodes}
     depth = max(n.metric("ssp_reorg_depth_max_blocks") or 0 for n in nodes)
@@ -412,7 +417,7 @@ def test():
     wait_for(lambda: nodes[3].rpc("net_getInfo")["peers"] == 0 and
              all(n.rpc("net_getInfo")["peers"] == 2 for n in nodes[:3]), 20, "node3 cut off")
     lone = txgen(bindir, tn, "node3", addr[0], 0, 2, 1000, info)
-    major = txgen(bindir, tn, "node0", addr[2], 3, 2, 1000, info)
+    major = txgen(bindir, tn, "node0", addr[2], SIDE_TXS, 2, 1000, info)
     lone_ids = [nodes[3].rpc("tx_submit", {"tx": t})["txid"] for t in lone]
     major_ids = [nodes[0].rpc("tx_submit", {"tx": t})["txid"] for t in major]
     wait_for(lambda: nodes[0].rpc("chain_getInfo")["finalized_height"] > split_head + 2 and
