@@ -144,20 +144,9 @@ static int rr_compare(void *ctx, const ssp_branch *a, const ssp_branch *b)
 
 static int rr_check_header(void *ctx, const ssp_chain *c, const ssp_header *h)
 {
-	const ssp_pubkey *key = ssp_rr_slot_producer(ctx, h->slot);
-	ssp_addr a;
-	ssp_buf b;
-	int rc;
 	if (h->height == 0 || h->height > h->slot + 1) return SSP_ERR_BLOCK_TIME;
-	ssp_addr_from_pubkey(&a, key);
-	if (memcmp(a.b, h->producer.b, SSP_ADDR_LEN)) return SSP_ERR_BLOCK_PRODUCER;
-	ssp_buf_init(&b, 64 * 1024);
-	ssp_header_encode(&b, h, false);
-	rc = b.err ? b.err
-	           : ssp_verify(key, SSP_DOM_BLOCK, ssp_genesis_chain_id(ssp_chain_genesis(c)),
-	                        b.data, b.len, &h->sig);
-	ssp_buf_free(&b);
-	return rc;
+	return ssp_header_check_sig(h, ssp_genesis_chain_id(ssp_chain_genesis(c)),
+	                            ssp_rr_slot_producer(ctx, h->slot));
 }
 
 void ssp_rr_forkchoice(ssp_rr *r, ssp_forkchoice *out)
