@@ -273,6 +273,12 @@ def test():
     if os.geteuid() != 0 or not shutil.which("ip"):
         print("skip: needs root and ip(8) for network namespaces")
         sys.exit(77)
+    probe = "sspfk%05d_probe" % (os.getpid() % 100000)
+    r = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True, timeout=20)
+    if r.returncode != 0:
+        print("skip: cannot create a network namespace here: %s" % r.stderr.strip())
+        sys.exit(77)
+    sh("ip", "netns", "del", probe)
     bindir = bindir_from_argv()
     t0 = time.time()
     # keys, genesis and layout from `ssp testnet up`; then the nodes run in namespaces instead
