@@ -30,11 +30,15 @@ static void check_after(ssp_chain *c)
 	}
 }
 
+static int hash_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 32);
+}
+
+/* Is id in the sorted set? */
 static bool txid_in(const ssp_hash *set, size_t n, const ssp_hash *id)
 {
-	for (size_t i = 0; i < n; i++)
-		if (!memcmp(set[i].b, id->b, 32)) return true;
-	return false;
+	return n && bsearch(id, set, n, sizeof *set, hash_cmp) != NULL;
 }
 
 /*
@@ -42,8 +46,8 @@ static bool txid_in(const ssp_hash *set, size_t n, const ssp_hash *id)
  * as after an import), then the popped blocks' txs that the new branch
  * does not include come back, oldest block first.
  */
-static size_t reconcile_pool(ssp_chain *c, ssp_mempool *m, ssp_import **ips, size_t n,
-                             const ssp_popped *got, uint64_t fork_height)
+static size_t reconcile_pool(ssp_mempool *m, ssp_import **ips, size_t n, const ssp_popped *got,
+                             uint64_t fork_height)
 {
 	size_t nnew = 0, nback = 0, readded = 0;
 	ssp_hash *ids = NULL;
@@ -65,6 +69,7 @@ static size_t reconcile_pool(ssp_chain *c, ssp_mempool *m, ssp_import **ips, siz
 		for (uint32_t k = 0; k < b->ntx; k++)
 			ids[nnew++] = b->txs[k].txid;
 	}
+	qsort(ids, nnew, sizeof *ids, hash_cmp); /* a deep switch has many txs each side */
 	size_t total = 0;
 	for (size_t i = 0; i < got->n; i++) {
 		/* bytes that were committed blocks: they decode (else the store is corrupt) */
@@ -88,7 +93,6 @@ out:
 	free(pb);
 	free(back);
 	free(ids);
-	(void)c;
 	return readded;
 }
 
@@ -149,7 +153,7 @@ int ssp_chain_switch(ssp_chain *c, ssp_mempool *m, uint64_t fork_height, const u
 	         (unsigned long long)c->head.height);
 	if (c->check_invariants) check_after(c);
 	if (m) {
-		size_t k = reconcile_pool(c, m, ips, n, &got, fork_height);
+		size_t k = reconcile_pool(m, ips, n, &got, fork_height);
 		if (readded) *readded = k;
 	}
 	if (out)
