@@ -28,6 +28,7 @@
 #define PEER_INFLIGHT 48       /* blocks requested from one peer at once */
 #define SENDQ_MAX (32u << 20)  /* queued bytes to one peer before it is dropped as a slow reader */
 #define SERVE_SENDQ (8u << 20) /* stop serving blocks to a peer with this much queued */
+#define STALL_MS 10000         /* a queue that large, and no write done for this long: dropped */
 #define HANDSHAKE_MS 5000
 #define IDLE_MS 30000
 #define PING_MS 5000
@@ -82,6 +83,7 @@ typedef struct peer {
 	ssp_net_head head;
 	int score;
 	size_t sendq;
+	uint64_t sendq_progress_ms; /* last write done, or when the queue last became non-empty */
 	uint64_t bytes_in, bytes_out, blocks_in, txs_in;
 	uint64_t start_ms, last_recv_ms, last_ping_ms;
 	uint64_t win_start_ms;
@@ -331,6 +333,7 @@ static void on_written(uv_write_t *w, int status)
 	wreq *r = (wreq *)w;
 	peer *p = r->p;
 	p->sendq -= r->len;
+	p->sendq_progress_ms = ssp_now_ms();
 	free(r);
 	(void)status;
 }
@@ -348,6 +351,7 @@ static int send_raw(peer *p, const void *data, size_t len)
 		free(r);
 		return SSP_ERR_IO;
 	}
+	if (!p->sendq) p->sendq_progress_ms = ssp_now_ms();
 	p->sendq += len;
 	p->bytes_out += len;
 	atomic_fetch_add(&p->net->stats.bytes_out, len);
@@ -377,6 +381,7 @@ static int send_frame(peer *p, uint8_t type, const uint8_t *pt, size_t len)
 		free(r);
 		return SSP_ERR_IO;
 	}
+	if (!p->sendq) p->sendq_progress_ms = ssp_now_ms();
 	p->sendq += total;
 	p->bytes_out += total;
 	atomic_fetch_add(&p->net->stats.bytes_out, total);
@@ -1418,6 +1423,13 @@ static void on_tick(uv_timer_t *t)
 			peer_drop(p, 0, "handshake timeout");
 		} else if (p->state == C_OPEN && now - p->last_recv_ms > IDLE_MS) {
 			peer_drop(p, 5, "idle timeout");
+		} else if (p->sendq >= SERVE_SENDQ && now - p->sendq_progress_ms > STALL_MS) {
+			/* serving stopped at SERVE_SENDQ, so requests alone never reach SENDQ_MAX:
+			 * a peer that reads nothing for this long is dropped all the same */
+			char w[96];
+			snprintf(w, sizeof w, "slow reader: %zu KiB queued, nothing read for %d s",
+			         p->sendq >> 10, STALL_MS / 1000);
+			peer_drop(p, 3, w);
 		} else if (p->state == C_OPEN && now - p->last_ping_ms > PING_MS) {
 			uint8_t b[8];
 			ssp_le64_put(b, now);

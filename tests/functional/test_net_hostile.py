@@ -4,7 +4,8 @@ python3-nacl: crypto_kx, Ed25519, secretstream) and sends each kind of bad
 input — bytes before the handshake, a wrong chain id, a wrong genesis, a
 bad handshake signature, a second HELLO, oversized, truncated and
 malformed frames, an impossible head, txs with invalid signatures, floods
-of unknown txids, a silent half-open connection — and the node answers
+of unknown txids, a silent half-open connection, a peer that asks for
+blocks and never reads (dropped, RSS bounded) — and the node answers
 each with a disconnect (with a stated reason where the session is
 authenticated) or a ban, while it keeps producing and its honest peer
 stays connected."""
@@ -266,6 +267,40 @@ def test():
     check(len(flood) == 80 and refused >= 80 - 32, "connection flood: %d of 80 idle connections closed at once (caps: 32 handshakes, 32 inbound)" % refused)
     for fs in flood:
         fs.close()
+
+    # a slow reader: asks for blocks again and again and never reads its socket. The node
+    # serves until 8 MiB are queued to it, then stops serving; a queue that large with nothing
+    # read for 10 s drops the peer (so requests never buffer without bound: 32 MiB is the cap)
+    def rss_kib():
+        with open("/proc/%d/status" % node.pid()) as f:
+            return int(next(line.split()[1] for line in f if line.startswith("VmRSS:")))
+    rss0 = rss_kib()
+    p = Peer(port)
+    p.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # little kernel buffering
+    p.handshake(info)
+    count = min(32, node.height())
+    t_slow = time.time()
+    sent = 0
+    for k in range(40):  # 3,200 requests of `count` blocks, under the 20,000 frames/s cap
+        try:
+            for _ in range(80):
+                p.send(GET_BLOCKS, struct.pack("<QI", 1, count))
+                sent += 1
+        except OSError:
+            break
+        time.sleep(0.02)
+    rss_peak = rss_kib()
+    wait_for(lambda: "slow reader" in node.logtext(), 30, "the slow reader dropped")
+    print("   slow reader: %d requests of %d blocks sent, dropped after %.1f s" % (
+        sent, count, time.time() - t_slow))
+    line = [ln for ln in node.logtext().splitlines() if "slow reader" in ln][-1]
+    check("disconnected: slow reader" in line, "a peer that never reads is dropped: %s" % line.split("] ", 1)[-1])
+    wait_for(lambda: node.rpc("net_getInfo")["peers"] == 1, 10, "only the honest peer left")
+    rss1 = rss_kib()
+    check(rss_peak - rss0 < 48 * 1024 and rss1 - rss0 < 48 * 1024,
+          "the node's RSS stayed bounded: %d MiB before, %d MiB while queueing, %d MiB after" % (
+              rss0 >> 10, rss_peak >> 10, rss1 >> 10))
+    p.close()
 
     # the node is fine: producing, the honest peer still connected, ban recorded
     h = node.height()
