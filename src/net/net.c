@@ -56,10 +56,16 @@ typedef struct {
 	uint8_t data[];
 } wreq;
 
+#define HOST_MAX 254 /* a DNS name's text, or an IPv6 literal */
+
 typedef struct target {
-	uint32_t ip; /* host order */
+	uint32_t ip; /* host order; for a named target the last address it resolved to */
 	uint16_t port;
 	bool configured, self, used;
+	bool v6;             /* ip6 holds the (resolved or literal) IPv6 address to dial */
+	uint8_t ip6[16];
+	char host[HOST_MAX]; /* configured by name or IPv6 literal: resolved before each dial */
+	uv_getaddrinfo_t *gai; /* a resolution in progress */
 	uint64_t next_try_ms;
 	unsigned fails;
 	uint64_t conn; /* peer id of the connection to it, 0 if none */
@@ -79,6 +85,8 @@ typedef struct peer {
 	size_t rlen, rcap;
 	uint8_t node_pk[32];
 	uint32_t ip;
+	bool v6; /* an outbound connection to an IPv6 address (ip6) */
+	uint8_t ip6[16];
 	uint16_t port, listen_port;
 	ssp_net_head head;
 	int score;
@@ -256,6 +264,61 @@ static void ip_str(char *out, size_t cap, uint32_t ip, uint16_t port)
 	         port);
 }
 
+/* A peer's address as text: A.B.C.D:PORT or [IPv6]:PORT. */
+static void peer_str(char *out, size_t cap, const struct peer *p)
+{
+	char h[64];
+	if (p->v6 && !uv_inet_ntop(AF_INET6, p->ip6, h, sizeof h))
+		snprintf(out, cap, "[%s]:%u", h, p->port);
+	else
+		ip_str(out, cap, p->ip, p->port);
+}
+
+/*
+ * A --peer: "HOST:PORT" where HOST is an IPv4 literal, "[IPv6]" or a DNS
+ * name (letters, digits, '-', '.', '_'). *ip is set for an IPv4 literal
+ * (and "localhost", which needs no resolver); otherwise host gets the text
+ * to resolve (the IPv6 literal without brackets, or the name).
+ */
+static int parse_peer(const char *s, uint32_t *ip, char host[HOST_MAX], uint16_t *port)
+{
+	const char *c = strrchr(s, ':');
+	size_t hl;
+	*ip = 0;
+	host[0] = 0;
+	if (!c) return SSP_ERR_INVAL;
+	char *end;
+	errno = 0;
+	unsigned long pn = strtoul(c + 1, &end, 10);
+	if (errno || *end || end == c + 1 || pn == 0 || pn > 65535) return SSP_ERR_INVAL;
+	*port = (uint16_t)pn;
+	if (s[0] == '[') { /* [IPv6]:PORT */
+		uint8_t a6[16];
+		hl = (size_t)(c - s);
+		if (hl < 3 || s[hl - 1] != ']' || hl - 2 >= HOST_MAX) return SSP_ERR_INVAL;
+		memcpy(host, s + 1, hl - 2);
+		host[hl - 2] = 0;
+		return uv_inet_pton(AF_INET6, host, a6) ? SSP_ERR_INVAL : 0;
+	}
+	hl = (size_t)(c - s);
+	if (!hl || hl >= HOST_MAX) return SSP_ERR_INVAL;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	struct in_addr a;
+	if (!strcmp(host, "localhost") || inet_pton(AF_INET, host, &a) == 1) {
+		*ip = strcmp(host, "localhost") ? ntohl(a.s_addr) : 0x7f000001u;
+		host[0] = 0;
+		return *ip ? 0 : SSP_ERR_INVAL;
+	}
+	for (size_t i = 0; i < hl; i++) {
+		unsigned char ch = (unsigned char)host[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-' || ch == '.' || ch == '_'))
+			return SSP_ERR_INVAL;
+	}
+	return 0;
+}
+
 /* "A.B.C.D:PORT" or "localhost:PORT" (IPv4 only); empty host or "*" = any. */
 static int parse_hostport(const char *s, uint32_t *ip, uint16_t *port)
 {
@@ -323,6 +386,21 @@ static target *target_add(ssp_net *n, uint32_t ip, uint16_t port, bool configure
 	if (!free_t) return NULL;
 	*free_t = (target){.ip = ip, .port = port, .configured = configured, .used = true};
 	n->book_dirty = true;
+	return free_t;
+}
+
+/* A configured peer given by name or IPv6 literal (one entry per host and port). */
+static target *target_add_host(ssp_net *n, const char *host, uint16_t port)
+{
+	target *free_t = NULL;
+	for (size_t i = 0; i < MAX_TARGETS; i++) {
+		target *t = &n->targets[i];
+		if (t->used && t->port == port && !strcmp(t->host, host)) return t;
+		if (!t->used && !free_t) free_t = t;
+	}
+	if (!free_t) return NULL;
+	*free_t = (target){.port = port, .configured = true, .used = true};
+	snprintf(free_t->host, sizeof free_t->host, "%s", host);
 	return free_t;
 }
 
@@ -452,8 +530,8 @@ static void peer_release(peer *p)
 static void peer_drop(peer *p, uint16_t code, const char *reason)
 {
 	if (p->state == C_CLOSING) return;
-	char a[32];
-	ip_str(a, sizeof a, p->ip, p->port);
+	char a[80];
+	peer_str(a, sizeof a, p);
 	SSP_LOGI(LOG, "peer %llu (%s, %s) disconnected: %s", (unsigned long long)p->id, a,
 	         p->inbound ? "in" : "out", reason);
 	atomic_fetch_add(&p->net->stats.disconnects, 1);
@@ -652,8 +730,8 @@ static void on_hello(peer *p, const uint8_t *pt, size_t len)
 	atomic_store(&n->heard, true);
 	if (p->target >= 0) n->targets[p->target].fails = 0;
 	if (p->inbound && p->listen_port) target_add(n, p->ip, p->listen_port, false);
-	char a[32];
-	ip_str(a, sizeof a, p->ip, p->port);
+	char a[80];
+	peer_str(a, sizeof a, p);
 	SSP_LOGI(LOG, "peer %llu (%s, %s) connected: height %llu", (unsigned long long)p->id, a,
 	         p->inbound ? "in" : "out", (unsigned long long)h.head.height);
 	ssp_buf b;
@@ -1086,18 +1164,91 @@ static void connect_target(ssp_net *n, int ti)
 	struct sockaddr_in sa = {.sin_family = AF_INET,
 	                         .sin_port = htons(t->port),
 	                         .sin_addr.s_addr = htonl(t->ip)};
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6, .sin6_port = htons(t->port)};
+	memcpy(&sa6.sin6_addr, t->ip6, 16);
 	peer *p = peer_new(n, false);
 	if (!p) return;
-	p->ip = t->ip;
+	p->ip = t->v6 ? 0 : t->ip;
+	p->v6 = t->v6;
+	memcpy(p->ip6, t->ip6, 16);
 	p->port = t->port;
 	p->target = ti;
 	t->conn = p->id;
 	t->next_try_ms = ssp_now_ms() + 2000;
 	p->creq.data = p;
-	if (uv_tcp_connect(&p->creq, &p->tcp, (const struct sockaddr *)&sa, on_connect)) {
+	if (uv_tcp_connect(&p->creq, &p->tcp,
+	                   t->v6 ? (const struct sockaddr *)&sa6 : (const struct sockaddr *)&sa,
+	                   on_connect)) {
 		t->conn = 0;
 		peer_close(p);
 	}
+}
+
+typedef struct {
+	uv_getaddrinfo_t req;
+	ssp_net *net;
+	int ti;
+} resolve_req;
+
+/* A configured name resolved (on the loop): dial its first address, or back off. */
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	resolve_req *r = (resolve_req *)req;
+	ssp_net *n = r->net;
+	target *t = &n->targets[r->ti];
+	t->gai = NULL;
+	const struct addrinfo *pick = NULL;
+	for (const struct addrinfo *a = res; a && !status; a = a->ai_next) {
+		if (a->ai_family == AF_INET) {
+			pick = a;
+			break; /* IPv4 first: the address book and ADDR speak IPv4 */
+		}
+		if (a->ai_family == AF_INET6 && !pick) pick = a;
+	}
+	if (!n->stopping && t->used) {
+		if (!pick) {
+			t->fails++;
+			uint64_t back = 1000u << (t->fails < 5 ? t->fails : 5);
+			t->next_try_ms = ssp_now_ms() + back;
+			SSP_LOGW(LOG, "peer %s:%u: cannot resolve %s: %s (retrying in %llu s)", t->host,
+			         t->port, t->host,
+			         status ? uv_strerror(status) : "no IPv4 or IPv6 address",
+			         (unsigned long long)(back / 1000));
+		} else {
+			if (pick->ai_family == AF_INET) {
+				t->v6 = false;
+				t->ip = ntohl(((const struct sockaddr_in *)pick->ai_addr)->sin_addr.s_addr);
+			} else {
+				t->v6 = true;
+				t->ip = 0;
+				memcpy(t->ip6, &((const struct sockaddr_in6 *)pick->ai_addr)->sin6_addr, 16);
+			}
+			SSP_LOGD(LOG, "peer %s:%u resolved", t->host, t->port);
+			connect_target(n, r->ti);
+		}
+	}
+	uv_freeaddrinfo(res);
+	free(r);
+}
+
+/* Dials a configured name: resolves it first, on every attempt (its address may move). */
+static void resolve_target(ssp_net *n, int ti)
+{
+	target *t = &n->targets[ti];
+	resolve_req *r = calloc(1, sizeof *r);
+	if (!r) return;
+	r->net = n;
+	r->ti = ti;
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	t->next_try_ms = ssp_now_ms() + 2000;
+	int e = uv_getaddrinfo(n->loop, &r->req, on_resolved, t->host, NULL, &hints);
+	if (e) {
+		SSP_LOGW(LOG, "peer %s:%u: cannot resolve %s: %s", t->host, t->port, t->host,
+		         uv_strerror(e));
+		free(r);
+		return;
+	}
+	t->gai = &r->req;
 }
 
 static void on_connection(uv_stream_t *srv, int status)
@@ -1389,7 +1540,7 @@ static void book_save(ssp_net *n)
 	for (size_t i = 0; i < MAX_TARGETS; i++) {
 		target *t = &n->targets[i];
 		char a[32];
-		if (!t->used || t->self || !t->ip) continue;
+		if (!t->used || t->self || !t->ip || t->host[0]) continue; /* names: from the config */
 		ip_str(a, sizeof a, t->ip, t->port);
 		fprintf(f, "%s\n", a);
 	}
@@ -1445,13 +1596,19 @@ static void on_tick(uv_timer_t *t)
 			target *tg = &n->targets[i];
 			if (!tg->used || tg->self || tg->conn || now < tg->next_try_ms) continue;
 			if ((pass == 0) != tg->configured) continue;
-			if (!tg->ip) continue;
+			if (tg->gai) continue;                    /* being resolved */
+			if (!tg->ip && !tg->v6 && !tg->host[0]) continue; /* no address */
 			bool connected = false; /* an inbound connection from that node may exist */
 			for (peer *p = n->peers; p; p = p->next)
-				if (p->state == C_OPEN && p->ip == tg->ip && p->listen_port == tg->port)
+				if (p->state == C_OPEN && p->listen_port == tg->port &&
+				    (tg->v6 ? p->v6 && !memcmp(p->ip6, tg->ip6, 16)
+				            : tg->ip && p->ip == tg->ip))
 					connected = true;
 			if (connected) continue;
-			connect_target(n, (int)i);
+			if (tg->host[0])
+				resolve_target(n, (int)i); /* named: resolved again on every dial */
+			else
+				connect_target(n, (int)i);
 			outbound++;
 		}
 	/* the queue of penalties from the chain thread */
@@ -1559,14 +1716,20 @@ int ssp_net_start(ssp_net **out, uv_loop_t *loop, const ssp_net_config *cfg, cha
 	for (size_t i = 0; i < cfg->npeers; i++) {
 		uint32_t ip;
 		uint16_t port;
-		if (parse_hostport(cfg->peers[i], &ip, &port) || !ip || !port) {
-			snprintf(why, whylen, "bad --peer %s: want IPv4:PORT or localhost:PORT",
+		char host[HOST_MAX];
+		if (parse_peer(cfg->peers[i], &ip, host, &port)) {
+			snprintf(why, whylen,
+			         "bad --peer %s: want HOST:PORT (a DNS name, IPv4 address or [IPv6] "
+			         "address, and a port 1..65535)",
 			         cfg->peers[i]);
 			pthread_mutex_destroy(&n->slock);
 			free(n);
 			return SSP_ERR_INVAL;
 		}
-		target_add(n, ip, port, true);
+		if (host[0])
+			target_add_host(n, host, port);
+		else
+			target_add(n, ip, port, true);
 	}
 	book_load(n);
 	uv_timer_init(loop, &n->tick);
@@ -1628,6 +1791,8 @@ void ssp_net_stop(ssp_net *n)
 	uv_close((uv_handle_t *)&n->tick, noop_close);
 	uv_close((uv_handle_t *)&n->fast, noop_close);
 	if (n->listening) uv_close((uv_handle_t *)&n->listener, noop_close);
+	for (size_t i = 0; i < MAX_TARGETS; i++) /* on_resolved frees them */
+		if (n->targets[i].gai) (void)uv_cancel((uv_req_t *)n->targets[i].gai);
 	for (peer *p = n->peers; p; p = p->next) {
 		if (p->state != C_CLOSING) peer_drop(p, 6, "node shutting down");
 		peer_close(p); /* a pending shutdown is cancelled */
@@ -1677,9 +1842,9 @@ json_t *ssp_net_peers_json(ssp_net *n)
 	json_t *a = json_array();
 	for (peer *p = n->peers; p && a; p = p->next) {
 		if (p->state != C_OPEN) continue;
-		char hex[65], addr[32];
+		char hex[65], addr[80];
 		ssp_hex_encode(hex, p->node_pk, 32);
-		ip_str(addr, sizeof addr, p->ip, p->port);
+		peer_str(addr, sizeof addr, p);
 		json_array_append_new(
 		    a, json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:i, s:I}", "id", hex, "address",
 		                 addr, "direction", p->inbound ? "in" : "out", "height",
