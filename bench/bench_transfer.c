@@ -89,6 +89,8 @@ static const char usage[] =
     "  --key-type T         the senders' keys: ed25519 (default) or p256 (what devices sign\n"
     "                       with); the verify baseline is then P-256's and the figures are\n"
     "                       named transfer_p256_*\n"
+    "  --p2p-sync           --kind ssp: after the run, a fresh sspd syncs the chain over P2P\n"
+    "                       from a second sspd serving DATADIR (figures p2p_sync_*)\n"
     "  --keep               keep DATADIR (and the node log in it)\n";
 
 /* ------------------------------------------------------------------ options */
@@ -111,6 +113,7 @@ static struct {
 	double timeout_s;
 	size_t max_pending;
 	bool keep;
+	bool p2p_sync;
 	int key_type;
 } opt = {.key_type = SSP_KEY_ED25519,
          .ntx = 1000000,
@@ -1489,6 +1492,160 @@ static uint64_t read_vm(pid_t pid, const char *key)
 	return kb;
 }
 
+/* ------------------------------------------------------------- P2P sync */
+
+/* Starts sspd with argv (NULL-terminated, argv[0] unused), stdout and stderr to log. */
+static pid_t spawn_sspd(const char *log, const char *const *argv)
+{
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the bench */
+		int lo = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (lo < 0) _exit(126);
+		dup2(lo, 1);
+		dup2(lo, 2);
+		close(lo);
+		execv(opt.sspd, (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int stop_pid(pid_t pid, double grace)
+{
+	int status = -1;
+	kill(pid, SIGTERM);
+	double deadline = now_s() + grace;
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (now_s() > deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		sleep_ms(20);
+	}
+	return status;
+}
+
+/* chain_getInfo's height and head id, or false if the node does not answer (yet). */
+static bool head_of(ssp_rpc_client *cl, uint64_t *height, char id[65])
+{
+	json_t *res = NULL;
+	ssp_rpc_error err = {0};
+	if (ssp_rpc_call(cl, "chain_getInfo", NULL, &res, &err)) {
+		json_decref(err.data);
+		return false;
+	}
+	json_t *h = json_object_get(res, "height");
+	const char *hid = json_string_value(json_object_get(res, "head_id"));
+	bool ok = json_is_integer(h) && hid && strlen(hid) == 64;
+	if (ok) {
+		*height = (uint64_t)json_integer_value(h);
+		memcpy(id, hid, 65);
+	}
+	json_decref(res);
+	return ok;
+}
+
+typedef struct {
+	uint64_t blocks, txs;
+	double wall, start_s;  /* start_s: until the syncing node answered RPC */
+	double cpu, src_cpu;   /* CPU-seconds of the syncing and the serving node */
+	uint64_t rss_kb;       /* the syncing node's peak RSS */
+} p2psync;
+
+/*
+ * A fresh node syncing the run's chain over P2P from one peer: the datadir
+ * just measured is served by `sspd --genesis G --datadir DATADIR
+ * --p2p-listen` (no producer key: a full node), and a second sspd given
+ * only the genesis and that address fetches, verifies (every signature, on
+ * all cores) and applies every block into DATADIR/p2psync with durable
+ * commits, as any node joining the network does. The window runs from the
+ * syncing node's start to its head id equal to the server's. False if it
+ * could not be run.
+ */
+static bool p2p_sync_run(p2psync *r)
+{
+	char genesis[1200], dst[1200], slog[1200], dlog[1200], p2p[64], rpc1[64], rpc2[64],
+	    url1[96], url2[96], id1[65], id2[65];
+	uint64_t h1 = 0, h2 = 0;
+	bool ok = false;
+	snprintf(genesis, sizeof genesis, "%s/genesis.json", opt.datadir);
+	snprintf(dst, sizeof dst, "%s/p2psync", opt.datadir);
+	snprintf(slog, sizeof slog, "%s/p2p-source.log", opt.datadir);
+	snprintf(dlog, sizeof dlog, "%s/p2p-sync.log", opt.datadir);
+	snprintf(p2p, sizeof p2p, "127.0.0.1:%u", free_port());
+	unsigned port1 = free_port(), port2 = free_port();
+	snprintf(rpc1, sizeof rpc1, "127.0.0.1:%u", port1);
+	snprintf(rpc2, sizeof rpc2, "127.0.0.1:%u", port2);
+	snprintf(url1, sizeof url1, "http://%s/rpc", rpc1);
+	snprintf(url2, sizeof url2, "http://%s/rpc", rpc2);
+	const char *sargv[] = {opt.sspd, "--genesis", genesis, "--datadir", opt.datadir,
+	                       "--rpc-listen", rpc1, "--p2p-listen", p2p, NULL};
+	const char *dargv[] = {opt.sspd, "--genesis", genesis, "--datadir", dst,
+	                       "--rpc-listen", rpc2, "--peer", p2p, NULL};
+	ssp_rpc_client *c1 = NULL, *c2 = NULL;
+	pid_t src = -1, dn = -1;
+	*r = (p2psync){0};
+	if (ssp_rpc_client_new(&c1, url1, 10000) || ssp_rpc_client_new(&c2, url2, 10000)) goto out;
+	src = spawn_sspd(slog, sargv);
+	for (double dl = now_s() + 60; !head_of(c1, &h1, id1); sleep_ms(50))
+		if (now_s() > dl || waitpid(src, NULL, WNOHANG) == src) {
+			fprintf(stderr, "bench_transfer: the serving node did not start (%s)\n", slog);
+			goto out;
+		}
+	for (uint64_t h = 1; h <= h1; h++) { /* the txs to sync */
+		json_t *res = NULL;
+		ssp_rpc_error err = {0};
+		if (ssp_rpc_call(c1, "chain_getBlock", json_pack("{s:I}", "height", (json_int_t)h),
+		                 &res, &err)) {
+			json_decref(err.data);
+			goto out;
+		}
+		r->txs += (uint64_t)json_integer_value(json_object_get(res, "tx_count"));
+		json_decref(res);
+	}
+	double src_cpu0 = proc_cpu(src), t0 = now_s(), last = t0;
+	dn = spawn_sspd(dlog, dargv);
+	bool up = false;
+	for (;;) {
+		uint64_t hh;
+		if (head_of(c2, &hh, id2)) {
+			if (!up) r->start_s = now_s() - t0;
+			up = true;
+			if (hh > h2) last = now_s();
+			h2 = hh;
+			if (h2 >= h1) break;
+		}
+		if (waitpid(dn, NULL, WNOHANG) == dn) {
+			dn = -1;
+			fprintf(stderr, "bench_transfer: the syncing node exited (%s)\n", dlog);
+			goto out;
+		}
+		if (now_s() - last > 60) {
+			fprintf(stderr, "bench_transfer: P2P sync stuck at %llu of %llu\n",
+			        (unsigned long long)h2, (unsigned long long)h1);
+			goto out;
+		}
+		sleep_ms(10);
+	}
+	r->wall = now_s() - t0;
+	r->cpu = proc_cpu(dn);
+	r->src_cpu = proc_cpu(src) - src_cpu0;
+	r->rss_kb = read_vm(dn, "VmHWM");
+	r->blocks = h1;
+	ok = !strcmp(id1, id2);
+	if (!ok) fprintf(stderr, "bench_transfer: the synced head differs from the served one\n");
+out:
+	if (dn > 0 && stop_pid(dn, 30) != 0) ok = false;
+	if (src > 0 && stop_pid(src, 30) != 0) ok = false;
+	ssp_rpc_client_free(c1);
+	ssp_rpc_client_free(c2);
+	return ok;
+}
+
 typedef struct {
 	size_t blocks;
 	double commit_sum, commit_max, apply_sum, apply_max;
@@ -1546,6 +1703,9 @@ static void parse_args(int argc, char **argv)
 			exit(0);
 		} else if (!strcmp(a, "--keep")) {
 			opt.keep = true;
+			continue;
+		} else if (!strcmp(a, "--p2p-sync")) {
+			opt.p2p_sync = true;
 			continue;
 		} else if (strncmp(a, "--", 2)) {
 			if (opt.datadir) die("unexpected argument %s\n%s", a, usage);
@@ -1926,6 +2086,30 @@ int main(int argc, char **argv)
 			        "bench_transfer: warning: the follower import run failed\n");
 		}
 	}
+	int exit_code = 0;
+	if (opt.p2p_sync && opt.kind == KIND_SSP && opt.key_type == SSP_KEY_ED25519 && status == 0 &&
+	    !rejected) {
+		p2psync ps;
+		if (p2p_sync_run(&ps)) {
+			double stps = (double)ps.txs / ps.wall;
+			printf("# [%s] p2p sync: %llu blocks (%llu txs) fetched from one peer over "
+			       "loopback, verified and committed (durable) by a fresh sspd in %.2f s "
+			       "(%.2f s of it starting up); it used %.2f CPU-s (%.2f cores), the serving "
+			       "node %.2f CPU-s; peak RSS %.0f MiB\n",
+			       kn, (unsigned long long)ps.blocks, (unsigned long long)ps.txs, ps.wall,
+			       ps.start_s, ps.cpu, ps.cpu / ps.wall, ps.src_cpu,
+			       (double)ps.rss_kb / 1024);
+			printf("BENCH p2p_sync_tps %.0f tx/s\n", stps);
+			if (vall > 0) printf("BENCH p2p_sync_vs_verify %.3f ratio\n", stps / vall);
+			printf("BENCH p2p_sync_per_node_cpu_s %.0f tx/cpu-s\n", (double)ps.txs / ps.cpu);
+			if (v1 > 0)
+				printf("BENCH p2p_sync_cpu_vs_verify_cpu %.3f ratio\n",
+				       (double)ps.txs / ps.cpu / v1);
+		} else {
+			fprintf(stderr, "bench_transfer: warning: the P2P sync run failed\n");
+			exit_code = 1;
+		}
+	}
 	if (opt.kind == KIND_SSP) {
 		printf("BENCH node_rss_after_%zu_transfers %.1f MiB\n", opt.ntx,
 		       (double)rss_kb / 1024);
@@ -1937,7 +2121,6 @@ int main(int argc, char **argv)
 	printf("# [%s] node RSS: %.1f MiB anonymous (heap), %.1f MiB file-backed (mostly LMDB's "
 	       "memory map: page cache, reclaimable)\n",
 	       kn, (double)anon_kb / 1024, (double)file_kb / 1024);
-	int exit_code = 0;
 	if (rejected) {
 		fprintf(stderr, "bench_transfer: error: %zu txs rejected:", rejected);
 		for (unsigned c = 0; c < opt.conns; c++) {

@@ -28,6 +28,7 @@
 #define PEER_INFLIGHT 48       /* blocks requested from one peer at once */
 #define SENDQ_MAX (32u << 20)  /* queued bytes to one peer before it is dropped as a slow reader */
 #define SERVE_SENDQ (8u << 20) /* stop serving blocks to a peer with this much queued */
+#define SERVE_RANGES 4          /* GET_BLOCKS ranges a peer may have waiting (an honest one: 3) */
 #define STALL_MS 10000         /* a queue that large, and no write done for this long: dropped */
 #define HANDSHAKE_MS 5000
 #define IDLE_MS 30000
@@ -97,6 +98,12 @@ typedef struct peer {
 	uint64_t win_start_ms;
 	uint32_t win_frames;
 	uint32_t inflight;
+	uint64_t last_block_ms; /* a requested block last arrived from it */
+	struct {
+		uint64_t from;
+		uint32_t count;
+	} serve[SERVE_RANGES]; /* blocks it asked for, served as its queue drains */
+	uint32_t nserve;
 	uint32_t tx_requested;
 	ssp_hash fork_asked; /* the competing head last fetched from this peer */
 	bool got_addr_req;
@@ -406,6 +413,8 @@ static target *target_add_host(ssp_net *n, const char *host, uint16_t port)
 
 /* ------------------------------------------------------------- sending */
 
+static void serve_blocks(peer *p);
+
 static void on_written(uv_write_t *w, int status)
 {
 	wreq *r = (wreq *)w;
@@ -413,7 +422,7 @@ static void on_written(uv_write_t *w, int status)
 	p->sendq -= r->len;
 	p->sendq_progress_ms = ssp_now_ms();
 	free(r);
-	(void)status;
+	if (!status && p->nserve && p->sendq < SERVE_SENDQ / 2) serve_blocks(p);
 }
 
 static int send_raw(peer *p, const void *data, size_t len)
@@ -743,19 +752,37 @@ static void on_hello(peer *p, const uint8_t *pt, size_t len)
 
 /* --------------------------------------------------------------- gossip */
 
-static void on_get_blocks(peer *p, const net_get_blocks *g)
+/*
+ * Sends the blocks the peer asked for while its send queue is below
+ * SERVE_SENDQ; the rest waits until the queue drains (on_written), so big
+ * blocks are all served without more than SERVE_SENDQ + one block queued.
+ */
+static void serve_blocks(peer *p)
 {
 	ssp_net *n = p->net;
 	ssp_txn *rt = NULL;
-	if (ssp_store_read(ssp_chain_store(n->cfg.chain), &rt)) return;
-	for (uint32_t i = 0; i < g->count && p->sendq < SERVE_SENDQ; i++) {
+	if (p->state != C_OPEN || ssp_store_read(ssp_chain_store(n->cfg.chain), &rt)) return;
+	while (p->nserve && p->sendq < SERVE_SENDQ && p->state == C_OPEN) {
 		const uint8_t *raw;
 		size_t len;
-		int rc = ssp_chain_read_block(n->cfg.chain, rt, g->from + i, &raw, &len);
-		if (rc) break; /* not there (yet), or a local read error: the peer asks elsewhere */
-		if (send_frame(p, NET_BLOCK, raw, len)) break;
+		int rc = ssp_chain_read_block(n->cfg.chain, rt, p->serve[0].from, &raw, &len);
+		/* not there (yet), or a local read error: the peer asks elsewhere */
+		if (!rc) rc = send_frame(p, NET_BLOCK, raw, len);
+		p->serve[0].from++;
+		if (rc || !--p->serve[0].count) {
+			memmove(p->serve, p->serve + 1, --p->nserve * sizeof *p->serve);
+		}
 	}
 	ssp_txn_end(rt);
+}
+
+static void on_get_blocks(peer *p, const net_get_blocks *g)
+{
+	if (p->nserve == SERVE_RANGES) return; /* it asks faster than it reads: it asks again */
+	p->serve[p->nserve].from = g->from;
+	p->serve[p->nserve].count = g->count;
+	p->nserve++;
+	serve_blocks(p);
 }
 
 static void on_block(peer *p, const uint8_t *raw, size_t len)
@@ -770,6 +797,7 @@ static void on_block(peer *p, const uint8_t *raw, size_t len)
 	p->blocks_in++;
 	atomic_fetch_add(&n->stats.blocks_in, 1);
 	if (p->inflight) p->inflight--;
+	p->last_block_ms = ssp_now_ms();
 	if (h > p->head.height) p->head.height = h;
 	pthread_mutex_lock(&n->slock);
 	sslot *s = &n->win[h % SYNC_WIN];
@@ -1334,8 +1362,11 @@ static void sync_tick(ssp_net *n)
 	for (uint64_t ht = n->base; now >= n->retry_after_ms && ht < n->base + SYNC_WIN && ht <= best;
 	     ht++) {
 		sslot *s = &n->win[ht % SYNC_WIN];
-		if (s->st == S_REQUESTED && s->height == ht && now - s->t_ms > SYNC_TIMEOUT_MS) {
-			peer *slow = peer_by_id(n, s->peer);
+		peer *from = s->st == S_REQUESTED ? peer_by_id(n, s->peer) : NULL;
+		/* a peer still delivering (big blocks take a while) is not late */
+		if (s->st == S_REQUESTED && s->height == ht && now - s->t_ms > SYNC_TIMEOUT_MS &&
+		    (!from || now - from->last_block_ms > SYNC_TIMEOUT_MS)) {
+			peer *slow = from;
 			s->st = S_EMPTY;
 			if (slow) {
 				if (slow->inflight) slow->inflight--;

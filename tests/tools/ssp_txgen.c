@@ -5,8 +5,15 @@
  * from the key in KEYSTORE with nonces nonce, nonce+1, …, each carrying
  * the public key. Exit status 0 on success, 1 on any failure.
  *
- * usage: ssp_txgen --keystore FILE --chain-id ID --hrp HRP --to ADDRESS
- *                  --nonce N --count K --expiry H [--amount UNITS] [--fee UNITS]
+ * --derive LABEL signs with the Ed25519 key whose seed is SHA-256(LABEL)
+ * instead of a keystore (no argon2: benches make many senders this way);
+ * with --address it prints that key's address and exits. Several --to
+ * (up to 64) are used in turn: tx i goes to the (i mod n)-th.
+ *
+ * usage: ssp_txgen (--keystore FILE | --derive LABEL) --chain-id ID --hrp HRP --to ADDRESS
+ *                  [--to ADDRESS ...] --nonce N --count K --expiry H [--amount UNITS]
+ *                  [--fee UNITS]
+ *        ssp_txgen --derive LABEL --hrp HRP --address
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,31 +23,47 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ssp_txgen --keystore FILE --chain-id ID --hrp HRP --to ADDRESS "
-	                "--nonce N --count K --expiry H [--amount UNITS] [--fee UNITS]\n");
+	fprintf(stderr, "usage: ssp_txgen (--keystore FILE | --derive LABEL) --chain-id ID --hrp HRP "
+	                "--to ADDRESS [--to ADDRESS ...] --nonce N --count K --expiry H "
+	                "[--amount UNITS] [--fee UNITS]\n"
+	                "       ssp_txgen --derive LABEL --hrp HRP --address\n");
 	return 1;
 }
 
 int main(int argc, char **argv)
 {
-	const char *keystore = NULL, *chain_id = NULL, *hrp = NULL, *to = NULL;
+	const char *keystore = NULL, *chain_id = NULL, *hrp = NULL, *derive = NULL;
+	const char *to[64];
+	size_t nto = 0;
+	bool address = false;
 	unsigned long long nonce = 0, count = 0, expiry = 0, amount = 1, fee = 100000;
 	ssp_seckey sk;
 	ssp_pubkey pk;
 	ssp_transfer t = {0};
+	ssp_addr dst[64];
 	ssp_buf b;
 	int rc = 1;
 
-	for (int i = 1; i + 1 < argc; i += 2) {
-		const char *k = argv[i], *v = argv[i + 1];
-		if (!strcmp(k, "--keystore"))
+	for (int i = 1; i < argc; i += 2) {
+		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(k, "--address")) {
+			address = true;
+			i--;
+			continue;
+		}
+		if (!v) return usage();
+		if (!strcmp(k, "--derive"))
+			derive = v;
+		else if (!strcmp(k, "--keystore"))
 			keystore = v;
 		else if (!strcmp(k, "--chain-id"))
 			chain_id = v;
 		else if (!strcmp(k, "--hrp"))
 			hrp = v;
-		else if (!strcmp(k, "--to"))
-			to = v;
+		else if (!strcmp(k, "--to")) {
+			if (nto == sizeof to / sizeof *to) return usage();
+			to[nto++] = v;
+		}
 		else if (!strcmp(k, "--nonce"))
 			nonce = strtoull(v, NULL, 10);
 		else if (!strcmp(k, "--count"))
@@ -54,20 +77,40 @@ int main(int argc, char **argv)
 		else
 			return usage();
 	}
-	if (!keystore || !chain_id || !hrp || !to || !count || !expiry) return usage();
-	if (ssp_core_init()) return 1;
-	if (ssp_keystore_read(keystore, "", &sk, &pk)) {
+	if (ssp_core_init() || !hrp || !!keystore == !!derive) return usage();
+	if (derive) {
+		ssp_hash seed;
+		ssp_sha256(&seed, derive, strlen(derive));
+		if (ssp_seckey_from_raw(&sk, SSP_KEY_ED25519, seed.b, 32) || ssp_key_public(&pk, &sk))
+			return 1;
+	} else if (ssp_keystore_read(keystore, "", &sk, &pk)) {
 		fprintf(stderr, "ssp_txgen: cannot read %s\n", keystore);
 		return 1;
 	}
-	if (ssp_addr_decode(&t.to, hrp, to)) {
-		fprintf(stderr, "ssp_txgen: bad address %s\n", to);
+	if (address) {
+		char text[96];
+		ssp_addr a;
+		ssp_addr_from_pubkey(&a, &pk);
+		ssp_addr_encode(text, sizeof text, hrp, &a);
+		puts(text);
+		rc = 0;
 		goto out;
 	}
+	if (!chain_id || !nto || !count || !expiry) {
+		rc = usage();
+		goto out;
+	}
+	for (size_t i = 0; i < nto; i++)
+		if (ssp_addr_decode(&dst[i], hrp, to[i])) {
+			fprintf(stderr, "ssp_txgen: bad address %s\n", to[i]);
+			goto out;
+		}
 	t.amount = amount;
 	ssp_buf_init(&b, 4096);
-	ssp_transfer_encode(&b, &t);
 	for (unsigned long long i = 0; i < count && !b.err; i++) {
+		t.to = dst[i % nto];
+		ssp_buf_reset(&b);
+		ssp_transfer_encode(&b, &t);
 		ssp_tx_build tb = {.chain_id = chain_id,
 		                   .type = SSP_TX_TRANSFER,
 		                   .nonce = nonce + i,
