@@ -12,6 +12,10 @@
 # signatures per second through a SoftHSM2 token and through a keystore file.
 # Then bench_state: the state tree at 1,000,000 accounts (BENCH_ACCOUNTS): update
 # cost per written key, commit per block, proof size and generation rate, disk bytes.
+# The SSP run also times a fresh sspd syncing its chain over P2P from one peer
+# (p2p_sync_*); bench_testnet.py then runs a 4-producer `ssp testnet` on loopback:
+# propagation of ~1 MiB blocks and full-speed throughput through one node's RPC
+# (testnet_*), both as ratios to the verify baseline of the SSP run.
 # Environment: BENCH_TXS (default 300000) to shorten or lengthen each run.
 set -euo pipefail
 
@@ -48,7 +52,7 @@ run_kind() {
 		--contract "$repo/contracts/iot20.lua" --timeout 240 "$@" "$base/$dir" | tee -a "$out"
 	echo "# load average after --kind $kind: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
-run_kind ssp
+run_kind ssp --p2p-sync
 # the verify baseline belongs to the SSP run; the token runs are compared with that run
 run_kind token --verify-seconds 0
 run_kind lua --verify-seconds 0
@@ -68,6 +72,14 @@ ratio lua_token_vs_ssp "$(fig lua_token_tps)" "$(fig transfer_tps)"
 # per CPU-second the node got: robust to other processes on a shared machine
 ratio native_token_cpu_vs_ssp_cpu "$(fig native_token_per_node_cpu_s)" "$(fig transfer_per_node_cpu_s)"
 ratio lua_token_cpu_vs_ssp_cpu "$(fig lua_token_per_node_cpu_s)" "$(fig transfer_per_node_cpu_s)"
+
+if [ -x "$bin/ssp" ] && [ -x "$bin/ssp_txgen" ]; then
+	echo "# bench_testnet.py: 4 producers (ssp testnet up --nodes 4) fed through node0's RPC"
+	timeout 300 python3 "$repo/bench/bench_testnet.py" "$bin" --txs "${BENCH_TESTNET_TXS:-100000}" | tee -a "$out"
+	echo "# every node verifies every transfer: committed transfers x 4 against the all-core verify rate"
+	ratio testnet_x4_vs_verify "$(fig testnet_tps_x4)" "$(fig ed25519_verify_all_cores)"
+	ratio testnet_cpu_vs_verify_cpu "$(fig testnet_per_node_cpu_s)" "$(fig ed25519_verify_one_core)"
+fi
 
 echo "# bench_vm: the contract VM alone (no chain): gas-metering overhead and call rates"
 timeout 120 "$bin/bench_vm" --contract "$repo/contracts/iot20.lua"

@@ -106,6 +106,7 @@ typedef struct peer {
 	uint32_t nserve;
 	uint32_t tx_requested;
 	ssp_hash fork_asked; /* the competing head last fetched from this peer */
+	uint32_t tx_forgiven; /* debts faded while their answers may still be on the way */
 	bool got_addr_req;
 	bool close_called;
 	uint64_t drop_ms;
@@ -879,6 +880,8 @@ static void on_tx(peer *p, const uint8_t *raw, size_t len)
 	bool fault = false;
 	if (p->tx_requested)
 		p->tx_requested--;
+	else if (p->tx_forgiven)
+		p->tx_forgiven--; /* asked for before its debt faded: still requested */
 	else
 		misbehave(p, 5, "unrequested tx");
 	p->txs_in++;
@@ -1617,7 +1620,11 @@ static void on_tick(uv_timer_t *t)
 			ssp_le64_put(b, now);
 			p->last_ping_ms = now;
 			(void)send_frame(p, NET_PING, b, 8);
-			p->tx_requested /= 2; /* old debts fade */
+			/* old debts fade (a peer that never answers is asked again), but what
+			 * was asked stays welcome: under load the answers are merely late */
+			p->tx_forgiven += p->tx_requested - p->tx_requested / 2;
+			if (p->tx_forgiven > 4 * TX_REQ_MAX) p->tx_forgiven = 4 * TX_REQ_MAX;
+			p->tx_requested /= 2;
 			if (p->score > 0) p->score--;
 		}
 	}
