@@ -297,9 +297,13 @@ def test():
     check("disconnected: slow reader" in line, "a peer that never reads is dropped: %s" % line.split("] ", 1)[-1])
     wait_for(lambda: node.rpc("net_getInfo")["peers"] == 1, 10, "only the honest peer left")
     rss1 = rss_kib()
-    check(rss_peak - rss0 < 48 * 1024 and rss1 - rss0 < 48 * 1024,
-          "the node's RSS stayed bounded: %d MiB before, %d MiB while queueing, %d MiB after" % (
-              rss0 >> 10, rss_peak >> 10, rss1 >> 10))
+    with open("/proc/%d/maps" % node.pid()) as f:
+        maps = f.read()
+    # 8 MiB queued plus buffers; a sanitizer's quarantine keeps freed buffers for a while
+    limit = 160 if "libasan" in maps or "libtsan" in maps else 48
+    check(rss_peak - rss0 < limit * 1024 and rss1 - rss0 < limit * 1024,
+          "the node's RSS stayed bounded (< +%d MiB): %d MiB before, %d MiB while queueing, "
+          "%d MiB after" % (limit, rss0 >> 10, rss_peak >> 10, rss1 >> 10))
     p.close()
 
     # the node is fine: producing, the honest peer still connected, ban recorded
