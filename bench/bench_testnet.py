@@ -49,7 +49,7 @@ except ImportError:  # Debian's python3-websockets imports only under the system
 
 SENDERS = 32
 ROUNDS = 12           # paced ~1 MiB blocks timed for propagation
-ROUND_PER_SENDER = 150  # 4,800 transfers a round: ~0.9 MiB, one block
+ROUND_PER_SENDER = 175  # 5,600 transfers a round: ~0.9 MiB, one block
 BATCH = 2000
 MAX_PENDING = 60000  # accepted and not yet committed: half the ... keeps the pools from filling
 BIG_BLOCK = 512 * 1024
@@ -322,7 +322,7 @@ def main():
         paced = ROUNDS * ROUND_PER_SENDER
         t = time.time()
         txs = [txgen(bindir, "--derive", labels[i], "--chain-id", cid, "--hrp", hrp,
-                     "--to", addrs[(i + 1) % SENDERS], "--nonce", "0", "--count", str(paced + per),
+                     "--to", addrs[(i + 1) % SENDERS], "--nonce", "0", "--count", str(paced + per), "--pubkey-once",
                      "--expiry", expiry) for i in range(SENDERS)]
         rounds = [[s[j] for j in range(r * ROUND_PER_SENDER, (r + 1) * ROUND_PER_SENDER)
                    for s in txs] for r in range(ROUNDS)]
@@ -332,9 +332,11 @@ def main():
             order = [s[j] for j in range(paced, paced + per) for s in mine]
             conns.append([order[k:k + BATCH] for k in range(0, len(order), BATCH)])
         total = sum(len(b) for c in conns for b in c)
-        print("# %d transfers (%d bytes each with the pubkey) pre-signed in %.1f s; batches of %d "
-              "over 2 connections to node0, at most %d accepted and not committed" % (
-                  total, len(txs[0][0]) // 2, time.time() - t, BATCH, MAX_PENDING))
+        print("# %d + %d transfers (%d bytes; a sender's first, %d bytes, carries its public key) "
+              "pre-signed in %.1f s; batches of %d over 2 connections to node0, at most %d "
+              "accepted and not committed" % (
+                  ROUNDS * len(rounds[0]), total, len(txs[0][1]) // 2, len(txs[0][0]) // 2,
+                  time.time() - t, BATCH, MAX_PENDING))
         heads = Heads(ports)
 
         # 1. propagation: one ~1 MiB block at a time on an idle network (a round's

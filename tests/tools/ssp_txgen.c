@@ -8,7 +8,9 @@
  * --derive LABEL signs with the Ed25519 key whose seed is SHA-256(LABEL)
  * instead of a keystore (no argon2: benches make many senders this way);
  * with --address it prints that key's address and exits. Several --to
- * (up to 64) are used in turn: tx i goes to the (i mod n)-th.
+ * (up to 64) are used in turn: tx i goes to the (i mod n)-th. --pubkey-once
+ * puts the public key only on nonce 0 (as a wallet does: later txs find the
+ * key on chain), not on every tx.
  *
  * usage: ssp_txgen (--keystore FILE | --derive LABEL) --chain-id ID --hrp HRP --to ADDRESS
  *                  [--to ADDRESS ...] --nonce N --count K --expiry H [--amount UNITS]
@@ -25,7 +27,7 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: ssp_txgen (--keystore FILE | --derive LABEL) --chain-id ID --hrp HRP "
 	                "--to ADDRESS [--to ADDRESS ...] --nonce N --count K --expiry H "
-	                "[--amount UNITS] [--fee UNITS]\n"
+	                "[--amount UNITS] [--fee UNITS] [--pubkey-once]\n"
 	                "       ssp_txgen --derive LABEL --hrp HRP --address\n");
 	return 1;
 }
@@ -35,7 +37,7 @@ int main(int argc, char **argv)
 	const char *keystore = NULL, *chain_id = NULL, *hrp = NULL, *derive = NULL;
 	const char *to[64];
 	size_t nto = 0;
-	bool address = false;
+	bool address = false, pubkey_once = false;
 	unsigned long long nonce = 0, count = 0, expiry = 0, amount = 1, fee = 100000;
 	ssp_seckey sk;
 	ssp_pubkey pk;
@@ -46,8 +48,11 @@ int main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i += 2) {
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(k, "--address")) {
-			address = true;
+		if (!strcmp(k, "--address") || !strcmp(k, "--pubkey-once")) {
+			if (k[2] == 'a')
+				address = true;
+			else
+				pubkey_once = true;
 			i--;
 			continue;
 		}
@@ -118,7 +123,7 @@ int main(int argc, char **argv)
 		                   .expiry = expiry,
 		                   .payload = b.data,
 		                   .payload_len = b.len,
-		                   .include_pubkey = true};
+		                   .include_pubkey = !pubkey_once || nonce + i == 0};
 		uint8_t *raw;
 		size_t len;
 		ssp_hash txid;
