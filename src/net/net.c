@@ -1520,6 +1520,8 @@ bool ssp_net_synced(ssp_net *n, uint64_t head_height)
 
 /* ------------------------------------------------------------ tx gossip */
 
+static void flush_inv(ssp_net *n);
+
 void ssp_net_tx_added(ssp_net *n, const uint8_t *raw, size_t len, const ssp_hash *txid)
 {
 	tent *e = tset_add(n->cache, txid, TXCACHE_BYTES);
@@ -1529,7 +1531,9 @@ void ssp_net_tx_added(ssp_net *n, const uint8_t *raw, size_t len, const ssp_hash
 		e->len = (uint32_t)len;
 		n->cache[0].bytes += len;
 	}
-	if (n->ninvq < INVQ_MAX) n->invq[n->ninvq++] = *txid;
+	/* a burst (a tx_submitBatch of thousands) is announced now rather than cut off */
+	if (n->ninvq == INVQ_MAX) flush_inv(n);
+	n->invq[n->ninvq++] = *txid;
 }
 
 static void flush_inv(ssp_net *n)
