@@ -38,7 +38,8 @@ typedef struct {
 
 typedef struct {
 	const char *listen;           /* "ADDR:PORT" to accept peers on; NULL/"" = none */
-	const char *const *peers;     /* "HOST:PORT" to keep connected (copied) */
+	const char *const *peers;     /* "HOST:PORT" to keep connected (copied): HOST a DNS name
+	                                 (resolved before each dial), IPv4 or "[IPv6]" */
 	size_t npeers;
 	const char *datadir;          /* node.key and peers.txt live here */
 	unsigned max_inbound;         /* 0: 32 */
