@@ -282,20 +282,32 @@ def test():
     t_slow = time.time()
     sent = 0
     rss_peak = rss0
-    # requests until the node has 8 MiB queued and drops us (how many depends on the
-    # chain's height and block size): 80 every 20 ms, under the 20,000 frames/s cap
-    while time.time() - t_slow < 40 and "slow reader" not in node.logtext():
+    # requests until the node stops serving us (8 MiB queued: how many requests that takes
+    # depends on the chain's height and block size), 80 every 20 ms, under the 20,000
+    # frames/s cap; then nothing more: the node must drop us on its own
+    def sent_to_us():
+        return max([q["bytes_out"] for q in node.rpc("net_getPeers")["peers"]
+                    if q["id"] == p.key.verify_key.encode().hex()] or [0])
+    last = -1
+    while time.time() - t_slow < 40:
         try:
-            for _ in range(80):
-                p.send(GET_BLOCKS, struct.pack("<QI", 1, count))
-                sent += 1
+            for _ in range(10):
+                for _ in range(80):
+                    p.send(GET_BLOCKS, struct.pack("<QI", 1, count))
+                    sent += 1
+                time.sleep(0.02)
         except OSError:
             break
         rss_peak = max(rss_peak, rss_kib())
-        time.sleep(0.02)
-    wait_for(lambda: "slow reader" in node.logtext(), 15, "the slow reader dropped")
-    print("   slow reader: %d requests of %d blocks sent, dropped after %.1f s" % (
-        sent, count, time.time() - t_slow))
+        out = sent_to_us()
+        if out == last and out > 1 << 20:
+            break  # 800 more requests and not a byte more queued: it stopped serving us
+        last = out
+    t_full = time.time()
+    wait_for(lambda: "slow reader" in node.logtext(), 20, "the slow reader dropped")
+    rss_peak = max(rss_peak, rss_kib())
+    print("   slow reader: %d requests of %d blocks sent in %.1f s, dropped %.1f s later" % (
+        sent, count, t_full - t_slow, time.time() - t_full))
     line = [ln for ln in node.logtext().splitlines() if "slow reader" in ln][-1]
     check("disconnected: slow reader" in line, "a peer that never reads is dropped: %s" % line.split("] ", 1)[-1])
     wait_for(lambda: node.rpc("net_getInfo")["peers"] == 1, 10, "only the honest peer left")
