@@ -23,6 +23,7 @@
  * --hrp sets the address prefix (default dssp, the devnet's). --json prints
  * one JSON object. Exit 0 ok, 1 failure (one line on stderr), 2 usage.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,31 +32,45 @@
 
 #include "agent/main_internal.h"
 
+int agent_cmd_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ssp-agent: error: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
+}
+
 static int usage(void)
 {
-	fprintf(stderr,
-	        "usage: ssp-agent COMMAND --uri URI [--pin PIN] [--hrp HRP] [--json]\n"
-	        "  init      create the device key (P-256, non-extractable) and counter in the token\n"
-	        "  csr       print the device public key to certify, and its address\n"
-	        "  status    print where the key lives, the address and the counter\n"
-	        "  counter   hand out the next counter value (stored before it is printed)\n"
-	        "  balance   the device's own account on the node (--rpc URL)\n"
-	        "  transfer  --to ADDRESS --amount SSP [--wait]: pay from the device's wallet\n"
-	        "  enroll    --cert FILE|HEX [--wait]: put the device on chain (its tx proves the key)\n"
-	        "  attest    --firmware-hash HEX [--wait]: attest the firmware, counter from the token\n"
-	        "light client (no --uri; every answer verified against the anchors, not trusted):\n"
-	        "  anchors   --genesis FILE [--out FILE]: the trust anchors (chain id, producers)\n"
-	        "  check-device ADDRESS --anchors FILE [--max-age SECONDS (default 60, 0 = any)]\n"
-	        "            registered, revoked, untrusted or unknown, from a state proof\n"
-	        "  check-tx  TXID --anchors FILE: the tx's inclusion proof against its block\n"
-	        "metering receipts (no node; chain id from --chain-id ID or --anchors FILE):\n"
-	        "  meter     --agreement HEX --cumulative N: sign the amount delivered so far\n"
-	        "            under an agreement, with the token's next counter value\n"
-	        "  check-meter RECEIPT [--after RECEIPT]: the signature, and that it supersedes\n"
-	        "            the last receipt kept (higher counter, amount not lower); no --uri\n"
-	        "--rpc URL: the node (default http://127.0.0.1:9631)\n"
-	        "URI: pkcs11:token=LABEL[?module-path=/path/to/module.so] or file:KEYSTORE\n"
-	        "PIN: --pin, else $SSP_AGENT_PIN, else the URI's pin-value\n");
+	fprintf(
+	    stderr,
+	    "usage: ssp-agent COMMAND --uri URI [--pin PIN] [--hrp HRP] [--json]\n"
+	    "  init      create the device key (P-256, non-extractable) and counter in the token\n"
+	    "  csr       print the device public key to certify, and its address\n"
+	    "  status    print where the key lives, the address and the counter\n"
+	    "  counter   hand out the next counter value (stored before it is printed)\n"
+	    "  balance   the device's own account on the node (--rpc URL)\n"
+	    "  transfer  --to ADDRESS --amount SSP [--wait]: pay from the device's wallet\n"
+	    "  enroll    --cert FILE|HEX [--wait]: put the device on chain (its tx proves the "
+	    "key)\n"
+	    "  attest    --firmware-hash HEX [--wait]: attest the firmware, counter from the "
+	    "token\n"
+	    "light client (no --uri; every answer verified against the anchors, not trusted):\n"
+	    "  anchors   --genesis FILE [--out FILE]: the trust anchors (chain id, producers)\n"
+	    "  check-device ADDRESS --anchors FILE [--max-age SECONDS (default 60, 0 = any)]\n"
+	    "            registered, revoked, untrusted or unknown, from a state proof\n"
+	    "  check-tx  TXID --anchors FILE: the tx's inclusion proof against its block\n"
+	    "metering receipts (no node; chain id from --chain-id ID or --anchors FILE):\n"
+	    "  meter     --agreement HEX --cumulative N: sign the amount delivered so far\n"
+	    "            under an agreement, with the token's next counter value\n"
+	    "  check-meter RECEIPT [--after RECEIPT]: the signature, and that it supersedes\n"
+	    "            the last receipt kept (higher counter, amount not lower); no --uri\n"
+	    "--rpc URL: the node (default http://127.0.0.1:9631)\n"
+	    "URI: pkcs11:token=LABEL[?module-path=/path/to/module.so] or file:KEYSTORE\n"
+	    "PIN: --pin, else $SSP_AGENT_PIN, else the URI's pin-value\n");
 	return 2;
 }
 
@@ -76,36 +91,53 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--uri") || !strcmp(a, "--pin") || !strcmp(a, "--hrp") ||
 		           !strcmp(a, "--rpc") || !strcmp(a, "--to") || !strcmp(a, "--amount") ||
 		           !strcmp(a, "--cert") || !strcmp(a, "--firmware-hash") ||
-		           !strcmp(a, "--anchors") || !strcmp(a, "--genesis") || !strcmp(a, "--out") ||
-		           !strcmp(a, "--max-age") || !strcmp(a, "--chain-id") ||
-		           !strcmp(a, "--agreement") || !strcmp(a, "--cumulative") || !strcmp(a, "--after")) {
+		           !strcmp(a, "--anchors") || !strcmp(a, "--genesis") ||
+		           !strcmp(a, "--out") || !strcmp(a, "--max-age") ||
+		           !strcmp(a, "--chain-id") || !strcmp(a, "--agreement") ||
+		           !strcmp(a, "--cumulative") || !strcmp(a, "--after")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "ssp-agent: error: %s needs a value\n", a);
 				return usage();
 			}
 			const char *v = argv[++i];
-			if (!strcmp(a, "--uri")) uri = v;
-			else if (!strcmp(a, "--pin")) pin = v;
-			else if (!strcmp(a, "--hrp")) hrp = v;
-			else if (!strcmp(a, "--rpc")) o.rpc = v;
-			else if (!strcmp(a, "--to")) o.to = v;
-			else if (!strcmp(a, "--amount")) o.amount = v;
-			else if (!strcmp(a, "--cert")) o.cert = v;
-			else if (!strcmp(a, "--anchors")) o.anchors = v;
-			else if (!strcmp(a, "--genesis")) o.genesis = v;
-			else if (!strcmp(a, "--out")) o.out = v;
-			else if (!strcmp(a, "--chain-id")) o.chain_id = v;
-			else if (!strcmp(a, "--agreement")) o.agreement = v;
-			else if (!strcmp(a, "--cumulative")) o.cumulative = v;
-			else if (!strcmp(a, "--after")) o.after = v;
+			if (!strcmp(a, "--uri"))
+				uri = v;
+			else if (!strcmp(a, "--pin"))
+				pin = v;
+			else if (!strcmp(a, "--hrp"))
+				hrp = v;
+			else if (!strcmp(a, "--rpc"))
+				o.rpc = v;
+			else if (!strcmp(a, "--to"))
+				o.to = v;
+			else if (!strcmp(a, "--amount"))
+				o.amount = v;
+			else if (!strcmp(a, "--cert"))
+				o.cert = v;
+			else if (!strcmp(a, "--anchors"))
+				o.anchors = v;
+			else if (!strcmp(a, "--genesis"))
+				o.genesis = v;
+			else if (!strcmp(a, "--out"))
+				o.out = v;
+			else if (!strcmp(a, "--chain-id"))
+				o.chain_id = v;
+			else if (!strcmp(a, "--agreement"))
+				o.agreement = v;
+			else if (!strcmp(a, "--cumulative"))
+				o.cumulative = v;
+			else if (!strcmp(a, "--after"))
+				o.after = v;
 			else if (!strcmp(a, "--max-age")) {
 				char *end;
 				o.max_age_s = strtoull(v, &end, 10);
 				if (!*v || *end) {
-					fprintf(stderr, "ssp-agent: error: --max-age takes seconds\n");
+					fprintf(stderr,
+					        "ssp-agent: error: --max-age takes seconds\n");
 					return usage();
 				}
-			} else o.firmware = v;
+			} else
+				o.firmware = v;
 		} else if (a[0] == '-') {
 			fprintf(stderr, "ssp-agent: error: unknown option %s\n", a);
 			return usage();
@@ -119,7 +151,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!cmd) return usage();
-	if (o.arg && strcmp(cmd, "check-device") && strcmp(cmd, "check-tx") && strcmp(cmd, "check-meter")) {
+	if (o.arg && strcmp(cmd, "check-device") && strcmp(cmd, "check-tx") &&
+	    strcmp(cmd, "check-meter")) {
 		fprintf(stderr, "ssp-agent: error: unexpected argument %s\n", o.arg);
 		return usage();
 	}
@@ -142,14 +175,18 @@ int main(int argc, char **argv)
 		                                      : agent_cmd_check_tx(&o);
 	}
 	unsigned flags = 0;
-	static const char *const chain_cmds[] = {"balance", "transfer", "enroll", "attest", "meter"};
+	static const char *const chain_cmds[] = {"balance", "transfer", "enroll", "attest",
+	                                         "meter"};
 	int (*chain_fn)(ssp_agent *, const agent_opts *) = NULL;
-	int (*const fns[])(ssp_agent *, const agent_opts *) = {
-	        agent_cmd_balance, agent_cmd_transfer, agent_cmd_enroll, agent_cmd_attest, agent_cmd_meter};
+	int (*const fns[])(ssp_agent *, const agent_opts *) = {agent_cmd_balance,
+	                                                       agent_cmd_transfer, agent_cmd_enroll,
+	                                                       agent_cmd_attest, agent_cmd_meter};
 	for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++)
 		if (!strcmp(cmd, chain_cmds[k])) chain_fn = fns[k];
-	if (!strcmp(cmd, "init")) flags = SSP_AGENT_CREATE;
-	else if (!chain_fn && strcmp(cmd, "csr") && strcmp(cmd, "status") && strcmp(cmd, "counter")) {
+	if (!strcmp(cmd, "init"))
+		flags = SSP_AGENT_CREATE;
+	else if (!chain_fn && strcmp(cmd, "csr") && strcmp(cmd, "status") &&
+	         strcmp(cmd, "counter")) {
 		fprintf(stderr, "ssp-agent: error: unknown command %s\n", cmd);
 		return usage();
 	}
@@ -184,8 +221,10 @@ int main(int argc, char **argv)
 		ssp_addr_encode(a, sizeof a, hrp, &addr);
 		sodium_bin2hex(hex, sizeof hex, pk.b, pk.len);
 	}
-	if (!rc && !strcmp(cmd, "counter")) rc = ssp_agent_counter_next(ag, &ctr);
-	else if (!rc && strcmp(cmd, "csr")) rc = ssp_agent_counter_get(ag, &ctr);
+	if (!rc && !strcmp(cmd, "counter"))
+		rc = ssp_agent_counter_next(ag, &ctr);
+	else if (!rc && strcmp(cmd, "csr"))
+		rc = ssp_agent_counter_get(ag, &ctr);
 	if (rc) {
 		const char *e = ssp_agent_last_error(ag);
 		fprintf(stderr, "ssp-agent: error: %s\n", *e ? e : ssp_strerror(rc));
@@ -194,20 +233,26 @@ int main(int argc, char **argv)
 	}
 	const char *kt = ssp_key_type_name(pk.type);
 	if (!strcmp(cmd, "counter")) {
-		if (json) printf("{\"counter\":%llu}\n", (unsigned long long)ctr);
-		else printf("%llu\n", (unsigned long long)ctr);
+		if (json)
+			printf("{\"counter\":%llu}\n", (unsigned long long)ctr);
+		else
+			printf("%llu\n", (unsigned long long)ctr);
 	} else if (!strcmp(cmd, "csr")) {
-		if (json) printf("{\"key_type\":\"%s\",\"pubkey\":\"%s\",\"address\":\"%s\"}\n", kt, hex, a);
-		else printf("key type: %s\npubkey:   %s\naddress:  %s\n", kt, hex, a);
+		if (json)
+			printf("{\"key_type\":\"%s\",\"pubkey\":\"%s\",\"address\":\"%s\"}\n", kt,
+			       hex, a);
+		else
+			printf("key type: %s\npubkey:   %s\naddress:  %s\n", kt, hex, a);
 	} else {
 		if (json)
-			printf("{\"backend\":\"%s\",\"key_type\":\"%s\",\"pubkey\":\"%s\",\"address\":\"%s\","
+			printf("{\"backend\":\"%s\",\"key_type\":\"%s\",\"pubkey\":\"%s\","
+			       "\"address\":\"%s\","
 			       "\"counter\":%llu}\n",
 			       ssp_agent_backend(ag), kt, hex, a, (unsigned long long)ctr);
 		else
 			printf("%s%s\naddress:  %s\npubkey:   %s (%s)\ncounter:  %llu\n",
-			       !strcmp(cmd, "init") ? "ready: " : "", ssp_agent_describe(ag), a, hex, kt,
-			       (unsigned long long)ctr);
+			       !strcmp(cmd, "init") ? "ready: " : "", ssp_agent_describe(ag), a,
+			       hex, kt, (unsigned long long)ctr);
 	}
 	ssp_agent_close(ag);
 	return 0;

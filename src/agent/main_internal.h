@@ -21,6 +21,9 @@ typedef struct {
 	const char *chain_id, *agreement, *cumulative, *after; /* metering receipts */
 } agent_opts;
 
+/* Prints "ssp-agent: error: " and the message on stderr; returns 1 (the failure exit status). */
+int agent_cmd_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Each returns ssp-agent's exit status: 0 ok, 1 failure (reported), 2 usage. */
 int agent_cmd_balance(ssp_agent *ag, const agent_opts *o);
 int agent_cmd_transfer(ssp_agent *ag, const agent_opts *o);

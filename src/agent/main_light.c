@@ -18,34 +18,24 @@
 /* A header: fixed fields, a seed reveal and a finality QC (ssp/proto.h), with room to spare. */
 #define HEADER_MAX (SSP_QC_MAX + SSP_SEED_MAX + 1024)
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("ssp-agent: error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return 1;
-}
-
 int agent_cmd_anchors(const agent_opts *o)
 {
 	char why[512];
 	ssp_agent_anchors *an;
-	if (!o->genesis) return fail("anchors needs --genesis FILE (the chain's genesis.json)");
-	if (ssp_agent_anchors_load(&an, o->genesis, why, sizeof why)) return fail("%s", why);
+	if (!o->genesis)
+		return agent_cmd_fail("anchors needs --genesis FILE (the chain's genesis.json)");
+	if (ssp_agent_anchors_load(&an, o->genesis, why, sizeof why))
+		return agent_cmd_fail("%s", why);
 	char *s = ssp_agent_anchors_json(an);
 	ssp_agent_anchors_free(an);
-	if (!s) return fail("out of memory");
+	if (!s) return agent_cmd_fail("out of memory");
 	int rc = 0;
 	FILE *f = o->out ? fopen(o->out, "w") : stdout;
 	if (!f) {
-		rc = fail("cannot write %s", o->out);
+		rc = agent_cmd_fail("cannot write %s", o->out);
 	} else {
 		fprintf(f, "%s\n", s);
-		if (o->out && fclose(f)) rc = fail("cannot write %s", o->out);
+		if (o->out && fclose(f)) rc = agent_cmd_fail("cannot write %s", o->out);
 	}
 	free(s);
 	return rc;
@@ -65,7 +55,7 @@ static int call(light *l, const char *method, json_t *params, json_t **res)
 	ssp_rpc_error err = {0};
 	int rc = ssp_rpc_call(l->rpc, method, params, res, &err);
 	if (!rc) return 0;
-	fail("%s: %s", method, err.message[0] ? err.message : ssp_strerror(rc));
+	agent_cmd_fail("%s: %s", method, err.message[0] ? err.message : ssp_strerror(rc));
 	json_decref(err.data);
 	return 1;
 }
@@ -78,13 +68,13 @@ static uint8_t *hex_field(const json_t *o, const char *key, size_t max, size_t *
 	size_t hl = s ? strlen(s) : 0;
 	uint8_t *p;
 	if (!s || hl % 2 || hl / 2 > max) {
-		fail("%s: the node returned no valid \"%s\"", method, key);
+		agent_cmd_fail("%s: the node returned no valid \"%s\"", method, key);
 		return NULL;
 	}
 	p = malloc(hl / 2 + 1);
 	if (p && ssp_hex_decode(p, hl / 2, s, hl)) {
 		free(p);
-		fail("%s: \"%s\" is not hex", method, key);
+		agent_cmd_fail("%s: \"%s\" is not hex", method, key);
 		return NULL;
 	}
 	*n = hl / 2;
@@ -98,19 +88,20 @@ static int begin(light *l, const agent_opts *o)
 	memset(l, 0, sizeof *l);
 	l->o = o;
 	if (!o->anchors)
-		return fail(
+		return agent_cmd_fail(
 		    "--anchors FILE is required (ssp-agent anchors --genesis genesis.json)");
-	if (ssp_agent_anchors_load(&l->an, o->anchors, why, sizeof why)) return fail("%s", why);
+	if (ssp_agent_anchors_load(&l->an, o->anchors, why, sizeof why))
+		return agent_cmd_fail("%s", why);
 	if (ssp_rpc_client_new(&l->rpc, o->rpc, 15000))
-		return fail("cannot reach the node at %s", o->rpc);
+		return agent_cmd_fail("cannot reach the node at %s", o->rpc);
 	if (call(l, "chain_getInfo", NULL, &info)) return 1;
 	/* the node's word on which chain it serves is only a hint for a clear message */
 	const char *cid = json_string_value(json_object_get(info, "chain_id"));
 	const char *hrp = json_string_value(json_object_get(info, "hrp"));
 	int rc = 0;
 	if (cid && strcmp(cid, ssp_agent_anchors_chain_id(l->an)))
-		rc = fail("the node serves chain %s, the anchors are for %s", cid,
-		          ssp_agent_anchors_chain_id(l->an));
+		rc = agent_cmd_fail("the node serves chain %s, the anchors are for %s", cid,
+		                    ssp_agent_anchors_chain_id(l->an));
 	snprintf(l->hrp, sizeof l->hrp, "%s", hrp && strlen(hrp) < sizeof l->hrp ? hrp : "dssp");
 	json_decref(info);
 	return rc;
@@ -157,18 +148,19 @@ static int fetch_header(light *l, const char *idhex, uint64_t height, bool fresh
 	/* exactly one header: its id is computed here, never taken from the node */
 	int rc = ssp_agent_check_header(l->an, &l->h, l->hdr, n);
 	if (rc)
-		return fail("block header from the node rejected: %s (%s)", header_err(rc),
-		            ssp_errname(rc));
+		return agent_cmd_fail("block header from the node rejected: %s (%s)",
+		                      header_err(rc), ssp_errname(rc));
 	char got[65];
 	ssp_hex_encode(got, l->h.id.b, 32);
 	if (idhex && strcmp(got, idhex))
-		return fail("the node's block %s is not the block %s its proof names", got, idhex);
+		return agent_cmd_fail("the node's block %s is not the block %s its proof names",
+		                      got, idhex);
 	if (!idhex && l->h.height != height)
-		return fail("the node sent block %llu for height %llu",
-		            (unsigned long long)l->h.height, (unsigned long long)height);
+		return agent_cmd_fail("the node sent block %llu for height %llu",
+		                      (unsigned long long)l->h.height, (unsigned long long)height);
 	uint64_t now = ssp_now_ms();
 	if (fresh && l->o->max_age_s && l->h.timestamp_ms + l->o->max_age_s * 1000 < now)
-		return fail(
+		return agent_cmd_fail(
 		    "the node's latest block (height %llu) is %llu s old, over --max-age %llu: "
 		    "it may be withholding newer blocks",
 		    (unsigned long long)l->h.height,
@@ -199,10 +191,10 @@ int agent_cmd_check_device(const agent_opts *o)
 	size_t vlen = 0, plen = 0;
 	ssp_addr dev;
 	int rc = 1;
-	if (!o->arg) return fail("check-device needs the device's ADDRESS");
+	if (!o->arg) return agent_cmd_fail("check-device needs the device's ADDRESS");
 	if (begin(&l, o)) goto out;
 	if (ssp_addr_decode(&dev, l.hrp, o->arg)) {
-		fail("%s is not a %s address", o->arg, l.hrp);
+		agent_cmd_fail("%s is not a %s address", o->arg, l.hrp);
 		goto out;
 	}
 	char khex[2 * SSP_ADDR_LEN + 1];
@@ -212,7 +204,7 @@ int agent_cmd_check_device(const agent_opts *o)
 		goto out;
 	const char *bid = json_string_value(json_object_get(res, "block_id"));
 	if (!bid || strlen(bid) != 64) {
-		fail("state_getProof: the node returned no block_id");
+		agent_cmd_fail("state_getProof: the node returned no block_id");
 		goto out;
 	}
 	proof = hex_field(res, "proof", SSP_SPROOF_MAX_BYTES, &plen, "state_getProof");
@@ -227,8 +219,9 @@ int agent_cmd_check_device(const agent_opts *o)
 	ssp_device d;
 	int vr = ssp_agent_check_device(&l.h, &st, &d, &dev, value, vlen, proof, plen);
 	if (vr) {
-		fail("the node's proof for device %s does not verify against block %llu: %s (%s)",
-		     o->arg, (unsigned long long)l.h.height, ssp_strerror(vr), ssp_errname(vr));
+		agent_cmd_fail(
+		    "the node's proof for device %s does not verify against block %llu: %s (%s)",
+		    o->arg, (unsigned long long)l.h.height, ssp_strerror(vr), ssp_errname(vr));
 		goto out;
 	}
 	char hid[65];
@@ -272,14 +265,14 @@ static int parse_proof(const json_t *jp, ssp_merkle_proof *pf, const char *what)
 	    json_integer_value(ji) < 0 || json_integer_value(jc) < 1 ||
 	    json_integer_value(ji) > UINT32_MAX || json_integer_value(jc) > UINT32_MAX ||
 	    json_array_size(sib) > SSP_MERKLE_MAX_DEPTH)
-		return fail("tx_get: the node returned no valid %s proof", what);
+		return agent_cmd_fail("tx_get: the node returned no valid %s proof", what);
 	pf->index = (uint32_t)json_integer_value(ji);
 	pf->count = (uint32_t)json_integer_value(jc);
 	pf->depth = (uint32_t)json_array_size(sib);
 	for (uint32_t i = 0; i < pf->depth; i++) {
 		const char *s = json_string_value(json_array_get(sib, i));
 		if (!s || strlen(s) != 64 || ssp_hex_decode(pf->siblings[i].b, 32, s, 64))
-			return fail("tx_get: the node returned no valid %s proof", what);
+			return agent_cmd_fail("tx_get: the node returned no valid %s proof", what);
 	}
 	return 0;
 }
@@ -295,13 +288,13 @@ int agent_cmd_check_tx(const agent_opts *o)
 	ssp_receipt receipt = {0};
 	int rc = 1;
 	if (!o->arg || strlen(o->arg) != 64 || ssp_hex_decode(txid.b, 32, o->arg, 64))
-		return fail("check-tx needs a TXID (64 hex digits)");
+		return agent_cmd_fail("check-tx needs a TXID (64 hex digits)");
 	if (begin(&l, o)) goto out;
 	if (call(&l, "tx_get", json_pack("{s:s}", "txid", o->arg), &res)) goto out;
 	const char *status = json_string_value(json_object_get(res, "status"));
 	if (!status || (strcmp(status, "included") && strcmp(status, "finalized"))) {
-		fail("transaction %s is not in a block (the node says: %s)", o->arg,
-		     status ? status : "nothing");
+		agent_cmd_fail("transaction %s is not in a block (the node says: %s)", o->arg,
+		               status ? status : "nothing");
 		goto out;
 	}
 	/* the tx bytes must be the txid's, and the proofs must lead to a checked header's roots */
@@ -309,13 +302,13 @@ int agent_cmd_check_tx(const agent_opts *o)
 	if (!raw) goto out;
 	ssp_sha256(&got, raw, n);
 	if (memcmp(got.b, txid.b, 32)) {
-		fail("tx_get: the node's tx bytes are not transaction %s", o->arg);
+		agent_cmd_fail("tx_get: the node's tx bytes are not transaction %s", o->arg);
 		goto out;
 	}
 	json_t *jh = json_object_get(json_object_get(res, "block"), "height");
 	json_t *jr = json_object_get(res, "receipt");
 	if (!json_is_integer(jh) || json_integer_value(jh) < 1) {
-		fail("tx_get: the node returned no block height");
+		agent_cmd_fail("tx_get: the node returned no block height");
 		goto out;
 	}
 	if (parse_proof(json_object_get(res, "proof"), &pf, "inclusion") ||
@@ -327,17 +320,19 @@ int agent_cmd_check_tx(const agent_opts *o)
 	if (fetch_header(&l, NULL, height, false)) goto out;
 	int vr = ssp_agent_check_tx_inclusion(&l.h, &txid, &pf);
 	if (vr) {
-		fail("the node's inclusion proof for %s does not verify against block %llu's tx "
-		     "root "
-		     "(%s)",
-		     o->arg, (unsigned long long)height, ssp_errname(vr));
+		agent_cmd_fail(
+		    "the node's inclusion proof for %s does not verify against block %llu's tx "
+		    "root "
+		    "(%s)",
+		    o->arg, (unsigned long long)height, ssp_errname(vr));
 		goto out;
 	}
 	vr = ssp_agent_check_receipt(&l.h, &receipt, &txid, rraw, rn, &rpf);
 	if (vr) {
-		fail("the node's receipt for %s does not verify against block %llu's receipts root "
-		     "(%s)",
-		     o->arg, (unsigned long long)height, ssp_errname(vr));
+		agent_cmd_fail(
+		    "the node's receipt for %s does not verify against block %llu's receipts root "
+		    "(%s)",
+		    o->arg, (unsigned long long)height, ssp_errname(vr));
 		goto out;
 	}
 	const char *outcome = receipt.status == SSP_RCPT_OK ? "succeeded" : "failed";
