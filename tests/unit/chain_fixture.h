@@ -380,4 +380,27 @@ static FX_UNUSED uint8_t *fx_block_build(const fx_node *n, const fx_key *signer,
 	                       ssp_genesis_chain_id(ssp_chain_genesis(n->chain)), len);
 }
 
+/*
+ * A consensus for chain tests: the genesis producer in every slot, and
+ * final height = head − *lag (ctx points at the lag, so a test may move it):
+ *   static const ssp_consensus C = {.producer = fx_lag_producer,
+ *           .finalized = fx_lag_finalized, .ctx = &lag};
+ */
+static FX_UNUSED int fx_lag_producer(void *ctx, const ssp_chain *c, const ssp_head *parent,
+                                     uint64_t slot, ssp_pubkey *key)
+{
+	(void)ctx;
+	(void)parent;
+	(void)slot;
+	*key = *ssp_genesis_producer_key(ssp_chain_genesis(c));
+	return 0;
+}
+
+static FX_UNUSED uint64_t fx_lag_finalized(void *ctx, const ssp_chain *c, const ssp_head *head)
+{
+	uint64_t lag = *(const uint64_t *)ctx;
+	(void)c;
+	return head->height > lag ? head->height - lag : 0;
+}
+
 #endif

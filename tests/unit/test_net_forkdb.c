@@ -24,24 +24,9 @@
 static fx_key PROD, OTHER, ALICE, FOUND, TEAM;
 static ssp_genesis *G;
 
-static int lag_producer(void *ctx, const ssp_chain *c, const ssp_head *parent, uint64_t slot,
-                        ssp_pubkey *key)
-{
-	(void)ctx;
-	(void)parent;
-	(void)slot;
-	*key = *ssp_genesis_producer_key(ssp_chain_genesis(c));
-	return 0;
-}
-
-static uint64_t lag_finalized(void *ctx, const ssp_chain *c, const ssp_head *head)
-{
-	(void)ctx;
-	(void)c;
-	return head->height > 10 ? head->height - 10 : 0;
-}
-
-static const ssp_consensus LAG10 = {.producer = lag_producer, .finalized = lag_finalized};
+static uint64_t g_lag10 = 10;
+static const ssp_consensus LAG10 = {
+        .producer = fx_lag_producer, .finalized = fx_lag_finalized, .ctx = &g_lag10};
 
 #define T0 FX_GENESIS_MS
 

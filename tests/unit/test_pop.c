@@ -25,24 +25,9 @@ int test_contract_main(void);
 
 #define LAG 3
 
-static int lag_producer(void *ctx, const ssp_chain *c, const ssp_head *parent, uint64_t slot,
-                        ssp_pubkey *key)
-{
-	(void)ctx;
-	(void)parent;
-	(void)slot;
-	*key = *ssp_genesis_producer_key(ssp_chain_genesis(c));
-	return 0;
-}
-
-static uint64_t lag_finalized(void *ctx, const ssp_chain *c, const ssp_head *head)
-{
-	(void)ctx;
-	(void)c;
-	return head->height > LAG ? head->height - LAG : 0;
-}
-
-static const ssp_consensus LAGGING = {.producer = lag_producer, .finalized = lag_finalized};
+static uint64_t g_lag = LAG;
+static const ssp_consensus LAGGING = {
+        .producer = fx_lag_producer, .finalized = fx_lag_finalized, .ctx = &g_lag};
 
 static int dump_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
