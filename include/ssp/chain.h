@@ -302,6 +302,7 @@ typedef struct {
 	uint64_t root_ns;   /* updating the state tree (inside apply_ns) */
 	uint32_t root_keys; /* state keys the block wrote (tree paths updated) */
 	uint64_t root_ops;  /* tree positions visited */
+	uint64_t timestamp_ms; /* the block's own timestamp (its producer's clock) */
 } ssp_block_info;
 
 /* -------------------------------------------------------- consensus interface */

@@ -575,6 +575,7 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 	info->height = h->height;
 	info->id = h->id;
 	info->ntx = (uint32_t)x->n;
+	info->timestamp_ms = h->timestamp_ms;
 	info->bytes = n;
 	info->root_ns = x->root_ns;
 	info->root_keys = x->root_keys;

@@ -150,6 +150,12 @@ typedef struct ssp_node {
 	} asked[16]; /* ancestor requests sent lately (not repeated within 2 s) */
 	_Atomic uint64_t reorgs, reorg_depth_last, reorg_depth_max, reorg_txs_back, fork_blocks,
 	    fork_refused;
+	/*
+	 * Propagation (net_glue.c): for blocks from peers imported while in sync,
+	 * the time from the block's timestamp to its commit here, in ms: a
+	 * histogram over net_glue.c's PROP_LE_MS upper bounds, then +Inf.
+	 */
+	_Atomic uint64_t prop_bucket[10], prop_sum_ms;
 
 	int exit_code;
 	char why[4096]; /* the reason start-up failed, for main's one-line error */

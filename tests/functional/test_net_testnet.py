@@ -47,6 +47,14 @@ def test():
     metrics = urllib.request.urlopen(n3.url.replace("/rpc", "/metrics"), timeout=10).read().decode()
     check(re.search(r"^ssp_p2p_peers 3$", metrics, re.M) and "ssp_p2p_blocks_received_total" in metrics,
           "Prometheus metrics for peers and blocks received")
+    buckets = [(le, int(v)) for le, v in
+               re.findall(r'^ssp_block_propagation_seconds_bucket\{le="([^"]+)"\} (\d+)$', metrics, re.M)]
+    count = re.search(r"^ssp_block_propagation_seconds_count (\d+)$", metrics, re.M)
+    check(len(buckets) == 10 and buckets[-1][0] == "+Inf" and count
+          and int(count.group(1)) == buckets[-1][1] > 0
+          and all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])),
+          "propagation histogram: %s blocks from peers timed, cumulative buckets %s"
+          % (count and count.group(1), [b[1] for b in buckets]))
 
     # a transfer sent to node 2 reaches the producers by gossip and is on every node
     dev = Cli(bindir, n2, os.path.join(net.dir, "keys"))
