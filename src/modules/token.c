@@ -98,16 +98,16 @@ int ssp_token_get(ssp_state *st, const char *symbol, ssp_token_info *out)
 	return rc ? rc : ssp_token_record_decode(out, symbol, sl, v, vl);
 }
 
-/* symbol 0x00 a [b]: the key of a balance (b NULL) or an allowance. */
+/*
+ * symbol 0x00 a [b]: the key of a balance (b NULL: libssp_proto's
+ * ssp_token_balance_key, which light clients and `ssp proof token` use too)
+ * or an allowance. Callers have checked the symbol.
+ */
 static size_t amount_key(uint8_t k[KEY_MAX], const char *symbol, const ssp_addr *a,
                          const ssp_addr *b)
 {
-	size_t n = strlen(symbol);
-	memcpy(k, symbol, n);
-	k[n++] = 0;
-	memcpy(k + n, a->b, SSP_ADDR_LEN);
-	n += SSP_ADDR_LEN;
-	if (b) {
+	size_t n = ssp_token_balance_key(k, symbol, a);
+	if (b && n) {
 		memcpy(k + n, b->b, SSP_ADDR_LEN);
 		n += SSP_ADDR_LEN;
 	}

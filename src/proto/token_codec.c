@@ -25,7 +25,7 @@ int ssp_token_name_valid(const char *s, size_t n)
 	return n > 0 && n <= SSP_TOKEN_NAME_MAX && ssp_utf8_valid(s, n, SSP_UTF8_NOCTRL);
 }
 
-/* symbol ‖ 0x00 ‖ addr: the balance half of the module's amount_key (src/modules/token.c) */
+/* symbol ‖ 0x00 ‖ addr: the key of a balance (the token module builds its keys with it) */
 size_t ssp_token_balance_key(uint8_t *k, const char *symbol, const ssp_addr *a)
 {
 	if (!ssp_token_symbol_valid(symbol)) return 0;

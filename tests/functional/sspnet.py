@@ -32,7 +32,28 @@ def _ports_free(base, count):
             s.close()
 
 
-class RemoteNode:
+class RpcClient:
+    """JSON-RPC to self.url (a node this process did not start, or started elsewhere)."""
+    rpc_timeout = 30
+
+    def rpc(self, method, params=None, timeout=None):
+        import urllib.request
+        body = {"jsonrpc": "2.0", "id": 1, "method": method}
+        if params is not None:
+            body["params"] = params
+        req = urllib.request.Request(self.url, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=timeout or self.rpc_timeout) as r:
+            reply = json.loads(r.read())
+        if "error" in reply:
+            raise RpcError(reply["error"])
+        return reply["result"]
+
+    def height(self):
+        return self.rpc("chain_getInfo")["height"]
+
+
+class RemoteNode(RpcClient):
     """A testnet node seen through its RPC (duck-types sspnode.Node for Cli)."""
 
     def __init__(self, net, name, rpc, p2p, producer):
@@ -41,22 +62,6 @@ class RemoteNode:
         self.port = rpc
         self.datadir = os.path.join(net.dir, name)
         self.log = os.path.join(net.dir, name + ".log")
-
-    def rpc(self, method, params=None, timeout=30):
-        import urllib.request
-        body = {"jsonrpc": "2.0", "id": 1, "method": method}
-        if params is not None:
-            body["params"] = params
-        req = urllib.request.Request(self.url, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            reply = json.loads(r.read())
-        if "error" in reply:
-            raise RpcError(reply["error"])
-        return reply["result"]
-
-    def height(self):
-        return self.rpc("chain_getInfo")["height"]
 
     def pid(self):
         try:

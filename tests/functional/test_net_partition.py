@@ -35,7 +35,7 @@ import time
 import urllib.request
 
 from sspnode import Failure, RpcError, bindir_from_argv, check, main, wait_for
-from sspnet import Testnet
+from sspnet import RpcClient, Testnet
 
 INTERVAL = 500
 # blocks each side makes and transfers each side takes while split (the defaults keep
@@ -130,28 +130,14 @@ class Link:
         self._shut(self.sock)
 
 
-class NsNode:
+class NsNode(RpcClient):
     """A producer running in its own network namespace, seen through its RPC."""
+    rpc_timeout = 10
 
     def __init__(self, name, ns, ip, datadir, log):
         self.name, self.ns, self.ip, self.datadir, self.log = name, ns, ip, datadir, log
         self.url = "http://%s:%d/rpc" % (ip, RPC_PORT)
         self.proc = None
-
-    def rpc(self, method, params=None, timeout=10):
-        body = {"jsonrpc": "2.0", "id": 1, "method": method}
-        if params is not None:
-            body["params"] = params
-        req = urllib.request.Request(self.url, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            reply = json.loads(r.read())
-        if "error" in reply:
-            raise RpcError(reply["error"])
-        return reply["result"]
-
-    def height(self):
-        return self.rpc("chain_getInfo")["height"]
 
     def metric(self, name):
         text = urllib.request.urlopen(self.url.replace("/rpc", "/metrics"), timeout=10).read().decode()
