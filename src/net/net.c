@@ -33,6 +33,7 @@
 #define HANDSHAKE_MS 5000
 #define IDLE_MS 30000
 #define PING_MS 5000
+#define LOOP_STALL_MS 3000    /* a 1 s tick this late: the loop itself stalled */
 #define BAN_MS 60000
 #define BANS_MAX 256
 #define FRAMES_PER_S 20000    /* beyond: flooding (a GET_TX answer alone is 256 frames) */
@@ -186,6 +187,7 @@ struct ssp_net {
 	uint64_t start_ms;
 	uint64_t rr; /* round-robin cursor over peers for sync requests */
 	unsigned ticks;
+	uint64_t last_tick_ms;
 	ssp_net_head announced;
 	ssp_net_stats stats;
 	_Atomic bool heard;
@@ -1595,11 +1597,31 @@ static void on_fast(uv_timer_t *t)
 	sync_tick(n);
 }
 
+/* t moved later by d, but never past now (the timeouts subtract it from now) */
+static uint64_t later_by(uint64_t t, uint64_t d, uint64_t now)
+{
+	return t + d < now ? t + d : now;
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	ssp_net *n = t->data;
 	uint64_t now = ssp_now_ms();
 	size_t outbound = 0;
+	if (n->last_tick_ms && now - n->last_tick_ms > LOOP_STALL_MS) {
+		/* the loop stalled (a slow fsync on a loaded disk, swapping): it read and
+		 * wrote nothing for anyone meanwhile, so the time lost is no peer's silence
+		 * or slowness; its timeouts move on by that much */
+		uint64_t lost = now - n->last_tick_ms - 1000;
+		SSP_LOGW(LOG, "event loop stalled for %llu ms: peer timeouts extended",
+		         (unsigned long long)lost);
+		for (peer *p = n->peers; p; p = p->next) {
+			p->start_ms = later_by(p->start_ms, lost, now);
+			p->last_recv_ms = later_by(p->last_recv_ms, lost, now);
+			p->sendq_progress_ms = later_by(p->sendq_progress_ms, lost, now);
+		}
+	}
+	n->last_tick_ms = now;
 	for (peer *p = n->peers, *next; p; p = next) {
 		next = p->next;
 		if (p->state == C_CLOSING) {

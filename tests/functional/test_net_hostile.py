@@ -11,6 +11,7 @@ authenticated) or a ban, while it keeps producing and its honest peer
 stays connected."""
 import hashlib
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -242,6 +243,24 @@ def test():
     hp = Peer.__new__(Peer)
     hp.s, hp.rbuf = s, b""
     check(hp.closed(timeout=10), "half-open connection dropped at the handshake deadline")
+
+    # a node whose loop stalls (stopped here for 6 s: a slow fsync or swapping looks the same)
+    # read nothing meanwhile, so the stall is nobody's silence: a connection opened just
+    # before it is not dropped for the handshake deadline the moment the loop resumes
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    hp = Peer.__new__(Peer)
+    hp.s, hp.rbuf = s, b""
+    hp.recv_exact(40)  # the node's prelude: accepted, its deadline running
+    os.kill(node.pid(), signal.SIGSTOP)
+    try:
+        time.sleep(6)
+    finally:
+        os.kill(node.pid(), signal.SIGCONT)
+    wait_for(lambda: "event loop stalled" in node.logtext(), 10, "the stall noticed")
+    check(not hp.closed(timeout=1.5), "a 6 s stall of the node's loop: the connection opened before it is not "
+          "dropped at once (%s)" % [ln.split("] ", 1)[-1] for ln in node.logtext().splitlines()
+                                    if "event loop stalled" in ln][-1])
+    check(hp.closed(timeout=10), "... and is dropped at its deadline, extended by the stall")
     s.close()
 
     # a connection flood: 80 sockets that never speak; beyond the caps they are closed at once
@@ -276,23 +295,33 @@ def test():
             return int(next(line.split()[1] for line in f if line.startswith("VmRSS:")))
     rss0 = rss_kib()
     p = Peer(port)
-    p.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # little kernel buffering
+    # little kernel buffering, but not below loopback's MSS (64 KiB): with a 4 KiB buffer
+    # Linux drops the node's segments, the ACKs they carry with them, and so stalls this
+    # socket's own sending after a few KiB (ss: the node's Recv-Q empty, 27 KB received,
+    # retransmit backoff); the node then saw only silence and dropped it as idle
+    p.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 128 << 10)
     p.handshake(info)
     count = min(32, node.height())
     t_slow = time.time()
     sent = 0
     rss_peak = rss0
-    # 80 requests every 20 ms (under the 20,000 frames/s cap); keep asking until the node drops us: requests it cannot serve (8 MiB queued) do not
-    # count as progress, so the drop comes from the stalled queue alone (10 s without a
-    # write), whatever the machine's load; bounded at 60 s
-    while time.time() - t_slow < 60 and "slow reader" not in node.logtext():
+    # 80 requests every 20 ms (under the 20,000 frames/s cap); keep asking until the node
+    # drops us: requests it cannot serve (8 MiB queued) do not count as progress, so the
+    # drop comes from the stalled queue alone (10 s without a write), whatever the
+    # machine's load; bounded at 90 s. A send blocks while the node reads nothing (CI once
+    # saw a node read nothing for 30 s, and the handshake's 10 s read timeout stopped the
+    # asking); a sendall cut short would leave half a frame, so the wait is long instead:
+    # 60 s, a failure anyway.
+    p.s.settimeout(60)
+    while time.time() - t_slow < 90 and "slow reader" not in node.logtext():
         try:
             for _ in range(10):
                 for _ in range(80):
                     p.send(GET_BLOCKS, struct.pack("<QI", 1, count))
                     sent += 1
                 time.sleep(0.02)
-        except OSError:
+        except OSError as e:
+            print("   slow reader: sending failed after %.1f s: %r" % (time.time() - t_slow, e))
             break
         rss_peak = max(rss_peak, rss_kib())
     t_full = time.time()
