@@ -66,6 +66,17 @@ typedef struct {
 	uint32_t set_size;          /* active delegates per round */
 	uint32_t standby;           /* of them drawn by lottery (0: a literal top set_size) */
 	uint32_t max_rank;          /* the lottery draws from ranks set_size-standby+1..max_rank */
+	/*
+	 * The emission schedule (rounds of set_size slots): the pool pays
+	 * round_reward base units per round, halved every halving_rounds
+	 * rounds (0: never), never more than it holds; 70% go to the
+	 * reward_ranks delegates of highest capped weight (pro rata), the 30%
+	 * block part stays in the pool until blocks are paid on finality.
+	 * round_reward 0 (the default): no emission.
+	 */
+	uint64_t round_reward;
+	uint64_t halving_rounds;
+	uint32_t reward_ranks;
 } ssp_dpos_params;
 
 /* The parsed genesis; an opaque object owned by the caller. */
@@ -133,11 +144,21 @@ SSP_WUR int ssp_state_set_account(ssp_state *st, const ssp_addr *a, const ssp_ac
 /* Moves amount from the pool to an account / from an account to the pool. */
 SSP_WUR int ssp_state_pool_pay(ssp_state *st, const ssp_addr *to, uint64_t amount);
 SSP_WUR int ssp_state_pool_add(ssp_state *st, uint64_t amount);
+/* What the pool holds now. */
+SSP_WUR int ssp_state_pool_get(ssp_state *st, uint64_t *pool);
 /* Credits `to`, locking the amount until unlock_ms when unlock_ms > 0. */
 SSP_WUR int ssp_state_credit(ssp_state *st, const ssp_addr *to, uint64_t amount,
                              uint64_t unlock_ms);
 
 /* Savepoints: a nested undo log. Rollback undoes every change since the mark. */
+/*
+ * Visits every entry of `table` (key without the table byte) in key order,
+ * as the txn under st holds it: for a block hook at the block's start, the
+ * state the blocks before left. SSP_ERR_INTERNAL when st itself has
+ * changed the table (those changes are not in the txn yet); a visitor
+ * returning non-zero stops the scan (that value is returned, 1 = stop).
+ */
+SSP_WUR int ssp_state_scan(ssp_state *st, uint8_t table, ssp_txn_visit fn, void *arg);
 size_t ssp_state_mark(ssp_state *st);
 void ssp_state_rollback(ssp_state *st, size_t mark);
 
@@ -222,6 +243,32 @@ typedef struct {
 	void *mod;
 } ssp_sender_hook;
 
+typedef struct ssp_chain ssp_chain;
+
+/* Where a block starts, as a block hook sees it. */
+typedef struct {
+	uint64_t height, slot, time_ms;
+	uint64_t parent_slot; /* the slot of the block before (0 for block 1) */
+} ssp_block_start;
+
+/*
+ * A block hook: a module's work that belongs to blocks rather than to txs
+ * (the staking module's round rewards). `begin` runs at the start of every
+ * block, produced or imported, after the due locks are released and before
+ * the first tx, in the block's state (so the state root, undo records and
+ * proofs cover what it writes). It must be a deterministic function of st
+ * and b, and must not fail on a sound state: any error it returns stops
+ * the chain (poisoned, like a failed commit), never a block's verdict.
+ * `check` (optional) is the module's part of the invariants, run after a
+ * block commits when the chain checks invariants (debug builds,
+ * --check-invariants): SSP_ERR_SUPPLY or SSP_ERR_DBCORRUPT stop the node.
+ */
+typedef struct {
+	int (*begin)(void *mod, ssp_state *st, const ssp_block_start *b);
+	int (*check)(void *mod, const ssp_chain *c, ssp_txn *rt);
+	void *mod;
+} ssp_block_hook;
+
 /* ------------------------------------------------------------------- chain */
 
 typedef struct ssp_chain ssp_chain;
@@ -258,6 +305,8 @@ const ssp_txreg *ssp_chain_txreg(const ssp_chain *c, uint16_t id);
  * block or admission (ssp_modset_open_chain does). At most 16.
  */
 SSP_WUR int ssp_chain_set_sender_hooks(ssp_chain *c, const ssp_sender_hook *hooks, size_t n);
+/* Likewise the modules' block hooks (ssp_modset_attach registers both). At most 16. */
+SSP_WUR int ssp_chain_set_block_hooks(ssp_chain *c, const ssp_block_hook *hooks, size_t n);
 /*
  * Runs the sender hooks on tx against st when acc (the sender's account
  * as st has it) is restricted; 0 otherwise. Any thread.

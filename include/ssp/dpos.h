@@ -25,8 +25,13 @@ enum {
 	SSP_TB_DPOS_DELEGATE = SSP_TB_MODULE_FIRST + 24, /* account addr -> delegate record */
 	SSP_TB_DPOS_NAME = SSP_TB_MODULE_FIRST + 25,     /* name -> account addr */
 	SSP_TB_DPOS_STAKER = SSP_TB_MODULE_FIRST + 26, /* account addr -> stake, votes, unlocking */
-	SSP_TB_DPOS_META = SSP_TB_MODULE_FIRST + 27,   /* "held" -> u64 SSP in the escrow */
+	SSP_TB_DPOS_META = SSP_TB_MODULE_FIRST + 27,   /* "held", "round" -> u64 */
+	SSP_TB_DPOS_ACC = SSP_TB_MODULE_FIRST + 28,    /* delegate addr -> u128 reward per vote */
+	SSP_TB_DPOS_REWARD = SSP_TB_MODULE_FIRST + 29, /* account addr -> owed, snapshots */
 };
+
+/* The share of a round's emission paid per round to delegates and voters (basis points). */
+#define SSP_DPOS_ROUND_SHARE_BP 7000
 
 typedef enum {
 	SSP_DELEGATE_REGISTERED = 1,
@@ -89,6 +94,26 @@ void ssp_dpos_escrow(ssp_addr *out);
  * *held (may be NULL) gets the total. Full scan of the module's tables.
  */
 SSP_WUR int ssp_dpos_check(const ssp_chain *c, ssp_txn *rt, uint64_t *held);
+
+/* ----------------------------------------------------------------- rewards */
+
+/* The keyless account that holds every paid and unclaimed reward. */
+void ssp_dpos_reward_escrow(ssp_addr *out);
+/*
+ * What an account may claim: *owed (settled: commissions, and voter
+ * rewards settled when its stake or votes changed) and *pending (what its
+ * current stake earned through its votes since). O(its votes).
+ */
+SSP_WUR int ssp_dpos_rewards_get(ssp_state *st, const ssp_addr *account, uint64_t *owed,
+                                 uint64_t *pending);
+/* The emission of rounds [a, b) under p's schedule (saturating). Pure. */
+uint64_t ssp_dpos_emission(const ssp_dpos_params *p, uint64_t a, uint64_t b);
+/*
+ * The rewards part of the supply invariant: the reward escrow covers every
+ * account's owed + pending. SSP_ERR_SUPPLY otherwise; *due (may be NULL)
+ * gets the sum. Full scan of the reward records.
+ */
+SSP_WUR int ssp_dpos_reward_check(const ssp_chain *c, ssp_txn *rt, uint64_t *due);
 
 /*
  * Every registered delegate ranked by capped weight (highest first, ties by

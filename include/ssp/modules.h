@@ -53,6 +53,12 @@ typedef struct ssp_module {
 	 * per-chain state), run for the txs of restricted accounts.
 	 */
 	int (*sender)(void *mod, ssp_state *st, const ssp_tx *tx);
+	/*
+	 * Optional: the module's block hook (ssp_block_hook; mod is its
+	 * per-chain state) and its part of the invariants (run with it).
+	 */
+	int (*begin_block)(void *mod, ssp_state *st, const ssp_block_start *b);
+	int (*check)(void *mod, const ssp_chain *c, ssp_txn *rt);
 	int (*init)(ssp_module_env *env);  /* optional, after the chain opens */
 	void (*fini)(ssp_module_env *env); /* optional */
 } ssp_module;
@@ -73,7 +79,7 @@ const ssp_txreg *ssp_modset_txtypes(const ssp_modset *ms, size_t *n);
 /* The modules' sender hooks, borrowed from ms (for ssp_chain_set_sender_hooks). */
 const ssp_sender_hook *ssp_modset_sender_hooks(const ssp_modset *ms, size_t *n);
 /*
- * Registers ms's sender hooks with a chain opened with ms's tx types: what
+ * Registers ms's sender and block hooks with a chain opened with ms's tx types: what
  * ssp_modset_open_chain does after ssp_chain_open, for callers that open
  * the chain themselves.
  */

@@ -22,6 +22,7 @@ enum {
 	SSP_TX_UNSTAKE = 0x44,             /* {amount}: stake -> unlocking */
 	SSP_TX_VOTE = 0x45,                /* {n <= 30 names}: replaces the sender's votes */
 	SSP_TX_WITHDRAW = 0x46,            /* {}: every unlocked entry -> balance */
+	SSP_TX_REWARDS_CLAIM = 0x47,       /* {}: every reward owed -> balance */
 };
 
 #define SSP_DPOS_NAME_MIN 3

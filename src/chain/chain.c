@@ -53,6 +53,14 @@ int ssp_chain_set_sender_hooks(ssp_chain *c, const ssp_sender_hook *hooks, size_
 	return 0;
 }
 
+int ssp_chain_set_block_hooks(ssp_chain *c, const ssp_block_hook *hooks, size_t n)
+{
+	if (n > CHAIN_MAX_HOOKS) return SSP_ERR_RANGE;
+	memcpy(c->bhooks, hooks, n * sizeof *hooks);
+	c->nbhooks = n;
+	return 0;
+}
+
 int ssp_chain_check_sender(const ssp_chain *c, ssp_state *st, const ssp_account *acc,
                            const ssp_tx *tx)
 {

@@ -27,6 +27,8 @@ struct ssp_chain {
 	size_t ntypes;
 	ssp_sender_hook hooks[CHAIN_MAX_HOOKS]; /* set once before use; read by any thread */
 	size_t nhooks;
+	ssp_block_hook bhooks[CHAIN_MAX_HOOKS]; /* likewise */
+	size_t nbhooks;
 	ssp_head head;
 	ssp_consensus cons;
 	ssp_workpool *pool; /* borrowed; NULL = verify on the caller's thread */

@@ -184,6 +184,12 @@ static int begin_in(ssp_chain *c, ssp_txn *outer, ssp_exec **out, uint64_t slot,
 	}
 	if (!rc) rc = ssp_state_new(&x->st, x->t, c->t_state);
 	if (!rc) rc = release_locks(x);
+	if (!rc) {
+		ssp_block_start b = {.height = x->height, .slot = slot, .time_ms = time_ms,
+		                     .parent_slot = c->head.height ? c->head.slot : 0};
+		for (size_t i = 0; i < c->nbhooks && !rc; i++)
+			rc = c->bhooks[i].begin(c->bhooks[i].mod, x->st, &b);
+	}
 	if (rc) {
 		ssp_exec_abort(x);
 		return poison(c, rc, "starting a block");
@@ -585,6 +591,8 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 		rc = ssp_store_read(c->store, &rt);
 		if (!rc) {
 			rc = ssp_chain_check_supply(c, rt);
+			for (size_t i = 0; i < c->nbhooks && !rc; i++)
+				if (c->bhooks[i].check) rc = c->bhooks[i].check(c->bhooks[i].mod, c, rt);
 			/* the stored tree against a root recomputed from every entry */
 			if (!rc && ssp_chain_check_state_root(c, rt, NULL) == SSP_ERR_DBCORRUPT) {
 				ssp_txn_end(rt);

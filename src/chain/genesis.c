@@ -107,6 +107,12 @@ static void genesis_hash(ssp_genesis *g)
 		ssp_buf_u32(&b, g->dpos.set_size);
 		ssp_buf_u32(&b, g->dpos.standby);
 		ssp_buf_u32(&b, g->dpos.max_rank);
+		/* and an emission schedule: a genesis without one keeps its hash */
+		if (g->dpos.round_reward) {
+			ssp_buf_u64(&b, g->dpos.round_reward);
+			ssp_buf_u64(&b, g->dpos.halving_rounds);
+			ssp_buf_u32(&b, g->dpos.reward_ranks);
+		}
 	}
 	if (b.err) abort();
 	ssp_sha256(&g->hash, b.data, b.len);
@@ -219,21 +225,26 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 		json_incref(dj);
 	{
 		ssp_dpos_params *d = &g->dpos;
-		uint64_t day = 86400000 / p->block_interval_ms, ss = 0, sb = 0, mr = 0;
+		uint64_t day = 86400000 / p->block_interval_ms, ss = 0, sb = 0, mr = 0, rr = 0;
 		bad = get_uint(dj, "vote_unlock_slots", 3 * day, 1ull << 40, &d->vote_unlock_slots) ||
 		      get_uint(dj, "self_unlock_slots", 28 * day, 1ull << 40, &d->self_unlock_slots) ||
 		      get_amount(dj, "min_self_stake", 10000 * SSP_COIN, &d->min_self_stake) ||
 		      get_uint(dj, "set_size", 99, 1000, &ss) || get_uint(dj, "standby", 4, 1000, &sb) ||
-		      get_uint(dj, "max_rank", 200, 10000, &mr);
+		      get_uint(dj, "max_rank", 200, 10000, &mr) ||
+		      get_amount(dj, "round_reward", 0, &d->round_reward) ||
+		      get_uint(dj, "halving_rounds", 0, 1ull << 40, &d->halving_rounds) ||
+		      get_uint(dj, "reward_ranks", 150, 10000, &rr);
+		d->reward_ranks = (uint32_t)rr;
 		d->set_size = (uint32_t)ss;
 		d->standby = (uint32_t)sb;
 		d->max_rank = (uint32_t)mr;
 		json_decref(dj);
 		if (bad) FAIL("dpos: a value is malformed or out of range");
 		if (d->vote_unlock_slots == 0 || d->self_unlock_slots == 0 || d->min_self_stake == 0 ||
-		    d->set_size == 0 || d->standby >= d->set_size || d->max_rank < d->set_size)
+		    d->set_size == 0 || d->standby >= d->set_size || d->max_rank < d->set_size ||
+		    d->reward_ranks == 0)
 			FAIL("dpos: needs unlock delays and min_self_stake >= 1, set_size >= 1, "
-			     "standby < set_size <= max_rank");
+			     "standby < set_size <= max_rank, reward_ranks >= 1");
 	}
 
 	json_t *al = json_object_get(root, "allocations");

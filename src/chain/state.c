@@ -214,6 +214,34 @@ int ssp_state_del(ssp_state *st, uint8_t table, const void *k, size_t kl)
 	return change(st, table, k, kl, NULL, 0, 1);
 }
 
+typedef struct {
+	uint8_t table;
+	ssp_txn_visit fn;
+	void *arg;
+	bool ended;
+} base_scan;
+
+static int base_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	base_scan *s = arg;
+	const uint8_t *key = k;
+	if (kl == 0 || key[0] != s->table) {
+		s->ended = true;
+		return 1;
+	}
+	return s->fn(s->arg, key + 1, kl - 1, v, vl);
+}
+
+int ssp_state_scan(ssp_state *st, uint8_t table, ssp_txn_visit fn, void *arg)
+{
+	/* the txn holds what earlier blocks wrote; st's own changes are not in it yet */
+	for (size_t i = 0; i < st->ne; i++)
+		if (st->e[i].present && st->e[i].key[0] == table) return SSP_ERR_INTERNAL;
+	base_scan s = {.table = table, .fn = fn, .arg = arg};
+	int rc = ssp_txn_scan(st->t, st->tb, &table, 1, base_visit, &s);
+	return s.ended ? 0 : rc;
+}
+
 size_t ssp_state_mark(ssp_state *st)
 {
 	return st->nu;
@@ -407,6 +435,12 @@ int ssp_state_credit(ssp_state *st, const ssp_addr *to, uint64_t amount, uint64_
 		return rc;
 	if ((rc = ssp_add_u64(&locked, locked, amount))) return rc;
 	return ssp_supply_set(st, locked, pool);
+}
+
+int ssp_state_pool_get(ssp_state *st, uint64_t *pool)
+{
+	uint64_t locked;
+	return ssp_supply_get(st, &locked, pool);
 }
 
 int ssp_state_pool_pay(ssp_state *st, const ssp_addr *to, uint64_t amount)

@@ -290,6 +290,55 @@ int cli_cmd_votes(cli_ctx *c, const cli_args *a)
 	return CLI_OK;
 }
 
+/* ---------------------------------------------------------------- rewards */
+
+static int get_rewards(cli_ctx *c, const char *text, json_t **res)
+{
+	return read_rpc(c, "dpos_getRewards", json_pack("{s:s}", "address", text), res);
+}
+
+int cli_cmd_rewards_show(cli_ctx *c, const cli_args *a)
+{
+	static const char *const amounts[] = {"owed", "pending", "claimable", "round_emission",
+	                                      NULL};
+	ssp_addr who;
+	char text[96];
+	json_t *res = NULL;
+	int rc;
+	if ((rc = cli_node_info(c, NULL)) || (rc = cli_resolve_account(c, &who, c->hrp, a->pos[0])))
+		return rc;
+	ssp_addr_encode(text, sizeof text, c->hrp, &who);
+	if ((rc = get_rewards(c, text, &res))) return rc;
+	if (c->json)
+		cli_print_json(res);
+	else
+		cli_print_result(res, amounts);
+	json_decref(res);
+	return CLI_OK;
+}
+
+int cli_cmd_rewards_claim(cli_ctx *c, const cli_args *a)
+{
+	ssp_dpos_payload p;
+	cli_txsession s;
+	json_t *v = NULL;
+	uint64_t claimable = 0;
+	int rc;
+	memset(&p, 0, sizeof p);
+	if ((rc = begin(c, &s, a, "rewards claim"))) return rc;
+	if (!(rc = get_rewards(c, s.from_text, &v)) &&
+	    !(rc = cli_json_amount(&claimable, v, "claimable", "dpos_getRewards")) && !claimable)
+		rc = cli_fail("rewards claim: %s has no reward to claim (rewards are paid at the "
+		              "end of each round to the delegates in the top ranks and their voters)",
+		              s.from_text);
+	json_decref(v);
+	if (!rc)
+		rc = send(c, &s, a, "rewards claim", SSP_TX_REWARDS_CLAIM, &p,
+		          amount_field("amount", claimable));
+	cli_tx_end(&s);
+	return rc;
+}
+
 /* -------------------------------------------------------------- delegates */
 
 /* 32 bytes of the onion's outermost layer: SHA-256 applied ONION_LAYERS times to seed. */

@@ -258,6 +258,11 @@ static const cli_cmd commands[] = {
      "Vote for up to 30 delegates with your whole stake; replaces your previous votes."},
     {NULL, "votes", cli_cmd_votes, no_opts, 1, 1, "votes ADDRESS|NAME",
      "Show an account's stake, votes and unlocking entries."},
+    {"rewards", "show", cli_cmd_rewards_show, no_opts, 1, 1, "rewards show ADDRESS|NAME",
+     "Show what an account may claim: commissions and voter rewards (owed + pending),\n"
+     "and the current round's emission."},
+    {"rewards", "claim", cli_cmd_rewards_claim, txopts_only, 0, 0,
+     "rewards claim --from NAME [--wait]", "Move every reward you are owed to your balance."},
     {"delegate", "register", cli_cmd_delegate_register, delegate_register_opts, 0, 0,
      "delegate register --from NAME --name DELEGATE --self-stake N --node-key KEY\n"
      "             [--commission PCT] [--url URL] [--onion HEX] [--wait]",

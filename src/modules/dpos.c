@@ -394,11 +394,13 @@ static int op_unregister(ssp_txctx *c, const ssp_tx *tx)
 
 static int op_stake(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 {
-	ssp_staker s;
+	ssp_staker s, before;
 	int rc = ssp_dpos_staker_get(c->st, &tx->from, &s);
+	before = s;
 	if (rc || (rc = ssp_add_u64(&s.staked, s.staked, p->amount)) ||
 	    (rc = escrow_in(c->st, &tx->from, p->amount)) ||
-	    (rc = apply_votes(c->st, &s, p->amount, true)))
+	    (rc = apply_votes(c->st, &s, p->amount, true)) ||
+	    (rc = dpos_reward_sync(c->st, &before, &s)))
 		return rc;
 	return put_staker(c->st, &s);
 }
@@ -406,26 +408,30 @@ static int op_stake(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 static int op_unstake(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 {
 	const dpos_chain *dc = c->mod;
-	ssp_staker s;
+	ssp_staker s, before;
 	int rc = ssp_dpos_staker_get(c->st, &tx->from, &s);
 	if (rc) return rc;
 	if (s.staked < p->amount) return SSP_ERR_DPOS_STAKE;
+	before = s;
 	uint64_t at;
 	if ((rc = ssp_add_u64(&at, dpos_slot_of(dc->g, c->time_ms),
 	                      ssp_genesis_dpos(dc->g)->vote_unlock_slots)) ||
 	    (rc = add_unlock(&s, SSP_UNLOCK_VOTE, p->amount, at)))
 		return rc;
 	s.staked -= p->amount;
-	if ((rc = apply_votes(c->st, &s, p->amount, false))) return rc;
+	if ((rc = apply_votes(c->st, &s, p->amount, false)) ||
+	    (rc = dpos_reward_sync(c->st, &before, &s)))
+		return rc;
 	return put_staker(c->st, &s);
 }
 
 static int op_vote(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 {
-	ssp_staker s;
+	ssp_staker s, before;
 	ssp_addr want[SSP_DPOS_VOTES_MAX];
 	int rc = ssp_dpos_staker_get(c->st, &tx->from, &s);
 	if (rc) return rc;
+	before = s;
 	for (uint32_t i = 0; i < p->nvotes; i++) {
 		ssp_delegate d;
 		rc = ssp_dpos_delegate_by_name(c->st, p->votes[i], &d);
@@ -441,7 +447,9 @@ static int op_vote(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 	if ((rc = apply_votes(c->st, &s, s.staked, false))) return rc;
 	s.nvotes = p->nvotes;
 	memcpy(s.votes, want, p->nvotes * sizeof *want);
-	if ((rc = apply_votes(c->st, &s, s.staked, true))) return rc;
+	if ((rc = apply_votes(c->st, &s, s.staked, true)) ||
+	    (rc = dpos_reward_sync(c->st, &before, &s)))
+		return rc;
 	return put_staker(c->st, &s);
 }
 
@@ -483,6 +491,8 @@ int dpos_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 		return op_vote(c, tx, p);
 	case SSP_TX_WITHDRAW:
 		return op_withdraw(c, tx);
+	case SSP_TX_REWARDS_CLAIM:
+		return dpos_reward_claim(c, tx);
 	default:
 		return SSP_ERR_TXTYPE;
 	}
@@ -521,7 +531,7 @@ static int visit_delegate(void *arg, const void *k, size_t kl, const void *v, si
 	return 0;
 }
 
-static int rank_cmp(const void *a, const void *b)
+int dpos_rank_cmp(const void *a, const void *b)
 {
 	const ssp_delegate *x = a, *y = b;
 	uint64_t wx = ssp_dpos_capped_weight(x), wy = ssp_dpos_capped_weight(y);
@@ -551,7 +561,7 @@ int ssp_dpos_ranking(const ssp_chain *c, ssp_txn *rt, size_t max, ssp_delegate *
 	*n = 0;
 	int rc = load_delegates(c, rt, max, true, &l);
 	if (rc) return rc;
-	if (l.n) qsort(l.d, l.n, sizeof *l.d, rank_cmp);
+	if (l.n) qsort(l.d, l.n, sizeof *l.d, dpos_rank_cmp);
 	*out = l.d;
 	*n = l.n;
 	return 0;
@@ -635,6 +645,14 @@ out:
 
 /* ------------------------------------------------------------------ module */
 
+/* The module's part of the invariants (--check-invariants): stakes, then rewards. */
+static int dpos_check_hook(void *mod, const ssp_chain *c, ssp_txn *rt)
+{
+	(void)mod;
+	int rc = ssp_dpos_check(c, rt, NULL);
+	return rc ? rc : ssp_dpos_reward_check(c, rt, NULL);
+}
+
 static int dpos_chain_new(void **out, const ssp_genesis *g)
 {
 	dpos_chain *dc = ssp_calloc(1, sizeof *dc);
@@ -657,4 +675,6 @@ const ssp_module ssp_dpos_module = {
     .nmethods = DPOS_NMETHODS,
     .chain_new = dpos_chain_new,
     .chain_free = dpos_chain_free,
+    .begin_block = dpos_reward_begin,
+    .check = dpos_check_hook,
 };

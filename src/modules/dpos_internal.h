@@ -8,8 +8,8 @@
 
 #include "ssp/dpos.h"
 
-#define DPOS_NTXTYPES 7
-#define DPOS_NMETHODS 3
+#define DPOS_NTXTYPES 8
+#define DPOS_NMETHODS 4
 
 extern const ssp_txtype *const ssp_dpos_txtypes[DPOS_NTXTYPES];
 extern const ssp_rpc_method ssp_dpos_methods[DPOS_NMETHODS];
@@ -29,5 +29,16 @@ uint64_t dpos_slot_of(const ssp_genesis *g, uint64_t time_ms);
 
 /* The tx operations (dpos.c); the sender is tx->from. */
 SSP_WUR int dpos_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p);
+
+/* Ranking order: capped weight descending, then account ascending (ssp_delegate *). */
+int dpos_rank_cmp(const void *a, const void *b);
+
+/* Rewards (dpos_reward.c). */
+/* Settles before's reward into owed; the snaps follow after's votes (same account). */
+SSP_WUR int dpos_reward_sync(ssp_state *st, const ssp_staker *before, const ssp_staker *after);
+/* The claim tx: owed + pending -> balance (DPOS_NOTHING when 0). */
+SSP_WUR int dpos_reward_claim(ssp_txctx *c, const ssp_tx *tx);
+/* The block hook: pays the rounds that ended (mod: the dpos_chain). */
+SSP_WUR int dpos_reward_begin(void *mod, ssp_state *st, const ssp_block_start *b);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * dpos_rpc.c — the staking module's JSON-RPC methods (modules layer):
- * dpos_getDelegates, dpos_getDelegate, dpos_getVotes. Handlers run on RPC
+ * dpos_getDelegates, dpos_getDelegate, dpos_getVotes, dpos_getRewards. Handlers run on RPC
  * threads with this module's ssp_module_env as ctx and read committed
  * state only (one read txn, closed on every path). The ranking is computed
  * per call from every registered delegate (at most RANK_MAX, else -32003);
@@ -198,8 +198,37 @@ static int m_get_votes(void *ctx, json_t *params, json_t **res, ssp_rpc_error *e
 	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
+/* dpos_getRewards {address}: what it may claim, and the schedule's next payout. */
+static int m_get_rewards(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	const ssp_module_env *env = ctx;
+	const ssp_dpos_params *p = ssp_genesis_dpos(env->genesis);
+	ssp_addr a;
+	ssp_head head;
+	modrpc_reader r;
+	uint64_t owed = 0, pend = 0, claimable;
+	if (modrpc_obj_params(params, err) ||
+	    modrpc_addr_param(env, params, "address", true, &a, NULL, err))
+		return -1;
+	int rc = modrpc_reader_open(&r, env);
+	if (rc) return modrpc_fail_internal(env, err, rc);
+	rc = ssp_chain_read_head(env->chain, r.rt, &head);
+	if (!rc) rc = ssp_dpos_rewards_get(r.st, &a, &owed, &pend);
+	modrpc_reader_close(&r);
+	if (!rc) rc = ssp_add_u64(&claimable, owed, pend) ? SSP_ERR_DBCORRUPT : 0;
+	if (rc) return modrpc_fail_internal(env, err, rc);
+	uint64_t round = head.slot / p->set_size;
+	*res = json_pack("{s:o, s:o, s:o, s:o, s:I, s:I, s:o}", "address", modrpc_jaddr(env, &a),
+	                 "owed", jamount(owed), "pending", jamount(pend), "claimable",
+	                 jamount(claimable), "round", (json_int_t)round, "next_payout_slot",
+	                 (json_int_t)((round + 1) * p->set_size), "round_emission",
+	                 jamount(ssp_dpos_emission(p, round, round + 1)));
+	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
+}
+
 const ssp_rpc_method ssp_dpos_methods[DPOS_NMETHODS] = {
     {"dpos_getDelegates", m_get_delegates, NULL},
     {"dpos_getDelegate", m_get_delegate, NULL},
     {"dpos_getVotes", m_get_votes, NULL},
+    {"dpos_getRewards", m_get_rewards, NULL},
 };

@@ -1,5 +1,5 @@
 /*
- * dpos_tx.c — the staking module's transaction types 0x40..0x46 (modules
+ * dpos_tx.c — the staking module's transaction types 0x40..0x47 (modules
  * layer): check/spend/apply/to_json for each type over the strict payload
  * codec of src/proto/dpos_codec.c. apply runs dpos.c's operations; their
  * error makes the tx invalid (not included, dropped by the mempool), and
@@ -110,7 +110,8 @@ static const ssp_txtype t_stake = DPOS_TYPE(SSP_TX_STAKE, "stake");
 static const ssp_txtype t_unstake = DPOS_TYPE(SSP_TX_UNSTAKE, "unstake");
 static const ssp_txtype t_vote = DPOS_TYPE(SSP_TX_VOTE, "vote");
 static const ssp_txtype t_withdraw = DPOS_TYPE(SSP_TX_WITHDRAW, "withdraw");
+static const ssp_txtype t_claim = DPOS_TYPE(SSP_TX_REWARDS_CLAIM, "rewards_claim");
 
 const ssp_txtype *const ssp_dpos_txtypes[DPOS_NTXTYPES] = {
-    &t_register, &t_update, &t_unregister, &t_stake, &t_unstake, &t_vote, &t_withdraw,
+    &t_register, &t_update, &t_unregister, &t_stake, &t_unstake, &t_vote, &t_withdraw, &t_claim,
 };

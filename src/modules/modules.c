@@ -34,6 +34,8 @@ struct ssp_modset {
 	size_t ntypes;
 	ssp_sender_hook hooks[NMOD];
 	size_t nhooks;
+	ssp_block_hook bhooks[NMOD];
+	size_t nbhooks;
 };
 
 int ssp_modset_new(ssp_modset **out, const ssp_genesis *g)
@@ -47,6 +49,9 @@ int ssp_modset_new(ssp_modset **out, const ssp_genesis *g)
 		if (m->chain_new) rc = m->chain_new(&ms->state[i], g);
 		if (!rc && m->sender)
 			ms->hooks[ms->nhooks++] = (ssp_sender_hook){.check = m->sender, .mod = ms->state[i]};
+		if (!rc && m->begin_block)
+			ms->bhooks[ms->nbhooks++] = (ssp_block_hook){
+			    .begin = m->begin_block, .check = m->check, .mod = ms->state[i]};
 		for (size_t j = 0; j < m->ntxtypes && !rc; j++) {
 			if (ms->ntypes == MAX_TYPES) {
 				rc = SSP_ERR_INTERNAL; /* the table outgrew MAX_TYPES */
@@ -105,7 +110,8 @@ const ssp_sender_hook *ssp_modset_sender_hooks(const ssp_modset *ms, size_t *n)
 
 int ssp_modset_attach(const ssp_modset *ms, ssp_chain *c)
 {
-	return ssp_chain_set_sender_hooks(c, ms->hooks, ms->nhooks);
+	int rc = ssp_chain_set_sender_hooks(c, ms->hooks, ms->nhooks);
+	return rc ? rc : ssp_chain_set_block_hooks(c, ms->bhooks, ms->nbhooks);
 }
 
 void *ssp_modset_state(const ssp_modset *ms, size_t i)

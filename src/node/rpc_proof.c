@@ -39,6 +39,8 @@ static const struct {
     {"dpos_name", SSP_TB_DPOS_NAME},
     {"dpos_staker", SSP_TB_DPOS_STAKER},
     {"dpos_meta", SSP_TB_DPOS_META},
+    {"dpos_acc", SSP_TB_DPOS_ACC},
+    {"dpos_reward", SSP_TB_DPOS_REWARD},
 };
 
 static json_t *jhex(const void *p, size_t n)

@@ -29,7 +29,7 @@ int ssp_dpos_url_valid(const char *s, size_t n)
 
 static bool is_dpos_type(uint16_t type)
 {
-	return type >= SSP_TX_DELEGATE_REGISTER && type <= SSP_TX_WITHDRAW;
+	return type >= SSP_TX_DELEGATE_REGISTER && type <= SSP_TX_REWARDS_CLAIM;
 }
 
 static bool amount_ok(uint64_t v)

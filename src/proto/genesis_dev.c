@@ -6,8 +6,8 @@
  * json_dumps(JSON_INDENT(2) | JSON_PRESERVE_ORDER) gives for the document
  * (tests/unit/test_proto_codecs.c compares the two). Every value is a
  * number, a bech32m address, a key in text or a fixed string: nothing
- * needs escaping. Staking on a devnet unlocks in seconds, not days
- * (docs/dpos.md).
+ * needs escaping. Staking on a devnet unlocks in seconds, not days, and
+ * the pool pays 100 SSP per round of 21 slots (docs/dpos.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +44,8 @@ static void derived_addr(ssp_addr *a, const char *label)
 	"    \"min_self_stake\": \"100\",\n"           \
 	"    \"set_size\": 21,\n"                      \
 	"    \"standby\": 0,\n"                        \
-	"    \"max_rank\": 200\n"                      \
+	"    \"max_rank\": 200,\n"                     \
+	"    \"round_reward\": \"100\"\n"               \
 	"  },\n"                                       \
 	"  \"allocations\": [\n"                       \
 	"    {\n"                                      \

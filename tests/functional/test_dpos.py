@@ -163,6 +163,33 @@ def test():
     p = node.rpc("state_getProof", {"table": "dpos_staker",
                                     "key": node.rpc("account_getProof", {"address": carol})["key"]})
     check(p["present"] and p["table_id"] == 42, "state_getProof dpos_staker: carol's stake")
+
+    # --- rewards: the devnet's pool pays 100 SSP per round of 21 one-second slots, 70% of it
+    # to the delegates by capped weight (alpha alone now): 5% commission to alpha, the rest
+    # to its voters by stake (carol alone)
+    wait_for(lambda: Decimal(node.rpc("dpos_getRewards", {"address": carol})["claimable"]) > 0,
+             30, "a round ended: carol has a reward to claim")
+    rw = node.rpc("dpos_getRewards", {"address": carol})
+    ra = node.rpc("dpos_getRewards", {"address": alpha})
+    check(rw["owed"] == "0" and Decimal(rw["pending"]) > 0 and rw["round_emission"] == "100"
+          and rw["next_payout_slot"] % 21 == 0, "dpos_getRewards: carol's reward is pending")
+    c_sum = Decimal(rw["claimable"])
+    # carol gets at least 90% of alpha's share (commission 10%, then 5%) and all of beta's
+    check(Decimal(ra["owed"]) > 0 and c_sum >= 9 * Decimal(ra["owed"]),
+          "alpha is owed its commission (%s), carol at least 9 times that (%s)"
+          % (ra["owed"], rw["claimable"]))
+    out = w.run("rewards", "show", "carol", json_out=False)
+    check("claimable:" in out and "SSP" in out, "ssp rewards show carol")
+    c2 = balance(node, carol)
+    r = w.run("rewards", "claim", "--from", "carol", "--wait")
+    got = balance(node, carol) - c2 + Decimal(r["fee"])
+    check(got >= c_sum and got - c_sum <= 67,
+          "rewards claim pays carol %s SSP (claimable %s, plus at most a round paid in its block)"
+          % (got, c_sum))
+    rw = node.rpc("dpos_getRewards", {"address": carol})
+    check(Decimal(rw["claimable"]) <= 67, "after the claim, at most a round's share is pending")
+    expect_cli_error(w, ["rewards", "claim", "--from", "beta"], "no reward to claim",
+                     "rewards claim with nothing to claim")
     supply = node.rpc("chain_getSupply")
     check(Decimal(supply["total"]) == Decimal("10000000000"), "supply unchanged")
     check(node.stop() == 0, "node stops cleanly (invariants held after every block)")

@@ -40,7 +40,8 @@ static uint8_t fill_of(const fx_key *k)
 	return k == &alice ? 2 : k == &bob ? 3 : k == &carol ? 4 : k == &dave ? 7 : 0;
 }
 
-static void tnode_open(tnode *t)
+/* round_reward: NULL for none, else the SSP the pool emits per round (3 slots) */
+static void tnode_open_rewards(tnode *t, const char *round_reward)
 {
 	fx_genesis_spec spec = {.producer = &producer,
 	                        .liquid = {&alice, &bob},
@@ -56,6 +57,9 @@ static void tnode_open(tnode *t)
 	                              VOTE_UNLOCK_SLOTS, "self_unlock_slots", SELF_UNLOCK_SLOTS,
 	                              "min_self_stake", "100", "set_size", 3, "standby", 1,
 	                              "max_rank", 10));
+	if (round_reward)
+		json_object_set_new(json_object_get(g, "dpos"), "round_reward",
+		                    json_string(round_reward));
 	json = json_dumps(g, 0);
 	json_decref(g);
 	memset(t, 0, sizeof *t);
@@ -63,6 +67,11 @@ static void tnode_open(tnode *t)
 	free(json);
 	fx_module_node_open(&t->n, t->g, (size_t)64 << 20);
 	t->time_ms = T0;
+}
+
+static void tnode_open(tnode *t)
+{
+	tnode_open_rewards(t, NULL);
 }
 
 /* The module's part of the supply: records, votes and escrow agree. */
@@ -76,6 +85,15 @@ static uint64_t check_dpos(tnode *t)
 	ssp_txn_end(rt);
 	ssp_dpos_escrow(&ea);
 	assert_true(fx_account(&t->n, &ea).balance == held); /* nobody sent SSP to it here */
+	uint64_t due;
+	assert_int_equal(ssp_store_read(t->n.store, &rt), 0);
+	assert_int_equal(ssp_dpos_reward_check(t->n.chain, rt, &due), 0);
+	ssp_txn_end(rt);
+	ssp_dpos_reward_escrow(&ea);
+	/* the escrow holds every claim, plus division remainders: under a unit per delegate
+	 * and payout (two delegates here, at most a few hundred payouts per test) */
+	assert_true(fx_account(&t->n, &ea).balance >= due);
+	assert_true(fx_account(&t->n, &ea).balance - due < 2048);
 	return held;
 }
 
@@ -271,7 +289,9 @@ static void test_payload_codec(void **state)
 	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_DELEGATE_UNREGISTER, &z, 1),
 	                 SSP_ERR_PAYLOAD);
 	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_TRANSFER, NULL, 0), SSP_ERR_TXTYPE);
-	assert_int_equal(ssp_dpos_payload_decode(&d, 0x47, NULL, 0), SSP_ERR_TXTYPE);
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_REWARDS_CLAIM, NULL, 0), 0);
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_REWARDS_CLAIM, &z, 1), SSP_ERR_PAYLOAD);
+	assert_int_equal(ssp_dpos_payload_decode(&d, 0x48, NULL, 0), SSP_ERR_TXTYPE);
 
 	/* what the encoder refuses to write */
 	static const char *const bad_names[] = {"Alice",
@@ -311,7 +331,7 @@ static void test_payload_codec(void **state)
 	for (uint32_t i = 0; i < v.nvotes && i < SSP_DPOS_VOTES_MAX; i++)
 		snprintf(v.votes[i], sizeof v.votes[i], "d%03u", i);
 	refused(SSP_TX_VOTE, &v);
-	refused(0x47, &none);
+	refused(0x48, &none);
 
 	/* what the decoder refuses: hand-made bytes */
 	uint8_t big[9] = {0};
@@ -800,10 +820,10 @@ static void test_registered(void **state)
 	for (size_t i = 0; i < nm; i++)
 		found |= mods[i] == &ssp_dpos_module;
 	assert_true(found);
-	assert_int_equal(ssp_dpos_module.ntxtypes, 7);
-	assert_int_equal(ssp_dpos_module.nmethods, 3);
+	assert_int_equal(ssp_dpos_module.ntxtypes, 8);
+	assert_int_equal(ssp_dpos_module.nmethods, 4);
 	const ssp_txreg *types = ssp_modset_txtypes(t.n.mods, &nt);
-	for (uint16_t id = SSP_TX_DELEGATE_REGISTER; id <= SSP_TX_WITHDRAW; id++) {
+	for (uint16_t id = SSP_TX_DELEGATE_REGISTER; id <= SSP_TX_REWARDS_CLAIM; id++) {
 		size_t hits = 0;
 		for (size_t i = 0; i < nt; i++)
 			hits += types[i].type->id == id;
@@ -814,6 +834,138 @@ static void test_registered(void **state)
 }
 
 /* ------------------------------------------------------------------ genesis */
+
+/* ---------------------------------------------------------------- rewards */
+
+static void rewards_of(tnode *t, const fx_key *k, uint64_t *owed, uint64_t *pend)
+{
+	ssp_txn *rt;
+	ssp_state *st;
+	assert_int_equal(ssp_store_read(t->n.store, &rt), 0);
+	assert_int_equal(ssp_chain_state_view(t->n.chain, rt, &st), 0);
+	assert_int_equal(ssp_dpos_rewards_get(st, &k->addr, owed, pend), 0);
+	ssp_state_close(st);
+	ssp_txn_end(rt);
+}
+
+static uint64_t reward_escrow(tnode *t)
+{
+	ssp_addr ea;
+	ssp_dpos_reward_escrow(&ea);
+	return fx_account(&t->n, &ea).balance;
+}
+
+static bool near(uint64_t a, uint64_t b, uint64_t slack)
+{
+	return a > b ? a - b <= slack : b - a <= slack;
+}
+
+static void test_emission(void **state)
+{
+	(void)state;
+	ssp_dpos_params p = {.round_reward = 100, .halving_rounds = 10};
+	assert_true(ssp_dpos_emission(&p, 0, 10) == 1000);
+	assert_true(ssp_dpos_emission(&p, 0, 20) == 1500);
+	assert_true(ssp_dpos_emission(&p, 5, 15) == 750);
+	assert_true(ssp_dpos_emission(&p, 7, 7) == 0);
+	/* halvings end at 0: the whole schedule is below twice the first epoch */
+	uint64_t all = ssp_dpos_emission(&p, 0, 100000);
+	assert_true(all < 2000 && all == ssp_dpos_emission(&p, 0, 1000));
+	assert_true(ssp_dpos_emission(&p, 64 * 10, 64 * 10 + 5) == 0);
+	p.halving_rounds = 0;
+	assert_true(ssp_dpos_emission(&p, 3, 1003) == 100000);
+	p.round_reward = (uint64_t)1 << 63;
+	assert_true(ssp_dpos_emission(&p, 0, 4) == UINT64_MAX); /* saturates */
+	p.round_reward = 0;
+	assert_true(ssp_dpos_emission(&p, 0, 1000) == 0);
+}
+
+/*
+ * Round rewards through real blocks: 10 SSP per round of 3 slots, 70% to the
+ * delegates pro rata to capped weight, each delegate's commission owed to it
+ * and the rest to its voters by stake (accumulators), claimable at any time;
+ * a stake change settles first; nothing to claim is refused.
+ */
+static void test_rewards(void **state)
+{
+	(void)state;
+	tnode t;
+	tnode_open_rewards(&t, "10");
+	fund(&t, &carol, 1000 * COIN);
+	fund(&t, &dave, 1000 * COIN);
+	ssp_dpos_payload a = reg("alpha", 100 * COIN, &carol), b = reg("bravo", 100 * COIN, &dave);
+	b.commission_bp = 2000;
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &a), 0);
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &b), 0);
+	/* no weight yet: nothing paid, the emission stays in the pool */
+	assert_true(reward_escrow(&t) == 0);
+	assert_int_equal(run(&t, &carol, SSP_TX_STAKE, &(ssp_dpos_payload){.amount = 50 * COIN}), 0);
+	assert_int_equal(run(&t, &dave, SSP_TX_STAKE, &(ssp_dpos_payload){.amount = 150 * COIN}), 0);
+	static const char *const ab[] = {"alpha", "bravo"}, *const a1[] = {"alpha"};
+	ssp_dpos_payload v = votes(2, ab);
+	assert_int_equal(run(&t, &carol, SSP_TX_VOTE, &v), 0);
+	v = votes(1, a1);
+	assert_int_equal(run(&t, &dave, SSP_TX_VOTE, &v), 0);
+	/* weights now: alpha 200 (carol 50 + dave 150), bravo 50 (carol) */
+	uint64_t ow[4][2], after[4][2];
+	const fx_key *who[4] = {&alice, &bob, &carol, &dave};
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 4; i++)
+			rewards_of(&t, who[i], &ow[i][0], &ow[i][1]);
+		uint64_t e0 = reward_escrow(&t);
+		uint64_t s0 = (t.time_ms - FX_GENESIS_MS) / 100 / 3;
+		produce(&t);
+		uint64_t k = (t.time_ms - FX_GENESIS_MS) / 100 / 3 - s0; /* rounds that ended */
+		assert_true(k >= 3);
+		uint64_t paid = reward_escrow(&t) - e0;
+		uint64_t A = 10 * COIN * k * 7000 / 10000;
+		uint64_t alpha = A * 200 / 250, bravo = A * 50 / 250;
+		assert_true(paid == alpha + bravo);
+		for (int i = 0; i < 4; i++)
+			rewards_of(&t, who[i], &after[i][0], &after[i][1]);
+		/* commissions: 10% of alpha's share to alice, 20% of bravo's to bob */
+		assert_true(after[0][0] - ow[0][0] == alpha / 10);
+		assert_true(after[1][0] - ow[1][0] == bravo / 5);
+		/* voters: carol 50/200 of alpha's 90% and all of bravo's 80%; dave 150/200 */
+		uint64_t c = alpha * 9 / 10 / 4 + bravo * 4 / 5, d = alpha * 9 / 10 * 3 / 4;
+		assert_true(near(after[2][1] - ow[2][1], c, 4));
+		assert_true(near(after[3][1] - ow[3][1], d, 4));
+		assert_true(after[2][0] == ow[2][0] && after[3][0] == ow[3][0]);
+	}
+	/* a claim pays owed + pending (and this block's payout, made before the tx) */
+	uint64_t o, p, o2, p2, bal = balance(&t, &carol);
+	rewards_of(&t, &carol, &o, &p);
+	assert_true(o == 0 && p > 0);
+	uint64_t e0 = reward_escrow(&t);
+	assert_int_equal(run(&t, &carol, SSP_TX_REWARDS_CLAIM, &none), 0);
+	rewards_of(&t, &carol, &o2, &p2);
+	assert_true(o2 == 0 && p2 == 0);
+	uint64_t got = balance(&t, &carol) + FEE - bal;
+	assert_true(got > p && got - p < e0); /* no more than this block paid on top */
+	/* an unstake settles what the stake earned into owed; then nothing more accrues */
+	rewards_of(&t, &dave, &o, &p);
+	assert_int_equal(run(&t, &dave, SSP_TX_UNSTAKE, &(ssp_dpos_payload){.amount = 150 * COIN}),
+	                 0);
+	rewards_of(&t, &dave, &o2, &p2);
+	assert_true(p2 == 0 && o2 > o + p);
+	produce(&t);
+	uint64_t o3, p3;
+	rewards_of(&t, &dave, &o3, &p3);
+	assert_true(o3 == o2 && p3 == 0);
+	/* alpha now weighs 50: its voters' part goes to carol alone */
+	assert_true(delegate(&t, "alpha").votes == 50 * COIN);
+	bal = balance(&t, &dave);
+	assert_int_equal(run(&t, &dave, SSP_TX_REWARDS_CLAIM, &none), 0);
+	assert_true(balance(&t, &dave) + FEE - bal == o2);
+	assert_int_equal(run(&t, &dave, SSP_TX_REWARDS_CLAIM, &none), SSP_ERR_DPOS_NOTHING);
+	/* alice's commission is claimable too */
+	rewards_of(&t, &alice, &o, &p);
+	assert_true(o > 0 && p == 0);
+	assert_int_equal(run(&t, &alice, SSP_TX_REWARDS_CLAIM, &none), 0);
+	rewards_of(&t, &alice, &o2, &p2);
+	assert_true(o2 == 0 && p2 == 0);
+	tnode_close(&t);
+}
 
 static void test_genesis_params(void **state)
 {
@@ -840,6 +992,8 @@ static void test_genesis_params(void **state)
 	                                   "{\"vote_unlock_slots\": 0}",
 	                                   "{\"min_self_stake\": \"0\"}",
 	                                   "{\"set_size\": 0}",
+	                                   "{\"reward_ranks\": 0}",
+	                                   "{\"round_reward\": 5}",
 	                                   "[]"};
 	json_error_t je;
 	for (size_t i = 0; i < sizeof objs / sizeof *objs; i++) {
@@ -887,6 +1041,8 @@ int main(void)
 	    cmocka_unit_test(test_election),
 	    cmocka_unit_test(test_rpc),
 	    cmocka_unit_test(test_genesis_params),
+	    cmocka_unit_test(test_emission),
+	    cmocka_unit_test(test_rewards),
 	    cmocka_unit_test(test_registered),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
