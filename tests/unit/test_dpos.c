@@ -964,6 +964,31 @@ static void test_rewards(void **state)
 	assert_int_equal(run(&t, &alice, SSP_TX_REWARDS_CLAIM, &none), 0);
 	rewards_of(&t, &alice, &o2, &p2);
 	assert_true(o2 == 0 && p2 == 0);
+
+	/* another node imports the whole chain in ONE write txn (a switch from genesis: the
+	 * block hook reads the delegates as the earlier blocks of that txn left them) and
+	 * ends with the same state, block by block (every header's roots are checked) */
+	tnode u;
+	tnode_open_rewards(&u, "10");
+	uint64_t h = ssp_chain_head(t.n.chain)->height;
+	uint8_t **raw = calloc(h, sizeof *raw);
+	size_t *len = calloc(h, sizeof *len), bad = 0;
+	for (uint64_t i = 0; i < h; i++)
+		raw[i] = fx_block_copy(&t.n, i + 1, &len[i]);
+	assert_int_equal(ssp_chain_switch(u.n.chain, u.n.pool, 0, (const uint8_t *const *)raw, len,
+	                                  h, NULL, &bad, NULL),
+	                 0);
+	assert_true(ssp_chain_head(u.n.chain)->height == h);
+	assert_memory_equal(ssp_chain_head(u.n.chain)->state_root.b,
+	                    ssp_chain_head(t.n.chain)->state_root.b, 32);
+	rewards_of(&u, &carol, &o, &p);
+	rewards_of(&t, &carol, &o2, &p2);
+	assert_true(o == o2 && p == p2 && p > 0);
+	for (uint64_t i = 0; i < h; i++)
+		free(raw[i]);
+	free(raw);
+	free(len);
+	tnode_close(&u);
 	tnode_close(&t);
 }
 
