@@ -77,6 +77,13 @@ typedef struct {
 	uint64_t round_reward;
 	uint64_t halving_rounds;
 	uint32_t reward_ranks;
+	/*
+	 * Double signing: evidence of a slot older than evidence_slots is
+	 * refused; a slashed delegate is banned for ban_slots (for good after
+	 * its third slash). Defaults: 28 days of slots each.
+	 */
+	uint64_t evidence_slots;
+	uint64_t ban_slots;
 } ssp_dpos_params;
 
 /* The parsed genesis; an opaque object owned by the caller. */

@@ -116,7 +116,10 @@ extern "C" {
 	X(DPOS_STAKE, -165, "not that much staked")                                     \
 	X(DPOS_VOTES, -166, "a delegate is named twice in the votes")                   \
 	X(DPOS_UNLOCKS, -167, "too many unlocking entries: withdraw first")             \
-	X(DPOS_NOTHING, -168, "nothing unlocked to withdraw yet")                       \
+	X(DPOS_NOTHING, -168, "nothing to withdraw or claim yet")                       \
+	X(DPOS_EVIDENCE, -169, "not evidence of double signing by that delegate")       \
+	X(DPOS_PUNISHED, -170, "that double signing was already punished")              \
+	X(DPOS_BANNED, -171, "delegate banned for double signing")                      \
 	X(TOKEN, -93, "secure element (PKCS#11 token) failure")                          \
 	X(VM_ERROR, -110, "contract error")                                             \
 	X(VM_GAS, -111, "out of gas")                                                   \

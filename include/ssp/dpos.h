@@ -28,6 +28,7 @@ enum {
 	SSP_TB_DPOS_META = SSP_TB_MODULE_FIRST + 27,   /* "held", "round" -> u64 */
 	SSP_TB_DPOS_ACC = SSP_TB_MODULE_FIRST + 28,    /* delegate addr -> u128 reward per vote */
 	SSP_TB_DPOS_REWARD = SSP_TB_MODULE_FIRST + 29, /* account addr -> owed, snapshots */
+	SSP_TB_DPOS_EVIDENCE = SSP_TB_MODULE_FIRST + 30, /* delegate addr | u64 BE slot -> height */
 };
 
 /* The share of a round's emission paid per round to delegates and voters (basis points). */
@@ -36,7 +37,13 @@ enum {
 typedef enum {
 	SSP_DELEGATE_REGISTERED = 1,
 	SSP_DELEGATE_UNREGISTERED = 2, /* keeps its name and record; may register again */
+	SSP_DELEGATE_BANNED = 3,       /* slashed: may register again after banned_until_slot */
 } ssp_delegate_status;
+
+/* A delegate slashed this many times is banned for good. */
+#define SSP_DPOS_SLASHES_MAX 3
+/* What a slash takes of the self-stake (basis points); half to the pool, half to the reporter. */
+#define SSP_DPOS_SLASH_BP 1000
 
 /* An unlocking entry's origin. */
 typedef enum { SSP_UNLOCK_VOTE = 1, SSP_UNLOCK_SELF = 2 } ssp_unlock_kind;
@@ -58,6 +65,8 @@ typedef struct {
 	ssp_hash onion; /* the committed first element of its hash onion */
 	uint64_t registered_height;
 	uint64_t updated_height;
+	uint8_t slashes;            /* times punished for double signing */
+	uint64_t banned_until_slot; /* BANNED: may register again from this slot (UINT64_MAX: never) */
 } ssp_delegate;
 
 typedef struct {

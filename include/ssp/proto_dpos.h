@@ -23,6 +23,7 @@ enum {
 	SSP_TX_VOTE = 0x45,                /* {n <= 30 names}: replaces the sender's votes */
 	SSP_TX_WITHDRAW = 0x46,            /* {}: every unlocked entry -> balance */
 	SSP_TX_REWARDS_CLAIM = 0x47,       /* {}: every reward owed -> balance */
+	SSP_TX_EVIDENCE = 0x48,            /* {name, header, header}: two blocks for one slot */
 };
 
 #define SSP_DPOS_NAME_MIN 3
@@ -30,6 +31,7 @@ enum {
 #define SSP_DPOS_URL_MAX 128          /* printable ASCII without spaces, may be empty */
 #define SSP_DPOS_VOTES_MAX 30         /* approval voting: up to 30 delegates */
 #define SSP_DPOS_COMMISSION_MAX 10000 /* basis points: 10000 = 100% */
+#define SSP_DPOS_HEADER_MAX (17u << 10) /* an encoded header in evidence (its QC <= 16 KiB) */
 
 /* A staking tx payload; which fields are used depends on the type. */
 typedef struct {
@@ -42,6 +44,9 @@ typedef struct {
 	ssp_hash onion; /* register: the first element of the delegate's hash onion */
 	uint32_t nvotes;
 	char votes[SSP_DPOS_VOTES_MAX][SSP_DPOS_NAME_MAX + 1];
+	/* evidence: the delegate in `name` and two encoded headers (borrowed from the payload) */
+	const uint8_t *header[2];
+	uint32_t header_len[2];
 } ssp_dpos_payload;
 
 /* 1 when s[0..n) is a delegate name: 3..32 of [a-z0-9._-], the first a letter. */

@@ -107,12 +107,11 @@ static void genesis_hash(ssp_genesis *g)
 		ssp_buf_u32(&b, g->dpos.set_size);
 		ssp_buf_u32(&b, g->dpos.standby);
 		ssp_buf_u32(&b, g->dpos.max_rank);
-		/* and an emission schedule: a genesis without one keeps its hash */
-		if (g->dpos.round_reward) {
-			ssp_buf_u64(&b, g->dpos.round_reward);
-			ssp_buf_u64(&b, g->dpos.halving_rounds);
-			ssp_buf_u32(&b, g->dpos.reward_ranks);
-		}
+		ssp_buf_u64(&b, g->dpos.round_reward);
+		ssp_buf_u64(&b, g->dpos.halving_rounds);
+		ssp_buf_u32(&b, g->dpos.reward_ranks);
+		ssp_buf_u64(&b, g->dpos.evidence_slots);
+		ssp_buf_u64(&b, g->dpos.ban_slots);
 	}
 	if (b.err) abort();
 	ssp_sha256(&g->hash, b.data, b.len);
@@ -233,7 +232,9 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 		      get_uint(dj, "max_rank", 200, 10000, &mr) ||
 		      get_amount(dj, "round_reward", 0, &d->round_reward) ||
 		      get_uint(dj, "halving_rounds", 0, 1ull << 40, &d->halving_rounds) ||
-		      get_uint(dj, "reward_ranks", 150, 10000, &rr);
+		      get_uint(dj, "reward_ranks", 150, 10000, &rr) ||
+		      get_uint(dj, "evidence_slots", 28 * day, 1ull << 40, &d->evidence_slots) ||
+		      get_uint(dj, "ban_slots", 28 * day, 1ull << 40, &d->ban_slots);
 		d->reward_ranks = (uint32_t)rr;
 		d->set_size = (uint32_t)ss;
 		d->standby = (uint32_t)sb;
@@ -242,9 +243,9 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 		if (bad) FAIL("dpos: a value is malformed or out of range");
 		if (d->vote_unlock_slots == 0 || d->self_unlock_slots == 0 || d->min_self_stake == 0 ||
 		    d->set_size == 0 || d->standby >= d->set_size || d->max_rank < d->set_size ||
-		    d->reward_ranks == 0)
+		    d->reward_ranks == 0 || d->evidence_slots == 0)
 			FAIL("dpos: needs unlock delays and min_self_stake >= 1, set_size >= 1, "
-			     "standby < set_size <= max_rank, reward_ranks >= 1");
+			     "standby < set_size <= max_rank, reward_ranks and evidence_slots >= 1");
 	}
 
 	json_t *al = json_object_get(root, "allocations");

@@ -271,6 +271,7 @@ int cli_cmd_vote(cli_ctx *c, const cli_args *a);
 int cli_cmd_votes(cli_ctx *c, const cli_args *a);
 int cli_cmd_rewards_show(cli_ctx *c, const cli_args *a);
 int cli_cmd_rewards_claim(cli_ctx *c, const cli_args *a);
+int cli_cmd_delegate_evidence(cli_ctx *c, const cli_args *a);
 int cli_cmd_delegate_register(cli_ctx *c, const cli_args *a);
 int cli_cmd_delegate_update(cli_ctx *c, const cli_args *a);
 int cli_cmd_delegate_unregister(cli_ctx *c, const cli_args *a);

@@ -101,7 +101,7 @@ static int send(cli_ctx *c, cli_txsession *s, const cli_args *a, const char *cmd
 		json_decref(fields);
 		return rc;
 	}
-	ssp_buf_init(&b, 4096);
+	ssp_buf_init(&b, 64 << 10); /* evidence: two headers of <= 17 KiB */
 	ssp_dpos_payload_encode(&b, type, p);
 	if (b.err) {
 		rc = cli_fail("%s: cannot encode the transaction: %s", cmd, ssp_strerror(b.err));
@@ -336,6 +336,43 @@ int cli_cmd_rewards_claim(cli_ctx *c, const cli_args *a)
 		rc = send(c, &s, a, "rewards claim", SSP_TX_REWARDS_CLAIM, &p,
 		          amount_field("amount", claimable));
 	cli_tx_end(&s);
+	return rc;
+}
+
+/* -------------------------------------------------------------- evidence */
+
+int cli_cmd_delegate_evidence(cli_ctx *c, const cli_args *a)
+{
+	ssp_dpos_payload p;
+	cli_txsession s;
+	uint8_t *h[2] = {NULL, NULL};
+	int rc;
+	memset(&p, 0, sizeof p);
+	const char *name = cli_opt(a, "delegate");
+	if (!name) return cli_usage("delegate evidence: --delegate NAME is required");
+	if ((rc = parse_name("delegate evidence", "delegate", name))) return rc;
+	if (a->nmulti != 2)
+		return cli_usage("delegate evidence: give --header HEX twice (the two headers of one "
+		                 "slot, as chain_getHeader's raw)");
+	snprintf(p.name, sizeof p.name, "%s", name);
+	for (int i = 0; i < 2; i++) {
+		size_t hl = strlen(a->multi[i]), n = 0;
+		h[i] = malloc(hl / 2 + 1);
+		if (!h[i]) cli_oom();
+		if (sodium_hex2bin(h[i], hl / 2 + 1, a->multi[i], hl, NULL, &n, NULL) || n * 2 != hl ||
+		    n > SSP_DPOS_HEADER_MAX) {
+			rc = cli_usage("delegate evidence: --header is not an encoded header in hex");
+			goto out;
+		}
+		p.header[i] = h[i];
+		p.header_len[i] = (uint32_t)n;
+	}
+	if ((rc = begin(c, &s, a, "delegate evidence"))) goto out;
+	rc = send(c, &s, a, "delegate evidence", SSP_TX_EVIDENCE, &p, json_pack("{s:s}", "delegate", name));
+	cli_tx_end(&s);
+out:
+	free(h[0]);
+	free(h[1]);
 	return rc;
 }
 

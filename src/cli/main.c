@@ -113,6 +113,8 @@ static const cli_optspec delegate_register_opts[] = {
 static const cli_optspec delegate_update_opts[] = {
     TXOPTS, {"commission", true}, {"url", true}, {"node-key", true}, {"add-self-stake", true},
     {NULL, false}};
+static const cli_optspec evidence_opts[] = {
+    TXOPTS, {"delegate", true}, {"header", true, true}, {NULL, false}};
 static const cli_optspec delegate_list_opts[] = {{"start", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec testnet_up_opts[] = {
     {"nodes", true}, {"full-nodes", true}, {"dir", true}, {"interval", true},
@@ -275,6 +277,11 @@ static const cli_cmd commands[] = {
     {"delegate", "unregister", cli_cmd_delegate_unregister, txopts_only, 0, 0,
      "delegate unregister --from NAME [--wait]",
      "Stop being a candidate: the self-stake unlocks after 28 days (seconds on a devnet)."},
+    {"delegate", "evidence", cli_cmd_delegate_evidence, evidence_opts, 0, 0,
+     "delegate evidence --from NAME --delegate NAME --header HEX --header HEX [--wait]",
+     "Report a delegate whose node key signed two blocks for one slot (two encoded headers,\n"
+     "as chain_getHeader's raw): 10% of its self-stake is slashed, half of it paid to you,\n"
+     "and it is banned."},
     {"delegate", "list", cli_cmd_delegate_list, delegate_list_opts, 0, 0,
      "delegate list [--start RANK] [--limit N]",
      "List registered delegates by capped weight: rank, weight, self-stake, votes."},
@@ -321,6 +328,9 @@ static const opt_doc opt_docs[] = {
     {"key new", "type", "TYPE", "ed25519 or p256 (default ed25519)"},
     {"key import", "name", "NAME", "key name for the imported key (required)"},
     {"key import", "pem", "FILE", "PKCS#8 PEM private key, - for stdin (required)"},
+    {"delegate evidence", "delegate", "NAME", "the delegate that signed both blocks (required)"},
+    {"delegate evidence", "header", "HEX",
+     "an encoded header (chain_getHeader's raw); give two, of one slot (required)"},
     {"key export", "yes", NULL, "really print the secret key, unencrypted (required)"},
     {"contract query", "from", "ADDRESS|NAME", "the caller the function sees (default: none)"},
     {"contract query", "args", "JSON-ARRAY", "the function's arguments (default [])"},

@@ -54,6 +54,8 @@ static void delegate_encode(ssp_buf *b, const ssp_delegate *d)
 	ssp_buf_put(b, d->onion.b, 32);
 	ssp_buf_u64(b, d->registered_height);
 	ssp_buf_u64(b, d->updated_height);
+	ssp_buf_u8(b, d->slashes);
+	ssp_buf_u64(b, d->banned_until_slot);
 }
 
 int dpos_delegate_decode(ssp_delegate *d, const void *key, size_t kl, const void *p, size_t n)
@@ -83,9 +85,12 @@ int dpos_delegate_decode(ssp_delegate *d, const void *key, size_t kl, const void
 	ssp_rd_raw(&r, d->onion.b, 32);
 	d->registered_height = ssp_rd_u64(&r);
 	d->updated_height = ssp_rd_u64(&r);
+	d->slashes = ssp_rd_u8(&r);
+	d->banned_until_slot = ssp_rd_u64(&r);
 	if (ssp_rd_end(&r) || d->commission_bp > SSP_DPOS_COMMISSION_MAX ||
-	    d->status < SSP_DELEGATE_REGISTERED || d->status > SSP_DELEGATE_UNREGISTERED ||
-	    (d->status == SSP_DELEGATE_UNREGISTERED && d->self_stake))
+	    d->status < SSP_DELEGATE_REGISTERED || d->status > SSP_DELEGATE_BANNED ||
+	    (d->status != SSP_DELEGATE_REGISTERED && d->self_stake) ||
+	    d->slashes > SSP_DPOS_SLASHES_MAX || (d->status != SSP_DELEGATE_BANNED && d->banned_until_slot))
 		return SSP_ERR_DBCORRUPT;
 	return 0;
 }
@@ -184,7 +189,7 @@ void ssp_dpos_escrow(ssp_addr *out)
 	memcpy(out->b, h.b, SSP_ADDR_LEN);
 }
 
-static int put_delegate(ssp_state *st, const ssp_delegate *d)
+int dpos_put_delegate(ssp_state *st, const ssp_delegate *d)
 {
 	ssp_buf b;
 	ssp_buf_init(&b, 512);
@@ -196,7 +201,7 @@ static int put_delegate(ssp_state *st, const ssp_delegate *d)
 	return rc;
 }
 
-static int put_staker(ssp_state *st, const ssp_staker *s)
+int dpos_put_staker(ssp_state *st, const ssp_staker *s)
 {
 	if (!s->staked && !s->nvotes && !s->nunlock) {
 		int rc = ssp_state_del(st, SSP_TB_DPOS_STAKER, s->account.b, SSP_ADDR_LEN);
@@ -277,6 +282,20 @@ static int escrow_out(ssp_state *st, const ssp_addr *to, uint64_t amount)
 	return ssp_state_credit(st, to, amount, 0);
 }
 
+int dpos_escrow_take(ssp_state *st, uint64_t amount)
+{
+	ssp_account e;
+	ssp_addr ea;
+	uint64_t held;
+	int rc;
+	ssp_dpos_escrow(&ea);
+	if ((rc = ssp_state_account(st, &ea, &e)) || (rc = held_get(st, &held))) return rc;
+	if (e.balance < amount || held < amount) return SSP_ERR_DBCORRUPT;
+	e.balance -= amount;
+	if ((rc = ssp_state_set_account(st, &ea, &e))) return rc;
+	return held_set(st, held - amount);
+}
+
 /* ------------------------------------------------------------- operations */
 
 /* Adds (add) or removes `amount` to or from the votes of every delegate s votes for. */
@@ -293,13 +312,13 @@ static int apply_votes(ssp_state *st, const ssp_staker *s, uint64_t amount, bool
 		} else {
 			d.votes -= amount;
 		}
-		if ((rc = put_delegate(st, &d))) return rc;
+		if ((rc = dpos_put_delegate(st, &d))) return rc;
 	}
 	return 0;
 }
 
 /* A new unlocking entry; one with the same kind and slot grows instead. */
-static int add_unlock(ssp_staker *s, uint8_t kind, uint64_t amount, uint64_t slot)
+int dpos_add_unlock(ssp_staker *s, uint8_t kind, uint64_t amount, uint64_t slot)
 {
 	for (uint32_t i = 0; i < s->nunlock; i++)
 		if (s->unlock[i].kind == kind && s->unlock[i].unlock_slot == slot)
@@ -317,6 +336,9 @@ static int op_register(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p
 	int rc = ssp_dpos_delegate_get(c->st, &tx->from, &d);
 	if (!rc) {
 		if (d.status == SSP_DELEGATE_REGISTERED) return SSP_ERR_DPOS_REGISTERED;
+		if (d.status == SSP_DELEGATE_BANNED &&
+		    dpos_slot_of(dc->g, c->time_ms) < d.banned_until_slot)
+			return SSP_ERR_DPOS_BANNED;
 		had = true;
 	} else if (rc != SSP_ERR_NOTFOUND) {
 		return rc;
@@ -337,6 +359,7 @@ static int op_register(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p
 	}
 	memcpy(d.name, p->name, sizeof d.name);
 	d.status = SSP_DELEGATE_REGISTERED;
+	d.banned_until_slot = 0; /* the slashes stay counted */
 	d.commission_bp = p->commission_bp;
 	memcpy(d.url, p->url, sizeof d.url);
 	d.node_key = p->node_key;
@@ -346,7 +369,7 @@ static int op_register(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p
 	if ((rc = ssp_state_put(c->st, SSP_TB_DPOS_NAME, d.name, strlen(d.name), d.account.b,
 	                        SSP_ADDR_LEN)))
 		return rc;
-	return put_delegate(c->st, &d);
+	return dpos_put_delegate(c->st, &d);
 }
 
 static int read_own(ssp_txctx *c, const ssp_tx *tx, ssp_delegate *d)
@@ -371,7 +394,7 @@ static int op_update(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 	memcpy(d.url, p->url, sizeof d.url);
 	d.node_key = p->node_key;
 	d.updated_height = c->height;
-	return put_delegate(c->st, &d);
+	return dpos_put_delegate(c->st, &d);
 }
 
 static int op_unregister(ssp_txctx *c, const ssp_tx *tx)
@@ -383,13 +406,13 @@ static int op_unregister(ssp_txctx *c, const ssp_tx *tx)
 	if (rc || (rc = ssp_dpos_staker_get(c->st, &tx->from, &s))) return rc;
 	uint64_t slot = dpos_slot_of(dc->g, c->time_ms), at;
 	if ((rc = ssp_add_u64(&at, slot, ssp_genesis_dpos(dc->g)->self_unlock_slots)) ||
-	    (rc = add_unlock(&s, SSP_UNLOCK_SELF, d.self_stake, at)))
+	    (rc = dpos_add_unlock(&s, SSP_UNLOCK_SELF, d.self_stake, at)))
 		return rc;
 	d.status = SSP_DELEGATE_UNREGISTERED;
 	d.self_stake = 0;
 	d.updated_height = c->height;
-	if ((rc = put_staker(c->st, &s))) return rc;
-	return put_delegate(c->st, &d);
+	if ((rc = dpos_put_staker(c->st, &s))) return rc;
+	return dpos_put_delegate(c->st, &d);
 }
 
 static int op_stake(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
@@ -402,7 +425,7 @@ static int op_stake(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 	    (rc = apply_votes(c->st, &s, p->amount, true)) ||
 	    (rc = dpos_reward_sync(c->st, &before, &s)))
 		return rc;
-	return put_staker(c->st, &s);
+	return dpos_put_staker(c->st, &s);
 }
 
 static int op_unstake(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
@@ -416,13 +439,13 @@ static int op_unstake(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 	uint64_t at;
 	if ((rc = ssp_add_u64(&at, dpos_slot_of(dc->g, c->time_ms),
 	                      ssp_genesis_dpos(dc->g)->vote_unlock_slots)) ||
-	    (rc = add_unlock(&s, SSP_UNLOCK_VOTE, p->amount, at)))
+	    (rc = dpos_add_unlock(&s, SSP_UNLOCK_VOTE, p->amount, at)))
 		return rc;
 	s.staked -= p->amount;
 	if ((rc = apply_votes(c->st, &s, p->amount, false)) ||
 	    (rc = dpos_reward_sync(c->st, &before, &s)))
 		return rc;
-	return put_staker(c->st, &s);
+	return dpos_put_staker(c->st, &s);
 }
 
 static int op_vote(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
@@ -450,7 +473,7 @@ static int op_vote(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 	if ((rc = apply_votes(c->st, &s, s.staked, true)) ||
 	    (rc = dpos_reward_sync(c->st, &before, &s)))
 		return rc;
-	return put_staker(c->st, &s);
+	return dpos_put_staker(c->st, &s);
 }
 
 static int op_withdraw(ssp_txctx *c, const ssp_tx *tx)
@@ -470,7 +493,7 @@ static int op_withdraw(ssp_txctx *c, const ssp_tx *tx)
 	}
 	if (!total) return SSP_ERR_DPOS_NOTHING;
 	s.nunlock = keep;
-	if ((rc = put_staker(c->st, &s))) return rc;
+	if ((rc = dpos_put_staker(c->st, &s))) return rc;
 	return escrow_out(c->st, &tx->from, total);
 }
 
@@ -493,6 +516,8 @@ int dpos_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 		return op_withdraw(c, tx);
 	case SSP_TX_REWARDS_CLAIM:
 		return dpos_reward_claim(c, tx);
+	case SSP_TX_EVIDENCE:
+		return dpos_evidence_apply(c, tx, p);
 	default:
 		return SSP_ERR_TXTYPE;
 	}

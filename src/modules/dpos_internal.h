@@ -8,7 +8,7 @@
 
 #include "ssp/dpos.h"
 
-#define DPOS_NTXTYPES 8
+#define DPOS_NTXTYPES 9
 #define DPOS_NMETHODS 4
 
 extern const ssp_txtype *const ssp_dpos_txtypes[DPOS_NTXTYPES];
@@ -29,6 +29,17 @@ uint64_t dpos_slot_of(const ssp_genesis *g, uint64_t time_ms);
 
 /* The tx operations (dpos.c); the sender is tx->from. */
 SSP_WUR int dpos_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p);
+
+/* Escrow moves and records shared with dpos_evidence.c (dpos.c). */
+SSP_WUR int dpos_put_delegate(ssp_state *st, const ssp_delegate *d);
+SSP_WUR int dpos_put_staker(ssp_state *st, const ssp_staker *s);
+SSP_WUR int dpos_add_unlock(ssp_staker *s, uint8_t kind, uint64_t amount, uint64_t slot);
+/* Takes amount out of the stake escrow (and the "held" total) without paying anyone. */
+SSP_WUR int dpos_escrow_take(ssp_state *st, uint64_t amount);
+
+/* The evidence tx (dpos_evidence.c): slashes and bans a delegate that signed two blocks
+ * for one slot. */
+SSP_WUR int dpos_evidence_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p);
 
 /* Ranking order: capped weight descending, then account ascending (ssp_delegate *). */
 int dpos_rank_cmp(const void *a, const void *b);

@@ -26,7 +26,9 @@ static json_t *jamount(uint64_t v)
 
 static const char *status_name(uint8_t s)
 {
-	return s == SSP_DELEGATE_REGISTERED ? "registered" : "unregistered";
+	return s == SSP_DELEGATE_REGISTERED ? "registered"
+	       : s == SSP_DELEGATE_BANNED   ? "banned"
+	                                    : "unregistered";
 }
 
 /* rank: 1-based, 0 for none (an unregistered delegate). */
@@ -36,13 +38,17 @@ static json_t *delegate_json(const ssp_module_env *env, const ssp_delegate *d, s
 	ssp_pubkey_text(key, sizeof key, &d->node_key);
 	sodium_bin2hex(onion, sizeof onion, d->onion.b, 32);
 	return json_pack(
-	    "{s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:i, s:s, s:s, s:s, s:I, s:I}", "rank",
+	    "{s:o, s:s, s:o, s:s, s:o, s:o, s:o, s:i, s:s, s:s, s:s, s:I, s:I, s:i, s:o}", "rank",
 	    rank ? json_integer((json_int_t)rank) : json_null(), "name", d->name, "address",
 	    modrpc_jaddr(env, &d->account), "status", status_name(d->status), "capped_weight",
 	    jamount(ssp_dpos_capped_weight(d)), "self_stake", jamount(d->self_stake), "votes",
 	    jamount(d->votes), "commission_bp", (int)d->commission_bp, "url", d->url, "node_key",
 	    key, "onion", onion, "registered_height", (json_int_t)d->registered_height,
-	    "updated_height", (json_int_t)d->updated_height);
+	    "updated_height", (json_int_t)d->updated_height, "slashes", (int)d->slashes,
+	    "banned_until_slot",
+	    d->status != SSP_DELEGATE_BANNED      ? json_null()
+	    : d->banned_until_slot == UINT64_MAX ? json_string("never")
+	                                         : json_integer((json_int_t)d->banned_until_slot));
 }
 
 static int uint_param(json_t *params, const char *key, json_int_t lo, json_int_t hi, json_int_t def,

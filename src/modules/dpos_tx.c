@@ -1,5 +1,5 @@
 /*
- * dpos_tx.c — the staking module's transaction types 0x40..0x47 (modules
+ * dpos_tx.c — the staking module's transaction types 0x40..0x48 (modules
  * layer): check/spend/apply/to_json for each type over the strict payload
  * codec of src/proto/dpos_codec.c. apply runs dpos.c's operations; their
  * error makes the tx invalid (not included, dropped by the mempool), and
@@ -84,6 +84,21 @@ static json_t *dpos_json(const ssp_tx *tx, const char *hrp)
 	case SSP_TX_UNSTAKE:
 		set_amount(j, "amount", p.amount);
 		break;
+	case SSP_TX_EVIDENCE: {
+		json_object_set_new(j, "delegate", json_string(p.name));
+		json_t *hs = json_array();
+		for (int i = 0; hs && i < 2; i++) {
+			ssp_header h;
+			char id[65];
+			if (ssp_header_decode(&h, p.header[i], p.header_len[i])) continue;
+			sodium_bin2hex(id, sizeof id, h.id.b, 32);
+			json_array_append_new(hs, json_pack("{s:I, s:I, s:s}", "height",
+			                                    (json_int_t)h.height, "slot",
+			                                    (json_int_t)h.slot, "id", id));
+		}
+		json_object_set_new(j, "headers", hs ? hs : json_null());
+		break;
+	}
 	case SSP_TX_VOTE: {
 		json_t *v = json_array();
 		for (uint32_t i = 0; v && i < p.nvotes; i++)
@@ -111,7 +126,9 @@ static const ssp_txtype t_unstake = DPOS_TYPE(SSP_TX_UNSTAKE, "unstake");
 static const ssp_txtype t_vote = DPOS_TYPE(SSP_TX_VOTE, "vote");
 static const ssp_txtype t_withdraw = DPOS_TYPE(SSP_TX_WITHDRAW, "withdraw");
 static const ssp_txtype t_claim = DPOS_TYPE(SSP_TX_REWARDS_CLAIM, "rewards_claim");
+static const ssp_txtype t_evidence = DPOS_TYPE(SSP_TX_EVIDENCE, "evidence");
 
 const ssp_txtype *const ssp_dpos_txtypes[DPOS_NTXTYPES] = {
     &t_register, &t_update, &t_unregister, &t_stake, &t_unstake, &t_vote, &t_withdraw, &t_claim,
+    &t_evidence,
 };

@@ -29,7 +29,7 @@ int ssp_dpos_url_valid(const char *s, size_t n)
 
 static bool is_dpos_type(uint16_t type)
 {
-	return type >= SSP_TX_DELEGATE_REGISTER && type <= SSP_TX_REWARDS_CLAIM;
+	return type >= SSP_TX_DELEGATE_REGISTER && type <= SSP_TX_EVIDENCE;
 }
 
 static bool amount_ok(uint64_t v)
@@ -90,6 +90,14 @@ void ssp_dpos_payload_encode(ssp_buf *b, uint16_t type, const ssp_dpos_payload *
 		ok = ok && ssp_dpos_name_valid(p->name, nl) && amount_ok(p->amount);
 	if (type == SSP_TX_DELEGATE_UPDATE) ok = ok && p->amount <= INT64_MAX;
 	if (type == SSP_TX_STAKE || type == SSP_TX_UNSTAKE) ok = ok && amount_ok(p->amount);
+	if (type == SSP_TX_EVIDENCE) {
+		ok = ok && ssp_dpos_name_valid(p->name, nl);
+		for (int i = 0; ok && i < 2; i++) {
+			ssp_header h;
+			ok = p->header[i] && p->header_len[i] <= SSP_DPOS_HEADER_MAX &&
+			     !ssp_header_decode(&h, p->header[i], p->header_len[i]);
+		}
+	}
 	if (type == SSP_TX_VOTE) {
 		ok = ok && p->nvotes <= SSP_DPOS_VOTES_MAX;
 		for (uint32_t i = 0; ok && i < p->nvotes; i++)
@@ -120,7 +128,14 @@ void ssp_dpos_payload_encode(ssp_buf *b, uint16_t type, const ssp_dpos_payload *
 		for (uint32_t i = 0; i < p->nvotes; i++)
 			put_str(b, p->votes[i], strlen(p->votes[i]));
 		break;
-	default: /* unregister, withdraw: empty */
+	case SSP_TX_EVIDENCE:
+		put_str(b, p->name, nl);
+		for (int i = 0; i < 2; i++) {
+			ssp_buf_u32(b, p->header_len[i]);
+			ssp_buf_put(b, p->header[i], p->header_len[i]);
+		}
+		break;
+	default: /* unregister, withdraw, rewards_claim: empty */
 		break;
 	}
 }
@@ -158,6 +173,18 @@ int ssp_dpos_payload_decode(ssp_dpos_payload *p, uint16_t type, const uint8_t *b
 		if (p->nvotes > SSP_DPOS_VOTES_MAX) return SSP_ERR_PAYLOAD;
 		for (uint32_t i = 0; i < p->nvotes; i++)
 			if (rd_name(&r, p->votes[i])) return SSP_ERR_PAYLOAD;
+		break;
+	case SSP_TX_EVIDENCE:
+		if (rd_name(&r, p->name)) return SSP_ERR_PAYLOAD;
+		for (int i = 0; i < 2; i++) {
+			ssp_header h;
+			p->header_len[i] = ssp_rd_u32(&r);
+			p->header[i] = p->header_len[i] <= SSP_DPOS_HEADER_MAX
+			                   ? ssp_rd_view(&r, p->header_len[i])
+			                   : NULL;
+			if (!p->header[i] || ssp_header_decode(&h, p->header[i], p->header_len[i]))
+				return SSP_ERR_PAYLOAD;
+		}
 		break;
 	default:
 		break;

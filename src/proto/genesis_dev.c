@@ -45,7 +45,8 @@ static void derived_addr(ssp_addr *a, const char *label)
 	"    \"set_size\": 21,\n"                      \
 	"    \"standby\": 0,\n"                        \
 	"    \"max_rank\": 200,\n"                     \
-	"    \"round_reward\": \"100\"\n"               \
+	"    \"round_reward\": \"100\",\n"              \
+	"    \"ban_slots\": 60\n"                       \
 	"  },\n"                                       \
 	"  \"allocations\": [\n"                       \
 	"    {\n"                                      \

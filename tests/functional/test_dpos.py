@@ -8,8 +8,19 @@ withdrawing before the unlock, a taken name, a self-stake below the minimum);
 unstaked SSP and an unregistered delegate's self-stake come back only after
 the devnet's unlock delays (5 and 10 one-second slots), to the unit. The node
 runs --check-invariants, so the supply invariant holds after every block."""
+import hashlib
 import os
+import struct
+import sys
 from decimal import Decimal
+
+try:
+    import nacl.signing
+except ImportError:  # pyenv's python3 may lack Debian's python3-nacl: use the system one
+    if os.path.exists("/usr/bin/python3") and sys.executable != "/usr/bin/python3":
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    print("FAIL - PyNaCl missing: apt-get install python3-nacl (scripts/install-deps.sh)")
+    sys.exit(1)
 
 from sspnode import Cli, Node, RpcError, bindir_from_argv, check, main, tempdir, wait_for
 
@@ -190,6 +201,49 @@ def test():
     check(Decimal(rw["claimable"]) <= 67, "after the claim, at most a round's share is pending")
     expect_cli_error(w, ["rewards", "claim", "--from", "beta"], "no reward to claim",
                      "rewards claim with nothing to claim")
+
+    # --- double signing: a delegate whose node key signed two blocks for one slot is
+    # reported by anyone (ssp delegate evidence), loses 10% of its self-stake (half to the
+    # reporter) and is banned. The headers are made here, signed with a key of this test.
+    nk = nacl.signing.SigningKey.generate()
+    pub = nk.verify_key.encode()
+    w.run("delegate", "register", "--from", "carol", "--name", "gamma", "--self-stake", "200",
+          "--node-key", "ed25519:" + pub.hex(), "--wait")
+    cid = node.rpc("chain_getInfo")["chain_id"].encode()
+    producer = hashlib.sha256(b"\x01" + pub).digest()[:20]
+    slot = node.rpc("chain_getBlock", {"height": node.height()})["slot"] - 1
+
+    def header(root_byte):
+        signed = (struct.pack("<BQ", 1, 7) + b"\x11" * 32 + struct.pack("<QQ", slot, 1)
+                  + producer + b"\x22" * 64 + bytes([root_byte]) * 32
+                  + struct.pack("<I", 0) + struct.pack("<I", 0))
+        digest = hashlib.sha256(b"SSP/block/v1\x00" + bytes([len(cid)]) + cid + signed).digest()
+        return (signed + nk.sign(digest).signature).hex()
+
+    h1, h2 = header(1), header(2)
+    b0 = balance(node, beta)
+    r = w.run("delegate", "evidence", "--from", "beta", "--delegate", "gamma", "--header", h1,
+              "--header", h2, "--wait")
+    d = node.rpc("dpos_getDelegate", {"name": "gamma"})
+    check(d["status"] == "banned" and d["slashes"] == 1 and d["self_stake"] == "0" and
+          isinstance(d["banned_until_slot"], int) and "gamma" not in delegates(node),
+          "delegate evidence: gamma banned, out of the ranking (%s)" % d["status"])
+    check(balance(node, beta) == b0 + 10 - Decimal(r["fee"]),
+          "the reporter gets half of the 20 SSP slashed")
+    tx = node.rpc("tx_get", {"txid": r["txid"]})
+    check(tx["tx"]["type"] == "evidence" and tx["tx"]["payload"]["delegate"] == "gamma"
+          and [x["slot"] for x in tx["tx"]["payload"]["headers"]] == [slot, slot],
+          "tx_get shows the evidence: the delegate and both headers' slot")
+    expect_cli_error(w, ["delegate", "evidence", "--from", "alpha", "--delegate", "gamma",
+                         "--header", h1, "--header", header(3), "--wait"],
+                     "already punished", "the same slot reported again")
+    expect_cli_error(w, ["delegate", "evidence", "--from", "alpha", "--delegate", "gamma",
+                         "--header", h1, "--header", h1, "--wait"],
+                     "not evidence of double signing", "one header twice is not evidence")
+    expect_cli_error(w, ["delegate", "register", "--from", "carol", "--name", "gamma",
+                         "--self-stake", "200", "--node-key", "carol", "--wait"],
+                     "banned", "a banned delegate cannot register again yet")
+
     supply = node.rpc("chain_getSupply")
     check(Decimal(supply["total"]) == Decimal("10000000000"), "supply unchanged")
     check(node.stop() == 0, "node stops cleanly (invariants held after every block)")

@@ -1,7 +1,7 @@
 /*
  * fuzz_dpos_payload.c — libFuzzer harness for the staking module's payload
  * decoder (proto layer; ssp/proto_dpos.h): the first byte picks the type,
- * 0x40 + b % 8, and the rest is decoded as it and as every other staking
+ * 0x40 + b % 9, and the rest is decoded as it and as every other staking
  * type. On success the decoded fields keep their promises (names and URL
  * valid, key parsed, amounts in range, at most 30 votes) and the encoder
  * gives back exactly the input (one byte string per payload). Any
@@ -47,6 +47,15 @@ static void round_trip(uint16_t type, const uint8_t *p, size_t n)
 		for (uint32_t i = 0; i < d.nvotes; i++)
 			check(ssp_dpos_name_valid(d.votes[i], strlen(d.votes[i])));
 		break;
+	case SSP_TX_EVIDENCE:
+		check(ssp_dpos_name_valid(d.name, strlen(d.name)));
+		for (int i = 0; i < 2; i++) {
+			ssp_header h;
+			check(d.header[i] >= p && d.header[i] + d.header_len[i] <= p + n &&
+			      d.header_len[i] <= SSP_DPOS_HEADER_MAX &&
+			      ssp_header_decode(&h, d.header[i], d.header_len[i]) == 0);
+		}
+		break;
 	default:
 		check(n == 0);
 		break;
@@ -61,11 +70,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	ssp_dpos_payload d;
 	if (size == 0) return 0;
-	uint16_t type = (uint16_t)(SSP_TX_DELEGATE_REGISTER + data[0] % 8);
+	uint16_t type = (uint16_t)(SSP_TX_DELEGATE_REGISTER + data[0] % 9);
 	round_trip(type, data + 1, size - 1);
-	for (uint16_t other = SSP_TX_DELEGATE_REGISTER; other <= SSP_TX_REWARDS_CLAIM; other++)
+	for (uint16_t other = SSP_TX_DELEGATE_REGISTER; other <= SSP_TX_EVIDENCE; other++)
 		if (other != type) round_trip(other, data + 1, size - 1);
 	check(ssp_dpos_payload_decode(&d, SSP_TX_TRANSFER, data, size) == SSP_ERR_TXTYPE);
-	check(ssp_dpos_payload_decode(&d, SSP_TX_REWARDS_CLAIM + 1, data, size) == SSP_ERR_TXTYPE);
+	check(ssp_dpos_payload_decode(&d, SSP_TX_EVIDENCE + 1, data, size) == SSP_ERR_TXTYPE);
 	return 0;
 }

@@ -32,6 +32,8 @@
 /* 100 ms slots and 1 s between blocks: 10 slots per block */
 #define VOTE_UNLOCK_SLOTS 30
 #define SELF_UNLOCK_SLOTS 60
+#define EVIDENCE_SLOTS 200
+#define BAN_SLOTS 100
 
 static fx_key producer, alice, bob, carol, foundation, team, dave;
 
@@ -57,6 +59,8 @@ static void tnode_open_rewards(tnode *t, const char *round_reward)
 	                              VOTE_UNLOCK_SLOTS, "self_unlock_slots", SELF_UNLOCK_SLOTS,
 	                              "min_self_stake", "100", "set_size", 3, "standby", 1,
 	                              "max_rank", 10));
+	json_object_set_new(json_object_get(g, "dpos"), "evidence_slots", json_integer(EVIDENCE_SLOTS));
+	json_object_set_new(json_object_get(g, "dpos"), "ban_slots", json_integer(BAN_SLOTS));
 	if (round_reward)
 		json_object_set_new(json_object_get(g, "dpos"), "round_reward",
 		                    json_string(round_reward));
@@ -291,7 +295,8 @@ static void test_payload_codec(void **state)
 	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_TRANSFER, NULL, 0), SSP_ERR_TXTYPE);
 	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_REWARDS_CLAIM, NULL, 0), 0);
 	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_REWARDS_CLAIM, &z, 1), SSP_ERR_PAYLOAD);
-	assert_int_equal(ssp_dpos_payload_decode(&d, 0x48, NULL, 0), SSP_ERR_TXTYPE);
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_EVIDENCE, NULL, 0), SSP_ERR_PAYLOAD);
+	assert_int_equal(ssp_dpos_payload_decode(&d, 0x49, NULL, 0), SSP_ERR_TXTYPE);
 
 	/* what the encoder refuses to write */
 	static const char *const bad_names[] = {"Alice",
@@ -331,7 +336,8 @@ static void test_payload_codec(void **state)
 	for (uint32_t i = 0; i < v.nvotes && i < SSP_DPOS_VOTES_MAX; i++)
 		snprintf(v.votes[i], sizeof v.votes[i], "d%03u", i);
 	refused(SSP_TX_VOTE, &v);
-	refused(0x48, &none);
+	refused(0x49, &none);
+	refused(SSP_TX_EVIDENCE, &none); /* no name, no headers */
 
 	/* what the decoder refuses: hand-made bytes */
 	uint8_t big[9] = {0};
@@ -820,10 +826,10 @@ static void test_registered(void **state)
 	for (size_t i = 0; i < nm; i++)
 		found |= mods[i] == &ssp_dpos_module;
 	assert_true(found);
-	assert_int_equal(ssp_dpos_module.ntxtypes, 8);
+	assert_int_equal(ssp_dpos_module.ntxtypes, 9);
 	assert_int_equal(ssp_dpos_module.nmethods, 4);
 	const ssp_txreg *types = ssp_modset_txtypes(t.n.mods, &nt);
-	for (uint16_t id = SSP_TX_DELEGATE_REGISTER; id <= SSP_TX_REWARDS_CLAIM; id++) {
+	for (uint16_t id = SSP_TX_DELEGATE_REGISTER; id <= SSP_TX_EVIDENCE; id++) {
 		size_t hits = 0;
 		for (size_t i = 0; i < nt; i++)
 			hits += types[i].type->id == id;
@@ -992,6 +998,142 @@ static void test_rewards(void **state)
 	tnode_close(&t);
 }
 
+/* --------------------------------------------------------------- evidence */
+
+/* An encoded header of `slot` signed by k; v varies the state root (two blocks, one slot). */
+static uint8_t *signed_header(const fx_key *k, uint64_t slot, uint8_t v, size_t *len)
+{
+	ssp_header h;
+	ssp_buf b;
+	memset(&h, 0, sizeof h);
+	h.height = 5;
+	h.slot = slot;
+	h.timestamp_ms = FX_GENESIS_MS + slot * 100 + 1;
+	h.producer = k->addr;
+	memset(h.state_root.b, v, 32);
+	ssp_buf_init(&b, 1 << 16);
+	ssp_header_encode(&b, &h, false);
+	assert_int_equal(ssp_sign(&h.sig, &k->sk, SSP_DOM_BLOCK, FX_CHAIN_ID, b.data, b.len), 0);
+	ssp_buf_reset(&b);
+	ssp_header_encode(&b, &h, true);
+	uint8_t *out = malloc(b.len);
+	assert_non_null(out);
+	memcpy(out, b.data, b.len);
+	*len = b.len;
+	ssp_buf_free(&b);
+	return out;
+}
+
+/* Evidence that `signer` signed two blocks for `slot` (the second one `v2`), against name. */
+static int evidence(tnode *t, const fx_key *reporter, const char *name, const fx_key *signer,
+                    uint64_t slot, uint64_t slot2, uint8_t v2, bool bad_sig)
+{
+	ssp_dpos_payload p;
+	size_t la, lb;
+	memset(&p, 0, sizeof p);
+	snprintf(p.name, sizeof p.name, "%s", name);
+	uint8_t *a = signed_header(signer, slot, 1, &la), *b = signed_header(signer, slot2, v2, &lb);
+	if (bad_sig) b[lb - 1] ^= 1;
+	p.header[0] = a;
+	p.header_len[0] = (uint32_t)la;
+	p.header[1] = b;
+	p.header_len[1] = (uint32_t)lb;
+	int rc = run(t, reporter, SSP_TX_EVIDENCE, &p);
+	free(a);
+	free(b);
+	return rc;
+}
+
+static uint64_t now_slot(tnode *t)
+{
+	return ssp_chain_head(t->n.chain)->slot;
+}
+
+static uint64_t self_unlocking(tnode *t, const fx_key *k)
+{
+	ssp_staker s = staker(t, k);
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < s.nunlock; i++)
+		if (s.unlock[i].kind == SSP_UNLOCK_SELF) sum += s.unlock[i].amount;
+	return sum;
+}
+
+/*
+ * Two blocks for one slot signed by a delegate's node key: anyone's evidence
+ * slashes 10% of its self-stake (half to the pool, half to the reporter) and
+ * bans it; the rest of its self-stake unlocks; the same slot is punished once;
+ * a banned delegate is slashed from its unlocking self-stake; it may register
+ * again after the ban, never after the third slash. Forged, mismatched, stale
+ * and future evidence is refused with nothing written.
+ */
+static void test_evidence(void **state)
+{
+	(void)state;
+	tnode t;
+	tnode_open(&t);
+	fund(&t, &carol, 100 * COIN);
+	fund(&t, &dave, 1000 * COIN);
+	/* alpha: alice's delegate, carol's key signs its blocks */
+	ssp_dpos_payload a = reg("alpha", 1000 * COIN, &carol);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &a), 0);
+	assert_int_equal(run(&t, &dave, SSP_TX_STAKE, &(ssp_dpos_payload){.amount = 50 * COIN}), 0);
+	static const char *const a1[] = {"alpha"};
+	ssp_dpos_payload v = votes(1, a1);
+	assert_int_equal(run(&t, &dave, SSP_TX_VOTE, &v), 0);
+	uint64_t s = now_slot(&t) - 5;
+
+	/* what is not evidence (nothing is written, no fee) */
+	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s, s, 1, false), SSP_ERR_DPOS_EVIDENCE);
+	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s, s - 1, 2, false),
+	                 SSP_ERR_DPOS_EVIDENCE);
+	assert_int_equal(evidence(&t, &bob, "alpha", &dave, s, s, 2, false), SSP_ERR_DPOS_EVIDENCE);
+	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s, s, 2, true), SSP_ERR_DPOS_EVIDENCE);
+	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s + 1000, s + 1000, 2, false),
+	                 SSP_ERR_DPOS_EVIDENCE);
+	assert_int_equal(evidence(&t, &bob, "nobody", &carol, s, s, 2, false), SSP_ERR_DPOS_UNKNOWN);
+	assert_true(delegate(&t, "alpha").status == SSP_DELEGATE_REGISTERED);
+
+	/* the first slash: 100 SSP of 1000, 50 to bob, 50 back to the pool */
+	uint64_t bob0 = balance(&t, &bob), pool0 = fx_supply(&t.n).pool;
+	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s, s, 2, false), 0);
+	ssp_delegate d = delegate(&t, "alpha");
+	assert_true(d.status == SSP_DELEGATE_BANNED && d.self_stake == 0 && d.slashes == 1);
+	assert_true(d.banned_until_slot == now_slot(&t) + BAN_SLOTS);
+	assert_true(ssp_dpos_capped_weight(&d) == 0 && d.votes == 50 * COIN);
+	assert_true(balance(&t, &bob) + FEE - bob0 == 50 * COIN);
+	assert_true(fx_supply(&t.n).pool >= pool0 + 50 * COIN); /* + the fees of the block */
+	assert_true(self_unlocking(&t, &alice) == 900 * COIN);
+	/* punished once per slot, whoever reports it */
+	assert_int_equal(evidence(&t, &dave, "alpha", &carol, s, s, 3, false), SSP_ERR_DPOS_PUNISHED);
+	/* banned: no registering, no votes for it */
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &a), SSP_ERR_DPOS_BANNED);
+	assert_int_equal(run(&t, &dave, SSP_TX_VOTE, &v), SSP_ERR_DPOS_UNKNOWN);
+
+	/* another slot while banned: 10% of the self-stake still unlocking */
+	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s - 1, s - 1, 2, false), 0);
+	d = delegate(&t, "alpha");
+	assert_true(d.slashes == 2 && self_unlocking(&t, &alice) == 810 * COIN);
+	/* the ban ends: alpha registers again (the slashes stay counted) */
+	while (now_slot(&t) < d.banned_until_slot)
+		produce(&t);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &a), 0);
+	d = delegate(&t, "alpha");
+	assert_true(d.status == SSP_DELEGATE_REGISTERED && d.slashes == 2 &&
+	            d.banned_until_slot == 0 && d.votes == 50 * COIN);
+	/* stale evidence (older than the window) is refused */
+	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s - 2, s - 2, 2, false),
+	                 SSP_ERR_DPOS_EVIDENCE);
+	/* the third slash bans it for good */
+	uint64_t s3 = now_slot(&t) - 1;
+	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s3, s3, 2, false), 0);
+	d = delegate(&t, "alpha");
+	assert_true(d.slashes == 3 && d.banned_until_slot == UINT64_MAX);
+	for (int i = 0; i < 12; i++)
+		produce(&t);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &a), SSP_ERR_DPOS_BANNED);
+	tnode_close(&t);
+}
+
 static void test_genesis_params(void **state)
 {
 	(void)state;
@@ -1068,6 +1210,7 @@ int main(void)
 	    cmocka_unit_test(test_genesis_params),
 	    cmocka_unit_test(test_emission),
 	    cmocka_unit_test(test_rewards),
+	    cmocka_unit_test(test_evidence),
 	    cmocka_unit_test(test_registered),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
