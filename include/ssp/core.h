@@ -117,6 +117,11 @@ extern "C" {
 	X(DPOS_VOTES, -166, "a delegate is named twice in the votes")                   \
 	X(DPOS_UNLOCKS, -167, "too many unlocking entries: withdraw first")             \
 	X(DPOS_NOTHING, -168, "nothing unlocked to withdraw yet")                       \
+	X(BFT_REVEAL, -180, "wrong or missing hash-onion reveal")                      \
+	X(BFT_QC, -181, "invalid quorum certificate")                                  \
+	X(BFT_UNSAFE, -182, "signing would conflict with the signing watermark")       \
+	X(BFT_PARTICIPATION, -183, "participation in the last round below 33%")        \
+	X(BFT_CONFLICT, -184, "block does not descend from the final block")           \
 	X(TOKEN, -93, "secure element (PKCS#11 token) failure")                          \
 	X(VM_ERROR, -110, "contract error")                                             \
 	X(VM_GAS, -111, "out of gas")                                                   \
