@@ -497,7 +497,8 @@ static void cast_vote(sim *s, uint32_t i, const ssp_bft_vote *v)
 	}
 	for (uint32_t k = 0; k < nto; k++) {
 		if (act >= 0) {
-			uint32_t oi = new_vote(s, &s->votes[other].v, act, 0);
+			ssp_bft_vote ov = s->votes[other].v; /* new_vote may move s->votes */
+			uint32_t oi = new_vote(s, &ov, act, 0);
 			send(s, EV_VOTE, i, to[k], oi, true);
 			send(s, EV_VOTE, i, to[k], vi, true);
 		} else {
