@@ -94,17 +94,21 @@ void ssp_bft_seed_next(ssp_hash *out, const ssp_hash *prev_seed, const ssp_hash 
 bool ssp_bft_participation_ok(uint32_t blocks_last_round, uint32_t n);
 
 /*
- * The participation rule for a block at `slot` on a branch whose last block
- * is at parent_slot, with prev blocks in the previous round and cur blocks
- * in this round before `slot`: produce when the previous round had 33%
- * (round 0 always), or this round has had 33% of its slots so far (a
- * network coming back fills every slot), or the branch has had no block
- * for a whole round (everyone stopped: somebody must restart the chain,
- * or a stall would be permanent). A producer cut off in a minority of
- * fewer than a third stops after a round, and makes at most a short burst
- * per silent round after that (harmless: its branch cannot be justified).
+ * The participation rule for a block at `slot`, from the producer's view:
+ * prev = slots of the previous round it holds a block for (any branch),
+ * cur = slots of this round before `slot` it holds a block for, last_slot
+ * = the latest slot before `slot` it holds a block for. Produce when the
+ * previous round had 33% (round 0 always), or this round has had 33% of
+ * its slots so far (a network coming back fills every slot), or there was
+ * no block for a whole round (everyone stopped: somebody must restart the
+ * chain, or a stall would be permanent). Counted over the view, not the
+ * branch: after a partition heals, fork choice may pick the minority's
+ * branch (a later tip), and a branch count would then stop every producer
+ * for a round. A producer cut off in a minority of fewer than a third
+ * stops after a round, then makes at most a short burst per silent round
+ * (harmless: its branch cannot be justified).
  */
-bool ssp_bft_may_produce(uint32_t prev, uint32_t cur, uint64_t slot, uint64_t parent_slot,
+bool ssp_bft_may_produce(uint32_t prev, uint32_t cur, uint64_t slot, uint64_t last_slot,
                          uint32_t n);
 
 /* ------------------------------------------------------------ hash onion */
@@ -194,9 +198,9 @@ typedef enum {
 typedef struct {
 	uint8_t kind; /* ssp_bft_ev_kind */
 	uint32_t offender;
-	uint64_t slot;          /* DOUBLE_BLOCK: the slot */
-	ssp_hash block[2];      /* DOUBLE_BLOCK: the two block ids */
-	ssp_bft_vote vote[2];   /* DOUBLE_VOTE, SURROUND: the two votes (vote[0] the earlier seen) */
+	uint64_t slot;        /* DOUBLE_BLOCK: the slot */
+	ssp_hash block[2];    /* DOUBLE_BLOCK: the two block ids */
+	ssp_bft_vote vote[2]; /* DOUBLE_VOTE, SURROUND: the two votes (vote[0] the earlier seen) */
 } ssp_bft_evidence;
 
 /* How two votes of one voter conflict: SSP_BFT_EV_NONE, _DOUBLE_VOTE or _SURROUND. */
@@ -334,11 +338,9 @@ SSP_WUR int ssp_bft_vote_for(const ssp_bft *m, ssp_bft_vote *out, ssp_bft_qc *qc
 SSP_WUR int ssp_bft_add_qc(ssp_bft *m, const ssp_bft_qc *qc);
 
 /* The producer of `slot` on the branch ending at `parent` (a known block with a lower slot). */
-SSP_WUR int ssp_bft_producer(ssp_bft *m, uint32_t *out, const ssp_hash *parent,
-                             uint64_t slot);
-/* Blocks in the round before slot's round on the branch ending at `parent`. */
-SSP_WUR int ssp_bft_participation(const ssp_bft *m, uint32_t *out, const ssp_hash *parent,
-                                  uint64_t slot);
+SSP_WUR int ssp_bft_producer(ssp_bft *m, uint32_t *out, const ssp_hash *parent, uint64_t slot);
+/* Slots of the round before slot's round this view holds a block for (any branch). */
+uint32_t ssp_bft_participation(const ssp_bft *m, uint64_t slot);
 
 /*
  * A block template for `slot` by delegate `me` on top of `parent`: fills
@@ -351,8 +353,8 @@ SSP_WUR int ssp_bft_participation(const ssp_bft *m, uint32_t *out, const ssp_has
  * SSP_ERR_BFT_PARTICIPATION when ssp_bft_may_produce says no (participation
  * in the last round below 33%), SSP_ERR_NOTFOUND for an unknown parent.
  */
-SSP_WUR int ssp_bft_propose(ssp_bft *m, ssp_bft_block *out, uint32_t me,
-                            const ssp_hash *parent, uint64_t slot);
+SSP_WUR int ssp_bft_propose(ssp_bft *m, ssp_bft_block *out, uint32_t me, const ssp_hash *parent,
+                            uint64_t slot);
 
 #ifdef __cplusplus
 }

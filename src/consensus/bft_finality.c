@@ -24,7 +24,8 @@ void bft_evidence_push(ssp_bft *m, const ssp_bft_evidence *e)
 	if (m->evq_n < SSP_BFT_EVIDENCE_QUEUE)
 		m->evq_n++;
 	else
-		m->evq_head = (m->evq_head + 1) % SSP_BFT_EVIDENCE_QUEUE; /* the oldest is dropped */
+		m->evq_head =
+		    (m->evq_head + 1) % SSP_BFT_EVIDENCE_QUEUE; /* the oldest is dropped */
 }
 
 bool ssp_bft_evidence_pop(ssp_bft *m, ssp_bft_evidence *out)
@@ -192,11 +193,13 @@ void bft_on_block(ssp_bft *m, uint32_t ix)
 {
 	const bft_node *x = &m->b[ix];
 	if (x->h.has_qc) {
-		uint32_t src = bft_find(m, &x->h.qc.source.id), tgt = bft_find(m, &x->h.qc.target.id);
+		uint32_t src = bft_find(m, &x->h.qc.source.id),
+		         tgt = bft_find(m, &x->h.qc.target.id);
 		for (uint32_t i = 0; i < m->p.n; i++)
 			if (x->h.qc.bits[i / 64] >> (i % 64) & 1) record_vote(m, i, src, tgt);
 		bft_link *l = link_get(m, src, tgt);
-		for (int w = 0; w < SSP_BFT_BITMAP_WORDS; w++) l->bits[w] |= x->h.qc.bits[w];
+		for (int w = 0; w < SSP_BFT_BITMAP_WORDS; w++)
+			l->bits[w] |= x->h.qc.bits[w];
 		l->count = 0;
 		for (int w = 0; w < SSP_BFT_BITMAP_WORDS; w++)
 			l->count += (uint32_t)__builtin_popcountll(l->bits[w]);
@@ -291,7 +294,8 @@ int ssp_bft_vote_for(const ssp_bft *m, ssp_bft_vote *out, ssp_bft_qc *qc, uint32
 	if (t == BFT_NONE) return SSP_ERR_NOTFOUND;
 	if (t == 0) return SSP_ERR_INVAL; /* genesis is no target */
 	uint32_t s = m->b[t].parent;
-	while (!m->b[s].justified) s = m->b[s].parent; /* genesis is justified */
+	while (!m->b[s].justified)
+		s = m->b[s].parent; /* genesis is justified */
 	*out = (ssp_bft_vote){voter, ref_of(m, s), ref_of(m, t)};
 	if (qc) {
 		memset(qc, 0, sizeof *qc);

@@ -14,12 +14,12 @@
 
 typedef struct {
 	ssp_bft_block h;
-	uint32_t parent;     /* index, BFT_NONE for genesis */
+	uint32_t parent;         /* index, BFT_NONE for genesis */
 	uint32_t qc_src, qc_tgt; /* its QC's link (indexes), BFT_NONE without */
-	uint32_t children;   /* blocks built on it (0: a leaf, a fork-choice candidate) */
-	ssp_hash seed, acc;  /* its round's seed; XOR of its round's window reveals up to it */
-	uint32_t cnt;        /* blocks of its round on its branch, itself included */
-	uint32_t prev_cnt;   /* blocks of the round before on its branch */
+	uint32_t children;       /* blocks built on it (0: a leaf, a fork-choice candidate) */
+	ssp_hash seed, acc;      /* its round's seed; XOR of its round's window reveals up to it */
+	uint32_t cnt;            /* blocks of its round on its branch, itself included */
+	uint32_t prev_cnt;       /* blocks of the round before on its branch */
 	bool justified;
 } bft_node;
 

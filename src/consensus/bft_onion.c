@@ -35,6 +35,7 @@ bool ssp_bft_onion_check(const ssp_hash *reveal, const ssp_hash *prev, uint64_t 
 	if (steps == 0) return false;
 	iterate(&h, steps);
 	uint8_t d = 0;
-	for (int i = 0; i < 32; i++) d |= (uint8_t)(h.b[i] ^ prev->b[i]);
+	for (int i = 0; i < 32; i++)
+		d |= (uint8_t)(h.b[i] ^ prev->b[i]);
 	return d == 0;
 }

@@ -2,9 +2,9 @@
  * bft_tree.c — the block tree of the BFT state machine (consensus layer,
  * ssp/bft.h): a block's validity against its branch (height, slot and
  * timestamp, the producer of its slot in its round's order, its onion
- * reveal, the shape of its QC), the per-branch round seed and
- * participation counts, two blocks for one slot by one producer, and the
- * block template a producer fills.
+ * reveal, the shape of its QC), the per-branch round seed, two blocks for
+ * one slot by one producer, and the block template a producer fills (with
+ * the participation rule over the view).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +41,8 @@ static int map_grow(bft_map *mp)
 	for (uint32_t i = 0; i < mp->cap; i++) {
 		if (!mp->val[i]) continue;
 		uint32_t j = (uint32_t)mix(mp->key[i]) & (cap - 1);
-		while (val[j]) j = (j + 1) & (cap - 1);
+		while (val[j])
+			j = (j + 1) & (cap - 1);
 		key[j] = mp->key[i];
 		val[j] = mp->val[i];
 	}
@@ -62,7 +63,8 @@ static int map_reserve(bft_map *mp)
 static void map_put(bft_map *mp, uint64_t k, uint32_t ix)
 {
 	uint32_t j = (uint32_t)mix(k) & (mp->cap - 1);
-	while (mp->val[j]) j = (j + 1) & (mp->cap - 1);
+	while (mp->val[j])
+		j = (j + 1) & (mp->cap - 1);
 	mp->key[j] = k;
 	mp->val[j] = ix + 1;
 	mp->n++;
@@ -82,7 +84,8 @@ uint32_t bft_find(const ssp_bft *m, const ssp_hash *id)
 bool bft_descends(const ssp_bft *m, uint32_t a, uint32_t b)
 {
 	uint64_t ha = m->b[a].h.height;
-	while (b != BFT_NONE && m->b[b].h.height > ha) b = m->b[b].parent;
+	while (b != BFT_NONE && m->b[b].h.height > ha)
+		b = m->b[b].parent;
 	return b == a;
 }
 
@@ -142,7 +145,8 @@ void ssp_bft_free(ssp_bft *m)
 {
 	if (!m) return;
 	if (m->voters)
-		for (uint32_t i = 0; i < m->p.n; i++) free(m->voters[i].v);
+		for (uint32_t i = 0; i < m->p.n; i++)
+			free(m->voters[i].v);
 	free(m->voters);
 	free(m->keys);
 	free(m->onion);
@@ -185,14 +189,22 @@ static void round_state(const ssp_bft *m, ssp_hash *seed, ssp_hash *acc, uint32_
 	}
 }
 
-static uint32_t participation(const ssp_bft *m, uint32_t pi, uint64_t slot)
+static bool slot_has_block(const ssp_bft *m, uint64_t slot)
 {
-	const bft_node *P = &m->b[pi];
-	uint64_t r = ssp_bft_round(slot, m->p.n), rp = ssp_bft_round(P->h.slot, m->p.n);
-	if (r == 0) return m->p.n;
-	if (r == rp) return P->prev_cnt;
-	if (r == rp + 1) return P->cnt;
-	return 0;
+	const bft_map *mp = &m->by_slot;
+	for (uint32_t j = (uint32_t)mix(slot) & (mp->cap - 1); mp->val[j];
+	     j = (j + 1) & (mp->cap - 1))
+		if (mp->key[j] == slot) return true;
+	return false;
+}
+
+/* Slots in [from, to) this view holds a block for. */
+static uint32_t slots_with_blocks(const ssp_bft *m, uint64_t from, uint64_t to)
+{
+	uint32_t c = 0;
+	for (uint64_t t = from; t < to; t++)
+		c += slot_has_block(m, t);
+	return c;
 }
 
 static uint32_t producer_at(ssp_bft *m, uint32_t pi, uint64_t slot)
@@ -211,13 +223,11 @@ int ssp_bft_producer(ssp_bft *m, uint32_t *out, const ssp_hash *parent, uint64_t
 	return 0;
 }
 
-int ssp_bft_participation(const ssp_bft *m, uint32_t *out, const ssp_hash *parent, uint64_t slot)
+uint32_t ssp_bft_participation(const ssp_bft *m, uint64_t slot)
 {
-	uint32_t pi = bft_find(m, parent);
-	if (pi == BFT_NONE) return SSP_ERR_NOTFOUND;
-	if (slot <= m->b[pi].h.slot) return SSP_ERR_BLOCK_TIME;
-	*out = participation(m, pi, slot);
-	return 0;
+	uint64_t r = ssp_bft_round(slot, m->p.n);
+	if (r == 0) return m->p.n;
+	return slots_with_blocks(m, (r - 1) * m->p.n, r * m->p.n);
 }
 
 /* ---------------------------------------------------------------- blocks */
@@ -337,9 +347,6 @@ int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b)
 	x->qc_tgt = b->has_qc ? tgt : BFT_NONE;
 	round_state(m, &x->seed, &x->acc, pi, b->slot);
 	if (ssp_bft_in_seed_window(b->slot, n)) ssp_bft_seed_fold(&x->acc, &b->reveal);
-	uint64_t r = ssp_bft_round(b->slot, n), rp = ssp_bft_round(P->h.slot, n);
-	x->cnt = r == rp ? P->cnt + 1 : 1;
-	x->prev_cnt = r == rp ? P->prev_cnt : r == rp + 1 ? P->cnt : 0;
 	map_put(&m->by_id, id_key(&b->id), m->nb);
 	map_put(&m->by_slot, b->slot, m->nb);
 	uint32_t ix = m->nb++;
@@ -374,9 +381,15 @@ int ssp_bft_propose(ssp_bft *m, ssp_bft_block *out, uint32_t me, const ssp_hash 
 	if (pi == BFT_NONE) return SSP_ERR_NOTFOUND;
 	if (slot <= m->b[pi].h.slot) return SSP_ERR_BLOCK_TIME;
 	if (producer_at(m, pi, slot) != me) return SSP_ERR_BLOCK_PRODUCER;
-	const bft_node *P = &m->b[pi];
-	uint32_t cur = ssp_bft_round(slot, m->p.n) == ssp_bft_round(P->h.slot, m->p.n) ? P->cnt : 0;
-	if (!ssp_bft_may_produce(participation(m, pi, slot), cur, slot, P->h.slot, m->p.n))
+	uint32_t n = m->p.n;
+	uint64_t start = ssp_bft_round(slot, n) * n, last = m->b[pi].h.slot;
+	for (uint64_t t = slot; t-- > last + 1 && slot - t <= n;)
+		if (slot_has_block(m, t)) {
+			last = t;
+			break;
+		}
+	if (!ssp_bft_may_produce(ssp_bft_participation(m, slot), slots_with_blocks(m, start, slot),
+	                         slot, last, n))
 		return SSP_ERR_BFT_PARTICIPATION;
 	memset(out, 0, sizeof *out);
 	out->parent = *parent;
@@ -391,7 +404,8 @@ int ssp_bft_propose(ssp_bft *m, ssp_bft_block *out, uint32_t me, const ssp_hash 
 		if (!l->qc) continue;
 		if (best) {
 			uint64_t bt = m->b[best->tgt].h.height, lt = m->b[l->tgt].h.height;
-			if (lt < bt || (lt == bt && m->b[l->src].h.height <= m->b[best->src].h.height))
+			if (lt < bt ||
+			    (lt == bt && m->b[l->src].h.height <= m->b[best->src].h.height))
 				continue;
 		}
 		if (bft_descends(m, l->tgt, pi) && branch_justified(m, pi, l->src) &&

@@ -11,7 +11,8 @@
 uint32_t ssp_bft_qc_count(const ssp_bft_qc *qc)
 {
 	uint32_t c = 0;
-	for (int i = 0; i < SSP_BFT_BITMAP_WORDS; i++) c += (uint32_t)__builtin_popcountll(qc->bits[i]);
+	for (int i = 0; i < SSP_BFT_BITMAP_WORDS; i++)
+		c += (uint32_t)__builtin_popcountll(qc->bits[i]);
 	return c;
 }
 

@@ -26,9 +26,9 @@
 #define SLOT_MS 1000
 #define GENESIS_MS 1000000
 #define ONION_LEN 1024
-#define VOTE_FANOUT 3   /* votes go to the producers of the next 3 slots */
-#define LIVE_SLOTS 16   /* finality must resume within this many slots after heal */
-#define FETCH_DEPTH 16  /* ancestors sent for one fetch */
+#define VOTE_FANOUT 3  /* votes go to the producers of the next 3 slots */
+#define LIVE_SLOTS 16  /* finality must resume within this many slots after heal */
+#define FETCH_DEPTH 16 /* ancestors sent for one fetch */
 #define ORPHANS_MAX 4096
 #define PENDING_MAX 8192
 
@@ -48,7 +48,8 @@ static uint64_t splitmix64(uint64_t *x)
 
 static void rng_seed(rng *r, uint64_t seed)
 {
-	for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
 }
 
 static uint64_t rotl(uint64_t x, int k)
@@ -121,7 +122,7 @@ typedef struct {
 	uint32_t npending;
 	ssp_hash voted; /* the last head voted for */
 	uint64_t restart_slot;
-	bool qc_pending; /* the watermark's QC, to hand back after a restart */
+	bool qc_pending;   /* the watermark's QC, to hand back after a restart */
 	uint32_t *myvotes; /* Byzantine: every vote cast (gvote indexes) */
 	uint32_t nmyvotes, capmyvotes;
 } snode;
@@ -176,14 +177,14 @@ static uint32_t gix(const ssp_hash *id)
 	return i;
 }
 
-#define GROW(arr, n, cap)                                                              \
-	do {                                                                           \
-		if ((n) == (cap)) {                                                    \
-			(cap) = (cap) ? (cap) * 2 : 64;                                \
-			void *np_ = realloc((arr), (size_t)(cap) * sizeof *(arr));     \
-			if (!np_) abort();                                             \
-			(arr) = np_;                                                   \
-		}                                                                      \
+#define GROW(arr, n, cap)                                                          \
+	do {                                                                       \
+		if ((n) == (cap)) {                                                \
+			(cap) = (cap) ? (cap)*2 : 64;                              \
+			void *np_ = realloc((arr), (size_t)(cap) * sizeof *(arr)); \
+			if (!np_) abort();                                         \
+			(arr) = np_;                                               \
+		}                                                                  \
 	} while (0)
 
 static void failf(sim *s, const char *what, uint32_t node)
@@ -275,7 +276,8 @@ static uint32_t register_block(sim *s, ssp_bft_block *h, bool forged)
 static bool g_descends(const sim *s, uint32_t a, uint32_t b)
 {
 	uint64_t ha = a == UINT32_MAX ? 0 : s->blocks[a].h.height;
-	while (b != UINT32_MAX && s->blocks[b].h.height > ha) b = gix(&s->blocks[b].h.parent);
+	while (b != UINT32_MAX && s->blocks[b].h.height > ha)
+		b = gix(&s->blocks[b].h.parent);
 	return a == b;
 }
 
@@ -369,7 +371,8 @@ static void on_block(sim *s, uint32_t i, uint32_t from, uint32_t g)
 		} else if (!x->byz && !b->forged && rc != SSP_ERR_BFT_CONFLICT &&
 		           rc != SSP_ERR_BUSY) {
 			char msg[128];
-			snprintf(msg, sizeof msg, "honest block %u rejected: %s", g, ssp_errname(rc));
+			snprintf(msg, sizeof msg, "honest block %u rejected: %s", g,
+			         ssp_errname(rc));
 			failf(s, msg, i);
 		}
 		return;
@@ -454,7 +457,8 @@ static uint32_t vote_targets(sim *s, uint32_t i, const ssp_hash *target, uint32_
 		uint32_t p;
 		if (ssp_bft_producer(x->m, &p, target, sl)) continue;
 		bool dup = false;
-		for (uint32_t k = 0; k < nto; k++) dup |= to[k] == p;
+		for (uint32_t k = 0; k < nto; k++)
+			dup |= to[k] == p;
 		if (!dup) to[nto++] = p;
 	}
 	return nto;
@@ -485,7 +489,8 @@ static void cast_vote(sim *s, uint32_t i, const ssp_bft_vote *v)
 			a->offender = i;
 			a->kind = (uint8_t)ssp_bft_votes_conflict(&s->votes[other].v, v);
 			for (uint32_t k = 0; k < nto && a->nw < WITNESSES; k++)
-				if (!s->nodes[to[k]].byz && s->nodes[to[k]].up) a->w[a->nw++] = to[k];
+				if (!s->nodes[to[k]].byz && s->nodes[to[k]].up)
+					a->w[a->nw++] = to[k];
 			act = (int32_t)s->nacts++;
 			s->n_equiv++;
 		}
@@ -546,7 +551,8 @@ static void broadcast_block(sim *s, uint32_t i, uint32_t g, uint32_t half)
 	for (uint32_t k = 0; k < s->n; k++) {
 		if (k == i) continue;
 		if (half) {
-			bool side = s->part_start < s->part_end && s->now >= s->part_start * SLOT_MS &&
+			bool side = s->part_start < s->part_end &&
+			                    s->now >= s->part_start * SLOT_MS &&
 			                    s->now < s->part_end * SLOT_MS
 			                ? s->nodes[k].group == 1
 			                : (k & 1);
@@ -595,9 +601,11 @@ static void produce(sim *s, uint32_t i, uint64_t slot)
 		a->kind = SSP_BFT_EV_DOUBLE_BLOCK;
 		for (uint64_t sl = slot + 1; sl <= slot + VOTE_FANOUT && a->nw < WITNESSES; sl++) {
 			uint32_t p;
-			if (ssp_bft_producer(x->m, &p, &b.id, sl) || s->nodes[p].byz || p == i) continue;
+			if (ssp_bft_producer(x->m, &p, &b.id, sl) || s->nodes[p].byz || p == i)
+				continue;
 			bool dup = false;
-			for (uint32_t k = 0; k < a->nw; k++) dup |= a->w[k] == p;
+			for (uint32_t k = 0; k < a->nw; k++)
+				dup |= a->w[k] == p;
 			if (!dup) a->w[a->nw++] = p;
 		}
 		s->blocks[g].act = s->blocks[g2].act = (int32_t)s->nacts;
@@ -607,7 +615,8 @@ static void produce(sim *s, uint32_t i, uint64_t slot)
 		broadcast_block(s, i, s->blocks[g].h.id.b[0] & 1 ? g : g2, 1);
 		broadcast_block(s, i, s->blocks[g].h.id.b[0] & 1 ? g2 : g, 2);
 		for (uint32_t k = 0; k < a->nw; k++) {
-			/* witnesses get both (reliably: a missing slash is then the rules' fault) */
+			/* witnesses get both (reliably: a missing slash is then the rules' fault)
+			 */
 			send(s, EV_BLOCK, i, a->w[k], g, true);
 			send(s, EV_BLOCK, i, a->w[k], g2, true);
 		}
@@ -694,9 +703,10 @@ static void trace_slot(const sim *s, uint64_t slot)
 		ssp_bft_head(x->m, &h);
 		ssp_bft_justified(x->m, &j);
 		ssp_bft_final(x->m, &f);
-		printf(" [%u%s g%u h%" PRIu64 " j%" PRIu64 " f%" PRIu64 " wm%" PRIu64 "/%" PRIu64 "]", i,
-		       x->byz ? "B" : "", x->group, h.height, j.height, f.height, x->wm.vote_source.height,
-		       x->wm.vote_target.height);
+		printf(" [%u%s g%u h%" PRIu64 " j%" PRIu64 " f%" PRIu64 " wm%" PRIu64 "/%" PRIu64
+		       "]",
+		       i, x->byz ? "B" : "", x->group, h.height, j.height, f.height,
+		       x->wm.vote_source.height, x->wm.vote_target.height);
 	}
 	printf("\n");
 }
@@ -720,7 +730,8 @@ static void world_slot(sim *s, uint64_t slot)
 		}
 	}
 	if (slot == s->part_end)
-		for (uint32_t i = 0; i < s->n; i++) s->nodes[i].group = 0;
+		for (uint32_t i = 0; i < s->n; i++)
+			s->nodes[i].group = 0;
 	if (slot == s->calm) {
 		s->calm_on = true;
 		for (uint32_t i = 0; i < s->n; i++)
@@ -732,7 +743,8 @@ static void world_slot(sim *s, uint64_t slot)
 	}
 	if (!s->calm_on)
 		for (uint32_t i = 0; i < s->n; i++)
-			if (!s->nodes[i].up && !s->nodes[i].byz && rng_chance(&s->r, 300)) restart(s, i);
+			if (!s->nodes[i].up && !s->nodes[i].byz && rng_chance(&s->r, 300))
+				restart(s, i);
 	if (slot == s->calm + LIVE_SLOTS) {
 		/* liveness: every honest node finalised a block made after the network healed */
 		for (uint32_t i = 0; i < s->n; i++) {
@@ -772,7 +784,7 @@ static void setup(sim *s)
 	rng_seed(&s->r, s->seed);
 	rng *r = &s->r;
 	/* most seeds small (fast), every 16th 99..200 delegates */
-	s->n = s->n_force ? s->n_force
+	s->n = s->n_force          ? s->n_force
 	       : s->seed % 16 == 0 ? (uint32_t)rng_range(r, 99, 200)
 	                           : (uint32_t)rng_range(r, 4, 40);
 	uint32_t maxf = (s->n - 1) / 3;
@@ -797,8 +809,10 @@ static void setup(sim *s)
 		snode *x = &s->nodes[i];
 		s->keys[i].type = SSP_KEY_ED25519;
 		s->keys[i].len = 32;
-		for (int k = 0; k < 32; k++) s->keys[i].b[k] = (uint8_t)rng_next(r);
-		for (int k = 0; k < 32; k++) x->secret.b[k] = (uint8_t)rng_next(r);
+		for (int k = 0; k < 32; k++)
+			s->keys[i].b[k] = (uint8_t)rng_next(r);
+		for (int k = 0; k < 32; k++)
+			x->secret.b[k] = (uint8_t)rng_next(r);
 		ssp_bft_onion_commit(&s->onion[i], &x->secret, ONION_LEN);
 		x->skew_ms = (int64_t)rng_range(r, 0, 300) - 150;
 		x->orphans = calloc(ORPHANS_MAX, sizeof *x->orphans);
@@ -821,9 +835,11 @@ static void setup(sim *s)
 	    .genesis_time_ms = GENESIS_MS,
 	    .slot_ms = SLOT_MS,
 	};
-	for (int k = 0; k < 32; k++) s->params.genesis_id.b[k] = (uint8_t)rng_next(r);
+	for (int k = 0; k < 32; k++)
+		s->params.genesis_id.b[k] = (uint8_t)rng_next(r);
 	memset(s->params.genesis_id.b, 0xff, 4); /* registry index UINT32_MAX: genesis */
-	for (int k = 0; k < 32; k++) s->params.genesis_seed.b[k] = (uint8_t)rng_next(r);
+	for (int k = 0; k < 32; k++)
+		s->params.genesis_seed.b[k] = (uint8_t)rng_next(r);
 	if (!strcmp(s->brk, "quorum")) s->params.quorum_override = s->n / 2;
 	s->final_g = UINT32_MAX;
 	for (uint32_t i = 0; i < s->n; i++) {
@@ -831,7 +847,8 @@ static void setup(sim *s)
 		uint64_t t = (uint64_t)((int64_t)(GENESIS_MS + SLOT_MS) - s->nodes[i].skew_ms);
 		push(s, t, EV_TICK, i, i, 1);
 	}
-	for (uint64_t sl = 1; sl < s->end; sl++) push(s, GENESIS_MS + sl * SLOT_MS, EV_TICK, UINT32_MAX, 0, (uint32_t)sl);
+	for (uint64_t sl = 1; sl < s->end; sl++)
+		push(s, GENESIS_MS + sl * SLOT_MS, EV_TICK, UINT32_MAX, 0, (uint32_t)sl);
 }
 
 static void teardown(sim *s)
@@ -896,12 +913,14 @@ static void run(sim *s)
 			for (size_t k = 0; k < ssp_bft_count(x->m); k++) {
 				ssp_bft_block b;
 				ssp_bft_at(x->m, &b, k);
-				printf("  g%u h%" PRIu64 " s%" PRIu64 " parent g%u j%d qc %s g%u->g%u (h%" PRIu64
-				       "->h%" PRIu64 ") %u\n",
+				printf("  g%u h%" PRIu64 " s%" PRIu64
+				       " parent g%u j%d qc %s g%u->g%u (h%" PRIu64 "->h%" PRIu64
+				       ") %u\n",
 				       gix(&b.id), b.height, b.slot, gix(&b.parent),
 				       ssp_bft_is_justified(x->m, &b.id), b.has_qc ? "yes" : "no",
-				       gix(&b.qc.source.id), gix(&b.qc.target.id), b.qc.source.height,
-				       b.qc.target.height, ssp_bft_qc_count(&b.qc));
+				       gix(&b.qc.source.id), gix(&b.qc.target.id),
+				       b.qc.source.height, b.qc.target.height,
+				       ssp_bft_qc_count(&b.qc));
 			}
 		}
 	}
@@ -912,7 +931,8 @@ static void run(sim *s)
 		for (uint32_t k = 0; k < ac->nw; k++)
 			if (ac->seen[k] == 3 && !s->slashed[ac->offender]) {
 				char msg[128];
-				snprintf(msg, sizeof msg, "equivocation by %u (kind %u) seen by %u, not slashed",
+				snprintf(msg, sizeof msg,
+				         "equivocation by %u (kind %u) seen by %u, not slashed",
 				         ac->offender, ac->kind, ac->w[k]);
 				failf(s, msg, ac->w[k]);
 			}
@@ -923,15 +943,16 @@ static void run(sim *s)
 
 static void usage(void)
 {
-	fputs("usage: ssp_sim [--seed S | --seeds N [--first F]] [--n N] [--break quorum|watermark]\n"
-	      "               [--expect-violation] [-v]\n"
-	      "  --seed S            run one seed (replay)\n"
-	      "  --seeds N           run seeds F..F+N-1 (default 0..199)\n"
-	      "  --n N               force the number of delegates (default: from the seed)\n"
-	      "  --break RULE        run a deliberately broken rule: quorum (n/2 votes) or\n"
-	      "                      watermark (a restarted node forgets what it signed)\n"
-	      "  --expect-violation  succeed only if some seed finds a violation (self-check)\n",
-	      stderr);
+	fputs(
+	    "usage: ssp_sim [--seed S | --seeds N [--first F]] [--n N] [--break quorum|watermark]\n"
+	    "               [--expect-violation] [-v]\n"
+	    "  --seed S            run one seed (replay)\n"
+	    "  --seeds N           run seeds F..F+N-1 (default 0..199)\n"
+	    "  --n N               force the number of delegates (default: from the seed)\n"
+	    "  --break RULE        run a deliberately broken rule: quorum (n/2 votes) or\n"
+	    "                      watermark (a restarted node forgets what it signed)\n"
+	    "  --expect-violation  succeed only if some seed finds a violation (self-check)\n",
+	    stderr);
 }
 
 static void replay_cmd(char *out, size_t cap, const sim *s)
@@ -986,7 +1007,8 @@ int main(int argc, char **argv)
 	if (ssp_core_init()) return 1;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	uint64_t ran = 0, failures = 0, events = 0, finals = 0, evid = 0, forged = 0, crashes = 0, equiv = 0;
+	uint64_t ran = 0, failures = 0, events = 0, finals = 0, evid = 0, forged = 0, crashes = 0,
+	         equiv = 0;
 	uint32_t nmin = UINT32_MAX, nmax = 0;
 	for (uint64_t seed = first; seed < first + count; seed++) {
 		sim *s = calloc(1, sizeof *s);
@@ -1002,13 +1024,13 @@ int main(int argc, char **argv)
 		if (verbose || s->fail[0])
 			printf("seed %" PRIu64 ": n=%u f=%u %s part=%" PRIu64 "..%" PRIu64
 			       " calm=%" PRIu64 " loss=%u%% events=%" PRIu64 " final=%" PRIu64
-			       " equivocations=%" PRIu64 " slashed=%" PRIu64 " forged-rejected=%" PRIu64
-			       " crashes=%" PRIu64 "%s%s\n",
-			       seed, s->n, s->f, s->minority_cut ? "minority" : "split", s->part_start,
-			       s->part_end, s->calm, s->loss_pm / 10, s->n_events,
-			       s->final_g == UINT32_MAX ? 0 : s->blocks[s->final_g].h.height, s->n_equiv,
-			       s->n_evidence, s->n_forged_rejected, s->n_crashes, s->fail[0] ? " FAIL: " : "",
-			       s->fail);
+			       " equivocations=%" PRIu64 " slashed=%" PRIu64
+			       " forged-rejected=%" PRIu64 " crashes=%" PRIu64 "%s%s\n",
+			       seed, s->n, s->f, s->minority_cut ? "minority" : "split",
+			       s->part_start, s->part_end, s->calm, s->loss_pm / 10, s->n_events,
+			       s->final_g == UINT32_MAX ? 0 : s->blocks[s->final_g].h.height,
+			       s->n_equiv, s->n_evidence, s->n_forged_rejected, s->n_crashes,
+			       s->fail[0] ? " FAIL: " : "", s->fail);
 		if (s->fail[0]) {
 			failures++;
 			printf("  replay: %s\n", cmd);
@@ -1028,15 +1050,16 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("ssp_sim: %" PRIu64 " seeds from %" PRIu64 ", n %u..%u, %" PRIu64 " failed%s%s; %" PRIu64
-	       " events, %" PRIu64 " finality moves, %" PRIu64 " equivocations, %" PRIu64
-	       " delegates slashed, %" PRIu64 " forged reveals rejected, %" PRIu64
-	       " crashes; %.2f s\n",
-	       ran, first, nmin, nmax, failures, brk[0] ? " with --break " : "", brk, events, finals,
-	       equiv, evid, forged, crashes, secs);
+	printf("ssp_sim: %" PRIu64 " seeds from %" PRIu64 ", n %u..%u, %" PRIu64
+	       " failed%s%s; %" PRIu64 " events, %" PRIu64 " finality moves, %" PRIu64
+	       " equivocations, %" PRIu64 " delegates slashed, %" PRIu64
+	       " forged reveals rejected, %" PRIu64 " crashes; %.2f s\n",
+	       ran, first, nmin, nmax, failures, brk[0] ? " with --break " : "", brk, events,
+	       finals, equiv, evid, forged, crashes, secs);
 	if (expect) {
 		if (failures) {
-			printf("ssp_sim: the broken rule (--break %s) was caught, as it must be\n", brk);
+			printf("ssp_sim: the broken rule (--break %s) was caught, as it must be\n",
+			       brk);
 			return 0;
 		}
 		printf("ssp_sim: FAIL: the broken rule (--break %s) went unnoticed\n", brk);

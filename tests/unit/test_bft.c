@@ -41,8 +41,12 @@ static int setup(void **state)
 		memset(secrets[i].b, 0x40 + i, 32);
 		ssp_bft_onion_commit(&onion[i], &secrets[i], K);
 	}
-	P = (ssp_bft_params){.n = N, .keys = keys, .onion = onion, .onion_len = K,
-	                     .genesis_time_ms = G_MS, .slot_ms = SLOT_MS};
+	P = (ssp_bft_params){.n = N,
+	                     .keys = keys,
+	                     .onion = onion,
+	                     .onion_len = K,
+	                     .genesis_time_ms = G_MS,
+	                     .slot_ms = SLOT_MS};
 	memset(P.genesis_id.b, 0x99, 32);
 	memset(P.genesis_seed.b, 0x11, 32);
 	return 0;
@@ -98,16 +102,19 @@ static void test_order_vector(void **state)
 		k5[i].len = 32;
 		memset(k5[i].b, i + 1, 32);
 	}
-	for (int i = 0; i < 32; i++) seed.b[i] = (uint8_t)i;
+	for (int i = 0; i < 32; i++)
+		seed.b[i] = (uint8_t)i;
 	assert_int_equal(ssp_bft_order(order, k5, 5, &seed), 0);
-	/* python3: sorted(range(5), key=lambda i: (sha256(seed + bytes([1, 32]) + bytes([i+1]*32)), i)) */
+	/* python3: sorted(range(5), key=lambda i: (sha256(seed + bytes([1, 32]) + bytes([i+1]*32)),
+	 * i)) */
 	static const uint32_t want[5] = {4, 3, 0, 2, 1};
 	assert_memory_equal(order, want, sizeof want);
 	/* another seed, another order (for these keys), still a permutation */
 	seed.b[0] ^= 1;
 	assert_int_equal(ssp_bft_order(order, k5, 5, &seed), 0);
 	uint32_t seen = 0;
-	for (int i = 0; i < 5; i++) seen |= 1u << order[i];
+	for (int i = 0; i < 5; i++)
+		seen |= 1u << order[i];
 	assert_int_equal(seen, 0x1f);
 	assert_int_equal(ssp_bft_order(order, k5, 0, &seed), SSP_ERR_INVAL);
 	assert_int_equal(ssp_bft_order(order, k5, SSP_BFT_MAX_N + 1, &seed), SSP_ERR_INVAL);
@@ -117,14 +124,15 @@ static void test_seed(void **state)
 {
 	(void)state;
 	ssp_hash seed, acc, out, want;
-	for (int i = 0; i < 32; i++) seed.b[i] = (uint8_t)i;
+	for (int i = 0; i < 32; i++)
+		seed.b[i] = (uint8_t)i;
 	memset(&acc, 0, sizeof acc);
 	ssp_bft_seed_next(&out, &seed, &acc, 7);
 	/* python3: sha256(b"ssp-bft-seed" + seed + bytes(32) + (7).to_bytes(8, "little")) */
-	assert_int_equal(ssp_hex_decode(want.b, 32,
-	                                "2a1553bfa88de4188b4bc606f60170cd021a4752d470c00d33b93857bddfd6c1",
-	                                64),
-	                 0);
+	assert_int_equal(
+	    ssp_hex_decode(want.b, 32,
+	                   "2a1553bfa88de4188b4bc606f60170cd021a4752d470c00d33b93857bddfd6c1", 64),
+	    0);
 	assert_memory_equal(out.b, want.b, 32);
 	/* XOR: order-independent, and folding a reveal twice cancels it */
 	ssp_hash r1, r2, a = {{0}}, b = {{0}};
@@ -151,10 +159,10 @@ static void test_onion(void **state)
 	memset(&secret, 0, sizeof secret);
 	ssp_bft_onion_commit(&c, &secret, 3);
 	/* python3: sha256^3(bytes(32)) */
-	assert_int_equal(ssp_hex_decode(want.b, 32,
-	                                "12771355e46cd47c71ed1721fd5319b383cca3a1f9fce3aa1c8cd3bd37af20d7",
-	                                64),
-	                 0);
+	assert_int_equal(
+	    ssp_hex_decode(want.b, 32,
+	                   "12771355e46cd47c71ed1721fd5319b383cca3a1f9fce3aa1c8cd3bd37af20d7", 64),
+	    0);
 	assert_memory_equal(c.b, want.b, 32);
 	assert_int_equal(ssp_bft_onion_element(&e1, &secret, 3, 1), 0);
 	assert_int_equal(ssp_bft_onion_element(&e2, &secret, 3, 2), 0);
@@ -285,7 +293,8 @@ static void test_justify_finalize(void **state)
 	assert_true(ssp_bft_is_justified(m, &b1.id));
 	ssp_bft_ref f, j;
 	ssp_bft_final(m, &f);
-	assert_int_equal(f.height, 0); /* genesis -> b1 skips nothing, but genesis was final already */
+	assert_int_equal(f.height,
+	                 0); /* genesis -> b1 skips nothing, but genesis was final already */
 	/* the honest vote for b2 now starts at b1; its QC finalises b1 (direct child) */
 	ssp_bft_vote v;
 	ssp_bft_qc sqc;
@@ -293,7 +302,8 @@ static void test_justify_finalize(void **state)
 	assert_int_equal(v.source.height, 1);
 	assert_memory_equal(v.source.id.b, b1.id.b, 32);
 	assert_int_equal(ssp_bft_qc_count(&sqc), 3); /* the QC that justified b1 */
-	for (uint32_t i = 0; i < 3; i++) vote(m, i, &b1, &b2);
+	for (uint32_t i = 0; i < 3; i++)
+		vote(m, i, &b1, &b2);
 	assert_true(ssp_bft_is_justified(m, &b2.id));
 	ssp_bft_final(m, &f);
 	ssp_bft_justified(m, &j);
@@ -452,8 +462,8 @@ static void test_watermark(void **state)
 {
 	(void)state;
 	ssp_bft_watermark wm = {0}, next;
-	ssp_bft_ref g = {0, {{0}}}, a1 = {1, {{1}}}, a2 = {2, {{2}}}, b2 = {2, {{3}}}, a3 = {3, {{4}}},
-	            a5 = {5, {{5}}};
+	ssp_bft_ref g = {0, {{0}}}, a1 = {1, {{1}}}, a2 = {2, {{2}}}, b2 = {2, {{3}}},
+	            a3 = {3, {{4}}}, a5 = {5, {{5}}};
 	/* blocks: strictly increasing slots, never the same slot twice */
 	assert_int_equal(ssp_bft_may_sign_block(&next, &wm, 7), 0);
 	assert_int_equal(next.block_slot, 7);
@@ -466,9 +476,12 @@ static void test_watermark(void **state)
 	wm = next;
 	assert_int_equal(wm.vote_target.height, 2);
 	assert_int_equal(ssp_bft_may_vote(&next, &wm, &g, &a2, NULL), 0); /* the same again */
-	assert_int_equal(ssp_bft_may_vote(&next, &wm, &g, &b2, NULL), SSP_ERR_BFT_UNSAFE); /* double */
-	assert_int_equal(ssp_bft_may_vote(&next, &wm, &a1, &a2, NULL), SSP_ERR_BFT_UNSAFE); /* double */
-	assert_int_equal(ssp_bft_may_vote(&next, &wm, &g, &a1, NULL), SSP_ERR_BFT_UNSAFE); /* lower */
+	assert_int_equal(ssp_bft_may_vote(&next, &wm, &g, &b2, NULL),
+	                 SSP_ERR_BFT_UNSAFE); /* double */
+	assert_int_equal(ssp_bft_may_vote(&next, &wm, &a1, &a2, NULL),
+	                 SSP_ERR_BFT_UNSAFE); /* double */
+	assert_int_equal(ssp_bft_may_vote(&next, &wm, &g, &a1, NULL),
+	                 SSP_ERR_BFT_UNSAFE); /* lower */
 	assert_int_equal(ssp_bft_may_vote(&next, &wm, &a1, &a5, NULL), 0);
 	wm = next;
 	/* surround: a lower source over the last vote */
@@ -509,7 +522,8 @@ static void test_fork_choice(void **state)
 	ssp_bft_ref h;
 	ssp_bft_head(m, &h);
 	assert_memory_equal(h.id.b, y2.id.b, 32); /* nothing justified: the later tip */
-	for (uint32_t i = 0; i < 3; i++) vote(m, i, &g, &x1);
+	for (uint32_t i = 0; i < 3; i++)
+		vote(m, i, &g, &x1);
 	ssp_bft_head(m, &h);
 	assert_memory_equal(h.id.b, x1.id.b, 32);
 	ssp_bft_free(m);
@@ -523,7 +537,8 @@ static void test_propose(void **state)
 	assert_int_equal(ssp_bft_new(&m, &P), 0);
 	uint32_t p;
 	assert_int_equal(ssp_bft_producer(m, &p, &P.genesis_id, 1), 0);
-	assert_int_equal(ssp_bft_propose(m, &b, (p + 1) % N, &P.genesis_id, 1), SSP_ERR_BLOCK_PRODUCER);
+	assert_int_equal(ssp_bft_propose(m, &b, (p + 1) % N, &P.genesis_id, 1),
+	                 SSP_ERR_BLOCK_PRODUCER);
 	assert_int_equal(ssp_bft_propose(m, &b, p, &P.genesis_id, 0), SSP_ERR_BLOCK_TIME);
 	assert_int_equal(ssp_bft_propose(m, &b, p, &P.genesis_id, 1), 0);
 	assert_int_equal(b.height, 1);
@@ -531,22 +546,34 @@ static void test_propose(void **state)
 	/* one block in round 1, then round 2: participation 1 of 4 < 33% refuses */
 	ssp_bft_block b5 = mk(m, &P.genesis_id, 5);
 	assert_int_equal(ssp_bft_add_block(m, &b5), 0);
-	uint32_t part;
-	assert_int_equal(ssp_bft_participation(m, &part, &b5.id, 8), 0);
-	assert_int_equal(part, 1); /* round 1 on this branch: b5 alone; slot 8 is in round 2 */
+	assert_int_equal(ssp_bft_participation(m, 8), 1); /* round 1: b5 alone */
+	assert_int_equal(ssp_bft_participation(m, 3), N); /* round 0: always */
 	assert_int_equal(ssp_bft_producer(m, &p, &b5.id, 8), 0);
 	assert_int_equal(ssp_bft_propose(m, &b, p, &b5.id, 8), SSP_ERR_BFT_PARTICIPATION);
+	/* counted over the view: a block of round 1 on another branch makes it 2 of 4 */
+	ssp_bft_block o6 = mk(m, &P.genesis_id, 6);
+	assert_int_equal(ssp_bft_add_block(m, &o6), 0);
+	assert_int_equal(ssp_bft_participation(m, 8), 2);
+	assert_int_equal(ssp_bft_propose(m, &b, p, &b5.id, 8), 0);
+	/* a whole round without any block: somebody restarts the chain */
+	assert_int_equal(ssp_bft_producer(m, &p, &b5.id, 13), 0);
+	assert_int_equal(ssp_bft_propose(m, &b, p, &b5.id, 13), 0);
 	ssp_bft_free(m);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_order_vector),   cmocka_unit_test(test_seed),
-	    cmocka_unit_test(test_onion),          cmocka_unit_test(test_quorum),
-	    cmocka_unit_test(test_participation),  cmocka_unit_test(test_block_validity),
-	    cmocka_unit_test(test_justify_finalize), cmocka_unit_test(test_evidence),
-	    cmocka_unit_test(test_watermark),      cmocka_unit_test(test_fork_choice),
+	    cmocka_unit_test(test_order_vector),
+	    cmocka_unit_test(test_seed),
+	    cmocka_unit_test(test_onion),
+	    cmocka_unit_test(test_quorum),
+	    cmocka_unit_test(test_participation),
+	    cmocka_unit_test(test_block_validity),
+	    cmocka_unit_test(test_justify_finalize),
+	    cmocka_unit_test(test_evidence),
+	    cmocka_unit_test(test_watermark),
+	    cmocka_unit_test(test_fork_choice),
 	    cmocka_unit_test(test_propose),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
