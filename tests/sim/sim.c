@@ -783,9 +783,9 @@ static void setup(sim *s)
 {
 	rng_seed(&s->r, s->seed);
 	rng *r = &s->r;
-	/* most seeds small (fast), every 16th 99..200 delegates */
+	/* most seeds small (fast), every 8th 99..200 delegates */
 	s->n = s->n_force          ? s->n_force
-	       : s->seed % 16 == 0 ? (uint32_t)rng_range(r, 99, 200)
+	       : s->seed % 8 == 0 ? (uint32_t)rng_range(r, 99, 200)
 	                           : (uint32_t)rng_range(r, 4, 40);
 	uint32_t maxf = (s->n - 1) / 3;
 	s->f = rng_chance(r, 500) ? maxf : (uint32_t)rng_range(r, 0, maxf);
