@@ -167,6 +167,7 @@ typedef struct {
 	uint32_t final_g;
 	/* figures */
 	uint64_t n_events, n_final_moves, n_evidence, n_forged_rejected, n_crashes, n_equiv;
+	uint64_t trace; /* a digest of every event processed, for --replay-check */
 	char fail[512];
 } sim;
 
@@ -784,9 +785,9 @@ static void setup(sim *s)
 	rng_seed(&s->r, s->seed);
 	rng *r = &s->r;
 	/* most seeds small (fast), every 8th 99..200 delegates */
-	s->n = s->n_force          ? s->n_force
+	s->n = s->n_force         ? s->n_force
 	       : s->seed % 8 == 0 ? (uint32_t)rng_range(r, 99, 200)
-	                           : (uint32_t)rng_range(r, 4, 40);
+	                          : (uint32_t)rng_range(r, 4, 40);
 	uint32_t maxf = (s->n - 1) / 3;
 	s->f = rng_chance(r, 500) ? maxf : (uint32_t)rng_range(r, 0, maxf);
 	s->loss_pm = (uint32_t)rng_range(r, 0, 50);
@@ -876,6 +877,11 @@ static void run(sim *s)
 		event e = pop(s);
 		s->now = e.t;
 		s->n_events++;
+		uint64_t fields[5] = {e.t, e.kind, e.to, e.from, e.arg};
+		for (int k = 0; k < 5; k++) /* FNV-1a over the event */
+			for (int b = 0; b < 64; b += 8)
+				s->trace =
+				    (s->trace ^ ((fields[k] >> b) & 0xff)) * 0x100000001b3ULL;
 		if (e.kind == EV_TICK && e.to == UINT32_MAX) {
 			world_slot(s, e.arg);
 			continue;
@@ -945,13 +951,14 @@ static void usage(void)
 {
 	fputs(
 	    "usage: ssp_sim [--seed S | --seeds N [--first F]] [--n N] [--break quorum|watermark]\n"
-	    "               [--expect-violation] [-v]\n"
+	    "               [--expect-violation] [--replay-check] [-v]\n"
 	    "  --seed S            run one seed (replay)\n"
 	    "  --seeds N           run seeds F..F+N-1 (default 0..199)\n"
 	    "  --n N               force the number of delegates (default: from the seed)\n"
 	    "  --break RULE        run a deliberately broken rule: quorum (n/2 votes) or\n"
 	    "                      watermark (a restarted node forgets what it signed)\n"
-	    "  --expect-violation  succeed only if some seed finds a violation (self-check)\n",
+	    "  --expect-violation  succeed only if some seed finds a violation (self-check)\n"
+	    "  --replay-check      run every seed twice and fail if the runs differ\n",
 	    stderr);
 }
 
@@ -965,7 +972,7 @@ static void replay_cmd(char *out, size_t cap, const sim *s)
 int main(int argc, char **argv)
 {
 	uint64_t first = 0, count = 200;
-	bool expect = false;
+	bool expect = false, replay_check = false;
 	int verbose = 0;
 	const char *brk = "";
 	uint32_t n_force = 0;
@@ -995,6 +1002,8 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			i++;
+		} else if (!strcmp(a, "--replay-check")) {
+			replay_check = true;
 		} else if (!strcmp(a, "--expect-violation")) {
 			expect = true;
 		} else if (!strcmp(a, "-v")) {
@@ -1019,6 +1028,23 @@ int main(int argc, char **argv)
 		s->verbose = verbose;
 		run(s);
 		ran++;
+		if (replay_check) {
+			/* the same seed again must give the same run, event for event */
+			sim *t = calloc(1, sizeof *t);
+			if (!t) return 1;
+			t->seed = seed;
+			t->brk = brk;
+			t->n_force = n_force;
+			run(t);
+			if (!s->fail[0] && (t->trace != s->trace || t->n_events != s->n_events ||
+			                    strcmp(t->fail, s->fail)))
+				snprintf(s->fail, sizeof s->fail,
+				         "NONDETERMINISM: a replay of the seed differs (%" PRIu64
+				         " vs %" PRIu64 " events)",
+				         s->n_events, t->n_events);
+			teardown(t);
+			free(t);
+		}
 		char cmd[128];
 		replay_cmd(cmd, sizeof cmd, s);
 		if (verbose || s->fail[0])

@@ -561,6 +561,39 @@ static void test_propose(void **state)
 	ssp_bft_free(m);
 }
 
+static void test_bounds(void **state)
+{
+	(void)state;
+	ssp_bft *m;
+	ssp_bft_params q = P;
+	q.max_blocks = 3; /* genesis and two more */
+	q.onion_len = 1;  /* round 0 only */
+	assert_int_equal(ssp_bft_new(&m, &q), 0);
+	ssp_bft_block b1 = mk(m, &P.genesis_id, 1);
+	assert_int_equal(ssp_bft_add_block(m, &b1), 0);
+	/* round 1 would need onion element 2 of a 1-element onion */
+	ssp_bft_block late = mk(m, &b1.id, 2);
+	uint32_t p5;
+	assert_int_equal(ssp_bft_producer(m, &p5, &b1.id, 5), 0);
+	late.slot = 5;
+	late.time_ms = G_MS + 5 * SLOT_MS;
+	late.producer = p5;
+	/* the right element of the committed onion: only the length bound refuses it */
+	assert_int_equal(ssp_bft_onion_element(&late.reveal, &secrets[p5], K, 2), 0);
+	assert_int_equal(ssp_bft_add_block(m, &late), SSP_ERR_BFT_REVEAL);
+	ssp_bft_block b2 = mk(m, &b1.id, 2);
+	assert_int_equal(ssp_bft_add_block(m, &b2), 0);
+	ssp_bft_block b3 = mk(m, &b2.id, 3);
+	assert_int_equal(ssp_bft_add_block(m, &b3), SSP_ERR_BUSY);
+	assert_int_equal(ssp_bft_count(m), 3);
+	ssp_bft_free(m);
+	q = P;
+	q.n = 0;
+	assert_int_equal(ssp_bft_new(&m, &q), SSP_ERR_INVAL);
+	q.n = SSP_BFT_MAX_N + 1;
+	assert_int_equal(ssp_bft_new(&m, &q), SSP_ERR_INVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -575,6 +608,7 @@ int main(void)
 	    cmocka_unit_test(test_watermark),
 	    cmocka_unit_test(test_fork_choice),
 	    cmocka_unit_test(test_propose),
+	    cmocka_unit_test(test_bounds),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
