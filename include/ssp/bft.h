@@ -311,7 +311,8 @@ void ssp_bft_head(const ssp_bft *m, ssp_bft_ref *out);
 void ssp_bft_final(const ssp_bft *m, ssp_bft_ref *out);
 void ssp_bft_justified(const ssp_bft *m, ssp_bft_ref *out);
 bool ssp_bft_is_justified(const ssp_bft *m, const ssp_hash *id);
-/* True if a known block: *out (may be NULL) gets its header, QC included. */
+/* True if a known block: *out (may be NULL) gets its header, QC included
+ * (genesis: height 0, slot 0, producer UINT32_MAX). */
 bool ssp_bft_get(const ssp_bft *m, ssp_bft_block *out, const ssp_hash *id);
 /* Blocks held. */
 size_t ssp_bft_count(const ssp_bft *m);

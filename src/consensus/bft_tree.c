@@ -321,6 +321,8 @@ int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b)
 	if (!bft_descends(m, m->final, pi)) return SSP_ERR_BFT_CONFLICT;
 	if (b->height != P->h.height + 1) return SSP_ERR_BLOCK_HEIGHT;
 	if (b->slot <= P->h.slot) return SSP_ERR_BLOCK_TIME;
+	if (b->slot > (UINT64_MAX - m->p.genesis_time_ms - m->p.slot_ms) / m->p.slot_ms)
+		return SSP_ERR_BLOCK_TIME; /* its slot's time does not fit in 64 bits */
 	uint64_t start = m->p.genesis_time_ms + b->slot * m->p.slot_ms;
 	if (b->time_ms < start || b->time_ms - start >= m->p.slot_ms) return SSP_ERR_BLOCK_TIME;
 	if (b->producer >= n || b->producer != producer_at(m, pi, b->slot))

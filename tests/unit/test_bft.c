@@ -246,6 +246,9 @@ static void test_block_validity(void **state)
 	x = b;
 	x.time_ms = G_MS + 2 * SLOT_MS;
 	assert_int_equal(ssp_bft_add_block(m, &x), SSP_ERR_BLOCK_TIME);
+	x = b;
+	x.slot = UINT64_MAX / 2;
+	assert_int_equal(ssp_bft_add_block(m, &x), SSP_ERR_BLOCK_TIME); /* no wrap-around */
 	/* an unknown parent */
 	x = b;
 	x.parent.b[0] ^= 1;
