@@ -140,6 +140,7 @@ typedef struct {
 	uint64_t seed;
 	const char *brk;
 	uint32_t n_force;
+	bool small; /* --small: 4..40 delegates in every seed */
 	int verbose;
 	/* parameters drawn from the seed */
 	uint32_t n, f;
@@ -785,9 +786,9 @@ static void setup(sim *s)
 	rng_seed(&s->r, s->seed);
 	rng *r = &s->r;
 	/* most seeds small (fast), every 8th 99..200 delegates */
-	s->n = s->n_force         ? s->n_force
-	       : s->seed % 8 == 0 ? (uint32_t)rng_range(r, 99, 200)
-	                          : (uint32_t)rng_range(r, 4, 40);
+	s->n = s->n_force                      ? s->n_force
+	       : s->seed % 8 == 0 && !s->small ? (uint32_t)rng_range(r, 99, 200)
+	                                       : (uint32_t)rng_range(r, 4, 40);
 	uint32_t maxf = (s->n - 1) / 3;
 	s->f = rng_chance(r, 500) ? maxf : (uint32_t)rng_range(r, 0, maxf);
 	s->loss_pm = (uint32_t)rng_range(r, 0, 50);
@@ -950,11 +951,12 @@ static void run(sim *s)
 static void usage(void)
 {
 	fputs(
-	    "usage: ssp_sim [--seed S | --seeds N [--first F]] [--n N] [--break quorum|watermark]\n"
-	    "               [--expect-violation] [--replay-check] [-v]\n"
+	    "usage: ssp_sim [--seed S | --seeds N [--first F]] [--n N] [--small]\n"
+	    "               [--break quorum|watermark] [--expect-violation] [--replay-check] [-v]\n"
 	    "  --seed S            run one seed (replay)\n"
 	    "  --seeds N           run seeds F..F+N-1 (default 0..199)\n"
 	    "  --n N               force the number of delegates (default: from the seed)\n"
+	    "  --small             4..40 delegates in every seed (no 99..200 ones)\n"
 	    "  --break RULE        run a deliberately broken rule: quorum (n/2 votes) or\n"
 	    "                      watermark (a restarted node forgets what it signed)\n"
 	    "  --expect-violation  succeed only if some seed finds a violation (self-check)\n"
@@ -966,6 +968,7 @@ static void replay_cmd(char *out, size_t cap, const sim *s)
 {
 	int k = snprintf(out, cap, "ssp_sim --seed %" PRIu64, s->seed);
 	if (s->n_force && k > 0) k += snprintf(out + k, cap - (size_t)k, " --n %u", s->n_force);
+	if (s->small && k > 0) k += snprintf(out + k, cap - (size_t)k, " --small");
 	if (s->brk[0] && k > 0) snprintf(out + k, cap - (size_t)k, " --break %s", s->brk);
 }
 
@@ -976,6 +979,7 @@ int main(int argc, char **argv)
 	int verbose = 0;
 	const char *brk = "";
 	uint32_t n_force = 0;
+	bool small = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--seed") && v) {
@@ -1002,6 +1006,8 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			i++;
+		} else if (!strcmp(a, "--small")) {
+			small = true;
 		} else if (!strcmp(a, "--replay-check")) {
 			replay_check = true;
 		} else if (!strcmp(a, "--expect-violation")) {
@@ -1025,6 +1031,7 @@ int main(int argc, char **argv)
 		s->seed = seed;
 		s->brk = brk;
 		s->n_force = n_force;
+		s->small = small;
 		s->verbose = verbose;
 		run(s);
 		ran++;
@@ -1035,6 +1042,7 @@ int main(int argc, char **argv)
 			t->seed = seed;
 			t->brk = brk;
 			t->n_force = n_force;
+			t->small = small;
 			run(t);
 			if (!s->fail[0] && (t->trace != s->trace || t->n_events != s->n_events ||
 			                    strcmp(t->fail, s->fail)))
