@@ -1,113 +1,28 @@
 /*
- * bft_finality.c — votes, justification, finality and fork choice of the
- * BFT state machine (consensus layer, ssp/bft.h). A link source -> target
- * with a quorum of votes (assembled here from votes, or carried as a QC by
- * a block) justifies its target once its source is justified; a justified
+ * bft_finality.c — QCs, justification and finality of the BFT state
+ * machine (consensus layer, ssp/bft.h). A link source -> target with a
+ * quorum of votes (assembled here from votes, or carried as a QC by a
+ * block) justifies its target once its source is justified; a justified
  * block whose direct child is justified from it is final. Every vote seen,
- * directly or inside a QC, is kept per voter to catch double and surround
- * votes. The head is the best branch containing the final block.
+ * directly or inside a QC, also goes to the evidence records
+ * (bft_evidence.c); the head is fork choice's (bft_forkchoice.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bft_internal.h"
 
-static ssp_bft_ref ref_of(const ssp_bft *m, uint32_t i)
+uint32_t ssp_bft_qc_count(const ssp_bft_qc *qc)
 {
-	return (ssp_bft_ref){m->b[i].h.height, m->b[i].h.id};
-}
-
-void bft_evidence_push(ssp_bft *m, const ssp_bft_evidence *e)
-{
-	uint32_t at = (m->evq_head + m->evq_n) % SSP_BFT_EVIDENCE_QUEUE;
-	m->evq[at] = *e;
-	if (m->evq_n < SSP_BFT_EVIDENCE_QUEUE)
-		m->evq_n++;
-	else
-		m->evq_head =
-		    (m->evq_head + 1) % SSP_BFT_EVIDENCE_QUEUE; /* the oldest is dropped */
-}
-
-bool ssp_bft_evidence_pop(ssp_bft *m, ssp_bft_evidence *out)
-{
-	if (!m->evq_n) return false;
-	*out = m->evq[m->evq_head];
-	m->evq_head = (m->evq_head + 1) % SSP_BFT_EVIDENCE_QUEUE;
-	m->evq_n--;
-	return true;
+	uint32_t c = 0;
+	for (int i = 0; i < SSP_BFT_BITMAP_WORDS; i++)
+		c += (uint32_t)__builtin_popcountll(qc->bits[i]);
+	return c;
 }
 
 bool ssp_bft_conflicted(const ssp_bft *m)
 {
 	return m->conflicted;
-}
-
-/* ------------------------------------------------------------ vote records */
-
-static uint64_t th(const ssp_bft *m, const bft_vrec *r)
-{
-	return m->b[r->tgt].h.height;
-}
-
-static uint64_t sh(const ssp_bft *m, const bft_vrec *r)
-{
-	return m->b[r->src].h.height;
-}
-
-/*
- * Records voter's vote src -> tgt unless it conflicts with one recorded
- * (then queues the evidence). The records stay sorted by target height and
- * conflict-free, so their sources ascend with the targets and each rule is
- * one look at a neighbour. Returns true for a new, conflict-free vote.
- */
-static bool record_vote(ssp_bft *m, uint32_t voter, uint32_t src, uint32_t tgt)
-{
-	bft_voter *v = &m->voters[voter];
-	uint64_t t = m->b[tgt].h.height, s = m->b[src].h.height;
-	uint32_t lo = 0, hi = v->n;
-	while (lo < hi) { /* first record with target height >= t */
-		uint32_t mid = (lo + hi) / 2;
-		if (th(m, &v->v[mid]) < t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	const bft_vrec *other = NULL;
-	ssp_bft_ev_kind kind = SSP_BFT_EV_NONE;
-	if (lo < v->n && th(m, &v->v[lo]) == t) {
-		if (v->v[lo].tgt == tgt && v->v[lo].src == src) return false; /* seen */
-		other = &v->v[lo];
-		kind = SSP_BFT_EV_DOUBLE_VOTE;
-	} else if (lo > 0 && sh(m, &v->v[lo - 1]) > s) {
-		other = &v->v[lo - 1]; /* the new vote surrounds it */
-		kind = SSP_BFT_EV_SURROUND;
-	} else if (lo < v->n && sh(m, &v->v[lo]) < s) {
-		other = &v->v[lo]; /* it surrounds the new vote */
-		kind = SSP_BFT_EV_SURROUND;
-	}
-	if (other) {
-		ssp_bft_evidence e = {.kind = (uint8_t)kind, .offender = voter};
-		e.vote[0] = (ssp_bft_vote){voter, ref_of(m, other->src), ref_of(m, other->tgt)};
-		e.vote[1] = (ssp_bft_vote){voter, ref_of(m, src), ref_of(m, tgt)};
-		bft_evidence_push(m, &e);
-		return false;
-	}
-	if (v->n == SSP_BFT_VOTES_KEPT) { /* forget the lowest target */
-		memmove(v->v, v->v + 1, (v->n - 1) * sizeof *v->v);
-		v->n--;
-		if (lo) lo--;
-	}
-	if (v->n == v->cap) {
-		uint32_t cap = v->cap ? v->cap * 2 : 8;
-		bft_vrec *nv = ssp_realloc(v->v, cap * sizeof *nv);
-		if (!nv) return true; /* only evidence is lost (not a verdict) */
-		v->v = nv;
-		v->cap = cap;
-	}
-	memmove(v->v + lo + 1, v->v + lo, (v->n - lo) * sizeof *v->v);
-	v->v[lo] = (bft_vrec){src, tgt};
-	v->n++;
-	return true;
 }
 
 /* ------------------------------------------------------------------ links */
@@ -196,7 +111,7 @@ void bft_on_block(ssp_bft *m, uint32_t ix)
 		uint32_t src = bft_find(m, &x->h.qc.source.id),
 		         tgt = bft_find(m, &x->h.qc.target.id);
 		for (uint32_t i = 0; i < m->p.n; i++)
-			if (x->h.qc.bits[i / 64] >> (i % 64) & 1) record_vote(m, i, src, tgt);
+			if (x->h.qc.bits[i / 64] >> (i % 64) & 1) bft_record_vote(m, i, src, tgt);
 		bft_link *l = link_get(m, src, tgt);
 		for (int w = 0; w < SSP_BFT_BITMAP_WORDS; w++)
 			l->bits[w] |= x->h.qc.bits[w];
@@ -221,7 +136,7 @@ int ssp_bft_add_vote(ssp_bft *m, const ssp_bft_vote *v)
 	if (rc) return rc;
 	bft_link *l = link_find(m, src, tgt);
 	if (l && (l->bits[v->voter / 64] >> (v->voter % 64) & 1)) return 0; /* counted */
-	if (!record_vote(m, v->voter, src, tgt)) return 0; /* seen, or conflicting */
+	if (!bft_record_vote(m, v->voter, src, tgt)) return 0; /* seen, or conflicting */
 	l = link_get(m, src, tgt);
 	l->bits[v->voter / 64] |= 1ULL << (v->voter % 64);
 	l->count++;
@@ -233,52 +148,14 @@ int ssp_bft_add_vote(ssp_bft *m, const ssp_bft_vote *v)
 	return 0;
 }
 
-/* ------------------------------------------------------------ fork choice */
-
-void bft_update_head(ssp_bft *m)
-{
-	uint32_t best = m->final;
-	ssp_bft_branch bb = {0};
-	bool have = false;
-	uint64_t fh = m->b[m->final].h.height;
-	for (uint32_t i = 0; i < m->nb; i++) {
-		const bft_node *x = &m->b[i];
-		if (x->children && i != m->final) continue;
-		if (x->h.height < fh) continue;
-		/* its latest justified block, and whether the branch holds the final block */
-		uint64_t jh = 0;
-		bool found_j = false;
-		uint32_t y = i;
-		for (; y != BFT_NONE && m->b[y].h.height > fh; y = m->b[y].parent)
-			if (!found_j && m->b[y].justified) {
-				jh = m->b[y].h.height;
-				found_j = true;
-			}
-		if (y != m->final) continue;
-		if (!found_j) jh = fh;
-		ssp_bft_branch br = {jh, x->h.time_ms, x->h.id};
-		if (!have || ssp_bft_branch_cmp(&br, &bb) > 0) {
-			best = i;
-			bb = br;
-			have = true;
-		}
-	}
-	m->head = best;
-}
-
-void ssp_bft_head(const ssp_bft *m, ssp_bft_ref *out)
-{
-	*out = ref_of(m, m->head);
-}
-
 void ssp_bft_final(const ssp_bft *m, ssp_bft_ref *out)
 {
-	*out = ref_of(m, m->final);
+	*out = bft_ref(m, m->final);
 }
 
 void ssp_bft_justified(const ssp_bft *m, ssp_bft_ref *out)
 {
-	*out = ref_of(m, m->top_justified);
+	*out = bft_ref(m, m->top_justified);
 }
 
 bool ssp_bft_is_justified(const ssp_bft *m, const ssp_hash *id)
@@ -296,14 +173,14 @@ int ssp_bft_vote_for(const ssp_bft *m, ssp_bft_vote *out, ssp_bft_qc *qc, uint32
 	uint32_t s = m->b[t].parent;
 	while (!m->b[s].justified)
 		s = m->b[s].parent; /* genesis is justified */
-	*out = (ssp_bft_vote){voter, ref_of(m, s), ref_of(m, t)};
+	*out = (ssp_bft_vote){voter, bft_ref(m, s), bft_ref(m, t)};
 	if (qc) {
 		memset(qc, 0, sizeof *qc);
 		for (uint32_t i = 0; s != 0 && i < m->nl; i++) {
 			const bft_link *l = &m->links[i];
 			if (l->tgt != s || !l->done) continue; /* the link that justified s */
-			qc->source = ref_of(m, l->src);
-			qc->target = ref_of(m, l->tgt);
+			qc->source = bft_ref(m, l->src);
+			qc->target = bft_ref(m, l->tgt);
 			memcpy(qc->bits, l->bits, sizeof qc->bits);
 			break;
 		}
@@ -324,7 +201,7 @@ int ssp_bft_add_qc(ssp_bft *m, const ssp_bft_qc *qc)
 	int rc = bft_links_reserve(m);
 	if (rc) return rc;
 	for (uint32_t i = 0; i < m->p.n; i++)
-		if (qc->bits[i / 64] >> (i % 64) & 1) record_vote(m, i, src, tgt);
+		if (qc->bits[i / 64] >> (i % 64) & 1) bft_record_vote(m, i, src, tgt);
 	bft_link *l = link_get(m, src, tgt);
 	l->count = 0;
 	for (int w = 0; w < SSP_BFT_BITMAP_WORDS; w++) {

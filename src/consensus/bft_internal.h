@@ -81,10 +81,21 @@ struct ssp_bft {
 	uint32_t evq_head, evq_n;
 };
 
+static inline ssp_bft_ref bft_ref(const ssp_bft *m, uint32_t i)
+{
+	return (ssp_bft_ref){m->b[i].h.height, m->b[i].h.id};
+}
+
 uint32_t bft_find(const ssp_bft *m, const ssp_hash *id);
 /* a == b or a is an ancestor of b */
 bool bft_descends(const ssp_bft *m, uint32_t a, uint32_t b);
 void bft_evidence_push(ssp_bft *m, const ssp_bft_evidence *e);
+/*
+ * Records voter's vote src -> tgt (block indexes) unless it conflicts with
+ * one recorded (then queues the evidence). True for a new, conflict-free
+ * vote (bft_evidence.c).
+ */
+bool bft_record_vote(ssp_bft *m, uint32_t voter, uint32_t src, uint32_t tgt);
 /* Room for one more link, so bft_on_block cannot fail. */
 SSP_WUR int bft_links_reserve(ssp_bft *m);
 /*
