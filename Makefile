@@ -7,6 +7,8 @@
 #   make test   install deps, build (+ ASan/UBSan unit build), run every test
 #   make bench  install deps, build, run the benchmarks
 #   make fuzz   build the libFuzzer harnesses with clang (build-fuzz/)
+#   make sim SEEDS=N  run the consensus simulator over seeds 0..N-1 (tests/sim/sim.c; make test
+#               runs 200 of them, docs/internals/consensus.md)
 #   make test-arm64  cross-build for arm64 (build-arm64/) and run every test under qemu-user,
 #               plus the cross-architecture determinism test against the native build
 JOBS ?= $(shell nproc)
@@ -14,7 +16,7 @@ BUILD ?= build
 
 PREFIX ?= /usr/local
 
-.PHONY: all deps build build-tools run reset install testnet testnet-down test test-asan test-tsan test-arm64 bench fuzz format clean
+.PHONY: all deps build build-tools run reset install testnet testnet-down test test-asan test-tsan test-arm64 bench fuzz sim format clean
 
 all: build
 
@@ -64,11 +66,13 @@ test-asan:
 # holds (a TSan CHECK, not a race), so they run in the other two builds only; so do
 # test_contract (single-threaded, 64 s under TSan) and test_exec_budget (a producer
 # policy over 3,000 transfers, 54 s under TSan): make test stays under 15 minutes.
+# The consensus simulator (unit.sim_*) is single-threaded too (one process, one thread,
+# every delegate an object): no race to find, so it runs in the plain and ASan builds only.
 test-tsan:
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSSP_TSAN=ON >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-		ctest --output-on-failure -j $(JOBS) -E 'fuzz|unit.test_vm_|unit.test_contract$$|functional.test_exec_budget'
+		ctest --output-on-failure -j $(JOBS) -E 'fuzz|unit.test_vm_|unit.test_contract$$|functional.test_exec_budget|unit.sim_'
 
 test: deps build test-asan test-tsan
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -97,6 +101,14 @@ bench: deps build
 fuzz:
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSSP_FUZZ=ON -DSSP_UNIT_ONLY=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
+
+# The deterministic consensus simulator over seeds 0..SEEDS-1; a failing seed prints the
+# command that replays it (build/tests/ssp_sim --seed S ...).
+SEEDS ?= 1000
+sim:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target ssp_sim
+	./$(BUILD)/tests/ssp_sim --seeds $(SEEDS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

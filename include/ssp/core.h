@@ -120,6 +120,11 @@ extern "C" {
 	X(DPOS_EVIDENCE, -169, "not evidence of double signing by that delegate")       \
 	X(DPOS_PUNISHED, -170, "that double signing was already punished")              \
 	X(DPOS_BANNED, -171, "delegate banned for double signing")                      \
+	X(BFT_REVEAL, -180, "wrong or missing hash-onion reveal")                      \
+	X(BFT_QC, -181, "invalid quorum certificate")                                  \
+	X(BFT_UNSAFE, -182, "signing would conflict with the signing watermark")       \
+	X(BFT_PARTICIPATION, -183, "participation in the last round below 33%")        \
+	X(BFT_CONFLICT, -184, "block does not descend from the final block")           \
 	X(TOKEN, -93, "secure element (PKCS#11 token) failure")                          \
 	X(VM_ERROR, -110, "contract error")                                             \
 	X(VM_GAS, -111, "out of gas")                                                   \

@@ -1,0 +1,363 @@
+/*
+ * ssp/bft.h — the DPoS-99 consensus rules as a pure state machine
+ * (consensus layer, part of libssp_consensus; issue 9, ARCHITECTURE §6):
+ * the round order (sort by SHA-256(seed | key)), the hash onion and the
+ * round seed, Casper-FFG votes and quorum certificates, justification and
+ * finality, fork choice, the signing watermark, evidence of equivocation
+ * and the participation rule. docs/internals/consensus.md explains it;
+ * tests/sim/sim.c runs 4..200 copies of it against a simulated network.
+ *
+ * Pure: no I/O, no clock, no globals, no randomness. Time enters only as
+ * the slot and timestamp fields of the blocks given to it. Signatures are
+ * checked OUTSIDE: every block and vote handed to the machine was already
+ * verified by the caller (block signed by the key of its `producer`, vote
+ * signed by its `voter`, every bit of a QC backed by a verified vote), so
+ * the simulator can run 200 delegates fast. The machine's verdicts on a
+ * block or vote are a function of its inputs; a local failure (memory) is
+ * SSP_ERR_NOMEM, never a verdict (ssp_err_local).
+ *
+ * Not wired into sspd yet: the node still runs the round-robin schedule of
+ * ssp/consensus.h (rr.c). The delegate set is fixed for the machine's life
+ * (the election's set change at round r+2 is not applied here yet).
+ *
+ * Conventions as in ssp/core.h: fallible functions return 0 or a negative
+ * ssp_err; predicates return bool; arguments are context, outputs, inputs.
+ * An ssp_bft object belongs to one thread (even its lookups update a
+ * cache of round orders); the free functions are thread-safe.
+ */
+#ifndef SSP_BFT_H
+#define SSP_BFT_H
+
+#include "ssp/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Delegates per set at most (the QC bitmap's width). */
+#define SSP_BFT_MAX_N 256
+#define SSP_BFT_BITMAP_WORDS (SSP_BFT_MAX_N / 64)
+
+/* A block as a checkpoint: every block is one (height = FFG epoch). */
+typedef struct {
+	uint64_t height;
+	ssp_hash id;
+} ssp_bft_ref;
+
+/* ------------------------------------------------------------- schedule */
+
+/* floor(2n/3) + 1: the votes a QC needs. */
+uint32_t ssp_bft_quorum(uint32_t n);
+
+/* The round of a slot: slot / n (slot 0 is genesis, in round 0). */
+static inline uint64_t ssp_bft_round(uint64_t slot, uint32_t n)
+{
+	return slot / n;
+}
+
+/*
+ * The order of a round: order[i] (capacity n) = the index into keys of the
+ * delegate producing slot i of the round (slot round*n + i). Delegates are
+ * sorted by SHA-256(seed[32] | key.type | key.len | key.b[0..len)) as
+ * big-endian numbers, ties (only for equal keys) by index. SSP_ERR_INVAL
+ * for n == 0 or n > SSP_BFT_MAX_N.
+ */
+SSP_WUR int ssp_bft_order(uint32_t *order, const ssp_pubkey *keys, uint32_t n,
+                          const ssp_hash *seed);
+
+/*
+ * Whether a slot's reveal counts toward the next round's seed: the first
+ * ceil(2n/3) slots of its round (the "window"; the last third of a round
+ * can no longer change the seed, so the order of round r+1 is fixed before
+ * the round ends and no late producer can choose it).
+ */
+bool ssp_bft_in_seed_window(uint64_t slot, uint32_t n);
+
+/*
+ * The seed combiner, XOR: acc ^= reveal. XOR is order-independent, so the
+ * seed does not depend on which of two branches' blocks came first, and a
+ * producer's only choice is to withhold its block (which it cannot hide:
+ * a missed slot), never to pick its reveal (fixed by its commitment).
+ */
+void ssp_bft_seed_fold(ssp_hash *acc, const ssp_hash *reveal);
+
+/*
+ * The seed of `round` from the last round before it that had a block on the
+ * branch (prev_seed its seed, acc the XOR of that round's window reveals):
+ * SHA-256("ssp-bft-seed" | prev_seed | acc | u64le round). Rounds without
+ * blocks in between cost nothing (the round number is hashed in).
+ */
+void ssp_bft_seed_next(ssp_hash *out, const ssp_hash *prev_seed, const ssp_hash *acc,
+                       uint64_t round);
+
+/* Blocks in at least 33% of a round's n slots. */
+bool ssp_bft_participation_ok(uint32_t blocks_last_round, uint32_t n);
+
+/*
+ * The participation rule for a block at `slot`, from the producer's view:
+ * prev = slots of the previous round it holds a block for (any branch),
+ * cur = slots of this round before `slot` it holds a block for, last_slot
+ * = the latest slot before `slot` it holds a block for. Produce when the
+ * previous round had 33% (round 0 always), or this round has had 33% of
+ * its slots so far (a network coming back fills every slot), or there was
+ * no block for a whole round (everyone stopped: somebody must restart the
+ * chain, or a stall would be permanent). Counted over the view, not the
+ * branch: after a partition heals, fork choice may pick the minority's
+ * branch (a later tip), and a branch count would then stop every producer
+ * for a round. A producer cut off in a minority of fewer than a third
+ * stops after a round, then makes at most a short burst per silent round
+ * (harmless: its branch cannot be justified).
+ */
+bool ssp_bft_may_produce(uint32_t prev, uint32_t cur, uint64_t slot, uint64_t last_slot,
+                         uint32_t n);
+
+/* ------------------------------------------------------------ hash onion */
+
+/*
+ * A delegate's hash onion of length k: element i = SHA-256^(k-i)(secret),
+ * so element 0 = SHA-256^k(secret) is the commitment registered on chain
+ * and SHA-256(element i+1) = element i. Its block in round r reveals
+ * element r+1. Verification needs only the last element seen.
+ */
+void ssp_bft_onion_commit(ssp_hash *out, const ssp_hash *secret, uint32_t k);
+/* Element i (1..k) of the onion; SSP_ERR_RANGE past its end (O(k - i) hashes). */
+SSP_WUR int ssp_bft_onion_element(ssp_hash *out, const ssp_hash *secret, uint32_t k, uint64_t i);
+/*
+ * True when SHA-256^steps(reveal) == prev (steps >= 1): reveal is the
+ * element `steps` places after prev. The caller bounds steps (the machine
+ * by the onion length).
+ */
+bool ssp_bft_onion_check(const ssp_hash *reveal, const ssp_hash *prev, uint64_t steps);
+
+/* ------------------------------------------------------ votes, watermark */
+
+/* A Casper-FFG vote: source = the voter's highest justified block, target = the block. */
+typedef struct {
+	uint32_t voter; /* index into the delegate set */
+	ssp_bft_ref source, target;
+} ssp_bft_vote;
+
+/* A quorum certificate: one link and the voters (their signatures travel outside). */
+typedef struct {
+	ssp_bft_ref source, target;
+	uint64_t bits[SSP_BFT_BITMAP_WORDS]; /* bit i: delegate i voted source -> target */
+} ssp_bft_qc;
+
+uint32_t ssp_bft_qc_count(const ssp_bft_qc *qc);
+
+/*
+ * What a delegate has signed, persisted (in the same txn as the block, or
+ * before a vote is sent) so a restart or a failover copy never signs a
+ * conflicting block or vote. All zero: nothing signed yet.
+ */
+typedef struct {
+	uint64_t block_slot;     /* the highest slot a block was signed for (0: none) */
+	ssp_bft_ref vote_source; /* the last vote signed (vote_target.height 0: none) */
+	ssp_bft_ref vote_target;
+	/*
+	 * The QC that justified vote_source (all zero for genesis). Votes never
+	 * go back to a lower source, so a delegate that restarts without it
+	 * could not vote until others justify its source again, which may
+	 * need its own vote: it hands this QC back with ssp_bft_add_qc and
+	 * puts it in its next block.
+	 */
+	ssp_bft_qc source_qc;
+} ssp_bft_watermark;
+
+/*
+ * May a block for `slot` be signed? Only for a slot above every slot signed
+ * before (never two blocks for one slot, not even the same one again: send
+ * the stored block instead). 0 and *next = the watermark to persist BEFORE
+ * the block leaves, or SSP_ERR_BFT_UNSAFE (*next untouched).
+ */
+SSP_WUR int ssp_bft_may_sign_block(ssp_bft_watermark *next, const ssp_bft_watermark *wm,
+                                   uint64_t slot);
+/*
+ * May the vote source -> target be signed? Votes are monotone: the target
+ * height above the last vote's and the source height not below the last
+ * source's, which rules out both a double vote (two targets at one height)
+ * and a surround vote in either direction. The identical last vote again
+ * is allowed (a re-send). 0 and *next to persist before sending (with
+ * source_qc, the QC justifying the source, from ssp_bft_vote_for; NULL
+ * keeps the one in wm), or SSP_ERR_BFT_UNSAFE; SSP_ERR_INVAL when
+ * source.height >= target.height.
+ */
+SSP_WUR int ssp_bft_may_vote(ssp_bft_watermark *next, const ssp_bft_watermark *wm,
+                             const ssp_bft_ref *source, const ssp_bft_ref *target,
+                             const ssp_bft_qc *source_qc);
+
+/* ------------------------------------------------------------- evidence */
+
+typedef enum {
+	SSP_BFT_EV_NONE = 0,
+	SSP_BFT_EV_DOUBLE_BLOCK = 1, /* two blocks for one slot by one key */
+	SSP_BFT_EV_DOUBLE_VOTE = 2,  /* two different votes with one target height */
+	SSP_BFT_EV_SURROUND = 3,     /* a.source < b.source and b.target < a.target */
+} ssp_bft_ev_kind;
+
+typedef struct {
+	uint8_t kind; /* ssp_bft_ev_kind */
+	uint32_t offender;
+	uint64_t slot;        /* DOUBLE_BLOCK: the slot */
+	ssp_hash block[2];    /* DOUBLE_BLOCK: the two block ids */
+	ssp_bft_vote vote[2]; /* DOUBLE_VOTE, SURROUND: the two votes (vote[0] the earlier seen) */
+} ssp_bft_evidence;
+
+/* How two votes of one voter conflict: SSP_BFT_EV_NONE, _DOUBLE_VOTE or _SURROUND. */
+ssp_bft_ev_kind ssp_bft_votes_conflict(const ssp_bft_vote *a, const ssp_bft_vote *b);
+/*
+ * The rule a slashing tx applies (beyond the signatures, checked outside):
+ * the two halves are by the offender and really conflict.
+ */
+bool ssp_bft_evidence_valid(const ssp_bft_evidence *e);
+
+/* ---------------------------------------------------------- fork choice */
+
+/* A branch as fork choice sees it. */
+typedef struct {
+	uint64_t justified_height; /* its latest justified block */
+	uint64_t tip_time_ms;      /* its tip's timestamp */
+	ssp_hash tip_id;
+} ssp_bft_branch;
+
+/*
+ * > 0 when a is better, < 0 when b is, 0 when they are one: the latest
+ * justified block, then the later tip timestamp, then the lower tip id.
+ * (Branches that do not contain the final block are never candidates.)
+ */
+int ssp_bft_branch_cmp(const ssp_bft_branch *a, const ssp_bft_branch *b);
+
+/* --------------------------------------------------------- the machine */
+
+/*
+ * One node's view: the block tree above its final block, the QCs it has
+ * seen (in blocks or assembled from votes), justification, finality, the
+ * fork-choice head, and the votes it has seen (for evidence). Bounded:
+ * max_blocks blocks, SSP_BFT_VOTES_KEPT votes per voter.
+ */
+typedef struct ssp_bft ssp_bft;
+
+#define SSP_BFT_VOTES_KEPT 256
+
+typedef struct {
+	uint32_t n;               /* delegates, 1..SSP_BFT_MAX_N */
+	const ssp_pubkey *keys;   /* n keys; copied */
+	const ssp_hash *onion;    /* n onion commitments (element 0); copied */
+	uint32_t onion_len;       /* k: rounds 0..k-1 can be produced */
+	ssp_hash genesis_id;      /* height 0, slot 0: justified and final */
+	uint64_t genesis_time_ms; /* slot s spans [genesis + s*slot_ms, + slot_ms) */
+	ssp_hash genesis_seed;    /* round 0's seed */
+	uint32_t slot_ms;
+	uint32_t max_blocks; /* 0: 65536 */
+	/* 0: ssp_bft_quorum(n). Anything else breaks safety: for the simulator's
+	 * self-check (ssp_sim --break quorum) only. */
+	uint32_t quorum_override;
+} ssp_bft_params;
+
+/* A header as the machine needs it (its signature already verified). */
+typedef struct {
+	ssp_hash id, parent;
+	uint64_t height, slot, time_ms;
+	uint32_t producer; /* index of the signing key */
+	ssp_hash reveal;   /* onion element round(slot)+1 of the producer */
+	bool has_qc;
+	ssp_bft_qc qc; /* a link whose target is on this block's branch */
+} ssp_bft_block;
+
+/* p is copied. SSP_ERR_INVAL for bad parameters, SSP_ERR_NOMEM. */
+SSP_WUR int ssp_bft_new(ssp_bft **out, const ssp_bft_params *p);
+void ssp_bft_free(ssp_bft *m);
+
+/*
+ * Adds a block. 0: stored (the head, justification and finality may have
+ * moved); SSP_ERR_EXISTS: known; SSP_ERR_NOTFOUND: its parent is unknown
+ * (keep it, fetch the parent, add it again); SSP_ERR_BUSY: full (no
+ * blame); SSP_ERR_NOMEM (local). Validity errors (the sender is at fault):
+ * SSP_ERR_BFT_CONFLICT (not above the final block), SSP_ERR_BLOCK_HEIGHT,
+ * SSP_ERR_BLOCK_TIME (slot not after its parent's, or the timestamp outside
+ * its slot), SSP_ERR_BLOCK_PRODUCER (not the producer of its slot on its
+ * branch), SSP_ERR_BFT_REVEAL (wrong onion reveal), SSP_ERR_BFT_QC (fewer
+ * than a quorum, a link not on its branch, or a source the branch's own
+ * QCs do not justify: every branch carries its whole chain of
+ * justifications, so following one branch is enough). A second valid block of a
+ * producer for one slot is stored and its evidence queued; so is every
+ * conflict between the QC's votes and votes seen before.
+ */
+SSP_WUR int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b);
+
+/*
+ * Adds a vote (to assemble QCs and to find equivocation). 0: counted (or a
+ * duplicate); SSP_ERR_NOTFOUND: its source or target block is unknown (keep
+ * it and try again after more blocks); SSP_ERR_INVAL: the source is not an
+ * ancestor of the target or the voter is out of range (sender at fault);
+ * SSP_ERR_NOMEM. A vote conflicting with one seen before queues the
+ * evidence and is not counted.
+ */
+SSP_WUR int ssp_bft_add_vote(ssp_bft *m, const ssp_bft_vote *v);
+
+/*
+ * Evidence found by add_block/add_vote, oldest first: true and *out filled,
+ * false when none is left. The queue keeps SSP_BFT_EVIDENCE_QUEUE records
+ * (older ones are dropped past that: take them after every call).
+ */
+#define SSP_BFT_EVIDENCE_QUEUE 64
+bool ssp_bft_evidence_pop(ssp_bft *m, ssp_bft_evidence *out);
+/* True once two conflicting blocks were both final in this view (safety broken:
+ * more than 1/3 equivocated); the first final block stays final. */
+bool ssp_bft_conflicted(const ssp_bft *m);
+
+/* The fork-choice head, the last final block, the highest justified block. */
+void ssp_bft_head(const ssp_bft *m, ssp_bft_ref *out);
+void ssp_bft_final(const ssp_bft *m, ssp_bft_ref *out);
+void ssp_bft_justified(const ssp_bft *m, ssp_bft_ref *out);
+bool ssp_bft_is_justified(const ssp_bft *m, const ssp_hash *id);
+/* True if a known block: *out (may be NULL) gets its header, QC included
+ * (genesis: height 0, slot 0, producer UINT32_MAX). */
+bool ssp_bft_get(const ssp_bft *m, ssp_bft_block *out, const ssp_hash *id);
+/* Blocks held. */
+size_t ssp_bft_count(const ssp_bft *m);
+/* The i-th block held (0 <= i < count), parents before children. */
+void ssp_bft_at(const ssp_bft *m, ssp_bft_block *out, size_t i);
+
+/*
+ * The vote an honest delegate casts for `target` (a known block): source =
+ * the highest justified block on its branch; *qc (may be NULL) gets the QC
+ * that justified the source (all zero for genesis), for the watermark. The
+ * caller checks ssp_bft_may_vote before signing. SSP_ERR_NOTFOUND for an
+ * unknown target, SSP_ERR_INVAL for genesis.
+ */
+SSP_WUR int ssp_bft_vote_for(const ssp_bft *m, ssp_bft_vote *out, ssp_bft_qc *qc, uint32_t voter,
+                             const ssp_hash *target);
+
+/*
+ * Adds a QC known from elsewhere (a restarted delegate's watermark, or a
+ * QC gossiped on its own; its votes' signatures checked by the caller). 0;
+ * SSP_ERR_NOTFOUND: a block of it is unknown (try again later);
+ * SSP_ERR_BFT_QC: fewer than a quorum, or the source is not an ancestor of
+ * the target; SSP_ERR_NOMEM.
+ */
+SSP_WUR int ssp_bft_add_qc(ssp_bft *m, const ssp_bft_qc *qc);
+
+/* The producer of `slot` on the branch ending at `parent` (a known block with a lower slot). */
+SSP_WUR int ssp_bft_producer(ssp_bft *m, uint32_t *out, const ssp_hash *parent, uint64_t slot);
+/* Slots of the round before slot's round this view holds a block for (any branch). */
+uint32_t ssp_bft_participation(const ssp_bft *m, uint64_t slot);
+
+/*
+ * A block template for `slot` by delegate `me` on top of `parent`: fills
+ * parent, height, slot, producer and the best QC this view has for the
+ * branch (the highest-target link with a quorum whose target is the parent
+ * or an ancestor of it, not yet justified by the branch, and whose source
+ * the branch justifies). The caller sets reveal, time_ms and id, checks
+ * ssp_bft_may_sign_block, persists, signs. SSP_ERR_BLOCK_PRODUCER when it is
+ * not me's slot, SSP_ERR_BLOCK_TIME for a slot not after the parent's,
+ * SSP_ERR_BFT_PARTICIPATION when ssp_bft_may_produce says no (participation
+ * in the last round below 33%), SSP_ERR_NOTFOUND for an unknown parent.
+ */
+SSP_WUR int ssp_bft_propose(ssp_bft *m, ssp_bft_block *out, uint32_t me, const ssp_hash *parent,
+                            uint64_t slot);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

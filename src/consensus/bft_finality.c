@@ -1,0 +1,215 @@
+/*
+ * bft_finality.c — QCs, justification and finality of the BFT state
+ * machine (consensus layer, ssp/bft.h). A link source -> target with a
+ * quorum of votes (assembled here from votes, or carried as a QC by a
+ * block) justifies its target once its source is justified; a justified
+ * block whose direct child is justified from it is final. Every vote seen,
+ * directly or inside a QC, also goes to the evidence records
+ * (bft_evidence.c); the head is fork choice's (bft_forkchoice.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bft_internal.h"
+
+uint32_t ssp_bft_qc_count(const ssp_bft_qc *qc)
+{
+	uint32_t c = 0;
+	for (int i = 0; i < SSP_BFT_BITMAP_WORDS; i++)
+		c += (uint32_t)__builtin_popcountll(qc->bits[i]);
+	return c;
+}
+
+bool ssp_bft_conflicted(const ssp_bft *m)
+{
+	return m->conflicted;
+}
+
+/* ------------------------------------------------------------------ links */
+
+int bft_links_reserve(ssp_bft *m)
+{
+	if (m->nl < m->capl) return 0;
+	uint32_t cap = m->capl ? m->capl * 2 : 64;
+	bft_link *nl = ssp_realloc(m->links, cap * sizeof *nl);
+	if (!nl) return SSP_ERR_NOMEM;
+	m->links = nl;
+	m->capl = cap;
+	return 0;
+}
+
+static bft_link *link_find(ssp_bft *m, uint32_t src, uint32_t tgt)
+{
+	for (uint32_t i = m->nl; i-- > 0;)
+		if (m->links[i].src == src && m->links[i].tgt == tgt) return &m->links[i];
+	return NULL;
+}
+
+/* After bft_links_reserve. */
+static bft_link *link_get(ssp_bft *m, uint32_t src, uint32_t tgt)
+{
+	bft_link *l = link_find(m, src, tgt);
+	if (l) return l;
+	l = &m->links[m->nl++];
+	memset(l, 0, sizeof *l);
+	l->src = src;
+	l->tgt = tgt;
+	return l;
+}
+
+void bft_set_final(ssp_bft *m, uint32_t ix)
+{
+	/* the reveal table: each producer's latest reveal in the newly final blocks */
+	for (uint32_t x = ix; x != m->final; x = m->b[x].parent) {
+		const bft_node *b = &m->b[x];
+		uint32_t p = b->h.producer;
+		uint64_t r = ssp_bft_round(b->h.slot, m->p.n);
+		if (m->fin_round[p] == UINT64_MAX || m->fin_round[p] < r) {
+			m->fin_round[p] = r;
+			m->fin_reveal[p] = b->h.reveal;
+		}
+	}
+	m->final = ix;
+}
+
+static void finalize(ssp_bft *m, uint32_t ix)
+{
+	if (bft_descends(m, m->final, ix)) {
+		if (ix != m->final) bft_set_final(m, ix);
+	} else if (!bft_descends(m, ix, m->final)) {
+		m->conflicted = true; /* two conflicting final blocks: > 1/3 equivocated */
+	}
+}
+
+static void justify(ssp_bft *m, uint32_t ix)
+{
+	m->b[ix].justified = true;
+	if (m->b[ix].h.height > m->b[m->top_justified].h.height) m->top_justified = ix;
+}
+
+/* Applies every link with a quorum whose source is justified, to a fixed point. */
+static void apply_links(ssp_bft *m)
+{
+	bool changed = true;
+	while (changed) {
+		changed = false;
+		for (uint32_t i = 0; i < m->nl; i++) {
+			bft_link *l = &m->links[i];
+			if (l->done || !l->qc || !m->b[l->src].justified) continue;
+			l->done = true;
+			changed = true;
+			if (!m->b[l->tgt].justified) justify(m, l->tgt);
+			if (m->b[l->tgt].h.height == m->b[l->src].h.height + 1) finalize(m, l->src);
+		}
+	}
+}
+
+void bft_on_block(ssp_bft *m, uint32_t ix)
+{
+	const bft_node *x = &m->b[ix];
+	if (x->h.has_qc) {
+		uint32_t src = bft_find(m, &x->h.qc.source.id),
+		         tgt = bft_find(m, &x->h.qc.target.id);
+		for (uint32_t i = 0; i < m->p.n; i++)
+			if (x->h.qc.bits[i / 64] >> (i % 64) & 1) bft_record_vote(m, i, src, tgt);
+		bft_link *l = link_get(m, src, tgt);
+		for (int w = 0; w < SSP_BFT_BITMAP_WORDS; w++)
+			l->bits[w] |= x->h.qc.bits[w];
+		l->count = 0;
+		for (int w = 0; w < SSP_BFT_BITMAP_WORDS; w++)
+			l->count += (uint32_t)__builtin_popcountll(l->bits[w]);
+		l->qc = true; /* the block's QC had a quorum (checked) */
+		apply_links(m);
+	}
+	bft_update_head(m);
+}
+
+int ssp_bft_add_vote(ssp_bft *m, const ssp_bft_vote *v)
+{
+	if (v->voter >= m->p.n) return SSP_ERR_INVAL;
+	uint32_t src = bft_find(m, &v->source.id), tgt = bft_find(m, &v->target.id);
+	if (src == BFT_NONE || tgt == BFT_NONE) return SSP_ERR_NOTFOUND;
+	if (m->b[src].h.height != v->source.height || m->b[tgt].h.height != v->target.height ||
+	    v->source.height >= v->target.height || !bft_descends(m, src, tgt))
+		return SSP_ERR_INVAL;
+	int rc = bft_links_reserve(m);
+	if (rc) return rc;
+	bft_link *l = link_find(m, src, tgt);
+	if (l && (l->bits[v->voter / 64] >> (v->voter % 64) & 1)) return 0; /* counted */
+	if (!bft_record_vote(m, v->voter, src, tgt)) return 0; /* seen, or conflicting */
+	l = link_get(m, src, tgt);
+	l->bits[v->voter / 64] |= 1ULL << (v->voter % 64);
+	l->count++;
+	if (!l->qc && l->count >= m->quorum) {
+		l->qc = true;
+		apply_links(m);
+		bft_update_head(m);
+	}
+	return 0;
+}
+
+void ssp_bft_final(const ssp_bft *m, ssp_bft_ref *out)
+{
+	*out = bft_ref(m, m->final);
+}
+
+void ssp_bft_justified(const ssp_bft *m, ssp_bft_ref *out)
+{
+	*out = bft_ref(m, m->top_justified);
+}
+
+bool ssp_bft_is_justified(const ssp_bft *m, const ssp_hash *id)
+{
+	uint32_t i = bft_find(m, id);
+	return i != BFT_NONE && m->b[i].justified;
+}
+
+int ssp_bft_vote_for(const ssp_bft *m, ssp_bft_vote *out, ssp_bft_qc *qc, uint32_t voter,
+                     const ssp_hash *target)
+{
+	uint32_t t = bft_find(m, target);
+	if (t == BFT_NONE) return SSP_ERR_NOTFOUND;
+	if (t == 0) return SSP_ERR_INVAL; /* genesis is no target */
+	uint32_t s = m->b[t].parent;
+	while (!m->b[s].justified)
+		s = m->b[s].parent; /* genesis is justified */
+	*out = (ssp_bft_vote){voter, bft_ref(m, s), bft_ref(m, t)};
+	if (qc) {
+		memset(qc, 0, sizeof *qc);
+		for (uint32_t i = 0; s != 0 && i < m->nl; i++) {
+			const bft_link *l = &m->links[i];
+			if (l->tgt != s || !l->done) continue; /* the link that justified s */
+			qc->source = bft_ref(m, l->src);
+			qc->target = bft_ref(m, l->tgt);
+			memcpy(qc->bits, l->bits, sizeof qc->bits);
+			break;
+		}
+	}
+	return 0;
+}
+
+int ssp_bft_add_qc(ssp_bft *m, const ssp_bft_qc *qc)
+{
+	uint32_t src = bft_find(m, &qc->source.id), tgt = bft_find(m, &qc->target.id);
+	if (src == BFT_NONE || tgt == BFT_NONE) return SSP_ERR_NOTFOUND;
+	for (uint32_t i = m->p.n; i < SSP_BFT_MAX_N; i++)
+		if (qc->bits[i / 64] >> (i % 64) & 1) return SSP_ERR_BFT_QC;
+	if (ssp_bft_qc_count(qc) < m->quorum || m->b[src].h.height != qc->source.height ||
+	    m->b[tgt].h.height != qc->target.height || qc->source.height >= qc->target.height ||
+	    !bft_descends(m, src, tgt))
+		return SSP_ERR_BFT_QC;
+	int rc = bft_links_reserve(m);
+	if (rc) return rc;
+	for (uint32_t i = 0; i < m->p.n; i++)
+		if (qc->bits[i / 64] >> (i % 64) & 1) bft_record_vote(m, i, src, tgt);
+	bft_link *l = link_get(m, src, tgt);
+	l->count = 0;
+	for (int w = 0; w < SSP_BFT_BITMAP_WORDS; w++) {
+		l->bits[w] |= qc->bits[w];
+		l->count += (uint32_t)__builtin_popcountll(l->bits[w]);
+	}
+	l->qc = true;
+	apply_links(m);
+	bft_update_head(m);
+	return 0;
+}

@@ -1,0 +1,424 @@
+/*
+ * bft_tree.c — the block tree of the BFT state machine (consensus layer,
+ * ssp/bft.h): a block's validity against its branch (height, slot and
+ * timestamp, the producer of its slot in its round's order, its onion
+ * reveal, the shape of its QC), the per-branch round seed, two blocks for
+ * one slot by one producer, and the block template a producer fills (with
+ * the participation rule over the view).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bft_internal.h"
+
+/* ------------------------------------------------------------------ index */
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t id_key(const ssp_hash *id)
+{
+	uint64_t k;
+	memcpy(&k, id->b, 8);
+	return k;
+}
+
+static int map_grow(bft_map *mp)
+{
+	uint32_t cap = mp->cap ? mp->cap * 2 : 64;
+	uint64_t *key = ssp_calloc(cap, sizeof *key);
+	uint32_t *val = ssp_calloc(cap, sizeof *val);
+	if (!key || !val) {
+		free(key);
+		free(val);
+		return SSP_ERR_NOMEM;
+	}
+	for (uint32_t i = 0; i < mp->cap; i++) {
+		if (!mp->val[i]) continue;
+		uint32_t j = (uint32_t)mix(mp->key[i]) & (cap - 1);
+		while (val[j])
+			j = (j + 1) & (cap - 1);
+		key[j] = mp->key[i];
+		val[j] = mp->val[i];
+	}
+	free(mp->key);
+	free(mp->val);
+	mp->key = key;
+	mp->val = val;
+	mp->cap = cap;
+	return 0;
+}
+
+static int map_reserve(bft_map *mp)
+{
+	return (mp->n + 1) * 2 > mp->cap ? map_grow(mp) : 0;
+}
+
+/* After map_reserve: cannot fail. */
+static void map_put(bft_map *mp, uint64_t k, uint32_t ix)
+{
+	uint32_t j = (uint32_t)mix(k) & (mp->cap - 1);
+	while (mp->val[j])
+		j = (j + 1) & (mp->cap - 1);
+	mp->key[j] = k;
+	mp->val[j] = ix + 1;
+	mp->n++;
+}
+
+uint32_t bft_find(const ssp_bft *m, const ssp_hash *id)
+{
+	const bft_map *mp = &m->by_id;
+	uint64_t k = id_key(id);
+	if (!mp->cap) return BFT_NONE;
+	for (uint32_t j = (uint32_t)mix(k) & (mp->cap - 1); mp->val[j]; j = (j + 1) & (mp->cap - 1))
+		if (mp->key[j] == k && !memcmp(m->b[mp->val[j] - 1].h.id.b, id->b, 32))
+			return mp->val[j] - 1;
+	return BFT_NONE;
+}
+
+bool bft_descends(const ssp_bft *m, uint32_t a, uint32_t b)
+{
+	uint64_t ha = m->b[a].h.height;
+	while (b != BFT_NONE && m->b[b].h.height > ha)
+		b = m->b[b].parent;
+	return b == a;
+}
+
+/* --------------------------------------------------------------- lifecycle */
+
+int ssp_bft_new(ssp_bft **out, const ssp_bft_params *p)
+{
+	int rc = SSP_ERR_NOMEM;
+	if (p->n == 0 || p->n > SSP_BFT_MAX_N || p->slot_ms == 0 || p->onion_len == 0)
+		return SSP_ERR_INVAL;
+	ssp_bft *m = ssp_calloc(1, sizeof *m);
+	if (!m) return SSP_ERR_NOMEM;
+	m->p = *p;
+	if (!m->p.max_blocks) m->p.max_blocks = 65536;
+	m->quorum = p->quorum_override ? p->quorum_override : ssp_bft_quorum(p->n);
+	m->keys = ssp_calloc(p->n, sizeof *m->keys);
+	m->onion = ssp_calloc(p->n, sizeof *m->onion);
+	m->fin_reveal = ssp_calloc(p->n, sizeof *m->fin_reveal);
+	m->fin_round = ssp_calloc(p->n, sizeof *m->fin_round);
+	m->voters = ssp_calloc(p->n, sizeof *m->voters);
+	m->capb = 64;
+	m->b = ssp_calloc(m->capb, sizeof *m->b);
+	if (!m->keys || !m->onion || !m->fin_reveal || !m->fin_round || !m->voters || !m->b)
+		goto out;
+	memcpy(m->keys, p->keys, p->n * sizeof *m->keys);
+	memcpy(m->onion, p->onion, p->n * sizeof *m->onion);
+	m->p.keys = m->keys;
+	m->p.onion = m->onion;
+	for (uint32_t i = 0; i < p->n; i++) {
+		m->fin_reveal[i] = p->onion[i];
+		m->fin_round[i] = UINT64_MAX;
+	}
+	bft_node *g = &m->b[0];
+	g->h.id = p->genesis_id;
+	g->h.time_ms = p->genesis_time_ms;
+	g->h.producer = BFT_NONE;
+	g->parent = BFT_NONE;
+	g->seed = p->genesis_seed;
+	g->justified = true;
+	m->nb = 1;
+	rc = map_reserve(&m->by_id);
+	if (!rc) rc = map_reserve(&m->by_slot);
+	if (!rc) {
+		map_put(&m->by_id, id_key(&g->h.id), 0);
+		map_put(&m->by_slot, 0, 0);
+	}
+out:
+	if (rc) {
+		ssp_bft_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+void ssp_bft_free(ssp_bft *m)
+{
+	if (!m) return;
+	if (m->voters)
+		for (uint32_t i = 0; i < m->p.n; i++)
+			free(m->voters[i].v);
+	free(m->voters);
+	free(m->keys);
+	free(m->onion);
+	free(m->fin_reveal);
+	free(m->fin_round);
+	free(m->b);
+	free(m->links);
+	free(m->by_id.key);
+	free(m->by_id.val);
+	free(m->by_slot.key);
+	free(m->by_slot.val);
+	free(m);
+}
+
+/* --------------------------------------------------------------- schedule */
+
+static const uint32_t *order_of(ssp_bft *m, const ssp_hash *seed)
+{
+	for (int i = 0; i < BFT_ORDER_CACHE; i++)
+		if (m->cache[i].used && !memcmp(m->cache[i].seed.b, seed->b, 32))
+			return m->cache[i].order;
+	uint32_t c = m->cache_next++ % BFT_ORDER_CACHE;
+	if (ssp_bft_order(m->cache[c].order, m->keys, m->p.n, seed)) abort(); /* n checked in new */
+	m->cache[c].seed = *seed;
+	m->cache[c].used = true;
+	return m->cache[c].order;
+}
+
+/* The seed and window accumulator a block at `slot` on parent P starts from. */
+static void round_state(const ssp_bft *m, ssp_hash *seed, ssp_hash *acc, uint32_t pi, uint64_t slot)
+{
+	const bft_node *P = &m->b[pi];
+	uint64_t r = ssp_bft_round(slot, m->p.n);
+	if (r == ssp_bft_round(P->h.slot, m->p.n)) {
+		*seed = P->seed;
+		*acc = P->acc;
+	} else {
+		ssp_bft_seed_next(seed, &P->seed, &P->acc, r);
+		memset(acc, 0, sizeof *acc);
+	}
+}
+
+static bool slot_has_block(const ssp_bft *m, uint64_t slot)
+{
+	const bft_map *mp = &m->by_slot;
+	for (uint32_t j = (uint32_t)mix(slot) & (mp->cap - 1); mp->val[j];
+	     j = (j + 1) & (mp->cap - 1))
+		if (mp->key[j] == slot) return true;
+	return false;
+}
+
+/* Slots in [from, to) this view holds a block for. */
+static uint32_t slots_with_blocks(const ssp_bft *m, uint64_t from, uint64_t to)
+{
+	uint32_t c = 0;
+	for (uint64_t t = from; t < to; t++)
+		c += slot_has_block(m, t);
+	return c;
+}
+
+static uint32_t producer_at(ssp_bft *m, uint32_t pi, uint64_t slot)
+{
+	ssp_hash seed, acc;
+	round_state(m, &seed, &acc, pi, slot);
+	return order_of(m, &seed)[slot % m->p.n];
+}
+
+int ssp_bft_producer(ssp_bft *m, uint32_t *out, const ssp_hash *parent, uint64_t slot)
+{
+	uint32_t pi = bft_find(m, parent);
+	if (pi == BFT_NONE) return SSP_ERR_NOTFOUND;
+	if (slot <= m->b[pi].h.slot) return SSP_ERR_BLOCK_TIME;
+	*out = producer_at(m, pi, slot);
+	return 0;
+}
+
+uint32_t ssp_bft_participation(const ssp_bft *m, uint64_t slot)
+{
+	uint64_t r = ssp_bft_round(slot, m->p.n);
+	if (r == 0) return m->p.n;
+	return slots_with_blocks(m, (r - 1) * m->p.n, r * m->p.n);
+}
+
+/* ---------------------------------------------------------------- blocks */
+
+/* The reveal check: against the producer's last reveal on the branch above the
+ * final block, else its last one at or below it (or its commitment). */
+static bool reveal_ok(const ssp_bft *m, uint32_t pi, const ssp_bft_block *b)
+{
+	uint64_t r = ssp_bft_round(b->slot, m->p.n);
+	if (r + 1 > m->p.onion_len) return false; /* the onion is used up */
+	const ssp_hash *prev = NULL;
+	uint64_t prev_round = UINT64_MAX;
+	for (uint32_t x = pi; x != BFT_NONE && x != m->final; x = m->b[x].parent) {
+		if (m->b[x].h.height <= m->b[m->final].h.height) break;
+		if (m->b[x].h.producer == b->producer) {
+			prev = &m->b[x].h.reveal;
+			prev_round = ssp_bft_round(m->b[x].h.slot, m->p.n);
+			break;
+		}
+	}
+	if (!prev) {
+		prev = &m->fin_reveal[b->producer];
+		prev_round = m->fin_round[b->producer];
+	}
+	uint64_t steps = prev_round == UINT64_MAX ? r + 1 : r - prev_round;
+	if (prev_round != UINT64_MAX && prev_round >= r) return false;
+	return ssp_bft_onion_check(&b->reveal, prev, steps);
+}
+
+/*
+ * Whether block s is justified by the QCs of the branch ending at pi
+ * itself (genesis always): some block above s on it carries a QC for s.
+ * A block's QC must start at such a block, so every branch carries the
+ * whole chain of its justifications and a node that never saw another
+ * branch still follows it (a view-only QC, from votes or a dead branch,
+ * would leave it behind).
+ */
+static bool branch_justified(const ssp_bft *m, uint32_t pi, uint32_t s)
+{
+	if (s == 0) return true;
+	uint64_t hs = m->b[s].h.height;
+	for (uint32_t x = pi; x != BFT_NONE && m->b[x].h.height > hs; x = m->b[x].parent)
+		if (m->b[x].h.has_qc && m->b[x].qc_tgt == s) return true;
+	return false;
+}
+
+static int qc_shape(const ssp_bft *m, uint32_t pi, const ssp_bft_qc *qc, uint32_t *src,
+                    uint32_t *tgt)
+{
+	uint32_t n = m->p.n;
+	for (uint32_t i = n; i < SSP_BFT_MAX_N; i++)
+		if (qc->bits[i / 64] >> (i % 64) & 1) return SSP_ERR_BFT_QC;
+	if (ssp_bft_qc_count(qc) < m->quorum) return SSP_ERR_BFT_QC;
+	*src = bft_find(m, &qc->source.id);
+	*tgt = bft_find(m, &qc->target.id);
+	if (*src == BFT_NONE || *tgt == BFT_NONE) return SSP_ERR_BFT_QC; /* not on the branch */
+	if (m->b[*src].h.height != qc->source.height || m->b[*tgt].h.height != qc->target.height)
+		return SSP_ERR_BFT_QC;
+	if (qc->source.height >= qc->target.height) return SSP_ERR_BFT_QC;
+	if (!bft_descends(m, *tgt, pi) || !bft_descends(m, *src, *tgt)) return SSP_ERR_BFT_QC;
+	if (!branch_justified(m, pi, *src)) return SSP_ERR_BFT_QC;
+	return 0;
+}
+
+static void double_block_check(ssp_bft *m, uint32_t ix)
+{
+	const bft_map *mp = &m->by_slot;
+	const bft_node *x = &m->b[ix];
+	for (uint32_t j = (uint32_t)mix(x->h.slot) & (mp->cap - 1); mp->val[j];
+	     j = (j + 1) & (mp->cap - 1)) {
+		const bft_node *y = &m->b[mp->val[j] - 1];
+		if (mp->key[j] != x->h.slot || mp->val[j] - 1 == ix) continue;
+		if (y->h.producer != x->h.producer) continue; /* another branch's producer */
+		ssp_bft_evidence e = {.kind = SSP_BFT_EV_DOUBLE_BLOCK,
+		                      .offender = x->h.producer,
+		                      .slot = x->h.slot,
+		                      .block = {y->h.id, x->h.id}};
+		bft_evidence_push(m, &e);
+		return;
+	}
+}
+
+int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b)
+{
+	uint32_t n = m->p.n, src = 0, tgt = 0;
+	int rc;
+	if (bft_find(m, &b->id) != BFT_NONE) return SSP_ERR_EXISTS;
+	uint32_t pi = bft_find(m, &b->parent);
+	if (pi == BFT_NONE) return SSP_ERR_NOTFOUND;
+	const bft_node *P = &m->b[pi];
+	if (!bft_descends(m, m->final, pi)) return SSP_ERR_BFT_CONFLICT;
+	if (b->height != P->h.height + 1) return SSP_ERR_BLOCK_HEIGHT;
+	if (b->slot <= P->h.slot) return SSP_ERR_BLOCK_TIME;
+	if (b->slot > (UINT64_MAX - m->p.genesis_time_ms - m->p.slot_ms) / m->p.slot_ms)
+		return SSP_ERR_BLOCK_TIME; /* its slot's time does not fit in 64 bits */
+	uint64_t start = m->p.genesis_time_ms + b->slot * m->p.slot_ms;
+	if (b->time_ms < start || b->time_ms - start >= m->p.slot_ms) return SSP_ERR_BLOCK_TIME;
+	if (b->producer >= n || b->producer != producer_at(m, pi, b->slot))
+		return SSP_ERR_BLOCK_PRODUCER;
+	if (!reveal_ok(m, pi, b)) return SSP_ERR_BFT_REVEAL;
+	if (b->has_qc && (rc = qc_shape(m, pi, &b->qc, &src, &tgt))) return rc;
+	if (m->nb >= m->p.max_blocks) return SSP_ERR_BUSY;
+	if ((rc = map_reserve(&m->by_id)) || (rc = map_reserve(&m->by_slot)) ||
+	    (rc = bft_links_reserve(m)))
+		return rc;
+	if (m->nb == m->capb) {
+		bft_node *nbuf = ssp_realloc(m->b, (size_t)m->capb * 2 * sizeof *nbuf);
+		if (!nbuf) return SSP_ERR_NOMEM;
+		m->b = nbuf;
+		m->capb *= 2;
+		P = &m->b[pi];
+	}
+	bft_node *x = &m->b[m->nb];
+	memset(x, 0, sizeof *x);
+	x->h = *b;
+	if (!b->has_qc) memset(&x->h.qc, 0, sizeof x->h.qc);
+	x->parent = pi;
+	x->qc_src = b->has_qc ? src : BFT_NONE;
+	x->qc_tgt = b->has_qc ? tgt : BFT_NONE;
+	round_state(m, &x->seed, &x->acc, pi, b->slot);
+	if (ssp_bft_in_seed_window(b->slot, n)) ssp_bft_seed_fold(&x->acc, &b->reveal);
+	map_put(&m->by_id, id_key(&b->id), m->nb);
+	map_put(&m->by_slot, b->slot, m->nb);
+	uint32_t ix = m->nb++;
+	m->b[pi].children++;
+	double_block_check(m, ix);
+	bft_on_block(m, ix);
+	return 0;
+}
+
+bool ssp_bft_get(const ssp_bft *m, ssp_bft_block *out, const ssp_hash *id)
+{
+	uint32_t i = bft_find(m, id);
+	if (i == BFT_NONE) return false;
+	if (out) *out = m->b[i].h;
+	return true;
+}
+
+size_t ssp_bft_count(const ssp_bft *m)
+{
+	return m->nb;
+}
+
+void ssp_bft_at(const ssp_bft *m, ssp_bft_block *out, size_t i)
+{
+	*out = m->b[i].h;
+}
+
+int ssp_bft_propose(ssp_bft *m, ssp_bft_block *out, uint32_t me, const ssp_hash *parent,
+                    uint64_t slot)
+{
+	uint32_t pi = bft_find(m, parent);
+	if (pi == BFT_NONE) return SSP_ERR_NOTFOUND;
+	if (slot <= m->b[pi].h.slot) return SSP_ERR_BLOCK_TIME;
+	if (producer_at(m, pi, slot) != me) return SSP_ERR_BLOCK_PRODUCER;
+	uint32_t n = m->p.n;
+	uint64_t start = ssp_bft_round(slot, n) * n, last = m->b[pi].h.slot;
+	for (uint64_t t = slot; t-- > last + 1 && slot - t <= n;)
+		if (slot_has_block(m, t)) {
+			last = t;
+			break;
+		}
+	if (!ssp_bft_may_produce(ssp_bft_participation(m, slot), slots_with_blocks(m, start, slot),
+	                         slot, last, n))
+		return SSP_ERR_BFT_PARTICIPATION;
+	memset(out, 0, sizeof *out);
+	out->parent = *parent;
+	out->height = m->b[pi].h.height + 1;
+	out->slot = slot;
+	out->producer = me;
+	/* the best QC for the branch: one that justifies a block the branch does not
+	 * have justified yet, from one it has; the highest target, then source */
+	const bft_link *best = NULL;
+	for (uint32_t i = 0; i < m->nl; i++) {
+		const bft_link *l = &m->links[i];
+		if (!l->qc) continue;
+		if (best) {
+			uint64_t bt = m->b[best->tgt].h.height, lt = m->b[l->tgt].h.height;
+			if (lt < bt ||
+			    (lt == bt && m->b[l->src].h.height <= m->b[best->src].h.height))
+				continue;
+		}
+		if (bft_descends(m, l->tgt, pi) && branch_justified(m, pi, l->src) &&
+		    !branch_justified(m, pi, l->tgt))
+			best = l;
+	}
+	if (best) {
+		out->has_qc = true;
+		out->qc.source = (ssp_bft_ref){m->b[best->src].h.height, m->b[best->src].h.id};
+		out->qc.target = (ssp_bft_ref){m->b[best->tgt].h.height, m->b[best->tgt].h.id};
+		memcpy(out->qc.bits, best->bits, sizeof out->qc.bits);
+	}
+	return 0;
+}

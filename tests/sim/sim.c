@@ -1,0 +1,1103 @@
+/*
+ * sim.c — ssp_sim, the deterministic simulator of the BFT consensus rules
+ * (tests; TigerBeetle's VOPR and FoundationDB's simulation are the models).
+ * One process runs n = 4..200 delegates, each with its own copy of the real
+ * state machine (ssp/bft.h, libssp_consensus), over a simulated network
+ * with latency, loss, reordering, partitions, crashes and restarts and
+ * clock skew, with Byzantine delegates (fewer than a third) that
+ * equivocate, double and surround vote, withhold votes and forge onion
+ * reveals. Everything random comes from one seeded xoshiro256** generator:
+ * a seed replays exactly. Checked after every event: no two conflicting
+ * blocks final at honest nodes (safety), honest nodes never accept a
+ * forged reveal or reject an honest block for anything but conflict with
+ * their final block, evidence only ever names Byzantine delegates; at the
+ * end: every equivocation an honest node saw both halves of was slashed,
+ * and finality resumed within LIVE_SLOTS slots after the network healed.
+ * docs/internals/consensus.md describes it; `ssp_sim --help` the options.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ssp/bft.h"
+
+#define SLOT_MS 1000
+#define GENESIS_MS 1000000
+#define ONION_LEN 1024
+#define VOTE_FANOUT 3  /* votes go to the producers of the next 3 slots */
+#define LIVE_SLOTS 16  /* finality must resume within this many slots after heal */
+#define FETCH_DEPTH 16 /* ancestors sent for one fetch */
+#define ORPHANS_MAX 4096
+#define PENDING_MAX 8192
+
+/* ------------------------------------------------------------------ PRNG */
+
+typedef struct {
+	uint64_t s[4];
+} rng;
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void rng_seed(rng *r, uint64_t seed)
+{
+	for (int i = 0; i < 4; i++)
+		r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(rng *r)
+{
+	uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return out;
+}
+
+/* uniform in [lo, hi] */
+static uint64_t rng_range(rng *r, uint64_t lo, uint64_t hi)
+{
+	return lo + rng_next(r) % (hi - lo + 1);
+}
+
+/* true with probability permille/1000 */
+static bool rng_chance(rng *r, uint32_t permille)
+{
+	return rng_next(r) % 1000 < permille;
+}
+
+/* ------------------------------------------------------------ the world */
+
+enum { B_EQUIV = 1, B_DOUBLE_VOTE = 2, B_SURROUND = 4, B_WITHHOLD = 8, B_FORGE = 16 };
+
+typedef struct {
+	ssp_bft_block h;
+	bool forged;
+	int32_t act; /* equivocation act it is half `half` of, or -1 */
+	uint8_t half;
+} gblock;
+
+typedef struct {
+	ssp_bft_vote v;
+	int32_t act;
+	uint8_t half;
+} gvote;
+
+/* An equivocation: both halves were sent to the witnesses. */
+#define WITNESSES 4
+typedef struct {
+	uint32_t offender;
+	uint32_t w[WITNESSES];
+	uint8_t seen[WITNESSES]; /* bit h: half h processed by w[i] since its last restart */
+	uint32_t nw;
+	uint8_t kind;
+} gact;
+
+typedef struct {
+	ssp_bft *m;
+	bool up, byz;
+	unsigned behav;
+	int64_t skew_ms;
+	ssp_bft_watermark wm; /* persisted: survives a crash */
+	ssp_hash secret;      /* persisted */
+	uint32_t group;
+	uint32_t *orphans; /* gblock indexes */
+	uint32_t norphans;
+	uint32_t *pending; /* gvote indexes whose blocks are unknown */
+	uint32_t npending;
+	ssp_hash voted; /* the last head voted for */
+	uint64_t restart_slot;
+	bool qc_pending;   /* the watermark's QC, to hand back after a restart */
+	uint32_t *myvotes; /* Byzantine: every vote cast (gvote indexes) */
+	uint32_t nmyvotes, capmyvotes;
+} snode;
+
+enum { EV_TICK, EV_BLOCK, EV_VOTE, EV_FETCH, EV_SYNC };
+
+typedef struct {
+	uint64_t t, seq;
+	uint8_t kind;
+	uint32_t to, from, arg;
+} event;
+
+typedef struct {
+	/* options */
+	uint64_t seed;
+	const char *brk;
+	uint32_t n_force;
+	bool small; /* --small: 4..40 delegates in every seed */
+	int verbose;
+	/* parameters drawn from the seed */
+	uint32_t n, f;
+	uint32_t loss_pm, spike_pm, lat_min, lat_max, crash_pm;
+	uint64_t part_start, part_end, calm, end; /* slots */
+	bool minority_cut;
+	/* state */
+	rng r;
+	snode *nodes;
+	ssp_pubkey *keys;
+	ssp_hash *onion;
+	ssp_bft_params params;
+	gblock *blocks;
+	uint32_t nblocks, capblocks;
+	gvote *votes;
+	uint32_t nvotes, capvotes;
+	gact *acts;
+	uint32_t nacts, capacts;
+	event *heap;
+	uint32_t nheap, capheap;
+	uint64_t seq, now;
+	bool calm_on;
+	bool *slashed;
+	/* the highest final block at any honest node */
+	uint32_t final_g;
+	/* figures */
+	uint64_t n_events, n_final_moves, n_evidence, n_forged_rejected, n_crashes, n_equiv;
+	uint64_t trace; /* a digest of every event processed, for --replay-check */
+	char fail[512];
+} sim;
+
+static uint32_t gix(const ssp_hash *id)
+{
+	uint32_t i;
+	memcpy(&i, id->b, 4);
+	return i;
+}
+
+#define GROW(arr, n, cap)                                                          \
+	do {                                                                       \
+		if ((n) == (cap)) {                                                \
+			(cap) = (cap) ? (cap)*2 : 64;                              \
+			void *np_ = realloc((arr), (size_t)(cap) * sizeof *(arr)); \
+			if (!np_) abort();                                         \
+			(arr) = np_;                                               \
+		}                                                                  \
+	} while (0)
+
+static void failf(sim *s, const char *what, uint32_t node)
+{
+	if (s->fail[0]) return;
+	snprintf(s->fail, sizeof s->fail, "slot %" PRIu64 " node %u: %s",
+	         (s->now - GENESIS_MS) / SLOT_MS, node, what);
+}
+
+/* ------------------------------------------------------------ event queue */
+
+static bool ev_less(const event *a, const event *b)
+{
+	return a->t != b->t ? a->t < b->t : a->seq < b->seq;
+}
+
+static void push(sim *s, uint64_t t, uint8_t kind, uint32_t to, uint32_t from, uint32_t arg)
+{
+	GROW(s->heap, s->nheap, s->capheap);
+	event e = {t, s->seq++, kind, to, from, arg};
+	uint32_t i = s->nheap++;
+	while (i > 0 && ev_less(&e, &s->heap[(i - 1) / 2])) {
+		s->heap[i] = s->heap[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	s->heap[i] = e;
+}
+
+static event pop(sim *s)
+{
+	event top = s->heap[0], last = s->heap[--s->nheap];
+	uint32_t i = 0;
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+		if (c >= s->nheap) break;
+		if (c + 1 < s->nheap && ev_less(&s->heap[c + 1], &s->heap[c])) c++;
+		if (!ev_less(&s->heap[c], &last)) break;
+		s->heap[i] = s->heap[c];
+		i = c;
+	}
+	if (s->nheap) s->heap[i] = last;
+	return top;
+}
+
+/* ---------------------------------------------------------------- network */
+
+static bool linked(const sim *s, uint32_t a, uint32_t b)
+{
+	const snode *x = &s->nodes[a], *y = &s->nodes[b];
+	return x->byz || y->byz || x->group == y->group; /* Byzantine nodes bridge partitions */
+}
+
+/* Sends a message; `reliable` skips loss (equivocation halves to witnesses). */
+static void send(sim *s, uint8_t kind, uint32_t from, uint32_t to, uint32_t arg, bool reliable)
+{
+	if (from == to) {
+		push(s, s->now, kind, to, from, arg);
+		return;
+	}
+	if (!linked(s, from, to)) return;
+	if (!reliable && !s->calm_on && rng_chance(&s->r, s->loss_pm)) return;
+	uint64_t lat = rng_range(&s->r, s->lat_min, s->lat_max);
+	if (!s->calm_on && rng_chance(&s->r, s->spike_pm)) lat += rng_range(&s->r, 0, 3 * SLOT_MS);
+	push(s, s->now + lat, kind, to, from, arg);
+}
+
+static uint64_t local_slot(const sim *s, uint32_t i)
+{
+	int64_t t = (int64_t)s->now + s->nodes[i].skew_ms - GENESIS_MS;
+	return t < 0 ? 0 : (uint64_t)t / SLOT_MS;
+}
+
+/* ----------------------------------------------------------------- blocks */
+
+static uint32_t register_block(sim *s, ssp_bft_block *h, bool forged)
+{
+	GROW(s->blocks, s->nblocks, s->capblocks);
+	uint32_t g = s->nblocks++;
+	/* the id: its registry index, then a hash of the header (unique per block) */
+	const void *parts[6] = {&g, h->parent.b, &h->slot, &h->time_ms, h->reveal.b, &h->producer};
+	size_t lens[6] = {4, 32, 8, 8, 32, 4};
+	ssp_sha256v(&h->id, parts, lens, 6);
+	memcpy(h->id.b, &g, 4);
+	s->blocks[g] = (gblock){*h, forged, -1, 0};
+	return g;
+}
+
+/* a is b or an ancestor of b, in the global registry */
+static bool g_descends(const sim *s, uint32_t a, uint32_t b)
+{
+	uint64_t ha = a == UINT32_MAX ? 0 : s->blocks[a].h.height;
+	while (b != UINT32_MAX && s->blocks[b].h.height > ha)
+		b = gix(&s->blocks[b].h.parent);
+	return a == b;
+}
+
+static void check_final(sim *s, uint32_t i)
+{
+	snode *x = &s->nodes[i];
+	if (x->byz || !x->up) return;
+	if (ssp_bft_conflicted(x->m)) failf(s, "SAFETY: conflicting final blocks in one view", i);
+	ssp_bft_ref f;
+	ssp_bft_final(x->m, &f);
+	if (f.height == 0) return;
+	uint32_t g = gix(&f.id);
+	uint32_t top = s->final_g;
+	if (g == top) return;
+	uint64_t th = top == UINT32_MAX ? 0 : s->blocks[top].h.height;
+	if (f.height <= th) {
+		if (!g_descends(s, g, top)) failf(s, "SAFETY: two conflicting final blocks", i);
+	} else {
+		if (!g_descends(s, top, g)) failf(s, "SAFETY: two conflicting final blocks", i);
+		s->final_g = g;
+		s->n_final_moves++;
+	}
+}
+
+static void act_seen(sim *s, int32_t act, uint8_t half, uint32_t node)
+{
+	if (act < 0 || s->nodes[node].byz) return;
+	gact *a = &s->acts[act];
+	for (uint32_t k = 0; k < a->nw; k++)
+		if (a->w[k] == node) a->seen[k] |= (uint8_t)(1u << half);
+}
+
+static void drain_evidence(sim *s, uint32_t i)
+{
+	ssp_bft_evidence e;
+	while (ssp_bft_evidence_pop(s->nodes[i].m, &e)) {
+		if (s->nodes[i].byz) continue;
+		if (!ssp_bft_evidence_valid(&e)) failf(s, "evidence that does not hold", i);
+		if (!s->nodes[e.offender].byz) failf(s, "evidence against an honest delegate", i);
+		if (!s->slashed[e.offender]) s->n_evidence++;
+		s->slashed[e.offender] = true; /* the sim's accounting of the slash */
+	}
+}
+
+static void cast_vote(sim *s, uint32_t i, const ssp_bft_vote *v);
+
+/* An honest node votes for its head when the watermark allows it. */
+static void maybe_vote(sim *s, uint32_t i)
+{
+	snode *x = &s->nodes[i];
+	if (x->byz) return;
+	ssp_bft_ref head;
+	ssp_bft_head(x->m, &head);
+	if (head.height == 0 || !memcmp(head.id.b, x->voted.b, 32)) return;
+	ssp_bft_vote v;
+	ssp_bft_qc qc;
+	ssp_bft_watermark next;
+	if (ssp_bft_vote_for(x->m, &v, &qc, i, &head.id)) return;
+	if (!strcmp(s->brk, "watermark") && x->restart_slot) {
+		next = x->wm; /* the broken rule: a restarted node forgets its watermark */
+		next.vote_source = v.source;
+		next.vote_target = v.target;
+	} else if (ssp_bft_may_vote(&next, &x->wm, &v.source, &v.target, &qc)) {
+		return;
+	}
+	x->wm = next; /* persisted before the vote leaves */
+	x->voted = head.id;
+	cast_vote(s, i, &v);
+}
+
+static void try_pending(sim *s, uint32_t i);
+
+static void on_block(sim *s, uint32_t i, uint32_t from, uint32_t g)
+{
+	snode *x = &s->nodes[i];
+	const gblock *b = &s->blocks[g];
+	int rc = ssp_bft_add_block(x->m, &b->h);
+	if (rc == SSP_ERR_NOTFOUND) {
+		if (x->norphans < ORPHANS_MAX) {
+			for (uint32_t k = 0; k < x->norphans; k++)
+				if (x->orphans[k] == g) return;
+			x->orphans[x->norphans++] = g;
+		}
+		send(s, EV_FETCH, i, from, gix(&b->h.parent), false);
+		return;
+	}
+	if (rc == SSP_ERR_NOMEM) abort();
+	if (rc && rc != SSP_ERR_EXISTS) {
+		if (b->forged && rc == SSP_ERR_BFT_REVEAL) {
+			s->n_forged_rejected++;
+		} else if (!x->byz && !b->forged && rc != SSP_ERR_BFT_CONFLICT &&
+		           rc != SSP_ERR_BUSY) {
+			char msg[128];
+			snprintf(msg, sizeof msg, "honest block %u rejected: %s", g,
+			         ssp_errname(rc));
+			failf(s, msg, i);
+		}
+		return;
+	}
+	if (b->forged && !x->byz && rc == 0) failf(s, "a forged reveal was accepted", i);
+	act_seen(s, b->act, b->half, i);
+	if (rc == 0) {
+		drain_evidence(s, i);
+		try_pending(s, i);
+		check_final(s, i);
+		maybe_vote(s, i);
+	}
+}
+
+static void on_vote(sim *s, uint32_t i, uint32_t vi)
+{
+	snode *x = &s->nodes[i];
+	int rc = ssp_bft_add_vote(x->m, &s->votes[vi].v);
+	if (rc == SSP_ERR_NOTFOUND) {
+		if (x->npending < PENDING_MAX) x->pending[x->npending++] = vi;
+		return;
+	}
+	if (rc == SSP_ERR_NOMEM) abort();
+	if (rc) return;
+	act_seen(s, s->votes[vi].act, s->votes[vi].half, i);
+	drain_evidence(s, i);
+	check_final(s, i);
+	maybe_vote(s, i);
+}
+
+/* Orphans and votes waiting for blocks, after a block was added. */
+static void try_pending(sim *s, uint32_t i)
+{
+	snode *x = &s->nodes[i];
+	bool progress = true;
+	while (progress) {
+		progress = false;
+		for (uint32_t k = 0; k < x->norphans; k++) {
+			uint32_t g = x->orphans[k];
+			int rc = ssp_bft_add_block(x->m, &s->blocks[g].h);
+			if (rc == SSP_ERR_NOTFOUND) continue;
+			x->orphans[k--] = x->orphans[--x->norphans];
+			if (rc == 0) {
+				progress = true;
+				act_seen(s, s->blocks[g].act, s->blocks[g].half, i);
+				drain_evidence(s, i);
+			} else if (!x->byz && !s->blocks[g].forged && rc != SSP_ERR_EXISTS &&
+			           rc != SSP_ERR_BFT_CONFLICT && rc != SSP_ERR_BUSY) {
+				failf(s, "honest orphan rejected", i);
+			} else if (!x->byz && s->blocks[g].forged && rc == 0) {
+				failf(s, "a forged reveal was accepted", i);
+			}
+		}
+	}
+	if (x->qc_pending) {
+		int rc = ssp_bft_add_qc(x->m, &x->wm.source_qc);
+		if (rc != SSP_ERR_NOTFOUND) x->qc_pending = false;
+		if (rc && rc != SSP_ERR_NOTFOUND) failf(s, "the watermark's QC was refused", i);
+	}
+	for (uint32_t k = 0; k < x->npending; k++) {
+		uint32_t vi = x->pending[k];
+		int rc = ssp_bft_add_vote(x->m, &s->votes[vi].v);
+		if (rc == SSP_ERR_NOTFOUND) continue;
+		x->pending[k--] = x->pending[--x->npending];
+		if (rc == 0) act_seen(s, s->votes[vi].act, s->votes[vi].half, i);
+	}
+	drain_evidence(s, i);
+}
+
+/* ------------------------------------------------------------------ votes */
+
+/* The recipients of a vote: the producers of the next VOTE_FANOUT slots on the target's branch. */
+static uint32_t vote_targets(sim *s, uint32_t i, const ssp_hash *target, uint32_t *to)
+{
+	snode *x = &s->nodes[i];
+	ssp_bft_block tb;
+	uint32_t nto = 0;
+	if (!ssp_bft_get(x->m, &tb, target)) return 0;
+	uint64_t cur = local_slot(s, i);
+	if (cur < tb.slot) cur = tb.slot;
+	for (uint64_t sl = cur + 1; sl <= cur + VOTE_FANOUT; sl++) {
+		uint32_t p;
+		if (ssp_bft_producer(x->m, &p, target, sl)) continue;
+		bool dup = false;
+		for (uint32_t k = 0; k < nto; k++)
+			dup |= to[k] == p;
+		if (!dup) to[nto++] = p;
+	}
+	return nto;
+}
+
+static uint32_t new_vote(sim *s, const ssp_bft_vote *v, int32_t act, uint8_t half)
+{
+	GROW(s->votes, s->nvotes, s->capvotes);
+	s->votes[s->nvotes] = (gvote){*v, act, half};
+	return s->nvotes++;
+}
+
+static void cast_vote(sim *s, uint32_t i, const ssp_bft_vote *v)
+{
+	snode *x = &s->nodes[i];
+	uint32_t to[VOTE_FANOUT + 1];
+	uint32_t nto = vote_targets(s, i, &v->target.id, to);
+	int32_t act = -1;
+	uint32_t other = UINT32_MAX;
+	if (x->byz) { /* is it an equivocation? then both halves go to the recipients */
+		for (uint32_t k = 0; k < x->nmyvotes && other == UINT32_MAX; k++)
+			if (ssp_bft_votes_conflict(&s->votes[x->myvotes[k]].v, v))
+				other = x->myvotes[k];
+		if (other != UINT32_MAX) {
+			GROW(s->acts, s->nacts, s->capacts);
+			gact *a = &s->acts[s->nacts];
+			memset(a, 0, sizeof *a);
+			a->offender = i;
+			a->kind = (uint8_t)ssp_bft_votes_conflict(&s->votes[other].v, v);
+			for (uint32_t k = 0; k < nto && a->nw < WITNESSES; k++)
+				if (!s->nodes[to[k]].byz && s->nodes[to[k]].up)
+					a->w[a->nw++] = to[k];
+			act = (int32_t)s->nacts++;
+			s->n_equiv++;
+		}
+	}
+	uint32_t vi = new_vote(s, v, act, 1);
+	if (x->byz) {
+		GROW(x->myvotes, x->nmyvotes, x->capmyvotes);
+		x->myvotes[x->nmyvotes++] = vi;
+	}
+	for (uint32_t k = 0; k < nto; k++) {
+		if (act >= 0) {
+			ssp_bft_vote ov = s->votes[other].v; /* new_vote may move s->votes */
+			uint32_t oi = new_vote(s, &ov, act, 0);
+			send(s, EV_VOTE, i, to[k], oi, true);
+			send(s, EV_VOTE, i, to[k], vi, true);
+		} else {
+			send(s, EV_VOTE, i, to[k], vi, false);
+		}
+	}
+	if (!x->byz) push(s, s->now, EV_VOTE, i, i, vi); /* its own vote counts too */
+}
+
+/* A Byzantine delegate's votes on a new block: per its behaviour. */
+static void byz_votes(sim *s, uint32_t i, uint32_t g)
+{
+	snode *x = &s->nodes[i];
+	if (x->behav & B_WITHHOLD) return;
+	ssp_bft_vote v;
+	if (ssp_bft_vote_for(x->m, &v, NULL, i, &s->blocks[g].h.id)) return;
+	if (!(x->behav & (B_DOUBLE_VOTE | B_SURROUND))) {
+		/* votes like an honest delegate, for its head */
+		ssp_bft_ref head;
+		ssp_bft_head(x->m, &head);
+		ssp_bft_watermark next;
+		if (head.height == 0 || ssp_bft_vote_for(x->m, &v, NULL, i, &head.id)) return;
+		if (ssp_bft_may_vote(&next, &x->wm, &v.source, &v.target, NULL)) return;
+		x->wm = next;
+		cast_vote(s, i, &v);
+		return;
+	}
+	cast_vote(s, i, &v); /* every block it sees, on every branch */
+	if ((x->behav & B_DOUBLE_VOTE) && v.source.height > 0 && rng_chance(&s->r, 300)) {
+		ssp_bft_vote w = v; /* the same target from another source: a double vote */
+		w.source = (ssp_bft_ref){0, s->params.genesis_id};
+		cast_vote(s, i, &w);
+	} else if ((x->behav & B_SURROUND) && v.target.height > 2 && rng_chance(&s->r, 300)) {
+		ssp_bft_vote w = v; /* from genesis over its earlier votes: a surround vote */
+		w.source = (ssp_bft_ref){0, s->params.genesis_id};
+		cast_vote(s, i, &w);
+	}
+}
+
+/* ---------------------------------------------------------------- produce */
+
+static void broadcast_block(sim *s, uint32_t i, uint32_t g, uint32_t half)
+{
+	/* half 0: everyone; 1 or 2: one side (the partition group, else index parity) */
+	for (uint32_t k = 0; k < s->n; k++) {
+		if (k == i) continue;
+		if (half) {
+			bool side = s->part_start < s->part_end &&
+			                    s->now >= s->part_start * SLOT_MS &&
+			                    s->now < s->part_end * SLOT_MS
+			                ? s->nodes[k].group == 1
+			                : (k & 1);
+			if ((uint32_t)side + 1 != half) continue;
+		}
+		send(s, EV_BLOCK, i, k, g, false);
+	}
+}
+
+static void produce(sim *s, uint32_t i, uint64_t slot)
+{
+	snode *x = &s->nodes[i];
+	ssp_bft_ref head;
+	ssp_bft_block b;
+	ssp_bft_head(x->m, &head);
+	int rc = ssp_bft_propose(x->m, &b, i, &head.id, slot);
+	if (rc) return; /* not its slot on its branch, or participation below 33% */
+	ssp_bft_watermark next;
+	if (!x->byz && ssp_bft_may_sign_block(&next, &x->wm, slot)) return;
+	if (!x->byz) x->wm = next; /* persisted with the block, before it leaves */
+	uint64_t r = ssp_bft_round(slot, s->n);
+	if (ssp_bft_onion_element(&b.reveal, &x->secret, ONION_LEN, r + 1)) return;
+	b.time_ms = GENESIS_MS + slot * SLOT_MS + rng_range(&s->r, 0, 50);
+	bool forge = x->byz && (x->behav & B_FORGE) && rng_chance(&s->r, 500);
+	if (forge) {
+		b.reveal.b[rng_range(&s->r, 0, 31)] ^= 1;
+		uint32_t g = register_block(s, &b, true);
+		broadcast_block(s, i, g, 0);
+		return;
+	}
+	uint32_t g = register_block(s, &b, false);
+	if (ssp_bft_add_block(x->m, &s->blocks[g].h)) abort();
+	drain_evidence(s, i);
+	if (x->byz && (x->behav & B_EQUIV)) {
+		/* a second block for the slot: each side of the network gets one, and the
+		 * witnesses (the next producers) both */
+		ssp_bft_block b2 = b;
+		b2.time_ms = GENESIS_MS + slot * SLOT_MS + rng_range(&s->r, 51, 900);
+		uint32_t g2 = register_block(s, &b2, false);
+		if (ssp_bft_add_block(x->m, &s->blocks[g2].h)) abort();
+		drain_evidence(s, i);
+		GROW(s->acts, s->nacts, s->capacts);
+		gact *a = &s->acts[s->nacts];
+		memset(a, 0, sizeof *a);
+		a->offender = i;
+		a->kind = SSP_BFT_EV_DOUBLE_BLOCK;
+		for (uint64_t sl = slot + 1; sl <= slot + VOTE_FANOUT && a->nw < WITNESSES; sl++) {
+			uint32_t p;
+			if (ssp_bft_producer(x->m, &p, &b.id, sl) || s->nodes[p].byz || p == i)
+				continue;
+			bool dup = false;
+			for (uint32_t k = 0; k < a->nw; k++)
+				dup |= a->w[k] == p;
+			if (!dup) a->w[a->nw++] = p;
+		}
+		s->blocks[g].act = s->blocks[g2].act = (int32_t)s->nacts;
+		s->blocks[g2].half = 1;
+		s->nacts++;
+		s->n_equiv++;
+		broadcast_block(s, i, s->blocks[g].h.id.b[0] & 1 ? g : g2, 1);
+		broadcast_block(s, i, s->blocks[g].h.id.b[0] & 1 ? g2 : g, 2);
+		for (uint32_t k = 0; k < a->nw; k++) {
+			/* witnesses get both (reliably: a missing slash is then the rules' fault)
+			 */
+			send(s, EV_BLOCK, i, a->w[k], g, true);
+			send(s, EV_BLOCK, i, a->w[k], g2, true);
+		}
+		return;
+	}
+	broadcast_block(s, i, g, 0);
+	if (!x->byz) {
+		check_final(s, i);
+		maybe_vote(s, i);
+	} else {
+		byz_votes(s, i, g);
+	}
+}
+
+/* ---------------------------------------------------------------- nodes */
+
+static void node_start(sim *s, uint32_t i)
+{
+	snode *x = &s->nodes[i];
+	if (ssp_bft_new(&x->m, &s->params)) abort();
+	x->up = true;
+	x->norphans = x->npending = 0;
+	memset(&x->voted, 0, sizeof x->voted);
+}
+
+static void crash(sim *s, uint32_t i)
+{
+	snode *x = &s->nodes[i];
+	ssp_bft_free(x->m);
+	x->m = NULL;
+	x->up = false;
+	s->n_crashes++;
+	for (uint32_t a = 0; a < s->nacts; a++) /* its memory of equivocations is gone */
+		for (uint32_t k = 0; k < s->acts[a].nw; k++)
+			if (s->acts[a].w[k] == i) s->acts[a].seen[k] = 0;
+}
+
+static void restart(sim *s, uint32_t i)
+{
+	node_start(s, i);
+	s->nodes[i].restart_slot = s->now / SLOT_MS;
+	s->nodes[i].qc_pending = s->nodes[i].wm.source_qc.target.height > 0;
+	/* re-sync: ask two peers for every block they hold */
+	for (int k = 0; k < 2; k++) {
+		uint32_t p = (uint32_t)rng_range(&s->r, 0, s->n - 1);
+		if (p != i) send(s, EV_SYNC, i, p, 0, false);
+	}
+}
+
+static void on_fetch(sim *s, uint32_t peer, uint32_t asker, uint32_t g)
+{
+	snode *x = &s->nodes[peer];
+	ssp_hash id = s->blocks[g].h.id;
+	for (int d = 0; d < FETCH_DEPTH; d++) {
+		ssp_bft_block b;
+		if (!ssp_bft_get(x->m, &b, &id) || b.height == 0) return;
+		send(s, EV_BLOCK, peer, asker, gix(&id), false);
+		id = b.parent;
+	}
+}
+
+static void on_sync(sim *s, uint32_t peer, uint32_t asker)
+{
+	snode *x = &s->nodes[peer];
+	size_t nb = ssp_bft_count(x->m);
+	for (size_t k = 1; k < nb; k++) {
+		ssp_bft_block b;
+		ssp_bft_at(x->m, &b, k);
+		send(s, EV_BLOCK, peer, asker, gix(&b.id), false);
+	}
+}
+
+/* The world's clock: phases, crashes, the liveness check. Runs at each slot start. */
+static void trace_slot(const sim *s, uint64_t slot)
+{
+	printf("slot %" PRIu64 "%s:", slot, s->calm_on ? " calm" : "");
+	for (uint32_t i = 0; i < s->n && i < 12; i++) {
+		const snode *x = &s->nodes[i];
+		if (!x->up) {
+			printf(" [%u down]", i);
+			continue;
+		}
+		ssp_bft_ref h, j, f;
+		ssp_bft_head(x->m, &h);
+		ssp_bft_justified(x->m, &j);
+		ssp_bft_final(x->m, &f);
+		printf(" [%u%s g%u h%" PRIu64 " j%" PRIu64 " f%" PRIu64 " wm%" PRIu64 "/%" PRIu64
+		       "]",
+		       i, x->byz ? "B" : "", x->group, h.height, j.height, f.height,
+		       x->wm.vote_source.height, x->wm.vote_target.height);
+	}
+	printf("\n");
+}
+
+static void world_slot(sim *s, uint64_t slot)
+{
+	if (s->verbose > 1) trace_slot(s, slot);
+	if (slot == s->part_start) {
+		/* a partition: a minority under 1/3 cut off, or the honest split in two */
+		uint32_t cut = 0;
+		for (uint32_t i = 0; i < s->n; i++) {
+			snode *x = &s->nodes[i];
+			x->group = 0;
+			if (x->byz) continue;
+			bool side = s->minority_cut ? (cut + 1) * 3 < s->n && rng_chance(&s->r, 400)
+			                            : rng_chance(&s->r, 500);
+			if (side) {
+				x->group = 1;
+				cut++;
+			}
+		}
+	}
+	if (slot == s->part_end)
+		for (uint32_t i = 0; i < s->n; i++)
+			s->nodes[i].group = 0;
+	if (slot == s->calm) {
+		s->calm_on = true;
+		for (uint32_t i = 0; i < s->n; i++)
+			if (!s->nodes[i].up) restart(s, i);
+	}
+	if (!s->calm_on && slot > 1 && rng_chance(&s->r, s->crash_pm)) {
+		uint32_t i = (uint32_t)rng_range(&s->r, 0, s->n - 1);
+		if (!s->nodes[i].byz && s->nodes[i].up) crash(s, i);
+	}
+	if (!s->calm_on)
+		for (uint32_t i = 0; i < s->n; i++)
+			if (!s->nodes[i].up && !s->nodes[i].byz && rng_chance(&s->r, 300))
+				restart(s, i);
+	if (slot == s->calm + LIVE_SLOTS) {
+		/* liveness: every honest node finalised a block made after the network healed */
+		for (uint32_t i = 0; i < s->n; i++) {
+			snode *x = &s->nodes[i];
+			if (x->byz) continue;
+			ssp_bft_ref f;
+			ssp_bft_block fb;
+			ssp_bft_final(x->m, &f);
+			if (!ssp_bft_get(x->m, &fb, &f.id) || fb.slot < s->calm) {
+				char msg[160];
+				snprintf(msg, sizeof msg,
+				         "LIVENESS: no block after slot %" PRIu64
+				         " final within %d slots (final height %" PRIu64 ")",
+				         s->calm, LIVE_SLOTS, f.height);
+				failf(s, msg, i);
+			}
+		}
+	}
+}
+
+static void on_tick(sim *s, uint32_t i, uint64_t slot)
+{
+	snode *x = &s->nodes[i];
+	if (slot + 1 < s->end) {
+		/* the next local slot start: global time = slot start - skew */
+		uint64_t t = (uint64_t)((int64_t)(GENESIS_MS + (slot + 1) * SLOT_MS) - x->skew_ms);
+		push(s, t, EV_TICK, i, i, (uint32_t)(slot + 1));
+	}
+	if (!x->up) return;
+	produce(s, i, slot);
+}
+
+/* ----------------------------------------------------------------- a seed */
+
+static void setup(sim *s)
+{
+	rng_seed(&s->r, s->seed);
+	rng *r = &s->r;
+	/* most seeds small (fast), every 8th 99..200 delegates */
+	s->n = s->n_force                      ? s->n_force
+	       : s->seed % 8 == 0 && !s->small ? (uint32_t)rng_range(r, 99, 200)
+	                                       : (uint32_t)rng_range(r, 4, 40);
+	uint32_t maxf = (s->n - 1) / 3;
+	s->f = rng_chance(r, 500) ? maxf : (uint32_t)rng_range(r, 0, maxf);
+	s->loss_pm = (uint32_t)rng_range(r, 0, 50);
+	s->spike_pm = (uint32_t)rng_range(r, 0, 30);
+	s->lat_min = (uint32_t)rng_range(r, 5, 50);
+	s->lat_max = s->lat_min + (uint32_t)rng_range(r, 0, 200);
+	s->crash_pm = (uint32_t)rng_range(r, 0, 200);
+	s->part_start = rng_range(r, 4, 10);
+	s->part_end = s->part_start + rng_range(r, 3, 10);
+	s->minority_cut = rng_chance(r, 500);
+	s->calm = s->part_end + rng_range(r, 0, 3);
+	s->end = s->calm + LIVE_SLOTS + 1;
+
+	s->nodes = calloc(s->n, sizeof *s->nodes);
+	s->keys = calloc(s->n, sizeof *s->keys);
+	s->onion = calloc(s->n, sizeof *s->onion);
+	s->slashed = calloc(s->n, sizeof *s->slashed);
+	if (!s->nodes || !s->keys || !s->onion || !s->slashed) abort();
+	for (uint32_t i = 0; i < s->n; i++) {
+		snode *x = &s->nodes[i];
+		s->keys[i].type = SSP_KEY_ED25519;
+		s->keys[i].len = 32;
+		for (int k = 0; k < 32; k++)
+			s->keys[i].b[k] = (uint8_t)rng_next(r);
+		for (int k = 0; k < 32; k++)
+			x->secret.b[k] = (uint8_t)rng_next(r);
+		ssp_bft_onion_commit(&s->onion[i], &x->secret, ONION_LEN);
+		x->skew_ms = (int64_t)rng_range(r, 0, 300) - 150;
+		x->orphans = calloc(ORPHANS_MAX, sizeof *x->orphans);
+		x->pending = calloc(PENDING_MAX, sizeof *x->pending);
+		if (!x->orphans || !x->pending) abort();
+	}
+	/* the Byzantine delegates: f of them, each with its own mix of misbehaviour */
+	for (uint32_t k = 0; k < s->f;) {
+		uint32_t i = (uint32_t)rng_range(r, 0, s->n - 1);
+		if (s->nodes[i].byz) continue;
+		s->nodes[i].byz = true;
+		s->nodes[i].behav = (unsigned)rng_range(r, 1, 31);
+		k++;
+	}
+	s->params = (ssp_bft_params){
+	    .n = s->n,
+	    .keys = s->keys,
+	    .onion = s->onion,
+	    .onion_len = ONION_LEN,
+	    .genesis_time_ms = GENESIS_MS,
+	    .slot_ms = SLOT_MS,
+	};
+	for (int k = 0; k < 32; k++)
+		s->params.genesis_id.b[k] = (uint8_t)rng_next(r);
+	memset(s->params.genesis_id.b, 0xff, 4); /* registry index UINT32_MAX: genesis */
+	for (int k = 0; k < 32; k++)
+		s->params.genesis_seed.b[k] = (uint8_t)rng_next(r);
+	if (!strcmp(s->brk, "quorum")) s->params.quorum_override = s->n / 2;
+	s->final_g = UINT32_MAX;
+	for (uint32_t i = 0; i < s->n; i++) {
+		node_start(s, i);
+		uint64_t t = (uint64_t)((int64_t)(GENESIS_MS + SLOT_MS) - s->nodes[i].skew_ms);
+		push(s, t, EV_TICK, i, i, 1);
+	}
+	for (uint64_t sl = 1; sl < s->end; sl++)
+		push(s, GENESIS_MS + sl * SLOT_MS, EV_TICK, UINT32_MAX, 0, (uint32_t)sl);
+}
+
+static void teardown(sim *s)
+{
+	for (uint32_t i = 0; i < s->n; i++) {
+		ssp_bft_free(s->nodes[i].m);
+		free(s->nodes[i].orphans);
+		free(s->nodes[i].pending);
+		free(s->nodes[i].myvotes);
+	}
+	free(s->nodes);
+	free(s->keys);
+	free(s->onion);
+	free(s->slashed);
+	free(s->blocks);
+	free(s->votes);
+	free(s->acts);
+	free(s->heap);
+}
+
+static void run(sim *s)
+{
+	setup(s);
+	while (s->nheap && !s->fail[0]) {
+		event e = pop(s);
+		s->now = e.t;
+		s->n_events++;
+		uint64_t fields[5] = {e.t, e.kind, e.to, e.from, e.arg};
+		for (int k = 0; k < 5; k++) /* FNV-1a over the event */
+			for (int b = 0; b < 64; b += 8)
+				s->trace =
+				    (s->trace ^ ((fields[k] >> b) & 0xff)) * 0x100000001b3ULL;
+		if (e.kind == EV_TICK && e.to == UINT32_MAX) {
+			world_slot(s, e.arg);
+			continue;
+		}
+		snode *x = &s->nodes[e.to];
+		if (e.kind == EV_TICK) {
+			on_tick(s, e.to, e.arg);
+			continue;
+		}
+		if (!x->up) continue;
+		switch (e.kind) {
+		case EV_BLOCK: {
+			uint32_t g = e.arg;
+			on_block(s, e.to, e.from, g);
+			if (x->byz && ssp_bft_get(x->m, NULL, &s->blocks[g].h.id)) {
+				byz_votes(s, e.to, g);
+			}
+			break;
+		}
+		case EV_VOTE:
+			on_vote(s, e.to, e.arg);
+			break;
+		case EV_FETCH:
+			if (linked(s, e.to, e.from)) on_fetch(s, e.to, e.from, e.arg);
+			break;
+		case EV_SYNC:
+			on_sync(s, e.to, e.from);
+			break;
+		}
+	}
+	if (s->verbose > 2) {
+		for (uint32_t i = 0; i < 2 && i < s->n; i++) {
+			snode *x = &s->nodes[i];
+			printf("node %u:\n", i);
+			for (size_t k = 0; k < ssp_bft_count(x->m); k++) {
+				ssp_bft_block b;
+				ssp_bft_at(x->m, &b, k);
+				printf("  g%u h%" PRIu64 " s%" PRIu64
+				       " parent g%u j%d qc %s g%u->g%u (h%" PRIu64 "->h%" PRIu64
+				       ") %u\n",
+				       gix(&b.id), b.height, b.slot, gix(&b.parent),
+				       ssp_bft_is_justified(x->m, &b.id), b.has_qc ? "yes" : "no",
+				       gix(&b.qc.source.id), gix(&b.qc.target.id),
+				       b.qc.source.height, b.qc.target.height,
+				       ssp_bft_qc_count(&b.qc));
+			}
+		}
+	}
+	if (s->fail[0]) return;
+	/* every equivocation an honest witness processed both halves of was slashed */
+	for (uint32_t a = 0; a < s->nacts; a++) {
+		const gact *ac = &s->acts[a];
+		for (uint32_t k = 0; k < ac->nw; k++)
+			if (ac->seen[k] == 3 && !s->slashed[ac->offender]) {
+				char msg[128];
+				snprintf(msg, sizeof msg,
+				         "equivocation by %u (kind %u) seen by %u, not slashed",
+				         ac->offender, ac->kind, ac->w[k]);
+				failf(s, msg, ac->w[k]);
+			}
+	}
+}
+
+/* ------------------------------------------------------------------- main */
+
+static void usage(void)
+{
+	fputs(
+	    "usage: ssp_sim [--seed S | --seeds N [--first F]] [--n N] [--small]\n"
+	    "               [--break quorum|watermark] [--expect-violation] [--replay-check] [-v]\n"
+	    "  --seed S            run one seed (replay)\n"
+	    "  --seeds N           run seeds F..F+N-1 (default 0..199)\n"
+	    "  --n N               force the number of delegates (default: from the seed)\n"
+	    "  --small             4..40 delegates in every seed (no 99..200 ones)\n"
+	    "  --break RULE        run a deliberately broken rule: quorum (n/2 votes) or\n"
+	    "                      watermark (a restarted node forgets what it signed)\n"
+	    "  --expect-violation  succeed only if some seed finds a violation (self-check)\n"
+	    "  --replay-check      run every seed twice and fail if the runs differ\n",
+	    stderr);
+}
+
+static void replay_cmd(char *out, size_t cap, const sim *s)
+{
+	int k = snprintf(out, cap, "ssp_sim --seed %" PRIu64, s->seed);
+	if (s->n_force && k > 0) k += snprintf(out + k, cap - (size_t)k, " --n %u", s->n_force);
+	if (s->small && k > 0) k += snprintf(out + k, cap - (size_t)k, " --small");
+	if (s->brk[0] && k > 0) snprintf(out + k, cap - (size_t)k, " --break %s", s->brk);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t first = 0, count = 200;
+	bool expect = false, replay_check = false;
+	int verbose = 0;
+	const char *brk = "";
+	uint32_t n_force = 0;
+	bool small = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--seed") && v) {
+			first = strtoull(v, NULL, 0);
+			count = 1;
+			i++;
+		} else if (!strcmp(a, "--seeds") && v) {
+			count = strtoull(v, NULL, 0);
+			i++;
+		} else if (!strcmp(a, "--first") && v) {
+			first = strtoull(v, NULL, 0);
+			i++;
+		} else if (!strcmp(a, "--n") && v) {
+			n_force = (uint32_t)strtoul(v, NULL, 0);
+			if (n_force < 1 || n_force > SSP_BFT_MAX_N) {
+				usage();
+				return 2;
+			}
+			i++;
+		} else if (!strcmp(a, "--break") && v) {
+			brk = v;
+			if (strcmp(brk, "quorum") && strcmp(brk, "watermark")) {
+				usage();
+				return 2;
+			}
+			i++;
+		} else if (!strcmp(a, "--small")) {
+			small = true;
+		} else if (!strcmp(a, "--replay-check")) {
+			replay_check = true;
+		} else if (!strcmp(a, "--expect-violation")) {
+			expect = true;
+		} else if (!strcmp(a, "-v")) {
+			verbose++;
+		} else {
+			usage();
+			return 2;
+		}
+	}
+	if (ssp_core_init()) return 1;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	uint64_t ran = 0, failures = 0, events = 0, finals = 0, evid = 0, forged = 0, crashes = 0,
+	         equiv = 0;
+	uint32_t nmin = UINT32_MAX, nmax = 0;
+	for (uint64_t seed = first; seed < first + count; seed++) {
+		sim *s = calloc(1, sizeof *s);
+		if (!s) return 1;
+		s->seed = seed;
+		s->brk = brk;
+		s->n_force = n_force;
+		s->small = small;
+		s->verbose = verbose;
+		run(s);
+		ran++;
+		if (replay_check) {
+			/* the same seed again must give the same run, event for event */
+			sim *t = calloc(1, sizeof *t);
+			if (!t) return 1;
+			t->seed = seed;
+			t->brk = brk;
+			t->n_force = n_force;
+			t->small = small;
+			run(t);
+			if (!s->fail[0] && (t->trace != s->trace || t->n_events != s->n_events ||
+			                    strcmp(t->fail, s->fail)))
+				snprintf(s->fail, sizeof s->fail,
+				         "NONDETERMINISM: a replay of the seed differs (%" PRIu64
+				         " vs %" PRIu64 " events)",
+				         s->n_events, t->n_events);
+			teardown(t);
+			free(t);
+		}
+		char cmd[128];
+		replay_cmd(cmd, sizeof cmd, s);
+		if (verbose || s->fail[0])
+			printf("seed %" PRIu64 ": n=%u f=%u %s part=%" PRIu64 "..%" PRIu64
+			       " calm=%" PRIu64 " loss=%u%% events=%" PRIu64 " final=%" PRIu64
+			       " equivocations=%" PRIu64 " slashed=%" PRIu64
+			       " forged-rejected=%" PRIu64 " crashes=%" PRIu64 "%s%s\n",
+			       seed, s->n, s->f, s->minority_cut ? "minority" : "split",
+			       s->part_start, s->part_end, s->calm, s->loss_pm / 10, s->n_events,
+			       s->final_g == UINT32_MAX ? 0 : s->blocks[s->final_g].h.height,
+			       s->n_equiv, s->n_evidence, s->n_forged_rejected, s->n_crashes,
+			       s->fail[0] ? " FAIL: " : "", s->fail);
+		if (s->fail[0]) {
+			failures++;
+			printf("  replay: %s\n", cmd);
+		}
+		if (s->n < nmin) nmin = s->n;
+		if (s->n > nmax) nmax = s->n;
+		events += s->n_events;
+		finals += s->n_final_moves;
+		evid += s->n_evidence;
+		forged += s->n_forged_rejected;
+		crashes += s->n_crashes;
+		equiv += s->n_equiv;
+		bool stop = s->fail[0] && expect;
+		teardown(s);
+		free(s);
+		if (stop) break;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("ssp_sim: %" PRIu64 " seeds from %" PRIu64 ", n %u..%u, %" PRIu64
+	       " failed%s%s; %" PRIu64 " events, %" PRIu64 " finality moves, %" PRIu64
+	       " equivocations, %" PRIu64 " delegates slashed, %" PRIu64
+	       " forged reveals rejected, %" PRIu64 " crashes; %.2f s\n",
+	       ran, first, nmin, nmax, failures, brk[0] ? " with --break " : "", brk, events,
+	       finals, equiv, evid, forged, crashes, secs);
+	if (expect) {
+		if (failures) {
+			printf("ssp_sim: the broken rule (--break %s) was caught, as it must be\n",
+			       brk);
+			return 0;
+		}
+		printf("ssp_sim: FAIL: the broken rule (--break %s) went unnoticed\n", brk);
+		return 1;
+	}
+	return failures ? 1 : 0;
+}
