@@ -1,6 +1,6 @@
 /*
  * dpos_rpc.c — the staking module's JSON-RPC methods (modules layer):
- * dpos_getDelegates, dpos_getDelegate, dpos_getVotes, dpos_getRewards. Handlers run on RPC
+ * dpos_getDelegates, dpos_getDelegate, dpos_getVotes, dpos_getRewards, dpos_getEvidence. Handlers run on RPC
  * threads with this module's ssp_module_env as ctx and read committed
  * state only (one read txn, closed on every path). The ranking is computed
  * per call from every registered delegate (at most RANK_MAX, else -32003);
@@ -204,6 +204,88 @@ static int m_get_votes(void *ctx, json_t *params, json_t **res, ssp_rpc_error *e
 	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
+typedef struct {
+	const ssp_module_env *env;
+	ssp_state *st;
+	const ssp_addr *only; /* NULL: every delegate */
+	json_t *items;
+	size_t n;
+	bool more;
+	int err;
+} ev_list;
+
+static int visit_evidence(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	ev_list *l = arg;
+	ssp_addr a;
+	ssp_delegate d;
+	if (kl != SSP_ADDR_LEN + 8 || vl != 8) {
+		l->err = SSP_ERR_DBCORRUPT;
+		return 1;
+	}
+	memcpy(a.b, k, SSP_ADDR_LEN);
+	if (l->only && memcmp(a.b, l->only->b, SSP_ADDR_LEN)) return 1; /* past its entries */
+	if (l->n == LIST_MAX) {
+		l->more = true;
+		return 1;
+	}
+	int rc = ssp_dpos_delegate_get(l->st, &a, &d);
+	if (rc) {
+		l->err = rc == SSP_ERR_NOTFOUND ? SSP_ERR_DBCORRUPT : rc;
+		return 1;
+	}
+	json_t *j = json_pack("{s:s, s:o, s:I, s:I}", "delegate", d.name, "address",
+	                      modrpc_jaddr(l->env, &a), "slot",
+	                      (json_int_t)ssp_be64_get((const uint8_t *)k + SSP_ADDR_LEN), "height",
+	                      (json_int_t)ssp_le64_get(v));
+	if (!j || json_array_append_new(l->items, j)) {
+		l->err = SSP_ERR_NOMEM;
+		return 1;
+	}
+	l->n++;
+	return 0;
+}
+
+/* dpos_getEvidence {name?}: the double signings punished (of one delegate), 100 at most. */
+static int m_get_evidence(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	const ssp_module_env *env = ctx;
+	json_t *nv = params ? json_object_get(params, "name") : NULL;
+	ssp_delegate d;
+	modrpc_reader r;
+	ev_list l = {.env = env};
+	if (modrpc_obj_params(params, err)) return -1;
+	if (nv && (!json_is_string(nv) || strlen(json_string_value(nv)) != json_string_length(nv) ||
+	           !ssp_dpos_name_valid(json_string_value(nv), json_string_length(nv))))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "name must be a delegate name");
+	int rc = modrpc_reader_open(&r, env);
+	if (rc) return modrpc_fail_internal(env, err, rc);
+	l.st = r.st;
+	l.items = json_array();
+	if (!l.items) rc = SSP_ERR_NOMEM;
+	if (!rc && nv) {
+		rc = ssp_dpos_delegate_by_name(r.st, json_string_value(nv), &d);
+		l.only = &d.account;
+	}
+	if (!rc)
+		rc = ssp_chain_state_scan(env->chain, r.rt, SSP_TB_DPOS_EVIDENCE,
+		                          l.only ? l.only->b : NULL, l.only ? SSP_ADDR_LEN : 0,
+		                          visit_evidence, &l);
+	if (rc == 1) rc = l.err;
+	modrpc_reader_close(&r);
+	if (rc == SSP_ERR_NOTFOUND) {
+		json_decref(l.items);
+		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "no delegate is named %s",
+		                    json_string_value(nv));
+	}
+	if (rc) {
+		json_decref(l.items);
+		return modrpc_fail_internal(env, err, rc);
+	}
+	*res = json_pack("{s:o, s:b}", "evidence", l.items, "more", l.more);
+	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
+}
+
 /* dpos_getRewards {address}: what it may claim, and the schedule's next payout. */
 static int m_get_rewards(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 {
@@ -237,4 +319,5 @@ const ssp_rpc_method ssp_dpos_methods[DPOS_NMETHODS] = {
     {"dpos_getDelegate", m_get_delegate, NULL},
     {"dpos_getVotes", m_get_votes, NULL},
     {"dpos_getRewards", m_get_rewards, NULL},
+    {"dpos_getEvidence", m_get_evidence, NULL},
 };

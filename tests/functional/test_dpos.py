@@ -240,6 +240,18 @@ def test():
     expect_cli_error(w, ["delegate", "evidence", "--from", "alpha", "--delegate", "gamma",
                          "--header", h1, "--header", h1, "--wait"],
                      "not evidence of double signing", "one header twice is not evidence")
+    ev = node.rpc("dpos_getEvidence")
+    check(ev["more"] is False and [(e["delegate"], e["slot"], e["height"] == tx["block"]["height"])
+                                   for e in ev["evidence"]] == [("gamma", slot, True)],
+          "dpos_getEvidence: the punished slot, with the evidence tx's height")
+    check(node.rpc("dpos_getEvidence", {"name": "gamma"})["evidence"] == ev["evidence"] and
+          node.rpc("dpos_getEvidence", {"name": "alpha"})["evidence"] == [],
+          "dpos_getEvidence by delegate")
+    try:
+        node.rpc("dpos_getEvidence", {"name": "nobody"})
+        check(False, "dpos_getEvidence of an unknown delegate refused")
+    except RpcError as e:
+        check(e.code == -32001, "dpos_getEvidence of an unknown delegate -> -32001")
     expect_cli_error(w, ["delegate", "register", "--from", "carol", "--name", "gamma",
                          "--self-stake", "200", "--node-key", "carol", "--wait"],
                      "banned", "a banned delegate cannot register again yet")

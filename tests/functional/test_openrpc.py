@@ -105,7 +105,7 @@ def test():
         ("dpos_getDelegates", {}), ("dpos_getDelegates", {"start": 2, "limit": 1}),
         ("dpos_getDelegate", {"name": "devnode"}), ("dpos_getDelegate", {"address": me}),
         ("dpos_getVotes", {"address": me}), ("dpos_getVotes", {"address": other}),
-        ("dpos_getRewards", {"address": me}),
+        ("dpos_getRewards", {"address": me}), ("dpos_getEvidence", {}),
         ("account_getProof", {"address": me}), ("account_getProof", {"address": other}),
         ("token_getBalanceProof", {"symbol": "PARK", "address": me}),
         ("rpc.discover", {}),

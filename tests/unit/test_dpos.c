@@ -827,7 +827,7 @@ static void test_registered(void **state)
 		found |= mods[i] == &ssp_dpos_module;
 	assert_true(found);
 	assert_int_equal(ssp_dpos_module.ntxtypes, 9);
-	assert_int_equal(ssp_dpos_module.nmethods, 4);
+	assert_int_equal(ssp_dpos_module.nmethods, 5);
 	const ssp_txreg *types = ssp_modset_txtypes(t.n.mods, &nt);
 	for (uint16_t id = SSP_TX_DELEGATE_REGISTER; id <= SSP_TX_EVIDENCE; id++) {
 		size_t hits = 0;
