@@ -150,6 +150,7 @@ static void on_closed(uv_handle_t *h)
 			break;
 		}
 	free(p->rbuf);
+	free(p->annq);
 	sodium_memzero(&p->hs, sizeof p->hs);
 	sodium_memzero(&p->txs, sizeof p->txs);
 	sodium_memzero(&p->rxs, sizeof p->rxs);
@@ -186,6 +187,7 @@ static void peer_release(peer *p)
 	for (size_t i = 0; i < SYNC_WIN; i++)
 		if (n->win[i].st == S_REQUESTED && n->win[i].peer == p->id) n->win[i].st = S_EMPTY;
 	pthread_mutex_unlock(&n->slock);
+	net_txq_peer_gone(p); /* and the txids it announced, to another announcer */
 }
 
 /*
@@ -744,6 +746,7 @@ static void on_fast(uv_timer_t *t)
 {
 	ssp_net *n = t->data;
 	net_flush_inv(n);
+	net_txq_tick(n);
 	net_fork_requests(n);
 	net_sync_tick(n);
 }
@@ -797,11 +800,6 @@ static void on_tick(uv_timer_t *t)
 			ssp_le64_put(b, now);
 			p->last_ping_ms = now;
 			(void)net_send_frame(p, NET_PING, b, 8);
-			/* old debts fade (a peer that never answers is asked again), but what
-			 * was asked stays welcome: under load the answers are merely late */
-			p->tx_forgiven += p->tx_requested - p->tx_requested / 2;
-			if (p->tx_forgiven > 4 * TX_REQ_MAX) p->tx_forgiven = 4 * TX_REQ_MAX;
-			p->tx_requested /= 2;
 			if (p->score > 0) p->score--;
 		}
 	}
@@ -846,6 +844,7 @@ static void on_wake(uv_async_t *a)
 {
 	ssp_net *n = a->data;
 	ssp_net_head h;
+	net_retq_flush(n);
 	n->cfg.head(n->cfg.ctx, &h);
 	if (h.height != n->announced.height || memcmp(h.id.b, n->announced.id.b, 32)) {
 		n->announced = h;
@@ -1025,6 +1024,8 @@ void ssp_net_free(ssp_net *n)
 		net_tmap_clear(&n->seen[i]);
 		net_tmap_clear(&n->cache[i]);
 	}
+	net_txq_free(n);
+	net_retq_free(n);
 	pthread_mutex_destroy(&n->slock);
 	sodium_memzero(n->sk, sizeof n->sk);
 	free(n);

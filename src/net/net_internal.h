@@ -179,9 +179,16 @@ SSP_WUR int net_hs_check_hello(const net_hello *h, const net_hs *hs);
 #define BANS_MAX 256
 #define FRAMES_PER_S 20000    /* beyond: flooding (a GET_TX answer alone is 256 frames) */
 #define TX_REQ_MAX 1024       /* txids requested from one peer and not delivered */
+#define TXQ_PEER_MAX 32768    /* txids one peer announced that wait for a request (oldest go) */
+#define TXQ_MAX 65536         /* txids tracked (waiting or requested), all peers together */
+#define TXQ_RING_TOTAL (2 * TXQ_MAX) /* queue slots, all peers together (stale ones count) */
+#define TX_REQ_TIMEOUT_MS 3000 /* a requested tx not delivered by then is asked again */
+#define TX_REQ_TRIES 3        /* requests of one txid before it is forgotten */
 #define TXSET_CAP 16384       /* slots per generation of the seen set and tx cache */
 #define TXCACHE_BYTES (16u << 20)
 #define INVQ_MAX 2048
+#define RETQ_MAX 16384        /* txs given back by a reorg, waiting to be announced again */
+#define RETQ_BYTES (16u << 20)
 #define PENDING_HANDSHAKES 32
 #define READ_CHUNK 65536
 #define SCORE_BAN 100
@@ -246,9 +253,13 @@ typedef struct peer {
 		uint32_t count;
 	} serve[SERVE_RANGES]; /* blocks it asked for, served as its queue drains */
 	uint32_t nserve;
-	uint32_t tx_requested;
+	uint32_t tx_requested; /* txids asked of it and not delivered (txreq.c) */
 	ssp_hash fork_asked; /* the competing head last fetched from this peer */
-	uint32_t tx_forgiven; /* debts faded while their answers may still be on the way */
+	uint32_t tx_late;    /* requests of it that timed out: their answers are still welcome */
+	/* txids it announced, oldest first, waiting for a request (txreq.c): a ring of
+	 * annq_cap (a power of two, grown up to TXQ_PEER_MAX) from annq_head; owned */
+	ssp_hash *annq;
+	uint32_t annq_cap, annq_head, annq_len;
 	bool got_addr_req;
 	bool close_called;
 	uint64_t drop_ms;
@@ -287,6 +298,12 @@ typedef struct {
 	int err;
 } penalty;
 
+typedef struct retx {
+	uint8_t *raw; /* owned */
+	size_t len;
+	ssp_hash txid;
+} retx;
+
 /* A block request outside the sync window: a fork's ancestors or a competing head. */
 typedef struct {
 	uint64_t peer, from, t_ms;
@@ -324,6 +341,15 @@ struct ssp_net {
 	tmap seen[2], cache[2];
 	ssp_hash invq[INVQ_MAX];
 	size_t ninvq;
+	/* the tx request tracker (txreq.c): txids announced and not yet received,
+	 * an open-addressing table of txq_slots (keyed SipHash: peers choose txids) */
+	struct txe *txq;
+	size_t txq_slots, txq_count, txq_ring_total;
+	uint8_t txq_key[16];
+	uint64_t txq_expired_ms;
+	/* txs a branch switch gave back to the mempool, to announce again (under slock) */
+	retx *retq; /* RETQ_MAX entries once used */
+	size_t nretq, retq_bytes;
 	uint8_t scratch[READ_CHUNK];
 	uint64_t start_ms;
 	uint64_t rr; /* round-robin cursor over peers for sync requests */
@@ -372,6 +398,29 @@ void net_on_inv(peer *p, const net_inv *v);
 void net_on_get_tx(peer *p, const net_inv *v);
 void net_on_tx(peer *p, const uint8_t *raw, size_t len);
 void net_flush_inv(ssp_net *n);
+/* Received here, or pending or on chain (the node's have_tx). */
+bool net_tx_known(ssp_net *n, const ssp_hash *id);
+/* Announces the txs a branch switch gave back to the mempool (ssp_net_txs_returned). */
+void net_retq_flush(ssp_net *n);
+void net_retq_free(ssp_net *n);
+
+/* txreq.c: which announced txids to request, from whom, and when again */
+/* A txid announced by p (INV): queued unless known or tracked already. */
+void net_txq_announced(peer *p, const ssp_hash *id);
+/*
+ * A tx arrived from p: true if it was asked of p (or of p before a timeout);
+ * the txid is no longer tracked either way.
+ */
+bool net_txq_received(peer *p, const ssp_hash *id);
+/* The tx is here (RPC, a peer): forgets a waiting announcement of it. */
+void net_txq_have(ssp_net *n, const ssp_hash *id);
+/* Sends GET_TX for p's oldest waiting txids while it owes fewer than TX_REQ_MAX. */
+void net_txq_drain(peer *p);
+/* Timeouts (asked again of another announcer, or of the same peer, or forgotten), then drains. */
+void net_txq_tick(ssp_net *n);
+/* p is going: its waiting txids go to another announcer or are forgotten; frees its queue. */
+void net_txq_peer_gone(peer *p);
+void net_txq_free(ssp_net *n);
 
 /* addrbook.c */
 SSP_WUR int net_parse_peer(const char *s, uint32_t *ip, char host[HOST_MAX], uint16_t *port);

@@ -76,26 +76,12 @@ static tent *tset_add(tmap g[2], const ssp_hash *id, size_t bytes_cap)
 void net_on_inv(peer *p, const net_inv *v)
 {
 	ssp_net *n = p->net;
-	ssp_hash want[NET_INV_MAX];
-	uint32_t k = 0;
 	for (uint32_t i = 0; i < v->n; i++) {
 		ssp_hash id;
 		memcpy(id.b, v->ids + 32 * i, 32);
-		if (tset_find(n->seen, &id)) continue;
-		if (p->tx_requested >= TX_REQ_MAX) break; /* it owes us too many already */
-		if (n->cfg.have_tx(n->cfg.ctx, &id)) {
-			(void)tset_add(n->seen, &id, SIZE_MAX);
-			continue;
-		}
-		(void)tset_add(n->seen, &id, SIZE_MAX);
-		want[k++] = id;
-		p->tx_requested++;
+		if (!tset_find(n->seen, &id)) net_txq_announced(p, &id);
 	}
-	if (!k) return;
-	ssp_buf b;
-	ssp_buf_init(&b, 4 + 32 * NET_INV_MAX);
-	net_inv_encode(&b, want, k);
-	(void)net_send_buf(p, NET_GET_TX, &b);
+	net_txq_drain(p);
 }
 
 void net_on_get_tx(peer *p, const net_inv *v)
@@ -112,14 +98,11 @@ void net_on_get_tx(peer *p, const net_inv *v)
 void net_on_tx(peer *p, const uint8_t *raw, size_t len)
 {
 	ssp_net *n = p->net;
-	ssp_hash txid;
+	ssp_hash txid, id;
 	bool fault = false;
-	if (p->tx_requested)
-		p->tx_requested--;
-	else if (p->tx_forgiven)
-		p->tx_forgiven--; /* asked for before its debt faded: still requested */
-	else
-		net_misbehave(p, 5, "unrequested tx");
+	ssp_sha256(&id, raw, len); /* the txid it claims to be (SHA-256 of its bytes) */
+	if (!net_txq_received(p, &id)) net_misbehave(p, 5, "unrequested tx");
+	if (p->state == C_CLOSING) return;
 	p->txs_in++;
 	atomic_fetch_add(&n->stats.txs_in, 1);
 	int rc = n->cfg.tx(n->cfg.ctx, raw, len, &txid, &fault);
@@ -129,7 +112,20 @@ void net_on_tx(peer *p, const uint8_t *raw, size_t len)
 		net_misbehave(p, 50, w);
 		return;
 	}
-	if (!rc) ssp_net_tx_added(n, raw, len, &txid);
+	if (!rc)
+		ssp_net_tx_added(n, raw, len, &txid);
+	else
+		(void)tset_add(n->seen, &id, SIZE_MAX); /* refused for now: not fetched again */
+	/* answers make room: ask for more in full batches */
+	if (p->annq_len && TX_REQ_MAX - p->tx_requested >= NET_INV_MAX / 4) net_txq_drain(p);
+}
+
+bool net_tx_known(ssp_net *n, const ssp_hash *id)
+{
+	if (tset_find(n->seen, id)) return true;
+	if (!n->cfg.have_tx(n->cfg.ctx, id)) return false;
+	(void)tset_add(n->seen, id, SIZE_MAX);
+	return true;
 }
 
 /* ------------------------------------------------------------ tx gossip */
@@ -138,6 +134,7 @@ void ssp_net_tx_added(ssp_net *n, const uint8_t *raw, size_t len, const ssp_hash
 {
 	tent *e = tset_add(n->cache, txid, TXCACHE_BYTES);
 	(void)tset_add(n->seen, txid, SIZE_MAX);
+	net_txq_have(n, txid);
 	if (e && !e->raw && (e->raw = malloc(len))) {
 		memcpy(e->raw, raw, len);
 		e->len = (uint32_t)len;
@@ -161,4 +158,52 @@ void net_flush_inv(ssp_net *n)
 		}
 	}
 	n->ninvq = 0;
+}
+
+/* ---------------------------------------------- txs given back by a reorg */
+
+void ssp_net_txs_returned(ssp_net *n, const ssp_tx *txs, size_t count)
+{
+	pthread_mutex_lock(&n->slock);
+	if (!n->retq && count) n->retq = ssp_calloc(RETQ_MAX, sizeof *n->retq);
+	for (size_t i = 0; n->retq && i < count && n->nretq < RETQ_MAX; i++) {
+		if (n->retq_bytes + txs[i].raw_len > RETQ_BYTES) break;
+		uint8_t *raw = malloc(txs[i].raw_len);
+		if (!raw) break;
+		memcpy(raw, txs[i].raw, txs[i].raw_len);
+		n->retq[n->nretq++] = (retx){raw, txs[i].raw_len, txs[i].txid};
+		n->retq_bytes += txs[i].raw_len;
+	}
+	if (!n->closed && count) uv_async_send(&n->wake);
+	pthread_mutex_unlock(&n->slock);
+}
+
+void net_retq_flush(ssp_net *n)
+{
+	retx *q;
+	size_t k;
+	pthread_mutex_lock(&n->slock);
+	q = n->retq;
+	k = n->nretq;
+	n->retq = NULL;
+	n->nretq = n->retq_bytes = 0;
+	pthread_mutex_unlock(&n->slock);
+	for (size_t i = 0; i < k; i++) {
+		ssp_net_tx_added(n, q[i].raw, q[i].len, &q[i].txid);
+		free(q[i].raw);
+	}
+	if (k) {
+		atomic_fetch_add(&n->stats.txs_reannounced, k);
+		SSP_LOGI(LOG, "%zu tx(s) given back by a branch switch announced again", k);
+	}
+	free(q);
+}
+
+void net_retq_free(ssp_net *n)
+{
+	for (size_t i = 0; i < n->nretq; i++)
+		free(n->retq[i].raw);
+	free(n->retq);
+	n->retq = NULL;
+	n->nretq = 0;
 }
