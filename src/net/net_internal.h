@@ -3,7 +3,7 @@
  * messages and their strict codecs (msg.c), the handshake's pure steps
  * (handshake.c), both free of I/O so unit tests and the fuzz harnesses
  * drive them directly; and the state of a running network shared by its
- * files (net.c, sync.c, txrelay.c, addrbook.c).
+ * files (net.c, sync.c, txrelay.c, txreq.c, addrbook.c).
  */
 #ifndef SSP_NET_INTERNAL_H
 #define SSP_NET_INTERNAL_H
@@ -156,8 +156,8 @@ SSP_WUR int net_hs_check_hello(const net_hello *h, const net_hs *hs);
 /*
  * The state of one ssp_net and its peers, shared by the files of the
  * network: net.c (connections, peers, dispatch, timers, lifecycle), sync.c
- * (block sync, fork requests), txrelay.c (tx relay) and addrbook.c (peers
- * to dial). Loop thread only, except what struct ssp_net says is under slock.
+ * (block sync, fork requests), txrelay.c (tx gossip), txreq.c (which
+ * announced txids to request) and addrbook.c (peers to dial). Loop thread only, except what struct ssp_net says is under slock.
  */
 #include <pthread.h>
 
