@@ -58,10 +58,19 @@ typedef struct {
 	void *ctx;
 } ssp_net_config;
 
-/* Traffic counters; any thread. */
+/*
+ * Traffic counters; any thread. Tx relay: tx_queued, the txids announced by
+ * peers and not yet received (waiting for a request or requested; at most
+ * 65,536); tx_requests, txids asked of peers; tx_request_timeouts, requests
+ * not answered in time (asked again or forgotten); tx_announce_dropped,
+ * announced txids forgotten unrequested because the queues were full;
+ * txs_reannounced, txs a branch switch gave back to the mempool, announced again.
+ */
 typedef struct {
 	_Atomic uint64_t bytes_in, bytes_out, blocks_in, txs_in, peers, inbound, outbound,
 	    best_height, disconnects, bans, handshakes_failed;
+	_Atomic uint64_t tx_queued, tx_requests, tx_request_timeouts, tx_announce_dropped,
+	    txs_reannounced;
 } ssp_net_stats;
 
 /*
@@ -95,6 +104,14 @@ void ssp_net_peer_failed(ssp_net *n, uint64_t peer, int err);
 void ssp_net_head_changed(ssp_net *n);
 /* A tx was admitted into the mempool (RPC or a peer): remember it and announce its txid. */
 void ssp_net_tx_added(ssp_net *n, const uint8_t *raw, size_t len, const ssp_hash *txid);
+
+/*
+ * Txs a branch switch gave back to the mempool (any thread; txs[i].raw is
+ * copied): announced to peers again from the loop, so they reach the
+ * producers of the new branch. Beyond 16,384 txs or 16 MiB waiting, the
+ * rest are not announced (they stay in the mempool).
+ */
+void ssp_net_txs_returned(ssp_net *n, const ssp_tx *txs, size_t count);
 
 /*
  * Chain thread (any thread): takes up to max consecutive verified-order

@@ -1,10 +1,12 @@
 /*
  * net.c — the P2P network on libuv TCP (net layer): connections and their
- * handshake, encrypted length-prefixed frames, peers and their scores, the
- * block sync window, tx inventory gossip and peer exchange. Everything here
- * runs on the loop thread except the few functions ssp/net.h marks "any
- * thread", which meet the loop under `slock` (the sync window) or through
- * the `wake` async handle. The chain is only read (store read txns).
+ * handshake, encrypted length-prefixed frames, peers, their scores and
+ * bans, message dispatch, the timers and the network's lifecycle. Block
+ * sync lives in sync.c, tx relay in txrelay.c, the address book in
+ * addrbook.c. Everything here runs on the loop thread except the few
+ * functions ssp/net.h marks "any thread", which meet the loop under `slock`
+ * (the sync window) or through the `wake` async handle. The chain is only
+ * read (store read txns).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -20,255 +22,9 @@
 
 #define LOG "net"
 
-#define MAX_TARGETS 256        /* address book + configured peers */
-#define SYNC_WIN 64            /* blocks fetched ahead of the head */
-#define SYNC_BATCH 16          /* blocks per GET_BLOCKS */
-#define SYNC_BYTES (64u << 20) /* buffered block bytes */
-#define SYNC_TIMEOUT_MS 4000   /* a requested block not delivered by then is asked elsewhere */
-#define PEER_INFLIGHT 48       /* blocks requested from one peer at once */
-#define SENDQ_MAX (32u << 20)  /* queued bytes to one peer before it is dropped as a slow reader */
-#define SERVE_SENDQ (8u << 20) /* stop serving blocks to a peer with this much queued */
-#define SERVE_RANGES 4          /* GET_BLOCKS ranges a peer may have waiting (an honest one: 3) */
-#define STALL_MS 10000         /* a queue that large, and no write done for this long: dropped */
-#define HANDSHAKE_MS 5000
-#define IDLE_MS 30000
-#define PING_MS 5000
-#define LOOP_STALL_MS 3000    /* a 1 s tick this late: the loop itself stalled */
-#define BAN_MS 60000
-#define BANS_MAX 256
-#define FRAMES_PER_S 20000    /* beyond: flooding (a GET_TX answer alone is 256 frames) */
-#define TX_REQ_MAX 1024       /* txids requested from one peer and not delivered */
-#define TXSET_CAP 16384       /* slots per generation of the seen set and tx cache */
-#define TXCACHE_BYTES (16u << 20)
-#define INVQ_MAX 2048
-#define PENDING_HANDSHAKES 32
-#define READ_CHUNK 65536
-#define SCORE_BAN 100
-#define FORK_REQS 16            /* ancestor / competing-head requests in flight */
-#define FORK_INBOX 64           /* blocks answering them, waiting for the chain thread */
-#define FORK_BYTES (32u << 20)
-
-enum { C_PRELUDE, C_SSHDR, C_HELLO, C_OPEN, C_CLOSING };
-enum { S_EMPTY, S_REQUESTED, S_HAVE };
-
-typedef struct {
-	uv_write_t w;
-	struct peer *p;
-	size_t len;
-	uint8_t data[];
-} wreq;
-
-#define HOST_MAX 254 /* a DNS name's text, or an IPv6 literal */
-
-typedef struct target {
-	uint32_t ip; /* host order; for a named target the last address it resolved to */
-	uint16_t port;
-	bool configured, self, used;
-	bool v6;             /* ip6 holds the (resolved or literal) IPv6 address to dial */
-	uint8_t ip6[16];
-	char host[HOST_MAX]; /* configured by name or IPv6 literal: resolved before each dial */
-	uv_getaddrinfo_t *gai; /* a resolution in progress */
-	uint64_t next_try_ms;
-	unsigned fails;
-	uint64_t conn; /* peer id of the connection to it, 0 if none */
-} target;
-
-typedef struct peer {
-	ssp_net *net;
-	uv_tcp_t tcp;
-	uv_connect_t creq;
-	uv_shutdown_t sreq;
-	uint64_t id;
-	bool inbound;
-	int state;
-	net_hs hs;
-	crypto_secretstream_xchacha20poly1305_state txs, rxs;
-	uint8_t *rbuf;
-	size_t rlen, rcap;
-	uint8_t node_pk[32];
-	uint32_t ip;
-	bool v6; /* an outbound connection to an IPv6 address (ip6) */
-	uint8_t ip6[16];
-	uint16_t port, listen_port;
-	ssp_net_head head;
-	int score;
-	size_t sendq;
-	uint64_t sendq_progress_ms; /* last write done, or when the queue last became non-empty */
-	uint64_t bytes_in, bytes_out, blocks_in, txs_in;
-	uint64_t start_ms, last_recv_ms, last_ping_ms;
-	uint64_t win_start_ms;
-	uint32_t win_frames;
-	uint32_t inflight;
-	uint64_t last_block_ms; /* a requested block last arrived from it */
-	struct {
-		uint64_t from;
-		uint32_t count;
-	} serve[SERVE_RANGES]; /* blocks it asked for, served as its queue drains */
-	uint32_t nserve;
-	uint32_t tx_requested;
-	ssp_hash fork_asked; /* the competing head last fetched from this peer */
-	uint32_t tx_forgiven; /* debts faded while their answers may still be on the way */
-	bool got_addr_req;
-	bool close_called;
-	uint64_t drop_ms;
-	int target; /* index into targets or -1 */
-	struct peer *next;
-} peer;
-
-typedef struct {
-	ssp_hash id;
-	uint8_t *raw;
-	uint32_t len;
-	bool used;
-} tent;
-
-typedef struct {
-	tent *e;
-	size_t count, bytes;
-} tmap;
-
-typedef struct {
-	uint64_t height;
-	int st;
-	uint64_t peer;
-	uint64_t t_ms;
-	uint8_t *raw;
-	size_t len;
-} sslot;
-
-typedef struct {
-	uint8_t pk[32];
-	uint64_t until_ms;
-} ban;
-
-typedef struct {
-	uint64_t peer;
-	int err;
-} penalty;
-
-/* A block request outside the sync window: a fork's ancestors or a competing head. */
-typedef struct {
-	uint64_t peer, from, t_ms;
-	uint32_t count;
-	bool sent;
-} freq;
-
-typedef struct {
-	uint8_t *raw;
-	size_t len;
-	uint64_t peer;
-} fblock;
-
-struct ssp_net {
-	ssp_net_config cfg;
-	uv_loop_t *loop;
-	uv_tcp_t listener;
-	bool listening;
-	uv_timer_t tick, fast;
-	uv_async_t wake;
-	bool stopping;
-	uint8_t pk[32], sk[64];
-	char listen_str[128];
-	uint16_t listen_port;
-	uint32_t listen_ip;
-	size_t max_block;
-	char chain_id[SSP_CHAIN_ID_MAX + 1];
-	ssp_hash genesis;
-	peer *peers;
-	uint64_t next_id;
-	target targets[MAX_TARGETS];
-	bool book_dirty;
-	char book_path[1100];
-	ban bans[BANS_MAX];
-	tmap seen[2], cache[2];
-	ssp_hash invq[INVQ_MAX];
-	size_t ninvq;
-	uint8_t scratch[READ_CHUNK];
-	uint64_t start_ms;
-	uint64_t rr; /* round-robin cursor over peers for sync requests */
-	unsigned ticks;
-	uint64_t last_tick_ms;
-	ssp_net_head announced;
-	ssp_net_stats stats;
-	_Atomic bool heard;
-	/* the sync window: shared with the chain thread under slock */
-	pthread_mutex_t slock;
-	bool closed; /* wake is closed: no more uv_async_send */
-	uint64_t base;
-	sslot win[SYNC_WIN];
-	size_t win_bytes;
-	uint64_t retry_after_ms;
-	penalty penalties[16];
-	size_t npenalties;
-	/* fork requests and the blocks answering them (also under slock) */
-	freq freqs[FORK_REQS];
-	size_t nfreqs;
-	fblock finbox[FORK_INBOX];
-	size_t nfinbox, finbox_bytes;
-};
-
-static void peer_drop(peer *p, uint16_t code, const char *reason);
-static void sync_tick(ssp_net *n);
-
-/* ------------------------------------------------------------- tx sets */
-
-static size_t tslot(const ssp_hash *id)
-{
-	uint64_t v;
-	memcpy(&v, id->b, 8);
-	return (size_t)(v & (TXSET_CAP - 1));
-}
-
-static tent *tmap_find(tmap *m, const ssp_hash *id)
-{
-	if (!m->e) return NULL;
-	for (size_t i = tslot(id), k = 0; k < TXSET_CAP; k++, i = (i + 1) & (TXSET_CAP - 1)) {
-		if (!m->e[i].used) return NULL;
-		if (!memcmp(m->e[i].id.b, id->b, 32)) return &m->e[i];
-	}
-	return NULL;
-}
-
-static void tmap_clear(tmap *m)
-{
-	if (m->e)
-		for (size_t i = 0; i < TXSET_CAP; i++)
-			free(m->e[i].raw);
-	free(m->e);
-	m->e = NULL;
-	m->count = m->bytes = 0;
-}
-
-/* Two generations: when the newer one fills, the older is dropped (bounded memory). */
-static tent *tset_find(tmap g[2], const ssp_hash *id)
-{
-	tent *e = tmap_find(&g[0], id);
-	return e ? e : tmap_find(&g[1], id);
-}
-
-static tent *tset_add(tmap g[2], const ssp_hash *id, size_t bytes_cap)
-{
-	if (g[0].count >= TXSET_CAP / 2 || g[0].bytes > bytes_cap) {
-		tmap_clear(&g[1]);
-		g[1] = g[0];
-		g[0] = (tmap){0};
-	}
-	if (!g[0].e && !(g[0].e = ssp_calloc(TXSET_CAP, sizeof *g[0].e))) return NULL;
-	for (size_t i = tslot(id);; i = (i + 1) & (TXSET_CAP - 1)) {
-		tent *e = &g[0].e[i];
-		if (!e->used) {
-			e->used = true;
-			e->id = *id;
-			g[0].count++;
-			return e;
-		}
-		if (!memcmp(e->id.b, id->b, 32)) return e;
-	}
-}
-
 /* ------------------------------------------------------------ utilities */
 
-static void ip_str(char *out, size_t cap, uint32_t ip, uint16_t port)
+void net_ip_str(char *out, size_t cap, uint32_t ip, uint16_t port)
 {
 	snprintf(out, cap, "%u.%u.%u.%u:%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
 	         port);
@@ -281,79 +37,10 @@ static void peer_str(char *out, size_t cap, const struct peer *p)
 	if (p->v6 && !uv_inet_ntop(AF_INET6, p->ip6, h, sizeof h))
 		snprintf(out, cap, "[%s]:%u", h, p->port);
 	else
-		ip_str(out, cap, p->ip, p->port);
+		net_ip_str(out, cap, p->ip, p->port);
 }
 
-/*
- * A --peer: "HOST:PORT" where HOST is an IPv4 literal, "[IPv6]" or a DNS
- * name (letters, digits, '-', '.', '_'). *ip is set for an IPv4 literal
- * (and "localhost", which needs no resolver); otherwise host gets the text
- * to resolve (the IPv6 literal without brackets, or the name).
- */
-static int parse_peer(const char *s, uint32_t *ip, char host[HOST_MAX], uint16_t *port)
-{
-	const char *c = strrchr(s, ':');
-	size_t hl;
-	*ip = 0;
-	host[0] = 0;
-	if (!c) return SSP_ERR_INVAL;
-	char *end;
-	errno = 0;
-	unsigned long pn = strtoul(c + 1, &end, 10);
-	if (errno || *end || end == c + 1 || pn == 0 || pn > 65535) return SSP_ERR_INVAL;
-	*port = (uint16_t)pn;
-	if (s[0] == '[') { /* [IPv6]:PORT */
-		uint8_t a6[16];
-		hl = (size_t)(c - s);
-		if (hl < 3 || s[hl - 1] != ']' || hl - 2 >= HOST_MAX) return SSP_ERR_INVAL;
-		memcpy(host, s + 1, hl - 2);
-		host[hl - 2] = 0;
-		return uv_inet_pton(AF_INET6, host, a6) ? SSP_ERR_INVAL : 0;
-	}
-	hl = (size_t)(c - s);
-	if (!hl || hl >= HOST_MAX) return SSP_ERR_INVAL;
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	struct in_addr a;
-	if (!strcmp(host, "localhost") || inet_pton(AF_INET, host, &a) == 1) {
-		*ip = strcmp(host, "localhost") ? ntohl(a.s_addr) : 0x7f000001u;
-		host[0] = 0;
-		return *ip ? 0 : SSP_ERR_INVAL;
-	}
-	for (size_t i = 0; i < hl; i++) {
-		unsigned char ch = (unsigned char)host[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		      ch == '-' || ch == '.' || ch == '_'))
-			return SSP_ERR_INVAL;
-	}
-	return 0;
-}
-
-/* "A.B.C.D:PORT" or "localhost:PORT" (IPv4 only); empty host or "*" = any. */
-static int parse_hostport(const char *s, uint32_t *ip, uint16_t *port)
-{
-	char host[64];
-	const char *c = strrchr(s, ':');
-	if (!c || (size_t)(c - s) >= sizeof host) return SSP_ERR_INVAL;
-	memcpy(host, s, (size_t)(c - s));
-	host[c - s] = 0;
-	char *end;
-	errno = 0;
-	unsigned long p = strtoul(c + 1, &end, 10);
-	if (errno || *end || end == c + 1 || p > 65535) return SSP_ERR_INVAL;
-	*port = (uint16_t)p;
-	if (!host[0] || !strcmp(host, "*")) {
-		*ip = 0;
-		return 0;
-	}
-	if (!strcmp(host, "localhost")) snprintf(host, sizeof host, "127.0.0.1");
-	struct in_addr a;
-	if (inet_pton(AF_INET, host, &a) != 1) return SSP_ERR_INVAL;
-	*ip = ntohl(a.s_addr);
-	return 0;
-}
-
-static peer *peer_by_id(ssp_net *n, uint64_t id)
+peer *net_peer_by_id(ssp_net *n, uint64_t id)
 {
 	for (peer *p = n->peers; p; p = p->next)
 		if (p->id == id) return p;
@@ -382,41 +69,7 @@ static void ban_add(ssp_net *n, const uint8_t pk[32], uint64_t now)
 	atomic_fetch_add(&n->stats.bans, 1);
 }
 
-static target *target_add(ssp_net *n, uint32_t ip, uint16_t port, bool configured)
-{
-	target *free_t = NULL;
-	for (size_t i = 0; i < MAX_TARGETS; i++) {
-		target *t = &n->targets[i];
-		if (t->used && t->ip == ip && t->port == port) {
-			t->configured |= configured;
-			return t;
-		}
-		if (!t->used && !free_t) free_t = t;
-	}
-	if (!free_t) return NULL;
-	*free_t = (target){.ip = ip, .port = port, .configured = configured, .used = true};
-	n->book_dirty = true;
-	return free_t;
-}
-
-/* A configured peer given by name or IPv6 literal (one entry per host and port). */
-static target *target_add_host(ssp_net *n, const char *host, uint16_t port)
-{
-	target *free_t = NULL;
-	for (size_t i = 0; i < MAX_TARGETS; i++) {
-		target *t = &n->targets[i];
-		if (t->used && t->port == port && !strcmp(t->host, host)) return t;
-		if (!t->used && !free_t) free_t = t;
-	}
-	if (!free_t) return NULL;
-	*free_t = (target){.port = port, .configured = true, .used = true};
-	snprintf(free_t->host, sizeof free_t->host, "%s", host);
-	return free_t;
-}
-
 /* ------------------------------------------------------------- sending */
-
-static void serve_blocks(peer *p);
 
 static void on_written(uv_write_t *w, int status)
 {
@@ -425,7 +78,7 @@ static void on_written(uv_write_t *w, int status)
 	p->sendq -= r->len;
 	p->sendq_progress_ms = ssp_now_ms();
 	free(r);
-	if (!status && p->nserve && p->sendq < SERVE_SENDQ / 2) serve_blocks(p);
+	if (!status && p->nserve && p->sendq < SERVE_SENDQ / 2) net_serve_blocks(p);
 }
 
 static int send_raw(peer *p, const void *data, size_t len)
@@ -449,11 +102,11 @@ static int send_raw(peer *p, const void *data, size_t len)
 }
 
 /* Encrypts and queues one frame; a peer that does not read is dropped, not buffered. */
-static int send_frame(peer *p, uint8_t type, const uint8_t *pt, size_t len)
+int net_send_frame(peer *p, uint8_t type, const uint8_t *pt, size_t len)
 {
 	if (p->state == C_CLOSING || p->state < C_HELLO) return SSP_ERR_IO;
 	if (p->sendq + len > SENDQ_MAX) {
-		peer_drop(p, 3, "slow reader: send queue full");
+		net_peer_drop(p, 3, "slow reader: send queue full");
 		return SSP_ERR_BUSY;
 	}
 	size_t total = NET_FRAME_HDR + len + NET_ABYTES;
@@ -478,9 +131,9 @@ static int send_frame(peer *p, uint8_t type, const uint8_t *pt, size_t len)
 	return 0;
 }
 
-static int send_buf(peer *p, uint8_t type, ssp_buf *b)
+int net_send_buf(peer *p, uint8_t type, ssp_buf *b)
 {
-	int rc = b->err ? b->err : send_frame(p, type, b->data, b->len);
+	int rc = b->err ? b->err : net_send_frame(p, type, b->data, b->len);
 	ssp_buf_free(b);
 	return rc;
 }
@@ -497,6 +150,7 @@ static void on_closed(uv_handle_t *h)
 			break;
 		}
 	free(p->rbuf);
+	free(p->annq);
 	sodium_memzero(&p->hs, sizeof p->hs);
 	sodium_memzero(&p->txs, sizeof p->txs);
 	sodium_memzero(&p->rxs, sizeof p->rxs);
@@ -533,13 +187,14 @@ static void peer_release(peer *p)
 	for (size_t i = 0; i < SYNC_WIN; i++)
 		if (n->win[i].st == S_REQUESTED && n->win[i].peer == p->id) n->win[i].st = S_EMPTY;
 	pthread_mutex_unlock(&n->slock);
+	net_txq_peer_gone(p); /* and the txids it announced, to another announcer */
 }
 
 /*
  * Ends a connection: tells an authenticated peer why (code, reason), lets
  * queued writes finish, then closes. Safe to call twice.
  */
-static void peer_drop(peer *p, uint16_t code, const char *reason)
+void net_peer_drop(peer *p, uint16_t code, const char *reason)
 {
 	if (p->state == C_CLOSING) return;
 	char a[80];
@@ -551,7 +206,7 @@ static void peer_drop(peer *p, uint16_t code, const char *reason)
 		ssp_buf b;
 		ssp_buf_init(&b, 512);
 		net_disconnect_encode(&b, code, reason);
-		(void)send_buf(p, NET_DISCONNECT, &b);
+		(void)net_send_buf(p, NET_DISCONNECT, &b);
 	}
 	peer_release(p);
 	p->state = C_CLOSING;
@@ -564,7 +219,7 @@ static void peer_drop(peer *p, uint16_t code, const char *reason)
 }
 
 /* Adds misbehaviour points; at SCORE_BAN the peer is banned for a while and dropped. */
-static void misbehave(peer *p, int points, const char *why)
+void net_misbehave(peer *p, int points, const char *why)
 {
 	if (p->state == C_CLOSING) return;
 	p->score += points;
@@ -574,7 +229,7 @@ static void misbehave(peer *p, int points, const char *why)
 	if (p->state == C_OPEN) ban_add(p->net, p->node_pk, ssp_now_ms());
 	char r[NET_REASON_MAX + 1];
 	snprintf(r, sizeof r, "misbehaviour: %s", why);
-	peer_drop(p, 2, r);
+	net_peer_drop(p, 2, r);
 }
 
 /* ------------------------------------------------------------ handshake */
@@ -607,8 +262,8 @@ static int hs_step_prelude(peer *p, const uint8_t *pre)
 	if ((rc = net_hs_sign_hello(&h, &p->hs, n->sk))) return rc;
 	ssp_buf_init(&b, 1024);
 	net_hello_encode(&b, &h);
-	p->state = C_HELLO; /* send_frame needs it; reading still waits for the stream header */
-	rc = send_buf(p, NET_HELLO, &b);
+	p->state = C_HELLO; /* net_send_frame needs it; reading still waits for the stream header */
+	rc = net_send_buf(p, NET_HELLO, &b);
 	p->state = C_SSHDR;
 	return rc;
 }
@@ -618,7 +273,7 @@ static void send_announce(peer *p, const ssp_net_head *h)
 	ssp_buf b;
 	ssp_buf_init(&b, 128);
 	net_announce_encode(&b, h);
-	(void)send_buf(p, NET_ANNOUNCE, &b);
+	(void)net_send_buf(p, NET_ANNOUNCE, &b);
 }
 
 static bool head_plausible(ssp_net *n, const ssp_net_head *h)
@@ -626,61 +281,6 @@ static bool head_plausible(ssp_net *n, const ssp_net_head *h)
 	/* one block per slot at most, and never more than a few seconds ahead */
 	uint64_t now_slot = ssp_chain_slot_at(n->cfg.chain, ssp_now_ms() + 5000);
 	return h->height <= h->slot + 1 && h->slot <= now_slot;
-}
-
-/*
- * Sends a fork request (loop thread, without slock: a send may drop the
- * peer, which takes slock).
- */
-static void freq_send(ssp_net *n, freq q)
-{
-	peer *p = peer_by_id(n, q.peer);
-	if (!p || p->state != C_OPEN) return; /* the request expires unanswered */
-	ssp_buf b;
-	net_get_blocks g = {q.from, q.count};
-	ssp_buf_init(&b, 16);
-	net_get_blocks_encode(&b, &g);
-	(void)send_buf(p, NET_GET_BLOCKS, &b);
-}
-
-/* Adds a fork request (slock held); the oldest gives way when the table is full. */
-static freq *freq_add(ssp_net *n, uint64_t peer_id, uint64_t from, uint32_t count)
-{
-	for (size_t i = 0; i < n->nfreqs; i++) /* the same request again: refresh it */
-		if (n->freqs[i].peer == peer_id && n->freqs[i].from == from &&
-		    n->freqs[i].count == count) {
-			n->freqs[i].sent = false;
-			return &n->freqs[i];
-		}
-	if (n->nfreqs == FORK_REQS) {
-		memmove(n->freqs, n->freqs + 1, (FORK_REQS - 1) * sizeof *n->freqs);
-		n->nfreqs--;
-	}
-	n->freqs[n->nfreqs] = (freq){.peer = peer_id, .from = from, .count = count};
-	return &n->freqs[n->nfreqs++];
-}
-
-/*
- * A peer at our height with another head: a competing branch the sync
- * window never fetches (it asks only for heights above ours). Fetch that
- * head once; the chain thread's fork database asks for its ancestors.
- */
-static void fork_check(peer *p)
-{
-	ssp_net *n = p->net;
-	ssp_net_head h;
-	n->cfg.head(n->cfg.ctx, &h);
-	if (p->head.height != h.height || h.height == 0 || !memcmp(p->head.id.b, h.id.b, 32) ||
-	    !memcmp(p->fork_asked.b, p->head.id.b, 32))
-		return;
-	p->fork_asked = p->head.id;
-	pthread_mutex_lock(&n->slock);
-	freq *q = freq_add(n, p->id, p->head.height, 1);
-	q->sent = true;
-	q->t_ms = ssp_now_ms();
-	freq copy = *q;
-	pthread_mutex_unlock(&n->slock);
-	freq_send(n, copy);
 }
 
 static void on_hello(peer *p, const uint8_t *pt, size_t len)
@@ -691,12 +291,12 @@ static void on_hello(peer *p, const uint8_t *pt, size_t len)
 	uint64_t now = ssp_now_ms();
 	if (net_hello_decode(&h, pt, len)) {
 		atomic_fetch_add(&n->stats.handshakes_failed, 1);
-		peer_drop(p, 1, "malformed hello");
+		net_peer_drop(p, 1, "malformed hello");
 		return;
 	}
 	if (net_hs_check_hello(&h, &p->hs)) {
 		atomic_fetch_add(&n->stats.handshakes_failed, 1);
-		peer_drop(p, 1, "hello signature does not verify");
+		net_peer_drop(p, 1, "hello signature does not verify");
 		return;
 	}
 	memcpy(p->node_pk, h.node_pk, 32);
@@ -720,7 +320,7 @@ static void on_hello(peer *p, const uint8_t *pt, size_t len)
 	}
 	if (why[0]) {
 		atomic_fetch_add(&n->stats.handshakes_failed, 1);
-		peer_drop(p, 1, why);
+		net_peer_drop(p, 1, why);
 		return;
 	}
 	/* one connection per node pair: keep the one the smaller node key initiated */
@@ -730,7 +330,7 @@ static void on_hello(peer *p, const uint8_t *pt, size_t len)
 		const uint8_t *ini_q = q->inbound ? q->node_pk : n->pk;
 		bool keep_p = memcmp(ini_p, ini_q, 32) < 0;
 		if (p->target >= 0 && keep_p == false) n->targets[p->target].fails = 0;
-		peer_drop(keep_p ? q : p, 4, "duplicate connection");
+		net_peer_drop(keep_p ? q : p, 4, "duplicate connection");
 		if (!keep_p) return;
 		break;
 	}
@@ -741,193 +341,16 @@ static void on_hello(peer *p, const uint8_t *pt, size_t len)
 	atomic_fetch_add(p->inbound ? &n->stats.inbound : &n->stats.outbound, 1);
 	atomic_store(&n->heard, true);
 	if (p->target >= 0) n->targets[p->target].fails = 0;
-	if (p->inbound && p->listen_port) target_add(n, p->ip, p->listen_port, false);
+	if (p->inbound && p->listen_port) net_target_add(n, p->ip, p->listen_port, false);
 	char a[80];
 	peer_str(a, sizeof a, p);
 	SSP_LOGI(LOG, "peer %llu (%s, %s) connected: height %llu", (unsigned long long)p->id, a,
 	         p->inbound ? "in" : "out", (unsigned long long)h.head.height);
 	ssp_buf b;
 	ssp_buf_init(&b, 8);
-	(void)send_buf(p, NET_GET_ADDR, &b);
-	fork_check(p);
-	sync_tick(n);
-}
-
-/* --------------------------------------------------------------- gossip */
-
-/*
- * Sends the blocks the peer asked for while its send queue is below
- * SERVE_SENDQ; the rest waits until the queue drains (on_written), so big
- * blocks are all served without more than SERVE_SENDQ + one block queued.
- */
-static void serve_blocks(peer *p)
-{
-	ssp_net *n = p->net;
-	ssp_txn *rt = NULL;
-	if (p->state != C_OPEN || ssp_store_read(ssp_chain_store(n->cfg.chain), &rt)) return;
-	while (p->nserve && p->sendq < SERVE_SENDQ && p->state == C_OPEN) {
-		const uint8_t *raw;
-		size_t len;
-		int rc = ssp_chain_read_block(n->cfg.chain, rt, p->serve[0].from, &raw, &len);
-		/* not there (yet), or a local read error: the peer asks elsewhere */
-		if (!rc) rc = send_frame(p, NET_BLOCK, raw, len);
-		p->serve[0].from++;
-		if (rc || !--p->serve[0].count) {
-			memmove(p->serve, p->serve + 1, --p->nserve * sizeof *p->serve);
-		}
-	}
-	ssp_txn_end(rt);
-}
-
-static void on_get_blocks(peer *p, const net_get_blocks *g)
-{
-	if (p->nserve == SERVE_RANGES) return; /* it asks faster than it reads: it asks again */
-	p->serve[p->nserve].from = g->from;
-	p->serve[p->nserve].count = g->count;
-	p->nserve++;
-	serve_blocks(p);
-}
-
-static void on_block(peer *p, const uint8_t *raw, size_t len)
-{
-	ssp_net *n = p->net;
-	uint64_t h;
-	bool ready = false;
-	if (net_block_height(&h, raw, len)) {
-		misbehave(p, SCORE_BAN, "malformed block");
-		return;
-	}
-	p->blocks_in++;
-	atomic_fetch_add(&n->stats.blocks_in, 1);
-	if (p->inflight) p->inflight--;
-	p->last_block_ms = ssp_now_ms();
-	if (h > p->head.height) p->head.height = h;
-	pthread_mutex_lock(&n->slock);
-	sslot *s = &n->win[h % SYNC_WIN];
-	if (h >= n->base && h < n->base + SYNC_WIN && s->height == h && s->st == S_REQUESTED &&
-	    n->win_bytes + len <= SYNC_BYTES) {
-		uint8_t *copy = malloc(len);
-		if (copy) {
-			memcpy(copy, raw, len);
-			s->raw = copy;
-			s->len = len;
-			s->st = S_HAVE;
-			s->peer = p->id;
-			n->win_bytes += len;
-		}
-	} else {
-		/* not for the window: an answer to a fork request from this peer? */
-		for (size_t i = 0; i < n->nfreqs; i++) {
-			freq *q = &n->freqs[i];
-			if (!q->sent || q->peer != p->id || h < q->from || h >= q->from + q->count)
-				continue;
-			if (n->nfinbox < FORK_INBOX && n->finbox_bytes + len <= FORK_BYTES) {
-				uint8_t *copy = malloc(len);
-				if (copy) {
-					memcpy(copy, raw, len);
-					n->finbox[n->nfinbox++] = (fblock){copy, len, p->id};
-					n->finbox_bytes += len;
-					ready = true;
-				}
-			}
-			break;
-		}
-	}
-	sslot *b = &n->win[n->base % SYNC_WIN];
-	ready = ready || (b->height == n->base && b->st == S_HAVE);
-	pthread_mutex_unlock(&n->slock);
-	if (ready) n->cfg.blocks_ready(n->cfg.ctx);
-}
-
-static void on_inv(peer *p, const net_inv *v)
-{
-	ssp_net *n = p->net;
-	ssp_hash want[NET_INV_MAX];
-	uint32_t k = 0;
-	for (uint32_t i = 0; i < v->n; i++) {
-		ssp_hash id;
-		memcpy(id.b, v->ids + 32 * i, 32);
-		if (tset_find(n->seen, &id)) continue;
-		if (p->tx_requested >= TX_REQ_MAX) break; /* it owes us too many already */
-		if (n->cfg.have_tx(n->cfg.ctx, &id)) {
-			(void)tset_add(n->seen, &id, SIZE_MAX);
-			continue;
-		}
-		(void)tset_add(n->seen, &id, SIZE_MAX);
-		want[k++] = id;
-		p->tx_requested++;
-	}
-	if (!k) return;
-	ssp_buf b;
-	ssp_buf_init(&b, 4 + 32 * NET_INV_MAX);
-	net_inv_encode(&b, want, k);
-	(void)send_buf(p, NET_GET_TX, &b);
-}
-
-static void on_get_tx(peer *p, const net_inv *v)
-{
-	ssp_net *n = p->net;
-	for (uint32_t i = 0; i < v->n && p->sendq < SERVE_SENDQ; i++) {
-		ssp_hash id;
-		memcpy(id.b, v->ids + 32 * i, 32);
-		tent *e = tset_find(n->cache, &id);
-		if (e && e->raw) (void)send_frame(p, NET_TX, e->raw, e->len);
-	}
-}
-
-static void on_tx(peer *p, const uint8_t *raw, size_t len)
-{
-	ssp_net *n = p->net;
-	ssp_hash txid;
-	bool fault = false;
-	if (p->tx_requested)
-		p->tx_requested--;
-	else if (p->tx_forgiven)
-		p->tx_forgiven--; /* asked for before its debt faded: still requested */
-	else
-		misbehave(p, 5, "unrequested tx");
-	p->txs_in++;
-	atomic_fetch_add(&n->stats.txs_in, 1);
-	int rc = n->cfg.tx(n->cfg.ctx, raw, len, &txid, &fault);
-	if (fault) {
-		char w[96];
-		snprintf(w, sizeof w, "invalid tx: %s", ssp_strerror(rc));
-		misbehave(p, 50, w);
-		return;
-	}
-	if (!rc) ssp_net_tx_added(n, raw, len, &txid);
-}
-
-static void on_get_addr(peer *p)
-{
-	ssp_net *n = p->net;
-	net_addr a[NET_ADDR_MAX];
-	uint32_t k = 0;
-	if (p->got_addr_req) {
-		misbehave(p, 10, "repeated address request");
-		return;
-	}
-	p->got_addr_req = true;
-	for (size_t i = 0; i < MAX_TARGETS && k < NET_ADDR_MAX; i++) {
-		target *t = &n->targets[i];
-		if (t->used && !t->self && t->ip && t->port && t->fails < 3)
-			a[k++] = (net_addr){t->ip, t->port};
-	}
-	ssp_buf b;
-	ssp_buf_init(&b, 4 + 6 * NET_ADDR_MAX);
-	net_addr_encode(&b, a, k);
-	(void)send_buf(p, NET_ADDR, &b);
-}
-
-static void on_addr(peer *p, const net_addr *a, uint32_t k)
-{
-	ssp_net *n = p->net;
-	for (uint32_t i = 0; i < k; i++) {
-		bool loopback = (a[i].ip >> 24) == 127;
-		if (a[i].port == n->listen_port && (loopback || a[i].ip == n->listen_ip))
-			continue; /* ourselves */
-		target_add(n, a[i].ip, a[i].port, false);
-	}
+	(void)net_send_buf(p, NET_GET_ADDR, &b);
+	net_fork_check(p);
+	net_sync_tick(n);
 }
 
 /* One decrypted message of an open connection. */
@@ -943,7 +366,7 @@ static void dispatch(peer *p, uint8_t type, const uint8_t *pt, size_t len)
 		if (type == NET_PING) {
 			uint8_t b[8];
 			ssp_le64_put(b, nonce);
-			(void)send_frame(p, NET_PONG, b, 8);
+			(void)net_send_frame(p, NET_PONG, b, 8);
 		}
 		break;
 	}
@@ -951,38 +374,38 @@ static void dispatch(peer *p, uint8_t type, const uint8_t *pt, size_t len)
 		ssp_net_head h;
 		if ((rc = net_announce_decode(&h, pt, len))) break;
 		if (!head_plausible(n, &h)) {
-			misbehave(p, SCORE_BAN, "impossible head announced");
+			net_misbehave(p, SCORE_BAN, "impossible head announced");
 			return;
 		}
 		p->head = h;
-		fork_check(p);
-		sync_tick(n);
+		net_fork_check(p);
+		net_sync_tick(n);
 		break;
 	}
 	case NET_GET_BLOCKS: {
 		net_get_blocks g;
-		if (!(rc = net_get_blocks_decode(&g, pt, len))) on_get_blocks(p, &g);
+		if (!(rc = net_get_blocks_decode(&g, pt, len))) net_on_get_blocks(p, &g);
 		break;
 	}
-	case NET_BLOCK: on_block(p, pt, len); break;
+	case NET_BLOCK: net_on_block(p, pt, len); break;
 	case NET_INV:
 	case NET_GET_TX: {
 		net_inv v;
 		if ((rc = net_inv_decode(&v, pt, len))) break;
 		if (type == NET_INV)
-			on_inv(p, &v);
+			net_on_inv(p, &v);
 		else
-			on_get_tx(p, &v);
+			net_on_get_tx(p, &v);
 		break;
 	}
-	case NET_TX: on_tx(p, pt, len); break;
+	case NET_TX: net_on_tx(p, pt, len); break;
 	case NET_GET_ADDR:
-		if (!(rc = net_empty_decode(pt, len))) on_get_addr(p);
+		if (!(rc = net_empty_decode(pt, len))) net_on_get_addr(p);
 		break;
 	case NET_ADDR: {
 		net_addr a[NET_ADDR_MAX];
 		uint32_t k;
-		if (!(rc = net_addr_decode(a, &k, pt, len))) on_addr(p, a, k);
+		if (!(rc = net_addr_decode(a, &k, pt, len))) net_on_addr(p, a, k);
 		break;
 	}
 	case NET_DISCONNECT: {
@@ -990,7 +413,7 @@ static void dispatch(peer *p, uint8_t type, const uint8_t *pt, size_t len)
 		if ((rc = net_disconnect_decode(&d, pt, len))) break;
 		char r[NET_REASON_MAX + 32];
 		snprintf(r, sizeof r, "peer said: %s", d.reason);
-		peer_drop(p, 0, r);
+		net_peer_drop(p, 0, r);
 		return;
 	}
 	case NET_HELLO: rc = SSP_ERR_DECODE; break; /* only once, first */
@@ -999,7 +422,7 @@ static void dispatch(peer *p, uint8_t type, const uint8_t *pt, size_t len)
 	if (rc) {
 		char w[96];
 		snprintf(w, sizeof w, "malformed message type %u: %s", type, ssp_strerror(rc));
-		misbehave(p, SCORE_BAN, w);
+		net_misbehave(p, SCORE_BAN, w);
 	}
 }
 
@@ -1022,14 +445,14 @@ static bool process(peer *p)
 			if (avail < NET_PRELUDE_LEN) break;
 			if (hs_step_prelude(p, d)) {
 				atomic_fetch_add(&n->stats.handshakes_failed, 1);
-				peer_drop(p, 0, "bad handshake prelude (not a Smartshare node?)");
+				net_peer_drop(p, 0, "bad handshake prelude (not a Smartshare node?)");
 				break;
 			}
 			off += NET_PRELUDE_LEN;
 		} else if (p->state == C_SSHDR) {
 			if (avail < crypto_secretstream_xchacha20poly1305_HEADERBYTES) break;
 			if (crypto_secretstream_xchacha20poly1305_init_pull(&p->rxs, d, p->hs.rx)) {
-				peer_drop(p, 0, "bad stream header");
+				net_peer_drop(p, 0, "bad stream header");
 				break;
 			}
 			sodium_memzero(p->hs.rx, sizeof p->hs.rx);
@@ -1047,9 +470,9 @@ static bool process(peer *p)
 				         rc ? ssp_strerror(rc) : "expected hello");
 				if (p->state == C_HELLO) {
 					atomic_fetch_add(&n->stats.handshakes_failed, 1);
-					peer_drop(p, 1, w);
+					net_peer_drop(p, 1, w);
 				} else {
-					misbehave(p, SCORE_BAN, w);
+					net_misbehave(p, SCORE_BAN, w);
 				}
 				break;
 			}
@@ -1058,7 +481,7 @@ static bool process(peer *p)
 			unsigned long long plen;
 			unsigned char tag;
 			if (!pt) {
-				peer_drop(p, 0, "out of memory");
+				net_peer_drop(p, 0, "out of memory");
 				break;
 			}
 			if (crypto_secretstream_xchacha20poly1305_pull(&p->rxs, pt, &plen, &tag,
@@ -1067,9 +490,9 @@ static bool process(peer *p)
 			    tag != crypto_secretstream_xchacha20poly1305_TAG_MESSAGE) {
 				free(pt);
 				if (p->state == C_HELLO)
-					peer_drop(p, 0, "frame does not decrypt");
+					net_peer_drop(p, 0, "frame does not decrypt");
 				else
-					misbehave(p, SCORE_BAN, "frame does not decrypt");
+					net_misbehave(p, SCORE_BAN, "frame does not decrypt");
 				break;
 			}
 			off += NET_FRAME_HDR + clen;
@@ -1080,7 +503,7 @@ static bool process(peer *p)
 			}
 			if (++p->win_frames > FRAMES_PER_S) {
 				free(pt);
-				misbehave(p, SCORE_BAN, "message flood");
+				net_misbehave(p, SCORE_BAN, "message flood");
 				break;
 			}
 			if (p->state == C_HELLO)
@@ -1108,7 +531,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	peer *p = s->data;
 	ssp_net *n = p->net;
 	if (nread < 0) {
-		peer_drop(p, 0, nread == UV_EOF ? "connection closed" : uv_strerror((int)nread));
+		net_peer_drop(p, 0, nread == UV_EOF ? "connection closed" : uv_strerror((int)nread));
 		return;
 	}
 	if (nread == 0 || p->state == C_CLOSING) return;
@@ -1116,7 +539,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	atomic_fetch_add(&n->stats.bytes_in, (uint64_t)nread);
 	p->last_recv_ms = ssp_now_ms();
 	if (p->rlen + (size_t)nread > rbuf_max(n)) {
-		misbehave(p, SCORE_BAN, "receive buffer overflow");
+		net_misbehave(p, SCORE_BAN, "receive buffer overflow");
 		return;
 	}
 	if (p->rlen + (size_t)nread > p->rcap) {
@@ -1125,7 +548,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			cap *= 2;
 		uint8_t *nb = realloc(p->rbuf, cap);
 		if (!nb) {
-			peer_drop(p, 0, "out of memory");
+			net_peer_drop(p, 0, "out of memory");
 			return;
 		}
 		p->rbuf = nb;
@@ -1168,7 +591,7 @@ static void start_session(peer *p)
 	uv_tcp_nodelay(&p->tcp, 1);
 	if (uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read) ||
 	    send_raw(p, p->hs.mine, NET_PRELUDE_LEN))
-		peer_drop(p, 0, "cannot start the session");
+		net_peer_drop(p, 0, "cannot start the session");
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -1317,284 +740,15 @@ static void on_connection(uv_stream_t *srv, int status)
 	start_session(p);
 }
 
-/* ----------------------------------------------------------------- sync */
-
-/* A peer that has height h and room for more requests, round-robin. */
-static peer *pick_peer(ssp_net *n, uint64_t h)
-{
-	size_t count = 0;
-	for (peer *p = n->peers; p; p = p->next)
-		count++;
-	if (!count) return NULL;
-	for (size_t k = 0; k < count; k++) {
-		size_t want = (size_t)((n->rr + k) % count), i = 0;
-		for (peer *p = n->peers; p; p = p->next, i++) {
-			if (i != want) continue;
-			if (p->state == C_OPEN && p->head.height >= h && p->inflight < PEER_INFLIGHT &&
-			    p->sendq < SERVE_SENDQ) {
-				n->rr = n->rr + k + 1;
-				return p;
-			}
-		}
-	}
-	return NULL;
-}
-
-/*
- * Plans block requests: heights from the next one to import up to the
- * window's end (and the best peer's height), in runs of SYNC_BATCH from
- * one peer each, spread round-robin over peers. Loop thread.
- */
-static void sync_tick(ssp_net *n)
-{
-	ssp_net_head h;
-	uint64_t now = ssp_now_ms(), best = 0;
-	if (n->stopping) return;
-	n->cfg.head(n->cfg.ctx, &h);
-	for (peer *p = n->peers; p; p = p->next)
-		if (p->state == C_OPEN && p->head.height > best) best = p->head.height;
-	atomic_store(&n->stats.best_height, best);
-	pthread_mutex_lock(&n->slock);
-	if (n->base < h.height + 1) n->base = h.height + 1;
-	for (size_t i = 0; i < SYNC_WIN; i++) { /* what fell below the base is stale */
-		sslot *s = &n->win[i];
-		if (s->st != S_EMPTY && (s->height < n->base || s->height >= n->base + SYNC_WIN)) {
-			if (s->st == S_HAVE) n->win_bytes -= s->len;
-			free(s->raw);
-			*s = (sslot){0};
-		}
-	}
-	for (uint64_t ht = n->base; now >= n->retry_after_ms && ht < n->base + SYNC_WIN && ht <= best;
-	     ht++) {
-		sslot *s = &n->win[ht % SYNC_WIN];
-		peer *from = s->st == S_REQUESTED ? peer_by_id(n, s->peer) : NULL;
-		/* a peer still delivering (big blocks take a while) is not late */
-		if (s->st == S_REQUESTED && s->height == ht && now - s->t_ms > SYNC_TIMEOUT_MS &&
-		    (!from || now - from->last_block_ms > SYNC_TIMEOUT_MS)) {
-			peer *slow = from;
-			s->st = S_EMPTY;
-			if (slow) {
-				if (slow->inflight) slow->inflight--;
-				misbehave(slow, 10, "requested block not delivered in time");
-			}
-		}
-		if (s->st != S_EMPTY || n->win_bytes > SYNC_BYTES) continue;
-		uint32_t run = 1;
-		while (run < SYNC_BATCH && ht + run < n->base + SYNC_WIN && ht + run <= best &&
-		       n->win[(ht + run) % SYNC_WIN].st == S_EMPTY)
-			run++;
-		peer *p = pick_peer(n, ht + run - 1);
-		while (!p && run > 1)
-			p = pick_peer(n, ht + --run - 1);
-		if (!p) continue;
-		ssp_buf b;
-		net_get_blocks g = {ht, run};
-		ssp_buf_init(&b, 16);
-		net_get_blocks_encode(&b, &g);
-		if (send_buf(p, NET_GET_BLOCKS, &b)) continue;
-		p->inflight += run;
-		for (uint32_t k = 0; k < run; k++)
-			n->win[(ht + k) % SYNC_WIN] = (sslot){.height = ht + k,
-			                                      .st = S_REQUESTED,
-			                                      .peer = p->id,
-			                                      .t_ms = now};
-		ht += run - 1;
-	}
-	pthread_mutex_unlock(&n->slock);
-}
-
-size_t ssp_net_take_blocks(ssp_net *n, uint8_t **raws, size_t *lens, uint64_t *peers, size_t max)
-{
-	size_t k = 0;
-	pthread_mutex_lock(&n->slock);
-	while (k < max) {
-		sslot *s = &n->win[n->base % SYNC_WIN];
-		if (s->height != n->base || s->st != S_HAVE) break;
-		raws[k] = s->raw;
-		lens[k] = s->len;
-		peers[k] = s->peer;
-		n->win_bytes -= s->len;
-		*s = (sslot){0};
-		n->base++;
-		k++;
-	}
-	pthread_mutex_unlock(&n->slock);
-	return k;
-}
-
-void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer_id, int err)
-{
-	pthread_mutex_lock(&n->slock);
-	n->base = height;
-	for (size_t i = 0; i < SYNC_WIN; i++) {
-		free(n->win[i].raw);
-		n->win[i] = (sslot){0};
-	}
-	n->win_bytes = 0;
-	/* a block that does not extend our head may come from a fork (no blame, retried
-	 * slowly: switching branches comes with the fork database) */
-	bool fork = err == SSP_ERR_BLOCK_PREV || err == SSP_ERR_BLOCK_HEIGHT;
-	n->retry_after_ms = ssp_now_ms() + (err == SSP_ERR_BLOCK_EARLY ? 500 : fork ? 2000 : 1000);
-	if (!ssp_err_local(err) && err != SSP_ERR_BLOCK_EARLY && !fork &&
-	    n->npenalties < sizeof n->penalties / sizeof *n->penalties)
-		n->penalties[n->npenalties++] = (penalty){peer_id, err};
-	if (!n->closed) uv_async_send(&n->wake);
-	pthread_mutex_unlock(&n->slock);
-}
-
-void ssp_net_peer_failed(ssp_net *n, uint64_t peer_id, int err)
-{
-	if (ssp_err_local(err) || err == SSP_ERR_BLOCK_EARLY || !peer_id) return;
-	pthread_mutex_lock(&n->slock);
-	if (n->npenalties < sizeof n->penalties / sizeof *n->penalties)
-		n->penalties[n->npenalties++] = (penalty){peer_id, err};
-	if (!n->closed) uv_async_send(&n->wake);
-	pthread_mutex_unlock(&n->slock);
-}
-
-void ssp_net_request_blocks(ssp_net *n, uint64_t peer_id, uint64_t from, uint32_t count)
-{
-	if (!count || !from) return;
-	if (count > NET_GET_BLOCKS_MAX) count = NET_GET_BLOCKS_MAX;
-	pthread_mutex_lock(&n->slock);
-	(void)freq_add(n, peer_id, from, count);
-	if (!n->closed) uv_async_send(&n->wake);
-	pthread_mutex_unlock(&n->slock);
-}
-
-size_t ssp_net_take_fork_blocks(ssp_net *n, uint8_t **raws, size_t *lens, uint64_t *peers,
-                                size_t max)
-{
-	size_t k = 0;
-	pthread_mutex_lock(&n->slock);
-	while (k < max && k < n->nfinbox) {
-		raws[k] = n->finbox[k].raw;
-		lens[k] = n->finbox[k].len;
-		peers[k] = n->finbox[k].peer;
-		n->finbox_bytes -= n->finbox[k].len;
-		k++;
-	}
-	memmove(n->finbox, n->finbox + k, (n->nfinbox - k) * sizeof *n->finbox);
-	n->nfinbox -= k;
-	pthread_mutex_unlock(&n->slock);
-	return k;
-}
-
-/* Sends queued fork requests and forgets answered or expired ones (loop thread). */
-static void fork_requests(ssp_net *n)
-{
-	uint64_t now = ssp_now_ms();
-	freq out[FORK_REQS];
-	size_t nout = 0;
-	pthread_mutex_lock(&n->slock);
-	for (size_t i = 0; i < n->nfreqs;) {
-		freq *q = &n->freqs[i];
-		if (!q->sent) {
-			q->sent = true;
-			q->t_ms = now;
-			out[nout++] = *q;
-		}
-		if (now - q->t_ms < SYNC_TIMEOUT_MS) {
-			i++;
-			continue;
-		}
-		memmove(q, q + 1, (n->nfreqs - i - 1) * sizeof *q);
-		n->nfreqs--;
-	}
-	pthread_mutex_unlock(&n->slock);
-	for (size_t i = 0; i < nout; i++)
-		freq_send(n, out[i]);
-}
-
-void ssp_net_head_changed(ssp_net *n)
-{
-	pthread_mutex_lock(&n->slock);
-	if (!n->closed) uv_async_send(&n->wake);
-	pthread_mutex_unlock(&n->slock);
-}
-
-bool ssp_net_synced(ssp_net *n, uint64_t head_height)
-{
-	bool ready = atomic_load(&n->heard) || n->cfg.npeers == 0 ||
-	             ssp_now_ms() - n->start_ms > HANDSHAKE_MS;
-	return ready && atomic_load(&n->stats.best_height) <= head_height;
-}
-
-/* ------------------------------------------------------------ tx gossip */
-
-static void flush_inv(ssp_net *n);
-
-void ssp_net_tx_added(ssp_net *n, const uint8_t *raw, size_t len, const ssp_hash *txid)
-{
-	tent *e = tset_add(n->cache, txid, TXCACHE_BYTES);
-	(void)tset_add(n->seen, txid, SIZE_MAX);
-	if (e && !e->raw && (e->raw = malloc(len))) {
-		memcpy(e->raw, raw, len);
-		e->len = (uint32_t)len;
-		n->cache[0].bytes += len;
-	}
-	/* a burst (a tx_submitBatch of thousands) is announced now rather than cut off */
-	if (n->ninvq == INVQ_MAX) flush_inv(n);
-	n->invq[n->ninvq++] = *txid;
-}
-
-static void flush_inv(ssp_net *n)
-{
-	for (size_t off = 0; off < n->ninvq; off += NET_INV_MAX) {
-		uint32_t k = (uint32_t)(n->ninvq - off < NET_INV_MAX ? n->ninvq - off : NET_INV_MAX);
-		for (peer *p = n->peers; p; p = p->next) {
-			if (p->state != C_OPEN) continue;
-			ssp_buf b;
-			ssp_buf_init(&b, 4 + 32 * NET_INV_MAX);
-			net_inv_encode(&b, n->invq + off, k);
-			(void)send_buf(p, NET_INV, &b);
-		}
-	}
-	n->ninvq = 0;
-}
-
-/* ---------------------------------------------------------- address book */
-
-static void book_load(ssp_net *n)
-{
-	FILE *f = fopen(n->book_path, "r");
-	char line[128];
-	if (!f) return;
-	while (fgets(line, sizeof line, f)) {
-		line[strcspn(line, "\r\n")] = 0;
-		uint32_t ip;
-		uint16_t port;
-		if (!parse_hostport(line, &ip, &port) && ip && port) target_add(n, ip, port, false);
-	}
-	fclose(f);
-	n->book_dirty = false;
-}
-
-static void book_save(ssp_net *n)
-{
-	char tmp[1200];
-	if (!n->book_dirty) return;
-	snprintf(tmp, sizeof tmp, "%s.tmp", n->book_path);
-	FILE *f = fopen(tmp, "w");
-	if (!f) return;
-	for (size_t i = 0; i < MAX_TARGETS; i++) {
-		target *t = &n->targets[i];
-		char a[32];
-		if (!t->used || t->self || !t->ip || t->host[0]) continue; /* names: from the config */
-		ip_str(a, sizeof a, t->ip, t->port);
-		fprintf(f, "%s\n", a);
-	}
-	if (fclose(f) == 0 && rename(tmp, n->book_path) == 0) n->book_dirty = false;
-}
-
 /* ---------------------------------------------------------------- timers */
 
 static void on_fast(uv_timer_t *t)
 {
 	ssp_net *n = t->data;
-	flush_inv(n);
-	fork_requests(n);
-	sync_tick(n);
+	net_flush_inv(n);
+	net_txq_tick(n);
+	net_fork_requests(n);
+	net_sync_tick(n);
 }
 
 /* t moved later by d, but never past now (the timeouts subtract it from now) */
@@ -1631,26 +785,21 @@ static void on_tick(uv_timer_t *t)
 		if (!p->inbound) outbound++;
 		if (p->state != C_OPEN && now - p->start_ms > HANDSHAKE_MS) {
 			atomic_fetch_add(&n->stats.handshakes_failed, 1);
-			peer_drop(p, 0, "handshake timeout");
+			net_peer_drop(p, 0, "handshake timeout");
 		} else if (p->state == C_OPEN && now - p->last_recv_ms > IDLE_MS) {
-			peer_drop(p, 5, "idle timeout");
+			net_peer_drop(p, 5, "idle timeout");
 		} else if (p->sendq >= SERVE_SENDQ && now - p->sendq_progress_ms > STALL_MS) {
 			/* serving stopped at SERVE_SENDQ, so requests alone never reach SENDQ_MAX:
 			 * a peer that reads nothing for this long is dropped all the same */
 			char w[96];
 			snprintf(w, sizeof w, "slow reader: %zu KiB queued, nothing read for %d s",
 			         p->sendq >> 10, STALL_MS / 1000);
-			peer_drop(p, 3, w);
+			net_peer_drop(p, 3, w);
 		} else if (p->state == C_OPEN && now - p->last_ping_ms > PING_MS) {
 			uint8_t b[8];
 			ssp_le64_put(b, now);
 			p->last_ping_ms = now;
-			(void)send_frame(p, NET_PING, b, 8);
-			/* old debts fade (a peer that never answers is asked again), but what
-			 * was asked stays welcome: under load the answers are merely late */
-			p->tx_forgiven += p->tx_requested - p->tx_requested / 2;
-			if (p->tx_forgiven > 4 * TX_REQ_MAX) p->tx_forgiven = 4 * TX_REQ_MAX;
-			p->tx_requested /= 2;
+			(void)net_send_frame(p, NET_PING, b, 8);
 			if (p->score > 0) p->score--;
 		}
 	}
@@ -1683,18 +832,19 @@ static void on_tick(uv_timer_t *t)
 	n->npenalties = 0;
 	pthread_mutex_unlock(&n->slock);
 	for (size_t i = 0; i < np; i++) {
-		peer *p = peer_by_id(n, pen[i].peer);
+		peer *p = net_peer_by_id(n, pen[i].peer);
 		char w[96];
 		snprintf(w, sizeof w, "block refused: %s", ssp_strerror(pen[i].err));
-		if (p) misbehave(p, SCORE_BAN, w); /* an invalid block */
+		if (p) net_misbehave(p, SCORE_BAN, w); /* an invalid block */
 	}
-	if (++n->ticks % 10 == 0) book_save(n);
+	if (++n->ticks % 10 == 0) net_book_save(n);
 }
 
 static void on_wake(uv_async_t *a)
 {
 	ssp_net *n = a->data;
 	ssp_net_head h;
+	net_retq_flush(n);
 	n->cfg.head(n->cfg.ctx, &h);
 	if (h.height != n->announced.height || memcmp(h.id.b, n->announced.id.b, 32)) {
 		n->announced = h;
@@ -1709,11 +859,11 @@ static void on_wake(uv_async_t *a)
 	bool pen = n->npenalties > 0;
 	pthread_mutex_unlock(&n->slock);
 	if (pen) on_tick(&n->tick);
-	fork_requests(n);
+	net_fork_requests(n);
 	/* a new head of ours may now tie with a peer's on another branch */
 	for (peer *p = n->peers; p; p = p->next)
-		if (p->state == C_OPEN) fork_check(p);
-	sync_tick(n);
+		if (p->state == C_OPEN) net_fork_check(p);
+	net_sync_tick(n);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -1761,7 +911,7 @@ int ssp_net_start(ssp_net **out, uv_loop_t *loop, const ssp_net_config *cfg, cha
 	if (!n->cfg.max_outbound) n->cfg.max_outbound = 8;
 	n->loop = loop;
 	n->start_ms = ssp_now_ms();
-	/* recursive: dropping a peer (peer_release) may happen while sync_tick holds it */
+	/* recursive: dropping a peer (peer_release) may happen while net_sync_tick holds it */
 	pthread_mutexattr_t ma;
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
@@ -1781,7 +931,7 @@ int ssp_net_start(ssp_net **out, uv_loop_t *loop, const ssp_net_config *cfg, cha
 		uint32_t ip;
 		uint16_t port;
 		char host[HOST_MAX];
-		if (parse_peer(cfg->peers[i], &ip, host, &port)) {
+		if (net_parse_peer(cfg->peers[i], &ip, host, &port)) {
 			snprintf(why, whylen,
 			         "bad --peer %s: want HOST:PORT (a DNS name, IPv4 address or [IPv6] "
 			         "address, and a port 1..65535)",
@@ -1791,11 +941,11 @@ int ssp_net_start(ssp_net **out, uv_loop_t *loop, const ssp_net_config *cfg, cha
 			return SSP_ERR_INVAL;
 		}
 		if (host[0])
-			target_add_host(n, host, port);
+			net_target_add_host(n, host, port);
 		else
-			target_add(n, ip, port, true);
+			net_target_add(n, ip, port, true);
 	}
-	book_load(n);
+	net_book_load(n);
 	uv_timer_init(loop, &n->tick);
 	uv_timer_init(loop, &n->fast);
 	uv_async_init(loop, &n->wake, on_wake);
@@ -1804,7 +954,7 @@ int ssp_net_start(ssp_net **out, uv_loop_t *loop, const ssp_net_config *cfg, cha
 	if (cfg->listen && cfg->listen[0]) {
 		uint32_t ip;
 		uint16_t port;
-		if (parse_hostport(cfg->listen, &ip, &port)) {
+		if (net_parse_hostport(cfg->listen, &ip, &port)) {
 			snprintf(why, whylen, "bad --p2p-listen %s: want ADDR:PORT", cfg->listen);
 			return SSP_ERR_INVAL;
 		}
@@ -1826,7 +976,7 @@ int ssp_net_start(ssp_net **out, uv_loop_t *loop, const ssp_net_config *cfg, cha
 		uv_tcp_getsockname(&n->listener, (struct sockaddr *)&ss, &sl);
 		n->listen_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 		n->listen_ip = ip;
-		ip_str(n->listen_str, sizeof n->listen_str, ip, n->listen_port);
+		net_ip_str(n->listen_str, sizeof n->listen_str, ip, n->listen_port);
 	}
 	uv_timer_start(&n->tick, on_tick, 10, 1000);
 	uv_timer_start(&n->fast, on_fast, 50, 50);
@@ -1847,7 +997,7 @@ void ssp_net_stop(ssp_net *n)
 	if (!n || n->stopping) return;
 	n->stopping = true;
 	n->book_dirty = true;
-	book_save(n);
+	net_book_save(n);
 	pthread_mutex_lock(&n->slock);
 	n->closed = true;
 	pthread_mutex_unlock(&n->slock);
@@ -1858,7 +1008,7 @@ void ssp_net_stop(ssp_net *n)
 	for (size_t i = 0; i < MAX_TARGETS; i++) /* on_resolved frees them */
 		if (n->targets[i].gai) (void)uv_cancel((uv_req_t *)n->targets[i].gai);
 	for (peer *p = n->peers; p; p = p->next) {
-		if (p->state != C_CLOSING) peer_drop(p, 6, "node shutting down");
+		if (p->state != C_CLOSING) net_peer_drop(p, 6, "node shutting down");
 		peer_close(p); /* a pending shutdown is cancelled */
 	}
 }
@@ -1871,9 +1021,11 @@ void ssp_net_free(ssp_net *n)
 	for (size_t i = 0; i < n->nfinbox; i++)
 		free(n->finbox[i].raw);
 	for (int i = 0; i < 2; i++) {
-		tmap_clear(&n->seen[i]);
-		tmap_clear(&n->cache[i]);
+		net_tmap_clear(&n->seen[i]);
+		net_tmap_clear(&n->cache[i]);
 	}
+	net_txq_free(n);
+	net_retq_free(n);
 	pthread_mutex_destroy(&n->slock);
 	sodium_memzero(n->sk, sizeof n->sk);
 	free(n);

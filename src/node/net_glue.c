@@ -237,6 +237,18 @@ static void hex8(char out[17], const ssp_hash *id)
  * passed) runs fork choice; switches to a better branch in one LMDB txn.
  * false once the node must stop.
  */
+/* The txs of a popped block that are back in the mempool go to the net to announce. */
+static void reannounce(ssp_node *n, const uint8_t *raw, size_t len)
+{
+	ssp_block b;
+	if (ssp_block_decode(&b, raw, len, len)) return; /* committed bytes: they decode */
+	size_t k = 0;
+	for (uint32_t i = 0; i < b.ntx; i++) /* in place: the kept ones move down */
+		if (ssp_mempool_has(n->mempool, &b.txs[i].txid)) b.txs[k++] = b.txs[i];
+	if (k) ssp_net_txs_returned(n->net, b.txs, k);
+	ssp_block_free(&b);
+}
+
 static bool fork_step(ssp_node *n)
 {
 	uint8_t *raws[16];
@@ -291,9 +303,12 @@ static bool fork_step(ssp_node *n)
 			/* applied: the bytes go with the entries */
 			for (size_t i = 0; i < plan.n; i++)
 				ssp_forkdb_remove(n->forks, &plan.id[i]);
-			/* the popped blocks are a competing branch now */
-			for (size_t i = 0; i < popped.n; i++)
+			/* the popped blocks are a competing branch now; their txs that went back
+			 * to the mempool are announced again (peers on the new branch lack them) */
+			for (size_t i = 0; i < popped.n; i++) {
+				reannounce(n, popped.raw[i], popped.len[i]);
 				fork_add(n, popped.raw[i], popped.len[i], 0);
+			}
 			ssp_popped_free(&popped);
 			n->forks_changed = true; /* another stored branch may extend the new head */
 			ssp_node_net_publish_head(n);
@@ -694,7 +709,30 @@ char *ssp_node_net_metrics(ssp_node *n)
 		         "ssp_block_propagation_seconds_count %llu\n",
 		         (double)atomic_load(&n->prop_sum_ms) / 1000.0, (unsigned long long)cum);
 	char *g = NULL;
-	len = asprintf(&g, "%s%s", f, hist);
+	len = asprintf(
+	    &g,
+	    "%s%s"
+	    "# HELP ssp_p2p_tx_queued Txids peers announced, not yet received (queued or "
+	    "requested; at most 65536).\n"
+	    "# TYPE ssp_p2p_tx_queued gauge\nssp_p2p_tx_queued %llu\n"
+	    "# HELP ssp_p2p_tx_requests_total Txids requested from peers (GET_TX).\n"
+	    "# TYPE ssp_p2p_tx_requests_total counter\nssp_p2p_tx_requests_total %llu\n"
+	    "# HELP ssp_p2p_tx_request_timeouts_total Tx requests not answered in time (asked "
+	    "again or forgotten).\n"
+	    "# TYPE ssp_p2p_tx_request_timeouts_total counter\n"
+	    "ssp_p2p_tx_request_timeouts_total %llu\n"
+	    "# HELP ssp_p2p_tx_announce_dropped_total Announced txids forgotten unrequested: "
+	    "the queues were full.\n"
+	    "# TYPE ssp_p2p_tx_announce_dropped_total counter\n"
+	    "ssp_p2p_tx_announce_dropped_total %llu\n"
+	    "# HELP ssp_p2p_txs_reannounced_total Txs a reorg gave back to the mempool, "
+	    "announced to peers again.\n"
+	    "# TYPE ssp_p2p_txs_reannounced_total counter\nssp_p2p_txs_reannounced_total %llu\n",
+	    f, hist, (unsigned long long)atomic_load(&st->tx_queued),
+	    (unsigned long long)atomic_load(&st->tx_requests),
+	    (unsigned long long)atomic_load(&st->tx_request_timeouts),
+	    (unsigned long long)atomic_load(&st->tx_announce_dropped),
+	    (unsigned long long)atomic_load(&st->txs_reannounced));
 	free(f);
 	return len < 0 ? NULL : g;
 }

@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import time
+import urllib.request
 
 try:
     import nacl.bindings as sb
@@ -221,21 +222,58 @@ def test():
     check(r and "invalid tx" in r, "txs with invalid signatures: peer banned (%r)" % r)
     p.close()
 
-    # a flood of unknown txids: bounded requests, the node stays up
+    # a flood of unknown txids (1,048,576, never delivered): the node asks in batches of at most
+    # 256 with at most 1024 unanswered, queues at most 32,768 of one peer's txids (the oldest go
+    # first) and 65,536 in all; after the 3 s timeout it asks for the next ones (the unanswered,
+    # the oldest of a full queue, are forgotten); its memory stays bounded
+    def rss_now():
+        with open("/proc/%d/status" % node.pid()) as f:
+            return int(next(line.split()[1] for line in f if line.startswith("VmRSS:")))
+
+    def metric(name):
+        url = node.url.rsplit("/", 1)[0] + "/metrics"
+        text = urllib.request.urlopen(url, timeout=10).read().decode()
+        return int(float(next(ln.split()[1] for ln in text.splitlines() if ln.startswith(name + " "))))
+
+    rss_a = rss_now()
     p = Peer(port)
     p.handshake(info)
-    asked = 0
-    for _ in range(40):
+    t_flood = time.time()
+    asked, batches, biggest, bursts, last = 0, 0, 0, [], 0.0
+    for _ in range(4096):
         p.send(INV, struct.pack("<I", 256) + os.urandom(32 * 256))
-    end = time.time() + 3
+    t_sent = time.time()
+    end = time.time() + 4.5  # past one request timeout (3 s)
     try:
         while time.time() < end:
             t, pt = p.recv(1)
             if t == GET_TX:
-                asked += struct.unpack("<I", pt[:4])[0]
+                k = struct.unpack("<I", pt[:4])[0]
+                if time.time() - last > 1.0:  # requests come in bursts, a timeout apart
+                    bursts.append(0)
+                last = time.time()
+                bursts[-1] += k
+                asked += k
+                batches += 1
+                biggest = max(biggest, k)
     except (socket.timeout, EOFError):
         pass
-    check(asked <= 1024, "10,240 unknown txids announced: the node asked for %d (bounded)" % asked)
+    queued, dropped = metric("ssp_p2p_tx_queued"), metric("ssp_p2p_tx_announce_dropped_total")
+    rss_b = rss_now()
+    print("   1,048,576 txids announced in %.1f s: asked %d in %d GET_TX (bursts %s), "
+          "%d queued, %d dropped, RSS %d -> %d MiB" % (t_sent - t_flood, asked, batches, bursts,
+                                                       queued, dropped, rss_a >> 10, rss_b >> 10))
+    check(bursts and max(bursts) <= 1024 and biggest <= 256,
+          "1,048,576 unknown txids announced: the node asked in batches of <= 256 (%d), "
+          "<= 1024 unanswered (asked per timeout: %s)" % (biggest, bursts))
+    check(asked <= 3 * 1024, "more asked only as requests time out, bounded (%d in 4.5 s)" % asked)
+    check(queued <= 32768 + 1024 and dropped >= 1048576 - 32768 - 1024,
+          "one peer's queue is bounded: %d txids queued, %d announcements dropped" % (queued, dropped))
+    with open("/proc/%d/maps" % node.pid()) as f:
+        sanitized = "libasan" in f.read()
+    limit = 96 if sanitized else 32
+    check(rss_b - rss_a < limit * 1024, "the node's RSS stayed bounded (< +%d MiB): %d -> %d MiB" % (
+        limit, rss_a >> 10, rss_b >> 10))
     p.close()
 
     # a half-open connection that never completes the handshake is dropped after a deadline

@@ -397,8 +397,13 @@ def test():
         for line in n.logtext().splitlines():
             if "reorg: fork at height" in line:
                 print("   %s: %s" % (n.name, line.strip()))
+    back = {n.name: n.metric("ssp_p2p_txs_reannounced_total") for n in losers}
+    check(all(v >= SIDE_TXS for v in back.values()),
+          "the losing side announced the txs its reorg gave back to the mempool again "
+          "(ssp_p2p_txs_reannounced_total %s)" % back)
 
     # then 3/1: the majority finalizes its branch; node3, alone, builds beside it
+    back_before = nodes[3].metric("ssp_p2p_txs_reannounced_total") or 0
     final_before = {}
     for n in nodes:
         fh = n.rpc("chain_getInfo")["finalized_height"]
@@ -437,6 +442,11 @@ def test():
           "node3's txs came back through its mempool: every tx of both sides included once")
     check(nodes[3].metric("ssp_reorgs_total") > reorgs["node3"],
           "node3 counted its reorg (ssp_reorgs_total %d)" % nodes[3].metric("ssp_reorgs_total"))
+    # the majority never saw node3's txs: node3 announced them again after its switch, so
+    # the next producer need not be node3 to include them
+    again = nodes[3].metric("ssp_p2p_txs_reannounced_total") - back_before
+    check(again >= len(lone_ids),
+          "node3 announced its %d txs again after its switch (%d announced)" % (len(lone_ids), again))
     for line in nodes[3].logtext().splitlines()[-200:]:
         if "reorg: fork at height" in line:
             print("   node3: %s" % line.strip())

@@ -1,0 +1,209 @@
+/*
+ * txrelay.c — tx relay (net layer): txids announced (INV), fetched
+ * (GET_TX) and served (TX), the seen set and the cache of raw txs served
+ * to peers. Loop thread only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "net/net_internal.h"
+
+#define LOG "net"
+
+/* ------------------------------------------------------------- tx sets */
+
+static size_t tslot(const ssp_hash *id)
+{
+	uint64_t v;
+	memcpy(&v, id->b, 8);
+	return (size_t)(v & (TXSET_CAP - 1));
+}
+
+static tent *tmap_find(tmap *m, const ssp_hash *id)
+{
+	if (!m->e) return NULL;
+	for (size_t i = tslot(id), k = 0; k < TXSET_CAP; k++, i = (i + 1) & (TXSET_CAP - 1)) {
+		if (!m->e[i].used) return NULL;
+		if (!memcmp(m->e[i].id.b, id->b, 32)) return &m->e[i];
+	}
+	return NULL;
+}
+
+void net_tmap_clear(tmap *m)
+{
+	if (m->e)
+		for (size_t i = 0; i < TXSET_CAP; i++)
+			free(m->e[i].raw);
+	free(m->e);
+	m->e = NULL;
+	m->count = m->bytes = 0;
+}
+
+/* Two generations: when the newer one fills, the older is dropped (bounded memory). */
+static tent *tset_find(tmap g[2], const ssp_hash *id)
+{
+	tent *e = tmap_find(&g[0], id);
+	return e ? e : tmap_find(&g[1], id);
+}
+
+static tent *tset_add(tmap g[2], const ssp_hash *id, size_t bytes_cap)
+{
+	if (g[0].count >= TXSET_CAP / 2 || g[0].bytes > bytes_cap) {
+		net_tmap_clear(&g[1]);
+		g[1] = g[0];
+		g[0] = (tmap){0};
+	}
+	if (!g[0].e && !(g[0].e = ssp_calloc(TXSET_CAP, sizeof *g[0].e))) return NULL;
+	for (size_t i = tslot(id);; i = (i + 1) & (TXSET_CAP - 1)) {
+		tent *e = &g[0].e[i];
+		if (!e->used) {
+			e->used = true;
+			e->id = *id;
+			g[0].count++;
+			return e;
+		}
+		if (!memcmp(e->id.b, id->b, 32)) return e;
+	}
+}
+
+void net_on_inv(peer *p, const net_inv *v)
+{
+	ssp_net *n = p->net;
+	for (uint32_t i = 0; i < v->n; i++) {
+		ssp_hash id;
+		memcpy(id.b, v->ids + 32 * i, 32);
+		if (!tset_find(n->seen, &id)) net_txq_announced(p, &id);
+	}
+	net_txq_drain(p);
+}
+
+void net_on_get_tx(peer *p, const net_inv *v)
+{
+	ssp_net *n = p->net;
+	for (uint32_t i = 0; i < v->n && p->sendq < SERVE_SENDQ; i++) {
+		ssp_hash id;
+		memcpy(id.b, v->ids + 32 * i, 32);
+		tent *e = tset_find(n->cache, &id);
+		if (e && e->raw) (void)net_send_frame(p, NET_TX, e->raw, e->len);
+	}
+}
+
+void net_on_tx(peer *p, const uint8_t *raw, size_t len)
+{
+	ssp_net *n = p->net;
+	ssp_hash txid, id;
+	bool fault = false;
+	ssp_sha256(&id, raw, len); /* the txid it claims to be (SHA-256 of its bytes) */
+	if (!net_txq_received(p, &id)) net_misbehave(p, 5, "unrequested tx");
+	if (p->state == C_CLOSING) return;
+	p->txs_in++;
+	atomic_fetch_add(&n->stats.txs_in, 1);
+	int rc = n->cfg.tx(n->cfg.ctx, raw, len, &txid, &fault);
+	if (fault) {
+		char w[96];
+		snprintf(w, sizeof w, "invalid tx: %s", ssp_strerror(rc));
+		net_misbehave(p, 50, w);
+		return;
+	}
+	if (!rc)
+		ssp_net_tx_added(n, raw, len, &txid);
+	else
+		(void)tset_add(n->seen, &id, SIZE_MAX); /* refused for now: not fetched again */
+	/* answers make room: ask for more in full batches */
+	if (p->annq_len && TX_REQ_MAX - p->tx_requested >= NET_INV_MAX / 4) net_txq_drain(p);
+}
+
+bool net_tx_known(ssp_net *n, const ssp_hash *id)
+{
+	if (tset_find(n->seen, id)) return true;
+	if (!n->cfg.have_tx(n->cfg.ctx, id)) return false;
+	(void)tset_add(n->seen, id, SIZE_MAX);
+	return true;
+}
+
+/* ------------------------------------------------------------ tx gossip */
+
+void ssp_net_tx_added(ssp_net *n, const uint8_t *raw, size_t len, const ssp_hash *txid)
+{
+	tent *e = tset_add(n->cache, txid, TXCACHE_BYTES);
+	(void)tset_add(n->seen, txid, SIZE_MAX);
+	net_txq_have(n, txid);
+	if (e && !e->raw && (e->raw = malloc(len))) {
+		memcpy(e->raw, raw, len);
+		e->len = (uint32_t)len;
+		n->cache[0].bytes += len;
+	}
+	/* a burst (a tx_submitBatch of thousands) is announced now rather than cut off */
+	if (n->ninvq == INVQ_MAX) net_flush_inv(n);
+	n->invq[n->ninvq++] = *txid;
+}
+
+void net_flush_inv(ssp_net *n)
+{
+	for (size_t off = 0; off < n->ninvq; off += NET_INV_MAX) {
+		uint32_t k = (uint32_t)(n->ninvq - off < NET_INV_MAX ? n->ninvq - off : NET_INV_MAX);
+		for (peer *p = n->peers; p; p = p->next) {
+			if (p->state != C_OPEN) continue;
+			ssp_buf b;
+			ssp_buf_init(&b, 4 + 32 * NET_INV_MAX);
+			net_inv_encode(&b, n->invq + off, k);
+			(void)net_send_buf(p, NET_INV, &b);
+		}
+	}
+	n->ninvq = 0;
+}
+
+/* ---------------------------------------------- txs given back by a reorg */
+
+void ssp_net_txs_returned(ssp_net *n, const ssp_tx *txs, size_t count)
+{
+	pthread_mutex_lock(&n->slock);
+	if (!n->retq && count) n->retq = ssp_calloc(RETQ_MAX, sizeof *n->retq);
+	for (size_t i = 0; n->retq && i < count && n->nretq < RETQ_MAX; i++) {
+		if (n->retq_bytes + txs[i].raw_len > RETQ_BYTES) break;
+		uint8_t *raw = malloc(txs[i].raw_len);
+		if (!raw) break;
+		memcpy(raw, txs[i].raw, txs[i].raw_len);
+		n->retq[n->nretq++] = (retx){raw, txs[i].raw_len, txs[i].txid};
+		n->retq_bytes += txs[i].raw_len;
+	}
+	if (!n->closed && count) uv_async_send(&n->wake);
+	pthread_mutex_unlock(&n->slock);
+}
+
+void net_retq_flush(ssp_net *n)
+{
+	retx *q;
+	size_t k;
+	pthread_mutex_lock(&n->slock);
+	q = n->retq;
+	k = n->nretq;
+	n->retq = NULL;
+	n->nretq = n->retq_bytes = 0;
+	pthread_mutex_unlock(&n->slock);
+	for (size_t i = 0; i < k; i++) {
+		ssp_net_tx_added(n, q[i].raw, q[i].len, &q[i].txid);
+		free(q[i].raw);
+	}
+	if (k) {
+		atomic_fetch_add(&n->stats.txs_reannounced, k);
+		SSP_LOGI(LOG, "%zu tx(s) given back by a branch switch announced again", k);
+	}
+	free(q);
+}
+
+void net_retq_free(ssp_net *n)
+{
+	for (size_t i = 0; i < n->nretq; i++)
+		free(n->retq[i].raw);
+	free(n->retq);
+	n->retq = NULL;
+	n->nretq = 0;
+}
