@@ -161,6 +161,31 @@ def _run_cleanup():
 
 
 atexit.register(_run_cleanup)
+# a SIGTERM (ctest's timeout, a killed make) runs the cleanup too: Python's default
+# handler would exit without atexit and leave the namespaces behind
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def _tag_alive(tag):
+    """Whether a test_net_partition process whose pid ends in `tag` (pid % 100000) runs."""
+    for pid in range(tag, 1 << 22, 100000):
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if b"test_net_partition" in f.read():
+                    return True
+        except OSError:
+            pass
+    return False
+
+
+def remove_stale_netns():
+    """Namespaces left by an earlier run that was killed (SIGKILL skips every cleanup);
+    deleting a namespace deletes the veth pairs it holds one end of."""
+    for line in sh("ip", "netns", "list").splitlines():
+        m = re.match(r"(sspfk(\d{5})_\w+)", line)
+        if m and int(m.group(2)) != os.getpid() % 100000 and not _tag_alive(int(m.group(2))):
+            print("   removing %s, left by a killed run" % m.group(1))
+            subprocess.run(["ip", "netns", "del", m.group(1)], check=False)
 
 
 def setup_netns(count):
@@ -271,6 +296,7 @@ def test():
     tn = Testnet(bindir, nodes=4, interval=INTERVAL)
     tn.up()
     tn.down()
+    remove_stale_netns()
     spaces = setup_netns(4)
     nodes = []
     for i in range(4):
