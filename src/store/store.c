@@ -224,7 +224,17 @@ int ssp_store_check(ssp_store *s, const char *const *known, size_t n, uint64_t *
 			break;
 		}
 		MDB_dbi dbi;
+		unsigned flags = 0;
 		rc = mdb_dbi_open(t, name, 0, &dbi);
+		if (!rc) rc = mdb_dbi_flags(t, dbi, &flags);
+		/* ssp_store_table creates plain tables: any flag is a damaged record (even the
+		 * duplicate-sort ones, which would change nothing on a table without duplicates) */
+		if (!rc && flags) {
+			SSP_LOGE("store", "database corrupt: %s: table %s has flags 0x%x (a damaged page)",
+			         s->path, name, flags);
+			rc = MDB_CORRUPTED;
+			break;
+		}
 		if (!rc) rc = walk_table(t, dbi, &b, name, s->path);
 		if (rc) {
 			if (rc != MDB_CORRUPTED)
