@@ -42,7 +42,8 @@ SSP_WUR int ssp_store_table(ssp_store *s, const char *name, ssp_table *out);
  * Walks the whole file without trusting it, for a process that may die of it
  * (sspd runs it in a child, src/node/verify.c): every table named in the
  * table of tables must be one of `known` (n names) and open as a plain table
- * (no LMDB flags: ssp_store_table creates no other kind), and
+ * (no LMDB flags: ssp_store_table creates no other kind) holding as many
+ * entries as its record says, and
  * every entry of every table must lie inside the file's used pages (a
  * damaged node flag or page number makes LMDB hand out a pointer anywhere in
  * the map: serving it later would fault). Creates nothing. *entries (may be

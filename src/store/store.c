@@ -223,19 +223,37 @@ int ssp_store_check(ssp_store *s, const char *const *known, size_t n, uint64_t *
 			rc = MDB_CORRUPTED;
 			break;
 		}
-		MDB_dbi dbi;
-		unsigned flags = 0;
-		rc = mdb_dbi_open(t, name, 0, &dbi);
-		if (!rc) rc = mdb_dbi_flags(t, dbi, &flags);
-		/* ssp_store_table creates plain tables: any flag is a damaged record (even the
-		 * duplicate-sort ones, which would change nothing on a table without duplicates) */
-		if (!rc && flags) {
+		/*
+		 * The table's record (LMDB's MDB_db: u32 pad, u16 flags, u16 depth, u64 branch,
+		 * leaf and overflow pages, u64 entries, u64 root). ssp_store_table creates plain
+		 * tables: pad and flags are 0 (any flag is damage, even the duplicate-sort ones
+		 * that would change nothing on a table without duplicates), and the entries
+		 * LMDB counts must be those the walk finds.
+		 */
+		uint32_t pad = 1;
+		uint16_t flags = 1;
+		uint64_t counted = 0, before = b.entries;
+		if (v.mv_size == 48) {
+			memcpy(&pad, v.mv_data, 4);
+			memcpy(&flags, (const char *)v.mv_data + 4, 2);
+			memcpy(&counted, (const char *)v.mv_data + 32, 8);
+		}
+		if (pad || flags) {
 			SSP_LOGE("store", "database corrupt: %s: table %s has flags 0x%x (a damaged page)",
-			         s->path, name, flags);
+			         s->path, name, (unsigned)flags);
 			rc = MDB_CORRUPTED;
 			break;
 		}
+		MDB_dbi dbi;
+		rc = mdb_dbi_open(t, name, 0, &dbi);
 		if (!rc) rc = walk_table(t, dbi, &b, name, s->path);
+		if (!rc && b.entries - before != counted) {
+			SSP_LOGE("store", "database corrupt: %s: table %s holds %llu entries, its record "
+			         "says %llu (a damaged page)", s->path, name,
+			         (unsigned long long)(b.entries - before), (unsigned long long)counted);
+			rc = MDB_CORRUPTED;
+			break;
+		}
 		if (rc) {
 			if (rc != MDB_CORRUPTED)
 				SSP_LOGE("store", "database corrupt: %s: table %s: %s", s->path, name,
