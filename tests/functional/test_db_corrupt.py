@@ -24,7 +24,8 @@ served and that nothing crashes:
 The flip count is bounded (FLIPS, SSP_FLIPS) and so is the time
 (SWEEP_SECONDS, SSP_FLIP_SECONDS); the seed is printed (SSP_FLIP_SEED
 reproduces the flips, on a chain laid out alike: the chain is built anew each
-run); SSP_FLIP_KEEP=DIR keeps every copy that failed, with why.txt. A node
+run); SSP_FLIP_KEEP=DIR keeps every copy that failed, with why.txt and the
+flipped file as it was before sspd opened it (chain.mdb.flipped). A node
 that should stop and has not within 15 s gets every thread's backtrace
 printed (gdb, bounded in time) before it is killed, so such a failure shows
 which thread hung."""
@@ -470,6 +471,9 @@ def sweep(bindir, orig, ref_dump, blocks, txids):
             f.seek(at)
             f.write(bytes([b ^ (1 << rnd.randrange(8))]))
         tried += 1
+        keep = os.environ.get("SSP_FLIP_KEEP")  # a directory for the copies that failed
+        if keep:  # the flipped file as it was before any process opened it
+            shutil.copy(path, path + ".flipped")
         dm = dump(d)
         is_change = dm != ref_dump
         v = verify(bindir, d)
@@ -525,7 +529,6 @@ def sweep(bindir, orig, ref_dump, blocks, txids):
         if is_change and not found:  # what changed, so that a miss in CI can be diagnosed
             for line in dump_diff(ref_dump, dm, datadir=d):
                 print("    " + line)
-        keep = os.environ.get("SSP_FLIP_KEEP")  # a directory for the copies that failed
         if keep and (crash or vcrash or what == "altered" or (is_change and not found)):
             shutil.copytree(d, os.path.join(keep, "flip%d-at%d" % (i, at)))
             with open(os.path.join(keep, "flip%d-at%d" % (i, at), "why.txt"), "w") as f:
