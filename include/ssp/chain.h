@@ -322,6 +322,14 @@ SSP_WUR int ssp_chain_check_sender(const ssp_chain *c, ssp_state *st, const ssp_
                                    const ssp_tx *tx);
 /* Check the supply invariant after every block (debug builds do by default). */
 void ssp_chain_set_check_invariants(ssp_chain *c, bool on);
+/* The names of the store tables the chain keeps (ssp_store_check's `known`). */
+const char *const *ssp_chain_tables(size_t *n);
+/*
+ * Write an undo record for every block committed from now on, final or not,
+ * and prune none: `sspd --verify-db` replays the chain with this on so that
+ * every stored undo record has a replayed one to be compared with. Owner.
+ */
+void ssp_chain_set_keep_undo(ssp_chain *c, bool on);
 /*
  * The producer's time budget, a local policy (never a validity rule):
  * ssp_exec_candidates takes no further candidate once executing the block
@@ -488,6 +496,9 @@ void ssp_popped_free(ssp_popped *p);
 /*
  * The slot of the last block this datadir's producer signed, recorded in
  * the block's own commit by ssp_produce_block (0 if none). Any thread.
+ * The record (meta "signed_slot") is u64 LE slot ‖ id of that block ‖ an
+ * 8-byte checksum (older versions wrote the slot alone); ssp_chain_open
+ * checks it, and against the chain.
  */
 SSP_WUR int ssp_chain_read_signed_slot(const ssp_chain *c, ssp_txn *rt, uint64_t *slot);
 

@@ -38,6 +38,19 @@ void ssp_store_close(ssp_store *s);
 /* Opens or creates a named table; call during start-up, before other threads use the store. */
 SSP_WUR int ssp_store_table(ssp_store *s, const char *name, ssp_table *out);
 
+/*
+ * Walks the whole file without trusting it, for a process that may die of it
+ * (sspd runs it in a child, src/node/verify.c): every table named in the
+ * table of tables must be one of `known` (n names) and open as a plain table
+ * (no LMDB flags: ssp_store_table creates no other kind) holding as many
+ * entries as its record says, and
+ * every entry of every table must lie inside the file's used pages (a
+ * damaged node flag or page number makes LMDB hand out a pointer anywhere in
+ * the map: serving it later would fault). Creates nothing. *entries (may be
+ * NULL): the entries seen. SSP_ERR_DBCORRUPT (logged) on any damage.
+ */
+SSP_WUR int ssp_store_check(ssp_store *s, const char *const *known, size_t n, uint64_t *entries);
+
 /* Read transactions: any thread, many at once; results borrowed until ssp_txn_end. */
 SSP_WUR int ssp_store_read(ssp_store *s, ssp_txn **out);
 /* The single write transaction; only the owner thread. */

@@ -19,7 +19,7 @@
 
 #define LOG "chain"
 
-static const char k_head[] = "head", k_genesis[] = "genesis";
+static const char k_head[] = "head", k_genesis[] = "genesis", k_signed[] = "signed_slot";
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -38,6 +38,19 @@ ssp_store *ssp_chain_store(const ssp_chain *c)
 void ssp_chain_set_check_invariants(ssp_chain *c, bool on)
 {
 	c->check_invariants = on;
+}
+
+const char *const *ssp_chain_tables(size_t *n)
+{
+	static const char *const names[] = {"state", "meta", "blocks", "blockid",
+	                                    "txidx", "receipts", "smt", "undo"};
+	*n = sizeof names / sizeof *names;
+	return names;
+}
+
+void ssp_chain_set_keep_undo(ssp_chain *c, bool on)
+{
+	c->keep_undo = on;
 }
 
 void ssp_chain_set_exec_budget(ssp_chain *c, uint64_t us)
@@ -300,6 +313,115 @@ static int check_tree_root(const ssp_chain *c, ssp_txn *rt, const ssp_head *h)
 	return SSP_ERR_DBCORRUPT;
 }
 
+/*
+ * meta "signed_slot": the producer's watermark, u64 LE slot ‖ the id of the
+ * block this datadir's producer signed at that slot ‖ the first 8 bytes of
+ * SHA-256 of those 40 (48 bytes; versions before wrote the slot alone, 8
+ * bytes). The id ties the record to the chain, the checksum covers what
+ * the chain cannot: a block popped by a branch switch since it was signed
+ * is no longer there to compare with (check_meta).
+ */
+static void signed_slot_record(uint8_t v[48], uint64_t slot, const ssp_hash *id)
+{
+	ssp_hash h;
+	ssp_le64_put(v, slot);
+	memcpy(v + 8, id->b, 32);
+	ssp_sha256(&h, v, 40);
+	memcpy(v + 40, h.b, 8);
+}
+
+static int count_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	(void)k, (void)kl, (void)v, (void)vl;
+	(*(uint64_t *)arg)++;
+	return 1;
+}
+
+/* The header of the block stored at height (checked against its id). */
+static int stored_header(const ssp_chain *c, ssp_txn *rt, uint64_t height, ssp_header *hd)
+{
+	const uint8_t *raw;
+	size_t n;
+	ssp_rd r;
+	int rc = ssp_chain_read_block(c, rt, height, &raw, &n);
+	if (rc == SSP_ERR_NOTFOUND) rc = SSP_ERR_DBCORRUPT;
+	if (rc) return rc;
+	ssp_rd_init(&r, raw, n);
+	return ssp_header_read(hd, &r) ? SSP_ERR_DBCORRUPT : 0;
+}
+
+typedef struct {
+	bool unknown;
+} meta_scan;
+
+static int meta_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	static const struct {
+		const char *key;
+		size_t len, len2;
+	} known[] = {{k_genesis, 32, 32}, {k_head, 96, 96}, {k_signed, 8, 48}};
+	meta_scan *m = arg;
+	(void)v;
+	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+		if (kl == strlen(known[i].key) && !memcmp(k, known[i].key, kl))
+			return vl == known[i].len || vl == known[i].len2 ? 0 : (m->unknown = true);
+	m->unknown = true;
+	return 1;
+}
+
+/*
+ * The meta table holds exactly its known records, each of its size (an
+ * altered key would make a record read as absent: a signing watermark of
+ * 0), and the signing watermark is intact (its checksum) and consistent
+ * with the chain: if the block it names is stored, that block has its
+ * slot. (A block popped by a branch switch since it was signed is not
+ * stored: the checksum is all there is.) A watermark of the older 8-byte
+ * form has nothing to be checked against.
+ */
+static int check_meta(const ssp_chain *c, ssp_txn *rt, const ssp_head *h)
+{
+	meta_scan m = {0};
+	const void *v;
+	size_t vl;
+	const char *why = NULL;
+	ssp_header hd;
+	int rc = ssp_txn_scan(rt, c->t_meta, NULL, 0, meta_visit, &m);
+	if (rc > 0) rc = 0;
+	if (rc) return rc;
+	if (m.unknown) {
+		why = "the meta table holds an unknown or misshapen record";
+		goto out;
+	}
+	rc = ssp_txn_get(rt, c->t_meta, k_signed, sizeof k_signed - 1, &v, &vl);
+	if (rc == SSP_ERR_NOTFOUND || (!rc && vl != 48)) return 0;
+	if (rc) return rc;
+	uint8_t rec[48], want[48];
+	uint64_t height;
+	ssp_hash id;
+	memcpy(rec, v, sizeof rec);
+	const uint64_t slot = ssp_le64_get(rec);
+	memcpy(id.b, rec + 8, 32);
+	signed_slot_record(want, slot, &id);
+	if (memcmp(want, rec, sizeof rec)) {
+		why = "the signing watermark does not match its checksum";
+		goto out;
+	}
+	rc = ssp_chain_read_block_height(c, rt, &id, &height);
+	if (rc == SSP_ERR_NOTFOUND) return 0; /* popped since */
+	if (!rc && height > h->height) rc = SSP_ERR_DBCORRUPT;
+	if (!rc) rc = stored_header(c, rt, height, &hd);
+	if (!rc && (memcmp(hd.id.b, id.b, 32) || hd.slot != slot))
+		why = "the signing watermark's slot is not its block's";
+	if (rc == SSP_ERR_DBCORRUPT) why = "the signing watermark names a damaged block";
+out:
+	if (why) {
+		SSP_LOGE(LOG, "database corrupt at height %llu: %s", (unsigned long long)h->height,
+		         why);
+		return SSP_ERR_DBCORRUPT;
+	}
+	return rc;
+}
+
 int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, const ssp_txreg *types,
                    size_t ntypes)
 {
@@ -325,6 +447,7 @@ int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, cons
 		}
 		c->types[c->ntypes++] = types[i];
 	}
+	/* the order of ssp_chain_tables */
 	if ((rc = ssp_store_table(store, "state", &c->t_state)) ||
 	    (rc = ssp_store_table(store, "meta", &c->t_meta)) ||
 	    (rc = ssp_store_table(store, "blocks", &c->t_blocks)) ||
@@ -338,6 +461,17 @@ int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, cons
 	if (rc) goto fail;
 	rc = ssp_txn_get(rt, c->t_meta, k_genesis, sizeof k_genesis - 1, &v, &vl);
 	if (rc == SSP_ERR_NOTFOUND) {
+		/* a new database, unless anything is stored: then the record's key was altered,
+		 * and initialising would write a new genesis head over the chain */
+		uint64_t n = 0;
+		rc = ssp_txn_scan(rt, c->t_meta, NULL, 0, count_one, &n);
+		if (!rc) rc = ssp_txn_scan(rt, c->t_blocks, NULL, 0, count_one, &n);
+		if (rc < 0) goto fail;
+		if (n) {
+			SSP_LOGE(LOG, "database corrupt: it holds a chain but no genesis record");
+			rc = SSP_ERR_DBCORRUPT;
+			goto fail;
+		}
 		ssp_txn_end(rt);
 		rt = NULL;
 		rc = init_genesis(c);
@@ -346,7 +480,8 @@ int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, cons
 		goto fail;
 	} else {
 		if (vl != 32 || memcmp(v, g->hash.b, 32)) {
-			SSP_LOGE(LOG, "the datadir holds another chain (genesis hash differs)");
+			SSP_LOGE(LOG, "the datadir holds another chain (genesis hash differs), or its "
+			         "genesis record is damaged");
 			rc = SSP_ERR_DBVERSION;
 			goto fail;
 		}
@@ -356,6 +491,7 @@ int ssp_chain_open(ssp_chain **out, ssp_store *store, const ssp_genesis *g, cons
 		if (rc == SSP_ERR_DBCORRUPT) SSP_LOGE(LOG, "database corrupt: the head record");
 		if (!rc) rc = check_head(c, rt, &c->head);
 		if (!rc) rc = check_tree_root(c, rt, &c->head);
+		if (!rc) rc = check_meta(c, rt, &c->head);
 		if (rc) goto fail;
 		ssp_txn_end(rt);
 		rt = NULL;
@@ -423,14 +559,11 @@ int ssp_chain_read_head(const ssp_chain *c, ssp_txn *rt, ssp_head *out)
 	return rc ? rc : chain_head_decode(out, v, vl);
 }
 
-/* meta "signed_slot": the slot of the last block this datadir's producer signed (u64 LE) */
-static const char k_signed[] = "signed_slot";
-
-int chain_signed_slot_put(ssp_chain *c, ssp_txn *t, uint64_t slot)
+int chain_signed_slot_put(ssp_chain *c, ssp_txn *t, uint64_t slot, const ssp_hash *id)
 {
-	uint8_t v[8];
-	ssp_le64_put(v, slot);
-	return ssp_txn_put(t, c->t_meta, k_signed, sizeof k_signed - 1, v, 8);
+	uint8_t v[48];
+	signed_slot_record(v, slot, id);
+	return ssp_txn_put(t, c->t_meta, k_signed, sizeof k_signed - 1, v, sizeof v);
 }
 
 int ssp_chain_read_signed_slot(const ssp_chain *c, ssp_txn *rt, uint64_t *slot)
@@ -441,7 +574,7 @@ int ssp_chain_read_signed_slot(const ssp_chain *c, ssp_txn *rt, uint64_t *slot)
 	*slot = 0;
 	if (rc == SSP_ERR_NOTFOUND) return 0;
 	if (rc) return rc;
-	if (vl != 8) return SSP_ERR_DBCORRUPT;
+	if (vl != 8 && vl != 48) return SSP_ERR_DBCORRUPT;
 	*slot = ssp_le64_get(v);
 	return 0;
 }

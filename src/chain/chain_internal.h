@@ -33,6 +33,7 @@ struct ssp_chain {
 	ssp_consensus cons;
 	ssp_workpool *pool; /* borrowed; NULL = verify on the caller's thread */
 	bool check_invariants;
+	bool keep_undo; /* an undo record for every block, none pruned (--verify-db's replay) */
 	uint64_t exec_budget_us; /* producer: stop taking candidates after this (0: never) */
 	bool executing;          /* an ssp_exec holds the write txn */
 	atomic_int past_proofs;  /* past-height proofs being built (any thread; prove_past.c) */
@@ -89,7 +90,7 @@ SSP_WUR int chain_import_nested(ssp_chain *c, ssp_txn *t, ssp_import *ip, ssp_bl
 const ssp_block *chain_import_block(const ssp_import *ip);
 /* The exec's block is signed by this node: its commit records the slot (meta signed_slot). */
 void chain_exec_mark_signed(ssp_exec *x);
-SSP_WUR int chain_signed_slot_put(ssp_chain *c, ssp_txn *t, uint64_t slot);
+SSP_WUR int chain_signed_slot_put(ssp_chain *c, ssp_txn *t, uint64_t slot, const ssp_hash *id);
 SSP_WUR int chain_put_block(ssp_chain *c, ssp_txn *t, const ssp_header *h, const uint8_t *raw,
                             size_t n);
 uint64_t chain_tx_gas(const ssp_chain *c, const ssp_tx *tx);

@@ -542,8 +542,9 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 	if (nh.finalized < c->head.finalized) nh.finalized = c->head.finalized;
 	int rc = 0;
 	/* a block that is not final yet keeps what popping it needs (undo.c) */
-	if (nh.finalized < nh.height) rc = chain_undo_write(c, x->t, x->st, h->height, &c->head);
-	if (!rc) rc = chain_undo_prune(c, x->t, nh.finalized);
+	if (nh.finalized < nh.height || c->keep_undo)
+		rc = chain_undo_write(c, x->t, x->st, h->height, &c->head);
+	if (!rc && !c->keep_undo) rc = chain_undo_prune(c, x->t, nh.finalized);
 	if (!rc) rc = ssp_state_flush(x->st);
 	if (!rc) rc = chain_put_block(c, x->t, h, raw, n);
 	ssp_be64_put(hk, h->height);
@@ -558,7 +559,7 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 	}
 	chain_head_encode(hv, &nh);
 	if (!rc) rc = ssp_txn_put(x->t, c->t_meta, "head", 4, hv, sizeof hv);
-	if (!rc && x->signed_slot) rc = chain_signed_slot_put(c, x->t, x->slot);
+	if (!rc && x->signed_slot) rc = chain_signed_slot_put(c, x->t, x->slot, &h->id);
 	uint64_t t0 = ssp_mono_ns();
 	if (x->nested) {
 		/* a branch switch: its txn is committed (or aborted) once, by ssp_chain_switch */

@@ -353,9 +353,14 @@ int ssp_node_start(ssp_node *n)
 	}
 	int sig;
 	if (ssp_node_probe_db(n->cfg.datadir, n->genesis, n->cfg.map_size, &sig)) {
-		NODE_ERR(n, "database corrupt: opening %s/chain.mdb crashed the store library (%s): "
-		            "its B-tree pages are damaged (restore it, or sync again)",
-		         n->cfg.datadir, strsignal(sig));
+		if (sig)
+			NODE_ERR(n, "database corrupt: opening %s/chain.mdb crashed the store library "
+			            "(%s): its B-tree pages are damaged (restore it, or sync again)",
+			         n->cfg.datadir, strsignal(sig));
+		else
+			NODE_ERR(n, "database corrupt: %s/chain.mdb has damaged B-tree pages (see the log "
+			            "above; restore it, or sync again)",
+			         n->cfg.datadir);
 		return SSP_ERR_DBCORRUPT;
 	}
 	ssp_store_opts so = {.no_sync = n->cfg.no_sync, .map_size = n->cfg.map_size};

@@ -182,10 +182,12 @@ void ssp_node_corrupt(ssp_node *n);
  */
 int ssp_node_verify_db(const ssp_node_config *cfg);
 /*
- * Start-up probe (verify.c): opens the datadir's store and chain in a child
- * process first. SSP_ERR_DBCORRUPT with *sig set when that child died of a
- * signal inside the store library (a damaged page LMDB followed blindly);
- * 0 otherwise (the real open then reports any ordinary error itself).
+ * Start-up probe (verify.c): walks the datadir's store whole
+ * (ssp_store_check) and opens the chain in a child process first.
+ * SSP_ERR_DBCORRUPT with *sig set when that child died of a signal inside
+ * the store library (a damaged page LMDB followed blindly), or with *sig 0
+ * when the walk found damage (logged); 0 otherwise (the real open then
+ * reports any ordinary error itself).
  */
 int ssp_node_probe_db(const char *dir, const ssp_genesis *g, size_t map_size, int *sig);
 

@@ -1,15 +1,20 @@
 /*
  * verify.c — sspd --verify-db DIR (node layer): an offline walk of a whole
- * datadir that trusts nothing it reads. For every height it checks the
- * stored block against its id and tx root (ssp_chain_read_block), the hash
- * link to its parent, the stored receipts (one per tx, their root against
- * the header) and the tx index; it replays every block through
- * ssp_chain_import into a scratch datadir (removed afterwards), which
- * re-executes it and must reproduce the header's receipts and state roots,
- * and finally compares the replayed state table with the stored one entry
- * by entry, the stored state tree with the replayed one record by record,
- * and recomputes the state root from the stored entries. Prints "ok" with counts, or
- * the first bad height.
+ * datadir that trusts nothing it reads. It first walks the store whole
+ * (ssp_store_check: only the chain's tables, every entry inside the file),
+ * then opens the chain (its start-up checks: head record, state tree root,
+ * meta table and signing watermark). For every height it checks the stored
+ * block against its id and tx root (ssp_chain_read_block), the hash link to
+ * its parent, the stored receipts (one per tx, their root against the
+ * header) and the tx index; it replays every block through ssp_chain_import
+ * into a scratch datadir (removed afterwards), which re-executes it and
+ * must reproduce the header's receipts and state roots, keeping an undo
+ * record for every block; it then counts the index tables' entries,
+ * compares the stored undo records with the replayed ones, the replayed
+ * state table with the stored one entry by entry, the stored state tree
+ * with the replayed one record by record, and recomputes the state root
+ * from the stored entries. Prints "ok" with counts, or the first bad
+ * height. The coverage, table by table: docs/internals/store.md.
  *
  * The walk runs in a child process: a damaged B-tree page can make liblmdb
  * follow a wild pointer (SIGSEGV, SIGBUS) or fail one of its own asserts
@@ -23,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,18 +37,34 @@
 
 typedef struct {
 	ssp_node_db db;
-	ssp_table state, receipts, blocks, blockid, txidx, smt;
+	ssp_table state, receipts, blocks, blockid, txidx, smt, undo;
 } vside;
 
-static int open_vside(vside *s, const char *dir, const ssp_genesis *g, size_t map_size)
+static int open_vside(vside *s, const char *dir, const ssp_genesis *g, size_t map_size,
+                      uint64_t *entries)
 {
-	int rc = ssp_node_db_open(&s->db, dir, g, map_size);
+	int rc = 0;
+	if (entries) {
+		/* the source: walked whole before the chain opens (and may create) its tables */
+		ssp_store_opts so = {.no_sync = true, .map_size = map_size};
+		size_t nt;
+		const char *const *tables = ssp_chain_tables(&nt);
+		ssp_store *st;
+		rc = ssp_store_open(&st, dir, &so);
+		if (!rc) {
+			rc = ssp_store_check(st, tables, nt, entries);
+			ssp_store_close(st);
+		}
+		if (rc) return rc;
+	}
+	rc = ssp_node_db_open(&s->db, dir, g, map_size);
 	if (!rc) rc = ssp_store_table(s->db.store, "state", &s->state);
 	if (!rc) rc = ssp_store_table(s->db.store, "receipts", &s->receipts);
 	if (!rc) rc = ssp_store_table(s->db.store, "blocks", &s->blocks);
 	if (!rc) rc = ssp_store_table(s->db.store, "blockid", &s->blockid);
 	if (!rc) rc = ssp_store_table(s->db.store, "txidx", &s->txidx);
 	if (!rc) rc = ssp_store_table(s->db.store, "smt", &s->smt);
+	if (!rc) rc = ssp_store_table(s->db.store, "undo", &s->undo);
 	return rc;
 }
 
@@ -195,6 +217,124 @@ out:
 	return rc;
 }
 
+/*
+ * The stored undo records against the replayed ones (the replay keeps one
+ * for every block): each under the height of a block of the chain, equal to
+ * the replayed record byte for byte except the final height of the previous
+ * head it holds (offset 1 + 88): a branch switch records the higher final
+ * height of its time there, and popping takes the larger of it and the
+ * head's own, so any value up to the head's final height (and below the
+ * record's height) acts the same. Every block above the final height must
+ * have its record, or it could not be popped.
+ */
+typedef struct {
+	vside *dst;
+	ssp_txn *drt;
+	const ssp_head *head;
+	uint64_t above_final;
+	bool bad;
+} undo_ctx;
+
+static int undo_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+	undo_ctx *u = arg;
+	const uint8_t *a = v, *b;
+	const void *dv;
+	size_t dl;
+	uint64_t kh = kl == 8 ? ssp_be64_get(k) : 0;
+	if (kh == 0 || kh > u->head->height) {
+		u->bad = true;
+		return 1;
+	}
+	int rc = ssp_txn_get(u->drt, u->dst->undo, k, 8, &dv, &dl);
+	if (rc == SSP_ERR_NOTFOUND) {
+		u->bad = true;
+		return 1;
+	}
+	if (rc) return rc;
+	b = dv;
+	enum { FIN = 1 + 88 };
+	if (vl != dl || vl < FIN + 8 || memcmp(a, b, FIN) ||
+	    memcmp(a + FIN + 8, b + FIN + 8, vl - FIN - 8)) {
+		u->bad = true;
+		return 1;
+	}
+	uint64_t f = ssp_le64_get(a + FIN);
+	if (f >= kh || f > u->head->finalized) {
+		u->bad = true;
+		return 1;
+	}
+	u->above_final += kh > u->head->finalized;
+	return 0;
+}
+
+static int check_undo(vside *src, vside *dst, const ssp_head *head, bool *bad)
+{
+	ssp_txn *ra = NULL, *rb = NULL;
+	undo_ctx u = {.dst = dst, .head = head};
+	int rc = ssp_store_read(src->db.store, &ra);
+	if (!rc) rc = ssp_store_read(dst->db.store, &rb);
+	if (!rc) {
+		u.drt = rb;
+		rc = ssp_txn_scan(ra, src->undo, NULL, 0, undo_visit, &u);
+		if (rc > 0) rc = 0;
+	}
+	*bad = u.bad || (!rc && u.above_final != head->height - head->finalized);
+	if (rb) ssp_txn_end(rb);
+	if (ra) ssp_txn_end(ra);
+	return rc;
+}
+
+/*
+ * After the chain refused dir as another chain's (its genesis record is not
+ * the genesis file's hash): whether the record is what is damaged. Block 0
+ * alone cannot tell (it depends on the allocations, time and producer, not
+ * on the parameters the genesis hash also covers), so the record must also
+ * be within 8 bits of the file's hash: two different genesis files' hashes
+ * differ in about 128 of 256 bits, a damaged record in the few flipped.
+ * Block 0 is compared with the one the genesis file makes (built in the
+ * scratch datadir, emptied again afterwards).
+ */
+static bool genesis_block_matches(const char *dir, const char *scratch, const ssp_genesis *g,
+                                  size_t map_size)
+{
+	vside d = {0};
+	ssp_store *st = NULL;
+	ssp_store_opts so = {.no_sync = true, .map_size = map_size};
+	ssp_table blocks, meta;
+	ssp_txn *rt;
+	const void *v;
+	size_t vl;
+	uint8_t k[8] = {0};
+	bool same = false;
+	if (open_vside(&d, scratch, g, map_size, NULL)) goto out;
+	const ssp_hash want = ssp_chain_head(d.db.chain)->id;
+	if (ssp_store_open(&st, dir, &so) || ssp_store_table(st, "blocks", &blocks) ||
+	    ssp_store_table(st, "meta", &meta) || ssp_store_read(st, &rt))
+		goto out;
+	if (!ssp_txn_get(rt, meta, "genesis", 7, &v, &vl) && vl == 32) {
+		int bits = 0;
+		for (int i = 0; i < 32; i++)
+			bits += __builtin_popcount(((const uint8_t *)v)[i] ^ ssp_genesis_hash(g)->b[i]);
+		same = bits <= 8;
+	}
+	if (same && !ssp_txn_get(rt, blocks, k, 8, &v, &vl)) {
+		ssp_header h;
+		ssp_rd r;
+		ssp_rd_init(&r, v, vl);
+		same = !ssp_header_read(&h, &r) && !memcmp(h.id.b, want.b, 32);
+	} else {
+		same = false;
+	}
+	ssp_txn_end(rt);
+out:
+	ssp_store_close(st);
+	ssp_node_db_close(&d.db);
+	remove_scratch(scratch);
+	mkdir(scratch, 0700);
+	return same;
+}
+
 /* The walk itself (in the child); scratch is an empty directory it may fill. */
 static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 {
@@ -202,7 +342,7 @@ static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 	char gpath[1200], why_g[512];
 	ssp_genesis *g = NULL;
 	vside src = {0}, dst = {0};
-	uint64_t h = 0, ntx = 0, nstate = 0;
+	uint64_t h = 0, ntx = 0, nstate = 0, nentries = 0;
 	const char *why = NULL;
 	int rc, status = 1;
 	ssp_hash prev;
@@ -224,9 +364,18 @@ static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 			goto out;
 		}
 	}
-	rc = open_vside(&src, dir, g, cfg->map_size);
+	rc = open_vside(&src, dir, g, cfg->map_size, &nentries);
 	if (rc == SSP_ERR_DBCORRUPT) {
 		printf("database corrupt: %s cannot be opened (see the log above)\n", dir);
+		goto out;
+	}
+	if (rc == SSP_ERR_DBVERSION) {
+		ssp_node_db_close(&src.db); /* its lock: genesis_block_matches opens dir again */
+		memset(&src, 0, sizeof src);
+	}
+	if (rc == SSP_ERR_DBVERSION && genesis_block_matches(dir, scratch, g, cfg->map_size)) {
+		printf("database corrupt: %s holds this genesis's block 0 but another genesis record "
+		       "(the meta table's genesis hash is damaged)\n", dir);
 		goto out;
 	}
 	if (rc) {
@@ -235,8 +384,9 @@ static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 		status = 2;
 		goto out;
 	}
-	rc = open_vside(&dst, scratch, g, cfg->map_size);
+	rc = open_vside(&dst, scratch, g, cfg->map_size, NULL);
 	if (!rc) rc = ssp_node_db_init_modules(&dst.db, g, NULL);
+	if (!rc) ssp_chain_set_keep_undo(dst.db.chain, true); /* for check_undo */
 	if (rc) {
 		fprintf(stderr, "sspd: error: scratch datadir %s: %s\n", scratch, ssp_strerror(rc));
 		goto out;
@@ -326,6 +476,13 @@ static int verify_walk(const ssp_node_config *cfg, const char *scratch)
 		if (rc) goto local;
 	}
 	bool differs = false;
+	rc = check_undo(&src, &dst, &head, &differs);
+	if (rc == SSP_ERR_DBCORRUPT || differs) {
+		why = "undo records differ from the replayed ones (or one is missing)";
+		rc = SSP_ERR_DBCORRUPT;
+		goto bad;
+	}
+	if (rc) goto local;
 	rc = compare_table(&src, src.state, &dst, dst.state, &nstate, &differs);
 	if (rc == SSP_ERR_DBCORRUPT || differs) {
 		why = "state tables differ from the replayed state";
@@ -466,6 +623,9 @@ typedef struct {
 	size_t map_size;
 } probe_arg;
 
+/* The probe's exit status when the walk of the file found damage (not a signal). */
+enum { PROBE_CORRUPT = 3 };
+
 static int probe_fn(void *arg)
 {
 	probe_arg *p = arg;
@@ -473,7 +633,14 @@ static int probe_fn(void *arg)
 	ssp_store *st = NULL;
 	ssp_chain *c = NULL;
 	ssp_modset *ms = NULL;
+	size_t nt;
+	const char *const *tables = ssp_chain_tables(&nt);
 	if (ssp_store_open(&st, p->dir, &so)) return 1;
+	/* before the chain opens its tables (creating any that are missing) */
+	if (ssp_store_check(st, tables, nt, NULL) == SSP_ERR_DBCORRUPT) {
+		ssp_store_close(st);
+		return PROBE_CORRUPT;
+	}
 	int rc = ssp_modset_open_chain(&c, &ms, st, p->g);
 	if (c) ssp_chain_close(c);
 	ssp_modset_free(ms);
@@ -493,5 +660,6 @@ int ssp_node_probe_db(const char *dir, const ssp_genesis *g, size_t map_size, in
 		*sig = -st;
 		return SSP_ERR_DBCORRUPT;
 	}
+	if (st == PROBE_CORRUPT) return SSP_ERR_DBCORRUPT; /* *sig 0: the walk's log says what */
 	return 0; /* opened, or failed in a way the real open reports itself */
 }

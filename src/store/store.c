@@ -44,6 +44,9 @@ static int map_err(int rc)
 	case MDB_CORRUPTED:
 	case MDB_PAGE_NOTFOUND:
 	case MDB_INVALID:
+	/* LMDB blocks a txn after a page it could not find (the failure itself is
+	 * not always returned, e.g. when a cursor refreshes a table's root) */
+	case MDB_BAD_TXN:
 		return SSP_ERR_DBCORRUPT;
 	case MDB_VERSION_MISMATCH:
 		return SSP_ERR_DBVERSION;
@@ -135,6 +138,138 @@ fail_mdb:
 fail:
 	ssp_store_close(s);
 	return rc;
+}
+
+typedef struct {
+	uintptr_t base; /* the map, as the first leaf page seen places it (0: none yet) */
+	size_t psize;
+	uint64_t npages; /* used pages: me_last_pgno + 1 */
+	uint64_t entries;
+} walk_bounds;
+
+/*
+ * Whether an entry lies inside the file's used pages. LMDB does not say
+ * where its map is (me_mapaddr is only set for a fixed map), so each leaf
+ * page places it: a key lies in its leaf page, whose header names its page
+ * number, and every page must agree on where page 0 is. An inline value
+ * lies in the same page; a big one at the start of an overflow page.
+ */
+static bool entry_in_file(walk_bounds *b, const MDB_val *k, const MDB_val *v)
+{
+	uintptr_t kp = (uintptr_t)k->mv_data, vp = (uintptr_t)v->mv_data;
+	uintptr_t page = kp & ~(uintptr_t)(b->psize - 1);
+	uint64_t pgno;
+	memcpy(&pgno, (const void *)page, sizeof pgno); /* the page header's mp_pgno */
+	if (pgno >= b->npages || page < pgno * b->psize) return false;
+	uintptr_t base = page - pgno * b->psize, end = base + b->npages * b->psize;
+	if (!b->base) b->base = base;
+	if (base != b->base || k->mv_size > page + b->psize - kp) return false;
+	if (vp >= page && vp <= page + b->psize) return v->mv_size <= page + b->psize - vp;
+	return vp >= base + 16 && vp < end && (vp - base) % b->psize == 16 &&
+	       v->mv_size <= end - vp;
+}
+
+/* Visits every entry of dbi; MDB_CORRUPTED when one lies outside the used pages. */
+static int walk_table(MDB_txn *t, MDB_dbi dbi, walk_bounds *b, const char *name, const char *path)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(t, dbi, &c);
+	if (rc) return rc;
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (!rc) {
+		if (!entry_in_file(b, &k, &v)) {
+			SSP_LOGE("store", "database corrupt: %s: an entry of table %s lies outside the "
+			         "file (a damaged page)", path, name);
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		b->entries++;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int ssp_store_check(ssp_store *s, const char *const *known, size_t n, uint64_t *entries)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	MDB_txn *t;
+	MDB_cursor *c = NULL;
+	MDB_dbi main_dbi;
+	MDB_val k, v;
+	char name[256];
+	int rc;
+	if ((rc = mdb_env_info(s->env, &info)) || (rc = mdb_env_stat(s->env, &st)))
+		return map_err(rc);
+	walk_bounds b = {.psize = st.ms_psize, .npages = (uint64_t)info.me_last_pgno + 1};
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &t))) return map_err(rc);
+	rc = mdb_dbi_open(t, NULL, 0, &main_dbi);
+	if (!rc) rc = walk_table(t, main_dbi, &b, "(tables)", s->path);
+	if (!rc) rc = mdb_cursor_open(t, main_dbi, &c);
+	if (!rc) rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (!rc) {
+		size_t i = 0;
+		if (k.mv_size < sizeof name) {
+			memcpy(name, k.mv_data, k.mv_size);
+			name[k.mv_size] = 0;
+			for (i = 0; i < n && strcmp(name, known[i]); i++)
+				;
+		}
+		if (k.mv_size >= sizeof name || i == n || memchr(k.mv_data, 0, k.mv_size)) {
+			SSP_LOGE("store", "database corrupt: %s: the table of tables names an unknown "
+			         "table (a damaged page)", s->path);
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		/*
+		 * The table's record (LMDB's MDB_db: u32 pad, u16 flags, u16 depth, u64 branch,
+		 * leaf and overflow pages, u64 entries, u64 root). ssp_store_table creates plain
+		 * tables: pad and flags are 0 (any flag is damage, even the duplicate-sort ones
+		 * that would change nothing on a table without duplicates), and the entries
+		 * LMDB counts must be those the walk finds.
+		 */
+		uint32_t pad = 1;
+		uint16_t flags = 1;
+		uint64_t counted = 0, before = b.entries;
+		if (v.mv_size == 48) {
+			memcpy(&pad, v.mv_data, 4);
+			memcpy(&flags, (const char *)v.mv_data + 4, 2);
+			memcpy(&counted, (const char *)v.mv_data + 32, 8);
+		}
+		if (pad || flags) {
+			SSP_LOGE("store", "database corrupt: %s: table %s has flags 0x%x (a damaged page)",
+			         s->path, name, (unsigned)flags);
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		MDB_dbi dbi;
+		rc = mdb_dbi_open(t, name, 0, &dbi);
+		if (!rc) rc = walk_table(t, dbi, &b, name, s->path);
+		if (!rc && b.entries - before != counted) {
+			SSP_LOGE("store", "database corrupt: %s: table %s holds %llu entries, its record "
+			         "says %llu (a damaged page)", s->path, name,
+			         (unsigned long long)(b.entries - before), (unsigned long long)counted);
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (rc) {
+			if (rc != MDB_CORRUPTED)
+				SSP_LOGE("store", "database corrupt: %s: table %s: %s", s->path, name,
+				         mdb_strerror(rc));
+			rc = rc == ENOMEM ? rc : MDB_CORRUPTED;
+			break;
+		}
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	if (c) mdb_cursor_close(c);
+	mdb_txn_abort(t);
+	if (rc == MDB_NOTFOUND) rc = 0;
+	if (rc && rc != MDB_CORRUPTED && rc != ENOMEM)
+		SSP_LOGE("store", "database corrupt: %s: %s", s->path, mdb_strerror(rc));
+	if (entries) *entries = b.entries;
+	return rc == ENOMEM ? SSP_ERR_NOMEM : rc ? SSP_ERR_DBCORRUPT : 0;
 }
 
 void ssp_store_close(ssp_store *s)

@@ -3,12 +3,16 @@ chain with transfers, native tokens and contract calls, stop the node, then
 damage copies of its datadir and check that nothing altered is used or
 served and that nothing crashes:
 
-* random byte flips in chain.mdb: every flip that changes the data (the
-  logical dump of every table, mdb_dump -a, differs or cannot be made) is
-  detected by the node's start-up checks, by serving (the node answers an
-  internal error and stops) or by `sspd --verify-db`; no process dies of a
-  signal (SIGSEGV, SIGBUS); a node that starts serves only the original
-  blocks;
+* one-bit flips in chain.mdb, aimed at each table in turn (a byte in use in
+  one of its pages: B-tree headers, pointers, nodes, overflow values) plus
+  one turn in the cycle anywhere in the file: every flip that changes the
+  data (the logical dump of every table, mdb_dump -a, differs or cannot be
+  made) is detected by the node's start-up checks, by serving (the node
+  answers an internal error and stops) or by `sspd --verify-db`; no process
+  dies of a signal (SIGSEGV, SIGBUS); a node that starts serves only the
+  original blocks. A miss prints what changed (table, key, value byte, from
+  the two dumps) so that a failure in CI can be diagnosed from its log; the
+  summary counts flips per table;
 * a byte flipped inside a stored block below the head: the node starts
   (the head is intact), chain_getBlock of that height answers an internal
   error and the node stops with "database corrupt at height H";
@@ -19,13 +23,17 @@ served and that nothing crashes:
 
 The flip count is bounded (FLIPS, SSP_FLIPS) and so is the time
 (SWEEP_SECONDS, SSP_FLIP_SECONDS); the seed is printed (SSP_FLIP_SEED
-reproduces a run). A node that should stop and has not within 15 s gets
-every thread's backtrace printed (gdb, bounded in time) before it is
-killed, so such a failure shows which thread hung."""
+reproduces the flips, on a chain laid out alike: the chain is built anew each
+run); SSP_FLIP_KEEP=DIR keeps every copy that failed, with why.txt and the
+flipped file as it was before sspd opened it (chain.mdb.flipped). A node
+that should stop and has not within 15 s gets every thread's backtrace
+printed (gdb, bounded in time) before it is killed, so such a failure shows
+which thread hung."""
 import os
 import random
 import re
 import shutil
+import struct
 import subprocess
 import time
 
@@ -78,6 +86,133 @@ def dump(datadir):
     r = subprocess.run(["mdb_dump", "-n", "-a", os.path.join(datadir, "chain.mdb")],
                        capture_output=True, timeout=60)
     return r.stdout if r.returncode == 0 else None
+
+
+def parse_dump(text):
+    """mdb_dump -a output as {table: ({key hex: value hex}, [header lines])}."""
+    tables, db, cur, key, head = {}, None, None, None, []
+    for line in text.decode(errors="replace").splitlines():
+        if line.startswith("VERSION="):
+            head = []
+        if line.startswith("database="):
+            db = line[len("database="):]
+        elif line == "HEADER=END":
+            cur, key = {}, None
+            tables[db] = (cur, head)
+        elif line == "DATA=END":
+            cur = None
+        elif cur is not None and line.startswith(" "):
+            if key is None:
+                key = line[1:]
+            else:
+                cur[key], key = line[1:], None
+        elif cur is None:
+            head.append(line)
+    return tables
+
+
+def show_key(k):
+    raw = bytes.fromhex(k)
+    text = raw.decode("ascii", "replace")
+    shown = k if len(k) <= 80 else k[:80] + "…"
+    return shown + (" (%r)" % text if all(32 <= c < 127 for c in raw) else "")
+
+
+def dump_diff(ref, got, limit=8, datadir=None):
+    """What a flip changed, table by table and key by key (the diagnosis of a miss)."""
+    a = parse_dump(ref)
+    if got is None:
+        out = ["mdb_dump -a cannot read the file"]
+        if datadir:
+            r = subprocess.run(["mdb_dump", "-n", "-a", os.path.join(datadir, "chain.mdb")],
+                               capture_output=True, timeout=60)
+            out[0] += ": " + r.stderr.decode(errors="replace").strip()[-200:]
+        for t in sorted(a) if datadir else []:  # which tables still dump on their own
+            r = subprocess.run(["mdb_dump", "-n", "-s", t, os.path.join(datadir, "chain.mdb")],
+                               capture_output=True, timeout=60)
+            if r.returncode:
+                out.append("table %s: %s" % (t, r.stderr.decode(errors="replace").strip()[-200:]))
+        return out
+    b = parse_dump(got)
+    out = []
+    for t in sorted(set(a) | set(b)):
+        (ta, ha), (tb, hb) = a.get(t, ({}, [])), b.get(t, ({}, []))
+        if t not in b:
+            out.append("table %s: gone (%d entries)" % (t, len(ta)))
+            continue
+        if t not in a:
+            out.append("table %s: appeared (%d entries)" % (t, len(tb)))
+            continue
+        if ha != hb:
+            out.append("table %s: header %s -> %s" % (t, sorted(set(ha) - set(hb)),
+                                                      sorted(set(hb) - set(ha))))
+        for k in sorted(set(ta) | set(tb)):
+            if k not in tb:
+                out.append("table %s: key %s gone" % (t, show_key(k)))
+            elif k not in ta:
+                out.append("table %s: key %s appeared (value %s)" % (t, show_key(k), tb[k][:80]))
+            elif ta[k] != tb[k]:
+                va, vb = bytes.fromhex(ta[k]), bytes.fromhex(tb[k])
+                at = next((i for i in range(min(len(va), len(vb))) if va[i] != vb[i]),
+                          min(len(va), len(vb)))
+                out.append("table %s: key %s: value differs at byte %d of %d (%d now)"
+                           % (t, show_key(k), at, len(va), len(vb)))
+    if len(out) > limit:
+        out = out[:limit] + ["… and %d more" % (len(out) - limit)]
+    return out or ["the dumps differ outside any table"]
+
+
+P_BRANCH, P_LEAF, F_BIGDATA, F_SUBDATA = 0x01, 0x02, 0x01, 0x02
+
+
+def page_map(image, psize=4096):
+    """The pages of an LMDB file (64-bit little-endian layout, as this
+    machine writes it) that each table owns, walked from the newer meta
+    page: {table: [(pgno, [(start, end) byte ranges in use in that page])]},
+    with "(main)" the table of tables and "(freelist)" LMDB's free-page
+    table. Used bytes are a branch or leaf page's header and pointers and
+    its nodes, an overflow page's value bytes: not the slack between."""
+    npages = len(image) // psize
+    seen, owned, sub = set(), {}, {}
+    meta = max((struct.unpack_from("<Q", image, p * psize + 16 + 128)[0], p) for p in (0, 1))[1]
+
+    def walk(pg, owner, depth=0):
+        if pg >= npages or pg in seen or depth > 32:
+            return
+        seen.add(pg)
+        base = pg * psize
+        flags, lower, upper = struct.unpack_from("<HHH", image, base + 10)
+        if not flags & (P_BRANCH | P_LEAF):
+            return
+        lower, upper = min(lower, psize), min(upper, psize)
+        owned.setdefault(owner, []).append((pg, [(0, lower), (upper, psize)]))
+        for i in range(max(0, (lower - 16) // 2)):
+            ptr = struct.unpack_from("<H", image, base + 16 + 2 * i)[0]
+            if ptr + 8 > psize:
+                continue
+            lo, hi, nflags, ksize = struct.unpack_from("<HHHH", image, base + ptr)
+            if flags & P_BRANCH:
+                walk(lo | hi << 16 | nflags << 32, owner, depth + 1)
+                continue
+            size, data = lo | hi << 16, base + ptr + 8 + ksize
+            if nflags & F_BIGDATA:
+                first = struct.unpack_from("<Q", image, data)[0]
+                total = 16 + size  # the overflow run: one page header, then the value
+                for j in range(min((total + psize - 1) // psize, npages - first)):
+                    if first + j not in seen:
+                        seen.add(first + j)
+                        owned.setdefault(owner, []).append(
+                            (first + j, [(0, min(psize, total - j * psize))]))
+            elif nflags & F_SUBDATA and owner == "(main)":
+                name = image[base + ptr + 8:base + ptr + 8 + ksize].decode(errors="replace")
+                sub[name] = struct.unpack_from("<Q", image, data + 40)[0]
+
+    off = meta * psize + 16 + 24  # MDB_meta: magic, version, address, mapsize, then dbs[2]
+    walk(struct.unpack_from("<Q", image, off + 40)[0], "(freelist)")
+    walk(struct.unpack_from("<Q", image, off + 48 + 40)[0], "(main)")
+    for name, root in sorted(sub.items()):
+        walk(root, name)
+    return owned
 
 
 def copy_of(src):
@@ -297,26 +432,48 @@ def sweep(bindir, orig, ref_dump, blocks, txids):
     with open(os.path.join(orig, "chain.mdb"), "rb") as f:
         image = f.read()
     size = len(image)
-    # most of a small LMDB file is zero (page slack): three flips in four hit a
-    # non-zero byte, where the data is, one in four anywhere
-    nonzero = [i for i, b in enumerate(image) if b]
+    # Flips are aimed table by table, in turn: a byte in use in one of the
+    # table's pages (B-tree header, pointers, nodes, overflow values), so that
+    # a small table (meta: one page, a few hundred bytes in use) gets as many
+    # flips as a big one; random offsets in a 200 kB file hit such a table
+    # once in a thousand flips (the signing watermark's miss, 2026-12-05).
+    # One turn in the cycle flips anywhere in the file (meta pages, free pages,
+    # slack): the crash checks see those too.
+    owned = page_map(image)
+    targets = {}
+    for table, pages in owned.items():
+        targets[table] = [pg * 4096 + o for pg, ranges in pages for a, b in ranges
+                          for o in range(a, b)]
+    cycle = sorted(targets) + ["(anywhere)"]
+    print("tables aimed at: %s" % ", ".join("%s (%d pages, %d bytes in use)"
+                                          % (t, len(owned[t]), len(targets[t]))
+                                          for t in sorted(targets)))
+    per_table = {t: [0, 0, 0] for t in cycle}  # tried, changed data, detected
     tried = changed = detected = crashes = served_altered = index_misses = hangs = 0
     verify_crashes = meta_misses = 0
     t0 = time.time()
     deadline = t0 + SWEEP_SECONDS
     misses = []
+    order = []
     for i in range(FLIPS):
         if time.time() > deadline:
             break
+        if not order:
+            order = cycle[:]
+            rnd.shuffle(order)
+        table = order.pop()
         d = copy_of(orig)
         path = os.path.join(d, "chain.mdb")
-        at = rnd.choice(nonzero) if rnd.random() < 0.75 else rnd.randrange(size)
+        at = rnd.randrange(size) if table == "(anywhere)" else rnd.choice(targets[table])
         with open(path, "r+b") as f:
             f.seek(at)
             b = f.read(1)[0]
             f.seek(at)
             f.write(bytes([b ^ (1 << rnd.randrange(8))]))
         tried += 1
+        keep = os.environ.get("SSP_FLIP_KEEP")  # a directory for the copies that failed
+        if keep:  # the flipped file as it was before any process opened it
+            shutil.copy(path, path + ".flipped")
         dm = dump(d)
         is_change = dm != ref_dump
         v = verify(bindir, d)
@@ -329,7 +486,9 @@ def sweep(bindir, orig, ref_dump, blocks, txids):
         crash = False
         found = v.returncode == 1 and "database corrupt" in v.stdout
         n, refused = start_copy(bindir, d)
+        what, rc = "refused to start", None
         if n is None:
+            rc = refused[0]
             crash |= bad_exit(refused[0], refused[1])
             found |= refused[0] == 1 and "sspd: error:" in refused[1]
         else:
@@ -351,14 +510,26 @@ def sweep(bindir, orig, ref_dump, blocks, txids):
         if is_change and found:
             detected += 1
         if is_change and not found and at >= META_END:
-            misses.append(at)
+            misses.append((at, table))
         meta_misses += is_change and not found and at < META_END
-        print("flip %d at %d: %s, %s%s%s" % (i, at, "changed" if is_change else "same data",
-                                           "detected" if found else "not detected",
-                                           ", CRASH" if crash else "",
-                                           ", VERIFY-DB CRASH" if vcrash else ""))
-        keep = os.environ.get("SSP_FLIP_KEEP")  # a directory for the copies that failed
-        if keep and (crash or vcrash or (is_change and not found)):
+        st = per_table[table]
+        st[0] += 1
+        st[1] += is_change
+        st[2] += is_change and found
+        print("flip %d at %d (%s, page %d +%d): %s, %s%s%s%s"
+              % (i, at, table, at // 4096, at % 4096, "changed" if is_change else "same data",
+                 "detected" if found else "not detected", ", CRASH" if crash else "",
+                 ", VERIFY-DB CRASH" if vcrash else "",
+                 ", SERVED AN ALTERED BLOCK" if what == "altered" else ""))
+        if crash or vcrash or what == "altered":
+            log = refused[1] if n is None else n.logtext()
+            print("    --verify-db exit %s: %s\n    node: %s, exit %s; its log ends:\n%s"
+                  % (v.returncode, (v.stdout + v.stderr).strip()[-600:], what, rc,
+                     "\n".join("      " + ln for ln in log.strip().splitlines()[-6:])))
+        if is_change and not found:  # what changed, so that a miss in CI can be diagnosed
+            for line in dump_diff(ref_dump, dm, datadir=d):
+                print("    " + line)
+        if keep and (crash or vcrash or what == "altered" or (is_change and not found)):
             shutil.copytree(d, os.path.join(keep, "flip%d-at%d" % (i, at)))
             with open(os.path.join(keep, "flip%d-at%d" % (i, at), "why.txt"), "w") as f:
                 f.write("verify rc %s\n%s\n%s\nnode log:\n%s\n" % (
@@ -369,6 +540,8 @@ def sweep(bindir, orig, ref_dump, blocks, txids):
           "not stop after a corrupt answer %d), served altered %d, tx unknown after an index "
           "flip %d (%.1f s)" % (tried, changed, detected, crashes, hangs, served_altered,
                                index_misses, time.time() - t0))
+    print("per table (flips aimed, changed data, detected): %s"
+          % ", ".join("%s %d/%d/%d" % (t, *per_table[t]) for t in cycle))
     print("--verify-db died %d times; known limit: %d changes in LMDB's meta "
           "pages (the first %d bytes, no checksum: a flipped root can select an older, "
           "consistent snapshot) went undetected" % (verify_crashes, meta_misses, META_END))
@@ -377,7 +550,7 @@ def sweep(bindir, orig, ref_dump, blocks, txids):
     check(verify_crashes == 0, "sspd --verify-db never died of a signal or a sanitizer report")
     check(served_altered == 0, "no node served an altered block")
     check(not misses, "every flip that changed data beyond the meta pages was detected "
-          "(missed at offsets %s)" % misses)
+          "(missed at offset, table: %s; the seed reproduces the flips on this chain only)" % misses)
 
 
 if __name__ == "__main__":
