@@ -278,8 +278,6 @@ typedef struct {
 
 /* ------------------------------------------------------------------- chain */
 
-typedef struct ssp_chain ssp_chain;
-
 typedef struct {
 	uint64_t height;
 	ssp_hash id;

@@ -269,10 +269,10 @@ int cli_cmd_vote(cli_ctx *c, const cli_args *a)
 	return rc;
 }
 
-int cli_cmd_votes(cli_ctx *c, const cli_args *a)
+/* Prints `method`'s answer for the account named by the first argument (address or key). */
+static int show_account(cli_ctx *c, const cli_args *a, const char *method,
+                        const char *const *amounts)
 {
-	static const char *const amounts[] = {"staked", "withdrawable", "still_locked",
-	                                      "unlocking.amount", NULL};
 	ssp_addr who;
 	char text[96];
 	json_t *res = NULL;
@@ -280,8 +280,7 @@ int cli_cmd_votes(cli_ctx *c, const cli_args *a)
 	if ((rc = cli_node_info(c, NULL)) || (rc = cli_resolve_account(c, &who, c->hrp, a->pos[0])))
 		return rc;
 	ssp_addr_encode(text, sizeof text, c->hrp, &who);
-	if ((rc = read_rpc(c, "dpos_getVotes", json_pack("{s:s}", "address", text), &res)))
-		return rc;
+	if ((rc = read_rpc(c, method, json_pack("{s:s}", "address", text), &res))) return rc;
 	if (c->json)
 		cli_print_json(res);
 	else
@@ -290,31 +289,20 @@ int cli_cmd_votes(cli_ctx *c, const cli_args *a)
 	return CLI_OK;
 }
 
-/* ---------------------------------------------------------------- rewards */
-
-static int get_rewards(cli_ctx *c, const char *text, json_t **res)
+int cli_cmd_votes(cli_ctx *c, const cli_args *a)
 {
-	return read_rpc(c, "dpos_getRewards", json_pack("{s:s}", "address", text), res);
+	static const char *const amounts[] = {"staked", "withdrawable", "still_locked",
+	                                      "unlocking.amount", NULL};
+	return show_account(c, a, "dpos_getVotes", amounts);
 }
+
+/* ---------------------------------------------------------------- rewards */
 
 int cli_cmd_rewards_show(cli_ctx *c, const cli_args *a)
 {
 	static const char *const amounts[] = {"owed", "pending", "claimable", "round_emission",
 	                                      NULL};
-	ssp_addr who;
-	char text[96];
-	json_t *res = NULL;
-	int rc;
-	if ((rc = cli_node_info(c, NULL)) || (rc = cli_resolve_account(c, &who, c->hrp, a->pos[0])))
-		return rc;
-	ssp_addr_encode(text, sizeof text, c->hrp, &who);
-	if ((rc = get_rewards(c, text, &res))) return rc;
-	if (c->json)
-		cli_print_json(res);
-	else
-		cli_print_result(res, amounts);
-	json_decref(res);
-	return CLI_OK;
+	return show_account(c, a, "dpos_getRewards", amounts);
 }
 
 int cli_cmd_rewards_claim(cli_ctx *c, const cli_args *a)
@@ -326,11 +314,13 @@ int cli_cmd_rewards_claim(cli_ctx *c, const cli_args *a)
 	int rc;
 	memset(&p, 0, sizeof p);
 	if ((rc = begin(c, &s, a, "rewards claim"))) return rc;
-	if (!(rc = get_rewards(c, s.from_text, &v)) &&
+	if (!(rc =
+	          read_rpc(c, "dpos_getRewards", json_pack("{s:s}", "address", s.from_text), &v)) &&
 	    !(rc = cli_json_amount(&claimable, v, "claimable", "dpos_getRewards")) && !claimable)
-		rc = cli_fail("rewards claim: %s has no reward to claim (rewards are paid at the "
-		              "end of each round to the delegates in the top ranks and their voters)",
-		              s.from_text);
+		rc = cli_fail(
+		    "rewards claim: %s has no reward to claim (rewards are paid at the "
+		    "end of each round to the delegates in the top ranks and their voters)",
+		    s.from_text);
 	json_decref(v);
 	if (!rc)
 		rc = send(c, &s, a, "rewards claim", SSP_TX_REWARDS_CLAIM, &p,
@@ -352,23 +342,26 @@ int cli_cmd_delegate_evidence(cli_ctx *c, const cli_args *a)
 	if (!name) return cli_usage("delegate evidence: --delegate NAME is required");
 	if ((rc = parse_name("delegate evidence", "delegate", name))) return rc;
 	if (a->nmulti != 2)
-		return cli_usage("delegate evidence: give --header HEX twice (the two headers of one "
-		                 "slot, as chain_getHeader's raw)");
+		return cli_usage(
+		    "delegate evidence: give --header HEX twice (the two headers of one "
+		    "slot, as chain_getHeader's raw)");
 	snprintf(p.name, sizeof p.name, "%s", name);
 	for (int i = 0; i < 2; i++) {
 		size_t hl = strlen(a->multi[i]), n = 0;
 		h[i] = malloc(hl / 2 + 1);
 		if (!h[i]) cli_oom();
-		if (sodium_hex2bin(h[i], hl / 2 + 1, a->multi[i], hl, NULL, &n, NULL) || n * 2 != hl ||
-		    n > SSP_DPOS_HEADER_MAX) {
-			rc = cli_usage("delegate evidence: --header is not an encoded header in hex");
+		if (sodium_hex2bin(h[i], hl / 2 + 1, a->multi[i], hl, NULL, &n, NULL) ||
+		    n * 2 != hl || n > SSP_DPOS_HEADER_MAX) {
+			rc = cli_usage(
+			    "delegate evidence: --header is not an encoded header in hex");
 			goto out;
 		}
 		p.header[i] = h[i];
 		p.header_len[i] = (uint32_t)n;
 	}
 	if ((rc = begin(c, &s, a, "delegate evidence"))) goto out;
-	rc = send(c, &s, a, "delegate evidence", SSP_TX_EVIDENCE, &p, json_pack("{s:s}", "delegate", name));
+	rc = send(c, &s, a, "delegate evidence", SSP_TX_EVIDENCE, &p,
+	          json_pack("{s:s}", "delegate", name));
 	cli_tx_end(&s);
 out:
 	free(h[0]);

@@ -90,7 +90,8 @@ int dpos_delegate_decode(ssp_delegate *d, const void *key, size_t kl, const void
 	if (ssp_rd_end(&r) || d->commission_bp > SSP_DPOS_COMMISSION_MAX ||
 	    d->status < SSP_DELEGATE_REGISTERED || d->status > SSP_DELEGATE_BANNED ||
 	    (d->status != SSP_DELEGATE_REGISTERED && d->self_stake) ||
-	    d->slashes > SSP_DPOS_SLASHES_MAX || (d->status != SSP_DELEGATE_BANNED && d->banned_until_slot))
+	    d->slashes > SSP_DPOS_SLASHES_MAX ||
+	    (d->status != SSP_DELEGATE_BANNED && d->banned_until_slot))
 		return SSP_ERR_DBCORRUPT;
 	return 0;
 }
@@ -225,26 +226,36 @@ uint64_t dpos_slot_of(const ssp_genesis *g, uint64_t time_ms)
 
 /* ----------------------------------------------------------------- escrow */
 
-static int held_get(ssp_state *st, uint64_t *held)
+int dpos_meta_get(ssp_state *st, const char *key, uint64_t *out)
 {
 	const void *v;
 	size_t vl;
-	int rc = ssp_state_get(st, SSP_TB_DPOS_META, held_key, sizeof held_key - 1, &v, &vl);
+	int rc = ssp_state_get(st, SSP_TB_DPOS_META, key, strlen(key), &v, &vl);
 	if (rc == SSP_ERR_NOTFOUND) {
-		*held = 0;
+		*out = 0;
 		return 0;
 	}
 	if (rc) return rc;
 	if (vl != 8) return SSP_ERR_DBCORRUPT;
-	*held = ssp_le64_get(v);
+	*out = ssp_le64_get(v);
 	return 0;
+}
+
+int dpos_meta_set(ssp_state *st, const char *key, uint64_t value)
+{
+	uint8_t v[8];
+	ssp_le64_put(v, value);
+	return ssp_state_put(st, SSP_TB_DPOS_META, key, strlen(key), v, 8);
+}
+
+static int held_get(ssp_state *st, uint64_t *held)
+{
+	return dpos_meta_get(st, held_key, held);
 }
 
 static int held_set(ssp_state *st, uint64_t held)
 {
-	uint8_t v[8];
-	ssp_le64_put(v, held);
-	return ssp_state_put(st, SSP_TB_DPOS_META, held_key, sizeof held_key - 1, v, 8);
+	return dpos_meta_set(st, held_key, held);
 }
 
 /* from's balance -> the escrow (SSP_ERR_BALANCE when it has less). */
@@ -266,22 +277,6 @@ static int escrow_in(ssp_state *st, const ssp_addr *from, uint64_t amount)
 	return held_set(st, held);
 }
 
-/* The escrow -> to's balance. The escrow always holds what the records say. */
-static int escrow_out(ssp_state *st, const ssp_addr *to, uint64_t amount)
-{
-	ssp_account e;
-	ssp_addr ea;
-	uint64_t held;
-	int rc;
-	ssp_dpos_escrow(&ea);
-	if ((rc = ssp_state_account(st, &ea, &e)) || (rc = held_get(st, &held))) return rc;
-	if (e.balance < amount || held < amount) return SSP_ERR_DBCORRUPT;
-	e.balance -= amount;
-	if ((rc = ssp_state_set_account(st, &ea, &e)) || (rc = held_set(st, held - amount)))
-		return rc;
-	return ssp_state_credit(st, to, amount, 0);
-}
-
 int dpos_escrow_take(ssp_state *st, uint64_t amount)
 {
 	ssp_account e;
@@ -294,6 +289,13 @@ int dpos_escrow_take(ssp_state *st, uint64_t amount)
 	e.balance -= amount;
 	if ((rc = ssp_state_set_account(st, &ea, &e))) return rc;
 	return held_set(st, held - amount);
+}
+
+/* The escrow -> to's balance. The escrow always holds what the records say. */
+static int escrow_out(ssp_state *st, const ssp_addr *to, uint64_t amount)
+{
+	int rc = dpos_escrow_take(st, amount);
+	return rc ? rc : ssp_state_credit(st, to, amount, 0);
 }
 
 /* ------------------------------------------------------------- operations */
@@ -525,16 +527,9 @@ int dpos_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 
 /* ------------------------------------------------------- ranking and check */
 
-typedef struct {
-	ssp_delegate *d;
-	size_t n, cap, max;
-	bool registered_only;
-	int err;
-} dlist;
-
-static int visit_delegate(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+int dpos_dlist_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
-	dlist *l = arg;
+	dpos_dlist *l = arg;
 	ssp_delegate d;
 	if ((l->err = dpos_delegate_decode(&d, k, kl, v, vl))) return 1;
 	if (l->registered_only && d.status != SSP_DELEGATE_REGISTERED) return 0;
@@ -565,12 +560,12 @@ int dpos_rank_cmp(const void *a, const void *b)
 }
 
 static int load_delegates(const ssp_chain *c, ssp_txn *rt, size_t max, bool registered_only,
-                          dlist *l)
+                          dpos_dlist *l)
 {
 	memset(l, 0, sizeof *l);
 	l->max = max;
 	l->registered_only = registered_only;
-	int rc = ssp_chain_state_scan(c, rt, SSP_TB_DPOS_DELEGATE, NULL, 0, visit_delegate, l);
+	int rc = ssp_chain_state_scan(c, rt, SSP_TB_DPOS_DELEGATE, NULL, 0, dpos_dlist_visit, l);
 	if (rc == 1) rc = l->err;
 	if (rc) {
 		free(l->d);
@@ -581,7 +576,7 @@ static int load_delegates(const ssp_chain *c, ssp_txn *rt, size_t max, bool regi
 
 int ssp_dpos_ranking(const ssp_chain *c, ssp_txn *rt, size_t max, ssp_delegate **out, size_t *n)
 {
-	dlist l;
+	dpos_dlist l;
 	*out = NULL;
 	*n = 0;
 	int rc = load_delegates(c, rt, max, true, &l);
@@ -629,7 +624,7 @@ bad:
 
 int ssp_dpos_check(const ssp_chain *c, ssp_txn *rt, uint64_t *held)
 {
-	dlist l;
+	dpos_dlist l;
 	checker ck = {0};
 	ssp_account e;
 	ssp_addr ea;

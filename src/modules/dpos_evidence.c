@@ -29,27 +29,27 @@ static int check_pair(const dpos_chain *dc, const ssp_dpos_payload *p, const ssp
 	ssp_header h[2];
 	ssp_addr node;
 	for (int i = 0; i < 2; i++)
-		if (ssp_header_decode(&h[i], p->header[i], p->header_len[i])) return SSP_ERR_PAYLOAD;
+		if (ssp_header_decode(&h[i], p->header[i], p->header_len[i]))
+			return SSP_ERR_PAYLOAD;
 	ssp_addr_from_pubkey(&node, &d->node_key);
 	if (h[0].slot != h[1].slot || !memcmp(h[0].id.b, h[1].id.b, 32) ||
 	    memcmp(h[0].producer.b, node.b, SSP_ADDR_LEN) ||
 	    memcmp(h[1].producer.b, node.b, SSP_ADDR_LEN))
 		return SSP_ERR_DPOS_EVIDENCE;
 	/* a slot not reached yet, or too old to be punished */
-	if (h[0].slot > now_slot ||
-	    now_slot - h[0].slot > ssp_genesis_dpos(dc->g)->evidence_slots)
+	if (h[0].slot > now_slot || now_slot - h[0].slot > ssp_genesis_dpos(dc->g)->evidence_slots)
 		return SSP_ERR_DPOS_EVIDENCE;
 	const char *chain_id = ssp_genesis_chain_id(dc->g);
 	for (int i = 0; i < 2; i++)
-		if (ssp_header_check_sig(&h[i], chain_id, &d->node_key)) return SSP_ERR_DPOS_EVIDENCE;
+		if (ssp_header_check_sig(&h[i], chain_id, &d->node_key))
+			return SSP_ERR_DPOS_EVIDENCE;
 	*slot = h[0].slot;
 	return 0;
 }
 
 /* Takes up to `want` from the delegate's self-stake, else from its unlocking self-stake. */
-static int take_self(ssp_delegate *d, ssp_staker *s, uint64_t want, uint64_t *took)
+static void take_self(ssp_delegate *d, ssp_staker *s, uint64_t want, uint64_t *took)
 {
-	*took = 0;
 	uint64_t from_stake = d->self_stake < want ? d->self_stake : want;
 	d->self_stake -= from_stake;
 	*took = from_stake;
@@ -64,7 +64,6 @@ static int take_self(ssp_delegate *d, ssp_staker *s, uint64_t want, uint64_t *to
 		if (u->amount) s->unlock[keep++] = *u;
 	}
 	s->nunlock = keep;
-	return 0;
 }
 
 int dpos_evidence_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
@@ -99,7 +98,7 @@ int dpos_evidence_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *
 		    (rc = ssp_add_u64(&at_stake, at_stake, s.unlock[i].amount)))
 			return SSP_ERR_DBCORRUPT;
 	uint64_t cut = (uint64_t)((unsigned __int128)at_stake * SSP_DPOS_SLASH_BP / 10000);
-	if ((rc = take_self(&d, &s, cut, &took))) return rc;
+	take_self(&d, &s, cut, &took);
 
 	/* banned: out of the ranking; what is left of its self-stake starts unlocking */
 	if (d.status == SSP_DELEGATE_REGISTERED && d.self_stake) {
@@ -112,7 +111,8 @@ int dpos_evidence_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *
 			 * at `at`, whichever is later */
 			ssp_unlock *last = &s.unlock[0];
 			for (uint32_t i = 1; i < s.nunlock; i++)
-				if (s.unlock[i].unlock_slot > last->unlock_slot) last = &s.unlock[i];
+				if (s.unlock[i].unlock_slot > last->unlock_slot)
+					last = &s.unlock[i];
 			rc = ssp_add_u64(&last->amount, last->amount, d.self_stake);
 			last->kind = SSP_UNLOCK_SELF;
 			if (last->unlock_slot < at) last->unlock_slot = at;
@@ -122,7 +122,8 @@ int dpos_evidence_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *
 	}
 	if (d.slashes < SSP_DPOS_SLASHES_MAX) d.slashes++;
 	d.status = SSP_DELEGATE_BANNED;
-	if (d.slashes >= SSP_DPOS_SLASHES_MAX || ssp_add_u64(&d.banned_until_slot, now, dp->ban_slots))
+	if (d.slashes >= SSP_DPOS_SLASHES_MAX ||
+	    ssp_add_u64(&d.banned_until_slot, now, dp->ban_slots))
 		d.banned_until_slot = UINT64_MAX;
 	d.updated_height = c->height;
 	if ((rc = dpos_put_delegate(c->st, &d)) || (rc = dpos_put_staker(c->st, &s))) return rc;

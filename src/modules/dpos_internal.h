@@ -41,6 +41,20 @@ SSP_WUR int dpos_escrow_take(ssp_state *st, uint64_t amount);
  * for one slot. */
 SSP_WUR int dpos_evidence_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p);
 
+/* The staking module's counters in SSP_TB_DPOS_META ("held", "round"): absent reads 0. */
+SSP_WUR int dpos_meta_get(ssp_state *st, const char *key, uint64_t *out);
+SSP_WUR int dpos_meta_set(ssp_state *st, const char *key, uint64_t value);
+
+/* Delegate records gathered by a scan of SSP_TB_DPOS_DELEGATE (dpos_dlist_visit as the
+ * visitor): up to max (else err = SSP_ERR_TOOBIG), registered ones only if asked. */
+typedef struct {
+	ssp_delegate *d; /* malloc'd */
+	size_t n, cap, max;
+	bool registered_only;
+	int err;
+} dpos_dlist;
+int dpos_dlist_visit(void *arg, const void *k, size_t kl, const void *v, size_t vl);
+
 /* Ranking order: capped weight descending, then account ascending (ssp_delegate *). */
 int dpos_rank_cmp(const void *a, const void *b);
 

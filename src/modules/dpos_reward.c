@@ -30,14 +30,13 @@
  * Division remainders (below one base unit per delegate and round) stay in
  * the escrow, unclaimed.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dpos_internal.h"
 
 typedef unsigned __int128 u128;
-
-static const char round_key[] = "round";
 
 void ssp_dpos_reward_escrow(ssp_addr *out)
 {
@@ -149,7 +148,8 @@ static int pending(ssp_state *st, const ssp_staker *s, const reward_rec *r, uint
 		int rc = acc_get(st, &s->votes[i], &acc);
 		if (rc || (rc = earned(&e, s->staked, acc - r->snap[i])) ||
 		    (rc = ssp_add_u64(out, *out, e)))
-			return rc == SSP_ERR_RANGE || rc == SSP_ERR_OVERFLOW ? SSP_ERR_DBCORRUPT : rc;
+			return rc == SSP_ERR_RANGE || rc == SSP_ERR_OVERFLOW ? SSP_ERR_DBCORRUPT
+			                                                     : rc;
 	}
 	return 0;
 }
@@ -169,8 +169,7 @@ int dpos_reward_sync(ssp_state *st, const ssp_staker *before, const ssp_staker *
 	return rec_put(st, &after->account, &r);
 }
 
-int ssp_dpos_rewards_get(ssp_state *st, const ssp_addr *account, uint64_t *owed,
-                         uint64_t *pend)
+int ssp_dpos_rewards_get(ssp_state *st, const ssp_addr *account, uint64_t *owed, uint64_t *pend)
 {
 	ssp_staker s;
 	reward_rec r;
@@ -217,51 +216,11 @@ uint64_t ssp_dpos_emission(const ssp_dpos_params *p, uint64_t a, uint64_t b)
 		if (p->halving_rounds && (epoch + 1) * p->halving_rounds < b)
 			end = (epoch + 1) * p->halving_rounds;
 		uint64_t per = p->round_reward >> epoch, part;
-		if (ssp_mul_u64(&part, end - a, per) || ssp_add_u64(&sum, sum, part)) return UINT64_MAX;
+		if (ssp_mul_u64(&part, end - a, per) || ssp_add_u64(&sum, sum, part))
+			return UINT64_MAX;
 		a = end;
 	}
 	return sum;
-}
-
-typedef struct {
-	ssp_delegate *d;
-	size_t n, cap;
-	int err;
-} paid_list;
-
-static int visit_paid(void *arg, const void *k, size_t kl, const void *v, size_t vl)
-{
-	paid_list *l = arg;
-	ssp_delegate d;
-	if ((l->err = dpos_delegate_decode(&d, k, kl, v, vl))) return 1;
-	if (!ssp_dpos_capped_weight(&d)) return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 64;
-		ssp_delegate *nd = realloc(l->d, cap * sizeof *nd);
-		if (!nd) {
-			l->err = SSP_ERR_NOMEM;
-			return 1;
-		}
-		l->d = nd;
-		l->cap = cap;
-	}
-	l->d[l->n++] = d;
-	return 0;
-}
-
-static int meta_round(ssp_state *st, uint64_t *next)
-{
-	const void *v;
-	size_t vl;
-	int rc = ssp_state_get(st, SSP_TB_DPOS_META, round_key, sizeof round_key - 1, &v, &vl);
-	if (rc == SSP_ERR_NOTFOUND) {
-		*next = 0;
-		return 0;
-	}
-	if (rc) return rc;
-	if (vl != 8) return SSP_ERR_DBCORRUPT;
-	*next = ssp_le64_get(v);
-	return 0;
 }
 
 /* Adds amount to what account is owed (a delegate's commission). */
@@ -274,7 +233,7 @@ static int owe(ssp_state *st, const ssp_addr *a, uint64_t amount)
 }
 
 /* Pays `amount` to the delegates in l (ranked), pro rata to capped weight. */
-static int pay_round(ssp_state *st, const paid_list *l, size_t n, uint64_t amount)
+static int pay_round(ssp_state *st, const dpos_dlist *l, size_t n, uint64_t amount)
 {
 	u128 total = 0;
 	uint64_t paid = 0;
@@ -284,7 +243,8 @@ static int pay_round(ssp_state *st, const paid_list *l, size_t n, uint64_t amoun
 	for (size_t i = 0; i < n && !rc; i++) {
 		const ssp_delegate *d = &l->d[i];
 		uint64_t share = (uint64_t)((u128)amount * ssp_dpos_capped_weight(d) / total);
-		uint64_t comm = (uint64_t)((u128)share * d->commission_bp / SSP_DPOS_COMMISSION_MAX);
+		uint64_t comm =
+		    (uint64_t)((u128)share * d->commission_bp / SSP_DPOS_COMMISSION_MAX);
 		uint64_t voters = share - comm;
 		u128 acc;
 		/* weight > 0, so votes > 0 */
@@ -299,35 +259,30 @@ static int pay_round(ssp_state *st, const paid_list *l, size_t n, uint64_t amoun
 	return ssp_state_pool_pay(st, &ea, paid);
 }
 
-static int rank_cmp_paid(const void *a, const void *b)
-{
-	return dpos_rank_cmp(a, b);
-}
-
 int dpos_reward_begin(void *mod, ssp_state *st, const ssp_block_start *b)
 {
 	const dpos_chain *dc = mod;
 	const ssp_dpos_params *p = ssp_genesis_dpos(dc->g);
 	uint64_t next, cur = b->slot / p->set_size, pool;
 	if (!p->round_reward) return 0;
-	int rc = meta_round(st, &next);
+	int rc = dpos_meta_get(st, "round", &next);
 	if (rc || cur <= next) return rc; /* the round under way is paid once it has ended */
-	uint8_t v[8];
-	ssp_le64_put(v, cur);
-	if ((rc = ssp_state_put(st, SSP_TB_DPOS_META, round_key, sizeof round_key - 1, v, 8)) ||
-	    (rc = ssp_state_pool_get(st, &pool)))
+	if ((rc = dpos_meta_set(st, "round", cur)) || (rc = ssp_state_pool_get(st, &pool)))
 		return rc;
 	uint64_t amount = ssp_dpos_emission(p, next, cur);
 	if (amount > pool) amount = pool;
 	/* 70% per round to the delegates; the 30% block part stays in the pool for now */
 	amount = (uint64_t)((u128)amount * SSP_DPOS_ROUND_SHARE_BP / 10000);
 	if (!amount) return 0;
-	paid_list l = {0};
-	rc = ssp_state_scan(st, SSP_TB_DPOS_DELEGATE, visit_paid, &l);
+	dpos_dlist l = {.max = SIZE_MAX, .registered_only = true};
+	rc = ssp_state_scan(st, SSP_TB_DPOS_DELEGATE, dpos_dlist_visit, &l);
 	if (rc == 1) rc = l.err;
 	if (!rc && l.n) {
-		qsort(l.d, l.n, sizeof *l.d, rank_cmp_paid);
-		rc = pay_round(st, &l, l.n < p->reward_ranks ? l.n : p->reward_ranks, amount);
+		qsort(l.d, l.n, sizeof *l.d, dpos_rank_cmp);
+		size_t n = 0; /* the top reward_ranks with weight (ranked first) */
+		while (n < l.n && n < p->reward_ranks && ssp_dpos_capped_weight(&l.d[n]))
+			n++;
+		if (n) rc = pay_round(st, &l, n, amount);
 	}
 	free(l.d);
 	return rc;
@@ -336,8 +291,6 @@ int dpos_reward_begin(void *mod, ssp_state *st, const ssp_block_start *b)
 /* ------------------------------------------------------------------ check */
 
 typedef struct {
-	const ssp_chain *c;
-	ssp_txn *rt;
 	ssp_state *st;
 	uint64_t due;
 	int err;
@@ -347,16 +300,17 @@ static int visit_due(void *arg, const void *k, size_t kl, const void *v, size_t 
 {
 	due_sum *s = arg;
 	ssp_addr a;
-	uint64_t owed, pend;
+	uint64_t pend;
 	if (kl != SSP_ADDR_LEN) {
 		s->err = SSP_ERR_DBCORRUPT;
 		return 1;
 	}
 	reward_rec r;
-	if ((s->err = rec_decode(&r, v, vl))) return 1;
+	ssp_staker st;
 	memcpy(a.b, k, SSP_ADDR_LEN);
-	if ((s->err = ssp_dpos_rewards_get(s->st, &a, &owed, &pend)) ||
-	    (s->err = ssp_add_u64(&s->due, s->due, owed)) ||
+	if ((s->err = rec_decode(&r, v, vl)) || (s->err = ssp_dpos_staker_get(s->st, &a, &st)) ||
+	    (s->err = pending(s->st, &st, &r, &pend)) ||
+	    (s->err = ssp_add_u64(&s->due, s->due, r.owed)) ||
 	    (s->err = ssp_add_u64(&s->due, s->due, pend)))
 		return 1;
 	return 0;
@@ -364,7 +318,7 @@ static int visit_due(void *arg, const void *k, size_t kl, const void *v, size_t 
 
 int ssp_dpos_reward_check(const ssp_chain *c, ssp_txn *rt, uint64_t *due)
 {
-	due_sum s = {.c = c, .rt = rt};
+	due_sum s = {0};
 	ssp_account e;
 	ssp_addr ea;
 	int rc = ssp_chain_state_view(c, rt, &s.st);

@@ -1,10 +1,10 @@
 /*
  * dpos_rpc.c — the staking module's JSON-RPC methods (modules layer):
- * dpos_getDelegates, dpos_getDelegate, dpos_getVotes, dpos_getRewards, dpos_getEvidence. Handlers run on RPC
- * threads with this module's ssp_module_env as ctx and read committed
- * state only (one read txn, closed on every path). The ranking is computed
- * per call from every registered delegate (at most RANK_MAX, else -32003);
- * lists are bounded (LIST_MAX per call, with a `next` rank as cursor).
+ * dpos_getDelegates, dpos_getDelegate, dpos_getVotes, dpos_getRewards, dpos_getEvidence. Handlers
+ * run on RPC threads with this module's ssp_module_env as ctx and read committed state only (one
+ * read txn, closed on every path). The ranking is computed per call from every registered delegate
+ * (at most RANK_MAX, else -32003); lists are bounded (LIST_MAX per call, with a `next` rank as
+ * cursor).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +46,7 @@ static json_t *delegate_json(const ssp_module_env *env, const ssp_delegate *d, s
 	    key, "onion", onion, "registered_height", (json_int_t)d->registered_height,
 	    "updated_height", (json_int_t)d->updated_height, "slashes", (int)d->slashes,
 	    "banned_until_slot",
-	    d->status != SSP_DELEGATE_BANNED      ? json_null()
+	    d->status != SSP_DELEGATE_BANNED     ? json_null()
 	    : d->banned_until_slot == UINT64_MAX ? json_string("never")
 	                                         : json_integer((json_int_t)d->banned_until_slot));
 }
@@ -315,9 +315,7 @@ static int m_get_rewards(void *ctx, json_t *params, json_t **res, ssp_rpc_error 
 }
 
 const ssp_rpc_method ssp_dpos_methods[DPOS_NMETHODS] = {
-    {"dpos_getDelegates", m_get_delegates, NULL},
-    {"dpos_getDelegate", m_get_delegate, NULL},
-    {"dpos_getVotes", m_get_votes, NULL},
-    {"dpos_getRewards", m_get_rewards, NULL},
+    {"dpos_getDelegates", m_get_delegates, NULL}, {"dpos_getDelegate", m_get_delegate, NULL},
+    {"dpos_getVotes", m_get_votes, NULL},         {"dpos_getRewards", m_get_rewards, NULL},
     {"dpos_getEvidence", m_get_evidence, NULL},
 };
