@@ -74,6 +74,20 @@ int ssp_chain_set_block_hooks(ssp_chain *c, const ssp_block_hook *hooks, size_t 
 	return 0;
 }
 
+int chain_check_invariants(ssp_chain *c)
+{
+	ssp_txn *rt;
+	int rc = ssp_store_read(c->store, &rt);
+	if (rc) return rc;
+	rc = ssp_chain_check_supply(c, rt);
+	for (size_t i = 0; i < c->nbhooks && !rc; i++)
+		if (c->bhooks[i].check) rc = c->bhooks[i].check(c->bhooks[i].mod, c, rt);
+	/* the stored tree against a root recomputed from every entry */
+	if (!rc) rc = ssp_chain_check_state_root(c, rt, NULL);
+	ssp_txn_end(rt);
+	return rc;
+}
+
 int ssp_chain_check_sender(const ssp_chain *c, ssp_state *st, const ssp_account *acc,
                            const ssp_tx *tx)
 {

@@ -17,6 +17,15 @@ extern const ssp_txtype ssp_transfer_type;
 #define CHAIN_MAX_TYPES 64
 #define CHAIN_MAX_HOOKS 16
 
+struct ssp_chain;
+/*
+ * The invariants checked after a commit, a pop and a branch switch (debug
+ * builds, --check-invariants): the supply, every block hook's check and
+ * the stored state tree against every entry. 0, a local failure (the check
+ * could not run), or what is violated.
+ */
+int chain_check_invariants(struct ssp_chain *c);
+
 struct ssp_chain {
 	ssp_store *store;
 	const ssp_genesis *g;
@@ -40,7 +49,7 @@ struct ssp_chain {
 	/* restricted accounts the last committed block wrote (owner thread; for the mempool) */
 	ssp_addr *restricted;
 	size_t nrestricted;
-	int fatal;               /* poisoned by a local failure: every later change fails with it */
+	int fatal; /* poisoned by a local failure: every later change fails with it */
 #ifdef SSP_DEBUG
 	bool has_owner;
 	pthread_t owner; /* the first thread that changed the chain */

@@ -588,19 +588,10 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 	info->root_keys = x->root_keys;
 	info->root_ops = x->root_ops;
 	if (c->check_invariants && !x->nested) {
-		ssp_txn *rt;
-		rc = ssp_store_read(c->store, &rt);
-		if (!rc) {
-			rc = ssp_chain_check_supply(c, rt);
-			for (size_t i = 0; i < c->nbhooks && !rc; i++)
-				if (c->bhooks[i].check) rc = c->bhooks[i].check(c->bhooks[i].mod, c, rt);
-			/* the stored tree against a root recomputed from every entry */
-			if (!rc && ssp_chain_check_state_root(c, rt, NULL) == SSP_ERR_DBCORRUPT) {
-				ssp_txn_end(rt);
-				c->fatal = SSP_ERR_DBCORRUPT;
-				return SSP_ERR_DBCORRUPT;
-			}
-			ssp_txn_end(rt);
+		rc = chain_check_invariants(c);
+		if (rc == SSP_ERR_DBCORRUPT) {
+			c->fatal = SSP_ERR_DBCORRUPT;
+			return SSP_ERR_DBCORRUPT;
 		}
 		if (ssp_err_local(rc)) {
 			/* the block is committed; only the (debug) check could not run */

@@ -14,16 +14,10 @@
 
 #define LOG "chain"
 
-/* Debug builds: the supply and the tree against every entry, as after a commit. */
+/* Debug builds: the invariants, as after a commit. */
 static void check_after(ssp_chain *c)
 {
-	ssp_txn *rt;
-	int ck = ssp_store_read(c->store, &rt);
-	if (!ck) {
-		ck = ssp_chain_check_supply(c, rt);
-		if (!ck) ck = ssp_chain_check_state_root(c, rt, NULL);
-		ssp_txn_end(rt);
-	}
+	int ck = chain_check_invariants(c);
 	if (ck && !ssp_err_local(ck)) {
 		SSP_LOGE(LOG, "invariant violated after a branch switch: %s", ssp_strerror(ck));
 		c->fatal = ck;

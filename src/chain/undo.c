@@ -245,14 +245,7 @@ int ssp_chain_pop_to(ssp_chain *c, uint64_t height, ssp_popped *out)
 	         (unsigned long long)c->head.height, (unsigned long long)cur.height);
 	c->head = cur;
 	if (c->check_invariants) {
-		/* debug builds: the supply and the tree against every entry, as after a commit */
-		ssp_txn *rt;
-		int ck = ssp_store_read(c->store, &rt);
-		if (!ck) {
-			ck = ssp_chain_check_supply(c, rt);
-			if (!ck) ck = ssp_chain_check_state_root(c, rt, NULL);
-			ssp_txn_end(rt);
-		}
+		int ck = chain_check_invariants(c); /* as after a commit */
 		if (ck && !ssp_err_local(ck)) {
 			SSP_LOGE(LOG, "invariant violated after popping to %llu: %s",
 			         (unsigned long long)height, ssp_strerror(ck));
