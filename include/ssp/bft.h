@@ -314,6 +314,15 @@ bool ssp_bft_is_justified(const ssp_bft *m, const ssp_hash *id);
 /* True if a known block: *out (may be NULL) gets its header, QC included
  * (genesis: height 0, slot 0, producer UINT32_MAX). */
 bool ssp_bft_get(const ssp_bft *m, ssp_bft_block *out, const ssp_hash *id);
+/* True when a and b are known and a is b or an ancestor of b. */
+bool ssp_bft_descends(const ssp_bft *m, const ssp_hash *a, const ssp_hash *b);
+/*
+ * The height of the latest justified block on the branch ending at tip (a
+ * known block), counting only blocks above the final one (the final
+ * block's height when none is): what fork choice compares first.
+ * SSP_ERR_NOTFOUND for an unknown tip.
+ */
+SSP_WUR int ssp_bft_branch_justified(const ssp_bft *m, uint64_t *height, const ssp_hash *tip);
 /* Blocks held. */
 size_t ssp_bft_count(const ssp_bft *m);
 /* The i-th block held (0 <= i < count), parents before children. */

@@ -51,3 +51,23 @@ void ssp_bft_head(const ssp_bft *m, ssp_bft_ref *out)
 {
 	*out = bft_ref(m, m->head);
 }
+
+bool ssp_bft_descends(const ssp_bft *m, const ssp_hash *a, const ssp_hash *b)
+{
+	uint32_t ia = bft_find(m, a), ib = bft_find(m, b);
+	return ia != BFT_NONE && ib != BFT_NONE && bft_descends(m, ia, ib);
+}
+
+int ssp_bft_branch_justified(const ssp_bft *m, uint64_t *height, const ssp_hash *tip)
+{
+	uint32_t y = bft_find(m, tip);
+	if (y == BFT_NONE) return SSP_ERR_NOTFOUND;
+	uint64_t fh = m->b[m->final].h.height;
+	for (; y != BFT_NONE && m->b[y].h.height > fh; y = m->b[y].parent)
+		if (m->b[y].justified) {
+			*height = m->b[y].h.height;
+			return 0;
+		}
+	*height = fh;
+	return 0;
+}
