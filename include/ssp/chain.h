@@ -112,6 +112,13 @@ const ssp_pubkey *ssp_genesis_producer_key(const ssp_genesis *g);
 size_t ssp_genesis_producers(const ssp_genesis *g, const ssp_pubkey **keys);
 /* True when the genesis lists a "producers" array. */
 bool ssp_genesis_has_producer_set(const ssp_genesis *g);
+/*
+ * True when the genesis has a "bft" object: the producer set runs the BFT
+ * consensus (ssp/bft.h: hash-onion reveals, votes, finality) instead of
+ * round-robin. *onion (may be NULL) gets one onion commitment per producer
+ * (borrowed), *layers the onion's length.
+ */
+bool ssp_genesis_bft(const ssp_genesis *g, const ssp_hash **onion, uint32_t *layers);
 /* Public keys as text (the genesis file's spelling): ssp_pubkey_text in ssp/core.h. */
 uint64_t ssp_genesis_time_ms(const ssp_genesis *g);
 
@@ -389,6 +396,20 @@ typedef struct {
 	 * learnt from them and reload from the committed chain (read txns).
 	 */
 	void (*reset)(void *ctx, const ssp_chain *c);
+	/*
+	 * Optional (NULL: nothing more). The consensus layer's own rules for a
+	 * header whose producer signature was checked against producer():
+	 * e.g. the BFT module's hash-onion reveal and quorum certificate. 0 or
+	 * a validity error; deterministic in the header and its branch.
+	 */
+	int (*check)(void *ctx, const ssp_chain *c, const ssp_header *h);
+	/*
+	 * Optional (NULL: nothing to add). Fills what the consensus layer puts
+	 * in a header this node is about to sign (seed_reveal, finality_qc:
+	 * h->qc may point into ctx until the next call). An error stops the
+	 * production of that block (e.g. not this node's slot).
+	 */
+	int (*prepare)(void *ctx, const ssp_chain *c, ssp_header *h);
 	void *ctx;
 } ssp_consensus;
 
@@ -499,6 +520,24 @@ void ssp_popped_free(ssp_popped *p);
  * checks it, and against the chain.
  */
 SSP_WUR int ssp_chain_read_signed_slot(const ssp_chain *c, ssp_txn *rt, uint64_t *slot);
+
+/*
+ * The consensus layer's vote watermark (meta "bft_vote", opaque to the
+ * chain; at most 32 KiB): written in its own durable LMDB txn BEFORE the
+ * vote it allows leaves the node, stored with an 8-byte checksum that
+ * ssp_chain_open checks. Write: the chain's owner thread. Read: any
+ * thread; *out malloc'd (NULL and *n = 0 when there is none).
+ */
+SSP_WUR int ssp_chain_write_vote_record(ssp_chain *c, const uint8_t *rec, size_t n);
+SSP_WUR int ssp_chain_read_vote_record(const ssp_chain *c, ssp_txn *rt, uint8_t **out, size_t *n);
+/*
+ * Raises the final height to `height` (an ancestor of the head the
+ * consensus layer found final between blocks, from votes): the head
+ * record is rewritten and undo records at or below it are dropped, in one
+ * durable txn. Nothing happens for a height at or below the final one or
+ * above the head. Owner thread.
+ */
+SSP_WUR int ssp_chain_advance_final(ssp_chain *c, uint64_t height);
 
 /* A block signer: the producer key stays outside the chain (a keystore, later an HSM). */
 typedef struct {

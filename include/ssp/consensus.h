@@ -57,6 +57,8 @@ typedef struct {
 	uint64_t first_slot;
 	ssp_hash first_id;
 	bool empty; /* no block above the fork point */
+	ssp_hash tip_id; /* its last block (the fork point's block when empty) */
+	uint64_t tip_time_ms;
 } ssp_branch;
 
 /*
@@ -73,8 +75,12 @@ typedef struct {
 	int (*compare)(void *ctx, const ssp_branch *a, const ssp_branch *b);
 	/*
 	 * A cheap check of a header before its block is stored: the producer
-	 * of its slot signed it. 0 or a validity error (the sender is at fault).
-	 * The block is verified completely only when it is applied.
+	 * of its slot signed it. 0 or a validity error (the sender is at fault);
+	 * SSP_ERR_FINAL_POP: it conflicts with the final block (stale, no
+	 * blame); SSP_ERR_NOTFOUND: it can only be checked once its parent is
+	 * (it is kept unchecked, bounded like orphans, and checked again when
+	 * its parent is). The block is verified completely only when it is
+	 * applied.
 	 */
 	int (*check_header)(void *ctx, const ssp_chain *c, const ssp_header *h);
 	void *ctx;
@@ -88,6 +94,88 @@ typedef struct {
  * id (two blocks for one slot: a double-signing producer). Any thread.
  */
 void ssp_rr_forkchoice(ssp_rr *r, ssp_forkchoice *out);
+
+/* --------------------------------------------------------- BFT consensus */
+
+/*
+ * The BFT consensus of a node (bftc.c; issue 9, docs/internals/consensus.md):
+ * the pure machine of ssp/bft.h over the genesis producer set (a genesis
+ * with a "bft" object), fed with every block the chain commits or the fork
+ * database stores and every vote of the network, behind ssp_consensus
+ * (producer of a slot on its branch, hash-onion reveal and QC checks,
+ * finality from votes) and ssp_forkchoice (latest justified block, then
+ * the later tip, then the lower id). Signatures are checked here; the
+ * machine gets verified input. Owner thread of the chain only.
+ */
+typedef struct ssp_bftc ssp_bftc;
+
+#define SSP_BFTC_VOTE_LEN 147
+
+typedef struct {
+	uint64_t votes_ok;    /* votes of others verified and counted */
+	uint64_t votes_bad;   /* refused: a bad signature or an invalid link */
+	uint64_t votes_early; /* for a block not known yet (kept by the caller, retried) */
+	uint64_t votes_made;  /* this node's own */
+	uint64_t qcs_made;    /* QCs this node put in its blocks */
+	uint64_t evidence;    /* equivocations seen (two blocks for a slot, double, surround vote) */
+	/* filled by ssp_bftc_info */
+	uint64_t justified, final, blocks_held;
+	uint32_t set_size;
+	int me; /* this node's index in the set, -1 when it is not a producer */
+	bool conflicted;
+} ssp_bftc_stats;
+
+/* g (borrowed) must have a "bft" object. SSP_ERR_INVAL otherwise. */
+SSP_WUR int ssp_bftc_new(ssp_bftc **out, const ssp_genesis *g);
+void ssp_bftc_free(ssp_bftc *b);
+/*
+ * Builds the machine from the committed chain (every header from height
+ * 1; their signatures were verified when committed) and the vote
+ * watermark record. Before the chain is shared.
+ */
+SSP_WUR int ssp_bftc_load(ssp_bftc *b, const ssp_chain *c);
+void ssp_bftc_consensus(ssp_bftc *b, ssp_consensus *out);
+void ssp_bftc_forkchoice(ssp_bftc *b, ssp_forkchoice *out);
+
+/*
+ * A producer's hash-onion secret: SHA-256 of its signature over a fixed
+ * message under SSP_DOM_ONION (so an HSM key works, and nothing else needs
+ * keeping). SSP_ERR_KEYTYPE when the key's signatures are not
+ * deterministic (P-256): BFT producers need Ed25519 keys.
+ */
+SSP_WUR int ssp_bftc_onion_secret(ssp_hash *out, const ssp_signer *s, const char *chain_id);
+/*
+ * This node produces and votes with s (copied; its ctx borrowed): its key
+ * must be in the set (SSP_ERR_NOTFOUND) and its onion must be the
+ * genesis commitment (SSP_ERR_BFT_REVEAL). Computes the onion once
+ * (onion_layers hashes).
+ */
+SSP_WUR int ssp_bftc_set_producer(ssp_bftc *b, const ssp_signer *s);
+/* The producer of slot on the branch ending at parent; NULL for an unknown parent. */
+const ssp_pubkey *ssp_bftc_slot_producer(ssp_bftc *b, const ssp_hash *parent, uint64_t slot);
+/*
+ * May this node produce slot on parent (its turn, the participation rule)?
+ * 0, or why not (SSP_ERR_BLOCK_PRODUCER, SSP_ERR_BFT_PARTICIPATION, ...).
+ */
+SSP_WUR int ssp_bftc_may_produce(ssp_bftc *b, const ssp_hash *parent, uint64_t slot);
+/*
+ * A vote from the network (SSP_BFTC_VOTE_LEN bytes): decoded, verified,
+ * counted. 0 (*fresh: new, to relay); SSP_ERR_NOTFOUND: its blocks are
+ * not known yet (keep it, try again after blocks); SSP_ERR_DECODE,
+ * SSP_ERR_BADSIG, SSP_ERR_INVAL: the sender is at fault.
+ */
+SSP_WUR int ssp_bftc_vote_in(ssp_bftc *b, const uint8_t *raw, size_t n, bool *fresh);
+/*
+ * This node's vote for the chain's head, if it has not voted for it and
+ * its watermark allows: the watermark is written through the chain
+ * (ssp_chain_write_vote_record, durable) before the vote is signed. 0 and
+ * out filled; SSP_ERR_EXISTS / SSP_ERR_BFT_UNSAFE / SSP_ERR_NOTFOUND:
+ * nothing to send; a local error.
+ */
+SSP_WUR int ssp_bftc_vote_out(ssp_bftc *b, ssp_chain *c, uint8_t out[SSP_BFTC_VOTE_LEN]);
+/* The machine's final height if its final block is on the chain's branch, else 0. */
+uint64_t ssp_bftc_final_on(const ssp_bftc *b, const ssp_chain *c);
+void ssp_bftc_info(const ssp_bftc *b, ssp_bftc_stats *out);
 
 /* ---------------------------------------------------------- fork database */
 

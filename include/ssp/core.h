@@ -406,6 +406,7 @@ typedef enum {
 	SSP_DOM_CERT = 6,    /* a manufacturer's device certificate */
 	SSP_DOM_APPROVE = 7, /* a producer's approval or revocation of a manufacturer */
 	SSP_DOM_CLAIM = 8,   /* a device's claim key binding it to an owner */
+	SSP_DOM_ONION = 9,   /* a BFT producer deriving its hash-onion secret (never published) */
 } ssp_domain;
 
 /* Must be called once before any other core call (sodium_init); idempotent. */

@@ -71,6 +71,7 @@ typedef struct {
 	    best_height, disconnects, bans, handshakes_failed;
 	_Atomic uint64_t tx_queued, tx_requests, tx_request_timeouts, tx_announce_dropped,
 	    txs_reannounced;
+	_Atomic uint64_t votes_in, votes_dup, votes_dropped, votes_relayed;
 } ssp_net_stats;
 
 /*
@@ -133,6 +134,22 @@ void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer, int err);
  * peers to hear from) and no peer is ahead of head_height. Any thread.
  */
 bool ssp_net_synced(ssp_net *n, uint64_t head_height);
+
+/*
+ * Consensus votes (opaque to the net: the node's consensus layer encodes
+ * and verifies them; at most SSP_NET_VOTE_MAX bytes). A vote from a peer
+ * that this node has not seen (a keyed digest of its bytes, two
+ * generations of VOTE_SEEN) waits in a bounded inbox (4,096; beyond,
+ * dropped) for the chain thread, which takes it with ssp_net_take_votes
+ * (any thread; raws[i] malloc'd, owned by the caller) and, once it has
+ * verified it and found it new, hands it back to ssp_net_vote_relay (any
+ * thread) to be sent to every other peer; its own votes go the same way
+ * with from_peer 0. An invalid vote is reported with ssp_net_peer_failed.
+ * Only verified votes are relayed, each at most once per node.
+ */
+#define SSP_NET_VOTE_MAX 256
+size_t ssp_net_take_votes(ssp_net *n, uint8_t **raws, size_t *lens, uint64_t *peers, size_t max);
+void ssp_net_vote_relay(ssp_net *n, const uint8_t *raw, size_t len, uint64_t from_peer);
 
 ssp_net_stats *ssp_net_stats_get(ssp_net *n); /* any thread */
 /* net_getInfo / net_getPeers as JSON (new references). */

@@ -285,6 +285,18 @@ typedef struct {
 } ssp_header;
 
 void ssp_header_encode(ssp_buf *b, const ssp_header *h, bool with_sig);
+/*
+ * A BFT producer's hash-onion secret (issue 9): the producer signs
+ * ssp_onion_secret_digest (SSP_DOM_ONION, a fixed message) with its block
+ * key and the secret is ssp_onion_secret of that signature (SHA-256 with a
+ * tag), so anyone holding the key (a keystore or an HSM) can make it again
+ * and nothing else must be kept. Ed25519 only: the signature must be
+ * deterministic. The onion's element i = SHA-256^(layers - i)(secret);
+ * element 0 is the commitment in the genesis "bft" object.
+ */
+void ssp_onion_secret_digest(ssp_hash *d, const char *chain_id);
+void ssp_onion_secret(ssp_hash *out, const ssp_sig *sig);
+
 /* Decodes a header from the reader (used inside block decoding); h->qc borrows from it. */
 SSP_WUR int ssp_header_read(ssp_header *h, ssp_rd *r);
 /* Strictly decodes exactly one encoded header (no trailing bytes); h->qc borrows raw. */

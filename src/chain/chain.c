@@ -19,7 +19,9 @@
 
 #define LOG "chain"
 
-static const char k_head[] = "head", k_genesis[] = "genesis", k_signed[] = "signed_slot";
+static const char k_head[] = "head", k_genesis[] = "genesis", k_signed[] = "signed_slot",
+                  k_vote[] = "bft_vote";
+#define VOTE_REC_MAX (32 * 1024)
 
 /* ------------------------------------------------------------ small helpers */
 
@@ -375,10 +377,16 @@ static int meta_visit(void *arg, const void *k, size_t kl, const void *v, size_t
 		size_t len, len2;
 	} known[] = {{k_genesis, 32, 32}, {k_head, 96, 96}, {k_signed, 8, 48}};
 	meta_scan *m = arg;
-	(void)v;
 	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
 		if (kl == strlen(known[i].key) && !memcmp(k, known[i].key, kl))
 			return vl == known[i].len || vl == known[i].len2 ? 0 : (m->unknown = true);
+	if (kl == sizeof k_vote - 1 && !memcmp(k, k_vote, kl)) {
+		/* the consensus layer's vote record: payload ‖ 8 bytes of its SHA-256 */
+		ssp_hash d;
+		if (vl <= 8 || vl > VOTE_REC_MAX) return (m->unknown = true);
+		ssp_sha256(&d, v, vl - 8);
+		return memcmp(d.b, (const uint8_t *)v + vl - 8, 8) ? (m->unknown = true) : 0;
+	}
 	m->unknown = true;
 	return 1;
 }
@@ -578,6 +586,69 @@ int chain_signed_slot_put(ssp_chain *c, ssp_txn *t, uint64_t slot, const ssp_has
 	uint8_t v[48];
 	signed_slot_record(v, slot, id);
 	return ssp_txn_put(t, c->t_meta, k_signed, sizeof k_signed - 1, v, sizeof v);
+}
+
+int ssp_chain_write_vote_record(ssp_chain *c, const uint8_t *rec, size_t n)
+{
+	ssp_txn *t = NULL;
+	uint8_t *v;
+	ssp_hash d;
+	int rc;
+	chain_assert_owner(c);
+	if (c->fatal) return c->fatal;
+	if (n == 0 || n + 8 > VOTE_REC_MAX) return SSP_ERR_TOOBIG;
+	if (!(v = ssp_malloc(n + 8))) return SSP_ERR_NOMEM;
+	memcpy(v, rec, n);
+	ssp_sha256(&d, rec, n);
+	memcpy(v + n, d.b, 8);
+	rc = ssp_store_write(c->store, &t);
+	if (!rc) rc = ssp_txn_put(t, c->t_meta, k_vote, sizeof k_vote - 1, v, n + 8);
+	if (!rc)
+		rc = ssp_txn_commit(t);
+	else if (t)
+		ssp_txn_end(t);
+	free(v);
+	return rc;
+}
+
+int ssp_chain_read_vote_record(const ssp_chain *c, ssp_txn *rt, uint8_t **out, size_t *n)
+{
+	const void *v;
+	size_t vl;
+	ssp_hash d;
+	*out = NULL;
+	*n = 0;
+	int rc = ssp_txn_get(rt, c->t_meta, k_vote, sizeof k_vote - 1, &v, &vl);
+	if (rc == SSP_ERR_NOTFOUND) return 0;
+	if (rc) return rc;
+	if (vl <= 8 || vl > VOTE_REC_MAX) return SSP_ERR_DBCORRUPT;
+	ssp_sha256(&d, v, vl - 8);
+	if (memcmp(d.b, (const uint8_t *)v + vl - 8, 8)) return SSP_ERR_DBCORRUPT;
+	if (!(*out = ssp_malloc(vl - 8))) return SSP_ERR_NOMEM;
+	memcpy(*out, v, vl - 8);
+	*n = vl - 8;
+	return 0;
+}
+
+int ssp_chain_advance_final(ssp_chain *c, uint64_t height)
+{
+	ssp_txn *t = NULL;
+	uint8_t hv[96];
+	chain_assert_owner(c);
+	if (c->fatal) return c->fatal;
+	if (height <= c->head.finalized || height > c->head.height) return 0;
+	ssp_head nh = c->head;
+	nh.finalized = height;
+	chain_head_encode(hv, &nh);
+	int rc = ssp_store_write(c->store, &t);
+	if (!rc && !c->keep_undo) rc = chain_undo_prune(c, t, nh.finalized);
+	if (!rc) rc = ssp_txn_put(t, c->t_meta, k_head, sizeof k_head - 1, hv, sizeof hv);
+	if (!rc)
+		rc = ssp_txn_commit(t);
+	else if (t)
+		ssp_txn_end(t);
+	if (!rc) c->head = nh;
+	return rc;
 }
 
 int ssp_chain_read_signed_slot(const ssp_chain *c, ssp_txn *rt, uint64_t *slot)

@@ -523,7 +523,9 @@ static int check_header(ssp_exec *x, const ssp_header *h)
 	if (memcmp(h->state_root.b, x->state_root.b, 32)) return SSP_ERR_BLOCK_STATE;
 	rc = c->cons.producer(c->cons.ctx, c, &c->head, h->slot, &key);
 	if (rc) return rc;
-	return ssp_header_check_sig(h, c->g->chain_id, &key);
+	rc = ssp_header_check_sig(h, c->g->chain_id, &key);
+	if (!rc && c->cons.check) rc = c->cons.check(c->cons.ctx, c, h);
+	return rc;
 }
 
 /* Writes the block, its index and receipts, the state and the head; commits. */
@@ -923,6 +925,7 @@ static int import_in(ssp_chain *c, ssp_mempool *m, ssp_import *ip, ssp_block_inf
 	rc = c->cons.producer(c->cons.ctx, c, &c->head, h->slot, &key);
 	if (rc) goto out;
 	rc = ssp_header_check_sig(h, c->g->chain_id, &key);
+	if (!rc && c->cons.check) rc = c->cons.check(c->cons.ctx, c, h);
 	if (rc) goto out;
 	/* then the state: execute and commit under the block's own header */
 	rc = begin_in(c, outer, &x, h->slot, h->timestamp_ms);

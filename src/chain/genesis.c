@@ -31,6 +31,7 @@ void ssp_genesis_free(ssp_genesis *g)
 	if (!g) return;
 	free(g->alloc);
 	free(g->producers);
+	free(g->onion);
 	free(g);
 }
 
@@ -112,6 +113,13 @@ static void genesis_hash(ssp_genesis *g)
 		ssp_buf_u32(&b, g->dpos.reward_ranks);
 		ssp_buf_u64(&b, g->dpos.evidence_slots);
 		ssp_buf_u64(&b, g->dpos.ban_slots);
+	}
+	/* likewise "bft" */
+	if (g->has_bft) {
+		ssp_buf_put(&b, "bft", 3);
+		ssp_buf_u32(&b, g->onion_layers);
+		for (size_t i = 0; i < g->nproducers; i++)
+			ssp_buf_put(&b, g->onion[i].b, 32);
 	}
 	if (b.err) abort();
 	ssp_sha256(&g->hash, b.data, b.len);
@@ -248,6 +256,30 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 			     "standby < set_size <= max_rank, reward_ranks and evidence_slots >= 1");
 	}
 
+	json_t *bj = json_object_get(root, "bft");
+	if (bj) {
+		json_t *ol = json_object_get(bj, "onion");
+		uint64_t layers = 0;
+		if (!json_is_object(bj) || !g->nproducers)
+			FAIL("bft must be an object, with a \"producers\" array beside it");
+		if (get_uint(bj, "onion_layers", 1000000, UINT32_MAX, &layers) || layers == 0)
+			FAIL("bft: onion_layers must be 1..%u", UINT32_MAX);
+		if (!json_is_array(ol) || json_array_size(ol) != g->nproducers)
+			FAIL("bft: onion must list one commitment per producer (%zu)", g->nproducers);
+		g->onion = ssp_calloc(g->nproducers, sizeof *g->onion);
+		if (!g->onion) {
+			rc = SSP_ERR_NOMEM;
+			goto out;
+		}
+		for (size_t k = 0; k < g->nproducers; k++) {
+			const char *hx = json_string_value(json_array_get(ol, k));
+			if (!hx || strlen(hx) != 64 || ssp_hex_decode(g->onion[k].b, 32, hx, 64))
+				FAIL("bft: onion[%zu] must be 64 hex characters", k);
+		}
+		g->onion_layers = (uint32_t)layers;
+		g->has_bft = true;
+	}
+
 	json_t *al = json_object_get(root, "allocations");
 	if (!json_is_array(al) || json_array_size(al) == 0 || json_array_size(al) > 100000)
 		FAIL("allocations must be a non-empty array");
@@ -379,6 +411,13 @@ size_t ssp_genesis_producers(const ssp_genesis *g, const ssp_pubkey **keys)
 bool ssp_genesis_has_producer_set(const ssp_genesis *g)
 {
 	return g->nproducers > 0;
+}
+bool ssp_genesis_bft(const ssp_genesis *g, const ssp_hash **onion, uint32_t *layers)
+{
+	if (!g->has_bft) return false;
+	if (onion) *onion = g->onion;
+	if (layers) *layers = g->onion_layers;
+	return true;
 }
 
 uint64_t ssp_genesis_time_ms(const ssp_genesis *g)

@@ -28,6 +28,10 @@ struct ssp_genesis {
 	ssp_params params;
 	ssp_dpos_params dpos;
 	bool has_dpos; /* the file has a "dpos" object (only then is it hashed) */
+	/* "bft": the BFT consensus over the producer set (issue 9); absent: round-robin */
+	bool has_bft;
+	uint32_t onion_layers;
+	ssp_hash *onion; /* nproducers commitments (onion element 0) */
 	ssp_alloc *alloc;
 	size_t nalloc;
 	ssp_hash hash;

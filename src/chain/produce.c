@@ -61,6 +61,7 @@ int ssp_produce_block(ssp_chain *c, ssp_mempool *m, const ssp_signer *signer, ui
 	 * before that commit, but nothing publishes it before: a crash in
 	 * between leaves neither block nor signature anywhere.
 	 */
+	if (c->cons.prepare && (rc = c->cons.prepare(c->cons.ctx, c, &h))) goto out;
 	chain_exec_mark_signed(x);
 	rc = sign_header(c, signer, &h);
 	if (rc) goto out;

@@ -118,7 +118,7 @@ static const cli_optspec evidence_opts[] = {
 static const cli_optspec delegate_list_opts[] = {{"start", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec testnet_up_opts[] = {
     {"nodes", true}, {"full-nodes", true}, {"dir", true}, {"interval", true},
-    {"base-port", true}, {NULL, false}};
+    {"base-port", true}, {"consensus", true}, {NULL, false}};
 static const cli_optspec testnet_dir_opts[] = {{"dir", true}, {NULL, false}};
 
 static const cli_cmd commands[] = {
@@ -292,7 +292,8 @@ static const cli_cmd commands[] = {
     {"net", "peers", cli_cmd_net_peers, no_opts, 0, 0, "net peers",
      "List the connected peers: address, direction, height, traffic, score."},
     {"testnet", "up", cli_cmd_testnet_up, testnet_up_opts, 0, 0,
-     "testnet up [--nodes N] [--full-nodes K] [--dir DIR] [--interval MS] [--base-port P]",
+     "testnet up [--nodes N] [--full-nodes K] [--dir DIR] [--interval MS] [--base-port P] "
+     "[--consensus bft|rr]",
      "Start a local network of N producers (+K full nodes) on loopback; again after down "
      "continues it."},
     {"testnet", "status", cli_cmd_testnet_status, testnet_dir_opts, 0, 0,
@@ -319,6 +320,8 @@ static const opt_doc opt_docs[] = {
     {"testnet up", "nodes", "N", "producers in a new testnet (default 4)"},
     {"testnet up", "full-nodes", "K", "non-producing nodes in a new testnet (default 0)"},
     {"testnet up", "dir", "DIR", "the testnet's directory (default .testnet)"},
+    {"testnet up", "consensus", "bft|rr",
+     "a new testnet's consensus: BFT votes and finality, or round-robin (default rr)"},
     {"testnet up", "interval", "MS", "slot length of a new testnet, >= 50 (default 500)"},
     {"testnet up", "base-port", "P", "first port: node i gets P+2i (P2P) and P+2i+1 (RPC) "
                                      "(default 26600)"},

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,14 +130,34 @@ static int mkdir_p(const char *path)
 	return CLI_OK;
 }
 
+#define TESTNET_ONION_LAYERS 100000 /* rounds a testnet producer can make (BFT) */
+
+/*
+ * The hash-onion commitment of a producer key for the BFT consensus: the
+ * secret its signature makes (ssp_onion_secret), hashed `layers` times.
+ */
+static int onion_commitment(char hex[65], const ssp_seckey *sk, const char *chain_id,
+                            uint32_t layers)
+{
+	ssp_hash d, x;
+	ssp_sig sig;
+	ssp_onion_secret_digest(&d, chain_id);
+	if (ssp_sign_digest(&sig, sk, &d)) return CLI_FAIL;
+	ssp_onion_secret(&x, &sig);
+	for (uint32_t i = 0; i < layers; i++)
+		ssp_sha256(&x, x.b, 32);
+	sodium_bin2hex(hex, 65, x.b, 32);
+	return CLI_OK;
+}
+
 /* Creates the keys, genesis and layout of a new testnet. */
-static int tn_create(testnet *t, size_t producers, size_t full, unsigned base)
+static int tn_create(testnet *t, size_t producers, size_t full, unsigned base, bool bft)
 {
 	char path[1200], keys[1100];
 	ssp_seckey sk;
 	ssp_pubkey pk, dev;
 	ssp_addr devaddr;
-	json_t *plist = json_array();
+	json_t *plist = json_array(), *onions = json_array();
 	int rc;
 	snprintf(keys, sizeof keys, "%s/keys", t->dir);
 	if ((rc = mkdir_p(keys))) return rc;
@@ -159,9 +180,13 @@ static int tn_create(testnet *t, size_t producers, size_t full, unsigned base)
 		if (ssp_key_generate(&sk, &pk, SSP_KEY_ED25519) ||
 		    ssp_keystore_write(path, nd->name, &sk, ""))
 			return cli_fail("cannot write %s", path);
+		char onion[65];
+		if (bft && onion_commitment(onion, &sk, "ssp-testnet", TESTNET_ONION_LAYERS))
+			return cli_fail("cannot sign with a new key");
 		ssp_seckey_wipe(&sk);
 		ssp_pubkey_text(text, sizeof text, &pk);
 		json_array_append_new(plist, json_string(text));
+		if (bft) json_array_append_new(onions, json_string(onion));
 	}
 	/* the devnet genesis shape, with the producer set and the testnet's slot length */
 	const ssp_pubkey *first = &pk;
@@ -172,6 +197,12 @@ static int tn_create(testnet *t, size_t producers, size_t full, unsigned base)
 	json_object_del(gj, "producer");
 	json_object_set_new(gj, "chain_id", json_string("ssp-testnet"));
 	json_object_set_new(gj, "producers", plist);
+	if (bft)
+		json_object_set_new(gj, "bft",
+		                    json_pack("{s:I, s:o}", "onion_layers",
+		                              (json_int_t)TESTNET_ONION_LAYERS, "onion", onions));
+	else
+		json_decref(onions);
 	json_object_set_new(json_object_get(gj, "params"), "block_interval_ms",
 	                    json_integer(t->interval));
 	snprintf(path, sizeof path, "%s/genesis.json", t->dir);
@@ -308,7 +339,11 @@ int cli_cmd_testnet_up(cli_ctx *c, const cli_args *a)
 	if ((rc = mkdir_p(t.dir))) return rc;
 	if (tn_load(&t)) { /* a new testnet */
 		t.interval = (unsigned)interval;
-		if ((rc = tn_create(&t, nodes, full, (unsigned)base))) return rc;
+		const char *cons = cli_opt(a, "consensus");
+		if (cons && strcmp(cons, "bft") && strcmp(cons, "rr"))
+			return cli_usage("--consensus wants bft or rr");
+		if ((rc = tn_create(&t, nodes, full, (unsigned)base, cons && !strcmp(cons, "bft"))))
+			return rc;
 	}
 	for (size_t i = 0; i < t.n; i++)
 		if (!tn_pid(&t, i) && (rc = tn_start(&t, i))) return rc;

@@ -16,13 +16,14 @@
 
 typedef struct {
 	ssp_hash id, prev;
-	uint64_t height, slot;
+	uint64_t height, slot, time_ms;
 	uint8_t *raw;
 	size_t len;
 	uint64_t peer;
 	uint64_t added_ms;
 	bool orphan; /* its branch does not reach the chain (as of the last add or prune) */
 	bool dead;   /* (prune) its branch meets the chain below the final height */
+	bool unchecked; /* check_header said "once its parent is checked" (ssp_forkchoice) */
 } fentry;
 
 typedef struct {
@@ -236,7 +237,9 @@ int ssp_forkdb_add(ssp_forkdb *f, const ssp_chain *c, const uint8_t *raw, size_t
 		goto out;
 	}
 	rc = f->fc.check_header(f->fc.ctx, c, &h);
-	if (rc) goto out;
+	bool unchecked = rc == SSP_ERR_NOTFOUND;
+	if (rc && !unchecked) goto out;
+	rc = 0;
 	if (f->n == f->max_blocks || f->bytes + n > f->max_bytes) {
 		rc = SSP_ERR_BUSY;
 		goto out;
@@ -246,7 +249,7 @@ int ssp_forkdb_add(ssp_forkdb *f, const ssp_chain *c, const uint8_t *raw, size_t
 	bool orphan = parent && parent->height + 1 == h.height
 	                  ? parent->orphan
 	                  : !on_chain(c, rt, &h.prev_id, h.height - 1);
-	if (orphan && f->norphans >= SSP_FORKDB_ORPHANS) {
+	if ((orphan || unchecked) && f->norphans >= SSP_FORKDB_ORPHANS) {
 		rc = SSP_ERR_BUSY;
 		goto out;
 	}
@@ -260,6 +263,8 @@ int ssp_forkdb_add(ssp_forkdb *f, const ssp_chain *c, const uint8_t *raw, size_t
 	                        .prev = h.prev_id,
 	                        .height = h.height,
 	                        .slot = h.slot,
+	                        .time_ms = h.timestamp_ms,
+	                        .unchecked = unchecked,
 	                        .raw = copy,
 	                        .len = n,
 	                        .peer = peer,
@@ -327,6 +332,8 @@ static int own_branch(const ssp_chain *c, ssp_txn *rt, uint64_t fork_height, ssp
 	ssp_rd r;
 	memset(b, 0, sizeof *b);
 	b->tip_height = head->height;
+	b->tip_id = head->id;
+	b->tip_time_ms = head->timestamp_ms;
 	if (head->height <= fork_height) {
 		b->empty = true;
 		return 0;
@@ -341,6 +348,47 @@ static int own_branch(const ssp_chain *c, ssp_txn *rt, uint64_t fork_height, ssp
 	return 0;
 }
 
+/* Does e's branch, or an unchecked block below it, wait for a check? */
+static bool waits(ssp_forkdb *f, fentry *e)
+{
+	for (size_t k = 0; e && k < f->n; k++) {
+		if (e->unchecked) return true;
+		fentry *p = find(f, &e->prev);
+		if (!p || p->height + 1 != e->height) return false;
+		e = p;
+	}
+	return false;
+}
+
+/*
+ * Checks again the unchecked blocks whose parent is now checked (parents
+ * first): checked, or invalid (dropped with what builds on them), or still
+ * waiting.
+ */
+static void recheck(ssp_forkdb *f, const ssp_chain *c)
+{
+	for (bool progress = true; progress;) {
+		progress = false;
+		for (size_t i = 0; i < f->n; i++) {
+			fentry *e = &f->e[i], *p = find(f, &e->prev);
+			if (!e->unchecked || (p && p->unchecked)) continue;
+			ssp_header h;
+			ssp_rd r;
+			ssp_rd_init(&r, e->raw, e->len);
+			int rc = ssp_header_read(&h, &r);
+			if (!rc) rc = f->fc.check_header(f->fc.ctx, c, &h);
+			if (rc == SSP_ERR_NOTFOUND || ssp_err_local(rc)) continue;
+			if (rc) {
+				ssp_forkdb_mark_bad(f, &h.id, rc);
+			} else {
+				e->unchecked = false;
+			}
+			progress = true;
+			break; /* the entries moved */
+		}
+	}
+}
+
 int ssp_forkdb_best(ssp_forkdb *f, const ssp_chain *c, ssp_fork_plan *plan)
 {
 	const ssp_head *head = ssp_chain_head(c);
@@ -349,11 +397,12 @@ int ssp_forkdb_best(ssp_forkdb *f, const ssp_chain *c, ssp_fork_plan *plan)
 	ssp_branch best_b;
 	int rc;
 	memset(plan, 0, sizeof *plan);
+	recheck(f, c);
 	rc = ssp_store_read(ssp_chain_store(c), &rt);
 	if (rc) return rc;
 	for (size_t i = 0; i < f->n; i++) {
 		fentry *tip = &f->e[i];
-		if (has_child(f, tip)) continue;
+		if (has_child(f, tip) || waits(f, tip)) continue;
 		fentry *root = root_of(f, tip);
 		uint64_t fork = root->height - 1;
 		if (!on_chain(c, rt, &root->prev, fork)) {
@@ -372,7 +421,9 @@ int ssp_forkdb_best(ssp_forkdb *f, const ssp_chain *c, ssp_fork_plan *plan)
 		if (fork < head->finalized) continue; /* never across the final height */
 		ssp_branch theirs = {.tip_height = tip->height,
 		                     .first_slot = root->slot,
-		                     .first_id = root->id},
+		                     .first_id = root->id,
+		                     .tip_id = tip->id,
+		                     .tip_time_ms = tip->time_ms},
 		           ours;
 		rc = own_branch(c, rt, fork, &ours);
 		if (rc) goto out;

@@ -734,6 +734,8 @@ static const char *domain_tag(int domain)
 		return "SSP/approve/v1";
 	case SSP_DOM_CLAIM:
 		return "SSP/claim/v1";
+	case SSP_DOM_ONION:
+		return "SSP/onion/v1";
 	}
 	return NULL;
 }

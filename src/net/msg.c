@@ -23,6 +23,7 @@ size_t net_msg_max(uint8_t type, size_t max_block)
 	case NET_GET_ADDR: return 0;
 	case NET_ADDR: return 4 + 6 * NET_ADDR_MAX;
 	case NET_DISCONNECT: return 2 + 4 + NET_REASON_MAX;
+	case NET_VOTE: return SSP_NET_VOTE_MAX;
 	default: return 0;
 	}
 }

@@ -399,6 +399,7 @@ static void dispatch(peer *p, uint8_t type, const uint8_t *pt, size_t len)
 		break;
 	}
 	case NET_TX: net_on_tx(p, pt, len); break;
+	case NET_VOTE: net_on_vote(p, pt, len); break;
 	case NET_GET_ADDR:
 		if (!(rc = net_empty_decode(pt, len))) net_on_get_addr(p);
 		break;
@@ -845,6 +846,7 @@ static void on_wake(uv_async_t *a)
 	ssp_net *n = a->data;
 	ssp_net_head h;
 	net_retq_flush(n);
+	net_votes_flush(n);
 	n->cfg.head(n->cfg.ctx, &h);
 	if (h.height != n->announced.height || memcmp(h.id.b, n->announced.id.b, 32)) {
 		n->announced = h;
@@ -1026,6 +1028,7 @@ void ssp_net_free(ssp_net *n)
 	}
 	net_txq_free(n);
 	net_retq_free(n);
+	net_votes_free(n);
 	pthread_mutex_destroy(&n->slock);
 	sodium_memzero(n->sk, sizeof n->sk);
 	free(n);

@@ -45,7 +45,8 @@ enum {
 	NET_GET_ADDR = 10,
 	NET_ADDR = 11,
 	NET_DISCONNECT = 12,
-	NET_TYPE_MAX = 12,
+	NET_VOTE = 13,
+	NET_TYPE_MAX = 13,
 };
 
 #define NET_FRAME_HDR 5 /* u32 ciphertext length | u8 type, authenticated as AD */
@@ -195,6 +196,9 @@ SSP_WUR int net_hs_check_hello(const net_hello *h, const net_hs *hs);
 #define FORK_REQS 16            /* ancestor / competing-head requests in flight */
 #define FORK_INBOX 64           /* blocks answering them, waiting for the chain thread */
 #define FORK_BYTES (32u << 20)
+#define VOTE_SEEN 8192          /* vote digests per generation of the seen set (two kept) */
+#define VOTE_INBOX 4096         /* votes waiting for the chain thread */
+#define VOTE_OUTBOX 4096        /* votes waiting to be relayed */
 
 enum { C_PRELUDE, C_SSHDR, C_HELLO, C_OPEN, C_CLOSING };
 enum { S_EMPTY, S_REQUESTED, S_HAVE };
@@ -372,6 +376,12 @@ struct ssp_net {
 	size_t nfreqs;
 	fblock finbox[FORK_INBOX];
 	size_t nfinbox, finbox_bytes;
+	/* votes (votes.c): the seen set (loop thread), the inbox and outbox (under slock) */
+	uint64_t *vseen[2];
+	size_t vseen_n;
+	uint8_t vseen_key[16];
+	struct vmsg *vin, *vout;
+	size_t nvin, nvout;
 };
 
 /* net.c */
@@ -403,6 +413,12 @@ bool net_tx_known(ssp_net *n, const ssp_hash *id);
 /* Announces the txs a branch switch gave back to the mempool (ssp_net_txs_returned). */
 void net_retq_flush(ssp_net *n);
 void net_retq_free(ssp_net *n);
+
+/* votes.c */
+void net_on_vote(peer *p, const uint8_t *raw, size_t len);
+/* Sends the votes queued by ssp_net_vote_relay (loop thread). */
+void net_votes_flush(ssp_net *n);
+void net_votes_free(ssp_net *n);
 
 /* txreq.c: which announced txids to request, from whom, and when again */
 /* A txid announced by p (INV): queued unless known or tracked already. */

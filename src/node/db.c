@@ -9,7 +9,12 @@ int ssp_node_db_open(ssp_node_db *db, const char *dir, const ssp_genesis *g, siz
 	ssp_store_opts so = {.no_sync = true, .map_size = map_size};
 	int rc = ssp_store_open(&db->store, dir, &so);
 	if (!rc) rc = ssp_modset_open_chain(&db->chain, &db->mods, db->store, g);
-	if (!rc && ssp_genesis_has_producer_set(g) && !(rc = ssp_rr_new(&db->rr, g))) {
+	if (!rc && ssp_genesis_bft(g, NULL, NULL) && !(rc = ssp_bftc_new(&db->bft, g))) {
+		ssp_consensus cs;
+		ssp_bftc_consensus(db->bft, &cs);
+		ssp_chain_set_consensus(db->chain, &cs);
+		rc = ssp_bftc_load(db->bft, db->chain);
+	} else if (!rc && ssp_genesis_has_producer_set(g) && !(rc = ssp_rr_new(&db->rr, g))) {
 		ssp_consensus cs;
 		ssp_rr_consensus(db->rr, &cs);
 		ssp_chain_set_consensus(db->chain, &cs);
@@ -44,6 +49,7 @@ void ssp_node_db_close(ssp_node_db *db)
 	db->ninited = 0;
 	if (db->chain) ssp_chain_close(db->chain);
 	ssp_rr_free(db->rr);
+	ssp_bftc_free(db->bft);
 	ssp_modset_free(db->mods);
 	if (db->store) ssp_store_close(db->store);
 }

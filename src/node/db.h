@@ -20,6 +20,7 @@ typedef struct {
 	ssp_modset *mods;
 	ssp_chain *chain;
 	ssp_rr *rr; /* a genesis producer set: the round-robin schedule */
+	ssp_bftc *bft; /* ... or, with a "bft" genesis object, the BFT consensus */
 	ssp_module_env envs[SSP_NODE_DB_MODULES]; /* ssp_node_db_init_modules */
 	size_t ninited;
 } ssp_node_db;

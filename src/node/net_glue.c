@@ -332,6 +332,98 @@ static bool fork_step(ssp_node *n)
 	return true;
 }
 
+/* ------------------------------------------------------------ BFT votes */
+
+#define VPEND_MAX 1024
+#define VPEND_MS 30000
+
+/* A vote from a peer (or retried from the pending list): counted, relayed, kept or blamed. */
+static bool vote_one(ssp_node *n, const uint8_t *raw, size_t len, uint64_t peer, uint64_t now,
+                     bool retry)
+{
+	bool fresh;
+	int rc = ssp_bftc_vote_in(n->bft, raw, len, &fresh);
+	if (!rc) {
+		if (fresh) ssp_net_vote_relay(n->net, raw, len, peer);
+		return true;
+	}
+	if (rc == SSP_ERR_NOTFOUND) {
+		if (retry) return false;
+		if (!n->vpend && !(n->vpend = calloc(VPEND_MAX, sizeof *n->vpend))) return true;
+		if (n->nvpend == VPEND_MAX) { /* the oldest goes */
+			memmove(n->vpend, n->vpend + 1, (VPEND_MAX - 1) * sizeof *n->vpend);
+			n->nvpend--;
+		}
+		memcpy(n->vpend[n->nvpend].raw, raw, SSP_BFTC_VOTE_LEN);
+		n->vpend[n->nvpend].peer = peer;
+		n->vpend[n->nvpend++].ms = now;
+		return true;
+	}
+	if (!ssp_err_local(rc)) {
+		SSP_LOGW(LOG, "vote from peer %llu refused: %s", (unsigned long long)peer,
+		         ssp_strerror(rc));
+		ssp_net_peer_failed(n->net, peer, rc);
+	}
+	return true;
+}
+
+/*
+ * The chain thread's consensus step: votes from the net (and those waiting
+ * for their blocks), this node's vote for its head (its watermark durable
+ * first), and finality reached by votes between blocks. false once the
+ * node must stop.
+ */
+static bool bft_step(ssp_node *n)
+{
+	uint8_t *raws[64];
+	size_t lens[64], k;
+	uint64_t peers[64], now = ssp_now_ms();
+	if (!n->bft) return true;
+	while ((k = ssp_net_take_votes(n->net, raws, lens, peers, 64)))
+		for (size_t i = 0; i < k; i++) {
+			vote_one(n, raws[i], lens[i], peers[i], now, false);
+			free(raws[i]);
+		}
+	for (size_t i = 0; i < n->nvpend;) { /* the blocks may be here now */
+		if (now - n->vpend[i].ms > VPEND_MS ||
+		    vote_one(n, n->vpend[i].raw, SSP_BFTC_VOTE_LEN, n->vpend[i].peer, now, true)) {
+			n->vpend[i] = n->vpend[--n->nvpend];
+			continue;
+		}
+		i++;
+	}
+	const ssp_head *h = ssp_chain_head(n->chain);
+	if (n->producing && ssp_net_synced(n->net, h->height)) {
+		uint8_t v[SSP_BFTC_VOTE_LEN];
+		int rc = ssp_bftc_vote_out(n->bft, n->chain, v);
+		if (!rc) {
+			ssp_net_vote_relay(n->net, v, sizeof v, 0);
+		} else if (ssp_err_local(rc)) {
+			note_fatal(n, rc, "cannot record the vote watermark");
+			return false;
+		}
+	}
+	uint64_t f = ssp_bftc_final_on(n->bft, n->chain);
+	if (f > h->finalized) {
+		int rc = ssp_chain_advance_final(n->chain, f);
+		if (rc) {
+			note_fatal(n, rc, "cannot record finality");
+			return false;
+		}
+		ssp_node_net_publish_head(n);
+	}
+	ssp_bftc_stats st;
+	ssp_bftc_info(n->bft, &st);
+	atomic_store(&n->bft_final, st.final);
+	atomic_store(&n->bft_justified, st.justified);
+	atomic_store(&n->bft_votes_ok, st.votes_ok);
+	atomic_store(&n->bft_votes_bad, st.votes_bad);
+	atomic_store(&n->bft_votes_made, st.votes_made);
+	atomic_store(&n->bft_qcs, st.qcs_made);
+	atomic_store(&n->bft_evidence, st.evidence);
+	return true;
+}
+
 /* Upper bounds of the propagation histogram's buckets, in ms (then +Inf). */
 static const uint64_t PROP_LE_MS[] = {25, 50, 100, 200, 300, 500, 1000, 2000, 5000};
 #define PROP_NB (sizeof PROP_LE_MS / sizeof *PROP_LE_MS)
@@ -414,14 +506,16 @@ static bool maybe_produce(ssp_node *n, uint64_t slot, uint64_t now, bool *later)
 	const ssp_head *h = ssp_chain_head(n->chain);
 	uint64_t iv = ssp_genesis_params(n->genesis)->block_interval_ms;
 	*later = false;
-	const ssp_pubkey *turn =
-	    n->rr ? ssp_rr_slot_producer(n->rr, slot) : ssp_genesis_producer_key(n->genesis);
-	if (turn->len != n->producer_pub.len || memcmp(turn->b, n->producer_pub.b, turn->len))
+	const ssp_pubkey *turn = n->bft  ? ssp_bftc_slot_producer(n->bft, &h->id, slot)
+	                         : n->rr ? ssp_rr_slot_producer(n->rr, slot)
+	                                 : ssp_genesis_producer_key(n->genesis);
+	if (!turn || turn->len != n->producer_pub.len ||
+	    memcmp(turn->b, n->producer_pub.b, turn->len))
 		return true;
 	if (now <= ssp_genesis_time_ms(n->genesis) || now <= h->timestamp_ms ||
 	    (slot <= h->slot && h->height > 0))
 		return true;
-	if (n->rr && ssp_rr_count(n->rr) > 1 && h->height > 0 && h->slot + 1 < slot &&
+	if (n->nproducers > 1 && h->height > 0 && h->slot + 1 < slot &&
 	    now < ssp_chain_slot_start(n->chain, slot) + iv * 4 / 5) {
 		*later = true; /* give a late block of the previous slot until 80% of ours */
 		return true;
@@ -431,14 +525,26 @@ static bool maybe_produce(ssp_node *n, uint64_t slot, uint64_t now, bool *later)
 		         (unsigned long long)slot);
 		return true;
 	}
+	int rc;
+	if (n->bft && (rc = ssp_bftc_may_produce(n->bft, &h->id, slot))) {
+		SSP_LOGI(LOG, "slot %llu: not producing: %s", (unsigned long long)slot,
+		         ssp_strerror(rc));
+		return true;
+	}
 	ssp_block_info info;
 	ssp_signer signer;
 	wm_signer w = {n, slot};
 	ssp_signer_soft(&signer, &n->producer); /* for the public key */
 	signer.sign = wm_sign;
 	signer.ctx = &w;
-	int rc = ssp_produce_block(n->chain, n->mempool, &signer, slot, now, &info);
+	rc = ssp_produce_block(n->chain, n->mempool, &signer, slot, now, &info);
 	if (rc == SSP_ERR_EXISTS) return true;
+	if (rc && !ssp_err_local(rc) && !ssp_chain_fatal(n->chain) && n->bft) {
+		/* a consensus rule said no (e.g. the onion is used up): this slot is missed */
+		SSP_LOGW(LOG, "slot %llu: block not produced: %s", (unsigned long long)slot,
+		         ssp_strerror(rc));
+		return true;
+	}
 	if (rc) {
 		note_fatal(n, rc, "block production failed");
 		return false;
@@ -461,16 +567,18 @@ static bool maybe_produce(ssp_node *n, uint64_t slot, uint64_t now, bool *later)
  */
 static uint64_t produce_offset(const ssp_node *n)
 {
-	return n->rr && ssp_rr_count(n->rr) > 1
-	           ? ssp_genesis_params(n->genesis)->block_interval_ms / 2
-	           : 0;
+	return n->nproducers > 1 ? ssp_genesis_params(n->genesis)->block_interval_ms / 2 : 0;
 }
 
 void *ssp_node_net_chain_main(void *arg)
 {
 	ssp_node *n = arg;
 	uint64_t tried = UINT64_MAX, retry_at = 0;
-	if (n->rr) {
+	if (n->bft) {
+		ssp_consensus cs;
+		ssp_bftc_consensus(n->bft, &cs);
+		ssp_chain_set_consensus(n->chain, &cs);
+	} else if (n->rr) {
 		ssp_consensus cs;
 		ssp_rr_consensus(n->rr, &cs);
 		ssp_chain_set_consensus(n->chain, &cs);
@@ -497,12 +605,14 @@ void *ssp_node_net_chain_main(void *arg)
 		if (stop) break;
 		if (!import_ready(n)) break;
 		if (!fork_step(n)) break;
+		if (!bft_step(n)) break;
 		now = ssp_now_ms();
 		uint64_t atslot = ssp_chain_slot_at(n->chain, now);
 		if (n->producing && atslot != tried &&
 		    now >= ssp_chain_slot_start(n->chain, atslot) + produce_offset(n)) {
 			bool later;
 			if (!maybe_produce(n, atslot, now, &later)) break;
+			if (!bft_step(n)) break; /* the vote for its own block */
 			retry_at = later ? ssp_chain_slot_start(n->chain, atslot) +
 			                       ssp_genesis_params(n->genesis)->block_interval_ms * 4 / 5
 			                 : 0;
@@ -522,7 +632,19 @@ int ssp_node_net_start(ssp_node *n)
 	const char *peers[SSP_NODE_PEERS_MAX];
 	char why[512] = "";
 	int rc;
-	if (ssp_genesis_has_producer_set(n->genesis)) {
+	const ssp_pubkey *pkeys;
+	n->nproducers = ssp_genesis_producers(n->genesis, &pkeys);
+	if (ssp_genesis_bft(n->genesis, NULL, NULL)) {
+		if ((rc = ssp_bftc_new(&n->bft, n->genesis))) return rc;
+		if ((rc = ssp_bftc_load(n->bft, n->chain))) {
+			snprintf(n->why, sizeof n->why, "cannot rebuild the consensus state: %s",
+			         ssp_strerror(rc));
+			return rc;
+		}
+		ssp_forkchoice fc;
+		ssp_bftc_forkchoice(n->bft, &fc);
+		if ((rc = ssp_forkdb_new(&n->forks, &fc, 0, 0))) return rc;
+	} else if (ssp_genesis_has_producer_set(n->genesis)) {
 		if ((rc = ssp_rr_new(&n->rr, n->genesis))) return rc;
 		if ((rc = ssp_rr_load(n->rr, n->chain))) {
 			snprintf(n->why, sizeof n->why, "cannot read recent blocks: %s",
@@ -543,6 +665,24 @@ int ssp_node_net_start(ssp_node *n)
 		/* a watermark behind the head (restored datadir): never sign below the head */
 		if (ssp_chain_head(n->chain)->slot > n->signed_slot)
 			n->signed_slot = ssp_chain_head(n->chain)->slot;
+		if (n->bft) {
+			ssp_signer s;
+			ssp_signer_soft(&s, &n->producer);
+			rc = ssp_bftc_set_producer(n->bft, &s);
+			if (rc) {
+				snprintf(n->why, sizeof n->why, "%s",
+				         rc == SSP_ERR_NOTFOUND
+				             ? "the producer key is not in the genesis producer set"
+				         : rc == SSP_ERR_BFT_REVEAL
+				             ? "the producer key's hash onion is not the genesis "
+				               "commitment (bft.onion)"
+				         : rc == SSP_ERR_KEYTYPE
+				             ? "BFT producers need an Ed25519 key (deterministic "
+				               "signatures make the hash onion)"
+				             : ssp_strerror(rc));
+				return rc;
+			}
+		}
 	}
 	/* a peer that resets its connection while we write must not kill the node */
 	signal(SIGPIPE, SIG_IGN);

@@ -984,6 +984,8 @@ void ssp_node_free(ssp_node *n)
 	n->net = NULL;
 	ssp_forkdb_free(n->forks);
 	ssp_rr_free(n->rr);
+	ssp_bftc_free(n->bft);
+	free(n->vpend);
 	ssp_workpool_free(n->verify);
 	size_t nmod;
 	const ssp_module *const *mods = ssp_modules_all(&nmod);

@@ -135,6 +135,15 @@ typedef struct ssp_node {
 	/* the network (net_glue.c): net lives on the loop; the chain thread imports what it fetched */
 	ssp_net *net;
 	ssp_rr *rr;               /* round-robin producers when the genesis lists a set */
+	ssp_bftc *bft;            /* or the BFT consensus (a "bft" genesis object): chain thread */
+	size_t nproducers;        /* the set's size (1: the single genesis producer) */
+	struct {
+		uint8_t raw[SSP_BFTC_VOTE_LEN];
+		uint64_t peer, ms;
+	} * vpend;                /* votes for blocks not here yet (chain thread), up to VPEND_MAX */
+	size_t nvpend;
+	_Atomic uint64_t bft_final, bft_justified, bft_votes_ok, bft_votes_bad, bft_votes_made,
+	    bft_qcs, bft_evidence;
 	ssp_pubkey producer_pub;
 	pthread_mutex_t hlock;    /* guards hsnap, the head as last committed */
 	ssp_net_head hsnap;

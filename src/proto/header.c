@@ -71,3 +71,20 @@ int ssp_header_check_sig(const ssp_header *h, const char *chain_id, const ssp_pu
 	ssp_buf_free(&hb);
 	return rc;
 }
+
+static const char onion_tag[] = "ssp-bft-onion-secret";
+
+void ssp_onion_secret_digest(ssp_hash *d, const char *chain_id)
+{
+	ssp_sig_digest(d, SSP_DOM_ONION, chain_id, onion_tag, sizeof onion_tag - 1);
+}
+
+void ssp_onion_secret(ssp_hash *out, const ssp_sig *sig)
+{
+	uint8_t msg[sizeof onion_tag - 1 + SSP_SIG_LEN];
+	memcpy(msg, onion_tag, sizeof onion_tag - 1);
+	memcpy(msg + sizeof onion_tag - 1, sig->b, SSP_SIG_LEN);
+	ssp_sha256(out, msg, sizeof msg);
+	memset(msg, 0, sizeof msg);
+	__asm__ __volatile__("" : : "r"(msg) : "memory");
+}

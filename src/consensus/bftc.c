@@ -1,0 +1,680 @@
+/*
+ * bftc.c — the BFT consensus of a node (consensus layer, ssp/consensus.h):
+ * the pure state machine of ssp/bft.h fed by the chain, the fork database
+ * and the votes of the network, behind the chain's ssp_consensus and the
+ * fork database's ssp_forkchoice interfaces. It adds what the machine
+ * leaves outside: signatures (block producers, votes, every vote of a
+ * quorum certificate), the wire forms of votes and QCs, the producer's
+ * hash onion and its vote watermark (persisted through the chain before a
+ * vote leaves). docs/internals/consensus.md, "In the node".
+ *
+ * Wire forms (little-endian integers):
+ *   vote (147 bytes):  u8 version=1 | u16 voter | link | sig[64]
+ *   link (80 bytes):   u64 source height | source id | u64 target height | target id
+ *   QC (finality_qc):  link | u16 n | bitmap[(n+7)/8] | sig[64] per set bit, in bit order
+ * A vote signs the link under SSP_DOM_VOTE and the chain id.
+ *
+ * One owner thread (the chain's): every function here runs on it.
+ */
+#include <stdlib.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "ssp/bft.h"
+#include "ssp/consensus.h"
+
+#define LOG "bft"
+#define LINK_LEN 80
+#define SLINKS 64      /* links whose vote signatures are kept (for QCs) */
+#define ONION_CP 1024  /* onion checkpoint spacing */
+#define WM_VERSION 1
+
+typedef struct {
+	bool used;
+	ssp_bft_ref src, tgt;
+	uint64_t bits[SSP_BFT_BITMAP_WORDS];
+	ssp_sig *sig; /* n entries; sig[i] valid when bit i is set */
+} slink;
+
+struct ssp_bftc {
+	const ssp_genesis *g;
+	ssp_bft *m;
+	uint32_t n, quorum, onion_len;
+	const ssp_pubkey *keys;
+	ssp_addr *addrs;
+	const ssp_hash *onion;
+	ssp_hash genesis_seed;
+	slink links[SLINKS];
+	ssp_buf qcbuf; /* the QC of the header being prepared */
+	/* this node as a producer and voter */
+	int me;
+	ssp_signer signer;
+	ssp_hash *cps; /* onion checkpoints: cps[j] = SHA-256^(j*ONION_CP)(secret) */
+	size_t ncps;
+	ssp_bft_watermark wm;
+	ssp_hash voted; /* the last target voted for */
+	ssp_bftc_stats st;
+};
+
+/* ------------------------------------------------------------ wire forms */
+
+static void link_put(uint8_t *p, const ssp_bft_ref *src, const ssp_bft_ref *tgt)
+{
+	ssp_le64_put(p, src->height);
+	memcpy(p + 8, src->id.b, 32);
+	ssp_le64_put(p + 40, tgt->height);
+	memcpy(p + 48, tgt->id.b, 32);
+}
+
+static void link_get(const uint8_t *p, ssp_bft_ref *src, ssp_bft_ref *tgt)
+{
+	src->height = ssp_le64_get(p);
+	memcpy(src->id.b, p + 8, 32);
+	tgt->height = ssp_le64_get(p + 40);
+	memcpy(tgt->id.b, p + 48, 32);
+}
+
+static void vote_digest(const ssp_bftc *b, ssp_hash *d, const ssp_bft_ref *src,
+                        const ssp_bft_ref *tgt)
+{
+	uint8_t l[LINK_LEN];
+	link_put(l, src, tgt);
+	ssp_sig_digest(d, SSP_DOM_VOTE, ssp_genesis_chain_id(b->g), l, sizeof l);
+}
+
+static bool bit_get(const uint64_t *bits, uint32_t i)
+{
+	return bits[i / 64] >> (i % 64) & 1;
+}
+
+static void bit_set(uint64_t *bits, uint32_t i)
+{
+	bits[i / 64] |= 1ull << (i % 64);
+}
+
+static bool ref_eq(const ssp_bft_ref *a, const ssp_bft_ref *b)
+{
+	return a->height == b->height && !memcmp(a->id.b, b->id.b, 32);
+}
+
+/* ------------------------------------------------------- signature store */
+
+static slink *slink_find(ssp_bftc *b, const ssp_bft_ref *src, const ssp_bft_ref *tgt)
+{
+	for (int i = 0; i < SLINKS; i++)
+		if (b->links[i].used && ref_eq(&b->links[i].src, src) && ref_eq(&b->links[i].tgt, tgt))
+			return &b->links[i];
+	return NULL;
+}
+
+/* The entry of a link, made (evicting the lowest target) if needed; NULL without memory. */
+static slink *slink_get(ssp_bftc *b, const ssp_bft_ref *src, const ssp_bft_ref *tgt)
+{
+	slink *l = slink_find(b, src, tgt), *victim = NULL;
+	if (l) return l;
+	for (int i = 0; i < SLINKS; i++) {
+		slink *x = &b->links[i];
+		if (!x->used) {
+			victim = x;
+			break;
+		}
+		if (!victim || x->tgt.height < victim->tgt.height) victim = x;
+	}
+	if (!victim->sig && !(victim->sig = ssp_calloc(b->n, sizeof *victim->sig))) return NULL;
+	victim->used = true;
+	victim->src = *src;
+	victim->tgt = *tgt;
+	memset(victim->bits, 0, sizeof victim->bits);
+	return victim;
+}
+
+static void slink_put(ssp_bftc *b, const ssp_bft_ref *src, const ssp_bft_ref *tgt, uint32_t voter,
+                      const ssp_sig *sig)
+{
+	slink *l = slink_get(b, src, tgt);
+	if (!l) return; /* only a QC this node could have made is lost */
+	l->sig[voter] = *sig;
+	bit_set(l->bits, voter);
+}
+
+/*
+ * Encodes the QC src -> tgt over the voters in want whose signatures are
+ * kept, into out (replacing it). False when fewer than a quorum are.
+ */
+static bool qc_encode(ssp_bftc *b, ssp_buf *out, const ssp_bft_ref *src, const ssp_bft_ref *tgt,
+                      const uint64_t *want)
+{
+	slink *l = slink_find(b, src, tgt);
+	uint64_t bits[SSP_BFT_BITMAP_WORDS] = {0};
+	uint32_t count = 0;
+	if (!l) return false;
+	for (uint32_t i = 0; i < b->n; i++)
+		if (bit_get(want, i) && bit_get(l->bits, i)) {
+			bit_set(bits, i);
+			count++;
+		}
+	if (count < b->quorum) return false;
+	uint8_t lk[LINK_LEN], bm[SSP_BFT_MAX_N / 8] = {0};
+	link_put(lk, src, tgt);
+	out->len = 0;
+	ssp_buf_put(out, lk, sizeof lk);
+	ssp_buf_u16(out, (uint16_t)b->n);
+	for (uint32_t i = 0; i < b->n; i++)
+		if (bit_get(bits, i)) bm[i / 8] |= (uint8_t)(1u << (i % 8));
+	ssp_buf_put(out, bm, (b->n + 7) / 8);
+	for (uint32_t i = 0; i < b->n; i++)
+		if (bit_get(bits, i)) ssp_buf_put(out, l->sig[i].b, SSP_SIG_LEN);
+	return out->err == 0;
+}
+
+/*
+ * Decodes a QC strictly (exact length, n the set's size, no bit beyond it,
+ * at least a quorum) and, with verify, checks every signature; keeps the
+ * signatures. SSP_ERR_BFT_QC for anything wrong.
+ */
+static int qc_decode(ssp_bftc *b, ssp_bft_qc *qc, const uint8_t *p, size_t len, bool verify)
+{
+	size_t bml = (b->n + 7) / 8;
+	memset(qc, 0, sizeof *qc);
+	if (len < LINK_LEN + 2 + bml) return SSP_ERR_BFT_QC;
+	link_get(p, &qc->source, &qc->target);
+	if ((uint32_t)(p[LINK_LEN] | p[LINK_LEN + 1] << 8) != b->n) return SSP_ERR_BFT_QC;
+	const uint8_t *bm = p + LINK_LEN + 2;
+	uint32_t count = 0;
+	for (uint32_t i = 0; i < bml * 8; i++)
+		if (bm[i / 8] >> (i % 8) & 1) {
+			if (i >= b->n) return SSP_ERR_BFT_QC;
+			bit_set(qc->bits, i);
+			count++;
+		}
+	if (count < b->quorum || len != LINK_LEN + 2 + bml + (size_t)count * SSP_SIG_LEN)
+		return SSP_ERR_BFT_QC;
+	if (qc->source.height >= qc->target.height) return SSP_ERR_BFT_QC;
+	ssp_hash d;
+	vote_digest(b, &d, &qc->source, &qc->target);
+	const uint8_t *s = bm + bml;
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (!bit_get(qc->bits, i)) continue;
+		ssp_sig sig;
+		memcpy(sig.b, s, SSP_SIG_LEN);
+		s += SSP_SIG_LEN;
+		if (verify && ssp_verify_digest(&b->keys[i], &d, &sig)) return SSP_ERR_BFT_QC;
+		slink_put(b, &qc->source, &qc->target, i, &sig);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- lifecycle */
+
+int ssp_bftc_new(ssp_bftc **out, const ssp_genesis *g)
+{
+	ssp_bftc *b;
+	*out = NULL;
+	if (!ssp_genesis_bft(g, NULL, NULL)) return SSP_ERR_INVAL;
+	if (!(b = ssp_calloc(1, sizeof *b))) return SSP_ERR_NOMEM;
+	b->g = g;
+	b->n = (uint32_t)ssp_genesis_producers(g, &b->keys);
+	(void)ssp_genesis_bft(g, &b->onion, &b->onion_len);
+	b->quorum = ssp_bft_quorum(b->n);
+	b->me = -1;
+	ssp_buf_init(&b->qcbuf, SSP_QC_MAX);
+	if (b->n > SSP_BFT_MAX_N || !(b->addrs = ssp_calloc(b->n, sizeof *b->addrs))) {
+		ssp_bftc_free(b);
+		return b->n > SSP_BFT_MAX_N ? SSP_ERR_INVAL : SSP_ERR_NOMEM;
+	}
+	for (uint32_t i = 0; i < b->n; i++)
+		ssp_addr_from_pubkey(&b->addrs[i], &b->keys[i]);
+	static const char tag[] = "ssp-bft-genesis-seed";
+	uint8_t msg[sizeof tag - 1 + 32];
+	memcpy(msg, tag, sizeof tag - 1);
+	memcpy(msg + sizeof tag - 1, ssp_genesis_hash(g)->b, 32);
+	ssp_sha256(&b->genesis_seed, msg, sizeof msg);
+	*out = b;
+	return 0;
+}
+
+void ssp_bftc_free(ssp_bftc *b)
+{
+	if (!b) return;
+	ssp_bft_free(b->m);
+	for (int i = 0; i < SLINKS; i++)
+		free(b->links[i].sig);
+	free(b->addrs);
+	free(b->cps);
+	ssp_buf_free(&b->qcbuf);
+	free(b);
+}
+
+static int producer_index(const ssp_bftc *b, const ssp_addr *a)
+{
+	for (uint32_t i = 0; i < b->n; i++)
+		if (!memcmp(b->addrs[i].b, a->b, SSP_ADDR_LEN)) return (int)i;
+	return -1;
+}
+
+/* The machine's view of a header (QC signatures checked when verify). */
+static int to_block(ssp_bftc *b, ssp_bft_block *out, const ssp_header *h, const ssp_hash *id,
+                    bool verify)
+{
+	int p = producer_index(b, &h->producer);
+	memset(out, 0, sizeof *out);
+	if (p < 0) return SSP_ERR_BLOCK_PRODUCER;
+	if (h->seed_len != 32) return SSP_ERR_BFT_REVEAL;
+	out->id = *id;
+	out->parent = h->prev_id;
+	out->height = h->height;
+	out->slot = h->slot;
+	out->time_ms = h->timestamp_ms;
+	out->producer = (uint32_t)p;
+	memcpy(out->reveal.b, h->seed_reveal, 32);
+	if (h->qc_len) {
+		int rc = qc_decode(b, &out->qc, h->qc, h->qc_len, verify);
+		if (rc) return rc;
+		out->has_qc = true;
+	}
+	return 0;
+}
+
+static void drain_evidence(ssp_bftc *b)
+{
+	ssp_bft_evidence e;
+	while (ssp_bft_evidence_pop(b->m, &e)) {
+		static const char *const kinds[] = {"none", "two blocks for one slot", "a double vote",
+		                                    "a surround vote"};
+		b->st.evidence++;
+		SSP_LOGW(LOG, "evidence: producer %u (%s) signed %s", e.offender,
+		         e.offender < b->n ? "in the set" : "?", kinds[e.kind < 4 ? e.kind : 0]);
+	}
+}
+
+/* The id of a header (the produced one has none yet: its fields are hashed). */
+static void header_id(ssp_hash *id, const ssp_header *h)
+{
+	ssp_buf e;
+	ssp_buf_init(&e, 1024 + SSP_QC_MAX);
+	ssp_header_encode(&e, h, true);
+	ssp_sha256(id, e.data, e.len);
+	ssp_buf_free(&e);
+}
+
+int ssp_bftc_load(ssp_bftc *b, const ssp_chain *c)
+{
+	ssp_txn *rt = NULL;
+	ssp_head hd;
+	const uint8_t *raw;
+	size_t len;
+	ssp_header h;
+	ssp_rd rd;
+	int rc = ssp_store_read(ssp_chain_store(c), &rt);
+	if (rc) return rc;
+	if ((rc = ssp_chain_read_head(c, rt, &hd)) ||
+	    (rc = ssp_chain_read_block(c, rt, 0, &raw, &len)))
+		goto out;
+	ssp_rd_init(&rd, raw, len);
+	if (ssp_header_read(&h, &rd)) {
+		rc = SSP_ERR_DBCORRUPT;
+		goto out;
+	}
+	ssp_bft_params p = {.n = b->n,
+	                    .keys = b->keys,
+	                    .onion = b->onion,
+	                    .onion_len = b->onion_len,
+	                    .genesis_id = h.id,
+	                    .genesis_time_ms = ssp_genesis_time_ms(b->g),
+	                    .genesis_seed = b->genesis_seed,
+	                    .slot_ms = (uint32_t)ssp_genesis_params(b->g)->block_interval_ms,
+	                    .max_blocks = 1u << 20};
+	ssp_bft_free(b->m);
+	b->m = NULL;
+	if ((rc = ssp_bft_new(&b->m, &p))) goto out;
+	/* the committed blocks, verified when they were committed */
+	for (uint64_t i = 1; i <= hd.height && !rc; i++) {
+		ssp_bft_block blk;
+		if ((rc = ssp_chain_read_block(c, rt, i, &raw, &len))) break;
+		ssp_rd_init(&rd, raw, len);
+		if (ssp_header_read(&h, &rd) || to_block(b, &blk, &h, &h.id, false)) {
+			rc = SSP_ERR_DBCORRUPT;
+			break;
+		}
+		rc = ssp_bft_add_block(b->m, &blk);
+		if (rc == SSP_ERR_EXISTS) rc = 0;
+		if (rc && !ssp_err_local(rc)) {
+			SSP_LOGE(LOG, "committed block %llu refused by the consensus rules: %s",
+			         (unsigned long long)i, ssp_strerror(rc));
+			rc = SSP_ERR_DBCORRUPT;
+		}
+	}
+	drain_evidence(b);
+	/* the vote watermark, and the QC justifying its source (a restart must carry it) */
+	uint8_t *rec = NULL;
+	size_t rl = 0;
+	if (!rc) rc = ssp_chain_read_vote_record(c, rt, &rec, &rl);
+	if (!rc && rl) {
+		if (rl < 1 + 2 * 40 || rec[0] != WM_VERSION) {
+			rc = SSP_ERR_DBCORRUPT;
+		} else {
+			ssp_bft_qc qc;
+			link_get(rec + 1, &b->wm.vote_source, &b->wm.vote_target);
+			if (rl > 1 + LINK_LEN) {
+				if (qc_decode(b, &qc, rec + 1 + LINK_LEN, rl - 1 - LINK_LEN, true))
+					rc = SSP_ERR_DBCORRUPT;
+				else
+					b->wm.source_qc = qc;
+			}
+			b->voted = b->wm.vote_target.id;
+		}
+		if (!rc && b->wm.source_qc.target.height) {
+			int q = ssp_bft_add_qc(b->m, &b->wm.source_qc);
+			if (q && q != SSP_ERR_NOTFOUND && !ssp_err_local(q))
+				SSP_LOGW(LOG, "the vote watermark's QC was refused: %s", ssp_strerror(q));
+		}
+	}
+	free(rec);
+out:
+	ssp_txn_end(rt);
+	return rc;
+}
+
+/* ----------------------------------------------------------- the onion */
+
+int ssp_bftc_onion_secret(ssp_hash *out, const ssp_signer *s, const char *chain_id)
+{
+	ssp_hash d;
+	ssp_sig a, b2;
+	int rc;
+	ssp_onion_secret_digest(&d, chain_id);
+	if ((rc = s->sign(s->ctx, &a, &d)) || (rc = s->sign(s->ctx, &b2, &d))) return rc;
+	/* deterministic signatures only (Ed25519): the secret must be the same every time */
+	if (memcmp(a.b, b2.b, sizeof a.b)) return SSP_ERR_KEYTYPE;
+	ssp_onion_secret(out, &a);
+	sodium_memzero(&a, sizeof a);
+	sodium_memzero(&b2, sizeof b2);
+	return 0;
+}
+
+int ssp_bftc_set_producer(ssp_bftc *b, const ssp_signer *s)
+{
+	ssp_addr a;
+	ssp_hash secret, x;
+	int rc;
+	ssp_addr_from_pubkey(&a, &s->pub);
+	int me = producer_index(b, &a);
+	if (me < 0) return SSP_ERR_NOTFOUND;
+	if ((rc = ssp_bftc_onion_secret(&secret, s, ssp_genesis_chain_id(b->g)))) return rc;
+	size_t ncps = b->onion_len / ONION_CP + 1;
+	ssp_hash *cps = ssp_malloc(ncps * sizeof *cps);
+	if (!cps) return SSP_ERR_NOMEM;
+	x = secret;
+	for (uint64_t j = 0; j <= b->onion_len; j++) {
+		if (j % ONION_CP == 0) cps[j / ONION_CP] = x;
+		if (j < b->onion_len) ssp_sha256(&x, x.b, 32);
+	}
+	sodium_memzero(&secret, sizeof secret);
+	if (memcmp(x.b, b->onion[me].b, 32)) {
+		free(cps);
+		return SSP_ERR_BFT_REVEAL; /* the genesis holds another commitment for this key */
+	}
+	free(b->cps);
+	b->cps = cps;
+	b->ncps = ncps;
+	b->me = me;
+	b->signer = *s;
+	return 0;
+}
+
+/* Element i (1..k) of this producer's onion: SHA-256^(k-i)(secret). */
+static int onion_element(const ssp_bftc *b, ssp_hash *out, uint64_t i)
+{
+	if (i == 0 || i > b->onion_len) return SSP_ERR_RANGE;
+	uint64_t j = b->onion_len - i;
+	ssp_hash x = b->cps[j / ONION_CP];
+	for (uint64_t s = 0; s < j % ONION_CP; s++)
+		ssp_sha256(&x, x.b, 32);
+	*out = x;
+	return 0;
+}
+
+/* -------------------------------------------------- the chain's interface */
+
+static int bc_producer(void *ctx, const ssp_chain *c, const ssp_head *parent, uint64_t slot,
+                       ssp_pubkey *key)
+{
+	ssp_bftc *b = ctx;
+	uint32_t idx;
+	(void)c;
+	int rc = ssp_bft_producer(b->m, &idx, &parent->id, slot);
+	if (rc == SSP_ERR_NOTFOUND) return SSP_ERR_BFT_CONFLICT; /* the head was left behind */
+	if (rc) return rc;
+	*key = b->keys[idx];
+	return 0;
+}
+
+/* The full check of a header whose parent the machine holds; adds it. */
+static int add_header(ssp_bftc *b, const ssp_header *h, const ssp_hash *id)
+{
+	ssp_bft_block blk;
+	if (ssp_bft_get(b->m, NULL, id)) return 0; /* checked when it was added */
+	if (!ssp_bft_get(b->m, NULL, &h->prev_id)) return SSP_ERR_NOTFOUND;
+	int rc = to_block(b, &blk, h, id, true);
+	if (!rc) rc = ssp_bft_add_block(b->m, &blk);
+	if (rc == SSP_ERR_EXISTS) rc = 0;
+	drain_evidence(b);
+	return rc;
+}
+
+static int bc_check(void *ctx, const ssp_chain *c, const ssp_header *h)
+{
+	ssp_bftc *b = ctx;
+	ssp_hash id;
+	(void)c;
+	header_id(&id, h);
+	int rc = add_header(b, h, &id);
+	return rc == SSP_ERR_NOTFOUND ? SSP_ERR_BFT_CONFLICT : rc;
+}
+
+static uint64_t bc_finalized(void *ctx, const ssp_chain *c, const ssp_head *head)
+{
+	ssp_bftc *b = ctx;
+	ssp_bft_ref f;
+	(void)c;
+	ssp_bft_final(b->m, &f);
+	return ssp_bft_descends(b->m, &f.id, &head->id) ? f.height : 0;
+}
+
+static int bc_prepare(void *ctx, const ssp_chain *c, ssp_header *h)
+{
+	ssp_bftc *b = ctx;
+	ssp_bft_block t;
+	(void)c;
+	if (b->me < 0) return SSP_ERR_BLOCK_PRODUCER;
+	int rc = ssp_bft_propose(b->m, &t, (uint32_t)b->me, &h->prev_id, h->slot);
+	if (rc) return rc;
+	ssp_hash reveal;
+	if ((rc = onion_element(b, &reveal, ssp_bft_round(h->slot, b->n) + 1)))
+		return SSP_ERR_BFT_REVEAL; /* the onion is used up: register a new one */
+	memcpy(h->seed_reveal, reveal.b, 32);
+	h->seed_len = 32;
+	h->qc = NULL;
+	h->qc_len = 0;
+	if (t.has_qc && qc_encode(b, &b->qcbuf, &t.qc.source, &t.qc.target, t.qc.bits)) {
+		h->qc = b->qcbuf.data;
+		h->qc_len = (uint32_t)b->qcbuf.len;
+		b->st.qcs_made++;
+	}
+	return 0;
+}
+
+void ssp_bftc_consensus(ssp_bftc *b, ssp_consensus *out)
+{
+	*out = (ssp_consensus){.producer = bc_producer,
+	                       .finalized = bc_finalized,
+	                       .check = bc_check,
+	                       .prepare = bc_prepare,
+	                       .ctx = b};
+}
+
+/* ------------------------------------------------------------ fork choice */
+
+/* A branch as the machine sees it; false when it is not a candidate (unknown, off final). */
+static bool bc_branch(ssp_bftc *b, const ssp_branch *x, ssp_bft_branch *out)
+{
+	ssp_bft_ref f;
+	ssp_bft_final(b->m, &f);
+	*out = (ssp_bft_branch){0, x->tip_time_ms, x->tip_id};
+	return !ssp_bft_branch_justified(b->m, &out->justified_height, &x->tip_id) &&
+	       ssp_bft_descends(b->m, &f.id, &x->tip_id);
+}
+
+static int bc_compare(void *ctx, const ssp_branch *a, const ssp_branch *bb)
+{
+	ssp_bftc *b = ctx;
+	ssp_bft_branch x, y;
+	bool ok_a = bc_branch(b, a, &x), ok_b = bc_branch(b, bb, &y);
+	if (ok_a != ok_b) return ok_a ? 1 : -1;
+	if (!ok_a) return 0; /* neither can be followed */
+	return ssp_bft_branch_cmp(&x, &y);
+}
+
+static int bc_check_header(void *ctx, const ssp_chain *c, const ssp_header *h)
+{
+	ssp_bftc *b = ctx;
+	int p = producer_index(b, &h->producer);
+	if (p < 0) return SSP_ERR_BLOCK_PRODUCER;
+	int rc = ssp_header_check_sig(h, ssp_genesis_chain_id(ssp_chain_genesis(c)), &b->keys[p]);
+	if (rc) return rc;
+	rc = add_header(b, h, &h->id);
+	/* off the final block: stale, no blame; an unknown parent: the fork database keeps it
+	 * unchecked (signed by a producer of the set) until its parent is here */
+	return rc == SSP_ERR_BFT_CONFLICT ? SSP_ERR_FINAL_POP : rc;
+}
+
+void ssp_bftc_forkchoice(ssp_bftc *b, ssp_forkchoice *out)
+{
+	*out = (ssp_forkchoice){.compare = bc_compare, .check_header = bc_check_header, .ctx = b};
+}
+
+/* ----------------------------------------------------------------- votes */
+
+int ssp_bftc_vote_in(ssp_bftc *b, const uint8_t *raw, size_t len, bool *fresh)
+{
+	ssp_bft_vote v;
+	ssp_sig sig;
+	ssp_hash d;
+	*fresh = false;
+	if (len != SSP_BFTC_VOTE_LEN || raw[0] != 1) return SSP_ERR_DECODE;
+	v.voter = (uint32_t)(raw[1] | raw[2] << 8);
+	if (v.voter >= b->n) return SSP_ERR_DECODE;
+	link_get(raw + 3, &v.source, &v.target);
+	if (v.source.height >= v.target.height) return SSP_ERR_DECODE;
+	memcpy(sig.b, raw + 3 + LINK_LEN, SSP_SIG_LEN);
+	slink *l = slink_find(b, &v.source, &v.target);
+	if (l && bit_get(l->bits, v.voter) && !memcmp(l->sig[v.voter].b, sig.b, SSP_SIG_LEN))
+		return 0; /* known: counted before */
+	if (!ssp_bft_get(b->m, NULL, &v.target.id) || !ssp_bft_get(b->m, NULL, &v.source.id)) {
+		b->st.votes_early++; /* checked once its blocks are here */
+		return SSP_ERR_NOTFOUND;
+	}
+	vote_digest(b, &d, &v.source, &v.target);
+	if (ssp_verify_digest(&b->keys[v.voter], &d, &sig)) {
+		b->st.votes_bad++;
+		return SSP_ERR_BADSIG;
+	}
+	int rc = ssp_bft_add_vote(b->m, &v);
+	drain_evidence(b);
+	if (rc) {
+		if (!ssp_err_local(rc)) b->st.votes_bad++;
+		return rc;
+	}
+	slink_put(b, &v.source, &v.target, v.voter, &sig);
+	b->st.votes_ok++;
+	*fresh = true;
+	return 0;
+}
+
+int ssp_bftc_vote_out(ssp_bftc *b, ssp_chain *c, uint8_t out[SSP_BFTC_VOTE_LEN])
+{
+	const ssp_head *head = ssp_chain_head(c);
+	ssp_bft_vote v;
+	ssp_bft_qc qc;
+	ssp_bft_watermark next;
+	ssp_hash d;
+	ssp_sig sig;
+	int rc;
+	if (b->me < 0 || head->height == 0) return SSP_ERR_NOTFOUND;
+	if (!memcmp(b->voted.b, head->id.b, 32)) return SSP_ERR_EXISTS;
+	if ((rc = ssp_bft_vote_for(b->m, &v, &qc, (uint32_t)b->me, &head->id))) return rc;
+	if ((rc = ssp_bft_may_vote(&next, &b->wm, &v.source, &v.target, &qc))) {
+		b->voted = head->id; /* not again for this head */
+		return rc;
+	}
+	/* the watermark, durable before the vote exists outside this function */
+	ssp_buf rec;
+	ssp_buf_init(&rec, 1 + LINK_LEN + SSP_QC_MAX);
+	uint8_t lk[LINK_LEN];
+	ssp_buf_u8(&rec, WM_VERSION);
+	link_put(lk, &v.source, &v.target);
+	ssp_buf_put(&rec, lk, sizeof lk);
+	if (qc.target.height) {
+		ssp_buf q;
+		ssp_buf_init(&q, SSP_QC_MAX);
+		if (qc_encode(b, &q, &qc.source, &qc.target, qc.bits))
+			ssp_buf_put(&rec, q.data, q.len);
+		else
+			SSP_LOGW(LOG, "the QC justifying %llu is not kept whole: voting without it",
+			         (unsigned long long)qc.target.height);
+		ssp_buf_free(&q);
+	}
+	rc = rec.err ? rec.err : ssp_chain_write_vote_record(c, rec.data, rec.len);
+	ssp_buf_free(&rec);
+	if (rc) return rc;
+	b->wm = next;
+	b->voted = head->id;
+	vote_digest(b, &d, &v.source, &v.target);
+	if ((rc = b->signer.sign(b->signer.ctx, &sig, &d))) return rc;
+	out[0] = 1;
+	out[1] = (uint8_t)b->me;
+	out[2] = (uint8_t)(b->me >> 8);
+	link_put(out + 3, &v.source, &v.target);
+	memcpy(out + 3 + LINK_LEN, sig.b, SSP_SIG_LEN);
+	rc = ssp_bft_add_vote(b->m, &v);
+	drain_evidence(b);
+	if (!rc) slink_put(b, &v.source, &v.target, (uint32_t)b->me, &sig);
+	b->st.votes_made++;
+	return rc == SSP_ERR_NOMEM ? rc : 0;
+}
+
+/* ------------------------------------------------------------- queries */
+
+uint64_t ssp_bftc_final_on(const ssp_bftc *b, const ssp_chain *c)
+{
+	ssp_bft_ref f;
+	ssp_bft_final(b->m, &f);
+	return ssp_bft_descends(b->m, &f.id, &ssp_chain_head(c)->id) ? f.height : 0;
+}
+
+const ssp_pubkey *ssp_bftc_slot_producer(ssp_bftc *b, const ssp_hash *parent, uint64_t slot)
+{
+	uint32_t idx;
+	return ssp_bft_producer(b->m, &idx, parent, slot) ? NULL : &b->keys[idx];
+}
+
+int ssp_bftc_may_produce(ssp_bftc *b, const ssp_hash *parent, uint64_t slot)
+{
+	ssp_bft_block t;
+	if (b->me < 0) return SSP_ERR_BLOCK_PRODUCER;
+	return ssp_bft_propose(b->m, &t, (uint32_t)b->me, parent, slot);
+}
+
+void ssp_bftc_info(const ssp_bftc *b, ssp_bftc_stats *out)
+{
+	ssp_bft_ref j, f;
+	*out = b->st;
+	ssp_bft_justified(b->m, &j);
+	ssp_bft_final(b->m, &f);
+	out->justified = j.height;
+	out->final = f.height;
+	out->blocks_held = ssp_bft_count(b->m);
+	out->set_size = b->n;
+	out->me = b->me;
+	out->conflicted = ssp_bft_conflicted(b->m);
+}
