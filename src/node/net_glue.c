@@ -708,6 +708,22 @@ int ssp_node_net_start(ssp_node *n)
 
 /* ----------------------------------------------------------- RPC, metrics */
 
+json_t *ssp_node_consensus_json(ssp_node *n)
+{
+	if (!n->bft)
+		return json_pack("{s:s, s:I}", "kind", n->rr ? "round-robin" : "single",
+		                 "producers", (json_int_t)(n->nproducers ? n->nproducers : 1));
+	return json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I}", "kind", "bft",
+	                 "producers", (json_int_t)n->nproducers, "justified_height",
+	                 (json_int_t)atomic_load(&n->bft_justified), "final_height",
+	                 (json_int_t)atomic_load(&n->bft_final), "votes", "received",
+	                 (json_int_t)atomic_load(&n->bft_votes_ok), "refused",
+	                 (json_int_t)atomic_load(&n->bft_votes_bad), "made",
+	                 (json_int_t)atomic_load(&n->bft_votes_made), "qcs_made",
+	                 (json_int_t)atomic_load(&n->bft_qcs), "evidence_seen",
+	                 (json_int_t)atomic_load(&n->bft_evidence));
+}
+
 json_t *ssp_node_sync_json(ssp_node *n)
 {
 	ssp_net_stats *st = ssp_net_stats_get(n->net);
@@ -815,13 +831,32 @@ char *ssp_node_net_metrics(ssp_node *n)
 	    "# TYPE ssp_fork_blocks gauge\nssp_fork_blocks %llu\n"
 	    "# HELP ssp_fork_blocks_refused_total Blocks or branches from peers refused as "
 	    "invalid by fork handling.\n"
-	    "# TYPE ssp_fork_blocks_refused_total counter\nssp_fork_blocks_refused_total %llu\n",
+	    "# TYPE ssp_fork_blocks_refused_total counter\nssp_fork_blocks_refused_total %llu\n"
+	    "# HELP ssp_bft_justified_height The consensus' latest justified block (BFT).\n"
+	    "# TYPE ssp_bft_justified_height gauge\nssp_bft_justified_height %llu\n"
+	    "# HELP ssp_bft_votes_received_total Votes of other delegates verified and counted.\n"
+	    "# TYPE ssp_bft_votes_received_total counter\nssp_bft_votes_received_total %llu\n"
+	    "# HELP ssp_bft_votes_refused_total Votes refused (bad signature or link).\n"
+	    "# TYPE ssp_bft_votes_refused_total counter\nssp_bft_votes_refused_total %llu\n"
+	    "# HELP ssp_bft_votes_made_total Votes this delegate signed.\n"
+	    "# TYPE ssp_bft_votes_made_total counter\nssp_bft_votes_made_total %llu\n"
+	    "# HELP ssp_bft_qcs_made_total Quorum certificates this delegate put in its blocks.\n"
+	    "# TYPE ssp_bft_qcs_made_total counter\nssp_bft_qcs_made_total %llu\n"
+	    "# HELP ssp_bft_evidence_total Equivocations seen (two blocks for a slot, double or "
+	    "surround votes).\n"
+	    "# TYPE ssp_bft_evidence_total counter\nssp_bft_evidence_total %llu\n",
 	    s, (unsigned long long)atomic_load(&n->reorgs),
 	    (unsigned long long)atomic_load(&n->reorg_depth_last),
 	    (unsigned long long)atomic_load(&n->reorg_depth_max),
 	    (unsigned long long)atomic_load(&n->reorg_txs_back),
 	    (unsigned long long)atomic_load(&n->fork_blocks),
-	    (unsigned long long)atomic_load(&n->fork_refused));
+	    (unsigned long long)atomic_load(&n->fork_refused),
+	    (unsigned long long)atomic_load(&n->bft_justified),
+	    (unsigned long long)atomic_load(&n->bft_votes_ok),
+	    (unsigned long long)atomic_load(&n->bft_votes_bad),
+	    (unsigned long long)atomic_load(&n->bft_votes_made),
+	    (unsigned long long)atomic_load(&n->bft_qcs),
+	    (unsigned long long)atomic_load(&n->bft_evidence));
 	free(s);
 	if (len < 0) return NULL;
 	/* the propagation histogram: cumulative buckets, as Prometheus wants them */

@@ -170,6 +170,9 @@ typedef struct ssp_node {
 	char why[4096]; /* the reason start-up failed, for main's one-line error */
 } ssp_node;
 
+/* chain_getInfo's "consensus": kind, producers, and for BFT justification, finality, votes. */
+json_t *ssp_node_consensus_json(ssp_node *n);
+
 SSP_WUR int ssp_node_start(ssp_node *n);
 /* Runs the loop until a signal or a fatal error; returns the exit code. */
 int ssp_node_run(ssp_node *n);

@@ -108,6 +108,7 @@ static int m_chain_getInfo(void *ctx, json_t *params, json_t **res, ssp_rpc_erro
 		/* what token_create moves to the pool on top of the fee */
 		json_object_set_new(*res, "token_create_fee", jamount(p->token_create_fee));
 		if (n->net) json_object_set_new(*res, "sync", ssp_node_sync_json(n));
+		json_object_set_new(*res, "consensus", ssp_node_consensus_json(n));
 	}
 	return *res ? 0 : fail_err(n, err, SSP_ERR_NOMEM);
 }

@@ -84,7 +84,7 @@ class RemoteNode(RpcClient):
 
 
 class Testnet:
-    def __init__(self, bindir, nodes=4, full=0, interval=300):
+    def __init__(self, bindir, nodes=4, full=0, interval=300, consensus=None):
         self.bindir = bindir
         self.ssp = os.path.join(bindir, "ssp")
         self.dir = os.path.join(tempdir("ssp-testnet-"), "net")
@@ -95,6 +95,8 @@ class Testnet:
                 break
         self.args = ["--nodes", str(nodes), "--full-nodes", str(full), "--interval", str(interval),
                      "--base-port", str(base)]
+        if consensus:
+            self.args += ["--consensus", consensus]
         self.nodes = []
         _nets.append(self)
 

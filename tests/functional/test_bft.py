@@ -1,0 +1,210 @@
+"""BFT consensus on a local testnet (`ssp testnet up --consensus bft`: four
+real sspd producers on loopback; issue 9). Checked from outside, through RPC,
+the metrics and the blocks' own bytes:
+
+- the nodes converge and finality follows the head within 2 blocks (votes
+  over P2P, quorum certificates in the headers), not the 3 of the
+  last-irreversible-block rule;
+- every header reveals the next element of its producer's hash onion: the
+  reveals of one producer hash back to each other and to the genesis
+  commitment (so no producer could pick its reveal); each round's order is
+  a permutation of the set, and the orders differ between rounds;
+- every QC in a header is a quorum (3 of 4) of valid Ed25519 vote
+  signatures over its link, checked here with PyNaCl;
+- kill -9 of one producer: the other three (a quorum) keep finalising; it
+  restarts, catches up and votes again;
+- double signing (a copy of a producer's datadir and key run as a second
+  node): the honest nodes see the equivocation (ssp_bft_evidence_total),
+  and no final block is ever reverted or differs between nodes."""
+import hashlib
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+
+try:
+    import nacl.signing
+    import nacl.exceptions
+except ImportError:  # pyenv's python3 may lack Debian's python3-nacl: use the system one
+    if os.path.exists("/usr/bin/python3") and sys.executable != "/usr/bin/python3":
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    print("FAIL - PyNaCl missing: apt-get install python3-nacl (scripts/install-deps.sh)")
+    sys.exit(1)
+
+from sspnode import Failure, bindir_from_argv, check, main, wait_for
+from sspnet import Testnet, _ports_free
+
+
+def metric(node, name):
+    text = urllib.request.urlopen(node.url.replace("/rpc", "/metrics"), timeout=10).read().decode()
+    m = re.search(r"^%s (\d+)$" % name, text, re.M)
+    return int(m.group(1)) if m else None
+
+
+def vote_digest(chain_id, link):
+    cid = chain_id.encode()
+    return hashlib.sha256(b"SSP/vote/v1\x00" + bytes([len(cid)]) + cid + link).digest()
+
+
+def check_qc(qc, keys, chain_id, height):
+    """A QC's bytes: link(80) | u16 n | bitmap | one signature per set bit, all valid."""
+    link, n = qc[:80], struct.unpack_from("<H", qc, 80)[0]
+    bml = (n + 7) // 8
+    bits = [i for i in range(n) if qc[82 + i // 8] >> (i % 8) & 1]
+    sigs = qc[82 + bml:]
+    if not (n == len(keys) and len(sigs) == 64 * len(bits) and len(bits) >= 3):
+        raise Failure("block %d: QC over %d of %d voters, %d signature bytes"
+                      % (height, len(bits), n, len(sigs)))
+    src_h, tgt_h = struct.unpack_from("<Q", link, 0)[0], struct.unpack_from("<Q", link, 40)[0]
+    if not src_h < tgt_h < height:
+        raise Failure("block %d: QC link %d -> %d not below it" % (height, src_h, tgt_h))
+    d = vote_digest(chain_id, link)
+    for k, i in enumerate(bits):
+        try:
+            nacl.signing.VerifyKey(keys[i]).verify(d, sigs[64 * k:64 * k + 64])
+        except nacl.exceptions.BadSignatureError:
+            raise Failure("block %d: QC signature of voter %d does not verify" % (height, i))
+    return tgt_h
+
+
+def final_ids(nodes):
+    """{height: id} of every node's final block now."""
+    out = {}
+    for n in nodes:
+        f = n.rpc("chain_getInfo")["finalized_height"]
+        out.setdefault(f, set()).add(n.rpc("chain_getBlock", {"height": f})["id"])
+    return out
+
+
+def test():
+    bindir = bindir_from_argv()
+    net = Testnet(bindir, nodes=4, interval=500, consensus="bft")
+    net.up()
+    n0, n1, n2, n3 = net.nodes
+    with open(os.path.join(net.dir, "genesis.json")) as f:
+        genesis = __import__("json").load(f)
+    chain_id = genesis["chain_id"]
+    keys = [bytes.fromhex(k.split(":")[1]) for k in genesis["producers"]]
+    commits = [bytes.fromhex(c) for c in genesis["bft"]["onion"]]
+    h = net.wait_converged(min_height=16, timeout=60)
+    check(h >= 16, "4 BFT nodes converge on one head (height %d)" % h)
+    info = n1.rpc("chain_getInfo")
+    c = info["consensus"]
+    check(c["kind"] == "bft" and c["producers"] == 4 and c["votes"]["received"] > 0
+          and c["votes"]["made"] > 0, "chain_getInfo reports the BFT consensus: %s" % c)
+    lags = []
+    for _ in range(12):
+        for n in net.nodes:
+            i = n.rpc("chain_getInfo")
+            lags.append(i["height"] - i["finalized_height"])
+        time.sleep(0.25)
+    lags.sort()
+    check(lags[len(lags) // 2] <= 2 and min(lags) >= 0,
+          "finality follows the head by votes: median lag %d blocks (max %d)"
+          % (lags[len(lags) // 2], lags[-1]))
+
+    # the blocks' own bytes: onion reveals and QCs
+    blocks = [n0.rpc("chain_getBlock", {"height": k}) for k in range(1, h + 1)]
+    first = {}  # producer -> the commitment its first reveal hashes to
+    addr_of = {}
+    for b in blocks:
+        addr_of.setdefault(b["producer"], None)
+    check(len(addr_of) == 4, "all four producers made blocks")
+    interval = genesis["params"]["block_interval_ms"]
+    last = {}  # producer -> (round, reveal)
+    orders = {}
+    qcs = 0
+    for b in blocks:
+        slot = (b["timestamp"] - genesis["genesis_time"]) // interval if "timestamp" in b else None
+        rnd = b["slot"] // 4
+        rv = bytes.fromhex(b["seed_reveal"])
+        if len(rv) != 32:
+            raise Failure("block %d reveals %d bytes" % (b["height"], len(rv)))
+        prev = last.get(b["producer"])
+        x, steps = rv, rnd - prev[0] if prev else rnd + 1
+        for _ in range(steps):
+            x = hashlib.sha256(x).digest()
+        if not prev:
+            first[b["producer"]] = x
+        if x != (prev[1] if prev else x) or x not in commits and not prev:
+            raise Failure("block %d: its reveal does not hash %d times to the producer's %s"
+                          % (b["height"], steps, "last one" if prev else "commitment"))
+        last[b["producer"]] = (rnd, rv)
+        orders.setdefault(rnd, {})[b["slot"] % 4] = b["producer"]
+        if b["finality_qc"]:
+            check_qc(bytes.fromhex(b["finality_qc"]), keys, chain_id, b["height"])
+            qcs += 1
+    check(qcs >= h - 4, "%d of %d headers carry a QC of >= 3 valid vote signatures" % (qcs, h))
+    check(len(set(first.values())) == len(first) == 4,
+          "%d reveals hash back to their producers' onions, 4 distinct genesis commitments" % h)
+    full = [tuple(o[i] for i in range(4)) for r, o in sorted(orders.items()) if len(o) == 4 and r > 0]
+    check(all(len(set(o)) == 4 for o in full), "each full round is a permutation of the set")
+    check(len(full) < 3 or len(set(full)) > 1,
+          "the round order changes between rounds (%d distinct in %d full rounds)"
+          % (len(set(full)), len(full)))
+
+    # one producer down: the other three are a quorum and keep finalising
+    before = final_ids(net.nodes)
+    n3.kill9()
+    f0 = n0.rpc("chain_getInfo")["finalized_height"]
+    wait_for(lambda: n0.rpc("chain_getInfo")["finalized_height"] >= f0 + 6, 30,
+             "finality to go on with 3 of 4 producers")
+    i0 = n0.rpc("chain_getInfo")
+    check(i0["height"] - i0["finalized_height"] <= 3,
+          "with one producer down the lag stays small: %d" % (i0["height"] - i0["finalized_height"]))
+    made = None
+    net.up()  # restarts node3 only
+    net.wait_converged(timeout=60, min_height=i0["height"] + 2)
+    made = n3.rpc("chain_getInfo")["consensus"]["votes"]["made"]
+    wait_for(lambda: n3.rpc("chain_getInfo")["consensus"]["votes"]["made"] > made, 20,
+             "the restarted producer to vote again")
+
+    # double signing: a copy of node3 (datadir and key) run as another node
+    n3.kill9()
+    copy = os.path.join(net.dir, "node3copy")
+    # the same chain and producer key; its own P2P identity (peers refuse a second
+    # connection from one node id)
+    shutil.copytree(n3.datadir, copy,
+                    ignore=shutil.ignore_patterns("sspd.pid", "*.lock", "node.key", "peers.txt"))
+    net.up()
+    port = None
+    for p in range(29900, 29990, 2):
+        if _ports_free(p, 2):
+            port = p
+            break
+    log = open(os.path.join(net.dir, "node3copy.log"), "ab")
+    env = dict(os.environ, SSP_PRODUCER_PASSWORD="")
+    twin = subprocess.Popen([os.path.join(bindir, "sspd"), "--genesis",
+                             os.path.join(net.dir, "genesis.json"), "--datadir", copy,
+                             "--rpc-listen", "127.0.0.1:%d" % (port + 1),
+                             "--p2p-listen", "127.0.0.1:%d" % port, "--peer", n0.p2p, "--peer", n1.p2p,
+                             "--producer-key", os.path.join(net.dir, "keys", "node3")],
+                            stdout=log, stderr=log, env=env)
+    try:
+        wait_for(lambda: any((metric(n, "ssp_bft_evidence_total") or 0) > 0 for n in (n0, n1, n2)), 40,
+                 "honest nodes to see node3's equivocation")
+    finally:
+        twin.send_signal(signal.SIGKILL)
+        twin.wait(10)
+        log.close()
+    ev = [metric(n, "ssp_bft_evidence_total") for n in (n0, n1, n2)]
+    check(any(e > 0 for e in ev), "the double signing was seen as evidence: %s" % ev)
+    h2 = net.wait_converged(timeout=60, min_height=h + 5)
+    after = final_ids(net.nodes)
+    for fh, ids in list(before.items()) + list(after.items()):
+        check(len(ids) == 1, "one final block at height %d on every node" % fh)
+        for n in net.nodes:
+            check(n.rpc("chain_getBlock", {"height": fh})["id"] in ids,
+                  "final block %d is still on %s" % (fh, n.name))
+    net.check_logs()
+    return "BFT testnet: lag median %d, %d QCs verified, evidence %s, height %d" % (
+        lags[len(lags) // 2], qcs, ev, h2)
+
+
+if __name__ == "__main__":
+    main(test)
