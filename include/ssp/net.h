@@ -55,6 +55,7 @@ typedef struct {
 	int (*tx)(void *ctx, const uint8_t *raw, size_t n, ssp_hash *txid, bool *fault);
 	bool (*have_tx)(void *ctx, const ssp_hash *txid); /* pending or on chain */
 	void (*blocks_ready)(void *ctx);                  /* wake the chain thread */
+	bool votes; /* the chain runs BFT: take VOTE frames (else they are dropped unread) */
 	void *ctx;
 } ssp_net_config;
 

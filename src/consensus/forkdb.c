@@ -402,7 +402,7 @@ int ssp_forkdb_best(ssp_forkdb *f, const ssp_chain *c, ssp_fork_plan *plan)
 	if (rc) return rc;
 	for (size_t i = 0; i < f->n; i++) {
 		fentry *tip = &f->e[i];
-		if (has_child(f, tip) || waits(f, tip)) continue;
+		if (has_child(f, tip)) continue;
 		fentry *root = root_of(f, tip);
 		uint64_t fork = root->height - 1;
 		if (!on_chain(c, rt, &root->prev, fork)) {
@@ -419,6 +419,7 @@ int ssp_forkdb_best(ssp_forkdb *f, const ssp_chain *c, ssp_fork_plan *plan)
 			continue;
 		}
 		if (fork < head->finalized) continue; /* never across the final height */
+		if (waits(f, tip)) continue;          /* a block of it not checked yet */
 		ssp_branch theirs = {.tip_height = tip->height,
 		                     .first_slot = root->slot,
 		                     .first_id = root->id,

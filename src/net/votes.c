@@ -68,6 +68,10 @@ void net_on_vote(peer *p, const uint8_t *raw, size_t len)
 {
 	ssp_net *n = p->net;
 	atomic_fetch_add(&n->stats.votes_in, 1);
+	if (!n->cfg.votes) { /* a round-robin chain has no votes to count */
+		atomic_fetch_add(&n->stats.votes_dropped, 1);
+		return;
+	}
 	if (!len) {
 		net_misbehave(p, SCORE_BAN, "empty vote");
 		return;

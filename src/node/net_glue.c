@@ -700,6 +700,7 @@ int ssp_node_net_start(ssp_node *n)
 	                     .tx = cb_tx,
 	                     .have_tx = cb_have_tx,
 	                     .blocks_ready = cb_blocks_ready,
+	                     .votes = n->bft != NULL,
 	                     .ctx = n};
 	rc = ssp_net_start(&n->net, &n->loop, &nc, why, sizeof why);
 	if (rc) snprintf(n->why, sizeof n->why, "%s", why);

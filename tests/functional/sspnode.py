@@ -39,6 +39,9 @@ def _cleanup():
             p.kill()
             p.wait(10)
     for d in _dirs:
+        if os.environ.get("SSP_KEEP_TMP"):  # debugging: leave datadirs and logs
+            print("kept %s" % d)
+            continue
         shutil.rmtree(d, ignore_errors=True)
     for f in _files:
         try:
