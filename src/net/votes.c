@@ -108,8 +108,10 @@ size_t ssp_net_take_votes(ssp_net *n, uint8_t **raws, size_t *lens, uint64_t *pe
 		peers[k] = n->vin[k].peer;
 		k++;
 	}
-	memmove(n->vin, n->vin + k, (n->nvin - k) * sizeof *n->vin);
-	n->nvin -= k;
+	if (k) {
+		memmove(n->vin, n->vin + k, (n->nvin - k) * sizeof *n->vin);
+		n->nvin -= k;
+	}
 	pthread_mutex_unlock(&n->slock);
 	return k;
 }
