@@ -905,6 +905,101 @@ static void test_new(void **state)
 	}
 }
 
+/*
+ * A header whose consensus fields are right but whose state root is wrong, signed by
+ * its real producer: the chain refuses it after the consensus check let it into the
+ * machine; the producer's real block for that slot still imports (the machine counts
+ * the two headers as its equivocation, which they are) and finality goes on.
+ */
+static void test_refused_after_check(void **state)
+{
+	(void)state;
+	bn a, b;
+	variant v;
+	bn_open(&a, NULL);
+	bn_open(&b, NULL);
+	grow(&a, &b, 5);
+	produce_from(&a, 0);
+	variant_of_head(&v, &a);
+	ssp_header h = v.blk.hdr;
+	h.state_root.b[0] ^= 1;
+	ssp_bftc_stats before, after;
+	ssp_bftc_info(b.b, &before);
+	assert_int_equal(import_header(&b, &h, &K[v.producer]), SSP_ERR_BLOCK_STATE);
+	ssp_bftc_info(b.b, &after);
+	assert_int_equal(after.blocks_held, before.blocks_held + 1); /* kept by the machine */
+	uint64_t f = head(&b)->finalized;
+	assert_int_equal(import_variant(&b, &v), 0);
+	assert_memory_equal(head(&b)->id.b, head(&a)->id.b, 32);
+	ssp_bftc_info(b.b, &after);
+	assert_int_equal(after.evidence, before.evidence + 1);
+	grow(&a, &b, 2);
+	assert_true(head(&b)->finalized > f);
+	variant_free(&v);
+	bn_close(&b, false);
+	bn_close(&a, false);
+}
+
+/* The fork database's header check (ssp_bftc_forkchoice): orphans kept, bad ones refused. */
+static void test_forkdb(void **state)
+{
+	(void)state;
+	bn a, b;
+	ssp_forkchoice fc;
+	ssp_forkdb *f;
+	uint64_t now = FX_GENESIS_MS + 100000;
+	bn_open(&a, NULL);
+	bn_open(&b, NULL);
+	grow(&a, &b, 4);
+	grow(&a, NULL, 2); /* 5 and 6: B does not have them */
+	ssp_bftc_forkchoice(b.b, &fc);
+	assert_int_equal(ssp_forkdb_new(&f, &fc, 0, 0), 0);
+	size_t l5, l6;
+	uint8_t *r5 = fx_block_copy(&a.n, 5, &l5), *r6 = fx_block_copy(&a.n, 6, &l6);
+	/* 6 first: its parent is unknown, kept as an orphan */
+	assert_int_equal(ssp_forkdb_add(f, b.n.chain, r6, l6, 7, now), 0);
+	/* 5 with its QC spoiled, or its reveal: refused */
+	ssp_header h5;
+	uint8_t *raw5 = header_at(&a, 5, &h5);
+	uint8_t qc[SSP_QC_MAX];
+	assert_true(h5.qc_len > QC_SIGS);
+	memcpy(qc, h5.qc, h5.qc_len);
+	qc[h5.qc_len - 1] ^= 1;
+	ssp_header bad = h5;
+	bad.qc = qc;
+	int prod = -1;
+	for (int i = 0; i < NP; i++)
+		if (!memcmp(K[i].addr.b, h5.producer.b, SSP_ADDR_LEN)) prod = i;
+	assert_true(prod >= 0);
+	size_t bl;
+	uint8_t *braw = fx_block_encode(&bad, NULL, NULL, 0, &K[prod], FX_CHAIN_ID, &bl);
+	assert_int_equal(ssp_forkdb_add(f, b.n.chain, braw, bl, 7, now), SSP_ERR_BFT_QC);
+	free(braw);
+	bad = h5;
+	bad.seed_reveal[0] ^= 1;
+	braw = fx_block_encode(&bad, NULL, NULL, 0, &K[prod], FX_CHAIN_ID, &bl);
+	assert_int_equal(ssp_forkdb_add(f, b.n.chain, braw, bl, 7, now), SSP_ERR_BFT_REVEAL);
+	free(braw);
+	bad = h5;
+	braw = fx_block_encode(&bad, NULL, NULL, 0, &K[(prod + 1) % NP], FX_CHAIN_ID, &bl);
+	assert_int_equal(ssp_forkdb_add(f, b.n.chain, braw, bl, 7, now), SSP_ERR_BADSIG);
+	free(braw);
+	free(raw5);
+	/* the real 5: stored, and fork choice takes 5..6 */
+	assert_int_equal(ssp_forkdb_add(f, b.n.chain, r5, l5, 7, now), 0);
+	assert_int_equal(ssp_forkdb_add(f, b.n.chain, r5, l5, 7, now), SSP_ERR_EXISTS);
+	ssp_fork_plan plan;
+	assert_int_equal(ssp_forkdb_best(f, b.n.chain, &plan), 0);
+	assert_int_equal(plan.n, 2);
+	assert_int_equal(plan.fork_height, 4);
+	ssp_fork_plan_free(&plan);
+	ssp_forkdb_free(f);
+	free(r5);
+	free(r6);
+	bn_close(&b, false);
+	bn_close(&a, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -912,6 +1007,8 @@ int main(void)
 	    cmocka_unit_test(test_bad_reveal_and_producer),
 	    cmocka_unit_test(test_bad_qc),
 	    cmocka_unit_test(test_vote_in),
+	    cmocka_unit_test(test_refused_after_check),
+	    cmocka_unit_test(test_forkdb),
 	    cmocka_unit_test(test_vote_out_restart),
 	    cmocka_unit_test(test_vote_record_damaged),
 	    cmocka_unit_test(test_set_producer),
