@@ -1000,6 +1000,37 @@ static void test_forkdb(void **state)
 	bn_close(&a, false);
 }
 
+/* A used-up onion: production stops with SSP_ERR_BFT_REVEAL, nothing committed. */
+static void test_onion_used_up(void **state)
+{
+	(void)state;
+	ssp_genesis *g0 = G;
+	G = bft_genesis(K, NP, 2); /* rounds 0 and 1: slots up to 2 * NP - 1 */
+	bn a;
+	bn_open(&a, NULL);
+	while (head(&a)->slot < 2 * NP - 1)
+		produce_from(&a, 0);
+	assert_int_equal(head(&a)->slot, 2 * NP - 1);
+	ssp_head before = *head(&a);
+	for (uint64_t s = 2 * NP; s < 3 * NP; s++) {
+		const ssp_pubkey *pk = ssp_bftc_slot_producer(a.b, &before.id, s);
+		assert_non_null(pk);
+		int i = key_index(pk);
+		ssp_signer sg;
+		ssp_block_info info;
+		be_producer(&a, i);
+		ssp_signer_soft(&sg, &K[i].sk);
+		assert_int_equal(ssp_produce_block(a.n.chain, a.n.pool, &sg, s,
+		                                   FX_GENESIS_MS + s * SLOT_MS, &info),
+		                 SSP_ERR_BFT_REVEAL);
+		assert_int_equal(ssp_chain_fatal(a.n.chain), 0);
+		assert_memory_equal(head(&a)->id.b, before.id.b, 32);
+	}
+	bn_close(&a, false);
+	ssp_genesis_free(G);
+	G = g0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1009,6 +1040,7 @@ int main(void)
 	    cmocka_unit_test(test_vote_in),
 	    cmocka_unit_test(test_refused_after_check),
 	    cmocka_unit_test(test_forkdb),
+	    cmocka_unit_test(test_onion_used_up),
 	    cmocka_unit_test(test_vote_out_restart),
 	    cmocka_unit_test(test_vote_record_damaged),
 	    cmocka_unit_test(test_set_producer),
