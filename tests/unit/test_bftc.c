@@ -1031,6 +1031,39 @@ static void test_onion_used_up(void **state)
 	G = g0;
 }
 
+/* The watermark cannot be written: no vote leaves, and the next try votes. */
+static void test_vote_out_write_fails(void **state)
+{
+	(void)state;
+	bn a;
+	uint8_t v[SSP_BFTC_VOTE_LEN];
+	bn_open(&a, NULL);
+	grow(&a, NULL, 4);
+	produce_from(&a, 0);
+	be_producer(&a, 3);
+	ssp_bftc_stats st;
+	ssp_fault_arm(SSP_FAULT_WRITE, 1, true);
+	memset(v, 0, sizeof v);
+	int rc = ssp_bftc_vote_out(a.b, a.n.chain, v);
+	ssp_fault_arm(SSP_FAULT_WRITE, 0, false);
+	assert_true(ssp_err_local(rc));
+	ssp_bftc_info(a.b, &st);
+	assert_int_equal(st.votes_made, 0);
+	for (size_t i = 0; i < sizeof v; i++)
+		assert_int_equal(v[i], 0);
+	uint8_t *rec = NULL;
+	size_t rl = 0;
+	ssp_txn *rt;
+	assert_int_equal(ssp_store_read(a.n.store, &rt), 0);
+	assert_int_equal(ssp_chain_read_vote_record(a.n.chain, rt, &rec, &rl), 0);
+	ssp_txn_end(rt);
+	assert_int_equal(rl, 0);
+	free(rec);
+	assert_int_equal(ssp_bftc_vote_out(a.b, a.n.chain, v), 0);
+	assert_int_equal(v[1], 3);
+	bn_close(&a, false);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1043,6 +1076,7 @@ int main(void)
 	    cmocka_unit_test(test_onion_used_up),
 	    cmocka_unit_test(test_vote_out_restart),
 	    cmocka_unit_test(test_vote_record_damaged),
+	    cmocka_unit_test(test_vote_out_write_fails),
 	    cmocka_unit_test(test_set_producer),
 	    cmocka_unit_test(test_new),
 	};
