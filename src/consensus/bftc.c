@@ -219,8 +219,9 @@ int ssp_bftc_new(ssp_bftc **out, const ssp_genesis *g)
 	b->me = -1;
 	ssp_buf_init(&b->qcbuf, SSP_QC_MAX);
 	if (b->n > SSP_BFT_MAX_N || !(b->addrs = ssp_calloc(b->n, sizeof *b->addrs))) {
+		int rc = b->n > SSP_BFT_MAX_N ? SSP_ERR_INVAL : SSP_ERR_NOMEM;
 		ssp_bftc_free(b);
-		return b->n > SSP_BFT_MAX_N ? SSP_ERR_INVAL : SSP_ERR_NOMEM;
+		return rc;
 	}
 	for (uint32_t i = 0; i < b->n; i++)
 		ssp_addr_from_pubkey(&b->addrs[i], &b->keys[i]);
