@@ -16,9 +16,9 @@
  * block or vote are a function of its inputs; a local failure (memory) is
  * SSP_ERR_NOMEM, never a verdict (ssp_err_local).
  *
- * Not wired into sspd yet: the node still runs the round-robin schedule of
- * ssp/consensus.h (rr.c). The delegate set is fixed for the machine's life
- * (the election's set change at round r+2 is not applied here yet).
+ * In sspd through ssp_bftc (ssp/consensus.h, bftc.c) when the genesis has a
+ * "bft" object. The delegate set is fixed for the machine's life (the
+ * election's set change at round r+2 is not applied here yet).
  *
  * Conventions as in ssp/core.h: fallible functions return 0 or a negative
  * ssp_err; predicates return bool; arguments are context, outputs, inputs.
