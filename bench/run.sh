@@ -79,6 +79,9 @@ if [ -x "$bin/ssp" ] && [ -x "$bin/ssp_txgen" ]; then
 	echo "# every node verifies every transfer: committed transfers x 4 against the all-core verify rate"
 	ratio testnet_x4_vs_verify "$(fig testnet_tps_x4)" "$(fig ed25519_verify_all_cores)"
 	ratio testnet_cpu_vs_verify_cpu "$(fig testnet_per_node_cpu_s)" "$(fig ed25519_verify_one_core)"
+	echo "# bench_bft.py: 4 BFT producers (ssp testnet up --consensus bft): finality lag, the consensus' signature cost per block"
+	timeout 300 python3 "$repo/bench/bench_bft.py" "$bin" --seconds "${BENCH_BFT_SECONDS:-40}" \
+		--verify-rate "$(fig ed25519_verify_one_core)" | grep -v '^ok - ' | tee -a "$out"
 fi
 
 echo "# bench_vm: the contract VM alone (no chain): gas-metering overhead and call rates"
