@@ -321,7 +321,7 @@ static const opt_doc opt_docs[] = {
     {"testnet up", "full-nodes", "K", "non-producing nodes in a new testnet (default 0)"},
     {"testnet up", "dir", "DIR", "the testnet's directory (default .testnet)"},
     {"testnet up", "consensus", "bft|rr",
-     "a new testnet's consensus: BFT votes and finality, or round-robin (default rr)"},
+     "a new testnet's consensus: BFT votes and finality (default), or round-robin"},
     {"testnet up", "interval", "MS", "slot length of a new testnet, >= 50 (default 500)"},
     {"testnet up", "base-port", "P", "first port: node i gets P+2i (P2P) and P+2i+1 (RPC) "
                                      "(default 26600)"},

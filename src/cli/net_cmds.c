@@ -342,7 +342,7 @@ int cli_cmd_testnet_up(cli_ctx *c, const cli_args *a)
 		const char *cons = cli_opt(a, "consensus");
 		if (cons && strcmp(cons, "bft") && strcmp(cons, "rr"))
 			return cli_usage("--consensus wants bft or rr");
-		if ((rc = tn_create(&t, nodes, full, (unsigned)base, cons && !strcmp(cons, "bft"))))
+		if ((rc = tn_create(&t, nodes, full, (unsigned)base, !cons || !strcmp(cons, "bft"))))
 			return rc;
 	}
 	for (size_t i = 0; i < t.n; i++)

@@ -1,7 +1,7 @@
 """A local network of four producers (`ssp testnet up --nodes 4`, real sspd
-processes talking the encrypted P2P protocol on loopback, taking turns by
-slot): every node converges on one head (same id and state root) with a
-finality lag of 3 blocks (> 2/3 of 4 producers on top); a transfer sent to
+processes talking the encrypted P2P protocol on loopback, the BFT consensus
+that `testnet up` now writes by default): every node converges on one head
+(same id and state root) with finality following the head; a transfer sent to
 one node is included once and visible on all with the same block and
 proof; a state proof at the finalized height (below the head) verifies
 against that height's header; net_getInfo/net_getPeers/metrics report the peers; kill -9 of a
@@ -38,7 +38,7 @@ def test():
     check(len(producers) == 4, "all four producers made blocks in turn")
     info = n2.rpc("chain_getInfo")
     check(info["finalized_height"] >= info["height"] - 4 and info["finalized_height"] > 0,
-          "finality follows the head (LIB rule): final %d at height %d" % (info["finalized_height"], info["height"]))
+          "finality follows the head: final %d at height %d" % (info["finalized_height"], info["height"]))
     check(info["sync"]["state"] in ("synced", "syncing") and info["sync"]["peers"] == 3,
           "chain_getInfo carries the sync status")
     peers = n1.rpc("net_getPeers")["peers"]
@@ -136,7 +136,7 @@ def test():
     net.down()
     net.check_logs()
     check(True, "no sanitizer report in any node's log")
-    # the stopped chain replays offline under the same round-robin rule
+    # the stopped chain replays offline under the same consensus rules
     r = subprocess.run([os.path.join(bindir, "sspd"), "--verify-db", n3.datadir, "--genesis",
                         os.path.join(net.dir, "genesis.json")], capture_output=True, text=True, timeout=120)
     check(r.returncode == 0 and r.stdout.startswith("ok"), "sspd --verify-db accepts a 4-producer chain: %s" % (r.stdout.strip() or r.stderr.strip()))
