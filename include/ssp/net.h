@@ -151,6 +151,8 @@ bool ssp_net_synced(ssp_net *n, uint64_t head_height);
 #define SSP_NET_VOTE_MAX 256
 size_t ssp_net_take_votes(ssp_net *n, uint8_t **raws, size_t *lens, uint64_t *peers, size_t max);
 void ssp_net_vote_relay(ssp_net *n, const uint8_t *raw, size_t len, uint64_t from_peer);
+/* A vote from peer was invalid (err): it is dropped and banned ("invalid vote: ..."). Any thread. */
+void ssp_net_vote_failed(ssp_net *n, uint64_t peer, int err);
 
 ssp_net_stats *ssp_net_stats_get(ssp_net *n); /* any thread */
 /* net_getInfo / net_getPeers as JSON (new references). */

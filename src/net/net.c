@@ -835,8 +835,9 @@ static void on_tick(uv_timer_t *t)
 	for (size_t i = 0; i < np; i++) {
 		peer *p = net_peer_by_id(n, pen[i].peer);
 		char w[96];
-		snprintf(w, sizeof w, "block refused: %s", ssp_strerror(pen[i].err));
-		if (p) net_misbehave(p, SCORE_BAN, w); /* an invalid block */
+		snprintf(w, sizeof w, "%s: %s", pen[i].vote ? "invalid vote" : "block refused",
+		         ssp_strerror(pen[i].err));
+		if (p) net_misbehave(p, SCORE_BAN, w); /* an invalid block or vote */
 	}
 	if (++n->ticks % 10 == 0) net_book_save(n);
 }

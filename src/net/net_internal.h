@@ -300,6 +300,7 @@ typedef struct {
 typedef struct {
 	uint64_t peer;
 	int err;
+	bool vote; /* an invalid vote (else a block) */
 } penalty;
 
 typedef struct retx {

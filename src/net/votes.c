@@ -98,6 +98,16 @@ void net_on_vote(peer *p, const uint8_t *raw, size_t len)
 	n->cfg.blocks_ready(n->cfg.ctx); /* wakes the chain thread */
 }
 
+void ssp_net_vote_failed(ssp_net *n, uint64_t peer_id, int err)
+{
+	if (ssp_err_local(err) || !peer_id) return;
+	pthread_mutex_lock(&n->slock);
+	if (n->npenalties < sizeof n->penalties / sizeof *n->penalties)
+		n->penalties[n->npenalties++] = (penalty){peer_id, err, true};
+	if (!n->closed) uv_async_send(&n->wake);
+	pthread_mutex_unlock(&n->slock);
+}
+
 size_t ssp_net_take_votes(ssp_net *n, uint8_t **raws, size_t *lens, uint64_t *peers, size_t max)
 {
 	size_t k = 0;

@@ -362,7 +362,7 @@ static bool vote_one(ssp_node *n, const uint8_t *raw, size_t len, uint64_t peer,
 	if (!ssp_err_local(rc)) {
 		SSP_LOGW(LOG, "vote from peer %llu refused: %s", (unsigned long long)peer,
 		         ssp_strerror(rc));
-		ssp_net_peer_failed(n->net, peer, rc);
+		ssp_net_vote_failed(n->net, peer, rc);
 	}
 	return true;
 }
@@ -901,6 +901,15 @@ char *ssp_node_net_metrics(ssp_node *n)
 	    "the queues were full.\n"
 	    "# TYPE ssp_p2p_tx_announce_dropped_total counter\n"
 	    "ssp_p2p_tx_announce_dropped_total %llu\n"
+	    "# HELP ssp_p2p_votes_received_total VOTE messages from peers.\n"
+	    "# TYPE ssp_p2p_votes_received_total counter\nssp_p2p_votes_received_total %llu\n"
+	    "# HELP ssp_p2p_votes_duplicate_total VOTE messages seen before (not passed on).\n"
+	    "# TYPE ssp_p2p_votes_duplicate_total counter\nssp_p2p_votes_duplicate_total %llu\n"
+	    "# HELP ssp_p2p_votes_dropped_total VOTE messages dropped: the inbox was full, or "
+	    "the chain runs no BFT.\n"
+	    "# TYPE ssp_p2p_votes_dropped_total counter\nssp_p2p_votes_dropped_total %llu\n"
+	    "# HELP ssp_p2p_votes_relayed_total Verified votes sent on to peers (own included).\n"
+	    "# TYPE ssp_p2p_votes_relayed_total counter\nssp_p2p_votes_relayed_total %llu\n"
 	    "# HELP ssp_p2p_txs_reannounced_total Txs a reorg gave back to the mempool, "
 	    "announced to peers again.\n"
 	    "# TYPE ssp_p2p_txs_reannounced_total counter\nssp_p2p_txs_reannounced_total %llu\n",
@@ -908,6 +917,10 @@ char *ssp_node_net_metrics(ssp_node *n)
 	    (unsigned long long)atomic_load(&st->tx_requests),
 	    (unsigned long long)atomic_load(&st->tx_request_timeouts),
 	    (unsigned long long)atomic_load(&st->tx_announce_dropped),
+	    (unsigned long long)atomic_load(&st->votes_in),
+	    (unsigned long long)atomic_load(&st->votes_dup),
+	    (unsigned long long)atomic_load(&st->votes_dropped),
+	    (unsigned long long)atomic_load(&st->votes_relayed),
 	    (unsigned long long)atomic_load(&st->txs_reannounced));
 	free(f);
 	return len < 0 ? NULL : g;

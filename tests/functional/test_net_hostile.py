@@ -4,7 +4,8 @@ python3-nacl: crypto_kx, Ed25519, secretstream) and sends each kind of bad
 input — bytes before the handshake, a wrong chain id, a wrong genesis, a
 bad handshake signature, a second HELLO, oversized, truncated and
 malformed frames, an impossible head, txs with invalid signatures, floods
-of unknown txids, a silent half-open connection, a peer that asks for
+of unknown txids, votes with bad signatures or lengths, a flood of votes for
+unknown blocks, a silent half-open connection, a peer that asks for
 blocks and never reads (dropped, RSS bounded) — and the node answers
 each with a disconnect (with a stated reason where the session is
 authenticated) or a ban, while it keeps producing and its honest peer
@@ -31,7 +32,7 @@ except ImportError:  # pyenv's python3 may lack Debian's python3-nacl: use the s
 from sspnode import Failure, bindir_from_argv, check, main, wait_for
 from sspnet import Testnet
 
-HELLO, PING, PONG, ANNOUNCE, GET_BLOCKS, BLOCK, INV, GET_TX, TX, GET_ADDR, ADDR, DISCONNECT = range(1, 13)
+HELLO, PING, PONG, ANNOUNCE, GET_BLOCKS, BLOCK, INV, GET_TX, TX, GET_ADDR, ADDR, DISCONNECT, VOTE = range(1, 14)
 ABYTES = 17
 TAG_MESSAGE = 0
 
@@ -282,6 +283,39 @@ def test():
     limit = 96 if sanitized else 32
     check(rss_b - rss_a < limit * 1024, "the node's RSS stayed bounded (< +%d MiB): %d -> %d MiB" % (
         limit, rss_a >> 10, rss_b >> 10))
+    p.close()
+
+    # votes (the testnet runs the BFT consensus): a well-formed vote for the node's head with a
+    # bad signature, and one of the wrong length, each get their sender banned; a flood of
+    # 16,384 distinct votes for blocks nobody has is held without being verified (a bounded
+    # inbox and waiting list) and costs a bounded amount of memory, while the node produces
+    hd = node.rpc("chain_getInfo")
+    g0 = node.rpc("chain_getBlock", {"height": 0})["id"]
+    link = (struct.pack("<Q", 0) + bytes.fromhex(g0) + struct.pack("<Q", hd["height"]) +
+            bytes.fromhex(hd["head_id"]))
+    for what, raw in [("a vote with a bad signature", b"\x01" + struct.pack("<H", 0) + link + bytes(64)),
+                      ("a vote of the wrong length", b"\x01" + struct.pack("<H", 0) + link)]:
+        p = Peer(port)
+        p.handshake(info)
+        p.send(VOTE, raw)
+        r = p.wait_disconnect()
+        check(r and "invalid vote" in r, "%s: peer banned (%r)" % (what, r))
+        p.close()
+    rss_a, h_a = rss_now(), node.height()
+    votes0 = metric("ssp_p2p_votes_received_total")
+    p = Peer(port)
+    p.handshake(info)
+    for i in range(16384):
+        l = struct.pack("<Q", 1) + os.urandom(32) + struct.pack("<Q", 2) + os.urandom(32)
+        p.send(VOTE, b"\x01" + struct.pack("<H", i % 2) + l + os.urandom(64))
+    wait_for(lambda: metric("ssp_p2p_votes_received_total") - votes0 >= 16384, 30,
+             "the node to read the vote flood")
+    wait_for(lambda: node.height() >= h_a + 3, 20, "the node producing through the vote flood")
+    rss_b = rss_now()
+    check(rss_b - rss_a < limit * 1024 and honest.rpc("net_getInfo")["peers"] >= 1,
+          "16,384 votes for unknown blocks: read, held bounded (RSS %d -> %d MiB, dropped %d), "
+          "the node produced and its honest peer stayed" % (
+              rss_a >> 10, rss_b >> 10, metric("ssp_p2p_votes_dropped_total")))
     p.close()
 
     # a half-open connection that never completes the handshake is dropped after a deadline
