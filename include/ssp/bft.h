@@ -252,6 +252,12 @@ typedef struct {
 	/* 0: ssp_bft_quorum(n). Anything else breaks safety: for the simulator's
 	 * self-check (ssp_sim --break quorum) only. */
 	uint32_t quorum_override;
+	/* Compaction (see ssp_bft_count): it runs once the final block moved and
+	 * max(compact_min, blocks kept last time) blocks were added since; 0: 64;
+	 * 1: on every move of the final block. Answers do not depend on it. */
+	uint32_t compact_min;
+	/* Never drop a block (tests compare against it; memory grows without bound). */
+	bool no_compact;
 } ssp_bft_params;
 
 /* A header as the machine needs it (its signature already verified). */
