@@ -125,11 +125,16 @@ static void apply_links(ssp_bft *m)
 	}
 }
 
-static void record_qc_votes(ssp_bft *m, const ssp_bft_qc *qc)
+/* The QC's votes to the evidence records, but those its link counts already
+ * (recorded when they were counted: a QC comes again in many blocks). */
+static void record_qc_votes(ssp_bft *m, const ssp_bft_qc *qc, uint32_t tgt)
 {
-	for (uint32_t i = 0; i < m->p.n; i++)
-		if (qc->bits[i / 64] >> (i % 64) & 1)
+	const bft_link *l = tgt == BFT_NONE ? NULL : link_find(m, &qc->source, tgt);
+	for (uint32_t i = 0; i < m->p.n; i++) {
+		uint64_t seen = l ? l->bits[i / 64] : 0;
+		if ((qc->bits[i / 64] & ~seen) >> (i % 64) & 1)
 			(void)bft_record_vote(m, i, &qc->source, &qc->target);
+	}
 }
 
 static void add_qc_link(ssp_bft *m, uint32_t src, uint32_t tgt, const ssp_bft_qc *qc)
@@ -150,7 +155,7 @@ void bft_on_block(ssp_bft *m, uint32_t ix)
 	if (x->h.has_qc) {
 		ssp_bft_qc qc = x->h.qc;
 		uint32_t src = x->qc_src, tgt = x->qc_tgt;
-		record_qc_votes(m, &qc);
+		record_qc_votes(m, &qc, tgt);
 		if (tgt != BFT_NONE) add_qc_link(m, src, tgt, &qc); /* else all below the final */
 	}
 	bft_update_head(m);
@@ -184,14 +189,15 @@ static int locate(const ssp_bft *m, uint32_t *src, uint32_t *tgt, const ssp_bft_
 int ssp_bft_add_vote(ssp_bft *m, const ssp_bft_vote *v)
 {
 	if (v->voter >= m->p.n || v->source.height >= v->target.height) return SSP_ERR_INVAL;
-	/* evidence first: a vote conflicts by its heights, known blocks or not */
-	if (bft_record_vote(m, v->voter, &v->source, &v->target) == BFT_VOTE_CONFLICT) return 0;
 	uint32_t src = BFT_NONE, tgt = BFT_NONE;
 	int rc = locate(m, &src, &tgt, &v->source, &v->target, SSP_ERR_INVAL);
+	if (rc == SSP_ERR_INVAL) return rc;
+	bft_link *l = rc ? NULL : link_find(m, &v->source, tgt);
+	if (l && (l->bits[v->voter / 64] >> (v->voter % 64) & 1)) return 0; /* counted */
+	/* evidence before the rest: a vote conflicts by its heights, blocks known or not */
+	if (bft_record_vote(m, v->voter, &v->source, &v->target) == BFT_VOTE_CONFLICT) return 0;
 	if (rc) return rc == 1 ? 0 : rc;
 	if ((rc = bft_links_reserve(m))) return rc;
-	bft_link *l = link_find(m, &v->source, tgt);
-	if (l && (l->bits[v->voter / 64] >> (v->voter % 64) & 1)) return 0; /* counted */
 	l = link_get(m, src, &v->source, tgt);
 	l->bits[v->voter / 64] |= 1ULL << (v->voter % 64);
 	l->count++;
@@ -253,7 +259,7 @@ int ssp_bft_add_qc(ssp_bft *m, const ssp_bft_qc *qc)
 	int rc = locate(m, &src, &tgt, &qc->source, &qc->target, SSP_ERR_BFT_QC);
 	if (rc < 0) return rc;
 	if (rc == 0 && (rc = bft_links_reserve(m))) return rc;
-	record_qc_votes(m, qc);
+	record_qc_votes(m, qc, tgt);
 	if (tgt == BFT_NONE) return 0; /* at or below the final block: evidence only */
 	add_qc_link(m, src, tgt, qc);
 	bft_update_head(m);

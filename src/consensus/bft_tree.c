@@ -316,7 +316,7 @@ void bft_compact(ssp_bft *m, bool force)
 	uint64_t fr = ssp_bft_round(m->b[f].h.slot, n), lo = fr ? (fr - 1) * n : 0;
 	uint32_t keep_old = m->nold - old_lower(m, lo), more = 0;
 	for (uint32_t i = 0; i < nb; i++)
-		more += nix[i] == BFT_NONE && m->b[i].h.slot >= lo && m->b[i].h.height > 0;
+		more += nix[i] == BFT_NONE && m->b[i].h.slot >= lo;
 	bft_map by_id, by_slot;
 	int rc = map_init(&by_id, live);
 	int rc2 = map_init(&by_slot, live);
@@ -331,7 +331,7 @@ void bft_compact(ssp_bft *m, bool force)
 	memcpy(old, m->old + (m->nold - keep_old), keep_old * sizeof *old);
 	uint32_t no = keep_old;
 	for (uint32_t i = 0; i < nb; i++)
-		if (nix[i] == BFT_NONE && m->b[i].h.slot >= lo && m->b[i].h.height > 0)
+		if (nix[i] == BFT_NONE && m->b[i].h.slot >= lo)
 			old[no++] = (bft_oldslot){m->b[i].h.slot, m->b[i].h.producer, m->b[i].h.id};
 	qsort(old, no, sizeof *old, old_cmp);
 	free(m->old);
