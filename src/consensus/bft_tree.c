@@ -328,7 +328,7 @@ void bft_compact(ssp_bft *m, bool force)
 		free(nix);
 		return;
 	}
-	memcpy(old, m->old + (m->nold - keep_old), keep_old * sizeof *old);
+	if (keep_old) memcpy(old, m->old + (m->nold - keep_old), keep_old * sizeof *old);
 	uint32_t no = keep_old;
 	for (uint32_t i = 0; i < nb; i++)
 		if (nix[i] == BFT_NONE && m->b[i].h.slot >= lo)
@@ -492,6 +492,8 @@ int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b)
 {
 	uint32_t n = m->p.n, src = 0, tgt = 0;
 	int rc;
+	/* full: drop what the final block left behind first (indexes change) */
+	if (m->nb >= m->p.max_blocks) bft_compact(m, true);
 	if (bft_find(m, &b->id) != BFT_NONE) return SSP_ERR_EXISTS;
 	uint64_t fh = m->b[m->final].h.height;
 	if (b->height <= fh) return SSP_ERR_BFT_CONFLICT; /* at or below the final block */
@@ -509,7 +511,6 @@ int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b)
 		return SSP_ERR_BLOCK_PRODUCER;
 	if (!reveal_ok(m, pi, b)) return SSP_ERR_BFT_REVEAL;
 	if (b->has_qc && (rc = qc_shape(m, pi, &b->qc, &src, &tgt))) return rc;
-	if (m->nb >= m->p.max_blocks) bft_compact(m, true);
 	if (m->nb >= m->p.max_blocks) return SSP_ERR_BUSY;
 	if ((rc = map_reserve(&m->by_id)) || (rc = map_reserve(&m->by_slot)) ||
 	    (rc = bft_links_reserve(m)))

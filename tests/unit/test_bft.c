@@ -820,6 +820,27 @@ static void test_compact_evidence(void **state)
 	ssp_bft_free(m);
 }
 
+/* A full machine drops what the final block left behind before it says BUSY. */
+static void test_compact_full(void **state)
+{
+	(void)state;
+	ssp_bft_params q;
+	long_setup(&q);
+	q.max_blocks = 8; /* below K = 64: only the forced compaction keeps it going */
+	ssp_bft *m;
+	assert_int_equal(ssp_bft_new(&m, &q), 0);
+	for (uint64_t slot = 1; slot <= 100; slot++) {
+		ssp_bft_block b = long_next(m, slot);
+		assert_int_equal(ssp_bft_add_block(m, &b), 0);
+		long_votes(m, &b);
+		assert_true(ssp_bft_count(m) <= 8);
+	}
+	ssp_bft_ref f;
+	ssp_bft_final(m, &f);
+	assert_true(f.height >= 97);
+	ssp_bft_free(m);
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec t;
@@ -889,6 +910,7 @@ int main(void)
 	    cmocka_unit_test(test_long_chain),
 	    cmocka_unit_test(test_compact_same),
 	    cmocka_unit_test(test_compact_evidence),
+	    cmocka_unit_test(test_compact_full),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
