@@ -79,21 +79,21 @@ bft_vote_rec bft_record_vote(ssp_bft *m, uint32_t voter, const ssp_bft_ref *src,
 	uint32_t lo = 0, hi = v->n;
 	while (lo < hi) { /* first record with target height >= t */
 		uint32_t mid = (lo + hi) / 2;
-		if (v->v[mid].tgt.height < t)
+		if (v->h[mid].th < t)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	const bft_vrec *other = NULL;
 	ssp_bft_ev_kind kind = SSP_BFT_EV_NONE;
-	if (lo < v->n && v->v[lo].tgt.height == t) {
+	if (lo < v->n && v->h[lo].th == t) {
 		if (ref_eq(&v->v[lo].tgt, tgt) && ref_eq(&v->v[lo].src, src)) return BFT_VOTE_SEEN;
 		other = &v->v[lo];
 		kind = SSP_BFT_EV_DOUBLE_VOTE;
-	} else if (lo > 0 && v->v[lo - 1].src.height > s) {
+	} else if (lo > 0 && v->h[lo - 1].sh > s) {
 		other = &v->v[lo - 1]; /* the new vote surrounds it */
 		kind = SSP_BFT_EV_SURROUND;
-	} else if (lo < v->n && v->v[lo].src.height < s) {
+	} else if (lo < v->n && v->h[lo].sh < s) {
 		other = &v->v[lo]; /* it surrounds the new vote */
 		kind = SSP_BFT_EV_SURROUND;
 	}
@@ -106,6 +106,7 @@ bft_vote_rec bft_record_vote(ssp_bft *m, uint32_t voter, const ssp_bft_ref *src,
 	}
 	if (v->n == SSP_BFT_VOTES_KEPT) { /* forget the lowest target */
 		memmove(v->v, v->v + 1, (v->n - 1) * sizeof *v->v);
+		memmove(v->h, v->h + 1, (v->n - 1) * sizeof *v->h);
 		v->n--;
 		if (lo) lo--;
 	}
@@ -114,10 +115,15 @@ bft_vote_rec bft_record_vote(ssp_bft *m, uint32_t voter, const ssp_bft_ref *src,
 		bft_vrec *nv = ssp_realloc(v->v, cap * sizeof *nv);
 		if (!nv) return BFT_VOTE_NEW; /* only evidence is lost (not a verdict) */
 		v->v = nv;
+		bft_vh *nt = ssp_realloc(v->h, cap * sizeof *nt);
+		if (!nt) return BFT_VOTE_NEW;
+		v->h = nt;
 		v->cap = cap;
 	}
 	memmove(v->v + lo + 1, v->v + lo, (v->n - lo) * sizeof *v->v);
+	memmove(v->h + lo + 1, v->h + lo, (v->n - lo) * sizeof *v->h);
 	v->v[lo] = (bft_vrec){*src, *tgt};
+	v->h[lo] = (bft_vh){t, s};
 	v->n++;
 	return BFT_VOTE_NEW;
 }

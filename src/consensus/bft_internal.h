@@ -57,8 +57,15 @@ typedef struct {
 	ssp_hash id;
 } bft_oldslot;
 
+/* A record's heights, apart: the checks read 16 bytes a record (hot), the ids only
+ * for a duplicate or evidence. */
+typedef struct {
+	uint64_t th, sh;
+} bft_vh;
+
 typedef struct {
 	bft_vrec *v;
+	bft_vh *h; /* h[i]: v[i]'s target and source heights */
 	uint32_t n, cap;
 } bft_voter;
 

@@ -159,8 +159,10 @@ void ssp_bft_free(ssp_bft *m)
 {
 	if (!m) return;
 	if (m->voters)
-		for (uint32_t i = 0; i < m->p.n; i++)
+		for (uint32_t i = 0; i < m->p.n; i++) {
 			free(m->voters[i].v);
+			free(m->voters[i].h);
+		}
 	free(m->voters);
 	free(m->keys);
 	free(m->onion);
