@@ -230,10 +230,17 @@ int ssp_bft_branch_cmp(const ssp_bft_branch *a, const ssp_bft_branch *b);
 /* --------------------------------------------------------- the machine */
 
 /*
- * One node's view: the block tree above its final block, the QCs it has
+ * One node's view: the block tree from its final block up, the QCs it has
  * seen (in blocks or assembled from votes), justification, finality, the
- * fork-choice head, and the votes it has seen (for evidence). Bounded:
- * max_blocks blocks, SSP_BFT_VOTES_KEPT votes per voter.
+ * fork-choice head, and the votes it has seen (for evidence). Bounded by
+ * what is above the final block, however long the chain: once the final
+ * block moves, every block that is not it or a descendant of it is gone
+ * for every question (get, descends, producer, votes, ...), and its memory
+ * is freed in amortised O(1) per block (compaction, compact_min below);
+ * the final block becomes the root. Vote records (heights and ids,
+ * SSP_BFT_VOTES_KEPT per voter) outlive their blocks, so evidence against
+ * a vote made before is still found. max_blocks bounds the live blocks.
+ * docs/internals/consensus.md, "What it keeps".
  */
 typedef struct ssp_bft ssp_bft;
 
@@ -252,6 +259,12 @@ typedef struct {
 	/* 0: ssp_bft_quorum(n). Anything else breaks safety: for the simulator's
 	 * self-check (ssp_sim --break quorum) only. */
 	uint32_t quorum_override;
+	/* Compaction (see ssp_bft_count): it runs once the final block moved and
+	 * max(compact_min, blocks kept last time) blocks were added since; 0: 64;
+	 * 1: on every move of the final block. Answers do not depend on it. */
+	uint32_t compact_min;
+	/* Never drop a block (tests compare against it; memory grows without bound). */
+	bool no_compact;
 } ssp_bft_params;
 
 /* A header as the machine needs it (its signature already verified). */
@@ -270,27 +283,37 @@ void ssp_bft_free(ssp_bft *m);
 
 /*
  * Adds a block. 0: stored (the head, justification and finality may have
- * moved); SSP_ERR_EXISTS: known; SSP_ERR_NOTFOUND: its parent is unknown
- * (keep it, fetch the parent, add it again); SSP_ERR_BUSY: full (no
- * blame); SSP_ERR_NOMEM (local). Validity errors (the sender is at fault):
- * SSP_ERR_BFT_CONFLICT (not above the final block), SSP_ERR_BLOCK_HEIGHT,
+ * moved); SSP_ERR_EXISTS: known (the final block or above); SSP_ERR_NOTFOUND:
+ * its parent is unknown (keep it, fetch the parent, add it again; also a
+ * block on a branch the final block left behind, once its parent is gone:
+ * fetching ends in CONFLICT); SSP_ERR_BUSY: more than max_blocks live
+ * blocks (no blame); SSP_ERR_NOMEM (local). Validity errors (the sender is
+ * at fault): SSP_ERR_BFT_CONFLICT (not above the final block: at or below
+ * its height, or at the next height on another parent), SSP_ERR_BLOCK_HEIGHT,
  * SSP_ERR_BLOCK_TIME (slot not after its parent's, or the timestamp outside
  * its slot), SSP_ERR_BLOCK_PRODUCER (not the producer of its slot on its
  * branch), SSP_ERR_BFT_REVEAL (wrong onion reveal), SSP_ERR_BFT_QC (fewer
  * than a quorum, a link not on its branch, or a source the branch's own
  * QCs do not justify: every branch carries its whole chain of
- * justifications, so following one branch is enough). A second valid block of a
- * producer for one slot is stored and its evidence queued; so is every
- * conflict between the QC's votes and votes seen before.
+ * justifications, so following one branch is enough; a source below the
+ * final block is taken as justified). A QC whose target is at or below the
+ * final height is not checked against the tree: the block stays valid and
+ * the QC serves as evidence only. A second valid block of a producer for
+ * one slot is stored and its evidence queued; so is every conflict between
+ * the QC's votes and votes seen before.
  */
 SSP_WUR int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b);
 
 /*
  * Adds a vote (to assemble QCs and to find equivocation). 0: counted (or a
- * duplicate); SSP_ERR_NOTFOUND: its source or target block is unknown (keep
- * it and try again after more blocks); SSP_ERR_INVAL: the source is not an
- * ancestor of the target or the voter is out of range (sender at fault);
- * SSP_ERR_NOMEM. A vote conflicting with one seen before queues the
+ * duplicate), or a target at or below the final height (recorded for
+ * evidence only: it can no longer matter for finality); SSP_ERR_NOTFOUND:
+ * its target, or its source above the final block, is unknown (keep it and
+ * try again after more blocks; it is already recorded for evidence);
+ * SSP_ERR_INVAL: the source is not an ancestor of the target (or a height
+ * is wrong) or the voter is out of range (sender at fault); SSP_ERR_NOMEM.
+ * A source below the final block counts as justified. A vote conflicting
+ * with one seen before (its blocks known or not, dropped or not) queues the
  * evidence and is not counted.
  */
 SSP_WUR int ssp_bft_add_vote(ssp_bft *m, const ssp_bft_vote *v);
@@ -303,7 +326,9 @@ SSP_WUR int ssp_bft_add_vote(ssp_bft *m, const ssp_bft_vote *v);
 #define SSP_BFT_EVIDENCE_QUEUE 64
 bool ssp_bft_evidence_pop(ssp_bft *m, ssp_bft_evidence *out);
 /* True once two conflicting blocks were both final in this view (safety broken:
- * more than 1/3 equivocated); the first final block stays final. */
+ * more than 1/3 equivocated); the first final block stays final. Since blocks
+ * off the final block are dropped, no view can see this any more: it stays
+ * false (kept for the API; the evidence of the > 1/3 is what remains). */
 bool ssp_bft_conflicted(const ssp_bft *m);
 
 /* The fork-choice head, the last final block, the highest justified block. */
@@ -311,7 +336,8 @@ void ssp_bft_head(const ssp_bft *m, ssp_bft_ref *out);
 void ssp_bft_final(const ssp_bft *m, ssp_bft_ref *out);
 void ssp_bft_justified(const ssp_bft *m, ssp_bft_ref *out);
 bool ssp_bft_is_justified(const ssp_bft *m, const ssp_hash *id);
-/* True if a known block: *out (may be NULL) gets its header, QC included
+/* True if a known block (the final block or a descendant of it; a dropped
+ * block is unknown): *out (may be NULL) gets its header, QC included
  * (genesis: height 0, slot 0, producer UINT32_MAX). */
 bool ssp_bft_get(const ssp_bft *m, ssp_bft_block *out, const ssp_hash *id);
 /* True when a and b are known and a is b or an ancestor of b. */
@@ -323,9 +349,12 @@ bool ssp_bft_descends(const ssp_bft *m, const ssp_hash *a, const ssp_hash *b);
  * SSP_ERR_NOTFOUND for an unknown tip.
  */
 SSP_WUR int ssp_bft_branch_justified(const ssp_bft *m, uint64_t *height, const ssp_hash *tip);
-/* Blocks held. */
+/* Blocks held: the final block and above, plus those the next compaction
+ * drops (a figure; ssp_bft_get tells what is known). */
 size_t ssp_bft_count(const ssp_bft *m);
-/* The i-th block held (0 <= i < count), parents before children. */
+/* The i-th block held (0 <= i < count), parents before children (0: the root,
+ * genesis or the final block once compaction ran; it may include blocks that
+ * are no longer live: check ssp_bft_descends from the final block). */
 void ssp_bft_at(const ssp_bft *m, ssp_bft_block *out, size_t i);
 
 /*
@@ -333,15 +362,16 @@ void ssp_bft_at(const ssp_bft *m, ssp_bft_block *out, size_t i);
  * the highest justified block on its branch; *qc (may be NULL) gets the QC
  * that justified the source (all zero for genesis), for the watermark. The
  * caller checks ssp_bft_may_vote before signing. SSP_ERR_NOTFOUND for an
- * unknown target, SSP_ERR_INVAL for genesis.
+ * unknown target, SSP_ERR_INVAL for the final block (genesis at first).
  */
 SSP_WUR int ssp_bft_vote_for(const ssp_bft *m, ssp_bft_vote *out, ssp_bft_qc *qc, uint32_t voter,
                              const ssp_hash *target);
 
 /*
  * Adds a QC known from elsewhere (a restarted delegate's watermark, or a
- * QC gossiped on its own; its votes' signatures checked by the caller). 0;
- * SSP_ERR_NOTFOUND: a block of it is unknown (try again later);
+ * QC gossiped on its own; its votes' signatures checked by the caller). 0
+ * (also for a target at or below the final height: evidence only);
+ * SSP_ERR_NOTFOUND: a block of it above the final one is unknown (try again later);
  * SSP_ERR_BFT_QC: fewer than a quorum, or the source is not an ancestor of
  * the target; SSP_ERR_NOMEM.
  */
@@ -349,7 +379,9 @@ SSP_WUR int ssp_bft_add_qc(ssp_bft *m, const ssp_bft_qc *qc);
 
 /* The producer of `slot` on the branch ending at `parent` (a known block with a lower slot). */
 SSP_WUR int ssp_bft_producer(ssp_bft *m, uint32_t *out, const ssp_hash *parent, uint64_t slot);
-/* Slots of the round before slot's round this view holds a block for (any branch). */
+/* Slots of the round before slot's round this view holds a block for (any
+ * branch; exact for any slot after the final block's: dropped blocks' slots
+ * from the round before the final block's round on are kept). */
 uint32_t ssp_bft_participation(const ssp_bft *m, uint64_t slot);
 
 /*

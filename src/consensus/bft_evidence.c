@@ -64,68 +64,66 @@ bool ssp_bft_evidence_pop(ssp_bft *m, ssp_bft_evidence *out)
 
 /* ------------------------------------------------------------ vote records */
 
-static uint64_t th(const ssp_bft *m, const bft_vrec *r)
-{
-	return m->b[r->tgt].h.height;
-}
-
-static uint64_t sh(const ssp_bft *m, const bft_vrec *r)
-{
-	return m->b[r->src].h.height;
-}
-
 /*
  * Records voter's vote src -> tgt unless it conflicts with one recorded
  * (then queues the evidence). The records stay sorted by target height and
  * conflict-free, so their sources ascend with the targets and each rule is
- * one look at a neighbour. Returns true for a new, conflict-free vote.
+ * one look at a neighbour. They hold heights and ids, so a vote whose
+ * blocks were dropped (below the final block) still catches a later one.
  */
-bool bft_record_vote(ssp_bft *m, uint32_t voter, uint32_t src, uint32_t tgt)
+bft_vote_rec bft_record_vote(ssp_bft *m, uint32_t voter, const ssp_bft_ref *src,
+                             const ssp_bft_ref *tgt)
 {
 	bft_voter *v = &m->voters[voter];
-	uint64_t t = m->b[tgt].h.height, s = m->b[src].h.height;
+	uint64_t t = tgt->height, s = src->height;
 	uint32_t lo = 0, hi = v->n;
 	while (lo < hi) { /* first record with target height >= t */
 		uint32_t mid = (lo + hi) / 2;
-		if (th(m, &v->v[mid]) < t)
+		if (v->h[mid].th < t)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	const bft_vrec *other = NULL;
 	ssp_bft_ev_kind kind = SSP_BFT_EV_NONE;
-	if (lo < v->n && th(m, &v->v[lo]) == t) {
-		if (v->v[lo].tgt == tgt && v->v[lo].src == src) return false; /* seen */
+	if (lo < v->n && v->h[lo].th == t) {
+		if (ref_eq(&v->v[lo].tgt, tgt) && ref_eq(&v->v[lo].src, src)) return BFT_VOTE_SEEN;
 		other = &v->v[lo];
 		kind = SSP_BFT_EV_DOUBLE_VOTE;
-	} else if (lo > 0 && sh(m, &v->v[lo - 1]) > s) {
+	} else if (lo > 0 && v->h[lo - 1].sh > s) {
 		other = &v->v[lo - 1]; /* the new vote surrounds it */
 		kind = SSP_BFT_EV_SURROUND;
-	} else if (lo < v->n && sh(m, &v->v[lo]) < s) {
+	} else if (lo < v->n && v->h[lo].sh < s) {
 		other = &v->v[lo]; /* it surrounds the new vote */
 		kind = SSP_BFT_EV_SURROUND;
 	}
 	if (other) {
 		ssp_bft_evidence e = {.kind = (uint8_t)kind, .offender = voter};
-		e.vote[0] = (ssp_bft_vote){voter, bft_ref(m, other->src), bft_ref(m, other->tgt)};
-		e.vote[1] = (ssp_bft_vote){voter, bft_ref(m, src), bft_ref(m, tgt)};
+		e.vote[0] = (ssp_bft_vote){voter, other->src, other->tgt};
+		e.vote[1] = (ssp_bft_vote){voter, *src, *tgt};
 		bft_evidence_push(m, &e);
-		return false;
+		return BFT_VOTE_CONFLICT;
 	}
 	if (v->n == SSP_BFT_VOTES_KEPT) { /* forget the lowest target */
 		memmove(v->v, v->v + 1, (v->n - 1) * sizeof *v->v);
+		memmove(v->h, v->h + 1, (v->n - 1) * sizeof *v->h);
 		v->n--;
 		if (lo) lo--;
 	}
 	if (v->n == v->cap) {
 		uint32_t cap = v->cap ? v->cap * 2 : 8;
 		bft_vrec *nv = ssp_realloc(v->v, cap * sizeof *nv);
-		if (!nv) return true; /* only evidence is lost (not a verdict) */
+		if (!nv) return BFT_VOTE_NEW; /* only evidence is lost (not a verdict) */
 		v->v = nv;
+		bft_vh *nt = ssp_realloc(v->h, cap * sizeof *nt);
+		if (!nt) return BFT_VOTE_NEW;
+		v->h = nt;
 		v->cap = cap;
 	}
 	memmove(v->v + lo + 1, v->v + lo, (v->n - lo) * sizeof *v->v);
-	v->v[lo] = (bft_vrec){src, tgt};
+	memmove(v->h + lo + 1, v->h + lo, (v->n - lo) * sizeof *v->h);
+	v->v[lo] = (bft_vrec){*src, *tgt};
+	v->h[lo] = (bft_vh){t, s};
 	v->n++;
-	return true;
+	return BFT_VOTE_NEW;
 }

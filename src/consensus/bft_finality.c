@@ -38,21 +38,25 @@ int bft_links_reserve(ssp_bft *m)
 	return 0;
 }
 
-static bft_link *link_find(ssp_bft *m, uint32_t src, uint32_t tgt)
+/* The link from source sref (index src, or BFT_NONE below the final block) to tgt. */
+static bft_link *link_find(ssp_bft *m, const ssp_bft_ref *sref, uint32_t tgt)
 {
 	for (uint32_t i = m->nl; i-- > 0;)
-		if (m->links[i].src == src && m->links[i].tgt == tgt) return &m->links[i];
+		if (m->links[i].tgt == tgt && m->links[i].sref.height == sref->height &&
+		    !memcmp(m->links[i].sref.id.b, sref->id.b, 32))
+			return &m->links[i];
 	return NULL;
 }
 
 /* After bft_links_reserve. */
-static bft_link *link_get(ssp_bft *m, uint32_t src, uint32_t tgt)
+static bft_link *link_get(ssp_bft *m, uint32_t src, const ssp_bft_ref *sref, uint32_t tgt)
 {
-	bft_link *l = link_find(m, src, tgt);
+	bft_link *l = link_find(m, sref, tgt);
 	if (l) return l;
 	l = &m->links[m->nl++];
 	memset(l, 0, sizeof *l);
 	l->src = src;
+	l->sref = *sref;
 	l->tgt = tgt;
 	return l;
 }
@@ -70,8 +74,17 @@ void bft_set_final(ssp_bft *m, uint32_t ix)
 		}
 	}
 	m->final = ix;
+	if (!bft_live(m, m->top_justified)) {
+		/* a justified block of a branch the final block left behind: the highest live one */
+		m->top_justified = ix;
+		for (uint32_t i = 0; i < m->nb; i++)
+			if (m->b[i].justified && m->b[i].h.height > m->b[m->top_justified].h.height &&
+			    bft_live(m, i))
+				m->top_justified = i;
+	}
 }
 
+/* src is live here (a link's source below the final block finalises nothing new) */
 static void finalize(ssp_bft *m, uint32_t ix)
 {
 	if (bft_descends(m, m->final, ix)) {
@@ -87,7 +100,12 @@ static void justify(ssp_bft *m, uint32_t ix)
 	if (m->b[ix].h.height > m->b[m->top_justified].h.height) m->top_justified = ix;
 }
 
-/* Applies every link with a quorum whose source is justified, to a fixed point. */
+/*
+ * Applies every link with a quorum whose source is justified, to a fixed
+ * point. Only links to live blocks; a source below the final block counts
+ * as justified (a quorum named it as its justified source, so an honest
+ * delegate saw it justified; its ancestry is the final block's).
+ */
 static void apply_links(ssp_bft *m)
 {
 	bool changed = true;
@@ -95,55 +113,99 @@ static void apply_links(ssp_bft *m)
 		changed = false;
 		for (uint32_t i = 0; i < m->nl; i++) {
 			bft_link *l = &m->links[i];
-			if (l->done || !l->qc || !m->b[l->src].justified) continue;
+			if (l->done || !l->qc || !bft_live(m, l->tgt)) continue;
+			bool trusted = bft_src_trusted(m, l);
+			if (!trusted && !m->b[l->src].justified) continue;
 			l->done = true;
 			changed = true;
 			if (!m->b[l->tgt].justified) justify(m, l->tgt);
-			if (m->b[l->tgt].h.height == m->b[l->src].h.height + 1) finalize(m, l->src);
+			if (!trusted && m->b[l->tgt].h.height == l->sref.height + 1)
+				finalize(m, l->src);
 		}
 	}
+}
+
+/* The QC's votes to the evidence records, but those its link counts already
+ * (recorded when they were counted: a QC comes again in many blocks). */
+static void record_qc_votes(ssp_bft *m, const ssp_bft_qc *qc, uint32_t tgt)
+{
+	const bft_link *l = tgt == BFT_NONE ? NULL : link_find(m, &qc->source, tgt);
+	for (uint32_t i = 0; i < m->p.n; i++) {
+		uint64_t seen = l ? l->bits[i / 64] : 0;
+		if ((qc->bits[i / 64] & ~seen) >> (i % 64) & 1)
+			(void)bft_record_vote(m, i, &qc->source, &qc->target);
+	}
+}
+
+static void add_qc_link(ssp_bft *m, uint32_t src, uint32_t tgt, const ssp_bft_qc *qc)
+{
+	bft_link *l = link_get(m, src, &qc->source, tgt);
+	l->count = 0;
+	for (int w = 0; w < SSP_BFT_BITMAP_WORDS; w++) {
+		l->bits[w] |= qc->bits[w];
+		l->count += (uint32_t)__builtin_popcountll(l->bits[w]);
+	}
+	l->qc = true; /* the QC had a quorum (checked) */
+	apply_links(m);
 }
 
 void bft_on_block(ssp_bft *m, uint32_t ix)
 {
 	const bft_node *x = &m->b[ix];
 	if (x->h.has_qc) {
-		uint32_t src = bft_find(m, &x->h.qc.source.id),
-		         tgt = bft_find(m, &x->h.qc.target.id);
-		for (uint32_t i = 0; i < m->p.n; i++)
-			if (x->h.qc.bits[i / 64] >> (i % 64) & 1) bft_record_vote(m, i, src, tgt);
-		bft_link *l = link_get(m, src, tgt);
-		for (int w = 0; w < SSP_BFT_BITMAP_WORDS; w++)
-			l->bits[w] |= x->h.qc.bits[w];
-		l->count = 0;
-		for (int w = 0; w < SSP_BFT_BITMAP_WORDS; w++)
-			l->count += (uint32_t)__builtin_popcountll(l->bits[w]);
-		l->qc = true; /* the block's QC had a quorum (checked) */
-		apply_links(m);
+		ssp_bft_qc qc = x->h.qc;
+		uint32_t src = x->qc_src, tgt = x->qc_tgt;
+		record_qc_votes(m, &qc, tgt);
+		if (tgt != BFT_NONE) add_qc_link(m, src, tgt, &qc); /* else all below the final */
 	}
 	bft_update_head(m);
+	bft_compact(m, false);
+}
+
+/*
+ * Where a vote's or QC's blocks stand: 0 and *src, *tgt (src BFT_NONE: a
+ * source below the final block, taken on trust), 1: the target is at or
+ * below the final block's height but not it (useless for finality, only
+ * evidence), or SSP_ERR_NOTFOUND / bad (the source is not an ancestor of
+ * the target, or a height differs).
+ */
+static int locate(const ssp_bft *m, uint32_t *src, uint32_t *tgt, const ssp_bft_ref *s,
+                  const ssp_bft_ref *t, int bad)
+{
+	uint64_t fh = m->b[m->final].h.height;
+	if (s->height >= t->height) return bad;
+	*tgt = bft_find(m, &t->id);
+	if (*tgt == BFT_NONE) return t->height <= fh ? 1 : SSP_ERR_NOTFOUND;
+	if (m->b[*tgt].h.height != t->height) return bad;
+	*src = bft_find(m, &s->id);
+	if (*src == BFT_NONE) {
+		if (s->height > fh) return SSP_ERR_NOTFOUND;
+		return s->height < fh ? 0 : bad; /* at fh but not the final block */
+	}
+	if (m->b[*src].h.height != s->height || !bft_descends(m, *src, *tgt)) return bad;
+	return 0;
 }
 
 int ssp_bft_add_vote(ssp_bft *m, const ssp_bft_vote *v)
 {
-	if (v->voter >= m->p.n) return SSP_ERR_INVAL;
-	uint32_t src = bft_find(m, &v->source.id), tgt = bft_find(m, &v->target.id);
-	if (src == BFT_NONE || tgt == BFT_NONE) return SSP_ERR_NOTFOUND;
-	if (m->b[src].h.height != v->source.height || m->b[tgt].h.height != v->target.height ||
-	    v->source.height >= v->target.height || !bft_descends(m, src, tgt))
-		return SSP_ERR_INVAL;
-	int rc = bft_links_reserve(m);
-	if (rc) return rc;
-	bft_link *l = link_find(m, src, tgt);
+	if (v->voter >= m->p.n || v->source.height >= v->target.height) return SSP_ERR_INVAL;
+	uint32_t src = BFT_NONE, tgt = BFT_NONE;
+	int rc = locate(m, &src, &tgt, &v->source, &v->target, SSP_ERR_INVAL);
+	if (rc == SSP_ERR_INVAL) return rc;
+	bft_link *l = rc ? NULL : link_find(m, &v->source, tgt);
 	if (l && (l->bits[v->voter / 64] >> (v->voter % 64) & 1)) return 0; /* counted */
-	if (!bft_record_vote(m, v->voter, src, tgt)) return 0; /* seen, or conflicting */
-	l = link_get(m, src, tgt);
+	/* evidence before the rest: a vote conflicts by its heights, blocks known or not */
+	if (bft_record_vote(m, v->voter, &v->source, &v->target) == BFT_VOTE_CONFLICT) return 0;
+	if (rc) return rc == 1 ? 0 : rc;
+	if ((rc = bft_links_reserve(m))) return rc;
+	l = link_get(m, src, &v->source, tgt);
 	l->bits[v->voter / 64] |= 1ULL << (v->voter % 64);
 	l->count++;
 	if (!l->qc && l->count >= m->quorum) {
 		l->qc = true;
 		apply_links(m);
 		bft_update_head(m);
+		bft_compact(m, false);
 	}
 	return 0;
 }
@@ -169,17 +231,17 @@ int ssp_bft_vote_for(const ssp_bft *m, ssp_bft_vote *out, ssp_bft_qc *qc, uint32
 {
 	uint32_t t = bft_find(m, target);
 	if (t == BFT_NONE) return SSP_ERR_NOTFOUND;
-	if (t == 0) return SSP_ERR_INVAL; /* genesis is no target */
+	if (t == m->final) return SSP_ERR_INVAL; /* genesis, or final: nothing to vote for */
 	uint32_t s = m->b[t].parent;
 	while (!m->b[s].justified)
-		s = m->b[s].parent; /* genesis is justified */
+		s = m->b[s].parent; /* the final block is justified */
 	*out = (ssp_bft_vote){voter, bft_ref(m, s), bft_ref(m, t)};
 	if (qc) {
 		memset(qc, 0, sizeof *qc);
-		for (uint32_t i = 0; s != 0 && i < m->nl; i++) {
+		for (uint32_t i = 0; m->b[s].h.height != 0 && i < m->nl; i++) {
 			const bft_link *l = &m->links[i];
 			if (l->tgt != s || !l->done) continue; /* the link that justified s */
-			qc->source = bft_ref(m, l->src);
+			qc->source = l->sref;
 			qc->target = bft_ref(m, l->tgt);
 			memcpy(qc->bits, l->bits, sizeof qc->bits);
 			break;
@@ -190,26 +252,17 @@ int ssp_bft_vote_for(const ssp_bft *m, ssp_bft_vote *out, ssp_bft_qc *qc, uint32
 
 int ssp_bft_add_qc(ssp_bft *m, const ssp_bft_qc *qc)
 {
-	uint32_t src = bft_find(m, &qc->source.id), tgt = bft_find(m, &qc->target.id);
-	if (src == BFT_NONE || tgt == BFT_NONE) return SSP_ERR_NOTFOUND;
 	for (uint32_t i = m->p.n; i < SSP_BFT_MAX_N; i++)
 		if (qc->bits[i / 64] >> (i % 64) & 1) return SSP_ERR_BFT_QC;
-	if (ssp_bft_qc_count(qc) < m->quorum || m->b[src].h.height != qc->source.height ||
-	    m->b[tgt].h.height != qc->target.height || qc->source.height >= qc->target.height ||
-	    !bft_descends(m, src, tgt))
-		return SSP_ERR_BFT_QC;
-	int rc = bft_links_reserve(m);
-	if (rc) return rc;
-	for (uint32_t i = 0; i < m->p.n; i++)
-		if (qc->bits[i / 64] >> (i % 64) & 1) bft_record_vote(m, i, src, tgt);
-	bft_link *l = link_get(m, src, tgt);
-	l->count = 0;
-	for (int w = 0; w < SSP_BFT_BITMAP_WORDS; w++) {
-		l->bits[w] |= qc->bits[w];
-		l->count += (uint32_t)__builtin_popcountll(l->bits[w]);
-	}
-	l->qc = true;
-	apply_links(m);
+	if (ssp_bft_qc_count(qc) < m->quorum) return SSP_ERR_BFT_QC;
+	uint32_t src = BFT_NONE, tgt = BFT_NONE;
+	int rc = locate(m, &src, &tgt, &qc->source, &qc->target, SSP_ERR_BFT_QC);
+	if (rc < 0) return rc;
+	if (rc == 0 && (rc = bft_links_reserve(m))) return rc;
+	record_qc_votes(m, qc, tgt);
+	if (tgt == BFT_NONE) return 0; /* at or below the final block: evidence only */
+	add_qc_link(m, src, tgt, qc);
 	bft_update_head(m);
+	bft_compact(m, false);
 	return 0;
 }

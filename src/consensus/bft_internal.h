@@ -11,11 +11,13 @@
 
 #define BFT_NONE UINT32_MAX
 #define BFT_ORDER_CACHE 4
+/* K, compaction's threshold (ssp_bft_params.compact_min 0) */
+#define BFT_COMPACT_MIN 64
 
 typedef struct {
 	ssp_bft_block h;
-	uint32_t parent;         /* index, BFT_NONE for genesis */
-	uint32_t qc_src, qc_tgt; /* its QC's link (indexes), BFT_NONE without */
+	uint32_t parent;         /* index, BFT_NONE for the root (genesis, or the final block) */
+	uint32_t qc_src, qc_tgt; /* its QC's link (indexes), BFT_NONE without or below the final */
 	uint32_t children;       /* blocks built on it (0: a leaf, a fork-choice candidate) */
 	ssp_hash seed, acc;      /* its round's seed; XOR of its round's window reveals up to it */
 	uint32_t cnt;            /* blocks of its round on its branch, itself included */
@@ -23,22 +25,47 @@ typedef struct {
 	bool justified;
 } bft_node;
 
-/* A link source -> target: the votes seen for it, and whether it has a quorum. */
+/*
+ * A link source -> target: the votes seen for it, and whether it has a
+ * quorum. The target is a live block; the source is too, or BFT_NONE once
+ * it is below the final block (then only sref names it, and it counts as
+ * justified: see bft_src_trusted).
+ */
 typedef struct {
 	uint32_t src, tgt;
+	ssp_bft_ref sref;
 	uint32_t count;
 	uint64_t bits[SSP_BFT_BITMAP_WORDS];
 	bool qc;   /* count >= quorum (assembled here, or carried by a block) */
 	bool done; /* applied: its source was justified when it got its quorum */
 } bft_link;
 
-/* A voter's votes seen, sorted by target height, conflict-free (so sources ascend too). */
+/*
+ * A voter's votes seen, sorted by target height, conflict-free (so sources
+ * ascend too). Heights and ids, not block indexes: a vote outlives its
+ * blocks (compaction), so a later vote conflicting with it is still found.
+ */
 typedef struct {
-	uint32_t src, tgt; /* block indexes */
+	ssp_bft_ref src, tgt;
 } bft_vrec;
+
+/* A dropped block's slot, producer and id, kept while its slot can still matter
+ * (participation, the producer's last block, two blocks for one slot). */
+typedef struct {
+	uint64_t slot;
+	uint32_t producer;
+	ssp_hash id;
+} bft_oldslot;
+
+/* A record's heights, apart: the checks read 16 bytes a record (hot), the ids only
+ * for a duplicate or evidence. */
+typedef struct {
+	uint64_t th, sh;
+} bft_vh;
 
 typedef struct {
 	bft_vrec *v;
+	bft_vh *h; /* h[i]: v[i]'s target and source heights */
 	uint32_t n, cap;
 } bft_voter;
 
@@ -65,6 +92,10 @@ struct ssp_bft {
 
 	uint32_t final, top_justified, head;
 	bool conflicted;
+	/* compaction: blocks held right after the last one, the threshold K */
+	uint32_t kept, compact_k;
+	bft_oldslot *old;
+	uint32_t nold, capold;
 	/* each delegate's last reveal at or below the final block (round UINT64_MAX: the
 	 * commitment, "round -1") */
 	ssp_hash *fin_reveal;
@@ -86,16 +117,30 @@ static inline ssp_bft_ref bft_ref(const ssp_bft *m, uint32_t i)
 	return (ssp_bft_ref){m->b[i].h.height, m->b[i].h.id};
 }
 
+/*
+ * The index of a LIVE block (the final block or a descendant of it), else
+ * BFT_NONE: a block the final block left behind is gone for every
+ * question, dropped from memory yet or not (so when compaction runs never
+ * changes an answer). O(its depth above the final block).
+ */
 uint32_t bft_find(const ssp_bft *m, const ssp_hash *id);
 /* a == b or a is an ancestor of b */
 bool bft_descends(const ssp_bft *m, uint32_t a, uint32_t b);
+/* i is the final block or a descendant of it */
+bool bft_live(const ssp_bft *m, uint32_t i);
+/* A link's source counts as justified without a look: it is below the final block. */
+static inline bool bft_src_trusted(const ssp_bft *m, const bft_link *l)
+{
+	return l->src == BFT_NONE || !bft_live(m, l->src);
+}
 void bft_evidence_push(ssp_bft *m, const ssp_bft_evidence *e);
+typedef enum { BFT_VOTE_NEW, BFT_VOTE_SEEN, BFT_VOTE_CONFLICT } bft_vote_rec;
 /*
- * Records voter's vote src -> tgt (block indexes) unless it conflicts with
- * one recorded (then queues the evidence). True for a new, conflict-free
- * vote (bft_evidence.c).
+ * Records voter's vote src -> tgt unless it conflicts with one recorded
+ * (then queues the evidence) or was recorded before (bft_evidence.c).
  */
-bool bft_record_vote(ssp_bft *m, uint32_t voter, uint32_t src, uint32_t tgt);
+bft_vote_rec bft_record_vote(ssp_bft *m, uint32_t voter, const ssp_bft_ref *src,
+                             const ssp_bft_ref *tgt);
 /* Room for one more link, so bft_on_block cannot fail. */
 SSP_WUR int bft_links_reserve(ssp_bft *m);
 /*
@@ -107,5 +152,12 @@ void bft_on_block(ssp_bft *m, uint32_t ix);
 /* Moves the final block to ix (a descendant of it), updating the reveal table. */
 void bft_set_final(ssp_bft *m, uint32_t ix);
 void bft_update_head(ssp_bft *m);
+/*
+ * Drops the blocks the final block left behind (and links to them) once
+ * enough have piled up since the last time (bft_tree.c); called at the
+ * end of every call that can move the final block. force: whenever any
+ * can be dropped (add_block when full).
+ */
+void bft_compact(ssp_bft *m, bool force);
 
 #endif

@@ -70,7 +70,8 @@ static void map_put(bft_map *mp, uint64_t k, uint32_t ix)
 	mp->n++;
 }
 
-uint32_t bft_find(const ssp_bft *m, const ssp_hash *id)
+/* Any block held, live or not. */
+static uint32_t find_held(const ssp_bft *m, const ssp_hash *id)
 {
 	const bft_map *mp = &m->by_id;
 	uint64_t k = id_key(id);
@@ -89,6 +90,17 @@ bool bft_descends(const ssp_bft *m, uint32_t a, uint32_t b)
 	return b == a;
 }
 
+bool bft_live(const ssp_bft *m, uint32_t i)
+{
+	return i != BFT_NONE && bft_descends(m, m->final, i);
+}
+
+uint32_t bft_find(const ssp_bft *m, const ssp_hash *id)
+{
+	uint32_t i = find_held(m, id);
+	return bft_live(m, i) ? i : BFT_NONE;
+}
+
 /* --------------------------------------------------------------- lifecycle */
 
 int ssp_bft_new(ssp_bft **out, const ssp_bft_params *p)
@@ -100,6 +112,7 @@ int ssp_bft_new(ssp_bft **out, const ssp_bft_params *p)
 	if (!m) return SSP_ERR_NOMEM;
 	m->p = *p;
 	if (!m->p.max_blocks) m->p.max_blocks = 65536;
+	m->compact_k = p->compact_min ? p->compact_min : BFT_COMPACT_MIN;
 	m->quorum = p->quorum_override ? p->quorum_override : ssp_bft_quorum(p->n);
 	m->keys = ssp_calloc(p->n, sizeof *m->keys);
 	m->onion = ssp_calloc(p->n, sizeof *m->onion);
@@ -126,6 +139,7 @@ int ssp_bft_new(ssp_bft **out, const ssp_bft_params *p)
 	g->seed = p->genesis_seed;
 	g->justified = true;
 	m->nb = 1;
+	m->kept = 1;
 	rc = map_reserve(&m->by_id);
 	if (!rc) rc = map_reserve(&m->by_slot);
 	if (!rc) {
@@ -145,14 +159,17 @@ void ssp_bft_free(ssp_bft *m)
 {
 	if (!m) return;
 	if (m->voters)
-		for (uint32_t i = 0; i < m->p.n; i++)
+		for (uint32_t i = 0; i < m->p.n; i++) {
 			free(m->voters[i].v);
+			free(m->voters[i].h);
+		}
 	free(m->voters);
 	free(m->keys);
 	free(m->onion);
 	free(m->fin_reveal);
 	free(m->fin_round);
 	free(m->b);
+	free(m->old);
 	free(m->links);
 	free(m->by_id.key);
 	free(m->by_id.val);
@@ -189,13 +206,28 @@ static void round_state(const ssp_bft *m, ssp_hash *seed, ssp_hash *acc, uint32_
 	}
 }
 
+/* The first dropped block kept with a slot >= slot (m->old is sorted by slot). */
+static uint32_t old_lower(const ssp_bft *m, uint64_t slot)
+{
+	uint32_t lo = 0, hi = m->nold;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (m->old[mid].slot < slot)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static bool slot_has_block(const ssp_bft *m, uint64_t slot)
 {
 	const bft_map *mp = &m->by_slot;
 	for (uint32_t j = (uint32_t)mix(slot) & (mp->cap - 1); mp->val[j];
 	     j = (j + 1) & (mp->cap - 1))
 		if (mp->key[j] == slot) return true;
-	return false;
+	uint32_t k = old_lower(m, slot);
+	return k < m->nold && m->old[k].slot == slot;
 }
 
 /* Slots in [from, to) this view holds a block for. */
@@ -228,6 +260,136 @@ uint32_t ssp_bft_participation(const ssp_bft *m, uint64_t slot)
 	uint64_t r = ssp_bft_round(slot, m->p.n);
 	if (r == 0) return m->p.n;
 	return slots_with_blocks(m, (r - 1) * m->p.n, r * m->p.n);
+}
+
+/* ------------------------------------------------------------- compaction */
+
+static int old_cmp(const void *a, const void *b)
+{
+	const bft_oldslot *x = a, *y = b;
+	if (x->slot != y->slot) return x->slot < y->slot ? -1 : 1;
+	return memcmp(x->id.b, y->id.b, 32);
+}
+
+static int map_init(bft_map *mp, uint32_t n)
+{
+	uint32_t cap = 64;
+	while ((n + 1) * 2 > cap)
+		cap *= 2;
+	mp->key = ssp_calloc(cap, sizeof *mp->key);
+	mp->val = ssp_calloc(cap, sizeof *mp->val);
+	mp->cap = cap;
+	mp->n = 0;
+	return mp->key && mp->val ? 0 : SSP_ERR_NOMEM;
+}
+
+static void map_free(bft_map *mp)
+{
+	free(mp->key);
+	free(mp->val);
+}
+
+/*
+ * Drops every block that is not the final block or a descendant of it
+ * (bft_find has ignored them since the final block moved, so this changes
+ * no answer), and the links to them; the final block becomes the root at
+ * index 0. Runs when the final block is not the root and the blocks added
+ * since the last run reach max(K, the blocks it kept): O(blocks held +
+ * links) each time, so O(1) amortised per block, and at most about
+ * 2 * live + K blocks are held. The slots of dropped blocks from the round
+ * before the final block's on are kept (participation, two blocks for one
+ * slot). A memory shortage skips the run (nothing is lost but memory).
+ */
+void bft_compact(ssp_bft *m, bool force)
+{
+	if (m->p.no_compact || m->final == 0) return; /* nothing to drop */
+	uint32_t k = m->compact_k > m->kept ? m->compact_k : m->kept;
+	if (!force && m->compact_k > 1 && m->nb - m->kept < k) return;
+	uint32_t nb = m->nb, f = m->final, live = 0;
+	uint32_t *nix = ssp_calloc(nb, sizeof *nix);
+	if (!nix) return;
+	for (uint32_t i = 0; i < nb; i++) {
+		uint32_t pa = m->b[i].parent;
+		bool l = i == f || (i > f && pa != BFT_NONE && pa >= f && nix[pa] != BFT_NONE);
+		nix[i] = l ? live++ : BFT_NONE;
+	}
+	/* the dropped blocks whose slots can still be asked about */
+	uint32_t n = m->p.n;
+	uint64_t fr = ssp_bft_round(m->b[f].h.slot, n), lo = fr ? (fr - 1) * n : 0;
+	uint32_t keep_old = m->nold - old_lower(m, lo), more = 0;
+	for (uint32_t i = 0; i < nb; i++)
+		more += nix[i] == BFT_NONE && m->b[i].h.slot >= lo;
+	bft_map by_id, by_slot;
+	int rc = map_init(&by_id, live);
+	int rc2 = map_init(&by_slot, live);
+	bft_oldslot *old = keep_old + more ? ssp_calloc(keep_old + more, sizeof *old) : NULL;
+	if (rc || rc2 || (keep_old + more && !old)) {
+		map_free(&by_id);
+		map_free(&by_slot);
+		free(old);
+		free(nix);
+		return;
+	}
+	if (keep_old) memcpy(old, m->old + (m->nold - keep_old), keep_old * sizeof *old);
+	uint32_t no = keep_old;
+	for (uint32_t i = 0; i < nb; i++)
+		if (nix[i] == BFT_NONE && m->b[i].h.slot >= lo)
+			old[no++] = (bft_oldslot){m->b[i].h.slot, m->b[i].h.producer, m->b[i].h.id};
+	qsort(old, no, sizeof *old, old_cmp);
+	free(m->old);
+	m->old = old;
+	m->nold = m->capold = no;
+	/* the blocks, in their order (parents before children) */
+	for (uint32_t i = f; i < nb; i++) {
+		if (nix[i] == BFT_NONE) continue;
+		bft_node x = m->b[i];
+		x.parent = i == f ? BFT_NONE : nix[x.parent];
+		x.qc_src = x.qc_src == BFT_NONE ? BFT_NONE : nix[x.qc_src];
+		x.qc_tgt = x.qc_tgt == BFT_NONE ? BFT_NONE : nix[x.qc_tgt];
+		m->b[nix[i]] = x;
+		map_put(&by_id, id_key(&x.h.id), nix[i]);
+		map_put(&by_slot, x.h.slot, nix[i]);
+	}
+	map_free(&m->by_id);
+	map_free(&m->by_slot);
+	m->by_id = by_id;
+	m->by_slot = by_slot;
+	/* the links to live blocks; a source left below the final block is named by sref */
+	uint32_t nl = 0;
+	for (uint32_t i = 0; i < m->nl; i++) {
+		bft_link l = m->links[i];
+		if (nix[l.tgt] == BFT_NONE) continue;
+		l.tgt = nix[l.tgt];
+		l.src = l.src == BFT_NONE ? BFT_NONE : nix[l.src];
+		m->links[nl++] = l;
+	}
+	m->nl = nl;
+	m->final = 0;
+	m->top_justified = nix[m->top_justified] == BFT_NONE ? 0 : nix[m->top_justified];
+	m->head = nix[m->head] == BFT_NONE ? 0 : nix[m->head];
+	m->nb = m->kept = live;
+	free(nix);
+	/* give memory back after a long stretch without finality */
+	if (m->capb > 64 && (size_t)live * 4 < m->capb) {
+		uint32_t cap = 64;
+		while (cap < live * 2)
+			cap *= 2;
+		bft_node *nbuf = ssp_realloc(m->b, (size_t)cap * sizeof *nbuf);
+		if (nbuf) {
+			m->b = nbuf;
+			m->capb = cap;
+		}
+	}
+	if (m->capl > 64 && (size_t)nl * 4 < m->capl) {
+		uint32_t cap = 64;
+		while (cap < nl * 2)
+			cap *= 2;
+		bft_link *nlb = ssp_realloc(m->links, (size_t)cap * sizeof *nlb);
+		if (nlb) {
+			m->links = nlb;
+			m->capl = cap;
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- blocks */
@@ -267,7 +429,7 @@ static bool reveal_ok(const ssp_bft *m, uint32_t pi, const ssp_bft_block *b)
  */
 static bool branch_justified(const ssp_bft *m, uint32_t pi, uint32_t s)
 {
-	if (s == 0) return true;
+	if (s == BFT_NONE || m->b[s].h.height == 0) return true; /* below final, or genesis */
 	uint64_t hs = m->b[s].h.height;
 	for (uint32_t x = pi; x != BFT_NONE && m->b[x].h.height > hs; x = m->b[x].parent)
 		if (m->b[x].h.has_qc && m->b[x].qc_tgt == s) return true;
@@ -281,13 +443,22 @@ static int qc_shape(const ssp_bft *m, uint32_t pi, const ssp_bft_qc *qc, uint32_
 	for (uint32_t i = n; i < SSP_BFT_MAX_N; i++)
 		if (qc->bits[i / 64] >> (i % 64) & 1) return SSP_ERR_BFT_QC;
 	if (ssp_bft_qc_count(qc) < m->quorum) return SSP_ERR_BFT_QC;
+	uint64_t fh = m->b[m->final].h.height;
+	if (qc->source.height >= qc->target.height) return SSP_ERR_BFT_QC;
 	*src = bft_find(m, &qc->source.id);
 	*tgt = bft_find(m, &qc->target.id);
-	if (*src == BFT_NONE || *tgt == BFT_NONE) return SSP_ERR_BFT_QC; /* not on the branch */
-	if (m->b[*src].h.height != qc->source.height || m->b[*tgt].h.height != qc->target.height)
+	if (*tgt == BFT_NONE) {
+		/* a link at or below the final block: the block stays valid (its producer's
+		 * view may lag ours), the QC serves as evidence only */
+		*src = BFT_NONE;
+		return qc->target.height <= fh ? 0 : SSP_ERR_BFT_QC; /* else not on the branch */
+	}
+	if (m->b[*tgt].h.height != qc->target.height || !bft_descends(m, *tgt, pi))
 		return SSP_ERR_BFT_QC;
-	if (qc->source.height >= qc->target.height) return SSP_ERR_BFT_QC;
-	if (!bft_descends(m, *tgt, pi) || !bft_descends(m, *src, *tgt)) return SSP_ERR_BFT_QC;
+	if (*src == BFT_NONE) /* below the final block: taken as justified (bft_src_trusted) */
+		return qc->source.height < fh ? 0 : SSP_ERR_BFT_QC;
+	if (m->b[*src].h.height != qc->source.height || !bft_descends(m, *src, *tgt))
+		return SSP_ERR_BFT_QC;
 	if (!branch_justified(m, pi, *src)) return SSP_ERR_BFT_QC;
 	return 0;
 }
@@ -308,17 +479,30 @@ static void double_block_check(ssp_bft *m, uint32_t ix)
 		bft_evidence_push(m, &e);
 		return;
 	}
+	for (uint32_t k = old_lower(m, x->h.slot); k < m->nold && m->old[k].slot == x->h.slot; k++)
+		if (m->old[k].producer == x->h.producer) {
+			ssp_bft_evidence e = {.kind = SSP_BFT_EV_DOUBLE_BLOCK,
+			                      .offender = x->h.producer,
+			                      .slot = x->h.slot,
+			                      .block = {m->old[k].id, x->h.id}};
+			bft_evidence_push(m, &e);
+			return;
+		}
 }
 
 int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b)
 {
 	uint32_t n = m->p.n, src = 0, tgt = 0;
 	int rc;
+	/* full: drop what the final block left behind first (indexes change) */
+	if (m->nb >= m->p.max_blocks) bft_compact(m, true);
 	if (bft_find(m, &b->id) != BFT_NONE) return SSP_ERR_EXISTS;
+	uint64_t fh = m->b[m->final].h.height;
+	if (b->height <= fh) return SSP_ERR_BFT_CONFLICT; /* at or below the final block */
 	uint32_t pi = bft_find(m, &b->parent);
-	if (pi == BFT_NONE) return SSP_ERR_NOTFOUND;
+	if (pi == BFT_NONE) /* the parent must be the final block or above it */
+		return b->height == fh + 1 ? SSP_ERR_BFT_CONFLICT : SSP_ERR_NOTFOUND;
 	const bft_node *P = &m->b[pi];
-	if (!bft_descends(m, m->final, pi)) return SSP_ERR_BFT_CONFLICT;
 	if (b->height != P->h.height + 1) return SSP_ERR_BLOCK_HEIGHT;
 	if (b->slot <= P->h.slot) return SSP_ERR_BLOCK_TIME;
 	if (b->slot > (UINT64_MAX - m->p.genesis_time_ms - m->p.slot_ms) / m->p.slot_ms)
@@ -406,17 +590,17 @@ int ssp_bft_propose(ssp_bft *m, ssp_bft_block *out, uint32_t me, const ssp_hash 
 		if (!l->qc) continue;
 		if (best) {
 			uint64_t bt = m->b[best->tgt].h.height, lt = m->b[l->tgt].h.height;
-			if (lt < bt ||
-			    (lt == bt && m->b[l->src].h.height <= m->b[best->src].h.height))
-				continue;
+			if (lt < bt || (lt == bt && l->sref.height <= best->sref.height)) continue;
 		}
-		if (bft_descends(m, l->tgt, pi) && branch_justified(m, pi, l->src) &&
+		/* a live target on the branch; a source below the final block is trusted */
+		if (bft_live(m, l->tgt) && bft_descends(m, l->tgt, pi) &&
+		    (bft_src_trusted(m, l) || branch_justified(m, pi, l->src)) &&
 		    !branch_justified(m, pi, l->tgt))
 			best = l;
 	}
 	if (best) {
 		out->has_qc = true;
-		out->qc.source = (ssp_bft_ref){m->b[best->src].h.height, m->b[best->src].h.id};
+		out->qc.source = best->sref;
 		out->qc.target = (ssp_bft_ref){m->b[best->tgt].h.height, m->b[best->tgt].h.id};
 		memcpy(out->qc.bits, best->bits, sizeof out->qc.bits);
 	}

@@ -141,6 +141,7 @@ typedef struct {
 	const char *brk;
 	uint32_t n_force;
 	bool small; /* --small: 4..40 delegates in every seed */
+	bool no_compact; /* --no-compact: the machines never drop a block */
 	int verbose;
 	/* parameters drawn from the seed */
 	uint32_t n, f;
@@ -168,6 +169,7 @@ typedef struct {
 	uint32_t final_g;
 	/* figures */
 	uint64_t n_events, n_final_moves, n_evidence, n_forged_rejected, n_crashes, n_equiv;
+	size_t max_held; /* the most blocks any machine held */
 	uint64_t trace; /* a digest of every event processed, for --replay-check */
 	char fail[512];
 } sim;
@@ -290,6 +292,14 @@ static void check_final(sim *s, uint32_t i)
 	if (ssp_bft_conflicted(x->m)) failf(s, "SAFETY: conflicting final blocks in one view", i);
 	ssp_bft_ref f;
 	ssp_bft_final(x->m, &f);
+	size_t held = ssp_bft_count(x->m);
+	if (held > s->max_held) s->max_held = held;
+	if (!s->no_compact) {
+		/* compaction on every move (compact_min 1): the final block is the root */
+		ssp_bft_block root;
+		ssp_bft_at(x->m, &root, 0);
+		if (memcmp(root.id.b, f.id.b, 32)) failf(s, "COMPACTION: the final block is not the root", i);
+	}
 	if (f.height == 0) return;
 	uint32_t g = gix(&f.id);
 	uint32_t top = s->final_g;
@@ -668,26 +678,60 @@ static void restart(sim *s, uint32_t i)
 	}
 }
 
+/* The peer's final block in the registry (UINT32_MAX: genesis). */
+static uint32_t final_of(const sim *s, uint32_t peer)
+{
+	ssp_bft_ref f;
+	ssp_bft_final(s->nodes[peer].m, &f);
+	return f.height ? gix(&f.id) : UINT32_MAX;
+}
+
+/*
+ * A peer serves the blocks its machine holds above its final block, and
+ * its final chain as a node's block store would (the machine keeps no
+ * block below its final one).
+ */
 static void on_fetch(sim *s, uint32_t peer, uint32_t asker, uint32_t g)
 {
 	snode *x = &s->nodes[peer];
 	ssp_hash id = s->blocks[g].h.id;
+	uint32_t fin = final_of(s, peer);
 	for (int d = 0; d < FETCH_DEPTH; d++) {
 		ssp_bft_block b;
-		if (!ssp_bft_get(x->m, &b, &id) || b.height == 0) return;
-		send(s, EV_BLOCK, peer, asker, gix(&id), false);
+		uint32_t gi = gix(&id);
+		if (gi == UINT32_MAX) return; /* genesis */
+		if (!ssp_bft_get(x->m, &b, &id)) {
+			if (!g_descends(s, gi, fin)) return;
+			b = s->blocks[gi].h;
+		}
+		send(s, EV_BLOCK, peer, asker, gi, false);
 		id = b.parent;
 	}
 }
 
+/* Every block: the final chain from the store, then the machine's blocks above it. */
 static void on_sync(sim *s, uint32_t peer, uint32_t asker)
 {
 	snode *x = &s->nodes[peer];
+	uint32_t fin = final_of(s, peer), nchain = 0;
+	uint32_t *chain = NULL, capchain = 0;
+	for (uint32_t g = fin; g != UINT32_MAX; g = gix(&s->blocks[g].h.parent)) {
+		GROW(chain, nchain, capchain);
+		chain[nchain++] = g;
+	}
+	while (nchain)
+		send(s, EV_BLOCK, peer, asker, chain[--nchain], false);
+	free(chain);
+	ssp_bft_ref f;
+	ssp_bft_final(x->m, &f);
 	size_t nb = ssp_bft_count(x->m);
-	for (size_t k = 1; k < nb; k++) {
+	for (size_t k = 0; k < nb; k++) {
 		ssp_bft_block b;
 		ssp_bft_at(x->m, &b, k);
-		send(s, EV_BLOCK, peer, asker, gix(&b.id), false);
+		/* held above the final block (a machine that has not dropped a block yet
+		 * holds more: the same blocks go out either way) */
+		if (b.height > f.height && ssp_bft_descends(x->m, &f.id, &b.id))
+			send(s, EV_BLOCK, peer, asker, gix(&b.id), false);
 	}
 }
 
@@ -843,6 +887,9 @@ static void setup(sim *s)
 	for (int k = 0; k < 32; k++)
 		s->params.genesis_seed.b[k] = (uint8_t)rng_next(r);
 	if (!strcmp(s->brk, "quorum")) s->params.quorum_override = s->n / 2;
+	/* drop blocks on every move of the final block (the most remapping), or never */
+	s->params.compact_min = 1;
+	s->params.no_compact = s->no_compact;
 	s->final_g = UINT32_MAX;
 	for (uint32_t i = 0; i < s->n; i++) {
 		node_start(s, i);
@@ -952,7 +999,8 @@ static void usage(void)
 {
 	fputs(
 	    "usage: ssp_sim [--seed S | --seeds N [--first F]] [--n N] [--small]\n"
-	    "               [--break quorum|watermark] [--expect-violation] [--replay-check] [-v]\n"
+	    "               [--break quorum|watermark] [--expect-violation] [--replay-check]\n"
+	    "               [--no-compact | --compare-compact] [-v]\n"
 	    "  --seed S            run one seed (replay)\n"
 	    "  --seeds N           run seeds F..F+N-1 (default 0..199)\n"
 	    "  --n N               force the number of delegates (default: from the seed)\n"
@@ -960,7 +1008,11 @@ static void usage(void)
 	    "  --break RULE        run a deliberately broken rule: quorum (n/2 votes) or\n"
 	    "                      watermark (a restarted node forgets what it signed)\n"
 	    "  --expect-violation  succeed only if some seed finds a violation (self-check)\n"
-	    "  --replay-check      run every seed twice and fail if the runs differ\n",
+	    "  --replay-check      run every seed twice and fail if the runs differ\n"
+	    "  --no-compact        the machines never drop a block (by default they drop\n"
+	    "                      everything below the final block on every move of it)\n"
+	    "  --compare-compact   run every seed with and without compaction and fail\n"
+	    "                      if the runs differ (compaction must change no answer)\n",
 	    stderr);
 }
 
@@ -969,13 +1021,14 @@ static void replay_cmd(char *out, size_t cap, const sim *s)
 	int k = snprintf(out, cap, "ssp_sim --seed %" PRIu64, s->seed);
 	if (s->n_force && k > 0) k += snprintf(out + k, cap - (size_t)k, " --n %u", s->n_force);
 	if (s->small && k > 0) k += snprintf(out + k, cap - (size_t)k, " --small");
-	if (s->brk[0] && k > 0) snprintf(out + k, cap - (size_t)k, " --break %s", s->brk);
+	if (s->brk[0] && k > 0) k += snprintf(out + k, cap - (size_t)k, " --break %s", s->brk);
+	if (s->no_compact && k > 0) snprintf(out + k, cap - (size_t)k, " --no-compact");
 }
 
 int main(int argc, char **argv)
 {
 	uint64_t first = 0, count = 200;
-	bool expect = false, replay_check = false;
+	bool expect = false, replay_check = false, no_compact = false, compare = false;
 	int verbose = 0;
 	const char *brk = "";
 	uint32_t n_force = 0;
@@ -1010,6 +1063,10 @@ int main(int argc, char **argv)
 			small = true;
 		} else if (!strcmp(a, "--replay-check")) {
 			replay_check = true;
+		} else if (!strcmp(a, "--no-compact")) {
+			no_compact = true;
+		} else if (!strcmp(a, "--compare-compact")) {
+			compare = true;
 		} else if (!strcmp(a, "--expect-violation")) {
 			expect = true;
 		} else if (!strcmp(a, "-v")) {
@@ -1025,6 +1082,7 @@ int main(int argc, char **argv)
 	uint64_t ran = 0, failures = 0, events = 0, finals = 0, evid = 0, forged = 0, crashes = 0,
 	         equiv = 0;
 	uint32_t nmin = UINT32_MAX, nmax = 0;
+	size_t held_max = 0;
 	for (uint64_t seed = first; seed < first + count; seed++) {
 		sim *s = calloc(1, sizeof *s);
 		if (!s) return 1;
@@ -1032,24 +1090,32 @@ int main(int argc, char **argv)
 		s->brk = brk;
 		s->n_force = n_force;
 		s->small = small;
+		s->no_compact = no_compact;
 		s->verbose = verbose;
 		run(s);
 		ran++;
-		if (replay_check) {
-			/* the same seed again must give the same run, event for event */
+		if (replay_check || compare) {
+			/* the same seed again must give the same run, event for event; so must
+			 * the seed without compaction (which only frees memory) */
 			sim *t = calloc(1, sizeof *t);
 			if (!t) return 1;
 			t->seed = seed;
 			t->brk = brk;
 			t->n_force = n_force;
 			t->small = small;
+			t->no_compact = compare ? !no_compact : no_compact;
 			run(t);
+			uint64_t fs = s->final_g == UINT32_MAX ? 0 : s->blocks[s->final_g].h.height,
+			         ft = t->final_g == UINT32_MAX ? 0 : t->blocks[t->final_g].h.height;
 			if (!s->fail[0] && (t->trace != s->trace || t->n_events != s->n_events ||
-			                    strcmp(t->fail, s->fail)))
+			                    strcmp(t->fail, s->fail) || fs != ft ||
+			                    t->n_evidence != s->n_evidence))
 				snprintf(s->fail, sizeof s->fail,
-				         "NONDETERMINISM: a replay of the seed differs (%" PRIu64
-				         " vs %" PRIu64 " events)",
-				         s->n_events, t->n_events);
+				         "%s (%" PRIu64 " vs %" PRIu64 " events, final %" PRIu64
+				         " vs %" PRIu64 ")",
+				         compare ? "COMPACTION: the run without it differs"
+				                 : "NONDETERMINISM: a replay of the seed differs",
+				         s->n_events, t->n_events, fs, ft);
 			teardown(t);
 			free(t);
 		}
@@ -1059,12 +1125,12 @@ int main(int argc, char **argv)
 			printf("seed %" PRIu64 ": n=%u f=%u %s part=%" PRIu64 "..%" PRIu64
 			       " calm=%" PRIu64 " loss=%u%% events=%" PRIu64 " final=%" PRIu64
 			       " equivocations=%" PRIu64 " slashed=%" PRIu64
-			       " forged-rejected=%" PRIu64 " crashes=%" PRIu64 "%s%s\n",
+			       " forged-rejected=%" PRIu64 " crashes=%" PRIu64 " held<=%zu%s%s\n",
 			       seed, s->n, s->f, s->minority_cut ? "minority" : "split",
 			       s->part_start, s->part_end, s->calm, s->loss_pm / 10, s->n_events,
 			       s->final_g == UINT32_MAX ? 0 : s->blocks[s->final_g].h.height,
 			       s->n_equiv, s->n_evidence, s->n_forged_rejected, s->n_crashes,
-			       s->fail[0] ? " FAIL: " : "", s->fail);
+			       s->max_held, s->fail[0] ? " FAIL: " : "", s->fail);
 		if (s->fail[0]) {
 			failures++;
 			printf("  replay: %s\n", cmd);
@@ -1076,6 +1142,7 @@ int main(int argc, char **argv)
 		evid += s->n_evidence;
 		forged += s->n_forged_rejected;
 		crashes += s->n_crashes;
+		if (s->max_held > held_max) held_max = s->max_held;
 		equiv += s->n_equiv;
 		bool stop = s->fail[0] && expect;
 		teardown(s);
@@ -1087,9 +1154,10 @@ int main(int argc, char **argv)
 	printf("ssp_sim: %" PRIu64 " seeds from %" PRIu64 ", n %u..%u, %" PRIu64
 	       " failed%s%s; %" PRIu64 " events, %" PRIu64 " finality moves, %" PRIu64
 	       " equivocations, %" PRIu64 " delegates slashed, %" PRIu64
-	       " forged reveals rejected, %" PRIu64 " crashes; %.2f s\n",
+	       " forged reveals rejected, %" PRIu64 " crashes; at most %zu blocks held%s; %.2f s\n",
 	       ran, first, nmin, nmax, failures, brk[0] ? " with --break " : "", brk, events,
-	       finals, equiv, evid, forged, crashes, secs);
+	       finals, equiv, evid, forged, crashes, held_max,
+	       no_compact ? " (no compaction)" : "", secs);
 	if (expect) {
 		if (failures) {
 			printf("ssp_sim: the broken rule (--break %s) was caught, as it must be\n",
