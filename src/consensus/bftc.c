@@ -571,8 +571,13 @@ int ssp_bftc_vote_in(ssp_bftc *b, const uint8_t *raw, size_t len, bool *fresh)
 	slink *l = slink_find(b, &v.source, &v.target);
 	if (l && bit_get(l->bits, v.voter) && !memcmp(l->sig[v.voter].b, sig.b, SSP_SIG_LEN))
 		return 0; /* known: counted before */
-	if (!ssp_bft_get(b->m, NULL, &v.target.id) || !ssp_bft_get(b->m, NULL, &v.source.id)) {
-		b->st.votes_early++; /* checked once its blocks are here */
+	/* blocks not here yet: checked once they are (a source at or below the final block is
+	 * dropped from the machine: the machine itself decides on it) */
+	ssp_bft_ref fin;
+	ssp_bft_final(b->m, &fin);
+	if (!ssp_bft_get(b->m, NULL, &v.target.id) ||
+	    (v.source.height > fin.height && !ssp_bft_get(b->m, NULL, &v.source.id))) {
+		b->st.votes_early++;
 		return SSP_ERR_NOTFOUND;
 	}
 	vote_digest(b, &d, &v.source, &v.target);

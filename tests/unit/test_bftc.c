@@ -581,10 +581,10 @@ static void test_vote_in(void **state)
 	assert_int_equal(ssp_bftc_vote_in(b.b, w, SSP_BFTC_VOTE_LEN, &fresh), SSP_ERR_NOTFOUND);
 	make_vote(w, 3, th - 1, &unknown, th, &tgt);
 	assert_int_equal(ssp_bftc_vote_in(b.b, w, SSP_BFTC_VOTE_LEN, &fresh), SSP_ERR_NOTFOUND);
-	/* a source that is not an ancestor of the target (a known block, wrong branch: genesis
-	 * at a wrong height) is the sender's fault, not a decode error and not local */
-	ssp_hash g0 = id_at(&b, 0);
-	make_vote(w, 3, 1, &g0, th, &tgt);
+	/* a source that is not an ancestor of the target (a known block above the final one,
+	 * named at a wrong height) is the sender's fault, not a decode error and not local */
+	ssp_hash g0 = id_at(&b, th - 1);
+	make_vote(w, 3, th - 2, &g0, th, &tgt);
 	int rc = ssp_bftc_vote_in(b.b, w, SSP_BFTC_VOTE_LEN, &fresh);
 	assert_true(rc != 0 && !ssp_err_local(rc) && rc != SSP_ERR_NOTFOUND);
 	/* the good vote of voter 3 still counts */
