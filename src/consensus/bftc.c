@@ -28,6 +28,20 @@
 #define SLINKS 64      /* links whose vote signatures are kept (for QCs) */
 #define ONION_CP 1024  /* onion checkpoint spacing */
 #define WM_VERSION 1
+#define SEEN_MAX 65536 /* blocks remembered above the chain's final height */
+
+/*
+ * A block the machine accepted (every check passed), remembered until the
+ * chain's own final height passes it. The machine drops the ancestors of
+ * its final block; when that final block is on a branch the chain has not
+ * switched to yet, the chain must still import those ancestors: they are
+ * final (a quorum voted), and this record says who produced them.
+ */
+typedef struct {
+	ssp_hash id, parent;
+	uint64_t height, slot;
+	uint32_t producer;
+} seen_block;
 
 typedef struct {
 	bool used;
@@ -54,6 +68,8 @@ struct ssp_bftc {
 	ssp_bft_watermark wm;
 	ssp_hash voted; /* the last target voted for */
 	ssp_bftc_stats st;
+	seen_block *seen; /* blocks accepted, above the chain's final height; unordered */
+	size_t nseen, capseen;
 };
 
 /* ------------------------------------------------------------ wire forms */
@@ -242,6 +258,7 @@ void ssp_bftc_free(ssp_bftc *b)
 		free(b->links[i].sig);
 	free(b->addrs);
 	free(b->cps);
+	free(b->seen);
 	ssp_buf_free(&b->qcbuf);
 	free(b);
 }
@@ -298,6 +315,69 @@ static void header_id(ssp_hash *id, const ssp_header *h)
 	ssp_buf_free(&e);
 }
 
+/* ------------------------------------------------- blocks accepted before */
+
+static const seen_block *seen_find(const ssp_bftc *b, const ssp_hash *id)
+{
+	for (size_t i = 0; i < b->nseen; i++)
+		if (!memcmp(b->seen[i].id.b, id->b, 32)) return &b->seen[i];
+	return NULL;
+}
+
+static void seen_add(ssp_bftc *b, const ssp_bft_block *blk)
+{
+	if (seen_find(b, &blk->id)) return;
+	if (b->nseen == b->capseen) {
+		size_t cap = b->capseen ? b->capseen * 2 : 256;
+		seen_block *s = cap <= SEEN_MAX ? realloc(b->seen, cap * sizeof *s) : NULL;
+		if (!s) { /* the lowest goes (only a switch onto a far final branch needs it) */
+			size_t lo = 0;
+			for (size_t i = 1; i < b->nseen; i++)
+				if (b->seen[i].height < b->seen[lo].height) lo = i;
+			if (!b->nseen) return;
+			b->seen[lo] = b->seen[--b->nseen];
+		} else {
+			b->seen = s;
+			b->capseen = cap;
+		}
+	}
+	b->seen[b->nseen++] = (seen_block){blk->id, blk->parent, blk->height, blk->slot,
+	                                   blk->producer};
+}
+
+/* Forgets the blocks at or below the chain's final height. */
+static void seen_prune(ssp_bftc *b, uint64_t final_height)
+{
+	for (size_t i = 0; i < b->nseen;)
+		if (b->seen[i].height <= final_height)
+			b->seen[i] = b->seen[--b->nseen];
+		else
+			i++;
+}
+
+/*
+ * Is id the machine's final block or an ancestor of it above `floor`
+ * (walked through the blocks accepted before: the machine dropped them)?
+ * *out (may be NULL) gets its record.
+ */
+static bool on_final_path(const ssp_bftc *b, const ssp_hash *id, uint64_t floor,
+                          const seen_block **out)
+{
+	ssp_bft_ref f;
+	ssp_bft_final(b->m, &f);
+	ssp_hash x = f.id;
+	for (size_t k = 0; k <= b->nseen; k++) {
+		const seen_block *s = seen_find(b, &x);
+		if (!s || s->height <= floor) return false;
+		if (!memcmp(x.b, id->b, 32)) {
+			if (out) *out = s;
+			return true;
+		}
+		x = s->parent;
+	}
+	return false;
+}
+
 int ssp_bftc_load(ssp_bftc *b, const ssp_chain *c)
 {
 	ssp_txn *rt = NULL;
@@ -339,6 +419,7 @@ int ssp_bftc_load(ssp_bftc *b, const ssp_chain *c)
 		}
 		rc = ssp_bft_add_block(b->m, &blk);
 		if (rc == SSP_ERR_EXISTS) rc = 0;
+		if (!rc && i > hd.finalized) seen_add(b, &blk);
 		if (rc && !ssp_err_local(rc)) {
 			SSP_LOGE(LOG, "committed block %llu refused by the consensus rules: %s",
 			         (unsigned long long)i, ssp_strerror(rc));
@@ -444,7 +525,21 @@ static int bc_producer(void *ctx, const ssp_chain *c, const ssp_head *parent, ui
 	uint32_t idx;
 	(void)c;
 	int rc = ssp_bft_producer(b->m, &idx, &parent->id, slot);
-	if (rc == SSP_ERR_NOTFOUND) return SSP_ERR_BFT_CONFLICT; /* the head was left behind */
+	if (rc == SSP_ERR_NOTFOUND) {
+		/* the parent was dropped: its child on the machine's final path (a branch the
+		 * chain is switching to) was checked when the machine took it */
+		ssp_bft_ref f;
+		ssp_bft_final(b->m, &f);
+		for (size_t i = 0; i < b->nseen; i++) {
+			const seen_block *s = &b->seen[i];
+			if (s->slot == slot && !memcmp(s->parent.b, parent->id.b, 32) &&
+			    on_final_path(b, &s->id, ssp_chain_head(c)->finalized, NULL)) {
+				*key = b->keys[s->producer];
+				return 0;
+			}
+		}
+		return SSP_ERR_BFT_CONFLICT; /* the head was left behind */
+	}
 	if (rc) return rc;
 	*key = b->keys[idx];
 	return 0;
@@ -454,11 +549,15 @@ static int bc_producer(void *ctx, const ssp_chain *c, const ssp_head *parent, ui
 static int add_header(ssp_bftc *b, const ssp_header *h, const ssp_hash *id)
 {
 	ssp_bft_block blk;
+	const seen_block *s;
 	if (ssp_bft_get(b->m, NULL, id)) return 0; /* checked when it was added */
+	if (on_final_path(b, id, 0, &s)) /* final, and checked when it was added */
+		return s->height == h->height && s->slot == h->slot ? 0 : SSP_ERR_BFT_CONFLICT;
 	if (!ssp_bft_get(b->m, NULL, &h->prev_id)) return SSP_ERR_NOTFOUND;
 	int rc = to_block(b, &blk, h, id, true);
 	if (!rc) rc = ssp_bft_add_block(b->m, &blk);
 	if (rc == SSP_ERR_EXISTS) rc = 0;
+	if (!rc) seen_add(b, &blk);
 	drain_evidence(b);
 	return rc;
 }
@@ -477,9 +576,11 @@ static uint64_t bc_finalized(void *ctx, const ssp_chain *c, const ssp_head *head
 {
 	ssp_bftc *b = ctx;
 	ssp_bft_ref f;
-	(void)c;
 	ssp_bft_final(b->m, &f);
-	return ssp_bft_descends(b->m, &f.id, &head->id) ? f.height : 0;
+	seen_prune(b, ssp_chain_head(c)->finalized);
+	if (ssp_bft_descends(b->m, &f.id, &head->id)) return f.height;
+	/* a block the machine's final block descends from (dropped by it) is final itself */
+	return on_final_path(b, &head->id, 0, NULL) ? head->height : 0;
 }
 
 static int bc_prepare(void *ctx, const ssp_chain *c, ssp_header *h)
@@ -653,9 +754,11 @@ int ssp_bftc_vote_out(ssp_bftc *b, ssp_chain *c, uint8_t out[SSP_BFTC_VOTE_LEN])
 
 uint64_t ssp_bftc_final_on(const ssp_bftc *b, const ssp_chain *c)
 {
+	const ssp_head *h = ssp_chain_head(c);
 	ssp_bft_ref f;
 	ssp_bft_final(b->m, &f);
-	return ssp_bft_descends(b->m, &f.id, &ssp_chain_head(c)->id) ? f.height : 0;
+	if (ssp_bft_descends(b->m, &f.id, &h->id)) return f.height;
+	return on_final_path(b, &h->id, 0, NULL) ? h->height : 0;
 }
 
 const ssp_pubkey *ssp_bftc_slot_producer(ssp_bftc *b, const ssp_hash *parent, uint64_t slot)

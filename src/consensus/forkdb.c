@@ -225,9 +225,12 @@ int ssp_forkdb_add(ssp_forkdb *f, const ssp_chain *c, const uint8_t *raw, size_t
 	if (rc) return rc == SSP_ERR_NOMEM ? rc : SSP_ERR_DECODE;
 	if (h.height <= head->finalized) return SSP_ERR_FINAL_POP;
 	if ((rc = bad_err(f, &h.id))) return rc;
-	if (bad_err(f, &h.prev_id)) {
-		bad_add(f, &h.id, SSP_ERR_BLOCK_PREV); /* built on an invalid block */
-		return SSP_ERR_BLOCK_PREV;
+	if ((rc = bad_err(f, &h.prev_id))) {
+		/* built on a block off the final one: stale (no blame); on an invalid one: invalid */
+		int e = rc == SSP_ERR_BFT_CONFLICT || rc == SSP_ERR_FINAL_POP ? SSP_ERR_FINAL_POP
+		                                                             : SSP_ERR_BLOCK_PREV;
+		bad_add(f, &h.id, e);
+		return e;
 	}
 	if (find(f, &h.id)) return SSP_ERR_EXISTS;
 	rc = ssp_store_read(ssp_chain_store(c), &rt);

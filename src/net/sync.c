@@ -278,7 +278,8 @@ void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer_id, int err
 	 * slowly: switching branches comes with the fork database) */
 	bool fork = err == SSP_ERR_BLOCK_PREV || err == SSP_ERR_BLOCK_HEIGHT;
 	n->retry_after_ms = ssp_now_ms() + (err == SSP_ERR_BLOCK_EARLY ? 500 : fork ? 2000 : 1000);
-	if (!ssp_err_local(err) && err != SSP_ERR_BLOCK_EARLY && !fork &&
+	bool stale = err == SSP_ERR_BFT_CONFLICT || err == SSP_ERR_FINAL_POP || err == SSP_ERR_BUSY;
+	if (!ssp_err_local(err) && err != SSP_ERR_BLOCK_EARLY && !fork && !stale &&
 	    n->npenalties < sizeof n->penalties / sizeof *n->penalties)
 		n->penalties[n->npenalties++] = (penalty){peer_id, err};
 	if (!n->closed) uv_async_send(&n->wake);
@@ -287,7 +288,9 @@ void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer_id, int err
 
 void ssp_net_peer_failed(ssp_net *n, uint64_t peer_id, int err)
 {
-	if (ssp_err_local(err) || err == SSP_ERR_BLOCK_EARLY || !peer_id) return;
+	if (ssp_err_local(err) || err == SSP_ERR_BLOCK_EARLY || err == SSP_ERR_BFT_CONFLICT ||
+	    err == SSP_ERR_FINAL_POP || err == SSP_ERR_BUSY || !peer_id)
+		return; /* no blame: a block off our final one, or a local shortage */
 	pthread_mutex_lock(&n->slock);
 	if (n->npenalties < sizeof n->penalties / sizeof *n->penalties)
 		n->penalties[n->npenalties++] = (penalty){peer_id, err};
