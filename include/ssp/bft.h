@@ -245,6 +245,14 @@ int ssp_bft_branch_cmp(const ssp_bft_branch *a, const ssp_bft_branch *b);
 typedef struct ssp_bft ssp_bft;
 
 #define SSP_BFT_VOTES_KEPT 256
+/*
+ * A QC in a block of height h must have its source at height >= h - this
+ * (a rule of the branch alone, like every block rule): the machine keeps
+ * the final path's last SSP_BFT_QC_HORIZON blocks (id, and whether a QC on
+ * the path justified it) after dropping them, so every node checks a QC
+ * the same way whatever its final height.
+ */
+#define SSP_BFT_QC_HORIZON 1024
 
 typedef struct {
 	uint32_t n;               /* delegates, 1..SSP_BFT_MAX_N */

@@ -61,8 +61,44 @@ static bft_link *link_get(ssp_bft *m, uint32_t src, const ssp_bft_ref *sref, uin
 	return l;
 }
 
+bool bft_path_has(const ssp_bft *m, const ssp_bft_ref *r, bool *justified)
+{
+	const __typeof__(m->path[0]) *e = &m->path[r->height % SSP_BFT_QC_HORIZON];
+	if (!e->used || e->height != r->height || memcmp(e->id.b, r->id.b, 32)) return false;
+	if (justified) *justified = e->justified;
+	return true;
+}
+
+/* The final path from the old final block (included) to ix (excluded) into m->path. */
+static void path_extend(ssp_bft *m, uint32_t ix)
+{
+	for (uint32_t x = m->b[ix].parent; x != BFT_NONE; x = m->b[x].parent) {
+		const bft_node *b = &m->b[x];
+		__typeof__(m->path[0]) *e = &m->path[b->h.height % SSP_BFT_QC_HORIZON];
+		if (e->used && e->height == b->h.height && !memcmp(e->id.b, b->h.id.b, 32)) break;
+		e->height = b->h.height;
+		e->id = b->h.id;
+		e->justified = b->h.height == 0;
+		e->used = true;
+		if (x == m->final) break;
+	}
+	/* the QCs those blocks carry justify blocks of the path */
+	for (uint32_t x = m->b[ix].parent; x != BFT_NONE; x = m->b[x].parent) {
+		const bft_node *b = &m->b[x];
+		if (b->h.has_qc) {
+			__typeof__(m->path[0]) *e =
+			    &m->path[b->h.qc.target.height % SSP_BFT_QC_HORIZON];
+			if (e->used && e->height == b->h.qc.target.height &&
+			    !memcmp(e->id.b, b->h.qc.target.id.b, 32))
+				e->justified = true;
+		}
+		if (x == m->final) break;
+	}
+}
+
 void bft_set_final(ssp_bft *m, uint32_t ix)
 {
+	path_extend(m, ix);
 	/* the reveal table: each producer's latest reveal in the newly final blocks */
 	for (uint32_t x = ix; x != m->final; x = m->b[x].parent) {
 		const bft_node *b = &m->b[x];

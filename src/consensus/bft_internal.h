@@ -96,6 +96,17 @@ struct ssp_bft {
 	uint32_t kept, compact_k;
 	bft_oldslot *old;
 	uint32_t nold, capold;
+	/*
+	 * The final path's blocks at or below the final block, by height mod
+	 * SSP_BFT_QC_HORIZON: id, and whether a QC in a block of the path
+	 * justifies it (genesis: justified). Filled as finality moves, so QC
+	 * checks against dropped (or hidden) blocks need no walk below final.
+	 */
+	struct {
+		uint64_t height;
+		ssp_hash id;
+		bool justified, used;
+	} path[SSP_BFT_QC_HORIZON];
 	/* each delegate's last reveal at or below the final block (round UINT64_MAX: the
 	 * commitment, "round -1") */
 	ssp_hash *fin_reveal;
@@ -134,6 +145,8 @@ static inline bool bft_src_trusted(const ssp_bft *m, const bft_link *l)
 	return l->src == BFT_NONE || !bft_live(m, l->src);
 }
 void bft_evidence_push(ssp_bft *m, const ssp_bft_evidence *e);
+/* r is a final-path block at or below the final block (*justified: by a QC on the path). */
+bool bft_path_has(const ssp_bft *m, const ssp_bft_ref *r, bool *justified);
 typedef enum { BFT_VOTE_NEW, BFT_VOTE_SEEN, BFT_VOTE_CONFLICT } bft_vote_rec;
 /*
  * Records voter's vote src -> tgt unless it conflicts with one recorded

@@ -138,6 +138,8 @@ int ssp_bft_new(ssp_bft **out, const ssp_bft_params *p)
 	g->parent = BFT_NONE;
 	g->seed = p->genesis_seed;
 	g->justified = true;
+	m->path[0].id = p->genesis_id;
+	m->path[0].justified = m->path[0].used = true;
 	m->nb = 1;
 	m->kept = 1;
 	rc = map_reserve(&m->by_id);
@@ -436,6 +438,34 @@ static bool branch_justified(const ssp_bft *m, uint32_t pi, uint32_t s)
 	return false;
 }
 
+/* A QC in a live block of the branch ending at pi justifies r (a block below the final one). */
+static bool branch_justifies_ref(const ssp_bft *m, uint32_t pi, const ssp_bft_ref *r)
+{
+	for (uint32_t x = pi; x != BFT_NONE && m->b[x].h.height > r->height; x = m->b[x].parent)
+		if (m->b[x].h.has_qc && m->b[x].h.qc.target.height == r->height &&
+		    !memcmp(m->b[x].h.qc.target.id.b, r->id.b, 32))
+			return true;
+	return false;
+}
+
+/*
+ * Is ref a block of the branch ending at pi that the branch justifies (by a
+ * QC in one of its blocks, or genesis)? A function of the branch alone:
+ * live blocks by their QCs, blocks at or below the final one through the
+ * final path's record (m->path), so every node answers the same whatever
+ * its final height (within SSP_BFT_QC_HORIZON, which the caller checks).
+ */
+static bool source_ok(const ssp_bft *m, uint32_t pi, const ssp_bft_ref *r)
+{
+	uint32_t s = bft_find(m, &r->id);
+	if (s != BFT_NONE)
+		return m->b[s].h.height == r->height && bft_descends(m, s, pi) &&
+		       branch_justified(m, pi, s);
+	bool j;
+	if (!bft_path_has(m, r, &j)) return false;
+	return j || branch_justifies_ref(m, pi, r);
+}
+
 static int qc_shape(const ssp_bft *m, uint32_t pi, const ssp_bft_qc *qc, uint32_t *src,
                     uint32_t *tgt)
 {
@@ -443,23 +473,23 @@ static int qc_shape(const ssp_bft *m, uint32_t pi, const ssp_bft_qc *qc, uint32_
 	for (uint32_t i = n; i < SSP_BFT_MAX_N; i++)
 		if (qc->bits[i / 64] >> (i % 64) & 1) return SSP_ERR_BFT_QC;
 	if (ssp_bft_qc_count(qc) < m->quorum) return SSP_ERR_BFT_QC;
-	uint64_t fh = m->b[m->final].h.height;
 	if (qc->source.height >= qc->target.height) return SSP_ERR_BFT_QC;
+	/* the rule of the branch alone: every node checks it the same way */
+	if (qc->source.height + SSP_BFT_QC_HORIZON <= m->b[pi].h.height) return SSP_ERR_BFT_QC;
 	*src = bft_find(m, &qc->source.id);
 	*tgt = bft_find(m, &qc->target.id);
 	if (*tgt == BFT_NONE) {
-		/* a link at or below the final block: the block stays valid (its producer's
-		 * view may lag ours), the QC serves as evidence only */
+		/* a link at or below the final block: on the final path, from a justified
+		 * source; it serves as evidence only */
 		*src = BFT_NONE;
-		return qc->target.height <= fh ? 0 : SSP_ERR_BFT_QC; /* else not on the branch */
+		return bft_path_has(m, &qc->target, NULL) && source_ok(m, pi, &qc->source)
+		           ? 0
+		           : SSP_ERR_BFT_QC;
 	}
 	if (m->b[*tgt].h.height != qc->target.height || !bft_descends(m, *tgt, pi))
 		return SSP_ERR_BFT_QC;
-	if (*src == BFT_NONE) /* below the final block: taken as justified (bft_src_trusted) */
-		return qc->source.height < fh ? 0 : SSP_ERR_BFT_QC;
-	if (m->b[*src].h.height != qc->source.height || !bft_descends(m, *src, *tgt))
-		return SSP_ERR_BFT_QC;
-	if (!branch_justified(m, pi, *src)) return SSP_ERR_BFT_QC;
+	if (!source_ok(m, pi, &qc->source)) return SSP_ERR_BFT_QC;
+	if (*src != BFT_NONE && !bft_descends(m, *src, *tgt)) return SSP_ERR_BFT_QC;
 	return 0;
 }
 
@@ -592,10 +622,11 @@ int ssp_bft_propose(ssp_bft *m, ssp_bft_block *out, uint32_t me, const ssp_hash 
 			uint64_t bt = m->b[best->tgt].h.height, lt = m->b[l->tgt].h.height;
 			if (lt < bt || (lt == bt && l->sref.height <= best->sref.height)) continue;
 		}
-		/* a live target on the branch; a source below the final block is trusted */
+		/* a live target on the branch, from a source the branch justifies within the
+		 * horizon (what every node checks: qc_shape) */
 		if (bft_live(m, l->tgt) && bft_descends(m, l->tgt, pi) &&
-		    (bft_src_trusted(m, l) || branch_justified(m, pi, l->src)) &&
-		    !branch_justified(m, pi, l->tgt))
+		    l->sref.height + SSP_BFT_QC_HORIZON > out->height &&
+		    source_ok(m, pi, &l->sref) && !branch_justified(m, pi, l->tgt))
 			best = l;
 	}
 	if (best) {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "node/node.h"
+#include "ssp/bft.h"
 
 #define LOG "node"
 #define IMPORT_BATCH 16
@@ -403,6 +404,22 @@ static bool bft_step(ssp_node *n)
 			return false;
 		}
 	}
+	if (memcmp(n->sched_head.b, h->id.b, 32)) { /* the schedule after this head */
+		uint64_t np = n->nproducers, first = h->slot + 1;
+		uint64_t end = (first / np + 2) * np;
+		pthread_mutex_lock(&n->hlock);
+		n->nsched = 0;
+		for (uint64_t s = first; s < end && n->nsched < 2 * SSP_GENESIS_PRODUCERS_MAX; s++) {
+			const ssp_pubkey *pk = ssp_bftc_slot_producer(n->bft, &h->id, s);
+			if (!pk) break;
+			n->sched[n->nsched].slot = s;
+			ssp_addr_from_pubkey(&n->sched[n->nsched++].producer, pk);
+		}
+		/* the next round's seed takes the reveals of this round's first two thirds only */
+		n->sched_fixed = !ssp_bft_in_seed_window(h->slot, (uint32_t)np);
+		n->sched_head = h->id;
+		pthread_mutex_unlock(&n->hlock);
+	}
 	uint64_t f = ssp_bftc_final_on(n->bft, n->chain);
 	if (f > h->finalized) {
 		int rc = ssp_chain_advance_final(n->chain, f);
@@ -777,9 +794,49 @@ static int m_net_getPeers(void *ctx, json_t *params, json_t **res, ssp_rpc_error
 	return *res ? 0 : ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "out of memory");
 }
 
+/*
+ * dpos_getSchedule: who produces the slots after the head, through the end of
+ * the next round, on the head's branch. This round's order is fixed (its
+ * seed came from the last round); the next round's is fixed once this
+ * round's seed window (its first two thirds) is over: before, it may still
+ * change with the reveals to come ("fixed": false).
+ */
+static int m_dpos_getSchedule(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	ssp_node *n = ctx;
+	if (params && !json_is_object(params))
+		return ssp_rpc_fail(err, SSP_RPC_INVALID_PARAMS, "params must be an object");
+	if (!n->bft)
+		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND,
+		                    "this node runs no BFT consensus (a genesis without \"bft\")");
+	uint64_t iv = ssp_genesis_params(n->genesis)->block_interval_ms, g0 =
+	                                                                  ssp_genesis_time_ms(n->genesis);
+	json_t *slots = json_array();
+	pthread_mutex_lock(&n->hlock);
+	uint64_t head_slot = n->hsnap.slot, np = n->nproducers;
+	bool fixed = n->sched_fixed;
+	for (size_t i = 0; i < n->nsched && slots; i++) {
+		char a[96];
+		ssp_addr_encode(a, sizeof a, ssp_genesis_hrp(n->genesis), &n->sched[i].producer);
+		uint64_t s = n->sched[i].slot;
+		json_array_append_new(slots, json_pack("{s:I, s:I, s:I, s:s, s:b}", "slot", (json_int_t)s,
+		                                       "round", (json_int_t)(s / np), "time",
+		                                       (json_int_t)(g0 + s * iv), "producer", a, "fixed",
+		                                       s / np <= head_slot / np ||
+		                                           (s / np == head_slot / np + 1 && fixed)));
+	}
+	pthread_mutex_unlock(&n->hlock);
+	*res = slots ? json_pack("{s:I, s:I, s:I, s:I, s:o}", "head_slot", (json_int_t)head_slot,
+	                         "round", (json_int_t)((head_slot + 1) / np), "set_size",
+	                         (json_int_t)np, "slot_ms", (json_int_t)iv, "slots", slots)
+	             : NULL;
+	return *res ? 0 : ssp_rpc_fail(err, SSP_RPC_INTERNAL_ERROR, "out of memory");
+}
+
 static const ssp_rpc_method net_methods[] = {
     {"net_getInfo", m_net_getInfo},
     {"net_getPeers", m_net_getPeers},
+    {"dpos_getSchedule", m_dpos_getSchedule},
 };
 
 const ssp_rpc_method *ssp_node_net_methods(size_t *count)

@@ -145,8 +145,18 @@ typedef struct ssp_node {
 	_Atomic uint64_t bft_final, bft_justified, bft_votes_ok, bft_votes_bad, bft_votes_made,
 	    bft_qcs, bft_evidence;
 	ssp_pubkey producer_pub;
-	pthread_mutex_t hlock;    /* guards hsnap, the head as last committed */
+	pthread_mutex_t hlock;    /* guards hsnap, the head as last committed, and sched */
 	ssp_net_head hsnap;
+	/* the producers of the slots after the head, through the end of the next round, on the
+	 * head's branch (chain thread, for dpos_getSchedule); sched_fixed: the next round's
+	 * order is fixed (its seed window is over) */
+	struct {
+		uint64_t slot;
+		ssp_addr producer;
+	} sched[2 * SSP_GENESIS_PRODUCERS_MAX];
+	size_t nsched;
+	bool sched_fixed;
+	ssp_hash sched_head;
 	bool blocks_pending;      /* under plock: the net has blocks for the chain thread */
 	uint64_t signed_slot;     /* chain thread: the last slot signed (meta signed_slot) */
 	_Atomic uint64_t sync_lag;

@@ -148,6 +148,25 @@ def test():
           "the round order changes between rounds (%d distinct in %d full rounds)"
           % (len(set(full)), len(full)))
 
+    # dpos_getSchedule: the slots after the head; the fixed ones are then made by who it said
+    sched = n2.rpc("dpos_getSchedule")
+    check(sched["set_size"] == 4 and 4 <= len(sched["slots"]) <= 8 and
+          all(s["fixed"] for s in sched["slots"] if s["round"] == sched["slots"][0]["round"]),
+          "dpos_getSchedule: %d slots after head slot %d, this round's fixed"
+          % (len(sched["slots"]), sched["head_slot"]))
+    want = {s["slot"]: s["producer"] for s in sched["slots"] if s["fixed"]}
+    top = max(want)
+    wait_for(lambda: n2.rpc("chain_getInfo")["head_time"] >= sched["slots"][-1]["time"], 20,
+             "the scheduled slots to pass")
+    made = {}
+    for k in range(h, n2.height() + 1):
+        b = n2.rpc("chain_getBlock", {"height": k})
+        if b["slot"] in want:
+            made[b["slot"]] = b["producer"]
+    check(made and all(made[s] == want[s] for s in made),
+          "every scheduled fixed slot that got a block was made by its scheduled producer "
+          "(%d of %d slots up to %d)" % (len(made), len(want), top))
+
     # one producer down: the other three are a quorum and keep finalising
     before = final_ids(net.nodes)
     n3.kill9()
