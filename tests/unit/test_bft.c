@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -854,6 +855,97 @@ static uint64_t now_ns(void)
  * Both keep finality moving; prints blocks held and the time per block
  * (a figure, never a verdict).
  */
+/*
+ * A block's verdict is a function of its branch, not of the view: A sees
+ * every vote (its final block runs ahead, it compacts on every move), B only
+ * the blocks (its final height lags, as after a restart that rebuilt from
+ * headers). Every block A proposes is valid in both; for each, mutants whose
+ * QC names another recent source (justified by votes only, by a QC on the
+ * branch, or not at all) get the same verdict from both.
+ */
+static void test_views_agree(void **state)
+{
+	(void)state;
+	ssp_bft_params q;
+	long_setup(&q);
+	q.compact_min = 1;
+	ssp_bft *a, *b;
+	assert_int_equal(ssp_bft_new(&a, &q), 0);
+	q.compact_min = 0;
+	assert_int_equal(ssp_bft_new(&b, &q), 0);
+	ssp_hash hist[64];
+	uint64_t hh[64];
+	uint32_t nh = 0, differ_final = 0, mutants = 0, refused = 0;
+	hist[nh] = P.genesis_id;
+	hh[nh++] = 0;
+	for (uint64_t slot = 1; slot <= 300; slot++) {
+		ssp_bft_block x = long_next(a, slot);
+		assert_int_equal(ssp_bft_add_block(a, &x), 0);
+		assert_int_equal(ssp_bft_add_block(b, &x), 0);
+		/* mutants: the same block at its slot with another QC (a sibling: both agree) */
+		for (uint32_t k = nh > 6 ? nh - 6 : 0; k + 1 < nh && slot % 5 == 0; k++) {
+			ssp_bft_block y = x;
+			y.has_qc = true;
+			y.qc.source = (ssp_bft_ref){hh[k], hist[k]};
+			y.qc.target = (ssp_bft_ref){hh[nh - 1], hist[nh - 1]};
+			y.qc.bits[0] = 0xf;
+			uint32_t c = ++id_counter;
+			ssp_sha256(&y.id, &c, sizeof c);
+			int ra = ssp_bft_add_block(a, &y), rb = ssp_bft_add_block(b, &y);
+			assert_int_equal(ra, rb);
+			mutants++;
+			refused += ra != 0;
+			ssp_bft_evidence e;
+			while (ssp_bft_evidence_pop(a, &e) || ssp_bft_evidence_pop(b, &e)) {
+			}
+		}
+		long_votes(a, &x);
+		ssp_bft_ref fa, fb;
+		ssp_bft_final(a, &fa);
+		ssp_bft_final(b, &fb);
+		differ_final += fa.height != fb.height;
+		if (nh == 64) {
+			memmove(hist, hist + 1, 63 * sizeof *hist);
+			memmove(hh, hh + 1, 63 * sizeof *hh);
+			nh--;
+		}
+		hist[nh] = x.id;
+		hh[nh++] = x.height;
+	}
+	/* blocks without QCs, justified in A by votes only (A's final passes them, B's does not):
+	 * a QC naming one of them as its source is refused by both views (lenient "a source
+	 * below my final block is justified" let A accept it and B refuse it) */
+	ssp_bft_block s[3];
+	uint64_t slot = 301;
+	for (int i = 0; i < 3; i++, slot++) {
+		s[i] = long_next(a, slot);
+		s[i].has_qc = false;
+		memset(&s[i].qc, 0, sizeof s[i].qc);
+		assert_int_equal(ssp_bft_add_block(a, &s[i]), 0);
+		assert_int_equal(ssp_bft_add_block(b, &s[i]), 0);
+		long_votes(a, &s[i]);
+	}
+	ssp_bft_ref fa, fb;
+	ssp_bft_final(a, &fa);
+	ssp_bft_final(b, &fb);
+	assert_true(fa.height >= s[0].height && fb.height < s[0].height);
+	ssp_bft_block z = long_next(a, slot);
+	z.has_qc = true;
+	z.qc.source = ref(&s[0]);
+	z.qc.target = ref(&s[1]);
+	memset(z.qc.bits, 0, sizeof z.qc.bits);
+	z.qc.bits[0] = 0xf;
+	assert_int_equal(ssp_bft_add_block(a, &z), SSP_ERR_BFT_QC);
+	assert_int_equal(ssp_bft_add_block(b, &z), SSP_ERR_BFT_QC);
+	printf("views: final differed after %u of 300 blocks; %u mutant QCs, the same verdict from "
+	       "both (%u refused)\n",
+	       differ_final, mutants, refused);
+	assert_true(differ_final > 100); /* the views really differed */
+	assert_true(mutants > 100);
+	ssp_bft_free(a);
+	ssp_bft_free(b);
+}
+
 static void test_long_chain(void **state)
 {
 	(void)state;
@@ -908,6 +1000,7 @@ int main(void)
 	    cmocka_unit_test(test_propose),
 	    cmocka_unit_test(test_bounds),
 	    cmocka_unit_test(test_long_chain),
+	    cmocka_unit_test(test_views_agree),
 	    cmocka_unit_test(test_compact_same),
 	    cmocka_unit_test(test_compact_evidence),
 	    cmocka_unit_test(test_compact_full),
