@@ -322,7 +322,7 @@ typedef struct {
 
 static const opt_doc opt_docs[] = {
     {"testnet up", "delegates", "N", "producers (delegates) in a new testnet, 1..256 (default 4)"},
-    {"testnet up", "nodes", "N", "the same as --delegates (its older name)"},
+    {"testnet up", "nodes", "N", "the same as --delegates, its older name (default 4)"},
     {"testnet up", "voters", "V", "funded voter accounts voter0.. in a new testnet, 0..64 "
                                   "(default 4)"},
     {"testnet up", "full-nodes", "K", "non-producing nodes in a new testnet (default 0)"},
@@ -333,7 +333,7 @@ static const opt_doc opt_docs[] = {
     {"testnet up", "base-port", "P", "first port: node i gets P+2i (P2P) and P+2i+1 (RPC) "
                                      "(default 26600)"},
     {"testnet status", "dir", "DIR", "the testnet's directory (default .testnet)"},
-    {"testnet status", "summary", NULL, "the summary only (--json: {summary, nodes})"},
+    {"testnet status", "summary", NULL, "the summary only (--json: {summary, nodes}; default: every node, then the summary)"},
     {"testnet down", "dir", "DIR", "the testnet's directory (default .testnet)"},
     {"key new", "name", "NAME", "key name (required): A-Z a-z 0-9 _ . -, up to 64"},
     {"key new", "type", "TYPE", "ed25519 or p256 (default ed25519)"},

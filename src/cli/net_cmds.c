@@ -607,9 +607,10 @@ static uint64_t tn_slot(uint64_t time_ms, uint64_t g, uint64_t iv)
  * blocks of the highest node `ref` (cl): rounds, slots with and without a
  * block, finality lag in slots (head slot − the final block's slot) across
  * the nodes, heads, participation (the producers of the blocks in the last
- * round's slots, of the set) and the largest resident memory.
+ * round's slots, of the set) and the largest resident memory. lag[i]: node i's
+ * finality lag in slots, -1 if it is down.
  */
-static json_t *tn_summary(const testnet *t, const tn_probe *p, const long *rss)
+static json_t *tn_summary(const testnet *t, const tn_probe *p, const long *rss, long *lag)
 {
 	char path[1200];
 	size_t set = 0, up = 0, ref = SIZE_MAX, nl = 0, heads = 0;
@@ -617,6 +618,7 @@ static json_t *tn_summary(const testnet *t, const tn_probe *p, const long *rss)
 	long rss_max = 0;
 	const char *head_ids[TESTNET_MAX];
 	for (size_t i = 0; i < t->n; i++) {
+		lag[i] = -1;
 		set += t->nodes[i].producer;
 		if (rss[i] > rss_max) rss_max = rss[i];
 		if (!p->info[i]) continue;
@@ -669,6 +671,7 @@ static json_t *tn_summary(const testnet *t, const tn_probe *p, const long *rss)
 			}
 		}
 		lags[nl++] = hs > slot ? hs - slot : 0;
+		lag[i] = (long)lags[nl - 1];
 	}
 	qsort(lags, nl, sizeof *lags, cmp_u64);
 	/* participation: the producers of the blocks in the last `set` slots up to the head */
@@ -728,7 +731,7 @@ int cli_cmd_testnet_status(cli_ctx *c, const cli_args *a)
 {
 	static testnet t;
 	static tn_probe p;
-	static long rss[TESTNET_MAX];
+	static long rss[TESTNET_MAX], lag[TESTNET_MAX];
 	pthread_t th[TN_PROBE_THREADS];
 	size_t nth = 0;
 	bool only_summary = cli_opt(a, "summary") != NULL;
@@ -745,10 +748,11 @@ int cli_cmd_testnet_status(cli_ctx *c, const cli_args *a)
 		nth++;
 	tn_probe_main(&p); /* and this thread (all of it if no thread could start) */
 	for (size_t k = 0; k < nth; k++) pthread_join(th[k], NULL);
+	json_t *sum = tn_summary(&t, &p, rss, lag);
 	json_t *out = json_array();
 	if (!c->json && !only_summary)
-		printf("%-8s %-5s %8s %-18s %8s %6s %8s\n", "name", "state", "height", "head", "final",
-		       "peers", "rss_MiB");
+		printf("%-8s %-5s %8s %-18s %8s %6s %6s %8s\n", "name", "state", "height", "head",
+		       "final", "lag", "peers", "rss_MiB");
 	for (size_t i = 0; i < t.n; i++) {
 		json_t *info = p.info[i];
 		json_t *row = json_pack("{s:s, s:b}", "name", t.nodes[i].name, "up", info != NULL);
@@ -757,25 +761,24 @@ int cli_cmd_testnet_status(cli_ctx *c, const cli_args *a)
 			json_object_set(row, "head_id", json_object_get(info, "head_id"));
 			json_object_set(row, "finalized_height",
 			                json_object_get(info, "finalized_height"));
-			json_t *sync = json_object_get(info, "sync");
+			json_object_set_new(row, "finality_lag", json_integer(lag[i]));
 			json_object_set_new(row, "peers",
-			                    json_integer((json_int_t)jint(sync, "peers")));
+			                    json_integer((json_int_t)jint(json_object_get(info, "sync"),
+			                                                  "peers")));
 			json_object_set_new(row, "rss_kib", json_integer(rss[i]));
 		}
 		if (!c->json && !only_summary) {
 			if (info)
-				printf("%-8s %-5s %8lld %-18.16s %8lld %6lld %8.1f\n", t.nodes[i].name, "up",
-				       json_integer_value(json_object_get(info, "height")),
+				printf("%-8s %-5s %8llu %-18.16s %8llu %6ld %6llu %8.1f\n", t.nodes[i].name,
+				       "up", (unsigned long long)jint(info, "height"),
 				       json_string_value(json_object_get(info, "head_id")),
-				       json_integer_value(json_object_get(info, "finalized_height")),
-				       json_integer_value(json_object_get(row, "peers")),
-				       (double)rss[i] / 1024);
+				       (unsigned long long)jint(info, "finalized_height"), lag[i],
+				       (unsigned long long)jint(row, "peers"), (double)rss[i] / 1024);
 			else
 				printf("%-8s %-5s\n", t.nodes[i].name, "down");
 		}
 		json_array_append_new(out, row);
 	}
-	json_t *sum = tn_summary(&t, &p, rss);
 	for (size_t i = 0; i < t.n; i++) json_decref(p.info[i]);
 	if (c->json && only_summary) {
 		json_t *o = json_pack("{s:o, s:o}", "summary", sum, "nodes", out);
