@@ -345,8 +345,8 @@ static void sspd_path(char *out, size_t cap)
  * other node while that is at most TN_PEERS, else its ring neighbours i-1,
  * i+1 and the chords i+2, i+4, i+8, ... (mod n). Every node is dialled by
  * as many as it dials (8 inbound of sspd's 32), and any two nodes are a few
- * hops apart (4 in a ring of 99: a distance is a sum of a few signed powers
- * of two); peer exchange adds more links once they run.
+ * hops apart (3 among 99, 5 among 256: a distance is a sum of a few signed
+ * powers of two); peer exchange adds more links once they run.
  */
 static size_t tn_peers(size_t n, size_t i, size_t out[TN_PEERS])
 {
