@@ -641,6 +641,8 @@ static json_t *tn_summary(const testnet *t, const tn_probe *p, const long *rss, 
 	uint64_t g = jint(gj, "genesis_time"), iv = t->interval ? t->interval : 1;
 	json_decref(gj);
 	const json_t *ri = p->info[ref];
+	const char *kind = json_string_value(json_object_get(json_object_get(ri, "consensus"), "kind"));
+	json_object_set_new(sum, "consensus", json_string(kind ? kind : "?"));
 	uint64_t height = jint(ri, "height"), now = ssp_now_ms();
 	uint64_t head_slot = height ? tn_slot(jint(ri, "head_time"), g, iv) : 0;
 	char url[96];
@@ -674,17 +676,30 @@ static json_t *tn_summary(const testnet *t, const tn_probe *p, const long *rss, 
 		lag[i] = (long)lags[nl - 1];
 	}
 	qsort(lags, nl, sizeof *lags, cmp_u64);
-	/* participation: the producers of the blocks in the last `set` slots up to the head */
-	size_t window = head_slot < set ? (size_t)head_slot : set, nprod = 0;
+	/* participation: the producers of the blocks in the last whole round (slots
+	 * rN..rN+N-1, each producer's once in a round, rotating or round-robin), or in
+	 * the slots so far before the first round is over (slot 0 never has a block) */
+	uint64_t lo = 1, hi = head_slot;
+	if (head_slot >= 2 * set) {
+		lo = (head_slot / set - 1) * set;
+		hi = lo + set - 1;
+	} else if (head_slot >= set) {
+		hi = set - 1;
+	}
+	size_t window = hi >= lo ? (size_t)(hi - lo + 1) : 0, nprod = 0;
 	char(*prod)[96] = calloc(set, sizeof *prod);
 	if (!prod) cli_oom();
-	for (uint64_t h = height; cl && h > 0 && nprod < set; h--) {
+	for (uint64_t h = height; cl && window && h > 0 && nprod < set; h--) {
 		json_t *b = tn_call(cl, "chain_getBlock", json_pack("{s:I}", "height", (json_int_t)h));
 		const char *who = json_string_value(json_object_get(b, "producer"));
 		uint64_t slot = jint(b, "slot");
-		if (!who || slot + window <= head_slot) {
+		if (!who || slot < lo) {
 			json_decref(b);
 			break;
+		}
+		if (slot > hi) {
+			json_decref(b);
+			continue;
 		}
 		size_t k;
 		for (k = 0; k < nprod && strcmp(prod[k], who); k++) {}
@@ -717,8 +732,9 @@ static void tn_print_summary(const json_t *s)
 		       (unsigned long long)jint(s, "clock_slot"), (unsigned long long)jint(s, "head_slot"),
 		       (unsigned long long)jint(s, "blocks"), (unsigned long long)jint(s, "missed_slots"),
 		       (unsigned long long)jint(s, "rounds"), (unsigned long long)jint(s, "set_size"));
-		printf("finality lag %llu slots (median of the nodes; max %llu); participation %.0f%% "
-		       "(%llu producers in the last round's slots)",
+		printf("%s finality lag %llu slots (median of the nodes; max %llu); participation "
+		       "%.0f%% (%llu producers made a block in the last whole round)",
+		       json_string_value(json_object_get(s, "consensus")),
 		       (unsigned long long)jint(s, "finality_lag_median"),
 		       (unsigned long long)jint(s, "finality_lag_max"),
 		       100 * json_real_value(json_object_get(s, "participation")),
