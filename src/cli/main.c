@@ -117,8 +117,10 @@ static const cli_optspec evidence_opts[] = {
     TXOPTS, {"delegate", true}, {"header", true, true}, {NULL, false}};
 static const cli_optspec delegate_list_opts[] = {{"start", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec testnet_up_opts[] = {
-    {"nodes", true}, {"full-nodes", true}, {"dir", true}, {"interval", true},
-    {"base-port", true}, {"consensus", true}, {NULL, false}};
+    {"delegates", true}, {"nodes", true},     {"full-nodes", true}, {"voters", true},
+    {"dir", true},       {"interval", true}, {"base-port", true},  {"consensus", true},
+    {NULL, false}};
+static const cli_optspec testnet_status_opts[] = {{"dir", true}, {"summary", false}, {NULL, false}};
 static const cli_optspec testnet_dir_opts[] = {{"dir", true}, {NULL, false}};
 
 static const cli_cmd commands[] = {
@@ -292,12 +294,14 @@ static const cli_cmd commands[] = {
     {"net", "peers", cli_cmd_net_peers, no_opts, 0, 0, "net peers",
      "List the connected peers: address, direction, height, traffic, score."},
     {"testnet", "up", cli_cmd_testnet_up, testnet_up_opts, 0, 0,
-     "testnet up [--nodes N] [--full-nodes K] [--dir DIR] [--interval MS] [--base-port P] "
-     "[--consensus bft|rr]",
+     "testnet up [--delegates N] [--full-nodes K] [--voters V] [--dir DIR] [--interval MS] "
+     "[--base-port P] [--consensus bft|rr]",
      "Start a local network of N producers (+K full nodes) on loopback; again after down "
      "continues it."},
-    {"testnet", "status", cli_cmd_testnet_status, testnet_dir_opts, 0, 0,
-     "testnet status [--dir DIR]", "Show every testnet node's height, head, final height, peers."},
+    {"testnet", "status", cli_cmd_testnet_status, testnet_status_opts, 0, 0,
+     "testnet status [--dir DIR] [--summary]",
+     "Show every testnet node's height, head, final height, peers, memory, and a summary: "
+     "rounds, missed slots, finality lag, participation."},
     {"testnet", "down", cli_cmd_testnet_down, testnet_dir_opts, 0, 0, "testnet down [--dir DIR]",
      "Stop the testnet's nodes (their chains stay in DIR)."},
 };
@@ -317,7 +321,10 @@ typedef struct {
 } opt_doc;
 
 static const opt_doc opt_docs[] = {
-    {"testnet up", "nodes", "N", "producers in a new testnet (default 4)"},
+    {"testnet up", "delegates", "N", "producers (delegates) in a new testnet, 1..256 (default 4)"},
+    {"testnet up", "nodes", "N", "the same as --delegates, its older name (default 4)"},
+    {"testnet up", "voters", "V", "funded voter accounts voter0.. in a new testnet, 0..64 "
+                                  "(default 4)"},
     {"testnet up", "full-nodes", "K", "non-producing nodes in a new testnet (default 0)"},
     {"testnet up", "dir", "DIR", "the testnet's directory (default .testnet)"},
     {"testnet up", "consensus", "bft|rr",
@@ -326,6 +333,7 @@ static const opt_doc opt_docs[] = {
     {"testnet up", "base-port", "P", "first port: node i gets P+2i (P2P) and P+2i+1 (RPC) "
                                      "(default 26600)"},
     {"testnet status", "dir", "DIR", "the testnet's directory (default .testnet)"},
+    {"testnet status", "summary", NULL, "the summary only (--json: {summary, nodes}; default: every node, then the summary)"},
     {"testnet down", "dir", "DIR", "the testnet's directory (default .testnet)"},
     {"key new", "name", "NAME", "key name (required): A-Z a-z 0-9 _ . -, up to 64"},
     {"key new", "type", "TYPE", "ed25519 or p256 (default ed25519)"},
