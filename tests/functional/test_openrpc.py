@@ -160,6 +160,7 @@ def test():
         ("account_getProof", {"address": me, "height": 10**9}),
         ("token_getBalanceProof", {"symbol": "bad", "address": me}),
         ("net_getInfo", {}), ("net_getPeers", {}),  # a devnet without P2P: -32001
+        ("dpos_getSchedule", {}),  # a devnet without BFT: -32001
     ]
     for m, params in bad_calls:
         try:
