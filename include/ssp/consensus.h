@@ -118,6 +118,7 @@ typedef struct {
 	uint64_t votes_made;  /* this node's own */
 	uint64_t qcs_made;    /* QCs this node put in its blocks */
 	uint64_t evidence;    /* equivocations seen (two blocks for a slot, double, surround vote) */
+	uint64_t blocks_added; /* blocks the machine took (a vote waiting for one may count now) */
 	/* filled by ssp_bftc_info */
 	uint64_t justified, final, blocks_held;
 	uint32_t set_size;

@@ -557,7 +557,10 @@ static int add_header(ssp_bftc *b, const ssp_header *h, const ssp_hash *id)
 	int rc = to_block(b, &blk, h, id, true);
 	if (!rc) rc = ssp_bft_add_block(b->m, &blk);
 	if (rc == SSP_ERR_EXISTS) rc = 0;
-	if (!rc) seen_add(b, &blk);
+	if (!rc) {
+		seen_add(b, &blk);
+		b->st.blocks_added++;
+	}
 	drain_evidence(b);
 	return rc;
 }

@@ -789,9 +789,12 @@ static void on_tick(uv_timer_t *t)
 			net_peer_drop(p, 0, "handshake timeout");
 		} else if (p->state == C_OPEN && now - p->last_recv_ms > IDLE_MS) {
 			net_peer_drop(p, 5, "idle timeout");
-		} else if (p->sendq >= SERVE_SENDQ && now - p->sendq_progress_ms > STALL_MS) {
-			/* serving stopped at SERVE_SENDQ, so requests alone never reach SENDQ_MAX:
-			 * a peer that reads nothing for this long is dropped all the same */
+		} else if (p->sendq >= SERVE_SENDQ / 2 && now - p->sendq_progress_ms > STALL_MS) {
+			/* serving stops at SERVE_SENDQ and resumes only below half of it, so requests
+			 * alone never reach SENDQ_MAX: a peer that reads nothing for this long with
+			 * that much queued is dropped all the same (a check at SERVE_SENDQ itself
+			 * missed a peer that read a little after serving stopped and then nothing:
+			 * its queue sat between the two marks, never served, never dropped) */
 			char w[96];
 			snprintf(w, sizeof w, "slow reader: %zu KiB queued, nothing read for %d s",
 			         p->sendq >> 10, STALL_MS / 1000);

@@ -351,13 +351,11 @@ static bool vote_one(ssp_node *n, const uint8_t *raw, size_t len, uint64_t peer,
 	if (rc == SSP_ERR_NOTFOUND) {
 		if (retry) return false;
 		if (!n->vpend && !(n->vpend = calloc(VPEND_MAX, sizeof *n->vpend))) return true;
-		if (n->nvpend == VPEND_MAX) { /* the oldest goes */
-			memmove(n->vpend, n->vpend + 1, (VPEND_MAX - 1) * sizeof *n->vpend);
-			n->nvpend--;
-		}
-		memcpy(n->vpend[n->nvpend].raw, raw, SSP_BFTC_VOTE_LEN);
-		n->vpend[n->nvpend].peer = peer;
-		n->vpend[n->nvpend++].ms = now;
+		/* full: one waiting vote makes room (round robin: no pass over the list) */
+		size_t at = n->nvpend < VPEND_MAX ? n->nvpend++ : n->vpend_evict++ % VPEND_MAX;
+		memcpy(n->vpend[at].raw, raw, SSP_BFTC_VOTE_LEN);
+		n->vpend[at].peer = peer;
+		n->vpend[at].ms = now;
 		return true;
 	}
 	if (!ssp_err_local(rc)) {
@@ -385,9 +383,16 @@ static bool bft_step(ssp_node *n)
 			vote_one(n, raws[i], lens[i], peers[i], now, false);
 			free(raws[i]);
 		}
-	for (size_t i = 0; i < n->nvpend;) { /* the blocks may be here now */
+	/* the waiting votes, tried again only when the consensus took a block since (a flood of
+	 * votes for blocks nobody has must not cost a pass over them per vote received) */
+	ssp_bftc_stats st;
+	ssp_bftc_info(n->bft, &st);
+	bool retry = st.blocks_added != n->vpend_blocks;
+	n->vpend_blocks = st.blocks_added;
+	for (size_t i = 0; i < n->nvpend;) {
 		if (now - n->vpend[i].ms > VPEND_MS ||
-		    vote_one(n, n->vpend[i].raw, SSP_BFTC_VOTE_LEN, n->vpend[i].peer, now, true)) {
+		    (retry &&
+		     vote_one(n, n->vpend[i].raw, SSP_BFTC_VOTE_LEN, n->vpend[i].peer, now, true))) {
 			n->vpend[i] = n->vpend[--n->nvpend];
 			continue;
 		}
@@ -429,7 +434,6 @@ static bool bft_step(ssp_node *n)
 		}
 		ssp_node_net_publish_head(n);
 	}
-	ssp_bftc_stats st;
 	ssp_bftc_info(n->bft, &st);
 	atomic_store(&n->bft_final, st.final);
 	atomic_store(&n->bft_justified, st.justified);

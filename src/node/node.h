@@ -142,6 +142,8 @@ typedef struct ssp_node {
 		uint64_t peer, ms;
 	} * vpend;                /* votes for blocks not here yet (chain thread), up to VPEND_MAX */
 	size_t nvpend;
+	uint64_t vpend_blocks;
+	size_t vpend_evict; /* the consensus' blocks_added when the waiting votes were last tried */
 	_Atomic uint64_t bft_final, bft_justified, bft_votes_ok, bft_votes_bad, bft_votes_made,
 	    bft_qcs, bft_evidence;
 	ssp_pubkey producer_pub;

@@ -368,8 +368,8 @@ def test():
         fs.close()
 
     # a slow reader: asks for blocks again and again and never reads its socket. The node
-    # serves until 8 MiB are queued to it, then stops serving; a queue that large with nothing
-    # read for 10 s drops the peer (so requests never buffer without bound: 32 MiB is the cap)
+    # serves until 8 MiB are queued to it, then stops serving (and serves again below 4 MiB); a
+    # queue of 4 MiB or more with nothing read for 10 s drops the peer (so requests never buffer without bound: 32 MiB is the cap)
     def rss_kib():
         with open("/proc/%d/status" % node.pid()) as f:
             return int(next(line.split()[1] for line in f if line.startswith("VmRSS:")))
