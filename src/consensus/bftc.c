@@ -730,7 +730,7 @@ int ssp_bftc_vote_out(ssp_bftc *b, ssp_chain *c, uint8_t out[SSP_BFTC_VOTE_LEN])
 		if (qc_encode(b, &q, &qc.source, &qc.target, qc.bits))
 			ssp_buf_put(&rec, q.data, q.len);
 		else
-			SSP_LOGW(LOG, "the QC justifying %llu is not kept whole: voting without it",
+			SSP_LOGD(LOG, "the QC justifying %llu is not kept whole: voting without it",
 			         (unsigned long long)qc.target.height);
 		ssp_buf_free(&q);
 	}

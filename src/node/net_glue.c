@@ -350,6 +350,15 @@ static bool vote_one(ssp_node *n, const uint8_t *raw, size_t len, uint64_t peer,
 	}
 	if (rc == SSP_ERR_NOTFOUND) {
 		if (retry) return false;
+		/*
+		 * A vote for a block this node lacks: ask its sender for the block at the
+		 * target's height (the fork path stores it, fork choice weighs it). Without
+		 * this, a producer that ran ahead on a branch the others outvoted (a double
+		 * signer's) never fetched the justified block — nobody was at its height or
+		 * above — while the others, seeing a peer ahead, never produced: a stall.
+		 */
+		if (len == SSP_BFTC_VOTE_LEN && peer)
+			fork_want(n, peer, ssp_le64_get(raw + 3 + 40), 1, now);
 		if (!n->vpend && !(n->vpend = calloc(VPEND_MAX, sizeof *n->vpend))) return true;
 		/* full: one waiting vote makes room (round robin: no pass over the list) */
 		size_t at = n->nvpend < VPEND_MAX ? n->nvpend++ : n->vpend_evict++ % VPEND_MAX;

@@ -18,6 +18,7 @@ the metrics and the blocks' own bytes:
   and no final block is ever reverted or differs between nodes."""
 import hashlib
 import os
+import random
 import re
 import shutil
 import signal
@@ -192,7 +193,8 @@ def test():
                     ignore=shutil.ignore_patterns("sspd.pid", "*.lock", "node.key", "peers.txt"))
     net.up()
     port = None
-    for p in range(29900, 29990, 2):
+    for _ in range(50):  # a random pair (tests run in parallel), below the ephemeral range
+        p = random.randrange(20000, 32000, 2)
         if _ports_free(p, 2):
             port = p
             break
@@ -213,7 +215,15 @@ def test():
         log.close()
     ev = [metric(n, "ssp_bft_evidence_total") for n in (n0, n1, n2)]
     check(any(e > 0 for e in ev), "the double signing was seen as evidence: %s" % ev)
-    h2 = net.wait_converged(timeout=60, min_height=h + 5)
+    try:
+        h2 = net.wait_converged(timeout=60, min_height=h + 5)
+    except Failure:
+        for n in net.nodes:  # what each node sees, for the log
+            i = n.rpc("chain_getInfo")
+            print("   %s: height %d head %s final %d consensus %s sync %s" % (
+                n.name, i["height"], i["head_id"][:16], i["finalized_height"], i["consensus"],
+                i.get("sync")))
+        raise
     after = final_ids(net.nodes)
     for fh, ids in list(before.items()) + list(after.items()):
         check(len(ids) == 1, "one final block at height %d on every node" % fh)
