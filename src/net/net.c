@@ -857,7 +857,7 @@ static void on_wake(uv_async_t *a)
 		/* peers below us, and peers at our height on another branch (for their fork choice) */
 		for (peer *p = n->peers; p; p = p->next)
 			if (p->state == C_OPEN &&
-			    (p->head.height < h.height ||
+			    (p->head.height < h.height || p->head.finalized < h.finalized ||
 			     (p->head.height == h.height && memcmp(p->head.id.b, h.id.b, 32))))
 				send_announce(p, &h);
 	}

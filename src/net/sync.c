@@ -61,9 +61,23 @@ void net_fork_check(peer *p)
 	ssp_net *n = p->net;
 	ssp_net_head h;
 	n->cfg.head(n->cfg.ctx, &h);
-	if (p->head.height != h.height || h.height == 0 || !memcmp(p->head.id.b, h.id.b, 32) ||
+	if (h.height == 0 || !memcmp(p->head.id.b, h.id.b, 32) ||
 	    !memcmp(p->fork_asked.b, p->head.id.b, 32))
 		return;
+	if (p->head.height != h.height) {
+		/*
+		 * A peer below (or at) us whose chain is final further than ours holds a
+		 * branch we must weigh: ours may be one the others outvoted (a producer that
+		 * ran ahead alone). Fetch its head unless it is on our chain.
+		 */
+		if (p->head.height > h.height || p->head.finalized <= h.finalized) return;
+		ssp_txn *rt = NULL;
+		uint64_t at;
+		bool ours = !ssp_store_read(ssp_chain_store(n->cfg.chain), &rt) &&
+		            !ssp_chain_read_block_height(n->cfg.chain, rt, &p->head.id, &at);
+		if (rt) ssp_txn_end(rt);
+		if (ours) return;
+	}
 	p->fork_asked = p->head.id;
 	pthread_mutex_lock(&n->slock);
 	freq *q = freq_add(n, p->id, p->head.height, 1);
