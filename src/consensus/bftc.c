@@ -575,15 +575,24 @@ static int bc_check(void *ctx, const ssp_chain *c, const ssp_header *h)
 	return rc == SSP_ERR_NOTFOUND ? SSP_ERR_BFT_CONFLICT : rc;
 }
 
+/*
+ * The final height on the branch ending at head: the machine's final height
+ * when its final block is on it; head's own height when head is an ancestor
+ * of the final block (the machine dropped it: final itself); else 0.
+ */
+static uint64_t final_under(const ssp_bftc *b, const ssp_head *head)
+{
+	ssp_bft_ref f;
+	ssp_bft_final(b->m, &f);
+	if (ssp_bft_descends(b->m, &f.id, &head->id)) return f.height;
+	return on_final_path(b, &head->id, 0, NULL) ? head->height : 0;
+}
+
 static uint64_t bc_finalized(void *ctx, const ssp_chain *c, const ssp_head *head)
 {
 	ssp_bftc *b = ctx;
-	ssp_bft_ref f;
-	ssp_bft_final(b->m, &f);
 	seen_prune(b, ssp_chain_head(c)->finalized);
-	if (ssp_bft_descends(b->m, &f.id, &head->id)) return f.height;
-	/* a block the machine's final block descends from (dropped by it) is final itself */
-	return on_final_path(b, &head->id, 0, NULL) ? head->height : 0;
+	return final_under(b, head);
 }
 
 static int bc_prepare(void *ctx, const ssp_chain *c, ssp_header *h)
@@ -757,11 +766,7 @@ int ssp_bftc_vote_out(ssp_bftc *b, ssp_chain *c, uint8_t out[SSP_BFTC_VOTE_LEN])
 
 uint64_t ssp_bftc_final_on(const ssp_bftc *b, const ssp_chain *c)
 {
-	const ssp_head *h = ssp_chain_head(c);
-	ssp_bft_ref f;
-	ssp_bft_final(b->m, &f);
-	if (ssp_bft_descends(b->m, &f.id, &h->id)) return f.height;
-	return on_final_path(b, &h->id, 0, NULL) ? h->height : 0;
+	return final_under(b, ssp_chain_head(c));
 }
 
 const ssp_pubkey *ssp_bftc_slot_producer(ssp_bftc *b, const ssp_hash *parent, uint64_t slot)
