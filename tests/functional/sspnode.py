@@ -62,6 +62,18 @@ def bindir_from_argv():
     return os.path.abspath("build/bin")
 
 
+def need_pynacl():
+    """PyNaCl comes from Debian's python3-nacl, which pyenv's python3 may lack: re-run this
+    test under the system interpreter, or fail with how to install it."""
+    try:
+        import nacl.signing  # noqa: F401
+    except ImportError:
+        if os.path.exists("/usr/bin/python3") and sys.executable != "/usr/bin/python3":
+            os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+        print("FAIL - PyNaCl missing: apt-get install python3-nacl (scripts/install-deps.sh)")
+        sys.exit(1)
+
+
 def tempdir(prefix="ssp-test-"):
     d = tempfile.mkdtemp(prefix=prefix)
     _dirs.append(d)

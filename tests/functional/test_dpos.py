@@ -14,13 +14,10 @@ import struct
 import sys
 from decimal import Decimal
 
-try:
-    import nacl.signing
-except ImportError:  # pyenv's python3 may lack Debian's python3-nacl: use the system one
-    if os.path.exists("/usr/bin/python3") and sys.executable != "/usr/bin/python3":
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-    print("FAIL - PyNaCl missing: apt-get install python3-nacl (scripts/install-deps.sh)")
-    sys.exit(1)
+from sspnode import need_pynacl
+
+need_pynacl()
+import nacl.signing  # noqa: E402
 
 from sspnode import Cli, Node, RpcError, bindir_from_argv, check, main, tempdir, wait_for
 

@@ -20,14 +20,11 @@ import sys
 import time
 import urllib.request
 
-try:
-    import nacl.bindings as sb
-    import nacl.signing
-except ImportError:  # pyenv's python3 may lack Debian's python3-nacl: use the system one
-    if os.path.exists("/usr/bin/python3") and sys.executable != "/usr/bin/python3":
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-    print("FAIL - PyNaCl missing: apt-get install python3-nacl (scripts/install-deps.sh)")
-    sys.exit(1)
+from sspnode import need_pynacl
+
+need_pynacl()
+import nacl.bindings as sb  # noqa: E402
+import nacl.signing  # noqa: E402
 
 from sspnode import Failure, bindir_from_argv, check, main, wait_for
 from sspnet import Testnet
