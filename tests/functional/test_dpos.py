@@ -185,8 +185,10 @@ def test():
           rw["round_emission"] == "100" and rw["next_payout_slot"] % 21 == 0,
           "dpos_getRewards: carol has a reward (owed %s + pending %s)" % (rw["owed"], rw["pending"]))
     c_sum = Decimal(rw["claimable"])
-    # carol gets at least 90% of alpha's share (commission 10%, then 5%) and all of beta's
-    check(Decimal(ra["owed"]) > 0 and c_sum >= 9 * Decimal(ra["owed"]),
+    # carol gets at least 90% of alpha's share (commission 10%, then 5%) and all of beta's,
+    # less the accumulator's rounding dust (at most a few base units: 7 to alpha and 63 -
+    # 1e-8 to carol when the round at 10% was the one paid, seen under qemu)
+    check(Decimal(ra["owed"]) > 0 and c_sum + Decimal("0.000001") >= 9 * Decimal(ra["owed"]),
           "alpha is owed its commission (%s), carol at least 9 times that (%s)"
           % (ra["owed"], rw["claimable"]))
     out = w.run("rewards", "show", "carol", json_out=False)
