@@ -197,7 +197,8 @@ typedef enum {
 
 typedef struct {
 	uint8_t kind; /* ssp_bft_ev_kind */
-	uint32_t offender;
+	uint32_t offender; /* index in the set of the slot's (votes: the target's) round */
+	ssp_pubkey key;    /* the offender's key (indexes differ between rounds' sets) */
 	uint64_t slot;        /* DOUBLE_BLOCK: the slot */
 	ssp_hash block[2];    /* DOUBLE_BLOCK: the two block ids */
 	ssp_bft_vote vote[2]; /* DOUBLE_VOTE, SURROUND: the two votes (vote[0] the earlier seen) */

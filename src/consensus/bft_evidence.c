@@ -98,7 +98,7 @@ bft_vote_rec bft_record_vote(ssp_bft *m, uint32_t voter, const ssp_bft_ref *src,
 		kind = SSP_BFT_EV_SURROUND;
 	}
 	if (other) {
-		ssp_bft_evidence e = {.kind = (uint8_t)kind, .offender = voter};
+		ssp_bft_evidence e = {.kind = (uint8_t)kind, .offender = voter, .key = m->keys[voter]};
 		e.vote[0] = (ssp_bft_vote){voter, other->src, other->tgt};
 		e.vote[1] = (ssp_bft_vote){voter, *src, *tgt};
 		bft_evidence_push(m, &e);

@@ -504,6 +504,7 @@ static void double_block_check(ssp_bft *m, uint32_t ix)
 		if (y->h.producer != x->h.producer) continue; /* another branch's producer */
 		ssp_bft_evidence e = {.kind = SSP_BFT_EV_DOUBLE_BLOCK,
 		                      .offender = x->h.producer,
+		                      .key = m->keys[x->h.producer],
 		                      .slot = x->h.slot,
 		                      .block = {y->h.id, x->h.id}};
 		bft_evidence_push(m, &e);
@@ -513,6 +514,7 @@ static void double_block_check(ssp_bft *m, uint32_t ix)
 		if (m->old[k].producer == x->h.producer) {
 			ssp_bft_evidence e = {.kind = SSP_BFT_EV_DOUBLE_BLOCK,
 			                      .offender = x->h.producer,
+			                      .key = m->keys[x->h.producer],
 			                      .slot = x->h.slot,
 			                      .block = {m->old[k].id, x->h.id}};
 			bft_evidence_push(m, &e);
