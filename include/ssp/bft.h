@@ -17,8 +17,11 @@
  * SSP_ERR_NOMEM, never a verdict (ssp_err_local).
  *
  * In sspd through ssp_bftc (ssp/consensus.h, bftc.c) when the genesis has a
- * "bft" object. The delegate set is fixed for the machine's life (the
- * election's set change at round r+2 is not applied here yet).
+ * "bft" object. Delegate sets change between rounds (ssp_bft_set_elected):
+ * the first block of a round on a branch elects the set for the rounds
+ * after it, used by the first block of a later round on a branch whose
+ * own QCs make that electing block final; until then the set in force
+ * stays. Round r's set never depends on the view, only on the branch.
  *
  * Conventions as in ssp/core.h: fallible functions return 0 or a negative
  * ssp_err; predicates return bool; arguments are context, outputs, inputs.
@@ -255,11 +258,32 @@ typedef struct ssp_bft ssp_bft;
  */
 #define SSP_BFT_QC_HORIZON 1024
 
+/*
+ * A delegate set. Member i's onion: onion[i] is an element of it and
+ * onion_round[i] the round it counts as revealed in (UINT64_MAX: round -1,
+ * the commitment of a genesis delegate; a delegate registered in round R0
+ * has its commitment at R0), so its block in round r reveals the element
+ * r - onion_round[i] places further (r + 1 for round -1), and it can
+ * produce while that index is at most onion_len. onion_round NULL: all
+ * UINT64_MAX.
+ */
 typedef struct {
-	uint32_t n;               /* delegates, 1..SSP_BFT_MAX_N */
+	uint32_t n; /* 1..SSP_BFT_MAX_N */
+	const ssp_pubkey *keys;
+	const ssp_hash *onion;
+	const uint64_t *onion_round;
+	uint32_t quorum; /* out only (ssp_bft_block_set, ssp_bft_slot_set) */
+} ssp_bft_set;
+
+typedef struct {
+	uint32_t n;               /* the genesis set: delegates, 1..SSP_BFT_MAX_N */
 	const ssp_pubkey *keys;   /* n keys; copied */
-	const ssp_hash *onion;    /* n onion commitments (element 0); copied */
-	uint32_t onion_len;       /* k: rounds 0..k-1 can be produced */
+	const ssp_hash *onion;    /* n onion commitments (element 0, round -1); copied */
+	uint32_t onion_len;       /* k: elements 1..k can be revealed */
+	uint32_t round_len;       /* slots per round, 1..SSP_BFT_MAX_N; 0: n */
+	/* Sets change: a block that begins a round elects (ssp_bft_set_elected);
+	 * false: the genesis set for ever, nothing waits for elections. */
+	bool elections;
 	ssp_hash genesis_id;      /* height 0, slot 0: justified and final */
 	uint64_t genesis_time_ms; /* slot s spans [genesis + s*slot_ms, + slot_ms) */
 	ssp_hash genesis_seed;    /* round 0's seed */
@@ -386,8 +410,38 @@ SSP_WUR int ssp_bft_vote_for(const ssp_bft *m, ssp_bft_vote *out, ssp_bft_qc *qc
  */
 SSP_WUR int ssp_bft_add_qc(ssp_bft *m, const ssp_bft_qc *qc);
 
-/* The producer of `slot` on the branch ending at `parent` (a known block with a lower slot). */
+/* The producer of `slot` on the branch ending at `parent` (a known block with a lower slot):
+ * its index in the slot's set (ssp_bft_slot_set); SSP_ERR_BFT_SET as there. */
 SSP_WUR int ssp_bft_producer(ssp_bft *m, uint32_t *out, const ssp_hash *parent, uint64_t slot);
+
+/* --------------------------------------------------------- delegate sets */
+
+/*
+ * What the first block of a round (id, a known block: live, or on the final
+ * path within SSP_BFT_QC_HORIZON) elected for the rounds after its own:
+ * set (copied), or NULL when it elected none (the set in force stays).
+ * Until this is told, blocks that need it get SSP_ERR_BFT_SET (no blame:
+ * add them again after). Told twice: the first answer stays (0).
+ * SSP_ERR_NOTFOUND: the block is unknown; SSP_ERR_INVAL: it does not
+ * begin a round, or a bad set; SSP_ERR_NOMEM.
+ */
+SSP_WUR int ssp_bft_set_elected(ssp_bft *m, const ssp_hash *id, const ssp_bft_set *set);
+/*
+ * The set of a known block's round (live, or on the final path within the
+ * horizon): the set its votes and a QC targeting it are counted in.
+ * *out's arrays belong to the machine until its next change.
+ */
+SSP_WUR int ssp_bft_block_set(const ssp_bft *m, ssp_bft_set *out, const ssp_bft_ref *block);
+/*
+ * The set of a block at `slot` on `parent` and the index of the slot's
+ * producer in it. SSP_ERR_NOTFOUND (unknown parent), SSP_ERR_BLOCK_TIME (a
+ * slot not after the parent's), SSP_ERR_BFT_SET (the election it depends
+ * on was not told yet).
+ */
+SSP_WUR int ssp_bft_slot_set(ssp_bft *m, ssp_bft_set *out, uint32_t *producer,
+                             const ssp_hash *parent, uint64_t slot);
+/* The index of key in set, or UINT32_MAX. */
+uint32_t ssp_bft_set_index(const ssp_bft_set *set, const ssp_pubkey *key);
 /* Slots of the round before slot's round this view holds a block for (any
  * branch; exact for any slot after the final block's: dropped blocks' slots
  * from the round before the final block's round on are kept). */

@@ -125,6 +125,7 @@ extern "C" {
 	X(BFT_UNSAFE, -182, "signing would conflict with the signing watermark")       \
 	X(BFT_PARTICIPATION, -183, "participation in the last round below 33%")        \
 	X(BFT_CONFLICT, -184, "block does not descend from the final block")           \
+	X(BFT_SET, -185, "the delegate set of that round is not known here yet")        \
 	X(TOKEN, -93, "secure element (PKCS#11 token) failure")                          \
 	X(VM_ERROR, -110, "contract error")                                             \
 	X(VM_GAS, -111, "out of gas")                                                   \

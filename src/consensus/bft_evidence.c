@@ -71,10 +71,11 @@ bool ssp_bft_evidence_pop(ssp_bft *m, ssp_bft_evidence *out)
  * one look at a neighbour. They hold heights and ids, so a vote whose
  * blocks were dropped (below the final block) still catches a later one.
  */
-bft_vote_rec bft_record_vote(ssp_bft *m, uint32_t voter, const ssp_bft_ref *src,
+bft_vote_rec bft_record_vote(ssp_bft *m, uint32_t set, uint32_t voter, const ssp_bft_ref *src,
                              const ssp_bft_ref *tgt)
 {
-	bft_voter *v = &m->voters[voter];
+	uint32_t kx = m->sets[set].kx[voter];
+	bft_voter *v = &m->ks[kx].votes;
 	uint64_t t = tgt->height, s = src->height;
 	uint32_t lo = 0, hi = v->n;
 	while (lo < hi) { /* first record with target height >= t */
@@ -98,7 +99,7 @@ bft_vote_rec bft_record_vote(ssp_bft *m, uint32_t voter, const ssp_bft_ref *src,
 		kind = SSP_BFT_EV_SURROUND;
 	}
 	if (other) {
-		ssp_bft_evidence e = {.kind = (uint8_t)kind, .offender = voter, .key = m->keys[voter]};
+		ssp_bft_evidence e = {.kind = (uint8_t)kind, .offender = voter, .key = m->ks[kx].key};
 		e.vote[0] = (ssp_bft_vote){voter, other->src, other->tgt};
 		e.vote[1] = (ssp_bft_vote){voter, *src, *tgt};
 		bft_evidence_push(m, &e);

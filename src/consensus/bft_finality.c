@@ -78,6 +78,8 @@ static void path_extend(ssp_bft *m, uint32_t ix)
 		if (e->used && e->height == b->h.height && !memcmp(e->id.b, b->h.id.b, 32)) break;
 		e->height = b->h.height;
 		e->id = b->h.id;
+		e->set = b->set;
+		e->elected = b->elected;
 		e->justified = b->h.height == 0;
 		e->used = true;
 		if (x == m->final) break;
@@ -102,11 +104,11 @@ void bft_set_final(ssp_bft *m, uint32_t ix)
 	/* the reveal table: each producer's latest reveal in the newly final blocks */
 	for (uint32_t x = ix; x != m->final; x = m->b[x].parent) {
 		const bft_node *b = &m->b[x];
-		uint32_t p = b->h.producer;
-		uint64_t r = ssp_bft_round(b->h.slot, m->p.n);
-		if (m->fin_round[p] == UINT64_MAX || m->fin_round[p] < r) {
-			m->fin_round[p] = r;
-			m->fin_reveal[p] = b->h.reveal;
+		bft_key *k = &m->ks[b->pkx];
+		uint64_t r = ssp_bft_round(b->h.slot, m->L);
+		if (k->fin_round == UINT64_MAX || k->fin_round < r) {
+			k->fin_round = r;
+			k->fin_reveal = b->h.reveal;
 		}
 	}
 	m->final = ix;
@@ -163,13 +165,13 @@ static void apply_links(ssp_bft *m)
 
 /* The QC's votes to the evidence records, but those its link counts already
  * (recorded when they were counted: a QC comes again in many blocks). */
-static void record_qc_votes(ssp_bft *m, const ssp_bft_qc *qc, uint32_t tgt)
+static void record_qc_votes(ssp_bft *m, const ssp_bft_qc *qc, uint32_t tgt, uint32_t set)
 {
 	const bft_link *l = tgt == BFT_NONE ? NULL : link_find(m, &qc->source, tgt);
-	for (uint32_t i = 0; i < m->p.n; i++) {
+	for (uint32_t i = 0; i < m->sets[set].n; i++) {
 		uint64_t seen = l ? l->bits[i / 64] : 0;
 		if ((qc->bits[i / 64] & ~seen) >> (i % 64) & 1)
-			(void)bft_record_vote(m, i, &qc->source, &qc->target);
+			(void)bft_record_vote(m, set, i, &qc->source, &qc->target);
 	}
 }
 
@@ -190,8 +192,8 @@ void bft_on_block(ssp_bft *m, uint32_t ix)
 	const bft_node *x = &m->b[ix];
 	if (x->h.has_qc) {
 		ssp_bft_qc qc = x->h.qc;
-		uint32_t src = x->qc_src, tgt = x->qc_tgt;
-		record_qc_votes(m, &qc, tgt);
+		uint32_t src = x->qc_src, tgt = x->qc_tgt, set = bft_set_of_ref(m, &qc.target);
+		if (set != BFT_NONE) record_qc_votes(m, &qc, tgt, set); /* checked: known */
 		if (tgt != BFT_NONE) add_qc_link(m, src, tgt, &qc); /* else all below the final */
 	}
 	bft_update_head(m);
@@ -224,20 +226,25 @@ static int locate(const ssp_bft *m, uint32_t *src, uint32_t *tgt, const ssp_bft_
 
 int ssp_bft_add_vote(ssp_bft *m, const ssp_bft_vote *v)
 {
-	if (v->voter >= m->p.n || v->source.height >= v->target.height) return SSP_ERR_INVAL;
+	if (v->voter >= SSP_BFT_MAX_N || v->source.height >= v->target.height) return SSP_ERR_INVAL;
 	uint32_t src = BFT_NONE, tgt = BFT_NONE;
 	int rc = locate(m, &src, &tgt, &v->source, &v->target, SSP_ERR_INVAL);
-	if (rc == SSP_ERR_INVAL) return rc;
+	if (rc == SSP_ERR_INVAL || rc == SSP_ERR_NOTFOUND) return rc;
+	/* the voter is an index into the set of the target's round */
+	uint32_t set = bft_set_of_ref(m, &v->target);
+	if (set == BFT_NONE) return rc == 1 ? 0 : SSP_ERR_NOTFOUND; /* below the horizon */
+	if (v->voter >= m->sets[set].n) return SSP_ERR_INVAL;
 	bft_link *l = rc ? NULL : link_find(m, &v->source, tgt);
 	if (l && (l->bits[v->voter / 64] >> (v->voter % 64) & 1)) return 0; /* counted */
 	/* evidence before the rest: a vote conflicts by its heights, blocks known or not */
-	if (bft_record_vote(m, v->voter, &v->source, &v->target) == BFT_VOTE_CONFLICT) return 0;
+	if (bft_record_vote(m, set, v->voter, &v->source, &v->target) == BFT_VOTE_CONFLICT)
+		return 0;
 	if (rc) return rc == 1 ? 0 : rc;
 	if ((rc = bft_links_reserve(m))) return rc;
 	l = link_get(m, src, &v->source, tgt);
 	l->bits[v->voter / 64] |= 1ULL << (v->voter % 64);
 	l->count++;
-	if (!l->qc && l->count >= m->quorum) {
+	if (!l->qc && l->count >= m->sets[set].quorum) {
 		l->qc = true;
 		apply_links(m);
 		bft_update_head(m);
@@ -288,14 +295,14 @@ int ssp_bft_vote_for(const ssp_bft *m, ssp_bft_vote *out, ssp_bft_qc *qc, uint32
 
 int ssp_bft_add_qc(ssp_bft *m, const ssp_bft_qc *qc)
 {
-	for (uint32_t i = m->p.n; i < SSP_BFT_MAX_N; i++)
-		if (qc->bits[i / 64] >> (i % 64) & 1) return SSP_ERR_BFT_QC;
-	if (ssp_bft_qc_count(qc) < m->quorum) return SSP_ERR_BFT_QC;
 	uint32_t src = BFT_NONE, tgt = BFT_NONE;
 	int rc = locate(m, &src, &tgt, &qc->source, &qc->target, SSP_ERR_BFT_QC);
 	if (rc < 0) return rc;
+	uint32_t set = bft_set_of_ref(m, &qc->target);
+	if (set == BFT_NONE) return rc == 1 ? 0 : SSP_ERR_NOTFOUND; /* below the horizon */
+	if (!bft_qc_quorum(m, qc, set)) return SSP_ERR_BFT_QC;
 	if (rc == 0 && (rc = bft_links_reserve(m))) return rc;
-	record_qc_votes(m, qc, tgt);
+	record_qc_votes(m, qc, tgt, set);
 	if (tgt == BFT_NONE) return 0; /* at or below the final block: evidence only */
 	add_qc_link(m, src, tgt, qc);
 	bft_update_head(m);

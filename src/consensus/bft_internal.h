@@ -14,9 +14,18 @@
 /* K, compaction's threshold (ssp_bft_params.compact_min 0) */
 #define BFT_COMPACT_MIN 64
 
+/* set indexes besides a real one: not told yet / told that the block elected none */
+#define BFT_SET_UNKNOWN UINT32_MAX
+#define BFT_SET_NONE (UINT32_MAX - 1)
+
 typedef struct {
 	ssp_bft_block h;
 	uint32_t parent;         /* index, BFT_NONE for the root (genesis, or the final block) */
+	uint32_t set;            /* the delegate set of its round on its branch (m->sets) */
+	uint32_t elected;        /* first block of its round: the set it elected (or UNKNOWN/NONE) */
+	uint32_t pkx;            /* its producer's key (m->ks) */
+	uint64_t first_h;        /* height of the first block of its round on its branch */
+	uint64_t bfin_h;         /* the highest block its branch's QCs make final, up to itself */
 	uint32_t qc_src, qc_tgt; /* its QC's link (indexes), BFT_NONE without or below the final */
 	uint32_t children;       /* blocks built on it (0: a leaf, a fork-choice candidate) */
 	ssp_hash seed, acc;      /* its round's seed; XOR of its round's window reveals up to it */
@@ -53,7 +62,7 @@ typedef struct {
  * (participation, the producer's last block, two blocks for one slot). */
 typedef struct {
 	uint64_t slot;
-	uint32_t producer;
+	uint32_t pkx; /* the producer's key (m->ks) */
 	ssp_hash id;
 } bft_oldslot;
 
@@ -69,6 +78,27 @@ typedef struct {
 	uint32_t n, cap;
 } bft_voter;
 
+/*
+ * A key that was ever in a set: its votes (for evidence: a vote outlives
+ * its set) and its latest onion reveal at or below the final block.
+ */
+typedef struct {
+	ssp_pubkey key;
+	bft_voter votes;
+	ssp_hash fin_reveal;
+	uint64_t fin_round; /* UINT64_MAX: none yet (the set's onion entry applies) */
+} bft_key;
+
+/* A delegate set (the genesis set is sets[0]); freed by compaction once unused. */
+typedef struct {
+	uint32_t n, quorum;
+	ssp_pubkey *keys;
+	uint32_t *kx;          /* each member's m->ks index */
+	ssp_hash *onion;       /* each member's onion element at election ... */
+	uint64_t *onion_round; /* ... and the round it counts as revealed in (UINT64_MAX: -1) */
+	bool used;
+} bft_set;
+
 /* Open addressing, u64 key -> block index; several entries may share a key. */
 typedef struct {
 	uint64_t *key;
@@ -78,9 +108,11 @@ typedef struct {
 
 struct ssp_bft {
 	ssp_bft_params p;
-	ssp_pubkey *keys;
-	ssp_hash *onion;
-	uint32_t quorum;
+	uint32_t L; /* slots per round */
+	bft_key *ks;
+	uint32_t nks, capks;
+	bft_set *sets;
+	uint32_t nsets;
 
 	bft_node *b;
 	uint32_t nb, capb;
@@ -88,7 +120,6 @@ struct ssp_bft {
 
 	bft_link *links;
 	uint32_t nl, capl;
-	bft_voter *voters;
 
 	uint32_t final, top_justified, head;
 	bool conflicted;
@@ -105,15 +136,13 @@ struct ssp_bft {
 	struct {
 		uint64_t height;
 		ssp_hash id;
+		uint32_t set, elected; /* as in bft_node */
 		bool justified, used;
 	} path[SSP_BFT_QC_HORIZON];
-	/* each delegate's last reveal at or below the final block (round UINT64_MAX: the
-	 * commitment, "round -1") */
-	ssp_hash *fin_reveal;
-	uint64_t *fin_round;
 
 	struct {
 		ssp_hash seed;
+		uint32_t set;
 		bool used;
 		uint32_t order[SSP_BFT_MAX_N];
 	} cache[BFT_ORDER_CACHE];
@@ -122,6 +151,22 @@ struct ssp_bft {
 	ssp_bft_evidence evq[SSP_BFT_EVIDENCE_QUEUE];
 	uint32_t evq_head, evq_n;
 };
+
+/* The set of a block that may be below the final block: a live one's, else the final
+ * path's record (BFT_NONE when neither knows it). */
+uint32_t bft_set_of_ref(const ssp_bft *m, const ssp_bft_ref *r);
+
+/* bft_sets.c: a set into m->sets (an identical one is shared) */
+SSP_WUR int bft_set_add(ssp_bft *m, uint32_t *out, const ssp_bft_set *s);
+void bft_keys_free(ssp_bft *m);
+/* The set of a block at slot on parent pi (the rule above bft_sets.c) */
+SSP_WUR int bft_branch_set(const ssp_bft *m, uint32_t pi, uint64_t slot, uint32_t *out);
+void bft_sets_gc(ssp_bft *m);
+/* The QC's bits fit set's members and make its quorum (false for no set). */
+bool bft_qc_quorum(const ssp_bft *m, const ssp_bft_qc *qc, uint32_t set);
+/* bft_tree.c: the set and the producer (index in it) of slot on parent pi */
+SSP_WUR int bft_producer_at(ssp_bft *m, uint32_t pi, uint64_t slot, uint32_t *set,
+                            uint32_t *producer);
 
 static inline ssp_bft_ref bft_ref(const ssp_bft *m, uint32_t i)
 {
@@ -152,7 +197,7 @@ typedef enum { BFT_VOTE_NEW, BFT_VOTE_SEEN, BFT_VOTE_CONFLICT } bft_vote_rec;
  * Records voter's vote src -> tgt unless it conflicts with one recorded
  * (then queues the evidence) or was recorded before (bft_evidence.c).
  */
-bft_vote_rec bft_record_vote(ssp_bft *m, uint32_t voter, const ssp_bft_ref *src,
+bft_vote_rec bft_record_vote(ssp_bft *m, uint32_t set, uint32_t voter, const ssp_bft_ref *src,
                              const ssp_bft_ref *tgt);
 /* Room for one more link, so bft_on_block cannot fail. */
 SSP_WUR int bft_links_reserve(ssp_bft *m);

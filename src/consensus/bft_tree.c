@@ -106,32 +106,28 @@ uint32_t bft_find(const ssp_bft *m, const ssp_hash *id)
 int ssp_bft_new(ssp_bft **out, const ssp_bft_params *p)
 {
 	int rc = SSP_ERR_NOMEM;
-	if (p->n == 0 || p->n > SSP_BFT_MAX_N || p->slot_ms == 0 || p->onion_len == 0)
+	if (p->n == 0 || p->n > SSP_BFT_MAX_N || p->slot_ms == 0 || p->onion_len == 0 ||
+	    p->round_len > SSP_BFT_MAX_N)
 		return SSP_ERR_INVAL;
 	ssp_bft *m = ssp_calloc(1, sizeof *m);
 	if (!m) return SSP_ERR_NOMEM;
 	m->p = *p;
 	if (!m->p.max_blocks) m->p.max_blocks = 65536;
 	m->compact_k = p->compact_min ? p->compact_min : BFT_COMPACT_MIN;
-	m->quorum = p->quorum_override ? p->quorum_override : ssp_bft_quorum(p->n);
-	m->keys = ssp_calloc(p->n, sizeof *m->keys);
-	m->onion = ssp_calloc(p->n, sizeof *m->onion);
-	m->fin_reveal = ssp_calloc(p->n, sizeof *m->fin_reveal);
-	m->fin_round = ssp_calloc(p->n, sizeof *m->fin_round);
-	m->voters = ssp_calloc(p->n, sizeof *m->voters);
+	m->L = p->round_len ? p->round_len : p->n;
+	m->p.keys = NULL;
+	m->p.onion = NULL;
 	m->capb = 64;
 	m->b = ssp_calloc(m->capb, sizeof *m->b);
-	if (!m->keys || !m->onion || !m->fin_reveal || !m->fin_round || !m->voters || !m->b)
-		goto out;
-	memcpy(m->keys, p->keys, p->n * sizeof *m->keys);
-	memcpy(m->onion, p->onion, p->n * sizeof *m->onion);
-	m->p.keys = m->keys;
-	m->p.onion = m->onion;
-	for (uint32_t i = 0; i < p->n; i++) {
-		m->fin_reveal[i] = p->onion[i];
-		m->fin_round[i] = UINT64_MAX;
-	}
+	if (!m->b) goto out;
+	uint32_t s0;
+	ssp_bft_set gs = {.n = p->n, .keys = p->keys, .onion = p->onion};
+	if ((rc = bft_set_add(m, &s0, &gs))) goto out;
+	rc = SSP_ERR_NOMEM;
 	bft_node *g = &m->b[0];
+	g->set = s0;
+	g->elected = BFT_SET_NONE;
+	g->pkx = BFT_NONE;
 	g->h.id = p->genesis_id;
 	g->h.time_ms = p->genesis_time_ms;
 	g->h.producer = BFT_NONE;
@@ -139,6 +135,8 @@ int ssp_bft_new(ssp_bft **out, const ssp_bft_params *p)
 	g->seed = p->genesis_seed;
 	g->justified = true;
 	m->path[0].id = p->genesis_id;
+	m->path[0].set = s0;
+	m->path[0].elected = BFT_SET_NONE;
 	m->path[0].justified = m->path[0].used = true;
 	m->nb = 1;
 	m->kept = 1;
@@ -160,16 +158,7 @@ out:
 void ssp_bft_free(ssp_bft *m)
 {
 	if (!m) return;
-	if (m->voters)
-		for (uint32_t i = 0; i < m->p.n; i++) {
-			free(m->voters[i].v);
-			free(m->voters[i].h);
-		}
-	free(m->voters);
-	free(m->keys);
-	free(m->onion);
-	free(m->fin_reveal);
-	free(m->fin_round);
+	bft_keys_free(m);
 	free(m->b);
 	free(m->old);
 	free(m->links);
@@ -182,14 +171,17 @@ void ssp_bft_free(ssp_bft *m)
 
 /* --------------------------------------------------------------- schedule */
 
-static const uint32_t *order_of(ssp_bft *m, const ssp_hash *seed)
+static const uint32_t *order_of(ssp_bft *m, const ssp_hash *seed, uint32_t set)
 {
 	for (int i = 0; i < BFT_ORDER_CACHE; i++)
-		if (m->cache[i].used && !memcmp(m->cache[i].seed.b, seed->b, 32))
+		if (m->cache[i].used && m->cache[i].set == set &&
+		    !memcmp(m->cache[i].seed.b, seed->b, 32))
 			return m->cache[i].order;
 	uint32_t c = m->cache_next++ % BFT_ORDER_CACHE;
-	if (ssp_bft_order(m->cache[c].order, m->keys, m->p.n, seed)) abort(); /* n checked in new */
+	const bft_set *st = &m->sets[set];
+	if (ssp_bft_order(m->cache[c].order, st->keys, st->n, seed)) abort(); /* n checked */
 	m->cache[c].seed = *seed;
+	m->cache[c].set = set;
 	m->cache[c].used = true;
 	return m->cache[c].order;
 }
@@ -198,8 +190,8 @@ static const uint32_t *order_of(ssp_bft *m, const ssp_hash *seed)
 static void round_state(const ssp_bft *m, ssp_hash *seed, ssp_hash *acc, uint32_t pi, uint64_t slot)
 {
 	const bft_node *P = &m->b[pi];
-	uint64_t r = ssp_bft_round(slot, m->p.n);
-	if (r == ssp_bft_round(P->h.slot, m->p.n)) {
+	uint64_t r = ssp_bft_round(slot, m->L);
+	if (r == ssp_bft_round(P->h.slot, m->L)) {
 		*seed = P->seed;
 		*acc = P->acc;
 	} else {
@@ -241,27 +233,30 @@ static uint32_t slots_with_blocks(const ssp_bft *m, uint64_t from, uint64_t to)
 	return c;
 }
 
-static uint32_t producer_at(ssp_bft *m, uint32_t pi, uint64_t slot)
+/* A round shorter set than slots: the order repeats within the round. */
+int bft_producer_at(ssp_bft *m, uint32_t pi, uint64_t slot, uint32_t *set, uint32_t *producer)
 {
 	ssp_hash seed, acc;
+	int rc = bft_branch_set(m, pi, slot, set);
+	if (rc) return rc;
 	round_state(m, &seed, &acc, pi, slot);
-	return order_of(m, &seed)[slot % m->p.n];
+	*producer = order_of(m, &seed, *set)[slot % m->L % m->sets[*set].n];
+	return 0;
 }
 
 int ssp_bft_producer(ssp_bft *m, uint32_t *out, const ssp_hash *parent, uint64_t slot)
 {
-	uint32_t pi = bft_find(m, parent);
+	uint32_t pi = bft_find(m, parent), set;
 	if (pi == BFT_NONE) return SSP_ERR_NOTFOUND;
 	if (slot <= m->b[pi].h.slot) return SSP_ERR_BLOCK_TIME;
-	*out = producer_at(m, pi, slot);
-	return 0;
+	return bft_producer_at(m, pi, slot, &set, out);
 }
 
 uint32_t ssp_bft_participation(const ssp_bft *m, uint64_t slot)
 {
-	uint64_t r = ssp_bft_round(slot, m->p.n);
-	if (r == 0) return m->p.n;
-	return slots_with_blocks(m, (r - 1) * m->p.n, r * m->p.n);
+	uint64_t r = ssp_bft_round(slot, m->L);
+	if (r == 0) return m->L;
+	return slots_with_blocks(m, (r - 1) * m->L, r * m->L);
 }
 
 /* ------------------------------------------------------------- compaction */
@@ -316,7 +311,7 @@ void bft_compact(ssp_bft *m, bool force)
 		nix[i] = l ? live++ : BFT_NONE;
 	}
 	/* the dropped blocks whose slots can still be asked about */
-	uint32_t n = m->p.n;
+	uint32_t n = m->L;
 	uint64_t fr = ssp_bft_round(m->b[f].h.slot, n), lo = fr ? (fr - 1) * n : 0;
 	uint32_t keep_old = m->nold - old_lower(m, lo), more = 0;
 	for (uint32_t i = 0; i < nb; i++)
@@ -336,7 +331,7 @@ void bft_compact(ssp_bft *m, bool force)
 	uint32_t no = keep_old;
 	for (uint32_t i = 0; i < nb; i++)
 		if (nix[i] == BFT_NONE && m->b[i].h.slot >= lo)
-			old[no++] = (bft_oldslot){m->b[i].h.slot, m->b[i].h.producer, m->b[i].h.id};
+			old[no++] = (bft_oldslot){m->b[i].h.slot, m->b[i].pkx, m->b[i].h.id};
 	qsort(old, no, sizeof *old, old_cmp);
 	free(m->old);
 	m->old = old;
@@ -371,6 +366,7 @@ void bft_compact(ssp_bft *m, bool force)
 	m->head = nix[m->head] == BFT_NONE ? 0 : nix[m->head];
 	m->nb = m->kept = live;
 	free(nix);
+	bft_sets_gc(m);
 	/* give memory back after a long stretch without finality */
 	if (m->capb > 64 && (size_t)live * 4 < m->capb) {
 		uint32_t cap = 64;
@@ -398,26 +394,46 @@ void bft_compact(ssp_bft *m, bool force)
 
 /* The reveal check: against the producer's last reveal on the branch above the
  * final block, else its last one at or below it (or its commitment). */
-static bool reveal_ok(const ssp_bft *m, uint32_t pi, const ssp_bft_block *b)
+/* "round -1" (UINT64_MAX) before every round */
+static bool round_before(uint64_t a, uint64_t b)
 {
-	uint64_t r = ssp_bft_round(b->slot, m->p.n);
-	if (r + 1 > m->p.onion_len) return false; /* the onion is used up */
+	return a == UINT64_MAX ? b != UINT64_MAX : b != UINT64_MAX && a < b;
+}
+
+/*
+ * The reveal check: against the producer key's last reveal on the branch
+ * above the final block, else the later of its last one at or below it
+ * and the set's onion entry (a delegate that registered again has a new
+ * onion from its registration's round).
+ */
+static bool reveal_ok(const ssp_bft *m, uint32_t pi, uint32_t set, const ssp_bft_block *b)
+{
+	const bft_set *st = &m->sets[set];
+	uint32_t kx = st->kx[b->producer];
+	uint64_t r = ssp_bft_round(b->slot, m->L), base = st->onion_round[b->producer];
+	if (base != UINT64_MAX && base >= r) return false;
+	/* the onion is used up */
+	if ((base == UINT64_MAX ? r + 1 : r - base) > m->p.onion_len) return false;
 	const ssp_hash *prev = NULL;
 	uint64_t prev_round = UINT64_MAX;
 	for (uint32_t x = pi; x != BFT_NONE && x != m->final; x = m->b[x].parent) {
 		if (m->b[x].h.height <= m->b[m->final].h.height) break;
-		if (m->b[x].h.producer == b->producer) {
+		if (m->b[x].pkx == kx) {
 			prev = &m->b[x].h.reveal;
-			prev_round = ssp_bft_round(m->b[x].h.slot, m->p.n);
+			prev_round = ssp_bft_round(m->b[x].h.slot, m->L);
 			break;
 		}
 	}
 	if (!prev) {
-		prev = &m->fin_reveal[b->producer];
-		prev_round = m->fin_round[b->producer];
+		prev = &st->onion[b->producer];
+		prev_round = base;
+		if (round_before(prev_round, m->ks[kx].fin_round)) {
+			prev = &m->ks[kx].fin_reveal;
+			prev_round = m->ks[kx].fin_round;
+		}
 	}
-	uint64_t steps = prev_round == UINT64_MAX ? r + 1 : r - prev_round;
 	if (prev_round != UINT64_MAX && prev_round >= r) return false;
+	uint64_t steps = prev_round == UINT64_MAX ? r + 1 : r - prev_round;
 	return ssp_bft_onion_check(&b->reveal, prev, steps);
 }
 
@@ -466,14 +482,21 @@ static bool source_ok(const ssp_bft *m, uint32_t pi, const ssp_bft_ref *r)
 	return j || branch_justifies_ref(m, pi, r);
 }
 
+/* The QC's bits fit its target's set and make its quorum. */
+bool bft_qc_quorum(const ssp_bft *m, const ssp_bft_qc *qc, uint32_t set)
+{
+	if (set >= m->nsets) return false;
+	for (uint32_t i = m->sets[set].n; i < SSP_BFT_MAX_N; i++)
+		if (qc->bits[i / 64] >> (i % 64) & 1) return false;
+	return ssp_bft_qc_count(qc) >= m->sets[set].quorum;
+}
+
 static int qc_shape(const ssp_bft *m, uint32_t pi, const ssp_bft_qc *qc, uint32_t *src,
                     uint32_t *tgt)
 {
-	uint32_t n = m->p.n;
-	for (uint32_t i = n; i < SSP_BFT_MAX_N; i++)
-		if (qc->bits[i / 64] >> (i % 64) & 1) return SSP_ERR_BFT_QC;
-	if (ssp_bft_qc_count(qc) < m->quorum) return SSP_ERR_BFT_QC;
 	if (qc->source.height >= qc->target.height) return SSP_ERR_BFT_QC;
+	/* counted in the set of its target's round (known: the target is on the branch) */
+	if (!bft_qc_quorum(m, qc, bft_set_of_ref(m, &qc->target))) return SSP_ERR_BFT_QC;
 	/* the rule of the branch alone: every node checks it the same way */
 	if (qc->source.height + SSP_BFT_QC_HORIZON <= m->b[pi].h.height) return SSP_ERR_BFT_QC;
 	*src = bft_find(m, &qc->source.id);
@@ -501,20 +524,20 @@ static void double_block_check(ssp_bft *m, uint32_t ix)
 	     j = (j + 1) & (mp->cap - 1)) {
 		const bft_node *y = &m->b[mp->val[j] - 1];
 		if (mp->key[j] != x->h.slot || mp->val[j] - 1 == ix) continue;
-		if (y->h.producer != x->h.producer) continue; /* another branch's producer */
+		if (y->pkx != x->pkx) continue; /* another branch's producer */
 		ssp_bft_evidence e = {.kind = SSP_BFT_EV_DOUBLE_BLOCK,
 		                      .offender = x->h.producer,
-		                      .key = m->keys[x->h.producer],
+		                      .key = m->ks[x->pkx].key,
 		                      .slot = x->h.slot,
 		                      .block = {y->h.id, x->h.id}};
 		bft_evidence_push(m, &e);
 		return;
 	}
 	for (uint32_t k = old_lower(m, x->h.slot); k < m->nold && m->old[k].slot == x->h.slot; k++)
-		if (m->old[k].producer == x->h.producer) {
+		if (m->old[k].pkx == x->pkx) {
 			ssp_bft_evidence e = {.kind = SSP_BFT_EV_DOUBLE_BLOCK,
 			                      .offender = x->h.producer,
-			                      .key = m->keys[x->h.producer],
+			                      .key = m->ks[x->pkx].key,
 			                      .slot = x->h.slot,
 			                      .block = {m->old[k].id, x->h.id}};
 			bft_evidence_push(m, &e);
@@ -524,7 +547,7 @@ static void double_block_check(ssp_bft *m, uint32_t ix)
 
 int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b)
 {
-	uint32_t n = m->p.n, src = 0, tgt = 0;
+	uint32_t n = m->L, src = 0, tgt = 0, set = 0, prod = 0;
 	int rc;
 	/* full: drop what the final block left behind first (indexes change) */
 	if (m->nb >= m->p.max_blocks) bft_compact(m, true);
@@ -541,9 +564,9 @@ int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b)
 		return SSP_ERR_BLOCK_TIME; /* its slot's time does not fit in 64 bits */
 	uint64_t start = m->p.genesis_time_ms + b->slot * m->p.slot_ms;
 	if (b->time_ms < start || b->time_ms - start >= m->p.slot_ms) return SSP_ERR_BLOCK_TIME;
-	if (b->producer >= n || b->producer != producer_at(m, pi, b->slot))
-		return SSP_ERR_BLOCK_PRODUCER;
-	if (!reveal_ok(m, pi, b)) return SSP_ERR_BFT_REVEAL;
+	if ((rc = bft_producer_at(m, pi, b->slot, &set, &prod))) return rc;
+	if (b->producer != prod) return SSP_ERR_BLOCK_PRODUCER;
+	if (!reveal_ok(m, pi, set, b)) return SSP_ERR_BFT_REVEAL;
 	if (b->has_qc && (rc = qc_shape(m, pi, &b->qc, &src, &tgt))) return rc;
 	if (m->nb >= m->p.max_blocks) return SSP_ERR_BUSY;
 	if ((rc = map_reserve(&m->by_id)) || (rc = map_reserve(&m->by_slot)) ||
@@ -563,6 +586,21 @@ int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b)
 	x->parent = pi;
 	x->qc_src = b->has_qc ? src : BFT_NONE;
 	x->qc_tgt = b->has_qc ? tgt : BFT_NONE;
+	x->set = set;
+	x->pkx = m->sets[set].kx[b->producer];
+	if (ssp_bft_round(b->slot, n) == ssp_bft_round(P->h.slot, n)) {
+		x->first_h = P->first_h;
+		x->elected = BFT_SET_NONE;
+	} else { /* it begins its round on its branch: it elects */
+		x->first_h = b->height;
+		x->elected = m->p.elections ? BFT_SET_UNKNOWN : BFT_SET_NONE;
+	}
+	/* a QC from a source to its child finalises the source on this branch (its source
+	 * is justified by the branch: qc_shape) */
+	x->bfin_h = P->bfin_h;
+	if (b->has_qc && b->qc.target.height == b->qc.source.height + 1 &&
+	    b->qc.source.height > x->bfin_h)
+		x->bfin_h = b->qc.source.height;
 	round_state(m, &x->seed, &x->acc, pi, b->slot);
 	if (ssp_bft_in_seed_window(b->slot, n)) ssp_bft_seed_fold(&x->acc, &b->reveal);
 	map_put(&m->by_id, id_key(&b->id), m->nb);
@@ -595,11 +633,13 @@ void ssp_bft_at(const ssp_bft *m, ssp_bft_block *out, size_t i)
 int ssp_bft_propose(ssp_bft *m, ssp_bft_block *out, uint32_t me, const ssp_hash *parent,
                     uint64_t slot)
 {
-	uint32_t pi = bft_find(m, parent);
+	uint32_t pi = bft_find(m, parent), set, prod;
 	if (pi == BFT_NONE) return SSP_ERR_NOTFOUND;
 	if (slot <= m->b[pi].h.slot) return SSP_ERR_BLOCK_TIME;
-	if (producer_at(m, pi, slot) != me) return SSP_ERR_BLOCK_PRODUCER;
-	uint32_t n = m->p.n;
+	int rc = bft_producer_at(m, pi, slot, &set, &prod);
+	if (rc) return rc;
+	if (prod != me) return SSP_ERR_BLOCK_PRODUCER;
+	uint32_t n = m->L;
 	uint64_t start = ssp_bft_round(slot, n) * n, last = m->b[pi].h.slot;
 	for (uint64_t t = slot; t-- > last + 1 && slot - t <= n;)
 		if (slot_has_block(m, t)) {

@@ -1,0 +1,269 @@
+/*
+ * bft_sets.c — delegate sets of the BFT state machine (consensus layer,
+ * ssp/bft.h): the keys ever seen (their votes and onion reveals outlive
+ * any one set), the sets elected by the first block of each round, the
+ * rule that picks a block's set from its branch, and freeing the sets no
+ * block the machine holds refers to any more.
+ *
+ * The rule (a function of the branch alone): a block in the same round as
+ * its parent has its parent's set. The first block B of a round on a
+ * branch, parent P: let F be the first block of P's round on the branch
+ * (it elected a set for the rounds after its own). If the branch's own
+ * QCs, up to P, make F final, B's set is F's election (or P's set when F
+ * elected none); else P's set. So an election applies one round later at
+ * the earliest, and only once the state it was read from cannot change.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bft_internal.h"
+
+static bool key_eq(const ssp_pubkey *a, const ssp_pubkey *b)
+{
+	return a->type == b->type && a->len == b->len && a->len <= SSP_PUBKEY_MAX &&
+	       !memcmp(a->b, b->b, a->len);
+}
+
+/* The index of key in m->ks, added when new; BFT_NONE on a memory shortage. */
+static uint32_t key_index(ssp_bft *m, const ssp_pubkey *key)
+{
+	for (uint32_t i = 0; i < m->nks; i++)
+		if (key_eq(&m->ks[i].key, key)) return i;
+	if (m->nks == m->capks) {
+		uint32_t cap = m->capks ? m->capks * 2 : 16;
+		bft_key *nk = ssp_realloc(m->ks, (size_t)cap * sizeof *nk);
+		if (!nk) return BFT_NONE;
+		m->ks = nk;
+		m->capks = cap;
+	}
+	bft_key *k = &m->ks[m->nks];
+	memset(k, 0, sizeof *k);
+	k->key = *key;
+	k->fin_round = UINT64_MAX;
+	return m->nks++;
+}
+
+void bft_keys_free(ssp_bft *m)
+{
+	for (uint32_t i = 0; i < m->nks; i++) {
+		free(m->ks[i].votes.v);
+		free(m->ks[i].votes.h);
+	}
+	free(m->ks);
+	for (uint32_t i = 0; i < m->nsets; i++) {
+		free(m->sets[i].keys);
+		free(m->sets[i].kx);
+		free(m->sets[i].onion);
+		free(m->sets[i].onion_round);
+	}
+	free(m->sets);
+}
+
+static void set_release(bft_set *s)
+{
+	free(s->keys);
+	free(s->kx);
+	free(s->onion);
+	free(s->onion_round);
+	memset(s, 0, sizeof *s);
+}
+
+static bool set_same(const bft_set *a, const ssp_bft_set *b)
+{
+	if (!a->used || a->n != b->n) return false;
+	for (uint32_t i = 0; i < a->n; i++)
+		if (!key_eq(&a->keys[i], &b->keys[i]) || memcmp(a->onion[i].b, b->onion[i].b, 32) ||
+		    a->onion_round[i] != (b->onion_round ? b->onion_round[i] : UINT64_MAX))
+			return false;
+	return true;
+}
+
+int bft_set_add(ssp_bft *m, uint32_t *out, const ssp_bft_set *s)
+{
+	if (s->n == 0 || s->n > SSP_BFT_MAX_N || !s->keys || !s->onion) return SSP_ERR_INVAL;
+	for (uint32_t i = 0; i < s->n; i++) {
+		if (s->keys[i].len == 0 || s->keys[i].len > SSP_PUBKEY_MAX) return SSP_ERR_INVAL;
+		for (uint32_t j = 0; j < i; j++)
+			if (key_eq(&s->keys[i], &s->keys[j])) return SSP_ERR_INVAL; /* one vote each */
+	}
+	uint32_t free_slot = BFT_NONE;
+	for (uint32_t i = 0; i < m->nsets; i++) {
+		if (set_same(&m->sets[i], s)) {
+			*out = i;
+			return 0;
+		}
+		if (!m->sets[i].used && free_slot == BFT_NONE) free_slot = i;
+	}
+	if (free_slot == BFT_NONE) {
+		bft_set *ns = ssp_realloc(m->sets, (size_t)(m->nsets + 1) * sizeof *ns);
+		if (!ns) return SSP_ERR_NOMEM;
+		m->sets = ns;
+		memset(&m->sets[m->nsets], 0, sizeof *ns);
+		free_slot = m->nsets++;
+	}
+	bft_set *t = &m->sets[free_slot];
+	t->keys = ssp_calloc(s->n, sizeof *t->keys);
+	t->kx = ssp_calloc(s->n, sizeof *t->kx);
+	t->onion = ssp_calloc(s->n, sizeof *t->onion);
+	t->onion_round = ssp_calloc(s->n, sizeof *t->onion_round);
+	if (!t->keys || !t->kx || !t->onion || !t->onion_round) {
+		set_release(t);
+		return SSP_ERR_NOMEM;
+	}
+	for (uint32_t i = 0; i < s->n; i++) {
+		t->kx[i] = key_index(m, &s->keys[i]);
+		if (t->kx[i] == BFT_NONE) {
+			set_release(t);
+			return SSP_ERR_NOMEM;
+		}
+		t->keys[i] = s->keys[i];
+		t->onion[i] = s->onion[i];
+		t->onion_round[i] = s->onion_round ? s->onion_round[i] : UINT64_MAX;
+	}
+	t->n = s->n;
+	t->quorum = m->p.quorum_override ? m->p.quorum_override : ssp_bft_quorum(s->n);
+	t->used = true;
+	/* an order cached for a set that used this slot before is not this set's */
+	for (int i = 0; i < BFT_ORDER_CACHE; i++)
+		if (m->cache[i].set == free_slot) m->cache[i].used = false;
+	*out = free_slot;
+	return 0;
+}
+
+static void set_out(const ssp_bft *m, ssp_bft_set *out, uint32_t si)
+{
+	const bft_set *s = &m->sets[si];
+	*out = (ssp_bft_set){.n = s->n,
+	                     .keys = s->keys,
+	                     .onion = s->onion,
+	                     .onion_round = s->onion_round,
+	                     .quorum = s->quorum};
+}
+
+uint32_t ssp_bft_set_index(const ssp_bft_set *set, const ssp_pubkey *key)
+{
+	for (uint32_t i = 0; i < set->n; i++)
+		if (key_eq(&set->keys[i], key)) return i;
+	return UINT32_MAX;
+}
+
+/* The final path's record of height h (NULL when it has none). */
+static const __typeof__(((ssp_bft *)0)->path[0]) *path_at(const ssp_bft *m, uint64_t h)
+{
+	const __typeof__(m->path[0]) *e = &m->path[h % SSP_BFT_QC_HORIZON];
+	return e->used && e->height == h ? e : NULL;
+}
+
+uint32_t bft_set_of_ref(const ssp_bft *m, const ssp_bft_ref *r)
+{
+	uint32_t i = bft_find(m, &r->id);
+	if (i != BFT_NONE) return m->b[i].h.height == r->height ? m->b[i].set : BFT_NONE;
+	const __typeof__(m->path[0]) *e = path_at(m, r->height);
+	return e && !memcmp(e->id.b, r->id.b, 32) ? e->set : BFT_NONE;
+}
+
+/* What F, the first block of P's round on P's branch, elected. */
+static uint32_t first_elected(const ssp_bft *m, uint32_t pi)
+{
+	uint64_t fh = m->b[pi].first_h;
+	uint32_t x = pi;
+	while (m->b[x].h.height > fh && m->b[x].parent != BFT_NONE)
+		x = m->b[x].parent;
+	if (m->b[x].h.height == fh) return m->b[x].elected;
+	const __typeof__(m->path[0]) *e = path_at(m, fh); /* below the root: the final path */
+	return e ? e->elected : BFT_SET_UNKNOWN;
+}
+
+int bft_branch_set(const ssp_bft *m, uint32_t pi, uint64_t slot, uint32_t *out)
+{
+	const bft_node *P = &m->b[pi];
+	*out = P->set;
+	if (!m->p.elections || slot / m->L == P->h.slot / m->L) return 0;
+	if (P->bfin_h < P->first_h) return 0; /* F is not final on this branch (yet) */
+	uint32_t e = first_elected(m, pi);
+	if (e == BFT_SET_UNKNOWN) return SSP_ERR_BFT_SET;
+	if (e != BFT_SET_NONE) *out = e;
+	return 0;
+}
+
+int ssp_bft_set_elected(ssp_bft *m, const ssp_hash *id, const ssp_bft_set *set)
+{
+	uint32_t i = bft_find(m, id);
+	__typeof__(m->path[0]) *e = NULL;
+	if (i == BFT_NONE) {
+		for (uint32_t k = 0; k < SSP_BFT_QC_HORIZON && !e; k++)
+			if (m->path[k].used && !memcmp(m->path[k].id.b, id->b, 32)) e = &m->path[k];
+		if (!e) return SSP_ERR_NOTFOUND;
+		if (e->elected != BFT_SET_UNKNOWN) return 0;
+		/* a first block of a round: the record knows only its own round's start */
+	} else {
+		if (m->b[i].first_h != m->b[i].h.height || m->b[i].h.height == 0) return SSP_ERR_INVAL;
+		if (m->b[i].elected != BFT_SET_UNKNOWN) return 0;
+	}
+	uint32_t si = BFT_SET_NONE;
+	if (set) {
+		int rc = bft_set_add(m, &si, set);
+		if (rc) return rc;
+	}
+	if (e) {
+		if (e->elected != BFT_SET_UNKNOWN || !m->p.elections) return 0;
+		e->elected = si;
+	} else {
+		m->b[i].elected = si;
+	}
+	/* the live copy and the final path's record agree */
+	if (i != BFT_NONE) {
+		__typeof__(m->path[0]) *pe = &m->path[m->b[i].h.height % SSP_BFT_QC_HORIZON];
+		if (pe->used && pe->height == m->b[i].h.height && !memcmp(pe->id.b, id->b, 32))
+			pe->elected = si;
+	}
+	return 0;
+}
+
+int ssp_bft_block_set(const ssp_bft *m, ssp_bft_set *out, const ssp_bft_ref *block)
+{
+	uint32_t si = bft_set_of_ref(m, block);
+	if (si == BFT_NONE) return SSP_ERR_NOTFOUND;
+	set_out(m, out, si);
+	return 0;
+}
+
+int ssp_bft_slot_set(ssp_bft *m, ssp_bft_set *out, uint32_t *producer, const ssp_hash *parent,
+                     uint64_t slot)
+{
+	uint32_t pi = bft_find(m, parent), si;
+	if (pi == BFT_NONE) return SSP_ERR_NOTFOUND;
+	if (slot <= m->b[pi].h.slot) return SSP_ERR_BLOCK_TIME;
+	int rc = bft_producer_at(m, pi, slot, &si, producer);
+	if (rc) return rc;
+	set_out(m, out, si);
+	return 0;
+}
+
+/*
+ * After compaction: frees the sets that no held block and no final-path
+ * record refers to (the genesis set stays: a restart's first blocks).
+ */
+void bft_sets_gc(ssp_bft *m)
+{
+	if (m->nsets <= 1) return;
+	uint8_t *mark = ssp_calloc(m->nsets, 1);
+	if (!mark) return;
+	mark[0] = 1;
+	for (uint32_t i = 0; i < m->nb; i++) {
+		if (m->b[i].set < m->nsets) mark[m->b[i].set] = 1;
+		if (m->b[i].elected < m->nsets) mark[m->b[i].elected] = 1;
+	}
+	for (uint32_t k = 0; k < SSP_BFT_QC_HORIZON; k++) {
+		if (!m->path[k].used) continue;
+		if (m->path[k].set < m->nsets) mark[m->path[k].set] = 1;
+		if (m->path[k].elected < m->nsets) mark[m->path[k].elected] = 1;
+	}
+	for (uint32_t i = 1; i < m->nsets; i++)
+		if (!mark[i] && m->sets[i].used) {
+			set_release(&m->sets[i]);
+			for (int c = 0; c < BFT_ORDER_CACHE; c++)
+				if (m->cache[c].set == i) m->cache[c].used = false;
+		}
+	free(mark);
+}
