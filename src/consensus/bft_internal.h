@@ -180,6 +180,8 @@ static inline ssp_bft_ref bft_ref(const ssp_bft *m, uint32_t i)
  * changes an answer). O(its depth above the final block).
  */
 uint32_t bft_find(const ssp_bft *m, const ssp_hash *id);
+/* Any block held, live or not (a dropped one's copy may still be held). */
+uint32_t bft_find_held(const ssp_bft *m, const ssp_hash *id);
 /* a == b or a is an ancestor of b */
 bool bft_descends(const ssp_bft *m, uint32_t a, uint32_t b);
 /* i is the final block or a descendant of it */

@@ -188,35 +188,29 @@ int bft_branch_set(const ssp_bft *m, uint32_t pi, uint64_t slot, uint32_t *out)
 
 int ssp_bft_set_elected(ssp_bft *m, const ssp_hash *id, const ssp_bft_set *set)
 {
-	uint32_t i = bft_find(m, id);
+	/* a live block, or one of the final path (its held copy, if any, is updated too:
+	 * walks along parents may still reach it before compaction) */
+	uint32_t i = bft_find(m, id), h = bft_find_held(m, id);
 	__typeof__(m->path[0]) *e = NULL;
-	if (i == BFT_NONE) {
-		for (uint32_t k = 0; k < SSP_BFT_QC_HORIZON && !e; k++)
-			if (m->path[k].used && !memcmp(m->path[k].id.b, id->b, 32)) e = &m->path[k];
-		if (!e) return SSP_ERR_NOTFOUND;
-		if (e->elected != BFT_SET_UNKNOWN) return 0;
-		/* a first block of a round: the record knows only its own round's start */
-	} else {
+	for (uint32_t k = 0; k < SSP_BFT_QC_HORIZON && !e && i == BFT_NONE; k++)
+		if (m->path[k].used && !memcmp(m->path[k].id.b, id->b, 32)) e = &m->path[k];
+	if (i == BFT_NONE && !e) return SSP_ERR_NOTFOUND;
+	if (i != BFT_NONE) {
 		if (m->b[i].first_h != m->b[i].h.height || m->b[i].h.height == 0) return SSP_ERR_INVAL;
-		if (m->b[i].elected != BFT_SET_UNKNOWN) return 0;
+		e = &m->path[m->b[i].h.height % SSP_BFT_QC_HORIZON];
+		if (!e->used || e->height != m->b[i].h.height || memcmp(e->id.b, id->b, 32)) e = NULL;
+	} else if (h != BFT_NONE && m->b[h].first_h != m->b[h].h.height) {
+		return SSP_ERR_INVAL;
 	}
+	uint32_t cur = h != BFT_NONE ? m->b[h].elected : e->elected;
+	if (cur != BFT_SET_UNKNOWN || !m->p.elections) return 0; /* told before */
 	uint32_t si = BFT_SET_NONE;
 	if (set) {
 		int rc = bft_set_add(m, &si, set);
 		if (rc) return rc;
 	}
-	if (e) {
-		if (e->elected != BFT_SET_UNKNOWN || !m->p.elections) return 0;
-		e->elected = si;
-	} else {
-		m->b[i].elected = si;
-	}
-	/* the live copy and the final path's record agree */
-	if (i != BFT_NONE) {
-		__typeof__(m->path[0]) *pe = &m->path[m->b[i].h.height % SSP_BFT_QC_HORIZON];
-		if (pe->used && pe->height == m->b[i].h.height && !memcmp(pe->id.b, id->b, 32))
-			pe->elected = si;
-	}
+	if (h != BFT_NONE) m->b[h].elected = si;
+	if (e) e->elected = si;
 	return 0;
 }
 

@@ -71,7 +71,7 @@ static void map_put(bft_map *mp, uint64_t k, uint32_t ix)
 }
 
 /* Any block held, live or not. */
-static uint32_t find_held(const ssp_bft *m, const ssp_hash *id)
+uint32_t bft_find_held(const ssp_bft *m, const ssp_hash *id)
 {
 	const bft_map *mp = &m->by_id;
 	uint64_t k = id_key(id);
@@ -97,7 +97,7 @@ bool bft_live(const ssp_bft *m, uint32_t i)
 
 uint32_t bft_find(const ssp_bft *m, const ssp_hash *id)
 {
-	uint32_t i = find_held(m, id);
+	uint32_t i = bft_find_held(m, id);
 	return bft_live(m, i) ? i : BFT_NONE;
 }
 

@@ -946,6 +946,131 @@ static void test_views_agree(void **state)
 	ssp_bft_free(b);
 }
 
+/* ------------------------------------------------------------ set changes */
+
+/* The secret behind a key of keys (0..N-1) or nkeys (N..2N-1). */
+static ssp_pubkey nkeys[N];
+static ssp_hash nsecrets[N], nonion[N];
+
+static const ssp_hash *secret_of(const ssp_pubkey *k)
+{
+	for (int i = 0; i < N; i++) {
+		if (!memcmp(k->b, keys[i].b, 32)) return &secrets[i];
+		if (!memcmp(k->b, nkeys[i].b, 32)) return &nsecrets[i];
+	}
+	fail_msg("unknown key");
+	return NULL;
+}
+
+/*
+ * The slot's producer proposes on parent (the template's QC included), the
+ * block is added, and with `votes` every member of its set votes for it.
+ */
+static ssp_bft_block grow(ssp_bft *m, const ssp_hash *parent, uint64_t slot, bool votes)
+{
+	ssp_bft_set st;
+	uint32_t p;
+	ssp_bft_block b;
+	int rc = ssp_bft_slot_set(m, &st, &p, parent, slot);
+	if (rc) fail_msg("slot %llu: %s", (unsigned long long)slot, ssp_strerror(rc));
+	assert_int_equal(ssp_bft_propose(m, &b, p, parent, slot), 0);
+	uint64_t r = slot / N, base = st.onion_round[p];
+	assert_int_equal(ssp_bft_onion_element(&b.reveal, secret_of(&st.keys[p]), K,
+	                                       base == UINT64_MAX ? r + 1 : r - base),
+	                 0);
+	b.time_ms = G_MS + slot * SLOT_MS + 10;
+	uint32_t c = ++id_counter;
+	ssp_sha256(&b.id, &c, sizeof c);
+	assert_int_equal(ssp_bft_add_block(m, &b), 0);
+	for (uint32_t i = 0; votes && i < st.n; i++) {
+		ssp_bft_vote v;
+		assert_int_equal(ssp_bft_vote_for(m, &v, NULL, i, &b.id), 0);
+		assert_int_equal(ssp_bft_add_vote(m, &v), 0);
+	}
+	return b;
+}
+
+static bool set_is(ssp_bft *m, const ssp_bft_block *b, const ssp_pubkey *ks)
+{
+	ssp_bft_set st;
+	ssp_bft_ref r = ref(b);
+	assert_int_equal(ssp_bft_block_set(m, &st, &r), 0);
+	if (st.n != N) return false;
+	for (uint32_t i = 0; i < N; i++)
+		if (ssp_bft_set_index(&st, &ks[i]) == UINT32_MAX) return false;
+	return true;
+}
+
+/*
+ * Rounds of 4 slots. The first block of round 1 (slot 4) elects four new
+ * keys registered in round 1. With votes, the branch's QCs make it final
+ * before round 2, so round 2 is produced, voted and finalised by the new
+ * keys; without votes (no QCs) the same election never applies and the
+ * genesis set goes on. A round's first block waits (SSP_ERR_BFT_SET) until
+ * the election it depends on is told; NULL keeps the set in force.
+ */
+static void test_set_change(void **state)
+{
+	(void)state;
+	uint64_t nround[N];
+	for (int i = 0; i < N; i++) {
+		nkeys[i].type = SSP_KEY_ED25519;
+		nkeys[i].len = 32;
+		memset(nkeys[i].b, i + 11, 32);
+		memset(nsecrets[i].b, 0x60 + i, 32);
+		ssp_bft_onion_commit(&nonion[i], &nsecrets[i], K);
+		nround[i] = 1;
+	}
+	ssp_bft_set ns = {.n = N, .keys = nkeys, .onion = nonion, .onion_round = nround};
+	for (int voted = 1; voted >= 0; voted--) {
+		ssp_bft_params p = P;
+		p.elections = true;
+		ssp_bft *m;
+		assert_int_equal(ssp_bft_new(&m, &p), 0);
+		ssp_bft_block b = genesis_block(m), f1 = b;
+		for (uint64_t s = 1; s <= 7; s++) {
+			b = grow(m, &b.id, s, voted);
+			if (s == 4) f1 = b;
+			if (s == 1) /* a block of round 0 does not begin a round it elects for */
+				assert_int_equal(ssp_bft_set_elected(m, &b.id, &ns), SSP_ERR_INVAL);
+		}
+		ssp_bft_set st;
+		uint32_t pr;
+		assert_int_equal(ssp_bft_slot_set(m, &st, &pr, &b.id, 8),
+		                 voted ? SSP_ERR_BFT_SET : 0);
+		assert_int_equal(ssp_bft_set_elected(m, &f1.id, &ns), 0);
+		assert_int_equal(ssp_bft_set_elected(m, &f1.id, NULL), 0); /* the first answer stays */
+		ssp_bft_block r2 = grow(m, &b.id, 8, voted);
+		assert_true(set_is(m, &r2, voted ? nkeys : keys));
+		assert_true(set_is(m, &b, keys)); /* round 1 stays the genesis set's */
+		/* a block of slot 8 by a key of the other set, or with its old onion, is refused */
+		ssp_bft_block bad = r2;
+		bad.id.b[0] ^= 0xff;
+		bad.producer = (r2.producer + 1) % N;
+		assert_int_equal(ssp_bft_add_block(m, &bad), SSP_ERR_BLOCK_PRODUCER);
+		bad.producer = r2.producer;
+		assert_int_equal(ssp_bft_onion_element(&bad.reveal, &secrets[0], K, 3), 0);
+		assert_int_equal(ssp_bft_add_block(m, &bad), SSP_ERR_BFT_REVEAL);
+		b = r2;
+		for (uint64_t s = 9; s <= 11; s++)
+			b = grow(m, &b.id, s, voted);
+		/* round 3 waits for what slot 8 elected; NULL: the set in force stays */
+		assert_int_equal(ssp_bft_slot_set(m, &st, &pr, &b.id, 12),
+		                 voted ? SSP_ERR_BFT_SET : 0);
+		assert_int_equal(ssp_bft_set_elected(m, &r2.id, NULL), 0);
+		for (uint64_t s = 12; s <= 14; s++)
+			b = grow(m, &b.id, s, voted);
+		assert_true(set_is(m, &b, voted ? nkeys : keys));
+		ssp_bft_ref f;
+		ssp_bft_final(m, &f);
+		if (voted) /* the new set's votes finalise its blocks */
+			assert_true(f.height >= 12);
+		else
+			assert_int_equal(f.height, 0);
+		ssp_bft_free(m);
+	}
+}
+
 static void test_long_chain(void **state)
 {
 	(void)state;
@@ -1004,6 +1129,7 @@ int main(void)
 	    cmocka_unit_test(test_compact_same),
 	    cmocka_unit_test(test_compact_evidence),
 	    cmocka_unit_test(test_compact_full),
+	    cmocka_unit_test(test_set_change),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
