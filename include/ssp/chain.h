@@ -410,6 +410,13 @@ typedef struct {
 	 * production of that block (e.g. not this node's slot).
 	 */
 	int (*prepare)(void *ctx, const ssp_chain *c, ssp_header *h);
+	/*
+	 * Optional. Block h was executed and is being committed; st is its
+	 * state (the consensus layer reads what the block wrote there: the
+	 * staking module's election). Called before the commit finishes: what
+	 * it learns must be a function of the block alone.
+	 */
+	void (*committed)(void *ctx, const ssp_chain *c, ssp_state *st, const ssp_header *h);
 	void *ctx;
 } ssp_consensus;
 

@@ -14,6 +14,7 @@
  */
 #ifndef SSP_CONSENSUS_H
 #define SSP_CONSENSUS_H
+#include "ssp/bft.h"
 #include "ssp/chain.h"
 #ifdef __cplusplus
 extern "C" {
@@ -128,6 +129,18 @@ typedef struct {
 
 /* g (borrowed) must have a "bft" object. SSP_ERR_INVAL otherwise. */
 SSP_WUR int ssp_bftc_new(ssp_bftc **out, const ssp_genesis *g);
+/*
+ * Elected sets (ssp/bft.h ssp_bft_set_elected), read from a block's state
+ * by the layer that knows the staking module: the set the first block of
+ * `round` elected, 0 and *out (its arrays the callee's until the next
+ * call), or SSP_ERR_NOTFOUND when it elected none. Set before
+ * ssp_bftc_load; without one the genesis set produces for ever.
+ */
+typedef int (*ssp_bftc_elector)(void *ctx, ssp_state *st, uint64_t round, ssp_bft_set *out);
+void ssp_bftc_set_elector(ssp_bftc *b, ssp_bftc_elector fn, void *ctx);
+/* Slots per round: with an elector, the genesis dpos set_size (<= 256), else the
+ * genesis producers. */
+uint32_t ssp_bftc_round_len(const ssp_bftc *b);
 void ssp_bftc_free(ssp_bftc *b);
 /*
  * Builds the machine from the committed chain (every header from height

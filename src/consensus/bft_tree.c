@@ -404,16 +404,19 @@ static bool round_before(uint64_t a, uint64_t b)
  * The reveal check: against the producer key's last reveal on the branch
  * above the final block, else the later of its last one at or below it
  * and the set's onion entry (a delegate that registered again has a new
- * onion from its registration's round).
+ * onion from its registration's round). A second block of the key in one
+ * round (a set smaller than the round) reveals the same element again.
+ * 0: wrong; 1: a new element; 2: the round's element again (not folded
+ * into the seed a second time).
  */
-static bool reveal_ok(const ssp_bft *m, uint32_t pi, uint32_t set, const ssp_bft_block *b)
+static int reveal_ok(const ssp_bft *m, uint32_t pi, uint32_t set, const ssp_bft_block *b)
 {
 	const bft_set *st = &m->sets[set];
 	uint32_t kx = st->kx[b->producer];
 	uint64_t r = ssp_bft_round(b->slot, m->L), base = st->onion_round[b->producer];
-	if (base != UINT64_MAX && base >= r) return false;
+	if (base != UINT64_MAX && base >= r) return 0;
 	/* the onion is used up */
-	if ((base == UINT64_MAX ? r + 1 : r - base) > m->p.onion_len) return false;
+	if ((base == UINT64_MAX ? r + 1 : r - base) > m->p.onion_len) return 0;
 	const ssp_hash *prev = NULL;
 	uint64_t prev_round = UINT64_MAX;
 	for (uint32_t x = pi; x != BFT_NONE && x != m->final; x = m->b[x].parent) {
@@ -432,9 +435,10 @@ static bool reveal_ok(const ssp_bft *m, uint32_t pi, uint32_t set, const ssp_bft
 			prev_round = m->ks[kx].fin_round;
 		}
 	}
-	if (prev_round != UINT64_MAX && prev_round >= r) return false;
+	if (prev_round == r) return memcmp(prev->b, b->reveal.b, 32) ? 0 : 2;
+	if (prev_round != UINT64_MAX && prev_round > r) return 0;
 	uint64_t steps = prev_round == UINT64_MAX ? r + 1 : r - prev_round;
-	return ssp_bft_onion_check(&b->reveal, prev, steps);
+	return ssp_bft_onion_check(&b->reveal, prev, steps) ? 1 : 0;
 }
 
 /*
@@ -566,7 +570,8 @@ int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b)
 	if (b->time_ms < start || b->time_ms - start >= m->p.slot_ms) return SSP_ERR_BLOCK_TIME;
 	if ((rc = bft_producer_at(m, pi, b->slot, &set, &prod))) return rc;
 	if (b->producer != prod) return SSP_ERR_BLOCK_PRODUCER;
-	if (!reveal_ok(m, pi, set, b)) return SSP_ERR_BFT_REVEAL;
+	int rv = reveal_ok(m, pi, set, b);
+	if (!rv) return SSP_ERR_BFT_REVEAL;
 	if (b->has_qc && (rc = qc_shape(m, pi, &b->qc, &src, &tgt))) return rc;
 	if (m->nb >= m->p.max_blocks) return SSP_ERR_BUSY;
 	if ((rc = map_reserve(&m->by_id)) || (rc = map_reserve(&m->by_slot)) ||
@@ -602,7 +607,7 @@ int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b)
 	    b->qc.source.height > x->bfin_h)
 		x->bfin_h = b->qc.source.height;
 	round_state(m, &x->seed, &x->acc, pi, b->slot);
-	if (ssp_bft_in_seed_window(b->slot, n)) ssp_bft_seed_fold(&x->acc, &b->reveal);
+	if (rv == 1 && ssp_bft_in_seed_window(b->slot, n)) ssp_bft_seed_fold(&x->acc, &b->reveal);
 	map_put(&m->by_id, id_key(&b->id), m->nb);
 	map_put(&m->by_slot, b->slot, m->nb);
 	uint32_t ix = m->nb++;

@@ -40,28 +40,43 @@
 typedef struct {
 	ssp_hash id, parent;
 	uint64_t height, slot;
-	uint32_t producer;
+	ssp_pubkey producer;
 } seen_block;
+
+/* A key that was in a set this node was told of, by its address (headers name it so). */
+typedef struct {
+	ssp_addr addr;
+	ssp_pubkey key;
+} known_key;
 
 typedef struct {
 	bool used;
 	ssp_bft_ref src, tgt;
 	uint64_t bits[SSP_BFT_BITMAP_WORDS];
-	ssp_sig *sig; /* n entries; sig[i] valid when bit i is set */
+	ssp_sig *sig; /* SSP_BFT_MAX_N entries; sig[i] valid when bit i is set */
 } slink;
 
 struct ssp_bftc {
 	const ssp_genesis *g;
 	ssp_bft *m;
-	uint32_t n, quorum, onion_len;
-	const ssp_pubkey *keys;
-	ssp_addr *addrs;
+	uint32_t n, onion_len; /* the genesis set's size */
+	const ssp_pubkey *keys; /* the genesis set */
 	const ssp_hash *onion;
+	known_key *known; /* every key of a set told (the genesis set first) */
+	size_t nknown, capknown;
+	ssp_bftc_elector elect;
+	void *elect_ctx;
+	/* a block whose election could not be read (a local failure): retried */
+	bool elect_pending;
+	ssp_hash ep_id, ep_prev;
+	uint64_t ep_height, ep_slot;
 	ssp_hash genesis_seed;
 	slink links[SLINKS];
 	ssp_buf qcbuf; /* the QC of the header being prepared */
-	/* this node as a producer and voter */
+	/* this node as a producer and voter (me >= 0: it has a key; its index in a set
+	 * depends on the round) */
 	int me;
+	ssp_pubkey me_key;
 	ssp_signer signer;
 	ssp_hash *cps; /* onion checkpoints: cps[j] = SHA-256^(j*ONION_CP)(secret) */
 	size_t ncps;
@@ -71,6 +86,8 @@ struct ssp_bftc {
 	seen_block *seen; /* blocks accepted, above the chain's final height; unordered */
 	size_t nseen, capseen;
 };
+
+static const ssp_pubkey *known_key_of(const ssp_bftc *b, const ssp_addr *a);
 
 /* ------------------------------------------------------------ wire forms */
 
@@ -136,7 +153,8 @@ static slink *slink_get(ssp_bftc *b, const ssp_bft_ref *src, const ssp_bft_ref *
 		}
 		if (!victim || x->tgt.height < victim->tgt.height) victim = x;
 	}
-	if (!victim->sig && !(victim->sig = ssp_calloc(b->n, sizeof *victim->sig))) return NULL;
+	if (!victim->sig && !(victim->sig = ssp_calloc(SSP_BFT_MAX_N, sizeof *victim->sig)))
+		return NULL;
 	victim->used = true;
 	victim->src = *src;
 	victim->tgt = *tgt;
@@ -163,64 +181,88 @@ static bool qc_encode(ssp_bftc *b, ssp_buf *out, const ssp_bft_ref *src, const s
 	slink *l = slink_find(b, src, tgt);
 	uint64_t bits[SSP_BFT_BITMAP_WORDS] = {0};
 	uint32_t count = 0;
-	if (!l) return false;
-	for (uint32_t i = 0; i < b->n; i++)
+	ssp_bft_set st;
+	if (!l || ssp_bft_block_set(b->m, &st, tgt)) return false;
+	uint32_t n = st.n;
+	for (uint32_t i = 0; i < n; i++)
 		if (bit_get(want, i) && bit_get(l->bits, i)) {
 			bit_set(bits, i);
 			count++;
 		}
-	if (count < b->quorum) return false;
+	if (count < st.quorum) return false;
 	uint8_t lk[LINK_LEN], bm[SSP_BFT_MAX_N / 8] = {0};
 	link_put(lk, src, tgt);
 	out->len = 0;
 	ssp_buf_put(out, lk, sizeof lk);
-	ssp_buf_u16(out, (uint16_t)b->n);
-	for (uint32_t i = 0; i < b->n; i++)
+	ssp_buf_u16(out, (uint16_t)n);
+	for (uint32_t i = 0; i < n; i++)
 		if (bit_get(bits, i)) bm[i / 8] |= (uint8_t)(1u << (i % 8));
-	ssp_buf_put(out, bm, (b->n + 7) / 8);
-	for (uint32_t i = 0; i < b->n; i++)
+	ssp_buf_put(out, bm, (n + 7) / 8);
+	for (uint32_t i = 0; i < n; i++)
 		if (bit_get(bits, i)) ssp_buf_put(out, l->sig[i].b, SSP_SIG_LEN);
 	return out->err == 0;
 }
 
 /*
- * Decodes a QC strictly (exact length, n the set's size, no bit beyond it,
- * at least a quorum) and, with verify, checks every signature; keeps the
- * signatures. SSP_ERR_BFT_QC for anything wrong.
+ * Decodes a QC strictly (exact length, n the size of its target's set, no
+ * bit beyond it, at least a quorum) and, with verify, checks every
+ * signature against that set's keys; keeps the signatures. SSP_ERR_BFT_QC
+ * for anything wrong (a target whose set is unknown here included: a QC
+ * in a block targets the block's own branch).
  */
 static int qc_decode(ssp_bftc *b, ssp_bft_qc *qc, const uint8_t *p, size_t len, bool verify)
 {
-	size_t bml = (b->n + 7) / 8;
+	ssp_bft_set st;
 	memset(qc, 0, sizeof *qc);
-	if (len < LINK_LEN + 2 + bml) return SSP_ERR_BFT_QC;
+	if (len < LINK_LEN + 2) return SSP_ERR_BFT_QC;
 	link_get(p, &qc->source, &qc->target);
-	if ((uint32_t)(p[LINK_LEN] | p[LINK_LEN + 1] << 8) != b->n) return SSP_ERR_BFT_QC;
+	if (ssp_bft_block_set(b->m, &st, &qc->target)) return SSP_ERR_BFT_QC;
+	uint32_t n = st.n;
+	size_t bml = (n + 7) / 8;
+	if (len < LINK_LEN + 2 + bml) return SSP_ERR_BFT_QC;
+	if ((uint32_t)(p[LINK_LEN] | p[LINK_LEN + 1] << 8) != n) return SSP_ERR_BFT_QC;
 	const uint8_t *bm = p + LINK_LEN + 2;
 	uint32_t count = 0;
 	for (uint32_t i = 0; i < bml * 8; i++)
 		if (bm[i / 8] >> (i % 8) & 1) {
-			if (i >= b->n) return SSP_ERR_BFT_QC;
+			if (i >= n) return SSP_ERR_BFT_QC;
 			bit_set(qc->bits, i);
 			count++;
 		}
-	if (count < b->quorum || len != LINK_LEN + 2 + bml + (size_t)count * SSP_SIG_LEN)
+	if (count < st.quorum || len != LINK_LEN + 2 + bml + (size_t)count * SSP_SIG_LEN)
 		return SSP_ERR_BFT_QC;
 	if (qc->source.height >= qc->target.height) return SSP_ERR_BFT_QC;
 	ssp_hash d;
 	vote_digest(b, &d, &qc->source, &qc->target);
 	const uint8_t *s = bm + bml;
-	for (uint32_t i = 0; i < b->n; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		if (!bit_get(qc->bits, i)) continue;
 		ssp_sig sig;
 		memcpy(sig.b, s, SSP_SIG_LEN);
 		s += SSP_SIG_LEN;
-		if (verify && ssp_verify_digest(&b->keys[i], &d, &sig)) return SSP_ERR_BFT_QC;
+		if (verify && ssp_verify_digest(&st.keys[i], &d, &sig)) return SSP_ERR_BFT_QC;
 		slink_put(b, &qc->source, &qc->target, i, &sig);
 	}
 	return 0;
 }
 
 /* ------------------------------------------------------------- lifecycle */
+
+static int known_add(ssp_bftc *b, const ssp_pubkey *k)
+{
+	ssp_addr a;
+	ssp_addr_from_pubkey(&a, k);
+	if (known_key_of(b, &a)) return 0;
+	if (b->nknown == b->capknown) {
+		size_t cap = b->capknown ? b->capknown * 2 : 64;
+		known_key *nk = ssp_realloc(b->known, cap * sizeof *nk);
+		if (!nk) return SSP_ERR_NOMEM;
+		b->known = nk;
+		b->capknown = cap;
+	}
+	b->known[b->nknown++] = (known_key){a, *k};
+	return 0;
+}
 
 int ssp_bftc_new(ssp_bftc **out, const ssp_genesis *g)
 {
@@ -231,16 +273,19 @@ int ssp_bftc_new(ssp_bftc **out, const ssp_genesis *g)
 	b->g = g;
 	b->n = (uint32_t)ssp_genesis_producers(g, &b->keys);
 	(void)ssp_genesis_bft(g, &b->onion, &b->onion_len);
-	b->quorum = ssp_bft_quorum(b->n);
 	b->me = -1;
 	ssp_buf_init(&b->qcbuf, SSP_QC_MAX);
-	if (b->n > SSP_BFT_MAX_N || !(b->addrs = ssp_calloc(b->n, sizeof *b->addrs))) {
-		int rc = b->n > SSP_BFT_MAX_N ? SSP_ERR_INVAL : SSP_ERR_NOMEM;
+	if (b->n > SSP_BFT_MAX_N) {
 		ssp_bftc_free(b);
-		return rc;
+		return SSP_ERR_INVAL;
 	}
-	for (uint32_t i = 0; i < b->n; i++)
-		ssp_addr_from_pubkey(&b->addrs[i], &b->keys[i]);
+	for (uint32_t i = 0; i < b->n; i++) {
+		int rc = known_add(b, &b->keys[i]);
+		if (rc) {
+			ssp_bftc_free(b);
+			return rc;
+		}
+	}
 	static const char tag[] = "ssp-bft-genesis-seed";
 	uint8_t msg[sizeof tag - 1 + 32];
 	memcpy(msg, tag, sizeof tag - 1);
@@ -256,38 +301,47 @@ void ssp_bftc_free(ssp_bftc *b)
 	ssp_bft_free(b->m);
 	for (int i = 0; i < SLINKS; i++)
 		free(b->links[i].sig);
-	free(b->addrs);
+	free(b->known);
 	free(b->cps);
 	free(b->seen);
 	ssp_buf_free(&b->qcbuf);
 	free(b);
 }
 
-static int producer_index(const ssp_bftc *b, const ssp_addr *a)
+/* The key of an address of a set told, or NULL. */
+static const ssp_pubkey *known_key_of(const ssp_bftc *b, const ssp_addr *a)
 {
-	for (uint32_t i = 0; i < b->n; i++)
-		if (!memcmp(b->addrs[i].b, a->b, SSP_ADDR_LEN)) return (int)i;
-	return -1;
+	for (size_t i = 0; i < b->nknown; i++)
+		if (!memcmp(b->known[i].addr.b, a->b, SSP_ADDR_LEN)) return &b->known[i].key;
+	return NULL;
 }
 
-/* The machine's view of a header (QC signatures checked when verify). */
+/*
+ * The machine's view of a header (QC signatures checked when verify): its
+ * producer must be the key of its slot in its round's set (SSP_ERR_NOTFOUND:
+ * the parent is unknown; SSP_ERR_BFT_SET: that set is not known yet).
+ */
 static int to_block(ssp_bftc *b, ssp_bft_block *out, const ssp_header *h, const ssp_hash *id,
                     bool verify)
 {
-	int p = producer_index(b, &h->producer);
+	ssp_bft_set st;
+	uint32_t p;
+	ssp_addr a;
 	memset(out, 0, sizeof *out);
-	if (p < 0) return SSP_ERR_BLOCK_PRODUCER;
+	int rc = ssp_bft_slot_set(b->m, &st, &p, &h->prev_id, h->slot);
+	if (rc) return rc;
+	ssp_addr_from_pubkey(&a, &st.keys[p]);
+	if (memcmp(a.b, h->producer.b, SSP_ADDR_LEN)) return SSP_ERR_BLOCK_PRODUCER;
 	if (h->seed_len != 32) return SSP_ERR_BFT_REVEAL;
 	out->id = *id;
 	out->parent = h->prev_id;
 	out->height = h->height;
 	out->slot = h->slot;
 	out->time_ms = h->timestamp_ms;
-	out->producer = (uint32_t)p;
+	out->producer = p;
 	memcpy(out->reveal.b, h->seed_reveal, 32);
 	if (h->qc_len) {
-		int rc = qc_decode(b, &out->qc, h->qc, h->qc_len, verify);
-		if (rc) return rc;
+		if ((rc = qc_decode(b, &out->qc, h->qc, h->qc_len, verify))) return rc;
 		out->has_qc = true;
 	}
 	return 0;
@@ -300,8 +354,12 @@ static void drain_evidence(ssp_bftc *b)
 		static const char *const kinds[] = {"none", "two blocks for one slot", "a double vote",
 		                                    "a surround vote"};
 		b->st.evidence++;
-		SSP_LOGW(LOG, "evidence: producer %u (%s) signed %s", e.offender,
-		         e.offender < b->n ? "in the set" : "?", kinds[e.kind < 4 ? e.kind : 0]);
+		ssp_addr a;
+		char at[96];
+		ssp_addr_from_pubkey(&a, &e.key);
+		ssp_addr_encode(at, sizeof at, ssp_genesis_hrp(b->g), &a);
+		SSP_LOGW(LOG, "evidence: the delegate key of %s signed %s", at,
+		         kinds[e.kind < 4 ? e.kind : 0]);
 	}
 }
 
@@ -341,8 +399,11 @@ static void seen_add(ssp_bftc *b, const ssp_bft_block *blk)
 			b->capseen = cap;
 		}
 	}
+	ssp_bft_set st;
+	ssp_bft_ref r = {blk->height, blk->id};
+	if (ssp_bft_block_set(b->m, &st, &r)) return; /* just added: known */
 	b->seen[b->nseen++] = (seen_block){blk->id, blk->parent, blk->height, blk->slot,
-	                                   blk->producer};
+	                                   st.keys[blk->producer]};
 }
 
 /* Forgets the blocks at or below the chain's final height. */
@@ -378,6 +439,111 @@ static bool on_final_path(const ssp_bftc *b, const ssp_hash *id, uint64_t floor,
 	return false;
 }
 
+/* Slots per round: with elections the staking module's set size, else the genesis set's. */
+uint32_t ssp_bftc_round_len(const ssp_bftc *b)
+{
+	const ssp_dpos_params *d = ssp_genesis_dpos(b->g);
+	return b->elect && d->set_size <= SSP_BFT_MAX_N ? d->set_size : b->n;
+}
+
+void ssp_bftc_set_elector(ssp_bftc *b, ssp_bftc_elector fn, void *ctx)
+{
+	b->elect = fn;
+	b->elect_ctx = ctx;
+}
+
+/*
+ * After block h committed (st: its state; NULL: read it through rt): when
+ * it begins a round, what it elected goes to the machine. A local failure
+ * leaves it pending (retried before the next check), so the blocks that
+ * depend on it wait (SSP_ERR_BFT_SET), never get another verdict.
+ */
+static int elect_read(ssp_bftc *b, const ssp_chain *c, ssp_txn *rt, ssp_state *st,
+                      const ssp_header *h)
+{
+	if (!b->elect || h->height == 0) return 0;
+	if (b->elect_pending && !memcmp(b->ep_id.b, h->id.b, 32)) b->elect_pending = false;
+	uint32_t L = ssp_bftc_round_len(b);
+	ssp_bft_block pb;
+	if (!ssp_bft_get(b->m, &pb, &h->prev_id)) {
+		/* the parent was dropped (below the final block): its slot from the chain */
+		ssp_bft_set x;
+		ssp_bft_ref r = {h->height, h->id};
+		if (ssp_bft_block_set(b->m, &x, &r)) return 0; /* not known: nothing to tell */
+		pb.slot = UINT64_MAX;
+		const uint8_t *raw;
+		size_t len;
+		ssp_header ph;
+		ssp_rd rd;
+		ssp_txn *own = NULL;
+		int rc = rt ? 0 : ssp_store_read(ssp_chain_store(c), &own);
+		if (!rc) rc = ssp_chain_read_block(c, rt ? rt : own, h->height - 1, &raw, &len);
+		if (!rc) {
+			ssp_rd_init(&rd, raw, len);
+			if (!ssp_header_read(&ph, &rd)) pb.slot = ph.slot;
+		}
+		ssp_txn_end(own);
+		if (pb.slot == UINT64_MAX) return 0;
+	}
+	if (h->slot / L == pb.slot / L) return 0; /* it does not begin its round */
+	uint64_t round = h->slot / L;
+	ssp_bft_set set;
+	ssp_state *view = st;
+	ssp_txn *own = NULL;
+	int rc = 0;
+	if (!view) {
+		if (!rt && (rc = ssp_store_read(ssp_chain_store(c), &own))) goto pend;
+		if ((rc = ssp_chain_state_view(c, rt ? rt : own, &view))) goto pend;
+	}
+	rc = b->elect(b->elect_ctx, view, round, &set);
+	if (rc == SSP_ERR_NOTFOUND) {
+		rc = ssp_bft_set_elected(b->m, &h->id, NULL);
+	} else if (!rc) {
+		for (uint32_t i = 0; i < set.n && !rc; i++)
+			rc = known_add(b, &set.keys[i]);
+		if (!rc) rc = ssp_bft_set_elected(b->m, &h->id, &set);
+		if (rc == SSP_ERR_INVAL) {
+			SSP_LOGE(LOG, "the set elected in round %llu is not a valid set",
+			         (unsigned long long)round);
+			rc = ssp_bft_set_elected(b->m, &h->id, NULL);
+		}
+	}
+	if (rc == SSP_ERR_NOTFOUND) rc = 0; /* the machine dropped it: decided already */
+	if (view != st) ssp_state_close(view);
+pend:
+	ssp_txn_end(own);
+	if (rc) {
+		b->elect_pending = true;
+		b->ep_id = h->id;
+		b->ep_prev = h->prev_id;
+		b->ep_height = h->height;
+		b->ep_slot = h->slot;
+		SSP_LOGW(LOG, "the set elected in round %llu could not be read: %s (retried)",
+		         (unsigned long long)round, ssp_strerror(rc));
+	}
+	return ssp_err_local(rc) ? 0 : rc;
+}
+
+/* A pending election read again (committed state: the block may be final by now). */
+static void elect_retry(ssp_bftc *b, const ssp_chain *c)
+{
+	if (!b->elect_pending) return;
+	ssp_header h;
+	memset(&h, 0, sizeof h);
+	h.id = b->ep_id;
+	h.prev_id = b->ep_prev;
+	h.height = b->ep_height;
+	h.slot = b->ep_slot;
+	(void)elect_read(b, c, NULL, NULL, &h);
+}
+
+static void bc_committed(void *ctx, const ssp_chain *c, ssp_state *st, const ssp_header *h)
+{
+	ssp_bftc *b = ctx;
+	elect_retry(b, c);
+	(void)elect_read(b, c, NULL, st, h);
+}
+
 int ssp_bftc_load(ssp_bftc *b, const ssp_chain *c)
 {
 	ssp_txn *rt = NULL;
@@ -400,6 +566,8 @@ int ssp_bftc_load(ssp_bftc *b, const ssp_chain *c)
 	                    .keys = b->keys,
 	                    .onion = b->onion,
 	                    .onion_len = b->onion_len,
+	                    .round_len = ssp_bftc_round_len(b),
+	                    .elections = b->elect != NULL,
 	                    .genesis_id = h.id,
 	                    .genesis_time_ms = ssp_genesis_time_ms(b->g),
 	                    .genesis_seed = b->genesis_seed,
@@ -420,6 +588,7 @@ int ssp_bftc_load(ssp_bftc *b, const ssp_chain *c)
 		rc = ssp_bft_add_block(b->m, &blk);
 		if (rc == SSP_ERR_EXISTS) rc = 0;
 		if (!rc && i > hd.finalized) seen_add(b, &blk);
+		if (!rc) rc = elect_read(b, c, rt, NULL, &h);
 		if (rc && !ssp_err_local(rc)) {
 			SSP_LOGE(LOG, "committed block %llu refused by the consensus rules: %s",
 			         (unsigned long long)i, ssp_strerror(rc));
@@ -476,12 +645,15 @@ int ssp_bftc_onion_secret(ssp_hash *out, const ssp_signer *s, const char *chain_
 
 int ssp_bftc_set_producer(ssp_bftc *b, const ssp_signer *s)
 {
-	ssp_addr a;
 	ssp_hash secret, x;
 	int rc;
-	ssp_addr_from_pubkey(&a, &s->pub);
-	int me = producer_index(b, &a);
-	if (me < 0) return SSP_ERR_NOTFOUND;
+	int me = -1;
+	for (uint32_t i = 0; i < b->n && me < 0; i++)
+		if (b->keys[i].type == s->pub.type && b->keys[i].len == s->pub.len &&
+		    !memcmp(b->keys[i].b, s->pub.b, s->pub.len))
+			me = (int)i;
+	/* a key outside the genesis set produces once elected (with an onion registered) */
+	if (me < 0 && !b->elect) return SSP_ERR_NOTFOUND;
 	if ((rc = ssp_bftc_onion_secret(&secret, s, ssp_genesis_chain_id(b->g)))) return rc;
 	size_t ncps = b->onion_len / ONION_CP + 1;
 	ssp_hash *cps = ssp_malloc(ncps * sizeof *cps);
@@ -492,14 +664,15 @@ int ssp_bftc_set_producer(ssp_bftc *b, const ssp_signer *s)
 		if (j < b->onion_len) ssp_sha256(&x, x.b, 32);
 	}
 	sodium_memzero(&secret, sizeof secret);
-	if (memcmp(x.b, b->onion[me].b, 32)) {
+	if (me >= 0 && memcmp(x.b, b->onion[me].b, 32)) {
 		free(cps);
 		return SSP_ERR_BFT_REVEAL; /* the genesis holds another commitment for this key */
 	}
 	free(b->cps);
 	b->cps = cps;
 	b->ncps = ncps;
-	b->me = me;
+	b->me = 0;
+	b->me_key = s->pub;
 	b->signer = *s;
 	return 0;
 }
@@ -534,14 +707,16 @@ static int bc_producer(void *ctx, const ssp_chain *c, const ssp_head *parent, ui
 			const seen_block *s = &b->seen[i];
 			if (s->slot == slot && !memcmp(s->parent.b, parent->id.b, 32) &&
 			    on_final_path(b, &s->id, ssp_chain_head(c)->finalized, NULL)) {
-				*key = b->keys[s->producer];
+				*key = s->producer;
 				return 0;
 			}
 		}
 		return SSP_ERR_BFT_CONFLICT; /* the head was left behind */
 	}
 	if (rc) return rc;
-	*key = b->keys[idx];
+	ssp_bft_set st;
+	if ((rc = ssp_bft_slot_set(b->m, &st, &idx, &parent->id, slot))) return rc;
+	*key = st.keys[idx];
 	return 0;
 }
 
@@ -569,7 +744,7 @@ static int bc_check(void *ctx, const ssp_chain *c, const ssp_header *h)
 {
 	ssp_bftc *b = ctx;
 	ssp_hash id;
-	(void)c;
+	elect_retry(b, c);
 	header_id(&id, h);
 	int rc = add_header(b, h, &id);
 	return rc == SSP_ERR_NOTFOUND ? SSP_ERR_BFT_CONFLICT : rc;
@@ -600,11 +775,17 @@ static int bc_prepare(void *ctx, const ssp_chain *c, ssp_header *h)
 	ssp_bftc *b = ctx;
 	ssp_bft_block t;
 	(void)c;
+	ssp_bft_set st;
+	uint32_t prod, me;
 	if (b->me < 0) return SSP_ERR_BLOCK_PRODUCER;
-	int rc = ssp_bft_propose(b->m, &t, (uint32_t)b->me, &h->prev_id, h->slot);
+	int rc = ssp_bft_slot_set(b->m, &st, &prod, &h->prev_id, h->slot);
 	if (rc) return rc;
+	if ((me = ssp_bft_set_index(&st, &b->me_key)) == UINT32_MAX) return SSP_ERR_BLOCK_PRODUCER;
+	if ((rc = ssp_bft_propose(b->m, &t, me, &h->prev_id, h->slot))) return rc;
 	ssp_hash reveal;
-	if ((rc = onion_element(b, &reveal, ssp_bft_round(h->slot, b->n) + 1)))
+	uint64_t r = h->slot / ssp_bftc_round_len(b), base = st.onion_round[me];
+	if (base != UINT64_MAX && base >= r) return SSP_ERR_BFT_REVEAL;
+	if ((rc = onion_element(b, &reveal, base == UINT64_MAX ? r + 1 : r - base)))
 		return SSP_ERR_BFT_REVEAL; /* the onion is used up: register a new one */
 	memcpy(h->seed_reveal, reveal.b, 32);
 	h->seed_len = 32;
@@ -622,6 +803,7 @@ void ssp_bftc_consensus(ssp_bftc *b, ssp_consensus *out)
 {
 	*out = (ssp_consensus){.producer = bc_producer,
 	                       .finalized = bc_finalized,
+	                       .committed = bc_committed,
 	                       .check = bc_check,
 	                       .prepare = bc_prepare,
 	                       .ctx = b};
@@ -652,11 +834,14 @@ static int bc_compare(void *ctx, const ssp_branch *a, const ssp_branch *bb)
 static int bc_check_header(void *ctx, const ssp_chain *c, const ssp_header *h)
 {
 	ssp_bftc *b = ctx;
-	int p = producer_index(b, &h->producer);
-	if (p < 0) return SSP_ERR_BLOCK_PRODUCER;
-	int rc = ssp_header_check_sig(h, ssp_genesis_chain_id(ssp_chain_genesis(c)), &b->keys[p]);
+	elect_retry(b, c);
+	/* a key of a set told here (its slot is checked once the parent is here) */
+	const ssp_pubkey *k = known_key_of(b, &h->producer);
+	if (!k) return SSP_ERR_BLOCK_PRODUCER;
+	int rc = ssp_header_check_sig(h, ssp_genesis_chain_id(ssp_chain_genesis(c)), k);
 	if (rc) return rc;
 	rc = add_header(b, h, &h->id);
+	if (rc == SSP_ERR_BFT_SET) return SSP_ERR_NOTFOUND; /* waits like an unknown parent */
 	/* off the final block: stale, no blame; an unknown parent: the fork database keeps it
 	 * unchecked (signed by a producer of the set) until its parent is here */
 	return rc == SSP_ERR_BFT_CONFLICT ? SSP_ERR_FINAL_POP : rc;
@@ -677,7 +862,7 @@ int ssp_bftc_vote_in(ssp_bftc *b, const uint8_t *raw, size_t len, bool *fresh)
 	*fresh = false;
 	if (len != SSP_BFTC_VOTE_LEN || raw[0] != 1) return SSP_ERR_DECODE;
 	v.voter = (uint32_t)(raw[1] | raw[2] << 8);
-	if (v.voter >= b->n) return SSP_ERR_DECODE;
+	if (v.voter >= SSP_BFT_MAX_N) return SSP_ERR_DECODE;
 	link_get(raw + 3, &v.source, &v.target);
 	if (v.source.height >= v.target.height) return SSP_ERR_DECODE;
 	memcpy(sig.b, raw + 3 + LINK_LEN, SSP_SIG_LEN);
@@ -693,8 +878,12 @@ int ssp_bftc_vote_in(ssp_bftc *b, const uint8_t *raw, size_t len, bool *fresh)
 		b->st.votes_early++;
 		return SSP_ERR_NOTFOUND;
 	}
+	/* the voter is an index into the set of the target's round */
+	ssp_bft_set st;
+	if (ssp_bft_block_set(b->m, &st, &v.target)) return SSP_ERR_NOTFOUND;
+	if (v.voter >= st.n) return SSP_ERR_DECODE;
 	vote_digest(b, &d, &v.source, &v.target);
-	if (ssp_verify_digest(&b->keys[v.voter], &d, &sig)) {
+	if (ssp_verify_digest(&st.keys[v.voter], &d, &sig)) {
 		b->st.votes_bad++;
 		return SSP_ERR_BADSIG;
 	}
@@ -721,7 +910,12 @@ int ssp_bftc_vote_out(ssp_bftc *b, ssp_chain *c, uint8_t out[SSP_BFTC_VOTE_LEN])
 	int rc;
 	if (b->me < 0 || head->height == 0) return SSP_ERR_NOTFOUND;
 	if (!memcmp(b->voted.b, head->id.b, 32)) return SSP_ERR_EXISTS;
-	if ((rc = ssp_bft_vote_for(b->m, &v, &qc, (uint32_t)b->me, &head->id))) return rc;
+	ssp_bft_set st;
+	ssp_bft_ref hr = {head->height, head->id};
+	if ((rc = ssp_bft_block_set(b->m, &st, &hr))) return rc;
+	uint32_t me = ssp_bft_set_index(&st, &b->me_key);
+	if (me == UINT32_MAX) return SSP_ERR_NOTFOUND; /* not in this round's set */
+	if ((rc = ssp_bft_vote_for(b->m, &v, &qc, me, &head->id))) return rc;
 	if ((rc = ssp_bft_may_vote(&next, &b->wm, &v.source, &v.target, &qc))) {
 		b->voted = head->id; /* not again for this head */
 		return rc;
@@ -751,13 +945,13 @@ int ssp_bftc_vote_out(ssp_bftc *b, ssp_chain *c, uint8_t out[SSP_BFTC_VOTE_LEN])
 	vote_digest(b, &d, &v.source, &v.target);
 	if ((rc = b->signer.sign(b->signer.ctx, &sig, &d))) return rc;
 	out[0] = 1;
-	out[1] = (uint8_t)b->me;
-	out[2] = (uint8_t)(b->me >> 8);
+	out[1] = (uint8_t)me;
+	out[2] = (uint8_t)(me >> 8);
 	link_put(out + 3, &v.source, &v.target);
 	memcpy(out + 3 + LINK_LEN, sig.b, SSP_SIG_LEN);
 	rc = ssp_bft_add_vote(b->m, &v);
 	drain_evidence(b);
-	if (!rc) slink_put(b, &v.source, &v.target, (uint32_t)b->me, &sig);
+	if (!rc) slink_put(b, &v.source, &v.target, me, &sig);
 	b->st.votes_made++;
 	return rc == SSP_ERR_NOMEM ? rc : 0;
 }
@@ -772,14 +966,24 @@ uint64_t ssp_bftc_final_on(const ssp_bftc *b, const ssp_chain *c)
 const ssp_pubkey *ssp_bftc_slot_producer(ssp_bftc *b, const ssp_hash *parent, uint64_t slot)
 {
 	uint32_t idx;
-	return ssp_bft_producer(b->m, &idx, parent, slot) ? NULL : &b->keys[idx];
+	ssp_bft_set st;
+	if (ssp_bft_slot_set(b->m, &st, &idx, parent, slot)) return NULL;
+	/* the machine's array may move: a copy of the key, known here for good */
+	ssp_addr a;
+	ssp_addr_from_pubkey(&a, &st.keys[idx]);
+	return known_key_of(b, &a);
 }
 
 int ssp_bftc_may_produce(ssp_bftc *b, const ssp_hash *parent, uint64_t slot)
 {
 	ssp_bft_block t;
+	ssp_bft_set st;
+	uint32_t prod, me;
 	if (b->me < 0) return SSP_ERR_BLOCK_PRODUCER;
-	return ssp_bft_propose(b->m, &t, (uint32_t)b->me, parent, slot);
+	int rc = ssp_bft_slot_set(b->m, &st, &prod, parent, slot);
+	if (rc) return rc;
+	if ((me = ssp_bft_set_index(&st, &b->me_key)) == UINT32_MAX) return SSP_ERR_BLOCK_PRODUCER;
+	return ssp_bft_propose(b->m, &t, me, parent, slot);
 }
 
 void ssp_bftc_info(const ssp_bftc *b, ssp_bftc_stats *out)
@@ -791,7 +995,14 @@ void ssp_bftc_info(const ssp_bftc *b, ssp_bftc_stats *out)
 	out->justified = j.height;
 	out->final = f.height;
 	out->blocks_held = ssp_bft_count(b->m);
+	ssp_bft_ref h;
+	ssp_bft_set st;
+	ssp_bft_head(b->m, &h);
 	out->set_size = b->n;
-	out->me = b->me;
+	out->me = -1;
+	if (!ssp_bft_block_set(b->m, &st, &h)) {
+		out->set_size = st.n;
+		out->me = b->me < 0 ? -1 : (int)ssp_bft_set_index(&st, &b->me_key);
+	}
 	out->conflicted = ssp_bft_conflicted(b->m);
 }

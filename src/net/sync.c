@@ -292,7 +292,8 @@ void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer_id, int err
 	 * slowly: switching branches comes with the fork database) */
 	bool fork = err == SSP_ERR_BLOCK_PREV || err == SSP_ERR_BLOCK_HEIGHT;
 	n->retry_after_ms = ssp_now_ms() + (err == SSP_ERR_BLOCK_EARLY ? 500 : fork ? 2000 : 1000);
-	bool stale = err == SSP_ERR_BFT_CONFLICT || err == SSP_ERR_FINAL_POP || err == SSP_ERR_BUSY;
+	bool stale = err == SSP_ERR_BFT_CONFLICT || err == SSP_ERR_FINAL_POP || err == SSP_ERR_BUSY ||
+	             err == SSP_ERR_BFT_SET;
 	if (!ssp_err_local(err) && err != SSP_ERR_BLOCK_EARLY && !fork && !stale &&
 	    n->npenalties < sizeof n->penalties / sizeof *n->penalties)
 		n->penalties[n->npenalties++] = (penalty){peer_id, err};
@@ -303,8 +304,9 @@ void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer_id, int err
 void ssp_net_peer_failed(ssp_net *n, uint64_t peer_id, int err)
 {
 	if (ssp_err_local(err) || err == SSP_ERR_BLOCK_EARLY || err == SSP_ERR_BFT_CONFLICT ||
-	    err == SSP_ERR_FINAL_POP || err == SSP_ERR_BUSY || !peer_id)
-		return; /* no blame: a block off our final one, or a local shortage */
+	    err == SSP_ERR_FINAL_POP || err == SSP_ERR_BUSY || err == SSP_ERR_BFT_SET || !peer_id)
+		return; /* no blame: a block off our final one, a set not known here yet, or a
+		           local shortage */
 	pthread_mutex_lock(&n->slock);
 	if (n->npenalties < sizeof n->penalties / sizeof *n->penalties)
 		n->penalties[n->npenalties++] = (penalty){peer_id, err};
