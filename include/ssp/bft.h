@@ -320,7 +320,9 @@ void ssp_bft_free(ssp_bft *m);
  * its parent is unknown (keep it, fetch the parent, add it again; also a
  * block on a branch the final block left behind, once its parent is gone:
  * fetching ends in CONFLICT); SSP_ERR_BUSY: more than max_blocks live
- * blocks (no blame); SSP_ERR_NOMEM (local). Validity errors (the sender is
+ * blocks (no blame); SSP_ERR_BFT_SET: it begins a round whose set depends
+ * on an election not told yet (no blame: ssp_bft_set_elected, then add it
+ * again); SSP_ERR_NOMEM (local). Validity errors (the sender is
  * at fault): SSP_ERR_BFT_CONFLICT (not above the final block: at or below
  * its height, or at the next height on another parent), SSP_ERR_BLOCK_HEIGHT,
  * SSP_ERR_BLOCK_TIME (slot not after its parent's, or the timestamp outside
@@ -338,11 +340,13 @@ void ssp_bft_free(ssp_bft *m);
 SSP_WUR int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b);
 
 /*
- * Adds a vote (to assemble QCs and to find equivocation). 0: counted (or a
- * duplicate), or a target at or below the final height (recorded for
- * evidence only: it can no longer matter for finality); SSP_ERR_NOTFOUND:
- * its target, or its source above the final block, is unknown (keep it and
- * try again after more blocks; it is already recorded for evidence);
+ * Adds a vote (to assemble QCs and to find equivocation); its voter is an
+ * index into the set of its target's round. 0: counted (or a duplicate),
+ * or a target at or below the final height (recorded for evidence only:
+ * it can no longer matter for finality); SSP_ERR_NOTFOUND: its target, or
+ * its source above the final block, is unknown (keep it and try again
+ * after more blocks; its voter's key is not known yet, so it is not
+ * recorded for evidence until then);
  * SSP_ERR_INVAL: the source is not an ancestor of the target (or a height
  * is wrong) or the voter is out of range (sender at fault); SSP_ERR_NOMEM.
  * A source below the final block counts as justified. A vote conflicting
