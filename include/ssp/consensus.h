@@ -189,6 +189,8 @@ SSP_WUR int ssp_bftc_vote_in(ssp_bftc *b, const uint8_t *raw, size_t n, bool *fr
 SSP_WUR int ssp_bftc_vote_out(ssp_bftc *b, ssp_chain *c, uint8_t out[SSP_BFTC_VOTE_LEN]);
 /* The machine's final height if its final block is on the chain's branch, else 0. */
 uint64_t ssp_bftc_final_on(const ssp_bftc *b, const ssp_chain *c);
+/* The machine holds block id: it took it (checked), the final block or above. */
+bool ssp_bftc_holds(const ssp_bftc *b, const ssp_hash *id);
 void ssp_bftc_info(const ssp_bftc *b, ssp_bftc_stats *out);
 
 /* ---------------------------------------------------------- fork database */

@@ -54,6 +54,13 @@ typedef struct {
 	 */
 	int (*tx)(void *ctx, const uint8_t *raw, size_t n, ssp_hash *txid, bool *fault);
 	bool (*have_tx)(void *ctx, const ssp_hash *txid); /* pending or on chain */
+	/*
+	 * Optional: a block the node holds off its chain and has judged (its
+	 * consensus took it; fork choice keeps the chain on another branch). A
+	 * peer whose head is one of those, or on the chain, is not ahead of the
+	 * node whatever its height: ssp_net_synced does not wait for it.
+	 */
+	bool (*have_block)(void *ctx, const ssp_hash *id);
 	void (*blocks_ready)(void *ctx);                  /* wake the chain thread */
 	bool votes; /* the chain runs BFT: take VOTE frames (else they are dropped unread) */
 	void *ctx;
@@ -132,7 +139,10 @@ void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer, int err);
 
 /*
  * Whether a producer may produce: it has heard from the network (or has no
- * peers to hear from) and no peer is ahead of head_height. Any thread.
+ * peers to hear from) and no peer is ahead of head_height with a head the
+ * node does not hold (a peer on a branch fork choice already judged — its
+ * head on the chain or held off it, config.have_block — does not count: a
+ * peer ahead on an outvoted branch must not stop the producers). Any thread.
  */
 bool ssp_net_synced(ssp_net *n, uint64_t head_height);
 

@@ -958,6 +958,11 @@ int ssp_bftc_vote_out(ssp_bftc *b, ssp_chain *c, uint8_t out[SSP_BFTC_VOTE_LEN])
 
 /* ------------------------------------------------------------- queries */
 
+bool ssp_bftc_holds(const ssp_bftc *b, const ssp_hash *id)
+{
+	return ssp_bft_get(b->m, NULL, id);
+}
+
 uint64_t ssp_bftc_final_on(const ssp_bftc *b, const ssp_chain *c)
 {
 	return final_under(b, ssp_chain_head(c));

@@ -362,6 +362,8 @@ struct ssp_net {
 	uint64_t last_tick_ms;
 	ssp_net_head announced;
 	ssp_net_stats stats;
+	/* the best height of a peer whose head the node does not hold (ssp_net_synced) */
+	_Atomic uint64_t best_unheld;
 	_Atomic bool heard;
 	/* the sync window: shared with the chain thread under slock */
 	pthread_mutex_t slock;

@@ -197,6 +197,29 @@ static peer *pick_peer(ssp_net *n, uint64_t h)
 	return NULL;
 }
 
+/* Does the node hold block id (on its chain, or judged off it)? */
+static bool holds(ssp_net *n, ssp_txn **rt, const ssp_hash *id)
+{
+	uint64_t at;
+	if (n->cfg.have_block && n->cfg.have_block(n->cfg.ctx, id)) return true;
+	if (!n->cfg.chain) return false;
+	if (!*rt && ssp_store_read(ssp_chain_store(n->cfg.chain), rt)) return false;
+	return ssp_chain_read_block_height(n->cfg.chain, *rt, id, &at) == 0;
+}
+
+/* The best height among peers ahead of `height` whose head the node does not hold. */
+static uint64_t best_unheld(ssp_net *n, uint64_t height)
+{
+	uint64_t best = 0;
+	ssp_txn *rt = NULL;
+	for (peer *p = n->peers; p; p = p->next)
+		if (p->state == C_OPEN && p->head.height > height && p->head.height > best &&
+		    !holds(n, &rt, &p->head.id))
+			best = p->head.height;
+	ssp_txn_end(rt);
+	return best;
+}
+
 /*
  * Plans block requests: heights from the next one to import up to the
  * window's end (and the best peer's height), in runs of SYNC_BATCH from
@@ -211,6 +234,7 @@ void net_sync_tick(ssp_net *n)
 	for (peer *p = n->peers; p; p = p->next)
 		if (p->state == C_OPEN && p->head.height > best) best = p->head.height;
 	atomic_store(&n->stats.best_height, best);
+	atomic_store(&n->best_unheld, best_unheld(n, h.height));
 	pthread_mutex_lock(&n->slock);
 	if (n->base < h.height + 1) n->base = h.height + 1;
 	for (size_t i = 0; i < SYNC_WIN; i++) { /* what fell below the base is stale */
@@ -379,5 +403,5 @@ bool ssp_net_synced(ssp_net *n, uint64_t head_height)
 {
 	bool ready = atomic_load(&n->heard) || n->cfg.npeers == 0 ||
 	             ssp_now_ms() - n->start_ms > HANDSHAKE_MS;
-	return ready && atomic_load(&n->stats.best_height) <= head_height;
+	return ready && atomic_load(&n->best_unheld) <= head_height;
 }

@@ -92,6 +92,20 @@ static int cb_tx(void *ctx, const uint8_t *raw, size_t len, ssp_hash *txid, bool
 	return rc;
 }
 
+static bool cb_have_block(void *ctx, const ssp_hash *id)
+{
+	ssp_node *n = ctx;
+	bool found = false;
+	pthread_mutex_lock(&n->hlock);
+	size_t k = n->njudged < sizeof n->judged / sizeof *n->judged
+	               ? n->njudged
+	               : sizeof n->judged / sizeof *n->judged;
+	for (size_t i = 0; i < k && !found; i++)
+		found = !memcmp(n->judged[i].b, id->b, 32);
+	pthread_mutex_unlock(&n->hlock);
+	return found;
+}
+
 static bool cb_have_tx(void *ctx, const ssp_hash *txid)
 {
 	ssp_node *n = ctx;
@@ -199,6 +213,14 @@ static void fork_add(ssp_node *n, const uint8_t *raw, size_t len, uint64_t peer)
 	int rc = ssp_forkdb_add(n->forks, n->chain, raw, len, peer, ssp_now_ms());
 	if (!rc) {
 		n->forks_changed = true;
+		ssp_header h;
+		ssp_rd r;
+		ssp_rd_init(&r, raw, len);
+		if (n->bft && !ssp_header_read(&h, &r) && ssp_bftc_holds(n->bft, &h.id)) {
+			pthread_mutex_lock(&n->hlock);
+			n->judged[n->njudged++ % (sizeof n->judged / sizeof *n->judged)] = h.id;
+			pthread_mutex_unlock(&n->hlock);
+		}
 	} else if (rc != SSP_ERR_EXISTS && rc != SSP_ERR_FINAL_POP && rc != SSP_ERR_BUSY &&
 	           !ssp_err_local(rc)) {
 		SSP_LOGW(LOG, "block from peer %llu refused by the fork database: %s",
@@ -729,6 +751,7 @@ int ssp_node_net_start(ssp_node *n)
 	                     .head = cb_head,
 	                     .tx = cb_tx,
 	                     .have_tx = cb_have_tx,
+	                     .have_block = cb_have_block,
 	                     .blocks_ready = cb_blocks_ready,
 	                     .votes = n->bft != NULL,
 	                     .ctx = n};

@@ -148,6 +148,10 @@ typedef struct ssp_node {
 	    bft_qcs, bft_evidence;
 	ssp_pubkey producer_pub;
 	pthread_mutex_t hlock;    /* guards hsnap, the head as last committed, and sched */
+	/* blocks off the chain the BFT consensus took (the fork database's; ring, under hlock):
+	 * a peer whose head is one of them is not ahead (ssp_net_synced) */
+	ssp_hash judged[256];
+	unsigned njudged;
 	ssp_net_head hsnap;
 	/* the producers of the slots after the head, through the end of the next round, on the
 	 * head's branch (chain thread, for dpos_getSchedule); sched_fixed: the next round's
