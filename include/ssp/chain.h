@@ -99,6 +99,8 @@ const char *ssp_genesis_network(const ssp_genesis *g);
 const char *ssp_genesis_hrp(const ssp_genesis *g);
 const ssp_params *ssp_genesis_params(const ssp_genesis *g);
 const ssp_dpos_params *ssp_genesis_dpos(const ssp_genesis *g);
+/* True when the genesis has a "dpos" object (ssp_genesis_dpos gives defaults otherwise). */
+bool ssp_genesis_has_dpos(const ssp_genesis *g);
 const ssp_hash *ssp_genesis_hash(const ssp_genesis *g);
 /* The single producer's address and key (DPoS replaces this with the delegate set). */
 const ssp_addr *ssp_genesis_producer(const ssp_genesis *g);
@@ -263,6 +265,13 @@ typedef struct ssp_chain ssp_chain;
 typedef struct {
 	uint64_t height, slot, time_ms;
 	uint64_t parent_slot; /* the slot of the block before (0 for block 1) */
+	/*
+	 * The parent block's seed_reveal when it is 32 bytes (a BFT onion
+	 * reveal), else zeros (block 1, a chain without BFT). The parent's, not
+	 * the block's own: a producer's consensus sets its header's reveal
+	 * after execution, so the block's own is not known when it begins.
+	 */
+	ssp_hash parent_reveal;
 } ssp_block_start;
 
 /*

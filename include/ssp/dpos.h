@@ -3,9 +3,10 @@
  * ARCHITECTURE §6): delegates registered with a name, commission, URL,
  * node key, self-stake and the first element of their hash onion; stake,
  * unstake with unlock delays and withdraw; approval voting for up to 30
- * delegates; capped weight = min(votes, 10 x self-stake); and the election
- * as a pure function over a snapshot of weights. The election is not wired
- * into block production yet (the genesis producer set still produces).
+ * delegates; capped weight = min(votes, 10 x self-stake); the election
+ * as a pure function over a snapshot of weights, and the set it elected at
+ * the start of every round, recorded in state for the consensus
+ * (ssp_dpos_set_get).
  * docs/dpos.md is the user guide, docs/internals/dpos.md the byte layouts.
  *
  * Conventions as elsewhere: fallible functions return 0 or a negative
@@ -21,68 +22,10 @@
 extern "C" {
 #endif
 
-enum {
-	SSP_TB_DPOS_DELEGATE = SSP_TB_MODULE_FIRST + 24, /* account addr -> delegate record */
-	SSP_TB_DPOS_NAME = SSP_TB_MODULE_FIRST + 25,     /* name -> account addr */
-	SSP_TB_DPOS_STAKER = SSP_TB_MODULE_FIRST + 26, /* account addr -> stake, votes, unlocking */
-	SSP_TB_DPOS_META = SSP_TB_MODULE_FIRST + 27,   /* "held", "round" -> u64 */
-	SSP_TB_DPOS_ACC = SSP_TB_MODULE_FIRST + 28,    /* delegate addr -> u128 reward per vote */
-	SSP_TB_DPOS_REWARD = SSP_TB_MODULE_FIRST + 29, /* account addr -> owed, snapshots */
-	SSP_TB_DPOS_EVIDENCE = SSP_TB_MODULE_FIRST + 30, /* delegate addr | u64 BE slot -> height */
-};
+/* The state tables, the delegate and staker records and their codecs: ssp/proto_dpos.h. */
 
 /* The share of a round's emission paid per round to delegates and voters (basis points). */
 #define SSP_DPOS_ROUND_SHARE_BP 7000
-
-typedef enum {
-	SSP_DELEGATE_REGISTERED = 1,
-	SSP_DELEGATE_UNREGISTERED = 2, /* keeps its name and record; may register again */
-	SSP_DELEGATE_BANNED = 3,       /* slashed: may register again after banned_until_slot */
-} ssp_delegate_status;
-
-/* A delegate slashed this many times is banned for good. */
-#define SSP_DPOS_SLASHES_MAX 3
-/* What a slash takes of the self-stake (basis points); half to the pool, half to the reporter. */
-#define SSP_DPOS_SLASH_BP 1000
-
-/* An unlocking entry's origin. */
-typedef enum { SSP_UNLOCK_VOTE = 1, SSP_UNLOCK_SELF = 2 } ssp_unlock_kind;
-
-/* Unlocking entries per account (unstakes with the same unlock slot merge). */
-#define SSP_DPOS_UNLOCKS_MAX 16
-/* capped weight = min(votes, SSP_DPOS_CAP_FACTOR x self-stake) */
-#define SSP_DPOS_CAP_FACTOR 10
-
-typedef struct {
-	ssp_addr account;
-	char name[SSP_DPOS_NAME_MAX + 1];
-	uint8_t status;
-	uint16_t commission_bp;
-	char url[SSP_DPOS_URL_MAX + 1];
-	ssp_pubkey node_key;
-	uint64_t self_stake;
-	uint64_t votes; /* the stake of every account that votes for it */
-	ssp_hash onion; /* the committed first element of its hash onion */
-	uint64_t registered_height;
-	uint64_t updated_height;
-	uint8_t slashes;            /* times punished for double signing */
-	uint64_t banned_until_slot; /* BANNED: may register again from this slot (UINT64_MAX: never) */
-} ssp_delegate;
-
-typedef struct {
-	uint8_t kind;
-	uint64_t amount;
-	uint64_t unlock_slot; /* withdrawable in a block of this slot or later */
-} ssp_unlock;
-
-typedef struct {
-	ssp_addr account;
-	uint64_t staked; /* locked, counted for every delegate voted for */
-	uint32_t nvotes;
-	ssp_addr votes[SSP_DPOS_VOTES_MAX]; /* delegate accounts */
-	uint32_t nunlock;
-	ssp_unlock unlock[SSP_DPOS_UNLOCKS_MAX];
-} ssp_staker;
 
 /* min(votes, 10 x self-stake) for a registered delegate (saturating), else 0. */
 uint64_t ssp_dpos_capped_weight(const ssp_delegate *d);
@@ -92,8 +35,6 @@ SSP_WUR int ssp_dpos_delegate_get(ssp_state *st, const ssp_addr *account, ssp_de
 SSP_WUR int ssp_dpos_delegate_by_name(ssp_state *st, const char *name, ssp_delegate *out);
 /* An account without stake, votes or unlocking entries reads as zeros (never NOTFOUND). */
 SSP_WUR int ssp_dpos_staker_get(ssp_state *st, const ssp_addr *account, ssp_staker *out);
-/* The keyless account that holds every stake and unlocking entry (no key can spend it). */
-void ssp_dpos_escrow(ssp_addr *out);
 /*
  * The staking part of the supply invariant: the sum of every self-stake,
  * stake and unlocking entry equals the "held" total, which the escrow
@@ -154,6 +95,24 @@ typedef struct {
 SSP_WUR int ssp_dpos_elect(ssp_dpos_cand *out, size_t *nout, const ssp_dpos_cand *cands, size_t n,
                            uint32_t set_size, uint32_t standby, uint32_t max_rank,
                            const ssp_hash *seed);
+
+/* ------------------------------------------------------------ elected sets */
+
+/*
+ * The set the first block of round `round` elected (for round + 1; the
+ * records are written by the module's block hook, docs/internals/dpos.md):
+ * *out (malloc'd, the caller frees it with free) gets *n >= 1 members in
+ * election order (the top by capped weight, then the standby draws), a
+ * reference record resolved to the full record it repeats. Read through rt
+ * (committed state: the records of the blocks rt sees). SSP_ERR_NOTFOUND
+ * when that block wrote none: no block began that round on this chain, no
+ * delegate had weight > 0, or the genesis has no "dpos" object;
+ * SSP_ERR_DBCORRUPT for a damaged record. Any thread.
+ */
+SSP_WUR int ssp_dpos_set_get(const ssp_chain *c, ssp_txn *rt, uint64_t round, ssp_dpos_member **out,
+                             size_t *n);
+/* The round of the latest recorded set in rt's state; SSP_ERR_NOTFOUND when there is none. */
+SSP_WUR int ssp_dpos_set_latest(const ssp_chain *c, ssp_txn *rt, uint64_t *round);
 
 extern const ssp_module ssp_dpos_module;
 

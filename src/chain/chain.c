@@ -234,7 +234,7 @@ static int genesis_state(ssp_chain *c, ssp_state *st)
 			rc = SSP_ERR_GENESIS;
 		}
 	}
-	return rc;
+	return rc ? rc : genesis_dpos_state(g, st);
 }
 
 int chain_state_root(ssp_chain *c, ssp_txn *t, ssp_state *st, ssp_hash *root, uint32_t *nkeys,

@@ -157,6 +157,25 @@ static int slot_ok(const ssp_chain *c, uint64_t slot, uint64_t time_ms)
 	return 0;
 }
 
+/* The head block's seed_reveal when it is 32 bytes (block hooks' parent_reveal), else zeros. */
+static int parent_reveal(const ssp_chain *c, ssp_txn *t, ssp_hash *out)
+{
+	uint8_t k[8];
+	const void *v;
+	size_t n;
+	ssp_header h;
+	ssp_rd r;
+	memset(out, 0, sizeof *out);
+	if (!c->head.height) return 0;
+	ssp_be64_put(k, c->head.height);
+	int rc = ssp_txn_get(t, c->t_blocks, k, 8, &v, &n);
+	if (rc) return rc == SSP_ERR_NOTFOUND ? SSP_ERR_DBCORRUPT : rc;
+	ssp_rd_init(&r, v, n);
+	if (ssp_header_read(&h, &r)) return SSP_ERR_DBCORRUPT;
+	if (h.seed_len == 32) memcpy(out->b, h.seed_reveal, 32);
+	return 0;
+}
+
 /* Starts a block in the store's write txn, or in `outer` (borrowed) when not NULL. */
 static int begin_in(ssp_chain *c, ssp_txn *outer, ssp_exec **out, uint64_t slot, uint64_t time_ms)
 {
@@ -187,6 +206,7 @@ static int begin_in(ssp_chain *c, ssp_txn *outer, ssp_exec **out, uint64_t slot,
 	if (!rc) {
 		ssp_block_start b = {.height = x->height, .slot = slot, .time_ms = time_ms,
 		                     .parent_slot = c->head.height ? c->head.slot : 0};
+		if (c->nbhooks) rc = parent_reveal(c, x->t, &b.parent_reveal);
 		for (size_t i = 0; i < c->nbhooks && !rc; i++)
 			rc = c->bhooks[i].begin(c->bhooks[i].mod, x->st, &b);
 	}

@@ -32,6 +32,7 @@ void ssp_genesis_free(ssp_genesis *g)
 	free(g->alloc);
 	free(g->producers);
 	free(g->onion);
+	free(g->delegates);
 	free(g);
 }
 
@@ -121,9 +122,131 @@ static void genesis_hash(ssp_genesis *g)
 		for (size_t i = 0; i < g->nproducers; i++)
 			ssp_buf_put(&b, g->onion[i].b, 32);
 	}
+	/* likewise "delegates" in "dpos" */
+	if (g->ndelegates) {
+		ssp_buf_put(&b, "delegates", 9);
+		ssp_buf_u32(&b, (uint32_t)g->ndelegates);
+		for (size_t i = 0; i < g->ndelegates; i++) {
+			const ssp_genesis_delegate *d = &g->delegates[i];
+			ssp_buf_u8(&b, (uint8_t)strlen(d->name));
+			ssp_buf_put(&b, d->name, strlen(d->name));
+			ssp_buf_put(&b, d->addr.b, SSP_ADDR_LEN);
+			ssp_buf_u8(&b, d->node_key.type);
+			ssp_buf_u8(&b, d->node_key.len);
+			ssp_buf_put(&b, d->node_key.b, d->node_key.len);
+			ssp_buf_put(&b, d->onion.b, 32);
+			ssp_buf_u64(&b, d->self_stake);
+			ssp_buf_u64(&b, d->stake);
+		}
+	}
 	if (b.err) abort();
 	ssp_sha256(&g->hash, b.data, b.len);
 	ssp_buf_free(&b);
+}
+
+/*
+ * "dpos": {"delegates": [{"name", "address", "node_key", "onion", "self_stake",
+ * "stake"?}]}: strict (no other field, nothing listed twice). Whether the
+ * allocations cover the stakes is checked once they are parsed
+ * (delegates_covered). Needs g->hrp and g->dpos.min_self_stake.
+ */
+static int parse_delegates(ssp_genesis *g, json_t *dl, char *why, size_t whylen)
+{
+	static const char *const fields[] = {"name",  "address",    "node_key",
+	                                     "onion", "self_stake", "stake"};
+	int rc = 0;
+	size_t n = json_array_size(dl);
+	if (!dl) return 0;
+	if (!json_is_array(dl) || n == 0 || n > SSP_GENESIS_DELEGATES_MAX)
+		FAIL("dpos: delegates must be an array of 1..%d delegates",
+		     SSP_GENESIS_DELEGATES_MAX);
+	g->delegates = ssp_calloc(n, sizeof *g->delegates);
+	if (!g->delegates) return SSP_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		ssp_genesis_delegate *d = &g->delegates[i];
+		json_t *e = json_array_get(dl, i), *v;
+		const char *k;
+		if (!json_is_object(e)) FAIL("dpos: delegates[%zu] must be an object", i);
+		json_object_foreach(e, k, v)
+		{
+			size_t f = 0;
+			while (f < sizeof fields / sizeof *fields && strcmp(k, fields[f]))
+				f++;
+			if (f == sizeof fields / sizeof *fields)
+				FAIL("dpos: delegates[%zu] has an unknown field \"%s\"", i, k);
+		}
+		v = json_object_get(e, "name");
+		if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
+		    !ssp_dpos_name_valid(json_string_value(v), json_string_length(v)))
+			FAIL("dpos: delegates[%zu].name must be a delegate name (3..32 of a-z 0-9 "
+			     ". _ "
+			     "-, first a letter)",
+			     i);
+		memcpy(d->name, json_string_value(v), json_string_length(v));
+		v = json_object_get(e, "address");
+		if (!json_is_string(v) || ssp_addr_decode(&d->addr, g->hrp, json_string_value(v)))
+			FAIL("dpos: delegates[%zu].address must be a %s address", i, g->hrp);
+		v = json_object_get(e, "node_key");
+		if (!json_is_string(v) || ssp_pubkey_text_parse(&d->node_key, json_string_value(v)))
+			FAIL(
+			    "dpos: delegates[%zu].node_key must be a public key as \"ed25519:HEX\" "
+			    "or \"p256:HEX\"",
+			    i);
+		v = json_object_get(e, "onion");
+		if (!json_is_string(v) || json_string_length(v) != 64 ||
+		    ssp_hex_decode(d->onion.b, 32, json_string_value(v), 64))
+			FAIL("dpos: delegates[%zu].onion must be 64 hex characters", i);
+		if (get_amount(e, "self_stake", 0, &d->self_stake) || d->self_stake > INT64_MAX ||
+		    d->self_stake < g->dpos.min_self_stake)
+			FAIL("dpos: delegates[%zu].self_stake must be an SSP amount of at least "
+			     "min_self_stake",
+			     i);
+		if (get_amount(e, "stake", 0, &d->stake) || d->stake > INT64_MAX)
+			FAIL("dpos: delegates[%zu].stake must be an SSP amount", i);
+		for (size_t j = 0; j < i; j++) {
+			const ssp_genesis_delegate *o = &g->delegates[j];
+			if (!strcmp(o->name, d->name))
+				FAIL("dpos: delegates[%zu].name %s is listed twice", i, d->name);
+			if (!memcmp(o->addr.b, d->addr.b, SSP_ADDR_LEN))
+				FAIL("dpos: delegates[%zu].address is listed twice", i);
+			if (o->node_key.type == d->node_key.type &&
+			    o->node_key.len == d->node_key.len &&
+			    !memcmp(o->node_key.b, d->node_key.b, d->node_key.len))
+				FAIL("dpos: delegates[%zu].node_key is listed twice", i);
+		}
+		g->ndelegates++;
+	}
+out:
+	return rc;
+}
+
+/* Each genesis delegate's liquid allocations cover its self-stake and stake. */
+static int delegates_covered(const ssp_genesis *g, char *why, size_t whylen)
+{
+	int rc = 0;
+	for (size_t i = 0; i < g->ndelegates; i++) {
+		const ssp_genesis_delegate *d = &g->delegates[i];
+		uint64_t need, have = 0;
+		if (ssp_add_u64(&need, d->self_stake, d->stake))
+			FAIL("dpos: delegates[%zu]: self_stake + stake overflows", i);
+		for (size_t k = 0; k < g->nalloc; k++)
+			if ((g->alloc[k].kind == SSP_ALLOC_LIQUID ||
+			     g->alloc[k].kind == SSP_ALLOC_FOUNDATION) &&
+			    !memcmp(g->alloc[k].addr.b, d->addr.b, SSP_ADDR_LEN))
+				have +=
+				    g->alloc[k].amount; /* allocations sum to the supply: no wrap */
+		if (have < need) {
+			char a[SSP_AMOUNT_STR], b[SSP_AMOUNT_STR];
+			ssp_amount_format(a, sizeof a, have, SSP_DECIMALS);
+			ssp_amount_format(b, sizeof b, need, SSP_DECIMALS);
+			FAIL("dpos: delegates[%zu] (%s) stakes %s SSP but its address is allocated "
+			     "%s "
+			     "SSP liquid",
+			     i, d->name, b, a);
+		}
+	}
+out:
+	return rc;
 }
 
 int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, size_t whylen)
@@ -247,6 +370,13 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 		d->set_size = (uint32_t)ss;
 		d->standby = (uint32_t)sb;
 		d->max_rank = (uint32_t)mr;
+		if (!bad) {
+			rc = parse_delegates(g, json_object_get(dj, "delegates"), why, whylen);
+			if (rc) {
+				json_decref(dj);
+				goto out;
+			}
+		}
 		json_decref(dj);
 		if (bad) FAIL("dpos: a value is malformed or out of range");
 		if (d->vote_unlock_slots == 0 || d->self_unlock_slots == 0 || d->min_self_stake == 0 ||
@@ -329,6 +459,7 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 			     categories[c].name, have, need, categories[c].percent);
 		}
 	}
+	if ((rc = delegates_covered(g, why, whylen))) goto out;
 	genesis_hash(g);
 	*out = g;
 	g = NULL;
@@ -386,6 +517,10 @@ const ssp_params *ssp_genesis_params(const ssp_genesis *g)
 const ssp_dpos_params *ssp_genesis_dpos(const ssp_genesis *g)
 {
 	return &g->dpos;
+}
+bool ssp_genesis_has_dpos(const ssp_genesis *g)
+{
+	return g->has_dpos;
 }
 const ssp_hash *ssp_genesis_hash(const ssp_genesis *g)
 {

@@ -33,110 +33,6 @@ static const char held_key[] = "held";
 
 /* ---------------------------------------------------------------- records */
 
-static void put_str(ssp_buf *b, const char *s)
-{
-	size_t n = strlen(s);
-	ssp_buf_u8(b, (uint8_t)n);
-	ssp_buf_put(b, s, n);
-}
-
-static void delegate_encode(ssp_buf *b, const ssp_delegate *d)
-{
-	put_str(b, d->name);
-	ssp_buf_u8(b, d->status);
-	ssp_buf_u16(b, d->commission_bp);
-	put_str(b, d->url);
-	ssp_buf_u8(b, d->node_key.type);
-	ssp_buf_u8(b, d->node_key.len);
-	ssp_buf_put(b, d->node_key.b, d->node_key.len);
-	ssp_buf_u64(b, d->self_stake);
-	ssp_buf_u64(b, d->votes);
-	ssp_buf_put(b, d->onion.b, 32);
-	ssp_buf_u64(b, d->registered_height);
-	ssp_buf_u64(b, d->updated_height);
-	ssp_buf_u8(b, d->slashes);
-	ssp_buf_u64(b, d->banned_until_slot);
-}
-
-int dpos_delegate_decode(ssp_delegate *d, const void *key, size_t kl, const void *p, size_t n)
-{
-	ssp_rd r;
-	memset(d, 0, sizeof *d);
-	if (kl != SSP_ADDR_LEN) return SSP_ERR_DBCORRUPT;
-	memcpy(d->account.b, key, SSP_ADDR_LEN);
-	ssp_rd_init(&r, p, n);
-	uint8_t nl = ssp_rd_u8(&r);
-	const uint8_t *name = nl <= SSP_DPOS_NAME_MAX ? ssp_rd_view(&r, nl) : NULL;
-	if (!name || !ssp_dpos_name_valid((const char *)name, nl)) return SSP_ERR_DBCORRUPT;
-	memcpy(d->name, name, nl);
-	d->status = ssp_rd_u8(&r);
-	d->commission_bp = ssp_rd_u16(&r);
-	uint8_t ul = ssp_rd_u8(&r);
-	const uint8_t *url = ul <= SSP_DPOS_URL_MAX ? ssp_rd_view(&r, ul) : NULL;
-	if (r.err || (ul && !url) || !ssp_dpos_url_valid((const char *)url, ul))
-		return SSP_ERR_DBCORRUPT;
-	if (ul) memcpy(d->url, url, ul);
-	uint8_t kt = ssp_rd_u8(&r), klen = ssp_rd_u8(&r);
-	const uint8_t *k = klen <= SSP_PUBKEY_MAX ? ssp_rd_view(&r, klen) : NULL;
-	if (!k || klen != ssp_pubkey_len(kt) || ssp_pubkey_parse(&d->node_key, kt, k, klen))
-		return SSP_ERR_DBCORRUPT;
-	d->self_stake = ssp_rd_u64(&r);
-	d->votes = ssp_rd_u64(&r);
-	ssp_rd_raw(&r, d->onion.b, 32);
-	d->registered_height = ssp_rd_u64(&r);
-	d->updated_height = ssp_rd_u64(&r);
-	d->slashes = ssp_rd_u8(&r);
-	d->banned_until_slot = ssp_rd_u64(&r);
-	if (ssp_rd_end(&r) || d->commission_bp > SSP_DPOS_COMMISSION_MAX ||
-	    d->status < SSP_DELEGATE_REGISTERED || d->status > SSP_DELEGATE_BANNED ||
-	    (d->status != SSP_DELEGATE_REGISTERED && d->self_stake) ||
-	    d->slashes > SSP_DPOS_SLASHES_MAX ||
-	    (d->status != SSP_DELEGATE_BANNED && d->banned_until_slot))
-		return SSP_ERR_DBCORRUPT;
-	return 0;
-}
-
-static void staker_encode(ssp_buf *b, const ssp_staker *s)
-{
-	ssp_buf_u64(b, s->staked);
-	ssp_buf_u8(b, (uint8_t)s->nvotes);
-	for (uint32_t i = 0; i < s->nvotes; i++)
-		ssp_buf_put(b, s->votes[i].b, SSP_ADDR_LEN);
-	ssp_buf_u8(b, (uint8_t)s->nunlock);
-	for (uint32_t i = 0; i < s->nunlock; i++) {
-		ssp_buf_u8(b, s->unlock[i].kind);
-		ssp_buf_u64(b, s->unlock[i].amount);
-		ssp_buf_u64(b, s->unlock[i].unlock_slot);
-	}
-}
-
-int dpos_staker_decode(ssp_staker *s, const void *key, size_t kl, const void *p, size_t n)
-{
-	ssp_rd r;
-	memset(s, 0, sizeof *s);
-	if (kl != SSP_ADDR_LEN) return SSP_ERR_DBCORRUPT;
-	memcpy(s->account.b, key, SSP_ADDR_LEN);
-	ssp_rd_init(&r, p, n);
-	s->staked = ssp_rd_u64(&r);
-	s->nvotes = ssp_rd_u8(&r);
-	if (s->nvotes > SSP_DPOS_VOTES_MAX) return SSP_ERR_DBCORRUPT;
-	for (uint32_t i = 0; i < s->nvotes; i++)
-		ssp_rd_raw(&r, s->votes[i].b, SSP_ADDR_LEN);
-	s->nunlock = ssp_rd_u8(&r);
-	if (s->nunlock > SSP_DPOS_UNLOCKS_MAX) return SSP_ERR_DBCORRUPT;
-	for (uint32_t i = 0; i < s->nunlock; i++) {
-		s->unlock[i].kind = ssp_rd_u8(&r);
-		s->unlock[i].amount = ssp_rd_u64(&r);
-		s->unlock[i].unlock_slot = ssp_rd_u64(&r);
-		if (s->unlock[i].amount == 0 ||
-		    (s->unlock[i].kind != SSP_UNLOCK_VOTE && s->unlock[i].kind != SSP_UNLOCK_SELF))
-			return SSP_ERR_DBCORRUPT;
-	}
-	/* an empty record is deleted, never stored */
-	if (ssp_rd_end(&r) || (!s->staked && !s->nvotes && !s->nunlock)) return SSP_ERR_DBCORRUPT;
-	return 0;
-}
-
 uint64_t ssp_dpos_capped_weight(const ssp_delegate *d)
 {
 	uint64_t cap;
@@ -150,7 +46,7 @@ int ssp_dpos_delegate_get(ssp_state *st, const ssp_addr *account, ssp_delegate *
 	const void *v;
 	size_t vl;
 	int rc = ssp_state_get(st, SSP_TB_DPOS_DELEGATE, account->b, SSP_ADDR_LEN, &v, &vl);
-	return rc ? rc : dpos_delegate_decode(out, account->b, SSP_ADDR_LEN, v, vl);
+	return rc ? rc : ssp_dpos_delegate_decode(out, account->b, SSP_ADDR_LEN, v, vl);
 }
 
 int ssp_dpos_delegate_by_name(ssp_state *st, const char *name, ssp_delegate *out)
@@ -179,22 +75,14 @@ int ssp_dpos_staker_get(ssp_state *st, const ssp_addr *account, ssp_staker *out)
 		out->account = *account;
 		return 0;
 	}
-	return rc ? rc : dpos_staker_decode(out, account->b, SSP_ADDR_LEN, v, vl);
-}
-
-void ssp_dpos_escrow(ssp_addr *out)
-{
-	ssp_hash h;
-	static const char label[] = "smartshare/dpos/stake-escrow";
-	ssp_sha256(&h, label, sizeof label - 1);
-	memcpy(out->b, h.b, SSP_ADDR_LEN);
+	return rc ? rc : ssp_dpos_staker_decode(out, account->b, SSP_ADDR_LEN, v, vl);
 }
 
 int dpos_put_delegate(ssp_state *st, const ssp_delegate *d)
 {
 	ssp_buf b;
 	ssp_buf_init(&b, 512);
-	delegate_encode(&b, d);
+	ssp_dpos_delegate_encode(&b, d);
 	int rc = b.err ? b.err
 	               : ssp_state_put(st, SSP_TB_DPOS_DELEGATE, d->account.b, SSP_ADDR_LEN, b.data,
 	                               b.len);
@@ -210,7 +98,7 @@ int dpos_put_staker(ssp_state *st, const ssp_staker *s)
 	}
 	ssp_buf b;
 	ssp_buf_init(&b, 1024);
-	staker_encode(&b, s);
+	ssp_dpos_staker_encode(&b, s);
 	int rc = b.err ? b.err
 	               : ssp_state_put(st, SSP_TB_DPOS_STAKER, s->account.b, SSP_ADDR_LEN, b.data,
 	                               b.len);
@@ -367,6 +255,8 @@ static int op_register(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p
 	d.node_key = p->node_key;
 	d.self_stake = p->amount;
 	d.onion = p->onion;
+	/* its block in round r reveals onion element r - onion_round */
+	d.onion_round = dpos_slot_of(dc->g, c->time_ms) / ssp_genesis_dpos(dc->g)->set_size;
 	d.registered_height = d.updated_height = c->height;
 	if ((rc = ssp_state_put(c->st, SSP_TB_DPOS_NAME, d.name, strlen(d.name), d.account.b,
 	                        SSP_ADDR_LEN)))
@@ -531,7 +421,7 @@ int dpos_dlist_visit(void *arg, const void *k, size_t kl, const void *v, size_t 
 {
 	dpos_dlist *l = arg;
 	ssp_delegate d;
-	if ((l->err = dpos_delegate_decode(&d, k, kl, v, vl))) return 1;
+	if ((l->err = ssp_dpos_delegate_decode(&d, k, kl, v, vl))) return 1;
 	if (l->registered_only && d.status != SSP_DELEGATE_REGISTERED) return 0;
 	if (l->n == l->max) {
 		l->err = SSP_ERR_TOOBIG;
@@ -605,7 +495,7 @@ static int visit_staker(void *arg, const void *k, size_t kl, const void *v, size
 {
 	checker *ck = arg;
 	ssp_staker s;
-	if ((ck->err = dpos_staker_decode(&s, k, kl, v, vl))) return 1;
+	if ((ck->err = ssp_dpos_staker_decode(&s, k, kl, v, vl))) return 1;
 	if (ssp_add_u64(&ck->held, ck->held, s.staked)) goto bad;
 	for (uint32_t i = 0; i < s.nunlock; i++)
 		if (ssp_add_u64(&ck->held, ck->held, s.unlock[i].amount)) goto bad;
@@ -673,6 +563,16 @@ static int dpos_check_hook(void *mod, const ssp_chain *c, ssp_txn *rt)
 	return rc ? rc : ssp_dpos_reward_check(c, rt, NULL);
 }
 
+/* The block hook: the elected set (at a round's first block), then the round rewards. */
+static int dpos_begin(void *mod, ssp_state *st, const ssp_block_start *b)
+{
+	const dpos_chain *dc = mod;
+	int rc = 0;
+	/* a genesis without "dpos" keeps the state it had before sets were recorded */
+	if (ssp_genesis_has_dpos(dc->g)) rc = dpos_set_begin(dc, st, b);
+	return rc ? rc : dpos_reward_begin(mod, st, b);
+}
+
 static int dpos_chain_new(void **out, const ssp_genesis *g)
 {
 	dpos_chain *dc = ssp_calloc(1, sizeof *dc);
@@ -695,6 +595,6 @@ const ssp_module ssp_dpos_module = {
     .nmethods = DPOS_NMETHODS,
     .chain_new = dpos_chain_new,
     .chain_free = dpos_chain_free,
-    .begin_block = dpos_reward_begin,
+    .begin_block = dpos_begin,
     .check = dpos_check_hook,
 };

@@ -19,10 +19,7 @@ typedef struct {
 	const ssp_genesis *g;
 } dpos_chain;
 
-/* Strict record codecs (SSP_ERR_DBCORRUPT on anything off). */
-SSP_WUR int dpos_delegate_decode(ssp_delegate *d, const void *key, size_t kl, const void *p,
-                                 size_t n);
-SSP_WUR int dpos_staker_decode(ssp_staker *s, const void *key, size_t kl, const void *p, size_t n);
+/* Record codecs: ssp_dpos_delegate_decode etc. in ssp/proto_dpos.h (libssp_proto). */
 
 /* The slot a block time falls in under genesis g. */
 uint64_t dpos_slot_of(const ssp_genesis *g, uint64_t time_ms);
@@ -57,6 +54,14 @@ int dpos_dlist_visit(void *arg, const void *k, size_t kl, const void *v, size_t 
 
 /* Ranking order: capped weight descending, then account ascending (ssp_delegate *). */
 int dpos_rank_cmp(const void *a, const void *b);
+
+/* Elected sets (dpos_set.c). */
+/* At a round's first block: folds the reveals into the seed, elects and records the set. */
+SSP_WUR int dpos_set_begin(const dpos_chain *dc, ssp_state *st, const ssp_block_start *b);
+/* The set recorded for `round`, a reference resolved (m: capacity SSP_DPOS_SET_MAX);
+ * *full_round gets the round of the full record. SSP_ERR_NOTFOUND when none. */
+SSP_WUR int dpos_set_read(ssp_state *st, uint64_t round, ssp_dpos_member *m, size_t *n,
+                          uint64_t *full_round);
 
 /* Rewards (dpos_reward.c). */
 /* Settles before's reward into owed; the snaps follow after's votes (same account). */
