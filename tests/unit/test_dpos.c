@@ -12,7 +12,11 @@
  * unstaking more than staked, withdrawing before the unlock, a 17th
  * unlocking entry, amounts past INT64_MAX. Plus the strict payload codec
  * (every truncated prefix and trailing byte), the election's fixed vectors
- * and the RPC methods.
+ * and the RPC methods. The elected sets: a record at each round's first
+ * block once someone has weight (none before), 9-byte references to the
+ * full record while the set is unchanged, onion_round of a registration,
+ * the strict set-record codec; genesis delegates (stakes out of their
+ * allocations, the invariants at height 0, the strict genesis list).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -42,8 +46,8 @@ static uint8_t fill_of(const fx_key *k)
 	return k == &alice ? 2 : k == &bob ? 3 : k == &carol ? 4 : k == &dave ? 7 : 0;
 }
 
-/* round_reward: NULL for none, else the SSP the pool emits per round (3 slots) */
-static void tnode_open_rewards(tnode *t, const char *round_reward)
+/* The test genesis as JSON (dpos: set_size 3, standby 1, max_rank 10); caller decrefs. */
+static json_t *genesis_json(const char *round_reward)
 {
 	fx_genesis_spec spec = {.producer = &producer,
 	                        .liquid = {&alice, &bob},
@@ -64,13 +68,25 @@ static void tnode_open_rewards(tnode *t, const char *round_reward)
 	if (round_reward)
 		json_object_set_new(json_object_get(g, "dpos"), "round_reward",
 		                    json_string(round_reward));
-	json = json_dumps(g, 0);
+	return g;
+}
+
+/* Opens t on a genesis JSON (consumed). */
+static void tnode_open_genesis(tnode *t, json_t *g)
+{
+	char *json = json_dumps(g, 0);
 	json_decref(g);
 	memset(t, 0, sizeof *t);
 	t->g = fx_genesis(json);
 	free(json);
 	fx_module_node_open(&t->n, t->g, (size_t)64 << 20);
 	t->time_ms = T0;
+}
+
+/* round_reward: NULL for none, else the SSP the pool emits per round (3 slots) */
+static void tnode_open_rewards(tnode *t, const char *round_reward)
+{
+	tnode_open_genesis(t, genesis_json(round_reward));
 }
 
 static void tnode_open(tnode *t)
@@ -1183,6 +1199,337 @@ static void test_genesis_params(void **state)
 	free(json);
 }
 
+/* ------------------------------------------------------------ elected sets */
+
+#define SET_SIZE 3 /* the test genesis's */
+
+static uint64_t head_round(tnode *t)
+{
+	return ssp_chain_head(t->n.chain)->slot / SET_SIZE;
+}
+
+static int set_get(tnode *t, uint64_t round, ssp_dpos_member **m, size_t *n)
+{
+	ssp_txn *rt;
+	assert_int_equal(ssp_store_read(t->n.store, &rt), 0);
+	int rc = ssp_dpos_set_get(t->n.chain, rt, round, m, n);
+	ssp_txn_end(rt);
+	return rc;
+}
+
+/* The raw record of round (its bytes copied to out, cap 256); its length or 0 when none. */
+static size_t set_raw(tnode *t, uint64_t round, uint8_t *out)
+{
+	ssp_txn *rt;
+	ssp_state *st;
+	uint8_t k[8];
+	const void *v;
+	size_t vl = 0;
+	ssp_be64_put(k, round);
+	assert_int_equal(ssp_store_read(t->n.store, &rt), 0);
+	assert_int_equal(ssp_chain_state_view(t->n.chain, rt, &st), 0);
+	int rc = ssp_state_get(st, SSP_TB_DPOS_SET, k, 8, &v, &vl);
+	if (rc == SSP_ERR_NOTFOUND) vl = 0;
+	else assert_int_equal(rc, 0);
+	if (vl && vl <= 256) memcpy(out, v, vl);
+	ssp_state_close(st);
+	ssp_txn_end(rt);
+	return vl;
+}
+
+static void member_is(const ssp_dpos_member *m, const ssp_delegate *d)
+{
+	assert_memory_equal(m->account.b, d->account.b, SSP_ADDR_LEN);
+	assert_int_equal(m->key.type, d->node_key.type);
+	assert_int_equal(m->key.len, d->node_key.len);
+	assert_memory_equal(m->key.b, d->node_key.b, d->node_key.len);
+	assert_memory_equal(m->onion.b, d->onion.b, 32);
+	assert_true(m->onion_round == d->onion_round);
+}
+
+/*
+ * A record at the first block of every round (every block here: 10 slots per
+ * block, 3 per round) once someone has weight, none before; a reference when
+ * the set did not change, always to the full record; onion_round = the
+ * registering block's round.
+ */
+static void test_sets(void **state)
+{
+	(void)state;
+	tnode t;
+	ssp_dpos_member *m = NULL;
+	size_t n = 0;
+	uint8_t raw[256];
+	uint64_t r;
+	tnode_open(&t);
+	ssp_txn *rt;
+
+	produce(&t);
+	assert_int_equal(set_get(&t, head_round(&t), &m, &n), SSP_ERR_NOTFOUND);
+	ssp_dpos_payload p = reg("alpha", 1000 * COIN, &dave);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	uint64_t reg_round = head_round(&t);
+	ssp_delegate alpha = delegate(&t, "alpha");
+	assert_true(alpha.onion_round == reg_round);
+	/* registered, but no weight: still no candidate, no record */
+	produce(&t);
+	assert_int_equal(set_get(&t, head_round(&t), &m, &n), SSP_ERR_NOTFOUND);
+	assert_int_equal(set_raw(&t, head_round(&t), raw), 0);
+	assert_int_equal(ssp_store_read(t.n.store, &rt), 0);
+	assert_int_equal(ssp_dpos_set_latest(t.n.chain, rt, &r), SSP_ERR_NOTFOUND);
+	ssp_txn_end(rt);
+
+	p = amount(100 * COIN);
+	assert_int_equal(run(&t, &alice, SSP_TX_STAKE, &p), 0);
+	static const char *const va[] = {"alpha"};
+	p = votes(1, va);
+	assert_int_equal(run(&t, &alice, SSP_TX_VOTE, &p), 0);
+	/* the vote's block began before the vote: its round has no record */
+	assert_int_equal(set_get(&t, head_round(&t), &m, &n), SSP_ERR_NOTFOUND);
+	produce(&t);
+	uint64_t full = head_round(&t);
+	assert_int_equal(set_get(&t, full, &m, &n), 0);
+	assert_int_equal(n, 1);
+	member_is(&m[0], &alpha);
+	free(m);
+	size_t len = set_raw(&t, full, raw);
+	assert_int_equal(raw[0], SSP_DPOS_SET_FULL);
+	assert_int_equal(len, 1 + 4 + 20 + 2 + 32 + 32 + 8);
+	/* unchanged: 9-byte references, each to the full record */
+	for (int i = 0; i < 3; i++) {
+		produce(&t);
+		assert_int_equal(set_raw(&t, head_round(&t), raw), 9);
+		assert_int_equal(raw[0], SSP_DPOS_SET_REF);
+		assert_true(ssp_le64_get(raw + 1) == full);
+		assert_int_equal(set_get(&t, head_round(&t), &m, &n), 0);
+		assert_int_equal(n, 1);
+		member_is(&m[0], &alpha);
+		free(m);
+	}
+	/* a round no block began has none */
+	assert_int_equal(set_get(&t, head_round(&t) - 1, &m, &n), SSP_ERR_NOTFOUND);
+	assert_int_equal(ssp_store_read(t.n.store, &rt), 0);
+	assert_int_equal(ssp_dpos_set_latest(t.n.chain, rt, &r), 0);
+	ssp_txn_end(rt);
+	assert_true(r == head_round(&t));
+
+	/* two more delegates with weight: top 2 by weight, then the standby draw */
+	fund(&t, &carol, 100000 * COIN);
+	p = reg("beta", 1000 * COIN, &bob);
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	p = reg("gamma", 1000 * COIN, &carol);
+	assert_int_equal(run(&t, &carol, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	p = amount(300 * COIN);
+	assert_int_equal(run(&t, &bob, SSP_TX_STAKE, &p), 0);
+	static const char *const vb[] = {"beta", "gamma"};
+	p = votes(2, vb);
+	assert_int_equal(run(&t, &bob, SSP_TX_VOTE, &p), 0);
+	p = amount(50 * COIN);
+	assert_int_equal(run(&t, &carol, SSP_TX_STAKE, &p), 0);
+	static const char *const vc[] = {"gamma"};
+	p = votes(1, vc);
+	assert_int_equal(run(&t, &carol, SSP_TX_VOTE, &p), 0);
+	produce(&t);
+	assert_int_equal(set_get(&t, head_round(&t), &m, &n), 0);
+	assert_int_equal(n, 3);
+	ssp_delegate gamma = delegate(&t, "gamma"), beta = delegate(&t, "beta");
+	member_is(&m[0], &gamma); /* 350 */
+	member_is(&m[1], &beta);  /* 300 */
+	member_is(&m[2], &alpha); /* 100: the only one left to draw */
+	assert_true(gamma.onion_round != alpha.onion_round);
+	free(m);
+	tnode_close(&t);
+}
+
+/* Every truncation, trailing byte and out-of-range field of a set record is DBCORRUPT. */
+static void test_set_codec(void **state)
+{
+	(void)state;
+	ssp_dpos_member m[2], *got = malloc(SSP_DPOS_SET_MAX * sizeof *got);
+	ssp_buf b;
+	uint8_t kind;
+	size_t n;
+	uint64_t ref;
+	memset(m, 0, sizeof m);
+	m[0].account = alice.addr;
+	m[0].key = dave.pk;
+	memset(m[0].onion.b, 1, 32);
+	m[0].onion_round = UINT64_MAX;
+	m[1].account = bob.addr;
+	m[1].key = bob.pk; /* p256 */
+	memset(m[1].onion.b, 2, 32);
+	m[1].onion_round = 7;
+	ssp_buf_init(&b, 4096);
+	ssp_dpos_set_encode_full(&b, m, 2);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(ssp_dpos_set_decode(&kind, got, &n, &ref, 5, b.data, b.len), 0);
+	assert_int_equal(kind, SSP_DPOS_SET_FULL);
+	assert_int_equal(n, 2);
+	assert_memory_equal(got[1].key.b, bob.pk.b, bob.pk.len);
+	assert_true(got[0].onion_round == UINT64_MAX && got[1].onion_round == 7);
+	ssp_buf again;
+	ssp_buf_init(&again, 4096);
+	ssp_dpos_set_encode_full(&again, got, n);
+	assert_int_equal(again.len, b.len);
+	assert_memory_equal(again.data, b.data, b.len);
+	ssp_buf_free(&again);
+	uint8_t *x = malloc(b.len + 1);
+	memcpy(x, b.data, b.len);
+	for (size_t k = 0; k < b.len; k++)
+		assert_int_equal(ssp_dpos_set_decode(&kind, got, &n, &ref, 5, x, k),
+		                 SSP_ERR_DBCORRUPT);
+	x[b.len] = 0;
+	assert_int_equal(ssp_dpos_set_decode(&kind, got, &n, &ref, 5, x, b.len + 1),
+	                 SSP_ERR_DBCORRUPT);
+	/* kind, count, key length, a member twice */
+	static const size_t at[] = {0, 1, 1 + 4 + 20 + 1};
+	for (size_t i = 0; i < 3; i++) {
+		uint8_t save = x[at[i]];
+		for (unsigned v = 0; v < 256; v++) {
+			x[at[i]] = (uint8_t)v;
+			if (v == save) continue;
+			assert_int_equal(ssp_dpos_set_decode(&kind, got, &n, &ref, 5, x, b.len),
+			                 SSP_ERR_DBCORRUPT);
+		}
+		x[at[i]] = save;
+	}
+	free(x);
+	ssp_buf_reset(&b);
+	m[1].account = m[0].account;
+	ssp_dpos_set_encode_full(&b, m, 2);
+	assert_int_equal(ssp_dpos_set_decode(&kind, got, &n, &ref, 5, b.data, b.len),
+	                 SSP_ERR_DBCORRUPT);
+	ssp_buf_reset(&b);
+	ssp_dpos_set_encode_full(&b, m, 0);
+	assert_int_equal(b.err, SSP_ERR_INVAL);
+	/* references: to an earlier round only, nine bytes exactly */
+	ssp_buf_reset(&b);
+	ssp_dpos_set_encode_ref(&b, 4);
+	assert_int_equal(ssp_dpos_set_decode(&kind, got, &n, &ref, 5, b.data, b.len), 0);
+	assert_true(kind == SSP_DPOS_SET_REF && ref == 4 && n == 0);
+	assert_int_equal(ssp_dpos_set_decode(&kind, got, &n, &ref, 4, b.data, b.len),
+	                 SSP_ERR_DBCORRUPT);
+	for (size_t k = 0; k < b.len; k++)
+		assert_int_equal(ssp_dpos_set_decode(&kind, got, &n, &ref, 5, b.data, k),
+		                 SSP_ERR_DBCORRUPT);
+	ssp_buf_u8(&b, 0);
+	assert_int_equal(ssp_dpos_set_decode(&kind, got, &n, &ref, 5, b.data, b.len),
+	                 SSP_ERR_DBCORRUPT);
+	ssp_buf_free(&b);
+	free(got);
+}
+
+/* One genesis delegate for alice (node key dave), as JSON; fields may be changed after. */
+static json_t *genesis_delegate(const char *name, const fx_key *k, const fx_key *node,
+                                const char *self, const char *stake)
+{
+	char addr[128], key[160];
+	ssp_addr_encode(addr, sizeof addr, ssp_network_hrp("dev"), &k->addr);
+	ssp_pubkey_text(key, sizeof key, &node->pk);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", name, "address", addr,
+	                 "node_key", key, "onion",
+	                 "abababababababababababababababababababababababababababababababab",
+	                 "self_stake", self, "stake", stake);
+}
+
+static int parse_with(json_t *g, json_t *delegates, ssp_genesis **out)
+{
+	char why[256];
+	json_object_set_new(json_object_get(g, "dpos"), "delegates", delegates);
+	char *text = json_dumps(g, 0);
+	int rc = ssp_genesis_parse(out, text, strlen(text), why, sizeof why);
+	free(text);
+	return rc;
+}
+
+/*
+ * Genesis delegates are registered at height 0: their stakes leave their
+ * allocations for the escrow (the supply invariant and ssp_dpos_check hold
+ * at height 0), onion_round is round -1, and the first round's election
+ * picks them. The list is strict.
+ */
+static void test_genesis_delegates(void **state)
+{
+	(void)state;
+	tnode t, plain;
+	tnode_open(&plain);
+	uint64_t a0 = balance(&plain, &alice), b0 = balance(&plain, &bob);
+	json_t *g = genesis_json(NULL), *dl = json_array();
+	json_array_append_new(dl, genesis_delegate("alpha", &alice, &dave, "1000", "500"));
+	json_array_append_new(dl, genesis_delegate("beta", &bob, &bob, "100", "0"));
+	json_object_set_new(json_object_get(g, "dpos"), "delegates", dl);
+	tnode_open_genesis(&t, g);
+	assert_memory_not_equal(ssp_genesis_hash(t.g)->b, ssp_genesis_hash(plain.g)->b, 32);
+	tnode_close(&plain);
+	assert_true(check_dpos(&t) == 1600 * COIN);
+	assert_true(balance(&t, &alice) == a0 - 1500 * COIN);
+	assert_true(balance(&t, &bob) == b0 - 100 * COIN);
+	ssp_delegate d = delegate(&t, "alpha");
+	assert_int_equal(d.status, SSP_DELEGATE_REGISTERED);
+	assert_true(d.self_stake == 1000 * COIN && d.votes == 500 * COIN);
+	assert_true(d.onion_round == UINT64_MAX);
+	assert_memory_equal(d.node_key.b, dave.pk.b, dave.pk.len);
+	assert_int_equal(d.onion.b[31], 0xab);
+	ssp_staker s = staker(&t, &alice);
+	assert_true(s.staked == 500 * COIN && s.nvotes == 1);
+	assert_memory_equal(s.votes[0].b, alice.addr.b, SSP_ADDR_LEN);
+	assert_true(delegate(&t, "beta").votes == 0);
+	/* the first round's election: alpha only (beta has no weight) */
+	produce(&t);
+	ssp_dpos_member *m;
+	size_t n;
+	assert_int_equal(set_get(&t, head_round(&t), &m, &n), 0);
+	assert_int_equal(n, 1);
+	member_is(&m[0], &d);
+	free(m);
+	/* its stake unstakes like any other */
+	ssp_dpos_payload p = amount(200 * COIN);
+	assert_int_equal(run(&t, &alice, SSP_TX_UNSTAKE, &p), 0);
+	assert_true(delegate(&t, "alpha").votes == 300 * COIN);
+	tnode_close(&t);
+
+	/* strict: unknown fields, names, addresses and keys listed twice, stakes not covered */
+	ssp_genesis *g2 = NULL;
+	g = genesis_json(NULL);
+	dl = json_array();
+	json_array_append_new(dl, genesis_delegate("alpha", &alice, &dave, "1000", "500"));
+	assert_int_equal(parse_with(g, dl, &g2), 0);
+	ssp_genesis_free(g2);
+	json_t *bad[10];
+	size_t nb = 0;
+	bad[nb] = json_array();
+	json_array_append_new(bad[nb], genesis_delegate("alpha", &alice, &dave, "1000", "500"));
+	json_object_set_new(json_array_get(bad[nb++], 0), "url", json_string("x"));
+	bad[nb] = json_array();
+	json_array_append_new(bad[nb], genesis_delegate("alpha", &alice, &dave, "1000", "500"));
+	json_array_append_new(bad[nb++], genesis_delegate("alpha", &bob, &bob, "1000", "500"));
+	bad[nb] = json_array();
+	json_array_append_new(bad[nb], genesis_delegate("alpha", &alice, &dave, "1000", "500"));
+	json_array_append_new(bad[nb++], genesis_delegate("beta", &alice, &bob, "1000", "500"));
+	bad[nb] = json_array();
+	json_array_append_new(bad[nb], genesis_delegate("alpha", &alice, &dave, "1000", "500"));
+	json_array_append_new(bad[nb++], genesis_delegate("beta", &bob, &dave, "1000", "500"));
+	bad[nb] = json_array(); /* more than alice's allocation */
+	json_array_append_new(bad[nb++],
+	                      genesis_delegate("alpha", &alice, &dave, "1000", "9000000000"));
+	bad[nb] = json_array(); /* carol has no allocation */
+	json_array_append_new(bad[nb++], genesis_delegate("alpha", &carol, &dave, "100", "0"));
+	bad[nb] = json_array(); /* below min_self_stake */
+	json_array_append_new(bad[nb++], genesis_delegate("alpha", &alice, &dave, "99", "0"));
+	bad[nb] = json_array();
+	json_array_append_new(bad[nb], genesis_delegate("alpha", &alice, &dave, "100", "0"));
+	json_object_set_new(json_array_get(bad[nb++], 0), "onion", json_string("abab"));
+	bad[nb] = json_array(); /* a bad name */
+	json_array_append_new(bad[nb++], genesis_delegate("Alpha", &alice, &dave, "100", "0"));
+	bad[nb++] = json_array(); /* empty */
+	for (size_t i = 0; i < nb; i++) {
+		g2 = NULL;
+		assert_int_equal(parse_with(g, bad[i], &g2), SSP_ERR_GENESIS);
+		assert_null(g2);
+	}
+	json_decref(g);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -1212,6 +1559,9 @@ int main(void)
 	    cmocka_unit_test(test_rewards),
 	    cmocka_unit_test(test_evidence),
 	    cmocka_unit_test(test_registered),
+	    cmocka_unit_test(test_sets),
+	    cmocka_unit_test(test_set_codec),
+	    cmocka_unit_test(test_genesis_delegates),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
