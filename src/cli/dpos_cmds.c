@@ -381,6 +381,53 @@ static void make_onion(ssp_hash *out, const uint8_t seed[32])
 	*out = h;
 }
 
+/*
+ * The node's hash onion when --node-key names an Ed25519 key of the keystore:
+ * the node derives its onion secret from its key (ssp_onion_secret of its
+ * signature over ssp_onion_secret_digest: deterministic for Ed25519) and
+ * reveals from a chain of the genesis "bft" onion_layers (chain_getInfo
+ * consensus.onion_layers; 1,000,000, the genesis default, on a chain without
+ * BFT). So the commitment registered is the one the node will reveal from
+ * and nothing must be kept beside the key. *made = false (nothing done) for
+ * a p256 key (its signatures are randomized: give --onion).
+ */
+static int node_onion(cli_ctx *c, ssp_hash *out, uint32_t *layers, bool *made, const char *cmd,
+                      const char *keyname)
+{
+	json_t *info = NULL;
+	ssp_seckey sk;
+	ssp_pubkey pk;
+	ssp_hash d, x;
+	ssp_sig sig;
+	*made = false;
+	int rc = cli_key_info(c, &pk, keyname);
+	if (rc || pk.type != SSP_KEY_ED25519) return rc;
+	if ((rc = read_rpc(c, "chain_getInfo", NULL, &info))) return rc;
+	const char *chain_id = json_string_value(json_object_get(info, "chain_id"));
+	json_t *ol = json_object_get(json_object_get(info, "consensus"), "onion_layers");
+	*layers = ONION_LAYERS;
+	if (json_is_integer(ol) && json_integer_value(ol) > 0 &&
+	    json_integer_value(ol) <= UINT32_MAX)
+		*layers = (uint32_t)json_integer_value(ol);
+	if (!chain_id) rc = cli_fail("chain_getInfo: the node returned no chain_id");
+	if (!rc) {
+		ssp_onion_secret_digest(&d, chain_id);
+		rc = cli_key_unlock(c, &sk, &pk, keyname);
+	}
+	json_decref(info);
+	if (rc) return rc;
+	rc = ssp_sign_digest(&sig, &sk, &d);
+	ssp_seckey_wipe(&sk);
+	if (rc) return cli_fail("%s: cannot sign with %s: %s", cmd, keyname, ssp_strerror(rc));
+	ssp_onion_secret(&x, &sig);
+	sodium_memzero(&sig, sizeof sig);
+	for (uint32_t i = 0; i < *layers; i++)
+		ssp_sha256(&x, x.b, 32);
+	*out = x;
+	*made = true;
+	return CLI_OK;
+}
+
 int cli_cmd_delegate_register(cli_ctx *c, const cli_args *a)
 {
 	const char *cmd = "delegate register", *name = cli_opt(a, "name");
@@ -399,10 +446,15 @@ int cli_cmd_delegate_register(cli_ctx *c, const cli_args *a)
 	if (!key) return cli_usage("%s: --node-key KEY is required", cmd);
 	if ((rc = parse_node_key(c, &p.node_key, cmd, key))) return rc;
 	snprintf(p.name, sizeof p.name, "%s", name);
+	bool derived = false;
+	uint32_t layers = 0;
 	if (onion) {
 		if (ssp_hex_decode(p.onion.b, 32, onion, strlen(onion)))
 			return cli_usage("%s: invalid --onion (64 hex characters)", cmd);
-	} else {
+	} else if (!strchr(key, ':') && (rc = node_onion(c, &p.onion, &layers, &derived, cmd, key))) {
+		return rc;
+	}
+	if (!onion && !derived) {
 		randombytes_buf(seed, sizeof seed);
 		make_onion(&p.onion, seed);
 		sodium_bin2hex(seed_hex, sizeof seed_hex, seed, sizeof seed);
@@ -421,8 +473,12 @@ int cli_cmd_delegate_register(cli_ctx *c, const cli_args *a)
 	json_object_update(f, amt);
 	json_decref(amt);
 	json_object_set_new(f, "commission_bp", json_integer(p.commission_bp));
-	if (seed_hex[0]) {
-		/* the node reveals the onion's layers from this seed once DPoS produces */
+	if (derived) {
+		/* the node reveals it from its own key: nothing to keep */
+		json_object_set_new(f, "onion_layers", json_integer(layers));
+		json_object_set_new(f, "onion_from", json_string("node_key"));
+	} else if (seed_hex[0]) {
+		/* a key given as text (or p256): only this seed makes the onion again */
 		json_object_set_new(f, "onion_seed", json_string(seed_hex));
 		json_object_set_new(f, "onion_layers", json_integer(ONION_LAYERS));
 	}
@@ -444,9 +500,9 @@ int cli_cmd_delegate_register(cli_ctx *c, const cli_args *a)
 	} else {
 		rc = send(c, &s, a, cmd, SSP_TX_DELEGATE_REGISTER, &p, f);
 		if (!rc && seed_hex[0])
-			cli_warn(
-			    "keep onion_seed secret and with the node key: the node will reveal "
-			    "the onion's layers from it");
+			cli_warn("keep onion_seed secret: the onion's layers come from it, and a "
+			         "node reveals only the onion of its own Ed25519 key (register "
+			         "with --node-key naming that key in the keystore, or --onion)");
 	}
 	sodium_memzero(seed_hex, sizeof seed_hex);
 	cli_tx_end(&s);
@@ -539,12 +595,38 @@ int cli_cmd_delegate_list(cli_ctx *c, const cli_args *a)
 	              json_pack("{s:I, s:I}", "start", (json_int_t)st, "limit", (json_int_t)n),
 	              &res);
 	if (rc) return rc;
+	/*
+	 * "active": a member of the latest elected set (dpos_getElection); none is
+	 * marked when no set is recorded yet or the node predates the method.
+	 */
+	json_t *elected = NULL, *members, *d2, *list = json_object_get(res, "delegates");
+	ssp_rpc_error err;
+	size_t k;
+	if (cli_rpc_quiet(c, "dpos_getElection", NULL, &elected, &err)) {
+		json_decref(err.data);
+		elected = NULL;
+	}
+	members = json_object_get(elected, "members");
+	json_array_foreach(list, i, d)
+	{
+		bool active = false;
+		const char *addr = json_string_value(json_object_get(d, "address"));
+		json_array_foreach(members, k, d2)
+		{
+			const char *ma = json_string_value(json_object_get(d2, "address"));
+			if (addr && ma && !strcmp(addr, ma)) active = true;
+		}
+		json_object_set_new(d, "active", json_boolean(active));
+	}
+	if (elected)
+		json_object_set_new(res, "elected_round",
+		                    json_integer(json_integer_value(json_object_get(elected, "round"))));
+	json_decref(elected);
 	if (c->json) {
 		cli_print_json(res);
 		json_decref(res);
 		return CLI_OK;
 	}
-	json_t *list = json_object_get(res, "delegates");
 	if (json_array_size(list) == 0)
 		printf("no registered delegates\n");
 	else
@@ -552,15 +634,21 @@ int cli_cmd_delegate_list(cli_ctx *c, const cli_args *a)
 		       "self-stake (SSP)", "votes (SSP)", "comm.", "status");
 	json_array_foreach(list, i, d)
 	{
-		printf("%-5" JSON_INTEGER_FORMAT " %-20s %22s %22s %22s %5.2f%%  %s\n",
+		printf("%-5" JSON_INTEGER_FORMAT " %-20s %22s %22s %22s %5.2f%%  %s%s\n",
 		       json_integer_value(json_object_get(d, "rank")),
 		       json_string_value(json_object_get(d, "name")),
 		       json_string_value(json_object_get(d, "capped_weight")),
 		       json_string_value(json_object_get(d, "self_stake")),
 		       json_string_value(json_object_get(d, "votes")),
 		       (double)json_integer_value(json_object_get(d, "commission_bp")) / 100.0,
-		       json_string_value(json_object_get(d, "status")));
+		       json_string_value(json_object_get(d, "status")),
+		       json_is_true(json_object_get(d, "active")) ? ", active" : "");
 	}
+	if (json_object_get(res, "elected_round"))
+		printf("active: elected at the start of round %" JSON_INTEGER_FORMAT
+		       ", producing from round %" JSON_INTEGER_FORMAT " once that block is final\n",
+		       json_integer_value(json_object_get(res, "elected_round")),
+		       json_integer_value(json_object_get(res, "elected_round")) + 1);
 	json_t *next = json_object_get(res, "next");
 	if (json_is_integer(next))
 		printf("more: ssp delegate list --start %" JSON_INTEGER_FORMAT "\n",

@@ -9,7 +9,7 @@
 #include "ssp/dpos.h"
 
 #define DPOS_NTXTYPES 9
-#define DPOS_NMETHODS 5
+#define DPOS_NMETHODS 6
 
 extern const ssp_txtype *const ssp_dpos_txtypes[DPOS_NTXTYPES];
 extern const ssp_rpc_method ssp_dpos_methods[DPOS_NMETHODS];

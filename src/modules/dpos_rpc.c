@@ -1,7 +1,7 @@
 /*
  * dpos_rpc.c — the staking module's JSON-RPC methods (modules layer):
- * dpos_getDelegates, dpos_getDelegate, dpos_getVotes, dpos_getRewards, dpos_getEvidence. Handlers
- * run on RPC threads with this module's ssp_module_env as ctx and read committed state only (one
+ * dpos_getDelegates, dpos_getDelegate, dpos_getVotes, dpos_getRewards, dpos_getEvidence,
+ * dpos_getElection. Handlers run on RPC threads with this module's ssp_module_env as ctx and read committed state only (one
  * read txn, closed on every path). The ranking is computed per call from every registered delegate
  * (at most RANK_MAX, else -32003); lists are bounded (LIST_MAX per call, with a `next` rank as
  * cursor).
@@ -314,8 +314,71 @@ static int m_get_rewards(void *ctx, json_t *params, json_t **res, ssp_rpc_error 
 	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
+/*
+ * dpos_getElection {round?}: the set the first block of `round` elected for round + 1
+ * (absent: the latest recorded), with the delegates' names; -32001 when there is none.
+ */
+static int m_get_election(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
+{
+	const ssp_module_env *env = ctx;
+	json_int_t want;
+	json_t *rv = params ? json_object_get(params, "round") : NULL;
+	modrpc_reader r;
+	ssp_dpos_member *m = NULL;
+	json_t *items = NULL;
+	size_t n = 0;
+	uint64_t round = 0, full = 0;
+	if (modrpc_obj_params(params, err) ||
+	    uint_param(params, "round", 0, INT64_MAX - 1, 0, &want, err))
+		return -1;
+	int rc = modrpc_reader_open(&r, env);
+	if (rc) return modrpc_fail_internal(env, err, rc);
+	m = ssp_malloc(SSP_DPOS_SET_MAX * sizeof *m);
+	items = json_array();
+	if (!m || !items) rc = SSP_ERR_NOMEM;
+	if (!rc && rv) round = (uint64_t)want;
+	if (!rc && !rv) rc = ssp_dpos_set_latest(env->chain, r.rt, &round);
+	if (!rc) rc = dpos_set_read(r.st, round, m, &n, &full);
+	for (size_t i = 0; !rc && i < n; i++) {
+		char key[96], onion[65];
+		ssp_delegate d;
+		int dr = ssp_dpos_delegate_get(r.st, &m[i].account, &d);
+		if (dr && dr != SSP_ERR_NOTFOUND) {
+			rc = dr;
+			break;
+		}
+		ssp_pubkey_text(key, sizeof key, &m[i].key);
+		sodium_bin2hex(onion, sizeof onion, m[i].onion.b, 32);
+		json_t *j = json_pack(
+		    "{s:o, s:o, s:s, s:s, s:I}", "name", dr ? json_null() : json_string(d.name),
+		    "address", modrpc_jaddr(env, &m[i].account), "node_key", key, "onion", onion,
+		    /* UINT64_MAX: round -1 (a genesis delegate) */
+		    "onion_round",
+		    m[i].onion_round == UINT64_MAX ? (json_int_t)-1 : (json_int_t)m[i].onion_round);
+		if (!j || json_array_append_new(items, j)) rc = SSP_ERR_NOMEM;
+	}
+	modrpc_reader_close(&r);
+	free(m);
+	if (rc == SSP_ERR_NOTFOUND) {
+		json_decref(items);
+		if (!rv) return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "no elected set recorded yet");
+		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND,
+		                    "no set was elected at the start of round %llu",
+		                    (unsigned long long)round);
+	}
+	if (rc) {
+		json_decref(items);
+		return modrpc_fail_internal(env, err, rc);
+	}
+	*res = json_pack("{s:I, s:I, s:o}", "round", (json_int_t)round, "applies_to_round",
+	                 (json_int_t)round + 1, "members", items);
+	if (*res && full != round)
+		json_object_set_new(*res, "reference_round", json_integer((json_int_t)full));
+	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
+}
+
 const ssp_rpc_method ssp_dpos_methods[DPOS_NMETHODS] = {
     {"dpos_getDelegates", m_get_delegates, NULL}, {"dpos_getDelegate", m_get_delegate, NULL},
     {"dpos_getVotes", m_get_votes, NULL},         {"dpos_getRewards", m_get_rewards, NULL},
-    {"dpos_getEvidence", m_get_evidence, NULL},
+    {"dpos_getEvidence", m_get_evidence, NULL},   {"dpos_getElection", m_get_election, NULL},
 };

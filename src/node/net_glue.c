@@ -764,10 +764,11 @@ int ssp_node_net_start(ssp_node *n)
 
 json_t *ssp_node_consensus_json(ssp_node *n)
 {
+	uint32_t layers = 0;
 	if (!n->bft)
 		return json_pack("{s:s, s:I}", "kind", n->rr ? "round-robin" : "single",
 		                 "producers", (json_int_t)(n->nproducers ? n->nproducers : 1));
-	return json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I}", "kind", "bft",
+	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I}", "kind", "bft",
 	                 "producers", (json_int_t)n->nproducers, "justified_height",
 	                 (json_int_t)atomic_load(&n->bft_justified), "final_height",
 	                 (json_int_t)atomic_load(&n->bft_final), "votes", "received",
@@ -776,6 +777,10 @@ json_t *ssp_node_consensus_json(ssp_node *n)
 	                 (json_int_t)atomic_load(&n->bft_votes_made), "qcs_made",
 	                 (json_int_t)atomic_load(&n->bft_qcs), "evidence_seen",
 	                 (json_int_t)atomic_load(&n->bft_evidence));
+	/* the hash onions' length (genesis "bft"): what `ssp delegate register` commits to */
+	if (j && ssp_genesis_bft(n->genesis, NULL, &layers))
+		json_object_set_new(j, "onion_layers", json_integer((json_int_t)layers));
+	return j;
 }
 
 json_t *ssp_node_sync_json(ssp_node *n)

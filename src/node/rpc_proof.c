@@ -41,6 +41,7 @@ static const struct {
     {"dpos_meta", SSP_TB_DPOS_META},
     {"dpos_acc", SSP_TB_DPOS_ACC},
     {"dpos_reward", SSP_TB_DPOS_REWARD},
+    {"dpos_set", SSP_TB_DPOS_SET},
 };
 
 static json_t *jhex(const void *p, size_t n)

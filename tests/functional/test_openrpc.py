@@ -161,6 +161,8 @@ def test():
         ("token_getBalanceProof", {"symbol": "bad", "address": me}),
         ("net_getInfo", {}), ("net_getPeers", {}),  # a devnet without P2P: -32001
         ("dpos_getSchedule", {}),  # a devnet without BFT: -32001
+        ("dpos_getElection", {"round": 0}),  # round 0's first block never records one
+        ("dpos_getElection", {"round": -1}),
     ]
     for m, params in bad_calls:
         try:
