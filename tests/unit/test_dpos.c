@@ -843,7 +843,7 @@ static void test_registered(void **state)
 		found |= mods[i] == &ssp_dpos_module;
 	assert_true(found);
 	assert_int_equal(ssp_dpos_module.ntxtypes, 9);
-	assert_int_equal(ssp_dpos_module.nmethods, 5);
+	assert_int_equal(ssp_dpos_module.nmethods, 6);
 	const ssp_txreg *types = ssp_modset_txtypes(t.n.mods, &nt);
 	for (uint16_t id = SSP_TX_DELEGATE_REGISTER; id <= SSP_TX_EVIDENCE; id++) {
 		size_t hits = 0;
@@ -1308,6 +1308,33 @@ static void test_sets(void **state)
 	}
 	/* a round no block began has none */
 	assert_int_equal(set_get(&t, head_round(&t) - 1, &m, &n), SSP_ERR_NOTFOUND);
+	/* dpos_getElection: the latest by default, names resolved, the reference's full round */
+	ssp_module_env env = {.chain = t.n.chain, .store = t.n.store, .genesis = t.g};
+	int code;
+	char params[64];
+	json_t *e = call(&env, "dpos_getElection", NULL, &code);
+	assert_non_null(e);
+	assert_true((uint64_t)json_integer_value(json_object_get(e, "round")) == head_round(&t));
+	assert_true((uint64_t)json_integer_value(json_object_get(e, "applies_to_round")) ==
+	            head_round(&t) + 1);
+	assert_true((uint64_t)json_integer_value(json_object_get(e, "reference_round")) == full);
+	json_t *em = json_array_get(json_object_get(e, "members"), 0);
+	assert_int_equal(json_array_size(json_object_get(e, "members")), 1);
+	assert_string_equal(json_string_value(json_object_get(em, "name")), "alpha");
+	assert_true((uint64_t)json_integer_value(json_object_get(em, "onion_round")) == reg_round);
+	assert_string_equal(json_string_value(json_object_get(em, "onion")),
+	                    "abababababababababababababababababababababababababababababababab");
+	json_decref(e);
+	snprintf(params, sizeof params, "{\"round\": %llu}", (unsigned long long)full);
+	e = call(&env, "dpos_getElection", params, &code);
+	assert_non_null(e);
+	assert_null(json_object_get(e, "reference_round"));
+	json_decref(e);
+	snprintf(params, sizeof params, "{\"round\": %llu}", (unsigned long long)full - 1);
+	assert_null(call(&env, "dpos_getElection", params, &code));
+	assert_int_equal(code, SSP_RPC_NOT_FOUND);
+	assert_null(call(&env, "dpos_getElection", "{\"round\": -1}", &code));
+	assert_int_equal(code, SSP_RPC_INVALID_PARAMS);
 	assert_int_equal(ssp_store_read(t.n.store, &rt), 0);
 	assert_int_equal(ssp_dpos_set_latest(t.n.chain, rt, &r), 0);
 	ssp_txn_end(rt);
@@ -1482,6 +1509,14 @@ static void test_genesis_delegates(void **state)
 	assert_int_equal(n, 1);
 	member_is(&m[0], &d);
 	free(m);
+	ssp_module_env env = {.chain = t.n.chain, .store = t.n.store, .genesis = t.g};
+	int code;
+	json_t *e = call(&env, "dpos_getElection", NULL, &code);
+	assert_non_null(e);
+	json_t *em = json_array_get(json_object_get(e, "members"), 0);
+	assert_int_equal(json_integer_value(json_object_get(em, "onion_round")), -1); /* round -1 */
+	assert_string_equal(json_string_value(json_object_get(em, "name")), "alpha");
+	json_decref(e);
 	/* its stake unstakes like any other */
 	ssp_dpos_payload p = amount(200 * COIN);
 	assert_int_equal(run(&t, &alice, SSP_TX_UNSTAKE, &p), 0);
