@@ -30,6 +30,8 @@
 #define TN_STARTING 8     /* nodes started and not yet answering RPC, at most */
 #define TN_VOTERS_MAX 64  /* funded voter accounts */
 #define TN_VOTER_SSP 1000000 /* SSP each voter holds at genesis (taken from dev's) */
+#define TN_PRODUCER_SSP 1000  /* SSP each BFT producer's address holds at genesis (dev's) */
+#define TN_PRODUCER_STAKE 100 /* of it staked for itself (capped weight 100 SSP each) */
 
 /* ------------------------------------------------------------------ net */
 
@@ -231,6 +233,64 @@ static int tn_voters(testnet *t, json_t *gj, const char *keys, size_t voters)
 }
 
 /*
+ * BFT: the producers are the genesis delegates d00, d01, … (node key = the
+ * producer key, onion = its "bft" commitment, counted from round -1 like
+ * the genesis producers'), each address funded with TN_PRODUCER_SSP from
+ * dev's allocation, of which min_self_stake is its self-stake and
+ * TN_PRODUCER_STAKE staked for itself. With standby 0 and set_size = the
+ * producers, every round's election returns exactly them (equal weights,
+ * ties by address) until someone else is voted in.
+ */
+static int tn_delegates(json_t *gj, const ssp_pubkey *pks, json_t *onions, size_t producers)
+{
+	const char *hrp = ssp_network_hrp(json_string_value(json_object_get(gj, "network")));
+	json_t *al = json_object_get(gj, "allocations"), *a, *dev = NULL;
+	json_t *dpos = json_object_get(gj, "dpos"), *dl = json_array();
+	uint64_t amount = 0, each = (uint64_t)TN_PRODUCER_SSP * SSP_COIN;
+	char stake[SSP_AMOUNT_STR], fund[SSP_AMOUNT_STR];
+	size_t i;
+	json_array_foreach(al, i, a)
+	{
+		const char *cat = json_string_value(json_object_get(a, "category"));
+		if (cat && !strcmp(cat, "private_placement")) {
+			dev = a;
+			break;
+		}
+	}
+	if (!dl) cli_oom();
+	if (!hrp || !dev || !json_is_object(dpos) ||
+	    !json_is_string(json_object_get(dpos, "min_self_stake")) ||
+	    ssp_amount_parse(&amount, json_string_value(json_object_get(dev, "amount")), 8) ||
+	    amount <= producers * each) {
+		json_decref(dl);
+		return cli_fail("the devnet genesis has no private placement to fund producers from");
+	}
+	ssp_amount_format(stake, sizeof stake, (uint64_t)TN_PRODUCER_STAKE * SSP_COIN, 8);
+	ssp_amount_format(fund, sizeof fund, each, 8);
+	for (i = 0; i < producers; i++) {
+		char name[32], addr[128], key[160];
+		ssp_addr ad;
+		ssp_addr_from_pubkey(&ad, &pks[i]);
+		ssp_addr_encode(addr, sizeof addr, hrp, &ad);
+		ssp_pubkey_text(key, sizeof key, &pks[i]);
+		snprintf(name, sizeof name, "d%02zu", i); /* names have 3 characters or more */
+		json_array_append_new(al, json_pack("{s:s, s:s, s:s}", "category",
+		                                    "private_placement", "address", addr, "amount",
+		                                    fund));
+		json_array_append_new(
+		    dl, json_pack("{s:s, s:s, s:s, s:O, s:O, s:s}", "name", name, "address", addr,
+		                  "node_key", key, "onion", json_array_get(onions, i), "self_stake",
+		                  json_object_get(dpos, "min_self_stake"), "stake", stake));
+	}
+	char left[SSP_AMOUNT_STR];
+	ssp_amount_format(left, sizeof left, amount - producers * each, 8);
+	json_object_set_new(dev, "amount", json_string(left));
+	json_object_set_new(dpos, "delegates", dl);
+	json_object_set_new(dpos, "standby", json_integer(0));
+	return CLI_OK;
+}
+
+/*
  * The DPoS round is the producer set: set_size = the producers (max_rank at
  * least that), so a round of a 99-delegate testnet is 99 slots, as on mainnet.
  */
@@ -264,7 +324,9 @@ static int tn_create(testnet *t, size_t producers, size_t full, size_t voters, u
 	ssp_pubkey pk, dev;
 	ssp_addr devaddr;
 	json_t *plist = json_array(), *onions = json_array();
+	ssp_pubkey *pks = ssp_calloc(producers ? producers : 1, sizeof *pks);
 	int rc;
+	if (!pks) cli_oom();
 	snprintf(keys, sizeof keys, "%s/keys", t->dir);
 	if ((rc = mkdir_p(keys))) return rc;
 	snprintf(path, sizeof path, "%s/dev", keys);
@@ -290,6 +352,7 @@ static int tn_create(testnet *t, size_t producers, size_t full, size_t voters, u
 		if (bft && onion_commitment(onion, &sk, "ssp-testnet", TESTNET_ONION_LAYERS))
 			return cli_fail("cannot sign with a new key");
 		ssp_seckey_wipe(&sk);
+		pks[i] = pk; /* producers come first: i < producers */
 		ssp_pubkey_text(text, sizeof text, &pk);
 		json_array_append_new(plist, json_string(text));
 		if (bft) json_array_append_new(onions, json_string(onion));
@@ -300,13 +363,16 @@ static int tn_create(testnet *t, size_t producers, size_t full, size_t voters, u
 	json_t *gj = g ? json_loads(g, 0, NULL) : NULL;
 	free(g);
 	if (!gj) cli_oom();
-	if ((rc = tn_voters(t, gj, keys, voters))) {
+	tn_set_size(gj, producers);
+	if ((rc = tn_voters(t, gj, keys, voters)) ||
+	    (bft && (rc = tn_delegates(gj, pks, onions, producers)))) {
+		free(pks);
 		json_decref(gj);
 		json_decref(plist);
 		json_decref(onions);
 		return rc;
 	}
-	tn_set_size(gj, producers);
+	free(pks);
 	json_object_del(gj, "producer");
 	json_object_set_new(gj, "chain_id", json_string("ssp-testnet"));
 	json_object_set_new(gj, "producers", plist);
