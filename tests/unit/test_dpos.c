@@ -1446,6 +1446,92 @@ static void test_set_codec(void **state)
 	free(got);
 }
 
+/* A consensus whose headers carry a reveal: block k's is 32 bytes of k, none when k % 4 == 3. */
+static int reveal_prepare(void *ctx, const ssp_chain *c, ssp_header *h)
+{
+	(void)ctx;
+	(void)c;
+	h->seed_len = h->height % 4 == 3 ? 0 : 32;
+	memset(h->seed_reveal, (int)(h->height & 0xff), h->seed_len);
+	return 0;
+}
+
+static ssp_hash meta_hash(tnode *t, const char *key)
+{
+	ssp_txn *rt;
+	ssp_state *st;
+	const void *v;
+	size_t vl;
+	ssp_hash h;
+	memset(&h, 0, sizeof h);
+	assert_int_equal(ssp_store_read(t->n.store, &rt), 0);
+	assert_int_equal(ssp_chain_state_view(t->n.chain, rt, &st), 0);
+	int rc = ssp_state_get(st, SSP_TB_DPOS_META, key, strlen(key), &v, &vl);
+	if (rc != SSP_ERR_NOTFOUND) {
+		assert_int_equal(rc, 0);
+		assert_int_equal(vl, 32);
+		memcpy(h.b, v, 32);
+	}
+	ssp_state_close(st);
+	ssp_txn_end(rt);
+	return h;
+}
+
+/*
+ * The module's round seed: the reveals of blocks in the first ceil(2n/3)
+ * slots of a round XORed (a block's hook folds its parent's), folded at the
+ * round's first block into SHA-256("ssp-bft-seed" | seed | acc | u64le R);
+ * recomputed here from the blocks' slots and reveals.
+ */
+static void test_seed(void **state)
+{
+	(void)state;
+	static const uint64_t lag = 0;
+	const ssp_consensus cs = {.producer = fx_lag_producer,
+	                          .finalized = fx_lag_finalized,
+	                          .prepare = reveal_prepare,
+	                          .ctx = (void *)&lag};
+	/* steps in slots (100 ms): within a round, across one, skipping rounds */
+	static const unsigned steps[] = {1, 1, 1, 1, 2, 1, 3, 1, 1, 7, 1, 1, 1, 2, 1, 1, 1, 10, 1};
+	tnode t;
+	ssp_hash seed, acc, reveal;
+	uint64_t pslot = 0;
+	bool saw_acc = false; /* an accumulator carried between blocks of one round */
+	tnode_open(&t);
+	ssp_chain_set_consensus(t.n.chain, &cs);
+	memset(&seed, 0, sizeof seed);
+	memset(&acc, 0, sizeof acc);
+	memset(&reveal, 0, sizeof reveal);
+	t.time_ms = FX_GENESIS_MS + 50;
+	for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+		t.time_ms += 100 * steps[i];
+		fx_produce(&t.n, &producer, t.time_ms);
+		const ssp_head *h = ssp_chain_head(t.n.chain);
+		if (pslot % SET_SIZE < 2) /* ceil(2 x 3 / 3) */
+			for (int k = 0; k < 32; k++)
+				acc.b[k] ^= reveal.b[k];
+		if (pslot / SET_SIZE < h->slot / SET_SIZE) {
+			uint8_t msg[12 + 32 + 32 + 8];
+			memcpy(msg, "ssp-bft-seed", 12);
+			memcpy(msg + 12, seed.b, 32);
+			memcpy(msg + 44, acc.b, 32);
+			ssp_le64_put(msg + 76, h->slot / SET_SIZE);
+			ssp_sha256(&seed, msg, sizeof msg);
+			memset(&acc, 0, sizeof acc);
+		}
+		ssp_hash got_seed = meta_hash(&t, "seed"), got_acc = meta_hash(&t, "seed_acc");
+		assert_memory_equal(got_seed.b, seed.b, 32);
+		assert_memory_equal(got_acc.b, acc.b, 32);
+		saw_acc |= !ssp_hash_is_zero(&acc);
+		/* this block's reveal is folded by the next */
+		memset(&reveal, 0, sizeof reveal);
+		if (h->height % 4 != 3) memset(reveal.b, (int)(h->height & 0xff), 32);
+		pslot = h->slot;
+	}
+	assert_true(!ssp_hash_is_zero(&seed) && saw_acc);
+	tnode_close(&t);
+}
+
 /* One genesis delegate for alice (node key dave), as JSON; fields may be changed after. */
 static json_t *genesis_delegate(const char *name, const fx_key *k, const fx_key *node,
                                 const char *self, const char *stake)
@@ -1596,6 +1682,7 @@ int main(void)
 	    cmocka_unit_test(test_registered),
 	    cmocka_unit_test(test_sets),
 	    cmocka_unit_test(test_set_codec),
+	    cmocka_unit_test(test_seed),
 	    cmocka_unit_test(test_genesis_delegates),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
