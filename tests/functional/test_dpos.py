@@ -1,6 +1,8 @@
 """Staking end to end on a devnet (issue 9, first increment): two keys register
-as delegates through the CLI (one with a hash onion the CLI makes, one with its
-own), a third stakes and votes for both; dpos_getDelegates ranks them by capped
+as delegates through the CLI (one with the node key's own hash onion, recomputed
+here, one with --onion), a third stakes and votes for both; the next round's
+first block records the elected set (dpos_getElection, `ssp delegate list`
+marks it active); dpos_getDelegates ranks them by capped
 weight = min(votes, 10 x self-stake), and the ranking and weights change when
 the voter changes its votes and a delegate adds self-stake. Refusals are one
 line each (unknown delegate, more than 30 votes, unstaking more than staked,
@@ -8,6 +10,7 @@ withdrawing before the unlock, a taken name, a self-stake below the minimum);
 unstaked SSP and an unregistered delegate's self-stake come back only after
 the devnet's unlock delays (5 and 10 one-second slots), to the unit. The node
 runs --check-invariants, so the supply invariant holds after every block."""
+import base64
 import hashlib
 import os
 import struct
@@ -58,8 +61,21 @@ def test():
               "--node-key", "alpha", "--commission", "10", "--url", "https://alpha.example",
               "--wait")
     check(r["status"] in ("included", "finalized") and len(r["onion"]) == 64 and
-          len(r["onion_seed"]) == 64 and r["commission_bp"] == 1000,
-          "delegate register alpha (the CLI makes the hash onion)")
+          "onion_seed" not in r and r["onion_from"] == "node_key" and
+          r["onion_layers"] == 1000000 and r["commission_bp"] == 1000,
+          "delegate register alpha (the CLI commits the node key's own onion)")
+    # the node's onion: SHA-256^layers of SHA-256(tag | its key's signature of the onion
+    # digest) (ssp_onion_secret); a devnet has no "bft" object: the genesis default length
+    pem = w.run("key", "export", "alpha", "--yes", json_out=False)
+    der = base64.b64decode("".join(l for l in pem.splitlines() if l and "-----" not in l))
+    cid = node.rpc("chain_getInfo")["chain_id"].encode()
+    digest = hashlib.sha256(b"SSP/onion/v1\x00" + bytes([len(cid)]) + cid +
+                            b"ssp-bft-onion-secret").digest()
+    x = hashlib.sha256(b"ssp-bft-onion-secret" +
+                       nacl.signing.SigningKey(der[-32:]).sign(digest).signature).digest()
+    for _ in range(1000000):
+        x = hashlib.sha256(x).digest()
+    check(r["onion"] == x.hex(), "alpha's onion is its node key's (recomputed here)")
     onion = "ab" * 32
     r = w.run("delegate", "register", "--from", "beta", "--name", "beta", "--self-stake", "500",
               "--node-key", "ed25519:" + ED25519_BASE, "--onion", onion, "--wait")
@@ -83,6 +99,12 @@ def test():
                          "--self-stake", "100", "--node-key", "carol"],
                      "invalid delegate name", "an upper-case name")
 
+    try:
+        node.rpc("dpos_getElection")
+        check(False, "no elected set while nobody has weight")
+    except RpcError as e:
+        check(e.code == -32001, "dpos_getElection: none while nobody has weight (-32001)")
+
     # --- stake and vote
     c0 = balance(node, carol)
     r = w.run("stake", "--from", "carol", "--amount", "3000", "--wait")
@@ -100,6 +122,32 @@ def test():
     v = node.rpc("dpos_getVotes", {"address": carol})
     check(v["staked"] == "3000" and [x["name"] for x in v["votes"]] == ["alpha", "beta"],
           "dpos_getVotes: stake and votes")
+
+    # --- the set elected at the next round's first block (21 one-second slots a round)
+    vote_h = node.rpc("tx_get", {"txid": r["txid"]})["block"]["height"]
+    vote_round = node.rpc("chain_getBlock", {"height": vote_h})["slot"] // 21
+
+    def elected():
+        try:
+            return node.rpc("dpos_getElection")
+        except RpcError:
+            return None
+    wait_for(lambda: elected() and elected()["round"] > vote_round, 60, "a round began")
+    e = elected()
+    ad = node.rpc("dpos_getDelegate", {"name": "alpha"})
+    check(e["applies_to_round"] == e["round"] + 1 and
+          [(m["name"], m["address"]) for m in e["members"]] == [("beta", beta), ("alpha", alpha)]
+          and e["members"][1]["onion"] == ad["onion"] and
+          e["members"][1]["node_key"] == ad["node_key"] and
+          e["members"][0]["onion"] == onion and
+          all(0 <= m["onion_round"] <= vote_round for m in e["members"]),
+          "dpos_getElection: beta then alpha by capped weight, their keys and onions (%s)" % e)
+    check(node.rpc("dpos_getElection", {"round": e["round"]})["members"] == e["members"],
+          "dpos_getElection {round}: the same set")
+    out = w.run("delegate", "list", json_out=False)
+    check([l.split()[1] for l in out.splitlines()[1:3] if l.rstrip().endswith(", active")] ==
+          ["beta", "alpha"] and "elected at the start of round %d" % e["round"] in out,
+          "ssp delegate list marks the elected set active")
 
     expect_cli_error(w, ["vote", "--from", "carol", "--for", "nobody"],
                      "no delegate is named nobody", "a vote for an unknown delegate")
