@@ -404,7 +404,8 @@ static const opt_doc opt_docs[] = {
     {"delegate register", "url", "URL", "where voters learn about you (default: none)"},
     {"delegate update", "url", "URL", "a new URL (default: unchanged)"},
     {NULL, "onion", "HEX",
-     "your hash onion's first element, 64 hex (default: made from a new seed, printed)"},
+     "your hash onion's first element, 64 hex (default: the node key's own onion when "
+     "--node-key names an Ed25519 keystore key, else made from a new seed, printed)"},
     {NULL, "add-self-stake", "N", "SSP added to your self-stake (default 0)"},
     {"delegate list", "start", "RANK", "first rank of the page (default 1)"},
     {"delegate list", "limit", "N", "delegates per page, 1..100 (default 100)"},
