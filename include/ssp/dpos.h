@@ -111,6 +111,15 @@ SSP_WUR int ssp_dpos_elect(ssp_dpos_cand *out, size_t *nout, const ssp_dpos_cand
  */
 SSP_WUR int ssp_dpos_set_get(const ssp_chain *c, ssp_txn *rt, uint64_t round, ssp_dpos_member **out,
                              size_t *n);
+/*
+ * The same from a state (a block's state as the consensus layer sees it at
+ * commit, or a view): m (capacity SSP_DPOS_SET_MAX, the caller's) gets the
+ * *n members; *full_round (may be NULL) the round of the full record a
+ * reference resolved to (round itself for a full record). SSP_ERR_NOTFOUND,
+ * SSP_ERR_DBCORRUPT as above. The state's owner thread.
+ */
+SSP_WUR int ssp_dpos_set_read(ssp_state *st, uint64_t round, ssp_dpos_member *m, size_t *n,
+                              uint64_t *full_round);
 /* The round of the latest recorded set in rt's state; SSP_ERR_NOTFOUND when there is none. */
 SSP_WUR int ssp_dpos_set_latest(const ssp_chain *c, ssp_txn *rt, uint64_t *round);
 

@@ -58,10 +58,7 @@ int dpos_rank_cmp(const void *a, const void *b);
 /* Elected sets (dpos_set.c). */
 /* At a round's first block: folds the reveals into the seed, elects and records the set. */
 SSP_WUR int dpos_set_begin(const dpos_chain *dc, ssp_state *st, const ssp_block_start *b);
-/* The set recorded for `round`, a reference resolved (m: capacity SSP_DPOS_SET_MAX);
- * *full_round gets the round of the full record. SSP_ERR_NOTFOUND when none. */
-SSP_WUR int dpos_set_read(ssp_state *st, uint64_t round, ssp_dpos_member *m, size_t *n,
-                          uint64_t *full_round);
+/* Reading a set from a state: ssp_dpos_set_read (ssp/dpos.h). */
 
 /* Rewards (dpos_reward.c). */
 /* Settles before's reward into owed; the snaps follow after's votes (same account). */

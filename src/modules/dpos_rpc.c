@@ -338,7 +338,7 @@ static int m_get_election(void *ctx, json_t *params, json_t **res, ssp_rpc_error
 	if (!m || !items) rc = SSP_ERR_NOMEM;
 	if (!rc && rv) round = (uint64_t)want;
 	if (!rc && !rv) rc = ssp_dpos_set_latest(env->chain, r.rt, &round);
-	if (!rc) rc = dpos_set_read(r.st, round, m, &n, &full);
+	if (!rc) rc = ssp_dpos_set_read(r.st, round, m, &n, &full);
 	for (size_t i = 0; !rc && i < n; i++) {
 		char key[96], onion[65];
 		ssp_delegate d;

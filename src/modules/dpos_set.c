@@ -60,13 +60,16 @@ static int hash_meta_set(ssp_state *st, const char *key, const ssp_hash *h)
 	return ssp_state_put(st, SSP_TB_DPOS_META, key, strlen(key), h->b, 32);
 }
 
-int dpos_set_read(ssp_state *st, uint64_t round, ssp_dpos_member *m, size_t *n,
-                  uint64_t *full_round)
+int ssp_dpos_set_read(ssp_state *st, uint64_t round, ssp_dpos_member *m, size_t *n,
+                      uint64_t *full_round)
 {
 	uint8_t k[8], kind;
 	const void *v;
 	size_t vl;
 	uint64_t ref;
+	uint64_t full_ignored;
+	if (!full_round) full_round = &full_ignored;
+	*n = 0;
 	ssp_be64_put(k, round);
 	int rc = ssp_state_get(st, SSP_TB_DPOS_SET, k, 8, &v, &vl);
 	if (rc) return rc;
@@ -141,7 +144,7 @@ static int elect_and_record(const dpos_chain *dc, ssp_state *st, uint64_t round,
 	}
 	/* an unchanged set refers to the full record it repeats */
 	if ((rc = dpos_meta_get(st, k_set_last, &prev))) goto out;
-	rc = prev ? dpos_set_read(st, prev, last, &nlast, &full) : SSP_ERR_NOTFOUND;
+	rc = prev ? ssp_dpos_set_read(st, prev, last, &nlast, &full) : SSP_ERR_NOTFOUND;
 	if (rc == SSP_ERR_NOTFOUND) rc = 0; /* no earlier record (0 is never a record's round) */
 	if (rc) goto out;
 	if (prev && nlast == k && same_members(last, m, k))
@@ -206,7 +209,7 @@ int ssp_dpos_set_get(const ssp_chain *c, ssp_txn *rt, uint64_t round, ssp_dpos_m
 		rc = SSP_ERR_NOMEM;
 		goto out;
 	}
-	rc = dpos_set_read(st, round, m, n, &full);
+	rc = ssp_dpos_set_read(st, round, m, n, &full);
 	if (!rc) {
 		/* shrink to what it holds (a failed shrink keeps the larger block) */
 		ssp_dpos_member *s = realloc(m, *n * sizeof *m);

@@ -1305,6 +1305,20 @@ static void test_sets(void **state)
 		assert_int_equal(n, 1);
 		member_is(&m[0], &alpha);
 		free(m);
+		/* the same from a state (what the consensus layer reads at commit) */
+		ssp_state *st;
+		uint64_t fr = 0;
+		m = malloc(SSP_DPOS_SET_MAX * sizeof *m);
+		assert_int_equal(ssp_store_read(t.n.store, &rt), 0);
+		assert_int_equal(ssp_chain_state_view(t.n.chain, rt, &st), 0);
+		assert_int_equal(ssp_dpos_set_read(st, head_round(&t), m, &n, &fr), 0);
+		assert_true(n == 1 && fr == full);
+		member_is(&m[0], &alpha);
+		assert_int_equal(ssp_dpos_set_read(st, head_round(&t) - 1, m, &n, NULL),
+		                 SSP_ERR_NOTFOUND);
+		ssp_state_close(st);
+		ssp_txn_end(rt);
+		free(m);
 	}
 	/* a round no block began has none */
 	assert_int_equal(set_get(&t, head_round(&t) - 1, &m, &n), SSP_ERR_NOTFOUND);
