@@ -423,7 +423,11 @@ SSP_WUR int ssp_bft_producer(ssp_bft *m, uint32_t *out, const ssp_hash *parent, 
 /*
  * What the first block of a round (id, a known block: live, or on the final
  * path within SSP_BFT_QC_HORIZON) elected for the rounds after its own:
- * set (copied), or NULL when it elected none (the set in force stays).
+ * set (copied; its members are indexed in an order that depends on the
+ * membership alone: the genesis set's order when they are the genesis
+ * members, else sorted by key type, length and bytes — an election's
+ * weight order changes no index), or NULL when it elected none (the set in
+ * force stays).
  * Until this is told, blocks that need it get SSP_ERR_BFT_SET (no blame:
  * add them again after). Told twice: the first answer stays (0).
  * SSP_ERR_NOTFOUND: the block is unknown; SSP_ERR_INVAL: it does not

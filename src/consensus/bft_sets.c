@@ -68,6 +68,8 @@ static void set_release(bft_set *s)
 	memset(s, 0, sizeof *s);
 }
 
+static int set_store(ssp_bft *m, uint32_t *out, const ssp_bft_set *s);
+
 static bool set_same(const bft_set *a, const ssp_bft_set *b)
 {
 	if (!a->used || a->n != b->n) return false;
@@ -78,14 +80,89 @@ static bool set_same(const bft_set *a, const ssp_bft_set *b)
 	return true;
 }
 
-int bft_set_add(ssp_bft *m, uint32_t *out, const ssp_bft_set *s)
+static int key_cmp(const ssp_pubkey *a, const ssp_pubkey *b)
 {
-	if (s->n == 0 || s->n > SSP_BFT_MAX_N || !s->keys || !s->onion) return SSP_ERR_INVAL;
-	for (uint32_t i = 0; i < s->n; i++) {
-		if (s->keys[i].len == 0 || s->keys[i].len > SSP_PUBKEY_MAX) return SSP_ERR_INVAL;
-		for (uint32_t j = 0; j < i; j++)
-			if (key_eq(&s->keys[i], &s->keys[j])) return SSP_ERR_INVAL; /* one vote each */
+	if (a->type != b->type) return a->type < b->type ? -1 : 1;
+	if (a->len != b->len) return a->len < b->len ? -1 : 1;
+	return memcmp(a->b, b->b, a->len);
+}
+
+/* The same members with the same onion entries, in any order. */
+static bool set_same_members(const bft_set *a, const ssp_bft_set *b)
+{
+	if (!a->used || a->n != b->n) return false;
+	for (uint32_t i = 0; i < b->n; i++) {
+		uint32_t j = 0;
+		while (j < a->n && !key_eq(&a->keys[j], &b->keys[i]))
+			j++;
+		if (j == a->n || memcmp(a->onion[j].b, b->onion[i].b, 32) ||
+		    a->onion_round[j] != (b->onion_round ? b->onion_round[i] : UINT64_MAX))
+			return false;
 	}
+	return true;
+}
+
+int bft_set_add(ssp_bft *m, uint32_t *out, const ssp_bft_set *in)
+{
+	if (in->n == 0 || in->n > SSP_BFT_MAX_N || !in->keys || !in->onion) return SSP_ERR_INVAL;
+	for (uint32_t i = 0; i < in->n; i++) {
+		if (in->keys[i].len == 0 || in->keys[i].len > SSP_PUBKEY_MAX) return SSP_ERR_INVAL;
+		for (uint32_t j = 0; j < i; j++)
+			if (key_eq(&in->keys[i], &in->keys[j])) return SSP_ERR_INVAL; /* one vote each */
+	}
+	/*
+	 * Members are indexed (QC bitmaps, votes, producers) in an order that is a function
+	 * of the membership alone, so every node gives a set the same order whatever sets
+	 * it still holds: the genesis set's order for the genesis members, else sorted by
+	 * key (type, length, bytes). The weights' order of an election does not matter.
+	 */
+	if (m->nsets && set_same_members(&m->sets[0], in)) {
+		*out = 0;
+		return 0;
+	}
+	ssp_bft_set sorted = *in, *s = &sorted;
+	ssp_pubkey *sk = NULL;
+	ssp_hash *so = NULL;
+	uint64_t *sr = NULL;
+	if (m->nsets) {
+		uint32_t *ix = ssp_calloc(in->n, sizeof *ix);
+		sk = ssp_calloc(in->n, sizeof *sk);
+		so = ssp_calloc(in->n, sizeof *so);
+		sr = ssp_calloc(in->n, sizeof *sr);
+		if (!ix || !sk || !so || !sr) {
+			free(ix);
+			free(sk);
+			free(so);
+			free(sr);
+			return SSP_ERR_NOMEM;
+		}
+		for (uint32_t i = 0; i < in->n; i++) { /* insertion sort: n <= 256, once a round */
+			uint32_t j = i;
+			while (j > 0 && key_cmp(&in->keys[ix[j - 1]], &in->keys[i]) > 0) {
+				ix[j] = ix[j - 1];
+				j--;
+			}
+			ix[j] = i;
+		}
+		for (uint32_t i = 0; i < in->n; i++) {
+			sk[i] = in->keys[ix[i]];
+			so[i] = in->onion[ix[i]];
+			sr[i] = in->onion_round ? in->onion_round[ix[i]] : UINT64_MAX;
+		}
+		free(ix);
+		sorted.keys = sk;
+		sorted.onion = so;
+		sorted.onion_round = sr;
+	}
+	int rc = set_store(m, out, s);
+	free(sk);
+	free(so);
+	free(sr);
+	return rc;
+}
+
+static int set_store(ssp_bft *m, uint32_t *out, const ssp_bft_set *s)
+{
 	uint32_t free_slot = BFT_NONE;
 	for (uint32_t i = 0; i < m->nsets; i++) {
 		if (set_same(&m->sets[i], s)) {

@@ -15,12 +15,27 @@
 
 #define SSP_NODE_DB_MODULES 16
 
+/*
+ * What a round's first block elected, read from its state for the BFT
+ * consensus (an ssp_bftc_elector; the staking module's record, resolved).
+ * One per ssp_bftc (its arrays are what the elector hands out).
+ */
+typedef struct ssp_node_elector ssp_node_elector;
+/*
+ * When g has a BFT "bft" and a "dpos" object, b elects its sets through a
+ * new *e (freed with ssp_node_elector_free); else *e stays NULL and the
+ * genesis set produces for ever. Call before ssp_bftc_load.
+ */
+SSP_WUR int ssp_node_bft_elections(ssp_bftc *b, const ssp_genesis *g, ssp_node_elector **e);
+void ssp_node_elector_free(ssp_node_elector *e);
+
 typedef struct {
 	ssp_store *store;
 	ssp_modset *mods;
 	ssp_chain *chain;
 	ssp_rr *rr; /* a genesis producer set: the round-robin schedule */
 	ssp_bftc *bft; /* ... or, with a "bft" genesis object, the BFT consensus */
+	ssp_node_elector *elector; /* its elections (a "dpos" genesis object) */
 	ssp_module_env envs[SSP_NODE_DB_MODULES]; /* ssp_node_db_init_modules */
 	size_t ninited;
 } ssp_node_db;

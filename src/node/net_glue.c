@@ -441,7 +441,7 @@ static bool bft_step(ssp_node *n)
 		}
 	}
 	if (memcmp(n->sched_head.b, h->id.b, 32)) { /* the schedule after this head */
-		uint64_t np = n->nproducers, first = h->slot + 1;
+		uint64_t np = ssp_bftc_round_len(n->bft), first = h->slot + 1;
 		uint64_t end = (first / np + 2) * np;
 		pthread_mutex_lock(&n->hlock);
 		n->nsched = 0;
@@ -687,7 +687,9 @@ int ssp_node_net_start(ssp_node *n)
 	const ssp_pubkey *pkeys;
 	n->nproducers = ssp_genesis_producers(n->genesis, &pkeys);
 	if (ssp_genesis_bft(n->genesis, NULL, NULL)) {
-		if ((rc = ssp_bftc_new(&n->bft, n->genesis))) return rc;
+		if ((rc = ssp_bftc_new(&n->bft, n->genesis)) ||
+		    (rc = ssp_node_bft_elections(n->bft, n->genesis, &n->elector)))
+			return rc;
 		if ((rc = ssp_bftc_load(n->bft, n->chain))) {
 			snprintf(n->why, sizeof n->why, "cannot rebuild the consensus state: %s",
 			         ssp_strerror(rc));
@@ -854,7 +856,7 @@ static int m_dpos_getSchedule(void *ctx, json_t *params, json_t **res, ssp_rpc_e
 	                                                                  ssp_genesis_time_ms(n->genesis);
 	json_t *slots = json_array();
 	pthread_mutex_lock(&n->hlock);
-	uint64_t head_slot = n->hsnap.slot, np = n->nproducers;
+	uint64_t head_slot = n->hsnap.slot, np = ssp_bftc_round_len(n->bft);
 	bool fixed = n->sched_fixed;
 	for (size_t i = 0; i < n->nsched && slots; i++) {
 		char a[96];

@@ -340,7 +340,10 @@ int ssp_node_start(ssp_node *n)
 		ssp_addr a;
 		if ((rc = ssp_key_public(&pk, &n->producer))) return rc;
 		ssp_addr_from_pubkey(&a, &pk);
-		if (!ssp_node_is_producer(n, &pk)) { /* the genesis producer or one of its set */
+		/* the genesis producer or one of its set; under BFT with elections any key may be
+		 * elected (the consensus decides slot by slot) */
+		bool elected = ssp_genesis_bft(n->genesis, NULL, NULL) && ssp_genesis_has_dpos(n->genesis);
+		if (!elected && !ssp_node_is_producer(n, &pk)) {
 			char want[96];
 			ssp_addr_encode(want, sizeof want, ssp_genesis_hrp(n->genesis),
 			                ssp_genesis_producer(n->genesis));
@@ -985,6 +988,7 @@ void ssp_node_free(ssp_node *n)
 	ssp_forkdb_free(n->forks);
 	ssp_rr_free(n->rr);
 	ssp_bftc_free(n->bft);
+	ssp_node_elector_free(n->elector);
 	free(n->vpend);
 	ssp_workpool_free(n->verify);
 	size_t nmod;

@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "ssp/chain.h"
+#include "node/db.h"
 #include "ssp/consensus.h"
 #include "ssp/modules.h"
 #include "ssp/net.h"
@@ -136,6 +137,7 @@ typedef struct ssp_node {
 	ssp_net *net;
 	ssp_rr *rr;               /* round-robin producers when the genesis lists a set */
 	ssp_bftc *bft;            /* or the BFT consensus (a "bft" genesis object): chain thread */
+	ssp_node_elector *elector; /* its elections (a "dpos" genesis object) */
 	size_t nproducers;        /* the set's size (1: the single genesis producer) */
 	struct {
 		uint8_t raw[SSP_BFTC_VOTE_LEN];
