@@ -297,6 +297,43 @@ void ssp_header_encode(ssp_buf *b, const ssp_header *h, bool with_sig);
 void ssp_onion_secret_digest(ssp_hash *d, const char *chain_id);
 void ssp_onion_secret(ssp_hash *out, const ssp_sig *sig);
 
+/*
+ * A BFT finality vote's link (issue 9; consensus wire forms in
+ * docs/internals/consensus.md): source -> target, both blocks as height and
+ * id. Encoded (80 bytes, little-endian): u64 source height | source id |
+ * u64 target height | target id. A vote is the signature of its voter over
+ * ssp_vote_digest: SSP_DOM_VOTE, the chain id and the encoded link. Shared
+ * by the node's consensus (which signs and checks votes) and the staking
+ * module (which checks the two votes of a slashing tx), so both sign and
+ * verify exactly the same bytes.
+ */
+#define SSP_VOTE_LINK_LEN 80
+typedef struct {
+	uint64_t src_height;
+	ssp_hash src_id;
+	uint64_t tgt_height;
+	ssp_hash tgt_id;
+} ssp_vote_link;
+
+void ssp_vote_link_encode(uint8_t out[SSP_VOTE_LINK_LEN], const ssp_vote_link *l);
+void ssp_vote_link_decode(ssp_vote_link *l, const uint8_t in[SSP_VOTE_LINK_LEN]);
+/* The digest a voter signs for link l on chain chain_id. */
+void ssp_vote_digest(ssp_hash *d, const char *chain_id, const ssp_vote_link *l);
+
+/* How two votes of one voter conflict (the Casper-FFG slashing conditions). */
+typedef enum {
+	SSP_VOTES_NONE = 0,
+	SSP_VOTES_DOUBLE = 2,   /* two different links with one target height */
+	SSP_VOTES_SURROUND = 3, /* one's source below the other's and its target above */
+} ssp_votes_conflict_kind;
+/*
+ * The same rule as ssp_bft_votes_conflict (ssp/bft.h; the values match
+ * ssp_bft_ev_kind), here for the layers below consensus: the staking
+ * module's evidence tx cannot link the consensus library. test_dpos checks
+ * that the two agree.
+ */
+ssp_votes_conflict_kind ssp_votes_conflict(const ssp_vote_link *a, const ssp_vote_link *b);
+
 /* Decodes a header from the reader (used inside block decoding); h->qc borrows from it. */
 SSP_WUR int ssp_header_read(ssp_header *h, ssp_rd *r);
 /* Strictly decodes exactly one encoded header (no trailing bytes); h->qc borrows raw. */

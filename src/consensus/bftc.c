@@ -110,9 +110,8 @@ static void link_get(const uint8_t *p, ssp_bft_ref *src, ssp_bft_ref *tgt)
 static void vote_digest(const ssp_bftc *b, ssp_hash *d, const ssp_bft_ref *src,
                         const ssp_bft_ref *tgt)
 {
-	uint8_t l[LINK_LEN];
-	link_put(l, src, tgt);
-	ssp_sig_digest(d, SSP_DOM_VOTE, ssp_genesis_chain_id(b->g), l, sizeof l);
+	ssp_vote_link l = {src->height, src->id, tgt->height, tgt->id};
+	ssp_vote_digest(d, ssp_genesis_chain_id(b->g), &l); /* ssp/proto.h: the module checks it too */
 }
 
 static bool bit_get(const uint64_t *bits, uint32_t i)
