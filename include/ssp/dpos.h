@@ -33,6 +33,15 @@ uint64_t ssp_dpos_capped_weight(const ssp_delegate *d);
 /* Committed reads (RPC, tests) through a state view or a tx's state. */
 SSP_WUR int ssp_dpos_delegate_get(ssp_state *st, const ssp_addr *account, ssp_delegate *out);
 SSP_WUR int ssp_dpos_delegate_by_name(ssp_state *st, const char *name, ssp_delegate *out);
+/*
+ * The delegate whose current node key is `key` (committed state through rt):
+ * a registered one if any, else the first in account order (a delegate that
+ * left can still be slashed). SSP_ERR_NOTFOUND when none. A scan of every
+ * delegate record (O(delegates)): for the node's evidence reporter, which
+ * runs it once per offence. Any thread.
+ */
+SSP_WUR int ssp_dpos_delegate_by_key(const ssp_chain *c, ssp_txn *rt, const ssp_pubkey *key,
+                                     ssp_delegate *out);
 /* An account without stake, votes or unlocking entries reads as zeros (never NOTFOUND). */
 SSP_WUR int ssp_dpos_staker_get(ssp_state *st, const ssp_addr *account, ssp_staker *out);
 /*

@@ -24,6 +24,7 @@ enum {
 	SSP_TX_WITHDRAW = 0x46,            /* {}: every unlocked entry -> balance */
 	SSP_TX_REWARDS_CLAIM = 0x47,       /* {}: every reward owed -> balance */
 	SSP_TX_EVIDENCE = 0x48,            /* {name, header, header}: two blocks for one slot */
+	SSP_TX_EVIDENCE_VOTES = 0x49,      /* {name, vote, vote}: a double or surround vote */
 };
 
 #define SSP_DPOS_NAME_MIN 3
@@ -32,6 +33,8 @@ enum {
 #define SSP_DPOS_VOTES_MAX 30         /* approval voting: up to 30 delegates */
 #define SSP_DPOS_COMMISSION_MAX 10000 /* basis points: 10000 = 100% */
 #define SSP_DPOS_HEADER_MAX (17u << 10) /* an encoded header in evidence (its QC <= 16 KiB) */
+/* A signed vote in vote evidence: link (SSP_VOTE_LINK_LEN) | sig[64]. */
+#define SSP_DPOS_VOTE_LEN (SSP_VOTE_LINK_LEN + SSP_SIG_LEN)
 
 /* ------------------------------------------------------------ state records */
 
@@ -48,7 +51,8 @@ enum {
 	SSP_TB_DPOS_META = SSP_TB_MODULE_FIRST + 27,   /* "held", "round" -> u64 */
 	SSP_TB_DPOS_ACC = SSP_TB_MODULE_FIRST + 28,    /* delegate addr -> u128 reward per vote */
 	SSP_TB_DPOS_REWARD = SSP_TB_MODULE_FIRST + 29, /* account addr -> owed, snapshots */
-	SSP_TB_DPOS_EVIDENCE = SSP_TB_MODULE_FIRST + 30, /* delegate addr | u64 BE slot -> height */
+	/* delegate addr | u64 BE slot (0x48), or addr | 'V' | u64 BE target height (0x49) -> height */
+	SSP_TB_DPOS_EVIDENCE = SSP_TB_MODULE_FIRST + 30,
 	SSP_TB_DPOS_SET = SSP_TB_MODULE_FIRST + 31,      /* u64 BE round -> the set it elected */
 };
 
@@ -166,6 +170,10 @@ typedef struct {
 	/* evidence: the delegate in `name` and two encoded headers (borrowed from the payload) */
 	const uint8_t *header[2];
 	uint32_t header_len[2];
+	/* vote evidence: the delegate in `name` and two signed votes (source height below
+	 * target height in each) */
+	ssp_vote_link vote[2];
+	ssp_sig vote_sig[2];
 } ssp_dpos_payload;
 
 /* 1 when s[0..n) is a delegate name: 3..32 of [a-z0-9._-], the first a letter. */

@@ -410,6 +410,8 @@ int dpos_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p)
 		return dpos_reward_claim(c, tx);
 	case SSP_TX_EVIDENCE:
 		return dpos_evidence_apply(c, tx, p);
+	case SSP_TX_EVIDENCE_VOTES:
+		return dpos_evidence_votes_apply(c, tx, p);
 	default:
 		return SSP_ERR_TXTYPE;
 	}

@@ -8,7 +8,7 @@
 
 #include "ssp/dpos.h"
 
-#define DPOS_NTXTYPES 9
+#define DPOS_NTXTYPES 10
 #define DPOS_NMETHODS 6
 
 extern const ssp_txtype *const ssp_dpos_txtypes[DPOS_NTXTYPES];
@@ -37,6 +37,8 @@ SSP_WUR int dpos_escrow_take(ssp_state *st, uint64_t amount);
 /* The evidence tx (dpos_evidence.c): slashes and bans a delegate that signed two blocks
  * for one slot. */
 SSP_WUR int dpos_evidence_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p);
+/* The vote evidence tx (0x49): the same slash for a double or surround vote. */
+SSP_WUR int dpos_evidence_votes_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p);
 
 /* The staking module's counters in SSP_TB_DPOS_META ("held", "round"): absent reads 0. */
 SSP_WUR int dpos_meta_get(ssp_state *st, const char *key, uint64_t *out);

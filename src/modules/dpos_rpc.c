@@ -219,7 +219,9 @@ static int visit_evidence(void *arg, const void *k, size_t kl, const void *v, si
 	ev_list *l = arg;
 	ssp_addr a;
 	ssp_delegate d;
-	if (kl != SSP_ADDR_LEN + 8 || vl != 8) {
+	/* account | u64 BE slot (two blocks), or account | 'V' | u64 BE target height (votes) */
+	bool votes = kl == SSP_ADDR_LEN + 9 && ((const uint8_t *)k)[SSP_ADDR_LEN] == 'V';
+	if ((kl != SSP_ADDR_LEN + 8 && !votes) || vl != 8) {
 		l->err = SSP_ERR_DBCORRUPT;
 		return 1;
 	}
@@ -234,10 +236,11 @@ static int visit_evidence(void *arg, const void *k, size_t kl, const void *v, si
 		l->err = rc == SSP_ERR_NOTFOUND ? SSP_ERR_DBCORRUPT : rc;
 		return 1;
 	}
-	json_t *j = json_pack("{s:s, s:o, s:I, s:I}", "delegate", d.name, "address",
-	                      modrpc_jaddr(l->env, &a), "slot",
-	                      (json_int_t)ssp_be64_get((const uint8_t *)k + SSP_ADDR_LEN), "height",
-	                      (json_int_t)ssp_le64_get(v));
+	json_t *j = json_pack(
+	    "{s:s, s:o, s:s, s:I, s:I}", "delegate", d.name, "address", modrpc_jaddr(l->env, &a),
+	    "kind", votes ? "votes" : "blocks", votes ? "target_height" : "slot",
+	    (json_int_t)ssp_be64_get((const uint8_t *)k + kl - 8), "height",
+	    (json_int_t)ssp_le64_get(v));
 	if (!j || json_array_append_new(l->items, j)) {
 		l->err = SSP_ERR_NOMEM;
 		return 1;
@@ -246,7 +249,8 @@ static int visit_evidence(void *arg, const void *k, size_t kl, const void *v, si
 	return 0;
 }
 
-/* dpos_getEvidence {name?}: the double signings punished (of one delegate), 100 at most. */
+/* dpos_getEvidence {name?}: the double signings punished (of one delegate), 100 at most:
+ * {kind "blocks", slot} or {kind "votes", target_height}. */
 static int m_get_evidence(void *ctx, json_t *params, json_t **res, ssp_rpc_error *err)
 {
 	const ssp_module_env *env = ctx;

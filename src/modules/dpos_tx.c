@@ -1,5 +1,5 @@
 /*
- * dpos_tx.c — the staking module's transaction types 0x40..0x48 (modules
+ * dpos_tx.c — the staking module's transaction types 0x40..0x49 (modules
  * layer): check/spend/apply/to_json for each type over the strict payload
  * codec of src/proto/dpos_codec.c. apply runs dpos.c's operations; their
  * error makes the tx invalid (not included, dropped by the mempool), and
@@ -99,6 +99,22 @@ static json_t *dpos_json(const ssp_tx *tx, const char *hrp)
 		json_object_set_new(j, "headers", hs ? hs : json_null());
 		break;
 	}
+	case SSP_TX_EVIDENCE_VOTES: {
+		json_object_set_new(j, "delegate", json_string(p.name));
+		json_t *vs = json_array();
+		for (int i = 0; vs && i < 2; i++) {
+			char src[65], tgt[65];
+			sodium_bin2hex(src, sizeof src, p.vote[i].src_id.b, 32);
+			sodium_bin2hex(tgt, sizeof tgt, p.vote[i].tgt_id.b, 32);
+			json_array_append_new(
+			    vs, json_pack("{s:I, s:s, s:I, s:s}", "source_height",
+			                  (json_int_t)p.vote[i].src_height, "source_id", src,
+			                  "target_height", (json_int_t)p.vote[i].tgt_height, "target_id",
+			                  tgt));
+		}
+		json_object_set_new(j, "votes", vs ? vs : json_null());
+		break;
+	}
 	case SSP_TX_VOTE: {
 		json_t *v = json_array();
 		for (uint32_t i = 0; v && i < p.nvotes; i++)
@@ -127,8 +143,9 @@ static const ssp_txtype t_vote = DPOS_TYPE(SSP_TX_VOTE, "vote");
 static const ssp_txtype t_withdraw = DPOS_TYPE(SSP_TX_WITHDRAW, "withdraw");
 static const ssp_txtype t_claim = DPOS_TYPE(SSP_TX_REWARDS_CLAIM, "rewards_claim");
 static const ssp_txtype t_evidence = DPOS_TYPE(SSP_TX_EVIDENCE, "evidence");
+static const ssp_txtype t_evidence_votes = DPOS_TYPE(SSP_TX_EVIDENCE_VOTES, "evidence_votes");
 
 const ssp_txtype *const ssp_dpos_txtypes[DPOS_NTXTYPES] = {
     &t_register, &t_update, &t_unregister, &t_stake, &t_unstake, &t_vote, &t_withdraw, &t_claim,
-    &t_evidence,
+    &t_evidence, &t_evidence_votes,
 };

@@ -29,7 +29,7 @@ int ssp_dpos_url_valid(const char *s, size_t n)
 
 static bool is_dpos_type(uint16_t type)
 {
-	return type >= SSP_TX_DELEGATE_REGISTER && type <= SSP_TX_EVIDENCE;
+	return type >= SSP_TX_DELEGATE_REGISTER && type <= SSP_TX_EVIDENCE_VOTES;
 }
 
 static bool amount_ok(uint64_t v)
@@ -98,6 +98,10 @@ void ssp_dpos_payload_encode(ssp_buf *b, uint16_t type, const ssp_dpos_payload *
 			     !ssp_header_decode(&h, p->header[i], p->header_len[i]);
 		}
 	}
+	if (type == SSP_TX_EVIDENCE_VOTES)
+		ok = ok && ssp_dpos_name_valid(p->name, nl) &&
+		     p->vote[0].src_height < p->vote[0].tgt_height &&
+		     p->vote[1].src_height < p->vote[1].tgt_height;
 	if (type == SSP_TX_VOTE) {
 		ok = ok && p->nvotes <= SSP_DPOS_VOTES_MAX;
 		for (uint32_t i = 0; ok && i < p->nvotes; i++)
@@ -133,6 +137,15 @@ void ssp_dpos_payload_encode(ssp_buf *b, uint16_t type, const ssp_dpos_payload *
 		for (int i = 0; i < 2; i++) {
 			ssp_buf_u32(b, p->header_len[i]);
 			ssp_buf_put(b, p->header[i], p->header_len[i]);
+		}
+		break;
+	case SSP_TX_EVIDENCE_VOTES:
+		put_str(b, p->name, nl);
+		for (int i = 0; i < 2; i++) {
+			uint8_t l[SSP_VOTE_LINK_LEN];
+			ssp_vote_link_encode(l, &p->vote[i]);
+			ssp_buf_put(b, l, sizeof l);
+			ssp_buf_put(b, p->vote_sig[i].b, SSP_SIG_LEN);
 		}
 		break;
 	default: /* unregister, withdraw, rewards_claim: empty */
@@ -184,6 +197,17 @@ int ssp_dpos_payload_decode(ssp_dpos_payload *p, uint16_t type, const uint8_t *b
 			                   : NULL;
 			if (!p->header[i] || ssp_header_decode(&h, p->header[i], p->header_len[i]))
 				return SSP_ERR_PAYLOAD;
+		}
+		break;
+	case SSP_TX_EVIDENCE_VOTES:
+		if (rd_name(&r, p->name)) return SSP_ERR_PAYLOAD;
+		for (int i = 0; i < 2; i++) {
+			const uint8_t *v = ssp_rd_view(&r, SSP_DPOS_VOTE_LEN);
+			if (!v) return SSP_ERR_PAYLOAD;
+			ssp_vote_link_decode(&p->vote[i], v);
+			memcpy(p->vote_sig[i].b, v + SSP_VOTE_LINK_LEN, SSP_SIG_LEN);
+			/* not a vote anyone can sign (bftc refuses it too) */
+			if (p->vote[i].src_height >= p->vote[i].tgt_height) return SSP_ERR_PAYLOAD;
 		}
 		break;
 	default:
