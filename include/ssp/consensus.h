@@ -193,6 +193,32 @@ uint64_t ssp_bftc_final_on(const ssp_bftc *b, const ssp_chain *c);
 bool ssp_bftc_holds(const ssp_bftc *b, const ssp_hash *id);
 void ssp_bftc_info(const ssp_bftc *b, ssp_bftc_stats *out);
 
+/*
+ * Equivocation the consensus found, with the signed bytes a slashing tx
+ * needs (bftc_evidence.c keeps the last headers and each voter's last
+ * vote signatures it verified, bounded): kind is an ssp_bft_ev_kind.
+ * complete is false when a half was no longer kept (nothing to submit).
+ */
+typedef struct {
+	uint8_t kind;   /* SSP_BFT_EV_DOUBLE_BLOCK, _DOUBLE_VOTE or _SURROUND */
+	bool complete;  /* both halves below are filled */
+	ssp_pubkey key; /* the offender's key */
+	uint64_t slot;  /* DOUBLE_BLOCK: the slot */
+	uint8_t *header[2]; /* DOUBLE_BLOCK: the two encoded signed headers (malloc'd) */
+	size_t header_len[2];
+	ssp_vote_link vote[2]; /* votes: the two links (vote[0] the earlier seen) */
+	ssp_sig sig[2];        /* and their signatures under key */
+} ssp_bftc_evidence;
+
+/*
+ * The oldest evidence found and not taken yet: true and *out filled (free its
+ * headers with ssp_bftc_evidence_clear), false when none. At most 64 wait
+ * (the oldest are dropped past that): take them after every step.
+ */
+bool ssp_bftc_evidence_take(ssp_bftc *b, ssp_bftc_evidence *out);
+/* Frees what e holds (kind, key and slot stay). */
+void ssp_bftc_evidence_clear(ssp_bftc_evidence *e);
+
 /* ---------------------------------------------------------- fork database */
 
 /*

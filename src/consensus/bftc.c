@@ -20,6 +20,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "bftc_evidence.h"
 #include "ssp/bft.h"
 #include "ssp/consensus.h"
 
@@ -85,6 +86,7 @@ struct ssp_bftc {
 	ssp_bftc_stats st;
 	seen_block *seen; /* blocks accepted, above the chain's final height; unordered */
 	size_t nseen, capseen;
+	bftc_ev *ev; /* signed headers and votes seen, evidence for the node (bftc_evidence.c) */
 };
 
 static const ssp_pubkey *known_key_of(const ssp_bftc *b, const ssp_addr *a);
@@ -241,6 +243,7 @@ static int qc_decode(ssp_bftc *b, ssp_bft_qc *qc, const uint8_t *p, size_t len, 
 		s += SSP_SIG_LEN;
 		if (verify && ssp_verify_digest(&st.keys[i], &d, &sig)) return SSP_ERR_BFT_QC;
 		slink_put(b, &qc->source, &qc->target, i, &sig);
+		bftc_ev_vote(b->ev, &st.keys[i], &qc->source, &qc->target, &sig);
 	}
 	return 0;
 }
@@ -278,6 +281,10 @@ int ssp_bftc_new(ssp_bftc **out, const ssp_genesis *g)
 		ssp_bftc_free(b);
 		return SSP_ERR_INVAL;
 	}
+	if (bftc_ev_new(&b->ev)) {
+		ssp_bftc_free(b);
+		return SSP_ERR_NOMEM;
+	}
 	for (uint32_t i = 0; i < b->n; i++) {
 		int rc = known_add(b, &b->keys[i]);
 		if (rc) {
@@ -303,6 +310,7 @@ void ssp_bftc_free(ssp_bftc *b)
 	free(b->known);
 	free(b->cps);
 	free(b->seen);
+	bftc_ev_free(b->ev);
 	ssp_buf_free(&b->qcbuf);
 	free(b);
 }
@@ -353,6 +361,7 @@ static void drain_evidence(ssp_bftc *b)
 		static const char *const kinds[] = {"none", "two blocks for one slot", "a double vote",
 		                                    "a surround vote"};
 		b->st.evidence++;
+		bftc_ev_found(b->ev, &e);
 		ssp_addr a;
 		char at[96];
 		ssp_addr_from_pubkey(&a, &e.key);
@@ -729,6 +738,7 @@ static int add_header(ssp_bftc *b, const ssp_header *h, const ssp_hash *id)
 		return s->height == h->height && s->slot == h->slot ? 0 : SSP_ERR_BFT_CONFLICT;
 	if (!ssp_bft_get(b->m, NULL, &h->prev_id)) return SSP_ERR_NOTFOUND;
 	int rc = to_block(b, &blk, h, id, true);
+	if (!rc) bftc_ev_header(b->ev, h, id); /* signed: the half of a double block */
 	if (!rc) rc = ssp_bft_add_block(b->m, &blk);
 	if (rc == SSP_ERR_EXISTS) rc = 0;
 	if (!rc) {
@@ -886,6 +896,7 @@ int ssp_bftc_vote_in(ssp_bftc *b, const uint8_t *raw, size_t len, bool *fresh)
 		b->st.votes_bad++;
 		return SSP_ERR_BADSIG;
 	}
+	bftc_ev_vote(b->ev, &st.keys[v.voter], &v.source, &v.target, &sig);
 	int rc = ssp_bft_add_vote(b->m, &v);
 	drain_evidence(b);
 	if (rc) {
@@ -988,6 +999,11 @@ int ssp_bftc_may_produce(ssp_bftc *b, const ssp_hash *parent, uint64_t slot)
 	if (rc) return rc;
 	if ((me = ssp_bft_set_index(&st, &b->me_key)) == UINT32_MAX) return SSP_ERR_BLOCK_PRODUCER;
 	return ssp_bft_propose(b->m, &t, me, parent, slot);
+}
+
+bool ssp_bftc_evidence_take(ssp_bftc *b, ssp_bftc_evidence *out)
+{
+	return bftc_ev_take(b->ev, out);
 }
 
 void ssp_bftc_info(const ssp_bftc *b, ssp_bftc_stats *out)

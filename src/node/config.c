@@ -21,6 +21,10 @@ static const char usage[] =
     "  --genesis FILE          genesis JSON (required unless --dev)\n"
     "  --producer-key FILE     keystore of the block producer key\n"
     "                          (password from SSP_PRODUCER_PASSWORD, default empty)\n"
+    "  --reporter-key FILE     keystore of the key that signs (and pays for) the evidence\n"
+    "                          txs this node submits when it sees double signing; it earns\n"
+    "                          half of each slash (password from SSP_REPORTER_PASSWORD;\n"
+    "                          default: the producer key)\n"
     "  --p2p-listen ADDR:PORT  accept peers on this address (P2P; docs/node.md)\n"
     "  --peer HOST:PORT        a peer to keep connected (repeatable; INI: one peer = line each)\n"
     "  --p2p-max-inbound N     inbound peer connections (default 32)\n"
@@ -60,6 +64,7 @@ static const opt opts[] = {
     {"rpc-listen", true},
     {"genesis", true},
     {"producer-key", true},
+    {"reporter-key", true},
     {"config", true},
     {"log-format", true},
     {"log-level", true},
@@ -118,6 +123,8 @@ static int apply(ssp_node_config *c, const char *name, const char *v)
 		return set_str(c->genesis, sizeof c->genesis, v, name);
 	else if (!strcmp(name, "producer-key"))
 		return set_str(c->producer_key, sizeof c->producer_key, v, name);
+	else if (!strcmp(name, "reporter-key"))
+		return set_str(c->reporter_key, sizeof c->reporter_key, v, name);
 	else if (!strcmp(name, "follow"))
 		return set_str(c->follow, sizeof c->follow, v, name);
 	else if (!strcmp(name, "p2p-listen"))

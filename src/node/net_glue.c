@@ -473,6 +473,7 @@ static bool bft_step(ssp_node *n)
 	atomic_store(&n->bft_votes_made, st.votes_made);
 	atomic_store(&n->bft_qcs, st.qcs_made);
 	atomic_store(&n->bft_evidence, st.evidence);
+	ssp_node_evidence_step(n); /* the evidence found: slashing txs into the mempool */
 	return true;
 }
 
@@ -770,7 +771,7 @@ json_t *ssp_node_consensus_json(ssp_node *n)
 	if (!n->bft)
 		return json_pack("{s:s, s:I}", "kind", n->rr ? "round-robin" : "single",
 		                 "producers", (json_int_t)(n->nproducers ? n->nproducers : 1));
-	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I}", "kind", "bft",
+	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:I, s:I}", "kind", "bft",
 	                 "producers", (json_int_t)n->nproducers, "justified_height",
 	                 (json_int_t)atomic_load(&n->bft_justified), "final_height",
 	                 (json_int_t)atomic_load(&n->bft_final), "votes", "received",
@@ -778,7 +779,9 @@ json_t *ssp_node_consensus_json(ssp_node *n)
 	                 (json_int_t)atomic_load(&n->bft_votes_bad), "made",
 	                 (json_int_t)atomic_load(&n->bft_votes_made), "qcs_made",
 	                 (json_int_t)atomic_load(&n->bft_qcs), "evidence_seen",
-	                 (json_int_t)atomic_load(&n->bft_evidence));
+	                 (json_int_t)atomic_load(&n->bft_evidence), "evidence_submitted",
+	                 (json_int_t)atomic_load(&n->ev_submitted), "evidence_failed",
+	                 (json_int_t)atomic_load(&n->ev_failed));
 	/* the hash onions' length (genesis "bft"): what `ssp delegate register` commits to */
 	if (j && ssp_genesis_bft(n->genesis, NULL, &layers))
 		json_object_set_new(j, "onion_layers", json_integer((json_int_t)layers));
@@ -945,7 +948,17 @@ char *ssp_node_net_metrics(ssp_node *n)
 	    "# TYPE ssp_bft_qcs_made_total counter\nssp_bft_qcs_made_total %llu\n"
 	    "# HELP ssp_bft_evidence_total Equivocations seen (two blocks for a slot, double or "
 	    "surround votes).\n"
-	    "# TYPE ssp_bft_evidence_total counter\nssp_bft_evidence_total %llu\n",
+	    "# TYPE ssp_bft_evidence_total counter\nssp_bft_evidence_total %llu\n"
+	    "# HELP ssp_bft_evidence_submitted_total Evidence txs this node put in its mempool.\n"
+	    "# TYPE ssp_bft_evidence_submitted_total counter\n"
+	    "ssp_bft_evidence_submitted_total %llu\n"
+	    "# HELP ssp_bft_evidence_failed_total Evidence not submitted: its signed halves were "
+	    "no longer kept, no reporter key, or the tx was refused.\n"
+	    "# TYPE ssp_bft_evidence_failed_total counter\nssp_bft_evidence_failed_total %llu\n"
+	    "# HELP ssp_bft_evidence_not_delegate_total Evidence against a key no delegate has "
+	    "(not reported).\n"
+	    "# TYPE ssp_bft_evidence_not_delegate_total counter\n"
+	    "ssp_bft_evidence_not_delegate_total %llu\n",
 	    s, (unsigned long long)atomic_load(&n->reorgs),
 	    (unsigned long long)atomic_load(&n->reorg_depth_last),
 	    (unsigned long long)atomic_load(&n->reorg_depth_max),
@@ -957,7 +970,10 @@ char *ssp_node_net_metrics(ssp_node *n)
 	    (unsigned long long)atomic_load(&n->bft_votes_bad),
 	    (unsigned long long)atomic_load(&n->bft_votes_made),
 	    (unsigned long long)atomic_load(&n->bft_qcs),
-	    (unsigned long long)atomic_load(&n->bft_evidence));
+	    (unsigned long long)atomic_load(&n->bft_evidence),
+	    (unsigned long long)atomic_load(&n->ev_submitted),
+	    (unsigned long long)atomic_load(&n->ev_failed),
+	    (unsigned long long)atomic_load(&n->ev_not_delegate));
 	free(s);
 	if (len < 0) return NULL;
 	/* the propagation histogram: cumulative buckets, as Prometheus wants them */

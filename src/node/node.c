@@ -334,6 +334,19 @@ int ssp_node_start(ssp_node *n)
 		if (rc) return rc;
 		n->producing = true;
 	}
+	/* who signs the evidence txs this node submits: --reporter-key, else the producer key */
+	if (n->cfg.reporter_key[0]) {
+		const char *pw = getenv("SSP_REPORTER_PASSWORD");
+		rc = load_or_create_key(n, n->cfg.reporter_key, "reporter", pw ? pw : "", false,
+		                        &n->reporter, &n->reporter_pub);
+		if (rc) return rc;
+		n->has_reporter = true;
+	} else if (n->producing) {
+		n->reporter = n->producer;
+		n->has_reporter = !ssp_key_public(&n->reporter_pub, &n->reporter);
+	}
+	if (n->has_reporter) ssp_addr_from_pubkey(&n->reporter_addr, &n->reporter_pub);
+	if ((rc = ssp_node_evidence_init(n))) return rc;
 	n->should_produce = n->producing;
 	if (n->producing) {
 		ssp_pubkey pk;
@@ -1002,6 +1015,7 @@ void ssp_node_free(ssp_node *n)
 	ssp_store_close(n->store);
 	ssp_genesis_free(n->genesis);
 	ssp_seckey_wipe(&n->producer);
+	ssp_node_evidence_free(n);
 	pthread_mutex_destroy(&n->qlock);
 	pthread_mutex_destroy(&n->plock);
 	pthread_mutex_destroy(&n->hlock);

@@ -24,6 +24,7 @@ typedef struct {
 	char rpc_listen[128];
 	char genesis[1024];
 	char producer_key[1024];
+	char reporter_key[1024]; /* keystore signing evidence txs ("": the producer key) */
 	char follow[512]; /* follower mode: another node's RPC URL to pull blocks from */
 	ssp_log_format log_format;
 	ssp_log_level log_level;
@@ -149,6 +150,13 @@ typedef struct ssp_node {
 	_Atomic uint64_t bft_final, bft_justified, bft_votes_ok, bft_votes_bad, bft_votes_made,
 	    bft_qcs, bft_evidence;
 	ssp_pubkey producer_pub;
+	/* the evidence reporter (evidence.c): its state is the chain thread's */
+	struct ssp_node_ev *ev;
+	ssp_seckey reporter; /* --reporter-key, else a copy of the producer key */
+	ssp_pubkey reporter_pub;
+	ssp_addr reporter_addr;
+	bool has_reporter;
+	_Atomic uint64_t ev_submitted, ev_failed, ev_not_delegate;
 	pthread_mutex_t hlock;    /* guards hsnap, the head as last committed, and sched */
 	/* blocks off the chain the BFT consensus took (the fork database's; ring, under hlock):
 	 * a peer whose head is one of them is not ahead (ssp_net_synced) */
@@ -242,6 +250,12 @@ char *ssp_node_net_metrics(ssp_node *n);     /* malloc'd Prometheus text, "" wit
 const ssp_rpc_method *ssp_node_net_methods(size_t *count);
 /* Whether pk is in the producer set (genesis "producers", or the single producer). */
 bool ssp_node_is_producer(const ssp_node *n, const ssp_pubkey *pk);
+
+/* The evidence reporter (evidence.c). init/free: start and end of the node. */
+SSP_WUR int ssp_node_evidence_init(ssp_node *n);
+void ssp_node_evidence_free(ssp_node *n);
+/* Chain thread, after each consensus step: turns the evidence found into slashing txs. */
+void ssp_node_evidence_step(ssp_node *n);
 
 /* The RPC method table (rpc_methods.c). */
 const ssp_rpc_method *ssp_node_methods(size_t *n);
