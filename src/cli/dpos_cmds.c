@@ -341,12 +341,26 @@ int cli_cmd_delegate_evidence(cli_ctx *c, const cli_args *a)
 	const char *name = cli_opt(a, "delegate");
 	if (!name) return cli_usage("delegate evidence: --delegate NAME is required");
 	if ((rc = parse_name("delegate evidence", "delegate", name))) return rc;
-	if (a->nmulti != 2)
+	bool votes = cli_opt(a, "vote") != NULL;
+	if (a->nmulti != 2 || (votes && cli_opt(a, "header")))
 		return cli_usage(
 		    "delegate evidence: give --header HEX twice (the two headers of one "
-		    "slot, as chain_getHeader's raw)");
+		    "slot, as chain_getHeader's raw) or --vote HEX twice (two conflicting votes)");
 	snprintf(p.name, sizeof p.name, "%s", name);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; votes && i < 2; i++) {
+		uint8_t v[SSP_DPOS_VOTE_LEN];
+		size_t n = 0, vl = strlen(a->multi[i]);
+		if (sodium_hex2bin(v, sizeof v, a->multi[i], vl, NULL, &n, NULL) ||
+		    n != sizeof v || vl != 2 * sizeof v)
+			return cli_usage("delegate evidence: --vote is not 144 bytes in hex (link and "
+			                 "signature)");
+		ssp_vote_link_decode(&p.vote[i], v);
+		memcpy(p.vote_sig[i].b, v + SSP_VOTE_LINK_LEN, SSP_SIG_LEN);
+		if (p.vote[i].src_height >= p.vote[i].tgt_height)
+			return cli_usage("delegate evidence: a --vote's source height must be below its "
+			                 "target height");
+	}
+	for (int i = 0; !votes && i < 2; i++) {
 		size_t hl = strlen(a->multi[i]), n = 0;
 		h[i] = malloc(hl / 2 + 1);
 		if (!h[i]) cli_oom();
@@ -360,7 +374,7 @@ int cli_cmd_delegate_evidence(cli_ctx *c, const cli_args *a)
 		p.header_len[i] = (uint32_t)n;
 	}
 	if ((rc = begin(c, &s, a, "delegate evidence"))) goto out;
-	rc = send(c, &s, a, "delegate evidence", SSP_TX_EVIDENCE, &p,
+	rc = send(c, &s, a, "delegate evidence", votes ? SSP_TX_EVIDENCE_VOTES : SSP_TX_EVIDENCE, &p,
 	          json_pack("{s:s}", "delegate", name));
 	cli_tx_end(&s);
 out:

@@ -114,7 +114,7 @@ static const cli_optspec delegate_update_opts[] = {
     TXOPTS, {"commission", true}, {"url", true}, {"node-key", true}, {"add-self-stake", true},
     {NULL, false}};
 static const cli_optspec evidence_opts[] = {
-    TXOPTS, {"delegate", true}, {"header", true, true}, {NULL, false}};
+    TXOPTS, {"delegate", true}, {"header", true, true}, {"vote", true, true}, {NULL, false}};
 static const cli_optspec delegate_list_opts[] = {{"start", true}, {"limit", true}, {NULL, false}};
 static const cli_optspec testnet_up_opts[] = {
     {"delegates", true}, {"nodes", true},     {"full-nodes", true}, {"voters", true},
@@ -280,10 +280,12 @@ static const cli_cmd commands[] = {
      "delegate unregister --from NAME [--wait]",
      "Stop being a candidate: the self-stake unlocks after 28 days (seconds on a devnet)."},
     {"delegate", "evidence", cli_cmd_delegate_evidence, evidence_opts, 0, 0,
-     "delegate evidence --from NAME --delegate NAME --header HEX --header HEX [--wait]",
+     "delegate evidence --from NAME --delegate NAME (--header HEX --header HEX | --vote HEX "
+     "--vote HEX) [--wait]",
      "Report a delegate whose node key signed two blocks for one slot (two encoded headers,\n"
-     "as chain_getHeader's raw): 10% of its self-stake is slashed, half of it paid to you,\n"
-     "and it is banned."},
+     "as chain_getHeader's raw) or two conflicting finality votes (a double or surround\n"
+     "vote: link and signature, 144 bytes each): 10% of its self-stake is slashed, half of\n"
+     "it paid to you, and it is banned. Nodes submit this themselves when they see it."},
     {"delegate", "list", cli_cmd_delegate_list, delegate_list_opts, 0, 0,
      "delegate list [--start RANK] [--limit N]",
      "List registered delegates by capped weight: rank, weight, self-stake, votes."},
@@ -341,7 +343,10 @@ static const opt_doc opt_docs[] = {
     {"key import", "pem", "FILE", "PKCS#8 PEM private key, - for stdin (required)"},
     {"delegate evidence", "delegate", "NAME", "the delegate that signed both blocks (required)"},
     {"delegate evidence", "header", "HEX",
-     "an encoded header (chain_getHeader's raw); give two, of one slot (required)"},
+     "an encoded header (chain_getHeader's raw); give two, of one slot"},
+    {"delegate evidence", "vote", "HEX",
+     "a signed vote: u64 source height | source id | u64 target height | target id | sig[64] "
+     "(144 bytes); give two that conflict"},
     {"key export", "yes", NULL, "really print the secret key, unencrypted (required)"},
     {"contract query", "from", "ADDRESS|NAME", "the caller the function sees (default: none)"},
     {"contract query", "args", "JSON-ARRAY", "the function's arguments (default [])"},

@@ -14,8 +14,12 @@ the metrics and the blocks' own bytes:
 - kill -9 of one producer: the other three (a quorum) keep finalising; it
   restarts, catches up and votes again;
 - double signing (a copy of a producer's datadir and key run as a second
-  node): the honest nodes see the equivocation (ssp_bft_evidence_total),
-  and no final block is ever reverted or differs between nodes."""
+  node, the producer first registered as a delegate with that node key):
+  the honest nodes see the equivocation (ssp_bft_evidence_total) and submit
+  the evidence tx themselves (no tx from the test), which slashes 10% of the
+  delegate's self-stake per offence punished, half to the reporting node's
+  producer account, and bans it; the same evidence again is refused; no
+  final block is ever reverted or differs between nodes."""
 import hashlib
 import os
 import random
@@ -34,7 +38,9 @@ need_pynacl()
 import nacl.signing  # noqa: E402
 import nacl.exceptions  # noqa: E402
 
-from sspnode import Failure, bindir_from_argv, check, main, wait_for
+from decimal import Decimal
+
+from sspnode import Cli, Failure, bindir_from_argv, check, main, wait_for
 from sspnet import Testnet, _ports_free
 
 
@@ -181,7 +187,27 @@ def test():
     wait_for(lambda: n3.rpc("chain_getInfo")["consensus"]["votes"]["made"] > made, 20,
              "the restarted producer to vote again")
 
-    # double signing: a copy of node3 (datadir and key) run as another node
+    # double signing. First node3's key becomes a registered delegate's node key (the
+    # dev account registers it), and the other producers' accounts get SSP for fees: they
+    # report what they see, signed with their producer keys.
+    dev = Cli(bindir, n0, os.path.join(net.dir, "keys"))
+    ks = {k["name"]: k for k in dev.run("key", "list")}
+    stake = Decimal(genesis.get("dpos", {}).get("min_self_stake", "100")) * 10
+    dev.run("delegate", "register", "--from", "dev", "--name", "node3", "--self-stake",
+            str(stake), "--node-key", "%s:%s" % (ks["node3"]["type"], ks["node3"]["pubkey"]), "--wait")
+    d3 = n0.rpc("dpos_getDelegate", {"name": "node3"})
+    check(d3["status"] == "registered" and Decimal(d3["self_stake"]) == stake,
+          "node3's key registered as delegate node3's node key (self-stake %s)" % stake)
+    reporters = [ks[n.name]["address"] for n in (n0, n1, n2)]
+    for k, a in enumerate(reporters):
+        dev.run("transfer", "--from", "dev", "--to", a, "--amount", "1",
+                *(["--wait"] if k == 2 else []))
+    wait_for(lambda: all(Decimal(n0.rpc("account_get", {"address": a})["balance"]) >= 1
+                         for a in reporters), 20, "the reporters' fees funded")
+    bal = {a: Decimal(n0.rpc("account_get", {"address": a})["balance"]) for a in reporters}
+    sub0 = sum(metric(n, "ssp_bft_evidence_submitted_total") or 0 for n in (n0, n1, n2))
+
+    # a copy of node3 (datadir and key) run as another node
     n3.kill9()
     copy = os.path.join(net.dir, "node3copy")
     # the same chain and producer key; its own P2P identity (peers refuse a second
@@ -212,6 +238,68 @@ def test():
         log.close()
     ev = [metric(n, "ssp_bft_evidence_total") for n in (n0, n1, n2)]
     check(any(e > 0 for e in ev), "the double signing was seen as evidence: %s" % ev)
+
+    # the honest nodes submitted the evidence themselves; it lands and slashes node3
+    wait_for(lambda: n0.rpc("dpos_getDelegate", {"name": "node3"})["status"] == "banned", 30,
+             "an evidence tx from the honest nodes to ban node3")
+    sub = [metric(n, "ssp_bft_evidence_submitted_total") for n in (n0, n1, n2)]
+    check(sum(sub) > sub0 and sub0 == 0, "evidence txs submitted by the honest nodes: %s" % sub)
+    check(n0.rpc("chain_getInfo")["consensus"]["evidence_submitted"] == sub[0],
+          "chain_getInfo.consensus.evidence_submitted = the metric (%d)" % sub[0])
+    punished = n0.rpc("dpos_getEvidence", {"name": "node3"})["evidence"]
+    check(punished and all(e["kind"] in ("blocks", "votes") for e in punished),
+          "dpos_getEvidence: node3 punished for %s" % [(e["kind"], e.get("slot", e.get(
+              "target_height"))) for e in punished])
+    txs = []  # the evidence txs on chain: (type, from, fee, raw)
+    for hgt in sorted({e["height"] for e in punished}):
+        for txid in n0.rpc("chain_getBlock", {"height": hgt})["txs"]:
+            t = n0.rpc("tx_get", {"txid": txid})["tx"]
+            if t["type"] in ("evidence", "evidence_votes"):
+                txs.append(t)
+    check(len(txs) == len(punished) and all(t["from"] in reporters for t in txs),
+          "%d evidence tx(s) on chain, each from an honest producer's account (%s)"
+          % (len(txs), sorted({t["type"] for t in txs})))
+    # each slash takes 10% of what is at stake (self-stake, then its unlocking self-stake)
+    d3 = n0.rpc("dpos_getDelegate", {"name": "node3"})
+    dev_addr = d3["address"]
+    unl = n0.rpc("dpos_getVotes", {"address": dev_addr})["unlocking"]
+    left = sum(Decimal(u["amount"]) for u in unl if u["kind"] == "self_stake")
+    want, cuts = stake, []
+    for _ in punished:
+        cuts.append(want / 10)
+        want -= want / 10
+    check(d3["self_stake"] == "0" and d3["slashes"] == len(punished) and left == want,
+          "node3 banned, %d slash(es): self-stake %s -> %s unlocking (%s%% per slash)"
+          % (len(punished), stake, left, 10))
+    got = {a: Decimal(n0.rpc("account_get", {"address": a})["balance"]) - bal[a]
+           for a in reporters}
+    exp = {a: Decimal(0) for a in reporters}
+    for t, cut in zip(txs, cuts):  # in the order the chain applied them
+        exp[t["from"]] += cut / 2 - Decimal(t["fee"])
+    check(sum(got.values()) == sum(exp.values()) and
+          all(got[t["from"]] > 0 for t in txs),
+          "the reporters received half of each slash, less the fee: %s" % sorted(
+              str(v) for v in got.values()))
+    # the same evidence from someone else is refused: that offence is punished
+    t = txs[0]
+    raw = bytes.fromhex(t["raw"])
+    cl = raw[1]
+    off = 2 + cl + 2 + 20 + 8 + 8 + 8
+    plen = struct.unpack_from("<I", raw, off)[0]
+    pl = raw[off + 4:off + 4 + plen]
+    nl = pl[0]
+    name, rest = pl[1:1 + nl].decode(), pl[1 + nl:]
+    if t["type"] == "evidence":
+        l0 = struct.unpack_from("<I", rest, 0)[0]
+        h0 = rest[4:4 + l0]
+        h1 = rest[8 + l0:]
+        args = ["--header", h0.hex(), "--header", h1.hex()]
+    else:
+        args = ["--vote", rest[:144].hex(), "--vote", rest[144:].hex()]
+    r = dev.run("delegate", "evidence", "--from", "dev", "--delegate", name, *args, "--wait",
+                ok=False)
+    check(r.returncode != 0 and "already punished" in r.stderr,
+          "the same %s again is refused: %s" % (t["type"], r.stderr.strip()[-80:]))
     try:
         h2 = net.wait_converged(timeout=60, min_height=h + 5)
     except Failure:
