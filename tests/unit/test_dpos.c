@@ -312,7 +312,36 @@ static void test_payload_codec(void **state)
 	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_REWARDS_CLAIM, NULL, 0), 0);
 	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_REWARDS_CLAIM, &z, 1), SSP_ERR_PAYLOAD);
 	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_EVIDENCE, NULL, 0), SSP_ERR_PAYLOAD);
-	assert_int_equal(ssp_dpos_payload_decode(&d, 0x49, NULL, 0), SSP_ERR_TXTYPE);
+	assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_EVIDENCE_VOTES, NULL, 0),
+	                 SSP_ERR_PAYLOAD);
+	assert_int_equal(ssp_dpos_payload_decode(&d, 0x4a, NULL, 0), SSP_ERR_TXTYPE);
+	/* vote evidence: name, two votes of 144 bytes */
+	ssp_dpos_payload e;
+	memset(&e, 0, sizeof e);
+	snprintf(e.name, sizeof e.name, "alpha");
+	for (int i = 0; i < 2; i++) {
+		e.vote[i] = (ssp_vote_link){3, {{1}}, 7 + (uint64_t)i, {{2}}};
+		memset(e.vote_sig[i].b, 0x40 + i, SSP_SIG_LEN);
+	}
+	each_prefix_and_trailer_refused(SSP_TX_EVIDENCE_VOTES, &e);
+	e.vote[1].src_height = e.vote[1].tgt_height; /* not a vote anyone signs */
+	refused(SSP_TX_EVIDENCE_VOTES, &e);
+	{
+		ssp_buf vb;
+		ssp_buf_init(&vb, 512);
+		e.vote[1].src_height = 1;
+		ssp_dpos_payload_encode(&vb, SSP_TX_EVIDENCE_VOTES, &e);
+		assert_int_equal(vb.err, 0);
+		assert_int_equal(vb.len, 1 + 5 + 2 * SSP_DPOS_VOTE_LEN);
+		/* the second vote's source height (after name, vote 0) raised to its target's */
+		ssp_le64_put(vb.data + 6 + SSP_DPOS_VOTE_LEN, 8);
+		assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_EVIDENCE_VOTES, vb.data, vb.len),
+		                 SSP_ERR_PAYLOAD);
+		ssp_le64_put(vb.data + 6 + SSP_DPOS_VOTE_LEN, 7);
+		assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_EVIDENCE_VOTES, vb.data, vb.len),
+		                 0);
+		ssp_buf_free(&vb);
+	}
 
 	/* what the encoder refuses to write */
 	static const char *const bad_names[] = {"Alice",
@@ -352,7 +381,8 @@ static void test_payload_codec(void **state)
 	for (uint32_t i = 0; i < v.nvotes && i < SSP_DPOS_VOTES_MAX; i++)
 		snprintf(v.votes[i], sizeof v.votes[i], "d%03u", i);
 	refused(SSP_TX_VOTE, &v);
-	refused(0x49, &none);
+	refused(0x4a, &none);
+	refused(SSP_TX_EVIDENCE_VOTES, &none); /* no name, and 0 -> 0 votes */
 	refused(SSP_TX_EVIDENCE, &none); /* no name, no headers */
 
 	/* what the decoder refuses: hand-made bytes */
@@ -842,10 +872,10 @@ static void test_registered(void **state)
 	for (size_t i = 0; i < nm; i++)
 		found |= mods[i] == &ssp_dpos_module;
 	assert_true(found);
-	assert_int_equal(ssp_dpos_module.ntxtypes, 9);
+	assert_int_equal(ssp_dpos_module.ntxtypes, 10);
 	assert_int_equal(ssp_dpos_module.nmethods, 6);
 	const ssp_txreg *types = ssp_modset_txtypes(t.n.mods, &nt);
-	for (uint16_t id = SSP_TX_DELEGATE_REGISTER; id <= SSP_TX_EVIDENCE; id++) {
+	for (uint16_t id = SSP_TX_DELEGATE_REGISTER; id <= SSP_TX_EVIDENCE_VOTES; id++) {
 		size_t hits = 0;
 		for (size_t i = 0; i < nt; i++)
 			hits += types[i].type->id == id;
@@ -1147,6 +1177,150 @@ static void test_evidence(void **state)
 	for (int i = 0; i < 12; i++)
 		produce(&t);
 	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &a), SSP_ERR_DPOS_BANNED);
+	tnode_close(&t);
+}
+
+/* A vote src -> tgt (ids filled with a and b) signed by k, as a vote evidence half. */
+static void signed_vote(ssp_dpos_payload *p, int i, const fx_key *k, uint64_t src, uint8_t a,
+                        uint64_t tgt, uint8_t b)
+{
+	ssp_hash d;
+	memset(&p->vote[i], 0, sizeof p->vote[i]);
+	p->vote[i].src_height = src;
+	memset(p->vote[i].src_id.b, a, 32);
+	p->vote[i].tgt_height = tgt;
+	memset(p->vote[i].tgt_id.b, b, 32);
+	ssp_vote_digest(&d, FX_CHAIN_ID, &p->vote[i]);
+	assert_int_equal(ssp_sign_digest(&p->vote_sig[i], &k->sk, &d), 0);
+}
+
+/* Vote evidence against name: votes (s0 -> t0, ids 1/1) and (s1 -> t1, ids 1/b1) by k. */
+static int vevidence(tnode *t, const fx_key *reporter, const char *name, const fx_key *k,
+                     uint64_t s0, uint64_t t0, uint64_t s1, uint64_t t1, uint8_t b1)
+{
+	ssp_dpos_payload p;
+	memset(&p, 0, sizeof p);
+	snprintf(p.name, sizeof p.name, "%s", name);
+	signed_vote(&p, 0, k, s0, 1, t0, 1);
+	signed_vote(&p, 1, k, s1, 1, t1, b1);
+	return run(t, reporter, SSP_TX_EVIDENCE_VOTES, &p);
+}
+
+static uint64_t head_height(tnode *t)
+{
+	return ssp_chain_head(t->n.chain)->height;
+}
+
+/*
+ * Two conflicting finality votes signed by a delegate's node key (tx 0x49):
+ * a double vote or a surround vote slashes and bans like two blocks for a
+ * slot; the pair's higher target height is punished once (and never
+ * collides with a slot punished for two blocks); identical, compatible,
+ * forged, foreign and stale votes are refused with nothing written. The
+ * module's supply check runs after every block (produce).
+ */
+static void test_evidence_votes(void **state)
+{
+	(void)state;
+	tnode t;
+	tnode_open(&t);
+	fund(&t, &carol, 300 * COIN);
+	fund(&t, &dave, 100 * COIN);
+	ssp_dpos_payload a = reg("alpha", 1000 * COIN, &carol);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &a), 0);
+	while (head_height(&t) < 12)
+		produce(&t);
+	uint64_t h = head_height(&t);
+
+	/* not evidence */
+	assert_int_equal(vevidence(&t, &bob, "alpha", &carol, h - 3, h - 1, h - 3, h - 1, 1),
+	                 SSP_ERR_DPOS_EVIDENCE); /* one vote twice */
+	assert_int_equal(vevidence(&t, &bob, "alpha", &carol, h - 5, h - 3, h - 3, h - 1, 2),
+	                 SSP_ERR_DPOS_EVIDENCE); /* consecutive votes, no conflict */
+	assert_int_equal(vevidence(&t, &bob, "alpha", &carol, h - 5, h - 2, h - 3, h - 1, 2),
+	                 SSP_ERR_DPOS_EVIDENCE); /* overlapping, not surrounding */
+	assert_int_equal(vevidence(&t, &bob, "alpha", &dave, h - 3, h - 1, h - 3, h - 1, 2),
+	                 SSP_ERR_DPOS_EVIDENCE); /* another key signed */
+	{
+		ssp_dpos_payload p;
+		memset(&p, 0, sizeof p);
+		snprintf(p.name, sizeof p.name, "alpha");
+		signed_vote(&p, 0, &carol, h - 3, 1, h - 1, 1);
+		signed_vote(&p, 1, &carol, h - 3, 1, h - 1, 2);
+		p.vote_sig[1].b[0] ^= 1; /* forged */
+		assert_int_equal(run(&t, &bob, SSP_TX_EVIDENCE_VOTES, &p), SSP_ERR_DPOS_EVIDENCE);
+		signed_vote(&p, 1, &carol, h - 3, 1, h - 1, 2);
+		p.vote[1].tgt_height = h - 2; /* signed for another link */
+		assert_int_equal(run(&t, &bob, SSP_TX_EVIDENCE_VOTES, &p), SSP_ERR_DPOS_EVIDENCE);
+	}
+	assert_int_equal(vevidence(&t, &bob, "nobody", &carol, h - 3, h - 1, h - 3, h - 1, 2),
+	                 SSP_ERR_DPOS_UNKNOWN);
+	assert_true(delegate(&t, "alpha").status == SSP_DELEGATE_REGISTERED &&
+	            delegate(&t, "alpha").slashes == 0);
+
+	/* a double vote at h - 1: 100 SSP of 1000, 50 to bob, banned */
+	uint64_t bob0 = balance(&t, &bob), pool0 = fx_supply(&t.n).pool;
+	assert_int_equal(vevidence(&t, &bob, "alpha", &carol, h - 3, h - 1, h - 3, h - 1, 2), 0);
+	ssp_delegate d = delegate(&t, "alpha");
+	assert_true(d.status == SSP_DELEGATE_BANNED && d.self_stake == 0 && d.slashes == 1);
+	assert_true(balance(&t, &bob) + FEE - bob0 == 50 * COIN);
+	assert_true(fx_supply(&t.n).pool >= pool0 + 50 * COIN);
+	assert_true(self_unlocking(&t, &alice) == 900 * COIN);
+	/* replayed, in the other order, by someone else, or another conflict at that height */
+	assert_int_equal(vevidence(&t, &bob, "alpha", &carol, h - 3, h - 1, h - 3, h - 1, 2),
+	                 SSP_ERR_DPOS_PUNISHED);
+	assert_int_equal(vevidence(&t, &dave, "alpha", &carol, h - 3, h - 1, h - 3, h - 1, 3),
+	                 SSP_ERR_DPOS_PUNISHED);
+	assert_int_equal(vevidence(&t, &dave, "alpha", &carol, h - 6, h - 1, h - 4, h - 2, 2),
+	                 SSP_ERR_DPOS_PUNISHED); /* a surround with the same outer target */
+	assert_true(delegate(&t, "alpha").slashes == 1);
+
+	/* a surround vote (s-6 -> s around s-4 -> s-2): another offence, 10% of 900; then two
+	 * blocks for slot s, the same number: another kind of offence, the keys never collide */
+	uint64_t s = now_slot(&t) - 1;
+	assert_true(s > h);
+	assert_int_equal(vevidence(&t, &bob, "alpha", &carol, s - 6, s, s - 4, s - 2, 2), 0);
+	assert_true(delegate(&t, "alpha").slashes == 2 && self_unlocking(&t, &alice) == 810 * COIN);
+	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s, s, 2, false), 0);
+	d = delegate(&t, "alpha");
+	assert_true(d.slashes == 3 && d.banned_until_slot == UINT64_MAX);
+
+	/* a target height above the chain's is the delegate's signature all the same; a pair
+	 * whose higher target is more than evidence_slots blocks old is refused */
+	ssp_dpos_payload b = reg("beta", 100 * COIN, &dave);
+	assert_int_equal(run(&t, &carol, SSP_TX_DELEGATE_REGISTER, &b), 0);
+	uint64_t hb = head_height(&t);
+	assert_int_equal(vevidence(&t, &bob, "beta", &dave, hb + 5, hb + 9, hb + 6, hb + 9, 1), 0);
+	while (head_height(&t) <= EVIDENCE_SLOTS + 3)
+		produce(&t);
+	/* the tx's block is head + 1: a higher target below head + 1 - window is stale */
+	uint64_t old = head_height(&t) + 1 - EVIDENCE_SLOTS - 1;
+	assert_int_equal(vevidence(&t, &bob, "beta", &dave, old - 2, old, old - 1, old, 2),
+	                 SSP_ERR_DPOS_EVIDENCE);
+	old = head_height(&t) + 1 - EVIDENCE_SLOTS; /* that block was made: the oldest in it */
+	assert_int_equal(vevidence(&t, &bob, "beta", &dave, old - 2, old, old - 1, old, 2), 0);
+	assert_true(delegate(&t, "beta").slashes == 2);
+	tnode_close(&t);
+}
+
+/* ssp_dpos_delegate_by_key: the delegate whose node key it is, a registered one first. */
+static void test_delegate_by_key(void **state)
+{
+	(void)state;
+	tnode t;
+	tnode_open(&t);
+	fund(&t, &carol, 1000 * COIN);
+	ssp_dpos_payload a = reg("alpha", 100 * COIN, &dave), c = reg("gamma", 100 * COIN, &dave);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &a), 0);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_UNREGISTER, &none), 0);
+	assert_int_equal(run(&t, &carol, SSP_TX_DELEGATE_REGISTER, &c), 0);
+	ssp_txn *rt;
+	ssp_delegate d;
+	assert_int_equal(ssp_store_read(t.n.store, &rt), 0);
+	assert_int_equal(ssp_dpos_delegate_by_key(t.n.chain, rt, &dave.pk, &d), 0);
+	assert_string_equal(d.name, "gamma");
+	assert_int_equal(ssp_dpos_delegate_by_key(t.n.chain, rt, &bob.pk, &d), SSP_ERR_NOTFOUND);
+	ssp_txn_end(rt);
 	tnode_close(&t);
 }
 
@@ -1693,6 +1867,8 @@ int main(void)
 	    cmocka_unit_test(test_emission),
 	    cmocka_unit_test(test_rewards),
 	    cmocka_unit_test(test_evidence),
+	    cmocka_unit_test(test_evidence_votes),
+	    cmocka_unit_test(test_delegate_by_key),
 	    cmocka_unit_test(test_registered),
 	    cmocka_unit_test(test_sets),
 	    cmocka_unit_test(test_set_codec),
