@@ -1,9 +1,10 @@
 /*
  * fuzz_dpos_payload.c — libFuzzer harness for the staking module's payload
  * decoder (proto layer; ssp/proto_dpos.h): the first byte picks the type,
- * 0x40 + b % 9, and the rest is decoded as it and as every other staking
+ * 0x40 + b % 10, and the rest is decoded as it and as every other staking
  * type. On success the decoded fields keep their promises (names and URL
- * valid, key parsed, amounts in range, at most 30 votes) and the encoder
+ * valid, key parsed, amounts in range, at most 30 votes, each evidence vote's
+ * source below its target) and the encoder
  * gives back exactly the input (one byte string per payload). Any
  * violation aborts.
  */
@@ -56,6 +57,12 @@ static void round_trip(uint16_t type, const uint8_t *p, size_t n)
 			      ssp_header_decode(&h, d.header[i], d.header_len[i]) == 0);
 		}
 		break;
+	case SSP_TX_EVIDENCE_VOTES:
+		check(ssp_dpos_name_valid(d.name, strlen(d.name)));
+		check(n == 1 + strlen(d.name) + 2 * SSP_DPOS_VOTE_LEN);
+		for (int i = 0; i < 2; i++)
+			check(d.vote[i].src_height < d.vote[i].tgt_height);
+		break;
 	default:
 		check(n == 0);
 		break;
@@ -70,11 +77,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	ssp_dpos_payload d;
 	if (size == 0) return 0;
-	uint16_t type = (uint16_t)(SSP_TX_DELEGATE_REGISTER + data[0] % 9);
+	uint16_t type = (uint16_t)(SSP_TX_DELEGATE_REGISTER + data[0] % 10);
 	round_trip(type, data + 1, size - 1);
-	for (uint16_t other = SSP_TX_DELEGATE_REGISTER; other <= SSP_TX_EVIDENCE; other++)
+	for (uint16_t other = SSP_TX_DELEGATE_REGISTER; other <= SSP_TX_EVIDENCE_VOTES; other++)
 		if (other != type) round_trip(other, data + 1, size - 1);
 	check(ssp_dpos_payload_decode(&d, SSP_TX_TRANSFER, data, size) == SSP_ERR_TXTYPE);
-	check(ssp_dpos_payload_decode(&d, SSP_TX_EVIDENCE + 1, data, size) == SSP_ERR_TXTYPE);
+	check(ssp_dpos_payload_decode(&d, SSP_TX_EVIDENCE_VOTES + 1, data, size) == SSP_ERR_TXTYPE);
 	return 0;
 }
