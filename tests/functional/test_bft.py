@@ -316,6 +316,10 @@ def test():
             check(n.rpc("chain_getBlock", {"height": fh})["id"] in ids,
                   "final block %d is still on %s" % (fh, n.name))
     net.check_logs()
+    for n in (n0, n1, n2):  # what each honest node reported, for the log
+        for line in n.logtext().splitlines():
+            if "[evidence]" in line:
+                print("   %s: %s" % (n.name, line.split("[evidence] ", 1)[-1]))
     return "BFT testnet: lag median %d, %d QCs verified, evidence %s, height %d" % (
         lags[len(lags) // 2], qcs, ev, h2)
 
