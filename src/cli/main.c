@@ -341,12 +341,13 @@ static const opt_doc opt_docs[] = {
     {"key new", "type", "TYPE", "ed25519 or p256 (default ed25519)"},
     {"key import", "name", "NAME", "key name for the imported key (required)"},
     {"key import", "pem", "FILE", "PKCS#8 PEM private key, - for stdin (required)"},
-    {"delegate evidence", "delegate", "NAME", "the delegate that signed both blocks (required)"},
+    {"delegate evidence", "delegate", "NAME", "the delegate that signed both blocks or votes (required)"},
     {"delegate evidence", "header", "HEX",
-     "an encoded header (chain_getHeader's raw); give two, of one slot"},
+     "an encoded header (chain_getHeader's raw); give two, of one slot (required: two "
+     "--header or two --vote)"},
     {"delegate evidence", "vote", "HEX",
      "a signed vote: u64 source height | source id | u64 target height | target id | sig[64] "
-     "(144 bytes); give two that conflict"},
+     "(144 bytes); give two that conflict (required: two --vote or two --header)"},
     {"key export", "yes", NULL, "really print the secret key, unencrypted (required)"},
     {"contract query", "from", "ADDRESS|NAME", "the caller the function sees (default: none)"},
     {"contract query", "args", "JSON-ARRAY", "the function's arguments (default [])"},
