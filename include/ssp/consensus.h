@@ -200,10 +200,10 @@ void ssp_bftc_info(const ssp_bftc *b, ssp_bftc_stats *out);
  * complete is false when a half was no longer kept (nothing to submit).
  */
 typedef struct {
-	uint8_t kind;   /* SSP_BFT_EV_DOUBLE_BLOCK, _DOUBLE_VOTE or _SURROUND */
-	bool complete;  /* both halves below are filled */
-	ssp_pubkey key; /* the offender's key */
-	uint64_t slot;  /* DOUBLE_BLOCK: the slot */
+	uint8_t kind;       /* SSP_BFT_EV_DOUBLE_BLOCK, _DOUBLE_VOTE or _SURROUND */
+	bool complete;      /* both halves below are filled */
+	ssp_pubkey key;     /* the offender's key */
+	uint64_t slot;      /* DOUBLE_BLOCK: the slot */
 	uint8_t *header[2]; /* DOUBLE_BLOCK: the two encoded signed headers (malloc'd) */
 	size_t header_len[2];
 	ssp_vote_link vote[2]; /* votes: the two links (vote[0] the earlier seen) */

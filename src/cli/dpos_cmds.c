@@ -350,15 +350,17 @@ int cli_cmd_delegate_evidence(cli_ctx *c, const cli_args *a)
 	for (int i = 0; votes && i < 2; i++) {
 		uint8_t v[SSP_DPOS_VOTE_LEN];
 		size_t n = 0, vl = strlen(a->multi[i]);
-		if (sodium_hex2bin(v, sizeof v, a->multi[i], vl, NULL, &n, NULL) ||
-		    n != sizeof v || vl != 2 * sizeof v)
-			return cli_usage("delegate evidence: --vote is not 144 bytes in hex (link and "
-			                 "signature)");
+		if (sodium_hex2bin(v, sizeof v, a->multi[i], vl, NULL, &n, NULL) || n != sizeof v ||
+		    vl != 2 * sizeof v)
+			return cli_usage(
+			    "delegate evidence: --vote is not 144 bytes in hex (link and "
+			    "signature)");
 		ssp_vote_link_decode(&p.vote[i], v);
 		memcpy(p.vote_sig[i].b, v + SSP_VOTE_LINK_LEN, SSP_SIG_LEN);
 		if (p.vote[i].src_height >= p.vote[i].tgt_height)
-			return cli_usage("delegate evidence: a --vote's source height must be below its "
-			                 "target height");
+			return cli_usage(
+			    "delegate evidence: a --vote's source height must be below its "
+			    "target height");
 	}
 	for (int i = 0; !votes && i < 2; i++) {
 		size_t hl = strlen(a->multi[i]), n = 0;
@@ -374,8 +376,8 @@ int cli_cmd_delegate_evidence(cli_ctx *c, const cli_args *a)
 		p.header_len[i] = (uint32_t)n;
 	}
 	if ((rc = begin(c, &s, a, "delegate evidence"))) goto out;
-	rc = send(c, &s, a, "delegate evidence", votes ? SSP_TX_EVIDENCE_VOTES : SSP_TX_EVIDENCE, &p,
-	          json_pack("{s:s}", "delegate", name));
+	rc = send(c, &s, a, "delegate evidence", votes ? SSP_TX_EVIDENCE_VOTES : SSP_TX_EVIDENCE,
+	          &p, json_pack("{s:s}", "delegate", name));
 	cli_tx_end(&s);
 out:
 	free(h[0]);

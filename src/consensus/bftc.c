@@ -112,8 +112,9 @@ static void link_get(const uint8_t *p, ssp_bft_ref *src, ssp_bft_ref *tgt)
 static void vote_digest(const ssp_bftc *b, ssp_hash *d, const ssp_bft_ref *src,
                         const ssp_bft_ref *tgt)
 {
+	/* ssp/proto.h: the staking module checks vote evidence with the same digest */
 	ssp_vote_link l = {src->height, src->id, tgt->height, tgt->id};
-	ssp_vote_digest(d, ssp_genesis_chain_id(b->g), &l); /* ssp/proto.h: the module checks it too */
+	ssp_vote_digest(d, ssp_genesis_chain_id(b->g), &l);
 }
 
 static bool bit_get(const uint64_t *bits, uint32_t i)

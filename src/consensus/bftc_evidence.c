@@ -124,8 +124,8 @@ static ev_voter *voter_find(const bftc_ev *e, const ssp_pubkey *key)
 	return NULL;
 }
 
-void bftc_ev_vote(bftc_ev *e, const ssp_pubkey *key, const ssp_bft_ref *src,
-                  const ssp_bft_ref *tgt, const ssp_sig *sig)
+void bftc_ev_vote(bftc_ev *e, const ssp_pubkey *key, const ssp_bft_ref *src, const ssp_bft_ref *tgt,
+                  const ssp_sig *sig)
 {
 	if (!e) return;
 	ssp_vote_link l = {src->height, src->id, tgt->height, tgt->id};

@@ -20,8 +20,8 @@ void bftc_ev_free(bftc_ev *e);
 /* A header whose producer signature was verified (id its block id); copied. */
 void bftc_ev_header(bftc_ev *e, const ssp_header *h, const ssp_hash *id);
 /* A vote signature verified under key (a vote or one bit of a QC); copied. */
-void bftc_ev_vote(bftc_ev *e, const ssp_pubkey *key, const ssp_bft_ref *src,
-                  const ssp_bft_ref *tgt, const ssp_sig *sig);
+void bftc_ev_vote(bftc_ev *e, const ssp_pubkey *key, const ssp_bft_ref *src, const ssp_bft_ref *tgt,
+                  const ssp_sig *sig);
 /* Evidence the machine popped: its material is looked up and the result queued. */
 void bftc_ev_found(bftc_ev *e, const ssp_bft_evidence *ev);
 /* The oldest queued evidence (ownership of its headers passes to *out). */

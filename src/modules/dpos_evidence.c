@@ -172,14 +172,15 @@ int dpos_evidence_votes_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_pay
 	if (ssp_votes_conflict(&p->vote[0], &p->vote[1]) == SSP_VOTES_NONE)
 		return SSP_ERR_DPOS_EVIDENCE;
 	uint64_t hi = p->vote[0].tgt_height > p->vote[1].tgt_height ? p->vote[0].tgt_height
-	                                                              : p->vote[1].tgt_height;
+	                                                            : p->vote[1].tgt_height;
 	if (hi < c->height && c->height - hi > ssp_genesis_dpos(dc->g)->evidence_slots)
 		return SSP_ERR_DPOS_EVIDENCE; /* too old to be punished */
 	const char *chain_id = ssp_genesis_chain_id(dc->g);
 	for (int i = 0; i < 2; i++) {
 		ssp_hash dg;
 		ssp_vote_digest(&dg, chain_id, &p->vote[i]);
-		if (ssp_verify_digest(&d.node_key, &dg, &p->vote_sig[i])) return SSP_ERR_DPOS_EVIDENCE;
+		if (ssp_verify_digest(&d.node_key, &dg, &p->vote_sig[i]))
+			return SSP_ERR_DPOS_EVIDENCE;
 	}
 	uint8_t k[SSP_ADDR_LEN + 1 + 8];
 	memcpy(k, d.account.b, SSP_ADDR_LEN);

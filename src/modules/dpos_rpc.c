@@ -236,11 +236,11 @@ static int visit_evidence(void *arg, const void *k, size_t kl, const void *v, si
 		l->err = rc == SSP_ERR_NOTFOUND ? SSP_ERR_DBCORRUPT : rc;
 		return 1;
 	}
-	json_t *j = json_pack(
-	    "{s:s, s:o, s:s, s:I, s:I}", "delegate", d.name, "address", modrpc_jaddr(l->env, &a),
-	    "kind", votes ? "votes" : "blocks", votes ? "target_height" : "slot",
-	    (json_int_t)ssp_be64_get((const uint8_t *)k + kl - 8), "height",
-	    (json_int_t)ssp_le64_get(v));
+	json_t *j = json_pack("{s:s, s:o, s:s, s:I, s:I}", "delegate", d.name, "address",
+	                      modrpc_jaddr(l->env, &a), "kind", votes ? "votes" : "blocks",
+	                      votes ? "target_height" : "slot",
+	                      (json_int_t)ssp_be64_get((const uint8_t *)k + kl - 8), "height",
+	                      (json_int_t)ssp_le64_get(v));
 	if (!j || json_array_append_new(l->items, j)) {
 		l->err = SSP_ERR_NOMEM;
 		return 1;

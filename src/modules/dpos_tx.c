@@ -106,11 +106,11 @@ static json_t *dpos_json(const ssp_tx *tx, const char *hrp)
 			char src[65], tgt[65];
 			sodium_bin2hex(src, sizeof src, p.vote[i].src_id.b, 32);
 			sodium_bin2hex(tgt, sizeof tgt, p.vote[i].tgt_id.b, 32);
-			json_array_append_new(
-			    vs, json_pack("{s:I, s:s, s:I, s:s}", "source_height",
-			                  (json_int_t)p.vote[i].src_height, "source_id", src,
-			                  "target_height", (json_int_t)p.vote[i].tgt_height, "target_id",
-			                  tgt));
+			json_array_append_new(vs, json_pack("{s:I, s:s, s:I, s:s}", "source_height",
+			                                    (json_int_t)p.vote[i].src_height,
+			                                    "source_id", src, "target_height",
+			                                    (json_int_t)p.vote[i].tgt_height,
+			                                    "target_id", tgt));
 		}
 		json_object_set_new(j, "votes", vs ? vs : json_null());
 		break;
@@ -146,6 +146,6 @@ static const ssp_txtype t_evidence = DPOS_TYPE(SSP_TX_EVIDENCE, "evidence");
 static const ssp_txtype t_evidence_votes = DPOS_TYPE(SSP_TX_EVIDENCE_VOTES, "evidence_votes");
 
 const ssp_txtype *const ssp_dpos_txtypes[DPOS_NTXTYPES] = {
-    &t_register, &t_update, &t_unregister, &t_stake, &t_unstake, &t_vote, &t_withdraw, &t_claim,
-    &t_evidence, &t_evidence_votes,
+    &t_register, &t_update,   &t_unregister, &t_stake,    &t_unstake,
+    &t_vote,     &t_withdraw, &t_claim,      &t_evidence, &t_evidence_votes,
 };

@@ -27,10 +27,10 @@
 #include "ssp/dpos.h"
 
 #define LOG "evidence"
-#define EV_DONE 256    /* offences handled, remembered */
-#define EV_LOGGED 64   /* keys of non-delegates already logged */
-#define EV_PENDING 64  /* delegates with a report in the mempool */
-#define EV_EXPIRY 600  /* blocks a report may wait for inclusion */
+#define EV_DONE 256   /* offences handled, remembered */
+#define EV_LOGGED 64  /* keys of non-delegates already logged */
+#define EV_PENDING 64 /* delegates with a report in the mempool */
+#define EV_EXPIRY 600 /* blocks a report may wait for inclusion */
 
 typedef struct {
 	ssp_pubkey key;
@@ -59,7 +59,8 @@ static bool key_eq(const ssp_pubkey *a, const ssp_pubkey *b)
 static bool offence_done(struct ssp_node_ev *e, const ev_offence *o)
 {
 	for (size_t i = 0; i < e->ndone; i++)
-		if (e->done[i].tag == o->tag && e->done[i].at == o->at && key_eq(&e->done[i].key, &o->key))
+		if (e->done[i].tag == o->tag && e->done[i].at == o->at &&
+		    key_eq(&e->done[i].key, &o->key))
 			return true;
 	return false;
 }
@@ -83,8 +84,10 @@ static void note_not_delegate(ssp_node *n, const ssp_pubkey *k)
 	if (e->nlogged < EV_LOGGED) e->nlogged++;
 	char t[96];
 	ssp_pubkey_text(t, sizeof t, k);
-	SSP_LOGW(LOG, "key %s equivocated but is no registered delegate's node key: nothing to "
-	              "slash (not reported)", t);
+	SSP_LOGW(LOG,
+	         "key %s equivocated but is no registered delegate's node key: nothing to "
+	         "slash (not reported)",
+	         t);
 }
 
 /* A report against this delegate is still in the mempool. */
@@ -118,7 +121,8 @@ static int submit(ssp_node *n, const ssp_bftc_evidence *x, const ssp_delegate *d
 	int rc;
 	memset(&p, 0, sizeof p);
 	snprintf(p.name, sizeof p.name, "%s", d->name);
-	uint16_t type = x->kind == SSP_BFT_EV_DOUBLE_BLOCK ? SSP_TX_EVIDENCE : SSP_TX_EVIDENCE_VOTES;
+	uint16_t type =
+	    x->kind == SSP_BFT_EV_DOUBLE_BLOCK ? SSP_TX_EVIDENCE : SSP_TX_EVIDENCE_VOTES;
 	for (int i = 0; i < 2; i++) {
 		p.header[i] = x->header[i];
 		p.header_len[i] = (uint32_t)x->header_len[i];
@@ -158,26 +162,31 @@ static void handle(ssp_node *n, const ssp_bftc_evidence *x)
 	char kt[96];
 	ssp_pubkey_text(kt, sizeof kt, &x->key);
 	if (!x->complete) {
-		SSP_LOGW(LOG, "%s by %s: its signed halves are no longer kept: not reported", what, kt);
+		SSP_LOGW(LOG, "%s by %s: its signed halves are no longer kept: not reported", what,
+		         kt);
 		atomic_fetch_add(&n->ev_failed, 1);
 		return;
 	}
 	if (n->producing && key_eq(&x->key, &n->producer_pub)) {
 		if (!e->warned_self)
-			SSP_LOGE(LOG, "%s by THIS node's producer key: another node runs with the same "
-			              "key (a failover copy?) — stop one of them", what);
+			SSP_LOGE(LOG,
+			         "%s by THIS node's producer key: another node runs with the same "
+			         "key (a failover copy?) — stop one of them",
+			         what);
 		e->warned_self = true;
 		return;
 	}
 	ev_offence o = {.key = x->key, .tag = x->kind == SSP_BFT_EV_DOUBLE_BLOCK ? 'B' : 'V'};
-	o.at = o.tag == 'B' ? x->slot
-	                    : (x->vote[0].tgt_height > x->vote[1].tgt_height ? x->vote[0].tgt_height
-	                                                                      : x->vote[1].tgt_height);
+	o.at = o.tag == 'B'
+	           ? x->slot
+	           : (x->vote[0].tgt_height > x->vote[1].tgt_height ? x->vote[0].tgt_height
+	                                                            : x->vote[1].tgt_height);
 	if (offence_done(e, &o)) return;
 	offence_mark(e, &o);
 	if (!n->has_reporter) {
 		if (!e->warned_no_reporter)
-			SSP_LOGW(LOG, "%s by %s: no reporter key (--reporter-key FILE): not reported",
+			SSP_LOGW(LOG,
+			         "%s by %s: no reporter key (--reporter-key FILE): not reported",
 			         what, kt);
 		e->warned_no_reporter = true;
 		atomic_fetch_add(&n->ev_failed, 1);
@@ -195,20 +204,22 @@ static void handle(ssp_node *n, const ssp_bftc_evidence *x)
 		return;
 	}
 	if (rc) {
-		SSP_LOGW(LOG, "%s by %s: cannot read the delegates: %s", what, kt, ssp_strerror(rc));
+		SSP_LOGW(LOG, "%s by %s: cannot read the delegates: %s", what, kt,
+		         ssp_strerror(rc));
 		atomic_fetch_add(&n->ev_failed, 1);
 		return;
 	}
 	if (d.status == SSP_DELEGATE_BANNED || report_pending(n, &d.account)) {
 		SSP_LOGI(LOG, "%s by delegate %s: %s: not reported again", what, d.name,
-		         d.status == SSP_DELEGATE_BANNED ? "already banned" : "a report is pending");
+		         d.status == SSP_DELEGATE_BANNED ? "already banned"
+		                                         : "a report is pending");
 		return;
 	}
 	ssp_hash txid;
 	rc = submit(n, x, &d, &txid);
 	if (rc) {
-		SSP_LOGW(LOG, "%s by delegate %s: the evidence tx was not admitted: %s", what, d.name,
-		         ssp_strerror(rc));
+		SSP_LOGW(LOG, "%s by delegate %s: the evidence tx was not admitted: %s", what,
+		         d.name, ssp_strerror(rc));
 		atomic_fetch_add(&n->ev_failed, 1);
 		return;
 	}

@@ -35,8 +35,10 @@ static void test_same_rule(void **state)
 			}
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < n; j++) {
-			ssp_bft_vote a = {7, {l[i].src_height, l[i].src_id}, {l[i].tgt_height, l[i].tgt_id}};
-			ssp_bft_vote b = {7, {l[j].src_height, l[j].src_id}, {l[j].tgt_height, l[j].tgt_id}};
+			ssp_bft_vote a = {
+			    7, {l[i].src_height, l[i].src_id}, {l[i].tgt_height, l[i].tgt_id}};
+			ssp_bft_vote b = {
+			    7, {l[j].src_height, l[j].src_id}, {l[j].tgt_height, l[j].tgt_id}};
 			int want = (int)ssp_bft_votes_conflict(&a, &b);
 			int got = (int)ssp_votes_conflict(&l[i], &l[j]);
 			assert_int_equal(got, want);

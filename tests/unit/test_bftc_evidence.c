@@ -197,8 +197,7 @@ static void test_queue_and_voters_bounded(void **state)
 	assert_true(bftc_ev_take(e, &x) && !x.complete);
 	ssp_bftc_evidence_clear(&x);
 	/* left queued: freed with the store */
-	bftc_ev_found(e, &(ssp_bft_evidence){.kind = SSP_BFT_EV_DOUBLE_BLOCK,
-	                                     .block = {ia, ib}});
+	bftc_ev_found(e, &(ssp_bft_evidence){.kind = SSP_BFT_EV_DOUBLE_BLOCK, .block = {ia, ib}});
 	bftc_ev_free(e);
 	bftc_ev_free(NULL);
 }

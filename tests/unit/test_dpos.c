@@ -335,11 +335,12 @@ static void test_payload_codec(void **state)
 		assert_int_equal(vb.len, 1 + 5 + 2 * SSP_DPOS_VOTE_LEN);
 		/* the second vote's source height (after name, vote 0) raised to its target's */
 		ssp_le64_put(vb.data + 6 + SSP_DPOS_VOTE_LEN, 8);
-		assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_EVIDENCE_VOTES, vb.data, vb.len),
-		                 SSP_ERR_PAYLOAD);
+		assert_int_equal(
+		    ssp_dpos_payload_decode(&d, SSP_TX_EVIDENCE_VOTES, vb.data, vb.len),
+		    SSP_ERR_PAYLOAD);
 		ssp_le64_put(vb.data + 6 + SSP_DPOS_VOTE_LEN, 7);
-		assert_int_equal(ssp_dpos_payload_decode(&d, SSP_TX_EVIDENCE_VOTES, vb.data, vb.len),
-		                 0);
+		assert_int_equal(
+		    ssp_dpos_payload_decode(&d, SSP_TX_EVIDENCE_VOTES, vb.data, vb.len), 0);
 		ssp_buf_free(&vb);
 	}
 
