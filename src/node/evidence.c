@@ -13,11 +13,13 @@
  * A key that no delegate has (a genesis producer that never registered) is
  * logged once and counted. Once per offence (a slot, or the higher target
  * height of two votes; remembered for the last EV_DONE offences), and not
- * while this node's earlier report against the same delegate is pending or
- * once the delegate is banned: a failover copy running for a minute signs
+ * while a report against the same delegate is in the mempool (this node's,
+ * or one a peer or an RPC client sent: ssp_node_evidence_seen) or once the
+ * delegate is banned: a failover copy running for a minute signs
  * dozens of conflicting blocks and votes, and one incident costs one slash
  * (anyone may submit the other offences by hand; the chain takes each once).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,13 @@ struct ssp_node_ev {
 	} pending[EV_PENDING];
 	size_t npending, next_pending;
 	bool warned_no_reporter, warned_self;
+	/* evidence txs others sent (peers, RPC), noted on the loop thread: under mu */
+	pthread_mutex_t mu;
+	struct {
+		char name[SSP_DPOS_NAME_MAX + 1];
+		ssp_hash txid;
+	} others[EV_PENDING];
+	size_t nothers, next_other;
 };
 
 static bool key_eq(const ssp_pubkey *a, const ssp_pubkey *b)
@@ -90,15 +99,36 @@ static void note_not_delegate(ssp_node *n, const ssp_pubkey *k)
 	         t);
 }
 
-/* A report against this delegate is still in the mempool. */
-static bool report_pending(ssp_node *n, const ssp_addr *delegate)
+/* A report against this delegate (this node's, or one a peer sent) is in the mempool. */
+static bool report_pending(ssp_node *n, const ssp_delegate *d)
 {
 	struct ssp_node_ev *e = n->ev;
 	for (size_t i = 0; i < e->npending; i++)
-		if (!memcmp(e->pending[i].delegate.b, delegate->b, SSP_ADDR_LEN) &&
+		if (!memcmp(e->pending[i].delegate.b, d->account.b, SSP_ADDR_LEN) &&
 		    ssp_mempool_has(n->mempool, &e->pending[i].txid))
 			return true;
-	return false;
+	bool found = false;
+	pthread_mutex_lock(&e->mu);
+	for (size_t i = 0; i < e->nothers && !found; i++)
+		found = !strcmp(e->others[i].name, d->name) &&
+		        ssp_mempool_has(n->mempool, &e->others[i].txid);
+	pthread_mutex_unlock(&e->mu);
+	return found;
+}
+
+void ssp_node_evidence_seen(ssp_node *n, const ssp_tx *tx)
+{
+	ssp_dpos_payload p;
+	struct ssp_node_ev *e = n->ev;
+	if (!e || (tx->type != SSP_TX_EVIDENCE && tx->type != SSP_TX_EVIDENCE_VOTES) ||
+	    ssp_dpos_payload_decode(&p, tx->type, tx->payload, tx->payload_len))
+		return;
+	pthread_mutex_lock(&e->mu);
+	snprintf(e->others[e->next_other].name, sizeof e->others[0].name, "%s", p.name);
+	e->others[e->next_other].txid = tx->txid;
+	e->next_other = (e->next_other + 1) % EV_PENDING;
+	if (e->nothers < EV_PENDING) e->nothers++;
+	pthread_mutex_unlock(&e->mu);
 }
 
 static void report_add(ssp_node *n, const ssp_addr *delegate, const ssp_hash *txid)
@@ -209,7 +239,7 @@ static void handle(ssp_node *n, const ssp_bftc_evidence *x)
 		atomic_fetch_add(&n->ev_failed, 1);
 		return;
 	}
-	if (d.status == SSP_DELEGATE_BANNED || report_pending(n, &d.account)) {
+	if (d.status == SSP_DELEGATE_BANNED || report_pending(n, &d)) {
 		SSP_LOGI(LOG, "%s by delegate %s: %s: not reported again", what, d.name,
 		         d.status == SSP_DELEGATE_BANNED ? "already banned"
 		                                         : "a report is pending");
@@ -243,11 +273,13 @@ void ssp_node_evidence_step(ssp_node *n)
 int ssp_node_evidence_init(ssp_node *n)
 {
 	if (!(n->ev = calloc(1, sizeof *n->ev))) return SSP_ERR_NOMEM;
+	pthread_mutex_init(&n->ev->mu, NULL);
 	return 0;
 }
 
 void ssp_node_evidence_free(ssp_node *n)
 {
+	if (n->ev) pthread_mutex_destroy(&n->ev->mu);
 	free(n->ev);
 	n->ev = NULL;
 	ssp_seckey_wipe(&n->reporter);

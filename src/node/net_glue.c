@@ -87,6 +87,7 @@ static int cb_tx(void *ctx, const uint8_t *raw, size_t len, ssp_hash *txid, bool
 		return rc;
 	}
 	rc = ssp_mempool_add_checked(n->mempool, &tx, verified, txid);
+	if (!rc) ssp_node_evidence_seen(n, &tx); /* a peer reported someone: not again */
 	if (rc == SSP_ERR_BADSIG) *fault = true;
 	atomic_fetch_add(rc ? &n->txs_rejected : &n->txs_admitted, 1);
 	return rc;

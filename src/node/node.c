@@ -583,6 +583,7 @@ static void run_job(ssp_node *n, job *j)
 			else
 				atomic_fetch_add(&n->txs_admitted, 1);
 			if (!t->err && n->net) ssp_net_tx_added(n->net, t->raw, t->len, &t->txid);
+			if (!t->err) ssp_node_evidence_seen(n, &t->tx);
 		}
 		ssp_node_notify_admitted(n, j);
 		break;

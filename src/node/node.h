@@ -256,6 +256,9 @@ SSP_WUR int ssp_node_evidence_init(ssp_node *n);
 void ssp_node_evidence_free(ssp_node *n);
 /* Chain thread, after each consensus step: turns the evidence found into slashing txs. */
 void ssp_node_evidence_step(ssp_node *n);
+/* Any thread: tx was admitted to the mempool from a peer or RPC; an evidence tx among
+ * them keeps this node from reporting the same delegate again while it is pending. */
+void ssp_node_evidence_seen(ssp_node *n, const ssp_tx *tx);
 
 /* The RPC method table (rpc_methods.c). */
 const ssp_rpc_method *ssp_node_methods(size_t *n);

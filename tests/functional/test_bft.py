@@ -239,10 +239,12 @@ def test():
         log.close()
     ev = [metric(n, "ssp_bft_evidence_total") for n in (n0, n1, n2)]
     check(any(e > 0 for e in ev), "the double signing was seen as evidence: %s" % ev)
+    t_seen = time.time()
 
     # the honest nodes submitted the evidence themselves; it lands and slashes node3
     wait_for(lambda: n0.rpc("dpos_getDelegate", {"name": "node3"})["status"] == "banned", 30,
              "an evidence tx from the honest nodes to ban node3")
+    t_banned = time.time()
     sub = [metric(n, "ssp_bft_evidence_submitted_total") for n in (n0, n1, n2)]
     check(sum(sub) > sub0 and sub0 == 0, "evidence txs submitted by the honest nodes: %s" % sub)
     check(n0.rpc("chain_getInfo")["consensus"]["evidence_submitted"] == sub[0],
@@ -307,7 +309,8 @@ def test():
                 ok=False)
     check(r.returncode != 0 and "already punished" in r.stderr,
           "the same %s again is refused: %s" % (t["type"], (r.stderr or r.stdout).strip()[-80:]))
-    print("   double signing to slash and refusal: %.1f s" % (time.time() - t_twin))
+    print("   double signing: seen after %.1f s, banned %.1f s later, final and refused %.1f s "
+          "later" % (t_seen - t_twin, t_banned - t_seen, time.time() - t_banned))
     try:
         h2 = net.wait_converged(timeout=60, min_height=h + 5)
     except Failure:
