@@ -772,17 +772,17 @@ json_t *ssp_node_consensus_json(ssp_node *n)
 	if (!n->bft)
 		return json_pack("{s:s, s:I}", "kind", n->rr ? "round-robin" : "single",
 		                 "producers", (json_int_t)(n->nproducers ? n->nproducers : 1));
-	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:I, s:I}", "kind", "bft",
-	                 "producers", (json_int_t)n->nproducers, "justified_height",
-	                 (json_int_t)atomic_load(&n->bft_justified), "final_height",
-	                 (json_int_t)atomic_load(&n->bft_final), "votes", "received",
-	                 (json_int_t)atomic_load(&n->bft_votes_ok), "refused",
-	                 (json_int_t)atomic_load(&n->bft_votes_bad), "made",
-	                 (json_int_t)atomic_load(&n->bft_votes_made), "qcs_made",
-	                 (json_int_t)atomic_load(&n->bft_qcs), "evidence_seen",
-	                 (json_int_t)atomic_load(&n->bft_evidence), "evidence_submitted",
-	                 (json_int_t)atomic_load(&n->ev_submitted), "evidence_failed",
-	                 (json_int_t)atomic_load(&n->ev_failed));
+	json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:I, s:I, s:I, s:I}", "kind",
+	                      "bft", "producers", (json_int_t)n->nproducers, "justified_height",
+	                      (json_int_t)atomic_load(&n->bft_justified), "final_height",
+	                      (json_int_t)atomic_load(&n->bft_final), "votes", "received",
+	                      (json_int_t)atomic_load(&n->bft_votes_ok), "refused",
+	                      (json_int_t)atomic_load(&n->bft_votes_bad), "made",
+	                      (json_int_t)atomic_load(&n->bft_votes_made), "qcs_made",
+	                      (json_int_t)atomic_load(&n->bft_qcs), "evidence_seen",
+	                      (json_int_t)atomic_load(&n->bft_evidence), "evidence_submitted",
+	                      (json_int_t)atomic_load(&n->ev_submitted), "evidence_failed",
+	                      (json_int_t)atomic_load(&n->ev_failed));
 	/* the hash onions' length (genesis "bft"): what `ssp delegate register` commits to */
 	if (j && ssp_genesis_bft(n->genesis, NULL, &layers))
 		json_object_set_new(j, "onion_layers", json_integer((json_int_t)layers));
