@@ -14,7 +14,8 @@ the metrics and the blocks' own bytes:
 - kill -9 of one producer: the other three (a quorum) keep finalising; it
   restarts, catches up and votes again;
 - double signing (a copy of a producer's datadir and key run as a second
-  node, the producer first registered as a delegate with that node key):
+  node; the producer's key is a registered delegate's node key: the genesis
+  delegate's that `ssp testnet up` makes, else one registered by the test):
   the honest nodes see the equivocation (ssp_bft_evidence_total) and submit
   the evidence tx themselves (no tx from the test), which slashes 10% of the
   delegate's self-stake per offence punished, half to the reporting node's
@@ -187,21 +188,31 @@ def test():
     wait_for(lambda: n3.rpc("chain_getInfo")["consensus"]["votes"]["made"] > made, 20,
              "the restarted producer to vote again")
 
-    # double signing. First node3's key becomes a registered delegate's node key (the
-    # dev account registers it), and the other producers' accounts get SSP for fees: they
-    # report what they see, signed with their producer keys.
+    # double signing. node3's key must be a registered delegate's node key: the genesis
+    # delegate whose node key it is (ssp testnet up makes the producers genesis delegates),
+    # else one the dev account registers now. The other producers' accounts need SSP for
+    # fees: they report what they see, signed with their producer keys.
     dev = Cli(bindir, n0, os.path.join(net.dir, "keys"))
     ks = {k["name"]: k for k in dev.run("key", "list")}
-    stake = Decimal(genesis.get("dpos", {}).get("min_self_stake", "100")) * 10
-    dev.run("delegate", "register", "--from", "dev", "--name", "node3", "--self-stake",
-            str(stake), "--node-key", "%s:%s" % (ks["node3"]["type"], ks["node3"]["pubkey"]), "--wait")
-    d3 = n0.rpc("dpos_getDelegate", {"name": "node3"})
-    check(d3["status"] == "registered" and Decimal(d3["self_stake"]) == stake,
-          "node3's key registered as delegate node3's node key (self-stake %s)" % stake)
+    key3 = "%s:%s" % (ks["node3"]["type"], ks["node3"]["pubkey"])
+    mine = [d for d in n0.rpc("dpos_getDelegates")["delegates"] if d["node_key"] == key3]
+    if mine:
+        victim = mine[0]["name"]
+    else:
+        victim = "node3"
+        stake = Decimal(genesis.get("dpos", {}).get("min_self_stake", "100")) * 10
+        dev.run("delegate", "register", "--from", "dev", "--name", victim, "--self-stake",
+                str(stake), "--node-key", key3, "--wait")
+    d3 = n0.rpc("dpos_getDelegate", {"name": victim})
+    stake = Decimal(d3["self_stake"])
+    check(d3["status"] == "registered" and d3["node_key"] == key3 and stake > 0,
+          "node3's key is delegate %s's node key (%s, self-stake %s)"
+          % (victim, "genesis delegate" if mine else "registered now", stake))
     reporters = [ks[n.name]["address"] for n in (n0, n1, n2)]
-    for k, a in enumerate(reporters):
+    poor = [a for a in reporters if Decimal(n0.rpc("account_get", {"address": a})["balance"]) < 1]
+    for k, a in enumerate(poor):
         dev.run("transfer", "--from", "dev", "--to", a, "--amount", "1",
-                *(["--wait"] if k == 2 else []))
+                *(["--wait"] if k == len(poor) - 1 else []))
     wait_for(lambda: all(Decimal(n0.rpc("account_get", {"address": a})["balance"]) >= 1
                          for a in reporters), 20, "the reporters' fees funded")
     bal = {a: Decimal(n0.rpc("account_get", {"address": a})["balance"]) for a in reporters}
@@ -242,8 +253,8 @@ def test():
     t_seen = time.time()
 
     # the honest nodes submitted the evidence themselves; it lands and slashes node3
-    wait_for(lambda: n0.rpc("dpos_getDelegate", {"name": "node3"})["status"] == "banned", 30,
-             "an evidence tx from the honest nodes to ban node3")
+    wait_for(lambda: n0.rpc("dpos_getDelegate", {"name": victim})["status"] == "banned", 30,
+             "an evidence tx from the honest nodes to ban %s" % victim)
     t_banned = time.time()
     sub = [metric(n, "ssp_bft_evidence_submitted_total") for n in (n0, n1, n2)]
     check(sum(sub) > sub0 and sub0 == 0, "evidence txs submitted by the honest nodes: %s" % sub)
@@ -252,13 +263,13 @@ def test():
     # read once the evidence is final: the twin's branch makes reorgs, and a popped block's
     # evidence tx goes back to the mempool
     def final_evidence():
-        ev = n0.rpc("dpos_getEvidence", {"name": "node3"})["evidence"]
+        ev = n0.rpc("dpos_getEvidence", {"name": victim})["evidence"]
         fin = n0.rpc("chain_getInfo")["finalized_height"]
         return ev if ev and max(e["height"] for e in ev) <= fin else None
     punished = wait_for(final_evidence, 30, "the evidence txs final")
     check(punished and all(e["kind"] in ("blocks", "votes") for e in punished),
-          "dpos_getEvidence: node3 punished for %s" % [(e["kind"], e.get("slot", e.get(
-              "target_height"))) for e in punished])
+          "dpos_getEvidence: %s punished for %s" % (victim, [(e["kind"], e.get("slot", e.get(
+              "target_height"))) for e in punished]))
     txs = []  # the evidence txs on chain: (type, from, fee, raw)
     for hgt in sorted({e["height"] for e in punished}):
         for txid in n0.rpc("chain_getBlock", {"height": hgt})["txs"]:
@@ -269,17 +280,16 @@ def test():
           "%d evidence tx(s) on chain, each from an honest producer's account (%s)"
           % (len(txs), sorted({t["type"] for t in txs})))
     # each slash takes 10% of what is at stake (self-stake, then its unlocking self-stake)
-    d3 = n0.rpc("dpos_getDelegate", {"name": "node3"})
-    dev_addr = d3["address"]
-    unl = n0.rpc("dpos_getVotes", {"address": dev_addr})["unlocking"]
+    d3 = n0.rpc("dpos_getDelegate", {"name": victim})
+    unl = n0.rpc("dpos_getVotes", {"address": d3["address"]})["unlocking"]
     left = sum(Decimal(u["amount"]) for u in unl if u["kind"] == "self_stake")
     want, cuts = stake, []
     for _ in punished:
         cuts.append(want / 10)
         want -= want / 10
     check(d3["self_stake"] == "0" and d3["slashes"] == len(punished) and left == want,
-          "node3 banned, %d slash(es): self-stake %s -> %s unlocking (%s%% per slash)"
-          % (len(punished), stake, left, 10))
+          "%s banned, %d slash(es): self-stake %s -> %s unlocking (%s%% per slash)"
+          % (victim, len(punished), stake, left, 10))
     got = {a: Decimal(n0.rpc("account_get", {"address": a})["balance"]) - bal[a]
            for a in reporters}
     exp = {a: Decimal(0) for a in reporters}
