@@ -51,9 +51,9 @@ enum {
 	SSP_TB_DPOS_META = SSP_TB_MODULE_FIRST + 27,   /* "held", "round" -> u64 */
 	SSP_TB_DPOS_ACC = SSP_TB_MODULE_FIRST + 28,    /* delegate addr -> u128 reward per vote */
 	SSP_TB_DPOS_REWARD = SSP_TB_MODULE_FIRST + 29, /* account addr -> owed, snapshots */
-	/* delegate addr | u64 BE slot (0x48), or addr | 'V' | u64 BE target height (0x49) -> height */
+	/* delegate addr | u64 BE slot (0x48) or addr | 'V' | u64 BE height (0x49) -> height */
 	SSP_TB_DPOS_EVIDENCE = SSP_TB_MODULE_FIRST + 30,
-	SSP_TB_DPOS_SET = SSP_TB_MODULE_FIRST + 31,      /* u64 BE round -> the set it elected */
+	SSP_TB_DPOS_SET = SSP_TB_MODULE_FIRST + 31, /* u64 BE round -> the set it elected */
 };
 
 typedef enum {
