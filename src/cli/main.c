@@ -341,7 +341,8 @@ static const opt_doc opt_docs[] = {
     {"key new", "type", "TYPE", "ed25519 or p256 (default ed25519)"},
     {"key import", "name", "NAME", "key name for the imported key (required)"},
     {"key import", "pem", "FILE", "PKCS#8 PEM private key, - for stdin (required)"},
-    {"delegate evidence", "delegate", "NAME", "the delegate that signed both blocks or votes (required)"},
+    {"delegate evidence", "delegate", "NAME",
+     "the delegate that signed both blocks or votes (required)"},
     {"delegate evidence", "header", "HEX",
      "an encoded header (chain_getHeader's raw); give two, of one slot (required: two "
      "--header or two --vote)"},
