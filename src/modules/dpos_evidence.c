@@ -71,8 +71,14 @@ static void take_self(ssp_delegate *d, ssp_staker *s, uint64_t want, uint64_t *t
 /*
  * Records the offence (key k[0..kl) in SSP_TB_DPOS_EVIDENCE: DPOS_PUNISHED when
  * it is there) and slashes delegate d: the rule both evidence txs share.
+ * One incident, one ban: an offence of a banned delegate made before the ban
+ * began (covered: the callers tell, by slot or by height) is covered by that
+ * ban (DPOS_PUNISHED). Without it, honest nodes that each saw another half
+ * of one incident (a double block here, a double vote there) would slash
+ * it several times over, and three reports of one incident ban for good.
  */
-static int punish(ssp_txctx *c, const ssp_tx *tx, ssp_delegate *d, const uint8_t *k, size_t kl)
+static int punish(ssp_txctx *c, const ssp_tx *tx, ssp_delegate *d, const uint8_t *k, size_t kl,
+                  bool covered)
 {
 	const dpos_chain *dc = c->mod;
 	const ssp_dpos_params *dp = ssp_genesis_dpos(dc->g);
@@ -80,6 +86,7 @@ static int punish(ssp_txctx *c, const ssp_tx *tx, ssp_delegate *d, const uint8_t
 	uint64_t now = dpos_slot_of(dc->g, c->time_ms);
 	const void *v;
 	size_t vl;
+	if (d->status == SSP_DELEGATE_BANNED && covered) return SSP_ERR_DPOS_PUNISHED;
 	int rc = ssp_state_get(c->st, SSP_TB_DPOS_EVIDENCE, k, kl, &v, &vl);
 	if (!rc) return SSP_ERR_DPOS_PUNISHED;
 	if (rc != SSP_ERR_NOTFOUND) return rc;
@@ -146,7 +153,11 @@ int dpos_evidence_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *
 	uint8_t k[SSP_ADDR_LEN + 8];
 	memcpy(k, d.account.b, SSP_ADDR_LEN);
 	ssp_be64_put(k + SSP_ADDR_LEN, slot);
-	return punish(c, tx, &d, k, sizeof k);
+	/* the ban began at banned_until - ban_slots (for good: every offence is covered) */
+	uint64_t ban = ssp_genesis_dpos(dc->g)->ban_slots;
+	bool covered = d.banned_until_slot == UINT64_MAX ||
+	               (d.banned_until_slot >= ban && slot <= d.banned_until_slot - ban);
+	return punish(c, tx, &d, k, sizeof k, covered);
 }
 
 /*
@@ -186,7 +197,9 @@ int dpos_evidence_votes_apply(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_pay
 	memcpy(k, d.account.b, SSP_ADDR_LEN);
 	k[SSP_ADDR_LEN] = 'V';
 	ssp_be64_put(k + SSP_ADDR_LEN + 1, hi);
-	return punish(c, tx, &d, k, sizeof k);
+	/* while banned, updated_height is the banning block's (a banned delegate cannot update) */
+	return punish(c, tx, &d, k, sizeof k,
+	              d.banned_until_slot == UINT64_MAX || hi <= d.updated_height);
 }
 
 typedef struct {

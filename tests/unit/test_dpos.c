@@ -1156,8 +1156,14 @@ static void test_evidence(void **state)
 	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &a), SSP_ERR_DPOS_BANNED);
 	assert_int_equal(run(&t, &dave, SSP_TX_VOTE, &v), SSP_ERR_DPOS_UNKNOWN);
 
-	/* another slot while banned: 10% of the self-stake still unlocking */
-	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s - 1, s - 1, 2, false), 0);
+	/* another slot of the same incident (before the ban began) is covered by the ban */
+	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s - 1, s - 1, 2, false),
+	                 SSP_ERR_DPOS_PUNISHED);
+	assert_true(delegate(&t, "alpha").slashes == 1);
+	/* an offence after the ban began: 10% of the self-stake still unlocking */
+	produce(&t);
+	uint64_t s2 = now_slot(&t);
+	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s2, s2, 2, false), 0);
 	d = delegate(&t, "alpha");
 	assert_true(d.slashes == 2 && self_unlocking(&t, &alice) == 810 * COIN);
 	/* the ban ends: alpha registers again (the slashes stay counted) */
@@ -1226,7 +1232,7 @@ static void test_evidence_votes(void **state)
 	tnode t;
 	tnode_open(&t);
 	fund(&t, &carol, 300 * COIN);
-	fund(&t, &dave, 100 * COIN);
+	fund(&t, &dave, 300 * COIN);
 	ssp_dpos_payload a = reg("alpha", 1000 * COIN, &carol);
 	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &a), 0);
 	while (head_height(&t) < 12)
@@ -1276,31 +1282,44 @@ static void test_evidence_votes(void **state)
 	                 SSP_ERR_DPOS_PUNISHED); /* a surround with the same outer target */
 	assert_true(delegate(&t, "alpha").slashes == 1);
 
-	/* a surround vote (s-6 -> s around s-4 -> s-2): another offence, 10% of 900; then two
-	 * blocks for slot s, the same number: another kind of offence, the keys never collide */
-	uint64_t s = now_slot(&t) - 1;
-	assert_true(s > h);
+	/* a surround vote before the ban (s-6 -> s around s-4 -> s-2, s at or below the
+	 * banning block) is covered by it: one incident, one ban */
+	uint64_t s = delegate(&t, "alpha").updated_height; /* the banning block */
+	assert_true(s >= h && s >= 6);
+	assert_int_equal(vevidence(&t, &bob, "alpha", &carol, s - 6, s, s - 4, s - 2, 2),
+	                 SSP_ERR_DPOS_PUNISHED);
+	/* one after it (targets above the banning block): another offence, 10% of 900; then
+	 * two blocks for a slot after the ban began: another kind, the keys never collide */
+	produce(&t);
+	s = head_height(&t) + 1;
 	assert_int_equal(vevidence(&t, &bob, "alpha", &carol, s - 6, s, s - 4, s - 2, 2), 0);
 	assert_true(delegate(&t, "alpha").slashes == 2 && self_unlocking(&t, &alice) == 810 * COIN);
-	assert_int_equal(evidence(&t, &bob, "alpha", &carol, s, s, 2, false), 0);
+	produce(&t); /* the second ban began at the last block's slot */
+	uint64_t bs = now_slot(&t);
+	assert_int_equal(evidence(&t, &bob, "alpha", &carol, bs, bs, 2, false), 0);
 	d = delegate(&t, "alpha");
 	assert_true(d.slashes == 3 && d.banned_until_slot == UINT64_MAX);
 
 	/* a target height above the chain's is the delegate's signature all the same; a pair
 	 * whose higher target is more than evidence_slots blocks old is refused */
-	ssp_dpos_payload b = reg("beta", 100 * COIN, &dave);
+	ssp_dpos_payload b = reg("beta", 100 * COIN, &dave), g = reg("gamma", 100 * COIN, &bob);
 	assert_int_equal(run(&t, &carol, SSP_TX_DELEGATE_REGISTER, &b), 0);
+	assert_int_equal(run(&t, &dave, SSP_TX_DELEGATE_REGISTER, &g), 0);
 	uint64_t hb = head_height(&t);
 	assert_int_equal(vevidence(&t, &bob, "beta", &dave, hb + 5, hb + 9, hb + 6, hb + 9, 1), 0);
 	while (head_height(&t) <= EVIDENCE_SLOTS + 3)
 		produce(&t);
 	/* the tx's block is head + 1: a higher target below head + 1 - window is stale */
 	uint64_t old = head_height(&t) + 1 - EVIDENCE_SLOTS - 1;
-	assert_int_equal(vevidence(&t, &bob, "beta", &dave, old - 2, old, old - 1, old, 2),
+	assert_int_equal(vevidence(&t, &carol, "gamma", &bob, old - 2, old, old - 1, old, 2),
 	                 SSP_ERR_DPOS_EVIDENCE);
 	old = head_height(&t) + 1 - EVIDENCE_SLOTS; /* that block was made: the oldest in it */
-	assert_int_equal(vevidence(&t, &bob, "beta", &dave, old - 2, old, old - 1, old, 2), 0);
-	assert_true(delegate(&t, "beta").slashes == 2);
+	/* gamma's is punished; beta's, before its ban, is covered by it */
+	assert_int_equal(vevidence(&t, &carol, "gamma", &bob, old - 2, old, old - 1, old, 2), 0);
+	old = head_height(&t) + 1 - EVIDENCE_SLOTS;
+	assert_int_equal(vevidence(&t, &bob, "beta", &dave, old - 2, old, old - 1, old, 2),
+	                 SSP_ERR_DPOS_PUNISHED);
+	assert_true(delegate(&t, "beta").slashes == 1 && delegate(&t, "gamma").slashes == 1);
 	tnode_close(&t);
 }
 
