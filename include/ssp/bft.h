@@ -386,6 +386,19 @@ bool ssp_bft_descends(const ssp_bft *m, const ssp_hash *a, const ssp_hash *b);
  * SSP_ERR_NOTFOUND for an unknown tip.
  */
 SSP_WUR int ssp_bft_branch_justified(const ssp_bft *m, uint64_t *height, const ssp_hash *tip);
+/*
+ * The highest block the QCs of the branch ending at `id` make final (a QC
+ * from a block to its child in a block of the branch, up to and including
+ * id itself): a function of that branch alone, whatever votes this view
+ * has seen (0 when none does). Exact for every block the machine holds,
+ * live or not. For a block of the final path it no longer holds (dropped
+ * below the final block) it answers the block's own height and returns
+ * SSP_ERR_EXISTS: the block is final, so that is a lower bound of its
+ * branch's finality, but may be above the branch-only value (callers that
+ * need the exact value keep it from when the block was held, as bftc.c
+ * does). SSP_ERR_NOTFOUND for any other block.
+ */
+SSP_WUR int ssp_bft_branch_final(const ssp_bft *m, const ssp_hash *id, uint64_t *height);
 /* Blocks held: the final block and above, plus those the next compaction
  * drops (a figure; ssp_bft_get tells what is known). */
 size_t ssp_bft_count(const ssp_bft *m);

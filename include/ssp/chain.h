@@ -53,6 +53,9 @@ void ssp_block_free(ssp_block *b);
 
 /* The chain parameters (ssp_params): ssp/proto.h. */
 
+/* The most rounds a delegate's productivity window spans (its record keeps one entry each). */
+#define SSP_DPOS_PROD_WINDOW_MAX 64
+
 /*
  * The staking module's genesis parameters (the optional "dpos" object;
  * docs/internals/dpos.md). Unlock delays are in slots, so a genesis with
@@ -84,6 +87,18 @@ typedef struct {
 	 */
 	uint64_t evidence_slots;
 	uint64_t ban_slots;
+	/*
+	 * Productivity (docs/dpos.md): a delegate that produced fewer than 85%
+	 * of its slots over its last prod_window_rounds rounds (<= 64) goes on
+	 * probation for probation_rounds rounds (left out of the elections);
+	 * one with more than deactivate_misses consecutive missed slots and no
+	 * block for deactivate_slots slots is deactivated until it registers
+	 * again. Defaults: 24 rounds, 6 rounds, 50 misses, 14 days of slots.
+	 */
+	uint32_t prod_window_rounds; /* <= SSP_DPOS_PROD_WINDOW_MAX */
+	uint32_t probation_rounds;
+	uint32_t deactivate_misses;
+	uint64_t deactivate_slots;
 } ssp_dpos_params;
 
 /* The parsed genesis; an opaque object owned by the caller. */
@@ -272,7 +287,39 @@ typedef struct {
 	 * after execution, so the block's own is not known when it begins.
 	 */
 	ssp_hash parent_reveal;
+	/*
+	 * What the consensus layer says about the block (its block_context
+	 * callback, below; all zero/false without one): the key that may
+	 * produce it, the height its parent's branch's own QCs make final,
+	 * and the producers of the slots skipped between the parent's slot and
+	 * this one on this branch (at most one round of them: the last
+	 * ones). Borrowed for the duration of the hook.
+	 */
+	const struct ssp_block_context *ctx;
 } ssp_block_start;
+
+/* At most this many skipped slots a block context names (one round of the largest set). */
+#define SSP_BLOCK_MISSED_MAX 256
+
+/* A slot skipped before a block, and the key whose turn it was. */
+typedef struct {
+	uint64_t slot;
+	ssp_pubkey key;
+} ssp_block_missed;
+
+/*
+ * The consensus layer's facts about a block about to begin, a
+ * deterministic function of its parent's branch and its slot (filled by
+ * ssp_consensus.block_context; the chain zeroes it first).
+ */
+typedef struct ssp_block_context {
+	bool has_producer; /* producer is set */
+	bool has_final;    /* the consensus tracks finality per branch: branch_final is set */
+	ssp_pubkey producer;
+	uint64_t branch_final; /* final by the QCs of the parent's branch (<= the parent's height) */
+	uint32_t nmissed;      /* <= SSP_BLOCK_MISSED_MAX, slots ascending */
+	ssp_block_missed missed[SSP_BLOCK_MISSED_MAX];
+} ssp_block_context;
 
 /*
  * A block hook: a module's work that belongs to blocks rather than to txs
@@ -426,6 +473,17 @@ typedef struct {
 	 * it learns must be a function of the block alone.
 	 */
 	void (*committed)(void *ctx, const ssp_chain *c, ssp_state *st, const ssp_header *h);
+	/*
+	 * Optional (NULL: block hooks see no context). The facts block hooks
+	 * get about the block of `slot` on `parent` (the chain's head when it
+	 * is called): *out is zeroed by the chain; fill what this consensus
+	 * knows. Must be a deterministic function of the parent's branch and
+	 * the slot (never of votes seen or timing), since the staking
+	 * module's rewards and productivity follow from it. An error stops
+	 * that block (a local one poisons the chain, as for any block start).
+	 */
+	int (*block_context)(void *ctx, const ssp_chain *c, const ssp_head *parent, uint64_t slot,
+	                     ssp_block_context *out);
 	void *ctx;
 } ssp_consensus;
 

@@ -528,7 +528,10 @@ fail:
 
 void ssp_chain_close(ssp_chain *c)
 {
-	if (c) free(c->restricted);
+	if (c) {
+		free(c->restricted);
+		free(c->bctx);
+	}
 	free(c);
 }
 

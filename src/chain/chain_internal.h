@@ -40,6 +40,7 @@ struct ssp_chain {
 	size_t nbhooks;
 	ssp_head head;
 	ssp_consensus cons;
+	ssp_block_context *bctx; /* the block hooks' context (cons.block_context), made on first use */
 	ssp_workpool *pool; /* borrowed; NULL = verify on the caller's thread */
 	bool check_invariants;
 	bool keep_undo; /* an undo record for every block, none pruned (--verify-db's replay) */

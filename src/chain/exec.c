@@ -176,6 +176,19 @@ static int parent_reveal(const ssp_chain *c, ssp_txn *t, ssp_hash *out)
 	return 0;
 }
 
+/* The consensus' facts about the block of slot on the head, for the block hooks. */
+static int block_context(ssp_chain *c, uint64_t slot, ssp_block_start *b)
+{
+	if (!c->bctx && !(c->bctx = ssp_malloc(sizeof *c->bctx))) return SSP_ERR_NOMEM;
+	memset(c->bctx, 0, sizeof *c->bctx);
+	int rc = c->cons.block_context(c->cons.ctx, c, &c->head, slot, c->bctx);
+	if (!rc && (c->bctx->nmissed > SSP_BLOCK_MISSED_MAX ||
+	            (c->bctx->has_final && c->bctx->branch_final > c->head.height)))
+		rc = SSP_ERR_INTERNAL; /* a consensus bug */
+	if (!rc) b->ctx = c->bctx;
+	return rc;
+}
+
 /* Starts a block in the store's write txn, or in `outer` (borrowed) when not NULL. */
 static int begin_in(ssp_chain *c, ssp_txn *outer, ssp_exec **out, uint64_t slot, uint64_t time_ms)
 {
@@ -207,6 +220,12 @@ static int begin_in(ssp_chain *c, ssp_txn *outer, ssp_exec **out, uint64_t slot,
 		ssp_block_start b = {.height = x->height, .slot = slot, .time_ms = time_ms,
 		                     .parent_slot = c->head.height ? c->head.slot : 0};
 		if (c->nbhooks) rc = parent_reveal(c, x->t, &b.parent_reveal);
+		if (!rc && c->nbhooks && c->cons.block_context &&
+		    (rc = block_context(c, slot, &b)) && !ssp_err_local(rc)) {
+			/* the consensus refuses a block it has no context for: that block's verdict */
+			ssp_exec_abort(x);
+			return rc;
+		}
 		for (size_t i = 0; i < c->nbhooks && !rc; i++)
 			rc = c->bhooks[i].begin(c->bhooks[i].mod, x->st, &b);
 	}

@@ -114,6 +114,14 @@ static void genesis_hash(ssp_genesis *g)
 		ssp_buf_u32(&b, g->dpos.reward_ranks);
 		ssp_buf_u64(&b, g->dpos.evidence_slots);
 		ssp_buf_u64(&b, g->dpos.ban_slots);
+		/* likewise the productivity knobs: a "dpos" without them keeps its hash */
+		if (g->has_prod) {
+			ssp_buf_put(&b, "prod", 4);
+			ssp_buf_u32(&b, g->dpos.prod_window_rounds);
+			ssp_buf_u32(&b, g->dpos.probation_rounds);
+			ssp_buf_u32(&b, g->dpos.deactivate_misses);
+			ssp_buf_u64(&b, g->dpos.deactivate_slots);
+		}
 	}
 	/* likewise "bft" */
 	if (g->has_bft) {
@@ -356,6 +364,11 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 	{
 		ssp_dpos_params *d = &g->dpos;
 		uint64_t day = 86400000 / p->block_interval_ms, ss = 0, sb = 0, mr = 0, rr = 0;
+		uint64_t pw = 0, pr = 0, dm = 0;
+		static const char *const prod_keys[] = {"prod_window_rounds", "probation_rounds",
+		                                        "deactivate_misses", "deactivate_slots"};
+		for (size_t i = 0; i < 4; i++)
+			if (json_object_get(dj, prod_keys[i])) g->has_prod = true;
 		bad = get_uint(dj, "vote_unlock_slots", 3 * day, 1ull << 40, &d->vote_unlock_slots) ||
 		      get_uint(dj, "self_unlock_slots", 28 * day, 1ull << 40, &d->self_unlock_slots) ||
 		      get_amount(dj, "min_self_stake", 10000 * SSP_COIN, &d->min_self_stake) ||
@@ -365,7 +378,14 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 		      get_uint(dj, "halving_rounds", 0, 1ull << 40, &d->halving_rounds) ||
 		      get_uint(dj, "reward_ranks", 150, 10000, &rr) ||
 		      get_uint(dj, "evidence_slots", 28 * day, 1ull << 40, &d->evidence_slots) ||
-		      get_uint(dj, "ban_slots", 28 * day, 1ull << 40, &d->ban_slots);
+		      get_uint(dj, "ban_slots", 28 * day, 1ull << 40, &d->ban_slots) ||
+		      get_uint(dj, "prod_window_rounds", 24, SSP_DPOS_PROD_WINDOW_MAX, &pw) ||
+		      get_uint(dj, "probation_rounds", 6, 1u << 20, &pr) ||
+		      get_uint(dj, "deactivate_misses", 50, 1u << 30, &dm) ||
+		      get_uint(dj, "deactivate_slots", 14 * day, 1ull << 40, &d->deactivate_slots);
+		d->prod_window_rounds = (uint32_t)pw;
+		d->probation_rounds = (uint32_t)pr;
+		d->deactivate_misses = (uint32_t)dm;
 		d->reward_ranks = (uint32_t)rr;
 		d->set_size = (uint32_t)ss;
 		d->standby = (uint32_t)sb;
@@ -381,9 +401,11 @@ int ssp_genesis_parse(ssp_genesis **out, const char *text, size_t n, char *why, 
 		if (bad) FAIL("dpos: a value is malformed or out of range");
 		if (d->vote_unlock_slots == 0 || d->self_unlock_slots == 0 || d->min_self_stake == 0 ||
 		    d->set_size == 0 || d->standby >= d->set_size || d->max_rank < d->set_size ||
-		    d->reward_ranks == 0 || d->evidence_slots == 0)
+		    d->reward_ranks == 0 || d->evidence_slots == 0 || d->prod_window_rounds == 0 ||
+		    d->probation_rounds == 0 || d->deactivate_slots == 0)
 			FAIL("dpos: needs unlock delays and min_self_stake >= 1, set_size >= 1, "
-			     "standby < set_size <= max_rank, reward_ranks and evidence_slots >= 1");
+			     "standby < set_size <= max_rank, reward_ranks, evidence_slots, "
+			     "prod_window_rounds, probation_rounds and deactivate_slots >= 1");
 	}
 
 	json_t *bj = json_object_get(root, "bft");

@@ -41,6 +41,7 @@ struct ssp_genesis {
 	ssp_params params;
 	ssp_dpos_params dpos;
 	bool has_dpos; /* the file has a "dpos" object (only then is it hashed) */
+	bool has_prod; /* its "dpos" names a productivity knob (only then are they hashed) */
 	/* "bft": the BFT consensus over the producer set (issue 9); absent: round-robin */
 	bool has_bft;
 	uint32_t onion_layers;

@@ -71,3 +71,19 @@ int ssp_bft_branch_justified(const ssp_bft *m, uint64_t *height, const ssp_hash 
 	*height = fh;
 	return 0;
 }
+
+int ssp_bft_branch_final(const ssp_bft *m, const ssp_hash *id, uint64_t *height)
+{
+	uint32_t i = bft_find_held(m, id);
+	*height = 0;
+	if (i != BFT_NONE) {
+		*height = m->b[i].bfin_h;
+		return 0;
+	}
+	for (uint32_t k = 0; k < SSP_BFT_QC_HORIZON; k++)
+		if (m->path[k].used && !memcmp(m->path[k].id.b, id->b, 32)) {
+			*height = m->path[k].height;
+			return SSP_ERR_EXISTS;
+		}
+	return SSP_ERR_NOTFOUND;
+}

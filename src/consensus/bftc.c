@@ -42,6 +42,11 @@ typedef struct {
 	ssp_hash id, parent;
 	uint64_t height, slot;
 	ssp_pubkey producer;
+	/* its block context (ssp_consensus.block_context), computed while its parent was live */
+	bool has_ctx;
+	uint64_t ctx_final;
+	uint32_t ctx_nmissed;
+	ssp_block_missed *ctx_missed; /* malloc'd, ctx_nmissed entries (NULL for none) */
 } seen_block;
 
 /* A key that was in a set this node was told of, by its address (headers name it so). */
@@ -87,6 +92,7 @@ struct ssp_bftc {
 	seen_block *seen; /* blocks accepted, above the chain's final height; unordered */
 	size_t nseen, capseen;
 	bftc_ev *ev; /* signed headers and votes seen, evidence for the node (bftc_evidence.c) */
+	ssp_block_context *cx; /* scratch for a block's context (add_header), made on first use */
 };
 
 static const ssp_pubkey *known_key_of(const ssp_bftc *b, const ssp_addr *a);
@@ -310,8 +316,11 @@ void ssp_bftc_free(ssp_bftc *b)
 		free(b->links[i].sig);
 	free(b->known);
 	free(b->cps);
+	for (size_t i = 0; i < b->nseen; i++)
+		free(b->seen[i].ctx_missed);
 	free(b->seen);
 	bftc_ev_free(b->ev);
+	free(b->cx);
 	ssp_buf_free(&b->qcbuf);
 	free(b);
 }
@@ -402,6 +411,7 @@ static void seen_add(ssp_bftc *b, const ssp_bft_block *blk)
 			for (size_t i = 1; i < b->nseen; i++)
 				if (b->seen[i].height < b->seen[lo].height) lo = i;
 			if (!b->nseen) return;
+			free(b->seen[lo].ctx_missed);
 			b->seen[lo] = b->seen[--b->nseen];
 		} else {
 			b->seen = s;
@@ -411,18 +421,23 @@ static void seen_add(ssp_bftc *b, const ssp_bft_block *blk)
 	ssp_bft_set st;
 	ssp_bft_ref r = {blk->height, blk->id};
 	if (ssp_bft_block_set(b->m, &st, &r)) return; /* just added: known */
-	b->seen[b->nseen++] = (seen_block){blk->id, blk->parent, blk->height, blk->slot,
-	                                   st.keys[blk->producer]};
+	b->seen[b->nseen++] = (seen_block){.id = blk->id,
+	                                   .parent = blk->parent,
+	                                   .height = blk->height,
+	                                   .slot = blk->slot,
+	                                   .producer = st.keys[blk->producer]};
 }
 
 /* Forgets the blocks at or below the chain's final height. */
 static void seen_prune(ssp_bftc *b, uint64_t final_height)
 {
 	for (size_t i = 0; i < b->nseen;)
-		if (b->seen[i].height <= final_height)
+		if (b->seen[i].height <= final_height) {
+			free(b->seen[i].ctx_missed);
 			b->seen[i] = b->seen[--b->nseen];
-		else
+		} else {
 			i++;
+		}
 }
 
 /*
@@ -729,6 +744,78 @@ static int bc_producer(void *ctx, const ssp_chain *c, const ssp_head *parent, ui
 	return 0;
 }
 
+/* ------------------------------------------------------- block contexts */
+
+/*
+ * The block context (ssp_consensus.block_context) of `slot` on `parent`, a
+ * live block: the slot's producer, the finality the parent's branch's own
+ * QCs give (ssp_bft_branch_final: never votes seen) and the producers of
+ * the slots skipped since the parent's, the last round_len of them at most
+ * (a longer gap is the chain halting, not one delegate: each counts one
+ * round's misses). None after genesis: slots before the first block are
+ * the chain's start, nobody's miss.
+ */
+static int ctx_compute(ssp_bftc *b, const ssp_hash *parent, uint64_t slot, ssp_block_context *out)
+{
+	ssp_bft_block pb;
+	ssp_bft_set st;
+	uint32_t idx;
+	memset(out, 0, sizeof *out);
+	if (!ssp_bft_get(b->m, &pb, parent)) return SSP_ERR_NOTFOUND;
+	int rc = ssp_bft_slot_set(b->m, &st, &idx, parent, slot);
+	if (rc) return rc;
+	out->producer = st.keys[idx];
+	out->has_producer = true;
+	if ((rc = ssp_bft_branch_final(b->m, parent, &out->branch_final))) return rc;
+	out->has_final = true;
+	if (pb.height == 0 || slot <= pb.slot + 1) return 0;
+	uint64_t len = ssp_bftc_round_len(b), from = pb.slot + 1;
+	if (len > SSP_BLOCK_MISSED_MAX) len = SSP_BLOCK_MISSED_MAX;
+	if (slot - from > len) from = slot - len;
+	for (uint64_t x = from; x < slot; x++) {
+		if ((rc = ssp_bft_slot_set(b->m, &st, &idx, parent, x))) return rc;
+		out->missed[out->nmissed++] = (ssp_block_missed){x, st.keys[idx]};
+	}
+	return 0;
+}
+
+/* Keeps cx as the context of the accepted block id (its parent may be dropped before
+ * the chain imports it). Only memory can fail here: the block then has none. */
+static void seen_set_ctx(ssp_bftc *b, const ssp_hash *id, const ssp_block_context *cx)
+{
+	seen_block *s = (seen_block *)seen_find(b, id);
+	if (!s || s->has_ctx) return;
+	if (cx->nmissed && !(s->ctx_missed = ssp_malloc(cx->nmissed * sizeof *s->ctx_missed)))
+		return;
+	if (cx->nmissed) memcpy(s->ctx_missed, cx->missed, cx->nmissed * sizeof *s->ctx_missed);
+	s->ctx_nmissed = cx->nmissed;
+	s->ctx_final = cx->branch_final;
+	s->has_ctx = true;
+}
+
+static int bc_block_context(void *ctx, const ssp_chain *c, const ssp_head *parent, uint64_t slot,
+                            ssp_block_context *out)
+{
+	ssp_bftc *b = ctx;
+	if (ssp_bft_get(b->m, NULL, &parent->id)) return ctx_compute(b, &parent->id, slot, out);
+	/* the parent was dropped: the child the machine took on its final path kept its
+	 * context (as bc_producer finds its producer) */
+	for (size_t i = 0; i < b->nseen; i++) {
+		const seen_block *s = &b->seen[i];
+		if (s->has_ctx && s->slot == slot && !memcmp(s->parent.b, parent->id.b, 32) &&
+		    on_final_path(b, &s->id, ssp_chain_head(c)->finalized, NULL)) {
+			out->has_producer = out->has_final = true;
+			out->producer = s->producer;
+			out->branch_final = s->ctx_final;
+			out->nmissed = s->ctx_nmissed;
+			if (s->ctx_nmissed)
+				memcpy(out->missed, s->ctx_missed, s->ctx_nmissed * sizeof *s->ctx_missed);
+			return 0;
+		}
+	}
+	return SSP_ERR_BFT_CONFLICT; /* as bc_producer: the head was left behind */
+}
+
 /* The full check of a header whose parent the machine holds; adds it. */
 static int add_header(ssp_bftc *b, const ssp_header *h, const ssp_hash *id)
 {
@@ -740,10 +827,14 @@ static int add_header(ssp_bftc *b, const ssp_header *h, const ssp_hash *id)
 	if (!ssp_bft_get(b->m, NULL, &h->prev_id)) return SSP_ERR_NOTFOUND;
 	int rc = to_block(b, &blk, h, id, true);
 	if (!rc) bftc_ev_header(b->ev, h, id); /* signed: the half of a double block */
+	/* its context while its parent is live (the child can only finalise blocks below it) */
+	bool cx = !rc && (b->cx || (b->cx = ssp_malloc(sizeof *b->cx))) &&
+	          !ctx_compute(b, &h->prev_id, h->slot, b->cx);
 	if (!rc) rc = ssp_bft_add_block(b->m, &blk);
 	if (rc == SSP_ERR_EXISTS) rc = 0;
 	if (!rc) {
 		seen_add(b, &blk);
+		if (cx) seen_set_ctx(b, id, b->cx);
 		b->st.blocks_added++;
 	}
 	drain_evidence(b);
@@ -816,6 +907,7 @@ void ssp_bftc_consensus(ssp_bftc *b, ssp_consensus *out)
 	                       .committed = bc_committed,
 	                       .check = bc_check,
 	                       .prepare = bc_prepare,
+	                       .block_context = bc_block_context,
 	                       .ctx = b};
 }
 

@@ -124,10 +124,30 @@ static void rr_reset(void *ctx, const ssp_chain *c)
 		memset(r->known, 0, sizeof r->known); /* finality then waits for new blocks */
 }
 
+/*
+ * The block context: the slot's producer only. Finality here is the
+ * last-irreversible-block rule over the blocks seen, not a function of a
+ * branch's own contents, and missed slots are not tracked: block hooks get
+ * has_final false and no misses, so the staking module pays no per-block
+ * reward (that 30% stays in the pool) and counts no misses on such a chain.
+ */
+static int rr_block_context(void *ctx, const ssp_chain *c, const ssp_head *parent, uint64_t slot,
+                            ssp_block_context *out)
+{
+	(void)c;
+	(void)parent;
+	out->producer = *ssp_rr_slot_producer(ctx, slot);
+	out->has_producer = true;
+	return 0;
+}
+
 void ssp_rr_consensus(ssp_rr *r, ssp_consensus *out)
 {
-	*out = (ssp_consensus){
-	    .producer = rr_producer, .finalized = rr_finalized, .reset = rr_reset, .ctx = r};
+	*out = (ssp_consensus){.producer = rr_producer,
+	                       .finalized = rr_finalized,
+	                       .reset = rr_reset,
+	                       .block_context = rr_block_context,
+	                       .ctx = r};
 }
 
 /* ------------------------------------------------------------ fork choice */
