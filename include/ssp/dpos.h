@@ -82,6 +82,60 @@ SSP_WUR int ssp_dpos_reward_check(const ssp_chain *c, ssp_txn *rt, uint64_t *due
 SSP_WUR int ssp_dpos_ranking(const ssp_chain *c, ssp_txn *rt, size_t max, ssp_delegate **out,
                              size_t *n);
 
+/* ------------------------------------------------------------ productivity */
+
+/*
+ * What the share of a round's emission paid per produced block is (basis
+ * points; the rest of SSP_DPOS_ROUND_SHARE_BP): a block of round r earns
+ * emission(r) x 30% / set_size, paid once the block is final on its branch.
+ */
+#define SSP_DPOS_BLOCK_SHARE_BP (10000 - SSP_DPOS_ROUND_SHARE_BP)
+/* Productivity below this (basis points of the slots a delegate had) puts it on probation. */
+#define SSP_DPOS_PROD_MIN_BP 8500
+/* Block rewards waiting for finality, at most (the oldest is forfeited past it: it stays in the
+ * pool), and paid per block at most (the rest the next blocks). */
+#define SSP_DPOS_BLOCKPAY_PENDING_MAX 4096
+#define SSP_DPOS_BLOCKPAY_PER_BLOCK 64
+
+/* One round of a delegate's productivity window. */
+typedef struct {
+	uint64_t round;
+	uint32_t produced, missed;
+} ssp_dpos_prod_round;
+
+/*
+ * A delegate's productivity record (SSP_TB_DPOS_PROD, written by the
+ * module's block hook; docs/internals/dpos.md): made at its first slot
+ * as a member of an elected set.
+ */
+typedef struct {
+	bool produced_any;     /* it produced a block since the record began */
+	bool deactivated;      /* deactivated by the hook (until it registers again) */
+	uint64_t probation_until; /* on probation until the first block of this round (0: not) */
+	uint64_t consecutive_misses;
+	uint64_t last_slot;    /* its last block's slot, or its first counted slot before any */
+	uint64_t produced, missed; /* totals since the record began */
+	uint64_t block_rewards;    /* block rewards paid to it, in total (base units) */
+	uint32_t n;                /* window entries, rounds ascending (<= SSP_DPOS_PROD_WINDOW_MAX) */
+	ssp_dpos_prod_round win[SSP_DPOS_PROD_WINDOW_MAX];
+} ssp_dpos_prod;
+
+/* A delegate's record; SSP_ERR_NOTFOUND when it has none (never had a slot). */
+SSP_WUR int ssp_dpos_prod_get(ssp_state *st, const ssp_addr *account, ssp_dpos_prod *out);
+/*
+ * Slots produced and missed over the rounds [round - window, round) of its
+ * window (the rounds before `round`, as the hook judges it at round's
+ * first block).
+ */
+void ssp_dpos_prod_window(const ssp_dpos_prod *p, uint64_t round, uint32_t window,
+                          uint64_t *produced, uint64_t *missed);
+/* On probation when the elections of `round` are held. */
+bool ssp_dpos_on_probation(const ssp_dpos_prod *p, uint64_t round);
+/* Block rewards recorded and not paid yet for this delegate (a scan of the pending records,
+ * at most SSP_DPOS_BLOCKPAY_PENDING_MAX): *n blocks, *amount in total. */
+SSP_WUR int ssp_dpos_blockpay_pending(ssp_state *st, const ssp_addr *account, uint64_t *n,
+                                      uint64_t *amount);
+
 /* ---------------------------------------------------------------- election */
 
 typedef struct {

@@ -54,12 +54,15 @@ enum {
 	/* delegate addr | u64 BE slot (0x48) or addr | 'V' | u64 BE height (0x49) -> height */
 	SSP_TB_DPOS_EVIDENCE = SSP_TB_MODULE_FIRST + 30,
 	SSP_TB_DPOS_SET = SSP_TB_MODULE_FIRST + 31, /* u64 BE round -> the set it elected */
+	SSP_TB_DPOS_PROD = SSP_TB_MODULE_FIRST + 33,     /* delegate addr -> productivity record */
+	SSP_TB_DPOS_BLOCKPAY = SSP_TB_MODULE_FIRST + 34, /* u64 BE height -> block reward to pay */
 };
 
 typedef enum {
 	SSP_DELEGATE_REGISTERED = 1,
 	SSP_DELEGATE_UNREGISTERED = 2, /* keeps its name and record; may register again */
 	SSP_DELEGATE_BANNED = 3,       /* slashed: may register again after banned_until_slot */
+	SSP_DELEGATE_DEACTIVATED = 4,  /* stopped producing (docs/dpos.md): may register again */
 } ssp_delegate_status;
 
 /* A delegate slashed this many times is banned for good. */

@@ -222,10 +222,11 @@ static int op_register(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p
 {
 	const dpos_chain *dc = c->mod;
 	ssp_delegate d, other;
-	bool had = false;
+	bool had = false, deactivated = false;
 	int rc = ssp_dpos_delegate_get(c->st, &tx->from, &d);
 	if (!rc) {
 		if (d.status == SSP_DELEGATE_REGISTERED) return SSP_ERR_DPOS_REGISTERED;
+		if (d.status == SSP_DELEGATE_DEACTIVATED) deactivated = true;
 		if (d.status == SSP_DELEGATE_BANNED &&
 		    dpos_slot_of(dc->g, c->time_ms) < d.banned_until_slot)
 			return SSP_ERR_DPOS_BANNED;
@@ -253,7 +254,14 @@ static int op_register(ssp_txctx *c, const ssp_tx *tx, const ssp_dpos_payload *p
 	d.commission_bp = p->commission_bp;
 	memcpy(d.url, p->url, sizeof d.url);
 	d.node_key = p->node_key;
-	d.self_stake = p->amount;
+	/* a deactivated delegate's self-stake stayed locked in its record: it adds up */
+	if (deactivated) {
+		if ((rc = ssp_add_u64(&d.self_stake, d.self_stake, p->amount)) ||
+		    (rc = dpos_prod_reactivate(c->st, &tx->from)))
+			return rc;
+	} else {
+		d.self_stake = p->amount;
+	}
 	d.onion = p->onion;
 	/* its block in round r reveals onion element r - onion_round */
 	d.onion_round = dpos_slot_of(dc->g, c->time_ms) / ssp_genesis_dpos(dc->g)->set_size;
@@ -294,7 +302,10 @@ static int op_unregister(ssp_txctx *c, const ssp_tx *tx)
 	const dpos_chain *dc = c->mod;
 	ssp_delegate d;
 	ssp_staker s;
-	int rc = read_own(c, tx, &d);
+	/* a deactivated delegate may leave too (its self-stake unlocks) */
+	int rc = ssp_dpos_delegate_get(c->st, &tx->from, &d);
+	if (!rc && d.status == SSP_DELEGATE_DEACTIVATED) rc = dpos_prod_reactivate(c->st, &tx->from);
+	else rc = read_own(c, tx, &d);
 	if (rc || (rc = ssp_dpos_staker_get(c->st, &tx->from, &s))) return rc;
 	uint64_t slot = dpos_slot_of(dc->g, c->time_ms), at;
 	if ((rc = ssp_add_u64(&at, slot, ssp_genesis_dpos(dc->g)->self_unlock_slots)) ||
@@ -565,14 +576,24 @@ static int dpos_check_hook(void *mod, const ssp_chain *c, ssp_txn *rt)
 	return rc ? rc : ssp_dpos_reward_check(c, rt, NULL);
 }
 
-/* The block hook: the elected set (at a round's first block), then the round rewards. */
+/*
+ * The block hook: productivity and block rewards (whose verdicts the
+ * election reads), the elected set (at a round's first block), the round
+ * rewards, then the deactivations (written last: the election and the
+ * round rewards scan the delegate table, which must not have changed in
+ * the block yet).
+ */
 static int dpos_begin(void *mod, ssp_state *st, const ssp_block_start *b)
 {
 	const dpos_chain *dc = mod;
+	dpos_prod_out po = {0};
 	int rc = 0;
 	/* a genesis without "dpos" keeps the state it had before sets were recorded */
-	if (ssp_genesis_has_dpos(dc->g)) rc = dpos_set_begin(dc, st, b);
-	return rc ? rc : dpos_reward_begin(mod, st, b);
+	if (!ssp_genesis_has_dpos(dc->g)) return dpos_reward_begin(mod, st, b);
+	if ((rc = dpos_prod_begin(dc, st, b, &po)) || (rc = dpos_set_begin(dc, st, b)) ||
+	    (rc = dpos_reward_begin(mod, st, b)))
+		return rc;
+	return dpos_prod_end(dc, st, b, &po);
 }
 
 static int dpos_chain_new(void **out, const ssp_genesis *g)

@@ -69,5 +69,30 @@ SSP_WUR int dpos_reward_sync(ssp_state *st, const ssp_staker *before, const ssp_
 SSP_WUR int dpos_reward_claim(ssp_txctx *c, const ssp_tx *tx);
 /* The block hook: pays the rounds that ended (mod: the dpos_chain). */
 SSP_WUR int dpos_reward_begin(void *mod, ssp_state *st, const ssp_block_start *b);
+/* A block reward: amount (<= the pool) from the pool to the reward escrow, owed to account. */
+SSP_WUR int dpos_reward_block(ssp_state *st, const ssp_addr *account, uint64_t amount);
+
+/* Productivity and block rewards (dpos_prod.c). */
+#define SSP_DPOS_DEACT_PER_BLOCK 16 /* deactivations one block writes (more: the next round's) */
+typedef struct {
+	ssp_addr deact[SSP_DPOS_DEACT_PER_BLOCK]; /* delegates to deactivate at the block's end */
+	size_t ndeact;
+} dpos_prod_out;
+/*
+ * The hook's first part (before the election, which reads its verdicts):
+ * counts the block's produced and missed slots, judges every record at a
+ * round's first block, pays the block rewards its branch made final and
+ * records the block's own. Deactivations are written by dpos_prod_end,
+ * after the election and the round rewards have scanned the delegates.
+ */
+SSP_WUR int dpos_prod_begin(const dpos_chain *dc, ssp_state *st, const ssp_block_start *b,
+                            dpos_prod_out *out);
+SSP_WUR int dpos_prod_end(const dpos_chain *dc, ssp_state *st, const ssp_block_start *b,
+                          const dpos_prod_out *out);
+/* Left out of the election held at round's first block (probation, deactivated)? *err: a read
+ * failure (then false). */
+bool dpos_prod_excluded(ssp_state *st, const ssp_addr *account, uint64_t round, int *err);
+/* A deactivated delegate registers again: its record starts over (totals kept). */
+SSP_WUR int dpos_prod_reactivate(ssp_state *st, const ssp_addr *account);
 
 #endif

@@ -232,6 +232,14 @@ static int owe(ssp_state *st, const ssp_addr *a, uint64_t amount)
 	return rec_put(st, a, &r);
 }
 
+int dpos_reward_block(ssp_state *st, const ssp_addr *account, uint64_t amount)
+{
+	ssp_addr ea;
+	ssp_dpos_reward_escrow(&ea);
+	int rc = ssp_state_pool_pay(st, &ea, amount);
+	return rc ? rc : owe(st, account, amount);
+}
+
 /* Pays `amount` to the delegates in l (ranked), pro rata to capped weight. */
 static int pay_round(ssp_state *st, const dpos_dlist *l, size_t n, uint64_t amount)
 {
@@ -271,7 +279,7 @@ int dpos_reward_begin(void *mod, ssp_state *st, const ssp_block_start *b)
 		return rc;
 	uint64_t amount = ssp_dpos_emission(p, next, cur);
 	if (amount > pool) amount = pool;
-	/* 70% per round to the delegates; the 30% block part stays in the pool for now */
+	/* 70% per round to the delegates; the 30% block part is paid per block (dpos_prod.c) */
 	amount = (uint64_t)((u128)amount * SSP_DPOS_ROUND_SHARE_BP / 10000);
 	if (!amount) return 0;
 	dpos_dlist l = {.max = SIZE_MAX, .registered_only = true};

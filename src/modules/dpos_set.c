@@ -126,9 +126,13 @@ static int elect_and_record(const dpos_chain *dc, ssp_state *st, uint64_t round,
 		rc = SSP_ERR_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < l.n; i++)
+	for (size_t i = 0; i < l.n && !rc; i++) {
+		/* on probation or deactivated by the productivity rules: weight 0, never elected */
+		bool out = dpos_prod_excluded(st, &l.d[i].account, round, &rc);
 		cands[i] = (ssp_dpos_cand){.id = l.d[i].account,
-		                           .weight = ssp_dpos_capped_weight(&l.d[i])};
+		                           .weight = out ? 0 : ssp_dpos_capped_weight(&l.d[i])};
+	}
+	if (rc) goto out;
 	rc = ssp_dpos_elect(won, &k, cands, l.n, p->set_size, p->standby, p->max_rank, seed);
 	if (rc || !k) goto out; /* nobody of weight > 0: no record, the set in force stays */
 	for (size_t i = 0; i < k; i++) {

@@ -67,8 +67,10 @@ int ssp_dpos_delegate_decode(ssp_delegate *d, const void *key, size_t kl, const 
 	d->banned_until_slot = ssp_rd_u64(&r);
 	d->onion_round = ssp_rd_u64(&r);
 	if (ssp_rd_end(&r) || d->commission_bp > SSP_DPOS_COMMISSION_MAX ||
-	    d->status < SSP_DELEGATE_REGISTERED || d->status > SSP_DELEGATE_BANNED ||
-	    (d->status != SSP_DELEGATE_REGISTERED && d->self_stake) ||
+	    d->status < SSP_DELEGATE_REGISTERED || d->status > SSP_DELEGATE_DEACTIVATED ||
+	    /* a deactivated delegate's self-stake stays locked until it registers again */
+	    (d->status != SSP_DELEGATE_REGISTERED && d->status != SSP_DELEGATE_DEACTIVATED &&
+	     d->self_stake) ||
 	    d->slashes > SSP_DPOS_SLASHES_MAX ||
 	    (d->status != SSP_DELEGATE_BANNED && d->banned_until_slot))
 		return SSP_ERR_DBCORRUPT;
