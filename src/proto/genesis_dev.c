@@ -46,7 +46,11 @@ static void derived_addr(ssp_addr *a, const char *label)
 	"    \"standby\": 0,\n"                        \
 	"    \"max_rank\": 200,\n"                     \
 	"    \"round_reward\": \"100\",\n"              \
-	"    \"ban_slots\": 60\n"                       \
+	"    \"ban_slots\": 60,\n"                      \
+	"    \"prod_window_rounds\": 24,\n"             \
+	"    \"probation_rounds\": 3,\n"                \
+	"    \"deactivate_misses\": 20,\n"              \
+	"    \"deactivate_slots\": 240\n"               \
 	"  },\n"                                       \
 	"  \"allocations\": [\n"                       \
 	"    {\n"                                      \

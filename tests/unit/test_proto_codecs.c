@@ -48,7 +48,7 @@ static char *ref_dev_json(const ssp_addr *dev, const ssp_pubkey *producer, uint6
 	ssp_addr_encode(team, sizeof team, "dssp", &t);
 	json_t *g = json_pack(
 	    "{s:s, s:s, s:I, s:s, s:{s:i, s:i, s:i, s:s, s:s, s:i, s:i}, "
-	    "s:{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:i}, s:["
+	    "s:{s:i, s:i, s:s, s:i, s:i, s:i, s:s, s:i, s:i, s:i, s:i, s:i}, s:["
 	    "{s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:s}]}",
 	    "chain_id", "ssp-devnet", "network", "dev", "genesis_time", (json_int_t)time_ms,
 	    "producer", prod, "params", "block_interval_ms", 1000, "max_block_bytes", 1 << 20,
@@ -56,6 +56,8 @@ static char *ref_dev_json(const ssp_addr *dev, const ssp_pubkey *producer, uint6
 	    "month_seconds", 2592000, "max_expiry_blocks", 100000,
 	    "dpos", "vote_unlock_slots", 5, "self_unlock_slots", 10, "min_self_stake", "100",
 	    "set_size", 21, "standby", 0, "max_rank", 200, "round_reward", "100", "ban_slots", 60,
+	    "prod_window_rounds", 24, "probation_rounds", 3, "deactivate_misses", 20,
+	    "deactivate_slots", 240,
 	    "allocations",
 	    "category",
 	    "private_placement", "address", devs, "amount", "2500000000", "category", "foundation",
