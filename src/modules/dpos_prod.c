@@ -410,14 +410,16 @@ static int judge(ssp_state *st, const ssp_dpos_params *p, prod_set *ps, uint64_t
 		if (r->deactivated) continue;
 		if (r->probation_until && round >= r->probation_until) {
 			r->probation_until = 0; /* served: a fresh window from here */
+			r->n = 0;
 			x->dirty = true;
 		}
 		if (!r->probation_until) {
 			ssp_dpos_prod_window(r, round, p->prod_window_rounds, &made, &missed);
 			if (made + missed >= min_slots &&
 			    (u128)made * 10000 < (u128)(made + missed) * SSP_DPOS_PROD_MIN_BP) {
+				/* the window stays as judged (it has no slots meanwhile) and starts
+				 * over when probation ends */
 				r->probation_until = round + p->probation_rounds;
-				r->n = 0; /* judged: the next verdict is on slots after probation */
 				x->dirty = true;
 			}
 		}

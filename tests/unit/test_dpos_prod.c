@@ -446,14 +446,15 @@ static void test_probation(void **state)
 	rotate(&t, (r + 1) * SET_SIZE, (r + 1) * SET_SIZE + 1, true, true);
 	assert_true(prod_of(&t, &carol, &p));
 	assert_true(p.missed == 1 && p.consecutive_misses == 1);
-	assert_true(p.probation_until == r + 1 + PROBATION && p.n == 0);
+	assert_true(p.probation_until == r + 1 + PROBATION);
+	ssp_dpos_prod_window(&p, r + 1, WINDOW, &w0, &w1);
+	assert_true(w0 == 2 && w1 == 1); /* kept as judged while on probation */
 	assert_true(ssp_dpos_on_probation(&p, r + 1));
 	/* left out of the election held at that block, the others in */
 	assert_false(elected(&t, r + 1, &carol));
 	assert_true(elected(&t, r + 1, &alice) && elected(&t, r + 1, &bob));
 	/* the checks below count from r + 2 */
 	r--;
-	(void)w1;
 	/* the others are fine */
 	assert_true(prod_of(&t, &alice, &p) && p.probation_until == 0 && p.missed == 0);
 	/* while on probation it has no slots (alpha and bravo take turns); it is out of every
@@ -463,7 +464,7 @@ static void test_probation(void **state)
 		assert_false(elected(&t, x, &carol));
 	rotate(&t, (r + 2 + PROBATION) * SET_SIZE, (r + 2 + PROBATION) * SET_SIZE + 1, false, false);
 	assert_true(elected(&t, r + 2 + PROBATION, &carol));
-	assert_true(prod_of(&t, &carol, &p) && p.probation_until == 0);
+	assert_true(prod_of(&t, &carol, &p) && p.probation_until == 0 && p.n == 0);
 	tnode_close(&t);
 }
 
