@@ -646,17 +646,25 @@ int cli_cmd_delegate_list(cli_ctx *c, const cli_args *a)
 	if (json_array_size(list) == 0)
 		printf("no registered delegates\n");
 	else
-		printf("%-5s %-20s %22s %22s %22s %6s  %s\n", "rank", "name", "capped weight (SSP)",
-		       "self-stake (SSP)", "votes (SSP)", "comm.", "status");
+		printf("%-5s %-20s %22s %22s %22s %6s %8s %7s %6s %18s  %s\n", "rank", "name",
+		       "capped weight (SSP)", "self-stake (SSP)", "votes (SSP)", "comm.", "produced",
+		       "missed", "prod.", "block rewards", "status");
 	json_array_foreach(list, i, d)
 	{
-		printf("%-5" JSON_INTEGER_FORMAT " %-20s %22s %22s %22s %5.2f%%  %s%s\n",
+		char prod[16] = "-";
+		json_t *pv = json_object_get(d, "productivity");
+		if (json_is_number(pv)) snprintf(prod, sizeof prod, "%.1f%%", json_number_value(pv));
+		printf("%-5" JSON_INTEGER_FORMAT " %-20s %22s %22s %22s %5.2f%% %8" JSON_INTEGER_FORMAT
+		       " %7" JSON_INTEGER_FORMAT " %6s %18s  %s%s\n",
 		       json_integer_value(json_object_get(d, "rank")),
 		       json_string_value(json_object_get(d, "name")),
 		       json_string_value(json_object_get(d, "capped_weight")),
 		       json_string_value(json_object_get(d, "self_stake")),
 		       json_string_value(json_object_get(d, "votes")),
 		       (double)json_integer_value(json_object_get(d, "commission_bp")) / 100.0,
+		       json_integer_value(json_object_get(d, "produced")),
+		       json_integer_value(json_object_get(d, "missed")), prod,
+		       or_str(json_string_value(json_object_get(d, "block_rewards")), "-"),
 		       json_string_value(json_object_get(d, "status")),
 		       json_is_true(json_object_get(d, "active")) ? ", active" : "");
 	}
@@ -673,18 +681,93 @@ int cli_cmd_delegate_list(cli_ctx *c, const cli_args *a)
 	return CLI_OK;
 }
 
+/*
+ * The extras of `delegate show` beside dpos_getDelegate, each left out when
+ * the node cannot answer (no BFT, an older node): its next slots (the
+ * node's dpos_getSchedule names producers by node-key address), the
+ * finality lag (chain_getInfo) and its rewards (dpos_getRewards).
+ */
+static void show_extras(cli_ctx *c, json_t *res)
+{
+	ssp_rpc_error err;
+	json_t *sched = NULL, *info = NULL, *rew = NULL, *slots = json_array(), *x;
+	ssp_pubkey nk;
+	char naddr[128] = "";
+	size_t i;
+	if (!slots) return;
+	if (!ssp_pubkey_text_parse(&nk, or_str(json_string_value(json_object_get(res, "node_key")),
+	                                       ""))) {
+		ssp_addr a;
+		const char *addr = json_string_value(json_object_get(res, "address"));
+		const char *sep = addr ? strchr(addr, '1') : NULL; /* bech32: hrp '1' data */
+		char hrp[32] = "";
+		if (sep && (size_t)(sep - addr) < sizeof hrp) memcpy(hrp, addr, (size_t)(sep - addr));
+		ssp_addr_from_pubkey(&a, &nk);
+		if (hrp[0]) ssp_addr_encode(naddr, sizeof naddr, hrp, &a);
+	}
+	if (cli_rpc_quiet(c, "dpos_getSchedule", NULL, &sched, &err)) {
+		json_decref(err.data);
+		sched = NULL;
+	}
+	json_array_foreach(json_object_get(sched, "slots"), i, x)
+	{
+		const char *p = json_string_value(json_object_get(x, "producer"));
+		if (naddr[0] && p && !strcmp(p, naddr)) json_array_append(slots, x);
+	}
+	json_object_set_new(res, "next_slots", sched ? slots : json_null());
+	if (!sched) json_decref(slots);
+	json_decref(sched);
+	if (!cli_rpc_quiet(c, "chain_getInfo", NULL, &info, &err)) {
+		json_int_t h = json_integer_value(json_object_get(info, "height")),
+		           f = json_integer_value(json_object_get(info, "finalized_height"));
+		json_object_set_new(res, "finality_lag", json_integer(h >= f ? h - f : 0));
+		json_decref(info);
+	} else {
+		json_decref(err.data);
+	}
+	if (!cli_rpc_quiet(c, "dpos_getRewards",
+	                   json_pack("{s:O}", "address", json_object_get(res, "address")), &rew,
+	                   &err)) {
+		json_object_set_new(res, "rewards_owed", json_incref(json_object_get(rew, "owed")));
+		json_object_set_new(res, "rewards_claimable",
+		                    json_incref(json_object_get(rew, "claimable")));
+		json_decref(rew);
+	} else {
+		json_decref(err.data);
+	}
+}
+
 int cli_cmd_delegate_show(cli_ctx *c, const cli_args *a)
 {
-	static const char *const amounts[] = {"capped_weight", "self_stake", "votes", NULL};
+	static const char *const amounts[] = {"capped_weight",
+	                                      "self_stake",
+	                                      "votes",
+	                                      "block_rewards",
+	                                      "block_rewards_pending",
+	                                      "rewards_owed",
+	                                      "rewards_claimable",
+	                                      NULL};
 	json_t *res = NULL;
 	int rc;
 	if ((rc = parse_name("delegate show", "name", a->pos[0]))) return rc;
 	rc = read_rpc(c, "dpos_getDelegate", json_pack("{s:s}", "name", a->pos[0]), &res);
 	if (rc) return rc;
-	if (c->json)
+	show_extras(c, res);
+	if (c->json) {
 		cli_print_json(res);
-	else
+	} else {
+		json_t *slots = json_incref(json_object_get(res, "next_slots")), *x;
+		size_t i;
+		json_object_del(res, "next_slots");
 		cli_print_result(res, amounts);
+		if (json_is_array(slots)) {
+			printf("next slots:");
+			json_array_foreach(slots, i, x)
+			printf(" %" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(x, "slot")));
+			printf(json_array_size(slots) ? "\n" : " none this round or the next\n");
+		}
+		json_decref(slots);
+	}
 	json_decref(res);
 	return CLI_OK;
 }

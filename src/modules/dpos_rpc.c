@@ -26,9 +26,56 @@ static json_t *jamount(uint64_t v)
 
 static const char *status_name(uint8_t s)
 {
-	return s == SSP_DELEGATE_REGISTERED ? "registered"
-	       : s == SSP_DELEGATE_BANNED   ? "banned"
-	                                    : "unregistered";
+	return s == SSP_DELEGATE_REGISTERED    ? "registered"
+	       : s == SSP_DELEGATE_BANNED      ? "banned"
+	       : s == SSP_DELEGATE_DEACTIVATED ? "deactivated"
+	                                       : "unregistered";
+}
+
+/*
+ * The productivity fields of d (its record in st, the round of the head):
+ * produced, missed (totals), productivity over its window (per cent, the
+ * round under way included; null without a slot in it), consecutive
+ * misses, its last block's slot, probation, block rewards paid and
+ * waiting. *status becomes "probation" for a registered delegate on it.
+ */
+static int prod_fields(const ssp_module_env *env, const modrpc_reader *rd, const ssp_delegate *d,
+                       json_t *o)
+{
+	const ssp_dpos_params *p = ssp_genesis_dpos(ssp_chain_genesis(env->chain));
+	ssp_dpos_prod r;
+	uint64_t made = 0, missed = 0, pn = 0, pa = 0, round = 0;
+	ssp_head h;
+	int rc = ssp_dpos_prod_get(rd->st, &d->account, &r);
+	if (rc == SSP_ERR_NOTFOUND) {
+		memset(&r, 0, sizeof r);
+		rc = 0;
+	}
+	if (!rc) rc = ssp_dpos_blockpay_pending(rd->st, &d->account, &pn, &pa);
+	if (!rc) rc = ssp_chain_read_head(env->chain, rd->rt, &h);
+	if (rc) return rc;
+	round = h.slot / (p->set_size ? p->set_size : 1);
+	ssp_dpos_prod_window(&r, round + 1, p->prod_window_rounds, &made, &missed);
+	bool probation = d->status == SSP_DELEGATE_REGISTERED && ssp_dpos_on_probation(&r, round);
+	if (probation) json_object_set_new(o, "status", json_string("probation"));
+	json_object_set_new(o, "produced", json_integer((json_int_t)r.produced));
+	json_object_set_new(o, "missed", json_integer((json_int_t)r.missed));
+	json_object_set_new(o, "productivity",
+	                    made + missed ? json_real((double)((made * 10000 / (made + missed))) /
+	                                              100.0)
+	                                  : json_null());
+	json_object_set_new(o, "window_produced", json_integer((json_int_t)made));
+	json_object_set_new(o, "window_missed", json_integer((json_int_t)missed));
+	json_object_set_new(o, "consecutive_misses", json_integer((json_int_t)r.consecutive_misses));
+	json_object_set_new(o, "last_produced_slot", r.produced_any
+	                                                 ? json_integer((json_int_t)r.last_slot)
+	                                                 : json_null());
+	json_object_set_new(o, "probation_until_round",
+	                    probation ? json_integer((json_int_t)r.probation_until) : json_null());
+	json_object_set_new(o, "block_rewards", jamount(r.block_rewards));
+	json_object_set_new(o, "block_rewards_pending", jamount(pa));
+	json_object_set_new(o, "blocks_pending", json_integer((json_int_t)pn));
+	return 0;
 }
 
 /* rank: 1-based, 0 for none (an unregistered delegate). */
@@ -79,24 +126,33 @@ static int m_get_delegates(void *ctx, json_t *params, json_t **res, ssp_rpc_erro
 	json_int_t start, limit;
 	ssp_delegate *d = NULL;
 	size_t n = 0;
-	ssp_txn *rt;
+	modrpc_reader r;
 	if (modrpc_obj_params(params, err) ||
 	    uint_param(params, "start", 1, RANK_MAX, 1, &start, err) ||
 	    uint_param(params, "limit", 1, LIST_MAX, LIST_MAX, &limit, err))
 		return -1;
-	int rc = ssp_store_read(env->store, &rt);
+	int rc = modrpc_reader_open(&r, env);
 	if (rc) return modrpc_fail_internal(env, err, rc);
-	rc = ssp_dpos_ranking(env->chain, rt, RANK_MAX, &d, &n);
-	ssp_txn_end(rt);
-	if (rc) return rank_fail(env, err, rc);
+	rc = ssp_dpos_ranking(env->chain, r.rt, RANK_MAX, &d, &n);
+	if (rc) {
+		modrpc_reader_close(&r);
+		return rank_fail(env, err, rc);
+	}
 	json_t *items = json_array();
 	size_t i = (size_t)start - 1, end = i + (size_t)limit;
-	for (; items && i < n && i < end; i++) {
+	for (; items && i < n && i < end && !rc; i++) {
 		json_t *j = delegate_json(env, &d[i], i + 1);
-		if (!j || json_array_append_new(items, j)) {
+		if (j) rc = prod_fields(env, &r, &d[i], j);
+		if (!j || rc || json_array_append_new(items, j)) {
+			if (j && rc) json_decref(j);
 			json_decref(items);
 			items = NULL;
 		}
+	}
+	modrpc_reader_close(&r);
+	if (rc) {
+		free(d);
+		return modrpc_fail_internal(env, err, rc);
 	}
 	*res = items ? json_pack("{s:o, s:o, s:I}", "delegates", items, "next",
 	                         i < n ? json_integer((json_int_t)i + 1) : json_null(), "total",
@@ -136,13 +192,22 @@ static int m_get_delegate(void *ctx, json_t *params, json_t **res, ssp_rpc_error
 			if (!memcmp(rank[i].account.b, d.account.b, SSP_ADDR_LEN)) pos = i + 1;
 		free(rank);
 	}
+	json_t *pf = json_object();
+	if (!rc && !pf) rc = SSP_ERR_NOMEM;
+	if (!rc) rc = prod_fields(env, &r, &d, pf);
 	modrpc_reader_close(&r);
+	if (rc == SSP_ERR_NOTFOUND) json_decref(pf);
 	if (rc == SSP_ERR_NOTFOUND)
 		return ssp_rpc_fail(err, SSP_RPC_NOT_FOUND, "unknown delegate %s",
 		                    nv ? json_string_value(nv)
 		                       : json_string_value(json_object_get(params, "address")));
-	if (rc) return rank_fail(env, err, rc);
+	if (rc) {
+		json_decref(pf);
+		return rank_fail(env, err, rc);
+	}
 	*res = delegate_json(env, &d, pos);
+	if (*res) json_object_update(*res, pf);
+	json_decref(pf);
 	return *res ? 0 : modrpc_fail_internal(env, err, SSP_ERR_NOMEM);
 }
 
