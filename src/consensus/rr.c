@@ -125,29 +125,18 @@ static void rr_reset(void *ctx, const ssp_chain *c)
 }
 
 /*
- * The block context: the slot's producer only. Finality here is the
- * last-irreversible-block rule over the blocks seen, not a function of a
- * branch's own contents, and missed slots are not tracked: block hooks get
- * has_final false and no misses, so the staking module pays no per-block
- * reward (that 30% stays in the pool) and counts no misses on such a chain.
+ * No block context (ssp_consensus.block_context NULL), like the chain's
+ * default consensus: finality here is the last-irreversible-block rule over
+ * the blocks seen, not a function of a branch's own contents, and missed
+ * slots are not tracked. So the staking module records no block reward
+ * (that 30% of the emission stays in the pool) and counts no produced or
+ * missed slot on a round-robin chain; and a chain built with the default
+ * consensus (ssp_mkchain) replays under this one to the same state.
  */
-static int rr_block_context(void *ctx, const ssp_chain *c, const ssp_head *parent, uint64_t slot,
-                            ssp_block_context *out)
-{
-	(void)c;
-	(void)parent;
-	out->producer = *ssp_rr_slot_producer(ctx, slot);
-	out->has_producer = true;
-	return 0;
-}
-
 void ssp_rr_consensus(ssp_rr *r, ssp_consensus *out)
 {
-	*out = (ssp_consensus){.producer = rr_producer,
-	                       .finalized = rr_finalized,
-	                       .reset = rr_reset,
-	                       .block_context = rr_block_context,
-	                       .ctx = r};
+	*out = (ssp_consensus){
+	    .producer = rr_producer, .finalized = rr_finalized, .reset = rr_reset, .ctx = r};
 }
 
 /* ------------------------------------------------------------ fork choice */

@@ -493,6 +493,7 @@ int dpos_prod_begin(const dpos_chain *dc, ssp_state *st, const ssp_block_start *
 	if (!rc && first) rc = judge(st, p, &ps, round, b->slot, out);
 	/* block rewards: pay what the branch made final, then record this block's */
 	if (!rc) rc = dpos_meta_get(st, k_bp_n, &pending);
+	uint64_t pending0 = pending;
 	if (!rc && cx->has_final) rc = pay_final(st, &ps, cx->branch_final, b->slot, &pending);
 	if (!rc && cx->has_final && cx->has_producer && k[nk - 1].found) {
 		ssp_delegate d;
@@ -510,7 +511,8 @@ int dpos_prod_begin(const dpos_chain *dc, ssp_state *st, const ssp_block_start *
 			if (!rc) pending++;
 		}
 	}
-	if (!rc) rc = dpos_meta_set(st, k_bp_n, pending);
+	/* written only when it changes: a block that records and pays nothing writes nothing */
+	if (!rc && pending != pending0) rc = dpos_meta_set(st, k_bp_n, pending);
 	for (size_t i = 0; i < ps.n && !rc; i++)
 		if (ps.e[i].dirty) rc = prod_put(st, &ps.e[i].account, &ps.e[i].p);
 out:
