@@ -304,8 +304,10 @@ static int op_unregister(ssp_txctx *c, const ssp_tx *tx)
 	ssp_staker s;
 	/* a deactivated delegate may leave too (its self-stake unlocks) */
 	int rc = ssp_dpos_delegate_get(c->st, &tx->from, &d);
-	if (!rc && d.status == SSP_DELEGATE_DEACTIVATED) rc = dpos_prod_reactivate(c->st, &tx->from);
-	else rc = read_own(c, tx, &d);
+	if (!rc && d.status == SSP_DELEGATE_DEACTIVATED)
+		rc = dpos_prod_reactivate(c->st, &tx->from);
+	else
+		rc = read_own(c, tx, &d);
 	if (rc || (rc = ssp_dpos_staker_get(c->st, &tx->from, &s))) return rc;
 	uint64_t slot = dpos_slot_of(dc->g, c->time_ms), at;
 	if ((rc = ssp_add_u64(&at, slot, ssp_genesis_dpos(dc->g)->self_unlock_slots)) ||

@@ -100,8 +100,9 @@ static int prod_put(ssp_state *st, const ssp_addr *account, const ssp_dpos_prod 
 	ssp_buf b;
 	ssp_buf_init(&b, 64 + SSP_DPOS_PROD_WINDOW_MAX * 16);
 	prod_encode(&b, p);
-	int rc = b.err ? b.err
-	               : ssp_state_put(st, SSP_TB_DPOS_PROD, account->b, SSP_ADDR_LEN, b.data, b.len);
+	int rc = b.err
+	             ? b.err
+	             : ssp_state_put(st, SSP_TB_DPOS_PROD, account->b, SSP_ADDR_LEN, b.data, b.len);
 	ssp_buf_free(&b);
 	return rc;
 }
@@ -383,8 +384,7 @@ static int visit_count(void *arg, const void *k, size_t kl, const void *v, size_
 	return 0;
 }
 
-int ssp_dpos_blockpay_pending(ssp_state *st, const ssp_addr *account, uint64_t *n,
-                              uint64_t *amount)
+int ssp_dpos_blockpay_pending(ssp_state *st, const ssp_addr *account, uint64_t *n, uint64_t *amount)
 {
 	pending_count c = {.a = account};
 	int rc = ssp_state_scan(st, SSP_TB_DPOS_BLOCKPAY, visit_count, &c);
@@ -430,7 +430,8 @@ static int judge(ssp_state *st, const ssp_dpos_params *p, prod_set *ps, uint64_t
 			if (rc == SSP_ERR_NOTFOUND) continue;
 			if (rc) return rc;
 			if (d.status != SSP_DELEGATE_REGISTERED) continue;
-			if (out->ndeact == SSP_DPOS_DEACT_PER_BLOCK) continue; /* the next round's */
+			if (out->ndeact == SSP_DPOS_DEACT_PER_BLOCK)
+				continue; /* the next round's */
 			out->deact[out->ndeact++] = x->account;
 			r->deactivated = true;
 			r->probation_until = 0;

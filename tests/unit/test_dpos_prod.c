@@ -462,7 +462,8 @@ static void test_probation(void **state)
 	rotate(&t, (r + 2) * SET_SIZE + 1, (r + 2 + PROBATION) * SET_SIZE, false, false);
 	for (uint64_t x = r + 3; x < r + 2 + PROBATION; x++)
 		assert_false(elected(&t, x, &carol));
-	rotate(&t, (r + 2 + PROBATION) * SET_SIZE, (r + 2 + PROBATION) * SET_SIZE + 1, false, false);
+	rotate(&t, (r + 2 + PROBATION) * SET_SIZE, (r + 2 + PROBATION) * SET_SIZE + 1, false,
+	       false);
 	assert_true(elected(&t, r + 2 + PROBATION, &carol));
 	assert_true(prod_of(&t, &carol, &p) && p.probation_until == 0 && p.n == 0);
 	tnode_close(&t);
