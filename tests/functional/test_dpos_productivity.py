@@ -9,11 +9,15 @@ checked from outside through RPC:
   out of the elected set (dpos_getElection); its block rewards stop while
   the others' grow;
 - restarted, it comes back once probation is over: elected again, and
-  producing (and paid) again."""
+  producing (and paid) again;
+- `ssp delegate show` prints its productivity, next slots (dpos_getSchedule),
+  the finality lag and its rewards; `ssp delegate list` the productivity of
+  each."""
+import os
 import time
 from decimal import Decimal
 
-from sspnode import Failure, RpcError, bindir_from_argv, check, main, wait_for
+from sspnode import Cli, RpcError, bindir_from_argv, check, main, wait_for
 from sspnet import Testnet
 
 
@@ -89,6 +93,24 @@ def test():
     wait_for(lambda: Decimal(delegate(n0, "d03")["block_rewards"]) > r3, 20,
              "d03 to be paid for a new block")
     net.wait_converged(timeout=30)
+
+    # the CLI: a delegate's productivity, next slots, finality lag and rewards
+    cli = Cli(bindir, n0, os.path.join(net.dir, "keys"))
+    show = cli.run("delegate", "show", "d03")
+    check(show["status"] == "registered" and show["produced"] > p3 and
+          isinstance(show["next_slots"], list) and show["finality_lag"] <= 4 and
+          Decimal(show["rewards_owed"]) >= Decimal(show["block_rewards"]) > 0,
+          "ssp delegate show d03: produced %d, missed %d, productivity %s%%, next slots %s, "
+          "finality lag %d, block rewards %s, owed %s" % (
+              show["produced"], show["missed"], show["productivity"],
+              [x["slot"] for x in show["next_slots"]], show["finality_lag"],
+              show["block_rewards"], show["rewards_owed"]))
+    listed = {d["name"]: d for d in cli.run("delegate", "list")["delegates"]}
+    check(set(listed) == set(names) and all("productivity" in d for d in listed.values()),
+          "ssp delegate list shows the four with their productivity")
+    text = cli.run("delegate", "show", "d00", json_out=False)
+    check("next slots:" in text and "block_rewards" in text, "ssp delegate show d00 prints "
+          "its next slots")
     net.check_logs()
     return "killed after %.0fs; back in round %d; %.0fs in all" % (
         killed_at - t0, round_in, time.time() - t0)
