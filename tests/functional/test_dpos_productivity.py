@@ -14,6 +14,7 @@ checked from outside through RPC:
   the finality lag and its rewards; `ssp delegate list` the productivity of
   each."""
 import os
+import subprocess
 import time
 from decimal import Decimal
 
@@ -111,7 +112,17 @@ def test():
     text = cli.run("delegate", "show", "d00", json_out=False)
     check("next slots:" in text and "block_rewards" in text, "ssp delegate show d00 prints "
           "its next slots")
+    net.down()
     net.check_logs()
+    # the misses, probation and block rewards replay offline to the same state (every
+    # header's state root is checked): a function of the blocks alone
+    for nd in (n0, n3):
+        r = subprocess.run([os.path.join(bindir, "sspd"), "--verify-db", nd.datadir, "--genesis",
+                            os.path.join(net.dir, "genesis.json")], capture_output=True,
+                           text=True, timeout=120)
+        check(r.returncode == 0 and r.stdout.startswith("ok"),
+              "sspd --verify-db replays %s's chain: %s" % (nd.name, (r.stdout.strip() or
+                                                               r.stderr.strip())[:120]))
     return "killed after %.0fs; back in round %d; %.0fs in all" % (
         killed_at - t0, round_in, time.time() - t0)
 
