@@ -452,7 +452,7 @@ int dpos_prod_begin(const dpos_chain *dc, ssp_state *st, const ssp_block_start *
 	const bool first = b->height > 1 && b->parent_slot / n < round;
 	prod_set ps = {0};
 	key_ref *k = NULL;
-	uint64_t pending;
+	uint64_t pending = 0;
 	int rc = 0;
 	out->ndeact = 0;
 	if (!cx || (!cx->has_producer && !cx->nmissed && !cx->has_final)) return 0;
