@@ -515,6 +515,48 @@ static void test_deactivation(void **state)
 	tnode_close(&t);
 }
 
+/* Deactivated, then unregistered: its self-stake starts unlocking; no verdict pends. */
+static void test_deactivated_unregister(void **state)
+{
+	(void)state;
+	tnode t;
+	ssp_dpos_prod p;
+	open_node(&t);
+	three_delegates(&t);
+	uint64_t s0 = (head_slot(&t) / SET_SIZE + 1) * SET_SIZE;
+	rotate(&t, s0, s0 + SET_SIZE, false, true);
+	uint64_t self = delegate_of(&t, &carol).self_stake;
+	for (uint64_t s = s0 + SET_SIZE; s < s0 + SET_SIZE + 4 * DEACT_SLOTS; s += SET_SIZE) {
+		rotate(&t, s, s + SET_SIZE, true, true);
+		if (delegate_of(&t, &carol).status == SSP_DELEGATE_DEACTIVATED) break;
+	}
+	assert_int_equal(delegate_of(&t, &carol).status, SSP_DELEGATE_DEACTIVATED);
+	ctx_none();
+	ssp_dpos_payload none;
+	memset(&none, 0, sizeof none);
+	assert_int_equal(run(&t, &carol, SSP_TX_DELEGATE_UNREGISTER, &none), 0);
+	ssp_delegate d = delegate_of(&t, &carol);
+	assert_int_equal(d.status, SSP_DELEGATE_UNREGISTERED);
+	assert_true(d.self_stake == 0);
+	ssp_txn *rt;
+	ssp_state *st;
+	ssp_staker sk;
+	assert_int_equal(ssp_store_read(t.n.store, &rt), 0);
+	assert_int_equal(ssp_chain_state_view(t.n.chain, rt, &st), 0);
+	assert_int_equal(ssp_dpos_staker_get(st, &carol.addr, &sk), 0);
+	ssp_state_close(st);
+	ssp_txn_end(rt);
+	bool unlocking = false;
+	for (uint32_t i = 0; i < sk.nunlock; i++)
+		unlocking |= sk.unlock[i].kind == SSP_UNLOCK_SELF && sk.unlock[i].amount == self;
+	assert_true(unlocking);
+	assert_true(prod_of(&t, &carol, &p) && !p.deactivated);
+	/* a second unregister: not a delegate any more */
+	assert_int_equal(run(&t, &carol, SSP_TX_DELEGATE_UNREGISTER, &none),
+	                 SSP_ERR_DPOS_NOT_DELEGATE);
+	tnode_close(&t);
+}
+
 /* The same blocks on another node, imported: the same state (a function of the blocks). */
 static void test_replay(void **state)
 {
@@ -616,9 +658,13 @@ static int setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_block_rewards), cmocka_unit_test(test_block_rewards_bound),
-	    cmocka_unit_test(test_probation),     cmocka_unit_test(test_deactivation),
-	    cmocka_unit_test(test_replay),        cmocka_unit_test(test_genesis_knobs),
+	    cmocka_unit_test(test_block_rewards),
+	    cmocka_unit_test(test_block_rewards_bound),
+	    cmocka_unit_test(test_probation),
+	    cmocka_unit_test(test_deactivation),
+	    cmocka_unit_test(test_deactivated_unregister),
+	    cmocka_unit_test(test_replay),
+	    cmocka_unit_test(test_genesis_knobs),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
