@@ -31,6 +31,7 @@
 #define FETCH_DEPTH 16 /* ancestors sent for one fetch */
 #define ORPHANS_MAX 4096
 #define PENDING_MAX 8192
+#define UNTOLD_MAX 1024 /* --elect: elections a node tells at its next tick */
 
 /* ------------------------------------------------------------------ PRNG */
 
@@ -90,12 +91,14 @@ typedef struct {
 	bool forged;
 	int32_t act; /* equivocation act it is half `half` of, or -1 */
 	uint8_t half;
+	uint32_t node; /* the pool member that made it */
 } gblock;
 
 typedef struct {
 	ssp_bft_vote v;
 	int32_t act;
 	uint8_t half;
+	uint32_t node; /* the pool member that cast it */
 } gvote;
 
 /* An equivocation: both halves were sent to the witnesses. */
@@ -125,6 +128,8 @@ typedef struct {
 	bool qc_pending;   /* the watermark's QC, to hand back after a restart */
 	uint32_t *myvotes; /* Byzantine: every vote cast (gvote indexes) */
 	uint32_t nmyvotes, capmyvotes;
+	uint32_t *untold; /* --elect: blocks whose election it tells at its next tick */
+	uint32_t nuntold;
 } snode;
 
 enum { EV_TICK, EV_BLOCK, EV_VOTE, EV_FETCH, EV_SYNC };
@@ -140,11 +145,13 @@ typedef struct {
 	uint64_t seed;
 	const char *brk;
 	uint32_t n_force;
-	bool small; /* --small: 4..40 delegates in every seed */
+	bool small;      /* --small: 4..40 delegates in every seed */
 	bool no_compact; /* --no-compact: the machines never drop a block */
+	bool elect;      /* --elect: sets change (a pool of np > n delegates) */
 	int verbose;
-	/* parameters drawn from the seed */
-	uint32_t n, f;
+	/* parameters drawn from the seed: n the set size, np the pool (n without
+	 * --elect; node i holds keys[i]), L the slots per round */
+	uint32_t n, np, L, f;
 	uint32_t loss_pm, spike_pm, lat_min, lat_max, crash_pm;
 	uint64_t part_start, part_end, calm, end; /* slots */
 	bool minority_cut;
@@ -167,10 +174,17 @@ typedef struct {
 	bool *slashed;
 	/* the highest final block at any honest node */
 	uint32_t final_g;
+	/* --elect: the elections' salt, scratch for one election, the figures */
+	uint64_t elect_salt;
+	ssp_pubkey *ekeys;
+	ssp_hash *eonion;
+	uint32_t *eix;
+	uint64_t n_told, n_set_waits, n_final_elected;
+	uint32_t n_final_keys; /* distinct producers of the final chain (at the end) */
 	/* figures */
 	uint64_t n_events, n_final_moves, n_evidence, n_forged_rejected, n_crashes, n_equiv;
 	size_t max_held; /* the most blocks any machine held */
-	uint64_t trace; /* a digest of every event processed, for --replay-check */
+	uint64_t trace;  /* a digest of every event processed, for --replay-check */
 	char fail[512];
 } sim;
 
@@ -261,9 +275,138 @@ static uint64_t local_slot(const sim *s, uint32_t i)
 	return t < 0 ? 0 : (uint64_t)t / SLOT_MS;
 }
 
+/* -------------------------------------------------------------- elections */
+
+/* The pool member holding key (UINT32_MAX: none). */
+static uint32_t key_node(const sim *s, const ssp_pubkey *key)
+{
+	for (uint32_t i = 0; i < s->np; i++)
+		if (s->keys[i].type == key->type && s->keys[i].len == key->len &&
+		    !memcmp(s->keys[i].b, key->b, key->len))
+			return i;
+	return UINT32_MAX;
+}
+
+/* The pool member producing `slot` on parent's branch in m's view (UINT32_MAX: unknown,
+ * or an election it needs was not told yet). Without --elect, index = member. */
+static uint32_t slot_producer(const sim *s, ssp_bft *m, const ssp_hash *parent, uint64_t slot)
+{
+	uint32_t p;
+	if (!s->elect) return ssp_bft_producer(m, &p, parent, slot) ? UINT32_MAX : p;
+	ssp_bft_set set;
+	if (ssp_bft_slot_set(m, &set, &p, parent, slot)) return UINT32_MAX;
+	return key_node(s, &set.keys[p]);
+}
+
+/* Node i's index in the set a vote for target is counted in (UINT32_MAX: not a member). */
+static uint32_t vote_index(const sim *s, uint32_t i, const ssp_bft_ref *target)
+{
+	if (!s->elect) return i;
+	ssp_bft_set set;
+	if (ssp_bft_block_set(s->nodes[i].m, &set, target)) return UINT32_MAX;
+	return ssp_bft_set_index(&set, &s->keys[i]);
+}
+
+static uint64_t mix64(uint64_t z)
+{
+	return splitmix64(&z);
+}
+
+/*
+ * What a block that begins a round elects, as every honest node's state
+ * would give it: a function of the block alone (its id and slot), never of
+ * the view or of the run's generator. In an odd round n members of the
+ * pool drawn from the block's id, at least two outside the genesis set (so
+ * a run's sets surely change); in an even one a third each: none (false:
+ * the set in force stays), the genesis set again, or such a draw. *out
+ * points into s's scratch until the next call.
+ */
+static bool election_of(sim *s, ssp_bft_set *out, const ssp_bft_block *b)
+{
+	uint64_t h = mix64(s->elect_salt ^ b->slot);
+	for (int k = 0; k < 32; k += 8) {
+		uint64_t w;
+		memcpy(&w, b->id.b + k, 8);
+		h = mix64(h ^ w);
+	}
+	rng r;
+	rng_seed(&r, h);
+	uint64_t pick = ssp_bft_round(b->slot, s->L) % 2 ? 2 : rng_next(&r) % 3;
+	if (pick == 0) return false;
+	uint32_t *ix = s->eix;
+	for (uint32_t i = 0; i < s->np; i++)
+		ix[i] = i;
+	if (pick > 1)
+		for (uint32_t k = 0; k < s->n; k++) { /* a partial Fisher-Yates: n of np */
+			uint32_t j = k + (uint32_t)(rng_next(&r) % (s->np - k)), t = ix[k];
+			ix[k] = ix[j];
+			ix[j] = t;
+		}
+	if (pick > 1) { /* at least two outsiders (np >= n + 3): genesis members swapped out */
+		uint32_t nout = 0;
+		for (uint32_t k = 0; k < s->n; k++)
+			nout += ix[k] >= s->n;
+		for (uint32_t k = 0, j = s->n; nout < 2 && k < s->n && j < s->np; k++) {
+			if (ix[k] >= s->n) continue;
+			while (j < s->np && ix[j] < s->n)
+				j++;
+			if (j == s->np) break;
+			uint32_t t = ix[k];
+			ix[k] = ix[j];
+			ix[j] = t;
+			nout++;
+		}
+	}
+	for (uint32_t k = 1; k < s->n; k++) /* members by pool index (tidy; any order works) */
+		for (uint32_t j = k; j > 0 && ix[j - 1] > ix[j]; j--) {
+			uint32_t t = ix[j];
+			ix[j] = ix[j - 1];
+			ix[j - 1] = t;
+		}
+	for (uint32_t k = 0; k < s->n; k++) {
+		s->ekeys[k] = s->keys[ix[k]];
+		s->eonion[k] = s->onion[ix[k]]; /* the commitment: onion_round "round -1" */
+	}
+	*out = (ssp_bft_set){.n = s->n, .keys = s->ekeys, .onion = s->eonion};
+	return true;
+}
+
+static void tell(sim *s, uint32_t i, uint32_t g)
+{
+	ssp_bft_set set;
+	bool some = election_of(s, &set, &s->blocks[g].h);
+	int rc = ssp_bft_set_elected(s->nodes[i].m, &s->blocks[g].h.id, some ? &set : NULL);
+	if (rc == SSP_ERR_NOMEM) abort();
+	if (rc == 0) s->n_told++;
+	/* NOTFOUND: a deferred one whose block the final block left behind */
+	if (rc && rc != SSP_ERR_NOTFOUND) failf(s, "an election was refused", i);
+}
+
+/*
+ * Node i's machine added block g: a block that begins a round (its parent's
+ * round before its own) has its election told — at once, or 1 in 4 later
+ * (each slot tick tells a deferred one with probability 1/2: a node that
+ * reads it from the block's state late), so blocks needing it wait with
+ * BFT_SET meanwhile, and it may be told once the block is final or dropped.
+ */
+static void on_added(sim *s, uint32_t i, uint32_t g)
+{
+	if (!s->elect) return;
+	const ssp_bft_block *h = &s->blocks[g].h;
+	uint32_t pg = gix(&h->parent);
+	uint64_t ps = pg == UINT32_MAX ? 0 : s->blocks[pg].h.slot;
+	if (ssp_bft_round(h->slot, s->L) == ssp_bft_round(ps, s->L)) return;
+	snode *x = &s->nodes[i];
+	if (x->nuntold < UNTOLD_MAX && rng_chance(&s->r, 250)) {
+		x->untold[x->nuntold++] = g;
+		return;
+	}
+	tell(s, i, g);
+}
+
 /* ----------------------------------------------------------------- blocks */
 
-static uint32_t register_block(sim *s, ssp_bft_block *h, bool forged)
+static uint32_t register_block(sim *s, ssp_bft_block *h, bool forged, uint32_t node)
 {
 	GROW(s->blocks, s->nblocks, s->capblocks);
 	uint32_t g = s->nblocks++;
@@ -272,7 +415,7 @@ static uint32_t register_block(sim *s, ssp_bft_block *h, bool forged)
 	size_t lens[6] = {4, 32, 8, 8, 32, 4};
 	ssp_sha256v(&h->id, parts, lens, 6);
 	memcpy(h->id.b, &g, 4);
-	s->blocks[g] = (gblock){*h, forged, -1, 0};
+	s->blocks[g] = (gblock){*h, forged, -1, 0, node};
 	return g;
 }
 
@@ -283,6 +426,15 @@ static bool g_descends(const sim *s, uint32_t a, uint32_t b)
 	while (b != UINT32_MAX && s->blocks[b].h.height > ha)
 		b = gix(&s->blocks[b].h.parent);
 	return a == b;
+}
+
+/* The genesis set: the pool's first n members, in that order. */
+static bool is_genesis_set(const sim *s, const ssp_bft_set *set)
+{
+	if (set->n != s->n) return false;
+	for (uint32_t k = 0; k < s->n; k++)
+		if (memcmp(&set->keys[k], &s->keys[k], sizeof set->keys[k])) return false;
+	return true;
 }
 
 static void check_final(sim *s, uint32_t i)
@@ -298,7 +450,8 @@ static void check_final(sim *s, uint32_t i)
 		/* compaction on every move (compact_min 1): the final block is the root */
 		ssp_bft_block root;
 		ssp_bft_at(x->m, &root, 0);
-		if (memcmp(root.id.b, f.id.b, 32)) failf(s, "COMPACTION: the final block is not the root", i);
+		if (memcmp(root.id.b, f.id.b, 32))
+			failf(s, "COMPACTION: the final block is not the root", i);
 	}
 	if (f.height == 0) return;
 	uint32_t g = gix(&f.id);
@@ -311,6 +464,9 @@ static void check_final(sim *s, uint32_t i)
 		if (!g_descends(s, top, g)) failf(s, "SAFETY: two conflicting final blocks", i);
 		s->final_g = g;
 		s->n_final_moves++;
+		ssp_bft_set set;
+		if (s->elect && !ssp_bft_block_set(x->m, &set, &f) && !is_genesis_set(s, &set))
+			s->n_final_elected++; /* the new final block's round had an elected set */
 	}
 }
 
@@ -328,9 +484,15 @@ static void drain_evidence(sim *s, uint32_t i)
 	while (ssp_bft_evidence_pop(s->nodes[i].m, &e)) {
 		if (s->nodes[i].byz) continue;
 		if (!ssp_bft_evidence_valid(&e)) failf(s, "evidence that does not hold", i);
-		if (!s->nodes[e.offender].byz) failf(s, "evidence against an honest delegate", i);
-		if (!s->slashed[e.offender]) s->n_evidence++;
-		s->slashed[e.offender] = true; /* the sim's accounting of the slash */
+		/* the offender by its key (indexes differ between sets) */
+		uint32_t o = key_node(s, &e.key);
+		if (o == UINT32_MAX || (!s->elect && o != e.offender)) {
+			failf(s, "evidence names a key that is not the offender's", i);
+			continue;
+		}
+		if (!s->nodes[o].byz) failf(s, "evidence against an honest delegate", i);
+		if (!s->slashed[o]) s->n_evidence++;
+		s->slashed[o] = true; /* the sim's accounting of the slash */
 	}
 }
 
@@ -347,7 +509,8 @@ static void maybe_vote(sim *s, uint32_t i)
 	ssp_bft_vote v;
 	ssp_bft_qc qc;
 	ssp_bft_watermark next;
-	if (ssp_bft_vote_for(x->m, &v, &qc, i, &head.id)) return;
+	uint32_t me = vote_index(s, i, &head); /* outside the head's set: no vote */
+	if (me == UINT32_MAX || ssp_bft_vote_for(x->m, &v, &qc, me, &head.id)) return;
 	if (!strcmp(s->brk, "watermark") && x->restart_slot) {
 		next = x->wm; /* the broken rule: a restarted node forgets its watermark */
 		next.vote_source = v.source;
@@ -367,13 +530,18 @@ static void on_block(sim *s, uint32_t i, uint32_t from, uint32_t g)
 	snode *x = &s->nodes[i];
 	const gblock *b = &s->blocks[g];
 	int rc = ssp_bft_add_block(x->m, &b->h);
-	if (rc == SSP_ERR_NOTFOUND) {
+	if (rc == SSP_ERR_NOTFOUND || rc == SSP_ERR_BFT_SET) {
+		/* an unknown parent: kept and fetched; an election not told yet: kept
+		 * until it is (try_pending) */
 		if (x->norphans < ORPHANS_MAX) {
 			for (uint32_t k = 0; k < x->norphans; k++)
 				if (x->orphans[k] == g) return;
 			x->orphans[x->norphans++] = g;
 		}
-		send(s, EV_FETCH, i, from, gix(&b->h.parent), false);
+		if (rc == SSP_ERR_NOTFOUND)
+			send(s, EV_FETCH, i, from, gix(&b->h.parent), false);
+		else
+			s->n_set_waits++;
 		return;
 	}
 	if (rc == SSP_ERR_NOMEM) abort();
@@ -392,6 +560,7 @@ static void on_block(sim *s, uint32_t i, uint32_t from, uint32_t g)
 	if (b->forged && !x->byz && rc == 0) failf(s, "a forged reveal was accepted", i);
 	act_seen(s, b->act, b->half, i);
 	if (rc == 0) {
+		on_added(s, i, g);
 		drain_evidence(s, i);
 		try_pending(s, i);
 		check_final(s, i);
@@ -408,6 +577,8 @@ static void on_vote(sim *s, uint32_t i, uint32_t vi)
 		return;
 	}
 	if (rc == SSP_ERR_NOMEM) abort();
+	if (rc == SSP_ERR_INVAL && !s->nodes[s->votes[vi].node].byz)
+		failf(s, "an honest vote refused (INVAL)", i);
 	if (rc) return;
 	act_seen(s, s->votes[vi].act, s->votes[vi].half, i);
 	drain_evidence(s, i);
@@ -425,10 +596,11 @@ static void try_pending(sim *s, uint32_t i)
 		for (uint32_t k = 0; k < x->norphans; k++) {
 			uint32_t g = x->orphans[k];
 			int rc = ssp_bft_add_block(x->m, &s->blocks[g].h);
-			if (rc == SSP_ERR_NOTFOUND) continue;
+			if (rc == SSP_ERR_NOTFOUND || rc == SSP_ERR_BFT_SET) continue;
 			x->orphans[k--] = x->orphans[--x->norphans];
 			if (rc == 0) {
 				progress = true;
+				on_added(s, i, g);
 				act_seen(s, s->blocks[g].act, s->blocks[g].half, i);
 				drain_evidence(s, i);
 			} else if (!x->byz && !s->blocks[g].forged && rc != SSP_ERR_EXISTS &&
@@ -449,6 +621,8 @@ static void try_pending(sim *s, uint32_t i)
 		int rc = ssp_bft_add_vote(x->m, &s->votes[vi].v);
 		if (rc == SSP_ERR_NOTFOUND) continue;
 		x->pending[k--] = x->pending[--x->npending];
+		if (rc == SSP_ERR_INVAL && !s->nodes[s->votes[vi].node].byz)
+			failf(s, "an honest vote refused (INVAL)", i);
 		if (rc == 0) act_seen(s, s->votes[vi].act, s->votes[vi].half, i);
 	}
 	drain_evidence(s, i);
@@ -466,8 +640,8 @@ static uint32_t vote_targets(sim *s, uint32_t i, const ssp_hash *target, uint32_
 	uint64_t cur = local_slot(s, i);
 	if (cur < tb.slot) cur = tb.slot;
 	for (uint64_t sl = cur + 1; sl <= cur + VOTE_FANOUT; sl++) {
-		uint32_t p;
-		if (ssp_bft_producer(x->m, &p, target, sl)) continue;
+		uint32_t p = slot_producer(s, x->m, target, sl);
+		if (p == UINT32_MAX) continue;
 		bool dup = false;
 		for (uint32_t k = 0; k < nto; k++)
 			dup |= to[k] == p;
@@ -476,10 +650,10 @@ static uint32_t vote_targets(sim *s, uint32_t i, const ssp_hash *target, uint32_
 	return nto;
 }
 
-static uint32_t new_vote(sim *s, const ssp_bft_vote *v, int32_t act, uint8_t half)
+static uint32_t new_vote(sim *s, const ssp_bft_vote *v, int32_t act, uint8_t half, uint32_t node)
 {
 	GROW(s->votes, s->nvotes, s->capvotes);
-	s->votes[s->nvotes] = (gvote){*v, act, half};
+	s->votes[s->nvotes] = (gvote){*v, act, half, node};
 	return s->nvotes++;
 }
 
@@ -491,15 +665,22 @@ static void cast_vote(sim *s, uint32_t i, const ssp_bft_vote *v)
 	int32_t act = -1;
 	uint32_t other = UINT32_MAX;
 	if (x->byz) { /* is it an equivocation? then both halves go to the recipients */
-		for (uint32_t k = 0; k < x->nmyvotes && other == UINT32_MAX; k++)
-			if (ssp_bft_votes_conflict(&s->votes[x->myvotes[k]].v, v))
-				other = x->myvotes[k];
+		/* by the key: its index differs between the sets of its votes' targets */
+		ssp_bft_vote c = *v, o;
+		c.voter = 0;
+		for (uint32_t k = 0; k < x->nmyvotes && other == UINT32_MAX; k++) {
+			o = s->votes[x->myvotes[k]].v;
+			o.voter = 0;
+			if (ssp_bft_votes_conflict(&o, &c)) other = x->myvotes[k];
+		}
 		if (other != UINT32_MAX) {
 			GROW(s->acts, s->nacts, s->capacts);
 			gact *a = &s->acts[s->nacts];
 			memset(a, 0, sizeof *a);
 			a->offender = i;
-			a->kind = (uint8_t)ssp_bft_votes_conflict(&s->votes[other].v, v);
+			o = s->votes[other].v;
+			o.voter = 0;
+			a->kind = (uint8_t)ssp_bft_votes_conflict(&o, &c);
 			for (uint32_t k = 0; k < nto && a->nw < WITNESSES; k++)
 				if (!s->nodes[to[k]].byz && s->nodes[to[k]].up)
 					a->w[a->nw++] = to[k];
@@ -507,7 +688,7 @@ static void cast_vote(sim *s, uint32_t i, const ssp_bft_vote *v)
 			s->n_equiv++;
 		}
 	}
-	uint32_t vi = new_vote(s, v, act, 1);
+	uint32_t vi = new_vote(s, v, act, 1, i);
 	if (x->byz) {
 		GROW(x->myvotes, x->nmyvotes, x->capmyvotes);
 		x->myvotes[x->nmyvotes++] = vi;
@@ -515,7 +696,7 @@ static void cast_vote(sim *s, uint32_t i, const ssp_bft_vote *v)
 	for (uint32_t k = 0; k < nto; k++) {
 		if (act >= 0) {
 			ssp_bft_vote ov = s->votes[other].v; /* new_vote may move s->votes */
-			uint32_t oi = new_vote(s, &ov, act, 0);
+			uint32_t oi = new_vote(s, &ov, act, 0, i);
 			send(s, EV_VOTE, i, to[k], oi, true);
 			send(s, EV_VOTE, i, to[k], vi, true);
 		} else {
@@ -531,13 +712,17 @@ static void byz_votes(sim *s, uint32_t i, uint32_t g)
 	snode *x = &s->nodes[i];
 	if (x->behav & B_WITHHOLD) return;
 	ssp_bft_vote v;
-	if (ssp_bft_vote_for(x->m, &v, NULL, i, &s->blocks[g].h.id)) return;
+	ssp_bft_ref t = {s->blocks[g].h.height, s->blocks[g].h.id};
+	uint32_t me = vote_index(s, i, &t); /* a member of the set of g's round only */
+	if (me == UINT32_MAX || ssp_bft_vote_for(x->m, &v, NULL, me, &t.id)) return;
 	if (!(x->behav & (B_DOUBLE_VOTE | B_SURROUND))) {
 		/* votes like an honest delegate, for its head */
 		ssp_bft_ref head;
 		ssp_bft_head(x->m, &head);
 		ssp_bft_watermark next;
-		if (head.height == 0 || ssp_bft_vote_for(x->m, &v, NULL, i, &head.id)) return;
+		if (head.height == 0) return;
+		me = vote_index(s, i, &head);
+		if (me == UINT32_MAX || ssp_bft_vote_for(x->m, &v, NULL, me, &head.id)) return;
 		if (ssp_bft_may_vote(&next, &x->wm, &v.source, &v.target, NULL)) return;
 		x->wm = next;
 		cast_vote(s, i, &v);
@@ -560,7 +745,7 @@ static void byz_votes(sim *s, uint32_t i, uint32_t g)
 static void broadcast_block(sim *s, uint32_t i, uint32_t g, uint32_t half)
 {
 	/* half 0: everyone; 1 or 2: one side (the partition group, else index parity) */
-	for (uint32_t k = 0; k < s->n; k++) {
+	for (uint32_t k = 0; k < s->np; k++) {
 		if (k == i) continue;
 		if (half) {
 			bool side = s->part_start < s->part_end &&
@@ -580,31 +765,41 @@ static void produce(sim *s, uint32_t i, uint64_t slot)
 	ssp_bft_ref head;
 	ssp_bft_block b;
 	ssp_bft_head(x->m, &head);
-	int rc = ssp_bft_propose(x->m, &b, i, &head.id, slot);
+	uint32_t me = i;
+	if (s->elect) { /* its index in the slot's set, if it is the slot's producer */
+		ssp_bft_set set;
+		if (ssp_bft_slot_set(x->m, &set, &me, &head.id, slot)) return;
+		if (ssp_bft_set_index(&set, &s->keys[i]) != me) return;
+	}
+	int rc = ssp_bft_propose(x->m, &b, me, &head.id, slot);
 	if (rc) return; /* not its slot on its branch, or participation below 33% */
 	ssp_bft_watermark next;
 	if (!x->byz && ssp_bft_may_sign_block(&next, &x->wm, slot)) return;
 	if (!x->byz) x->wm = next; /* persisted with the block, before it leaves */
-	uint64_t r = ssp_bft_round(slot, s->n);
+	/* element r + 1 (its onion counts from round -1 in every set); a second block in
+	 * one round (a set smaller than the round) reveals it again */
+	uint64_t r = ssp_bft_round(slot, s->L);
 	if (ssp_bft_onion_element(&b.reveal, &x->secret, ONION_LEN, r + 1)) return;
 	b.time_ms = GENESIS_MS + slot * SLOT_MS + rng_range(&s->r, 0, 50);
 	bool forge = x->byz && (x->behav & B_FORGE) && rng_chance(&s->r, 500);
 	if (forge) {
 		b.reveal.b[rng_range(&s->r, 0, 31)] ^= 1;
-		uint32_t g = register_block(s, &b, true);
+		uint32_t g = register_block(s, &b, true, i);
 		broadcast_block(s, i, g, 0);
 		return;
 	}
-	uint32_t g = register_block(s, &b, false);
+	uint32_t g = register_block(s, &b, false, i);
 	if (ssp_bft_add_block(x->m, &s->blocks[g].h)) abort();
+	on_added(s, i, g);
 	drain_evidence(s, i);
 	if (x->byz && (x->behav & B_EQUIV)) {
 		/* a second block for the slot: each side of the network gets one, and the
 		 * witnesses (the next producers) both */
 		ssp_bft_block b2 = b;
 		b2.time_ms = GENESIS_MS + slot * SLOT_MS + rng_range(&s->r, 51, 900);
-		uint32_t g2 = register_block(s, &b2, false);
+		uint32_t g2 = register_block(s, &b2, false, i);
 		if (ssp_bft_add_block(x->m, &s->blocks[g2].h)) abort();
+		on_added(s, i, g2);
 		drain_evidence(s, i);
 		GROW(s->acts, s->nacts, s->capacts);
 		gact *a = &s->acts[s->nacts];
@@ -612,9 +807,8 @@ static void produce(sim *s, uint32_t i, uint64_t slot)
 		a->offender = i;
 		a->kind = SSP_BFT_EV_DOUBLE_BLOCK;
 		for (uint64_t sl = slot + 1; sl <= slot + VOTE_FANOUT && a->nw < WITNESSES; sl++) {
-			uint32_t p;
-			if (ssp_bft_producer(x->m, &p, &b.id, sl) || s->nodes[p].byz || p == i)
-				continue;
+			uint32_t p = slot_producer(s, x->m, &b.id, sl);
+			if (p == UINT32_MAX || s->nodes[p].byz || p == i) continue;
 			bool dup = false;
 			for (uint32_t k = 0; k < a->nw; k++)
 				dup |= a->w[k] == p;
@@ -650,7 +844,7 @@ static void node_start(sim *s, uint32_t i)
 	snode *x = &s->nodes[i];
 	if (ssp_bft_new(&x->m, &s->params)) abort();
 	x->up = true;
-	x->norphans = x->npending = 0;
+	x->norphans = x->npending = x->nuntold = 0;
 	memset(&x->voted, 0, sizeof x->voted);
 }
 
@@ -673,7 +867,7 @@ static void restart(sim *s, uint32_t i)
 	s->nodes[i].qc_pending = s->nodes[i].wm.source_qc.target.height > 0;
 	/* re-sync: ask two peers for every block they hold */
 	for (int k = 0; k < 2; k++) {
-		uint32_t p = (uint32_t)rng_range(&s->r, 0, s->n - 1);
+		uint32_t p = (uint32_t)rng_range(&s->r, 0, s->np - 1);
 		if (p != i) send(s, EV_SYNC, i, p, 0, false);
 	}
 }
@@ -739,7 +933,7 @@ static void on_sync(sim *s, uint32_t peer, uint32_t asker)
 static void trace_slot(const sim *s, uint64_t slot)
 {
 	printf("slot %" PRIu64 "%s:", slot, s->calm_on ? " calm" : "");
-	for (uint32_t i = 0; i < s->n && i < 12; i++) {
+	for (uint32_t i = 0; i < s->np && i < 12; i++) {
 		const snode *x = &s->nodes[i];
 		if (!x->up) {
 			printf(" [%u down]", i);
@@ -763,7 +957,7 @@ static void world_slot(sim *s, uint64_t slot)
 	if (slot == s->part_start) {
 		/* a partition: a minority under 1/3 cut off, or the honest split in two */
 		uint32_t cut = 0;
-		for (uint32_t i = 0; i < s->n; i++) {
+		for (uint32_t i = 0; i < s->np; i++) {
 			snode *x = &s->nodes[i];
 			x->group = 0;
 			if (x->byz) continue;
@@ -776,24 +970,24 @@ static void world_slot(sim *s, uint64_t slot)
 		}
 	}
 	if (slot == s->part_end)
-		for (uint32_t i = 0; i < s->n; i++)
+		for (uint32_t i = 0; i < s->np; i++)
 			s->nodes[i].group = 0;
 	if (slot == s->calm) {
 		s->calm_on = true;
-		for (uint32_t i = 0; i < s->n; i++)
+		for (uint32_t i = 0; i < s->np; i++)
 			if (!s->nodes[i].up) restart(s, i);
 	}
 	if (!s->calm_on && slot > 1 && rng_chance(&s->r, s->crash_pm)) {
-		uint32_t i = (uint32_t)rng_range(&s->r, 0, s->n - 1);
+		uint32_t i = (uint32_t)rng_range(&s->r, 0, s->np - 1);
 		if (!s->nodes[i].byz && s->nodes[i].up) crash(s, i);
 	}
 	if (!s->calm_on)
-		for (uint32_t i = 0; i < s->n; i++)
+		for (uint32_t i = 0; i < s->np; i++)
 			if (!s->nodes[i].up && !s->nodes[i].byz && rng_chance(&s->r, 300))
 				restart(s, i);
 	if (slot == s->calm + LIVE_SLOTS) {
 		/* liveness: every honest node finalised a block made after the network healed */
-		for (uint32_t i = 0; i < s->n; i++) {
+		for (uint32_t i = 0; i < s->np; i++) {
 			snode *x = &s->nodes[i];
 			if (x->byz) continue;
 			ssp_bft_ref f;
@@ -820,6 +1014,18 @@ static void on_tick(sim *s, uint32_t i, uint64_t slot)
 		push(s, t, EV_TICK, i, i, (uint32_t)(slot + 1));
 	}
 	if (!x->up) return;
+	if (x->nuntold) { /* half the elections it deferred, then what waited for them */
+		uint32_t kept = 0;
+		for (uint32_t k = 0; k < x->nuntold; k++)
+			if (rng_chance(&s->r, 500))
+				tell(s, i, x->untold[k]);
+			else
+				x->untold[kept++] = x->untold[k];
+		x->nuntold = kept;
+		try_pending(s, i);
+		check_final(s, i);
+		maybe_vote(s, i);
+	}
 	produce(s, i, slot);
 }
 
@@ -829,10 +1035,14 @@ static void setup(sim *s)
 {
 	rng_seed(&s->r, s->seed);
 	rng *r = &s->r;
-	/* most seeds small (fast), every 8th 99..200 delegates */
+	/* most seeds small (fast), every 8th 99..200 delegates; with --elect 4..16 (a
+	 * run must see several rounds, each of at most 2n slots) */
 	s->n = s->n_force                      ? s->n_force
+	       : s->elect                      ? (uint32_t)rng_range(r, 4, 16)
 	       : s->seed % 8 == 0 && !s->small ? (uint32_t)rng_range(r, 99, 200)
 	                                       : (uint32_t)rng_range(r, 4, 40);
+	/* --elect: a pool of n + n/4 + 2, the genesis set its first n */
+	s->np = s->elect ? s->n + s->n / 4 + 2 : s->n;
 	uint32_t maxf = (s->n - 1) / 3;
 	s->f = rng_chance(r, 500) ? maxf : (uint32_t)rng_range(r, 0, maxf);
 	s->loss_pm = (uint32_t)rng_range(r, 0, 50);
@@ -846,12 +1056,12 @@ static void setup(sim *s)
 	s->calm = s->part_end + rng_range(r, 0, 3);
 	s->end = s->calm + LIVE_SLOTS + 1;
 
-	s->nodes = calloc(s->n, sizeof *s->nodes);
-	s->keys = calloc(s->n, sizeof *s->keys);
-	s->onion = calloc(s->n, sizeof *s->onion);
-	s->slashed = calloc(s->n, sizeof *s->slashed);
+	s->nodes = calloc(s->np, sizeof *s->nodes);
+	s->keys = calloc(s->np, sizeof *s->keys);
+	s->onion = calloc(s->np, sizeof *s->onion);
+	s->slashed = calloc(s->np, sizeof *s->slashed);
 	if (!s->nodes || !s->keys || !s->onion || !s->slashed) abort();
-	for (uint32_t i = 0; i < s->n; i++) {
+	for (uint32_t i = 0; i < s->np; i++) {
 		snode *x = &s->nodes[i];
 		s->keys[i].type = SSP_KEY_ED25519;
 		s->keys[i].len = 32;
@@ -864,10 +1074,11 @@ static void setup(sim *s)
 		x->orphans = calloc(ORPHANS_MAX, sizeof *x->orphans);
 		x->pending = calloc(PENDING_MAX, sizeof *x->pending);
 		if (!x->orphans || !x->pending) abort();
+		if (s->elect && !(x->untold = calloc(UNTOLD_MAX, sizeof *x->untold))) abort();
 	}
 	/* the Byzantine delegates: f of them, each with its own mix of misbehaviour */
 	for (uint32_t k = 0; k < s->f;) {
-		uint32_t i = (uint32_t)rng_range(r, 0, s->n - 1);
+		uint32_t i = (uint32_t)rng_range(r, 0, s->np - 1);
 		if (s->nodes[i].byz) continue;
 		s->nodes[i].byz = true;
 		s->nodes[i].behav = (unsigned)rng_range(r, 1, 31);
@@ -887,11 +1098,32 @@ static void setup(sim *s)
 	for (int k = 0; k < 32; k++)
 		s->params.genesis_seed.b[k] = (uint8_t)rng_next(r);
 	if (!strcmp(s->brk, "quorum")) s->params.quorum_override = s->n / 2;
+	s->L = s->n;
+	if (s->elect) {
+		/* rounds of n slots (half the seeds), shorter (only the order's first L
+		 * produce), or longer (the order repeats: a key's second block in a round) */
+		uint64_t shape = rng_range(r, 0, 3);
+		uint32_t lo = s->n / 2 > 4 ? s->n / 2 : 4, hi = 2 * s->n;
+		if (hi > SSP_BFT_MAX_N) hi = SSP_BFT_MAX_N;
+		if (shape == 2 && lo < s->n) s->L = (uint32_t)rng_range(r, lo, s->n - 1);
+		if (shape == 3 && s->n < hi) s->L = (uint32_t)rng_range(r, s->n + 1, hi);
+		s->params.round_len = s->L;
+		s->params.elections = true;
+		s->elect_salt = rng_next(r);
+		/* three rounds after the liveness check (four when only L of the n
+		 * produce in a round), for the elections to reach the final chain and
+		 * their outsiders to produce final blocks (the mode's check at the end) */
+		s->end += (s->L < s->n ? 4 : 3) * (uint64_t)s->L;
+		s->ekeys = calloc(s->np, sizeof *s->ekeys);
+		s->eonion = calloc(s->np, sizeof *s->eonion);
+		s->eix = calloc(s->np, sizeof *s->eix);
+		if (!s->ekeys || !s->eonion || !s->eix) abort();
+	}
 	/* drop blocks on every move of the final block (the most remapping), or never */
 	s->params.compact_min = 1;
 	s->params.no_compact = s->no_compact;
 	s->final_g = UINT32_MAX;
-	for (uint32_t i = 0; i < s->n; i++) {
+	for (uint32_t i = 0; i < s->np; i++) {
 		node_start(s, i);
 		uint64_t t = (uint64_t)((int64_t)(GENESIS_MS + SLOT_MS) - s->nodes[i].skew_ms);
 		push(s, t, EV_TICK, i, i, 1);
@@ -902,12 +1134,16 @@ static void setup(sim *s)
 
 static void teardown(sim *s)
 {
-	for (uint32_t i = 0; i < s->n; i++) {
+	for (uint32_t i = 0; i < s->np; i++) {
 		ssp_bft_free(s->nodes[i].m);
 		free(s->nodes[i].orphans);
 		free(s->nodes[i].pending);
 		free(s->nodes[i].myvotes);
+		free(s->nodes[i].untold);
 	}
+	free(s->ekeys);
+	free(s->eonion);
+	free(s->eix);
 	free(s->nodes);
 	free(s->keys);
 	free(s->onion);
@@ -961,7 +1197,7 @@ static void run(sim *s)
 		}
 	}
 	if (s->verbose > 2) {
-		for (uint32_t i = 0; i < 2 && i < s->n; i++) {
+		for (uint32_t i = 0; i < 2 && i < s->np; i++) {
 			snode *x = &s->nodes[i];
 			printf("node %u:\n", i);
 			for (size_t k = 0; k < ssp_bft_count(x->m); k++) {
@@ -991,29 +1227,50 @@ static void run(sim *s)
 				failf(s, msg, ac->w[k]);
 			}
 	}
+	if (s->elect) {
+		/* the mode did something: sets really changed on the final chain */
+		bool *made = calloc(s->np, sizeof *made);
+		if (!made) abort();
+		for (uint32_t g = s->final_g; g != UINT32_MAX; g = gix(&s->blocks[g].h.parent))
+			if (!made[s->blocks[g].node]) {
+				made[s->blocks[g].node] = true;
+				s->n_final_keys++;
+			}
+		free(made);
+		if (s->n_final_keys <= s->n || !s->n_final_elected) {
+			char msg[160];
+			snprintf(msg, sizeof msg,
+			         "ELECTIONS: no set change reached the final chain (%u producers "
+			         "of final blocks for n = %u, %" PRIu64 " final in an elected set)",
+			         s->n_final_keys, s->n, s->n_final_elected);
+			failf(s, msg, 0);
+		}
+	}
 }
 
 /* ------------------------------------------------------------------- main */
 
 static void usage(void)
 {
-	fputs(
-	    "usage: ssp_sim [--seed S | --seeds N [--first F]] [--n N] [--small]\n"
-	    "               [--break quorum|watermark] [--expect-violation] [--replay-check]\n"
-	    "               [--no-compact | --compare-compact] [-v]\n"
-	    "  --seed S            run one seed (replay)\n"
-	    "  --seeds N           run seeds F..F+N-1 (default 0..199)\n"
-	    "  --n N               force the number of delegates (default: from the seed)\n"
-	    "  --small             4..40 delegates in every seed (no 99..200 ones)\n"
-	    "  --break RULE        run a deliberately broken rule: quorum (n/2 votes) or\n"
-	    "                      watermark (a restarted node forgets what it signed)\n"
-	    "  --expect-violation  succeed only if some seed finds a violation (self-check)\n"
-	    "  --replay-check      run every seed twice and fail if the runs differ\n"
-	    "  --no-compact        the machines never drop a block (by default they drop\n"
-	    "                      everything below the final block on every move of it)\n"
-	    "  --compare-compact   run every seed with and without compaction and fail\n"
-	    "                      if the runs differ (compaction must change no answer)\n",
-	    stderr);
+	fputs("usage: ssp_sim [--seed S | --seeds N [--first F]] [--n N] [--small]\n"
+	      "               [--break quorum|watermark] [--expect-violation] [--replay-check]\n"
+	      "               [--no-compact | --compare-compact] [--elect | --elect-every K] [-v]\n"
+	      "  --seed S            run one seed (replay)\n"
+	      "  --seeds N           run seeds F..F+N-1 (default 0..199)\n"
+	      "  --n N               force the number of delegates (default: from the seed)\n"
+	      "  --small             4..40 delegates in every seed (no 99..200 ones)\n"
+	      "  --break RULE        run a deliberately broken rule: quorum (n/2 votes) or\n"
+	      "                      watermark (a restarted node forgets what it signed)\n"
+	      "  --expect-violation  succeed only if some seed finds a violation (self-check)\n"
+	      "  --replay-check      run every seed twice and fail if the runs differ\n"
+	      "  --no-compact        the machines never drop a block (by default they drop\n"
+	      "                      everything below the final block on every move of it)\n"
+	      "  --compare-compact   run every seed with and without compaction and fail\n"
+	      "                      if the runs differ (compaction must change no answer)\n"
+	      "  --elect             delegate sets change: a pool of n + n/4 + 2, a round's\n"
+	      "                      first block elects n of it (n 4..16 unless --n)\n"
+	      "  --elect-every K     seeds S with S % K == K - 1 run with --elect\n",
+	      stderr);
 }
 
 static void replay_cmd(char *out, size_t cap, const sim *s)
@@ -1022,7 +1279,8 @@ static void replay_cmd(char *out, size_t cap, const sim *s)
 	if (s->n_force && k > 0) k += snprintf(out + k, cap - (size_t)k, " --n %u", s->n_force);
 	if (s->small && k > 0) k += snprintf(out + k, cap - (size_t)k, " --small");
 	if (s->brk[0] && k > 0) k += snprintf(out + k, cap - (size_t)k, " --break %s", s->brk);
-	if (s->no_compact && k > 0) snprintf(out + k, cap - (size_t)k, " --no-compact");
+	if (s->no_compact && k > 0) k += snprintf(out + k, cap - (size_t)k, " --no-compact");
+	if (s->elect && k > 0) snprintf(out + k, cap - (size_t)k, " --elect");
 }
 
 int main(int argc, char **argv)
@@ -1031,8 +1289,8 @@ int main(int argc, char **argv)
 	bool expect = false, replay_check = false, no_compact = false, compare = false;
 	int verbose = 0;
 	const char *brk = "";
-	uint32_t n_force = 0;
-	bool small = false;
+	uint32_t n_force = 0, elect_every = 0;
+	bool small = false, elect = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--seed") && v) {
@@ -1061,6 +1319,15 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--small")) {
 			small = true;
+		} else if (!strcmp(a, "--elect")) {
+			elect = true;
+		} else if (!strcmp(a, "--elect-every") && v) {
+			elect_every = (uint32_t)strtoul(v, NULL, 0);
+			if (elect_every < 1) {
+				usage();
+				return 2;
+			}
+			i++;
 		} else if (!strcmp(a, "--replay-check")) {
 			replay_check = true;
 		} else if (!strcmp(a, "--no-compact")) {
@@ -1080,7 +1347,7 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	uint64_t ran = 0, failures = 0, events = 0, finals = 0, evid = 0, forged = 0, crashes = 0,
-	         equiv = 0;
+	         equiv = 0, e_ran = 0, e_failures = 0, e_told = 0, e_waits = 0, e_final = 0;
 	uint32_t nmin = UINT32_MAX, nmax = 0;
 	size_t held_max = 0;
 	for (uint64_t seed = first; seed < first + count; seed++) {
@@ -1091,6 +1358,7 @@ int main(int argc, char **argv)
 		s->n_force = n_force;
 		s->small = small;
 		s->no_compact = no_compact;
+		s->elect = elect || (elect_every && seed % elect_every == elect_every - 1);
 		s->verbose = verbose;
 		run(s);
 		ran++;
@@ -1104,6 +1372,7 @@ int main(int argc, char **argv)
 			t->n_force = n_force;
 			t->small = small;
 			t->no_compact = compare ? !no_compact : no_compact;
+			t->elect = s->elect;
 			run(t);
 			uint64_t fs = s->final_g == UINT32_MAX ? 0 : s->blocks[s->final_g].h.height,
 			         ft = t->final_g == UINT32_MAX ? 0 : t->blocks[t->final_g].h.height;
@@ -1125,15 +1394,28 @@ int main(int argc, char **argv)
 			printf("seed %" PRIu64 ": n=%u f=%u %s part=%" PRIu64 "..%" PRIu64
 			       " calm=%" PRIu64 " loss=%u%% events=%" PRIu64 " final=%" PRIu64
 			       " equivocations=%" PRIu64 " slashed=%" PRIu64
-			       " forged-rejected=%" PRIu64 " crashes=%" PRIu64 " held<=%zu%s%s\n",
+			       " forged-rejected=%" PRIu64 " crashes=%" PRIu64 " held<=%zu",
 			       seed, s->n, s->f, s->minority_cut ? "minority" : "split",
 			       s->part_start, s->part_end, s->calm, s->loss_pm / 10, s->n_events,
 			       s->final_g == UINT32_MAX ? 0 : s->blocks[s->final_g].h.height,
 			       s->n_equiv, s->n_evidence, s->n_forged_rejected, s->n_crashes,
-			       s->max_held, s->fail[0] ? " FAIL: " : "", s->fail);
+			       s->max_held);
+		if ((verbose || s->fail[0]) && s->elect)
+			printf(" elect: pool=%u round=%u told=%" PRIu64 " waits=%" PRIu64
+			       " final-in-elected=%" PRIu64 " final-producers=%u",
+			       s->np, s->L, s->n_told, s->n_set_waits, s->n_final_elected,
+			       s->n_final_keys);
+		if (verbose || s->fail[0]) printf("%s%s\n", s->fail[0] ? " FAIL: " : "", s->fail);
 		if (s->fail[0]) {
 			failures++;
 			printf("  replay: %s\n", cmd);
+		}
+		if (s->elect) {
+			e_ran++;
+			e_failures += s->fail[0] != 0;
+			e_told += s->n_told;
+			e_waits += s->n_set_waits;
+			e_final += s->n_final_elected;
 		}
 		if (s->n < nmin) nmin = s->n;
 		if (s->n > nmax) nmax = s->n;
@@ -1156,8 +1438,13 @@ int main(int argc, char **argv)
 	       " equivocations, %" PRIu64 " delegates slashed, %" PRIu64
 	       " forged reveals rejected, %" PRIu64 " crashes; at most %zu blocks held%s; %.2f s\n",
 	       ran, first, nmin, nmax, failures, brk[0] ? " with --break " : "", brk, events,
-	       finals, equiv, evid, forged, crashes, held_max,
-	       no_compact ? " (no compaction)" : "", secs);
+	       finals, equiv, evid, forged, crashes, held_max, no_compact ? " (no compaction)" : "",
+	       secs);
+	if (e_ran)
+		printf("ssp_sim: --elect: %" PRIu64 " of the seeds, %" PRIu64 " failed; %" PRIu64
+		       " elections told, %" PRIu64 " blocks waited for one, %" PRIu64
+		       " finality moves into elected sets\n",
+		       e_ran, e_failures, e_told, e_waits, e_final);
 	if (expect) {
 		if (failures) {
 			printf("ssp_sim: the broken rule (--break %s) was caught, as it must be\n",
