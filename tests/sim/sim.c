@@ -179,6 +179,7 @@ typedef struct {
 	ssp_pubkey *ekeys;
 	ssp_hash *eonion;
 	uint32_t *eix;
+	bool *made, stop;
 	uint64_t n_told, n_set_waits, n_final_elected;
 	uint32_t n_final_keys; /* distinct producers of the final chain (at the end) */
 	/* figures */
@@ -321,9 +322,9 @@ static uint64_t mix64(uint64_t z)
  * the set in force stays), the genesis set again, or such a draw. *out
  * points into s's scratch until the next call.
  */
-static bool election_of(sim *s, ssp_bft_set *out, const ssp_bft_block *b)
+static bool election_of(sim *s, ssp_bft_set *out, const ssp_bft_block *b, uint64_t salt)
 {
-	uint64_t h = mix64(s->elect_salt ^ b->slot);
+	uint64_t h = mix64(salt ^ b->slot);
 	for (int k = 0; k < 32; k += 8) {
 		uint64_t w;
 		memcpy(&w, b->id.b + k, 8);
@@ -374,7 +375,9 @@ static bool election_of(sim *s, ssp_bft_set *out, const ssp_bft_block *b)
 static void tell(sim *s, uint32_t i, uint32_t g)
 {
 	ssp_bft_set set;
-	bool some = election_of(s, &set, &s->blocks[g].h);
+	/* --break election: odd pool members read another election from the same block */
+	uint64_t salt = s->elect_salt ^ (!strcmp(s->brk, "election") && i % 2);
+	bool some = election_of(s, &set, &s->blocks[g].h, salt);
 	int rc = ssp_bft_set_elected(s->nodes[i].m, &s->blocks[g].h.id, some ? &set : NULL);
 	if (rc == SSP_ERR_NOMEM) abort();
 	if (rc == 0) s->n_told++;
@@ -929,6 +932,22 @@ static void on_sync(sim *s, uint32_t peer, uint32_t asker)
 	}
 }
 
+/*
+ * --elect: did sets really change? The final chain's blocks were made by more
+ * than n keys and some final block's round had an elected set (check_final).
+ */
+static bool elect_done(sim *s)
+{
+	memset(s->made, 0, s->np * sizeof *s->made);
+	s->n_final_keys = 0;
+	for (uint32_t g = s->final_g; g != UINT32_MAX; g = gix(&s->blocks[g].h.parent))
+		if (!s->made[s->blocks[g].node]) {
+			s->made[s->blocks[g].node] = true;
+			s->n_final_keys++;
+		}
+	return s->n_final_keys > s->n && s->n_final_elected;
+}
+
 /* The world's clock: phases, crashes, the liveness check. Runs at each slot start. */
 static void trace_slot(const sim *s, uint64_t slot)
 {
@@ -985,6 +1004,8 @@ static void world_slot(sim *s, uint64_t slot)
 		for (uint32_t i = 0; i < s->np; i++)
 			if (!s->nodes[i].up && !s->nodes[i].byz && rng_chance(&s->r, 300))
 				restart(s, i);
+	if (s->elect && slot > s->calm + LIVE_SLOTS + s->L && elect_done(s))
+		s->stop = true; /* sets changed on the final chain: nothing more to see */
 	if (slot == s->calm + LIVE_SLOTS) {
 		/* liveness: every honest node finalised a block made after the network healed */
 		for (uint32_t i = 0; i < s->np; i++) {
@@ -1110,14 +1131,15 @@ static void setup(sim *s)
 		s->params.round_len = s->L;
 		s->params.elections = true;
 		s->elect_salt = rng_next(r);
-		/* three rounds after the liveness check (four when only L of the n
-		 * produce in a round), for the elections to reach the final chain and
-		 * their outsiders to produce final blocks (the mode's check at the end) */
-		s->end += (s->L < s->n ? 4 : 3) * (uint64_t)s->L;
+		/* up to 8 rounds after the liveness check, for the elections to reach
+		 * the final chain and their outsiders to produce final blocks; the run
+		 * ends at the first slot a round after it where they have (world_slot) */
+		s->end += 8 * (uint64_t)s->L;
 		s->ekeys = calloc(s->np, sizeof *s->ekeys);
 		s->eonion = calloc(s->np, sizeof *s->eonion);
 		s->eix = calloc(s->np, sizeof *s->eix);
-		if (!s->ekeys || !s->eonion || !s->eix) abort();
+		s->made = calloc(s->np, sizeof *s->made);
+		if (!s->ekeys || !s->eonion || !s->eix || !s->made) abort();
 	}
 	/* drop blocks on every move of the final block (the most remapping), or never */
 	s->params.compact_min = 1;
@@ -1144,6 +1166,7 @@ static void teardown(sim *s)
 	free(s->ekeys);
 	free(s->eonion);
 	free(s->eix);
+	free(s->made);
 	free(s->nodes);
 	free(s->keys);
 	free(s->onion);
@@ -1157,7 +1180,7 @@ static void teardown(sim *s)
 static void run(sim *s)
 {
 	setup(s);
-	while (s->nheap && !s->fail[0]) {
+	while (s->nheap && !s->fail[0] && !s->stop) {
 		event e = pop(s);
 		s->now = e.t;
 		s->n_events++;
@@ -1229,15 +1252,7 @@ static void run(sim *s)
 	}
 	if (s->elect) {
 		/* the mode did something: sets really changed on the final chain */
-		bool *made = calloc(s->np, sizeof *made);
-		if (!made) abort();
-		for (uint32_t g = s->final_g; g != UINT32_MAX; g = gix(&s->blocks[g].h.parent))
-			if (!made[s->blocks[g].node]) {
-				made[s->blocks[g].node] = true;
-				s->n_final_keys++;
-			}
-		free(made);
-		if (s->n_final_keys <= s->n || !s->n_final_elected) {
+		if (!elect_done(s)) {
 			char msg[160];
 			snprintf(msg, sizeof msg,
 			         "ELECTIONS: no set change reached the final chain (%u producers "
@@ -1253,14 +1268,16 @@ static void run(sim *s)
 static void usage(void)
 {
 	fputs("usage: ssp_sim [--seed S | --seeds N [--first F]] [--n N] [--small]\n"
-	      "               [--break quorum|watermark] [--expect-violation] [--replay-check]\n"
+	      "               [--break quorum|watermark|election] [--expect-violation]\n"
+	      "               [--replay-check]\n"
 	      "               [--no-compact | --compare-compact] [--elect | --elect-every K] [-v]\n"
 	      "  --seed S            run one seed (replay)\n"
 	      "  --seeds N           run seeds F..F+N-1 (default 0..199)\n"
 	      "  --n N               force the number of delegates (default: from the seed)\n"
 	      "  --small             4..40 delegates in every seed (no 99..200 ones)\n"
-	      "  --break RULE        run a deliberately broken rule: quorum (n/2 votes) or\n"
-	      "                      watermark (a restarted node forgets what it signed)\n"
+	      "  --break RULE        run a deliberately broken rule: quorum (n/2 votes),\n"
+	      "                      watermark (a restarted node forgets what it signed) or\n"
+	      "                      election (with --elect: nodes disagree on elections)\n"
 	      "  --expect-violation  succeed only if some seed finds a violation (self-check)\n"
 	      "  --replay-check      run every seed twice and fail if the runs differ\n"
 	      "  --no-compact        the machines never drop a block (by default they drop\n"
@@ -1312,7 +1329,8 @@ int main(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--break") && v) {
 			brk = v;
-			if (strcmp(brk, "quorum") && strcmp(brk, "watermark")) {
+			if (strcmp(brk, "quorum") && strcmp(brk, "watermark") &&
+			    strcmp(brk, "election")) {
 				usage();
 				return 2;
 			}
@@ -1342,6 +1360,10 @@ int main(int argc, char **argv)
 			usage();
 			return 2;
 		}
+	}
+	if (!strcmp(brk, "election") && !elect && !elect_every) { /* nothing to break */
+		usage();
+		return 2;
 	}
 	if (ssp_core_init()) return 1;
 	struct timespec t0, t1;
