@@ -114,13 +114,14 @@ fuzz:
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSSP_FUZZ=ON -DSSP_UNIT_ONLY=ON >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
 
-# The deterministic consensus simulator over seeds 0..SEEDS-1; a failing seed prints the
-# command that replays it (build/tests/ssp_sim --seed S ...).
+# The deterministic consensus simulator over seeds 0..SEEDS-1, every 4th with changing
+# delegate sets (--elect); a failing seed prints the command that replays it
+# (build/tests/ssp_sim --seed S ...).
 SEEDS ?= 1000
 sim:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS) --target ssp_sim
-	./$(BUILD)/tests/ssp_sim --seeds $(SEEDS)
+	./$(BUILD)/tests/ssp_sim --seeds $(SEEDS) --elect-every 4
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
