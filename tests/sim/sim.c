@@ -118,6 +118,10 @@ typedef struct {
 	int64_t skew_ms;
 	ssp_bft_watermark wm; /* persisted: survives a crash */
 	ssp_hash secret;      /* persisted */
+	/* --reregister: a second onion (persisted), registered in round reg_round
+	 * (UINT64_MAX: never); sets elected from a block of that round or later carry it */
+	ssp_hash secret2, onion2;
+	uint64_t reg_round;
 	uint32_t group;
 	uint32_t *orphans; /* gblock indexes */
 	uint32_t norphans;
@@ -148,6 +152,7 @@ typedef struct {
 	bool small;      /* --small: 4..40 delegates in every seed */
 	bool no_compact; /* --no-compact: the machines never drop a block */
 	bool elect;      /* --elect: sets change (a pool of np > n delegates) */
+	bool rereg;      /* --reregister: members register a new onion (implies --elect) */
 	int verbose;
 	/* parameters drawn from the seed: n the set size, np the pool (n without
 	 * --elect; node i holds keys[i]), L the slots per round */
@@ -178,6 +183,7 @@ typedef struct {
 	uint64_t elect_salt;
 	ssp_pubkey *ekeys;
 	ssp_hash *eonion;
+	uint64_t *eround;
 	uint32_t *eix;
 	bool *made, stop;
 	uint64_t n_told, n_set_waits, n_final_elected;
@@ -364,11 +370,18 @@ static bool election_of(sim *s, ssp_bft_set *out, const ssp_bft_block *b, uint64
 			ix[j] = ix[j - 1];
 			ix[j - 1] = t;
 		}
+	uint64_t rf = ssp_bft_round(b->slot, s->L);
 	for (uint32_t k = 0; k < s->n; k++) {
+		const snode *x = &s->nodes[ix[k]];
 		s->ekeys[k] = s->keys[ix[k]];
-		s->eonion[k] = s->onion[ix[k]]; /* the commitment: onion_round "round -1" */
+		/* the registration in force at the block: the commitment of round -1, or
+		 * (--reregister) the second onion from its registration's round */
+		bool second = x->reg_round != UINT64_MAX && x->reg_round <= rf;
+		s->eonion[k] = second ? x->onion2 : s->onion[ix[k]];
+		s->eround[k] = second ? x->reg_round : UINT64_MAX;
 	}
-	*out = (ssp_bft_set){.n = s->n, .keys = s->ekeys, .onion = s->eonion};
+	*out = (ssp_bft_set){
+	    .n = s->n, .keys = s->ekeys, .onion = s->eonion, .onion_round = s->eround};
 	return true;
 }
 
@@ -769,20 +782,28 @@ static void produce(sim *s, uint32_t i, uint64_t slot)
 	ssp_bft_block b;
 	ssp_bft_head(x->m, &head);
 	uint32_t me = i;
-	if (s->elect) { /* its index in the slot's set, if it is the slot's producer */
+	uint64_t base = UINT64_MAX; /* its onion entry's round */
+	if (s->elect) {             /* its index in the slot's set, if it is the slot's producer */
 		ssp_bft_set set;
 		if (ssp_bft_slot_set(x->m, &set, &me, &head.id, slot)) return;
 		if (ssp_bft_set_index(&set, &s->keys[i]) != me) return;
+		base = set.onion_round[me];
 	}
 	int rc = ssp_bft_propose(x->m, &b, me, &head.id, slot);
 	if (rc) return; /* not its slot on its branch, or participation below 33% */
 	ssp_bft_watermark next;
 	if (!x->byz && ssp_bft_may_sign_block(&next, &x->wm, slot)) return;
 	if (!x->byz) x->wm = next; /* persisted with the block, before it leaves */
-	/* element r + 1 (its onion counts from round -1 in every set); a second block in
+	/* element r + 1 of the onion registered for round -1, or r - R of the one
+	 * registered in round R (the slot's set's entry says which); a second block in
 	 * one round (a set smaller than the round) reveals it again */
 	uint64_t r = ssp_bft_round(slot, s->L);
-	if (ssp_bft_onion_element(&b.reveal, &x->secret, ONION_LEN, r + 1)) return;
+	if (base == UINT64_MAX) {
+		if (ssp_bft_onion_element(&b.reveal, &x->secret, ONION_LEN, r + 1)) return;
+	} else if (base >= r ||
+	           ssp_bft_onion_element(&b.reveal, &x->secret2, ONION_LEN, r - base)) {
+		return;
+	}
 	b.time_ms = GENESIS_MS + slot * SLOT_MS + rng_range(&s->r, 0, 50);
 	bool forge = x->byz && (x->behav & B_FORGE) && rng_chance(&s->r, 500);
 	if (forge) {
@@ -792,7 +813,12 @@ static void produce(sim *s, uint32_t i, uint64_t slot)
 		return;
 	}
 	uint32_t g = register_block(s, &b, false, i);
-	if (ssp_bft_add_block(x->m, &s->blocks[g].h)) abort();
+	if ((rc = ssp_bft_add_block(x->m, &s->blocks[g].h))) {
+		char msg[96]; /* the machine's own template, a reveal from its set's entry */
+		snprintf(msg, sizeof msg, "its own block %u refused: %s", g, ssp_errname(rc));
+		failf(s, msg, i);
+		return;
+	}
 	on_added(s, i, g);
 	drain_evidence(s, i);
 	if (x->byz && (x->behav & B_EQUIV)) {
@@ -1137,9 +1163,20 @@ static void setup(sim *s)
 		s->end += 8 * (uint64_t)s->L;
 		s->ekeys = calloc(s->np, sizeof *s->ekeys);
 		s->eonion = calloc(s->np, sizeof *s->eonion);
+		s->eround = calloc(s->np, sizeof *s->eround);
 		s->eix = calloc(s->np, sizeof *s->eix);
 		s->made = calloc(s->np, sizeof *s->made);
-		if (!s->ekeys || !s->eonion || !s->eix || !s->made) abort();
+		if (!s->ekeys || !s->eonion || !s->eround || !s->eix || !s->made) abort();
+		for (uint32_t i = 0; i < s->np; i++) {
+			snode *x = &s->nodes[i];
+			x->reg_round = UINT64_MAX;
+			if (!s->rereg || !rng_chance(r, 333)) continue;
+			/* a third of the pool registers a second onion in round 1..4 */
+			x->reg_round = rng_range(r, 1, 4);
+			for (int k = 0; k < 32; k++)
+				x->secret2.b[k] = (uint8_t)rng_next(r);
+			ssp_bft_onion_commit(&x->onion2, &x->secret2, ONION_LEN);
+		}
 	}
 	/* drop blocks on every move of the final block (the most remapping), or never */
 	s->params.compact_min = 1;
@@ -1165,6 +1202,7 @@ static void teardown(sim *s)
 	}
 	free(s->ekeys);
 	free(s->eonion);
+	free(s->eround);
 	free(s->eix);
 	free(s->made);
 	free(s->nodes);
@@ -1286,7 +1324,9 @@ static void usage(void)
 	      "                      if the runs differ (compaction must change no answer)\n"
 	      "  --elect             delegate sets change: a pool of n + n/4 + 2, a round's\n"
 	      "                      first block elects n of it (n 4..16 unless --n)\n"
-	      "  --elect-every K     seeds S with S % K == K - 1 run with --elect\n",
+	      "  --elect-every K     seeds S with S % K == K - 1 run with --elect\n"
+	      "  --reregister        --elect, and a third of the pool registers a second\n"
+	      "                      onion in round 1..4 (set entries with onion_round)\n",
 	      stderr);
 }
 
@@ -1297,7 +1337,8 @@ static void replay_cmd(char *out, size_t cap, const sim *s)
 	if (s->small && k > 0) k += snprintf(out + k, cap - (size_t)k, " --small");
 	if (s->brk[0] && k > 0) k += snprintf(out + k, cap - (size_t)k, " --break %s", s->brk);
 	if (s->no_compact && k > 0) k += snprintf(out + k, cap - (size_t)k, " --no-compact");
-	if (s->elect && k > 0) snprintf(out + k, cap - (size_t)k, " --elect");
+	if (s->elect && k > 0)
+		snprintf(out + k, cap - (size_t)k, s->rereg ? " --reregister" : " --elect");
 }
 
 int main(int argc, char **argv)
@@ -1307,7 +1348,7 @@ int main(int argc, char **argv)
 	int verbose = 0;
 	const char *brk = "";
 	uint32_t n_force = 0, elect_every = 0;
-	bool small = false, elect = false;
+	bool small = false, elect = false, rereg = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--seed") && v) {
@@ -1339,6 +1380,8 @@ int main(int argc, char **argv)
 			small = true;
 		} else if (!strcmp(a, "--elect")) {
 			elect = true;
+		} else if (!strcmp(a, "--reregister")) {
+			elect = rereg = true;
 		} else if (!strcmp(a, "--elect-every") && v) {
 			elect_every = (uint32_t)strtoul(v, NULL, 0);
 			if (elect_every < 1) {
@@ -1381,6 +1424,7 @@ int main(int argc, char **argv)
 		s->small = small;
 		s->no_compact = no_compact;
 		s->elect = elect || (elect_every && seed % elect_every == elect_every - 1);
+		s->rereg = rereg;
 		s->verbose = verbose;
 		run(s);
 		ran++;
@@ -1395,6 +1439,7 @@ int main(int argc, char **argv)
 			t->small = small;
 			t->no_compact = compare ? !no_compact : no_compact;
 			t->elect = s->elect;
+			t->rereg = s->rereg;
 			run(t);
 			uint64_t fs = s->final_g == UINT32_MAX ? 0 : s->blocks[s->final_g].h.height,
 			         ft = t->final_g == UINT32_MAX ? 0 : t->blocks[t->final_g].h.height;
