@@ -109,6 +109,8 @@ void bft_set_final(ssp_bft *m, uint32_t ix)
 		if (k->fin_round == UINT64_MAX || k->fin_round < r) {
 			k->fin_round = r;
 			k->fin_reveal = b->h.reveal;
+			k->fin_onion = m->sets[b->set].onion[b->h.producer];
+			k->fin_base = m->sets[b->set].onion_round[b->h.producer];
 		}
 	}
 	m->final = ix;

@@ -80,13 +80,17 @@ typedef struct {
 
 /*
  * A key that was ever in a set: its votes (for evidence: a vote outlives
- * its set) and its latest onion reveal at or below the final block.
+ * its set) and its latest onion reveal at or below the final block, with
+ * the set entry it was revealed under (a key that registered again has a
+ * new onion: a reveal of the old one says nothing about it).
  */
 typedef struct {
 	ssp_pubkey key;
 	bft_voter votes;
 	ssp_hash fin_reveal;
 	uint64_t fin_round; /* UINT64_MAX: none yet (the set's onion entry applies) */
+	ssp_hash fin_onion; /* the entry of fin_reveal's block: its element ... */
+	uint64_t fin_base;  /* ... and round (bft_set.onion, onion_round) */
 } bft_key;
 
 /* A delegate set (the genesis set is sets[0]); freed by compaction once unused. */

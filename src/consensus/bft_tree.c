@@ -402,10 +402,15 @@ static bool round_before(uint64_t a, uint64_t b)
 
 /*
  * The reveal check: against the producer key's last reveal on the branch
- * above the final block, else the later of its last one at or below it
- * and the set's onion entry (a delegate that registered again has a new
- * onion from its registration's round). A second block of the key in one
- * round (a set smaller than the round) reveals the same element again.
+ * above the final block, else its last one at or below it, else the set's
+ * onion entry; a reveal counts only if it was made under the same entry
+ * (element and round) as this block's: a delegate that registered again
+ * has a new onion from its registration's round, and goes on revealing
+ * from the old one until a set carrying the new entry applies, so its
+ * last reveals can be of the old onion, in rounds after the registration.
+ * The producer reveals what its slot's set entry says (bftc's prepare),
+ * and this accepts exactly that. A second block of the key in one round
+ * (a set smaller than the round) reveals the same element again.
  * 0: wrong; 1: a new element; 2: the round's element again (not folded
  * into the seed a second time).
  */
@@ -417,22 +422,28 @@ static int reveal_ok(const ssp_bft *m, uint32_t pi, uint32_t set, const ssp_bft_
 	if (base != UINT64_MAX && base >= r) return 0;
 	/* the onion is used up */
 	if ((base == UINT64_MAX ? r + 1 : r - base) > m->p.onion_len) return 0;
-	const ssp_hash *prev = NULL;
+	const ssp_hash *entry = &st->onion[b->producer], *prev = NULL;
 	uint64_t prev_round = UINT64_MAX;
 	for (uint32_t x = pi; x != BFT_NONE && x != m->final; x = m->b[x].parent) {
 		if (m->b[x].h.height <= m->b[m->final].h.height) break;
 		if (m->b[x].pkx == kx) {
-			prev = &m->b[x].h.reveal;
-			prev_round = ssp_bft_round(m->b[x].h.slot, m->L);
-			break;
+			const bft_set *xs = &m->sets[m->b[x].set];
+			uint32_t xp = m->b[x].h.producer;
+			if (xs->onion_round[xp] == base && !memcmp(xs->onion[xp].b, entry->b, 32)) {
+				prev = &m->b[x].h.reveal;
+				prev_round = ssp_bft_round(m->b[x].h.slot, m->L);
+			}
+			break; /* else its last block is of an older registration */
 		}
 	}
 	if (!prev) {
-		prev = &st->onion[b->producer];
+		const bft_key *k = &m->ks[kx];
+		prev = entry;
 		prev_round = base;
-		if (round_before(prev_round, m->ks[kx].fin_round)) {
-			prev = &m->ks[kx].fin_reveal;
-			prev_round = m->ks[kx].fin_round;
+		if (round_before(prev_round, k->fin_round) && k->fin_base == base &&
+		    !memcmp(k->fin_onion.b, entry->b, 32)) {
+			prev = &k->fin_reveal;
+			prev_round = k->fin_round;
 		}
 	}
 	if (prev_round == r) return memcmp(prev->b, b->reveal.b, 32) ? 0 : 2;

@@ -951,6 +951,9 @@ static void test_views_agree(void **state)
 /* The secret behind a key of keys (0..N-1) or nkeys (N..2N-1). */
 static ssp_pubkey nkeys[N];
 static ssp_hash nsecrets[N], nonion[N];
+/* test_reregister: keys[0]'s second onion, revealed under set entries with a round */
+static ssp_hash rr_secret;
+static bool rr_on;
 
 static const ssp_hash *secret_of(const ssp_pubkey *k)
 {
@@ -975,9 +978,10 @@ static ssp_bft_block grow(ssp_bft *m, const ssp_hash *parent, uint64_t slot, boo
 	if (rc) fail_msg("slot %llu: %s", (unsigned long long)slot, ssp_strerror(rc));
 	assert_int_equal(ssp_bft_propose(m, &b, p, parent, slot), 0);
 	uint64_t r = slot / N, base = st.onion_round[p];
-	assert_int_equal(ssp_bft_onion_element(&b.reveal, secret_of(&st.keys[p]), K,
-	                                       base == UINT64_MAX ? r + 1 : r - base),
-	                 0);
+	const ssp_hash *sec = secret_of(&st.keys[p]);
+	if (rr_on && base != UINT64_MAX && !memcmp(st.keys[p].b, keys[0].b, 32)) sec = &rr_secret;
+	assert_int_equal(
+	    ssp_bft_onion_element(&b.reveal, sec, K, base == UINT64_MAX ? r + 1 : r - base), 0);
 	b.time_ms = G_MS + slot * SLOT_MS + 10;
 	uint32_t c = ++id_counter;
 	ssp_sha256(&b.id, &c, sizeof c);
@@ -1071,6 +1075,78 @@ static void test_set_change(void **state)
 	}
 }
 
+/*
+ * A delegate that registers again (keys[0]: a new onion, counted from round
+ * 1) goes on producing with its old onion while the set in force carries
+ * its old entry (rounds 1 and 2: the election at slot 4 keeps the set; the
+ * one at slot 8 carries the new entry, later ones none). From round 3 it reveals from the
+ * new onion, as its set entry says (bftc's prepare does exactly that):
+ * accepted, whether its last old block is above the final block (it
+ * produces in round 3: the branch walk) or final (it misses round 3 and
+ * comes back in round 4: the per-key table, from a round after its
+ * registration). A reveal from the old onion under the new entry is refused.
+ */
+static void test_reregister(void **state)
+{
+	(void)state;
+	ssp_hash on[N];
+	uint64_t rd[N];
+	memset(rr_secret.b, 0x77, 32);
+	for (int i = 0; i < N; i++) {
+		on[i] = onion[i];
+		rd[i] = UINT64_MAX;
+	}
+	ssp_bft_onion_commit(&on[0], &rr_secret, K);
+	rd[0] = 1;
+	ssp_bft_set rs = {.n = N, .keys = keys, .onion = on, .onion_round = rd};
+	for (int skip = 0; skip <= 1; skip++) {
+		ssp_bft_params p = P;
+		p.elections = true;
+		ssp_bft *m;
+		assert_int_equal(ssp_bft_new(&m, &p), 0);
+		rr_on = true;
+		ssp_bft_block b = genesis_block(m);
+		uint64_t old_h = 0, first_new = 0;
+		for (uint64_t s = 1; s <= 20; s++) {
+			ssp_bft_set st;
+			uint32_t pr;
+			assert_int_equal(ssp_bft_slot_set(m, &st, &pr, &b.id, s), 0);
+			bool k0 = !memcmp(st.keys[pr].b, keys[0].b, 32);
+			if (skip && k0 && s >= 12 && s < 16)
+				continue; /* it misses its round-3 slot */
+			if (k0 && s >= 12 && !first_new) {
+				first_new = s;
+				ssp_bft_ref f;
+				ssp_bft_final(m, &f);
+				if (skip)
+					assert_true(f.height >= old_h); /* its old block is final */
+				else
+					assert_true(f.height < old_h); /* above the final block */
+			}
+			uint64_t pslot = b.slot;
+			b = grow(m, &b.id, s, true);
+			if (s / N != pslot / N) /* a round's first block elects: rs at slot 8 */
+				assert_int_equal(ssp_bft_set_elected(m, &b.id, s == 8 ? &rs : NULL), 0);
+			if (k0 && s < 12) old_h = b.height;
+			if (k0 &&
+			    s >= 12) { /* the same slot revealing from the old onion: refused */
+				ssp_bft_block bad = b;
+				bad.id.b[0] ^= 0xff;
+				assert_int_equal(
+				    ssp_bft_onion_element(&bad.reveal, &secrets[0], K, s / N + 1),
+				    0);
+				assert_int_equal(ssp_bft_add_block(m, &bad), SSP_ERR_BFT_REVEAL);
+			}
+		}
+		assert_true(old_h >= 8 && first_new >= (skip ? 16u : 12u));
+		ssp_bft_ref f;
+		ssp_bft_final(m, &f);
+		assert_true(f.height >= 16);
+		rr_on = false;
+		ssp_bft_free(m);
+	}
+}
+
 static void test_long_chain(void **state)
 {
 	(void)state;
@@ -1130,6 +1206,7 @@ int main(void)
 	    cmocka_unit_test(test_compact_evidence),
 	    cmocka_unit_test(test_compact_full),
 	    cmocka_unit_test(test_set_change),
+	    cmocka_unit_test(test_reregister),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
