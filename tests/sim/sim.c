@@ -152,7 +152,7 @@ typedef struct {
 	bool small;      /* --small: 4..40 delegates in every seed */
 	bool no_compact; /* --no-compact: the machines never drop a block */
 	bool elect;      /* --elect: sets change (a pool of np > n delegates) */
-	bool rereg;      /* --reregister: members register a new onion (implies --elect) */
+	bool rereg;      /* --reregister: members register a new onion in every seed */
 	int verbose;
 	/* parameters drawn from the seed: n the set size, np the pool (n without
 	 * --elect; node i holds keys[i]), L the slots per round */
@@ -186,6 +186,7 @@ typedef struct {
 	uint64_t *eround;
 	uint32_t *eix;
 	bool *made, stop;
+	bool rr_on; /* members register second onions in this run */
 	uint64_t n_told, n_set_waits, n_final_elected;
 	uint32_t n_final_keys; /* distinct producers of the final chain (at the end) */
 	/* figures */
@@ -1167,11 +1168,13 @@ static void setup(sim *s)
 		s->eix = calloc(s->np, sizeof *s->eix);
 		s->made = calloc(s->np, sizeof *s->made);
 		if (!s->ekeys || !s->eonion || !s->eround || !s->eix || !s->made) abort();
+		/* half the seeds (every one with --reregister): a third of the pool
+		 * registers a second onion in round 1..4 */
+		s->rr_on = rng_chance(r, 500) || s->rereg;
 		for (uint32_t i = 0; i < s->np; i++) {
 			snode *x = &s->nodes[i];
 			x->reg_round = UINT64_MAX;
-			if (!s->rereg || !rng_chance(r, 333)) continue;
-			/* a third of the pool registers a second onion in round 1..4 */
+			if (!s->rr_on || !rng_chance(r, 333)) continue;
 			x->reg_round = rng_range(r, 1, 4);
 			for (int k = 0; k < 32; k++)
 				x->secret2.b[k] = (uint8_t)rng_next(r);
@@ -1326,7 +1329,8 @@ static void usage(void)
 	      "                      first block elects n of it (n 4..16 unless --n)\n"
 	      "  --elect-every K     seeds S with S % K == K - 1 run with --elect\n"
 	      "  --reregister        --elect, and a third of the pool registers a second\n"
-	      "                      onion in round 1..4 (set entries with onion_round)\n",
+	      "                      onion in round 1..4 (set entries with onion_round) in\n"
+	      "                      every seed (--elect: in half of them)\n",
 	      stderr);
 }
 
@@ -1468,10 +1472,10 @@ int main(int argc, char **argv)
 			       s->n_equiv, s->n_evidence, s->n_forged_rejected, s->n_crashes,
 			       s->max_held);
 		if ((verbose || s->fail[0]) && s->elect)
-			printf(" elect: pool=%u round=%u told=%" PRIu64 " waits=%" PRIu64
+			printf(" elect: pool=%u round=%u%s told=%" PRIu64 " waits=%" PRIu64
 			       " final-in-elected=%" PRIu64 " final-producers=%u",
-			       s->np, s->L, s->n_told, s->n_set_waits, s->n_final_elected,
-			       s->n_final_keys);
+			       s->np, s->L, s->rr_on ? " reregister" : "", s->n_told,
+			       s->n_set_waits, s->n_final_elected, s->n_final_keys);
 		if (verbose || s->fail[0]) printf("%s%s\n", s->fail[0] ? " FAIL: " : "", s->fail);
 		if (s->fail[0]) {
 			failures++;
