@@ -184,8 +184,8 @@ typedef struct {
 	ssp_pubkey *ekeys;
 	ssp_hash *eonion;
 	uint64_t *eround;
-	uint32_t *eix;
-	bool *made, stop;
+	uint32_t *eix, cmax; /* cmax: members an election may swap (setup) */
+	bool *made, *ein, stop, churn;
 	bool rr_on; /* members register second onions in this run */
 	uint64_t n_told, n_set_waits, n_final_elected;
 	uint32_t n_final_keys; /* distinct producers of the final chain (at the end) */
@@ -321,15 +321,18 @@ static uint64_t mix64(uint64_t z)
 }
 
 /*
- * What a block that begins a round elects, as every honest node's state
- * would give it: a function of the block alone (its id and slot), never of
- * the view or of the run's generator. In an odd round n members of the
- * pool drawn from the block's id, at least two outside the genesis set (so
- * a run's sets surely change); in an even one a third each: none (false:
- * the set in force stays), the genesis set again, or such a draw. *out
+ * What a block F that begins a round elects, as every honest node's state
+ * would give it: a function of the block (its id, slot, and through its
+ * branch the set of its round, cur) and never of the view or of the run's
+ * generator. The election replaces cur (it applies after F's round, where
+ * cur is in force): in an odd round cur with 1..cmax members swapped for
+ * pool members outside it (so a run's sets surely change); in an even one a
+ * third each: none (false: the set in force stays), cur again, or such a
+ * swap. cmax bounds the churn (setup; --break churn: any number). *out
  * points into s's scratch until the next call.
  */
-static bool election_of(sim *s, ssp_bft_set *out, const ssp_bft_block *b, uint64_t salt)
+static bool election_of(sim *s, ssp_bft_set *out, const ssp_bft_block *b, uint64_t salt,
+                        const ssp_bft_set *cur)
 {
 	uint64_t h = mix64(salt ^ b->slot);
 	for (int k = 0; k < 32; k += 8) {
@@ -339,59 +342,62 @@ static bool election_of(sim *s, ssp_bft_set *out, const ssp_bft_block *b, uint64
 	}
 	rng r;
 	rng_seed(&r, h);
-	uint64_t pick = ssp_bft_round(b->slot, s->L) % 2 ? 2 : rng_next(&r) % 3;
+	uint64_t rf = ssp_bft_round(b->slot, s->L);
+	uint64_t pick = rf % 2 ? 2 : rng_next(&r) % 3;
 	if (pick == 0) return false;
-	uint32_t *ix = s->eix;
+	/* ix[0..n): cur's members, ix[n..np): the rest of the pool */
+	uint32_t *ix = s->eix, n = s->n, no = n;
+	memset(s->ein, 0, s->np * sizeof *s->ein);
+	for (uint32_t k = 0; k < n; k++) {
+		ix[k] = key_node(s, &cur->keys[k]);
+		if (ix[k] == UINT32_MAX) abort(); /* every key of a set is a pool member's */
+		s->ein[ix[k]] = true;
+	}
 	for (uint32_t i = 0; i < s->np; i++)
-		ix[i] = i;
-	if (pick > 1)
-		for (uint32_t k = 0; k < s->n; k++) { /* a partial Fisher-Yates: n of np */
-			uint32_t j = k + (uint32_t)(rng_next(&r) % (s->np - k)), t = ix[k];
-			ix[k] = ix[j];
-			ix[j] = t;
-		}
-	if (pick > 1) { /* at least two outsiders (np >= n + 3): genesis members swapped out */
-		uint32_t nout = 0;
-		for (uint32_t k = 0; k < s->n; k++)
-			nout += ix[k] >= s->n;
-		for (uint32_t k = 0, j = s->n; nout < 2 && k < s->n && j < s->np; k++) {
-			if (ix[k] >= s->n) continue;
-			while (j < s->np && ix[j] < s->n)
-				j++;
-			if (j == s->np) break;
-			uint32_t t = ix[k];
-			ix[k] = ix[j];
-			ix[j] = t;
-			nout++;
+		if (!s->ein[i]) ix[no++] = i;
+	uint32_t nout = s->np - n, cmax = s->churn ? n : s->cmax;
+	if (cmax > nout) cmax = nout;
+	if (pick == 2 && cmax > 0) {
+		uint32_t c = 1 + (uint32_t)(rng_next(&r) % cmax), t;
+		for (uint32_t j = 0; j < c; j++) {
+			uint32_t o =
+			    n + j + (uint32_t)(rng_next(&r) % (nout - j)); /* an outsider */
+			t = ix[n + j], ix[n + j] = ix[o], ix[o] = t;
+			uint32_t k =
+			    j + (uint32_t)(rng_next(&r) % (n - j)); /* the member it replaces */
+			t = ix[j], ix[j] = ix[k], ix[k] = t;
+			t = ix[j], ix[j] = ix[n + j], ix[n + j] = t;
 		}
 	}
-	for (uint32_t k = 1; k < s->n; k++) /* members by pool index (tidy; any order works) */
+	for (uint32_t k = 1; k < n; k++) /* members by pool index (tidy; any order works) */
 		for (uint32_t j = k; j > 0 && ix[j - 1] > ix[j]; j--) {
 			uint32_t t = ix[j];
 			ix[j] = ix[j - 1];
 			ix[j - 1] = t;
 		}
-	uint64_t rf = ssp_bft_round(b->slot, s->L);
-	for (uint32_t k = 0; k < s->n; k++) {
+	for (uint32_t k = 0; k < n; k++) {
 		const snode *x = &s->nodes[ix[k]];
 		s->ekeys[k] = s->keys[ix[k]];
 		/* the registration in force at the block: the commitment of round -1, or
-		 * (--reregister) the second onion from its registration's round */
+		 * the second onion from its registration's round */
 		bool second = x->reg_round != UINT64_MAX && x->reg_round <= rf;
 		s->eonion[k] = second ? x->onion2 : s->onion[ix[k]];
 		s->eround[k] = second ? x->reg_round : UINT64_MAX;
 	}
-	*out = (ssp_bft_set){
-	    .n = s->n, .keys = s->ekeys, .onion = s->eonion, .onion_round = s->eround};
+	*out =
+	    (ssp_bft_set){.n = n, .keys = s->ekeys, .onion = s->eonion, .onion_round = s->eround};
 	return true;
 }
 
 static void tell(sim *s, uint32_t i, uint32_t g)
 {
-	ssp_bft_set set;
+	ssp_bft_set set, cur;
+	const ssp_bft_block *h = &s->blocks[g].h;
+	ssp_bft_ref f = {h->height, h->id};
+	if (ssp_bft_block_set(s->nodes[i].m, &cur, &f)) return; /* dropped: decided already */
 	/* --break election: odd pool members read another election from the same block */
 	uint64_t salt = s->elect_salt ^ (!strcmp(s->brk, "election") && i % 2);
-	bool some = election_of(s, &set, &s->blocks[g].h, salt);
+	bool some = election_of(s, &set, h, salt, &cur);
 	int rc = ssp_bft_set_elected(s->nodes[i].m, &s->blocks[g].h.id, some ? &set : NULL);
 	if (rc == SSP_ERR_NOMEM) abort();
 	if (rc == 0) s->n_told++;
@@ -784,7 +790,8 @@ static void produce(sim *s, uint32_t i, uint64_t slot)
 	ssp_bft_head(x->m, &head);
 	uint32_t me = i;
 	uint64_t base = UINT64_MAX; /* its onion entry's round */
-	if (s->elect) {             /* its index in the slot's set, if it is the slot's producer */
+	if (s->elect) {
+		/* its index in the slot's set, if it is the slot's producer */
 		ssp_bft_set set;
 		if (ssp_bft_slot_set(x->m, &set, &me, &head.id, slot)) return;
 		if (ssp_bft_set_index(&set, &s->keys[i]) != me) return;
@@ -1083,6 +1090,7 @@ static void setup(sim *s)
 {
 	rng_seed(&s->r, s->seed);
 	rng *r = &s->r;
+	s->churn = !strcmp(s->brk, "churn");
 	/* most seeds small (fast), every 8th 99..200 delegates; with --elect 4..16 (a
 	 * run must see several rounds, each of at most 2n slots) */
 	s->n = s->n_force                      ? s->n_force
@@ -1091,8 +1099,28 @@ static void setup(sim *s)
 	                                       : (uint32_t)rng_range(r, 4, 40);
 	/* --elect: a pool of n + n/4 + 2, the genesis set its first n */
 	s->np = s->elect ? s->n + s->n / 4 + 2 : s->n;
+	/*
+	 * --elect: an election swaps at most cmax = min(2q - n - f - 1, n - q - f)
+	 * members (q the quorum). Safety: two quorums of sets c apart share at
+	 * least 2q - n - c members, more than f, so one is honest and two
+	 * conflicting final blocks at one height need an honest double vote.
+	 * Liveness: a delegate whose highest justified block is on a branch whose
+	 * set it left can neither vote there nor carry that QC in a block; at most
+	 * c of a set are such, so n - c - f >= q honest members still vote. f is
+	 * drawn so that cmax >= 1.
+	 */
 	uint32_t maxf = (s->n - 1) / 3;
+	int q = (int)ssp_bft_quorum(s->n), nn = (int)s->n;
+	if (s->elect && !s->churn) { /* (--break churn: f as without --elect) */
+		int fe = 2 * q - nn - 2 < nn - q - 1 ? 2 * q - nn - 2 : nn - q - 1;
+		maxf = fe < 0 ? 0 : (uint32_t)fe;
+	}
 	s->f = rng_chance(r, 500) ? maxf : (uint32_t)rng_range(r, 0, maxf);
+	if (s->elect) {
+		int fi = (int)s->f, c1 = 2 * q - nn - fi - 1, c2 = nn - q - fi;
+		int c = c1 < c2 ? c1 : c2;
+		s->cmax = c < 0 ? 0 : (uint32_t)c;
+	}
 	s->loss_pm = (uint32_t)rng_range(r, 0, 50);
 	s->spike_pm = (uint32_t)rng_range(r, 0, 30);
 	s->lat_min = (uint32_t)rng_range(r, 5, 50);
@@ -1167,7 +1195,9 @@ static void setup(sim *s)
 		s->eround = calloc(s->np, sizeof *s->eround);
 		s->eix = calloc(s->np, sizeof *s->eix);
 		s->made = calloc(s->np, sizeof *s->made);
-		if (!s->ekeys || !s->eonion || !s->eround || !s->eix || !s->made) abort();
+		s->ein = calloc(s->np, sizeof *s->ein);
+		if (!s->ekeys || !s->eonion || !s->eround || !s->eix || !s->made || !s->ein)
+			abort();
 		/* half the seeds (every one with --reregister): a third of the pool
 		 * registers a second onion in round 1..4 */
 		s->rr_on = rng_chance(r, 500) || s->rereg;
@@ -1208,6 +1238,7 @@ static void teardown(sim *s)
 	free(s->eround);
 	free(s->eix);
 	free(s->made);
+	free(s->ein);
 	free(s->nodes);
 	free(s->keys);
 	free(s->onion);
@@ -1309,7 +1340,7 @@ static void run(sim *s)
 static void usage(void)
 {
 	fputs("usage: ssp_sim [--seed S | --seeds N [--first F]] [--n N] [--small]\n"
-	      "               [--break quorum|watermark|election] [--expect-violation]\n"
+	      "               [--break quorum|watermark|election|churn] [--expect-violation]\n"
 	      "               [--replay-check]\n"
 	      "               [--no-compact | --compare-compact] [--elect | --elect-every K] [-v]\n"
 	      "  --seed S            run one seed (replay)\n"
@@ -1318,7 +1349,9 @@ static void usage(void)
 	      "  --small             4..40 delegates in every seed (no 99..200 ones)\n"
 	      "  --break RULE        run a deliberately broken rule: quorum (n/2 votes),\n"
 	      "                      watermark (a restarted node forgets what it signed) or\n"
-	      "                      election (with --elect: nodes disagree on elections)\n"
+	      "                      election (with --elect: nodes disagree on elections) or\n"
+	      "                      churn (with --elect: an election swaps any number of\n"
+	      "                      members, not at most min(2q-n-f-1, n-q-f))\n"
 	      "  --expect-violation  succeed only if some seed finds a violation (self-check)\n"
 	      "  --replay-check      run every seed twice and fail if the runs differ\n"
 	      "  --no-compact        the machines never drop a block (by default they drop\n"
@@ -1375,7 +1408,7 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--break") && v) {
 			brk = v;
 			if (strcmp(brk, "quorum") && strcmp(brk, "watermark") &&
-			    strcmp(brk, "election")) {
+			    strcmp(brk, "election") && strcmp(brk, "churn")) {
 				usage();
 				return 2;
 			}
@@ -1408,7 +1441,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!strcmp(brk, "election") && !elect && !elect_every) { /* nothing to break */
+	if ((!strcmp(brk, "election") || !strcmp(brk, "churn")) && !elect && !elect_every) {
+		/* nothing to break */
 		usage();
 		return 2;
 	}
