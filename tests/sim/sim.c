@@ -1186,10 +1186,10 @@ static void setup(sim *s)
 		s->params.round_len = s->L;
 		s->params.elections = true;
 		s->elect_salt = rng_next(r);
-		/* up to 8 rounds after the liveness check, for the elections to reach
+		/* up to 16 rounds after the liveness check, for the elections to reach
 		 * the final chain and their outsiders to produce final blocks; the run
 		 * ends at the first slot a round after it where they have (world_slot) */
-		s->end += 8 * (uint64_t)s->L;
+		s->end += 16 * (uint64_t)s->L;
 		s->ekeys = calloc(s->np, sizeof *s->ekeys);
 		s->eonion = calloc(s->np, sizeof *s->eonion);
 		s->eround = calloc(s->np, sizeof *s->eround);
