@@ -1125,8 +1125,9 @@ static void test_reregister(void **state)
 			}
 			uint64_t pslot = b.slot;
 			b = grow(m, &b.id, s, true);
+			const ssp_bft_set *e = s == 8 ? &rs : NULL;
 			if (s / N != pslot / N) /* a round's first block elects: rs at slot 8 */
-				assert_int_equal(ssp_bft_set_elected(m, &b.id, s == 8 ? &rs : NULL), 0);
+				assert_int_equal(ssp_bft_set_elected(m, &b.id, e), 0);
 			if (k0 && s < 12) old_h = b.height;
 			if (k0 &&
 			    s >= 12) { /* the same slot revealing from the old onion: refused */
