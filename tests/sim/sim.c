@@ -13,6 +13,10 @@
  * their final block, evidence only ever names Byzantine delegates; at the
  * end: every equivocation an honest node saw both halves of was slashed,
  * and finality resumed within LIVE_SLOTS slots after the network healed.
+ * With --elect the delegate set changes: a pool larger than the set, each
+ * round's first block electing (ssp_bft_set_elected) a set that swaps a
+ * bounded number of members, second onions registered on the way, and at
+ * the end the check that the final chain really went through other sets.
  * docs/internals/consensus.md describes it; `ssp_sim --help` the options.
  */
 #include <inttypes.h>
