@@ -343,7 +343,10 @@ SSP_WUR int ssp_bft_add_block(ssp_bft *m, const ssp_bft_block *b);
  * Adds a vote (to assemble QCs and to find equivocation); its voter is an
  * index into the set of its target's round. 0: counted (or a duplicate),
  * or a target at or below the final height (recorded for evidence only:
- * it can no longer matter for finality); SSP_ERR_NOTFOUND: its target, or
+ * it can no longer matter for finality; with elections, only when this
+ * view knows the target's set — a block it held, or one of the final path
+ * within SSP_BFT_QC_HORIZON: an index into an unknown set names no key,
+ * and the vote is dropped); SSP_ERR_NOTFOUND: its target, or
  * its source above the final block, is unknown (keep it and try again
  * after more blocks; its voter's key is not known yet, so it is not
  * recorded for evidence until then);

@@ -232,8 +232,9 @@ int ssp_bft_add_vote(ssp_bft *m, const ssp_bft_vote *v)
 	uint32_t src = BFT_NONE, tgt = BFT_NONE;
 	int rc = locate(m, &src, &tgt, &v->source, &v->target, SSP_ERR_INVAL);
 	if (rc == SSP_ERR_INVAL || rc == SSP_ERR_NOTFOUND) return rc;
-	/* the voter is an index into the set of the target's round */
-	uint32_t set = bft_set_of_ref(m, &v->target);
+	/* the voter is an index into the set of the target's round (with elections, a
+	 * target this view knows no set for, off the final branch, names no key) */
+	uint32_t set = bft_vote_set(m, &v->target);
 	if (set == BFT_NONE) return rc == 1 ? 0 : SSP_ERR_NOTFOUND; /* below the horizon */
 	if (v->voter >= m->sets[set].n) return SSP_ERR_INVAL;
 	bft_link *l = rc ? NULL : link_find(m, &v->source, tgt);
@@ -300,7 +301,7 @@ int ssp_bft_add_qc(ssp_bft *m, const ssp_bft_qc *qc)
 	uint32_t src = BFT_NONE, tgt = BFT_NONE;
 	int rc = locate(m, &src, &tgt, &qc->source, &qc->target, SSP_ERR_BFT_QC);
 	if (rc < 0) return rc;
-	uint32_t set = bft_set_of_ref(m, &qc->target);
+	uint32_t set = bft_vote_set(m, &qc->target);
 	if (set == BFT_NONE) return rc == 1 ? 0 : SSP_ERR_NOTFOUND; /* below the horizon */
 	if (!bft_qc_quorum(m, qc, set)) return SSP_ERR_BFT_QC;
 	if (rc == 0 && (rc = bft_links_reserve(m))) return rc;

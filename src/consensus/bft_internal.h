@@ -159,6 +159,9 @@ struct ssp_bft {
 /* The set of a block that may be below the final block: a live one's, else the final
  * path's record (BFT_NONE when neither knows it). */
 uint32_t bft_set_of_ref(const ssp_bft *m, const ssp_bft_ref *r);
+/* The set a vote or QC for r is counted in: bft_set_of_ref, and without elections the
+ * genesis set for any block (so a vote for a block never held still names its key). */
+uint32_t bft_vote_set(const ssp_bft *m, const ssp_bft_ref *r);
 
 /* bft_sets.c: a set into m->sets (an identical one is shared) */
 SSP_WUR int bft_set_add(ssp_bft *m, uint32_t *out, const ssp_bft_set *s);

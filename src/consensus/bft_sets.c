@@ -239,6 +239,12 @@ uint32_t bft_set_of_ref(const ssp_bft *m, const ssp_bft_ref *r)
 	return e && !memcmp(e->id.b, r->id.b, 32) ? e->set : BFT_NONE;
 }
 
+uint32_t bft_vote_set(const ssp_bft *m, const ssp_bft_ref *r)
+{
+	uint32_t s = bft_set_of_ref(m, r);
+	return s == BFT_NONE && !m->p.elections ? 0 : s;
+}
+
 /* What F, the first block of P's round on P's branch, elected. */
 static uint32_t first_elected(const ssp_bft *m, uint32_t pi)
 {

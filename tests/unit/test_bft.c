@@ -821,6 +821,41 @@ static void test_compact_evidence(void **state)
 	ssp_bft_free(m);
 }
 
+/*
+ * A double vote whose second half targets a block this view never held, on
+ * a branch the final block has left behind (its first half, for the final
+ * branch, was counted): without elections every block's set is the genesis
+ * set, so the voter is known and the evidence is found.
+ */
+static void test_offbranch_vote(void **state)
+{
+	(void)state;
+	ssp_bft *m;
+	assert_int_equal(ssp_bft_new(&m, &P), 0);
+	ssp_bft_block g = genesis_block(m), a1 = mk(m, &g.id, 1), b1 = mk(m, &g.id, 2);
+	assert_int_equal(ssp_bft_add_block(m, &a1), 0);
+	ssp_bft_block a2 = mk(m, &a1.id, 3);
+	assert_int_equal(ssp_bft_add_block(m, &a2), 0);
+	for (uint32_t v = 0; v < 3; v++)
+		vote(m, v, &g, &a1);
+	for (uint32_t v = 0; v < 3; v++)
+		vote(m, v, &a1, &a2);
+	ssp_bft_ref f;
+	ssp_bft_final(m, &f);
+	assert_int_equal(f.height, 1); /* a1: b1 (never held) is off the final branch */
+	ssp_bft_evidence e;
+	while (ssp_bft_evidence_pop(m, &e)) {
+	}
+	ssp_bft_vote w = {0, ref(&g), ref(&b1)}; /* delegate 0 voted genesis -> a1 before */
+	assert_int_equal(ssp_bft_add_vote(m, &w), 0);
+	assert_true(ssp_bft_evidence_pop(m, &e));
+	assert_int_equal(e.kind, SSP_BFT_EV_DOUBLE_VOTE);
+	assert_int_equal(e.offender, 0);
+	assert_memory_equal(&e.key, &keys[0], sizeof e.key);
+	assert_true(ssp_bft_evidence_valid(&e));
+	ssp_bft_free(m);
+}
+
 /* A full machine drops what the final block left behind before it says BUSY. */
 static void test_compact_full(void **state)
 {
@@ -1206,6 +1241,7 @@ int main(void)
 	    cmocka_unit_test(test_compact_same),
 	    cmocka_unit_test(test_compact_evidence),
 	    cmocka_unit_test(test_compact_full),
+	    cmocka_unit_test(test_offbranch_vote),
 	    cmocka_unit_test(test_set_change),
 	    cmocka_unit_test(test_reregister),
 	};
