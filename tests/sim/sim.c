@@ -505,6 +505,19 @@ static void act_seen(sim *s, int32_t act, uint8_t half, uint32_t node)
 		if (a->w[k] == node) a->seen[k] |= (uint8_t)(1u << half);
 }
 
+/*
+ * A vote node i's machine took (0): a half of an act, unless --elect and
+ * the view knows no set for its target (a block it never held, off the
+ * final branch): an index into an unknown set names no key, so the machine
+ * cannot record it (bft.h, ssp_bft_add_vote) and no evidence can follow.
+ */
+static void vote_seen(sim *s, uint32_t i, uint32_t vi)
+{
+	ssp_bft_set set;
+	if (s->elect && ssp_bft_block_set(s->nodes[i].m, &set, &s->votes[vi].v.target)) return;
+	act_seen(s, s->votes[vi].act, s->votes[vi].half, i);
+}
+
 static void drain_evidence(sim *s, uint32_t i)
 {
 	ssp_bft_evidence e;
@@ -607,7 +620,7 @@ static void on_vote(sim *s, uint32_t i, uint32_t vi)
 	if (rc == SSP_ERR_INVAL && !s->nodes[s->votes[vi].node].byz)
 		failf(s, "an honest vote refused (INVAL)", i);
 	if (rc) return;
-	act_seen(s, s->votes[vi].act, s->votes[vi].half, i);
+	vote_seen(s, i, vi);
 	drain_evidence(s, i);
 	check_final(s, i);
 	maybe_vote(s, i);
@@ -650,7 +663,7 @@ static void try_pending(sim *s, uint32_t i)
 		x->pending[k--] = x->pending[--x->npending];
 		if (rc == SSP_ERR_INVAL && !s->nodes[s->votes[vi].node].byz)
 			failf(s, "an honest vote refused (INVAL)", i);
-		if (rc == 0) act_seen(s, s->votes[vi].act, s->votes[vi].half, i);
+		if (rc == 0) vote_seen(s, i, vi);
 	}
 	drain_evidence(s, i);
 }
