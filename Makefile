@@ -10,8 +10,9 @@
 #               with SSP_LONG_ROUNDS=2)
 #   make bench  install deps, build, run the benchmarks
 #   make fuzz   build the libFuzzer harnesses with clang (build-fuzz/)
-#   make sim SEEDS=N  run the consensus simulator over seeds 0..N-1 (tests/sim/sim.c; make test
-#               runs 200 of them, docs/internals/consensus.md)
+#   make sim SEEDS=N  run the consensus simulator over seeds 0..N-1, every 4th with changing
+#               delegate sets (tests/sim/sim.c; make test runs 250 of them, every 5th with
+#               changing sets; docs/internals/consensus.md)
 #   make test-arm64  cross-build for arm64 (build-arm64/) and run every test under qemu-user,
 #               plus the cross-architecture determinism test against the native build
 JOBS ?= $(shell nproc)
