@@ -138,6 +138,7 @@ typedef struct {
 	uint32_t nmyvotes, capmyvotes;
 	uint32_t *untold; /* --elect: blocks whose election it tells at its next tick */
 	uint32_t nuntold;
+	uint32_t disk_head; /* --elect: its head when it crashed (its chain store), or UINT32_MAX */
 } snode;
 
 enum { EV_TICK, EV_BLOCK, EV_VOTE, EV_FETCH, EV_SYNC };
@@ -905,6 +906,11 @@ static void node_start(sim *s, uint32_t i)
 static void crash(sim *s, uint32_t i)
 {
 	snode *x = &s->nodes[i];
+	if (s->elect) { /* the chain it had committed stays on its disk */
+		ssp_bft_ref h;
+		ssp_bft_head(x->m, &h);
+		x->disk_head = h.height ? gix(&h.id) : UINT32_MAX;
+	}
 	ssp_bft_free(x->m);
 	x->m = NULL;
 	x->up = false;
@@ -919,6 +925,23 @@ static void restart(sim *s, uint32_t i)
 	node_start(s, i);
 	s->nodes[i].restart_slot = s->now / SLOT_MS;
 	s->nodes[i].qc_pending = s->nodes[i].wm.source_qc.target.height > 0;
+	if (s->elect && s->nodes[i].disk_head != UINT32_MAX) {
+		/*
+		 * --elect: first the chain from its own store, genesis first, as a node
+		 * restarts (without --elect every node produces, and its peers hold
+		 * whatever it held; in a pool a branch can live at non-members only:
+		 * a restarted voter would then never see its own vote's source again)
+		 */
+		uint32_t *chain = NULL, nchain = 0, capchain = 0;
+		for (uint32_t g = s->nodes[i].disk_head; g != UINT32_MAX;
+		     g = gix(&s->blocks[g].h.parent)) {
+			GROW(chain, nchain, capchain);
+			chain[nchain++] = g;
+		}
+		while (nchain)
+			push(s, s->now, EV_BLOCK, i, i, chain[--nchain]);
+		free(chain);
+	}
 	/* re-sync: ask two peers for every block they hold */
 	for (int k = 0; k < 2; k++) {
 		uint32_t p = (uint32_t)rng_range(&s->r, 0, s->np - 1);
@@ -1221,6 +1244,7 @@ static void setup(sim *s)
 		for (uint32_t i = 0; i < s->np; i++) {
 			snode *x = &s->nodes[i];
 			x->reg_round = UINT64_MAX;
+			x->disk_head = UINT32_MAX;
 			if (!s->rr_on || !rng_chance(r, 333)) continue;
 			x->reg_round = rng_range(r, 1, 4);
 			for (int k = 0; k < 32; k++)
