@@ -21,8 +21,8 @@ typedef struct {
 	size_t len;
 	uint64_t peer;
 	uint64_t added_ms;
-	bool orphan; /* its branch does not reach the chain (as of the last add or prune) */
-	bool dead;   /* (prune) its branch meets the chain below the final height */
+	bool orphan;    /* its branch does not reach the chain (as of the last add or prune) */
+	bool dead;      /* (prune) its branch meets the chain below the final height */
 	bool unchecked; /* check_header said "once its parent is checked" (ssp_forkchoice) */
 } fentry;
 
@@ -226,9 +226,10 @@ int ssp_forkdb_add(ssp_forkdb *f, const ssp_chain *c, const uint8_t *raw, size_t
 	if (h.height <= head->finalized) return SSP_ERR_FINAL_POP;
 	if ((rc = bad_err(f, &h.id))) return rc;
 	if ((rc = bad_err(f, &h.prev_id))) {
-		/* built on a block off the final one: stale (no blame); on an invalid one: invalid */
+		/* built on a block off the final one: stale (no blame); on an invalid one: invalid
+		 */
 		int e = rc == SSP_ERR_BFT_CONFLICT || rc == SSP_ERR_FINAL_POP ? SSP_ERR_FINAL_POP
-		                                                             : SSP_ERR_BLOCK_PREV;
+		                                                              : SSP_ERR_BLOCK_PREV;
 		bad_add(f, &h.id, e);
 		return e;
 	}
@@ -317,10 +318,19 @@ void ssp_fork_plan_free(ssp_fork_plan *p)
 	memset(p, 0, sizeof *p);
 }
 
-static bool has_child(ssp_forkdb *f, const fentry *e)
+/*
+ * Whether e has a child (checked_only: one the consensus checked). A block
+ * whose children all wait
+ * for a check is a tip for fork choice: its branch may be switched to before
+ * they can be checked, and under BFT that is what lets them be (a round's
+ * set is known once the block that elected it has been executed: a branch
+ * held entirely in the fork database would wait for ever).
+ */
+static bool has_child(ssp_forkdb *f, const fentry *e, bool checked_only)
 {
 	for (size_t i = 0; i < f->n; i++)
-		if (!memcmp(f->e[i].prev.b, e->id.b, 32) && f->e[i].height == e->height + 1)
+		if (!memcmp(f->e[i].prev.b, e->id.b, 32) && f->e[i].height == e->height + 1 &&
+		    (!checked_only || !f->e[i].unchecked))
 			return true;
 	return false;
 }
@@ -405,7 +415,8 @@ int ssp_forkdb_best(ssp_forkdb *f, const ssp_chain *c, ssp_fork_plan *plan)
 	if (rc) return rc;
 	for (size_t i = 0; i < f->n; i++) {
 		fentry *tip = &f->e[i];
-		if (has_child(f, tip)) continue;
+		/* an unchecked block at the end of its branch still asks for what it lacks below */
+		if (has_child(f, tip, !tip->unchecked)) continue;
 		fentry *root = root_of(f, tip);
 		uint64_t fork = root->height - 1;
 		if (!on_chain(c, rt, &root->prev, fork)) {
