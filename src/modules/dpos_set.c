@@ -102,6 +102,74 @@ static int addr_key_cmp(const void *key, const void *elem)
 	return memcmp(key, ((const ssp_delegate *)elem)->account.b, SSP_ADDR_LEN);
 }
 
+static bool has_account(const ssp_dpos_member *m, size_t n, const ssp_addr *a)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(m[i].account.b, a->b, SSP_ADDR_LEN)) return true;
+	return false;
+}
+
+/*
+ * The churn bound: at most SSP_DPOS_CHURN = max(1, set_size / 10) delegates
+ * enter the set per election by choice. With c members changed between two
+ * consecutive sets, two quorums (q = floor(2n/3) + 1) share 2q - n - c
+ * members, so a conflict between blocks final under each needs only that many
+ * double voters (the simulator's --break churn finds such runs without any
+ * equivocation: docs/internals/consensus.md). A previous member that left the
+ * ranking (unregistered, banned, on probation, no weight) is replaced on top
+ * of that: keeping it would keep an absent or punished delegate. So the new
+ * set is the previous record's members the election kept, the strongest
+ * newcomers up to the bound (plus one per member that left the ranking),
+ * then the previous members the election dropped that still have weight, the
+ * strongest first, up to the elected size. A set smaller than set_size grows
+ * by the bound per round. m (k members, in election order) is rewritten in
+ * place; cands is in the order of d.
+ */
+static int bound_churn(const ssp_dpos_params *p, const ssp_delegate *d,
+                       const ssp_dpos_cand *cands, size_t nd, const ssp_dpos_member *last,
+                       size_t nlast, ssp_dpos_member *m, size_t *k)
+{
+	size_t c = p->set_size / 10 ? p->set_size / 10 : 1, enter = 0;
+	for (size_t i = 0; i < *k; i++)
+		enter += !has_account(last, nlast, &m[i].account);
+	for (size_t i = 0; i < nlast; i++) { /* members that left the ranking */
+		size_t j = 0;
+		while (j < nd && memcmp(d[j].account.b, last[i].account.b, SSP_ADDR_LEN))
+			j++;
+		c += j == nd || !cands[j].weight;
+	}
+	if (enter <= c) return 0;
+	ssp_dpos_member *out = ssp_malloc(*k * sizeof *out);
+	if (!out) return SSP_ERR_NOMEM;
+	size_t n = 0, took = 0;
+	for (size_t i = 0; i < *k; i++) /* kept */
+		if (has_account(last, nlast, &m[i].account)) out[n++] = m[i];
+	for (size_t i = 0; i < *k && took < c; i++) /* the strongest newcomers */
+		if (!has_account(last, nlast, &m[i].account)) {
+			out[n++] = m[i];
+			took++;
+		}
+	/* dropped members that still have weight, strongest first (ties: account order) */
+	while (n < *k) {
+		size_t best = nd;
+		for (size_t j = 0; j < nd; j++) {
+			if (!cands[j].weight || !has_account(last, nlast, &d[j].account) ||
+			    has_account(out, n, &d[j].account))
+				continue;
+			if (best == nd || cands[j].weight > cands[best].weight) best = j;
+		}
+		if (best == nd) break;
+		out[n++] = (ssp_dpos_member){.account = d[best].account,
+		                             .key = d[best].node_key,
+		                             .onion = d[best].onion,
+		                             .onion_round = d[best].onion_round};
+	}
+	memcpy(m, out, n * sizeof *m);
+	*k = n;
+	free(out);
+	return 0;
+}
+
 /* Elects the set for round+1 from the delegates as the block's start has them, records it. */
 static int elect_and_record(const dpos_chain *dc, ssp_state *st, uint64_t round,
                             const ssp_hash *seed)
@@ -151,6 +219,7 @@ static int elect_and_record(const dpos_chain *dc, ssp_state *st, uint64_t round,
 	rc = prev ? ssp_dpos_set_read(st, prev, last, &nlast, &full) : SSP_ERR_NOTFOUND;
 	if (rc == SSP_ERR_NOTFOUND) rc = 0; /* no earlier record (0 is never a record's round) */
 	if (rc) goto out;
+	if (prev && nlast && (rc = bound_churn(p, l.d, cands, l.n, last, nlast, m, &k))) goto out;
 	if (prev && nlast == k && same_members(last, m, k))
 		ssp_dpos_set_encode_ref(&b, full);
 	else

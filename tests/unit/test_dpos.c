@@ -1577,6 +1577,98 @@ static void test_sets(void **state)
 }
 
 /* Every truncation, trailing byte and out-of-range field of a set record is DBCORRUPT. */
+/*
+ * The churn bound (set_size 3 here: one newcomer per election): alpha alone,
+ * then one vote gives beta and gamma weight at once: the next record adds the
+ * stronger of them only, the one after that the other (a set grows by the
+ * bound per round); alpha unregistering leaves the ranking and is replaced
+ * on top of the bound.
+ */
+static void test_churn(void **state)
+{
+	(void)state;
+	tnode t;
+	ssp_dpos_member *m = NULL;
+	size_t n = 0;
+	tnode_open(&t);
+	fund(&t, &bob, 3000 * COIN);
+	fund(&t, &carol, 3000 * COIN);
+	ssp_dpos_payload p = reg("alpha", 1000 * COIN, &dave);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	p = reg("beta", 1000 * COIN, &carol);
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	p = reg("gamma", 1000 * COIN, &bob);
+	assert_int_equal(run(&t, &carol, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	p = amount(300 * COIN);
+	assert_int_equal(run(&t, &alice, SSP_TX_STAKE, &p), 0);
+	static const char *const va[] = {"alpha"}, *const vbg[] = {"beta", "gamma"};
+	p = votes(1, va);
+	assert_int_equal(run(&t, &alice, SSP_TX_VOTE, &p), 0);
+	produce(&t);
+	assert_int_equal(set_get(&t, head_round(&t), &m, &n), 0);
+	assert_int_equal(n, 1);
+	free(m);
+	/* beta 600, gamma 500: both weighted by one block */
+	p = amount(500 * COIN);
+	assert_int_equal(run(&t, &bob, SSP_TX_STAKE, &p), 0);
+	p = amount(100 * COIN);
+	assert_int_equal(run(&t, &carol, SSP_TX_STAKE, &p), 0);
+	static const char *const vb[] = {"beta"};
+	p = votes(1, vb);
+	assert_int_equal(run(&t, &carol, SSP_TX_VOTE, &p), 0);
+	produce(&t);
+	assert_int_equal(set_get(&t, head_round(&t), &m, &n), 0);
+	assert_int_equal(n, 2); /* beta entered alone (the carol vote's block) */
+	free(m);
+	p = votes(2, vbg);
+	assert_int_equal(run(&t, &bob, SSP_TX_VOTE, &p), 0);
+	produce(&t);
+	assert_int_equal(set_get(&t, head_round(&t), &m, &n), 0);
+	assert_int_equal(n, 3);
+	free(m);
+	tnode_close(&t);
+
+	/* two newcomers at once: the bound lets the stronger in first */
+	tnode_open(&t);
+	fund(&t, &bob, 3000 * COIN);
+	fund(&t, &carol, 3000 * COIN);
+	p = reg("alpha", 1000 * COIN, &dave);
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	p = reg("beta", 1000 * COIN, &carol);
+	assert_int_equal(run(&t, &bob, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	p = reg("gamma", 1000 * COIN, &bob);
+	assert_int_equal(run(&t, &carol, SSP_TX_DELEGATE_REGISTER, &p), 0);
+	p = amount(300 * COIN);
+	assert_int_equal(run(&t, &alice, SSP_TX_STAKE, &p), 0);
+	p = votes(1, va);
+	assert_int_equal(run(&t, &alice, SSP_TX_VOTE, &p), 0);
+	p = amount(100 * COIN);
+	assert_int_equal(run(&t, &carol, SSP_TX_STAKE, &p), 0);
+	p = amount(500 * COIN);
+	assert_int_equal(run(&t, &bob, SSP_TX_STAKE, &p), 0);
+	p = votes(2, vbg); /* beta and gamma 500 each from one tx */
+	assert_int_equal(run(&t, &bob, SSP_TX_VOTE, &p), 0);
+	produce(&t);
+	assert_int_equal(set_get(&t, head_round(&t), &m, &n), 0);
+	assert_int_equal(n, 2); /* alpha and one newcomer */
+	ssp_delegate alpha = delegate(&t, "alpha");
+	assert_true(!memcmp(m[0].account.b, alpha.account.b, SSP_ADDR_LEN) ||
+	            !memcmp(m[1].account.b, alpha.account.b, SSP_ADDR_LEN));
+	free(m);
+	produce(&t);
+	assert_int_equal(set_get(&t, head_round(&t), &m, &n), 0);
+	assert_int_equal(n, 3);
+	free(m);
+	/* alpha leaves the ranking: replaced on top of the bound (no newcomer is left
+	 * here, so the set is beta and gamma) */
+	assert_int_equal(run(&t, &alice, SSP_TX_DELEGATE_UNREGISTER, &none), 0);
+	produce(&t);
+	assert_int_equal(set_get(&t, head_round(&t), &m, &n), 0);
+	assert_int_equal(n, 2);
+	free(m);
+	tnode_close(&t);
+}
+
 static void test_set_codec(void **state)
 {
 	(void)state;
@@ -1891,6 +1983,7 @@ int main(void)
 	    cmocka_unit_test(test_delegate_by_key),
 	    cmocka_unit_test(test_registered),
 	    cmocka_unit_test(test_sets),
+	    cmocka_unit_test(test_churn),
 	    cmocka_unit_test(test_set_codec),
 	    cmocka_unit_test(test_seed),
 	    cmocka_unit_test(test_genesis_delegates),
