@@ -10,7 +10,9 @@
  * a seed replays exactly. Checked after every event: no two conflicting
  * blocks final at honest nodes (safety), honest nodes never accept a
  * forged reveal or reject an honest block for anything but conflict with
- * their final block, evidence only ever names Byzantine delegates; at the
+ * their final block, evidence only ever names Byzantine delegates, and the
+ * supply of the run's ledger (stakes, balances, pool: blocks paid once
+ * final, slashes) never changes; at the
  * end: every equivocation an honest node saw both halves of was slashed,
  * and finality resumed within LIVE_SLOTS slots after the network healed.
  * With --elect the delegate set changes: a pool larger than the set, each
@@ -182,6 +184,16 @@ typedef struct {
 	uint64_t seq, now;
 	bool calm_on;
 	bool *slashed;
+	/*
+	 * The ledger: the chain's money rules applied to what the run decides
+	 * (the staking module's own code is tested on real chains): every
+	 * delegate's stake and balance and the pool. A block paid once final on
+	 * the global final chain (the 30% block part), a slash moving 10% of
+	 * the offender's stake, half to the pool and half to the reporter. The
+	 * supply (stakes + balances + pool) is checked after every change.
+	 */
+	uint64_t *stake, *bal, pool, supply;
+	uint64_t n_paid;
 	/* the highest final block at any honest node */
 	uint32_t final_g;
 	/* --elect: the elections' salt, scratch for one election, the figures */
@@ -465,6 +477,43 @@ static bool is_genesis_set(const sim *s, const ssp_bft_set *set)
 	return true;
 }
 
+#define SIM_STAKE 1000000u
+#define SIM_POOL 100000000u
+#define SIM_BLOCK_REWARD 30u
+
+static void check_supply(sim *s, uint32_t i)
+{
+	uint64_t sum = s->pool;
+	for (uint32_t k = 0; k < s->np; k++)
+		sum += s->stake[k] + s->bal[k];
+	if (sum != s->supply) failf(s, "SUPPLY: stakes + balances + pool changed", i);
+}
+
+/* The blocks made final by the move of the global final block from `from` to g, paid. */
+static void pay_final(sim *s, uint32_t i, uint32_t from, uint32_t g)
+{
+	uint64_t fh = from == UINT32_MAX ? 0 : s->blocks[from].h.height;
+	for (uint32_t x = g; x != UINT32_MAX && s->blocks[x].h.height > fh;
+	     x = gix(&s->blocks[x].h.parent)) {
+		uint32_t o = s->blocks[x].node;
+		uint64_t r = s->pool < SIM_BLOCK_REWARD ? s->pool : SIM_BLOCK_REWARD;
+		s->pool -= r;
+		s->bal[o] += r;
+		s->n_paid++;
+	}
+	check_supply(s, i);
+}
+
+/* Node i reported offender o: 10% of its stake, half to the pool, half to i. */
+static void slash(sim *s, uint32_t i, uint32_t o)
+{
+	uint64_t cut = s->stake[o] / 10;
+	s->stake[o] -= cut;
+	s->pool += cut / 2;
+	s->bal[i] += cut - cut / 2;
+	check_supply(s, i);
+}
+
 static void check_final(sim *s, uint32_t i)
 {
 	snode *x = &s->nodes[i];
@@ -490,6 +539,7 @@ static void check_final(sim *s, uint32_t i)
 		if (!g_descends(s, g, top)) failf(s, "SAFETY: two conflicting final blocks", i);
 	} else {
 		if (!g_descends(s, top, g)) failf(s, "SAFETY: two conflicting final blocks", i);
+		pay_final(s, i, top, g);
 		s->final_g = g;
 		s->n_final_moves++;
 		ssp_bft_set set;
@@ -532,8 +582,11 @@ static void drain_evidence(sim *s, uint32_t i)
 			continue;
 		}
 		if (!s->nodes[o].byz) failf(s, "evidence against an honest delegate", i);
-		if (!s->slashed[o]) s->n_evidence++;
-		s->slashed[o] = true; /* the sim's accounting of the slash */
+		if (!s->slashed[o]) {
+			s->n_evidence++;
+			slash(s, i, o); /* one incident, one ban: once per delegate */
+		}
+		s->slashed[o] = true;
 	}
 }
 
@@ -1176,7 +1229,15 @@ static void setup(sim *s)
 	s->keys = calloc(s->np, sizeof *s->keys);
 	s->onion = calloc(s->np, sizeof *s->onion);
 	s->slashed = calloc(s->np, sizeof *s->slashed);
-	if (!s->nodes || !s->keys || !s->onion || !s->slashed) abort();
+	s->stake = calloc(s->np, sizeof *s->stake);
+	s->bal = calloc(s->np, sizeof *s->bal);
+	if (!s->nodes || !s->keys || !s->onion || !s->slashed || !s->stake || !s->bal) abort();
+	s->pool = SIM_POOL;
+	s->supply = SIM_POOL;
+	for (uint32_t k = 0; k < s->np; k++) {
+		s->stake[k] = SIM_STAKE;
+		s->supply += SIM_STAKE;
+	}
 	for (uint32_t i = 0; i < s->np; i++) {
 		snode *x = &s->nodes[i];
 		s->keys[i].type = SSP_KEY_ED25519;
@@ -1284,6 +1345,8 @@ static void teardown(sim *s)
 	free(s->keys);
 	free(s->onion);
 	free(s->slashed);
+	free(s->stake);
+	free(s->bal);
 	free(s->blocks);
 	free(s->votes);
 	free(s->acts);
