@@ -470,9 +470,12 @@ typedef struct {
 	 * Optional. Block h was executed and is being committed; st is its
 	 * state (the consensus layer reads what the block wrote there: the
 	 * staking module's election). Called before the commit finishes: what
-	 * it learns must be a function of the block alone.
+	 * it learns must be a function of the block alone. parent_slot: the
+	 * slot of the block it builds on (a switch's read txns still see the
+	 * old branch, so it is passed, not read).
 	 */
-	void (*committed)(void *ctx, const ssp_chain *c, ssp_state *st, const ssp_header *h);
+	void (*committed)(void *ctx, const ssp_chain *c, ssp_state *st, const ssp_header *h,
+	                  uint64_t parent_slot);
 	/*
 	 * Optional (NULL: block hooks see no context). The facts block hooks
 	 * get about the block of `slot` on `parent` (the chain's head when it

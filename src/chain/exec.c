@@ -587,7 +587,7 @@ static int write_block(ssp_exec *x, const ssp_header *h, const uint8_t *raw, siz
 		rc = chain_undo_write(c, x->t, x->st, h->height, &c->head);
 	if (!rc && !c->keep_undo) rc = chain_undo_prune(c, x->t, nh.finalized);
 	if (!rc) rc = ssp_state_flush(x->st);
-	if (!rc && c->cons.committed) c->cons.committed(c->cons.ctx, c, x->st, h);
+	if (!rc && c->cons.committed) c->cons.committed(c->cons.ctx, c, x->st, h, c->head.slot);
 	if (!rc) rc = chain_put_block(c, x->t, h, raw, n);
 	ssp_be64_put(hk, h->height);
 	if (!rc) rc = ssp_txn_put(x->t, c->t_rcpts, hk, 8, x->blob.data, x->blob.len);

@@ -75,7 +75,7 @@ struct ssp_bftc {
 	/* a block whose election could not be read (a local failure): retried */
 	bool elect_pending;
 	ssp_hash ep_id, ep_prev;
-	uint64_t ep_height, ep_slot;
+	uint64_t ep_height, ep_slot, ep_parent_slot;
 	ssp_hash genesis_seed;
 	slink links[SLINKS];
 	ssp_buf qcbuf; /* the QC of the header being prepared */
@@ -483,32 +483,12 @@ void ssp_bftc_set_elector(ssp_bftc *b, ssp_bftc_elector fn, void *ctx)
  * depend on it wait (SSP_ERR_BFT_SET), never get another verdict.
  */
 static int elect_read(ssp_bftc *b, const ssp_chain *c, ssp_txn *rt, ssp_state *st,
-                      const ssp_header *h)
+                      const ssp_header *h, uint64_t parent_slot)
 {
 	if (!b->elect || h->height == 0) return 0;
 	if (b->elect_pending && !memcmp(b->ep_id.b, h->id.b, 32)) b->elect_pending = false;
 	uint32_t L = ssp_bftc_round_len(b);
-	ssp_bft_block pb;
-	if (!ssp_bft_get(b->m, &pb, &h->prev_id)) {
-		/* the parent was dropped (below the final block): its slot from the chain */
-		ssp_bft_set x;
-		ssp_bft_ref r = {h->height, h->id};
-		if (ssp_bft_block_set(b->m, &x, &r)) return 0; /* not known: nothing to tell */
-		pb.slot = UINT64_MAX;
-		const uint8_t *raw;
-		size_t len;
-		ssp_header ph;
-		ssp_rd rd;
-		ssp_txn *own = NULL;
-		int rc = rt ? 0 : ssp_store_read(ssp_chain_store(c), &own);
-		if (!rc) rc = ssp_chain_read_block(c, rt ? rt : own, h->height - 1, &raw, &len);
-		if (!rc) {
-			ssp_rd_init(&rd, raw, len);
-			if (!ssp_header_read(&ph, &rd)) pb.slot = ph.slot;
-		}
-		ssp_txn_end(own);
-		if (pb.slot == UINT64_MAX) return 0;
-	}
+	ssp_bft_block pb = {.slot = parent_slot};
 	if (h->slot / L == pb.slot / L) return 0; /* it does not begin its round */
 	uint64_t round = h->slot / L;
 	ssp_bft_set set;
@@ -542,6 +522,7 @@ pend:
 		b->ep_prev = h->prev_id;
 		b->ep_height = h->height;
 		b->ep_slot = h->slot;
+		b->ep_parent_slot = parent_slot;
 		SSP_LOGW(LOG, "the set elected in round %llu could not be read: %s (retried)",
 		         (unsigned long long)round, ssp_strerror(rc));
 	}
@@ -558,14 +539,15 @@ static void elect_retry(ssp_bftc *b, const ssp_chain *c)
 	h.prev_id = b->ep_prev;
 	h.height = b->ep_height;
 	h.slot = b->ep_slot;
-	(void)elect_read(b, c, NULL, NULL, &h);
+	(void)elect_read(b, c, NULL, NULL, &h, b->ep_parent_slot);
 }
 
-static void bc_committed(void *ctx, const ssp_chain *c, ssp_state *st, const ssp_header *h)
+static void bc_committed(void *ctx, const ssp_chain *c, ssp_state *st, const ssp_header *h,
+                         uint64_t parent_slot)
 {
 	ssp_bftc *b = ctx;
 	elect_retry(b, c);
-	(void)elect_read(b, c, NULL, st, h);
+	(void)elect_read(b, c, NULL, st, h, parent_slot);
 }
 
 int ssp_bftc_load(ssp_bftc *b, const ssp_chain *c)
@@ -601,6 +583,7 @@ int ssp_bftc_load(ssp_bftc *b, const ssp_chain *c)
 	b->m = NULL;
 	if ((rc = ssp_bft_new(&b->m, &p))) goto out;
 	/* the committed blocks, verified when they were committed */
+	uint64_t prev_slot = 0; /* genesis: slot 0 */
 	for (uint64_t i = 1; i <= hd.height && !rc; i++) {
 		ssp_bft_block blk;
 		if ((rc = ssp_chain_read_block(c, rt, i, &raw, &len))) break;
@@ -612,7 +595,8 @@ int ssp_bftc_load(ssp_bftc *b, const ssp_chain *c)
 		rc = ssp_bft_add_block(b->m, &blk);
 		if (rc == SSP_ERR_EXISTS) rc = 0;
 		if (!rc && i > hd.finalized) seen_add(b, &blk);
-		if (!rc) rc = elect_read(b, c, rt, NULL, &h);
+		if (!rc) rc = elect_read(b, c, rt, NULL, &h, prev_slot);
+		prev_slot = h.slot;
 		if (rc && !ssp_err_local(rc)) {
 			SSP_LOGE(LOG, "committed block %llu refused by the consensus rules: %s",
 			         (unsigned long long)i, ssp_strerror(rc));
