@@ -74,7 +74,7 @@ struct ssp_bftc {
 	void *elect_ctx;
 	/* a block whose election could not be read (a local failure): retried */
 	bool elect_pending;
-	ssp_hash ep_id, ep_prev;
+	ssp_hash ep_id;
 	uint64_t ep_height, ep_slot, ep_parent_slot;
 	ssp_hash genesis_seed;
 	slink links[SLINKS];
@@ -488,8 +488,7 @@ static int elect_read(ssp_bftc *b, const ssp_chain *c, ssp_txn *rt, ssp_state *s
 	if (!b->elect || h->height == 0) return 0;
 	if (b->elect_pending && !memcmp(b->ep_id.b, h->id.b, 32)) b->elect_pending = false;
 	uint32_t L = ssp_bftc_round_len(b);
-	ssp_bft_block pb = {.slot = parent_slot};
-	if (h->slot / L == pb.slot / L) return 0; /* it does not begin its round */
+	if (h->slot / L == parent_slot / L) return 0; /* it does not begin its round */
 	uint64_t round = h->slot / L;
 	ssp_bft_set set;
 	ssp_state *view = st;
@@ -519,7 +518,6 @@ pend:
 	if (rc) {
 		b->elect_pending = true;
 		b->ep_id = h->id;
-		b->ep_prev = h->prev_id;
 		b->ep_height = h->height;
 		b->ep_slot = h->slot;
 		b->ep_parent_slot = parent_slot;
@@ -536,7 +534,6 @@ static void elect_retry(ssp_bftc *b, const ssp_chain *c)
 	ssp_header h;
 	memset(&h, 0, sizeof h);
 	h.id = b->ep_id;
-	h.prev_id = b->ep_prev;
 	h.height = b->ep_height;
 	h.slot = b->ep_slot;
 	(void)elect_read(b, c, NULL, NULL, &h, b->ep_parent_slot);
@@ -704,13 +701,11 @@ static int bc_producer(void *ctx, const ssp_chain *c, const ssp_head *parent, ui
 {
 	ssp_bftc *b = ctx;
 	uint32_t idx;
-	(void)c;
-	int rc = ssp_bft_producer(b->m, &idx, &parent->id, slot);
+	ssp_bft_set st;
+	int rc = ssp_bft_slot_set(b->m, &st, &idx, &parent->id, slot);
 	if (rc == SSP_ERR_NOTFOUND) {
 		/* the parent was dropped: its child on the machine's final path (a branch the
 		 * chain is switching to) was checked when the machine took it */
-		ssp_bft_ref f;
-		ssp_bft_final(b->m, &f);
 		for (size_t i = 0; i < b->nseen; i++) {
 			const seen_block *s = &b->seen[i];
 			if (s->slot == slot && !memcmp(s->parent.b, parent->id.b, 32) &&
@@ -722,8 +717,6 @@ static int bc_producer(void *ctx, const ssp_chain *c, const ssp_head *parent, ui
 		return SSP_ERR_BFT_CONFLICT; /* the head was left behind */
 	}
 	if (rc) return rc;
-	ssp_bft_set st;
-	if ((rc = ssp_bft_slot_set(b->m, &st, &idx, &parent->id, slot))) return rc;
 	*key = st.keys[idx];
 	return 0;
 }
