@@ -435,6 +435,8 @@ SSP_WUR int ssp_pubkey_parse(ssp_pubkey *pk, int type, const uint8_t *p, size_t 
  */
 SSP_WUR int ssp_pubkey_text_parse(ssp_pubkey *pk, const char *text);
 void ssp_pubkey_text(char *out, size_t cap, const ssp_pubkey *pk);
+/* The same key: type, length and bytes (a length over SSP_PUBKEY_MAX is never equal). */
+bool ssp_pubkey_eq(const ssp_pubkey *a, const ssp_pubkey *b);
 /*
  * A P-256 public key from its uncompressed SEC1 form (0x04 ‖ X ‖ Y, 65 bytes,
  * as a secure element reports it): validated and stored compressed.

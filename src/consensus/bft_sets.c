@@ -18,17 +18,11 @@
 
 #include "bft_internal.h"
 
-static bool key_eq(const ssp_pubkey *a, const ssp_pubkey *b)
-{
-	return a->type == b->type && a->len == b->len && a->len <= SSP_PUBKEY_MAX &&
-	       !memcmp(a->b, b->b, a->len);
-}
-
 /* The index of key in m->ks, added when new; BFT_NONE on a memory shortage. */
 static uint32_t key_index(ssp_bft *m, const ssp_pubkey *key)
 {
 	for (uint32_t i = 0; i < m->nks; i++)
-		if (key_eq(&m->ks[i].key, key)) return i;
+		if (ssp_pubkey_eq(&m->ks[i].key, key)) return i;
 	if (m->nks == m->capks) {
 		uint32_t cap = m->capks ? m->capks * 2 : 16;
 		bft_key *nk = ssp_realloc(m->ks, (size_t)cap * sizeof *nk);
@@ -74,7 +68,7 @@ static bool set_same(const bft_set *a, const ssp_bft_set *b)
 {
 	if (!a->used || a->n != b->n) return false;
 	for (uint32_t i = 0; i < a->n; i++)
-		if (!key_eq(&a->keys[i], &b->keys[i]) || memcmp(a->onion[i].b, b->onion[i].b, 32) ||
+		if (!ssp_pubkey_eq(&a->keys[i], &b->keys[i]) || memcmp(a->onion[i].b, b->onion[i].b, 32) ||
 		    a->onion_round[i] != (b->onion_round ? b->onion_round[i] : UINT64_MAX))
 			return false;
 	return true;
@@ -93,7 +87,7 @@ static bool set_same_members(const bft_set *a, const ssp_bft_set *b)
 	if (!a->used || a->n != b->n) return false;
 	for (uint32_t i = 0; i < b->n; i++) {
 		uint32_t j = 0;
-		while (j < a->n && !key_eq(&a->keys[j], &b->keys[i]))
+		while (j < a->n && !ssp_pubkey_eq(&a->keys[j], &b->keys[i]))
 			j++;
 		if (j == a->n || memcmp(a->onion[j].b, b->onion[i].b, 32) ||
 		    a->onion_round[j] != (b->onion_round ? b->onion_round[i] : UINT64_MAX))
@@ -108,7 +102,7 @@ int bft_set_add(ssp_bft *m, uint32_t *out, const ssp_bft_set *in)
 	for (uint32_t i = 0; i < in->n; i++) {
 		if (in->keys[i].len == 0 || in->keys[i].len > SSP_PUBKEY_MAX) return SSP_ERR_INVAL;
 		for (uint32_t j = 0; j < i; j++)
-			if (key_eq(&in->keys[i], &in->keys[j])) return SSP_ERR_INVAL; /* one vote each */
+			if (ssp_pubkey_eq(&in->keys[i], &in->keys[j])) return SSP_ERR_INVAL; /* one vote each */
 	}
 	/*
 	 * Members are indexed (QC bitmaps, votes, producers) in an order that is a function
@@ -220,7 +214,7 @@ static void set_out(const ssp_bft *m, ssp_bft_set *out, uint32_t si)
 uint32_t ssp_bft_set_index(const ssp_bft_set *set, const ssp_pubkey *key)
 {
 	for (uint32_t i = 0; i < set->n; i++)
-		if (key_eq(&set->keys[i], key)) return i;
+		if (ssp_pubkey_eq(&set->keys[i], key)) return i;
 	return UINT32_MAX;
 }
 

@@ -654,9 +654,7 @@ int ssp_bftc_set_producer(ssp_bftc *b, const ssp_signer *s)
 	int rc;
 	int me = -1;
 	for (uint32_t i = 0; i < b->n && me < 0; i++)
-		if (b->keys[i].type == s->pub.type && b->keys[i].len == s->pub.len &&
-		    !memcmp(b->keys[i].b, s->pub.b, s->pub.len))
-			me = (int)i;
+		if (ssp_pubkey_eq(&b->keys[i], &s->pub)) me = (int)i;
 	/* a key outside the genesis set produces once elected (with an onion registered) */
 	if (me < 0 && !b->elect) return SSP_ERR_NOTFOUND;
 	if ((rc = ssp_bftc_onion_secret(&secret, s, ssp_genesis_chain_id(b->g)))) return rc;

@@ -77,11 +77,6 @@ void bftc_ev_free(bftc_ev *e)
 	free(e);
 }
 
-static bool key_eq(const ssp_pubkey *a, const ssp_pubkey *b)
-{
-	return a->type == b->type && a->len == b->len && !memcmp(a->b, b->b, a->len);
-}
-
 static bool link_eq(const ssp_vote_link *a, const ssp_vote_link *b)
 {
 	return a->src_height == b->src_height && a->tgt_height == b->tgt_height &&
@@ -120,7 +115,7 @@ void bftc_ev_header(bftc_ev *e, const ssp_header *h, const ssp_hash *id)
 static ev_voter *voter_find(const bftc_ev *e, const ssp_pubkey *key)
 {
 	for (uint32_t i = 0; i < e->nvoters; i++)
-		if (key_eq(&e->voter[i]->key, key)) return e->voter[i];
+		if (ssp_pubkey_eq(&e->voter[i]->key, key)) return e->voter[i];
 	return NULL;
 }
 

@@ -813,3 +813,9 @@ void ssp_seckey_wipe(ssp_seckey *sk)
 {
 	sodium_memzero(sk, sizeof *sk);
 }
+
+bool ssp_pubkey_eq(const ssp_pubkey *a, const ssp_pubkey *b)
+{
+	return a->type == b->type && a->len == b->len && a->len <= SSP_PUBKEY_MAX &&
+	       !memcmp(a->b, b->b, a->len);
+}

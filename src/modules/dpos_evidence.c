@@ -214,9 +214,7 @@ static int visit_by_key(void *arg, const void *k, size_t kl, const void *v, size
 	by_key *b = arg;
 	ssp_delegate d;
 	if ((b->err = ssp_dpos_delegate_decode(&d, k, kl, v, vl))) return 1;
-	if (d.node_key.type != b->key->type || d.node_key.len != b->key->len ||
-	    memcmp(d.node_key.b, b->key->b, d.node_key.len))
-		return 0;
+	if (!ssp_pubkey_eq(&d.node_key, b->key)) return 0;
 	if (b->n == 0 || d.status == SSP_DELEGATE_REGISTERED) {
 		b->found = d;
 		b->n = d.status == SSP_DELEGATE_REGISTERED ? 2 : 1;

@@ -164,11 +164,6 @@ typedef struct {
 	bool found;
 } key_ref;
 
-static bool key_eq(const ssp_pubkey *a, const ssp_pubkey *b)
-{
-	return a->type == b->type && a->len == b->len && !memcmp(a->b, b->b, a->len);
-}
-
 typedef struct {
 	key_ref *k;
 	size_t n, left;
@@ -182,7 +177,7 @@ static int visit_key(void *arg, const void *k, size_t kl, const void *v, size_t 
 	if ((s->err = ssp_dpos_delegate_decode(&d, k, kl, v, vl))) return 1;
 	if (d.status != SSP_DELEGATE_REGISTERED) return 0;
 	for (size_t i = 0; i < s->n; i++)
-		if (!s->k[i].found && key_eq(s->k[i].key, &d.node_key)) {
+		if (!s->k[i].found && ssp_pubkey_eq(s->k[i].key, &d.node_key)) {
 			s->k[i].account = d.account;
 			s->k[i].found = true;
 			s->left--;
@@ -208,7 +203,7 @@ static int resolve_keys(ssp_state *st, uint64_t round, key_ref *k, size_t n)
 		}
 		for (size_t i = 0; i < n && !rc; i++)
 			for (size_t j = 0; j < nm && !k[i].found; j++)
-				if (key_eq(k[i].key, &m[j].key)) {
+				if (ssp_pubkey_eq(k[i].key, &m[j].key)) {
 					k[i].account = m[j].account;
 					k[i].found = true;
 					left--;

@@ -60,16 +60,11 @@ struct ssp_node_ev {
 	size_t nothers, next_other;
 };
 
-static bool key_eq(const ssp_pubkey *a, const ssp_pubkey *b)
-{
-	return a->type == b->type && a->len == b->len && !memcmp(a->b, b->b, a->len);
-}
-
 static bool offence_done(struct ssp_node_ev *e, const ev_offence *o)
 {
 	for (size_t i = 0; i < e->ndone; i++)
 		if (e->done[i].tag == o->tag && e->done[i].at == o->at &&
-		    key_eq(&e->done[i].key, &o->key))
+		    ssp_pubkey_eq(&e->done[i].key, &o->key))
 			return true;
 	return false;
 }
@@ -87,7 +82,7 @@ static void note_not_delegate(ssp_node *n, const ssp_pubkey *k)
 	struct ssp_node_ev *e = n->ev;
 	atomic_fetch_add(&n->ev_not_delegate, 1);
 	for (size_t i = 0; i < e->nlogged; i++)
-		if (key_eq(&e->logged[i], k)) return;
+		if (ssp_pubkey_eq(&e->logged[i], k)) return;
 	e->logged[e->next_logged] = *k;
 	e->next_logged = (e->next_logged + 1) % EV_LOGGED;
 	if (e->nlogged < EV_LOGGED) e->nlogged++;
@@ -197,7 +192,7 @@ static void handle(ssp_node *n, const ssp_bftc_evidence *x)
 		atomic_fetch_add(&n->ev_failed, 1);
 		return;
 	}
-	if (n->producing && key_eq(&x->key, &n->producer_pub)) {
+	if (n->producing && ssp_pubkey_eq(&x->key, &n->producer_pub)) {
 		if (!e->warned_self)
 			SSP_LOGE(LOG,
 			         "%s by THIS node's producer key: another node runs with the same "
