@@ -36,6 +36,22 @@ typedef struct {
 	uint64_t slot;
 } ssp_net_head;
 
+/*
+ * A tx from a peer on its way into the mempool: config.tx_check decodes and
+ * checks it (signature included) on a thread of libuv's pool, several
+ * batches at once, while the loop goes on serving blocks; config.tx_admit
+ * then admits it on the loop, in the order the txs arrived.
+ */
+typedef struct {
+	const uint8_t *raw; /* its bytes (owned by the net until tx_admit returns) */
+	size_t len;
+	ssp_tx tx;     /* tx_check's decoding (borrows raw) */
+	int rc;        /* 0, or why it is refused (tx_check's, then tx_admit's) */
+	bool fault;    /* the tx itself is malformed or badly signed: its sender is scored
+	                  (as opposed to "not now": nonce, fee, pool full) */
+	bool verified; /* tx_check verified its signature */
+} ssp_net_tx;
+
 typedef struct {
 	const char *listen;           /* "ADDR:PORT" to accept peers on; NULL/"" = none */
 	const char *const *peers;     /* "HOST:PORT" to keep connected (copied): HOST a DNS name
@@ -45,14 +61,23 @@ typedef struct {
 	unsigned max_inbound;         /* 0: 32 */
 	unsigned max_outbound;        /* 0: 8 */
 	ssp_chain *chain;             /* read through store read txns only */
-	/* Callbacks, all on the loop thread, ctx first. */
+	/* Callbacks, all on the loop thread (but tx_check), ctx first. */
 	void (*head)(void *ctx, ssp_net_head *out); /* the node's current head */
 	/*
-	 * A tx from a peer (raw bytes, borrowed): admit it. Returns 0 or the
-	 * reason; *fault says the tx itself is malformed or badly signed (the
-	 * peer is scored), as opposed to "not now" (nonce, fee, pool full).
+	 * A tx from a peer (ssp_net_tx): tx_check runs on a pool thread, several at
+	 * once (stateless checks and the signature: it must not touch what the loop
+	 * owns); tx_admit on the loop, in arrival order, for every tx, whatever
+	 * tx_check said (t->rc set: note the refusal; else admit it and set t->rc
+	 * and t->fault).
 	 */
-	int (*tx)(void *ctx, const uint8_t *raw, size_t n, ssp_hash *txid, bool *fault);
+	void (*tx_check)(void *ctx, ssp_net_tx *t);
+	void (*tx_admit)(void *ctx, ssp_net_tx *t);
+	/*
+	 * Optional: `by` more peers hold these admitted txs (they announced them
+	 * to us, or sent one): the producer prefers txs the network already has
+	 * (ssp_mempool_echo).
+	 */
+	void (*tx_echo)(void *ctx, const ssp_hash *ids, size_t n, uint32_t by);
 	bool (*have_tx)(void *ctx, const ssp_hash *txid); /* pending or on chain */
 	/*
 	 * Optional: a block the node holds off its chain and has judged (its
@@ -72,13 +97,16 @@ typedef struct {
  * 65,536); tx_requests, txids asked of peers; tx_request_timeouts, requests
  * not answered in time (asked again or forgotten); tx_announce_dropped,
  * announced txids forgotten unrequested because the queues were full;
- * txs_reannounced, txs a branch switch gave back to the mempool, announced again.
+ * txs_reannounced, txs a branch switch gave back to the mempool, announced again;
+ * tx_checking, txs received and waiting for (or in) their check on the pool;
+ * tx_check_dropped, txs received while that backlog was full (not admitted).
  */
 typedef struct {
 	_Atomic uint64_t bytes_in, bytes_out, blocks_in, txs_in, peers, inbound, outbound,
 	    best_height, disconnects, bans, handshakes_failed;
 	_Atomic uint64_t tx_queued, tx_requests, tx_request_timeouts, tx_announce_dropped,
 	    txs_reannounced;
+	_Atomic uint64_t tx_checking, tx_check_dropped; /* txs being checked; dropped: backlog full */
 	_Atomic uint64_t votes_in, votes_dup, votes_dropped, votes_relayed;
 } ssp_net_stats;
 

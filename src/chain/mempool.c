@@ -73,6 +73,8 @@ typedef struct {
 
 struct ssp_mempool {
 	pthread_mutex_t mu;
+	uint64_t hold_ms; /* ssp_mempool_set_hold */
+	uint32_t need;
 	uint64_t height; /* the head as of the last reconciliation (expiry checks) */
 	ssp_chain *c;
 	ssp_mempool_opts o;
@@ -439,13 +441,21 @@ size_t ssp_mempool_readd(ssp_mempool *m, const ssp_tx *txs, size_t n)
 		s->cost = 0;
 		free_sender_if_empty(m, s);
 	}
+	/* (a popped block's txs went round the network with it: ripe at once) */
 	for (size_t i = 0; i < n; i++) {
 		ssp_hash id;
-		if (!add_locked(m, &txs[i], true, true, &id)) added++;
+		if (!add_locked(m, &txs[i], true, true, &id)) {
+			added++;
+			find_tx(m, &id)->echoes = UINT32_MAX;
+		}
 	}
 	for (size_t k = 0; k < nheld; k++) {
 		ssp_hash id;
-		(void)add_locked(m, &held[k]->tx, true, true, &id);
+		if (!add_locked(m, &held[k]->tx, true, true, &id)) {
+			mp_entry *e = find_tx(m, &id);
+			e->t_ms = held[k]->t_ms;
+			e->echoes = held[k]->echoes;
+		}
 		free(held[k]->raw);
 		free(held[k]);
 	}
@@ -480,6 +490,7 @@ static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verif
 		return SSP_ERR_NOMEM;
 	}
 	memcpy(e->raw, in->raw, n);
+	e->t_ms = ssp_now_ms();
 	e->tx = *in; /* then point its borrowed bytes into the pool's copy */
 	e->tx.raw = e->raw;
 	e->tx.payload = in->payload ? e->raw + (in->payload - in->raw) : NULL;
@@ -675,15 +686,40 @@ static void heap_down(heap *hp, size_t i)
 }
 
 /* Fills out[0..*nout) in priority order; SSP_ERR_NOMEM if the heap cannot be made. */
+void ssp_mempool_set_hold(ssp_mempool *m, uint64_t hold_ms, uint32_t need)
+{
+	LOCK(m);
+	m->hold_ms = hold_ms;
+	m->need = need;
+	UNLOCK(m);
+}
+
+void ssp_mempool_echo(ssp_mempool *m, const ssp_hash *txids, size_t n, uint32_t by)
+{
+	LOCK(m);
+	for (size_t i = 0; i < n; i++) {
+		mp_entry *e = find_tx(m, &txids[i]);
+		if (e) e->echoes = e->echoes > UINT32_MAX - by ? UINT32_MAX : e->echoes + by;
+	}
+	UNLOCK(m);
+}
+
+/* May e go into a block now (ssp_mempool_set_hold)? */
+static bool ripe(const ssp_mempool *m, const mp_entry *e, uint64_t now)
+{
+	return e->echoes >= m->need || now >= e->t_ms + m->hold_ms;
+}
+
 static int select_locked(ssp_mempool *m, mp_entry **out, size_t max, size_t max_bytes, size_t *nout)
 {
 	heap hp = {ssp_calloc(m->nsenders ? m->nsenders : 1, sizeof(mp_sender *)), 0};
 	size_t k = 0, bytes = 0;
+	uint64_t now = ssp_now_ms();
 	*nout = 0;
 	if (!hp.h) return SSP_ERR_NOMEM;
 	for (size_t i = 0; i < m->nsb; i++)
 		for (mp_sender *s = m->sb[i]; s; s = s->next)
-			if (s->len) {
+			if (s->len && ripe(m, s->q[0], now)) {
 				s->cursor = 0;
 				hp.h[hp.n++] = s;
 			}
@@ -700,7 +736,7 @@ static int select_locked(ssp_mempool *m, mp_entry **out, size_t max, size_t max_
 		}
 		out[k++] = e;
 		bytes += e->tx.raw_len;
-		if (++s->cursor < s->len) {
+		if (++s->cursor < s->len && ripe(m, s->q[s->cursor], now)) { /* nonces in order */
 			heap_down(&hp, 0);
 		} else {
 			hp.h[0] = hp.h[--hp.n];

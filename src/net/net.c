@@ -955,7 +955,9 @@ int ssp_net_start(ssp_net **out, uv_loop_t *loop, const ssp_net_config *cfg, cha
 	uv_timer_init(loop, &n->tick);
 	uv_timer_init(loop, &n->fast);
 	uv_async_init(loop, &n->wake, on_wake);
-	n->tick.data = n->fast.data = n->wake.data = n;
+	uv_check_init(loop, &n->chk_flush);
+	n->tick.data = n->fast.data = n->wake.data = n->chk_flush.data = n;
+	uv_check_start(&n->chk_flush, net_chk_flush);
 	*out = n;
 	if (cfg->listen && cfg->listen[0]) {
 		uint32_t ip;
@@ -1010,6 +1012,8 @@ void ssp_net_stop(ssp_net *n)
 	uv_close((uv_handle_t *)&n->wake, noop_close);
 	uv_close((uv_handle_t *)&n->tick, noop_close);
 	uv_close((uv_handle_t *)&n->fast, noop_close);
+	uv_close((uv_handle_t *)&n->chk_flush, noop_close);
+	net_chk_free(n); /* the jobs on the pool end in their after-work, admitting nothing */
 	if (n->listening) uv_close((uv_handle_t *)&n->listener, noop_close);
 	for (size_t i = 0; i < MAX_TARGETS; i++) /* on_resolved frees them */
 		if (n->targets[i].gai) (void)uv_cancel((uv_req_t *)n->targets[i].gai);

@@ -188,6 +188,10 @@ SSP_WUR int net_hs_check_hello(const net_hello *h, const net_hs *hs);
 #define TXSET_CAP 16384       /* slots per generation of the seen set and tx cache */
 #define TXCACHE_BYTES (16u << 20)
 #define INVQ_MAX 2048
+#define TXCHK_BATCH 128       /* txs per check job on libuv's pool */
+#define TXCHK_MAX 16384       /* txs received and not admitted yet; beyond, dropped */
+#define TXCHK_BYTES (16u << 20)
+#define TXCHK_GATE (TXCHK_MAX / 2) /* no more GET_TX while this many wait for their check */
 #define RETQ_MAX 16384        /* txs given back by a reorg, waiting to be announced again */
 #define RETQ_BYTES (16u << 20)
 #define PENDING_HANDSHAKES 32
@@ -224,6 +228,22 @@ typedef struct target {
 	unsigned fails;
 	uint64_t conn; /* peer id of the connection to it, 0 if none */
 } target;
+
+/* A tx received, its check on the pool, then its admission on the loop (txrelay.c). */
+typedef struct {
+	ssp_net_tx t;
+	uint64_t peer; /* who sent it (scored if it is bad) */
+	ssp_hash id;   /* SHA-256 of its bytes */
+} chktx;
+
+typedef struct chkjob {
+	uv_work_t req;
+	struct ssp_net *net;
+	struct chkjob *next;
+	bool done;
+	size_t count, bytes;
+	chktx tx[TXCHK_BATCH];
+} chkjob;
 
 typedef struct peer {
 	ssp_net *net;
@@ -275,6 +295,7 @@ typedef struct {
 	ssp_hash id;
 	uint8_t *raw;
 	uint32_t len;
+	uint16_t echoes; /* seen set: peers that announced it while it waited for its check */
 	bool used;
 } tent;
 
@@ -352,6 +373,11 @@ struct ssp_net {
 	size_t txq_slots, txq_count, txq_ring_total;
 	uint8_t txq_key[16];
 	uint64_t txq_expired_ms;
+	/* txs from peers on their way to the mempool: the job being filled, then the jobs
+	 * given to the pool, oldest first (admitted in that order); loop thread */
+	uv_check_t chk_flush;
+	chkjob *chk_fill, *chk_head, *chk_tail;
+	size_t chk_txs, chk_bytes;
 	/* txs a branch switch gave back to the mempool, to announce again (under slock) */
 	retx *retq; /* RETQ_MAX entries once used */
 	size_t nretq, retq_bytes;
@@ -410,6 +436,10 @@ void net_tmap_clear(tmap *m);
 void net_on_inv(peer *p, const net_inv *v);
 void net_on_get_tx(peer *p, const net_inv *v);
 void net_on_tx(peer *p, const uint8_t *raw, size_t len);
+/* Gives the job being filled to the pool (the loop's check phase, once per iteration). */
+void net_chk_flush(uv_check_t *h);
+/* Frees the job never given to the pool (stop; the given ones end in their after-work). */
+void net_chk_free(ssp_net *n);
 void net_flush_inv(ssp_net *n);
 /* Received here, or pending or on chain (the node's have_tx). */
 bool net_tx_known(ssp_net *n, const ssp_hash *id);

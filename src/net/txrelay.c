@@ -76,11 +76,20 @@ static tent *tset_add(tmap g[2], const ssp_hash *id, size_t bytes_cap)
 void net_on_inv(peer *p, const net_inv *v)
 {
 	ssp_net *n = p->net;
+	ssp_hash echo[NET_INV_MAX];
+	size_t k = 0;
 	for (uint32_t i = 0; i < v->n; i++) {
 		ssp_hash id;
 		memcpy(id.b, v->ids + 32 * i, 32);
-		if (!tset_find(n->seen, &id)) net_txq_announced(p, &id);
+		tent *e = tset_find(n->seen, &id), *c;
+		if (!e)
+			net_txq_announced(p, &id);
+		else if ((c = tset_find(n->cache, &id)) && c->raw) /* admitted here */
+			echo[k++] = id;                                /* and the peer holds it too */
+		else if (e->echoes < UINT16_MAX)
+			e->echoes++; /* being checked (or refused): counted once admitted */
 	}
+	if (k && n->cfg.tx_echo) n->cfg.tx_echo(n->cfg.ctx, echo, k, 1);
 	net_txq_drain(p);
 }
 
@@ -95,29 +104,129 @@ void net_on_get_tx(peer *p, const net_inv *v)
 	}
 }
 
+/* ------------------------------------------- txs from peers: checked off the loop */
+
+/*
+ * A tx's signature check costs tens of microseconds; a peer's answer to one
+ * GET_TX is 256 of them. Checked on the loop, a burst held up block
+ * announcements and transfers behind it (the 4-node testnet's propagation
+ * p99). So the loop only files a received tx into a job; the job is checked
+ * on libuv's pool (several at once) and its txs admitted back on the loop,
+ * jobs in the order they were filled.
+ */
+static void chk_work(uv_work_t *req)
+{
+	chkjob *j = req->data;
+	for (size_t i = 0; i < j->count; i++)
+		j->net->cfg.tx_check(j->net->cfg.ctx, &j->tx[i].t);
+}
+
+static void chk_admit(ssp_net *n, chktx *c)
+{
+	n->cfg.tx_admit(n->cfg.ctx, &c->t);
+	if (c->t.fault) {
+		peer *p = net_peer_by_id(n, c->peer);
+		if (p && p->state == C_OPEN) {
+			char w[96];
+			snprintf(w, sizeof w, "invalid tx: %s", ssp_strerror(c->t.rc));
+			net_misbehave(p, 50, w);
+		}
+	} else if (!c->t.rc) {
+		ssp_net_tx_added(n, c->t.raw, c->t.len, &c->id);
+		/* its sender holds it, and the peers that announced it meanwhile */
+		tent *e = tset_find(n->seen, &c->id);
+		if (n->cfg.tx_echo) n->cfg.tx_echo(n->cfg.ctx, &c->id, 1, 1u + (e ? e->echoes : 0));
+	}
+}
+
+static void chk_free(chkjob *j)
+{
+	for (size_t i = 0; i < j->count; i++)
+		free((void *)j->tx[i].t.raw);
+	free(j);
+}
+
+/* A job's check is over (loop): admit every finished job at the head, in order. */
+static void chk_done(uv_work_t *req, int status)
+{
+	chkjob *j = req->data;
+	ssp_net *n = j->net;
+	(void)status; /* never cancelled */
+	j->done = true;
+	while (n->chk_head && n->chk_head->done) {
+		chkjob *d = n->chk_head;
+		n->chk_head = d->next;
+		if (!n->chk_head) n->chk_tail = NULL;
+		for (size_t i = 0; i < d->count && !n->stopping; i++)
+			chk_admit(n, &d->tx[i]);
+		n->chk_txs -= d->count;
+		n->chk_bytes -= d->bytes;
+		chk_free(d);
+	}
+	atomic_store(&n->stats.tx_checking, n->chk_txs);
+}
+
+void net_chk_flush(uv_check_t *h)
+{
+	ssp_net *n = h->data;
+	chkjob *j = n->chk_fill;
+	if (!j) return;
+	n->chk_fill = NULL;
+	if (n->chk_tail)
+		n->chk_tail->next = j;
+	else
+		n->chk_head = j;
+	n->chk_tail = j;
+	j->req.data = j;
+	if (uv_queue_work(n->loop, &j->req, chk_work, chk_done)) { /* (cannot fail) */
+		chk_work(&j->req);
+		chk_done(&j->req, 0);
+	}
+}
+
+void net_chk_free(ssp_net *n)
+{
+	if (n->chk_fill) {
+		n->chk_txs -= n->chk_fill->count;
+		n->chk_bytes -= n->chk_fill->bytes;
+		chk_free(n->chk_fill);
+	}
+	n->chk_fill = NULL;
+}
+
 void net_on_tx(peer *p, const uint8_t *raw, size_t len)
 {
 	ssp_net *n = p->net;
-	ssp_hash txid, id;
-	bool fault = false;
+	ssp_hash id;
 	ssp_sha256(&id, raw, len); /* the txid it claims to be (SHA-256 of its bytes) */
 	if (!net_txq_received(p, &id)) net_misbehave(p, 5, "unrequested tx");
 	if (p->state == C_CLOSING) return;
 	p->txs_in++;
 	atomic_fetch_add(&n->stats.txs_in, 1);
-	int rc = n->cfg.tx(n->cfg.ctx, raw, len, &txid, &fault);
-	if (fault) {
-		char w[96];
-		snprintf(w, sizeof w, "invalid tx: %s", ssp_strerror(rc));
-		net_misbehave(p, 50, w);
-		return;
-	}
-	if (!rc)
-		ssp_net_tx_added(n, raw, len, &txid);
-	else
-		(void)tset_add(n->seen, &id, SIZE_MAX); /* refused for now: not fetched again */
 	/* answers make room: ask for more in full batches */
 	if (p->annq_len && TX_REQ_MAX - p->tx_requested >= NET_INV_MAX / 4) net_txq_drain(p);
+	if (tset_find(n->seen, &id)) return; /* here already, or being checked */
+	uint8_t *copy = NULL;
+	if (n->chk_txs >= TXCHK_MAX || n->chk_bytes + len > TXCHK_BYTES ||
+	    (!n->chk_fill && !(n->chk_fill = ssp_calloc(1, sizeof *n->chk_fill))) ||
+	    !(copy = malloc(len))) {
+		/* more than the pool checks (requests stop at TXCHK_GATE: a flood of
+		 * unrequested txs, or memory short): not admitted, fetched again if announced */
+		atomic_fetch_add(&n->stats.tx_check_dropped, 1);
+		return;
+	}
+	memcpy(copy, raw, len);
+	chkjob *j = n->chk_fill;
+	j->net = n;
+	j->tx[j->count++] = (chktx){.t = {.raw = copy, .len = len}, .peer = p->id, .id = id};
+	j->bytes += len;
+	n->chk_txs++;
+	n->chk_bytes += len;
+	atomic_store(&n->stats.tx_checking, n->chk_txs);
+	/* in the seen set from now on: another peer's copy is not fetched or checked again
+	 * (a txid is the hash of the bytes: whatever the verdict, it is this one's) */
+	(void)tset_add(n->seen, &id, SIZE_MAX);
+	if (j->count == TXCHK_BATCH) net_chk_flush(&n->chk_flush);
 }
 
 bool net_tx_known(ssp_net *n, const ssp_hash *id)

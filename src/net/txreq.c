@@ -210,7 +210,9 @@ void net_txq_drain(peer *p)
 {
 	ssp_net *n = p->net;
 	uint64_t now = ssp_now_ms();
-	while (p->state == C_OPEN && p->annq_len && p->tx_requested < TX_REQ_MAX) {
+	/* nothing more asked while the pool has a backlog of received txs to check */
+	while (p->state == C_OPEN && p->annq_len && p->tx_requested < TX_REQ_MAX &&
+	       n->chk_txs < TXCHK_GATE) {
 		ssp_hash want[NET_INV_MAX];
 		uint32_t k = 0;
 		while (p->annq_len && k < NET_INV_MAX && p->tx_requested < TX_REQ_MAX) {

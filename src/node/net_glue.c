@@ -21,6 +21,7 @@
 #include "ssp/bft.h"
 
 #define LOG "node"
+#define HOLD_MAX_MS 2000 /* the longest a tx waits for its peers to hold it (maybe_produce) */
 #define IMPORT_BATCH 16
 
 bool ssp_node_is_producer(const ssp_node *n, const ssp_pubkey *pk)
@@ -55,42 +56,32 @@ static void cb_head(void *ctx, ssp_net_head *out)
 	pthread_mutex_unlock(&n->hlock);
 }
 
-/* A tx from a peer: the same checks as an RPC submission, on the loop. */
-static int cb_tx(void *ctx, const uint8_t *raw, size_t len, ssp_hash *txid, bool *fault)
+/* A tx from a peer, on a thread of libuv's pool: the checks of an RPC submission. */
+static void cb_tx_check(void *ctx, ssp_net_tx *t)
+{
+	t->rc = ssp_node_tx_precheck(ctx, &t->tx, t->raw, t->len, &t->verified);
+	t->fault = t->rc && !ssp_err_local(t->rc) && t->rc != SSP_ERR_FEE_LOW;
+}
+
+/* A checked tx from a peer, on the loop in arrival order: into the mempool. */
+static void cb_tx_admit(void *ctx, ssp_net_tx *t)
 {
 	ssp_node *n = ctx;
-	ssp_tx tx;
-	bool verified = false;
-	int rc = ssp_tx_decode(&tx, raw, len);
-	*fault = false;
-	memset(txid, 0, sizeof *txid);
-	if (rc) {
-		*fault = true;
-		return rc;
+	ssp_hash txid;
+	if (!t->rc) {
+		t->rc = ssp_mempool_add_checked(n->mempool, &t->tx, t->verified, &txid);
+		if (!t->rc) ssp_node_evidence_seen(n, &t->tx); /* a peer reported someone: not again */
+		if (t->rc == SSP_ERR_BADSIG) t->fault = true;
+	} else if (!ssp_hash_is_zero(&t->tx.txid)) {
+		ssp_mempool_note_invalid(n->mempool, &t->tx.txid, t->rc);
 	}
-	*txid = tx.txid;
-	rc = ssp_chain_check_tx(n->chain, &tx);
-	if (!rc) {
-		ssp_txn *rt = NULL;
-		rc = tx.has_pubkey ? 0 : ssp_store_read(n->store, &rt);
-		if (!rc) rc = ssp_chain_verify_tx(n->chain, rt, &tx);
-		if (rt) ssp_txn_end(rt);
-		if (rc == SSP_ERR_NOKEY)
-			rc = 0; /* its key may be in a pending tx: the pool checks it */
-		else if (!rc)
-			verified = true;
-	}
-	if (rc) {
-		*fault = !ssp_err_local(rc) && rc != SSP_ERR_FEE_LOW;
-		ssp_mempool_note_invalid(n->mempool, txid, rc);
-		atomic_fetch_add(&n->txs_rejected, 1);
-		return rc;
-	}
-	rc = ssp_mempool_add_checked(n->mempool, &tx, verified, txid);
-	if (!rc) ssp_node_evidence_seen(n, &tx); /* a peer reported someone: not again */
-	if (rc == SSP_ERR_BADSIG) *fault = true;
-	atomic_fetch_add(rc ? &n->txs_rejected : &n->txs_admitted, 1);
-	return rc;
+	atomic_fetch_add(t->rc ? &n->txs_rejected : &n->txs_admitted, 1);
+}
+
+static void cb_tx_echo(void *ctx, const ssp_hash *ids, size_t k, uint32_t by)
+{
+	ssp_node *n = ctx;
+	ssp_mempool_echo(n->mempool, ids, k, by);
 }
 
 static bool cb_have_block(void *ctx, const ssp_hash *id)
@@ -585,6 +576,15 @@ static bool maybe_produce(ssp_node *n, uint64_t slot, uint64_t now, bool *later)
 		         ssp_strerror(rc));
 		return true;
 	}
+	/*
+	 * With other producers, the block takes the txs that two thirds of this node's
+	 * peers already hold (or that waited a slot, at most 2 s): every node then
+	 * imports it without checking their signatures again (they did on admission),
+	 * instead of verifying a block's worth of fresh txs while it propagates.
+	 */
+	uint64_t peers = n->net ? atomic_load(&ssp_net_stats_get(n->net)->peers) : 0;
+	ssp_mempool_set_hold(n->mempool, iv < HOLD_MAX_MS ? iv : HOLD_MAX_MS,
+	                     n->nproducers > 1 ? (uint32_t)((2 * peers + 2) / 3) : 0);
 	ssp_block_info info;
 	ssp_signer signer;
 	wm_signer w = {n, slot};
@@ -753,7 +753,9 @@ int ssp_node_net_start(ssp_node *n)
 	                     .max_outbound = n->cfg.p2p_max_outbound,
 	                     .chain = n->chain,
 	                     .head = cb_head,
-	                     .tx = cb_tx,
+	                     .tx_check = cb_tx_check,
+	                     .tx_admit = cb_tx_admit,
+	                     .tx_echo = cb_tx_echo,
 	                     .have_tx = cb_have_tx,
 	                     .have_block = cb_have_block,
 	                     .blocks_ready = cb_blocks_ready,
@@ -1029,7 +1031,13 @@ char *ssp_node_net_metrics(ssp_node *n)
 	    "# TYPE ssp_p2p_votes_relayed_total counter\nssp_p2p_votes_relayed_total %llu\n"
 	    "# HELP ssp_p2p_txs_reannounced_total Txs a reorg gave back to the mempool, "
 	    "announced to peers again.\n"
-	    "# TYPE ssp_p2p_txs_reannounced_total counter\nssp_p2p_txs_reannounced_total %llu\n",
+	    "# TYPE ssp_p2p_txs_reannounced_total counter\nssp_p2p_txs_reannounced_total %llu\n"
+	    "# HELP ssp_p2p_tx_checking Txs from peers waiting for (or in) their signature "
+	    "check on the thread pool (at most 16384).\n"
+	    "# TYPE ssp_p2p_tx_checking gauge\nssp_p2p_tx_checking %llu\n"
+	    "# HELP ssp_p2p_tx_check_dropped_total Txs from peers dropped unchecked: the check "
+	    "backlog was full.\n"
+	    "# TYPE ssp_p2p_tx_check_dropped_total counter\nssp_p2p_tx_check_dropped_total %llu\n",
 	    f, hist, (unsigned long long)atomic_load(&st->tx_queued),
 	    (unsigned long long)atomic_load(&st->tx_requests),
 	    (unsigned long long)atomic_load(&st->tx_request_timeouts),
@@ -1038,7 +1046,9 @@ char *ssp_node_net_metrics(ssp_node *n)
 	    (unsigned long long)atomic_load(&st->votes_dup),
 	    (unsigned long long)atomic_load(&st->votes_dropped),
 	    (unsigned long long)atomic_load(&st->votes_relayed),
-	    (unsigned long long)atomic_load(&st->txs_reannounced));
+	    (unsigned long long)atomic_load(&st->txs_reannounced),
+	    (unsigned long long)atomic_load(&st->tx_checking),
+	    (unsigned long long)atomic_load(&st->tx_check_dropped));
 	free(f);
 	return len < 0 ? NULL : g;
 }

@@ -567,6 +567,21 @@ int ssp_node_job(ssp_node *n, job *j)
 	return j->err;
 }
 
+int ssp_node_tx_precheck(ssp_node *n, ssp_tx *tx, const uint8_t *raw, size_t len, bool *verified)
+{
+	ssp_txn *rt = NULL;
+	*verified = false;
+	memset(&tx->txid, 0, sizeof tx->txid);
+	int rc = ssp_tx_decode(tx, raw, len);
+	if (!rc) rc = ssp_chain_check_tx(n->chain, tx);
+	if (!rc && !tx->has_pubkey) rc = ssp_store_read(n->store, &rt);
+	if (!rc) rc = ssp_chain_verify_tx(n->chain, rt, tx);
+	if (rt) ssp_txn_end(rt);
+	if (rc == SSP_ERR_NOKEY) return 0;
+	*verified = !rc;
+	return rc;
+}
+
 static void run_job(ssp_node *n, job *j)
 {
 	switch (j->kind) {

@@ -206,6 +206,16 @@ void ssp_node_free(ssp_node *n);
 
 /* Queues a job for the loop and waits for it. Returns 0 or SSP_ERR_BUSY. */
 int ssp_node_job(ssp_node *n, job *j);
+/*
+ * The checks of a tx from outside (RPC or a peer) that take no lock, on any
+ * thread: decoding into tx (borrowing raw; tx->txid stays zero if it does not
+ * decode), the stateless checks and the signature, with the sender's key from
+ * the tx or the chain. *verified says the signature was checked; a sender
+ * whose key is not on the chain (SSP_ERR_NOKEY: it may come with a pending tx)
+ * passes unverified, for the mempool to check on admission.
+ */
+int ssp_node_tx_precheck(ssp_node *n, ssp_tx *tx, const uint8_t *raw, size_t len,
+                         bool *verified);
 
 /*
  * An RPC thread read altered data (SSP_ERR_DBCORRUPT): the node must not go

@@ -343,24 +343,8 @@ static void prep_one(void *arg, size_t i)
 	}
 	t->raw = p->bufs[i];
 	t->len = hl / 2;
-	t->err = ssp_tx_decode(tx, t->raw, t->len);
-	if (t->err) return;
+	t->err = ssp_node_tx_precheck(p->n, tx, t->raw, t->len, &t->verified);
 	t->txid = tx->txid;
-	t->err = ssp_chain_check_tx(p->n->chain, tx);
-	if (t->err) return;
-	if (tx->has_pubkey) {
-		t->err = ssp_chain_verify_tx(p->n->chain, NULL, tx);
-	} else {
-		ssp_txn *rt;
-		t->err = ssp_store_read(p->n->store, &rt);
-		if (t->err) return;
-		t->err = ssp_chain_verify_tx(p->n->chain, rt, tx);
-		ssp_txn_end(rt);
-	}
-	if (t->err == SSP_ERR_NOKEY)
-		t->err = 0; /* the key may come from a pending tx: the loop checks it */
-	else if (!t->err)
-		t->verified = true;
 }
 
 /* Submits the txs in `hexes`; fills txs[] results. Returns 0 or a whole-call error. */

@@ -732,6 +732,49 @@ static void test_mempool_equal_priority(void **state)
 }
 
 /*
+ * The producer's hold (ssp_mempool_set_hold): a block takes a tx once
+ * `need` peers are known to hold it or once it waited hold_ms; a sender's
+ * txs in nonce order up to its first one not ripe. No hold set: all at once.
+ */
+static void test_mempool_hold(void **state)
+{
+	(void)state;
+	fx_node n;
+	ssp_hash a[3], c0, id;
+	fx_node_open(&n, NULL, G_DEF);
+	for (uint64_t k = 0; k < 3; k++)
+		assert_int_equal(submit(&n, &ALICE, xf(&BOB, COIN, k, k == 0), &a[k]), 0);
+	assert_int_equal(submit(&n, &CAROL, xf(&BOB, COIN, 0, true), &c0), 0);
+	ssp_mempool_set_hold(n.pool, 3600 * 1000, 2);
+	/* nobody holds them yet and they are fresh: an empty block */
+	assert_int_equal(fx_produce(&n, &PROD, T0 + 1000).ntx, 0);
+	/* alice's nonce 0 and 2 held by two peers, 1 by one, carol's by one */
+	ssp_mempool_echo(n.pool, &a[0], 1, 2);
+	ssp_mempool_echo(n.pool, &a[2], 1, 1);
+	ssp_mempool_echo(n.pool, &a[2], 1, 1);
+	ssp_mempool_echo(n.pool, &a[1], 1, 1);
+	ssp_mempool_echo(n.pool, &c0, 1, 1);
+	ssp_block_info info = fx_produce(&n, &PROD, T0 + 2000);
+	assert_int_equal(info.ntx, 1); /* alice's 0 only: her 2 waits behind her 1 */
+	ssp_hash got[4];
+	assert_int_equal(block_txids(&n, info.height, got, 4), 1);
+	assert_memory_equal(got[0].b, a[0].b, 32);
+	/* one more peer for alice's 1: her 1 and 2 go; carol's still waits */
+	ssp_mempool_echo(n.pool, &a[1], 1, 1);
+	info = fx_produce(&n, &PROD, T0 + 3000);
+	assert_int_equal(info.ntx, 2);
+	assert_true(ssp_mempool_has(n.pool, &c0));
+	/* the wait is over (hold 0): carol's goes too */
+	ssp_mempool_set_hold(n.pool, 0, 2);
+	assert_int_equal(fx_produce(&n, &PROD, T0 + 4000).ntx, 1);
+	/* no peers needed (a node alone): a new tx goes at once */
+	ssp_mempool_set_hold(n.pool, 3600 * 1000, 0);
+	assert_int_equal(submit(&n, &CAROL, xf(&BOB, COIN, 1, false), &id), 0);
+	assert_int_equal(fx_produce(&n, &PROD, T0 + 5000).ntx, 1);
+	fx_node_close(&n, false);
+}
+
+/*
  * Regression (issue 12): 70,000 free bad-signature submissions evicted the
  * remembered reasons of honest txs. Invalid submissions now fill a ring of
  * their own; txs dropped after admission and txs refused at admission keep
@@ -1883,6 +1926,7 @@ int main(void)
 	    cmocka_unit_test(test_mempool_caps),
 	    cmocka_unit_test(test_mempool_pause),
 	    cmocka_unit_test(test_mempool_equal_priority),
+	    cmocka_unit_test(test_mempool_hold),
 	    cmocka_unit_test(test_mempool_rejection_memory),
 	    cmocka_unit_test(test_fee_priority),
 	    cmocka_unit_test(test_expiry_eviction),
