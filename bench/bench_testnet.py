@@ -49,7 +49,7 @@ except ImportError:  # Debian's python3-websockets imports only under the system
 
 SENDERS = 32
 ROUNDS = 12           # paced ~1 MiB blocks timed for propagation
-ROUND_PER_SENDER = 175  # 5,600 transfers a round: ~0.9 MiB, one block
+ROUND_PER_SENDER = 215  # 6,880 transfers a round: ~1.05 MiB, a full 1 MiB block and a little
 BATCH = 2000
 MAX_PENDING = 60000  # accepted and not yet committed: half the ... keeps the pools from filling
 BIG_BLOCK = 512 * 1024
