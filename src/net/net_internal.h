@@ -192,6 +192,7 @@ SSP_WUR int net_hs_check_hello(const net_hello *h, const net_hs *hs);
 #define TXCHK_MAX 16384       /* txs received and not admitted yet; beyond, dropped */
 #define TXCHK_BYTES (16u << 20)
 #define TXCHK_GATE (TXCHK_MAX / 2) /* no more GET_TX while this many wait for their check */
+#define TX_TRUST 32           /* a peer's txs are checked on the loop until this many were admitted */
 #define RETQ_MAX 16384        /* txs given back by a reorg, waiting to be announced again */
 #define RETQ_BYTES (16u << 20)
 #define PENDING_HANDSHAKES 32
@@ -267,6 +268,7 @@ typedef struct peer {
 	size_t sendq;
 	uint64_t sendq_progress_ms; /* last write done, or when the queue last became non-empty */
 	uint64_t bytes_in, bytes_out, blocks_in, txs_in;
+	uint64_t txs_ok; /* its txs admitted here (TX_TRUST) */
 	uint64_t start_ms, last_recv_ms, last_ping_ms;
 	uint64_t win_start_ms;
 	uint32_t win_frames;

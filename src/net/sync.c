@@ -303,6 +303,17 @@ size_t ssp_net_take_blocks(ssp_net *n, uint8_t **raws, size_t *lens, uint64_t *p
 	return k;
 }
 
+/*
+ * A refused block that is no fault of its sender: a local failure, a block
+ * ahead of our clock, one off our final block, a full fork database, a
+ * delegate set not known here yet.
+ */
+static bool blameless(int err)
+{
+	return ssp_err_local(err) || err == SSP_ERR_BLOCK_EARLY || err == SSP_ERR_BFT_CONFLICT ||
+	       err == SSP_ERR_FINAL_POP || err == SSP_ERR_BUSY || err == SSP_ERR_BFT_SET;
+}
+
 void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer_id, int err)
 {
 	pthread_mutex_lock(&n->slock);
@@ -316,10 +327,7 @@ void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer_id, int err
 	 * slowly: switching branches comes with the fork database) */
 	bool fork = err == SSP_ERR_BLOCK_PREV || err == SSP_ERR_BLOCK_HEIGHT;
 	n->retry_after_ms = ssp_now_ms() + (err == SSP_ERR_BLOCK_EARLY ? 500 : fork ? 2000 : 1000);
-	bool stale = err == SSP_ERR_BFT_CONFLICT || err == SSP_ERR_FINAL_POP || err == SSP_ERR_BUSY ||
-	             err == SSP_ERR_BFT_SET;
-	if (!ssp_err_local(err) && err != SSP_ERR_BLOCK_EARLY && !fork && !stale &&
-	    n->npenalties < sizeof n->penalties / sizeof *n->penalties)
+	if (!blameless(err) && !fork && n->npenalties < sizeof n->penalties / sizeof *n->penalties)
 		n->penalties[n->npenalties++] = (penalty){peer_id, err};
 	if (!n->closed) uv_async_send(&n->wake);
 	pthread_mutex_unlock(&n->slock);
@@ -327,10 +335,7 @@ void ssp_net_block_failed(ssp_net *n, uint64_t height, uint64_t peer_id, int err
 
 void ssp_net_peer_failed(ssp_net *n, uint64_t peer_id, int err)
 {
-	if (ssp_err_local(err) || err == SSP_ERR_BLOCK_EARLY || err == SSP_ERR_BFT_CONFLICT ||
-	    err == SSP_ERR_FINAL_POP || err == SSP_ERR_BUSY || err == SSP_ERR_BFT_SET || !peer_id)
-		return; /* no blame: a block off our final one, a set not known here yet, or a
-		           local shortage */
+	if (blameless(err) || !peer_id) return;
 	pthread_mutex_lock(&n->slock);
 	if (n->npenalties < sizeof n->penalties / sizeof *n->penalties)
 		n->penalties[n->npenalties++] = (penalty){peer_id, err};

@@ -124,14 +124,15 @@ static void chk_work(uv_work_t *req)
 static void chk_admit(ssp_net *n, chktx *c)
 {
 	n->cfg.tx_admit(n->cfg.ctx, &c->t);
+	peer *p = net_peer_by_id(n, c->peer);
 	if (c->t.fault) {
-		peer *p = net_peer_by_id(n, c->peer);
 		if (p && p->state == C_OPEN) {
 			char w[96];
 			snprintf(w, sizeof w, "invalid tx: %s", ssp_strerror(c->t.rc));
 			net_misbehave(p, 50, w);
 		}
 	} else if (!c->t.rc) {
+		if (p) p->txs_ok++;
 		ssp_net_tx_added(n, c->t.raw, c->t.len, &c->id);
 		/* its sender holds it, and the peers that announced it meanwhile */
 		tent *e = tset_find(n->seen, &c->id);
@@ -206,6 +207,18 @@ void net_on_tx(peer *p, const uint8_t *raw, size_t len)
 	/* answers make room: ask for more in full batches */
 	if (p->annq_len && TX_REQ_MAX - p->tx_requested >= NET_INV_MAX / 4) net_txq_drain(p);
 	if (tset_find(n->seen, &id)) return; /* here already, or being checked */
+	if (p->txs_ok < TX_TRUST) {
+		/*
+		 * A peer's first txs are checked here, one by one: one that sends bad txs
+		 * (a fresh node id costs nothing) is banned after two checks, not after
+		 * the thousand it was asked for were checked on the pool.
+		 */
+		chktx c = {.t = {.raw = raw, .len = len}, .peer = p->id, .id = id};
+		(void)tset_add(n->seen, &id, SIZE_MAX);
+		n->cfg.tx_check(n->cfg.ctx, &c.t);
+		chk_admit(n, &c);
+		return;
+	}
 	uint8_t *copy = NULL;
 	if (n->chk_txs >= TXCHK_MAX || n->chk_bytes + len > TXCHK_BYTES ||
 	    (!n->chk_fill && !(n->chk_fill = ssp_calloc(1, sizeof *n->chk_fill))) ||
