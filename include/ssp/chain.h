@@ -688,8 +688,8 @@ void ssp_mempool_note_invalid(ssp_mempool *m, const ssp_hash *txid, int err);
 size_t ssp_mempool_readd(ssp_mempool *m, const ssp_tx *txs, size_t n);
 /*
  * Which pending txs a block may take: those that `need` peers are known to
- * hold (ssp_mempool_echo: they announced it, or sent it), or that were
- * admitted hold_ms ago or more; a sender's txs in nonce order up to its
+ * hold (ssp_mempool_echo: they announced it, or sent it; `need` <= 64), or
+ * that were admitted hold_ms ago or more (monotonic clock); a sender's txs in nonce order up to its
  * first one not ripe. A block whose txs the network already has is checked
  * and committed by every node without verifying their signatures again
  * (they did on admission), so it propagates at transfer and execution speed;
@@ -697,8 +697,12 @@ size_t ssp_mempool_readd(ssp_mempool *m, const ssp_tx *txs, size_t n);
  * for a node without peers. Any thread.
  */
 void ssp_mempool_set_hold(ssp_mempool *m, uint64_t hold_ms, uint32_t need);
-/* `by` more peers hold these txs (they announced them, or sent them). Any thread. */
-void ssp_mempool_echo(ssp_mempool *m, const ssp_hash *txids, size_t n, uint32_t by);
+/*
+ * The peers in `peers` (a bit each: the net numbers its open peers 0..63) hold
+ * these txs: they announced them, or sent them. A peer counts once however
+ * often it says so. Any thread.
+ */
+void ssp_mempool_echo(ssp_mempool *m, const ssp_hash *txids, size_t n, uint64_t peers);
 /* Next nonce for the sender counting pending txs. */
 uint64_t ssp_mempool_pending_nonce(ssp_mempool *m, const ssp_addr *a);
 size_t ssp_mempool_count(const ssp_mempool *m);

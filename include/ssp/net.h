@@ -73,11 +73,11 @@ typedef struct {
 	void (*tx_check)(void *ctx, ssp_net_tx *t);
 	void (*tx_admit)(void *ctx, ssp_net_tx *t);
 	/*
-	 * Optional: `by` more peers hold these admitted txs (they announced them
-	 * to us, or sent one): the producer prefers txs the network already has
-	 * (ssp_mempool_echo).
+	 * Optional: the peers in `peers` (one bit each: the net numbers its open
+	 * peers 0..63) hold these admitted txs — they announced them, or sent one.
+	 * The producer prefers txs the network already has (ssp_mempool_echo).
 	 */
-	void (*tx_echo)(void *ctx, const ssp_hash *ids, size_t n, uint32_t by);
+	void (*tx_echo)(void *ctx, const ssp_hash *ids, size_t n, uint64_t peers);
 	bool (*have_tx)(void *ctx, const ssp_hash *txid); /* pending or on chain */
 	/*
 	 * Optional: a block the node holds off its chain and has judged (its

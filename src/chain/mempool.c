@@ -91,6 +91,11 @@ struct ssp_mempool {
 	uint8_t hkey[crypto_shorthash_KEYBYTES];
 };
 
+static uint64_t mono_ms(void)
+{
+	return ssp_mono_ns() / 1000000u;
+}
+
 static size_t hidx(const ssp_mempool *m, const void *k, size_t n, size_t nb)
 {
 	uint8_t h[8];
@@ -446,7 +451,7 @@ size_t ssp_mempool_readd(ssp_mempool *m, const ssp_tx *txs, size_t n)
 		ssp_hash id;
 		if (!add_locked(m, &txs[i], true, true, &id)) {
 			added++;
-			find_tx(m, &id)->echoes = UINT32_MAX;
+			find_tx(m, &id)->echo_bits = UINT64_MAX;
 		}
 	}
 	for (size_t k = 0; k < nheld; k++) {
@@ -454,7 +459,7 @@ size_t ssp_mempool_readd(ssp_mempool *m, const ssp_tx *txs, size_t n)
 		if (!add_locked(m, &held[k]->tx, true, true, &id)) {
 			mp_entry *e = find_tx(m, &id);
 			e->t_ms = held[k]->t_ms;
-			e->echoes = held[k]->echoes;
+			e->echo_bits = held[k]->echo_bits;
 		}
 		free(held[k]->raw);
 		free(held[k]);
@@ -490,7 +495,7 @@ static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verif
 		return SSP_ERR_NOMEM;
 	}
 	memcpy(e->raw, in->raw, n);
-	e->t_ms = ssp_now_ms();
+	e->t_ms = mono_ms();
 	e->tx = *in; /* then point its borrowed bytes into the pool's copy */
 	e->tx.raw = e->raw;
 	e->tx.payload = in->payload ? e->raw + (in->payload - in->raw) : NULL;
@@ -685,7 +690,6 @@ static void heap_down(heap *hp, size_t i)
 	}
 }
 
-/* Fills out[0..*nout) in priority order; SSP_ERR_NOMEM if the heap cannot be made. */
 void ssp_mempool_set_hold(ssp_mempool *m, uint64_t hold_ms, uint32_t need)
 {
 	LOCK(m);
@@ -694,12 +698,12 @@ void ssp_mempool_set_hold(ssp_mempool *m, uint64_t hold_ms, uint32_t need)
 	UNLOCK(m);
 }
 
-void ssp_mempool_echo(ssp_mempool *m, const ssp_hash *txids, size_t n, uint32_t by)
+void ssp_mempool_echo(ssp_mempool *m, const ssp_hash *txids, size_t n, uint64_t peers)
 {
 	LOCK(m);
 	for (size_t i = 0; i < n; i++) {
 		mp_entry *e = find_tx(m, &txids[i]);
-		if (e) e->echoes = e->echoes > UINT32_MAX - by ? UINT32_MAX : e->echoes + by;
+		if (e) e->echo_bits |= peers;
 	}
 	UNLOCK(m);
 }
@@ -707,14 +711,16 @@ void ssp_mempool_echo(ssp_mempool *m, const ssp_hash *txids, size_t n, uint32_t 
 /* May e go into a block now (ssp_mempool_set_hold)? */
 static bool ripe(const ssp_mempool *m, const mp_entry *e, uint64_t now)
 {
-	return e->echoes >= m->need || now >= e->t_ms + m->hold_ms;
+	return (uint32_t)__builtin_popcountll(e->echo_bits) >= m->need ||
+	       now - e->t_ms >= m->hold_ms;
 }
 
+/* Fills out[0..*nout) in priority order; SSP_ERR_NOMEM if the heap cannot be made. */
 static int select_locked(ssp_mempool *m, mp_entry **out, size_t max, size_t max_bytes, size_t *nout)
 {
 	heap hp = {ssp_calloc(m->nsenders ? m->nsenders : 1, sizeof(mp_sender *)), 0};
 	size_t k = 0, bytes = 0;
-	uint64_t now = ssp_now_ms();
+	uint64_t now = mono_ms();
 	*nout = 0;
 	if (!hp.h) return SSP_ERR_NOMEM;
 	for (size_t i = 0; i < m->nsb; i++)

@@ -16,8 +16,8 @@ typedef struct mp_entry {
 	uint64_t seq;    /* arrival order: the tie-break */
 	uint64_t cost;   /* fee + type spend */
 	uint64_t minfee; /* the least fee this tx could pay (its size's minimum) */
-	uint64_t t_ms;   /* when it was admitted */
-	uint32_t echoes; /* peers known to hold it (ssp_mempool_echo) */
+	uint64_t t_ms;       /* when it was admitted (monotonic clock) */
+	uint64_t echo_bits;  /* the peers known to hold it, one bit each (ssp_mempool_echo) */
 	mp_sender *s;
 	struct mp_entry *next; /* txid bucket chain */
 } mp_entry;

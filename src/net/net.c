@@ -182,6 +182,8 @@ static void peer_release(peer *p)
 			atomic_fetch_sub(&n->stats.outbound, 1);
 		atomic_fetch_sub(&n->stats.peers, 1);
 	}
+	n->echo_used &= ~p->echo_bit;
+	p->echo_bit = 0;
 	/* blocks asked of this peer are asked elsewhere */
 	pthread_mutex_lock(&n->slock);
 	for (size_t i = 0; i < SYNC_WIN; i++)
@@ -337,6 +339,10 @@ static void on_hello(peer *p, const uint8_t *pt, size_t len)
 	p->head = h.head;
 	p->listen_port = h.listen_port;
 	p->state = C_OPEN;
+	if (~n->echo_used) { /* its bit for the producer's echo counts (64 peers have one) */
+		p->echo_bit = ~n->echo_used & (n->echo_used + 1);
+		n->echo_used |= p->echo_bit;
+	}
 	atomic_fetch_add(&n->stats.peers, 1);
 	atomic_fetch_add(p->inbound ? &n->stats.inbound : &n->stats.outbound, 1);
 	atomic_store(&n->heard, true);
@@ -1013,7 +1019,7 @@ void ssp_net_stop(ssp_net *n)
 	uv_close((uv_handle_t *)&n->tick, noop_close);
 	uv_close((uv_handle_t *)&n->fast, noop_close);
 	uv_close((uv_handle_t *)&n->chk_flush, noop_close);
-	net_chk_free(n); /* the jobs on the pool end in their after-work, admitting nothing */
+	net_chk_stop(n); /* the jobs on the pool end in their after-work, admitting nothing */
 	if (n->listening) uv_close((uv_handle_t *)&n->listener, noop_close);
 	for (size_t i = 0; i < MAX_TARGETS; i++) /* on_resolved frees them */
 		if (n->targets[i].gai) (void)uv_cancel((uv_req_t *)n->targets[i].gai);

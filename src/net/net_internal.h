@@ -191,7 +191,8 @@ SSP_WUR int net_hs_check_hello(const net_hello *h, const net_hs *hs);
 #define TXCHK_BATCH 128       /* txs per check job on libuv's pool */
 #define TXCHK_MAX 16384       /* txs received and not admitted yet; beyond, dropped */
 #define TXCHK_BYTES (16u << 20)
-#define TXCHK_GATE (TXCHK_MAX / 2) /* no more GET_TX while this many wait for their check */
+#define TXCHK_GATE (TXCHK_MAX / 2) /* no more GET_TX while this many are asked for or unchecked */
+#define TXCHK_JOBS 4          /* jobs on the pool at once; a partly filled one waits for room */
 #define TX_TRUST 32           /* a peer's txs are checked on the loop until this many were admitted */
 #define RETQ_MAX 16384        /* txs given back by a reorg, waiting to be announced again */
 #define RETQ_BYTES (16u << 20)
@@ -233,8 +234,10 @@ typedef struct target {
 /* A tx received, its check on the pool, then its admission on the loop (txrelay.c). */
 typedef struct {
 	ssp_net_tx t;
-	uint64_t peer; /* who sent it (scored if it is bad) */
-	ssp_hash id;   /* SHA-256 of its bytes */
+	uint64_t peer;      /* who sent it (scored if it is bad) */
+	uint64_t echo_bits; /* the peers known to hold it: its sender and announcers */
+	ssp_hash id;        /* SHA-256 of its bytes */
+	bool checked;       /* checked on the loop already (a new peer's, TX_TRUST) */
 } chktx;
 
 typedef struct chkjob {
@@ -269,6 +272,7 @@ typedef struct peer {
 	uint64_t sendq_progress_ms; /* last write done, or when the queue last became non-empty */
 	uint64_t bytes_in, bytes_out, blocks_in, txs_in;
 	uint64_t txs_ok; /* its txs admitted here (TX_TRUST) */
+	uint64_t echo_bit; /* its bit in the producer's echo counts (one of 64), 0 if none */
 	uint64_t start_ms, last_recv_ms, last_ping_ms;
 	uint64_t win_start_ms;
 	uint32_t win_frames;
@@ -297,7 +301,7 @@ typedef struct {
 	ssp_hash id;
 	uint8_t *raw;
 	uint32_t len;
-	uint16_t echoes; /* seen set: peers that announced it while it waited for its check */
+	uint64_t echo_bits; /* seen set: peers that announced it while it waited for its check */
 	bool used;
 } tent;
 
@@ -379,7 +383,8 @@ struct ssp_net {
 	 * given to the pool, oldest first (admitted in that order); loop thread */
 	uv_check_t chk_flush;
 	chkjob *chk_fill, *chk_head, *chk_tail;
-	size_t chk_txs, chk_bytes;
+	size_t chk_txs, chk_bytes, chk_jobs; /* chk_jobs: given to the pool, not admitted yet */
+	uint64_t echo_used; /* the echo bits of open peers */
 	/* txs a branch switch gave back to the mempool, to announce again (under slock) */
 	retx *retq; /* RETQ_MAX entries once used */
 	size_t nretq, retq_bytes;
@@ -438,10 +443,12 @@ void net_tmap_clear(tmap *m);
 void net_on_inv(peer *p, const net_inv *v);
 void net_on_get_tx(peer *p, const net_inv *v);
 void net_on_tx(peer *p, const uint8_t *raw, size_t len);
-/* Gives the job being filled to the pool (the loop's check phase, once per iteration). */
+/* Gives the job being filled to the pool if fewer than TXCHK_JOBS are there (the loop's
+ * check phase, once per iteration). */
 void net_chk_flush(uv_check_t *h);
-/* Frees the job never given to the pool (stop; the given ones end in their after-work). */
-void net_chk_free(ssp_net *n);
+/* Stop: cancels the jobs the pool has not started and frees the one being filled (the
+ * others end in their after-work, admitting nothing). */
+void net_chk_stop(ssp_net *n);
 void net_flush_inv(ssp_net *n);
 /* Received here, or pending or on chain (the node's have_tx). */
 bool net_tx_known(ssp_net *n, const ssp_hash *id);
@@ -460,9 +467,10 @@ void net_votes_free(ssp_net *n);
 void net_txq_announced(peer *p, const ssp_hash *id);
 /*
  * A tx arrived from p: true if it was asked of p (or of p before a timeout);
- * the txid is no longer tracked either way.
+ * the txid is no longer tracked either way. *announcers: the echo bits of the
+ * peers that announced it.
  */
-bool net_txq_received(peer *p, const ssp_hash *id);
+bool net_txq_received(peer *p, const ssp_hash *id, uint64_t *announcers);
 /* The tx is here (RPC, a peer): forgets a waiting announcement of it. */
 void net_txq_have(ssp_net *n, const ssp_hash *id);
 /* Sends GET_TX for p's oldest waiting txids while it owes fewer than TX_REQ_MAX. */

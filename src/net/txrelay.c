@@ -86,10 +86,10 @@ void net_on_inv(peer *p, const net_inv *v)
 			net_txq_announced(p, &id);
 		else if ((c = tset_find(n->cache, &id)) && c->raw) /* admitted here */
 			echo[k++] = id;                                /* and the peer holds it too */
-		else if (e->echoes < UINT16_MAX)
-			e->echoes++; /* being checked (or refused): counted once admitted */
+		else
+			e->echo_bits |= p->echo_bit; /* being checked (or refused): told on admission */
 	}
-	if (k && n->cfg.tx_echo) n->cfg.tx_echo(n->cfg.ctx, echo, k, 1);
+	if (k && p->echo_bit && n->cfg.tx_echo) n->cfg.tx_echo(n->cfg.ctx, echo, k, p->echo_bit);
 	net_txq_drain(p);
 }
 
@@ -111,14 +111,22 @@ void net_on_get_tx(peer *p, const net_inv *v)
  * GET_TX is 256 of them. Checked on the loop, a burst held up block
  * announcements and transfers behind it (the 4-node testnet's propagation
  * p99). So the loop only files a received tx into a job; the job is checked
- * on libuv's pool (several at once) and its txs admitted back on the loop,
- * jobs in the order they were filled.
+ * on libuv's pool (TXCHK_JOBS at once) and its txs admitted back on the
+ * loop, jobs in the order they were filled, so txs are admitted in the order
+ * they arrived (a sender's nonces too).
  */
 static void chk_work(uv_work_t *req)
 {
 	chkjob *j = req->data;
 	for (size_t i = 0; i < j->count; i++)
-		j->net->cfg.tx_check(j->net->cfg.ctx, &j->tx[i].t);
+		if (!j->tx[i].checked) j->net->cfg.tx_check(j->net->cfg.ctx, &j->tx[i].t);
+}
+
+/* The echo bits the seen set gathered for id (both generations). */
+static uint64_t seen_echoes(ssp_net *n, const ssp_hash *id)
+{
+	tent *a = tmap_find(&n->seen[0], id), *b = tmap_find(&n->seen[1], id);
+	return (a ? a->echo_bits : 0) | (b ? b->echo_bits : 0);
 }
 
 static void chk_admit(ssp_net *n, chktx *c)
@@ -132,11 +140,11 @@ static void chk_admit(ssp_net *n, chktx *c)
 			net_misbehave(p, 50, w);
 		}
 	} else if (!c->t.rc) {
+		/* its sender holds it, and the peers that announced it */
+		uint64_t held = c->echo_bits | seen_echoes(n, &c->id) | (p ? p->echo_bit : 0);
 		if (p) p->txs_ok++;
 		ssp_net_tx_added(n, c->t.raw, c->t.len, &c->id);
-		/* its sender holds it, and the peers that announced it meanwhile */
-		tent *e = tset_find(n->seen, &c->id);
-		if (n->cfg.tx_echo) n->cfg.tx_echo(n->cfg.ctx, &c->id, 1, 1u + (e ? e->echoes : 0));
+		if (held && n->cfg.tx_echo) n->cfg.tx_echo(n->cfg.ctx, &c->id, 1, held);
 	}
 }
 
@@ -152,7 +160,7 @@ static void chk_done(uv_work_t *req, int status)
 {
 	chkjob *j = req->data;
 	ssp_net *n = j->net;
-	(void)status; /* never cancelled */
+	(void)status; /* UV_ECANCELED at stop: freed like the others */
 	j->done = true;
 	while (n->chk_head && n->chk_head->done) {
 		chkjob *d = n->chk_head;
@@ -162,22 +170,22 @@ static void chk_done(uv_work_t *req, int status)
 			chk_admit(n, &d->tx[i]);
 		n->chk_txs -= d->count;
 		n->chk_bytes -= d->bytes;
+		n->chk_jobs--;
 		chk_free(d);
 	}
 	atomic_store(&n->stats.tx_checking, n->chk_txs);
 }
 
-void net_chk_flush(uv_check_t *h)
+static void chk_submit(ssp_net *n)
 {
-	ssp_net *n = h->data;
 	chkjob *j = n->chk_fill;
-	if (!j) return;
 	n->chk_fill = NULL;
 	if (n->chk_tail)
 		n->chk_tail->next = j;
 	else
 		n->chk_head = j;
 	n->chk_tail = j;
+	n->chk_jobs++;
 	j->req.data = j;
 	if (uv_queue_work(n->loop, &j->req, chk_work, chk_done)) { /* (cannot fail) */
 		chk_work(&j->req);
@@ -185,61 +193,89 @@ void net_chk_flush(uv_check_t *h)
 	}
 }
 
-void net_chk_free(ssp_net *n)
+/* The loop's check phase: a partly filled job goes to the pool if it has room. */
+void net_chk_flush(uv_check_t *h)
 {
+	ssp_net *n = h->data;
+	if (n->chk_fill && n->chk_jobs < TXCHK_JOBS) chk_submit(n);
+}
+
+void net_chk_stop(ssp_net *n)
+{
+	for (chkjob *j = n->chk_head; j; j = j->next) /* not started yet: after_work at once */
+		(void)uv_cancel((uv_req_t *)&j->req);
 	if (n->chk_fill) {
 		n->chk_txs -= n->chk_fill->count;
 		n->chk_bytes -= n->chk_fill->bytes;
 		chk_free(n->chk_fill);
 	}
 	n->chk_fill = NULL;
+	atomic_store(&n->stats.tx_checking, n->chk_txs);
+}
+
+/* Files c (its bytes copied) into the job being filled; false if the backlog is full. */
+static bool chk_queue(ssp_net *n, chktx *c)
+{
+	uint8_t *copy = NULL;
+	size_t len = c->t.len;
+	if (n->chk_txs >= TXCHK_MAX || n->chk_bytes + len > TXCHK_BYTES ||
+	    (!n->chk_fill && !(n->chk_fill = ssp_calloc(1, sizeof *n->chk_fill))) ||
+	    !(copy = malloc(len)))
+		return false;
+	memcpy(copy, c->t.raw, len);
+	if (c->checked && c->t.tx.raw == c->t.raw) { /* its decoding borrows the bytes: rebase */
+		c->t.tx.raw = copy;
+		if (c->t.tx.payload) c->t.tx.payload = copy + (c->t.tx.payload - c->t.raw);
+	}
+	c->t.raw = copy;
+	chkjob *j = n->chk_fill;
+	j->net = n;
+	j->tx[j->count++] = *c;
+	j->bytes += len;
+	n->chk_txs++;
+	n->chk_bytes += len;
+	atomic_store(&n->stats.tx_checking, n->chk_txs);
+	if (j->count == TXCHK_BATCH) chk_submit(n);
+	return true;
 }
 
 void net_on_tx(peer *p, const uint8_t *raw, size_t len)
 {
 	ssp_net *n = p->net;
 	ssp_hash id;
+	uint64_t announcers;
 	ssp_sha256(&id, raw, len); /* the txid it claims to be (SHA-256 of its bytes) */
-	if (!net_txq_received(p, &id)) net_misbehave(p, 5, "unrequested tx");
+	if (!net_txq_received(p, &id, &announcers)) net_misbehave(p, 5, "unrequested tx");
 	if (p->state == C_CLOSING) return;
 	p->txs_in++;
 	atomic_fetch_add(&n->stats.txs_in, 1);
 	/* answers make room: ask for more in full batches */
 	if (p->annq_len && TX_REQ_MAX - p->tx_requested >= NET_INV_MAX / 4) net_txq_drain(p);
 	if (tset_find(n->seen, &id)) return; /* here already, or being checked */
+	chktx c = {.t = {.raw = raw, .len = len}, .peer = p->id, .echo_bits = announcers, .id = id};
 	if (p->txs_ok < TX_TRUST) {
 		/*
 		 * A peer's first txs are checked here, one by one: one that sends bad txs
 		 * (a fresh node id costs nothing) is banned after two checks, not after
-		 * the thousand it was asked for were checked on the pool.
+		 * the thousand it was asked for were checked on the pool. Admitted at
+		 * once only if nothing received before it still waits (arrival order).
 		 */
-		chktx c = {.t = {.raw = raw, .len = len}, .peer = p->id, .id = id};
 		(void)tset_add(n->seen, &id, SIZE_MAX);
 		n->cfg.tx_check(n->cfg.ctx, &c.t);
-		chk_admit(n, &c);
+		c.checked = true;
+		/* (a bad one is scored now, whatever waits; a full backlog: admitted now) */
+		if (c.t.fault || (!n->chk_head && !n->chk_fill) || !chk_queue(n, &c)) chk_admit(n, &c);
 		return;
 	}
-	uint8_t *copy = NULL;
-	if (n->chk_txs >= TXCHK_MAX || n->chk_bytes + len > TXCHK_BYTES ||
-	    (!n->chk_fill && !(n->chk_fill = ssp_calloc(1, sizeof *n->chk_fill))) ||
-	    !(copy = malloc(len))) {
-		/* more than the pool checks (requests stop at TXCHK_GATE: a flood of
-		 * unrequested txs, or memory short): not admitted, fetched again if announced */
+	if (!chk_queue(n, &c)) {
+		/* more than the pool checks: unrequested txs (requests stop at TXCHK_GATE), or
+		 * memory short. Not admitted; not in the seen set (fetched if announced again) */
 		atomic_fetch_add(&n->stats.tx_check_dropped, 1);
 		return;
 	}
-	memcpy(copy, raw, len);
-	chkjob *j = n->chk_fill;
-	j->net = n;
-	j->tx[j->count++] = (chktx){.t = {.raw = copy, .len = len}, .peer = p->id, .id = id};
-	j->bytes += len;
-	n->chk_txs++;
-	n->chk_bytes += len;
-	atomic_store(&n->stats.tx_checking, n->chk_txs);
 	/* in the seen set from now on: another peer's copy is not fetched or checked again
 	 * (a txid is the hash of the bytes: whatever the verdict, it is this one's) */
 	(void)tset_add(n->seen, &id, SIZE_MAX);
-	if (j->count == TXCHK_BATCH) net_chk_flush(&n->chk_flush);
 }
 
 bool net_tx_known(ssp_net *n, const ssp_hash *id)

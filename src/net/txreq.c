@@ -27,6 +27,7 @@ typedef struct txe {
 	uint64_t peer;   /* waiting: the peer whose queue holds it; requested: asked of */
 	uint64_t alt;    /* another peer that announced it, 0 if none */
 	uint64_t req_ms; /* when it was asked; 0 while it waits in a queue */
+	uint64_t ann_bits; /* the echo bits of every peer that announced it */
 	uint32_t home;   /* its slot by hash */
 	uint8_t tries;
 	bool used;
@@ -161,6 +162,7 @@ void net_txq_announced(peer *p, const ssp_hash *id)
 	txe *e = find(n, id);
 	if (e) { /* waiting or asked elsewhere: p is the alternative if that fails */
 		if (e->peer != p->id) e->alt = p->id;
+		e->ann_bits |= p->echo_bit;
 		return;
 	}
 	if (p->annq_len >= TXQ_PEER_MAX) drop_oldest(p);
@@ -176,17 +178,19 @@ void net_txq_announced(peer *p, const ssp_hash *id)
 		return;
 	}
 	e->peer = p->id;
+	e->ann_bits = p->echo_bit;
 	if (!ring_push(p, id, false)) {
 		remove_entry(n, e);
 		atomic_fetch_add(&n->stats.tx_announce_dropped, 1);
 	}
 }
 
-bool net_txq_received(peer *p, const ssp_hash *id)
+bool net_txq_received(peer *p, const ssp_hash *id, uint64_t *announcers)
 {
 	ssp_net *n = p->net;
 	txe *e = find(n, id);
 	bool asked = false;
+	*announcers = e ? e->ann_bits : 0;
 	if (e && e->req_ms) {
 		peer *q = e->peer == p->id ? p : net_peer_by_id(n, e->peer);
 		if (q && q->tx_requested) q->tx_requested--;
@@ -210,9 +214,16 @@ void net_txq_drain(peer *p)
 {
 	ssp_net *n = p->net;
 	uint64_t now = ssp_now_ms();
-	/* nothing more asked while the pool has a backlog of received txs to check */
+	/*
+	 * Nothing more asked while the txs asked for and those received but not checked
+	 * yet reach TXCHK_GATE: requested txs never meet the check backlog's bound
+	 * (TXCHK_MAX), so only unrequested ones are ever dropped there.
+	 */
+	uint64_t inflight = n->chk_txs;
+	for (peer *q = n->peers; q; q = q->next)
+		inflight += q->tx_requested;
 	while (p->state == C_OPEN && p->annq_len && p->tx_requested < TX_REQ_MAX &&
-	       n->chk_txs < TXCHK_GATE) {
+	       inflight < TXCHK_GATE) {
 		ssp_hash want[NET_INV_MAX];
 		uint32_t k = 0;
 		while (p->annq_len && k < NET_INV_MAX && p->tx_requested < TX_REQ_MAX) {
@@ -227,6 +238,7 @@ void net_txq_drain(peer *p)
 			e->tries++;
 			want[k++] = id;
 			p->tx_requested++;
+			inflight++;
 		}
 		if (!k) break;
 		atomic_fetch_add(&n->stats.tx_requests, k);

@@ -78,10 +78,10 @@ static void cb_tx_admit(void *ctx, ssp_net_tx *t)
 	atomic_fetch_add(t->rc ? &n->txs_rejected : &n->txs_admitted, 1);
 }
 
-static void cb_tx_echo(void *ctx, const ssp_hash *ids, size_t k, uint32_t by)
+static void cb_tx_echo(void *ctx, const ssp_hash *ids, size_t k, uint64_t peers)
 {
 	ssp_node *n = ctx;
-	ssp_mempool_echo(n->mempool, ids, k, by);
+	ssp_mempool_echo(n->mempool, ids, k, peers);
 }
 
 static bool cb_have_block(void *ctx, const ssp_hash *id)
@@ -583,6 +583,7 @@ static bool maybe_produce(ssp_node *n, uint64_t slot, uint64_t now, bool *later)
 	 * instead of verifying a block's worth of fresh txs while it propagates.
 	 */
 	uint64_t peers = n->net ? atomic_load(&ssp_net_stats_get(n->net)->peers) : 0;
+	if (peers > 64) peers = 64; /* (64 peers have an echo bit) */
 	ssp_mempool_set_hold(n->mempool, iv < HOLD_MAX_MS ? iv : HOLD_MAX_MS,
 	                     n->nproducers > 1 ? (uint32_t)((2 * peers + 2) / 3) : 0);
 	ssp_block_info info;

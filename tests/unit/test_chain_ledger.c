@@ -748,19 +748,20 @@ static void test_mempool_hold(void **state)
 	ssp_mempool_set_hold(n.pool, 3600 * 1000, 2);
 	/* nobody holds them yet and they are fresh: an empty block */
 	assert_int_equal(fx_produce(&n, &PROD, T0 + 1000).ntx, 0);
-	/* alice's nonce 0 and 2 held by two peers, 1 by one, carol's by one */
-	ssp_mempool_echo(n.pool, &a[0], 1, 2);
-	ssp_mempool_echo(n.pool, &a[2], 1, 1);
-	ssp_mempool_echo(n.pool, &a[2], 1, 1);
-	ssp_mempool_echo(n.pool, &a[1], 1, 1);
-	ssp_mempool_echo(n.pool, &c0, 1, 1);
+	/* alice's nonce 0 and 2 held by two peers, 1 by one (saying so twice), carol's by one */
+	ssp_mempool_echo(n.pool, &a[0], 1, 0x3);
+	ssp_mempool_echo(n.pool, &a[2], 1, 0x1);
+	ssp_mempool_echo(n.pool, &a[2], 1, 0x8);
+	ssp_mempool_echo(n.pool, &a[1], 1, 0x1);
+	ssp_mempool_echo(n.pool, &a[1], 1, 0x1);
+	ssp_mempool_echo(n.pool, &c0, 1, 0x4);
 	ssp_block_info info = fx_produce(&n, &PROD, T0 + 2000);
 	assert_int_equal(info.ntx, 1); /* alice's 0 only: her 2 waits behind her 1 */
 	ssp_hash got[4];
 	assert_int_equal(block_txids(&n, info.height, got, 4), 1);
 	assert_memory_equal(got[0].b, a[0].b, 32);
 	/* one more peer for alice's 1: her 1 and 2 go; carol's still waits */
-	ssp_mempool_echo(n.pool, &a[1], 1, 1);
+	ssp_mempool_echo(n.pool, &a[1], 1, (uint64_t)1 << 63);
 	info = fx_produce(&n, &PROD, T0 + 3000);
 	assert_int_equal(info.ntx, 2);
 	assert_true(ssp_mempool_has(n.pool, &c0));
