@@ -703,6 +703,11 @@ void ssp_mempool_set_hold(ssp_mempool *m, uint64_t hold_ms, uint32_t need);
  * often it says so. Any thread.
  */
 void ssp_mempool_echo(ssp_mempool *m, const ssp_hash *txids, size_t n, uint64_t peers);
+/*
+ * The key a pending tx of the sender carried (its first, for an account with
+ * no key on chain yet): true and *out set, else false. Any thread.
+ */
+bool ssp_mempool_sender_key(ssp_mempool *m, const ssp_addr *a, ssp_pubkey *out);
 /* Next nonce for the sender counting pending txs. */
 uint64_t ssp_mempool_pending_nonce(ssp_mempool *m, const ssp_addr *a);
 size_t ssp_mempool_count(const ssp_mempool *m);

@@ -321,6 +321,16 @@ size_t ssp_mempool_bytes(const ssp_mempool *m)
 	return n;
 }
 
+bool ssp_mempool_sender_key(ssp_mempool *m, const ssp_addr *a, ssp_pubkey *out)
+{
+	LOCK(m);
+	mp_sender *s = find_sender(m, a, 0);
+	bool has = s && s->has_key;
+	if (has) *out = s->key;
+	UNLOCK(m);
+	return has;
+}
+
 uint64_t ssp_mempool_pending_nonce(ssp_mempool *m, const ssp_addr *a)
 {
 	LOCK(m);

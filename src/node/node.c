@@ -540,6 +540,8 @@ static void module_fatal(void *ctx, int rc)
 	ssp_node_corrupt(n);
 }
 
+#define ADMIT_PER_TURN 1024 /* submitted txs admitted per turn of the loop (drain) */
+
 static void on_wake(uv_async_t *a);
 static void on_signal(uv_signal_t *s, int sig);
 
@@ -577,16 +579,28 @@ int ssp_node_tx_precheck(ssp_node *n, ssp_tx *tx, const uint8_t *raw, size_t len
 	if (!rc && !tx->has_pubkey) rc = ssp_store_read(n->store, &rt);
 	if (!rc) rc = ssp_chain_verify_tx(n->chain, rt, tx);
 	if (rt) ssp_txn_end(rt);
-	if (rc == SSP_ERR_NOKEY) return 0;
+	if (rc == SSP_ERR_NOKEY) {
+		/* the key a pending tx of the sender carried (its first): checked here, not by
+		 * the mempool's owner (the loop) */
+		ssp_pubkey key;
+		if (!n->mempool || !ssp_mempool_sender_key(n->mempool, &tx->from, &key)) return 0;
+		return ssp_node_tx_verify_with(tx, &key, verified);
+	}
 	*verified = !rc;
 	return rc;
 }
 
-static void run_job(ssp_node *n, job *j)
+int ssp_node_tx_verify_with(const ssp_tx *tx, const ssp_pubkey *key, bool *verified)
 {
-	switch (j->kind) {
-	case JOB_SUBMIT:
-		for (size_t i = 0; i < j->ntx; i++) {
+	int rc = ssp_verify(key, SSP_DOM_TX, tx->chain_id, tx->raw, tx->signed_len, &tx->sig);
+	*verified = !rc;
+	return rc;
+}
+
+/* Admits a submission's txs [j->at, to) into the mempool (loop). */
+static void admit_some(ssp_node *n, job *j, size_t to)
+{
+	for (size_t i = j->at; i < to; i++) {
 			job_tx *t = &j->txs[i];
 			if (!t->err)
 				t->err = ssp_mempool_add_checked(n->mempool, &t->tx, t->verified,
@@ -599,7 +613,15 @@ static void run_job(ssp_node *n, job *j)
 				atomic_fetch_add(&n->txs_admitted, 1);
 			if (!t->err && n->net) ssp_net_tx_added(n->net, t->raw, t->len, &t->txid);
 			if (!t->err) ssp_node_evidence_seen(n, &t->tx);
-		}
+	}
+	j->at = to;
+}
+
+static void run_job(ssp_node *n, job *j)
+{
+	switch (j->kind) {
+	case JOB_SUBMIT:
+		admit_some(n, j, j->ntx);
 		ssp_node_notify_admitted(n, j);
 		break;
 	case JOB_TX_STATUS:
@@ -623,19 +645,44 @@ static void run_job(ssp_node *n, job *j)
 }
 
 /* Takes the queue; with `fail`, completes every job with SSP_ERR_BUSY instead. */
+/*
+ * Runs the queued jobs (loop). Submissions are admitted ADMIT_PER_TURN txs per
+ * turn of the loop: a batch of 10,000 held the loop (and so the P2P traffic: a
+ * producer's block announcement, blocks and txs from peers) for ~100 ms; the
+ * rest of the queue waits for the next turn, in order.
+ */
 static void drain(ssp_node *n, bool fail)
 {
+	size_t budget = ADMIT_PER_TURN;
 	pthread_mutex_lock(&n->qlock);
 	job *j = n->qhead;
 	n->qhead = n->qtail = NULL;
 	n->qlen = 0;
+	if (n->stopping) budget = SIZE_MAX; /* (the wake handle is closed: no next turn) */
 	pthread_mutex_unlock(&n->qlock);
 	while (j) {
 		job *next = j->next; /* j belongs to its RPC thread once posted */
-		if (fail)
+		if (fail) {
 			j->err = SSP_ERR_BUSY;
-		else
+		} else if (j->kind == JOB_SUBMIT && j->ntx - j->at > budget) {
+			admit_some(n, j, j->at + budget);
+			/* j and the rest back at the head of the queue, for the next turn */
+			job *last = j;
+			size_t k = 1;
+			for (; last->next; last = last->next)
+				k++;
+			pthread_mutex_lock(&n->qlock);
+			last->next = n->qhead;
+			n->qhead = j;
+			if (!n->qtail) n->qtail = last;
+			n->qlen += k;
+			if (!n->stopping) uv_async_send(&n->wake);
+			pthread_mutex_unlock(&n->qlock);
+			return;
+		} else {
+			if (j->kind == JOB_SUBMIT) budget -= j->ntx - j->at;
 			run_job(n, j);
+		}
 		sem_post(&j->done);
 		j = next;
 	}

@@ -72,6 +72,7 @@ typedef struct job {
 	int kind;
 	job_tx *txs;
 	size_t ntx;
+	size_t at; /* SUBMIT: txs admitted so far (a big batch takes several turns of the loop) */
 	ssp_hash txid;       /* TX_STATUS */
 	ssp_addr addr;       /* ACCOUNT_PENDING */
 	int status;          /* TX_STATUS: 1 pending, <0 rejected with error, 0 unknown */
@@ -216,6 +217,12 @@ int ssp_node_job(ssp_node *n, job *j);
  */
 int ssp_node_tx_precheck(ssp_node *n, ssp_tx *tx, const uint8_t *raw, size_t len,
                          bool *verified);
+/*
+ * Verifies tx's signature with `key`, the public key of its sender (a key
+ * that hashes to tx->from: carried by another of its txs, which decoding
+ * checked). Any thread.
+ */
+int ssp_node_tx_verify_with(const ssp_tx *tx, const ssp_pubkey *key, bool *verified);
 
 /*
  * An RPC thread read altered data (SSP_ERR_DBCORRUPT): the node must not go

@@ -347,6 +347,55 @@ static void prep_one(void *arg, size_t i)
 	t->txid = tx->txid;
 }
 
+typedef struct {
+	job_tx *txs;
+	const uint32_t *todo; /* tx indexes to verify */
+	const uint32_t *keyed; /* per tx index: 1 + the index of the tx carrying its key */
+} keyed_ctx;
+
+static void verify_keyed(void *arg, size_t k)
+{
+	keyed_ctx *c = arg;
+	job_tx *t = &c->txs[c->todo[k]];
+	t->err = ssp_node_tx_verify_with(&t->tx, &c->txs[c->keyed[c->todo[k]] - 1].tx.pubkey,
+	                                 &t->verified);
+}
+
+/*
+ * A batch that brings a new account's first tx (carrying its key) and its next
+ * ones: prep_one could not verify the later ones (no key on chain or pending
+ * yet). Verified here with the key from the batch, in parallel, so the loop's
+ * admission does not verify them one by one.
+ */
+static void verify_with_batch_keys(ssp_node *n, job_tx *txs, size_t cnt)
+{
+	size_t cap = 16, ntodo = 0;
+	while (cap < 2 * cnt)
+		cap *= 2;
+	uint32_t *slot = calloc(cap, sizeof *slot), *keyed = calloc(cnt, sizeof *keyed),
+	         *todo = malloc(cnt * sizeof *todo);
+	if (!slot || !keyed || !todo) goto out; /* the loop's admission verifies them */
+	for (size_t i = 0; i < cnt; i++) {
+		job_tx *t = &txs[i];
+		if (t->err || t->verified != t->tx.has_pubkey) continue; /* (keys, and the unverified) */
+		size_t h = ssp_le64_get(t->tx.from.b) & (cap - 1);
+		while (slot[h] && memcmp(txs[slot[h] - 1].tx.from.b, t->tx.from.b, SSP_ADDR_LEN))
+			h = (h + 1) & (cap - 1);
+		if (t->tx.has_pubkey) { /* a verified tx carrying its sender's key */
+			if (!slot[h]) slot[h] = (uint32_t)i + 1;
+		} else if (slot[h]) {
+			keyed[i] = slot[h];
+			todo[ntodo++] = (uint32_t)i;
+		}
+	}
+	keyed_ctx c = {txs, todo, keyed};
+	if (ntodo) ssp_workpool_for(n->verify, ntodo, verify_keyed, &c);
+out:
+	free(slot);
+	free(keyed);
+	free(todo);
+}
+
 /* Submits the txs in `hexes`; fills txs[] results. Returns 0 or a whole-call error. */
 static int submit(ssp_node *n, json_t *hexes, job_tx *txs)
 {
@@ -355,6 +404,7 @@ static int submit(ssp_node *n, json_t *hexes, job_tx *txs)
 	if (!bufs) return SSP_ERR_NOMEM;
 	prep_ctx p = {.n = n, .hexes = hexes, .txs = txs, .bufs = bufs};
 	ssp_workpool_for(n->verify, cnt, prep_one, &p);
+	if (cnt > 1) verify_with_batch_keys(n, txs, cnt);
 	job j = {.kind = JOB_SUBMIT, .txs = txs, .ntx = cnt};
 	int rc = ssp_node_job(n, &j);
 	for (size_t i = 0; i < cnt; i++)

@@ -7,14 +7,17 @@
    the mempool lookup).
 2. The rejection memory: honest transfers refused with MEMPOOL_FULL (and
    NONCE_GAP after it) keep their reasons after 70,000 free bad-signature
-   submissions."""
+   submissions.
+3. A batch bringing a new account's first tx (with its key) and its next
+   ones: verified with the key from the batch; a bad signature among them is
+   BADSIG."""
 import json
 import os
 import subprocess
 import threading
 import time
 
-from sspnode import EMULATOR, Node, bindir_from_argv, check, command, main
+from sspnode import EMULATOR, Node, bindir_from_argv, check, command, main, wait_for
 
 
 def txgen(bindir, node, nonce, count, to, fee=100000):
@@ -154,11 +157,49 @@ def spam(bindir, node):
           (kept, len(honest)))
 
 
+def new_account_batch(bindir, node):
+    """A batch that brings a new account's first tx (with its key) and its next ones: the
+    later ones are verified with the key from the batch (rpc_methods.c
+    verify_with_batch_keys), a bad signature among them refused as BADSIG."""
+    info = node.rpc("chain_getInfo")
+    label = "smartshare/test/tx_status/new-account"
+    gen = command(bindir, "ssp_txgen")
+    addr = subprocess.run(gen + ["--derive", label, "--hrp", info["hrp"], "--address"],
+                          capture_output=True, text=True, timeout=60, check=True).stdout.split()[0]
+    dev_keys = os.path.join(node.datadir, "dev-keys", "dev")
+    dev = subprocess.run(gen + ["--keystore", dev_keys, "--hrp", info["hrp"], "--address"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout.split()[0]
+    dev_nonce = node.rpc("account_get", {"address": dev})["pending_nonce"]
+    fund = subprocess.run(gen + ["--keystore", dev_keys,
+                                 "--chain-id", info["chain_id"], "--hrp", info["hrp"], "--to", addr,
+                                 "--nonce", str(dev_nonce), "--count", "1", "--amount", str(10**12),
+                                 "--expiry", str(info["height"] + 5000)],
+                          capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    fid = node.rpc("tx_submit", {"tx": fund[0]})["txid"]
+    wait_for(lambda: node.rpc("tx_get", {"txid": fid}).get("status") in ("included", "finalized"),
+             30, "the new account funded")
+    txs = subprocess.run(gen + ["--derive", label, "--chain-id", info["chain_id"], "--hrp", info["hrp"],
+                                "--to", genesis_address(node, "team"), "--nonce", "0", "--count", "3",
+                                "--pubkey-once", "--expiry", str(info["height"] + 5000)],
+                         capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    raw = bytearray(bytes.fromhex(txs[2]))
+    raw[-1] ^= 0x55
+    txs[2] = raw.hex()
+    res = node.rpc("tx_submitBatch", {"txs": txs})["results"]
+    check("txid" in res[0] and "txid" in res[1],
+          "a new account's first tx (with its key) and its second, in one batch: accepted (%s)" % res[:2])
+    check("error" in res[2] and res[2]["error"]["data"]["error"] == "BADSIG",
+          "its third, badly signed, in the same batch: BADSIG (%s)" % res[2])
+    wait_for(lambda: node.rpc("tx_get", {"txid": res[1]["txid"]}).get("status") in
+             ("included", "finalized"), 30, "the new account's two txs included")
+
+
 def test():
     bindir = bindir_from_argv()
     node = Node(bindir, extra=["--mempool-max", "100000"]).start()
     node.wait_height(1)
     race(bindir, node)
+    new_account_batch(bindir, node)
     check(node.stop() == 0, "node stops cleanly")
     node2 = Node(bindir, extra=["--mempool-max", "100"]).start()
     node2.wait_height(1)
