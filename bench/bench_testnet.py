@@ -389,7 +389,7 @@ def main():
         for th in ths:
             th.start()
         seen, included, t_last, last_progress = h0, 0, t0, t0
-        sizes = {}
+        sizes, blocks = {}, []
         while included < total:
             now = time.monotonic()
             if state.get("error"):
@@ -414,6 +414,7 @@ def main():
                 seen += 1
                 b = rpc0.call("chain_getBlock", {"height": seen})
                 sizes[seen] = b["size"]
+                blocks.append("%s:%d" % (b.get("slot", "?"), b["tx_count"]))
                 if b["tx_count"]:
                     included += b["tx_count"]
                     with lock:
@@ -439,6 +440,7 @@ def main():
               "node0: %.2f s, heights %d..%d; %d resent after MEMPOOL_FULL; the 4 nodes used "
               "%.2f CPU-s (%.2f cores of %d)" % (seen, window, h0 + 1, seen, state["resent"],
                                                  node_cpu, node_cpu / window, os.cpu_count()))
+        print("# throughput blocks (slot:txs): %s" % " ".join(blocks))
         print("BENCH testnet_tps %.0f tx/s" % tps)
         print("BENCH testnet_tps_x4 %.0f tx/s" % (tps * nodes))
         print("BENCH testnet_per_node_cpu_s %.0f tx/cpu-s" % (included * nodes / node_cpu))
