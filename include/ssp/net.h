@@ -50,6 +50,9 @@ typedef struct {
 	bool fault;    /* the tx itself is malformed or badly signed: its sender is scored
 	                  (as opposed to "not now": nonce, fee, pool full) */
 	bool verified; /* tx_check verified its signature */
+	/* in: the sender's key carried by another tx received with it (a new account's
+	 * first tx), for a sender with no key on chain or pending; NULL if none */
+	const ssp_pubkey *key_hint;
 } ssp_net_tx;
 
 typedef struct {

@@ -82,12 +82,14 @@ void net_on_inv(peer *p, const net_inv *v)
 		ssp_hash id;
 		memcpy(id.b, v->ids + 32 * i, 32);
 		tent *e = tset_find(n->seen, &id), *c;
+		/* admitted here: the peer holds it too; being checked (or refused): told on
+		 * admission */
 		if (!e)
 			net_txq_announced(p, &id);
-		else if ((c = tset_find(n->cache, &id)) && c->raw) /* admitted here */
-			echo[k++] = id;                                /* and the peer holds it too */
+		else if ((c = tset_find(n->cache, &id)) && c->raw)
+			echo[k++] = id;
 		else
-			e->echo_bits |= p->echo_bit; /* being checked (or refused): told on admission */
+			e->echo_bits |= p->echo_bit;
 	}
 	if (k && p->echo_bit && n->cfg.tx_echo) n->cfg.tx_echo(n->cfg.ctx, echo, k, p->echo_bit);
 	net_txq_drain(p);
@@ -118,8 +120,32 @@ void net_on_get_tx(peer *p, const net_inv *v)
 static void chk_work(uv_work_t *req)
 {
 	chkjob *j = req->data;
-	for (size_t i = 0; i < j->count; i++)
-		if (!j->tx[i].checked) j->net->cfg.tx_check(j->net->cfg.ctx, &j->tx[i].t);
+	bool again = false;
+	for (size_t i = 0; i < j->count; i++) {
+		ssp_net_tx *t = &j->tx[i].t;
+		if (j->tx[i].checked) continue;
+		j->net->cfg.tx_check(j->net->cfg.ctx, t);
+		again = again || (!t->rc && !t->verified);
+	}
+	/*
+	 * A new account's later txs (no key on chain, none pending yet) with its first,
+	 * which carries the key, in the same job: checked again with that key, here,
+	 * rather than by the mempool on the loop.
+	 */
+	for (size_t i = 0; again && i < j->count; i++) {
+		ssp_net_tx *t = &j->tx[i].t;
+		if (t->rc || t->verified || t->tx.has_pubkey) continue;
+		for (size_t k = 0; k < j->count; k++) {
+			const ssp_net_tx *c = &j->tx[k].t;
+			if (!c->rc && c->tx.has_pubkey &&
+			    !memcmp(c->tx.from.b, t->tx.from.b, sizeof t->tx.from.b)) {
+				t->key_hint = &c->tx.pubkey;
+				j->net->cfg.tx_check(j->net->cfg.ctx, t);
+				t->key_hint = NULL;
+				break;
+			}
+		}
+	}
 }
 
 /* The echo bits the seen set gathered for id (both generations). */
@@ -264,7 +290,8 @@ void net_on_tx(peer *p, const uint8_t *raw, size_t len)
 		n->cfg.tx_check(n->cfg.ctx, &c.t);
 		c.checked = true;
 		/* (a bad one is scored now, whatever waits; a full backlog: admitted now) */
-		if (c.t.fault || (!n->chk_head && !n->chk_fill) || !chk_queue(n, &c)) chk_admit(n, &c);
+		if (c.t.fault || (!n->chk_head && !n->chk_fill) || !chk_queue(n, &c))
+			chk_admit(n, &c);
 		return;
 	}
 	if (!chk_queue(n, &c)) {

@@ -59,7 +59,7 @@ static void cb_head(void *ctx, ssp_net_head *out)
 /* A tx from a peer, on a thread of libuv's pool: the checks of an RPC submission. */
 static void cb_tx_check(void *ctx, ssp_net_tx *t)
 {
-	t->rc = ssp_node_tx_precheck(ctx, &t->tx, t->raw, t->len, &t->verified);
+	t->rc = ssp_node_tx_precheck(ctx, &t->tx, t->raw, t->len, t->key_hint, &t->verified);
 	t->fault = t->rc && !ssp_err_local(t->rc) && t->rc != SSP_ERR_FEE_LOW;
 }
 

@@ -569,7 +569,8 @@ int ssp_node_job(ssp_node *n, job *j)
 	return j->err;
 }
 
-int ssp_node_tx_precheck(ssp_node *n, ssp_tx *tx, const uint8_t *raw, size_t len, bool *verified)
+int ssp_node_tx_precheck(ssp_node *n, ssp_tx *tx, const uint8_t *raw, size_t len,
+                         const ssp_pubkey *hint, bool *verified)
 {
 	ssp_txn *rt = NULL;
 	*verified = false;
@@ -583,6 +584,10 @@ int ssp_node_tx_precheck(ssp_node *n, ssp_tx *tx, const uint8_t *raw, size_t len
 		/* the key a pending tx of the sender carried (its first): checked here, not by
 		 * the mempool's owner (the loop) */
 		ssp_pubkey key;
+		ssp_addr a;
+		if (hint) ssp_addr_from_pubkey(&a, hint);
+		if (hint && !memcmp(a.b, tx->from.b, sizeof a.b))
+			return ssp_node_tx_verify_with(tx, hint, verified);
 		if (!n->mempool || !ssp_mempool_sender_key(n->mempool, &tx->from, &key)) return 0;
 		return ssp_node_tx_verify_with(tx, &key, verified);
 	}

@@ -213,10 +213,14 @@ int ssp_node_job(ssp_node *n, job *j);
  * decode), the stateless checks and the signature, with the sender's key from
  * the tx or the chain. *verified says the signature was checked; a sender
  * whose key is not on the chain (SSP_ERR_NOKEY: it may come with a pending tx)
- * passes unverified, for the mempool to check on admission.
+ * passes unverified, for the mempool to check on admission — unless a pending
+ * tx of the sender carried its key, or `hint` (may be NULL) is that key (taken
+ * from another tx received with this one; decoding checked it hashes to the
+ * sender's address, and so does this tx's check: a hint for another sender is
+ * not used).
  */
 int ssp_node_tx_precheck(ssp_node *n, ssp_tx *tx, const uint8_t *raw, size_t len,
-                         bool *verified);
+                         const ssp_pubkey *hint, bool *verified);
 /*
  * Verifies tx's signature with `key`, the public key of its sender (a key
  * that hashes to tx->from: carried by another of its txs, which decoding

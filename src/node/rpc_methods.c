@@ -343,13 +343,13 @@ static void prep_one(void *arg, size_t i)
 	}
 	t->raw = p->bufs[i];
 	t->len = hl / 2;
-	t->err = ssp_node_tx_precheck(p->n, tx, t->raw, t->len, &t->verified);
+	t->err = ssp_node_tx_precheck(p->n, tx, t->raw, t->len, NULL, &t->verified);
 	t->txid = tx->txid;
 }
 
 typedef struct {
 	job_tx *txs;
-	const uint32_t *todo; /* tx indexes to verify */
+	const uint32_t *todo;  /* tx indexes to verify */
 	const uint32_t *keyed; /* per tx index: 1 + the index of the tx carrying its key */
 } keyed_ctx;
 
@@ -377,7 +377,8 @@ static void verify_with_batch_keys(ssp_node *n, job_tx *txs, size_t cnt)
 	if (!slot || !keyed || !todo) goto out; /* the loop's admission verifies them */
 	for (size_t i = 0; i < cnt; i++) {
 		job_tx *t = &txs[i];
-		if (t->err || t->verified != t->tx.has_pubkey) continue; /* (keys, and the unverified) */
+		if (t->err || t->verified != t->tx.has_pubkey)
+			continue; /* (keys, and the unverified) */
 		size_t h = ssp_le64_get(t->tx.from.b) & (cap - 1);
 		while (slot[h] && memcmp(txs[slot[h] - 1].tx.from.b, t->tx.from.b, SSP_ADDR_LEN))
 			h = (h + 1) & (cap - 1);
