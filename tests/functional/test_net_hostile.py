@@ -94,10 +94,12 @@ class Peer:
         assert t == HELLO, t
         return hello
 
-    def send(self, type_, payload, claimed=None):
+    def frame(self, type_, payload, claimed=None):
         hdr = struct.pack("<IB", claimed if claimed is not None else len(payload) + ABYTES, type_)
-        ct = sb.crypto_secretstream_xchacha20poly1305_push(self.txs, payload, hdr, TAG_MESSAGE)
-        self.s.sendall(hdr + ct)
+        return hdr + sb.crypto_secretstream_xchacha20poly1305_push(self.txs, payload, hdr, TAG_MESSAGE)
+
+    def send(self, type_, payload, claimed=None):
+        self.s.sendall(self.frame(type_, payload, claimed))
 
     def recv(self, timeout=10):
         hdr = self.recv_exact(5, timeout)
@@ -222,7 +224,10 @@ def test():
 
     # the same after 40 valid txs: a peer's first 32 admitted txs are checked on the loop, the
     # rest on the thread pool (docs/internals/net.md) — the bad ones found there ban it too,
-    # and the valid ones it sent are in the mempool
+    # and the valid ones it sent are in the mempool. Among them, in one write (so in one
+    # job), a new account's three txs: the first carries its key, the third is badly
+    # signed — checked with the key from the job (key_hint), it is BADSIG (without the
+    # key it would only be refused as NOKEY, no fault, and the peer not banned)
     txgen = [os.path.join(bindir, "ssp_txgen"), "--keystore", os.path.join(net.dir, "keys", "dev"),
              "--chain-id", info["chain_id"], "--hrp", info["hrp"]]
     dev = subprocess.run(txgen + ["--address"], capture_output=True, text=True, timeout=60,
@@ -233,18 +238,27 @@ def test():
                          capture_output=True, text=True, timeout=60, check=True)
     raws = [bytes.fromhex(h) for h in gen.stdout.split()]
     good = raws[:40]
-    bad = [r[:-1] + bytes([r[-1] ^ 0x55]) for r in raws[40:]]
+    bad = [raws[40][:-1] + bytes([raws[40][-1] ^ 0x55])]
+    label = "smartshare/test/net_hostile/new-account"
+    fresh = subprocess.run([os.path.join(bindir, "ssp_txgen"), "--derive", label, "--chain-id",
+                            info["chain_id"], "--hrp", info["hrp"], "--to", dev, "--nonce", "0",
+                            "--count", "3", "--pubkey-once", "--expiry", "100000"],
+                           capture_output=True, text=True, timeout=60, check=True)
+    new = [bytes.fromhex(h) for h in fresh.stdout.split()]
+    new[2] = new[2][:-1] + bytes([new[2][-1] ^ 0x55])
+    sent = good + new + bad
     p = Peer(port)
     p.handshake(info)
-    p.send(INV, struct.pack("<I", 42) + b"".join(hashlib.sha256(b).digest() for b in good + bad))
-    for b in good + bad:
-        try:
-            p.send(TX, b)
-        except OSError:
-            break
+    burst = p.frame(INV, struct.pack("<I", len(sent)) + b"".join(hashlib.sha256(b).digest() for b in sent))
+    burst += b"".join(p.frame(TX, b) for b in sent)
+    p.s.sendall(burst)
     r = p.wait_disconnect()
-    check(r and "invalid tx" in r, "40 valid txs, then two with invalid signatures: peer banned (%r)" % r)
+    check(r and "invalid tx" in r, "40 valid txs, then a new account's badly signed third and one "
+          "more bad one: peer banned (%r)" % r)
     p.close()
+    third = node.rpc("tx_get", {"txid": hashlib.sha256(new[2]).digest().hex()})
+    check(third.get("error") == "BADSIG",
+          "the new account's third tx checked with the key its first carried: BADSIG (%s)" % third)
     ids = [hashlib.sha256(b).digest().hex() for b in good]
     wait_for(lambda: all(node.rpc("tx_get", {"txid": t}).get("status") in ("pending", "included", "finalized")
                          for t in ids), 20, "the 40 valid txs of the banned peer admitted")
