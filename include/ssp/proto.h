@@ -66,6 +66,9 @@ typedef struct {
  * to `from`; not the signature and not the payload (see ssp_tx_check).
  */
 SSP_WUR int ssp_tx_decode(ssp_tx *tx, const uint8_t *raw, size_t n);
+/* Checks a decoded tx's signature under key (its sender's: the tx's own, the one on chain
+ * or one another of its txs carried). 0 or the verifier's error. */
+SSP_WUR int ssp_tx_verify(const ssp_tx *tx, const ssp_pubkey *key);
 
 /* Fields a wallet fills to build a tx. */
 typedef struct {

@@ -554,14 +554,12 @@ int ssp_chain_check_tx(const ssp_chain *c, const ssp_tx *tx)
 
 int ssp_chain_verify_tx(const ssp_chain *c, ssp_txn *rt, const ssp_tx *tx)
 {
-	if (tx->has_pubkey)
-		return ssp_verify(&tx->pubkey, SSP_DOM_TX, tx->chain_id, tx->raw, tx->signed_len,
-		                  &tx->sig);
+	if (tx->has_pubkey) return ssp_tx_verify(tx, &tx->pubkey);
 	ssp_account a;
 	int rc = ssp_chain_read_account(c, rt, &tx->from, &a);
 	if (rc) return rc;
 	if (!a.has_key) return SSP_ERR_NOKEY;
-	return ssp_verify(&a.key, SSP_DOM_TX, tx->chain_id, tx->raw, tx->signed_len, &tx->sig);
+	return ssp_tx_verify(tx, &a.key);
 }
 
 /* ------------------------------------------------------------------- reads */

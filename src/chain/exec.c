@@ -448,9 +448,7 @@ int ssp_exec_block(ssp_exec *x, const ssp_tx *txs, size_t n, const bool *verifie
 				const ssp_pubkey *k = tx->has_pubkey ? &tx->pubkey
 				                      : a.has_key    ? &a.key
 				                                     : NULL;
-				rc = k ? ssp_verify(k, SSP_DOM_TX, tx->chain_id, tx->raw,
-				                    tx->signed_len, &tx->sig)
-				       : SSP_ERR_NOKEY;
+				rc = k ? ssp_tx_verify(tx, k) : SSP_ERR_NOKEY;
 				x->sigs_at_exec++;
 			}
 		}
@@ -735,8 +733,7 @@ static void verify_one(void *arg, size_t i)
 	sigjob *j = arg;
 	const ssp_tx *tx = &j->blk->txs[i];
 	if (j->ok[i] || !j->keys[i]) return;
-	j->ok[i] = ssp_verify(j->keys[i], SSP_DOM_TX, tx->chain_id, tx->raw, tx->signed_len,
-	                      &tx->sig) == 0;
+	j->ok[i] = ssp_tx_verify(tx, j->keys[i]) == 0;
 }
 
 /*

@@ -547,8 +547,7 @@ static int add_locked(ssp_mempool *m, const ssp_tx *in, bool checked, bool verif
 		if (e->tx.has_pubkey || acc.has_key || !ks || !ks->has_key)
 			rc = ssp_chain_verify_tx(m->c, rt, &e->tx);
 		else
-			rc = ssp_verify(&ks->key, SSP_DOM_TX, e->tx.chain_id, e->tx.raw,
-			                e->tx.signed_len, &e->tx.sig);
+			rc = ssp_tx_verify(&e->tx, &ks->key);
 		sigfail = rc != 0 && rc != SSP_ERR_NOKEY;
 	}
 	if (!rc && acc.restricted) {

@@ -587,17 +587,11 @@ int ssp_node_tx_precheck(ssp_node *n, ssp_tx *tx, const uint8_t *raw, size_t len
 		ssp_addr a;
 		if (hint) ssp_addr_from_pubkey(&a, hint);
 		if (hint && !memcmp(a.b, tx->from.b, sizeof a.b))
-			return ssp_node_tx_verify_with(tx, hint, verified);
-		if (!n->mempool || !ssp_mempool_sender_key(n->mempool, &tx->from, &key)) return 0;
-		return ssp_node_tx_verify_with(tx, &key, verified);
+			key = *hint;
+		else if (!n->mempool || !ssp_mempool_sender_key(n->mempool, &tx->from, &key))
+			return 0;
+		rc = ssp_tx_verify(tx, &key);
 	}
-	*verified = !rc;
-	return rc;
-}
-
-int ssp_node_tx_verify_with(const ssp_tx *tx, const ssp_pubkey *key, bool *verified)
-{
-	int rc = ssp_verify(key, SSP_DOM_TX, tx->chain_id, tx->raw, tx->signed_len, &tx->sig);
 	*verified = !rc;
 	return rc;
 }

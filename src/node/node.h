@@ -221,12 +221,7 @@ int ssp_node_job(ssp_node *n, job *j);
  */
 int ssp_node_tx_precheck(ssp_node *n, ssp_tx *tx, const uint8_t *raw, size_t len,
                          const ssp_pubkey *hint, bool *verified);
-/*
- * Verifies tx's signature with `key`, the public key of its sender (a key
- * that hashes to tx->from: carried by another of its txs, which decoding
- * checked). Any thread.
- */
-int ssp_node_tx_verify_with(const ssp_tx *tx, const ssp_pubkey *key, bool *verified);
+
 
 /*
  * An RPC thread read altered data (SSP_ERR_DBCORRUPT): the node must not go

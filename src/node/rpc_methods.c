@@ -349,16 +349,16 @@ static void prep_one(void *arg, size_t i)
 
 typedef struct {
 	job_tx *txs;
-	const uint32_t *todo;  /* tx indexes to verify */
-	const uint32_t *keyed; /* per tx index: 1 + the index of the tx carrying its key */
+	const uint32_t *unverified; /* tx indexes to verify */
+	const uint32_t *keyed;      /* per tx index: 1 + the index of the tx carrying its key */
 } keyed_ctx;
 
 static void verify_keyed(void *arg, size_t k)
 {
 	keyed_ctx *c = arg;
-	job_tx *t = &c->txs[c->todo[k]];
-	t->err = ssp_node_tx_verify_with(&t->tx, &c->txs[c->keyed[c->todo[k]] - 1].tx.pubkey,
-	                                 &t->verified);
+	job_tx *t = &c->txs[c->unverified[k]];
+	t->err = ssp_tx_verify(&t->tx, &c->txs[c->keyed[c->unverified[k]] - 1].tx.pubkey);
+	t->verified = !t->err;
 }
 
 /*
@@ -369,12 +369,12 @@ static void verify_keyed(void *arg, size_t k)
  */
 static void verify_with_batch_keys(ssp_node *n, job_tx *txs, size_t cnt)
 {
-	size_t cap = 16, ntodo = 0;
+	size_t cap = 16, nun = 0;
 	while (cap < 2 * cnt)
 		cap *= 2;
 	uint32_t *slot = calloc(cap, sizeof *slot), *keyed = calloc(cnt, sizeof *keyed),
-	         *todo = malloc(cnt * sizeof *todo);
-	if (!slot || !keyed || !todo) goto out; /* the loop's admission verifies them */
+	         *unverified = malloc(cnt * sizeof *unverified);
+	if (!slot || !keyed || !unverified) goto out; /* the loop's admission verifies them */
 	for (size_t i = 0; i < cnt; i++) {
 		job_tx *t = &txs[i];
 		if (t->err || t->verified != t->tx.has_pubkey)
@@ -386,15 +386,15 @@ static void verify_with_batch_keys(ssp_node *n, job_tx *txs, size_t cnt)
 			if (!slot[h]) slot[h] = (uint32_t)i + 1;
 		} else if (slot[h]) {
 			keyed[i] = slot[h];
-			todo[ntodo++] = (uint32_t)i;
+			unverified[nun++] = (uint32_t)i;
 		}
 	}
-	keyed_ctx c = {txs, todo, keyed};
-	if (ntodo) ssp_workpool_for(n->verify, ntodo, verify_keyed, &c);
+	keyed_ctx c = {txs, unverified, keyed};
+	if (nun) ssp_workpool_for(n->verify, nun, verify_keyed, &c);
 out:
 	free(slot);
 	free(keyed);
-	free(todo);
+	free(unverified);
 }
 
 /* Submits the txs in `hexes`; fills txs[] results. Returns 0 or a whole-call error. */

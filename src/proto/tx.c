@@ -130,6 +130,11 @@ out:
 	return rc;
 }
 
+int ssp_tx_verify(const ssp_tx *tx, const ssp_pubkey *key)
+{
+	return ssp_verify(key, SSP_DOM_TX, tx->chain_id, tx->raw, tx->signed_len, &tx->sig);
+}
+
 int ssp_tx_sign_with(uint8_t **out, size_t *outlen, ssp_hash *txid, const ssp_tx_build *b,
                      const ssp_pubkey *pk, ssp_sign_fn sign, void *ctx)
 {
